@@ -1,0 +1,1 @@
+"""Bookshop API."""

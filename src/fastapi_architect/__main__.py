@@ -1,0 +1,3 @@
+from fastapi_architect.cli import main
+
+main()

@@ -1,0 +1,263 @@
+"""Command-line entry point. Thin: parses options, calls the packages, prints, exits.
+
+Exit codes: 0 no findings, 1 findings, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from fastapi_architect import __version__
+from fastapi_architect.config import Config, ConfigError, find_config_file, load_config
+from fastapi_architect.source.discovery import InputError
+
+app = typer.Typer(
+    name="fastapi-architect",
+    help="A senior FastAPI backend architect, as a tool: review, route inventory, rule docs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class ReviewFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+class RoutesFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"fastapi-architect: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"fastapi-architect {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """fastapi-architect."""
+
+
+def _config_for(paths: list[Path], config_path: Path | None) -> Config:
+    try:
+        if config_path is not None:
+            return load_config(config_path)
+        start = paths[0] if paths else Path.cwd()
+        return load_config(find_config_file(start.resolve()))
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _check_paths(paths: list[Path]) -> None:
+    for path in paths:
+        if not path.exists():
+            _fail(f"path does not exist: {path}")
+
+
+@app.command()
+def review(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to review (default: .).")
+    ] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", help="Rule codes or prefixes to enable (replaces defaults)."),
+    ] = None,
+    extend_select: Annotated[
+        list[str] | None, typer.Option("--extend-select", help="Rule codes or prefixes to add.")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Rule codes or prefixes to disable.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Extra path patterns to skip.")
+    ] = None,
+    output_format: Annotated[
+        ReviewFormat, typer.Option("--format", help="Output format.")
+    ] = ReviewFormat.text,
+    output_file: Annotated[
+        Path | None, typer.Option("--output-file", "-o", help="Write the report to this file.")
+    ] = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")
+    ] = False,
+    config_path: Annotated[
+        Path | None, typer.Option("--config", help="pyproject.toml to read settings from.")
+    ] = None,
+    show_source: Annotated[
+        bool, typer.Option("--show-source/--no-show-source", help="Show code frames.")
+    ] = True,
+    color: Annotated[
+        bool | None, typer.Option("--color/--no-color", help="Colour (default: on a terminal).")
+    ] = None,
+) -> None:
+    """Review a FastAPI codebase and report what a senior architect would flag."""
+    from fastapi_architect.review.engine import review_paths
+    from fastapi_architect.review.reporters import render
+
+    targets = paths or [Path(".")]
+    _check_paths(targets)
+    config = _config_for(targets, config_path).with_cli(
+        select=select, extend_select=extend_select, ignore=ignore, exclude=exclude
+    )
+    try:
+        result = review_paths(targets, config)
+    except (InputError, ConfigError) as exc:
+        _fail(str(exc))
+    for error in result.internal_errors:
+        typer.echo(f"fastapi-architect: internal error (please report): {error}", err=True)
+    use_color = color if color is not None else (output_file is None and sys.stdout.isatty())
+    text = render(
+        result,
+        output_format.value,
+        color=use_color and output_format is ReviewFormat.text,
+        show_source=show_source,
+        tool_version=__version__,
+    )
+    _write(text, output_file)
+    raise typer.Exit(0 if exit_zero or not result.findings else 1)
+
+
+@app.command()
+def routes(
+    path: Annotated[Path, typer.Argument(help="The project folder.")] = Path("."),
+    output_format: Annotated[
+        RoutesFormat, typer.Option("--format", help="Output format.")
+    ] = RoutesFormat.table,
+    config_path: Annotated[
+        Path | None, typer.Option("--config", help="pyproject.toml to read settings from.")
+    ] = None,
+    output_file: Annotated[
+        Path | None, typer.Option("--output-file", "-o", help="Write the inventory to this file.")
+    ] = None,
+) -> None:
+    """List every route: method, full path, handler, sync/async, auth, response model, status."""
+    from fastapi_architect.model.inventory import inventory
+    from fastapi_architect.review.engine import load_model
+
+    _check_paths([path])
+    config = _config_for([path], config_path)
+    try:
+        model = load_model([path], config)
+    except (InputError, ConfigError) as exc:
+        _fail(str(exc))
+    rows = inventory(model)
+    if output_format is RoutesFormat.json:
+        _write(json.dumps([r.as_dict() for r in rows], indent=2) + "\n", output_file)
+        return
+    table = Table(title=f"{len(rows)} routes", show_lines=False, expand=False)
+    for column in ("Method", "Path", "Handler", "Async", "Auth", "Response model", "Status"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r.method,
+            r.path,
+            f"{r.file}:{r.line} {r.handler.rsplit('.', 1)[-1]}",
+            "async" if r.is_async else "sync",
+            " → ".join(r.auth) if r.auth else "[red]none[/red]" if not r.authenticated else "",
+            r.response_model or "-",
+            str(r.status_code) if r.status_code is not None else "-",
+        )
+    if output_file is not None:
+        console = Console(file=open(output_file, "w", encoding="utf-8"), width=200)  # noqa: SIM115
+        console.print(table)
+        console.file.close()
+    else:
+        Console().print(table)
+
+
+@app.command("rules")
+def list_rules(
+    output_format: Annotated[
+        RoutesFormat, typer.Option("--format", help="table or json.")
+    ] = RoutesFormat.table,
+) -> None:
+    """List the rule catalog."""
+    from fastapi_architect.review.registry import all_rules
+
+    rules = all_rules()
+    if output_format is RoutesFormat.json:
+        data = [
+            {
+                "code": r.code,
+                "name": r.name,
+                "category": r.category,
+                "severity": r.severity,
+                "default_enabled": r.default_enabled,
+                "summary": r.summary,
+                "fix": r.fix_title,
+                "cwe": list(r.cwe),
+            }
+            for r in rules
+        ]
+        typer.echo(json.dumps(data, indent=2))
+        return
+    table = Table(title=f"{len(rules)} rules")
+    for column in ("Code", "Name", "Category", "Severity", "Default", "Summary"):
+        table.add_column(column, overflow="fold")
+    for r in rules:
+        table.add_row(
+            r.code, r.name, r.category, r.severity, "on" if r.default_enabled else "opt-in", r.summary
+        )
+    Console().print(table)
+
+
+@app.command("rule")
+def show_rule(code: Annotated[str, typer.Argument(help="A rule code, e.g. FAA201.")]) -> None:
+    """Show one rule's documentation."""
+    from fastapi_architect.review.registry import get_rule
+
+    found = get_rule(code)
+    if found is None:
+        _fail(f"unknown rule code: {code}")
+    header = (
+        f"# {found.code} {found.name}\n\n"
+        f"*{found.category}* · severity **{found.severity}** · "
+        f"{'on by default' if found.default_enabled else 'opt-in'}\n\n{found.summary}.\n\n"
+    )
+    body = header + found.docs
+    if sys.stdout.isatty():
+        Console().print(Markdown(body))
+    else:
+        typer.echo(body)
+
+
+def _write(text: str, output_file: Path | None) -> None:
+    if output_file is None:
+        sys.stdout.write(text)
+        if text and not text.endswith("\n"):
+            sys.stdout.write("\n")
+        return
+    try:
+        output_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {output_file}: {exc.strerror or exc}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,176 @@
+"""Build the static app model from parsed files: one walk per scope feeds the app
+scanner (routers, routes, includes) and the call graph."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi_architect.model.apps import AppScanner, Mount, Route, RouterObj
+from fastapi_architect.model.astutil import body_nodes, walk_nodes
+from fastapi_architect.model.callgraph import CallGraph, CallSite
+from fastapi_architect.model.dependencies import AuthResolver, DepSite, param_sites
+from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.types import resolve_callee
+
+
+@dataclass
+class AppModel:
+    project: Project
+    routers: dict[str, RouterObj]
+    routes: list[Route]
+    callgraph: CallGraph
+    auth: AuthResolver
+    unresolved_includes: int = 0
+    # Handler node id -> its routes, for rules that look at a function and ask "is it a route?"
+    routes_by_handler: dict[int, list[Route]] = field(default_factory=dict)
+    _dependency_functions: set[int] | None = None
+
+    def routes_of(self, fn: Function | None) -> list[Route]:
+        if fn is None:
+            return []
+        return self.routes_by_handler.get(id(fn.node), [])
+
+    def route_sites(self, route: Route) -> list[DepSite]:
+        """Every dependency that applies to a route (first mount), outermost first."""
+        mount_deps = route.mounts[0].dependencies if route.mounts else list(route.router.dependencies)
+        return [*mount_deps, *route.dependencies, *param_sites(self.project, route.handler)]
+
+    def auth_chain(
+        self, route: Route, mount: Mount, params: list[DepSite] | None = None
+    ) -> list[str] | None:
+        """What authenticates a route at one of its mounts: the dependency chain down to
+        the security scheme, an app-wide auth middleware, or None."""
+        if params is None:
+            params = param_sites(self.project, route.handler)
+        chain = self.auth.first_chain([*mount.dependencies, *route.dependencies, *params])
+        if chain is None and mount.app is not None:
+            chain = middleware_auth(mount.app.middleware)
+        return chain
+
+    def is_dependency(self, fn: Function) -> bool:
+        """Is this function used as a FastAPI dependency anywhere (at any depth)?"""
+        if self._dependency_functions is None:
+            self._dependency_functions = self._collect_dependency_functions()
+        return id(fn.node) in self._dependency_functions
+
+    def _collect_dependency_functions(self) -> set[int]:
+        from fastapi_architect.model.dependencies import walk_dependencies
+
+        found: set[int] = set()
+        sites: list[DepSite] = []
+        for route in self.routes:
+            sites.extend(self.route_sites(route))
+            for mount in route.mounts[1:]:
+                sites.extend(mount.dependencies)
+        for router in self.routers.values():
+            sites.extend(router.dependencies)
+        for _site, target in walk_dependencies(self.project, sites):
+            if target.function is not None:
+                found.add(id(target.function.node))
+        return found
+
+
+def module_names(path: Path, root: Path) -> tuple[str, list[str], bool]:
+    """The dotted name of a file (by its `__init__.py` packages), alias names (relative
+    to the root and to `root/src`, for namespace packages), and whether it is a package."""
+    is_package = path.name == "__init__.py"
+    folder = path.parent
+    parts: list[str] = [] if is_package else [path.stem]
+    while (folder / "__init__.py").is_file() and folder != folder.parent:
+        parts.insert(0, folder.name)
+        if folder == root:
+            break
+        folder = folder.parent
+    name = ".".join(parts) or path.stem
+    aliases: list[str] = []
+    for base in (root, root / "src"):
+        try:
+            rel = path.relative_to(base)
+        except ValueError:
+            continue
+        rel_parts = list(rel.with_suffix("").parts)
+        if is_package:
+            rel_parts = rel_parts[:-1]
+        if rel_parts and all(p.isidentifier() for p in rel_parts):
+            alias = ".".join(rel_parts)
+            if alias != name:
+                aliases.append(alias)
+    return name, aliases, is_package
+
+
+def build_model(
+    files: Iterable[tuple[Path, str, ast.Module]], root: Path, auth_patterns: tuple[str, ...]
+) -> AppModel:
+    project = Project(root)
+    for path, source, tree in files:
+        name, aliases, is_package = module_names(path, root)
+        try:
+            relpath = path.relative_to(root).as_posix()
+        except ValueError:
+            relpath = path.as_posix()
+        module = Module(
+            name=name, path=path, relpath=relpath, tree=tree, source=source, is_package=is_package
+        )
+        project.add_module(module, aliases)
+    project.finish()
+
+    scanner = AppScanner(project)
+    scanner.collect_router_bindings()
+    graph = CallGraph()
+    for module in project.module_list:
+        _scan_scope(project, module, None, walk_nodes(list(module.tree.body)), scanner, graph)
+        for fn in module.functions.values():
+            _scan_scope(project, module, fn, body_nodes(fn.node), scanner, graph)
+    scanner.finish()
+
+    model = AppModel(
+        project=project,
+        routers=scanner.routers,
+        routes=scanner.routes,
+        callgraph=graph,
+        auth=AuthResolver(project, auth_patterns),
+        unresolved_includes=scanner.unresolved_includes,
+    )
+    for route in scanner.routes:
+        model.routes_by_handler.setdefault(id(route.handler.node), []).append(route)
+    return model
+
+
+def _scan_scope(
+    project: Project,
+    module: Module,
+    scope: Function | None,
+    nodes: Iterable[ast.AST],
+    scanner: AppScanner,
+    graph: CallGraph,
+) -> None:
+    calls: list[CallSite] = []
+    awaited: set[int] = set()
+    for node in nodes:
+        if isinstance(node, ast.Await) and isinstance(node.value, ast.Call):
+            awaited.add(id(node.value))
+        elif isinstance(node, ast.Call):
+            scanner.visit_call(module, scope, node)
+            target = resolve_callee(project, module, node.func, scope)
+            calls.append(CallSite(node, target, id(node) in awaited))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            scanner.visit_function(module, scope, node)
+    graph.calls[scope.qualname if scope is not None else module.name] = calls
+
+
+_AUTH_MIDDLEWARE_WORDS = ("auth", "jwt", "token", "apikey", "api_key", "bearer", "login")
+_NOT_AUTH_MIDDLEWARE = ("SessionMiddleware", "CORSMiddleware", "TrustedHostMiddleware")
+
+
+def middleware_auth(middleware: list[tuple[str, ast.AST]]) -> list[str] | None:
+    """An app-wide middleware that authenticates (by its name) protects every route."""
+    for name, _node in middleware:
+        short = name.rsplit(".", 1)[-1]
+        if short in _NOT_AUTH_MIDDLEWARE:
+            continue
+        if any(word in short.lower() for word in _AUTH_MIDDLEWARE_WORDS):
+            return [f"middleware {short}"]
+    return None

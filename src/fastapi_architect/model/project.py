@@ -1,0 +1,408 @@
+"""The project index: modules by name, their imports and definitions, and name resolution.
+
+Everything is keyed by *qualified names* (`app.services.pricing.get_rate`,
+`app.main.create_app.app` for a local of a function, `requests.get` for outside code).
+`Project.resolve` turns an expression into such a name, following project imports and
+re-exports, so that rules can ask "is this `fastapi.Depends`?" whatever the import style.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi_architect.model.astutil import FunctionNode, body_nodes
+
+_MAX_HOPS = 12
+
+
+@dataclass(eq=False)
+class Function:
+    qualname: str
+    module: Module
+    node: FunctionNode
+    class_qualname: str | None = None
+    parent: Function | None = None
+    # Simple local bindings: name -> last assigned value (None for non-assignment bindings).
+    local_values: dict[str, ast.expr | None] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def is_async(self) -> bool:
+        return isinstance(self.node, ast.AsyncFunctionDef)
+
+    @property
+    def display(self) -> str:
+        """Short dotted name for messages: `pricing.get_rate`, `BookService.create`."""
+        local = self.qualname[len(self.module.name) + 1 :]
+        return f"{self.module.name.rsplit('.', 1)[-1]}.{local}"
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    qualname: str
+    module: Module
+    node: ast.ClassDef
+    bases: list[str]  # resolved qualified names of the bases (unresolvable ones left out)
+    methods: dict[str, Function] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Module:
+    name: str
+    path: Path
+    relpath: str
+    tree: ast.Module
+    source: str
+    is_package: bool
+    imports: dict[str, str] = field(default_factory=dict)
+    star_imports: list[str] = field(default_factory=list)
+    functions: dict[str, Function] = field(default_factory=dict)  # local qualname -> Function
+    classes: dict[str, ClassInfo] = field(default_factory=dict)  # local qualname -> class
+    assignments: dict[str, ast.expr] = field(default_factory=dict)  # module-level name -> value
+    annotations: dict[str, ast.expr] = field(default_factory=dict)  # module-level name -> annotation
+
+    @property
+    def package(self) -> str:
+        return self.name if self.is_package else self.name.rpartition(".")[0]
+
+    def imports_anything(self, *prefixes: str) -> bool:
+        """Cheap guard for rules: does this module import any of these top-level packages?"""
+        for target in self.imports.values():
+            for prefix in prefixes:
+                if target == prefix or target.startswith(prefix + "."):
+                    return True
+        return False
+
+
+class Project:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.modules: dict[str, Module] = {}  # primary and alias names -> module
+        self.module_list: list[Module] = []
+        self.functions: dict[str, Function] = {}
+        self.classes: dict[str, ClassInfo] = {}
+        self.function_by_node: dict[int, Function] = {}
+        self._canonical_cache: dict[str, str] = {}
+
+    # ----------------------------------------------------------------- building
+
+    def add_module(self, module: Module, aliases: list[str]) -> None:
+        self.module_list.append(module)
+        for name in (module.name, *aliases):
+            self.modules.setdefault(name, module)
+        _index_module(module)
+        for fn in module.functions.values():
+            self.functions[fn.qualname] = fn
+            self.function_by_node[id(fn.node)] = fn
+        for cls in module.classes.values():
+            self.classes[cls.qualname] = cls
+
+    def finish(self) -> None:
+        """Resolve class bases once every module is known."""
+        for cls in self.classes.values():
+            cls.bases = [
+                b for b in (self.resolve(cls.module, e) for e in cls.node.bases) if b is not None
+            ]
+
+    # ----------------------------------------------------------------- resolution
+
+    def resolve(self, module: Module, expr: ast.AST, scope: Function | None = None) -> str | None:
+        """The canonical qualified name an expression refers to, or None."""
+        if isinstance(expr, ast.Name):
+            return self.resolve_name(module, expr.id, scope)
+        if isinstance(expr, ast.Attribute):
+            base = self.resolve(module, expr.value, scope)
+            if base is None:
+                return None
+            return self.canonical(f"{base}.{expr.attr}")
+        return None
+
+    def resolve_name(self, module: Module, name: str, scope: Function | None = None) -> str | None:
+        fn = scope
+        while fn is not None:
+            if name in fn.local_values:
+                return f"{fn.qualname}.{name}"
+            if name in _param_names(fn.node):
+                return f"{fn.qualname}.{name}"
+            nested = module.functions.get(_local(fn) + "." + name)
+            if nested is not None:
+                return nested.qualname
+            fn = fn.parent
+        if name in module.imports:
+            return self.canonical(module.imports[name])
+        if name in module.functions or name in module.classes or name in module.assignments:
+            return f"{module.name}.{name}"
+        for star in module.star_imports:
+            target = self.modules.get(star)
+            if target is not None and (
+                name in target.functions or name in target.classes or name in target.assignments
+            ):
+                return f"{target.name}.{name}"
+        if name in module.annotations:
+            return f"{module.name}.{name}"
+        return name
+
+    def canonical(self, qualname: str) -> str:
+        """Follow re-exports (`from .items import router` in a package) to the definition."""
+        cached = self._canonical_cache.get(qualname)
+        if cached is not None:
+            return cached
+        result = qualname
+        for _ in range(_MAX_HOPS):
+            nxt = self._hop(result)
+            if nxt is None or nxt == result:
+                break
+            result = nxt
+        self._canonical_cache[qualname] = result
+        return result
+
+    def _hop(self, qualname: str) -> str | None:
+        module, rest = self.split(qualname)
+        if module is None or not rest:
+            if module is not None and module.name != qualname:
+                return module.name  # an alias name of the module
+            return None
+        head, _, tail = rest.partition(".")
+        if head in module.functions or head in module.classes or head in module.assignments:
+            canon = f"{module.name}.{rest}"
+            return canon if canon != qualname else None
+        if head in module.imports:
+            target = module.imports[head]
+            return f"{target}.{tail}" if tail else target
+        sub = self.modules.get(f"{module.name}.{head}")
+        if sub is not None:
+            return f"{sub.name}.{tail}" if tail else sub.name
+        return None
+
+    def split(self, qualname: str) -> tuple[Module | None, str]:
+        """The longest project-module prefix of a name, and the rest."""
+        parts = qualname.split(".")
+        for i in range(len(parts), 0, -1):
+            module = self.modules.get(".".join(parts[:i]))
+            if module is not None:
+                return module, ".".join(parts[i:])
+        return None, qualname
+
+    def function(self, qualname: str | None) -> Function | None:
+        if qualname is None:
+            return None
+        fn = self.functions.get(qualname)
+        if fn is None:
+            fn = self.functions.get(self.canonical(qualname))
+        return fn
+
+    def class_(self, qualname: str | None) -> ClassInfo | None:
+        if qualname is None:
+            return None
+        cls = self.classes.get(qualname)
+        if cls is None:
+            cls = self.classes.get(self.canonical(qualname))
+        return cls
+
+    def module_value(self, qualname: str | None) -> tuple[Module, ast.expr] | None:
+        """The value assigned to a module-level variable (`settings = Settings()`)."""
+        if qualname is None:
+            return None
+        module, rest = self.split(self.canonical(qualname))
+        if module is None or "." in rest or rest not in module.assignments:
+            return None
+        return module, module.assignments[rest]
+
+    def local_value(self, qualname: str) -> tuple[Function, ast.expr] | None:
+        """The value last assigned to a function's local (`app` in `create_app`)."""
+        owner, _, name = qualname.rpartition(".")
+        fn = self.functions.get(owner)
+        if fn is None:
+            return None
+        value = fn.local_values.get(name)
+        return (fn, value) if value is not None else None
+
+    def mro(self, class_qualname: str) -> list[str]:
+        """The class and its ancestors (project classes expanded, outside ones as named)."""
+        out: list[str] = []
+        todo = [class_qualname]
+        while todo and len(out) < 64:
+            name = todo.pop(0)
+            if name in out:
+                continue
+            out.append(name)
+            cls = self.class_(name)
+            if cls is not None:
+                todo.extend(cls.bases)
+        return out
+
+    def is_subclass(self, class_qualname: str | None, bases: frozenset[str]) -> bool:
+        if class_qualname is None:
+            return False
+        return any(name in bases for name in self.mro(class_qualname))
+
+    def method(self, class_qualname: str, name: str) -> Function | None:
+        for cls_name in self.mro(class_qualname):
+            cls = self.class_(cls_name)
+            if cls is not None and name in cls.methods:
+                return cls.methods[name]
+        return None
+
+    def enclosing_class(self, fn: Function) -> ClassInfo | None:
+        return self.classes.get(fn.class_qualname) if fn.class_qualname else None
+
+
+def _local(fn: Function) -> str:
+    return fn.qualname[len(fn.module.name) + 1 :]
+
+
+def _param_names(node: FunctionNode) -> set[str]:
+    a = node.args
+    names = {p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
+    if a.vararg:
+        names.add(a.vararg.arg)
+    if a.kwarg:
+        names.add(a.kwarg.arg)
+    return names
+
+
+# --------------------------------------------------------------------- indexing
+
+
+def _index_module(module: Module) -> None:
+    _collect_imports(module)
+    _collect_definitions(module, module.tree.body, prefix="", parent=None, cls=None)
+
+
+def _collect_imports(module: Module) -> None:
+    # Imports anywhere in the file count (lazy imports inside app factories are common);
+    # a module-level binding wins over a nested one of the same name.
+    nested: dict[str, str] = {}
+    for node, top in _import_nodes(module.tree):
+        table = module.imports if top else nested
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    table[alias.asname] = alias.name
+                else:
+                    head = alias.name.split(".")[0]
+                    table[head] = head
+        else:
+            base = _import_base(module, node)
+            if base is None:
+                continue
+            for alias in node.names:
+                if alias.name == "*":
+                    module.star_imports.append(base)
+                    continue
+                table[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+    for name, target in nested.items():
+        module.imports.setdefault(name, target)
+
+
+def _import_nodes(tree: ast.Module) -> list[tuple[ast.Import | ast.ImportFrom, bool]]:
+    out: list[tuple[ast.Import | ast.ImportFrom, bool]] = []
+    top_ids: set[int] = set()
+    for stmt in _top_level_statements(tree.body):
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            out.append((stmt, True))
+            top_ids.add(id(stmt))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top_ids:
+            out.append((node, False))
+    return out
+
+
+def _import_base(module: Module, node: ast.ImportFrom) -> str | None:
+    if node.level == 0:
+        return node.module or ""
+    package = module.package
+    parts = package.split(".") if package else []
+    if node.level - 1 > len(parts):
+        return None
+    base_parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
+    base = ".".join(base_parts)
+    if node.module:
+        base = f"{base}.{node.module}" if base else node.module
+    return base
+
+
+def _top_level_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Module-level statements, looking into `if`/`try`/`with` blocks (TYPE_CHECKING, fallbacks)."""
+    out: list[ast.stmt] = []
+    todo = list(body)
+    while todo:
+        stmt = todo.pop(0)
+        out.append(stmt)
+        if isinstance(stmt, ast.If):
+            todo[:0] = [*stmt.body, *stmt.orelse]
+        elif isinstance(stmt, ast.Try):
+            todo[:0] = [*stmt.body, *[s for h in stmt.handlers for s in h.body], *stmt.orelse]
+        elif isinstance(stmt, ast.With):
+            todo[:0] = stmt.body
+    return out
+
+
+def _collect_definitions(
+    module: Module,
+    body: list[ast.stmt],
+    prefix: str,
+    parent: Function | None,
+    cls: ClassInfo | None,
+) -> None:
+    for stmt in _top_level_statements(body):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            local = f"{prefix}{stmt.name}"
+            fn = Function(
+                qualname=f"{module.name}.{local}",
+                module=module,
+                node=stmt,
+                class_qualname=cls.qualname if cls else None,
+                parent=parent,
+            )
+            fn.local_values = _local_bindings(stmt)
+            module.functions[local] = fn
+            if cls is not None:
+                cls.methods[stmt.name] = fn
+            _collect_definitions(module, stmt.body, f"{local}.", fn, None)
+        elif isinstance(stmt, ast.ClassDef):
+            local = f"{prefix}{stmt.name}"
+            info = ClassInfo(f"{module.name}.{local}", module, stmt, bases=[])
+            module.classes[local] = info
+            _collect_definitions(module, stmt.body, f"{local}.", parent, info)
+        elif parent is None and cls is None:
+            _collect_assignment(module, stmt)
+
+
+def _collect_assignment(module: Module, stmt: ast.stmt) -> None:
+    if isinstance(stmt, ast.Assign):
+        for target in stmt.targets:
+            if isinstance(target, ast.Name):
+                module.assignments[target.id] = stmt.value
+    elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        module.annotations[stmt.target.id] = stmt.annotation
+        if stmt.value is not None:
+            module.assignments[stmt.target.id] = stmt.value
+    elif hasattr(ast, "TypeAlias") and isinstance(stmt, ast.TypeAlias):  # Python 3.12+
+        if isinstance(stmt.name, ast.Name):
+            module.assignments[stmt.name.id] = stmt.value
+
+
+def _local_bindings(fn: FunctionNode) -> dict[str, ast.expr | None]:
+    out: dict[str, ast.expr | None] = {}
+    for node in body_nodes(fn):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    out[target.id] = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            out[node.target.id] = node.value
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if isinstance(item.optional_vars, ast.Name):
+                    out[item.optional_vars.id] = item.context_expr
+        elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
+            out.setdefault(node.target.id, None)
+        elif isinstance(node, ast.NamedExpr):
+            out[node.target.id] = node.value
+    return out

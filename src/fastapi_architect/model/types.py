@@ -1,0 +1,196 @@
+"""Just enough type inference to resolve method calls: `self.repo.get()`, `client.get()`
+where `client = httpx.Client()`, `db.query()` where `db: Session = Depends(get_db)`.
+
+A type is a qualified class name (project or outside). Unknown is None: rules treat
+unknown as "not matched", which keeps them precise.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from fastapi_architect.model.astutil import parameters
+from fastapi_architect.model.project import Function, Module, Project
+
+ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
+UNION = frozenset({"typing.Union", "typing_extensions.Union"})
+_MAX_DEPTH = 8
+
+
+def unwrap_annotation(
+    project: Project, module: Module, annotation: ast.expr | None, scope: Function | None = None
+) -> tuple[ast.expr | None, list[ast.expr], Module]:
+    """Split an annotation into its base type and its `Annotated` metadata, following
+    module-level aliases (`SessionDep = Annotated[Session, Depends(get_db)]`) and stripping
+    `Optional[...]`/`X | None`. Returns the module the base expression belongs to."""
+    metadata: list[ast.expr] = []
+    expr = annotation
+    for _ in range(_MAX_DEPTH):
+        if expr is None:
+            break
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            try:
+                expr = ast.parse(expr.value, mode="eval").body
+            except SyntaxError:
+                return None, metadata, module
+            continue
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+            expr = _non_none(expr.left, expr.right)
+            continue
+        if isinstance(expr, ast.Subscript):
+            origin = project.resolve(module, expr.value, scope)
+            elements = expr.slice.elts if isinstance(expr.slice, ast.Tuple) else [expr.slice]
+            if origin in ANNOTATED and elements:
+                metadata.extend(elements[1:])
+                expr = elements[0]
+                continue
+            if origin in OPTIONAL:
+                expr = elements[0]
+                continue
+            if origin in UNION and len(elements) == 2:
+                expr = _non_none(elements[0], elements[1])
+                continue
+            return expr, metadata, module
+        if isinstance(expr, (ast.Name, ast.Attribute)):
+            qualname = project.resolve(module, expr, scope)
+            alias = project.module_value(qualname)
+            if alias is not None and isinstance(alias[1], (ast.Subscript, ast.BinOp)):
+                module, expr = alias
+                scope = None
+                continue
+        return expr, metadata, module
+    return expr, metadata, module
+
+
+def _non_none(left: ast.expr, right: ast.expr) -> ast.expr:
+    if isinstance(right, ast.Constant) and right.value is None:
+        return left
+    return right
+
+
+def annotation_type(
+    project: Project, module: Module, annotation: ast.expr | None, scope: Function | None = None
+) -> str | None:
+    base, _, base_module = unwrap_annotation(project, module, annotation, scope)
+    if base is None:
+        return None
+    return project.resolve(base_module, base, scope if base_module is module else None)
+
+
+def infer_type(
+    project: Project, module: Module, expr: ast.AST, scope: Function | None, depth: int = 0
+) -> str | None:
+    """The qualified class name of what `expr` evaluates to, when it can be known."""
+    if depth > _MAX_DEPTH:
+        return None
+    if isinstance(expr, ast.Await):
+        return infer_type(project, module, expr.value, scope, depth + 1)
+    if isinstance(expr, ast.Call):
+        return _call_result_type(project, module, expr, scope, depth)
+    if isinstance(expr, ast.Name):
+        return _name_type(project, module, expr.id, scope, depth)
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        owner = _name_type(project, module, expr.value.id, scope, depth)
+        cls = project.class_(owner)
+        if cls is not None:
+            return _attribute_type(project, cls.qualname, expr.attr, depth)
+    return None
+
+
+def _call_result_type(
+    project: Project, module: Module, call: ast.Call, scope: Function | None, depth: int
+) -> str | None:
+    callee = resolve_callee(project, module, call.func, scope, depth + 1)
+    if callee is None:
+        return None
+    if project.class_(callee) is not None:
+        return project.canonical(callee)
+    fn = project.function(callee)
+    if fn is not None:
+        return annotation_type(project, fn.module, fn.node.returns, None)
+    # Outside code: the call's dotted name stands for its result (`httpx.Client`,
+    # `boto3.client`), which is what the blocking-call tables are written against.
+    return callee
+
+
+def _name_type(
+    project: Project, module: Module, name: str, scope: Function | None, depth: int
+) -> str | None:
+    fn = scope
+    while fn is not None:
+        if name in ("self", "cls") and fn.class_qualname and _is_first_param(fn, name):
+            return fn.class_qualname
+        for param, _default in parameters(fn.node):
+            if param.arg == name:
+                return annotation_type(project, fn.module, param.annotation, fn.parent)
+        if name in fn.local_values:
+            value = fn.local_values[name]
+            if value is None:
+                return None
+            return infer_type(project, module, value, fn, depth + 1)
+        fn = fn.parent
+    if name in module.annotations:
+        return annotation_type(project, module, module.annotations[name], None)
+    if name in module.assignments:
+        return infer_type(project, module, module.assignments[name], None, depth + 1)
+    if name in module.imports:
+        found = project.module_value(project.resolve_name(module, name))
+        if found is not None:
+            return infer_type(project, found[0], found[1], None, depth + 1)
+    return None
+
+
+def _is_first_param(fn: Function, name: str) -> bool:
+    args = [*fn.node.args.posonlyargs, *fn.node.args.args]
+    return bool(args) and args[0].arg == name
+
+
+def _attribute_type(project: Project, class_qualname: str, attr: str, depth: int) -> str | None:
+    for cls_name in project.mro(class_qualname):
+        cls = project.class_(cls_name)
+        if cls is None:
+            continue
+        for stmt in cls.node.body:
+            if (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and stmt.target.id == attr
+            ):
+                return annotation_type(project, cls.module, stmt.annotation, None)
+        init = cls.methods.get("__init__")
+        if init is None:
+            continue
+        for stmt in ast.walk(init.node):
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                for target in targets:
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == "self"
+                        and target.attr == attr
+                    ):
+                        if isinstance(stmt, ast.AnnAssign):
+                            return annotation_type(project, cls.module, stmt.annotation, init)
+                        if stmt.value is not None:
+                            return infer_type(project, cls.module, stmt.value, init, depth + 1)
+    return None
+
+
+def resolve_callee(
+    project: Project, module: Module, func: ast.expr, scope: Function | None, depth: int = 0
+) -> str | None:
+    """The qualified name of what a call calls: a project function or class, a method
+    on an inferred type (`requests.Session.get`), or an outside dotted name."""
+    if isinstance(func, ast.Attribute):
+        owner = infer_type(project, module, func.value, scope, depth + 1)
+        if owner is not None:
+            method = project.method(owner, func.attr) if project.class_(owner) else None
+            if method is not None:
+                return method.qualname
+            return f"{owner}.{func.attr}"
+        return project.resolve(module, func, scope)
+    if isinstance(func, ast.Name):
+        return project.resolve(module, func, scope)
+    return None

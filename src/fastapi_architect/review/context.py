@@ -1,0 +1,66 @@
+"""What checks receive: the file being walked (with its ancestors) or the whole project."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from fastapi_architect.config import Config
+from fastapi_architect.model.apps import Route
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.project import Function, Module, Project
+
+
+@dataclass
+class ProjectContext:
+    model: AppModel
+    config: Config
+
+    @property
+    def project(self) -> Project:
+        return self.model.project
+
+
+@dataclass
+class FileContext:
+    module: Module
+    model: AppModel
+    config: Config
+    # Ancestors of the node being checked, outermost first (the module itself excluded).
+    stack: list[ast.AST] = field(default_factory=list)
+
+    @property
+    def project(self) -> Project:
+        return self.model.project
+
+    def function(self) -> Function | None:
+        """The innermost function whose body contains the current node."""
+        for node in reversed(self.stack):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return self.project.function_by_node.get(id(node))
+            if isinstance(node, ast.Lambda):
+                return None
+        return None
+
+    def routes(self) -> list[Route]:
+        """The routes whose handler is the enclosing function (empty outside a handler)."""
+        return self.model.routes_of(self.function())
+
+    def parent(self) -> ast.AST | None:
+        return self.stack[-1] if self.stack else None
+
+    def resolve(self, expr: ast.AST) -> str | None:
+        return self.project.resolve(self.module, expr, self.function())
+
+    def in_loop(self) -> ast.AST | None:
+        """The innermost loop (or comprehension) of the current function around the node."""
+        for node in reversed(self.stack):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                return None
+            if isinstance(
+                node,
+                (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp,
+                 ast.GeneratorExp),
+            ):
+                return node
+        return None

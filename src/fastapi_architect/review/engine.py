@@ -1,0 +1,244 @@
+"""The review run: discover → parse once → model → one walk per file → findings."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi_architect.config import Config
+from fastapi_architect.model.build import AppModel, build_model
+from fastapi_architect.model.project import Module
+from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.finding import Finding
+from fastapi_architect.review.registry import Report, Rule, get_rule
+from fastapi_architect.review.result import ReviewResult
+from fastapi_architect.review.selection import enabled_rules
+from fastapi_architect.source.discovery import discover
+from fastapi_architect.source.loader import ParseFailure, SourceFile, load
+from fastapi_architect.source.noqa import is_suppressed, noqa_lines
+
+PARSE_ERROR = "FAA000"
+
+
+@dataclass
+class _Collector:
+    root: Path
+    config: Config
+    findings: list[Finding] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+    _noqa: dict[str, dict[int, frozenset[str]]] = field(default_factory=dict)
+    _seen: set[tuple[str, int, int, str, str]] = field(default_factory=set)
+
+    def add(self, rule: Rule, report: Report, module: Module) -> None:
+        node = report.node
+        line = getattr(node, "lineno", 1)
+        column = getattr(node, "col_offset", 0) + 1
+        end_line = getattr(node, "end_lineno", None) or line
+        end_column = (getattr(node, "end_col_offset", None) or column - 1) + 1
+        self._emit(
+            rule, module.relpath, module.source, line, column, end_line, end_column, report
+        )
+
+    def _emit(
+        self,
+        rule: Rule,
+        relpath: str,
+        source: str,
+        line: int,
+        column: int,
+        end_line: int,
+        end_column: int,
+        report: Report | None,
+        message: str | None = None,
+    ) -> None:
+        msg = message if message is not None else (report.message if report else rule.summary)
+        key = (relpath, line, column, rule.code, msg)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        if _ignored_for_file(self.config, relpath, rule.code):
+            return
+        if relpath not in self._noqa:
+            self._noqa[relpath] = noqa_lines(source)
+        if is_suppressed(self._noqa[relpath], line, rule.code):
+            return
+        self.findings.append(
+            Finding(
+                file=relpath,
+                line=line,
+                column=column,
+                code=rule.code,
+                end_line=end_line,
+                end_column=end_column,
+                name=rule.name,
+                message=msg,
+                severity=(report.severity if report and report.severity else rule.severity),
+                fix_title=rule.fix_title,
+            )
+        )
+
+
+def _ignored_for_file(config: Config, relpath: str, code: str) -> bool:
+    for pattern, codes in config.per_file_ignores.items():
+        if fnmatch.fnmatchcase(relpath, pattern) or fnmatch.fnmatchcase(
+            relpath, pattern.rstrip("/") + "/*"
+        ):
+            if any(code.startswith(c) or c == "ALL" for c in codes):
+                return True
+    return False
+
+
+def review_paths(paths: Sequence[Path], config: Config, root: Path | None = None) -> ReviewResult:
+    """Review every Python file under `paths`. `root` (default: the first path, or its
+    folder for a file) is where module names and reported file paths start."""
+    files = discover(paths, config.excludes)
+    base = root or _default_root(paths)
+    return review_files(files, base, config)
+
+
+def _default_root(paths: Sequence[Path]) -> Path:
+    first = Path(paths[0]).resolve() if paths else Path.cwd()
+    return first if first.is_dir() else first.parent
+
+
+def load_model(paths: Sequence[Path], config: Config, root: Path | None = None) -> AppModel:
+    """The static app model of the files under `paths` (files that fail to parse are left out)."""
+    files = discover(paths, config.excludes)
+    base = (root or _default_root(paths)).resolve()
+    loaded = [f for f in (load(p) for p in files) if isinstance(f, SourceFile)]
+    return build_model(((f.path, f.text, f.tree) for f in loaded), base, config.auth_dependencies)
+
+
+def review_files(files: Iterable[Path], root: Path, config: Config) -> ReviewResult:
+    rules = enabled_rules(config)
+    root = root.resolve()
+    collector = _Collector(root, config)
+    loaded: list[SourceFile] = []
+    count = 0
+    parse_rule = get_rule(PARSE_ERROR)
+    assert parse_rule is not None
+    for path in files:
+        count += 1
+        result = load(path)
+        if isinstance(result, ParseFailure):
+            if any(r.code == PARSE_ERROR for r in rules):
+                _report_failure(collector, parse_rule, root, result)
+            continue
+        loaded.append(result)
+
+    model = build_model(((f.path, f.text, f.tree) for f in loaded), root, config.auth_dependencies)
+    run_rules(model, rules, collector)
+    collector.findings.sort()
+    return ReviewResult(
+        root=root,
+        findings=collector.findings,
+        files_checked=count,
+        sources=_sources(model, collector.findings),
+        internal_errors=collector.internal_errors,
+    )
+
+
+def _report_failure(collector: _Collector, rule: Rule, root: Path, failure: ParseFailure) -> None:
+    try:
+        relpath = failure.path.relative_to(root).as_posix()
+    except ValueError:
+        relpath = failure.path.as_posix()
+    collector._emit(
+        rule, relpath, "", failure.line, failure.column, failure.line, failure.column + 1,
+        None, message=failure.message,
+    )
+
+
+def run_rules(model: AppModel, rules: list[Rule], collector: _Collector) -> None:
+    node_rules: dict[type[ast.AST], list[Rule]] = {}
+    route_rules: list[Rule] = []
+    project_rules: list[Rule] = []
+    for rule in rules:
+        if rule.scope == "node":
+            for node_type in rule.node_types:
+                node_rules.setdefault(node_type, []).append(rule)
+        elif rule.scope == "route":
+            route_rules.append(rule)
+        elif rule.code != PARSE_ERROR:
+            project_rules.append(rule)
+
+    if node_rules:
+        for module in model.project.module_list:
+            _walk_module(module, model, collector, node_rules)
+
+    pctx = ProjectContext(model, collector.config)
+    modules_by_id = {id(m): m for m in model.project.module_list}
+    for route in model.routes:
+        for rule in route_rules:
+            _run(collector, rule, route.module, lambda r=rule: r.check(route, pctx), modules_by_id)
+    for rule in project_rules:
+        _run(collector, rule, None, lambda r=rule: r.check(pctx), modules_by_id)
+
+
+def _run(
+    collector: _Collector,
+    rule: Rule,
+    default_module: Module | None,
+    call: object,
+    modules_by_id: dict[int, Module],
+) -> None:
+    try:
+        reports: Iterable[Report] = call()  # type: ignore[operator]
+        for report in reports:
+            module = report.module or default_module
+            if module is None:
+                raise ValueError(f"{rule.code} reported without a module")
+            collector.add(rule, report, module)
+    except Exception as exc:  # a broken rule must not stop the review
+        where = default_module.relpath if default_module else "project"
+        collector.internal_errors.append(f"{rule.code} failed on {where}: {exc!r}")
+
+
+def _walk_module(
+    module: Module,
+    model: AppModel,
+    collector: _Collector,
+    dispatch: dict[type[ast.AST], list[Rule]],
+) -> None:
+    ctx = FileContext(module, model, collector.config)
+    stack = ctx.stack
+    # Iterative pre-order walk that keeps the ancestor stack, so deeply nested
+    # expressions cannot overflow the interpreter stack.
+    todo: list[tuple[ast.AST, int]] = [(child, 0) for child in reversed(module.tree.body)]
+    while todo:
+        node, depth = todo.pop()
+        del stack[depth:]
+        handlers = dispatch.get(type(node))
+        if handlers:
+            for rule in handlers:
+                try:
+                    for report in rule.check(node, ctx):
+                        collector.add(rule, report, report.module or module)
+                except Exception as exc:
+                    collector.internal_errors.append(
+                        f"{rule.code} failed on {module.relpath}:{getattr(node, 'lineno', '?')}: {exc!r}"
+                    )
+        stack.append(node)
+        children = list(ast.iter_child_nodes(node))
+        todo.extend((child, depth + 1) for child in reversed(children))
+
+
+def _sources(model: AppModel, findings: list[Finding]) -> dict[str, list[str]]:
+    wanted = {f.file for f in findings}
+    out: dict[str, list[str]] = {}
+    for module in model.project.module_list:
+        if module.relpath in wanted:
+            out[module.relpath] = module.source.splitlines()
+    for relpath in wanted - out.keys():
+        path = model.project.root / relpath
+        try:
+            out[relpath] = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            pass
+    return out
+
+

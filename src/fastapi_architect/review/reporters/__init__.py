@@ -1,0 +1,44 @@
+"""Output formats of `fastapi-architect review`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi_architect.review.registry import Rule
+from fastapi_architect.review.reporters.github import render_github
+from fastapi_architect.review.reporters.json import render_json
+from fastapi_architect.review.reporters.sarif import render_sarif
+from fastapi_architect.review.reporters.text import render_text
+from fastapi_architect.review.result import ReviewResult
+
+FORMATS = ("text", "json", "sarif", "github")
+
+__all__ = [
+    "FORMATS",
+    "render",
+    "render_github",
+    "render_json",
+    "render_sarif",
+    "render_text",
+]
+
+
+def render(
+    result: ReviewResult,
+    fmt: str,
+    *,
+    color: bool,
+    show_source: bool,
+    tool_version: str,
+    rules: Mapping[str, Rule] | None = None,
+) -> str:
+    """Render `result` in format `fmt` (one of `FORMATS`). `rules` defaults to the registry."""
+    if fmt == "text":
+        return render_text(result, color=color, show_source=show_source, rules=rules)
+    if fmt == "json":
+        return render_json(result)
+    if fmt == "sarif":
+        return render_sarif(result, tool_version=tool_version, rules=rules)
+    if fmt == "github":
+        return render_github(result)
+    raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")

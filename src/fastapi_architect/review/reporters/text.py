@@ -1,0 +1,189 @@
+"""Human-readable output, ruff-like: one block per finding with a code frame, then a summary.
+
+```
+app/main.py:12:5: FAA201 [blocking-call-in-async] `time.sleep()` blocks the event loop
+   |
+11 | async def handler() -> None:
+12 |     time.sleep(1)
+   |     ^^^^^^^^^^^^^ FAA201
+13 |     return None
+   |
+   = help: Use `await asyncio.sleep()`
+
+Found 1 finding (0 errors, 1 warning, 0 info) in 3 files.
+```
+
+Colour (by severity) comes from `rich`; with ``color=False`` the output is plain text.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+
+from rich.cells import cell_len
+from rich.console import Console
+from rich.text import Text
+
+from fastapi_architect.review.finding import Finding, Severity
+from fastapi_architect.review.registry import Rule, get_rule
+from fastapi_architect.review.result import ReviewResult
+
+#: Lines of context shown above and below the flagged lines.
+CONTEXT_LINES = 2
+#: A span longer than this many lines is shown by its first line only.
+MAX_SPAN_LINES = 4
+TAB_SIZE = 4
+
+SEVERITY_STYLES: dict[Severity, str] = {
+    "error": "bold red",
+    "warning": "bold yellow",
+    "info": "bold cyan",
+}
+_GUTTER = "bold blue"
+_PATH = "bold"
+_DIM = "dim"
+
+
+def render_text(
+    result: ReviewResult,
+    *,
+    color: bool,
+    show_source: bool = True,
+    rules: Mapping[str, Rule] | None = None,
+) -> str:
+    """Render `result` for a terminal; ANSI colour codes only when `color` is true."""
+    out = Text()
+    findings = sorted(result.findings)
+    for finding in findings:
+        _render_finding(out, finding, result.sources.get(finding.file), show_source, rules)
+        out.append("\n")
+    out.append(_summary(findings, result.files_checked), style="bold")
+    out.append("\n")
+    return _to_string(out, color=color)
+
+
+def _to_string(text: Text, *, color: bool) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        force_jupyter=False,
+        color_system="standard" if color else None,
+        no_color=not color,
+        width=100_000,
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        legacy_windows=False,
+    )
+    console.print(text, end="")
+    return buffer.getvalue()
+
+
+def _lookup(code: str, rules: Mapping[str, Rule] | None) -> Rule | None:
+    return rules.get(code) if rules is not None else get_rule(code)
+
+
+def _render_finding(
+    out: Text,
+    finding: Finding,
+    lines: list[str] | None,
+    show_source: bool,
+    rules: Mapping[str, Rule] | None,
+) -> None:
+    style = SEVERITY_STYLES[finding.severity]
+    out.append(f"{finding.file}:{finding.line}:{finding.column}:", style=_PATH)
+    out.append(" ")
+    out.append(finding.code, style=style)
+    out.append(" ")
+    out.append(f"[{finding.name}]", style=_DIM)
+    out.append(f" {finding.message}\n")
+
+    gutter = 1
+    if show_source and lines:
+        frame_gutter = _render_frame(out, finding, lines, style)
+        if frame_gutter is not None:
+            gutter = frame_gutter
+
+    fix = finding.fix_title
+    if fix is None:
+        rule = _lookup(finding.code, rules)
+        fix = rule.fix_title if rule is not None else None
+    if fix:
+        out.append(" " * gutter + " = ", style=_GUTTER)
+        out.append("help", style="bold")
+        out.append(f": {fix}\n")
+
+
+def _render_frame(out: Text, finding: Finding, lines: list[str], style: str) -> int | None:
+    """Append the code frame; return the gutter width, or None when the line isn't available."""
+    count = len(lines)
+    start = finding.line
+    if not 1 <= start <= count:
+        return None
+    end = min(max(finding.end_line, start), count)
+    truncated = end - start + 1 > MAX_SPAN_LINES
+    if truncated:
+        end = start
+
+    first = max(1, start - CONTEXT_LINES)
+    last = min(count, end + CONTEXT_LINES)
+    while first < start and not lines[first - 1].strip():
+        first += 1
+    while last > end and not lines[last - 1].strip():
+        last -= 1
+
+    width = len(str(last))
+    blank = " " * width
+    out.append(f"{blank} |\n", style=_GUTTER)
+    for number in range(first, last + 1):
+        raw = lines[number - 1].rstrip("\r\n")
+        shown = raw.expandtabs(TAB_SIZE).rstrip()
+        out.append(f"{number:>{width}} |", style=_GUTTER)
+        out.append(f" {shown}\n" if shown else "\n")
+        if not start <= number <= end:
+            continue
+        if number == start:
+            left = _display_column(raw, finding.column)
+        else:
+            left = cell_len(shown) - cell_len(shown.lstrip())
+        if number == finding.end_line and not truncated:
+            right = _display_column(raw, finding.end_column)
+        else:
+            right = cell_len(shown)
+        left = min(left, cell_len(shown))
+        right = max(min(right, cell_len(shown)), left + 1)
+        out.append(f"{blank} |", style=_GUTTER)
+        out.append(" " + " " * left)
+        out.append("^" * (right - left), style=style)
+        if number == end:
+            out.append(f" {finding.code}", style=style)
+        out.append("\n")
+    out.append(f"{blank} |\n", style=_GUTTER)
+    return width
+
+
+def _display_column(raw: str, column: int) -> int:
+    """The 0-based terminal cell offset of the 1-based character `column` of `raw`."""
+    index = max(0, column - 1)
+    return cell_len(raw[:index].expandtabs(TAB_SIZE)) + max(0, index - len(raw))
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _summary(findings: list[Finding], files_checked: int) -> str:
+    files = _plural(files_checked, "file")
+    if not findings:
+        return f"All checked! ({files})"
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = sum(1 for f in findings if f.severity == "warning")
+    infos = sum(1 for f in findings if f.severity == "info")
+    return (
+        f"Found {_plural(len(findings), 'finding')} "
+        f"({_plural(errors, 'error')}, {_plural(warnings, 'warning')}, {infos} info) "
+        f"in {files}."
+    )

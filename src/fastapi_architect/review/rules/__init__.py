@@ -1,0 +1,14 @@
+"""The built-in rules. Importing this package registers them all (one module per concern)."""
+
+from fastapi_architect.review.rules import (  # noqa: F401
+    architecture,
+    auth,
+    concurrency,
+    database,
+    errors,
+    injection,
+    rest,
+    security,
+    tool,
+    validation,
+)

@@ -1,0 +1,57 @@
+"""`# noqa` comments: bare (every code) or with codes (`# noqa: FAA201, FAA208`)."""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+
+ALL = frozenset({"*"})
+
+_NOQA_RE = re.compile(
+    r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
+)
+
+
+def noqa_lines(source: str) -> dict[int, frozenset[str]]:
+    """Line number -> suppressed codes (`ALL` for a bare noqa). Only real comments count."""
+    if "noqa" not in source.lower():
+        return {}
+    out: dict[int, frozenset[str]] = {}
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return _noqa_by_text(source)
+    for tok in tokens:
+        if tok.type == tokenize.COMMENT:
+            parsed = _parse(tok.string)
+            if parsed is not None:
+                out[tok.start[0]] = parsed
+    return out
+
+
+def _noqa_by_text(source: str) -> dict[int, frozenset[str]]:
+    # Fallback for files the tokenizer rejects (newer syntax): scan comment-looking text.
+    out: dict[int, frozenset[str]] = {}
+    for number, line in enumerate(source.splitlines(), start=1):
+        idx = line.find("#")
+        if idx >= 0:
+            parsed = _parse(line[idx:])
+            if parsed is not None:
+                out[number] = parsed
+    return out
+
+
+def _parse(comment: str) -> frozenset[str] | None:
+    match = _NOQA_RE.search(comment)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    if not codes:
+        return ALL
+    return frozenset(c.upper() for c in re.split(r"[\s,]+", codes) if c)
+
+
+def is_suppressed(noqa: dict[int, frozenset[str]], line: int, code: str) -> bool:
+    codes = noqa.get(line)
+    return codes is not None and (codes is ALL or "*" in codes or code in codes)
