@@ -9,6 +9,7 @@ re-exports, so that rules can ask "is this `fastapi.Depends`?" whatever the impo
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -278,7 +279,7 @@ def _collect_imports(module: Module) -> None:
     # Imports anywhere in the file count (lazy imports inside app factories are common);
     # a module-level binding wins over a nested one of the same name.
     nested: dict[str, str] = {}
-    for node, top in _import_nodes(module.tree):
+    for node, top in _import_nodes(module.tree, module.source):
         table = module.imports if top else nested
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -300,17 +301,22 @@ def _collect_imports(module: Module) -> None:
         module.imports.setdefault(name, target)
 
 
-def _import_nodes(tree: ast.Module) -> list[tuple[ast.Import | ast.ImportFrom, bool]]:
+def _import_nodes(tree: ast.Module, source: str) -> list[tuple[ast.Import | ast.ImportFrom, bool]]:
     out: list[tuple[ast.Import | ast.ImportFrom, bool]] = []
     top_ids: set[int] = set()
     for stmt in _top_level_statements(tree.body):
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             out.append((stmt, True))
             top_ids.add(id(stmt))
+    if not _NESTED_IMPORT.search(source):
+        return out  # no indented import statement: skip the walk of the whole tree
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top_ids:
             out.append((node, False))
     return out
+
+
+_NESTED_IMPORT = re.compile(r"^[ \t]+(?:import|from)\s", re.MULTILINE)
 
 
 def _import_base(module: Module, node: ast.ImportFrom) -> str | None:

@@ -53,14 +53,21 @@ def decode(raw: bytes) -> str | ParseFailure:
     try:
         encoding, _ = tokenize.detect_encoding(iter(raw.splitlines(keepends=True)).__next__)
     except SyntaxError as exc:
-        return ParseFailure(Path(), f"invalid encoding declaration: {exc}")
+        if "missing" in str(exc):
+            # No cookie and the first lines are not UTF-8: say where the bad byte is.
+            encoding = "utf-8"
+        else:
+            return ParseFailure(Path(), f"invalid encoding declaration: {exc}")
     try:
         text = raw.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        line = 1
-        if isinstance(exc, UnicodeDecodeError):
-            line = raw[: exc.start].count(b"\n") + 1
-        return ParseFailure(Path(), f"file is not valid {encoding} text: {exc}", line)
+    except LookupError:
+        return ParseFailure(Path(), f"unknown encoding {encoding!r} in the coding declaration")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        byte = raw[exc.start : exc.start + 1].hex()
+        return ParseFailure(
+            Path(), f"file is not valid {encoding} text (byte 0x{byte} on line {line})", line
+        )
     if text.startswith("\ufeff"):
         text = text[1:]
     return text

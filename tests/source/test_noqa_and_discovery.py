@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fastapi_architect.config import DEFAULT_EXCLUDES
+from fastapi_architect.source.discovery import InputError, discover, is_excluded
+from fastapi_architect.source.noqa import ALL, is_suppressed, noqa_lines
+
+
+def test_noqa_forms() -> None:
+    source = (
+        "a = 1  # noqa\n"
+        "b = 2  # noqa: FAA201\n"
+        "c = 3  # NOQA:FAA201,FAA208\n"
+        "d = '# noqa'\n"
+        "e = 5  # some comment # noqa: FAA301\n"
+    )
+    lines = noqa_lines(source)
+    assert lines[1] is ALL
+    assert lines[2] == frozenset({"FAA201"})
+    assert lines[3] == frozenset({"FAA201", "FAA208"})
+    assert 4 not in lines  # inside a string, not a comment
+    assert lines[5] == frozenset({"FAA301"})
+    assert is_suppressed(lines, 1, "FAA999")
+    assert is_suppressed(lines, 2, "FAA201")
+    assert not is_suppressed(lines, 2, "FAA208")
+    assert not is_suppressed(lines, 4, "FAA201")
+
+
+def test_noqa_on_untokenizable_source_falls_back_to_text() -> None:
+    lines = noqa_lines("x = (  # noqa: FAA101\n")
+    assert lines[1] == frozenset({"FAA101"})
+
+
+def test_discover_missing_path() -> None:
+    with pytest.raises(InputError, match="path does not exist"):
+        discover([Path("/definitely/not/here")], ())
+
+
+def test_discover_excludes_and_sorting(tmp_path: Path) -> None:
+    for rel in ("b.py", "a.py", "pkg/c.py", ".venv/x.py", "pkg/__pycache__/c.py", "notes.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    found = [p.relative_to(tmp_path.resolve()).as_posix() for p in discover([tmp_path], DEFAULT_EXCLUDES)]
+    assert found == ["a.py", "b.py", "pkg/c.py"]
+
+
+def test_explicit_file_is_always_included(tmp_path: Path) -> None:
+    file = tmp_path / "build" / "x.py"
+    file.parent.mkdir()
+    file.write_text("x = 1\n")
+    assert discover([file], DEFAULT_EXCLUDES) == [file.resolve()]
+
+
+@pytest.mark.parametrize(
+    ("rel", "patterns", "excluded"),
+    [
+        ("migrations/versions/001.py", ("migrations/versions",), True),
+        ("app/migrations/versions/001.py", ("migrations/versions",), False),
+        ("app/x.egg-info/y.py", ("*.egg-info",), True),
+        ("legacy/a.py", ("legacy/*",), True),
+        ("src/legacy.py", ("legacy",), False),
+    ],
+)
+def test_is_excluded(rel: str, patterns: tuple[str, ...], excluded: bool) -> None:
+    assert is_excluded(Path(rel), patterns) is excluded
