@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench routes-demo clean
+.PHONY: demo test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/fastapi-architect routes examples/bookshop
-	-$(BIN)/fastapi-architect review examples/bookshop
+	$(BIN)/fastapi-architect review examples/bookshop --exit-zero
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
@@ -24,8 +24,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src
 	$(BIN)/mypy
 
+docs: $(STAMP)
+	$(BIN)/python -m fastapi_architect.review.ruledocs docs/rules
+
 bench: $(STAMP)
 	$(BIN)/python bench/review_throughput.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench/.work
+	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache bench/.work

@@ -188,7 +188,8 @@ def routes(
         console.print(table)
         console.file.close()
     else:
-        Console().print(table)
+        # Piped output gets a wide table rather than rich's 80-column default.
+        Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @app.command("rules")
@@ -222,7 +223,12 @@ def list_rules(
         table.add_column(column, overflow="fold")
     for r in rules:
         table.add_row(
-            r.code, r.name, r.category, r.severity, "on" if r.default_enabled else "opt-in", r.summary
+            r.code,
+            r.name,
+            r.category,
+            r.severity,
+            "on" if r.default_enabled else "opt-in",
+            r.summary,
         )
     Console().print(table)
 

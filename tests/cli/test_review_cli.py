@@ -233,6 +233,7 @@ def test_noqa_suppresses(tmp_path: Path) -> None:
         },
     )
     code, out, _ = review(str(tmp_path), "--format", "json", "--select", "FAA208")
+    assert code == 1
     assert sorted(f["file"] for f in json.loads(out)) == ["c.py", "d.py"]
 
 

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Literal
 
-from fastapi_architect.model.astutil import const_int, const_str, keyword, last_name
+from fastapi_architect.model.astutil import (
+    body_nodes,
+    const_int,
+    dotted,
+    is_false,
+    keyword,
+    last_name,
+    walk_nodes,
+)
+from fastapi_architect.model.constants import DYNAMIC as DYNAMIC
+from fastapi_architect.model.constants import ConstEvaluator, sequence_elements
 from fastapi_architect.model.dependencies import DepSite, list_sites
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 
@@ -15,7 +27,6 @@ APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
 ROUTER_CLASSES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head", "trace")
 ROUTE_DECORATORS = frozenset({*HTTP_METHODS, "api_route", "route", "websocket", "websocket_route"})
-DYNAMIC = "{?}"
 _STATUS_RE = re.compile(r"^HTTP_(\d{3})(?:_|$)")
 
 
@@ -35,6 +46,7 @@ class RouterObj:
     included_by: list[Include] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
     middleware: list[tuple[str, ast.AST]] = field(default_factory=list)
+    include_in_schema: bool = True  # `APIRouter(include_in_schema=False)`
 
     @property
     def name(self) -> str:
@@ -50,6 +62,8 @@ class Include:
     tags: list[str]
     node: ast.Call
     module: Module
+    kind: Literal["include", "mount"] = "include"  # `include_router` or `mount`
+    include_in_schema: bool = True  # `include_router(..., include_in_schema=False)`
 
 
 @dataclass(eq=False)
@@ -61,6 +75,7 @@ class Mount:
     dependencies: list[DepSite]  # app, include and router levels, outermost first
     tags: list[str]
     chain: list[RouterObj]
+    include_in_schema: bool = True  # False when a router or include on the way hides it
 
 
 @dataclass(eq=False)
@@ -75,6 +90,7 @@ class Route:
     dependencies: list[DepSite]  # decorator `dependencies=`
     kind: Literal["http", "websocket"] = "http"
     mounts: list[Mount] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # the decorator's own `tags=`
 
     @property
     def full_paths(self) -> list[str]:
@@ -90,7 +106,7 @@ class Route:
 
 
 def status_code_value(expr: ast.expr | None) -> int | None:
-    """`201`, `status.HTTP_201_CREATED` or `HTTPStatus.CREATED`-free forms as an int."""
+    """`201`, `status.HTTP_201_CREATED` or `HTTPStatus.CREATED` as an int."""
     value = const_int(expr)
     if value is not None:
         return value
@@ -98,6 +114,8 @@ def status_code_value(expr: ast.expr | None) -> int | None:
         match = _STATUS_RE.match(expr.attr)
         if match:
             return int(match.group(1))
+        if last_name(dotted(expr.value)) == "HTTPStatus" and expr.attr in HTTPStatus.__members__:
+            return HTTPStatus[expr.attr].value
     return None
 
 
@@ -113,7 +131,9 @@ class AppScanner:
         self.routers: dict[str, RouterObj] = {}
         self.routes: list[Route] = []
         self.unresolved_includes = 0
+        self.constants = ConstEvaluator(project)
         self._pending: list[tuple[str, Module, Function | None, ast.AST]] = []
+        self._loops: dict[int, dict[str, list[ast.For]]] = {}
 
     # Routers must all be known before registrations are resolved, so the walk only
     # records candidates; `finish` resolves them.
@@ -146,11 +166,14 @@ class AppScanner:
             module=module,
             node=value,
             scope=scope,
-            prefix=self.eval_str(module, keyword(value, "prefix"), scope) if kind == "router" else "",
+            prefix=self.eval_str(module, keyword(value, "prefix"), scope)
+            if kind == "router"
+            else "",
             dependencies=list_sites(
-                self.project, module, keyword(value, "dependencies"), scope, kind if kind == "app" else "router"
+                self.project, module, keyword(value, "dependencies"), scope, kind
             ),
             tags=self.str_list(module, keyword(value, "tags"), scope),
+            include_in_schema=not is_false(keyword(value, "include_in_schema")),
         )
         self._apply_subclass_defaults(router, cls_name)
         self.routers[key] = router
@@ -162,7 +185,7 @@ class AppScanner:
             if cls is None or "__init__" not in cls.methods:
                 continue
             init = cls.methods["__init__"]
-            for node in ast.walk(init.node):
+            for node in body_nodes(init.node):
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                     continue
                 if node.func.attr != "__init__":
@@ -211,6 +234,7 @@ class AppScanner:
                 assert isinstance(node, ast.Call)
                 self._method_call(kind, module, scope, node)
         self._pending.clear()
+        self._loops.clear()
         compute_mounts(self.routers.values())
 
     # ---------------------------------------------------------------- registrations
@@ -218,8 +242,12 @@ class AppScanner:
     def router_of(
         self, module: Module, expr: ast.expr, scope: Function | None, depth: int = 0
     ) -> RouterObj | None:
+        """The router or app an expression evaluates to: a name bound to `APIRouter()`,
+        an alias of one, or the result of a factory (`create_app()`, `get_router()`)."""
         if depth > 6:
             return None
+        if isinstance(expr, ast.Call):
+            return self._returned_router(module, expr, scope, depth)
         key = self.project.resolve(module, expr, scope)
         if key is None:
             return None
@@ -230,28 +258,30 @@ class AppScanner:
             return self.routers[canonical]
         # `app = create_app()` or `app = other_name`: follow to the object it names.
         value = self.project.module_value(canonical)
-        owner_module, owner_scope = module, scope
-        if value is None:
+        if value is not None:
+            owner_module, value_expr = value
+            owner_scope: Function | None = None
+        else:
             local = self.project.local_value(canonical)
             if local is None:
                 return None
             owner_scope, value_expr = local
             owner_module = owner_scope.module
-        else:
-            owner_module, value_expr = value
-            owner_scope = None
-        if isinstance(value_expr, (ast.Name, ast.Attribute)):
+        if isinstance(value_expr, (ast.Name, ast.Attribute, ast.Call)):
             return self.router_of(owner_module, value_expr, owner_scope, depth + 1)
-        if isinstance(value_expr, ast.Call):
-            factory = self.project.function(
-                self.project.resolve(owner_module, value_expr.func, owner_scope)
-            )
-            if factory is not None:
-                for node in ast.walk(factory.node):
-                    if isinstance(node, ast.Return) and node.value is not None:
-                        found = self.router_of(factory.module, node.value, factory, depth + 1)
-                        if found is not None:
-                            return found
+        return None
+
+    def _returned_router(
+        self, module: Module, call: ast.Call, scope: Function | None, depth: int
+    ) -> RouterObj | None:
+        factory = self.project.function(self.project.resolve(module, call.func, scope))
+        if factory is None:
+            return None
+        for node in body_nodes(factory.node):
+            if isinstance(node, ast.Return) and node.value is not None:
+                found = self.router_of(factory.module, node.value, factory, depth + 1)
+                if found is not None:
+                    return found
         return None
 
     def _decorated(
@@ -307,8 +337,8 @@ class AppScanner:
         elif method in ("websocket", "websocket_route", "add_api_websocket_route"):
             methods, kinds = ("WEBSOCKET",), "websocket"
         else:
-            methods = tuple(m.upper() for m in self.str_list(module, keyword(call, "methods"), scope))
-            methods = methods or ("GET",)
+            listed = self.str_list(module, keyword(call, "methods"), scope)
+            methods = tuple(dict.fromkeys(m.upper() for m in listed)) or ("GET",)
         keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
         route = Route(
             handler=handler,
@@ -322,11 +352,14 @@ class AppScanner:
                 self.project, module, keywords.get("dependencies"), scope, "decorator"
             ),
             kind=kinds,
+            tags=self.str_list(module, keywords.get("tags"), scope),
         )
         router.routes.append(route)
         self.routes.append(route)
 
-    def _method_call(self, kind: str, module: Module, scope: Function | None, call: ast.Call) -> None:
+    def _method_call(
+        self, kind: str, module: Module, scope: Function | None, call: ast.Call
+    ) -> None:
         assert isinstance(call.func, ast.Attribute)
         owner = self.router_of(module, call.func.value, scope)
         if owner is None:
@@ -340,183 +373,215 @@ class AppScanner:
             )
             if handler is not None:
                 self._add_route(owner, module, scope, handler, kind, call, call.args[:1])
-        elif kind == "include_router" or kind == "mount":
-            self._include(kind, owner, module, scope, call)
+        elif kind == "include_router":
+            self._include(owner, module, scope, call)
+        elif kind == "mount":
+            self._mount(owner, module, scope, call)
         elif kind == "add_middleware" and call.args:
             name = self.project.resolve(module, call.args[0], scope) or ""
             owner.middleware.append((name, call))
 
     def _include(
-        self, kind: str, parent: RouterObj, module: Module, scope: Function | None, call: ast.Call
+        self, parent: RouterObj, module: Module, scope: Function | None, call: ast.Call
     ) -> None:
-        index = 1 if kind == "mount" else 0
-        child_expr = call.args[index] if len(call.args) > index else keyword(
-            call, "app" if kind == "mount" else "router"
-        )
-        children: list[RouterObj] = []
-        if child_expr is not None:
-            for expr in self._loop_values(scope, child_expr):
-                child = self.router_of(module, expr, scope)
-                if child is not None:
-                    children.append(child)
-        if not children:
-            self.unresolved_includes += 1
+        """`include_router(router, prefix=, dependencies=, tags=)`; a router given by a loop
+        variable (`for r in (a.router, b.router)`) is included once per element."""
+        child_expr = call.args[0] if call.args else keyword(call, "router")
+        if child_expr is None:
             return
-        if kind == "mount":
-            prefix_expr = call.args[0] if call.args else keyword(call, "path")
-            prefix, deps, tags = self.eval_str(module, prefix_expr, scope), [], []
-        else:
-            prefix = self.eval_str(module, keyword(call, "prefix"), scope) if keyword(call, "prefix") is not None else ""
-            deps = list_sites(self.project, module, keyword(call, "dependencies"), scope, "include")
-            tags = self.str_list(module, keyword(call, "tags"), scope)
-        for child in children:
-            include = Include(parent, child, prefix, deps, tags, call, module)
+        found = False
+        for subst in self._iterations(module, scope, child_expr):
+            child = self.router_of(module, _substitute(child_expr, subst), scope)
+            if child is None:
+                continue
+            found = True
+            prefix_expr = keyword(call, "prefix")
+            include = Include(
+                parent,
+                child,
+                self.eval_str(module, _substitute(prefix_expr, subst), scope)
+                if prefix_expr is not None
+                else "",
+                list_sites(self.project, module, keyword(call, "dependencies"), scope, "include"),
+                self.str_list(module, keyword(call, "tags"), scope),
+                call,
+                module,
+                "include",
+                not is_false(keyword(call, "include_in_schema")),
+            )
             parent.includes.append(include)
             child.included_by.append(include)
+        if not found:
+            self.unresolved_includes += 1
 
-    def _loop_values(self, scope: Function | None, expr: ast.expr) -> list[ast.expr]:
-        """`for r in (a.router, b.router): app.include_router(r)` → both routers."""
-        if not isinstance(expr, ast.Name):
-            return [expr]
-        holder = scope.node if scope is not None else None
-        trees: list[ast.AST] = [holder] if holder is not None else []
-        for tree in trees:
-            for node in ast.walk(tree):
-                if (
-                    isinstance(node, ast.For)
-                    and isinstance(node.target, ast.Name)
-                    and node.target.id == expr.id
-                    and isinstance(node.iter, (ast.List, ast.Tuple))
-                ):
-                    return list(node.iter.elts)
-        return [expr]
+    def _mount(
+        self, parent: RouterObj, module: Module, scope: Function | None, call: ast.Call
+    ) -> None:
+        """`app.mount("/v2", subapp)`: a sub-application (or router) served under a path."""
+        child_expr = call.args[1] if len(call.args) > 1 else keyword(call, "app")
+        child = self.router_of(module, child_expr, scope) if child_expr is not None else None
+        if child is None:
+            return  # StaticFiles, a WSGI app, ...: no routes of ours
+        path_expr = call.args[0] if call.args else keyword(call, "path")
+        include = Include(
+            parent, child, self.eval_str(module, path_expr, scope), [], [], call, module, "mount"
+        )
+        parent.includes.append(include)
+        child.included_by.append(include)
+
+    def _iterations(
+        self, module: Module, scope: Function | None, expr: ast.expr
+    ) -> list[dict[str, ast.expr]]:
+        """One name -> value map per iteration when `expr` is the variable of a `for` loop
+        over a list the code spells out (`for r in (a.router, b.router)`, `for r, p in
+        ROUTERS`); `[{}]` (no substitution) otherwise."""
+        if not isinstance(expr, ast.Name) or self.router_of(module, expr, scope) is not None:
+            return [{}]
+        for loop in self._loops_of(module, scope).get(expr.id, []):
+            out: list[dict[str, ast.expr]] = []
+            elements = sequence_elements(self.project, module, loop.iter, scope)
+            for _el_module, element, _el_scope in elements:
+                subst = _unpack(loop.target, element)
+                if subst:
+                    out.append(subst)
+            if out:
+                return out
+        return [{}]
+
+    def _loops_of(self, module: Module, scope: Function | None) -> dict[str, list[ast.For]]:
+        """The `for` loops of a scope by the names they bind (built once per scope)."""
+        key = id(scope.node) if scope is not None else id(module.tree)
+        cached = self._loops.get(key)
+        if cached is not None:
+            return cached
+        nodes = body_nodes(scope.node) if scope is not None else walk_nodes(list(module.tree.body))
+        loops: dict[str, list[ast.For]] = {}
+        for node in nodes:
+            if isinstance(node, ast.For):
+                for target in ast.walk(node.target):
+                    if isinstance(target, ast.Name):
+                        loops.setdefault(target.id, []).append(node)
+        self._loops[key] = loops
+        return loops
 
     # ---------------------------------------------------------------- constants
 
-    def eval_str(self, module: Module, expr: ast.expr | None, scope: Function | None, depth: int = 0) -> str:
+    def eval_str(
+        self, module: Module, expr: ast.expr | None, scope: Function | None, depth: int = 0
+    ) -> str:
         """A string the code builds from literals, constants and settings defaults;
         `{?}` for the parts that cannot be known statically."""
-        if expr is None:
-            return ""
-        value = self._eval(module, expr, scope, depth)
-        return DYNAMIC if value is None else value
-
-    def _eval(self, module: Module, expr: ast.expr, scope: Function | None, depth: int) -> str | None:
-        if depth > 8:
-            return None
-        literal = const_str(expr)
-        if literal is not None:
-            return literal
-        if isinstance(expr, ast.JoinedStr):
-            parts: list[str] = []
-            for value in expr.values:
-                if isinstance(value, ast.FormattedValue):
-                    part = self._eval(module, value.value, scope, depth + 1)
-                    parts.append(DYNAMIC if part is None else part)
-                else:
-                    parts.append(const_str(value) or "")
-            return "".join(parts)
-        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
-            left = self._eval(module, expr.left, scope, depth + 1)
-            right = self._eval(module, expr.right, scope, depth + 1)
-            if left is None or right is None:
-                return None
-            return left + right
-        if isinstance(expr, (ast.Name, ast.Attribute)):
-            qualname = self.project.resolve(module, expr, scope)
-            found = self.project.module_value(qualname)
-            if found is not None:
-                return self._eval(found[0], found[1], None, depth + 1)
-            if isinstance(expr, ast.Attribute):
-                return self._settings_default(module, expr, scope, depth)
-        return None
-
-    def _settings_default(
-        self, module: Module, expr: ast.Attribute, scope: Function | None, depth: int
-    ) -> str | None:
-        # `settings.API_V1_STR` where `settings = Settings()` and the class has a literal default.
-        owner = expr.value
-        cls_name: str | None = None
-        if isinstance(owner, ast.Call):
-            fn = self.project.function(self.project.resolve(module, owner.func, scope))
-            if fn is not None and fn.node.returns is not None:
-                cls_name = self.project.resolve(fn.module, fn.node.returns)
-        else:
-            found = self.project.module_value(self.project.resolve(module, owner, scope))
-            if found is not None and isinstance(found[1], ast.Call):
-                cls_name = self.project.resolve(found[0], found[1].func)
-        cls = self.project.class_(cls_name)
-        if cls is None:
-            return None
-        for name in self.project.mro(cls.qualname):
-            info = self.project.class_(name)
-            if info is None:
-                continue
-            for stmt in info.node.body:
-                target = stmt.target if isinstance(stmt, ast.AnnAssign) else None
-                if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-                    target = stmt.targets[0]
-                value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
-                if isinstance(target, ast.Name) and target.id == expr.attr and value is not None:
-                    return self._eval(info.module, value, None, depth + 1)
-        return None
+        return self.constants.eval_str(module, expr, scope, depth)
 
     def str_list(self, module: Module, expr: ast.expr | None, scope: Function | None) -> list[str]:
-        if not isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
-            return []
-        out: list[str] = []
-        for element in expr.elts:
-            value = self._eval(module, element, scope, 0)
-            if value is not None:
-                out.append(value)
+        return self.constants.str_list(module, expr, scope)
+
+
+def _unpack(target: ast.expr, value: ast.expr) -> dict[str, ast.expr]:
+    """`r` <- `a.router`; `(r, p)` <- `(a.router, "/a")`: what each loop name stands for."""
+    if isinstance(target, ast.Name):
+        return {target.id: value}
+    if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)):
+        if len(target.elts) != len(value.elts):
+            return {}
+        out: dict[str, ast.expr] = {}
+        for sub_target, sub_value in zip(target.elts, value.elts, strict=True):
+            out.update(_unpack(sub_target, sub_value))
         return out
+    return {}
+
+
+def _substitute(expr: ast.expr, subst: dict[str, ast.expr]) -> ast.expr:
+    if isinstance(expr, ast.Name) and expr.id in subst:
+        return subst[expr.id]
+    return expr
 
 
 # ------------------------------------------------------------------- full paths
 
 _MAX_MOUNTS = 32
+_MAX_DESCENTS = 20_000  # bounds the walk of pathological include graphs (a deep diamond)
 
 
-def compute_mounts(routers: object) -> None:
-    """Give every route the full paths it is served at, from every app that reaches it."""
-    all_routers = list(routers)  # type: ignore[call-overload]
-    roots = [r for r in all_routers if r.kind == "app" and not r.included_by]
-    reached: set[str] = set()
+@dataclass
+class _Walk:
+    reached: set[str] = field(default_factory=set)
+    budget: int = _MAX_DESCENTS
+
+
+def compute_mounts(routers: Iterable[RouterObj]) -> None:
+    """Give every route the full paths it is served at, from every app that reaches it.
+
+    The walk starts at every app or router that nothing includes (apps first); a router
+    in a cycle that no such root reaches is served at its own prefix only."""
+    all_routers = list(routers)
+    roots = sorted((r for r in all_routers if not r.included_by), key=lambda r: r.kind != "app")
+    walk = _Walk()
     for root in roots:
-        _descend(root, root, root.prefix, list(root.dependencies), list(root.tags), [root], reached)
+        app = root if root.kind == "app" else None
+        mount = Mount(
+            app,
+            root.prefix,
+            list(root.dependencies),
+            list(root.tags),
+            [root],
+            root.include_in_schema,
+        )
+        _descend(root, mount, walk)
     for router in all_routers:
-        if router.key in reached:
+        if router.key in walk.reached:
             continue
-        # Never included anywhere we can see: its own prefix and dependencies only.
         for route in router.routes:
             route.mounts.append(
-                Mount(None, router.prefix + route.path, list(router.dependencies), list(router.tags), [router])
+                Mount(
+                    None,
+                    router.prefix + route.path,
+                    list(router.dependencies),
+                    list(router.tags),
+                    [router],
+                    router.include_in_schema,
+                )
             )
 
 
-def _descend(
-    app: RouterObj,
-    router: RouterObj,
-    prefix: str,
-    deps: list[DepSite],
-    tags: list[str],
-    chain: list[RouterObj],
-    reached: set[str],
-) -> None:
-    reached.add(router.key)
+def _descend(router: RouterObj, at: Mount, walk: _Walk) -> None:
+    """`at` is where `router` is served: its path prefix, dependencies, tags and chain."""
+    walk.reached.add(router.key)
+    walk.budget -= 1
     for route in router.routes:
         if len(route.mounts) < _MAX_MOUNTS:
-            route.mounts.append(Mount(app, prefix + route.path, deps, tags, chain))
+            route.mounts.append(
+                Mount(
+                    at.app,
+                    at.path + route.path,
+                    at.dependencies,
+                    at.tags,
+                    at.chain,
+                    at.include_in_schema,
+                )
+            )
     for include in router.includes:
         child = include.child
-        if child in chain:
+        if child in at.chain or walk.budget <= 0:
             continue
-        _descend(
-            app,
-            child,
-            prefix + include.prefix + child.prefix,
-            [*deps, *include.dependencies, *child.dependencies],
-            [*tags, *include.tags, *child.tags],
-            [*chain, child],
-            reached,
+        _descend(child, _child_mount(at, include), walk)
+
+
+def _child_mount(at: Mount, include: Include) -> Mount:
+    child = include.child
+    path = at.path + include.prefix + child.prefix
+    chain = [*at.chain, child]
+    if include.kind == "mount":
+        # A mounted application is its own app: the parent's dependencies and tags do not
+        # reach it (its middleware does, through the chain).
+        return Mount(
+            at.app, path, list(child.dependencies), list(child.tags), chain, at.include_in_schema
         )
+    return Mount(
+        at.app,
+        path,
+        [*at.dependencies, *include.dependencies, *child.dependencies],
+        [*at.tags, *include.tags, *child.tags],
+        chain,
+        at.include_in_schema and include.include_in_schema and child.include_in_schema,
+    )

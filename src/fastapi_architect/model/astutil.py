@@ -12,8 +12,9 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 def walk_nodes(starts: list[ast.AST]) -> Iterator[ast.AST]:
     """`starts` and every node below them that runs in the same scope: nested functions,
     lambdas and classes are yielded but not entered (their bodies run elsewhere, or
-    later); their decorators, defaults and bases are, as they run here. Iterative, so a
-    deeply nested expression cannot exhaust the interpreter stack."""
+    later); their decorators, defaults and bases are, as they run here. Expression
+    contexts (`Load()`/`Store()`) are not yielded. Iterative, so a deeply nested
+    expression cannot exhaust the interpreter stack."""
     stack: list[ast.AST] = list(reversed(starts))
     while stack:
         node = stack.pop()
@@ -28,7 +29,65 @@ def walk_nodes(starts: list[ast.AST]) -> Iterator[ast.AST]:
             elif isinstance(node, ast.Lambda):
                 stack.extend(reversed(node.args.defaults))
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        stack.extend(reversed(child_nodes(node)))
+
+
+# Fields that never hold a node worth visiting: names and flags, and `ctx` (the shared
+# Load/Store/Del markers, a third of all nodes of a typical tree).
+_LEAF_FIELDS = frozenset(
+    {
+        "ctx",
+        "id",
+        "attr",
+        "arg",
+        "module",
+        "asname",
+        "kind",
+        "type_comment",
+        "level",
+        "is_async",
+        "conversion",
+        "simple",
+    }
+)
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """The child nodes of `node`, like `ast.iter_child_nodes` but as a list, faster (hot in
+    every walk), and without the `ctx` markers (`Load()`, `Store()`, `Del()`)."""
+    kind = type(node)
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif type(value) is list:
+            out.extend(item for item in value if isinstance(item, ast.AST))
+    return out
+
+
+def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements of a block and of the blocks inside it (`if`, `for`, `while`,
+    `with`, `try`, `match`), in source order; nested functions and classes are yielded
+    but not entered. Much cheaper than a walk of every expression node."""
+    stack: list[ast.stmt] = list(reversed(body))
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        inner: list[ast.stmt] = [*getattr(stmt, "body", ())]
+        for handler in getattr(stmt, "handlers", ()):
+            inner.extend(handler.body)
+        for case in getattr(stmt, "cases", ()):
+            inner.extend(case.body)
+        inner.extend(getattr(stmt, "orelse", ()))
+        inner.extend(getattr(stmt, "finalbody", ()))
+        stack.extend(reversed(inner))
 
 
 def walk_scope(root: ast.AST) -> Iterator[ast.AST]:
@@ -79,14 +138,17 @@ def const_str(expr: ast.AST | None) -> str | None:
 
 
 def const_int(expr: ast.AST | None) -> int | None:
-    if isinstance(expr, ast.Constant) and isinstance(expr.value, int):
-        if not isinstance(expr.value, bool):
-            return expr.value
+    if isinstance(expr, ast.Constant) and type(expr.value) is int:
+        return expr.value
     return None
 
 
 def is_true(expr: ast.AST | None) -> bool:
     return isinstance(expr, ast.Constant) and expr.value is True
+
+
+def is_false(expr: ast.AST | None) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is False
 
 
 def parameters(fn: FunctionNode) -> list[tuple[ast.arg, ast.expr | None]]:
@@ -95,8 +157,8 @@ def parameters(fn: FunctionNode) -> list[tuple[ast.arg, ast.expr | None]]:
     positional = [*args.posonlyargs, *args.args]
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
     defaults += list(args.defaults)
-    out = list(zip(positional, defaults))
-    out += list(zip(args.kwonlyargs, args.kw_defaults))
+    out = list(zip(positional, defaults, strict=True))
+    out += list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
     return out
 
 

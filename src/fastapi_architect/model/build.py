@@ -4,7 +4,7 @@ scanner (routers, routes, includes) and the call graph."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from fastapi_architect.model.apps import AppScanner, Mount, Route, RouterObj
 from fastapi_architect.model.astutil import body_nodes, walk_nodes
 from fastapi_architect.model.callgraph import CallGraph, CallSite
 from fastapi_architect.model.dependencies import AuthResolver, DepSite, param_sites
-from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.project import Function, Module, Project, top_level_statements
 from fastapi_architect.model.types import resolve_callee
 
 
@@ -35,7 +35,9 @@ class AppModel:
 
     def route_sites(self, route: Route) -> list[DepSite]:
         """Every dependency that applies to a route (first mount), outermost first."""
-        mount_deps = route.mounts[0].dependencies if route.mounts else list(route.router.dependencies)
+        mount_deps = (
+            route.mounts[0].dependencies if route.mounts else list(route.router.dependencies)
+        )
         return [*mount_deps, *route.dependencies, *param_sites(self.project, route.handler)]
 
     def auth_chain(
@@ -46,8 +48,12 @@ class AppModel:
         if params is None:
             params = param_sites(self.project, route.handler)
         chain = self.auth.first_chain([*mount.dependencies, *route.dependencies, *params])
-        if chain is None and mount.app is not None:
-            chain = middleware_auth(mount.app.middleware)
+        if chain is None:
+            # The middleware of every app on the way (a mounted app's and its parent's).
+            for app in [r for r in mount.chain if r.kind == "app"]:
+                chain = middleware_auth(app.middleware)
+                if chain is not None:
+                    break
         return chain
 
     def is_dependency(self, fn: Function) -> bool:
@@ -73,40 +79,88 @@ class AppModel:
         return found
 
 
-def module_names(path: Path, root: Path) -> tuple[str, list[str], bool]:
-    """The dotted name of a file (by its `__init__.py` packages), alias names (relative
-    to the root and to `root/src`, for namespace packages), and whether it is a package."""
+def module_names(
+    path: Path, root: Path, imported: Collection[str] | None = None
+) -> tuple[str, list[str], bool]:
+    """The dotted name of a file, the other names it may be imported by, and whether it
+    is a package (`__init__.py`).
+
+    Candidates are the name by its `__init__.py` packages, and its path relative to the
+    root and to `root/src` (which is how namespace packages without `__init__.py` are
+    imported). The first candidate whose top-level name the project imports (`imported`,
+    see `imported_roots`) is the name; without such evidence, the package name when the
+    file is in a package, else the path relative to `root/src` or the root."""
     is_package = path.name == "__init__.py"
+    in_package, walked = _package_name(path, root, is_package)
+    relative = _relative_names(path, root, is_package)
+    # A file outside any package is named by its path only: its bare stem as a name
+    # would shadow outside modules (`app/services/requests.py` is not `requests`).
+    candidates = [walked, *relative] if in_package else [*relative]
+    candidates = [c for c in dict.fromkeys(candidates) if c]
+    name = candidates[0] if candidates else path.stem
+    if imported:
+        for candidate in candidates:
+            if candidate.split(".", 1)[0] in imported:
+                name = candidate
+                break
+    return name, [c for c in candidates if c != name], is_package
+
+
+def _package_name(path: Path, root: Path, is_package: bool) -> tuple[bool, str]:
+    """The dotted name given by the `__init__.py` files above `path` (up to `root`)."""
     folder = path.parent
     parts: list[str] = [] if is_package else [path.stem]
+    in_package = (folder / "__init__.py").is_file()
     while (folder / "__init__.py").is_file() and folder != folder.parent:
         parts.insert(0, folder.name)
         if folder == root:
             break
         folder = folder.parent
-    name = ".".join(parts) or path.stem
-    aliases: list[str] = []
-    for base in (root, root / "src"):
+    return in_package, ".".join(parts) or path.stem
+
+
+def _relative_names(path: Path, root: Path, is_package: bool) -> list[str]:
+    """The file's path as a dotted name, relative to `root/src` and to `root`."""
+    out: list[str] = []
+    for base in (root / "src", root):
         try:
             rel = path.relative_to(base)
         except ValueError:
             continue
-        rel_parts = list(rel.with_suffix("").parts)
+        parts = list(rel.with_suffix("").parts)
         if is_package:
-            rel_parts = rel_parts[:-1]
-        if rel_parts and all(p.isidentifier() for p in rel_parts):
-            alias = ".".join(rel_parts)
-            if alias != name:
-                aliases.append(alias)
-    return name, aliases, is_package
+            parts = parts[:-1]
+        if parts and all(p.isidentifier() for p in parts):
+            out.append(".".join(parts))
+    return out
+
+
+def imported_roots(trees: Iterable[ast.Module]) -> set[str]:
+    """The top-level names of the absolute imports at module level (`app` for
+    `from app.api import deps`): evidence of how the project names its own modules."""
+    roots: set[str] = set()
+    for tree in trees:
+        for stmt in top_level_statements(tree.body):
+            if isinstance(stmt, ast.Import):
+                roots.update(alias.name.split(".", 1)[0] for alias in stmt.names)
+            elif isinstance(stmt, ast.ImportFrom) and stmt.level == 0 and stmt.module:
+                roots.add(stmt.module.split(".", 1)[0])
+    return roots
 
 
 def build_model(
     files: Iterable[tuple[Path, str, ast.Module]], root: Path, auth_patterns: tuple[str, ...]
 ) -> AppModel:
     project = Project(root)
+    files = list(files)
+    imported = imported_roots(tree for _path, _source, tree in files)
     for path, source, tree in files:
-        name, aliases, is_package = module_names(path, root)
+        name, aliases, is_package = module_names(path, root, imported)
+        if project.is_module_name_taken(name):
+            # Two files with one name (`src/pkg/x.py` and `pkg/x.py`): keep both apart.
+            taken = name
+            name = next((a for a in aliases if not project.is_module_name_taken(a)), name)
+            aliases = [a for a in (taken, *aliases) if a != name]
         try:
             relpath = path.relative_to(root).as_posix()
         except ValueError:

@@ -20,12 +20,35 @@ class CallSite:
 class CallGraph:
     # Function qualname (or module name for module-level code) -> its call sites.
     calls: dict[str, list[CallSite]] = field(default_factory=dict)
-    _chains: dict[tuple[str, str], list[tuple[CallSite, str]] | None] = field(
-        default_factory=dict
-    )
+    _chains: dict[tuple[str, str], list[tuple[CallSite, str]] | None] = field(default_factory=dict)
+    _callers: dict[str, list[tuple[str, CallSite]]] | None = None
 
     def calls_of(self, fn: Function) -> list[CallSite]:
         return self.calls.get(fn.qualname, [])
+
+    def callees(self, project: Project, fn: Function) -> list[Function]:
+        """The project functions (and methods, and classes' `__init__`) `fn` calls, once each."""
+        out: dict[str, Function] = {}
+        for site in self.calls_of(fn):
+            callee = project.function(site.target)
+            if callee is None:
+                cls = project.class_(site.target)
+                callee = project.method(cls.qualname, "__init__") if cls is not None else None
+            if callee is not None:
+                out.setdefault(callee.qualname, callee)
+        return list(out.values())
+
+    def callers(self, qualname: str) -> list[tuple[str, CallSite]]:
+        """Who calls `qualname` (a function, method or outside name such as `time.sleep`):
+        (caller qualname or module name for module-level code, call site)."""
+        if self._callers is None:
+            index: dict[str, list[tuple[str, CallSite]]] = {}
+            for caller, sites in self.calls.items():
+                for site in sites:
+                    if site.target is not None:
+                        index.setdefault(site.target, []).append((caller, site))
+            self._callers = index
+        return self._callers.get(qualname, [])
 
     def find_chain(
         self,

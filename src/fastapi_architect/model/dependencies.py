@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi_architect.model.astutil import body_nodes, keyword, last_name, parameters
+from fastapi_architect.model.constants import class_attribute, sequence_elements
 from fastapi_architect.model.project import Function, Module, Project
-from fastapi_architect.model.types import unwrap_annotation
+from fastapi_architect.model.types import infer_type, unwrap_annotation
 
 DEPENDS = frozenset(
     {
@@ -74,6 +75,7 @@ class DepSite:
     annotation: ast.expr | None = None
     param: str | None = None
     security: bool = False  # declared with Security() rather than Depends()
+    owner: Function | None = None  # the function whose parameter declares it
 
 
 def depends_call(project: Project, module: Module, expr: ast.AST, scope: Function | None) -> str:
@@ -96,23 +98,23 @@ def site_from_call(
     level: str,
     annotation: ast.expr | None = None,
     param: str | None = None,
+    owner: Function | None = None,
 ) -> DepSite | None:
     kind = depends_call(project, module, call, scope)
     if not kind or not isinstance(call, ast.Call):
         return None
     target = call.args[0] if call.args else keyword(call, "dependency")
-    return DepSite(call, module, scope, level, target, annotation, param, kind == "security")
+    return DepSite(call, module, scope, level, target, annotation, param, kind == "security", owner)
 
 
 def list_sites(
     project: Project, module: Module, expr: ast.expr | None, scope: Function | None, level: str
 ) -> list[DepSite]:
-    """Sites from a `dependencies=[Depends(a), Depends(b)]` argument."""
-    if not isinstance(expr, (ast.List, ast.Tuple)):
-        return []
+    """Sites from a `dependencies=[Depends(a), Depends(b)]` argument (also a list held
+    by a constant, `*spread` into the list, or `a + b`)."""
     out: list[DepSite] = []
-    for element in expr.elts:
-        site = site_from_call(project, module, element, scope, level)
+    for el_module, element, el_scope in sequence_elements(project, module, expr, scope):
+        site = site_from_call(project, el_module, element, el_scope, level)
         if site is not None:
             out.append(site)
     return out
@@ -125,13 +127,15 @@ def param_sites(project: Project, fn: Function, level: str = "parameter") -> lis
     for param, default in parameters(fn.node):
         base, metadata, meta_module = unwrap_annotation(project, fn.module, param.annotation, scope)
         if default is not None:
-            site = site_from_call(project, fn.module, default, scope, level, base, param.arg)
+            site = site_from_call(project, fn.module, default, scope, level, base, param.arg, fn)
             if site is not None:
                 out.append(site)
                 continue
         for meta in metadata:
             meta_scope = scope if meta_module is fn.module else None
-            site = site_from_call(project, meta_module, meta, meta_scope, level, base, param.arg)
+            site = site_from_call(
+                project, meta_module, meta, meta_scope, level, base, param.arg, fn
+            )
             if site is not None:
                 out.append(site)
                 break
@@ -154,49 +158,103 @@ class DepTarget:
 
 def resolve_target(project: Project, site: DepSite) -> DepTarget | None:
     expr = site.target
-    module = site.module
-    scope = site.scope
     if expr is None:
         if site.annotation is None:
             return None
         expr = site.annotation
-    return _target_of(project, module, expr, scope, depth=0)
+    return _target_of(project, site.module, expr, site.scope, 0, site.owner)
 
 
 def _target_of(
-    project: Project, module: Module, expr: ast.expr, scope: Function | None, depth: int
+    project: Project,
+    module: Module,
+    expr: ast.expr,
+    scope: Function | None,
+    depth: int,
+    owner: Function | None = None,
 ) -> DepTarget | None:
     if depth > 6:
         return None
     if isinstance(expr, ast.Call):
-        # An instance (`Depends(RoleChecker("admin"))`, `Depends(HTTPBearer())`) or a
-        # factory call (`Depends(require_role("admin"))`).
-        callee = project.resolve(module, expr.func, scope)
-        if is_security_scheme_class(project, callee):
-            return DepTarget(last_name(callee), callee, None, _scheme_name(project, callee))
-        cls = project.class_(callee)
-        if cls is not None:
-            return DepTarget(cls.node.name, cls.qualname, project.method(cls.qualname, "__call__"), None)
-        factory = project.function(callee)
-        if factory is not None:
-            inner = _returned_function(project, factory)
-            return DepTarget(factory.name, factory.qualname, inner, None)
-        return DepTarget(last_name(callee), callee, None, None) if callee else None
+        return _call_target(project, module, expr, scope)
     qualname = project.resolve(module, expr, scope)
     if qualname is None:
         return None
+    found = _definition_target(project, qualname)
+    if found is None and isinstance(expr, ast.Attribute):
+        found = _bound_method_target(project, module, expr, scope)
+    if found is not None:
+        return found
+    value = _value_of(project, qualname, expr, owner)
+    if value is not None:
+        value_module, value_expr, label = value
+        inner = _target_of(project, value_module, value_expr, None, depth + 1)
+        if inner is not None and not isinstance(value_expr, ast.Call):
+            return inner  # `get_user = get_current_user`: the same dependency
+        if inner is not None:
+            return DepTarget(last_name(label), label, inner.function, inner.scheme)
+    return DepTarget(last_name(qualname), qualname, None, None)
+
+
+def _call_target(
+    project: Project, module: Module, call: ast.Call, scope: Function | None
+) -> DepTarget | None:
+    """An instance (`Depends(RoleChecker("admin"))`, `Depends(HTTPBearer())`) or a
+    factory call (`Depends(require_role("admin"))`)."""
+    callee = project.resolve(module, call.func, scope)
+    if is_security_scheme_class(project, callee):
+        return DepTarget(last_name(callee), callee, None, _scheme_name(project, callee))
+    cls = project.class_(callee)
+    if cls is not None:
+        return DepTarget(
+            cls.node.name, cls.qualname, project.method(cls.qualname, "__call__"), None
+        )
+    factory = project.function(callee)
+    if factory is not None:
+        return DepTarget(factory.name, factory.qualname, _returned_function(project, factory), None)
+    return DepTarget(last_name(callee), callee, None, None) if callee else None
+
+
+def _definition_target(project: Project, qualname: str) -> DepTarget | None:
+    """A project function, or a class (FastAPI calls its `__init__`)."""
     fn = project.function(qualname)
     if fn is not None:
         return DepTarget(fn.name, fn.qualname, fn, None)
     cls = project.class_(qualname)
     if cls is not None:
-        return DepTarget(cls.node.name, cls.qualname, project.method(cls.qualname, "__init__"), None)
-    value = project.module_value(qualname)
-    if value is not None and isinstance(value[1], ast.Call):
-        inner_target = _target_of(project, value[0], value[1], None, depth + 1)
-        if inner_target is not None:
-            return DepTarget(last_name(qualname), qualname, inner_target.function, inner_target.scheme)
-    return DepTarget(last_name(qualname), qualname, None, None)
+        return DepTarget(
+            cls.node.name, cls.qualname, project.method(cls.qualname, "__init__"), None
+        )
+    return None
+
+
+def _bound_method_target(
+    project: Project, module: Module, expr: ast.Attribute, scope: Function | None
+) -> DepTarget | None:
+    """`Depends(auth_handler.auth_wrapper)` where `auth_handler = AuthHandler()`."""
+    cls = project.class_(infer_type(project, module, expr.value, scope))
+    method = project.method(cls.qualname, expr.attr) if cls is not None else None
+    if method is None:
+        return None
+    return DepTarget(method.name, method.qualname, method, None)
+
+
+def _value_of(
+    project: Project, qualname: str, expr: ast.expr, owner: Function | None
+) -> tuple[Module, ast.expr, str] | None:
+    """What a dependency name holds: a module-level variable (`oauth2_scheme =
+    OAuth2PasswordBearer(...)`, `get_user = get_current_user`), or, in a method's
+    parameter default, an attribute of its class (`security = HTTPBearer()` in the class
+    body, then `Security(security)`)."""
+    found = project.module_value(qualname)
+    if found is not None and isinstance(found[1], (ast.Call, ast.Name, ast.Attribute)):
+        return found[0], found[1], qualname
+    if isinstance(expr, ast.Name) and owner is not None and owner.class_qualname:
+        cls = project.class_(owner.class_qualname)
+        value = class_attribute(cls, expr.id) if cls is not None else None
+        if cls is not None and isinstance(value, (ast.Call, ast.Name, ast.Attribute)):
+            return cls.module, value, f"{cls.qualname}.{expr.id}"
+    return None
 
 
 def _scheme_name(project: Project, class_qualname: str | None) -> str:
@@ -207,12 +265,30 @@ def _scheme_name(project: Project, class_qualname: str | None) -> str:
 
 
 def _returned_function(project: Project, factory: Function) -> Function | None:
+    """What a dependency factory returns: a nested function (`return checker`), a project
+    function, or an instance of a class with `__call__` (`return RoleChecker(role)`)."""
     for node in body_nodes(factory.node):
-        if isinstance(node, ast.Return) and isinstance(node.value, ast.Name):
-            inner = project.function(f"{factory.qualname}.{node.value.id}")
-            if inner is not None:
-                return inner
+        if not (isinstance(node, ast.Return) and node.value is not None):
+            continue
+        value = node.value
+        if isinstance(value, ast.Call):
+            cls = project.class_(project.resolve(factory.module, value.func, factory))
+            if cls is not None:
+                method = project.method(cls.qualname, "__call__")
+                if method is not None:
+                    return method
+            continue
+        inner = project.function(project.resolve(factory.module, value, factory))
+        if inner is not None:
+            return inner
     return None
+
+
+def target_key(target: DepTarget) -> str:
+    """Identity of a dependency: `Depends(RoleChecker)` (its `__init__`) and
+    `Depends(RoleChecker("admin"))` (its `__call__`) are different dependencies."""
+    function = target.function.qualname if target.function is not None else ""
+    return f"{target.qualname or target.name}|{function}|{target.scheme or ''}"
 
 
 def sub_sites(project: Project, target: DepTarget) -> list[DepSite]:
@@ -222,7 +298,9 @@ def sub_sites(project: Project, target: DepTarget) -> list[DepSite]:
     return param_sites(project, target.function, level="subdependency")
 
 
-def walk_dependencies(project: Project, sites: list[DepSite]) -> Iterator[tuple[DepSite, DepTarget]]:
+def walk_dependencies(
+    project: Project, sites: list[DepSite]
+) -> Iterator[tuple[DepSite, DepTarget]]:
     """Every dependency reachable from `sites`, each target once, depth first."""
     seen: set[str] = set()
     stack = list(reversed(sites))
@@ -231,7 +309,7 @@ def walk_dependencies(project: Project, sites: list[DepSite]) -> Iterator[tuple[
         target = resolve_target(project, site)
         if target is None:
             continue
-        key = target.qualname or f"{id(site.node)}"
+        key = target_key(target) if target.qualname else f"{id(site.node)}"
         if key in seen:
             continue
         seen.add(key)
@@ -269,7 +347,7 @@ class AuthResolver:
         return None
 
     def _chain(self, target: DepTarget, visiting: set[str]) -> list[str] | None:
-        key = target.qualname or target.name
+        key = target_key(target)
         if key in self._cache:
             return self._cache[key]
         if key in visiting:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi_architect.model.astutil import FunctionNode, body_nodes
+from fastapi_architect.model.astutil import FunctionNode, body_nodes, statements
 
 _MAX_HOPS = 12
 
@@ -65,7 +65,9 @@ class Module:
     functions: dict[str, Function] = field(default_factory=dict)  # local qualname -> Function
     classes: dict[str, ClassInfo] = field(default_factory=dict)  # local qualname -> class
     assignments: dict[str, ast.expr] = field(default_factory=dict)  # module-level name -> value
-    annotations: dict[str, ast.expr] = field(default_factory=dict)  # module-level name -> annotation
+    annotations: dict[str, ast.expr] = field(
+        default_factory=dict
+    )  # module-level name -> annotation
 
     @property
     def package(self) -> str:
@@ -89,12 +91,17 @@ class Project:
         self.classes: dict[str, ClassInfo] = {}
         self.function_by_node: dict[int, Function] = {}
         self._canonical_cache: dict[str, str] = {}
+        self._instance_attributes: dict[int, dict[str, tuple[Function, ast.expr, bool]]] = {}
 
     # ----------------------------------------------------------------- building
 
     def add_module(self, module: Module, aliases: list[str]) -> None:
         self.module_list.append(module)
-        for name in (module.name, *aliases):
+        # A module's own name wins over another module's alias of the same name.
+        current = self.modules.get(module.name)
+        if current is None or current.name != module.name:
+            self.modules[module.name] = module
+        for name in aliases:
             self.modules.setdefault(name, module)
         _index_module(module)
         for fn in module.functions.values():
@@ -102,6 +109,11 @@ class Project:
             self.function_by_node[id(fn.node)] = fn
         for cls in module.classes.values():
             self.classes[cls.qualname] = cls
+
+    def is_module_name_taken(self, name: str) -> bool:
+        """Is `name` already the own name of a module (not only an alias)?"""
+        current = self.modules.get(name)
+        return current is not None and current.name == name
 
     def finish(self) -> None:
         """Resolve class bases once every module is known."""
@@ -249,8 +261,45 @@ class Project:
                 return cls.methods[name]
         return None
 
+    def instance_attributes(self, cls: ClassInfo) -> dict[str, tuple[Function, ast.expr, bool]]:
+        """What `__init__` assigns to `self.<attr>`: attr -> (`__init__`, the annotation if
+        the assignment has one else the value, whether it is the annotation). Built once
+        per class."""
+        cached = self._instance_attributes.get(id(cls))
+        if cached is not None:
+            return cached
+        found: dict[str, tuple[Function, ast.expr, bool]] = {}
+        init = cls.methods.get("__init__")
+        if init is not None:
+            for node in body_nodes(init.node):
+                _self_assignment(init, node, found)
+        self._instance_attributes[id(cls)] = found
+        return found
+
     def enclosing_class(self, fn: Function) -> ClassInfo | None:
         return self.classes.get(fn.class_qualname) if fn.class_qualname else None
+
+
+def _self_assignment(
+    init: Function, node: ast.AST, found: dict[str, tuple[Function, ast.expr, bool]]
+) -> None:
+    if isinstance(node, ast.AnnAssign):
+        targets: list[ast.expr] = [node.target]
+    elif isinstance(node, ast.Assign):
+        targets = node.targets
+    else:
+        return
+    for target in targets:
+        if (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+            and target.attr not in found
+        ):
+            if isinstance(node, ast.AnnAssign):
+                found[target.attr] = (init, node.annotation, True)
+            elif node.value is not None:
+                found[target.attr] = (init, node.value, False)
 
 
 def _local(fn: Function) -> str:
@@ -304,7 +353,7 @@ def _collect_imports(module: Module) -> None:
 def _import_nodes(tree: ast.Module, source: str) -> list[tuple[ast.Import | ast.ImportFrom, bool]]:
     out: list[tuple[ast.Import | ast.ImportFrom, bool]] = []
     top_ids: set[int] = set()
-    for stmt in _top_level_statements(tree.body):
+    for stmt in top_level_statements(tree.body):
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             out.append((stmt, True))
             top_ids.add(id(stmt))
@@ -324,7 +373,7 @@ def _import_base(module: Module, node: ast.ImportFrom) -> str | None:
         return node.module or ""
     package = module.package
     parts = package.split(".") if package else []
-    if node.level - 1 > len(parts):
+    if node.level > len(parts):  # beyond the top-level package: an ImportError
         return None
     base_parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
     base = ".".join(base_parts)
@@ -333,20 +382,41 @@ def _import_base(module: Module, node: ast.ImportFrom) -> str | None:
     return base
 
 
-def _top_level_statements(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Module-level statements, looking into `if`/`try`/`with` blocks (TYPE_CHECKING, fallbacks)."""
+def top_level_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Module-level statements, looking into `if`/`try`/`with` blocks (TYPE_CHECKING,
+    fallbacks), in source order."""
     out: list[ast.stmt] = []
-    todo = list(body)
-    while todo:
-        stmt = todo.pop(0)
+    stack = list(reversed(body))
+    while stack:
+        stmt = stack.pop()
         out.append(stmt)
-        if isinstance(stmt, ast.If):
-            todo[:0] = [*stmt.body, *stmt.orelse]
-        elif isinstance(stmt, ast.Try):
-            todo[:0] = [*stmt.body, *[s for h in stmt.handlers for s in h.body], *stmt.orelse]
-        elif isinstance(stmt, ast.With):
-            todo[:0] = stmt.body
+        stack.extend(reversed(_block_statements(stmt)))
     return out
+
+
+_TRY_TYPES: tuple[type[ast.stmt], ...] = (
+    (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
+)
+
+
+def _block_statements(stmt: ast.stmt) -> list[ast.stmt]:
+    if isinstance(stmt, ast.If):
+        return [*stmt.body, *stmt.orelse]
+    if isinstance(stmt, _TRY_TYPES):
+        handlers: list[ast.excepthandler] = getattr(stmt, "handlers", [])
+        body: list[ast.stmt] = getattr(stmt, "body", [])
+        rest = [*getattr(stmt, "orelse", []), *getattr(stmt, "finalbody", [])]
+        return [
+            *body,
+            *[s for h in handlers if isinstance(h, ast.ExceptHandler) for s in h.body],
+            *rest,
+        ]
+    if isinstance(stmt, ast.With):
+        return list(stmt.body)
+    return []
+
+
+_top_level_statements = top_level_statements  # the former private name
 
 
 def _collect_definitions(
@@ -356,7 +426,7 @@ def _collect_definitions(
     parent: Function | None,
     cls: ClassInfo | None,
 ) -> None:
-    for stmt in _top_level_statements(body):
+    for stmt in top_level_statements(body):
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             local = f"{prefix}{stmt.name}"
             fn = Function(
@@ -366,7 +436,7 @@ def _collect_definitions(
                 class_qualname=cls.qualname if cls else None,
                 parent=parent,
             )
-            fn.local_values = _local_bindings(stmt)
+            fn.local_values = _local_bindings(stmt, ":=" in module.source)
             module.functions[local] = fn
             if cls is not None:
                 cls.methods[stmt.name] = fn
@@ -389,26 +459,58 @@ def _collect_assignment(module: Module, stmt: ast.stmt) -> None:
         module.annotations[stmt.target.id] = stmt.annotation
         if stmt.value is not None:
             module.assignments[stmt.target.id] = stmt.value
-    elif hasattr(ast, "TypeAlias") and isinstance(stmt, ast.TypeAlias):  # Python 3.12+
-        if isinstance(stmt.name, ast.Name):
-            module.assignments[stmt.name.id] = stmt.value
+    elif (
+        hasattr(ast, "TypeAlias")
+        and isinstance(stmt, ast.TypeAlias)  # Python 3.12+
+        and isinstance(stmt.name, ast.Name)
+    ):
+        module.assignments[stmt.name.id] = stmt.value
 
 
-def _local_bindings(fn: FunctionNode) -> dict[str, ast.expr | None]:
+def _local_bindings(fn: FunctionNode, walrus: bool = True) -> dict[str, ast.expr | None]:
+    """A function's simple local bindings: name -> last assigned value, None for names
+    bound some other way (loop variables, unpacking, `except ... as e`). Only statements
+    are visited, and expressions only when the module has a `:=` (`walrus`)."""
     out: dict[str, ast.expr | None] = {}
-    for node in body_nodes(fn):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    out[target.id] = node.value
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            out[node.target.id] = node.value
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                if isinstance(item.optional_vars, ast.Name):
-                    out[item.optional_vars.id] = item.context_expr
-        elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
-            out.setdefault(node.target.id, None)
-        elif isinstance(node, ast.NamedExpr):
-            out[node.target.id] = node.value
+    for stmt in statements(fn.body):
+        _bind_statement(stmt, out)
+    if walrus:
+        for node in body_nodes(fn):
+            if isinstance(node, ast.NamedExpr):
+                out[node.target.id] = node.value
     return out
+
+
+def _bind_statement(stmt: ast.stmt, out: dict[str, ast.expr | None]) -> None:
+    if isinstance(stmt, ast.Assign):
+        for target in stmt.targets:
+            _bind_target(target, stmt.value, out)
+    elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        out[stmt.target.id] = stmt.value
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        for item in stmt.items:
+            if item.optional_vars is not None:
+                _bind_target(item.optional_vars, item.context_expr, out)
+    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+        _bind_target(stmt.target, None, out, keep=True)
+    elif isinstance(stmt, ast.Try):
+        for handler in stmt.handlers:
+            if handler.name:
+                out[handler.name] = None
+
+
+def _bind_target(
+    target: ast.expr, value: ast.expr | None, out: dict[str, ast.expr | None], keep: bool = False
+) -> None:
+    """`x = v` binds x to v; `a, b = v` and loop variables bind names to unknown values
+    (`keep`: an earlier assignment of a loop variable is kept)."""
+    if isinstance(target, ast.Name):
+        if keep:
+            out.setdefault(target.id, value)
+        else:
+            out[target.id] = value
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            _bind_target(element, None, out, keep)
+    elif isinstance(target, ast.Starred):
+        _bind_target(target.value, None, out, keep)

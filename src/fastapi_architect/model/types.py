@@ -104,6 +104,8 @@ def _call_result_type(
     callee = resolve_callee(project, module, call.func, scope, depth + 1)
     if callee is None:
         return None
+    if callee == "super" and not call.args:
+        return _super_type(project, scope)
     if project.class_(callee) is not None:
         return project.canonical(callee)
     fn = project.function(callee)
@@ -112,6 +114,12 @@ def _call_result_type(
     # Outside code: the call's dotted name stands for its result (`httpx.Client`,
     # `boto3.client`), which is what the blocking-call tables are written against.
     return callee
+
+
+def _super_type(project: Project, scope: Function | None) -> str | None:
+    """`super()` in a method: the first base of the enclosing class (outside ones as named)."""
+    cls = project.class_(scope.class_qualname) if scope is not None else None
+    return cls.bases[0] if cls is not None and cls.bases else None
 
 
 def _name_type(
@@ -147,34 +155,33 @@ def _is_first_param(fn: Function, name: str) -> bool:
 
 
 def _attribute_type(project: Project, class_qualname: str, attr: str, depth: int) -> str | None:
+    """The type of `obj.attr` for an instance of the class: a class-level annotation, or
+    what `__init__` assigns to `self.attr`."""
     for cls_name in project.mro(class_qualname):
         cls = project.class_(cls_name)
         if cls is None:
             continue
-        for stmt in cls.node.body:
-            if (
-                isinstance(stmt, ast.AnnAssign)
-                and isinstance(stmt.target, ast.Name)
-                and stmt.target.id == attr
-            ):
-                return annotation_type(project, cls.module, stmt.annotation, None)
-        init = cls.methods.get("__init__")
-        if init is None:
+        annotation = _class_annotation(cls.node, attr)
+        if annotation is not None:
+            return annotation_type(project, cls.module, annotation, None)
+        assigned = project.instance_attributes(cls).get(attr)
+        if assigned is None:
             continue
-        for stmt in ast.walk(init.node):
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-                for target in targets:
-                    if (
-                        isinstance(target, ast.Attribute)
-                        and isinstance(target.value, ast.Name)
-                        and target.value.id == "self"
-                        and target.attr == attr
-                    ):
-                        if isinstance(stmt, ast.AnnAssign):
-                            return annotation_type(project, cls.module, stmt.annotation, init)
-                        if stmt.value is not None:
-                            return infer_type(project, cls.module, stmt.value, init, depth + 1)
+        init, expr, is_annotation = assigned
+        if is_annotation:
+            return annotation_type(project, cls.module, expr, init)
+        return infer_type(project, cls.module, expr, init, depth + 1)
+    return None
+
+
+def _class_annotation(node: ast.ClassDef, attr: str) -> ast.expr | None:
+    for stmt in node.body:
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and stmt.target.id == attr
+        ):
+            return stmt.annotation
     return None
 
 

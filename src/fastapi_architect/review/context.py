@@ -59,8 +59,15 @@ class FileContext:
                 return None
             if isinstance(
                 node,
-                (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp,
-                 ast.GeneratorExp),
+                (
+                    ast.For,
+                    ast.AsyncFor,
+                    ast.While,
+                    ast.ListComp,
+                    ast.SetComp,
+                    ast.DictComp,
+                    ast.GeneratorExp,
+                ),
             ):
                 return node
         return None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import fnmatch
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from fastapi_architect.config import Config
@@ -39,9 +40,7 @@ class _Collector:
         column = getattr(node, "col_offset", 0) + 1
         end_line = getattr(node, "end_lineno", None) or line
         end_column = (getattr(node, "end_col_offset", None) or column - 1) + 1
-        self._emit(
-            rule, module.relpath, module.source, line, column, end_line, end_column, report
-        )
+        self._emit(rule, module.relpath, module.source, line, column, end_line, end_column, report)
 
     def _emit(
         self,
@@ -84,11 +83,11 @@ class _Collector:
 
 def _ignored_for_file(config: Config, relpath: str, code: str) -> bool:
     for pattern, codes in config.per_file_ignores.items():
-        if fnmatch.fnmatchcase(relpath, pattern) or fnmatch.fnmatchcase(
+        matches = fnmatch.fnmatchcase(relpath, pattern) or fnmatch.fnmatchcase(
             relpath, pattern.rstrip("/") + "/*"
-        ):
-            if any(code.startswith(c) or c == "ALL" for c in codes):
-                return True
+        )
+        if matches and any(code.startswith(c) or c == "ALL" for c in codes):
+            return True
     return False
 
 
@@ -148,8 +147,15 @@ def _report_failure(collector: _Collector, rule: Rule, root: Path, failure: Pars
     except ValueError:
         relpath = failure.path.as_posix()
     collector._emit(
-        rule, relpath, "", failure.line, failure.column, failure.line, failure.column + 1,
-        None, message=failure.message,
+        rule,
+        relpath,
+        "",
+        failure.line,
+        failure.column,
+        failure.line,
+        failure.column + 1,
+        None,
+        message=failure.message,
     )
 
 
@@ -171,24 +177,21 @@ def run_rules(model: AppModel, rules: list[Rule], collector: _Collector) -> None
             _walk_module(module, model, collector, node_rules)
 
     pctx = ProjectContext(model, collector.config)
-    modules_by_id = {id(m): m for m in model.project.module_list}
     for route in model.routes:
         for rule in route_rules:
-            _run(collector, rule, route.module, lambda r=rule: r.check(route, pctx), modules_by_id)
+            _run(collector, rule, route.module, partial(rule.check, route, pctx))
     for rule in project_rules:
-        _run(collector, rule, None, lambda r=rule: r.check(pctx), modules_by_id)
+        _run(collector, rule, None, partial(rule.check, pctx))
 
 
 def _run(
     collector: _Collector,
     rule: Rule,
     default_module: Module | None,
-    call: object,
-    modules_by_id: dict[int, Module],
+    check: Callable[[], Iterable[Report]],
 ) -> None:
     try:
-        reports: Iterable[Report] = call()  # type: ignore[operator]
-        for report in reports:
+        for report in check():
             module = report.module or default_module
             if module is None:
                 raise ValueError(f"{rule.code} reported without a module")
@@ -235,10 +238,6 @@ def _sources(model: AppModel, findings: list[Finding]) -> dict[str, list[str]]:
             out[module.relpath] = module.source.splitlines()
     for relpath in wanted - out.keys():
         path = model.project.root / relpath
-        try:
+        with contextlib.suppress(OSError):
             out[relpath] = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            pass
     return out
-
-

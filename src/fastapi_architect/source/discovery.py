@@ -43,9 +43,7 @@ def _walk(root: Path, patterns: tuple[str, ...]) -> Iterator[Path]:
             continue
         seen_dirs.add(key)
         rel_dir = Path(dirpath).relative_to(root)
-        dirnames[:] = sorted(
-            d for d in dirnames if not is_excluded(rel_dir / d, patterns)
-        )
+        dirnames[:] = sorted(d for d in dirnames if not is_excluded(rel_dir / d, patterns))
         for name in sorted(filenames):
             if not name.endswith(".py"):
                 continue

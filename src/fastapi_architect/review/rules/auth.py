@@ -1,1 +1,967 @@
-"""Rules module auth."""
+"""FAA3xx (authentication and cross-origin access): routes nobody guards, and CORS that
+lets any site send credentialed requests."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from fastapi_architect.model.apps import Mount, Route, RouterObj, status_code_value
+from fastapi_architect.model.astutil import body_nodes, const_str, keyword, last_name, parameters
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.dependencies import (
+    DepSite,
+    list_sites,
+    param_sites,
+    walk_dependencies,
+)
+from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.types import annotation_type, unwrap_annotation
+from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.registry import Report, rule
+
+# ------------------------------------------------------------------ FAA301 vocabulary
+
+_MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+
+# Handlers that are public by design, whatever their path: the OAuth2 token endpoint,
+# login/logout, sign-up, password recovery, e-mail confirmation, and inbound webhooks or
+# provider callbacks (those authenticate the *caller* by a signature, not by a user
+# dependency). fnmatch patterns on the lower-cased function name.
+_PUBLIC_HANDLERS = (
+    "login*",
+    "*_login",
+    "signin*",
+    "sign_in*",
+    "*token*",
+    "signup*",
+    "sign_up*",
+    "register*",
+    "refresh*",
+    "logout*",
+    "log_out*",
+    "signout*",
+    "sign_out*",
+    "*password_reset*",
+    "reset_password*",
+    "recover_password*",
+    "forgot_password*",
+    "password_recovery*",
+    "verify_email*",
+    "confirm_email*",
+    "*webhook*",
+    "*callback",
+)
+_LOGIN_FORMS = frozenset(
+    {
+        "fastapi.security.OAuth2PasswordRequestForm",
+        "fastapi.security.OAuth2PasswordRequestFormStrict",
+        "fastapi.security.oauth2.OAuth2PasswordRequestForm",
+        "fastapi.security.oauth2.OAuth2PasswordRequestFormStrict",
+    }
+)
+_CREDENTIAL_TYPES = frozenset(
+    {
+        "fastapi.security.HTTPAuthorizationCredentials",
+        "fastapi.security.HTTPBasicCredentials",
+        "fastapi.security.SecurityScopes",
+        "fastapi.security.http.HTTPAuthorizationCredentials",
+        "fastapi.security.http.HTTPBasicCredentials",
+        "fastapi.security.oauth2.SecurityScopes",
+    }
+)
+_HTTP_EXCEPTIONS = frozenset(
+    {
+        "fastapi.HTTPException",
+        "fastapi.exceptions.HTTPException",
+        "starlette.exceptions.HTTPException",
+    }
+)
+_HEADER_PARAMS = frozenset(
+    {
+        "fastapi.Header",
+        "fastapi.Cookie",
+        "fastapi.params.Header",
+        "fastapi.params.Cookie",
+        "fastapi.param_functions.Header",
+        "fastapi.param_functions.Cookie",
+    }
+)
+
+# Name words that say a dependency or a call authenticates or authorizes. Matched on
+# whole words of the name (snake_case and CamelCase split), so `get_author` is not
+# `auth` and `get_session` (the database) is not a login session.
+_AUTH_WORDS = frozenset(
+    {
+        "auth",
+        "authn",
+        "authz",
+        "authenticate",
+        "authenticated",
+        "authentication",
+        "authorize",
+        "authorized",
+        "authorization",
+        "authorise",
+        "authorised",
+        "oauth",
+        "oauth2",
+        "login",
+        "jwt",
+        "bearer",
+        "token",
+        "apikey",
+        "credential",
+        "credentials",
+        "permission",
+        "permissions",
+        "superuser",
+        "admin",
+        "principal",
+        "signature",
+        "role",
+        "roles",
+        "rbac",
+        "acl",
+    }
+)
+_AUTH_PAIRS = frozenset(
+    {
+        ("api", "key"),
+        ("logged", "in"),
+        ("login", "required"),
+        ("verify", "key"),
+        ("current", "user"),
+        ("current", "active"),
+        ("current", "account"),
+        ("current", "member"),
+        ("current", "identity"),
+        ("current", "staff"),
+    }
+)
+_AUTH_CALL_WORDS = frozenset(
+    {
+        "auth",
+        "authn",
+        "authz",
+        "authenticate",
+        "authenticated",
+        "authentication",
+        "authorize",
+        "authorized",
+        "authorization",
+        "authorise",
+        "authorised",
+    }
+)
+_CHECK_VERBS = frozenset(
+    {"verify", "validate", "check", "decode", "require", "ensure", "assert", "has", "is"}
+)
+_CHECKED = frozenset(
+    {
+        "token",
+        "jwt",
+        "key",
+        "signature",
+        "permission",
+        "permissions",
+        "role",
+        "roles",
+        "admin",
+        "superuser",
+        "access",
+        "scope",
+        "scopes",
+        "owner",
+        "auth",
+        "login",
+        "credentials",
+        "password",
+    }
+)
+# Header and cookie names that carry credentials.
+_CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "apikey",
+        "x-token",
+        "x-auth-token",
+        "x-access-token",
+        "access_token",
+        "access-token",
+    }
+)
+_CREDENTIAL_PARAM_WORDS = frozenset(
+    {"authorization", "token", "apikey", "jwt", "bearer", "secret", "credentials", "session"}
+)
+_REQUIRES = frozenset({"starlette.authentication.requires"})
+_REQUEST_AUTH_ATTRS = frozenset({"user", "auth", "current_user"})
+_STATE_AUTH_ATTRS = frozenset(
+    {"user", "current_user", "user_id", "claims", "principal", "identity"}
+)
+
+_DEV_VALUES = frozenset({"local", "dev", "development", "test", "testing", "debug"})
+_PROD_VALUES = frozenset({"prod", "production", "live"})
+_DEV_FLAGS = frozenset(
+    {
+        "debug",
+        "is_dev",
+        "is_local",
+        "is_development",
+        "dev_mode",
+        "local_dev",
+        "testing",
+        "is_testing",
+        "is_test",
+    }
+)
+
+_WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+")
+
+
+def _words(name: str) -> list[str]:
+    return [w.lower() for part in name.split("_") for w in _WORD_RE.findall(part)]
+
+
+def _auth_name(name: str) -> bool:
+    words = _words(name)
+    if any(w in _AUTH_WORDS for w in words):
+        return True
+    return any(pair in _AUTH_PAIRS for pair in pairwise(words))
+
+
+def _public_handler(name: str) -> bool:
+    lowered = name.lower()
+    return any(fnmatch.fnmatchcase(lowered, p) for p in _PUBLIC_HANDLERS)
+
+
+def _path_matches(path: str, patterns: Iterable[str]) -> bool:
+    candidates = {path, path.rstrip("/") or "/"}
+    return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)
+
+
+def is_test_module(module: Module) -> bool:
+    """Test suites build throwaway apps; a route there is never deployed."""
+    parts = module.relpath.split("/")
+    name = parts[-1]
+    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
+        return True
+    return any(p in ("tests", "test") for p in parts[:-1])
+
+
+# ------------------------------------------------------------------ FAA301 per-model state
+
+
+@dataclass
+class _AuthState:
+    model: AppModel
+    dependency_verdicts: dict[str, bool] = field(default_factory=dict)
+    function_verdicts: dict[int, bool] = field(default_factory=dict)
+    middleware_verdicts: dict[str, bool] = field(default_factory=dict)
+    guarded_calls: dict[int, set[int]] = field(default_factory=dict)
+    verdicts: dict[int, str] | None = None
+    any_auth: bool = False
+    first_flagged: Route | None = None
+
+
+_STATE: list[_AuthState] = []
+
+
+def _state(model: AppModel) -> _AuthState:
+    # One review at a time: keep the facts of the current model only.
+    if not _STATE or _STATE[0].model is not model:
+        _STATE[:] = [_AuthState(model)]
+    return _STATE[0]
+
+
+# ------------------------------------------------------------------ FAA301 heuristics
+
+
+def _refuses_access(project: Project, fn: Function, node: ast.Raise) -> bool:
+    """Does this `raise` refuse access (401/403, or an exception named for it)?"""
+    exc = node.exc
+    if not isinstance(exc, ast.Call):
+        return False
+    callee = project.resolve(fn.module, exc.func, fn)
+    if callee in _HTTP_EXCEPTIONS:
+        status = keyword(exc, "status_code")
+        if status is None and exc.args:
+            status = exc.args[0]
+        return status_code_value(status) in (401, 403)
+    words = _words(last_name(callee))
+    return any(
+        w in ("unauthorized", "unauthorised", "forbidden", "unauthenticated", "permission")
+        for w in words
+    ) or ("not", "authenticated") in pairwise(words)
+
+
+def _credential_param(project: Project, fn: Function) -> bool:
+    """A `Header()`/`Cookie()` parameter that carries a credential (`authorization`,
+    `x_api_key`, `session_token`), or a parameter typed as security credentials."""
+    for param, default in parameters(fn.node):
+        base, metadata, meta_module = unwrap_annotation(
+            project, fn.module, param.annotation, fn.parent
+        )
+        if base is not None:
+            typ = project.resolve(
+                meta_module, base, fn.parent if meta_module is fn.module else None
+            )
+            if typ in _CREDENTIAL_TYPES:
+                return True
+        markers: list[tuple[Module, ast.expr]] = [(meta_module, m) for m in metadata]
+        if default is not None:
+            markers.append((fn.module, default))
+        for module, marker in markers:
+            if not isinstance(marker, ast.Call):
+                continue
+            if project.resolve(module, marker.func, None) not in _HEADER_PARAMS:
+                continue
+            alias = const_str(keyword(marker, "alias")) or param.arg
+            words = set(_words(alias.replace("-", "_")))
+            if (
+                words & _CREDENTIAL_PARAM_WORDS
+                or {"api", "key"} <= words
+                or alias.lower() in ("x_key", "x-key")
+            ):
+                return True
+    return False
+
+
+def _body_authenticates(project: Project, fn: Function, patterns: tuple[str, ...]) -> bool:
+    """Does the function check credentials itself: refuse with 401/403, read the
+    `Authorization` header, read `request.user`/`request.state.user` set by an auth
+    middleware, or call an authentication function?"""
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Raise):
+            if _refuses_access(project, fn, node):
+                return True
+        elif isinstance(node, (ast.Subscript, ast.Compare)) and _reads_credential(node):
+            return True
+        elif isinstance(node, ast.Attribute):
+            if (
+                node.attr in _STATE_AUTH_ATTRS
+                and isinstance(node.value, ast.Attribute)
+                and (node.value.attr == "state")
+            ):
+                return True
+            if (
+                node.attr in _REQUEST_AUTH_ATTRS
+                and isinstance(node.value, ast.Name)
+                and (node.value.id in ("request", "req", "websocket", "conn", "connection"))
+            ):
+                return True
+        elif isinstance(node, ast.Call):
+            if _reads_credential(node):
+                return True
+            callee = last_name(project.resolve(fn.module, node.func, fn))
+            if callee and (
+                _auth_call_name(callee) or any(fnmatch.fnmatchcase(callee, p) for p in patterns)
+            ):
+                return True
+    return False
+
+
+def _headers_or_cookies(expr: ast.expr) -> bool:
+    return isinstance(expr, ast.Attribute) and expr.attr in ("headers", "cookies")
+
+
+def _reads_credential(node: ast.AST) -> bool:
+    """`request.headers.get("Authorization")`, `request.cookies["access_token"]`,
+    `"x-api-key" in request.headers`."""
+    key: ast.expr | None = None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr == "get" and _headers_or_cookies(node.func.value) and node.args:
+            key = node.args[0]
+    elif isinstance(node, ast.Subscript) and _headers_or_cookies(node.value):
+        key = node.slice
+    elif (
+        isinstance(node, ast.Compare)
+        and len(node.comparators) == 1
+        and isinstance(node.ops[0], (ast.In, ast.NotIn))
+        and _headers_or_cookies(node.comparators[0])
+    ):
+        key = node.left
+    name = const_str(key)
+    return name is not None and name.lower() in _CREDENTIAL_HEADERS
+
+
+def _auth_call_name(name: str) -> bool:
+    """A call inside a handler that checks credentials: `authenticate(...)`,
+    `verify_token(...)`, `check_permissions(...)`, `require_admin(...)`. Stricter than
+    dependency names: a handler may well call `create_access_token` or `assign_role`."""
+    words = _words(name)
+    if any(w in _AUTH_CALL_WORDS for w in words):
+        return True
+    return any(
+        (first in _CHECK_VERBS and second in _CHECKED) or (first, second) in _AUTH_PAIRS
+        for first, second in pairwise(words)
+    )
+
+
+def _function_authenticates(state: _AuthState, fn: Function, patterns: tuple[str, ...]) -> bool:
+    key = id(fn.node)
+    cached = state.function_verdicts.get(key)
+    if cached is None:
+        project = state.model.project
+        cached = _credential_param(project, fn) or _body_authenticates(project, fn, patterns)
+        state.function_verdicts[key] = cached
+    return cached
+
+
+def _auth_instance(project: Project, qualname: str | None) -> bool:
+    """A module-level instance of an authenticating class from outside the project:
+    `manager = LoginManager(SECRET, "/login")` (fastapi-login), `auth = JWTBearer()`."""
+    found = project.module_value(qualname)
+    if found is None or not isinstance(found[1], ast.Call):
+        return False
+    return _auth_name(last_name(project.resolve(found[0], found[1].func)))
+
+
+def _auth_owner(project: Project, function: Function | None, qualname: str | None) -> bool:
+    """A bound method or an outside function whose owner says it authenticates:
+    `Depends(auth_service.get_user)`, `Depends(auth.current_user)`."""
+    if function is not None or not qualname or "." not in qualname:
+        return False
+    owner = qualname.rsplit(".", 2)[-2]
+    return _auth_name(owner)
+
+
+def _dependencies_authenticate(
+    state: _AuthState, sites: list[DepSite], patterns: tuple[str, ...]
+) -> bool:
+    """Beyond the model's auth chain: a `Security()` anywhere in the dependency tree, or a
+    dependency whose name or body says it checks credentials."""
+    project = state.model.project
+    for site, target in walk_dependencies(project, sites):
+        if site.security:
+            return True
+        key = target.qualname or target.name
+        verdict = state.dependency_verdicts.get(key)
+        if verdict is None:
+            verdict = (
+                _auth_name(target.name)
+                or _auth_instance(project, target.qualname)
+                or _auth_owner(project, target.function, target.qualname)
+                or (
+                    target.function is not None
+                    and _function_authenticates(state, target.function, patterns)
+                )
+            )
+            state.dependency_verdicts[key] = verdict
+        if verdict:
+            return True
+    return False
+
+
+def _middleware_authenticates(state: _AuthState, app: RouterObj) -> bool:
+    """App-wide middleware that checks credentials: by name (the model already does
+    that), from `FastAPI(middleware=[Middleware(...)])`, or a project middleware whose
+    code reads the `Authorization` header or answers 401."""
+    cached = state.middleware_verdicts.get(app.key)
+    if cached is not None:
+        return cached
+    project = state.model.project
+    names = [name for name, _node in app.middleware]
+    listed = keyword(app.node, "middleware")
+    if isinstance(listed, (ast.List, ast.Tuple)):
+        for element in listed.elts:
+            if isinstance(element, ast.Call) and element.args:
+                names.append(project.resolve(app.module, element.args[0], app.scope) or "")
+    verdict = False
+    for name in names:
+        if _auth_name(last_name(name)):
+            verdict = True
+            break
+        functions: list[Function] = []
+        fn = project.function(name)
+        if fn is not None:
+            functions.append(fn)
+        elif project.class_(name) is not None:
+            for method in ("dispatch", "__call__"):
+                found = project.method(name, method)
+                if found is not None:
+                    functions.append(found)
+        if any(_body_authenticates(project, f, ()) for f in functions):
+            verdict = True
+            break
+    state.middleware_verdicts[app.key] = verdict
+    return verdict
+
+
+def _dev_only_test(test: ast.expr) -> bool:
+    """`settings.ENVIRONMENT == "local"`, `ENV in ("dev", "test")`, `settings.DEBUG`."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_dev_only_test(v) for v in test.values)
+    if isinstance(test, (ast.Name, ast.Attribute)):
+        name = test.id if isinstance(test, ast.Name) else test.attr
+        return name.lower() in _DEV_FLAGS
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return False
+    left, right, op = test.left, test.comparators[0], test.ops[0]
+    if const_str(left) is not None:
+        left, right = right, left
+    if not isinstance(left, (ast.Name, ast.Attribute)):
+        return False
+    subject = (left.id if isinstance(left, ast.Name) else left.attr).lower()
+    if not any(word in subject for word in ("env", "stage", "mode")):
+        return False
+    values: list[str] = []
+    if isinstance(right, (ast.Tuple, ast.List, ast.Set)):
+        values = [v.lower() for v in (const_str(e) for e in right.elts) if v is not None]
+    elif const_str(right) is not None:
+        values = [str(const_str(right)).lower()]
+    if not values:
+        return False
+    if isinstance(op, (ast.Eq, ast.In)):
+        return all(v in _DEV_VALUES for v in values)
+    if isinstance(op, (ast.NotEq, ast.NotIn)):
+        return any(v in _PROD_VALUES for v in values)
+    return False
+
+
+def _guarded_calls(state: _AuthState, module: Module) -> set[int]:
+    """Ids of calls that only run in a development environment (inside the body of an
+    `if` on the environment), found by walking statements only, not expressions."""
+    found = state.guarded_calls.get(id(module))
+    if found is not None:
+        return found
+    found = set()
+    todo: list[tuple[ast.stmt, bool]] = [(s, False) for s in module.tree.body]
+    while todo:
+        stmt, guarded = todo.pop()
+        if guarded and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            found.add(id(stmt.value))
+        if isinstance(stmt, ast.If):
+            inner = guarded or _dev_only_test(stmt.test)
+            todo.extend((s, inner) for s in stmt.body)
+            todo.extend((s, guarded) for s in stmt.orelse)
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            todo.extend((s, guarded) for s in getattr(stmt, name, []) or [])
+        for handler in getattr(stmt, "handlers", []) or []:
+            todo.extend((s, guarded) for s in handler.body)
+    state.guarded_calls[id(module)] = found
+    return found
+
+
+def _dev_only_mount(state: _AuthState, mount: Mount) -> bool:
+    """Is one of the `include_router` calls on the way only made in development
+    (the full-stack template's `if settings.ENVIRONMENT == "local": ...private.router`)?"""
+    for parent, child in pairwise(mount.chain):
+        includes = [i for i in parent.includes if i.child is child]
+        if includes and all(id(i.node) in _guarded_calls(state, i.module) for i in includes):
+            return True
+    return False
+
+
+def _decorated_auth(project: Project, fn: Function) -> bool:
+    """`@requires("authenticated")` (Starlette), `@login_required`, `@permission_required(...)`."""
+    for decorator in fn.node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = project.resolve(fn.module, target, fn.parent)
+        if name in _REQUIRES or _auth_name(last_name(name)):
+            return True
+    return False
+
+
+def _unseen_auth_alias(project: Project, fn: Function) -> bool:
+    """A parameter typed with an alias we cannot see whose name says it authenticates:
+    `current_user: CurrentUser` when `app/api/deps.py` is not among the reviewed files."""
+    for param, _default in parameters(fn.node):
+        annotation = param.annotation
+        if not isinstance(annotation, (ast.Name, ast.Attribute)):
+            continue
+        name = project.resolve(fn.module, annotation, fn.parent)
+        if name is None or project.class_(name) is not None:
+            continue
+        if project.module_value(name) is None and _auth_name(last_name(name)):
+            return True
+    return False
+
+
+def _login_form(project: Project, fn: Function) -> bool:
+    for param, _default in parameters(fn.node):
+        typ = annotation_type(project, fn.module, param.annotation, fn.parent)
+        if typ is not None and project.canonical(typ) in _LOGIN_FORMS:
+            return True
+    return False
+
+
+def _mount_protected(
+    ctx: ProjectContext, state: _AuthState, route: Route, mount: Mount, params: list[DepSite]
+) -> bool:
+    if ctx.model.auth_chain(route, mount, params) is not None:
+        return True
+    patterns = ctx.config.auth_dependencies
+    if _dependencies_authenticate(
+        state, [*mount.dependencies, *route.dependencies, *params], patterns
+    ):
+        return True
+    if mount.app is not None and _middleware_authenticates(state, mount.app):
+        return True
+    if _dev_only_mount(state, mount):
+        return True
+    named = _named_sites(state, route, mount)
+    return bool(named) and (
+        ctx.model.auth.first_chain(named) is not None
+        or _dependencies_authenticate(state, named, patterns)
+    )
+
+
+def _named_sites(state: _AuthState, route: Route, mount: Mount) -> list[DepSite]:
+    """`dependencies=AUTH` where `AUTH = [Depends(get_current_user)]` is a module-level
+    constant (or `AUTH + [...]`): the model reads literal lists only."""
+    calls: list[tuple[Module, Function | None, ast.expr | None, str]] = []
+    if isinstance(route.node, ast.Call):
+        calls.append((route.module, None, keyword(route.node, "dependencies"), "decorator"))
+    for router in mount.chain:
+        calls.append((router.module, router.scope, keyword(router.node, "dependencies"), "router"))
+    for parent, child in pairwise(mount.chain):
+        for include in parent.includes:
+            if include.child is child:
+                calls.append(
+                    (include.module, None, keyword(include.node, "dependencies"), "include")
+                )
+    out: list[DepSite] = []
+    for module, scope, expr, level in calls:
+        if expr is not None and not isinstance(expr, (ast.List, ast.Tuple)):
+            out.extend(_sites_of(state.model.project, module, scope, expr, level, 0))
+    return out
+
+
+def _sites_of(
+    project: Project,
+    module: Module,
+    scope: Function | None,
+    expr: ast.expr,
+    level: str,
+    depth: int,
+) -> list[DepSite]:
+    if depth > 4:
+        return []
+    if isinstance(expr, (ast.List, ast.Tuple)):
+        return list_sites(project, module, expr, scope, level)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        return [
+            *_sites_of(project, module, scope, expr.left, level, depth + 1),
+            *_sites_of(project, module, scope, expr.right, level, depth + 1),
+        ]
+    if isinstance(expr, (ast.Name, ast.Attribute)):
+        found = project.module_value(project.resolve(module, expr, scope))
+        if found is not None:
+            return _sites_of(project, found[0], None, found[1], level, depth + 1)
+    return []
+
+
+@rule(
+    code="FAA301",
+    name="route-without-auth",
+    summary="A mutating or private route has no authentication dependency on any level",
+    severity="error",
+    scope="route",
+    fix_title="Add an authentication dependency (`CurrentUser`, `Depends(get_current_user)`) "
+    "to the route or its router",
+    cwe=("CWE-306",),
+    owasp=("API2:2023", "API5:2023"),
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/security/get-current-user/",
+        "https://fastapi.tiangolo.com/tutorial/bigger-applications/#dependencies",
+    ),
+)
+def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds routes that change state (`POST`, `PUT`, `PATCH`, `DELETE`), or whose full path
+    matches a configured private path, although nothing on the way authenticates the
+    caller. The *effective* dependency set is checked at every place the route is
+    mounted: parameter `Depends()`/`Security()` (also through `Annotated` aliases such
+    as `CurrentUser`), the decorator's `dependencies=`, `APIRouter(dependencies=)`,
+    `include_router(..., dependencies=)`, `FastAPI(dependencies=)` and app-wide
+    authentication middleware. A dependency authenticates when it is a
+    `fastapi.security` scheme, depends on one (at any depth, class-based dependencies
+    included), matches a configured auth-dependency name, is declared with `Security()`,
+    or checks credentials itself (reads the `Authorization` or an API-key header,
+    answers 401/403).
+
+    ## Why is this bad?
+    An unauthenticated mutating endpoint lets anyone on the network create, change or
+    delete data (OWASP API2 Broken Authentication, API5 Broken Function Level
+    Authorization). FastAPI applies no authentication by default, and a route added to
+    a router that lacks `dependencies=` is silently public; hiding it with
+    `include_in_schema=False` does not protect it.
+
+    ## Known problems
+    Routes are public by design when their full path matches `public-paths` (health,
+    docs, `/token`, `/login/*`, `/signup`, `/auth/*`, webhooks...) or their handler name
+    says so: `login*`, `*token*`, `signup*`, `register*`, `refresh*`, `logout*`,
+    password reset/recovery, `verify_email*`, `*webhook*`, `*callback`; a handler
+    taking `OAuth2PasswordRequestForm` is a login endpoint. A handler that checks
+    credentials itself (answers 401/403, reads the `Authorization` header or
+    `request.user`, carries `@requires(...)`/`@login_required`) counts as protected.
+    Routes included only in a development environment (`if settings.ENVIRONMENT ==
+    "local": ...`), websocket routes, routes in test files, and routers not reachable
+    from any app found when some `include_router` calls could not be resolved are
+    skipped. When no route of the project authenticates at all (an internal service
+    behind a gateway, or an app that has no authentication yet), only the first
+    unprotected route is reported.
+
+    ## Example
+    ```python
+    router = APIRouter(prefix="/users")
+
+    @router.delete("/{user_id}")
+    def delete_user(user_id: int, session: SessionDep) -> None:
+        crud.delete_user(session, user_id)
+    ```
+
+    ## Use instead
+    ```python
+    @router.delete("/{user_id}", dependencies=[Depends(get_current_active_superuser)])
+    def delete_user(user_id: int, session: SessionDep) -> None:
+        crud.delete_user(session, user_id)
+    ```
+    or protect the whole router: `APIRouter(prefix="/users", dependencies=[Depends(get_current_user)])`.
+
+    ## Fix safety
+    There is no automatic fix: which dependency is right depends on the project.
+
+    ## Options
+    `auth-dependencies` (extra names of authentication dependencies), `public-paths`
+    (full paths that are public by design), `private-paths` (full paths that need
+    authentication for every method, reads included).
+    """
+    state = _state(ctx.model)
+    verdicts = _route_verdicts(ctx, state)
+    message = verdicts.get(id(route))
+    if message is None:
+        return
+    if not state.any_auth:
+        # Nothing in the project authenticates: one finding says it, not one per route.
+        if state.first_flagged is not route:
+            return
+        message += ", and no route in this project has one"
+    yield Report(route.node, message, route.module)
+
+
+def _route_verdicts(ctx: ProjectContext, state: _AuthState) -> dict[int, str]:
+    """Every route's finding (by `id(route)`), computed once per run, with the
+    project-wide facts: does anything authenticate, which flagged route comes first."""
+    if state.verdicts is not None:
+        return state.verdicts
+    verdicts: dict[int, str] = {}
+    flagged: list[Route] = []
+    for route in ctx.model.routes:
+        message, protected = _evaluate(ctx, state, route)
+        state.any_auth = state.any_auth or protected
+        if message is not None:
+            verdicts[id(route)] = message
+            flagged.append(route)
+    if flagged:
+        state.first_flagged = min(
+            flagged, key=lambda r: (r.module.relpath, getattr(r.node, "lineno", 0))
+        )
+    state.verdicts = verdicts
+    return verdicts
+
+
+def _evaluate(ctx: ProjectContext, state: _AuthState, route: Route) -> tuple[str | None, bool]:
+    """The finding for one route (None when it is fine), and whether the route shows
+    that the project authenticates somewhere."""
+    if route.kind == "websocket" or is_test_module(route.module):
+        return None, False
+    project = ctx.project
+    model = ctx.model
+    handler = route.handler
+    if _public_handler(handler.name) or _login_form(project, handler):
+        return None, True
+    patterns = ctx.config.auth_dependencies
+    if _decorated_auth(project, handler) or _unseen_auth_alias(project, handler):
+        return None, True
+    params = param_sites(project, handler)
+    protected = [m for m in route.mounts if _mount_protected(ctx, state, route, m, params)]
+    private = ctx.config.private_paths
+    mutating = [m for m in route.methods if m in _MUTATING]
+    unprotected = [
+        m
+        for m in route.mounts
+        if m not in protected
+        and (mutating or (private and _path_matches(m.path, private)))
+        and not _path_matches(m.path, ctx.config.public_paths)
+        and not (m.app is None and model.unresolved_includes > 0)
+    ]
+    if not unprotected:
+        return None, bool(protected)
+    if _function_authenticates(state, handler, patterns):
+        return None, True
+    methods = ", ".join(mutating or route.methods)
+    path = unprotected[0].path
+    more = len({m.path for m in unprotected}) - 1
+    where = f" (and {more} more path{'s' if more > 1 else ''})" if more > 0 else ""
+    message = f"`{methods} {path}` (`{handler.name}`){where} has no authentication dependency"
+    return message, bool(protected)
+
+
+# ------------------------------------------------------------------ FAA306
+
+_CORS = frozenset(
+    {
+        "fastapi.middleware.cors.CORSMiddleware",
+        "starlette.middleware.cors.CORSMiddleware",
+    }
+)
+_MIDDLEWARE = frozenset({"starlette.middleware.Middleware", "fastapi.middleware.Middleware"})
+_SCHEME_PREFIXES = (
+    "https?://",
+    "http://",
+    "https://",
+    "(http|https)://",
+    "http(s)?://",
+    "https*://",
+)
+_ANY = (".*", ".+", "(.*)", "(.+)")
+
+
+def _wildcard_regex(pattern: str) -> bool:
+    body = pattern.removeprefix("^").removesuffix("$")
+    for prefix in _SCHEME_PREFIXES:
+        if body.startswith(prefix):
+            body = body[len(prefix) :]
+            break
+    return body in _ANY
+
+
+def _value(ctx: FileContext, expr: ast.expr | None, depth: int = 0) -> ast.expr | None:
+    """A literal behind a name: a local or module-level constant (not settings fields,
+    which differ per deployment and are not ours to guess)."""
+    if expr is None or depth > 4 or not isinstance(expr, ast.Name):
+        return expr
+    fn = ctx.function()
+    if fn is not None and expr.id in fn.local_values:
+        return _value(ctx, fn.local_values[expr.id], depth + 1)
+    found = ctx.project.module_value(ctx.resolve(expr))
+    if found is not None and found[0] is ctx.module:
+        return _value(ctx, found[1], depth + 1)
+    if found is not None:
+        return found[1] if not isinstance(found[1], ast.Name) else None
+    return None
+
+
+def _wildcard_origins(ctx: FileContext, call: ast.Call) -> str | None:
+    origins = _value(ctx, keyword(call, "allow_origins"))
+    if const_str(origins) == "*":
+        return 'allow_origins="*"'
+    if isinstance(origins, (ast.List, ast.Tuple, ast.Set)) and any(
+        const_str(e) == "*" for e in origins.elts
+    ):
+        return 'allow_origins=["*"]'
+    regex = const_str(_value(ctx, keyword(call, "allow_origin_regex")))
+    if regex is not None and _wildcard_regex(regex):
+        return f"allow_origin_regex={regex!r}"
+    return None
+
+
+def _in_dev_branch(ctx: FileContext) -> bool:
+    """Inside the body of `if settings.ENVIRONMENT == "local":` / `if settings.DEBUG:`."""
+    for parent, child in pairwise(ctx.stack):
+        if (
+            isinstance(parent, ast.If)
+            and any(s is child for s in parent.body)
+            and _dev_only_test(parent.test)
+        ):
+            return True
+    return False
+
+
+@rule(
+    code="FAA306",
+    name="cors-wildcard-with-credentials",
+    summary="`CORSMiddleware` allows every origin, with credentials",
+    severity="error",
+    nodes=(ast.Call,),
+    fix_title="List the allowed origins explicitly (from settings)",
+    cwe=("CWE-942",),
+    owasp=("API8:2023",),
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/cors/",
+        "https://www.starlette.io/middleware/#corsmiddleware",
+    ),
+)
+def cors_wildcard_with_credentials(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds `CORSMiddleware` configured with `allow_origins=["*"]` (or `"*"`, or a list
+    constant holding `"*"`) or an `allow_origin_regex` that matches every origin
+    (`".*"`, `"https?://.*"`), through `app.add_middleware(CORSMiddleware, ...)`,
+    `Middleware(CORSMiddleware, ...)` in `FastAPI(middleware=[...])` or by wrapping the
+    app. With `allow_credentials=True` it is an error; the wildcard alone is reported
+    as advice.
+
+    ## Why is this bad?
+    Browsers refuse `Access-Control-Allow-Origin: *` on credentialed requests, but
+    Starlette's `CORSMiddleware` does not send `*` then: when every origin is allowed
+    and the request carries cookies, it **reflects the request's `Origin`**. Any web
+    page the user visits can then call the API with the user's cookies and read the
+    answers (CWE-942). Without credentials the wildcard is safe for truly public,
+    cookie-less APIs, but is usually left over from development.
+
+    ## Known problems
+    Origins read from settings (`settings.BACKEND_CORS_ORIGINS`) are not checked: their
+    value depends on the deployment. Neither is a wildcard configured only in a
+    development branch (`if settings.ENVIRONMENT == "local":`, `if settings.DEBUG:`).
+
+    ## Example
+    ```python
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    ```
+
+    ## Use instead
+    ```python
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.all_cors_origins,  # ["https://app.example.com"]
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    ```
+
+    ## Fix safety
+    There is no automatic fix: the allowed origins are the project's to list.
+    """
+    # Cheap syntactic guard first: only a CORS configuration names these keywords.
+    if not any(kw.arg in ("allow_origins", "allow_origin_regex") for kw in node.keywords):
+        return
+    func = node.func
+    wraps = isinstance(func, ast.Attribute) and func.attr == "add_middleware"
+    if wraps or ctx.resolve(func) in _MIDDLEWARE:
+        # `app.add_middleware(CORSMiddleware, ...)` / `Middleware(CORSMiddleware, ...)`
+        if not node.args or ctx.resolve(node.args[0]) not in _CORS:
+            return
+    elif ctx.resolve(func) not in _CORS:  # `app = CORSMiddleware(app, ...)`
+        return
+    wildcard = _wildcard_origins(ctx, node)
+    if wildcard is None or _in_dev_branch(ctx):
+        return
+    credentials = _value(ctx, keyword(node, "allow_credentials"))
+    if isinstance(credentials, ast.Constant) and credentials.value is True:
+        yield Report(
+            node,
+            f"`CORSMiddleware` has `{wildcard}` with `allow_credentials=True`: Starlette "
+            "reflects any `Origin`, so every site can make credentialed requests",
+        )
+    else:
+        yield Report(
+            node,
+            f"`CORSMiddleware` has `{wildcard}`: every site may call this API from a browser",
+            severity="info",
+        )

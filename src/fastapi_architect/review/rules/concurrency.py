@@ -3,10 +3,16 @@ event loop and stalls every other request the worker serves."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
 
-from fastapi_architect.model.astutil import last_name
-from fastapi_architect.model.project import Function
+from fastapi_architect.model.astutil import body_nodes, keyword, parameters
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.dependencies import DepSite, param_sites, resolve_target
+from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.registry import Report, rule
 
@@ -33,10 +39,26 @@ _HTTP_CLIENT_TYPES = (
 _HTTP_CONNECTION_TYPES = ("http.client.HTTPConnection", "http.client.HTTPSConnection")
 # Synchronous cloud and payment SDKs: every call on their clients is a network round trip.
 _SDK_CLIENT_TYPES = ("boto3.client", "boto3.resource", "boto3.session.Session.client")
-_SDK_LOCAL_METHODS = frozenset({"get_paginator", "get_waiter", "can_paginate", "meta", "exceptions"})
+_SDK_LOCAL_METHODS = frozenset(
+    {"get_paginator", "get_waiter", "can_paginate", "meta", "exceptions"}
+)
 _STRIPE_ACTIONS = frozenset(
-    {"create", "retrieve", "list", "modify", "delete", "update", "cancel", "capture", "confirm",
-     "search", "pay", "void", "finalize_invoice", "construct_from"}
+    {
+        "create",
+        "retrieve",
+        "list",
+        "modify",
+        "delete",
+        "update",
+        "cancel",
+        "capture",
+        "confirm",
+        "search",
+        "pay",
+        "void",
+        "finalize_invoice",
+        "construct_from",
+    }
 )
 
 _BLOCKING_STDLIB = frozenset(
@@ -80,7 +102,11 @@ def is_blocking_http(name: str) -> bool:
         return True
     if owner in _HTTP_CONNECTION_TYPES and method in ("request", "getresponse"):
         return True
-    if owner in _SDK_CLIENT_TYPES and method not in _SDK_LOCAL_METHODS and not method.startswith("_"):
+    if (
+        owner in _SDK_CLIENT_TYPES
+        and method not in _SDK_LOCAL_METHODS
+        and not method.startswith("_")
+    ):
         return True
     parts = name.split(".")
     return (
@@ -96,7 +122,13 @@ def is_blocking_stdlib(name: str) -> bool:
         return True
     owner, _, method = name.rpartition(".")
     return owner in _BLOCKING_STDLIB_TYPES and method in (
-        "sendmail", "send_message", "login", "starttls", "connect", "ehlo", "quit",
+        "sendmail",
+        "send_message",
+        "login",
+        "starttls",
+        "connect",
+        "ehlo",
+        "quit",
     )
 
 
@@ -241,3 +273,407 @@ def blocking_call_in_async_path(ctx: ProjectContext) -> Iterator[Report]:
     There is no automatic fix.
     """
     return blocking_calls(ctx, is_blocking_stdlib, "FAA208", "Blocking call")
+
+
+# ------------------------------------------------------------------ FAA202
+
+SessionKind = Literal["sync", "async"]
+
+_SYNC_SESSIONS = frozenset(
+    {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.session.Session",
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.orm.scoping.scoped_session",
+        "sqlmodel.Session",
+        "sqlmodel.orm.session.Session",
+    }
+)
+_ASYNC_SESSIONS = frozenset(
+    {
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.session.AsyncSession",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlalchemy.ext.asyncio.scoping.async_scoped_session",
+        "sqlmodel.ext.asyncio.session.AsyncSession",
+    }
+)
+_SYNC_FACTORIES = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
+_SCOPED = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"})
+_ASYNC_FACTORIES = frozenset(
+    {
+        "sqlalchemy.ext.asyncio.async_sessionmaker",
+        "sqlalchemy.ext.asyncio.session.async_sessionmaker",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlalchemy.ext.asyncio.scoping.async_scoped_session",
+    }
+)
+_GENERATOR_TYPES = frozenset(
+    {
+        f"{module}.{name}"
+        for module in ("typing", "collections.abc", "typing_extensions")
+        for name in (
+            "Generator",
+            "Iterator",
+            "Iterable",
+            "AsyncGenerator",
+            "AsyncIterator",
+            "AsyncIterable",
+        )
+    }
+)
+# Passing the session to one of these runs its work in a worker thread (or after the
+# response, for background tasks), which is the correct way to use it from a coroutine.
+_OFFLOAD = frozenset(
+    {
+        "starlette.concurrency.run_in_threadpool",
+        "fastapi.concurrency.run_in_threadpool",
+        "asyncio.to_thread",
+        "anyio.to_thread.run_sync",
+        "asyncer.asyncify",
+    }
+)
+_OFFLOAD_METHODS = frozenset({"run_in_executor", "add_task", "run_sync"})
+# Session methods that work in memory only (no SQL is sent).
+_IN_MEMORY = frozenset(
+    {
+        "add",
+        "add_all",
+        "expunge",
+        "expunge_all",
+        "expire",
+        "expire_all",
+        "is_modified",
+        "in_transaction",
+        "in_nested_transaction",
+        "get_bind",
+        "info",
+        "bind",
+        "dirty",
+        "new",
+        "deleted",
+        "no_autoflush",
+    }
+)
+_MAX_SESSION_DEPTH = 6
+
+
+@dataclass
+class _SessionState:
+    model: AppModel
+    yields: dict[int, SessionKind | None] = field(default_factory=dict)
+
+
+_SESSION_STATE: list[_SessionState] = []
+
+
+def _session_state(model: AppModel) -> _SessionState:
+    if not _SESSION_STATE or _SESSION_STATE[0].model is not model:
+        _SESSION_STATE[:] = [_SessionState(model)]
+    return _SESSION_STATE[0]
+
+
+def _type_kind(project: Project, qualname: str | None) -> SessionKind | None:
+    if qualname is None:
+        return None
+    for name in project.mro(project.canonical(qualname)):
+        if name in _SYNC_SESSIONS:
+            return "sync"
+        if name in _ASYNC_SESSIONS:
+            return "async"
+    return None
+
+
+def _factory_kind(
+    project: Project, module: Module, call: ast.Call, depth: int
+) -> SessionKind | None:
+    """What calling the factory built by `call` gives: `sessionmaker(...)` a `Session`
+    (or its `class_=`), `async_sessionmaker(...)` an `AsyncSession`."""
+    callee = project.resolve(module, call.func)
+    if callee in _ASYNC_FACTORIES:
+        return "async"
+    if callee in _SCOPED:
+        inner = call.args[0] if call.args else keyword(call, "session_factory")
+        if isinstance(inner, ast.Call):
+            return _factory_kind(project, module, inner, depth + 1)
+        if isinstance(inner, (ast.Name, ast.Attribute)) and depth < _MAX_SESSION_DEPTH:
+            found = project.module_value(project.resolve(module, inner))
+            if found is not None and isinstance(found[1], ast.Call):
+                return _factory_kind(project, found[0], found[1], depth + 1)
+        return None
+    if callee in _SYNC_FACTORIES:
+        cls = keyword(call, "class_")
+        if cls is None:
+            return "sync"
+        return _type_kind(project, project.resolve(module, cls))
+    return None
+
+
+def _value_kind(
+    state: _SessionState, module: Module, expr: ast.expr, scope: Function | None, depth: int
+) -> SessionKind | None:
+    """Is `expr` a sync or an async session? `Session(engine)`, `SessionLocal()` where
+    `SessionLocal = sessionmaker(...)`, a local bound to one, a project function
+    returning one."""
+    if depth > _MAX_SESSION_DEPTH:
+        return None
+    project = state.model.project
+    if isinstance(expr, ast.Name) and scope is not None and expr.id in scope.local_values:
+        bound = scope.local_values[expr.id]
+        return _value_kind(state, module, bound, scope, depth + 1) if bound is not None else None
+    if not isinstance(expr, ast.Call):
+        return None
+    callee = project.resolve(module, expr.func, scope)
+    kind = _type_kind(project, callee)
+    if kind is not None:
+        return kind
+    found = project.module_value(callee)
+    if found is not None and isinstance(found[1], ast.Call):
+        return _factory_kind(project, found[0], found[1], depth + 1)
+    fn = project.function(callee)
+    if fn is not None:
+        return _yield_kind(state, fn, depth + 1)
+    return None
+
+
+def _yield_kind(state: _SessionState, fn: Function, depth: int = 0) -> SessionKind | None:
+    """The session a dependency (or helper) yields or returns: by its return annotation
+    (`Generator[Session, None, None]`), else by what its `yield`/`return` gives."""
+    key = id(fn.node)
+    if key in state.yields:
+        return state.yields[key]
+    state.yields[key] = None  # recursion guard
+    project = state.model.project
+    kind: SessionKind | None = None
+    base, _, base_module = unwrap_annotation(project, fn.module, fn.node.returns, fn.parent)
+    if isinstance(base, ast.Subscript):
+        origin = project.resolve(base_module, base.value)
+        elements = base.slice.elts if isinstance(base.slice, ast.Tuple) else [base.slice]
+        if origin in _GENERATOR_TYPES and elements:
+            kind = _type_kind(project, annotation_type(project, base_module, elements[0]))
+    elif base is not None:
+        kind = _type_kind(project, project.resolve(base_module, base))
+    if kind is None:
+        for node in body_nodes(fn.node):
+            if isinstance(node, (ast.Yield, ast.Return)) and node.value is not None:
+                kind = _value_kind(state, fn.module, node.value, fn, depth + 1)
+                if kind is not None:
+                    break
+    state.yields[key] = kind
+    return kind
+
+
+def _param_kind(
+    state: _SessionState, fn: Function, param: ast.arg, site: DepSite | None
+) -> tuple[SessionKind | None, str | None]:
+    """The session kind of a parameter and the dependency that provides it. What the
+    dependency really yields wins over the annotation, which may be wrong."""
+    project = state.model.project
+    source: str | None = None
+    if site is not None:
+        target = resolve_target(project, site)
+        if target is not None and target.function is not None:
+            source = target.function.name
+            kind = _yield_kind(state, target.function)
+            if kind is not None:
+                return kind, source
+    return _type_kind(
+        project, annotation_type(project, fn.module, param.annotation, fn.parent)
+    ), source
+
+
+def _offloaded(project: Project, fn: Function, call: ast.Call) -> bool:
+    name = resolve_callee(project, fn.module, call.func, fn)
+    if name in _OFFLOAD:
+        return True
+    return isinstance(call.func, ast.Attribute) and call.func.attr in _OFFLOAD_METHODS
+
+
+def _blocking_use(project: Project, fn: Function, name: str) -> ast.Call | None:
+    """The first place the coroutine itself works with the session `name`: a method that
+    sends SQL (`db.query`, `db.execute`, `db.commit`), or the session handed to other
+    code that is not a worker thread (`crud.get_user(db, ...)`). Uses inside nested
+    functions and lambdas (run elsewhere) and `yield db` are not counted. A session whose
+    methods are awaited (`await db.execute(...)`) is an async one, whatever its
+    annotation says."""
+    nodes = list(body_nodes(fn.node))
+    if any(_awaits_method_of(node, name) for node in nodes):
+        return None
+    offload_args: set[int] = set()
+    for node in nodes:
+        if isinstance(node, ast.Call):
+            if _offloaded(project, fn, node):
+                offload_args.update(id(a) for a in node.args)
+                offload_args.update(id(k.value) for k in node.keywords)
+                continue
+            func = node.func
+            if (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id == name
+                and func.attr not in _IN_MEMORY
+            ):
+                return node
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                if isinstance(arg, ast.Name) and arg.id == name and id(arg) not in offload_args:
+                    return node
+    return None
+
+
+def _awaits_method_of(node: ast.AST, name: str) -> bool:
+    if not (isinstance(node, ast.Await) and isinstance(node.value, ast.Call)):
+        return False
+    func = node.value.func
+    return (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == name
+    )
+
+
+def _describe_use(use: ast.Call, name: str) -> str:
+    func = use.func
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == name
+    ):
+        what = f"calls `{name}.{func.attr}`"
+    else:
+        callee = ast.unparse(func)
+        what = f"passes it to `{callee if len(callee) <= 40 else callee[:37] + '...'}`"
+    return f"{what} on line {use.lineno}"
+
+
+def _session_functions(ctx: ProjectContext) -> list[Function]:
+    """The coroutines FastAPI calls per request: async routes and async dependencies."""
+    seen: set[int] = set()
+    out: list[Function] = []
+    for route in ctx.model.routes:
+        fn = route.handler
+        if fn.is_async and id(fn.node) not in seen:
+            seen.add(id(fn.node))
+            out.append(fn)
+    for fn in ctx.project.functions.values():
+        if fn.is_async and id(fn.node) not in seen and ctx.model.is_dependency(fn):
+            seen.add(id(fn.node))
+            out.append(fn)
+    return out
+
+
+def _awaited_helpers(ctx: ProjectContext, roots: list[Function]) -> list[Function]:
+    """Project coroutines that routes and dependencies call, at any depth. They run on
+    the event loop while a request is served (a coroutine in a script run with
+    `asyncio.run` does not, so only what is reached from a request counts)."""
+    graph = ctx.model.callgraph
+    seen = {id(fn.node) for fn in roots}
+    todo = list(roots)
+    out: list[Function] = []
+    while todo:
+        fn = todo.pop()
+        for site in graph.calls_of(fn):
+            callee = ctx.project.function(site.target)
+            if callee is None or not callee.is_async or id(callee.node) in seen:
+                continue
+            seen.add(id(callee.node))
+            out.append(callee)
+            todo.append(callee)
+    return out
+
+
+@rule(
+    code="FAA202",
+    name="sync-orm-session-in-async",
+    summary="A synchronous SQLAlchemy/SQLModel `Session` is used inside an `async def` "
+    "route or dependency",
+    severity="error",
+    scope="project",
+    fix_title="Use an `AsyncSession` (`async_sessionmaker`) and `await` its calls, or "
+    "declare the route with `def`",
+    references=(
+        "https://fastapi.tiangolo.com/async/",
+        "https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html",
+    ),
+)
+def sync_orm_session_in_async(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds `async def` routes and dependencies that work with a synchronous SQLAlchemy or
+    SQLModel `Session`: a parameter typed `Session` (also through aliases such as
+    `SessionDep = Annotated[Session, Depends(get_db)]`), a `Depends(get_db)` whose
+    dependency yields `SessionLocal()` (`sessionmaker`, not `async_sessionmaker`) or
+    `Session(engine)`, or a session opened in the body (`with Session(engine) as
+    session:`). The dependency graph is followed across modules. It reports only when
+    the coroutine itself uses the session: calls a method that sends SQL
+    (`db.query`, `db.execute`, `db.commit`) or hands it to other code.
+
+    ## Why is this bad?
+    A synchronous session performs blocking database I/O. FastAPI runs `def` routes in
+    a threadpool, but an `async def` route runs on the event loop: while one query is
+    in flight, no other request on that worker makes progress. Under load DB-bound
+    requests are served one at a time (see edly-io/sparkth#386).
+
+    ## Known problems
+    Work passed to `run_in_threadpool`, `asyncio.to_thread`, `anyio.to_thread.run_sync`,
+    `loop.run_in_executor` or `BackgroundTasks.add_task` is not reported. A session
+    reached through a service object (`service.db`) is not followed.
+
+    ## Example
+    ```python
+    @router.get("/new-releases")
+    async def new_releases(db: Session = Depends(get_db)) -> list[BookOut]:
+        return db.query(Book).order_by(Book.published_on.desc()).limit(10).all()
+    ```
+
+    ## Use instead
+    ```python
+    @router.get("/new-releases")
+    async def new_releases(session: AsyncSessionDep) -> list[BookOut]:
+        result = await session.scalars(select(Book).order_by(Book.published_on.desc()).limit(10))
+        return list(result)
+    ```
+    or keep the `Session` and declare the route with `def`.
+
+    ## Fix safety
+    There is no automatic fix: every session call has to become awaited.
+    """
+    project = ctx.project
+    if not any(m.imports_anything("sqlalchemy", "sqlmodel") for m in project.module_list):
+        return
+    state = _session_state(ctx.model)
+    entry_points = _session_functions(ctx)
+    for fn in [*entry_points, *_awaited_helpers(ctx, entry_points)]:
+        yield from _local_sessions(state, fn)
+    for fn in entry_points:
+        sites = {site.param: site for site in param_sites(project, fn) if site.param}
+        for param, _default in parameters(fn.node):
+            kind, source = _param_kind(state, fn, param, sites.get(param.arg))
+            if kind != "sync":
+                continue
+            use = _blocking_use(project, fn, param.arg)
+            if use is None:
+                continue
+            origin = f" (from `{source}`)" if source else ""
+            yield Report(
+                param,
+                f"`{param.arg}` is a synchronous `Session`{origin} and `async def {fn.name}` "
+                f"{_describe_use(use, param.arg)}: it blocks the event loop",
+                fn.module,
+            )
+
+
+def _local_sessions(state: _SessionState, fn: Function) -> Iterator[Report]:
+    """Sessions a coroutine opens itself: `with Session(engine) as session:`,
+    `db = SessionLocal()`."""
+    project = state.model.project
+    for name, value in fn.local_values.items():
+        if value is None or _value_kind(state, fn.module, value, fn, 0) != "sync":
+            continue
+        use = _blocking_use(project, fn, name)
+        if use is None:
+            continue
+        yield Report(
+            use,
+            f"`{name}` is a synchronous `Session` (`{ast.unparse(value)[:40]}`) and "
+            f"`async def {fn.name}` {_describe_use(use, name)}: it blocks the event loop",
+            fn.module,
+        )

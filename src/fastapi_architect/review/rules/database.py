@@ -1,1 +1,922 @@
-"""Rules module database."""
+"""FAA4xx: database efficiency. Queries multiplied by loops (N+1) are the most common
+reason a FastAPI endpoint that is fast in development is slow in production."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+
+from fastapi_architect.model.astutil import body_nodes, keyword, last_name
+from fastapi_architect.model.project import Function, Module
+from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
+from fastapi_architect.review.context import FileContext
+from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._orm import (
+    LOADER_OPTIONS,
+    QUERY_METHODS,
+    SELECT_FUNCTIONS,
+    OrmModel,
+    OrmState,
+    function_query,
+    is_test_module,
+    session_call,
+    state,
+)
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_MAX_DEPTH = 12
+_REFERENCES = (
+    "https://fastapi.tiangolo.com/tutorial/sql-databases/",
+    "https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html",
+)
+
+# --------------------------------------------------------------------------- loops
+
+
+@dataclass(frozen=True)
+class _Loop:
+    node: ast.AST  # For, AsyncFor, While or a comprehension
+    iter: ast.expr | None  # what is iterated (None for `while`)
+    target: ast.expr | None
+
+
+def _iteration_loops(stack: list[ast.AST], node: ast.AST) -> Iterator[_Loop]:
+    """The loops of the current function around `node`, innermost first, in which `node`
+    runs once per iteration (so not in a `for` loop's iterable or `else:`, nor in the
+    first iterable of a comprehension, which are evaluated once)."""
+    chain = [*stack, node]
+    for i in range(len(stack) - 1, -1, -1):
+        ancestor, child = chain[i], chain[i + 1]
+        if isinstance(ancestor, _SCOPES):
+            return
+        if isinstance(ancestor, (ast.For, ast.AsyncFor)):
+            if any(child is stmt for stmt in ancestor.body):
+                yield _Loop(ancestor, ancestor.iter, ancestor.target)
+        elif isinstance(ancestor, ast.While):
+            if child is ancestor.test or any(child is stmt for stmt in ancestor.body):
+                yield _Loop(ancestor, None, None)
+        elif isinstance(ancestor, _COMPREHENSIONS):
+            first = ancestor.generators[0]
+            grandchild = chain[i + 2] if i + 2 < len(chain) else None
+            if (
+                child is first
+                and grandchild is not None
+                and (grandchild is first.iter or grandchild is first.target)
+            ):
+                continue
+            yield _Loop(ancestor, first.iter, first.target)
+
+
+def _names(target: ast.AST | None) -> set[str]:
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        out: set[str] = set()
+        for element in target.elts:
+            out |= _names(element)
+        return out
+    return set()
+
+
+def _element_iter(target: ast.expr, iterable: ast.expr, name: str) -> ast.expr | None:
+    """The collection whose elements `name` takes: `for a in X` → X,
+    `for i, a in enumerate(X)` → X."""
+    if isinstance(target, ast.Name):
+        return iterable if target.id == name else None
+    if (
+        isinstance(target, ast.Tuple)
+        and len(target.elts) == 2
+        and isinstance(target.elts[1], ast.Name)
+        and target.elts[1].id == name
+        and isinstance(iterable, ast.Call)
+        and isinstance(iterable.func, ast.Name)
+        and iterable.func.id == "enumerate"
+        and iterable.args
+    ):
+        return iterable.args[0]
+    return None
+
+
+def _binding(stack: list[ast.AST], node: ast.AST, name: str) -> tuple[ast.AST, ast.expr] | None:
+    """The loop (or comprehension) that binds `name` where `node` reads it, and the
+    collection iterated, when `node` runs once per element."""
+    chain = [*stack, node]
+    for i in range(len(stack) - 1, -1, -1):
+        ancestor, child = chain[i], chain[i + 1]
+        if isinstance(ancestor, _SCOPES):
+            return None
+        if isinstance(ancestor, (ast.For, ast.AsyncFor)) and name in _names(ancestor.target):
+            if not any(child is stmt for stmt in ancestor.body):
+                return None
+            found = _element_iter(ancestor.target, ancestor.iter, name)
+            return (ancestor, found) if found is not None else None
+        if isinstance(ancestor, _COMPREHENSIONS):
+            grandchild = chain[i + 2] if i + 2 < len(chain) else None
+            position = next(
+                (k for k, g in enumerate(ancestor.generators) if child is g),
+                len(ancestor.generators),
+            )
+            for k in range(len(ancestor.generators) - 1, -1, -1):
+                generator = ancestor.generators[k]
+                if name not in _names(generator.target):
+                    continue
+                visible = k < position or (
+                    k == position and any(grandchild is cond for cond in generator.ifs)
+                )
+                if not visible:
+                    continue
+                found = _element_iter(generator.target, generator.iter, name)
+                return (generator, found) if found is not None else None
+    return None
+
+
+def _loop_bindings(stack: list[ast.AST], iterable: ast.expr) -> dict[str, ast.expr]:
+    """Names that the loops enclosing `iterable` (within its function) bind, each with
+    the collection it iterates; inner loops win. The loop that iterates `iterable`
+    itself, and the ones inside it, bind nothing visible there."""
+    out: dict[str, ast.expr] = {}
+    start = 0
+    for i, node in enumerate(stack):
+        if isinstance(node, _SCOPES):
+            start = i + 1
+    for node in stack[start:]:
+        pairs: list[tuple[ast.expr, ast.expr]] = []
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            if node.iter is iterable:
+                break
+            pairs = [(node.target, node.iter)]
+        elif isinstance(node, _COMPREHENSIONS):
+            for g in node.generators:
+                if g.iter is iterable:
+                    break
+                pairs.append((g.target, g.iter))
+        for target, iterable_ in pairs:
+            for name in _names(target):
+                found = _element_iter(target, iterable_, name)
+                if found is not None:
+                    out[name] = found
+        if isinstance(node, _COMPREHENSIONS) and any(g.iter is iterable for g in node.generators):
+            break
+    return out
+
+
+# --------------------------------------------------------------------------- origins
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """ORM instances of `model`, loaded by a query whose loader options name the
+    relationships in `loaded` (None: options we cannot read, so assume loaded)."""
+
+    model: OrmModel
+    loaded: frozenset[str] | None
+    is_async: bool
+
+
+def _merge(origins: list[_Origin]) -> _Origin | None:
+    if not origins or any(o.model is not origins[0].model for o in origins):
+        return None
+    loaded: frozenset[str] | None = frozenset()
+    for origin in origins:
+        # Loaded on any path counts as loaded: the finding must hold on every path.
+        loaded = None if origin.loaded is None or loaded is None else loaded | origin.loaded
+    return _Origin(origins[0].model, loaded, any(o.is_async for o in origins))
+
+
+_ROW_CHANGING = frozenset(
+    {
+        "with_entities",
+        "add_columns",
+        "values",
+        "value",
+        "from_self",
+        "with_only_columns",
+        "add_column",
+        "mappings",
+        "tuples",
+        "columns",
+        "count",
+        "exists",
+        "subquery",
+        "cte",
+    }
+)
+_PASS_THROUGH = frozenset({"all", "unique", "fetchall", "yield_per"})
+_SINGLE = frozenset({"first", "one", "one_or_none"})
+_SCALAR_SINGLE = frozenset({"scalar_one", "scalar_one_or_none", "scalar"})
+_CONTAINERS = frozenset({"list", "sorted", "reversed", "tuple", "set"})
+
+
+class _Origins:
+    """Where ORM objects come from inside one function: queries, query results, local
+    variables, relationship collections, project functions that return them."""
+
+    def __init__(self, st: OrmState, loops: dict[str, ast.expr], top: Function | None) -> None:
+        self.st = st
+        # Loop variables of `top`, the function the analysis starts in.
+        self.loops = loops
+        self.top = top
+        self.project = st.project
+        self.index = st.index
+
+    # ----------------------------------------------------------- collections
+
+    def collection(
+        self, expr: ast.expr, module: Module, fn: Function | None, depth: int = 0
+    ) -> _Origin | None:
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Await):
+            found = self.collection(expr.value, module, fn, depth + 1)
+            return replace(found, is_async=True) if found else None
+        if isinstance(expr, ast.Name):
+            return self._local(expr.id, module, fn, depth, self.collection)
+        if isinstance(expr, ast.Attribute):
+            owner = self.instance(expr.value, module, fn, depth + 1)
+            if owner is None:
+                return None
+            rel = owner.model.relationships.get(expr.attr)
+            if rel is None or rel.collection is False or rel.lazy in ("dynamic", "write_only"):
+                return None
+            target = self.index.models.get(rel.target or "")
+            return _Origin(target, owner.loaded, owner.is_async) if target else None
+        if not isinstance(expr, ast.Call):
+            return None
+        func = expr.func
+        if isinstance(func, ast.Name) and func.id in _CONTAINERS and expr.args:
+            return self.collection(expr.args[0], module, fn, depth + 1)
+        if isinstance(func, ast.Attribute):
+            chained = self._query_chain(expr, module, fn, depth)
+            if chained is not None:
+                return chained
+            if func.attr in _PASS_THROUGH:
+                found = self.collection(func.value, module, fn, depth + 1)
+                if found is not None:
+                    return found
+            if func.attr == "scalars" and not expr.args:
+                found = self._rows(func.value, module, fn, depth + 1)
+                if found is not None:
+                    return found
+            hit = session_call(
+                self.st, module, expr, fn, frozenset({"scalars", "exec", "stream_scalars"})
+            )
+            if hit is not None and expr.args:
+                return self._statement_origin(expr.args[0], module, fn, depth, hit[1] == "async")
+        return self._returned(expr, module, fn, depth, "collection")
+
+    def _rows(
+        self, expr: ast.expr, module: Module, fn: Function | None, depth: int
+    ) -> _Origin | None:
+        """A `Result` of `session.execute(select(Model))`: its `.scalars()` are Models."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Await):
+            found = self._rows(expr.value, module, fn, depth + 1)
+            return replace(found, is_async=True) if found else None
+        if isinstance(expr, ast.Name):
+            return self._local(expr.id, module, fn, depth, self._rows)
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+            if expr.func.attr == "unique":
+                return self._rows(expr.func.value, module, fn, depth + 1)
+            hit = session_call(self.st, module, expr, fn, frozenset({"execute", "stream"}))
+            if hit is not None and expr.args:
+                return self._statement_origin(expr.args[0], module, fn, depth, hit[1] == "async")
+        return None
+
+    def _query_chain(
+        self, expr: ast.Call, module: Module, fn: Function | None, depth: int
+    ) -> _Origin | None:
+        """Legacy `session.query(Model).filter(...).options(...).all()`."""
+        options: list[ast.Call] = []
+        node: ast.expr = expr
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            hit = session_call(self.st, module, node, fn, frozenset({"query"}))
+            if hit is not None:
+                if len(node.args) != 1 or node.keywords:
+                    return None
+                model = self.index.models.get(self.project.resolve(module, node.args[0], fn) or "")
+                if model is None:
+                    return None
+                return _Origin(model, _loaded(options), hit[1] == "async")
+            if node.func.attr in _ROW_CHANGING or node.func.attr in _SINGLE:
+                return None
+            if node.func.attr == "options":
+                options.append(node)
+            node = node.func.value
+        return None
+
+    def _statement_origin(
+        self, stmt: ast.expr, module: Module, fn: Function | None, depth: int, is_async: bool
+    ) -> _Origin | None:
+        found = self._statement(stmt, module, fn, depth + 1, set())
+        if found is None:
+            return None
+        model, options = found
+        return _Origin(model, _loaded(options), is_async)
+
+    def _statement(
+        self, stmt: ast.expr, module: Module, fn: Function | None, depth: int, seen: set[str]
+    ) -> tuple[OrmModel, list[ast.Call]] | None:
+        """`select(Model)...options(...)`, directly or through (re)assigned locals."""
+        if depth > _MAX_DEPTH:
+            return None
+        options: list[ast.Call] = []
+        node: ast.expr = stmt
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in _ROW_CHANGING:
+                return None
+            if node.func.attr == "options":
+                options.append(node)
+            node = node.func.value
+        if isinstance(node, ast.Call):
+            if self.project.resolve(module, node.func, fn) not in SELECT_FUNCTIONS:
+                return None
+            if len(node.args) < 1:
+                return None
+            model = self.index.models.get(self.project.resolve(module, node.args[0], fn) or "")
+            return (model, options) if model is not None else None
+        if isinstance(node, ast.Name) and fn is not None and node.id not in seen:
+            seen.add(node.id)
+            facts = self.st.facts_of(fn)
+            values = facts.assigns.get(node.id)
+            if not values or node.id in facts.params:
+                return None
+            base: OrmModel | None = None
+            for _stmt, value in values:
+                if value is None:
+                    return None
+                part = self._statement(value, module, fn, depth + 1, seen)
+                if part is None:
+                    if _rooted_at(value, node.id):
+                        # `stmt = stmt.where(...)`: its options still count.
+                        options.extend(_options_in_chain(value))
+                        continue
+                    return None
+                if base is not None and part[0] is not base:
+                    return None
+                base = part[0]
+                options.extend(part[1])
+            return (base, options) if base is not None else None
+        return None
+
+    # ----------------------------------------------------------- single objects
+
+    def instance(
+        self, expr: ast.expr, module: Module, fn: Function | None, depth: int = 0
+    ) -> _Origin | None:
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Await):
+            found = self.instance(expr.value, module, fn, depth + 1)
+            return replace(found, is_async=True) if found else None
+        if isinstance(expr, ast.Name):
+            bound = self.loops.get(expr.id) if fn is self.top else None
+            if bound is not None:
+                return self.collection(bound, module, fn, depth + 1)
+            return self._local(expr.id, module, fn, depth, self.instance)
+        if isinstance(expr, ast.Attribute):
+            owner = self.instance(expr.value, module, fn, depth + 1)
+            if owner is None:
+                return None
+            rel = owner.model.relationships.get(expr.attr)
+            if rel is None or rel.collection is not False:
+                return None
+            target = self.index.models.get(rel.target or "")
+            return _Origin(target, owner.loaded, owner.is_async) if target else None
+        if not isinstance(expr, ast.Call):
+            return None
+        func = expr.func
+        if isinstance(func, ast.Attribute):
+            hit = session_call(self.st, module, expr, fn, frozenset({"get", "get_one"}))
+            if hit is not None and expr.args:
+                model = self.index.models.get(self.project.resolve(module, expr.args[0], fn) or "")
+                if model is None:
+                    return None
+                options = keyword(expr, "options")
+                loaded: frozenset[str] | None = frozenset()
+                if options is not None:
+                    loaded = (
+                        _option_names(options.elts)
+                        if isinstance(options, (ast.List, ast.Tuple))
+                        else None
+                    )
+                return _Origin(model, loaded, hit[1] == "async")
+            if func.attr in _SINGLE or func.attr in _SCALAR_SINGLE:
+                found = (
+                    self._rows(func.value, module, fn, depth + 1)
+                    if (func.attr in _SCALAR_SINGLE)
+                    else None
+                )
+                if found is None:
+                    found = self.collection(func.value, module, fn, depth + 1)
+                if found is not None:
+                    return found
+            hit = session_call(self.st, module, expr, fn, frozenset({"scalar"}))
+            if hit is not None and expr.args:
+                return self._statement_origin(expr.args[0], module, fn, depth, hit[1] == "async")
+        return self._returned(expr, module, fn, depth, "instance")
+
+    # ----------------------------------------------------------- helpers
+
+    def _local(
+        self,
+        name: str,
+        module: Module,
+        fn: Function | None,
+        depth: int,
+        analyse: Callable[[ast.expr, Module, Function | None, int], _Origin | None],
+    ) -> _Origin | None:
+        if fn is None:
+            return None
+        facts = self.st.facts_of(fn)
+        if name in facts.params or name in facts.loop_targets:
+            return None
+        values = facts.assigns.get(name)
+        if not values:
+            return None
+        found: list[_Origin] = []
+        for _stmt, value in values:
+            if value is None:
+                return None
+            origin = analyse(value, module, fn, depth + 1)
+            if origin is None:
+                return None
+            found.append(origin)
+        return _merge(found)
+
+    def _returned(
+        self, call: ast.Call, module: Module, fn: Function | None, depth: int, kind: str
+    ) -> _Origin | None:
+        """ORM objects returned by a project function or method (one of the layers)."""
+        callee_name = resolve_callee(self.project, module, call.func, fn)
+        callee = self.project.function(callee_name)
+        if callee is None or callee is fn:
+            return None
+        key = (f"returned-{kind}", id(callee.node))
+        if key in self.st.memo:
+            cached = self.st.memo[key]
+            return cached if isinstance(cached, _Origin) else None
+        self.st.memo[key] = None  # recursion guard
+        inner = _Origins(self.st, {}, None)
+        origins: list[_Origin] = []
+        complete = True
+        for node in body_nodes(callee.node):
+            if isinstance(node, (ast.Yield, ast.YieldFrom)):
+                complete = False
+                origins = []
+                break
+            if not isinstance(node, ast.Return) or node.value is None:
+                continue
+            value = node.value
+            if _trivial(value):
+                continue
+            analyse = inner.collection if kind == "collection" else inner.instance
+            # A fresh depth budget per function: results are memoized per callee, so
+            # they must not depend on how deep the caller was (cycles hit the guard).
+            origin = analyse(value, callee.module, callee, 0)
+            if origin is None:
+                complete = False
+            else:
+                origins.append(origin)
+        result = _merge(origins) if complete else None
+        if result is None and not complete:
+            result = self._annotated(callee, kind)
+        if result is not None and callee.is_async:
+            result = replace(result, is_async=True)
+        self.st.memo[key] = result
+        return result
+
+    def _annotated(self, callee: Function, kind: str) -> _Origin | None:
+        """Fallback on the return annotation (`-> list[Author]`), trusted only when the
+        function itself queries and names no loader option anywhere."""
+        base, _, base_module = unwrap_annotation(self.project, callee.module, callee.node.returns)
+        if base is None:
+            return None
+        if kind == "collection":
+            if not isinstance(base, ast.Subscript):
+                return None
+            origin = annotation_type(self.project, base_module, base.value) or ""
+            if last_name(origin) not in (
+                "list",
+                "List",
+                "Sequence",
+                "Iterable",
+                "set",
+                "Set",
+                "tuple",
+                "Tuple",
+                "Collection",
+            ):
+                return None
+            elements = base.slice.elts if isinstance(base.slice, ast.Tuple) else [base.slice]
+            element = annotation_type(self.project, base_module, elements[0])
+        else:
+            element = annotation_type(self.project, base_module, base)
+        model = self.index.models.get(element or "")
+        if model is None:
+            return None
+        query = function_query(self.st, callee)
+        if query is None or _mentions_loader(callee):
+            return None
+        return _Origin(model, frozenset(), callee.is_async)
+
+
+def _trivial(value: ast.expr) -> bool:
+    # `return None`, `return []`: early exits that return no ORM object.
+    if isinstance(value, ast.Constant) and value.value is None:
+        return True
+    if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        return not value.elts
+    return isinstance(value, ast.Dict) and not value.keys
+
+
+def _rooted_at(expr: ast.expr, name: str) -> bool:
+    node = expr
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        node = node.func.value
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _options_in_chain(expr: ast.expr) -> list[ast.Call]:
+    out: list[ast.Call] = []
+    node = expr
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr == "options":
+            out.append(node)
+        node = node.func.value
+    return out
+
+
+_OTHER_OPTIONS = frozenset(
+    {
+        "lazyload",
+        "load_only",
+        "defer",
+        "undefer",
+        "undefer_group",
+        "with_expression",
+        "with_loader_criteria",
+        "Load",
+        "raiseload",
+    }
+)
+
+
+def _loaded(options: list[ast.Call]) -> frozenset[str] | None:
+    args: list[ast.expr] = []
+    for call in options:
+        if call.keywords:
+            return None
+        args.extend(call.args)
+    return _option_names(args)
+
+
+def _option_names(args: list[ast.expr]) -> frozenset[str] | None:
+    """The relationship names loader options load (or make raise); None when an option
+    cannot be read (`*opts`, a variable, `selectinload("*")`)."""
+    names: set[str] = set()
+    for arg in args:
+        if isinstance(arg, ast.Starred):
+            return None
+        known = False
+        for node in ast.walk(arg):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            callee = (
+                func.attr
+                if isinstance(func, ast.Attribute)
+                else (func.id if isinstance(func, ast.Name) else "")
+            )
+            if callee in _OTHER_OPTIONS:
+                known = True
+            if callee not in LOADER_OPTIONS:
+                continue
+            known = True
+            for target in node.args:
+                name = _attribute_name(target)
+                if name is None or name == "*":
+                    return None
+                names.add(name)
+        if not known:
+            return None
+    return frozenset(names)
+
+
+def _attribute_name(expr: ast.expr) -> str | None:
+    # `Author.books`, `"books"`, `Author.books.and_(...)`, `Author.books.of_type(X)`
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+        expr = expr.func.value
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return expr.value.rsplit(".", 1)[-1]
+    return None
+
+
+def _mentions_loader(fn: Function) -> bool:
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Attribute) and node.attr == "options":
+            return True
+        if isinstance(node, ast.Name) and node.id in LOADER_OPTIONS:
+            return True
+        if isinstance(node, ast.keyword) and node.arg == "options":
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- FAA401
+
+
+@rule(
+    code="FAA401",
+    name="orm-lazy-load-in-loop",
+    summary="A relationship is lazy-loaded once per row in a loop over query results (N+1)",
+    severity="warning",
+    nodes=(ast.Attribute,),
+    fix_title="Eager-load the relationship with `selectinload()` in the query",
+    references=_REFERENCES,
+)
+def orm_lazy_load_in_loop(node: ast.Attribute, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds a loop (or comprehension) over ORM objects loaded by a query that reads a
+    `relationship()` attribute of each object, when the query has no loader option for
+    it (`selectinload`, `joinedload`, `subqueryload`, `contains_eager`, `raiseload`)
+    and the relationship is not eager by itself (`lazy="selectin"`, `"joined"`,
+    `"subquery"`, `"immediate"`, also through SQLModel's `sa_relationship_kwargs`).
+
+    The query is followed through local variables (`result = await db.execute(stmt)`,
+    `for a in result.scalars()`), statements built in several steps
+    (`stmt = stmt.options(...)`), legacy `db.query(Model)` chains, project functions and
+    methods of the service or repository layer that return the objects, and nested
+    loops over relationship collections (`for b in author.books: b.publisher`).
+
+    ## Why is this bad?
+    A lazy relationship emits one `SELECT` the first time it is read on each object, so
+    a list endpoint returning 100 authors with their books runs 101 queries. The cost
+    grows with the page size and the latency of the database. With `AsyncSession` lazy
+    loading is not even possible: the attribute access raises `MissingGreenlet`.
+
+    ## Known problems
+    Only relationships of a model the loop variable is known to be are checked, and
+    only when the loading query is visible in the project, so objects passed in as
+    parameters are not followed. Loader options are matched by relationship name, so
+    an option for a same-named relationship of another model hides a finding.
+    Relationships read implicitly by a Pydantic `model_validate(obj)` are not seen.
+    `lazy="dynamic"`/`"write_only"` relationships (query objects) and test modules
+    are not reported.
+
+    ## Example
+    ```python
+    @router.get("/authors", response_model=list[AuthorWithBooks])
+    def list_authors(db: SessionDep) -> list[AuthorWithBooks]:
+        authors = db.scalars(select(Author)).all()
+        return [
+            AuthorWithBooks(name=a.name, books=[b.title for b in a.books])
+            for a in authors
+        ]
+    ```
+
+    ## Use instead
+    ```python
+        authors = db.scalars(select(Author).options(selectinload(Author.books))).all()
+    ```
+    or declare the relationship eager: `relationship(lazy="selectin")`.
+
+    ## Fix safety
+    There is no automatic fix: the right loader (`selectinload` for collections,
+    `joinedload` for many-to-one) depends on the data.
+    """
+    if not isinstance(node.ctx, ast.Load) or not isinstance(node.value, ast.Name):
+        return
+    if is_test_module(ctx.module):
+        return
+    st = state(ctx.model)
+    if node.attr not in st.index.relationship_names:
+        return
+    name = node.value.id
+    binding = _binding(ctx.stack, node, name)
+    if binding is None:
+        return
+    loop, iterable = binding
+    fn = ctx.function()
+    key = ("FAA401-origin", id(iterable))
+    if key in st.memo:
+        origin = st.memo[key]
+    else:
+        origins = _Origins(st, _loop_bindings(ctx.stack, iterable), fn)
+        origin = origins.collection(iterable, ctx.module, fn)
+        st.memo[key] = origin
+    if not isinstance(origin, _Origin):
+        return
+    rel = origin.model.relationships.get(node.attr)
+    if rel is None or not rel.lazy_loads:
+        return
+    if origin.loaded is None or node.attr in origin.loaded:
+        return
+    seen = ("FAA401", id(loop), name, node.attr)
+    if seen in st.reported:
+        return
+    st.reported.add(seen)
+    owner = st.index.models.get(rel.owner)
+    where = ast.unparse(iterable)
+    where = where if len(where) <= 40 else where[:37] + "..."
+    message = (
+        f"`{name}.{node.attr}` lazy-loads `{owner.name if owner else origin.model.name}."
+        f"{node.attr}` once per item of `{where}` (N+1 queries)"
+    )
+    if origin.is_async:
+        message += "; with `AsyncSession` it raises `MissingGreenlet`"
+        yield Report(node, message, severity="error")
+        return
+    yield Report(node, message)
+
+
+# --------------------------------------------------------------------------- FAA402
+
+_BATCH_NAME = re.compile(r"^_*(attempts?|retry|retries|tries|try_|batch\w*|chunk\w*|page\w*)$")
+_BATCH_CALL = re.compile(r"(batch|chunk|partition|page|slice|window|grouper)", re.IGNORECASE)
+_BOUNDED_ITERATORS = frozenset({"itertools.count", "itertools.repeat", "itertools.cycle"})
+
+
+_CACHE_DECORATORS = frozenset({"cache", "lru_cache", "cached", "alru_cache", "memoize"})
+
+
+def _memoized(ctx: FileContext, fn: Function) -> bool:
+    """`@lru_cache`/`@cached` helpers query once per distinct argument, not per call."""
+    for decorator in fn.node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = ctx.project.resolve(fn.module, target) or ""
+        if last_name(name) in _CACHE_DECORATORS:
+            return True
+    return False
+
+
+def _fixed_collection(expr: ast.expr) -> bool:
+    """A literal tuple/list/set written out element by element: a handful of items."""
+    return isinstance(expr, (ast.Tuple, ast.List, ast.Set)) and not any(
+        isinstance(e, ast.Starred) for e in expr.elts
+    )
+
+
+def _param_names(fn: Function) -> set[str]:
+    args = fn.node.args
+    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    names.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
+    return names
+
+
+def _collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
+    """Is this a loop over a collection of data (so a query in it runs N times)?
+
+    Not: `while` loops (pagination, polling, retries), `range()` loops other than
+    `range(len(x))` (retries, fixed pages), tenacity retry loops, fixed literal
+    collections and module-level constants (`for role in DEFAULT_ROLES`), batches and
+    chunks (the query in them is the batch load), and loops whose query filters on the
+    loop variable with `in_()`.
+    """
+    iterable = loop.iter
+    if iterable is None:
+        return False
+    targets = _names(loop.target)
+    if any(_BATCH_NAME.match(t) for t in targets):
+        return False
+    if _fixed_collection(iterable):
+        return False
+    fn = ctx.function()
+    if isinstance(iterable, ast.Name) and fn is not None:
+        bindings = state(ctx.model).facts_of(fn).assigns.get(iterable.id, [])
+        if bindings and all(v is not None and _fixed_collection(v) for _n, v in bindings):
+            return False  # `statuses = ["paid", "shipped"]`
+    if isinstance(iterable, ast.Call):
+        callee = ctx.resolve(iterable.func) or ""
+        if callee == "range":
+            # `range(len(ids))` walks a collection by index; a step means pages.
+            return len(iterable.args) < 3 and any(
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len"
+                for a in iterable.args
+                for n in ast.walk(a)
+            )
+        if callee.startswith(("tenacity.", "stamina.")) or callee in _BOUNDED_ITERATORS:
+            return False
+        if _BATCH_CALL.search(last_name(callee)):
+            return False
+    root: ast.expr = iterable
+    while isinstance(root, (ast.Attribute, ast.Subscript)):
+        root = root.value
+    if isinstance(root, ast.Name) and _module_level(ctx, root.id, fn):
+        return False
+    for node in ast.walk(call):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "in_"
+            and any(
+                isinstance(n, ast.Name) and n.id in targets for a in node.args for n in ast.walk(a)
+            )
+        ):
+            return False
+    return True
+
+
+def _module_level(ctx: FileContext, name: str, fn: Function | None) -> bool:
+    scope = fn
+    while scope is not None:
+        if name in scope.local_values or name in _param_names(scope):
+            return False
+        scope = scope.parent
+    module = ctx.module
+    return (
+        name in module.assignments
+        or name in module.imports
+        or name in module.classes
+        or name in module.annotations
+    )
+
+
+@rule(
+    code="FAA402",
+    name="query-in-loop",
+    summary="A database query runs once per item of a loop",
+    severity="warning",
+    nodes=(ast.Call,),
+    fix_title="Load the rows in one query before the loop (`where(Model.id.in_(ids))`)",
+    references=_REFERENCES,
+)
+def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds session queries (`execute`, `scalars`, `scalar`, `get`, `query`, SQLModel's
+    `exec`, their `await`ed `AsyncSession` forms) inside a `for` loop or a
+    comprehension over a collection, in any function of the project. A call to a
+    project function or method (a repository, service or CRUD helper) whose own body
+    runs such a query counts too (one hop), so `crud.get_user(db, uid)` in a loop is
+    reported at the call.
+
+    ## Why is this bad?
+    Each iteration is a round trip to the database: an order with 50 items becomes 50
+    `SELECT`s for what one `WHERE id IN (...)` query returns. The endpoint gets slower
+    with every item and holds a connection for the whole loop.
+
+    ## Known problems
+    Loops that are bounded by design are not reported: `while` loops (pagination,
+    polling), `range()` loops other than `range(len(...))` (retries such as
+    `for attempt in range(3)`, pages such as `range(0, n, BATCH)`), tenacity/stamina
+    retry loops, loops over literal or module-level constant collections
+    (`for role in DEFAULT_ROLES`), loops over batches/chunks/pages, and loops whose
+    query filters with `in_()` on the loop variable. Test modules are skipped.
+    Sessions are recognized by their type (`Session`, `AsyncSession`, a
+    `sessionmaker` instance, what a `get_db` dependency yields), so untyped objects
+    are only trusted under the usual names (`db`, `session`). Only SQLAlchemy and
+    SQLModel sessions (and `databases.Database`) are covered, not raw asyncpg or
+    DB-API connections.
+
+    ## Example
+    ```python
+    for item in payload.items:
+        book = db.get(Book, item.book_id)
+        order.total += book.price * item.quantity
+    ```
+
+    ## Use instead
+    ```python
+    ids = [item.book_id for item in payload.items]
+    books = {b.id: b for b in db.scalars(select(Book).where(Book.id.in_(ids)))}
+    for item in payload.items:
+        book = books[item.book_id]
+    ```
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    loops = _iteration_loops(ctx.stack, node)
+    first = next(loops, None)
+    if first is None or is_test_module(ctx.module):
+        return
+    st = state(ctx.model)
+    fn = ctx.function()
+    hit = session_call(st, ctx.module, node, fn, QUERY_METHODS)
+    message_head: str
+    if hit is not None:
+        message_head = f"`{hit[0]}` runs a query"
+    else:
+        if not isinstance(node.func, (ast.Name, ast.Attribute)):
+            return
+        callee = st.project.function(resolve_callee(st.project, ctx.module, node.func, fn))
+        if callee is None or callee is fn or _memoized(ctx, callee):
+            return
+        inner = function_query(st, callee)
+        if inner is None:
+            return
+        owner = st.project.enclosing_class(callee)
+        label = f"{owner.node.name}.{callee.name}" if owner else callee.display
+        message_head = f"`{label}()` runs a query (`{inner[1]}`)"
+    for loop in (first, *loops):
+        if _collection_loop(loop, ctx, node):
+            assert loop.iter is not None
+            where = ast.unparse(loop.iter)
+            where = where if len(where) <= 40 else where[:37] + "..."
+            yield Report(node, f"{message_head} once per item of `{where}` (N+1 queries)")
+            return

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import ast
+import builtins
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
 
+from fastapi_architect.model.apps import status_code_value
+from fastapi_architect.model.astutil import argument, keyword, last_name, parameters
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import FileContext
+from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.registry import Report, rule
 
 HTTP_EXCEPTIONS = frozenset(
@@ -55,4 +64,486 @@ def http_exception_returned(node: ast.Return, ctx: FileContext) -> Iterator[Repo
     """
     value = node.value
     if isinstance(value, ast.Call) and ctx.resolve(value.func) in HTTP_EXCEPTIONS:
-        yield Report(node, "`HTTPException` is returned, not raised: the client gets a success status")
+        yield Report(
+            node, "`HTTPException` is returned, not raised: the client gets a success status"
+        )
+
+
+# ------------------------------------------------------------------ FAA601
+
+_RESPONSES = frozenset(
+    {
+        f"{package}.{name}"
+        for package in ("fastapi.responses", "starlette.responses")
+        for name in (
+            "Response",
+            "JSONResponse",
+            "ORJSONResponse",
+            "UJSONResponse",
+            "PlainTextResponse",
+            "HTMLResponse",
+        )
+    }
+    | {"fastapi.Response"}
+)
+_TRACEBACK = frozenset(
+    {
+        "traceback.format_exc",
+        "traceback.format_exception",
+        "traceback.format_exception_only",
+        "traceback.format_tb",
+        "traceback.format_stack",
+    }
+)
+_TO_TEXT = frozenset({"str", "repr", "format", "ascii"})
+# Attributes of an exception that carry its (library) message or internals: the
+# arguments, the DB driver error and the SQL of SQLAlchemy errors, subprocess output,
+# the upstream response of HTTP client errors.
+_LEAKY_ATTRS = frozenset(
+    {
+        "args",
+        "orig",
+        "message",
+        "msg",
+        "statement",
+        "params",
+        "stderr",
+        "stdout",
+        "output",
+        "strerror",
+        "response",
+        "text",
+        "reason",
+        "__cause__",
+        "__context__",
+        "__traceback__",
+    }
+)
+# Exceptions whose message is written for the client: request validation, and errors
+# about the token the client sent. A 4xx response may repeat them.
+_CLIENT_ERRORS = frozenset(
+    {
+        "ValueError",
+        "UnicodeError",
+        "UnicodeDecodeError",
+        "json.JSONDecodeError",
+        "json.decoder.JSONDecodeError",
+        "pydantic.ValidationError",
+        "pydantic_core.ValidationError",
+        "pydantic_core._pydantic_core.ValidationError",
+        "fastapi.exceptions.RequestValidationError",
+        "fastapi.exceptions.WebSocketRequestValidationError",
+        "email_validator.EmailNotValidError",
+        "jose.JWTError",
+        "jose.ExpiredSignatureError",
+        "jose.exceptions.JWTError",
+        "jose.exceptions.ExpiredSignatureError",
+        "jose.exceptions.JWTClaimsError",
+        "jwt.PyJWTError",
+        "jwt.InvalidTokenError",
+        "jwt.ExpiredSignatureError",
+        "jwt.DecodeError",
+        "jwt.exceptions.PyJWTError",
+        "jwt.exceptions.InvalidTokenError",
+        "jwt.exceptions.ExpiredSignatureError",
+        "jwt.exceptions.DecodeError",
+        *HTTP_EXCEPTIONS,
+    }
+)
+_BUILTIN_EXCEPTIONS = frozenset(
+    name
+    for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException)
+)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+@dataclass
+class _LeakState:
+    model: AppModel
+    # Exception handler function node id -> the exception classes it handles.
+    handlers: dict[int, list[str]]
+    project_roots: frozenset[str]
+    # Module id -> the names a call in it may use for `HTTPException` or a response
+    # class (empty: the module cannot build one, the rule skips it).
+    callee_names: dict[int, frozenset[str]] = field(default_factory=dict)
+
+
+_LEAK_CLASSES = HTTP_EXCEPTIONS | _RESPONSES
+_SHORT_NAMES = frozenset(last_name(name) for name in _LEAK_CLASSES)
+
+
+def _callee_names(state: _LeakState, module: Module) -> frozenset[str]:
+    found = state.callee_names.get(id(module))
+    if found is not None:
+        return found
+    project = state.model.project
+    names: set[str] = set()
+    framework = any(s.split(".", 1)[0] in ("fastapi", "starlette") for s in module.star_imports)
+    for alias, target in module.imports.items():
+        if target.split(".", 1)[0] in ("fastapi", "starlette"):
+            framework = True
+        canonical = project.canonical(target)
+        if canonical in _LEAK_CLASSES or (
+            project.class_(canonical) is not None and project.is_subclass(canonical, _LEAK_CLASSES)
+        ):
+            names.add(alias)
+    for cls in module.classes.values():
+        if project.is_subclass(cls.qualname, _LEAK_CLASSES):
+            names.add(cls.node.name)
+    if framework:
+        names |= _SHORT_NAMES
+    found = frozenset(names)
+    state.callee_names[id(module)] = found
+    return found
+
+
+_STATE: list[_LeakState] = []
+
+
+def _leak_state(model: AppModel) -> _LeakState:
+    if _STATE and _STATE[0].model is model:
+        return _STATE[0]
+    project = model.project
+    handlers: dict[int, list[str]] = {}
+
+    def register(module: Module, scope: Function | None, exc: ast.expr, target: ast.expr) -> None:
+        fn = project.function(project.resolve(module, target, scope))
+        name = project.resolve(module, exc, scope)
+        if fn is not None and name is not None:
+            handlers.setdefault(id(fn.node), []).append(project.canonical(name))
+
+    for fn in project.functions.values():
+        for decorator in fn.node.decorator_list:
+            if (
+                isinstance(decorator, ast.Call)
+                and isinstance(decorator.func, ast.Attribute)
+                and decorator.func.attr == "exception_handler"
+                and decorator.args
+            ):
+                name = project.resolve(fn.module, decorator.args[0], fn.parent)
+                if name is not None:
+                    handlers.setdefault(id(fn.node), []).append(project.canonical(name))
+    # `app.add_exception_handler(Exc, handler)` and `FastAPI(exception_handlers={...})`,
+    # from the call sites the model already collected (no second walk of the files).
+    for owner, sites in model.callgraph.calls.items():
+        scope = project.functions.get(owner)
+        module = scope.module if scope is not None else project.modules.get(owner)
+        if module is None:
+            continue
+        for site in sites:
+            call = site.node
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "add_exception_handler":
+                if len(call.args) >= 2:
+                    register(module, scope, call.args[0], call.args[1])
+                continue
+            table = keyword(call, "exception_handlers")
+            if isinstance(table, ast.Dict):
+                for key, value in zip(table.keys, table.values, strict=True):
+                    if key is not None:
+                        register(module, scope, key, value)
+    roots = frozenset(m.name.split(".", 1)[0] for m in project.module_list)
+    _STATE[:] = [_LeakState(model, handlers, roots)]
+    return _STATE[0]
+
+
+def _is_exception_type(project: Project, name: str | None) -> bool:
+    if name is None:
+        return False
+    for ancestor in project.mro(name):
+        if project.class_(ancestor) is not None:
+            continue  # a project class is an exception by its bases, not by its name
+        if ancestor in _BUILTIN_EXCEPTIONS or last_name(ancestor).endswith(("Error", "Exception")):
+            return True
+    return False
+
+
+def _exception_names(ctx: FileContext, state: _LeakState) -> dict[str, list[str]]:
+    """Names bound to a caught exception where the node is: `except X as e` around it
+    (in the same function), the exception parameter of an exception handler, or a
+    parameter annotated with an exception class. Each with the classes it may hold."""
+    names: dict[str, list[str]] = {}
+    for node in reversed(ctx.stack):
+        if isinstance(node, _SCOPES):
+            break
+        if isinstance(node, ast.ExceptHandler) and node.name and node.name not in names:
+            caught = node.type
+            elements = caught.elts if isinstance(caught, ast.Tuple) else [caught] if caught else []
+            names[node.name] = [ctx.resolve(e) or "?" for e in elements] or ["BaseException"]
+    fn = ctx.function()
+    if fn is None:
+        return names
+    project = ctx.project
+    handled = state.handlers.get(id(fn.node))
+    params = [p for p, _default in parameters(fn.node)]
+    for index, param in enumerate(params):
+        if param.arg in names:
+            continue
+        typ = annotation_type(project, fn.module, param.annotation, fn.parent)
+        if handled is not None and index == 1:
+            names[param.arg] = handled if typ is None or typ == "Exception" else [typ]
+        elif _is_exception_type(project, typ):
+            assert typ is not None
+            names[param.arg] = [typ]
+    return names
+
+
+def _exception_ref(expr: ast.expr, names: dict[str, list[str]], bare: bool) -> str | None:
+    """The exception name `expr` exposes: `e` itself (when `bare`), or `e.args`,
+    `e.orig`, `e.args[0]`..."""
+    while isinstance(expr, ast.Subscript):
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        return expr.id if bare and expr.id in names else None
+    root: ast.expr = expr
+    first: str | None = None
+    while isinstance(root, ast.Attribute):
+        first = root.attr
+        root = root.value
+    if isinstance(root, ast.Name) and root.id in names and first in _LEAKY_ATTRS:
+        return root.id
+    return None
+
+
+@dataclass(frozen=True)
+class _Leak:
+    node: ast.AST
+    name: str | None  # the exception name, None for a formatted traceback
+    text: str = ""  # how the message shows it, when not the node itself
+
+    def describe(self) -> str:
+        return self.text or f"`{_short(self.node)}`"
+
+
+def _find_leak(
+    ctx: FileContext, expr: ast.expr, names: dict[str, list[str]], depth: int = 0
+) -> _Leak | None:
+    todo: list[ast.AST] = [expr]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Call):
+            callee = ctx.resolve(node.func)
+            if callee in _TRACEBACK:
+                return _Leak(node, None)
+            if callee in _TO_TEXT and node.args:
+                ref = _exception_ref(node.args[0], names, bare=True)
+                if ref is not None:
+                    return _Leak(node, ref)
+            if (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr == "format"
+                and isinstance(node.func.value, ast.Constant)
+            ):
+                for arg in [*node.args, *(kw.value for kw in node.keywords)]:
+                    ref = _exception_ref(arg, names, bare=True)
+                    if ref is not None:
+                        return _Leak(node, ref)
+        elif isinstance(node, ast.JoinedStr):
+            for value in node.values:
+                if isinstance(value, ast.FormattedValue):
+                    ref = _exception_ref(value.value, names, bare=True)
+                    if ref is not None:
+                        return _Leak(node, ref)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            if isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
+                operands = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+                for operand in operands:
+                    ref = _exception_ref(operand, names, bare=True)
+                    if ref is not None:
+                        return _Leak(node, ref)
+        elif isinstance(node, (ast.Attribute, ast.Subscript)):
+            ref = _exception_ref(node, names, bare=False)
+            if ref is not None:
+                return _Leak(node, ref)
+        elif isinstance(node, ast.Name) and depth == 0 and node.id not in names:
+            # One hop through a local: `message = f"Failed: {e}"; raise HTTPException(500, message)`.
+            fn = ctx.function()
+            bound = fn.local_values.get(node.id) if fn is not None else None
+            if bound is not None and _in_same_handler(ctx, bound):
+                inner = _find_leak(ctx, bound, names, depth + 1)
+                if inner is not None:
+                    return _Leak(node, inner.name, f"`{node.id}` = {inner.describe()}")
+        todo.extend(ast.iter_child_nodes(node))
+    return None
+
+
+def _in_same_handler(ctx: FileContext, value: ast.expr) -> bool:
+    """Was `value` assigned inside the `except` clause the node is in? (The model keeps
+    a local's last assignment, which may belong to another clause.)"""
+    for node in reversed(ctx.stack):
+        if isinstance(node, _SCOPES):
+            return True
+        if isinstance(node, ast.ExceptHandler):
+            end = node.end_lineno or node.lineno
+            return node.lineno <= value.lineno <= end
+    return True
+
+
+def _status(expr: ast.expr | None) -> int | None:
+    value = status_code_value(expr)
+    if value is not None:
+        return value
+    # `HTTPStatus.INTERNAL_SERVER_ERROR` (and `.value`)
+    if isinstance(expr, ast.Attribute) and expr.attr == "value":
+        expr = expr.value
+    if isinstance(expr, ast.Attribute):
+        member = getattr(HTTPStatus, expr.attr, None)
+        if isinstance(member, HTTPStatus):
+            return int(member)
+    return None
+
+
+def _client_safe(state: _LeakState, project: Project, classes: list[str]) -> bool:
+    """Every class is project-defined (a domain error whose message the project wrote)
+    or a validation/token error whose message is meant for the client."""
+    for name in classes:
+        if name in _CLIENT_ERRORS or project.class_(name) is not None:
+            continue
+        if name.split(".", 1)[0] in state.project_roots and name not in _BUILTIN_EXCEPTIONS:
+            continue
+        return False
+    return True
+
+
+def _short(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@rule(
+    code="FAA601",
+    name="exception-detail-leak",
+    summary="The text of a caught exception or a traceback is sent to the client",
+    severity="error",
+    nodes=(ast.Call, ast.Return),
+    fix_title="Log the exception and send a generic message",
+    cwe=("CWE-209",),
+    owasp=("API8:2023",),
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/handling-errors/",
+        "https://owasp.org/Top10/A05_2021-Security_Misconfiguration/",
+    ),
+)
+def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds error responses that carry the text of a caught exception:
+    `HTTPException(detail=str(e))`, `detail=f"...{e}"`, `repr(e)`, `e.args`, `e.orig`,
+    `traceback.format_exc()`, `JSONResponse(content={"error": str(exc)})`, or a route
+    returning `{"error": str(e)}`, where `e` is bound by an enclosing `except ... as e`,
+    is the exception parameter of an exception handler (`@app.exception_handler`,
+    `add_exception_handler`) or a parameter typed as an exception.
+
+    ## Why is this bad?
+    Library and driver messages describe internals: SQL statements and constraint
+    names (`IntegrityError`), file paths, hostnames, upstream responses, stack traces
+    (CWE-209). They help an attacker map the system and are useless to the client.
+    With a 5xx status this is an error; for other statuses a warning.
+
+    ## Known problems
+    A 4xx (or unknown) status is fine when the exception is project-defined (a domain
+    error whose message the project wrote) or a validation error meant for the client:
+    `ValueError`, Pydantic's `ValidationError`, `RequestValidationError`,
+    `HTTPException`, JSON decoding and JWT errors.
+
+    ## Example
+    ```python
+    try:
+        db.commit()
+    except SQLAlchemyError as e:
+        db.rollback()
+        raise HTTPException(status_code=500, detail=str(e))
+    ```
+
+    ## Use instead
+    ```python
+    except SQLAlchemyError:
+        db.rollback()
+        logger.exception("Could not save the order")
+        raise HTTPException(status_code=500, detail="Could not save the order") from None
+    ```
+
+    ## Fix safety
+    There is no automatic fix: the right client message depends on the error.
+    """
+    state = _leak_state(ctx.model)
+    callee_names = _callee_names(state, ctx.module)
+    if not callee_names:
+        return
+    payload: ast.expr | None
+    status: int | None
+    if isinstance(node, ast.Return):
+        value = node.value
+        if value is None or not any(isinstance(n, ast.ExceptHandler) for n in ctx.stack):
+            return
+        if isinstance(value, ast.Call) and _response_kind(ctx, value) is not None:
+            return
+        routes = ctx.routes()
+        if not routes:
+            return
+        payload, status = value, routes[0].status_code or 200
+        what = "The response body"
+    else:
+        func = node.func
+        short = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        if short not in callee_names:
+            return
+        kind = _response_kind(ctx, node)
+        if kind is None:
+            return
+        if kind == "exception":
+            payload, status = argument(node, 1, "detail"), _status(argument(node, 0, "status_code"))
+            what = "`HTTPException` detail"
+        else:
+            status_expr = argument(node, 1, "status_code")
+            payload, status = argument(node, 0, "content"), _status(status_expr)
+            if status_expr is None:
+                status = 200
+            what = "The response content"
+    if payload is None:
+        return
+    names = _exception_names(ctx, state)
+    leak = _find_leak(ctx, payload, names)
+    if leak is None:
+        return
+    server_error = status is not None and status >= 500
+    status_text = f" in a {status} response" if status is not None else ""
+    if leak.name is None:
+        yield Report(
+            leak.node,
+            f"{what} sends a stack trace ({leak.describe()}) to the client{status_text}",
+            severity="error" if server_error else "warning",
+        )
+        return
+    classes = names.get(leak.name, [])
+    if _client_safe(state, ctx.project, classes):
+        if not server_error:
+            return
+        severity: Severity = "warning"
+    else:
+        severity = "error" if server_error else "warning"
+    caught = " | ".join(f"`{last_name(c)}`" for c in classes)
+    yield Report(
+        leak.node,
+        f"{what} sends the message of {caught} ({leak.describe()}) to the client{status_text}",
+        severity=severity,
+    )
+
+
+def _response_kind(ctx: FileContext, call: ast.Call) -> str | None:
+    """'exception' for `HTTPException` (and project subclasses), 'response' for the
+    response classes, None otherwise."""
+    name = ctx.resolve(call.func)
+    if name is None:
+        return None
+    if name in HTTP_EXCEPTIONS:
+        return "exception"
+    if name in _RESPONSES:
+        return "response"
+    if ctx.project.class_(name) is not None:
+        if ctx.project.is_subclass(name, HTTP_EXCEPTIONS):
+            return "exception"
+        if ctx.project.is_subclass(name, _RESPONSES):
+            return "response"
+    return None

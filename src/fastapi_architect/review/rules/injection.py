@@ -1,1 +1,878 @@
-"""Rules module injection."""
+"""FAA3xx (injection): SQL assembled from strings instead of bound parameters."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi_architect.model.astutil import argument, last_name, parameters
+from fastapi_architect.model.dependencies import param_sites, resolve_target
+from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.types import infer_type, unwrap_annotation
+from fastapi_architect.review.context import FileContext
+from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._orm import (
+    TEXT_FUNCTIONS,
+    FunctionFacts,
+    OrmState,
+    is_test_module,
+    state,
+)
+
+# Methods that run the SQL string they get. For most of them the string must also look
+# like SQL (the receiver's type is often unknown); `exec_driver_sql`/`executescript`
+# only ever take SQL.
+_METHOD_SINKS = frozenset(
+    {
+        "execute",
+        "executemany",
+        "execute_many",
+        "exec_driver_sql",
+        "executescript",
+        "fetch",
+        "fetchrow",
+        "fetchval",
+        "fetch_all",
+        "fetch_one",
+        "fetch_val",
+        "iterate",
+    }
+)
+_RAW_SQL_METHODS = frozenset({"exec_driver_sql", "executescript"})
+_FUNCTION_SINKS = frozenset(
+    {
+        "pandas.read_sql",
+        "pandas.read_sql_query",
+        "pandas.io.sql.read_sql",
+        "pandas.io.sql.read_sql_query",
+    }
+)
+_SINK_NAMES = frozenset({"text", "read_sql", "read_sql_query"})
+_SQL_START = re.compile(
+    r"^\s*\(?\s*(SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|DROP|ALTER|TRUNCATE|MERGE|REPLACE|"
+    r"UPSERT|GRANT|REVOKE|CALL|EXEC|EXECUTE|EXPLAIN|PRAGMA|SET|SHOW|DESCRIBE|VACUUM|ANALYZE|"
+    r"COPY|LOCK|REFRESH|COMMENT)\b",
+    re.IGNORECASE,
+)
+_SQL_INSIDE = re.compile(
+    r"\b(SELECT\b[\s\S]+\bFROM|INSERT\s+INTO|UPDATE\b[\s\S]+\bSET|DELETE\s+FROM|"
+    r"WHERE\b|ORDER\s+BY|GROUP\s+BY|VALUES\s*\(|JOIN\b)",
+    re.IGNORECASE,
+)
+# Values that cannot carry SQL: numbers, booleans, dates, UUIDs, enums, literals.
+_SAFE_TYPES = frozenset(
+    {
+        "int",
+        "float",
+        "bool",
+        "complex",
+        "decimal.Decimal",
+        "uuid.UUID",
+        "datetime.datetime",
+        "datetime.date",
+        "datetime.time",
+        "datetime.timedelta",
+        "pydantic.PositiveInt",
+        "pydantic.NegativeInt",
+        "pydantic.NonNegativeInt",
+        "pydantic.NonPositiveInt",
+        "pydantic.PositiveFloat",
+        "pydantic.NonNegativeFloat",
+        "pydantic.StrictInt",
+        "pydantic.StrictFloat",
+        "pydantic.StrictBool",
+        "pydantic.UUID1",
+        "pydantic.UUID3",
+        "pydantic.UUID4",
+        "pydantic.UUID5",
+        "pydantic.types.PositiveInt",
+        "pydantic.types.NonNegativeInt",
+        "pydantic.types.StrictInt",
+        "pydantic.types.UUID4",
+    }
+)
+_ENUMS = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
+_LITERAL = frozenset({"typing.Literal", "typing_extensions.Literal"})
+_MAPPED = frozenset({"sqlalchemy.orm.Mapped", "sqlalchemy.orm.base.Mapped"})
+_SAFE_COLLECTIONS = frozenset(
+    {
+        "list",
+        "set",
+        "frozenset",
+        "tuple",
+        "typing.List",
+        "typing.Set",
+        "typing.Tuple",
+        "typing.FrozenSet",
+        "typing.Sequence",
+        "typing.Iterable",
+        "collections.abc.Sequence",
+        "collections.abc.Iterable",
+        "collections.abc.Set",
+    }
+)
+# Calls whose result cannot carry SQL whatever their argument.
+_CASTS = frozenset(
+    {"int", "float", "len", "bool", "abs", "round", "hash", "ord", "id", "hex", "oct", "bin"}
+)
+# Quoting helpers: their job is to make the value safe in SQL.
+_QUOTERS = frozenset(
+    {
+        "quote",
+        "quote_identifier",
+        "quote_ident",
+        "quote_name",
+        "quote_literal",
+        "escape",
+        "escape_string",
+        "escape_identifier",
+        "literal",
+    }
+)
+# str methods that keep a safe value safe.
+_STR_METHODS = frozenset(
+    {
+        "upper",
+        "lower",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "title",
+        "casefold",
+        "capitalize",
+        "isoformat",
+        "hex",
+    }
+)
+_SPEC_TYPES = frozenset("bcdeEfFgGnoxX%")
+_MAX_DEPTH = 8
+
+
+@dataclass
+class _Built:
+    """What the analysis of a string expression found."""
+
+    literal: list[str] = field(default_factory=list)  # text of the constant parts
+    unsafe: list[ast.expr] = field(default_factory=list)  # interpolated values
+    how: list[str] = field(default_factory=list)  # "an f-string", "`%` formatting", ...
+    via: tuple[str, int] | None = None  # (variable, line) when built in a variable first
+
+    def add(self, other: _Built) -> None:
+        self.literal.extend(other.literal)
+        self.unsafe.extend(other.unsafe)
+        for how in other.how:
+            if how not in self.how:
+                self.how.append(how)
+        if self.via is None:
+            self.via = other.via
+
+
+class _Analysis:
+    def __init__(self, st: OrmState, module: Module, fn: Function | None) -> None:
+        self.st = st
+        self.project: Project = st.project
+        self.module = module
+        self.fn = fn
+        self.facts: FunctionFacts | None = st.facts_of(fn) if fn is not None else None
+
+    # ----------------------------------------------------------- string building
+
+    def built(
+        self,
+        expr: ast.expr,
+        depth: int = 0,
+        seen: frozenset[str] = frozenset(),
+        safe_names: frozenset[str] = frozenset(),
+    ) -> _Built | None:
+        """How a string expression is put together, or None when it is not a string
+        we can see being built (a parameter, a call result...)."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Constant):
+            return _Built(literal=[expr.value]) if isinstance(expr.value, str) else None
+        if isinstance(expr, ast.JoinedStr):
+            out = _Built(how=["an f-string"])
+            for part in expr.values:
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    out.literal.append(part.value)
+                elif isinstance(part, ast.FormattedValue) and not self.safe_formatted(
+                    part, depth, safe_names
+                ):
+                    out.unsafe.append(part.value)
+            return out
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mod):
+            left = self.built(expr.left, depth + 1, seen, safe_names)
+            if left is None:
+                return None
+            out = _Built()
+            out.add(left)
+            out.how.append("`%` formatting")
+            values: list[ast.expr]
+            if isinstance(expr.right, ast.Tuple):
+                values = list(expr.right.elts)
+            elif isinstance(expr.right, ast.Dict):
+                values = list(expr.right.values)
+            else:
+                values = [expr.right]
+            out.unsafe.extend(v for v in values if not self.safe(v, depth + 1, safe_names))
+            return out
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            parts = _flatten_add(expr)
+            pieces = [self.built(p, depth + 1, seen, safe_names) for p in parts]
+            if all(piece is None for piece in pieces):
+                return None
+            out = _Built(how=["`+` concatenation"])
+            for part, piece in zip(parts, pieces, strict=True):
+                if piece is not None:
+                    out.add(piece)
+                elif not self.safe(part, depth + 1, safe_names):
+                    out.unsafe.append(part)
+            return out
+        if isinstance(expr, ast.IfExp):
+            out = _Built()
+            found = False
+            for branch in (expr.body, expr.orelse):
+                piece = self.built(branch, depth + 1, seen, safe_names)
+                if piece is not None:
+                    out.add(piece)
+                    found = True
+                elif not self.safe(branch, depth + 1, safe_names):
+                    out.unsafe.append(branch)
+            return out if found else None
+        if isinstance(expr, ast.Call):
+            return self._built_call(expr, depth, seen, safe_names)
+        if isinstance(expr, ast.Name):
+            return self._built_name(expr.id, depth, seen, safe_names)
+        return None
+
+    def _built_call(
+        self, call: ast.Call, depth: int, seen: frozenset[str], safe_names: frozenset[str]
+    ) -> _Built | None:
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return None
+        if func.attr == "format":
+            template = self.built(func.value, depth + 1, seen, safe_names)
+            if template is None:
+                return None
+            out = _Built()
+            out.add(template)
+            out.how.append("`.format()`")
+            values = [*call.args, *(kw.value for kw in call.keywords)]
+            out.unsafe.extend(v for v in values if not self.safe(v, depth + 1, safe_names))
+            return out
+        if func.attr == "join" and isinstance(func.value, ast.Constant) and call.args:
+            separator = func.value.value
+            if not isinstance(separator, str):
+                return None
+            out = _Built(literal=[separator])
+            iterable = call.args[0]
+            elements, inner_safe = self._elements(iterable, depth, seen, safe_names)
+            if elements is None:
+                if not self.safe(iterable, depth + 1, safe_names):
+                    out.unsafe.append(iterable)
+                    out.how.append("`str.join()`")
+                return out
+            for element in elements:
+                piece = self.built(element, depth + 1, seen, inner_safe)
+                if piece is not None:
+                    out.add(piece)
+                elif not self.safe(element, depth + 1, inner_safe):
+                    out.unsafe.append(element)
+            return out
+        return None
+
+    def _elements(
+        self, iterable: ast.expr, depth: int, seen: frozenset[str], safe_names: frozenset[str]
+    ) -> tuple[list[ast.expr] | None, frozenset[str]]:
+        """The pieces a `sep.join(...)` joins, when they are visible."""
+        if isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
+            return list(iterable.elts), safe_names
+        if isinstance(iterable, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+            names = set(safe_names)
+            for generator in iterable.generators:
+                if self.safe(generator.iter, depth + 1, safe_names) or _is_range(generator.iter):
+                    names |= _target_names(generator.target)
+            return [iterable.elt], frozenset(names)
+        if (
+            isinstance(iterable, ast.Name)
+            and self.facts is not None
+            and iterable.id in self.facts.assigns
+            and iterable.id not in seen
+        ):
+            out: list[ast.expr] = []
+            for _node, value in self.facts.assigns[iterable.id]:
+                if value is None:
+                    return None, safe_names
+                inner, _ = self._elements(value, depth + 1, seen | {iterable.id}, safe_names)
+                if inner is None:
+                    return None, safe_names
+                out.extend(inner)
+            out.extend(self.facts.appends.get(iterable.id, []))
+            return out, safe_names
+        return None, safe_names
+
+    def _built_name(
+        self, name: str, depth: int, seen: frozenset[str], safe_names: frozenset[str]
+    ) -> _Built | None:
+        facts = self.facts
+        if facts is None or name in seen:
+            return None
+        bindings = facts.assigns.get(name)
+        if not bindings or name in facts.params:
+            return None
+        out = _Built()
+        found = False
+        for node, value in bindings:
+            if isinstance(node, ast.AugAssign):
+                if not isinstance(node.op, ast.Add):
+                    continue
+                piece = self.built(node.value, depth + 1, seen | {name}, safe_names)
+                if piece is None:
+                    piece = _Built(how=["`+=` concatenation"])
+                    if not self.safe(node.value, depth + 1, safe_names):
+                        piece.unsafe.append(node.value)
+            elif value is None:
+                return None
+            else:
+                piece = self.built(value, depth + 1, seen | {name}, safe_names)
+                if piece is None:
+                    # Bound to something we cannot see into: not a string built here.
+                    return None
+            if piece.unsafe and out.via is None:
+                out.via = (name, getattr(node, "lineno", 0))
+            out.add(piece)
+            found = True
+        return out if found else None
+
+    # ----------------------------------------------------------- safe values
+
+    def safe_formatted(
+        self, part: ast.FormattedValue, depth: int, safe_names: frozenset[str]
+    ) -> bool:
+        spec = part.format_spec
+        if isinstance(spec, ast.JoinedStr) and spec.values:
+            last = spec.values[-1]
+            if (
+                isinstance(last, ast.Constant)
+                and isinstance(last.value, str)
+                and last.value[-1:] in _SPEC_TYPES
+                and part.conversion == -1
+            ):
+                return True  # `{limit:d}`, `{price:.2f}`: formatted as a number
+        return self.safe(part.value, depth + 1, safe_names)
+
+    def safe(
+        self, expr: ast.expr, depth: int = 0, safe_names: frozenset[str] = frozenset()
+    ) -> bool:
+        """Can this value not carry attacker-controlled SQL? Constants, module-level
+        configuration, numbers and enums by annotation, allowlist lookups and names
+        checked against an allowlist are safe."""
+        if depth > _MAX_DEPTH:
+            return False
+        if isinstance(expr, ast.Constant):
+            return True
+        if isinstance(expr, ast.JoinedStr):
+            return all(
+                self.safe_formatted(v, depth + 1, safe_names)
+                for v in expr.values
+                if isinstance(v, ast.FormattedValue)
+            )
+        if isinstance(expr, ast.Name):
+            return self._safe_name(expr.id, depth, safe_names)
+        if isinstance(expr, ast.Attribute):
+            return self._safe_attribute(expr, depth, safe_names)
+        if isinstance(expr, ast.Subscript):
+            # `ALLOWED_COLUMNS[sort]`: a lookup in a fixed table gives one of its values.
+            # A local container may have been filled with anything since.
+            if self._local_root(expr.value):
+                return False
+            return self.safe(expr.value, depth + 1, safe_names)
+        if isinstance(expr, ast.Call):
+            return self._safe_call(expr, depth, safe_names)
+        if isinstance(expr, ast.BinOp):
+            return self.safe(expr.left, depth + 1, safe_names) and self.safe(
+                expr.right, depth + 1, safe_names
+            )
+        if isinstance(expr, ast.IfExp):
+            return self.safe(expr.body, depth + 1, safe_names) and self.safe(
+                expr.orelse, depth + 1, safe_names
+            )
+        if isinstance(expr, ast.BoolOp):
+            return all(self.safe(v, depth + 1, safe_names) for v in expr.values)
+        if isinstance(expr, ast.UnaryOp):
+            return self.safe(expr.operand, depth + 1, safe_names)
+        if isinstance(expr, ast.Compare):
+            return True
+        if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+            return all(self.safe(e, depth + 1, safe_names) for e in expr.elts)
+        return False
+
+    def _safe_name(self, name: str, depth: int, safe_names: frozenset[str]) -> bool:
+        if name in safe_names:
+            return True
+        fn = self.fn
+        facts = self.facts
+        if fn is None or facts is None:
+            return True  # module level: configuration, not request data
+        if name in facts.guarded:
+            return True
+        if name in facts.params:
+            param = facts.params[name]
+            return self._safe_annotation(fn.module, param.annotation, fn.parent)
+        bindings = facts.assigns.get(name)
+        if bindings is not None or name in facts.loop_targets:
+            for iterable in facts.loop_iters.get(name, []):
+                # `for column in COLUMNS`: elements of a fixed collection.
+                if self._local_root(iterable) or not self.safe(iterable, depth + 1, safe_names):
+                    return False
+            for node, value in bindings or []:
+                checked = node.value if isinstance(node, ast.AugAssign) else value
+                if checked is None or not self.safe(checked, depth + 1, safe_names):
+                    return False
+            return True
+        outer = fn.parent
+        while outer is not None:
+            outer_facts = self.st.facts_of(outer)
+            if name in outer_facts.params or name in outer_facts.assigns:
+                return False  # a closure over the outer function's data: unknown
+            outer = outer.parent
+        return True  # a module-level name, an import or a builtin
+
+    def _safe_attribute(self, expr: ast.Attribute, depth: int, safe_names: frozenset[str]) -> bool:
+        root: ast.expr = expr
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return self.safe(root, depth + 1, safe_names)
+        if root.id in ("self", "cls"):
+            return True  # the object's own configuration (table names and the like)
+        if self._safe_name(root.id, depth + 1, safe_names):
+            # Module-level configuration (`settings.SCHEMA`, `Book.__tablename__`), or an
+            # attribute of a safe local (`direction.value` of an enum parameter).
+            return True
+        if isinstance(expr.value, ast.Name):
+            owner = infer_type(self.project, self.module, expr.value, self.fn)
+            return self._safe_field(owner, expr.attr)
+        return False
+
+    def _local_root(self, expr: ast.expr) -> bool:
+        while isinstance(expr, (ast.Attribute, ast.Subscript)):
+            expr = expr.value
+        return isinstance(expr, ast.Name) and self._is_local(expr.id)
+
+    def _is_local(self, name: str) -> bool:
+        facts = self.facts
+        return facts is not None and (
+            name in facts.params or name in facts.assigns or name in facts.loop_targets
+        )
+
+    def _safe_call(self, call: ast.Call, depth: int, safe_names: frozenset[str]) -> bool:
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in _CASTS and not self._is_local(func.id):
+            return True
+        if isinstance(func, (ast.Name, ast.Attribute)):
+            name = last_name(self.project.resolve(self.module, func, self.fn) or "")
+            if name in _QUOTERS or (isinstance(func, ast.Attribute) and func.attr in _QUOTERS):
+                return True
+        if isinstance(func, ast.Attribute):
+            if func.attr == "join" and isinstance(func.value, ast.Constant) and call.args:
+                elements, inner_safe = self._elements(call.args[0], depth, frozenset(), safe_names)
+                if elements is None:
+                    return self.safe(call.args[0], depth + 1, safe_names)
+                return all(self.safe(e, depth + 1, inner_safe) for e in elements)
+            if not self.safe(func.value, depth + 1, safe_names):
+                return False
+            if func.attr == "get" and call.args and not self._local_root(func.value):
+                # `SORT_COLUMNS.get(sort, "title")`: a value of a fixed table, or the
+                # default; the key only selects.
+                return all(self.safe(a, depth + 1, safe_names) for a in call.args[1:])
+        args = [*call.args, *(kw.value for kw in call.keywords)]
+        return all(
+            self.safe(a, depth + 1, safe_names) for a in args if not isinstance(a, ast.Starred)
+        )
+
+    def _safe_annotation(
+        self, module: Module, annotation: ast.expr | None, scope: Function | None, depth: int = 0
+    ) -> bool:
+        if annotation is None or depth > 4:
+            return False
+        base, _, base_module = unwrap_annotation(self.project, module, annotation, scope)
+        if base is None:
+            return False
+        if isinstance(base, ast.Subscript):
+            origin = self.project.resolve(base_module, base.value) or ""
+            elements = base.slice.elts if isinstance(base.slice, ast.Tuple) else [base.slice]
+            if origin in _LITERAL:
+                return True
+            if origin in _MAPPED or origin in _SAFE_COLLECTIONS:
+                return all(
+                    self._safe_annotation(base_module, e, None, depth + 1)
+                    for e in elements
+                    if not (isinstance(e, ast.Constant) and e.value is ...)
+                )
+            return False
+        qualname = self.project.resolve(base_module, base)
+        return self._safe_type(qualname)
+
+    def _safe_type(self, qualname: str | None) -> bool:
+        if qualname is None:
+            return False
+        if qualname in _SAFE_TYPES:
+            return True
+        if self.project.class_(qualname) is not None:
+            return any(name in _ENUMS for name in self.project.mro(qualname))
+        return False
+
+    def _safe_field(self, owner: str | None, attr: str) -> bool:
+        """`payload.limit` where the model declares `limit: int`."""
+        if owner is None or self.project.class_(owner) is None:
+            return False
+        for cls_name in self.project.mro(owner):
+            cls = self.project.class_(cls_name)
+            if cls is None:
+                continue
+            for stmt in cls.node.body:
+                if (
+                    isinstance(stmt, ast.AnnAssign)
+                    and isinstance(stmt.target, ast.Name)
+                    and stmt.target.id == attr
+                ):
+                    return self._safe_annotation(cls.module, stmt.annotation, None)
+        return False
+
+    # ----------------------------------------------------------- route parameters
+
+    def route_params(self, values: list[ast.expr]) -> list[str]:
+        """Request parameters of the enclosing path operation (or dependency) that flow
+        into `values`, directly or through its locals. Parameters filled by dependency
+        functions (the current user, a session) are not request data."""
+        fn = self.fn
+        if fn is None or self.facts is None:
+            return []
+        if not self.st.model.routes_of(fn) and not self.st.model.is_dependency(fn):
+            return []
+        params = set(self.facts.params)
+        for site in param_sites(self.project, fn):
+            target = resolve_target(self.project, site)
+            if (
+                target is not None
+                and target.function is not None
+                and (self.project.class_(target.qualname) is None)
+            ):
+                params.discard(site.param or "")
+        found: list[str] = []
+        todo = list(values)
+        seen: set[str] = set()
+        while todo:
+            expr = todo.pop()
+            for node in ast.walk(expr):
+                if not isinstance(node, ast.Name) or node.id in seen:
+                    continue
+                seen.add(node.id)
+                if node.id in params:
+                    found.append(node.id)
+                for binding, value in self.facts.assigns.get(node.id, []):
+                    if isinstance(binding, ast.AugAssign):
+                        todo.append(binding.value)
+                    elif value is not None:
+                        todo.append(value)
+        return sorted(found)
+
+    # ----------------------------------------------------------- callers
+
+    def param_roots(self, expr: ast.expr) -> set[str]:
+        """The parameters of the function a value is computed from (through locals)."""
+        facts = self.facts
+        if facts is None:
+            return set()
+        found: set[str] = set()
+        todo = [expr]
+        seen: set[str] = set()
+        while todo:
+            for node in ast.walk(todo.pop()):
+                if not isinstance(node, ast.Name) or node.id in seen:
+                    continue
+                seen.add(node.id)
+                if node.id in facts.params:
+                    found.add(node.id)
+                for binding, value in facts.assigns.get(node.id, []):
+                    if isinstance(binding, ast.AugAssign):
+                        todo.append(binding.value)
+                    elif value is not None:
+                        todo.append(value)
+                todo.extend(facts.loop_iters.get(node.id, []))
+        return found
+
+    def through_callers(self, values: list[ast.expr]) -> tuple[list[ast.expr], list[str]]:
+        """Follow values computed only from this function's parameters to its call
+        sites (one hop): values every caller fills safely are dropped; callers that
+        pass request parameters are returned as `"name (route)"` labels."""
+        fn = self.fn
+        if fn is None or self.st.model.routes_of(fn) or self.st.model.is_dependency(fn):
+            return values, []
+        sites = _callers(self.st).get(id(fn.node), [])
+        if not sites:
+            return values, []
+        kept: list[ast.expr] = []
+        tainted: list[str] = []
+        verdicts: dict[str, bool] = {}
+        for value in values:
+            params = self.param_roots(value)
+            if not params or not self.safe(value, safe_names=frozenset(params)):
+                kept.append(value)
+                continue
+            safe = True
+            for name in sorted(params):
+                if name not in verdicts:
+                    verdicts[name] = self._callers_pass_safe(fn, name, sites, tainted)
+                safe = safe and verdicts[name]
+            if not safe:
+                kept.append(value)
+        return kept, _dedupe(tainted)
+
+    def _callers_pass_safe(
+        self,
+        fn: Function,
+        name: str,
+        sites: list[tuple[Function | None, Module, ast.Call]],
+        tainted: list[str],
+    ) -> bool:
+        safe = True
+        for caller, module, call in sites:
+            arg = _argument_for(fn, call, name)
+            if arg is None:
+                safe = False
+                continue
+            caller_analysis = _Analysis(self.st, module, caller)
+            if caller_analysis.safe(arg):
+                continue
+            safe = False
+            if caller is not None:
+                for param in caller_analysis.route_params([arg]):
+                    tainted.append(f"`{param}` of `{caller.name}`")
+        return safe
+
+
+def _callers(st: OrmState) -> dict[int, list[tuple[Function | None, Module, ast.Call]]]:
+    """Every call site of every project function, by the callee's node id (built once)."""
+    key = ("FAA307-callers", 0)
+    found = st.memo.get(key)
+    if isinstance(found, dict):
+        return found
+    project = st.project
+    out: dict[int, list[tuple[Function | None, Module, ast.Call]]] = {}
+    for owner, sites in st.model.callgraph.calls.items():
+        caller = project.functions.get(owner)
+        module = caller.module if caller is not None else project.modules.get(owner)
+        if module is None:
+            continue
+        for site in sites:
+            callee = project.function(site.target)
+            if callee is not None:
+                out.setdefault(id(callee.node), []).append((caller, module, site.node))
+    st.memo[key] = out
+    return out
+
+
+def _argument_for(fn: Function, call: ast.Call, name: str) -> ast.expr | None:
+    """The expression a call passes for parameter `name` (its default when omitted),
+    or None when it cannot be told (`*args`, `**kwargs`, no default)."""
+    args = fn.node.args
+    positional = [*args.posonlyargs, *args.args]
+    if (
+        fn.class_qualname
+        and positional
+        and positional[0].arg in ("self", "cls")
+        and isinstance(call.func, ast.Attribute)
+    ):
+        positional = positional[1:]
+    for kw in call.keywords:
+        if kw.arg is None:
+            return None
+        if kw.arg == name:
+            return kw.value
+    for index, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            return None
+        if index < len(positional) and positional[index].arg == name:
+            return arg
+    for param, default in parameters(fn.node):
+        if param.arg == name:
+            return default
+    return None
+
+
+def _flatten_add(expr: ast.expr) -> list[ast.expr]:
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        return [*_flatten_add(expr.left), *_flatten_add(expr.right)]
+    return [expr]
+
+
+def _target_names(target: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+
+def _is_range(expr: ast.expr) -> bool:
+    return (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.func.id in ("range", "enumerate")
+    )
+
+
+def looks_like_sql(fragments: list[str]) -> bool:
+    text = "".join(fragments)
+    return bool(_SQL_START.search(text) or _SQL_INSIDE.search(text))
+
+
+def _is_text_call(ctx: FileContext, expr: ast.expr) -> bool:
+    return isinstance(expr, ast.Call) and ctx.resolve(expr.func) in TEXT_FUNCTIONS
+
+
+@rule(
+    code="FAA307",
+    name="sql-string-formatting",
+    summary="SQL is built by string formatting and executed, instead of using bound parameters",
+    severity="warning",
+    nodes=(ast.Call,),
+    fix_title='Pass values as bound parameters (`text("... WHERE id = :id")`, `{"id": id}`)',
+    cwe=("CWE-89",),
+    owasp=("A03:2021", "API8:2023"),
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/sql-databases/",
+        "https://docs.sqlalchemy.org/en/20/core/sqlelement.html#sqlalchemy.sql.expression.text",
+        "https://cwe.mitre.org/data/definitions/89.html",
+    ),
+)
+def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds SQL strings built with an f-string, `%` formatting, `.format()` or `+`
+    concatenation (directly or first in a local variable, also through `+=` and lists
+    of clauses joined later) that reach something that runs them: SQLAlchemy `text()`,
+    `session.execute`/`connection.exec_driver_sql`, DB-API `cursor.execute`/
+    `executemany`, asyncpg `fetch`/`fetchrow`/`fetchval`/`execute`, `databases`
+    `fetch_all`/`fetch_one`/`execute`, and pandas `read_sql`.
+
+    The finding is an error when a request parameter of the enclosing path operation
+    flows into the string; otherwise (the value comes from a function parameter of a
+    service, say) it is a warning.
+
+    ## Why is this bad?
+    A value pasted into SQL is parsed as SQL: `q = "x' OR '1'='1"` turns a search
+    into a dump of the table, and worse statements are one quote away (CWE-89).
+    Bound parameters send values separately from the statement, so they are never
+    parsed, and the database can reuse the query plan.
+
+    ## Known problems
+    Interpolations that cannot carry SQL are not reported: constants, module-level
+    configuration, values annotated as numbers, dates, UUIDs, enums or `Literal`,
+    `int(...)`/`len(...)`, lookups in a fixed table (`SORT_COLUMNS[sort]`), and names
+    checked against a fixed collection (`if sort not in ALLOWED: raise ...`). Strings
+    passed to `execute`-like methods must look like SQL; strings given to `text()`
+    need not. Values are followed inside one function only, and test modules are
+    skipped. Request parameters that come from a dependency function (the current
+    user, a session) do not raise the severity.
+
+    ## Example
+    ```python
+    @router.get("/books/search")
+    def search_books(q: str, db: SessionDep) -> list[BookOut]:
+        rows = db.execute(text(f"SELECT * FROM books WHERE title LIKE '%{q}%'"))
+        return [BookOut.model_validate(r) for r in rows.mappings()]
+    ```
+
+    ## Use instead
+    ```python
+        rows = db.execute(
+            text("SELECT * FROM books WHERE title LIKE :pattern"), {"pattern": f"%{q}%"}
+        )
+    ```
+    or the ORM: `select(Book).where(Book.title.contains(q))`. Identifiers (table or
+    column names) cannot be bound: pick them from a fixed mapping.
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    func = node.func
+    raw_only = False
+    if is_test_module(ctx.module):
+        return
+    if isinstance(func, ast.Attribute) and func.attr in _METHOD_SINKS:
+        sink = f"{_short(func.value)}.{func.attr}"
+        raw_only = func.attr in _RAW_SQL_METHODS
+    elif isinstance(func, (ast.Name, ast.Attribute)):
+        short = func.id if isinstance(func, ast.Name) else func.attr
+        if short not in _SINK_NAMES:
+            return  # cheap filter before name resolution
+        name = ctx.resolve(func)
+        if name in TEXT_FUNCTIONS:
+            sink = "text()"
+            raw_only = True
+        elif name in _FUNCTION_SINKS:
+            sink = f"{last_name(name)}()"
+        else:
+            return
+    else:
+        return
+    sql = argument(node, 0, "sql")
+    if sql is None:
+        sql = argument(node, 0, "query") or argument(node, 0, "statement")
+    if sql is None or _is_text_call(ctx, sql):
+        return
+    st = state(ctx.model)
+    fn = ctx.function()
+    analysis = _Analysis(st, ctx.module, fn)
+    if isinstance(sql, ast.Name) and analysis.facts is not None:
+        bindings = analysis.facts.assigns.get(sql.id, [])
+        if bindings and all(v is not None and _is_text_call(ctx, v) for _n, v in bindings):
+            return  # `stmt = text(...)`: reported at `text()`
+    built = analysis.built(sql)
+    if built is None or not built.unsafe:
+        return
+    if not raw_only and not looks_like_sql(built.literal):
+        return
+    unsafe, callers = analysis.through_callers(built.unsafe)
+    if not unsafe:
+        return  # every caller passes constants or validated values
+    values = _dedupe([_short(v) for v in unsafe])
+    params = analysis.route_params(unsafe)
+    how = " and ".join(built.how) if built.how else "string building"
+    where = f" in `{built.via[0]}` (line {built.via[1]})" if built.via else ""
+    if params:
+        names = ", ".join(f"`{p}`" for p in params)
+        label = "request parameter" if len(params) == 1 else "request parameters"
+        message = (
+            f"`{sink}` runs SQL built with {how}{where} from {label} {names}: "
+            "SQL injection; use bound parameters"
+        )
+        yield Report(node, message, severity="error")
+        return
+    if callers:
+        shown = ", ".join(f"`{v}`" for v in values[:3])
+        passed = ", ".join(callers[:2])
+        message = (
+            f"`{sink}` runs SQL built with {how}{where} from {shown}, which receives "
+            f"request data ({passed}): SQL injection; use bound parameters"
+        )
+        yield Report(node, message, severity="error")
+        return
+    shown = ", ".join(f"`{v}`" for v in values[:3]) + (", ..." if len(values) > 3 else "")
+    yield Report(
+        node, f"`{sink}` runs SQL built with {how}{where} from {shown}: use bound parameters"
+    )
+
+
+def _short(expr: ast.expr) -> str:
+    text = ast.unparse(expr)
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out

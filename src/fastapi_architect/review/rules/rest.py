@@ -1,1 +1,381 @@
-"""Rules module rest."""
+"""FAA7xx: OpenAPI docs and REST design. The status codes and shapes a client sees are
+part of the contract generated SDKs and API consumers rely on."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi_architect.model.apps import Route
+from fastapi_architect.model.astutil import body_nodes, last_name
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.project import Function, Project
+from fastapi_architect.model.types import resolve_callee
+from fastapi_architect.review.context import ProjectContext
+from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules.validation import (
+    FunctionCache,
+    has_keyword_splat,
+    is_response_expr,
+    returned_values,
+    route_label,
+)
+
+_WORD = re.compile(r"[a-z0-9]+")
+# Handler names that say "this makes a new resource".
+_CREATE_VERBS = frozenset({"create", "add", "register", "signup"})
+# Words in a handler name or in the last path segment that make a POST an action, not a
+# creation: logging in hands out a token (OAuth2 mandates 200), a search reads, an upsert
+# may update, and compute endpoints (OpenAI-compatible `create_chat_completion`, which
+# answers 200 by that API's contract) return a result, not a stored resource.
+_ACTION_WORDS = frozenset(
+    {
+        "login",
+        "logout",
+        "signin",
+        "signout",
+        "token",
+        "tokens",
+        "refresh",
+        "search",
+        "query",
+        "filter",
+        "lookup",
+        "find",
+        "count",
+        "verify",
+        "validate",
+        "check",
+        "preview",
+        "calculate",
+        "estimate",
+        "compute",
+        "simulate",
+        "reset",
+        "recover",
+        "recovery",
+        "test",
+        "export",
+        "download",
+        "update",
+        "upsert",
+        "replace",
+        "sync",
+        "completion",
+        "completions",
+        "embedding",
+        "embeddings",
+        "transcription",
+        "transcriptions",
+        "translation",
+        "translations",
+        "speech",
+        "moderation",
+        "moderations",
+        "prediction",
+        "predictions",
+        "predict",
+        "inference",
+        "infer",
+        "generate",
+        "summarize",
+        "analyze",
+        "classify",
+        "detect",
+        "convert",
+        "render",
+    }
+)
+# `create_*` handlers that hand out something other than a stored resource of this API:
+# a token, a third-party checkout session, a presigned upload URL.
+_NOT_RESOURCE_HANDLER_WORDS = frozenset(
+    {"token", "tokens", "jwt", "session", "sessions", "url", "urls", "presigned", "signature"}
+)
+# `create_*` project helpers whose result is not the resource a route creates.
+_NOT_RESOURCE_WORDS = _NOT_RESOURCE_HANDLER_WORDS | frozenset(
+    {
+        "access",
+        "refresh",
+        "hash",
+        "response",
+        "engine",
+        "connection",
+        "context",
+        "app",
+        "router",
+        "pool",
+        "client",
+        "error",
+        "exception",
+    }
+)
+_SESSION_OWNERS = ("sqlalchemy.", "sqlmodel.")
+_SESSION_NAMES = frozenset({"db", "session", "db_session", "async_session", "sess"})
+_VALIDATE_CONSTRUCTORS = frozenset(
+    {"model_validate", "model_construct", "from_orm", "parse_obj", "sqlmodel_validate"}
+)
+_MAX_FOLLOW = 4
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _last_literal_segment(path: str) -> str:
+    for segment in reversed(path.split("/")):
+        if segment and not segment.startswith("{"):
+            return segment
+    return ""
+
+
+def _is_action(route: Route) -> bool:
+    words = set(_words(route.handler.name))
+    for path in (route.path, *route.full_paths):  # `prefix="/search"` with `post("")`
+        words |= set(_words(_last_literal_segment(path)))
+    return bool(words & _ACTION_WORDS)
+
+
+def _named_as_creation(name: str) -> bool:
+    words = _words(name)
+    if not words or set(words) & _NOT_RESOURCE_HANDLER_WORDS:
+        return False
+    if words == ["add"]:
+        return False  # a bare `add` is as often arithmetic (`POST /add`) as a collection
+    return words[0] in _CREATE_VERBS or words[:2] == ["sign", "up"]
+
+
+@dataclass
+class _Creation:
+    """Why a handler looks like it creates a resource (empty when it does not), and
+    whether it sets its status itself."""
+
+    reason: str = ""
+    sets_status: bool = False
+    returns_response: bool = False
+
+
+_CREATIONS: FunctionCache[_Creation] = FunctionCache()
+
+
+def _strip_await(expr: ast.expr | None) -> ast.expr | None:
+    return expr.value if isinstance(expr, ast.Await) else expr
+
+
+def _is_class(project: Project, qualname: str) -> bool:
+    if project.class_(qualname) is not None:
+        return True
+    # Outside classes (an ORM model from an installed package): CapWords by convention.
+    return project.split(qualname)[0] is None and last_name(qualname)[:1].isupper()
+
+
+def _builds_new_object(
+    project: Project, fn: Function, expr: ast.expr | None, depth: int = 0
+) -> str:
+    """The class name when `expr` constructs a new object (`Item(...)`,
+    `Item.model_validate(data)`, a list of them, or a local bound to one), else ""."""
+    expr = _strip_await(expr)
+    if expr is None or depth > _MAX_FOLLOW:
+        return ""
+    if isinstance(expr, ast.Name):
+        return _builds_new_object(project, fn, fn.local_values.get(expr.id), depth + 1)
+    if isinstance(expr, (ast.List, ast.Tuple)):
+        for element in expr.elts:
+            found = _builds_new_object(project, fn, element, depth + 1)
+            if found:
+                return found
+        return ""
+    if isinstance(expr, (ast.ListComp, ast.GeneratorExp)):
+        return _builds_new_object(project, fn, expr.elt, depth + 1)
+    if not isinstance(expr, ast.Call):
+        return ""
+    callee = resolve_callee(project, fn.module, expr.func, fn)
+    if callee is None:
+        return ""
+    if _is_class(project, callee) and project.function(callee) is None:
+        return last_name(callee)
+    owner, _, method = callee.rpartition(".")
+    if method in _VALIDATE_CONSTRUCTORS and owner and _is_class(project, owner):
+        return last_name(owner)
+    return ""
+
+
+def _create_call(project: Project, fn: Function, expr: ast.expr | None) -> str:
+    """The display name of a project `create*` function or method this expression
+    calls (`crud.create_user(...)`, `await service.create(...)`, `await User.create(...)`)."""
+    expr = _strip_await(expr)
+    if not isinstance(expr, ast.Call):
+        return ""
+    callee = resolve_callee(project, fn.module, expr.func, fn)
+    if callee is None:
+        return ""
+    words = _words(last_name(callee))
+    if not words or words[0] != "create" or set(words) & _NOT_RESOURCE_WORDS:
+        return ""
+    target = project.function(callee)
+    if target is not None:
+        return target.display
+    owner = callee.rpartition(".")[0]
+    if owner and project.class_(owner) is not None:
+        # An ORM class method the project does not define: `await User.create(**data)`.
+        return f"{last_name(owner)}.{last_name(callee)}"
+    return ""
+
+
+def _session_adds(model: AppModel, fn: Function) -> dict[str, str]:
+    """Locals holding new objects added to an ORM session: name -> class name."""
+    out: dict[str, str] = {}
+    for site in model.callgraph.calls_of(fn):
+        func = site.node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in ("add", "add_all")):
+            continue
+        owner_is_session = bool(site.target and site.target.startswith(_SESSION_OWNERS))
+        if not owner_is_session and not (
+            isinstance(func.value, ast.Name) and func.value.id in _SESSION_NAMES
+        ):
+            continue
+        if not site.node.args or not isinstance(site.node.args[0], ast.Name):
+            continue
+        name = site.node.args[0].id
+        built = _builds_new_object(model.project, fn, site.node.args[0])
+        if built:
+            out[name] = built
+    return out
+
+
+def _returned_names(fn: Function, value: ast.expr) -> set[str]:
+    """Locals a returned value is made of, following local assignments a few steps
+    (`return UserOut.model_validate(user)` → `user`)."""
+    names: set[str] = set()
+    todo: list[tuple[ast.expr, int]] = [(value, 0)]
+    while todo:
+        expr, depth = todo.pop()
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Name) and node.id not in names:
+                names.add(node.id)
+                bound = fn.local_values.get(node.id)
+                if bound is not None and depth < _MAX_FOLLOW:
+                    todo.append((bound, depth + 1))
+    return names
+
+
+def _creation(model: AppModel, fn: Function) -> _Creation:
+    project = model.project
+    out = _Creation()
+    for node in body_nodes(fn.node):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Attribute) and t.attr == "status_code" for t in targets):
+                out.sets_status = True  # `response.status_code = 201`
+    values = returned_values(fn)
+    out.returns_response = any(is_response_expr(project, fn, v) for v in values)
+    if _named_as_creation(fn.name):
+        out.reason = "is named like a create endpoint"
+        return out
+    added = _session_adds(model, fn)
+    for value in values:
+        direct = _create_call(project, fn, value)
+        if direct:
+            out.reason = f"returns what `{direct}` creates"
+            return out
+        for name in sorted(_returned_names(fn, value)):
+            created = _create_call(project, fn, fn.local_values.get(name))
+            if created:
+                out.reason = f"returns what `{created}` creates"
+                return out
+            if name in added:
+                out.reason = f"returns the new `{added[name]}` it adds to the session"
+                return out
+    return out
+
+
+@rule(
+    code="FAA701",
+    name="create-route-status-code",
+    summary=(
+        "A POST path operation that creates a resource answers `200 OK` instead of `201 Created`"
+    ),
+    severity="info",
+    scope="route",
+    fix_title="Declare `status_code=status.HTTP_201_CREATED`",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/response-status-code/",
+        "https://www.rfc-editor.org/rfc/rfc9110#name-201-created",
+    ),
+)
+def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds POST path operations that create a resource but declare no `status_code`, so
+    FastAPI answers `200 OK`. A route creates when its handler is named `create_*`,
+    `add_*`, `register*` or `signup`, or when it returns what a project `create*`
+    function or method made (`crud.create_user(...)`, `service.create(...)`,
+    `await User.create(...)`), or returns a new object it added to the ORM session
+    (`item = Item.model_validate(data); session.add(item)`).
+
+    ## Why is this bad?
+    `201 Created` tells clients that a new resource exists, and it is the status the
+    OpenAPI schema documents, so generated clients and API tests expect it. A create
+    endpoint that answers 200 is indistinguishable from an update or an action in the
+    contract, and changing it later breaks clients that came to rely on 200.
+
+    ## Known problems
+    Not flagged:
+    - a POST that declares any `status_code`: 202 for accepted work, 204, or an
+      explicit 200 are deliberate;
+    - a handler that sets `response.status_code` itself or returns a `Response` object
+      (the decorator's status would not apply to it), and `response_class=`
+      `RedirectResponse` (a form post answered with a redirect);
+    - a registration for more methods than POST (`api_route(methods=["GET", "POST"])`),
+      whose one status would apply to all of them, and a decorator with a `**kwargs`
+      splat, which may hold the status;
+    - actions, by a word in the handler name or the last path segment: `login`,
+      `token`, `search`, `verify`, `reset`, `refresh`, `export`, `update`/`upsert`, and
+      compute endpoints such as `create_chat_completion` or `create_embedding`, which
+      return a result rather than a stored resource (the OpenAI-compatible API they
+      mimic answers 200);
+    - handlers that hand out a token, a third-party session or a presigned URL
+      (`create_access_token`, `create_checkout_session`, `create_upload_url`), and a
+      bare `add` handler.
+
+    Creation detected through the body needs the created object to be returned, so a
+    side effect such as an audit-log row does not count, and calls are followed one
+    level (a handler calling a helper that calls `create_user` is not seen).
+
+    ## Example
+    ```python
+    @router.post("", response_model=AuthorOut)
+    def create_author(payload: AuthorCreate, db: SessionDep) -> Author:
+        return authors_service.create_author(db, payload)
+    ```
+
+    ## Use instead
+    ```python
+    @router.post("", response_model=AuthorOut, status_code=status.HTTP_201_CREATED)
+    def create_author(payload: AuthorCreate, db: SessionDep) -> Author:
+        return authors_service.create_author(db, payload)
+    ```
+
+    ## Fix safety
+    Adding `status_code=201` changes the status clients receive; clients that compare
+    with 200 exactly must be updated, so no fix is applied automatically.
+    """
+    # `api_route(methods=["GET", "POST"])` shares one status: 201 would change the GET too.
+    if route.kind != "http" or set(route.methods) != {"POST"}:
+        return
+    if "status_code" in route.keywords or has_keyword_splat(route) or _is_action(route):
+        return
+    response_class = route.keywords.get("response_class")
+    if response_class is not None and last_name(
+        ctx.project.resolve(route.module, response_class)
+    ).endswith("RedirectResponse"):
+        return  # a form post that redirects (303): 201 would not apply
+    handler = route.handler
+    found = _CREATIONS.get(ctx.model, handler, lambda: _creation(ctx.model, handler))
+    if not found.reason or found.sets_status or found.returns_response:
+        return
+    yield Report(
+        route.node,
+        f"`{handler.name}` ({route_label(route)}) "
+        f"{found.reason}, but answers `200 OK`: declare `status_code=201`",
+    )

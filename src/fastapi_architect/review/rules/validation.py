@@ -1,1 +1,1026 @@
-"""Rules module validation."""
+"""FAA1xx: validation and contracts. What goes into a path operation must be validated by
+Pydantic, and what comes out must be declared, so that FastAPI validates, filters and
+documents both sides."""
+
+from __future__ import annotations
+
+import ast
+import re
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from fastapi_architect.model.apps import Route, RouterObj
+from fastapi_architect.model.astutil import (
+    body_nodes,
+    const_str,
+    dotted,
+    last_name,
+    parameters,
+)
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.dependencies import resolve_target, walk_dependencies
+from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
+from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.registry import Report, rule
+
+_T = TypeVar("_T")
+
+
+class FunctionCache(Generic[_T]):
+    """Facts computed once per function and model run, keyed by the function node.
+
+    Node ids are only unique while their tree lives, so the cache is dropped whenever a
+    new model is reviewed (the model is held weakly, not kept alive by the cache)."""
+
+    def __init__(self) -> None:
+        self._owner: weakref.ref[AppModel] | None = None
+        self._data: dict[int, _T] = {}
+
+    def get(self, model: AppModel, fn: Function, compute: Callable[[], _T]) -> _T:
+        if self._owner is None or self._owner() is not model:
+            self._owner = weakref.ref(model)
+            self._data = {}
+        key = id(fn.node)
+        if key not in self._data:
+            self._data[key] = compute()
+        return self._data[key]
+
+
+class ModelCache(Generic[_T]):
+    """One value computed once per reviewed model (held weakly)."""
+
+    def __init__(self) -> None:
+        self._owner: weakref.ref[AppModel] | None = None
+        self._value: _T | None = None
+
+    def get(self, model: AppModel, compute: Callable[[], _T]) -> _T:
+        if self._owner is None or self._owner() is not model or self._value is None:
+            self._owner = weakref.ref(model)
+            self._value = compute()
+        return self._value
+
+
+# ------------------------------------------------------------------ shared type helpers
+
+# Containers whose *values* FastAPI validates only as far as their parameters say.
+_MAPPING_TYPES = frozenset(
+    {
+        "dict",
+        "typing.Dict",
+        "typing.Mapping",
+        "typing.MutableMapping",
+        "typing_extensions.Mapping",
+        "collections.abc.Mapping",
+        "collections.abc.MutableMapping",
+        "collections.OrderedDict",
+        "collections.defaultdict",
+        "typing.OrderedDict",
+        "typing.DefaultDict",
+    }
+)
+_SEQUENCE_TYPES = frozenset(
+    {
+        "list",
+        "set",
+        "frozenset",
+        "typing.List",
+        "typing.Set",
+        "typing.FrozenSet",
+        "typing.Sequence",
+        "typing.MutableSequence",
+        "collections.abc.Sequence",
+        "collections.abc.MutableSequence",
+        "collections.abc.Set",
+    }
+)
+_ANY_TYPES = frozenset({"typing.Any", "typing_extensions.Any", "object"})
+_RESPONSE_PACKAGES = ("fastapi.", "starlette.", "sse_starlette.")
+_JSON_RESPONSES = frozenset({"JSONResponse", "ORJSONResponse", "UJSONResponse"})
+
+
+def is_raw_type(
+    project: Project,
+    module: Module,
+    annotation: ast.expr | None,
+    scope: Function | None,
+    *,
+    any_is_raw: bool,
+    depth: int = 0,
+) -> bool:
+    """Is this annotation a schema-less JSON shape: `dict`, `dict[str, Any]`, `Mapping`,
+    `list[dict]`, bare `list`, or (when `any_is_raw`) `Any`/`object`?
+
+    Typed containers (`dict[str, float]`, `list[Item]`) are not raw: FastAPI validates
+    their values and documents them (the FastAPI docs show `dict[int, float]` bodies)."""
+    if depth > 6 or annotation is None:
+        return False
+    base, _meta, base_module = unwrap_annotation(project, module, annotation, scope)
+    if base is None:
+        return False
+    base_scope = scope if base_module is module else None
+    if isinstance(base, ast.Subscript):
+        origin = project.resolve(base_module, base.value, base_scope)
+        elements = base.slice.elts if isinstance(base.slice, ast.Tuple) else [base.slice]
+        if origin in _MAPPING_TYPES:
+            return len(elements) < 2 or is_raw_type(
+                project, base_module, elements[-1], base_scope, any_is_raw=True, depth=depth + 1
+            )
+        if origin in _SEQUENCE_TYPES:
+            return is_raw_type(
+                project, base_module, elements[0], base_scope, any_is_raw=True, depth=depth + 1
+            )
+        return False
+    if not isinstance(base, (ast.Name, ast.Attribute)):
+        return False
+    qualname = project.resolve(base_module, base, base_scope)
+    if qualname in _MAPPING_TYPES or qualname in _SEQUENCE_TYPES:
+        return True
+    if qualname in _ANY_TYPES:
+        return any_is_raw
+    # `Payload = dict`: a plain-name alias, which `unwrap_annotation` does not follow.
+    alias = project.module_value(qualname)
+    if alias is not None and isinstance(alias[1], (ast.Name, ast.Attribute)):
+        return is_raw_type(
+            project, alias[0], alias[1], None, any_is_raw=any_is_raw, depth=depth + 1
+        )
+    return False
+
+
+def is_response_class(project: Project, qualname: str | None) -> bool:
+    """A Starlette/FastAPI `Response` class (any of `fastapi.responses`, `sse_starlette`)
+    or a project subclass of one."""
+    if qualname is None:
+        return False
+    for name in project.mro(qualname):
+        if project.class_(name) is not None:
+            continue
+        if name.startswith(_RESPONSE_PACKAGES) and last_name(name).endswith("Response"):
+            return True
+    return False
+
+
+def _is_json_response_class(project: Project, qualname: str | None) -> bool:
+    if qualname is None:
+        return False
+    return any(last_name(name) in _JSON_RESPONSES for name in project.mro(qualname))
+
+
+def annotation_mentions_response(
+    project: Project, module: Module, annotation: ast.expr, scope: Function | None
+) -> bool:
+    """Does a return annotation name a `Response` class anywhere (`Response`,
+    `StreamingResponse`, `RedirectResponse | dict`, aliases of them)?"""
+    base, _meta, base_module = unwrap_annotation(project, module, annotation, scope)
+    roots: list[tuple[ast.expr, Module]] = [(annotation, module)]
+    if base is not None:
+        roots.append((base, base_module))
+    for root, owner in roots:
+        for node in ast.walk(root):
+            if isinstance(node, (ast.Name, ast.Attribute)):
+                name = project.resolve(owner, node, scope if owner is module else None)
+                if is_response_class(project, name):
+                    return True
+    return False
+
+
+def is_response_expr(project: Project, fn: Function, expr: ast.expr, depth: int = 0) -> bool:
+    """Does this expression build a `Response` object: `JSONResponse(...)`,
+    `templates.TemplateResponse(...)`, a helper annotated `-> Response`, or a local bound
+    to one of those?"""
+    if depth > 4:
+        return False
+    if isinstance(expr, ast.Await):
+        return is_response_expr(project, fn, expr.value, depth + 1)
+    if isinstance(expr, ast.Name):
+        value = fn.local_values.get(expr.id)
+        return value is not None and is_response_expr(project, fn, value, depth + 1)
+    if not isinstance(expr, ast.Call):
+        return False
+    callee = resolve_callee(project, fn.module, expr.func, fn)
+    if callee is None:
+        return False
+    if project.class_(callee) is not None:
+        return is_response_class(project, project.canonical(callee))
+    helper = project.function(callee)
+    if helper is not None:
+        returns = helper.node.returns
+        return returns is not None and annotation_mentions_response(
+            project, helper.module, returns, helper.parent
+        )
+    # Outside code: `JSONResponse(...)`, `templates.TemplateResponse(...)`.
+    return callee.startswith(_RESPONSE_PACKAGES) and last_name(callee).endswith("Response")
+
+
+def returned_values(fn: Function) -> list[ast.expr]:
+    """The values of the function's own `return` statements (bare `return` left out)."""
+    return [
+        node.value
+        for node in body_nodes(fn.node)
+        if isinstance(node, ast.Return)
+        and node.value is not None
+        and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+    ]
+
+
+def function_label(fn: Function) -> str:
+    """`get_db`, or the class for a class dependency (`Pager`, `RoleChecker.__call__`)."""
+    if fn.class_qualname is not None:
+        owner = last_name(fn.class_qualname)
+        return owner if fn.name == "__init__" else f"{owner}.{fn.name}"
+    return fn.name
+
+
+def has_keyword_splat(route: Route) -> bool:
+    """`@router.post("/x", **common)`: any keyword may be hidden in the splat."""
+    node = route.node
+    return isinstance(node, ast.Call) and any(kw.arg is None for kw in node.keywords)
+
+
+def route_label(route: Route) -> str:
+    path = route.full_paths[0] if route.full_paths else route.path
+    return f"{'/'.join(route.methods)} `{path or '/'}`"
+
+
+# ------------------------------------------------------------------ FAA101
+
+_PARAM_MARKERS = frozenset(
+    {"Body", "Query", "Path", "Header", "Cookie", "Form", "File", "Depends", "Security"}
+)
+_PARAM_MODULES = frozenset({"fastapi", "fastapi.params", "fastapi.param_functions"})
+# Dependency-injection helpers of DI libraries used with FastAPI (fastapi-injector,
+# dependency-injector, wireup...).
+_INJECTOR_NAMES = ("Inject", "Provide", "Depends", "Security")
+_PATH_PARAM = re.compile(r"{\s*(\w+)\s*(?::[^}]*)?}")
+
+
+def _param_marker(
+    project: Project, module: Module, expr: ast.expr | None, scope: Function | None
+) -> str | None:
+    """`Body`, `Query`, `Depends`... for a FastAPI parameter function call, else None."""
+    if not isinstance(expr, ast.Call):
+        return None
+    name = project.resolve(module, expr.func, scope)
+    if name is None:
+        return None
+    owner, _, last = name.rpartition(".")
+    if owner in _PARAM_MODULES and last in _PARAM_MARKERS:
+        return last
+    if last.startswith(_INJECTOR_NAMES) or _returns_depends(project, project.function(name)):
+        # A wrapper that hands FastAPI a dependency (`Inject(get_config)`, `Injected(X)`).
+        return "Depends"
+    return None
+
+
+def _returns_depends(project: Project, fn: Function | None) -> bool:
+    if fn is None:
+        return False
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
+            name = project.resolve(fn.module, node.value.func, fn) or ""
+            owner, _, last = name.rpartition(".")
+            if owner in _PARAM_MODULES and last in ("Depends", "Security"):
+                return True
+    return False
+
+
+def _is_webhook(route: Route) -> bool:
+    return any("webhook" in path.lower() for path in route.full_paths)
+
+
+@dataclass
+class _WebhookScope:
+    """Handlers registered only on webhook paths, and dependencies only they use."""
+
+    handlers: set[int] = field(default_factory=set)
+    dependencies: set[int] = field(default_factory=set)
+
+    def allows(self, fn: Function) -> bool:
+        key = id(fn.node)
+        return key in self.handlers or key in self.dependencies
+
+
+_WEBHOOKS: ModelCache[_WebhookScope] = ModelCache()
+
+
+def _webhook_scope(model: AppModel) -> _WebhookScope:
+    out = _WebhookScope()
+    if not any(_is_webhook(r) for r in model.routes):
+        return out
+    only: dict[int, bool] = {}
+    for route in model.routes:
+        key = id(route.handler.node)
+        only[key] = only.get(key, True) and _is_webhook(route)
+    out.handlers = {key for key, ok in only.items() if ok}
+    from_webhooks: set[int] = set()
+    from_others: set[int] = set()
+    for route in model.routes:
+        sites = model.route_sites(route)
+        for mount in route.mounts[1:]:
+            sites.extend(mount.dependencies)
+        found = from_webhooks if _is_webhook(route) else from_others
+        for _site, target in walk_dependencies(model.project, sites):
+            if target.function is not None:
+                found.add(id(target.function.node))
+    out.dependencies = from_webhooks - from_others
+    return out
+
+
+def _body_candidates(model: AppModel) -> list[tuple[Function, set[str], str]]:
+    """Path operations and dependencies, each once: (function, path parameter names, kind)."""
+    webhooks = _WEBHOOKS.get(model, lambda: _webhook_scope(model))
+    out: dict[int, tuple[Function, set[str], str]] = {}
+    for route in model.routes:
+        if route.kind != "http" or webhooks.allows(route.handler):
+            continue
+        entry = out.setdefault(id(route.handler.node), (route.handler, set(), "route"))
+        for path in (route.path, *route.full_paths):  # router prefixes hold parameters too
+            entry[1].update(_PATH_PARAM.findall(path))
+    for fn in model.project.functions.values():
+        if id(fn.node) in out or webhooks.allows(fn) or model.routes_of(fn):
+            continue
+        if model.is_dependency(fn):
+            out[id(fn.node)] = (fn, set(), "dependency")
+    return list(out.values())
+
+
+def _raw_body_params(
+    project: Project, fn: Function, path_params: set[str]
+) -> Iterator[tuple[ast.arg, str]]:
+    """Body parameters without a schema, with a short description of their type."""
+    scope = fn.parent
+    params = parameters(fn.node)
+    for index, (param, default) in enumerate(params):
+        if index == 0 and fn.class_qualname is not None and param.arg in ("self", "cls"):
+            continue
+        _base, metadata, meta_module = unwrap_annotation(
+            project, fn.module, param.annotation, scope
+        )
+        marker = _param_marker(project, fn.module, default, scope)
+        if marker is None:
+            meta_scope = scope if meta_module is fn.module else None
+            for meta in metadata:
+                marker = _param_marker(project, meta_module, meta, meta_scope)
+                if marker is not None:
+                    break
+        if marker is not None and marker != "Body":
+            continue
+        if marker is None and param.arg in path_params:
+            continue
+        if param.annotation is None:
+            # Unannotated: a `str` query parameter (FAA103), unless `Body()` makes it a body
+            # of anything.
+            if marker == "Body":
+                yield param, "`Body()` without a type"
+            continue
+        # A bare `Any` is a scalar to FastAPI, so without `Body()` it is a query parameter.
+        if is_raw_type(project, fn.module, param.annotation, scope, any_is_raw=marker == "Body"):
+            yield param, f"`{ast.unparse(param.annotation)}`"
+
+
+@rule(
+    code="FAA101",
+    name="raw-dict-body",
+    summary="A request body parameter is a raw `dict`/`Any`/`list[dict]`, so it is not validated",
+    severity="warning",
+    scope="project",
+    fix_title="Declare a Pydantic model for the request body",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/body/",
+        "https://fastapi.tiangolo.com/tutorial/body-nested-models/#bodies-of-arbitrary-dicts",
+    ),
+)
+def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds request body parameters of path operations and of their dependencies (at any
+    depth) that are typed as a schema-less JSON shape: `dict`, `Dict`, `dict[str, Any]`,
+    `Mapping`, `list[dict]`, a bare `list`, or `Any`/no type with an explicit `Body()`.
+    A parameter is a body parameter when FastAPI would make it one: a non-scalar type
+    that is not a path parameter and not declared with `Query()`, `Header()`,
+    `Cookie()`, `Path()`, `Form()`, `File()` or `Depends()`, or any parameter declared
+    with `Body()` (also inside `Annotated`, also through module-level aliases).
+
+    ## Why is this bad?
+    FastAPI validates a request body against the parameter's type. A `dict` accepts
+    any JSON object: missing fields, wrong types and unexpected keys reach the handler,
+    which then fails with a `KeyError` (a 500) or, worse, writes unchecked values to the
+    database. The OpenAPI schema shows an empty object, so clients get no contract.
+
+    ## Known problems
+    Typed mappings such as `dict[str, float]` are not flagged: FastAPI validates their
+    values and documents them. A bare `Any` parameter without `Body()` is a query
+    parameter to FastAPI, not a body, so it is not flagged here. A parameter whose
+    default or `Annotated` metadata is a project wrapper returning `Depends(...)`, or a
+    DI library's `Inject`/`Provide`/`Injected`, is a dependency and is not flagged.
+
+    ## Example
+    ```python
+    @router.patch("/books/{book_id}")
+    def update_book(book_id: int, payload: dict, service: BookServiceDep) -> BookOut:
+        return service.update(book_id, payload)
+    ```
+
+    ## Use instead
+    ```python
+    class BookUpdate(BaseModel):
+        title: str | None = Field(default=None, max_length=500)
+        price: Decimal | None = Field(default=None, gt=0)
+
+    @router.patch("/books/{book_id}")
+    def update_book(book_id: int, payload: BookUpdate, service: BookServiceDep) -> BookOut:
+        return service.update(book_id, payload.model_dump(exclude_unset=True))
+    ```
+
+    ## Fix safety
+    There is no automatic fix: the model has to describe the expected body.
+
+    ## Options
+    Webhook receivers and proxies legitimately accept arbitrary JSON. There is no
+    configuration key for this yet: path operations whose full path contains `webhook`
+    (and dependencies used only by them) are not flagged. Use `# noqa: FAA101` for a
+    proxy endpoint.
+    """
+    project = ctx.project
+    for fn, path_params, kind in _body_candidates(ctx.model):
+        for param, described in _raw_body_params(project, fn, path_params):
+            where = f"`{fn.name}`" if kind == "route" else f"dependency `{function_label(fn)}`"
+            yield Report(
+                param,
+                f"Body parameter `{param.arg}` of {where} is {described}: FastAPI does not "
+                "validate or document its fields",
+                fn.module,
+            )
+
+
+# ------------------------------------------------------------------ FAA102
+
+_REQUEST_CLASSES = frozenset(
+    {"fastapi.Request", "fastapi.requests.Request", "starlette.requests.Request"}
+)
+_BODY_READS = frozenset({"json", "body", "form"})
+_JSON_PARSERS = frozenset(
+    {
+        "json.loads",
+        "orjson.loads",
+        "ujson.loads",
+        "simplejson.loads",
+        "rapidjson.loads",
+        "msgspec.json.decode",
+        "urllib.parse.parse_qs",
+        "urllib.parse.parse_qsl",
+    }
+)
+_VALIDATE_METHODS = frozenset({"model_validate_json", "parse_raw", "validate_json"})
+_UPLOAD_FILE = frozenset(
+    {
+        "fastapi.UploadFile",
+        "fastapi.datastructures.UploadFile",
+        "starlette.datastructures.UploadFile",
+    }
+)
+_FORM_ITERATION = frozenset({"items", "keys", "values", "multi_items"})
+
+
+@dataclass
+class _ReadFacts:
+    """What a route or dependency does with the body it reads, from one walk of its body."""
+
+    request_params: set[str] = field(default_factory=set)
+    # Locals holding the raw bytes (`raw = await request.body()`, `text = raw.decode()`).
+    raw_vars: set[str] = field(default_factory=set)
+    # Locals derived from any body read, the parsed ones included (`token = form["csrf"]`).
+    carriers: set[str] = field(default_factory=set)
+    # Call nodes that parse JSON or form text (`json.loads`, `Model.model_validate_json`).
+    parse_calls: set[int] = field(default_factory=set)
+    # Locals that appear in the arguments of such a parse call.
+    parsed_names: set[str] = field(default_factory=set)
+    # The body is checked against a signature or a token, or read per content type:
+    # a typed parameter cannot replace the read.
+    deliberate: bool = False
+    # Form field names or file counts that are not known in advance.
+    dynamic_form: bool = False
+
+
+_READ_FACTS: FunctionCache[_ReadFacts] = FunctionCache()
+
+
+def _body_read_kind(expr: ast.AST | None, requests: set[str]) -> str:
+    """`json`, `body` or `form` for `await request.<kind>()` on a `Request` parameter."""
+    if not isinstance(expr, ast.Await):
+        return ""
+    call = expr.value
+    if (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr in _BODY_READS
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id in requests
+    ):
+        return call.func.attr
+    return ""
+
+
+def _contains_read(expr: ast.AST, requests: set[str], kinds: frozenset[str] = _BODY_READS) -> bool:
+    return any(_body_read_kind(node, requests) in kinds for node in ast.walk(expr))
+
+
+def _names_in(expr: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+
+
+def _call_args(call: ast.Call) -> list[ast.expr]:
+    return [*call.args, *(kw.value for kw in call.keywords)]
+
+
+def _header_name(node: ast.AST) -> str:
+    """The literal header name in `request.headers.get("x")` / `request.headers["x"]`."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Attribute)
+        and node.func.value.attr == "headers"
+        and node.args
+    ):
+        return (const_str(node.args[0]) or "").lower()
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "headers"
+    ):
+        return (const_str(node.slice) or "").lower()
+    return ""
+
+
+def _dynamic_key(node: ast.AST, form_vars: set[str]) -> bool:
+    """`form.get(f"cat_{sid}")`, `form.getlist(name)`, `form[key]` on a read form."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        owner, args = node.func.value, node.args
+        if node.func.attr not in ("get", "getlist"):
+            return False
+    elif isinstance(node, ast.Subscript):
+        owner, args = node.value, [node.slice]
+    else:
+        return False
+    return (
+        isinstance(owner, ast.Name)
+        and owner.id in form_vars
+        and bool(args)
+        and not isinstance(args[0], ast.Constant)
+    )
+
+
+def _read_facts(ctx: FileContext, fn: Function) -> _ReadFacts:
+    project = ctx.project
+    facts = _ReadFacts()
+    for param, _default in parameters(fn.node):
+        if "signature" in param.arg.lower():
+            facts.deliberate = True  # `x_signature: str = Header()`
+        if project.is_subclass(
+            annotation_type(project, fn.module, param.annotation, fn.parent), _REQUEST_CLASSES
+        ):
+            facts.request_params.add(param.arg)
+    requests = facts.request_params
+    locals_ = [(n, v) for n, v in fn.local_values.items() if v is not None]
+    form_vars = {n for n, v in locals_ if _body_read_kind(v, requests) == "form"}
+    facts.raw_vars = {n for n, v in locals_ if _body_read_kind(v, requests) == "body"}
+    facts.carriers = {n for n, v in locals_ if _contains_read(v, requests)}
+    for _round in range(3):
+        for name, value in locals_:
+            names = _names_in(value)
+            if names & facts.carriers:
+                facts.carriers.add(name)
+            # `text = raw.decode()` still holds the raw body.
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and value.func.attr == "decode"
+                and names & facts.raw_vars
+            ):
+                facts.raw_vars.add(name)
+
+    # Checks over the raw bytes (`hmac.new(key, raw, ...)`, `verify_hmac(raw, header)`),
+    # over anything read (`hmac.compare_digest(expected, form["csrf_token"])`) or over the
+    # whole request (`check_signature(request)`).
+    checks: list[tuple[ast.Call, set[str], frozenset[str]]] = []
+    uses_hmac = False
+    updates: list[ast.Call] = []
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            # A signature header (`X-Hub-Signature-256`) or "Invalid signature" error.
+            if "signature" in node.value.lower():
+                facts.deliberate = True
+        elif isinstance(node, ast.Call):
+            name = project.resolve(fn.module, node.func, fn) or dotted(node.func) or ""
+            short = last_name(name).lower()
+            if name.startswith("hmac."):
+                uses_hmac = True
+                checks.append((node, facts.carriers, _BODY_READS))
+            elif "signature" in short or "webhook" in short or short == "construct_event":
+                checks.append((node, facts.carriers | requests, _BODY_READS))
+            elif "verify" in short:
+                # `verify_password(form["password"], ...)` is a login: raw bytes only.
+                checks.append((node, facts.raw_vars, frozenset({"body"})))
+            elif short == "update":
+                updates.append(node)
+            if name in _JSON_PARSERS or last_name(name) in _VALIDATE_METHODS:
+                facts.parse_calls.add(id(node))
+                for arg in _call_args(node):
+                    facts.parsed_names |= _names_in(arg)
+        elif isinstance(node, (ast.Name, ast.Attribute)) and not facts.dynamic_form:
+            if project.resolve(fn.module, node, fn) in _UPLOAD_FILE:
+                facts.dynamic_form = True
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)) and form_vars:
+            # Field names not known in advance: `for key, value in form.multi_items()`.
+            source = node.iter
+            if (
+                isinstance(source, ast.Call)
+                and isinstance(source.func, ast.Attribute)
+                and source.func.attr in _FORM_ITERATION
+            ):
+                source = source.func.value
+            if isinstance(source, ast.Name) and source.id in form_vars:
+                facts.dynamic_form = True
+        if _header_name(node) == "content-type":
+            facts.deliberate = True  # the body is parsed per content type
+        if form_vars and _dynamic_key(node, form_vars):
+            facts.dynamic_form = True
+    if uses_hmac:
+        checks.extend((call, facts.raw_vars, frozenset({"body"})) for call in updates)
+    for call, carriers, kinds in checks:
+        for arg in _call_args(call):
+            if _names_in(arg) & carriers or _contains_read(arg, requests, kinds):
+                facts.deliberate = True
+    return facts
+
+
+def _route_checks_signature(ctx: FileContext, routes: list[Route]) -> bool:
+    """A route with a dependency that verifies a signature
+    (`dependencies=[Depends(verify_signature)]`)."""
+    for route in routes:
+        for site in ctx.model.route_sites(route):
+            target = resolve_target(ctx.project, site)
+            if target is not None and "signature" in target.name.lower():
+                return True
+    return False
+
+
+def _openapi_documents_body(route: Route) -> bool:
+    """`openapi_extra={"requestBody": ...}`: the body is documented by hand, on purpose
+    (the FastAPI docs' pattern for non-JSON content types)."""
+    extra = route.keywords.get("openapi_extra")
+    if extra is None:
+        return False
+    if not isinstance(extra, ast.Dict):
+        return True  # built elsewhere: assume it documents the body
+    return any(const_str(key) == "requestBody" for key in extra.keys)
+
+
+@rule(
+    code="FAA102",
+    name="manual-request-body-parsing",
+    summary=(
+        "A route or dependency parses the request body by hand instead of taking a typed parameter"
+    ),
+    severity="warning",
+    nodes=(ast.Await,),
+    fix_title="Declare a Pydantic model (or `Form()`) parameter instead of reading `request`",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/body/",
+        "https://fastapi.tiangolo.com/tutorial/request-form-models/",
+    ),
+)
+def manual_request_body_parsing(node: ast.Await, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds path operations and dependencies that read the request body by hand:
+    `await request.json()`, `await request.form()`, or `await request.body()` whose bytes
+    are then parsed as JSON (`json.loads(await request.body())`,
+    `Model.model_validate_json(raw)`), where `request` is a `Request` parameter.
+
+    ## Why is this bad?
+    FastAPI validates a declared body parameter and answers a malformed body with a 422
+    that lists every problem. A hand-parsed body skips all of that: a missing key
+    becomes a `KeyError` (a 500), wrong types flow into the code, and the OpenAPI schema
+    shows no request body, so clients and generated SDKs have no contract.
+
+    ## Known problems
+    Reading the body by hand is legitimate in a few cases, which are not flagged:
+    - a signature or token check: the raw bytes (or anything read from the body, or the
+      request itself for functions named like `check_signature`) reach `hmac`,
+      `stripe.Webhook.construct_event` or a function whose name contains `signature`,
+      `webhook` or (raw bytes only) `verify`; the function reads a signature header or
+      mentions a signature at all (`X-Hub-Signature-256`, `"Invalid signature"`, an
+      `x_signature` parameter); or the route has a dependency named like
+      `verify_signature`;
+    - content negotiation: the function reads the `Content-Type` header and parses the
+      body accordingly;
+    - `request.body()` whose bytes are not parsed as JSON (proxies, raw uploads, YAML
+      or protobuf bodies);
+    - `request.form()` when the function handles `UploadFile` objects, iterates over
+      the form's fields or looks fields up by computed names: field names or file
+      counts that are not known in advance cannot be declared as parameters;
+    - a route with `openapi_extra={"requestBody": ...}`, which documents its body by
+      hand (the FastAPI docs' pattern for other content types).
+
+    Functions that are neither path operations nor dependencies (middleware, exception
+    handlers, helpers) are not checked.
+
+    ## Example
+    ```python
+    @router.post("/books/import")
+    async def import_books(request: Request, session: AsyncSessionDep) -> list[BookOut]:
+        data = await request.json()
+        items = [BookCreate.model_validate(entry) for entry in data["books"]]
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    class BookImport(BaseModel):
+        books: list[BookCreate] = Field(max_length=500)
+
+    @router.post("/books/import")
+    async def import_books(payload: BookImport, session: AsyncSessionDep) -> list[BookOut]:
+        ...
+    ```
+
+    ## Fix safety
+    There is no automatic fix: the model has to describe the expected body.
+
+    ## Options
+    Webhook receivers take whatever JSON a third party sends. As for FAA101, there is
+    no configuration key for this yet: path operations whose full path contains
+    `webhook` (and dependencies used only by them) are not flagged.
+    """
+    call = node.value
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr in _BODY_READS
+        and isinstance(call.func.value, ast.Name)
+    ):
+        return
+    if not ctx.module.imports_anything("fastapi", "starlette"):
+        return
+    fn = ctx.function()
+    if fn is None:
+        return
+    routes = ctx.routes()
+    if not routes and not ctx.model.is_dependency(fn):
+        return
+    if _WEBHOOKS.get(ctx.model, lambda: _webhook_scope(ctx.model)).allows(fn):
+        return
+    facts = _READ_FACTS.get(ctx.model, fn, lambda: _read_facts(ctx, fn))
+    receiver = call.func.value.id
+    if receiver not in facts.request_params or facts.deliberate:
+        return
+    kind = call.func.attr
+    if kind == "form" and facts.dynamic_form:
+        return
+    if kind == "body" and not _body_is_parsed(node, ctx, facts):
+        return
+    if _route_checks_signature(ctx, routes) or any(_openapi_documents_body(r) for r in routes):
+        return
+    where = f"`{fn.name}`" if routes else f"dependency `{function_label(fn)}`"
+    if kind == "body":
+        what = f"parses `await {receiver}.body()` as JSON"
+    else:
+        what = f"reads the body with `await {receiver}.{kind}()`"
+    instead = "`Form()` parameters" if kind == "form" else "a Pydantic model parameter"
+    yield Report(node, f"{where} {what}: declare {instead} so FastAPI validates it")
+
+
+def _body_is_parsed(node: ast.Await, ctx: FileContext, facts: _ReadFacts) -> bool:
+    for ancestor in reversed(ctx.stack):
+        if id(ancestor) in facts.parse_calls:
+            return True  # inline: `json.loads(await request.body())`
+        if isinstance(ancestor, ast.stmt):
+            # Bound to a local, then parsed: `raw = await request.body(); json.loads(raw)`
+            # (or `json.loads(raw.decode())`, `text = raw.decode(); json.loads(text)`).
+            if isinstance(ancestor, (ast.Assign, ast.AnnAssign)) and ancestor.value is node:
+                targets = (
+                    ancestor.targets if isinstance(ancestor, ast.Assign) else [ancestor.target]
+                )
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+                return bool(names & facts.raw_vars) and bool(facts.raw_vars & facts.parsed_names)
+            return False
+    return False
+
+
+# ------------------------------------------------------------------ FAA104
+
+_NO_BODY_STATUSES = frozenset({204, 205, 304})
+# Probes are read by load balancers and orchestrators, not by API clients.
+_PROBE_SEGMENTS = frozenset(
+    {
+        "health",
+        "healthz",
+        "health-check",
+        "healthcheck",
+        "ready",
+        "readyz",
+        "readiness",
+        "live",
+        "livez",
+        "liveness",
+        "ping",
+    }
+)
+
+
+def _is_probe(route: Route) -> bool:
+    for path in route.full_paths or [route.path]:
+        segments = [s for s in path.split("/") if s]
+        if segments and segments[-1].lower() in _PROBE_SEGMENTS:
+            return True
+    return False
+
+
+def _keyword_of(call: ast.AST, name: str) -> ast.expr | None:
+    if isinstance(call, ast.Call):
+        for kw in call.keywords:
+            if kw.arg == name:
+                return kw.value
+    return None
+
+
+def _hidden_from_schema(route: Route) -> bool:
+    """`include_in_schema=False` on the route, its router, or an `include_router` call on
+    the way to every place it is served."""
+    if _is_false(route.keywords.get("include_in_schema")):
+        return True
+    if not route.mounts:
+        return _is_false(_keyword_of(route.router.node, "include_in_schema"))
+    return all(_mount_hidden(mount.chain) for mount in route.mounts)
+
+
+def _mount_hidden(chain: list[RouterObj]) -> bool:
+    for index, router in enumerate(chain):
+        if _is_false(_keyword_of(router.node, "include_in_schema")):
+            return True
+        if index == 0:
+            continue
+        parent = chain[index - 1]
+        for include in router.included_by:
+            if include.parent is parent and _is_false(
+                _keyword_of(include.node, "include_in_schema")
+            ):
+                return True
+    return False
+
+
+def _is_false(expr: ast.expr | None) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is False
+
+
+def _response_class(route: Route) -> tuple[ast.expr, Module] | None:
+    """The `response_class=` that applies: on the route, else the closest router or app
+    `default_response_class=` (an `include_router` one included)."""
+    found = route.keywords.get("response_class")
+    if found is not None:
+        return found, route.module
+    chains = [m.chain for m in route.mounts] or [[route.router]]
+    for chain in chains:
+        for index in range(len(chain) - 1, -1, -1):
+            router = chain[index]
+            value = _keyword_of(router.node, "default_response_class")
+            if value is not None:
+                return value, router.module
+            if index > 0:
+                for include in router.included_by:
+                    if include.parent is chain[index - 1]:
+                        value = _keyword_of(include.node, "default_response_class")
+                        if value is not None:
+                            return value, include.module
+    return None
+
+
+def _registration_scope(route: Route) -> Function | None:
+    handler = route.handler
+    return handler.parent if handler.module is route.module else None
+
+
+@rule(
+    code="FAA104",
+    name="missing-response-model",
+    summary="A path operation declares no response model, or declares it as `dict`/`Any`",
+    severity="warning",
+    scope="route",
+    fix_title="Declare a Pydantic response model (`response_model=` or a return annotation)",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/response-model/",
+        "https://fastapi.tiangolo.com/advanced/custom-response/",
+    ),
+)
+def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds path operations whose response has no contract: no `response_model=` and no
+    return annotation, or a contract that is a schema-less shape (`dict`,
+    `dict[str, Any]`, `Any`, `list[dict]`). Reported once per registration, at the
+    decorator (or `add_api_route` call).
+
+    ## Why is this bad?
+    The response model is what FastAPI validates and *filters* the returned data with,
+    and what the OpenAPI schema shows clients. Without one, whatever the handler returns
+    is serialized as is: a field added to an ORM model or a dict (a password hash, an
+    internal flag) reaches clients silently, and generated SDKs get an untyped response.
+
+    ## Known problems
+    Not flagged, because they have no JSON body to model or opted out on purpose:
+    - websocket routes, Starlette-style `app.route(...)` handlers, HEAD/OPTIONS-only
+      routes, and routes with `include_in_schema=False` (on the route, its router or
+      the `include_router` call);
+    - a non-JSON `response_class=` (or router/app `default_response_class=`) such as
+      `HTMLResponse`, `PlainTextResponse`, `FileResponse`, `StreamingResponse` or
+      `RedirectResponse`; `status_code` 204, 205, 304, 1xx and 3xx;
+    - a return annotation naming a `Response` class, handlers whose every `return`
+      builds a `Response`, and handlers that return nothing;
+    - `response_model=None`, FastAPI's documented opt-out: the author decided, and a
+      decorator with a `**kwargs` splat, which may hold the response model;
+    - probes (`/health`, `/healthz`, `/ready`, `/live`, `/ping`...), read by load
+      balancers rather than API clients.
+
+    Typed containers such as `dict[str, str]` are contracts and are not flagged.
+
+    ## Example
+    ```python
+    @router.get("/stats")
+    def store_stats(current_user: CurrentUser, db: SessionDep):
+        return {"users": count_users(db), "books": count_books(db)}
+    ```
+
+    ## Use instead
+    ```python
+    class StoreStats(BaseModel):
+        users: int
+        books: int
+
+    @router.get("/stats")
+    def store_stats(current_user: CurrentUser, db: SessionDep) -> StoreStats:
+        return StoreStats(users=count_users(db), books=count_books(db))
+    ```
+
+    ## Fix safety
+    There is no automatic fix: the model has to describe the response.
+    """
+    if route.kind != "http" or not set(route.methods) - {"HEAD", "OPTIONS"}:
+        return
+    node = route.node
+    # Starlette-style `app.route(...)` handlers return a `Response` themselves.
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("route", "add_route")
+    ):
+        return
+    status = route.status_code
+    if status is not None and (status in _NO_BODY_STATUSES or status < 200 or 300 <= status < 400):
+        return
+    if _hidden_from_schema(route) or _is_probe(route) or has_keyword_splat(route):
+        return
+    project = ctx.project
+    scope = _registration_scope(route)
+    response_class = _response_class(route)
+    if response_class is not None:
+        expr, module = response_class
+        name = project.resolve(module, expr, scope if module is route.module else None)
+        if not _is_json_response_class(project, name):
+            return
+
+    handler = route.handler
+    label = f"`{handler.name}` ({route_label(route)})"
+    if "response_model" in route.keywords:
+        declared = route.keywords["response_model"]
+        if isinstance(declared, ast.Constant) and declared.value is None:
+            return
+        if is_raw_type(project, route.module, declared, scope, any_is_raw=True):
+            yield Report(
+                node,
+                f"{label} declares `response_model={ast.unparse(declared)}`: the response "
+                "is neither filtered nor documented",
+            )
+        return
+
+    returns = handler.node.returns
+    if returns is None:
+        values = returned_values(handler)
+        if not values or all(is_response_expr(project, handler, v) for v in values):
+            return
+        yield Report(
+            node,
+            f"{label} has no `response_model=` and no return annotation: the response is "
+            "neither validated, filtered nor documented",
+        )
+        return
+    if isinstance(returns, ast.Constant) and returns.value is None:
+        return
+    if annotation_mentions_response(project, handler.module, returns, handler.parent):
+        return
+    if is_raw_type(project, handler.module, returns, handler.parent, any_is_raw=True):
+        yield Report(
+            node,
+            f"{label} returns `{ast.unparse(returns)}`, which has no schema: the response is "
+            "neither filtered nor documented",
+        )
