@@ -1760,7 +1760,7 @@ def generate(out: Path, lines: int = DEFAULT_LINES, seed: int = SEED) -> Generat
         path.write_text(text, encoding="utf-8")
         total += count_lines(text)
     stats = GenerationStats(out, len(files), total, n_domains, n_routes, lines)
-    meta = {"version": GENERATOR_VERSION, "seed": seed, "lines": lines, **stats.as_dict()}
+    meta = {**stats.as_dict(), "version": GENERATOR_VERSION, "seed": seed}
     (out / STAMP).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return stats
 
@@ -1779,8 +1779,8 @@ def ensure_generated(out: Path, lines: int, regenerate: bool) -> GenerationStats
             meta = json.loads(stamp.read_text(encoding="utf-8"))
         except ValueError:
             meta = {}
-        if meta.get("version") == GENERATOR_VERSION and meta.get("lines") == lines \
-                and meta.get("seed") == SEED:
+        same = (meta.get("version"), meta.get("seed"), meta.get("target_lines"))
+        if same == (GENERATOR_VERSION, SEED, lines):
             return None
     return generate(out, lines)
 

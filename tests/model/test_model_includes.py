@@ -30,9 +30,7 @@ def _dep_names(model: AppModel, route: Route, mount_index: int) -> list[str]:
     names = []
     for site in [*mount.dependencies, *route.dependencies]:
         target = (
-            model.auth.project.resolve(site.module, site.target, site.scope)
-            if site.target
-            else None
+            model.project.resolve(site.module, site.target, site.scope) if site.target else None
         )
         names.append((target or "?").rsplit(".", 1)[-1])
     return names

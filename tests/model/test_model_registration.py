@@ -52,6 +52,8 @@ def test_all_registration_forms(rows_of: Rows) -> None:
         ("TRACE", "/r/trace", "op_trace", h + "op_trace", False, None, None),
         ("WEBSOCKET", "/r/ws", "ws_endpoint", h + "ws_endpoint", True, None, None),
         ("WEBSOCKET", "/r/ws-added", "ws_added", h + "ws_added", True, None, None),
+        # @app.router.post(...): the app's own router; HTTPStatus.CREATED
+        ("POST", "/via-app-router", "via_app_router", "app.main.via_app_router", False, 201, None),
     ]
 
 

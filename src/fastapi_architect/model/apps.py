@@ -248,6 +248,11 @@ class AppScanner:
             return None
         if isinstance(expr, ast.Call):
             return self._returned_router(module, expr, scope, depth)
+        if isinstance(expr, ast.Attribute) and expr.attr == "router":
+            # `app.router.add_api_route(...)`: an app's own router is the app.
+            owner = self.router_of(module, expr.value, scope, depth + 1)
+            if owner is not None and owner.kind == "app":
+                return owner
         key = self.project.resolve(module, expr, scope)
         if key is None:
             return None

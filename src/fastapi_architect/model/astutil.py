@@ -66,8 +66,17 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
         if isinstance(value, ast.AST):
             out.append(value)
         elif type(value) is list:
-            out.extend(item for item in value if isinstance(item, ast.AST))
+            for item in value:
+                if isinstance(item, ast.AST):
+                    out.append(item)
     return out
+
+
+_COMPOUND: tuple[type[ast.stmt], ...] = tuple(
+    getattr(ast, name)
+    for name in ("If", "For", "AsyncFor", "While", "With", "AsyncWith", "Try", "TryStar", "Match")
+    if hasattr(ast, name)
+)
 
 
 def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -78,16 +87,19 @@ def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     while stack:
         stmt = stack.pop()
         yield stmt
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        inner: list[ast.stmt] = [*getattr(stmt, "body", ())]
-        for handler in getattr(stmt, "handlers", ()):
-            inner.extend(handler.body)
-        for case in getattr(stmt, "cases", ()):
-            inner.extend(case.body)
-        inner.extend(getattr(stmt, "orelse", ()))
-        inner.extend(getattr(stmt, "finalbody", ()))
-        stack.extend(reversed(inner))
+        if isinstance(stmt, _COMPOUND):
+            stack.extend(reversed(_blocks(stmt)))
+
+
+def _blocks(stmt: ast.stmt) -> list[ast.stmt]:
+    inner: list[ast.stmt] = [*getattr(stmt, "body", ())]
+    for handler in getattr(stmt, "handlers", ()):
+        inner.extend(handler.body)
+    for case in getattr(stmt, "cases", ()):
+        inner.extend(case.body)
+    inner.extend(getattr(stmt, "orelse", ()))
+    inner.extend(getattr(stmt, "finalbody", ()))
+    return inner
 
 
 def walk_scope(root: ast.AST) -> Iterator[ast.AST]:

@@ -321,7 +321,8 @@ def _param_names(node: FunctionNode) -> set[str]:
 
 def _index_module(module: Module) -> None:
     _collect_imports(module)
-    _collect_definitions(module, module.tree.body, prefix="", parent=None, cls=None)
+    walrus = ":=" in module.source  # once per module: only then are expressions searched
+    _collect_definitions(module, module.tree.body, "", None, None, walrus)
 
 
 def _collect_imports(module: Module) -> None:
@@ -425,6 +426,7 @@ def _collect_definitions(
     prefix: str,
     parent: Function | None,
     cls: ClassInfo | None,
+    walrus: bool = True,
 ) -> None:
     for stmt in top_level_statements(body):
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -436,16 +438,16 @@ def _collect_definitions(
                 class_qualname=cls.qualname if cls else None,
                 parent=parent,
             )
-            fn.local_values = _local_bindings(stmt, ":=" in module.source)
+            fn.local_values = _local_bindings(stmt, walrus)
             module.functions[local] = fn
             if cls is not None:
                 cls.methods[stmt.name] = fn
-            _collect_definitions(module, stmt.body, f"{local}.", fn, None)
+            _collect_definitions(module, stmt.body, f"{local}.", fn, None, walrus)
         elif isinstance(stmt, ast.ClassDef):
             local = f"{prefix}{stmt.name}"
             info = ClassInfo(f"{module.name}.{local}", module, stmt, bases=[])
             module.classes[local] = info
-            _collect_definitions(module, stmt.body, f"{local}.", parent, info)
+            _collect_definitions(module, stmt.body, f"{local}.", parent, info, walrus)
         elif parent is None and cls is None:
             _collect_assignment(module, stmt)
 

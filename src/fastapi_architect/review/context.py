@@ -51,23 +51,3 @@ class FileContext:
 
     def resolve(self, expr: ast.AST) -> str | None:
         return self.project.resolve(self.module, expr, self.function())
-
-    def in_loop(self) -> ast.AST | None:
-        """The innermost loop (or comprehension) of the current function around the node."""
-        for node in reversed(self.stack):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                return None
-            if isinstance(
-                node,
-                (
-                    ast.For,
-                    ast.AsyncFor,
-                    ast.While,
-                    ast.ListComp,
-                    ast.SetComp,
-                    ast.DictComp,
-                    ast.GeneratorExp,
-                ),
-            ):
-                return node
-        return None
