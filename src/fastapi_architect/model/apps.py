@@ -175,8 +175,25 @@ class AppScanner:
             tags=self.str_list(module, keyword(value, "tags"), scope),
             include_in_schema=not is_false(keyword(value, "include_in_schema")),
         )
+        if kind == "app":
+            router.middleware.extend(self._constructor_middleware(module, value, scope))
         self._apply_subclass_defaults(router, cls_name)
         self.routers[key] = router
+
+    def _constructor_middleware(
+        self, module: Module, call: ast.Call, scope: Function | None
+    ) -> list[tuple[str, ast.AST]]:
+        """`FastAPI(middleware=[Middleware(AuthMiddleware, ...)])`."""
+        listed = keyword(call, "middleware")
+        if not isinstance(listed, (ast.List, ast.Tuple)):
+            return []
+        out: list[tuple[str, ast.AST]] = []
+        for element in listed.elts:
+            if isinstance(element, ast.Call) and element.args:
+                name = self.project.resolve(module, element.args[0], scope)
+                if name is not None:
+                    out.append((name, element))
+        return out
 
     def _apply_subclass_defaults(self, router: RouterObj, cls_name: str) -> None:
         # `class UserAPIRouter(APIRouter): def __init__(...): super().__init__(dependencies=[...])`

@@ -20,14 +20,7 @@ def walk_nodes(starts: list[ast.AST]) -> Iterator[ast.AST]:
         node = stack.pop()
         yield node
         if isinstance(node, _SCOPES):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                outer: list[ast.AST] = [*node.decorator_list, *node.args.defaults]
-                outer += [d for d in node.args.kw_defaults if d is not None]
-                stack.extend(reversed(outer))
-            elif isinstance(node, ast.ClassDef):
-                stack.extend(reversed([*node.decorator_list, *node.bases]))
-            elif isinstance(node, ast.Lambda):
-                stack.extend(reversed(node.args.defaults))
+            stack.extend(reversed(outer_nodes(node)))
             continue
         stack.extend(reversed(child_nodes(node)))
 
@@ -50,16 +43,34 @@ _LEAF_FIELDS = frozenset(
         "simple",
     }
 )
-_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    """The fields of a node type that can hold child nodes (cached)."""
+    fields = CHILD_FIELDS.get(kind)
+    if fields is None:
+        if kind in _CHILDLESS:
+            fields = ()
+        else:
+            fields = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+        CHILD_FIELDS[kind] = fields
+    return fields
+
+
+# Node types whose fields never hold nodes (names, literals, markers).
+_CHILDLESS = frozenset(
+    {ast.Name, ast.Constant, ast.alias, ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal}
+)
 
 
 def child_nodes(node: ast.AST) -> list[ast.AST]:
     """The child nodes of `node`, like `ast.iter_child_nodes` but as a list, faster (hot in
     every walk), and without the `ctx` markers (`Load()`, `Store()`, `Del()`)."""
     kind = type(node)
-    fields = _CHILD_FIELDS.get(kind)
+    fields = CHILD_FIELDS.get(kind)
     if fields is None:
-        fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+        fields = child_fields(kind)
     out: list[ast.AST] = []
     for name in fields:
         value = getattr(node, name, None)
@@ -100,6 +111,20 @@ def _blocks(stmt: ast.stmt) -> list[ast.stmt]:
     inner.extend(getattr(stmt, "orelse", ()))
     inner.extend(getattr(stmt, "finalbody", ()))
     return inner
+
+
+def outer_nodes(node: ast.AST) -> list[ast.AST]:
+    """The parts of a function, lambda or class that run in the enclosing scope:
+    decorators, defaults, bases (not annotations: they are not calls that run)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        outer: list[ast.AST] = [*node.decorator_list, *node.args.defaults]
+        outer += [d for d in node.args.kw_defaults if d is not None]
+        return outer
+    if isinstance(node, ast.ClassDef):
+        return [*node.decorator_list, *node.bases, *node.keywords]
+    if isinstance(node, ast.Lambda):
+        return list(node.args.defaults)
+    return []
 
 
 def walk_scope(root: ast.AST) -> Iterator[ast.AST]:

@@ -4,12 +4,13 @@ scanner (routers, routes, includes) and the call graph."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi_architect.model.apps import AppScanner, Mount, Route, RouterObj
-from fastapi_architect.model.astutil import body_nodes, walk_nodes
+from fastapi_architect.model.astutil import CHILD_FIELDS, child_fields, outer_nodes
 from fastapi_architect.model.callgraph import CallGraph, CallSite
 from fastapi_architect.model.dependencies import AuthResolver, DepSite, param_sites
 from fastapi_architect.model.project import Function, Module, Project, top_level_statements
@@ -175,9 +176,9 @@ def build_model(
     scanner.collect_router_bindings()
     graph = CallGraph()
     for module in project.module_list:
-        _scan_scope(project, module, None, walk_nodes(list(module.tree.body)), scanner, graph)
+        _scan_scope(project, module, None, module.tree.body, scanner, graph)
         for fn in module.functions.values():
-            _scan_scope(project, module, fn, body_nodes(fn.node), scanner, graph)
+            _scan_scope(project, module, fn, fn.node.body, scanner, graph)
     scanner.finish()
 
     model = AppModel(
@@ -197,34 +198,85 @@ def _scan_scope(
     project: Project,
     module: Module,
     scope: Function | None,
-    nodes: Iterable[ast.AST],
+    body: list[ast.stmt],
     scanner: AppScanner,
     graph: CallGraph,
 ) -> None:
+    """One walk over the code that runs in `scope` (see `astutil.walk_nodes` for what
+    belongs to a scope), collecting call sites and registrations. Inlined for speed:
+    together with the rule walk, this loop visits every node of the project."""
     calls: list[CallSite] = []
     awaited: set[int] = set()
-    for node in nodes:
-        if isinstance(node, ast.Await) and isinstance(node.value, ast.Call):
-            awaited.add(id(node.value))
-        elif isinstance(node, ast.Call):
+    stack: list[ast.AST] = list(reversed(body))
+    pop, extend = stack.pop, stack.extend
+    fields_for = CHILD_FIELDS.get
+    node_type = ast.AST
+    while stack:
+        node = pop()
+        kind = type(node)
+        if kind is ast.Call:
+            assert isinstance(node, ast.Call)
             scanner.visit_call(module, scope, node)
             target = resolve_callee(project, module, node.func, scope)
             calls.append(CallSite(node, target, id(node) in awaited))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            scanner.visit_function(module, scope, node)
+        elif kind is ast.Await:
+            assert isinstance(node, ast.Await)
+            if type(node.value) is ast.Call:
+                awaited.add(id(node.value))
+        elif kind in _SCOPE_TYPES:
+            if kind is not ast.Lambda and kind is not ast.ClassDef:
+                scanner.visit_function(module, scope, node)
+            extend(reversed(outer_nodes(node)))
+            continue
+        fields = fields_for(kind)
+        if fields is None:
+            fields = child_fields(kind)
+        children: list[ast.AST] = []
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                children.extend(item for item in value if isinstance(item, node_type))
+            elif isinstance(value, node_type):
+                children.append(value)
+        extend(reversed(children))
     graph.calls[scope.qualname if scope is not None else module.name] = calls
 
 
-_AUTH_MIDDLEWARE_WORDS = ("auth", "jwt", "token", "apikey", "api_key", "bearer", "login")
-_NOT_AUTH_MIDDLEWARE = ("SessionMiddleware", "CORSMiddleware", "TrustedHostMiddleware")
+_SCOPE_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
+
+
+# Words in a middleware class or function name that say it authenticates requests.
+_AUTH_MIDDLEWARE_WORDS = frozenset(
+    {
+        "auth",
+        "authentication",
+        "authenticate",
+        "jwt",
+        "apikey",
+        "bearer",
+        "login",
+        "oauth",
+        "oauth2",
+        "token",
+        "credentials",
+    }
+)
+_NOT_AUTH_MIDDLEWARE = frozenset({"SessionMiddleware", "CORSMiddleware", "TrustedHostMiddleware"})
+_WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+")
 
 
 def middleware_auth(middleware: list[tuple[str, ast.AST]]) -> list[str] | None:
-    """An app-wide middleware that authenticates (by its name) protects every route."""
+    """An app-wide middleware whose name says it authenticates protects every route.
+    Names are compared by whole words: `CSRFTokenMiddleware` protects against CSRF, it
+    does not authenticate."""
     for name, _node in middleware:
         short = name.rsplit(".", 1)[-1]
         if short in _NOT_AUTH_MIDDLEWARE:
             continue
-        if any(word in short.lower() for word in _AUTH_MIDDLEWARE_WORDS):
+        words = [w.lower() for w in _WORD_RE.findall(short)]
+        if "csrf" in words or "xsrf" in words:
+            continue
+        joined = "".join(words)
+        if _AUTH_MIDDLEWARE_WORDS.intersection(words) or "apikey" in joined:
             return [f"middleware {short}"]
     return None

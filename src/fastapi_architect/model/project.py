@@ -9,6 +9,7 @@ re-exports, so that rules can ask "is this `fastapi.Depends`?" whatever the impo
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,14 @@ class Function:
     @property
     def name(self) -> str:
         return self.node.name
+
+    @functools.cached_property
+    def param_names(self) -> frozenset[str]:
+        return frozenset(_param_names(self.node))
+
+    def binds(self, name: str) -> bool:
+        """Is `name` a parameter or local of this function (not of an enclosing one)?"""
+        return name in self.local_values or name in self.param_names
 
     @property
     def is_async(self) -> bool:
@@ -91,6 +100,8 @@ class Project:
         self.classes: dict[str, ClassInfo] = {}
         self.function_by_node: dict[int, Function] = {}
         self._canonical_cache: dict[str, str] = {}
+        # (scope or module id, callee text) -> resolved callee; filled by `types.resolve_callee`.
+        self.callee_cache: dict[tuple[int, str], str | None] = {}
         self._instance_attributes: dict[int, dict[str, tuple[Function, ast.expr, bool]]] = {}
 
     # ----------------------------------------------------------------- building
@@ -140,7 +151,7 @@ class Project:
         while fn is not None:
             if name in fn.local_values:
                 return f"{fn.qualname}.{name}"
-            if name in _param_names(fn.node):
+            if name in fn.param_names:
                 return f"{fn.qualname}.{name}"
             nested = module.functions.get(_local(fn) + "." + name)
             if nested is not None:

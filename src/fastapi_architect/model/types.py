@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from fastapi_architect.model.astutil import parameters
+from fastapi_architect.model.astutil import dotted, parameters
 from fastapi_architect.model.project import Function, Module, Project
 
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
@@ -36,7 +36,10 @@ def unwrap_annotation(
                 return None, metadata, module
             continue
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
-            expr = _non_none(expr.left, expr.right)
+            inner = _non_none(expr.left, expr.right)
+            if inner is None:
+                return expr, metadata, module  # a real union (`dict | Item`): no single type
+            expr = inner
             continue
         if isinstance(expr, ast.Subscript):
             origin = project.resolve(module, expr.value, scope)
@@ -49,7 +52,10 @@ def unwrap_annotation(
                 expr = elements[0]
                 continue
             if origin in UNION and len(elements) == 2:
-                expr = _non_none(elements[0], elements[1])
+                inner = _non_none(elements[0], elements[1])
+                if inner is None:
+                    return expr, metadata, module
+                expr = inner
                 continue
             return expr, metadata, module
         if isinstance(expr, (ast.Name, ast.Attribute)):
@@ -63,10 +69,13 @@ def unwrap_annotation(
     return expr, metadata, module
 
 
-def _non_none(left: ast.expr, right: ast.expr) -> ast.expr:
+def _non_none(left: ast.expr, right: ast.expr) -> ast.expr | None:
+    """The other member of `X | None` / `None | X`; None for a union of two real types."""
     if isinstance(right, ast.Constant) and right.value is None:
         return left
-    return right
+    if isinstance(left, ast.Constant) and left.value is None:
+        return right
+    return None
 
 
 def annotation_type(
@@ -190,6 +199,35 @@ def resolve_callee(
 ) -> str | None:
     """The qualified name of what a call calls: a project function or class, a method
     on an inferred type (`requests.Session.get`), or an outside dotted name."""
+    if depth == 0:
+        # The same callee text in the same scope always resolves the same way, and
+        # real code repeats it a lot (`db.execute`, `logger.info`): cache it.
+        text = dotted(func)
+        if text is None:
+            return _resolve_callee(project, module, func, scope, depth)
+        key = (_binding_scope(module, scope, text.partition(".")[0]), text)
+        cache = project.callee_cache
+        if key in cache:
+            return cache[key]
+        result = cache[key] = _resolve_callee(project, module, func, scope, depth)
+        return result
+    return _resolve_callee(project, module, func, scope, depth)
+
+
+def _binding_scope(module: Module, scope: Function | None, head: str) -> int:
+    """Where the first name of a callee is bound: the innermost function that binds it,
+    else the module. Calls that only name module-level things share one cache entry."""
+    fn = scope
+    while fn is not None:
+        if fn.binds(head):
+            return id(fn)
+        fn = fn.parent
+    return id(module)
+
+
+def _resolve_callee(
+    project: Project, module: Module, func: ast.expr, scope: Function | None, depth: int
+) -> str | None:
     if isinstance(func, ast.Attribute):
         owner = infer_type(project, module, func.value, scope, depth + 1)
         if owner is not None:

@@ -12,9 +12,10 @@ from functools import partial
 from pathlib import Path
 
 from fastapi_architect.config import Config
-from fastapi_architect.model.astutil import child_nodes
+from fastapi_architect.model.astutil import CHILD_FIELDS, child_fields
 from fastapi_architect.model.build import AppModel, build_model
 from fastapi_architect.model.project import Module
+from fastapi_architect.review import forking
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Finding
 from fastapi_architect.review.registry import Report, Rule, get_rule
@@ -35,6 +36,15 @@ class _Collector:
     internal_errors: list[str] = field(default_factory=list)
     _noqa: dict[str, dict[int, frozenset[str]]] = field(default_factory=dict)
     _seen: set[tuple[str, int, int, str, str]] = field(default_factory=set)
+
+    def merge(self, findings: list[Finding], internal_errors: list[str]) -> None:
+        """Take the findings of a collector that ran elsewhere (already filtered)."""
+        for finding in findings:
+            key = (finding.file, finding.line, finding.column, finding.code, finding.message)
+            if key not in self._seen:
+                self._seen.add(key)
+                self.findings.append(finding)
+        self.internal_errors.extend(internal_errors)
 
     def add(self, rule: Rule, report: Report, module: Module) -> None:
         node = report.node
@@ -158,6 +168,7 @@ def _review_files(files: Iterable[Path], root: Path, config: Config) -> ReviewRe
     model = build_model(((f.path, f.text, f.tree) for f in loaded), root, config.auth_dependencies)
     run_rules(model, rules, collector)
     collector.findings.sort()
+    collector.internal_errors.sort()
     return ReviewResult(
         root=root,
         findings=collector.findings,
@@ -185,7 +196,16 @@ def _report_failure(collector: _Collector, rule: Rule, root: Path, failure: Pars
     )
 
 
-def run_rules(model: AppModel, rules: list[Rule], collector: _Collector) -> None:
+# Below this many modules a second process costs more than it saves.
+PARALLEL_MIN_MODULES = 150
+
+
+def run_rules(
+    model: AppModel,
+    rules: list[Rule],
+    collector: _Collector,
+    parallel_min_modules: int | None = None,
+) -> None:
     node_rules: dict[type[ast.AST], list[Rule]] = {}
     route_rules: list[Rule] = []
     project_rules: list[Rule] = []
@@ -198,9 +218,21 @@ def run_rules(model: AppModel, rules: list[Rule], collector: _Collector) -> None
         elif rule.code != PARSE_ERROR:
             project_rules.append(rule)
 
-    if node_rules:
-        for module in model.project.module_list:
-            _walk_module(module, model, collector, node_rules)
+    modules = model.project.module_list if node_rules else []
+    child: forking.ForkedWork[tuple[list[Finding], list[str]]] | None = None
+    child_modules: list[Module] = []
+    threshold = PARALLEL_MIN_MODULES if parallel_min_modules is None else parallel_min_modules
+    if len(modules) >= threshold:
+        # Walk about half of the source in a forked child while this process walks the
+        # rest and runs the route and project rules.
+        child_modules, modules = _halves(modules)
+        child = forking.start(
+            partial(_walk_modules, child_modules, model, collector.config, node_rules)
+        )
+        if child is None:
+            modules = child_modules + modules
+    for module in modules:
+        _walk_module(module, model, collector, node_rules)
 
     pctx = ProjectContext(model, collector.config)
     for route in model.routes:
@@ -208,6 +240,39 @@ def run_rules(model: AppModel, rules: list[Rule], collector: _Collector) -> None
             _run(collector, rule, route.module, partial(rule.check, route, pctx))
     for rule in project_rules:
         _run(collector, rule, None, partial(rule.check, pctx))
+
+    if child is not None:
+        outcome = child.result()
+        if outcome is None:  # the child failed: do its share here
+            for module in child_modules:
+                _walk_module(module, model, collector, node_rules)
+        else:
+            collector.merge(*outcome)
+
+
+def _halves(modules: list[Module]) -> tuple[list[Module], list[Module]]:
+    """Split modules into two lists of about equal source size."""
+    total = sum(len(m.source) for m in modules)
+    first: list[Module] = []
+    size = 0
+    for index, module in enumerate(modules):
+        if size >= total // 2:
+            return first, modules[index:]
+        first.append(module)
+        size += len(module.source)
+    return first, []
+
+
+def _walk_modules(
+    modules: list[Module],
+    model: AppModel,
+    config: Config,
+    dispatch: dict[type[ast.AST], list[Rule]],
+) -> tuple[list[Finding], list[str]]:
+    collector = _Collector(model.project.root, config)
+    for module in modules:
+        _walk_module(module, model, collector, dispatch)
+    return collector.findings, collector.internal_errors
 
 
 def _run(
@@ -236,24 +301,52 @@ def _walk_module(
     ctx = FileContext(module, model, collector.config)
     stack = ctx.stack
     # Iterative pre-order walk that keeps the ancestor stack, so deeply nested
-    # expressions cannot overflow the interpreter stack.
+    # expressions cannot overflow the interpreter stack. This loop runs once per node
+    # of the project: it is written for speed (no helper calls per node).
     todo: list[tuple[ast.AST, int]] = [(child, 0) for child in reversed(module.tree.body)]
+    pop, push = todo.pop, todo.append
+    handlers_for = dispatch.get
+    fields_for = CHILD_FIELDS.get
+    node_type = ast.AST
     while todo:
-        node, depth = todo.pop()
-        del stack[depth:]
-        handlers = dispatch.get(type(node))
+        node, depth = pop()
+        kind = type(node)
+        handlers = handlers_for(kind)
         if handlers:
-            for rule in handlers:
-                try:
-                    for report in rule.check(node, ctx):
-                        collector.add(rule, report, report.module or module)
-                except Exception as exc:
-                    collector.internal_errors.append(
-                        f"{rule.code} failed on {module.relpath}:{getattr(node, 'lineno', '?')}: {exc!r}"
-                    )
-        stack.append(node)
-        children = child_nodes(node)
-        todo.extend((child, depth + 1) for child in reversed(children))
+            del stack[depth:]
+            _dispatch(node, handlers, ctx, collector, module)
+        fields = fields_for(kind)
+        if fields is None:
+            fields = child_fields(kind)
+        if not fields:
+            continue
+        children: list[ast.AST] = []
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                children.extend(item for item in value if isinstance(item, node_type))
+            elif isinstance(value, node_type):
+                children.append(value)
+        if children:
+            del stack[depth:]
+            stack.append(node)
+            depth += 1
+            for child in reversed(children):
+                push((child, depth))
+
+
+def _dispatch(
+    node: ast.AST, handlers: list[Rule], ctx: FileContext, collector: _Collector, module: Module
+) -> None:
+    for rule in handlers:
+        try:
+            for report in rule.check(node, ctx):
+                collector.add(rule, report, report.module or module)
+        except Exception as exc:
+            line = getattr(node, "lineno", "?")
+            collector.internal_errors.append(
+                f"{rule.code} failed on {module.relpath}:{line}: {exc!r}"
+            )
 
 
 def _sources(model: AppModel, findings: list[Finding]) -> dict[str, list[str]]:

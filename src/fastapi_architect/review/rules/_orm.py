@@ -14,7 +14,7 @@ Everything is cached per `AppModel`, so a run builds each index once.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -844,16 +844,66 @@ def _short(expr: ast.expr) -> str:
     return text if len(text) <= 30 else text[:27] + "..."
 
 
+# Methods that turn a legacy `session.query(...)` chain into a SQL expression for another
+# statement: the chain is never executed on its own.
+LAZY_QUERY_METHODS = frozenset(
+    {
+        "subquery",
+        "scalar_subquery",
+        "as_scalar",
+        "cte",
+        "exists",
+        "label",
+        "correlate",
+        "alias",
+        "statement",
+    }
+)
+
+
+def lazy_query(call: ast.Call, parent_of: Callable[[int], ast.AST | None]) -> bool:
+    """Is `call` a `session.query(...)` whose method chain ends in a SQL expression
+    (`session.query(Param.run_id).filter(...).subquery()`) rather than in rows?"""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "query"):
+        return False
+    current: ast.AST = call
+    last: str | None = None
+    while True:
+        parent = parent_of(id(current))
+        if not (isinstance(parent, ast.Attribute) and parent.value is current):
+            break
+        last = parent.attr
+        grand = parent_of(id(parent))
+        current = grand if isinstance(grand, ast.Call) and grand.func is parent else parent
+    return last in LAZY_QUERY_METHODS
+
+
+def _parents(fn: Function) -> dict[int, ast.AST]:
+    out: dict[int, ast.AST] = {}
+    for node in body_nodes(fn.node):
+        for child in ast.iter_child_nodes(node):
+            out[id(child)] = node
+    return out
+
+
 def function_query(st: OrmState, fn: Function) -> tuple[ast.Call, str] | None:
-    """The first session query call in a function's own body (not in nested functions)."""
+    """The first session query call in a function's own body (not in nested functions)
+    that runs SQL (a `session.query(...)` chain ending in `.subquery()` does not)."""
     key = id(fn.node)
     if key in st.body_queries:
         return st.body_queries[key]
     found: tuple[ast.Call, str] | None = None
+    parents: dict[int, ast.AST] | None = None
     for node in body_nodes(fn.node):
         if isinstance(node, ast.Call):
             hit = session_call(st, fn.module, node, fn, QUERY_METHODS)
             if hit is not None:
+                if isinstance(node.func, ast.Attribute) and node.func.attr == "query":
+                    if parents is None:
+                        parents = _parents(fn)
+                    if lazy_query(node, parents.get):
+                        continue
                 found = (node, hit[0])
                 break
     st.body_queries[key] = found

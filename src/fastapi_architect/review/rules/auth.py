@@ -53,6 +53,13 @@ _PUBLIC_HANDLERS = (
     "password_recovery*",
     "verify_email*",
     "confirm_email*",
+    # `POST /verify` with the e-mail token in the body (fastapi-users): the token is
+    # the credential.
+    "verify",
+    "confirm",
+    "verify_account*",
+    "confirm_account*",
+    "activate_account*",
     "*webhook*",
     "*callback",
 )

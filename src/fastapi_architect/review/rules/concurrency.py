@@ -137,19 +137,148 @@ def _sync_project_function(fn: Function) -> bool:
     return not fn.is_async
 
 
+_MIDDLEWARE_BASES = frozenset(
+    {"starlette.middleware.base.BaseHTTPMiddleware", "fastapi.middleware.base.BaseHTTPMiddleware"}
+)
+_MIDDLEWARE_METHODS = ("dispatch", "__call__")
+# Registrations whose function runs on the server's event loop: exception handlers,
+# startup/shutdown handlers and lifespans.
+_HANDLER_DECORATORS = frozenset({"exception_handler", "on_event"})
+_HANDLER_REGISTRARS = frozenset({"add_exception_handler", "add_event_handler"})
+_HANDLER_KEYWORDS = frozenset({"lifespan", "exception_handlers", "on_startup", "on_shutdown"})
+
+
+@dataclass
+class _LoopState:
+    model: AppModel
+    coroutines: list[Function]
+
+
+_LOOP_STATE: list[_LoopState] = []
+
+
+def request_coroutines(model: AppModel) -> list[Function]:
+    """The coroutines that run on the event loop of a FastAPI server: async routes
+    (websockets too), async dependencies, middleware, exception handlers, lifespans and
+    startup/shutdown handlers, and every project coroutine they call, at any depth. A
+    coroutine of a command-line tool or an SDK (run by `asyncio.run`) blocks no request,
+    so it is left out. Computed once per model."""
+    if _LOOP_STATE and _LOOP_STATE[0].model is model:
+        return _LOOP_STATE[0].coroutines
+    project = model.project
+    roots: dict[int, Function] = {}
+
+    def add(fn: Function | None) -> None:
+        if fn is not None and fn.is_async:
+            roots.setdefault(id(fn.node), fn)
+
+    def add_callable(module: Module, scope: Function | None, expr: ast.expr) -> None:
+        name = project.resolve(module, expr, scope)
+        add(project.function(name))
+        cls = project.class_(name)
+        if cls is not None:
+            for method in _MIDDLEWARE_METHODS:
+                add(project.method(cls.qualname, method))
+
+    for route in model.routes:
+        add(route.handler)
+    for router in model.routers.values():
+        for name, _node in router.middleware:
+            add(project.function(name))
+            cls = project.class_(name)
+            if cls is not None:
+                for method in _MIDDLEWARE_METHODS:
+                    add(project.method(cls.qualname, method))
+    for cls in project.classes.values():
+        if any(base in _MIDDLEWARE_BASES for base in project.mro(cls.qualname)):
+            add(cls.methods.get("dispatch"))
+    for fn in project.functions.values():
+        if not fn.is_async:
+            continue
+        if model.is_dependency(fn):
+            add(fn)
+            continue
+        for decorator in fn.node.decorator_list:
+            func = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if isinstance(func, ast.Attribute) and func.attr in _HANDLER_DECORATORS:
+                add(fn)
+    # `app.add_exception_handler(Exc, handler)`, `FastAPI(lifespan=...)`,
+    # `exception_handlers={...}`: from the call sites the model already collected.
+    for owner, sites in model.callgraph.calls.items():
+        scope = project.functions.get(owner)
+        module = scope.module if scope is not None else project.modules.get(owner)
+        if module is None:
+            continue
+        for site in sites:
+            call = site.node
+            if isinstance(call.func, ast.Attribute) and call.func.attr in _HANDLER_REGISTRARS:
+                if len(call.args) >= 2:
+                    add_callable(module, scope, call.args[1])
+                continue
+            for kw in call.keywords:
+                if kw.arg not in _HANDLER_KEYWORDS:
+                    continue
+                value = kw.value
+                values = (
+                    value.values
+                    if isinstance(value, ast.Dict)
+                    else value.elts
+                    if isinstance(value, (ast.List, ast.Tuple))
+                    else [value]
+                )
+                for element in values:
+                    if isinstance(element, (ast.Name, ast.Attribute)):
+                        add_callable(module, scope, element)
+    found = list(roots.values())
+    coroutines = [*found, *_awaited_helpers_of(model, found)]
+    _LOOP_STATE[:] = [_LoopState(model, coroutines)]
+    return coroutines
+
+
+def _awaited_helpers_of(model: AppModel, roots: list[Function]) -> list[Function]:
+    """Project coroutines that `roots` call, at any depth."""
+    graph = model.callgraph
+    seen = {id(fn.node) for fn in roots}
+    todo = list(roots)
+    out: list[Function] = []
+    while todo:
+        fn = todo.pop()
+        for site in graph.calls_of(fn):
+            callee = model.project.function(site.target)
+            if callee is None or not callee.is_async or id(callee.node) in seen:
+                continue
+            seen.add(id(callee.node))
+            out.append(callee)
+            todo.append(callee)
+    return out
+
+
+def _non_blocking(call: ast.Call) -> bool:
+    """`os.waitpid(pid, os.WNOHANG)` polls and returns at once."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr in ("waitpid", "wait3", "wait4")):
+        return False
+    return any(
+        isinstance(node, (ast.Name, ast.Attribute))
+        and (node.id if isinstance(node, ast.Name) else node.attr) == "WNOHANG"
+        for arg in [*call.args, *(k.value for k in call.keywords)]
+        for node in ast.walk(arg)
+    )
+
+
 def blocking_calls(
     ctx: ProjectContext, is_sink: Callable[[str], bool], key: str, kind: str
 ) -> Iterator[Report]:
     graph = ctx.model.callgraph
     project = ctx.project
-    for fn in project.functions.values():
-        if not fn.is_async:
-            continue
+    for fn in request_coroutines(ctx.model):
         for site in graph.calls_of(fn):
             target = site.target
             if target is None:
                 continue
             if is_sink(target):
+                if _non_blocking(site.node):
+                    continue
                 yield Report(
                     site.node,
                     f"{kind} `{target}` in `async def {fn.name}` blocks the event loop",
@@ -160,7 +289,7 @@ def blocking_calls(
             if callee is None or callee.is_async:
                 continue
             chain = graph.find_chain(project, callee, is_sink, key, _sync_project_function)
-            if chain is None:
+            if chain is None or _non_blocking(chain[-1][0].node):
                 continue
             names = [callee.display, *(name for _, name in chain)]
             path = " → ".join(f"`{n}`" for n in names)
@@ -186,9 +315,11 @@ def blocking_http_call_in_async(ctx: ProjectContext) -> Iterator[Report]:
     Finds synchronous HTTP calls (`requests`, `requests.Session`, `httpx.Client`,
     `urllib.request.urlopen`, `urllib3` pools, `http.client`, and synchronous SDKs such
     as `boto3` clients and `stripe`) that run inside an `async def` route, dependency,
-    middleware, lifespan or any other coroutine, directly or through project functions
-    in any module. The finding is placed at the call in the `async def` and names the
-    whole chain (`create_order` → `pricing.get_rate` → `requests.get`).
+    middleware, exception handler, lifespan or startup handler, or a coroutine they
+    await, directly or through sync project functions in any module. The finding is
+    placed at the call in the `async def` and names the whole chain (`create_order` →
+    `pricing.get_rate` → `requests.get`). Coroutines no request reaches (a CLI command
+    run with `asyncio.run`, an SDK method) block no other request and are not reported.
 
     ## Why is this bad?
     FastAPI runs `async def` path operations on the event loop. A synchronous network
@@ -240,8 +371,9 @@ def blocking_call_in_async_path(ctx: ProjectContext) -> Iterator[Report]:
     """## What it does
     Finds blocking standard-library calls (`time.sleep`, `subprocess.run` and friends,
     `os.system`, `input`, blocking `socket` operations, `smtplib`) reached from an
-    `async def` route, dependency, middleware or lifespan, directly or through project
-    functions in any module. The finding is placed at the call in the `async def` and
+    `async def` route, dependency, middleware, exception handler, lifespan or startup
+    handler (or a coroutine they await), directly or through sync project functions in
+    any module. Coroutines no request reaches (CLI commands, SDK methods) are left out. The finding is placed at the call in the `async def` and
     names the chain (`signup` → `notifications.send_welcome` → `time.sleep`).
 
     ## Why is this bad?
@@ -561,26 +693,6 @@ def _session_functions(ctx: ProjectContext) -> list[Function]:
     return out
 
 
-def _awaited_helpers(ctx: ProjectContext, roots: list[Function]) -> list[Function]:
-    """Project coroutines that routes and dependencies call, at any depth. They run on
-    the event loop while a request is served (a coroutine in a script run with
-    `asyncio.run` does not, so only what is reached from a request counts)."""
-    graph = ctx.model.callgraph
-    seen = {id(fn.node) for fn in roots}
-    todo = list(roots)
-    out: list[Function] = []
-    while todo:
-        fn = todo.pop()
-        for site in graph.calls_of(fn):
-            callee = ctx.project.function(site.target)
-            if callee is None or not callee.is_async or id(callee.node) in seen:
-                continue
-            seen.add(id(callee.node))
-            out.append(callee)
-            todo.append(callee)
-    return out
-
-
 @rule(
     code="FAA202",
     name="sync-orm-session-in-async",
@@ -641,7 +753,7 @@ def sync_orm_session_in_async(ctx: ProjectContext) -> Iterator[Report]:
         return
     state = _session_state(ctx.model)
     entry_points = _session_functions(ctx)
-    for fn in [*entry_points, *_awaited_helpers(ctx, entry_points)]:
+    for fn in [*entry_points, *_awaited_helpers_of(ctx.model, entry_points)]:
         yield from _local_sessions(state, fn)
     for fn in entry_points:
         sites = {site.param: site for site in param_sites(project, fn) if site.param}

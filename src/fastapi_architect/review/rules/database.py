@@ -21,6 +21,7 @@ from fastapi_architect.review.rules._orm import (
     OrmState,
     function_query,
     is_test_module,
+    lazy_query,
     session_call,
     state,
 )
@@ -737,6 +738,22 @@ def orm_lazy_load_in_loop(node: ast.Attribute, ctx: FileContext) -> Iterator[Rep
 
 # --------------------------------------------------------------------------- FAA402
 
+
+def _stack_parent(stack: list[ast.AST]) -> Callable[[int], ast.AST | None]:
+    """Parent lookup (by node id) over the engine's ancestor stack (outermost first)."""
+    position = {id(node): i for i, node in enumerate(stack)}
+
+    def parent_of(node_id: int) -> ast.AST | None:
+        if not stack:
+            return None
+        i = position.get(node_id)
+        if i is None:
+            return stack[-1]  # the node being checked: its parent is the innermost ancestor
+        return stack[i - 1] if i > 0 else None
+
+    return parent_of
+
+
 _BATCH_NAME = re.compile(r"^_*(attempts?|retry|retries|tries|try_|batch\w*|chunk\w*|page\w*)$")
 _BATCH_CALL = re.compile(r"(batch|chunk|partition|page|slice|window|grouper)", re.IGNORECASE)
 _BOUNDED_ITERATORS = frozenset({"itertools.count", "itertools.repeat", "itertools.cycle"})
@@ -853,7 +870,9 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     comprehension over a collection, in any function of the project. A call to a
     project function or method (a repository, service or CRUD helper) whose own body
     runs such a query counts too (one hop), so `crud.get_user(db, uid)` in a loop is
-    reported at the call.
+    reported at the call. A legacy `session.query(...)` chain that ends in a SQL
+    expression (`.subquery()`, `.exists()`, `.cte()`, `.label()`) builds part of one
+    statement and sends nothing, so building filters in a loop is not reported.
 
     ## Why is this bad?
     Each iteration is a round trip to the database: an order with 50 items becomes 50
@@ -898,6 +917,8 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     st = state(ctx.model)
     fn = ctx.function()
     hit = session_call(st, ctx.module, node, fn, QUERY_METHODS)
+    if hit is not None and lazy_query(node, _stack_parent(ctx.stack)):
+        return  # builds a subquery for one statement after the loop
     message_head: str
     if hit is not None:
         message_head = f"`{hit[0]}` runs a query"

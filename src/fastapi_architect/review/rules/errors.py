@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from fastapi_architect.model.apps import status_code_value
-from fastapi_architect.model.astutil import argument, keyword, last_name, parameters
+from fastapi_architect.model.astutil import argument, body_nodes, keyword, last_name, parameters
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type
@@ -37,7 +37,11 @@ HTTP_EXCEPTIONS = frozenset(
 )
 def http_exception_returned(node: ast.Return, ctx: FileContext) -> Iterator[Report]:
     """## What it does
-    Finds `return HTTPException(...)` in any function of a FastAPI project.
+    Finds `return HTTPException(...)` in path operations, dependencies and other
+    functions of a FastAPI project. Exception factories are not reported: helpers
+    (not routes or dependencies) annotated to return an exception, or whose every
+    `return` builds one, hand the exception to callers that raise it
+    (`raise not_found(item_id)`).
 
     ## Why is this bad?
     A returned exception is not an error to FastAPI: it is serialized as the response
@@ -63,10 +67,52 @@ def http_exception_returned(node: ast.Return, ctx: FileContext) -> Iterator[Repo
     Safe: replacing `return` with `raise` keeps the exception and makes it take effect.
     """
     value = node.value
-    if isinstance(value, ast.Call) and ctx.resolve(value.func) in HTTP_EXCEPTIONS:
-        yield Report(
-            node, "`HTTPException` is returned, not raised: the client gets a success status"
-        )
+    if not (isinstance(value, ast.Call) and ctx.resolve(value.func) in HTTP_EXCEPTIONS):
+        return
+    fn = ctx.function()
+    if fn is not None and _exception_factory(ctx.model, fn):
+        return
+    yield Report(node, "`HTTPException` is returned, not raised: the client gets a success status")
+
+
+_FACTORIES: dict[int, bool] = {}
+_FACTORIES_OF: list[AppModel] = []
+
+
+def _exception_factory(model: AppModel, fn: Function) -> bool:
+    """A helper that builds the exception for its callers to raise (`raise
+    not_found(item_id)`): not a route or a dependency, and either annotated to return an
+    exception or returning nothing but exceptions. Returning one is its job."""
+    if not _FACTORIES_OF or _FACTORIES_OF[0] is not model:
+        _FACTORIES_OF[:] = [model]
+        _FACTORIES.clear()
+    key = id(fn.node)
+    found = _FACTORIES.get(key)
+    if found is None:
+        found = _is_factory(model, fn)
+        _FACTORIES[key] = found
+    return found
+
+
+def _is_factory(model: AppModel, fn: Function) -> bool:
+    if model.routes_of(fn) or model.is_dependency(fn):
+        return False
+    project = model.project
+    returns = fn.node.returns
+    if returns is not None:
+        for node in ast.walk(returns):
+            if isinstance(node, (ast.Name, ast.Attribute)) and _is_exception_type(
+                project, project.resolve(fn.module, node, fn.parent)
+            ):
+                return True
+    values = [
+        n.value for n in body_nodes(fn.node) if isinstance(n, ast.Return) and n.value is not None
+    ]
+    return bool(values) and all(
+        isinstance(v, ast.Call)
+        and _is_exception_type(project, project.resolve(fn.module, v.func, fn))
+        for v in values
+    )
 
 
 # ------------------------------------------------------------------ FAA601

@@ -147,6 +147,9 @@ _STR_METHODS = frozenset(
     }
 )
 _SPEC_TYPES = frozenset("bcdeEfFgGnoxX%")
+# Identifiers that come from the code's own schema, not from data.
+_SCHEMA_DUNDERS = frozenset({"__tablename__", "__name__", "__qualname__"})
+_SCHEMA_NAMES = frozenset({"key", "name", "fullname", "schema"})
 _MAX_DEPTH = 8
 
 
@@ -428,9 +431,12 @@ class _Analysis:
                 # `for column in COLUMNS`: elements of a fixed collection.
                 if self._local_root(iterable) or not self.safe(iterable, depth + 1, safe_names):
                     return False
+            # A rebinding that reads the name itself (`template = f"NOT {template}"`) is
+            # safe when every binding is, assuming the name is.
+            inductive = safe_names | {name}
             for node, value in bindings or []:
                 checked = node.value if isinstance(node, ast.AugAssign) else value
-                if checked is None or not self.safe(checked, depth + 1, safe_names):
+                if checked is None or not self.safe(checked, depth + 1, inductive):
                     return False
             return True
         outer = fn.parent
@@ -442,6 +448,8 @@ class _Analysis:
         return True  # a module-level name, an import or a builtin
 
     def _safe_attribute(self, expr: ast.Attribute, depth: int, safe_names: frozenset[str]) -> bool:
+        if expr.attr in _SCHEMA_DUNDERS:
+            return True  # `column.class_.__tablename__`: a name the code defines
         root: ast.expr = expr
         while isinstance(root, ast.Attribute):
             root = root.value
@@ -455,6 +463,8 @@ class _Analysis:
             return True
         if isinstance(expr.value, ast.Name):
             owner = infer_type(self.project, self.module, expr.value, self.fn)
+            if owner is not None and owner.startswith("sqlalchemy.") and expr.attr in _SCHEMA_NAMES:
+                return True  # `column.key`, `table.name` of a SQLAlchemy schema object
             return self._safe_field(owner, expr.attr)
         return False
 
@@ -770,7 +780,9 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     Interpolations that cannot carry SQL are not reported: constants, module-level
     configuration, values annotated as numbers, dates, UUIDs, enums or `Literal`,
     `int(...)`/`len(...)`, lookups in a fixed table (`SORT_COLUMNS[sort]`), and names
-    checked against a fixed collection (`if sort not in ALLOWED: raise ...`). Strings
+    checked against a fixed collection (`if sort not in ALLOWED: raise ...`), and
+    identifiers from the code's own schema (`Model.__tablename__`, `column.key` of a
+    SQLAlchemy column). Strings
     passed to `execute`-like methods must look like SQL; strings given to `text()`
     need not. Values are followed inside one function only, and test modules are
     skipped. Request parameters that come from a dependency function (the current

@@ -251,7 +251,16 @@ def _returned_names(fn: Function, value: ast.expr) -> set[str]:
     todo: list[tuple[ast.expr, int]] = [(value, 0)]
     while todo:
         expr, depth = todo.pop()
+        # A called local is not part of the value, its result is (`return await
+        # handler(request)` where `handler = create_pass_through_route(...)`).
+        callees = {
+            id(node.func)
+            for node in ast.walk(expr)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        }
         for node in ast.walk(expr):
+            if id(node) in callees:
+                continue
             if isinstance(node, ast.Name) and node.id not in names:
                 names.add(node.id)
                 bound = fn.local_values.get(node.id)
@@ -321,6 +330,9 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
 
     ## Known problems
     Not flagged:
+    - a handler that returns what it gets by *calling* a factory's product
+      (`forward = create_forwarder(url)` then `return forward(payload)`): the answer
+      is the call's result, not a created resource;
     - a POST that declares any `status_code`: 202 for accepted work, 204, or an
       explicit 200 are deliberate;
     - a handler that sets `response.status_code` itself or returns a `Response` object

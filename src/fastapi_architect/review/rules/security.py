@@ -84,7 +84,7 @@ def _in_tests(ctx: FileContext) -> bool:
             name == "conftest.py"
             or name.startswith("test_")
             or name.endswith("_test.py")
-            or any(p in ("tests", "test") for p in parts[:-1])
+            or any(p in ("tests", "test", "testing") for p in parts[:-1])
         )
         state.tests[id(ctx.module)] = found
     return found
@@ -895,6 +895,7 @@ _NOT_SECRET_PREFIXES = frozenset(
         "msg",
         "message",
         "grant",
+        "on",
         # Tokenizer and pagination tokens are not credentials.
         "eos",
         "bos",
@@ -913,7 +914,7 @@ _NOT_SECRET_PREFIXES = frozenset(
     }
 )
 _PLACEHOLDER_RE = re.compile(
-    r"<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|x{3,}|\*{3,}|\.{3,}|-{3,}|"
+    r"<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}|\{\{[^}]*\}\}|x{3,}|\*{3,}|\.{3,}|-{3,}|"
     r"(?:change|replace|update|set)[-_ ]?(?:me|this|it)(?:[-_ ].*)?|"
     r"your[-_ ].*|(?:dummy|example|sample|placeholder|todo|fixme|tbd|redacted)(?:[-_ ].*)?",
     re.IGNORECASE,
@@ -986,8 +987,12 @@ def _secret_value(name: str, value: str) -> bool:
     v = value.strip()
     if not v:
         return False
-    if _PEM_MARK in v or _placeholder(v):
-        return True  # a placeholder ships as the secret when nobody sets the variable
+    if _PEM_MARK in v:
+        return True
+    if _placeholder(v):
+        # A placeholder ships as the secret when nobody sets the variable; for a key
+        # issued by another service it is only a dummy the service rejects.
+        return not _issued_credential(name)
     if any(c.isspace() for c in v):
         return False  # a message ("Invalid token"), not a key
     if v.startswith(("/", "./", "../", "~/")) or _FILE_NAME_RE.fullmatch(v):
@@ -998,6 +1003,14 @@ def _secret_value(name: str, value: str) -> bool:
         return False  # a header name or auth scheme
     if _ENV_NAME_RE.fullmatch(v):
         return False  # the name of the environment variable that holds the secret
+    if _KEY_PATH_RE.fullmatch(v) or _SENTINEL_RE.fullmatch(v):
+        # An attribute key or URN (`"gen_ai.usage.input_tokens"`,
+        # `"urn:ietf:params:oauth:token-type:access_token"`), or a `__sentinel__`.
+        return False
+    if _spells_name(name, v):
+        return False  # `CSRF_TOKEN_KEY = "csrftoken"`: the name of the field
+    if _issued_credential(name) and _plain_label(name, v):
+        return False  # `token="ui-token"`, `api_key="fake-api-key"`: not a provider key
     # A label: the value repeats the secret word of the name (`ACCESS_TOKEN =
     # "access_token"`, `fb_api_key = "api_key"`, `"password"` as an OAuth2 grant type).
     # `POSTGRES_PASSWORD = "postgres"` repeats a word too, but not the secret one.
@@ -1007,6 +1020,74 @@ def _secret_value(name: str, value: str) -> bool:
         if "_" + "_".join(value_words) + "_" in joined:
             return False
     return True
+
+
+_KEY_PATH_RE = re.compile(r"[a-z][a-z0-9_\-]*(?:[.:][a-z][a-z0-9_\-]*)+")
+_SENTINEL_RE = re.compile(r"__\w+__")
+_LABEL_RE = re.compile(r"[a-z]+(?:[-_ ][a-z]+)*")
+# Credentials a service issues (API keys, tokens) are random strings; the ones people
+# choose (passwords, signing secrets) may be plain words, and then they are the bug.
+_ISSUED_KEYWORDS: tuple[tuple[str, ...], ...] = (("token",), ("api", "key"), ("apikey",))
+_CHOSEN_KEYWORDS = tuple(k for k in _SECRET_KEYWORDS if k not in _ISSUED_KEYWORDS)
+_CHOSEN_WORDS = frozenset(
+    {"secret", "password", "passwd", "pass", "pwd", "admin", "root", "letmein", "private"}
+)
+_DUMMY_WORDS = frozenset(
+    {
+        "fake",
+        "mock",
+        "dummy",
+        "test",
+        "testing",
+        "sample",
+        "example",
+        "placeholder",
+        "sentinel",
+        "unused",
+        "none",
+        "null",
+        "empty",
+        "redacted",
+        "unknown",
+        "anonymous",
+    }
+)
+_KEYWORD_WORDS = frozenset(w for kw in _SECRET_KEYWORDS for w in kw)
+
+
+@lru_cache(maxsize=4096)
+def _issued_credential(name: str) -> bool:
+    """Named as an API key or token, and not also as a password or secret."""
+    return _name_matches(
+        name, _ISSUED_KEYWORDS, _SECRET_TAILS, _NOT_SECRET_PREFIXES
+    ) and not _name_matches(name, _CHOSEN_KEYWORDS, _SECRET_TAILS, _NOT_SECRET_PREFIXES)
+
+
+def _plain_label(name: str, value: str) -> bool:
+    """Lowercase words (`"ui-token"`, `"failed-to-connect-to-db"`, `"fake-api-key"`): a
+    label or a dummy, never a key a provider issued. A single word counts only when it
+    repeats the name or says it is a dummy; words that people pick as secrets do not."""
+    if not _LABEL_RE.fullmatch(value):
+        return False
+    words = re.split(r"[-_ ]", value)
+    if set(words) & _CHOSEN_WORDS:
+        return False
+    if len(words) > 1:
+        return True
+    return words[0] in _DUMMY_WORDS or words[0] in _words(name)
+
+
+def _spells_name(name: str, value: str) -> bool:
+    """Does the value spell a run of the name's words that holds the secret word, without
+    separators (`CSRF_TOKEN_KEY = "csrftoken"`)? Then it is the field's name."""
+    squashed = re.sub(r"[^a-z0-9]", "", value.lower())
+    words = _words(name)
+    for i in range(len(words)):
+        for j in range(i + 1, len(words) + 1):
+            run = words[i:j]
+            if "".join(run) == squashed and set(run) & _KEYWORD_WORDS:
+                return True
+    return False
 
 
 def _dsn_password(value: str) -> tuple[str, bool] | None:
@@ -1116,9 +1197,14 @@ def hardcoded_secret(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     template's default), empty strings, names that are not secrets (`token_url`,
     `TOKEN_TYPE`, `password_min_length`, `SECRET_KEY_NAME = "X-API-Key"`), values that
     are paths, header names, environment variable names, messages or labels
-    (`ACCESS_TOKEN = "access_token"`, Enum members), DSNs whose password is a template
+    (`ACCESS_TOKEN = "access_token"`, `CSRF_TOKEN_KEY = "csrftoken"`, Enum members),
+    attribute keys and URNs (`INPUT_TOKEN_KEY = "gen_ai.usage.input_tokens"`),
+    `__sentinel__` values, DSNs whose password is a template
     (`postgresql://user:${PASSWORD}@...`) or absent, and files under `tests/`,
-    `test_*.py` and `conftest.py`.
+    `testing/`, `test_*.py` and `conftest.py`. API keys and tokens are issued by a
+    service as random strings, so in those slots (not in passwords or signing secrets)
+    lowercase labels and dummies (`token="ui-token"`, `api_key="fake-api-key"`) and
+    placeholders (`api_key="<empty>"`) are not reported either.
 
     Severity: a constant nothing overrides is the production secret (`error`); a settings
     default or environment fallback leaks only when the variable is missing (`warning`).
@@ -1687,7 +1773,9 @@ def weak_password_hashing(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     (`hashlib.sha256(file_bytes)`, password-*reset* tokens), `usedforsecurity=False`,
     the SHA-1 prefix sent to Have I Been Pwned, a SHA-256 pre-hash fed to bcrypt (around
     its 72-byte limit), comparisons between two submitted passwords
-    (`new_password == current_password`, `password == password_confirm`), and test files.
+    (`new_password == current_password`, `password == password_confirm`), comparisons
+    with a literal constant (`password == _LEGACY_DEFAULT_PASSWORD`, a denylist check;
+    the literal is FAA304's), and test files.
 
     ## Why is this bad?
     MD5 and SHA-2 run billions of times per second on a GPU; without a per-user salt, a
@@ -1721,7 +1809,9 @@ def weak_password_hashing(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     login, re-hash with the new one).
     """
     found = list(
-        _plaintext_compare(node) if isinstance(node, ast.Compare) else _weak_hash_call(node, ctx)
+        _plaintext_compare(node, ctx)
+        if isinstance(node, ast.Compare)
+        else _weak_hash_call(node, ctx)
     )
     if found and not _in_tests(ctx):
         yield from found
@@ -1865,7 +1955,20 @@ def _plain_password_operand(name: str) -> bool:
     )
 
 
-def _plaintext_compare(node: ast.Compare) -> Iterator[Report]:
+def _literal_constant(ctx: FileContext, expr: ast.expr) -> bool:
+    """A module-level constant holding a string literal (`_LEGACY_DEFAULT_PASSWORD`):
+    comparing with it rejects a known value, it does not check a stored password (the
+    literal itself is FAA304's)."""
+    if not isinstance(expr, (ast.Name, ast.Attribute)):
+        return False
+    fn = ctx.function()
+    if isinstance(expr, ast.Name) and fn is not None and expr.id in fn.local_values:
+        return False
+    found = ctx.project.module_value(ctx.resolve(expr))
+    return found is not None and _literal(found[1]) is not None
+
+
+def _plaintext_compare(node: ast.Compare, ctx: FileContext) -> Iterator[Report]:
     if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
         return
     left, right = node.left, node.comparators[0]
@@ -1878,6 +1981,8 @@ def _plaintext_compare(node: ast.Compare) -> Iterator[Report]:
         return
     if a[1] is not None and b[1] is not None and ast.dump(a[1]) == ast.dump(b[1]):
         return  # two fields of one submitted form (`body.password != body.password_2`)
+    if _literal_constant(ctx, left) or _literal_constant(ctx, right):
+        return
     yield Report(
         node,
         f"`{_show(left)}` is compared in plaintext with `{_show(right)}`: the password is "
@@ -1957,8 +2062,23 @@ _NOT_SENSITIVE_PREFIXES = frozenset(
         "continuation",
         "cursor",
         "sync",
+        # Prices, leases and slots: `input_cost_per_token`, `reservation_token`.
+        "per",
+        "cost",
+        "price",
+        "reservation",
+        "lease",
+        "cancel",
+        "cancellation",
+        "idempotency",
     }
 )
+# What a credential is never held in: a slot or lease id (`token: UUID`), a count.
+_NOT_CREDENTIAL_TYPES = frozenset(
+    {"uuid.UUID", "uuid.uuid1", "uuid.uuid4", "int", "float", "bool", "datetime.datetime"}
+)
+# Words in a variable's own name that say its value was made safe to show.
+_SAFE_NAME_WORDS = frozenset({"hashed", "hash", "masked", "redacted", "obfuscated"})
 _SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _REQUEST_TYPES = frozenset(
     {
@@ -2123,10 +2243,29 @@ def _has_secret_field(project: Project, info: ClassInfo) -> bool:
                 continue
             if not _sensitive_name(stmt.target.id):
                 continue
-            if annotation_type(project, cls.module, stmt.annotation) in _SECRET_TYPES:
+            kind = annotation_type(project, cls.module, _field_type(project, cls, stmt.annotation))
+            if kind in _SECRET_TYPES or kind in _NOT_CREDENTIAL_TYPES:
                 continue
+            if project.class_(kind) is not None:
+                continue  # a structure (`token: GeneratedToken`), not a credential string
             return True
     return False
+
+
+_FIELD_WRAPPERS = frozenset(
+    f"{module}.{name}"
+    for module in ("typing", "typing_extensions")
+    for name in ("ReadOnly", "Required", "NotRequired", "ClassVar", "Final")
+)
+
+
+def _field_type(project: Project, cls: ClassInfo, annotation: ast.expr) -> ast.expr:
+    """`ReadOnly[X]`, `NotRequired[X]` (TypedDict) and friends: the field's type is X."""
+    while isinstance(annotation, ast.Subscript) and (
+        project.resolve(cls.module, annotation.value) in _FIELD_WRAPPERS
+    ):
+        annotation = annotation.slice
+    return annotation
 
 
 def _masked(slice_: ast.Slice) -> bool:
@@ -2184,10 +2323,17 @@ def _sensitive(ctx: FileContext, expr: ast.AST, depth: int = 0) -> str | None:
             # A loop variable: `for token in llm.stream(...)` iterates text tokens.
             return None
         if _sensitive_name(expr.id):
+            if _not_credential_type(ctx, expr) or _code_constant(ctx, expr):
+                return None
+            bound = fn.local_values.get(expr.id) if fn is not None else None
+            if bound is not None and _made_safe(bound):
+                return None  # `api_key = api_key[:8] + "*" * 15`
             return f"`{expr.id}`"
         model = _auth_model(ctx, expr)
         if model is not None:
             return f"`{expr.id}` (`{model}`)"
+        if set(_words(expr.id)) & _SAFE_NAME_WORDS:
+            return None  # `hashed_token`: whatever it was built from, it says it is safe
         value = fn.local_values.get(expr.id) if fn is not None else None
         if value is not None and not isinstance(value, ast.Constant):
             inner = _sensitive(ctx, value, depth + 2)
@@ -2196,7 +2342,7 @@ def _sensitive(ctx: FileContext, expr: ast.AST, depth: int = 0) -> str | None:
         return None
     if isinstance(expr, ast.Attribute):
         if _sensitive_name(expr.attr) or expr.attr == "credentials":
-            return f"`{_show(expr)}`"
+            return None if _not_credential_type(ctx, expr) else f"`{_show(expr)}`"
         if expr.attr in ("headers", "cookies") and _is_request(ctx, expr.value):
             return f"all request {expr.attr} (`{_show(expr)}`)"
         model = _auth_model(ctx, expr)
@@ -2217,10 +2363,61 @@ def _sensitive(ctx: FileContext, expr: ast.AST, depth: int = 0) -> str | None:
     return None
 
 
+def _code_constant(ctx: FileContext, expr: ast.Name) -> bool:
+    """A module-level constant the code spells out (`UPDATE_USER_PASSWORD =
+    _get_rest_path("/users/update-password")`, a route): logging it shows nothing that
+    is not in the source, unless the literal is itself a secret. Values read from the
+    environment are not constants."""
+    fn = ctx.function()
+    if fn is not None and expr.id in fn.local_values:
+        return False
+    found = ctx.project.module_value(ctx.resolve(expr))
+    if found is None:
+        return False
+    module, value = found
+    literal = _literal(value)
+    if literal is not None:
+        return not _secret_value(expr.id, literal)  # a literal secret leaks all the same
+    if not isinstance(value, ast.Call) or value.keywords:
+        return False
+    callee = ctx.project.function(ctx.project.resolve(module, value.func))
+    return (
+        callee is not None
+        and bool(value.args)
+        and all(isinstance(a, ast.Constant) for a in value.args)
+    )
+
+
+def _not_credential_type(ctx: FileContext, expr: ast.expr) -> bool:
+    """`token: UUID` (a concurrency slot), `token = uuid4()`: named like a credential,
+    typed as something no credential is."""
+    kind = infer_type(ctx.project, ctx.module, expr, ctx.function())
+    return kind in _NOT_CREDENTIAL_TYPES
+
+
+_SAFE_CALL_WORDS = frozenset({"hash", "hashed", "mask", "masked", "redact", "obfuscate"})
+
+
+def _made_safe(expr: ast.expr) -> bool:
+    """A value masked (`token[:8] + "***"`) or hashed (`hash_token(token)`) before use."""
+    if isinstance(expr, ast.Constant):
+        return True
+    if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Slice):
+        return _masked(expr.slice)
+    if isinstance(expr, ast.BinOp):
+        return _made_safe(expr.left) and _made_safe(expr.right)
+    if isinstance(expr, ast.JoinedStr):
+        return all(_made_safe(v.value) for v in expr.values if isinstance(v, ast.FormattedValue))
+    if isinstance(expr, ast.Call):
+        name = dotted(expr.func) or ""
+        return bool(set(_words(name.rsplit(".", 1)[-1])) & _SAFE_CALL_WORDS)
+    return False
+
+
 def _sensitive_dict(ctx: FileContext, expr: ast.Dict, depth: int) -> str | None:
     for k, v in zip(expr.keys, expr.values, strict=False):
         key = const_str(k)
-        if key is not None and _sensitive_name(key) and not isinstance(v, ast.Constant):
+        if key is not None and _sensitive_name(key) and not _made_safe(v):
             return f"the `{key}` entry"
         found = _sensitive(ctx, v, depth + 1)
         if found:
@@ -2297,7 +2494,13 @@ def sensitive_data_logged(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     `token[-4:]`, up to 20 characters, less than the header of a JWT), booleans such as `password_changed`, hashes
     (`hashed_password`), `SecretStr` fields (their repr is masked), dumps with
     `exclude=`/`include=`, loop variables (`for token in llm.stream(...)` yields text
-    tokens), tokenizer and pagination tokens (`max_tokens`, `next_token`), `print` in
+    tokens), tokenizer, pagination, pricing and lease tokens (`max_tokens`, `next_token`,
+    `input_cost_per_token`, `reservation_token`), values typed as something no credential
+    is (`token: UUID`, a concurrency slot), values masked or hashed before use
+    (`key = key[:8] + "***"`, `{"token": hash_token(token)}`, a variable named
+    `hashed_token`), module constants the code spells out (a route path
+    named `UPDATE_USER_PASSWORD`), fields that hold a structure (`token:
+    GeneratedToken`), `print` in
     command-line scripts (under `scripts/`, `bin/`, `cli/`... or with an
     `if __name__ == "__main__":` block, where printing a generated key is the output),
     and test files.

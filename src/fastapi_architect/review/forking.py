@@ -1,0 +1,67 @@
+"""Run part of the per-file rule work in a forked child process, to use a second core.
+
+The child inherits the parsed trees and the app model copy-on-write, so nothing large
+crosses the process boundary: only the findings come back, pickled through a pipe.
+Where `fork` is unavailable (Windows) or the child fails, the caller does the work
+itself, so results never depend on whether a child ran.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+def can_fork() -> bool:
+    return sys.platform != "win32" and hasattr(os, "fork") and (os.cpu_count() or 1) >= 2
+
+
+@dataclass
+class ForkedWork(Generic[T]):
+    pid: int
+    fd: int
+
+    def result(self) -> T | None:
+        """The child's return value, or None if it failed (the caller then redoes the work)."""
+        with os.fdopen(self.fd, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        if status != 0 or not data:
+            return None
+        try:
+            value: T = pickle.loads(data)
+        except Exception:
+            return None
+        return value
+
+
+def start(work: Callable[[], T]) -> ForkedWork[T] | None:
+    """Run `work()` in a forked child; None when forking is not possible here."""
+    if not can_fork():
+        return None
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
+    if pid == 0:  # pragma: no cover - runs in the child, measured by the parity test
+        code = 1
+        try:
+            os.close(read_fd)
+            payload = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(payload)
+            code = 0
+        finally:
+            # Leave without running the parent's atexit handlers or flushing its buffers.
+            os._exit(code)
+    os.close(write_fd)
+    return ForkedWork(pid, read_fd)
