@@ -4,9 +4,12 @@ injected services."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+from fastapi_architect.config import Config
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function
+from fastapi_architect.review.engine import load_model
 
 Models = Callable[[str], AppModel]
 
@@ -105,13 +108,16 @@ def test_find_chain_across_modules(model_of: Models) -> None:
     model = model_of("callgraph")
     start = _fn(model, "app.api.books.book_price")
     chain = model.callgraph.find_chain(
-        model.project, start, lambda name: name == "requests.get", "requests", lambda _f: True
+        model.project,
+        start,
+        lambda site: site.target == "requests.get",
+        "requests",
+        lambda _f: True,
     )
     assert chain is not None
     assert [name for _site, name in chain] == [
         "books.BookService.price",
-        "pricing.convert",
-        "pricing.get_rate",
+        "pricing.get_rate",  # the shortest way: `price` also calls `get_rate` directly
         "requests.get",
     ]
 
@@ -122,9 +128,51 @@ def test_call_cycles_terminate(model_of: Models) -> None:
     start = _fn(model, "app.a.helper_a")
     assert (
         model.callgraph.find_chain(
-            model.project, start, lambda n: n == "time.sleep", "s", lambda _f: True
+            model.project, start, lambda site: site.target == "time.sleep", "s", lambda _f: True
         )
         is None
     )
     assert _targets(model, "app.a.helper_a") == ["app.b.helper_b"]
     assert _targets(model, "app.b.helper_b") == ["app.a.helper_a"]
+
+
+def test_find_chain_prefers_the_shortest_path(tmp_path: Path) -> None:
+    # `entry` reaches `time.sleep` through a long chain (declared first) and a short one.
+    (tmp_path / "m.py").write_text(
+        "import time\n"
+        "def deep3(): time.sleep(1)\n"
+        "def deep2(): deep3()\n"
+        "def deep1(): deep2()\n"
+        "def near(): time.sleep(1)\n"
+        "def entry():\n    deep1()\n    near()\n",
+        encoding="utf-8",
+    )
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    entry = model.project.function("m.entry")
+    assert entry is not None
+    chain = model.callgraph.find_chain(
+        model.project, entry, lambda site: site.target == "time.sleep", "sleep", lambda _f: True
+    )
+    assert chain is not None
+    assert [name for _site, name in chain] == ["m.near", "time.sleep"]
+    assert chain[0][0].node.lineno == 8
+
+
+def test_find_chain_only_passes_through_followed_functions(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(
+        "import time\nasync def coro(): time.sleep(1)\ndef entry(): coro()\n",
+        encoding="utf-8",
+    )
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    entry = model.project.function("m.entry")
+    assert entry is not None
+
+    def sync_only(fn: Function) -> bool:
+        return not fn.is_async
+
+    assert (
+        model.callgraph.find_chain(
+            model.project, entry, lambda site: site.target == "time.sleep", "sync", sync_only
+        )
+        is None
+    )

@@ -16,8 +16,10 @@ from fastapi_architect.model.astutil import (
     is_false,
     keyword,
     last_name,
+    parameters,
     walk_nodes,
 )
+from fastapi_architect.model.callgraph import CallGraph
 from fastapi_architect.model.constants import DYNAMIC as DYNAMIC
 from fastapi_architect.model.constants import ConstEvaluator, sequence_elements
 from fastapi_architect.model.dependencies import DepSite, list_sites
@@ -132,6 +134,7 @@ class AppScanner:
         self.routes: list[Route] = []
         self.unresolved_includes = 0
         self.constants = ConstEvaluator(project)
+        self.graph: CallGraph | None = None
         self._pending: list[tuple[str, Module, Function | None, ast.AST]] = []
         self._loops: dict[int, dict[str, list[ast.For]]] = {}
 
@@ -239,7 +242,11 @@ class AppScanner:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.decorator_list:
             self._pending.append(("decorated", module, scope, node))
 
-    def finish(self) -> None:
+    def finish(self, graph: CallGraph | None = None) -> None:
+        """Resolve the recorded registrations. With the call graph, an app or router
+        passed to a helper (`def setup_routes(app: FastAPI): app.include_router(...)`)
+        is found through the helper's callers."""
+        self.graph = graph
         for kind, module, scope, node in self._pending:
             if kind == "decorated":
                 assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -286,11 +293,39 @@ class AppScanner:
         else:
             local = self.project.local_value(canonical)
             if local is None:
-                return None
+                return self._passed_router(canonical, depth)
             owner_scope, value_expr = local
             owner_module = owner_scope.module
         if isinstance(value_expr, (ast.Name, ast.Attribute, ast.Call)):
             return self.router_of(owner_module, value_expr, owner_scope, depth + 1)
+        return None
+
+    def _passed_router(self, qualname: str, depth: int) -> RouterObj | None:
+        """The router passed as argument `name` of a plain function, by its callers."""
+        owner, _, name = qualname.rpartition(".")
+        fn = self.project.functions.get(owner)
+        if self.graph is None or fn is None or fn.class_qualname or name not in fn.param_names:
+            return None
+        positions = [param.arg for param, _ in parameters(fn.node)]
+        if name not in positions:
+            return None  # `*args` / `**kwargs`
+        index = positions.index(name)
+        for caller, site in self.graph.callers(fn.qualname):
+            call = site.node
+            arg = keyword(call, name)
+            if arg is None and index < len(call.args):
+                if any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
+                    continue
+                arg = call.args[index]
+            if arg is None:
+                continue
+            scope = self.project.functions.get(caller)
+            module = scope.module if scope is not None else self.project.modules.get(caller)
+            if module is None:
+                continue
+            found = self.router_of(module, arg, scope, depth + 1)
+            if found is not None:
+                return found
         return None
 
     def _returned_router(

@@ -179,7 +179,7 @@ def build_model(
         _scan_scope(project, module, None, module.tree.body, scanner, graph)
         for fn in module.functions.values():
             _scan_scope(project, module, fn, fn.node.body, scanner, graph)
-    scanner.finish()
+    scanner.finish(graph)
 
     model = AppModel(
         project=project,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,7 +21,7 @@ class CallSite:
 class CallGraph:
     # Function qualname (or module name for module-level code) -> its call sites.
     calls: dict[str, list[CallSite]] = field(default_factory=dict)
-    _chains: dict[tuple[str, str], list[tuple[CallSite, str]] | None] = field(default_factory=dict)
+    _hops: dict[str, dict[str, tuple[CallSite, str, str | None]]] = field(default_factory=dict)
     _callers: dict[str, list[tuple[str, CallSite]]] | None = None
 
     def calls_of(self, fn: Function) -> list[CallSite]:
@@ -54,54 +55,54 @@ class CallGraph:
         self,
         project: Project,
         fn: Function,
-        is_sink: Callable[[str], bool],
+        is_sink: Callable[[CallSite], bool],
         key: str,
         follow: Callable[[Function], bool],
     ) -> list[tuple[CallSite, str]] | None:
-        """A path of calls from `fn` to a callee for which `is_sink(name)` holds, passing
-        only through project functions accepted by `follow`. Returns the call sites on the
-        way (the first in `fn`), each with the display name of what it calls."""
-        return self._search(project, fn, is_sink, key, follow, set())
+        """The shortest path of calls from `fn` to a call site for which `is_sink(site)`
+        holds, passing only through project functions accepted by `follow` (`fn`
+        included). Returns the call sites on the way (the first in `fn`), each with the
+        display name of what it calls (the outside name for the last one). `key` names
+        the (is_sink, follow) pair: results are computed once per key for the project."""
+        hops = self._hops_toward_sink(project, is_sink, key, follow)
+        chain: list[tuple[CallSite, str]] = []
+        current: str | None = fn.qualname
+        seen: set[str] = set()
+        while current is not None and current in hops and current not in seen:
+            seen.add(current)
+            site, name, current = hops[current]
+            chain.append((site, name))
+        return chain if chain and current is None else None
 
-    def _search(
+    def _hops_toward_sink(
         self,
         project: Project,
-        fn: Function,
-        is_sink: Callable[[str], bool],
+        is_sink: Callable[[CallSite], bool],
         key: str,
         follow: Callable[[Function], bool],
-        visiting: set[str],
-    ) -> list[tuple[CallSite, str]] | None:
-        cache_key = (fn.qualname, key)
-        if cache_key in self._chains:
-            return self._chains[cache_key]
-        result = self._search_uncached(project, fn, is_sink, key, follow, visiting)
-        self._chains[cache_key] = result
-        return result
-
-    def _search_uncached(
-        self,
-        project: Project,
-        fn: Function,
-        is_sink: Callable[[str], bool],
-        key: str,
-        follow: Callable[[Function], bool],
-        visiting: set[str],
-    ) -> list[tuple[CallSite, str]] | None:
-        visiting.add(fn.qualname)
-        try:
-            for site in self.calls_of(fn):
-                if site.target is None:
-                    continue
-                if is_sink(site.target):
-                    return [(site, site.target)]
-            for site in self.calls_of(fn):
-                callee = project.function(site.target)
-                if callee is None or callee.qualname in visiting or not follow(callee):
-                    continue
-                rest = self._search(project, callee, is_sink, key, follow, visiting)
-                if rest is not None:
-                    return [(site, callee.display), *rest]
-            return None
-        finally:
-            visiting.discard(fn.qualname)
+    ) -> dict[str, tuple[CallSite, str, str | None]]:
+        """For every function that reaches a sink: the call to take toward the nearest
+        one, the display name of its callee, and that callee's qualname (None when the
+        call is the sink). A breadth-first search backwards from the sinks, so each
+        function gets its shortest chain and the whole project costs one pass."""
+        cached = self._hops.get(key)
+        if cached is not None:
+            return cached
+        hops: dict[str, tuple[CallSite, str, str | None]] = {}
+        frontier: deque[str] = deque()
+        for owner, sites in self.calls.items():
+            for site in sites:
+                if site.target is not None and owner not in hops and is_sink(site):
+                    hops[owner] = (site, site.target, None)
+                    frontier.append(owner)
+        while frontier:
+            qualname = frontier.popleft()
+            fn = project.functions.get(qualname)
+            if fn is None or not follow(fn):
+                continue
+            for caller, site in self.callers(qualname):
+                if caller not in hops:
+                    hops[caller] = (site, fn.display, qualname)
+                    frontier.append(caller)
+        self._hops[key] = hops
+        return hops

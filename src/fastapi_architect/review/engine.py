@@ -292,12 +292,36 @@ def _run(
         collector.internal_errors.append(f"{rule.code} failed on {where}: {exc!r}")
 
 
+def _module_dispatch(
+    module: Module, dispatch: dict[type[ast.AST], list[Rule]]
+) -> dict[type[ast.AST], list[Rule]]:
+    """The node rules whose module guard accepts this module."""
+    verdicts: dict[str, bool] = {}
+    out: dict[type[ast.AST], list[Rule]] = {}
+    for kind, rules in dispatch.items():
+        kept = []
+        for rule in rules:
+            if rule.applies is None:
+                kept.append(rule)
+                continue
+            if rule.code not in verdicts:
+                verdicts[rule.code] = bool(rule.applies(module))
+            if verdicts[rule.code]:
+                kept.append(rule)
+        if kept:
+            out[kind] = kept
+    return out
+
+
 def _walk_module(
     module: Module,
     model: AppModel,
     collector: _Collector,
-    dispatch: dict[type[ast.AST], list[Rule]],
+    all_dispatch: dict[type[ast.AST], list[Rule]],
 ) -> None:
+    dispatch = _module_dispatch(module, all_dispatch)
+    if not dispatch:
+        return
     ctx = FileContext(module, model, collector.config)
     stack = ctx.stack
     # Iterative pre-order walk that keeps the ancestor stack, so deeply nested

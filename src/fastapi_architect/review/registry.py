@@ -63,6 +63,9 @@ class Rule:
     owasp: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     tags: tuple[str, ...] = field(default=())
+    # Cheap module-level guard for node rules: the engine skips modules where it is false
+    # (and does not walk a module at all when no node rule applies to it).
+    applies: Callable[[Any], bool] | None = None
 
     @property
     def category(self) -> str:
@@ -97,6 +100,7 @@ def rule(
     cwe: tuple[str, ...] = (),
     owasp: tuple[str, ...] = (),
     references: tuple[str, ...] = (),
+    applies: Callable[[Any], bool] | None = None,
 ) -> Callable[[Callable[..., Iterable[Report]]], Callable[..., Iterable[Report]]]:
     """Register a check.
 
@@ -105,6 +109,10 @@ def rule(
       of one of ``nodes`` during the engine's single walk of each file;
     - ``route``: ``check(route: Route, ctx: ProjectContext)``, once per registered route;
     - ``project``: ``check(ctx: ProjectContext)``, once per run.
+
+    ``applies(module) -> bool`` is an optional cheap guard for node rules (for example
+    "the module imports `jose` or `jwt`"): modules where it is false are not fed to the
+    check at all.
     """
     if not _CODE_RE.match(code):
         raise ValueError(f"bad rule code {code!r}")
@@ -133,6 +141,7 @@ def rule(
             cwe=cwe,
             owasp=owasp,
             references=references,
+            applies=applies,
         )
         return fn
 

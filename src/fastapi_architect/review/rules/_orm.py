@@ -861,22 +861,29 @@ LAZY_QUERY_METHODS = frozenset(
 )
 
 
+def query_chain(
+    call: ast.Call, parent_of: Callable[[int], ast.AST | None]
+) -> tuple[ast.AST, str | None]:
+    """The outermost expression of the method chain that starts at `call`
+    (`session.query(X).filter(...).subquery()`) and the last method called on it."""
+    current: ast.AST = call
+    last: str | None = None
+    while True:
+        parent = parent_of(id(current))
+        if not (isinstance(parent, ast.Attribute) and parent.value is current):
+            return current, last
+        last = parent.attr
+        grand = parent_of(id(parent))
+        current = grand if isinstance(grand, ast.Call) and grand.func is parent else parent
+
+
 def lazy_query(call: ast.Call, parent_of: Callable[[int], ast.AST | None]) -> bool:
     """Is `call` a `session.query(...)` whose method chain ends in a SQL expression
     (`session.query(Param.run_id).filter(...).subquery()`) rather than in rows?"""
     func = call.func
     if not (isinstance(func, ast.Attribute) and func.attr == "query"):
         return False
-    current: ast.AST = call
-    last: str | None = None
-    while True:
-        parent = parent_of(id(current))
-        if not (isinstance(parent, ast.Attribute) and parent.value is current):
-            break
-        last = parent.attr
-        grand = parent_of(id(parent))
-        current = grand if isinstance(grand, ast.Call) and grand.func is parent else parent
-    return last in LAZY_QUERY_METHODS
+    return query_chain(call, parent_of)[1] in LAZY_QUERY_METHODS
 
 
 def _parents(fn: Function) -> dict[int, ast.AST]:

@@ -10,6 +10,7 @@ from typing import Literal
 
 from fastapi_architect.model.astutil import body_nodes, keyword, parameters
 from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.dependencies import DepSite, param_sites, resolve_target
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
@@ -270,6 +271,10 @@ def blocking_calls(
     ctx: ProjectContext, is_sink: Callable[[str], bool], key: str, kind: str
 ) -> Iterator[Report]:
     graph = ctx.model.callgraph
+
+    def sink_site(site: CallSite) -> bool:
+        return site.target is not None and is_sink(site.target) and not _non_blocking(site.node)
+
     project = ctx.project
     for fn in request_coroutines(ctx.model):
         for site in graph.calls_of(fn):
@@ -288,8 +293,8 @@ def blocking_calls(
             callee = project.function(target)
             if callee is None or callee.is_async:
                 continue
-            chain = graph.find_chain(project, callee, is_sink, key, _sync_project_function)
-            if chain is None or _non_blocking(chain[-1][0].node):
+            chain = graph.find_chain(project, callee, sink_site, key, _sync_project_function)
+            if chain is None:
                 continue
             names = [callee.display, *(name for _, name in chain)]
             path = " → ".join(f"`{n}`" for n in names)

@@ -14,6 +14,7 @@ from fastapi_architect.model.types import annotation_type, resolve_callee, unwra
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import (
+    LAZY_QUERY_METHODS,
     LOADER_OPTIONS,
     QUERY_METHODS,
     SELECT_FUNCTIONS,
@@ -22,6 +23,7 @@ from fastapi_architect.review.rules._orm import (
     function_query,
     is_test_module,
     lazy_query,
+    query_chain,
     session_call,
     state,
 )
@@ -739,6 +741,43 @@ def orm_lazy_load_in_loop(node: ast.Attribute, ctx: FileContext) -> Iterator[Rep
 # --------------------------------------------------------------------------- FAA402
 
 
+def _lazy(
+    st: OrmState, fn: Function | None, call: ast.Call, parent_of: Callable[[int], ast.AST | None]
+) -> bool:
+    """A `session.query(...)` that never runs by itself: its chain ends in `.subquery()`
+    and friends, or it is bound to a local whose every use does
+    (`q = session.query(Tag.id).filter(...)` then `filters.append(q.exists())`)."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "query"):
+        return False
+    if lazy_query(call, parent_of):
+        return True
+    top, _last = query_chain(call, parent_of)
+    assign = parent_of(id(top))
+    if fn is None or not (
+        isinstance(assign, ast.Assign)
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0], ast.Name)
+    ):
+        return False
+    name = assign.targets[0].id
+    key = ("FAA402-lazy-local", id(assign))
+    if key not in st.memo:
+        loads = 0
+        lazy_uses = 0
+        for node in body_nodes(fn.node):
+            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+                loads += 1
+            elif (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == name
+                and node.attr in LAZY_QUERY_METHODS
+            ):
+                lazy_uses += 1
+        st.memo[key] = loads > 0 and loads == lazy_uses
+    return bool(st.memo[key])
+
+
 def _stack_parent(stack: list[ast.AST]) -> Callable[[int], ast.AST | None]:
     """Parent lookup (by node id) over the engine's ancestor stack (outermost first)."""
     position = {id(node): i for i, node in enumerate(stack)}
@@ -755,6 +794,7 @@ def _stack_parent(stack: list[ast.AST]) -> Callable[[int], ast.AST | None]:
 
 
 _BATCH_NAME = re.compile(r"^_*(attempts?|retry|retries|tries|try_|batch\w*|chunk\w*|page\w*)$")
+_BATCH_WORDS = frozenset({"batch", "chunk", "page", "partition"})
 _BATCH_CALL = re.compile(r"(batch|chunk|partition|page|slice|window|grouper)", re.IGNORECASE)
 _BOUNDED_ITERATORS = frozenset({"itertools.count", "itertools.repeat", "itertools.cycle"})
 
@@ -799,8 +839,8 @@ def _collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
     if iterable is None:
         return False
     targets = _names(loop.target)
-    if any(_BATCH_NAME.match(t) for t in targets):
-        return False
+    if any(_BATCH_NAME.match(t) or _BATCH_WORDS & set(t.lower().split("_")) for t in targets):
+        return False  # `for metric_key_batch in batches`: one query per batch is the fix
     if _fixed_collection(iterable):
         return False
     fn = ctx.function()
@@ -871,8 +911,10 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     project function or method (a repository, service or CRUD helper) whose own body
     runs such a query counts too (one hop), so `crud.get_user(db, uid)` in a loop is
     reported at the call. A legacy `session.query(...)` chain that ends in a SQL
-    expression (`.subquery()`, `.exists()`, `.cte()`, `.label()`) builds part of one
-    statement and sends nothing, so building filters in a loop is not reported.
+    expression (`.subquery()`, `.exists()`, `.cte()`, `.label()`), directly or through
+    a local used only that way, builds part of one statement and sends nothing, so
+    building filters in a loop is not reported; nor is a loop over batches
+    (`for id_batch in id_batches`), where one query per batch is the fix.
 
     ## Why is this bad?
     Each iteration is a round trip to the database: an order with 50 items becomes 50
@@ -917,7 +959,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     st = state(ctx.model)
     fn = ctx.function()
     hit = session_call(st, ctx.module, node, fn, QUERY_METHODS)
-    if hit is not None and lazy_query(node, _stack_parent(ctx.stack)):
+    if hit is not None and _lazy(st, fn, node, _stack_parent(ctx.stack)):
         return  # builds a subquery for one statement after the loop
     message_head: str
     if hit is not None:

@@ -362,7 +362,13 @@ def _options(
     value = _evaluate(project, module, expr, scope)
     if not isinstance(value, dict):
         return [], expr
-    return [k for k in _CHECKED_CLAIMS if value.get(k) is False], expr
+    disabled = [k for k in _CHECKED_CLAIMS if value.get(k) is False]
+    required = value.get("require")
+    if isinstance(required, (list, tuple)) and "exp" in required and "verify_exp" in disabled:
+        # `"require": ["exp"]` with `verify_exp` off: the code checks the expiry itself
+        # (against an injected clock, with its own skew), it does not skip it.
+        disabled.remove("verify_exp")
+    return disabled, expr
 
 
 def _signature_off(
@@ -755,7 +761,9 @@ def jwt_verification_disabled(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     ## Known problems
     Claims read unverified because an API gateway already verified the token are
     reported: the trust assumption deserves a `# noqa: FAA303` with the reason. Options
-    built up key by key (`opts["verify_exp"] = False`) are not followed.
+    built up key by key (`opts["verify_exp"] = False`) are not followed. `verify_exp`
+    switched off while `"require"` lists `"exp"` is not reported: the expiry is checked
+    by hand (an injected clock, a custom skew).
 
     ## Example
     ```python
@@ -1772,7 +1780,8 @@ def weak_password_hashing(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     Not reported: `hashlib.pbkdf2_hmac`/`scrypt`, digests of files or tokens
     (`hashlib.sha256(file_bytes)`, password-*reset* tokens), `usedforsecurity=False`,
     the SHA-1 prefix sent to Have I Been Pwned, a SHA-256 pre-hash fed to bcrypt (around
-    its 72-byte limit), comparisons between two submitted passwords
+    its 72-byte limit), a digest that is one field of a cache-key f-string
+    (`f"client_id={cid}|password={sha256(pw).hexdigest()}"`), comparisons between two submitted passwords
     (`new_password == current_password`, `password == password_confirm`), comparisons
     with a literal constant (`password == _LEGACY_DEFAULT_PASSWORD`, a denylist check;
     the literal is FAA304's), and test files.
@@ -1886,9 +1895,22 @@ def _fast_password_hash(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
             message = f"`{fn.name}` hashes `{hashed}` with {what}"
         else:
             return
-    if _breach_check(ctx, fn) or _prehash(ctx, fn):
+    if _breach_check(ctx, fn) or _prehash(ctx, fn) or _in_fingerprint(ctx):
         return
     yield Report(node, f"{message}: a fast digest is not a password hash")
+
+
+def _in_fingerprint(ctx: FileContext) -> bool:
+    """The digest is one field of an f-string with others (`f"client_id={cid}|password=
+    {sha256(pw).hexdigest()}"`): a cache key that tells configurations apart, not a
+    stored password hash."""
+    for ancestor in reversed(ctx.stack):
+        if isinstance(ancestor, ast.JoinedStr):
+            fields = [v for v in ancestor.values if isinstance(v, ast.FormattedValue)]
+            return len(fields) > 1
+        if isinstance(ancestor, (ast.stmt, ast.Lambda)):
+            return False
+    return False
 
 
 def _weak_crypt_context(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
