@@ -333,3 +333,17 @@ def test_does_not_modify_reviewed_files(tmp_path: Path) -> None:
     review(str(tmp_path))
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert before == after
+
+
+def test_reviewed_code_warnings_are_not_printed(tmp_path: Path) -> None:
+    # Invalid escapes warn at parse time (SyntaxWarning on 3.12+, DeprecationWarning
+    # before): the user's code is reviewed, not compiled, so the tool prints nothing.
+    write(tmp_path, {"api.py": CLEAN + 'PATTERN = "\\d+"\nIS = 1 is 1\n'})
+    proc = subprocess.run(
+        [sys.executable, "-W", "default", "-m", "fastapi_architect", "review", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stderr == ""

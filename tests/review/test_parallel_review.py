@@ -1,53 +1,82 @@
-"""The review gives the same findings whether part of it runs in a forked child or not."""
+"""The review gives the same findings whether part of it runs in a forked child or not.
+
+Forking is only done by a single-threaded process, and pytest-xdist workers have
+threads, so the checks run in a fresh interpreter."""
 
 from __future__ import annotations
 
-import importlib.util
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
-
-import pytest
-
-from fastapi_architect.config import Config
-from fastapi_architect.review import engine, forking
 
 ROOT = Path(__file__).resolve().parents[2]
 
+SCRIPT = textwrap.dedent(
+    """
+    import importlib.util, sys
+    from pathlib import Path
+    from fastapi_architect.config import Config
+    from fastapi_architect.review import engine, forking
 
-def _generator() -> object:
-    spec = importlib.util.spec_from_file_location("review_throughput", ROOT / "bench" / "review_throughput.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["review_throughput"] = module
-    spec.loader.exec_module(module)
-    return module
+    assert forking.can_fork(), "a single-threaded POSIX process with two cores can fork"
 
+    # A child's return value comes back; a failing child yields None (the parent redoes it).
+    assert forking.start(lambda: {"answer": [42]}).result() == {"answer": [42]}
+    def boom():
+        raise RuntimeError("child fails")
+    assert forking.start(boom).result() is None
 
-@pytest.mark.skipif(not forking.can_fork(), reason="needs fork and two cores")
-def test_parallel_and_serial_reviews_are_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bench = _generator()
-    bench.generate(tmp_path, 12_000)  # type: ignore[attr-defined]
-    monkeypatch.setattr(engine, "PARALLEL_MIN_MODULES", 10**9)
-    serial = engine.review_paths([tmp_path], Config(select=("ALL",)), root=tmp_path)
-    monkeypatch.setattr(engine, "PARALLEL_MIN_MODULES", 1)
-    parallel = engine.review_paths([tmp_path], Config(select=("ALL",)), root=tmp_path)
+    spec = importlib.util.spec_from_file_location("bench", sys.argv[1])
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench"] = bench
+    spec.loader.exec_module(bench)
+    root = Path(sys.argv[2])
+    bench.generate(root, 12_000)
+    config = Config(select=("ALL",))
+    engine.PARALLEL_MIN_MODULES = 10**9
+    serial = engine.review_paths([root], config, root=root)
+    engine.PARALLEL_MIN_MODULES = 1
+    calls = []
+    real_start = forking.start
+    def counting_start(work):
+        calls.append(work)
+        return real_start(work)
+    forking.start = counting_start
+    parallel = engine.review_paths([root], config, root=root)
+    assert calls, "the parallel run forked"
     assert serial.findings, "the synthetic project has planted problems"
     assert parallel.findings == serial.findings
     assert parallel.internal_errors == serial.internal_errors == []
+    print("identical", len(serial.findings))
+    """
+)
 
 
-def test_failed_child_work_is_redone_by_the_parent() -> None:
-    def boom() -> int:
-        raise RuntimeError("child fails")
+def test_parallel_and_serial_reviews_are_identical(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(ROOT / "bench" / "review_throughput.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("identical ")
+    assert proc.stderr == ""
 
-    work = forking.start(boom)
-    if work is None:
-        pytest.skip("fork is not available on this platform")
-    assert work.result() is None
 
+def test_no_fork_in_a_threaded_process() -> None:
+    # pytest-xdist workers (and servers embedding the reviewer) run threads.
+    import threading
 
-def test_child_result_comes_back() -> None:
-    work = forking.start(lambda: {"answer": [42]})
-    if work is None:
-        pytest.skip("fork is not available on this platform")
-    assert work.result() == {"answer": [42]}
+    from fastapi_architect.review import forking
+
+    event = threading.Event()
+    thread = threading.Thread(target=event.wait)
+    thread.start()
+    try:
+        assert not forking.can_fork()
+        assert forking.start(lambda: 1) is None
+    finally:
+        event.set()
+        thread.join()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import fnmatch
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from fastapi_architect.model.astutil import CHILD_FIELDS, child_fields
 from fastapi_architect.model.build import AppModel, build_model
 from fastapi_architect.model.project import Module
 from fastapi_architect.review import forking
+from fastapi_architect.review.collector import Collector
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Finding
 from fastapi_architect.review.registry import Report, Rule, get_rule
@@ -23,84 +22,8 @@ from fastapi_architect.review.result import ReviewResult
 from fastapi_architect.review.selection import enabled_rules
 from fastapi_architect.source.discovery import discover
 from fastapi_architect.source.loader import ParseFailure, SourceFile, load
-from fastapi_architect.source.noqa import is_suppressed, noqa_lines
 
 PARSE_ERROR = "FAA000"
-
-
-@dataclass
-class _Collector:
-    root: Path
-    config: Config
-    findings: list[Finding] = field(default_factory=list)
-    internal_errors: list[str] = field(default_factory=list)
-    _noqa: dict[str, dict[int, frozenset[str]]] = field(default_factory=dict)
-    _seen: set[tuple[str, int, int, str, str]] = field(default_factory=set)
-
-    def merge(self, findings: list[Finding], internal_errors: list[str]) -> None:
-        """Take the findings of a collector that ran elsewhere (already filtered)."""
-        for finding in findings:
-            key = (finding.file, finding.line, finding.column, finding.code, finding.message)
-            if key not in self._seen:
-                self._seen.add(key)
-                self.findings.append(finding)
-        self.internal_errors.extend(internal_errors)
-
-    def add(self, rule: Rule, report: Report, module: Module) -> None:
-        node = report.node
-        line = getattr(node, "lineno", 1)
-        column = getattr(node, "col_offset", 0) + 1
-        end_line = getattr(node, "end_lineno", None) or line
-        end_column = (getattr(node, "end_col_offset", None) or column - 1) + 1
-        self._emit(rule, module.relpath, module.source, line, column, end_line, end_column, report)
-
-    def _emit(
-        self,
-        rule: Rule,
-        relpath: str,
-        source: str,
-        line: int,
-        column: int,
-        end_line: int,
-        end_column: int,
-        report: Report | None,
-        message: str | None = None,
-    ) -> None:
-        msg = message if message is not None else (report.message if report else rule.summary)
-        key = (relpath, line, column, rule.code, msg)
-        if key in self._seen:
-            return
-        self._seen.add(key)
-        if _ignored_for_file(self.config, relpath, rule.code):
-            return
-        if relpath not in self._noqa:
-            self._noqa[relpath] = noqa_lines(source)
-        if is_suppressed(self._noqa[relpath], line, rule.code):
-            return
-        self.findings.append(
-            Finding(
-                file=relpath,
-                line=line,
-                column=column,
-                code=rule.code,
-                end_line=end_line,
-                end_column=end_column,
-                name=rule.name,
-                message=msg,
-                severity=(report.severity if report and report.severity else rule.severity),
-                fix_title=rule.fix_title,
-            )
-        )
-
-
-def _ignored_for_file(config: Config, relpath: str, code: str) -> bool:
-    for pattern, codes in config.per_file_ignores.items():
-        matches = fnmatch.fnmatchcase(relpath, pattern) or fnmatch.fnmatchcase(
-            relpath, pattern.rstrip("/") + "/*"
-        )
-        if matches and any(code.startswith(c) or c == "ALL" for c in codes):
-            return True
-    return False
 
 
 def review_paths(paths: Sequence[Path], config: Config, root: Path | None = None) -> ReviewResult:
@@ -151,7 +74,7 @@ def review_files(files: Iterable[Path], root: Path, config: Config) -> ReviewRes
 def _review_files(files: Iterable[Path], root: Path, config: Config) -> ReviewResult:
     rules = enabled_rules(config)
     root = root.resolve()
-    collector = _Collector(root, config)
+    collector = Collector(root, config)
     loaded: list[SourceFile] = []
     count = 0
     parse_rule = get_rule(PARSE_ERROR)
@@ -178,12 +101,12 @@ def _review_files(files: Iterable[Path], root: Path, config: Config) -> ReviewRe
     )
 
 
-def _report_failure(collector: _Collector, rule: Rule, root: Path, failure: ParseFailure) -> None:
+def _report_failure(collector: Collector, rule: Rule, root: Path, failure: ParseFailure) -> None:
     try:
         relpath = failure.path.relative_to(root).as_posix()
     except ValueError:
         relpath = failure.path.as_posix()
-    collector._emit(
+    collector.emit(
         rule,
         relpath,
         "",
@@ -203,7 +126,7 @@ PARALLEL_MIN_MODULES = 150
 def run_rules(
     model: AppModel,
     rules: list[Rule],
-    collector: _Collector,
+    collector: Collector,
     parallel_min_modules: int | None = None,
 ) -> None:
     node_rules: dict[type[ast.AST], list[Rule]] = {}
@@ -269,14 +192,14 @@ def _walk_modules(
     config: Config,
     dispatch: dict[type[ast.AST], list[Rule]],
 ) -> tuple[list[Finding], list[str]]:
-    collector = _Collector(model.project.root, config)
+    collector = Collector(model.project.root, config)
     for module in modules:
         _walk_module(module, model, collector, dispatch)
     return collector.findings, collector.internal_errors
 
 
 def _run(
-    collector: _Collector,
+    collector: Collector,
     rule: Rule,
     default_module: Module | None,
     check: Callable[[], Iterable[Report]],
@@ -293,7 +216,7 @@ def _run(
 
 
 def _module_dispatch(
-    module: Module, dispatch: dict[type[ast.AST], list[Rule]]
+    module: Module, dispatch: dict[type[ast.AST], list[Rule]], collector: Collector
 ) -> dict[type[ast.AST], list[Rule]]:
     """The node rules whose module guard accepts this module."""
     verdicts: dict[str, bool] = {}
@@ -301,12 +224,15 @@ def _module_dispatch(
     for kind, rules in dispatch.items():
         kept = []
         for rule in rules:
-            if rule.applies is None:
-                kept.append(rule)
-                continue
-            if rule.code not in verdicts:
-                verdicts[rule.code] = bool(rule.applies(module))
-            if verdicts[rule.code]:
+            if rule.applies is not None and rule.code not in verdicts:
+                try:
+                    verdicts[rule.code] = bool(rule.applies(module))
+                except Exception as exc:  # a broken guard must not stop the review
+                    verdicts[rule.code] = False
+                    collector.internal_errors.append(
+                        f"{rule.code} guard failed on {module.relpath}: {exc!r}"
+                    )
+            if verdicts.get(rule.code, True):
                 kept.append(rule)
         if kept:
             out[kind] = kept
@@ -316,10 +242,10 @@ def _module_dispatch(
 def _walk_module(
     module: Module,
     model: AppModel,
-    collector: _Collector,
+    collector: Collector,
     all_dispatch: dict[type[ast.AST], list[Rule]],
 ) -> None:
-    dispatch = _module_dispatch(module, all_dispatch)
+    dispatch = _module_dispatch(module, all_dispatch, collector)
     if not dispatch:
         return
     ctx = FileContext(module, model, collector.config)
@@ -360,7 +286,7 @@ def _walk_module(
 
 
 def _dispatch(
-    node: ast.AST, handlers: list[Rule], ctx: FileContext, collector: _Collector, module: Module
+    node: ast.AST, handlers: list[Rule], ctx: FileContext, collector: Collector, module: Module
 ) -> None:
     for rule in handlers:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -19,7 +20,15 @@ T = TypeVar("T")
 
 
 def can_fork() -> bool:
-    return sys.platform != "win32" and hasattr(os, "fork") and (os.cpu_count() or 1) >= 2
+    """Fork only where it is safe and useful: a POSIX system with a second core, and a
+    single-threaded process (a fork copies only the calling thread, so locks held by
+    other threads would stay locked in the child)."""
+    return (
+        sys.platform != "win32"
+        and hasattr(os, "fork")
+        and (os.cpu_count() or 1) >= 2
+        and threading.active_count() == 1
+    )
 
 
 @dataclass

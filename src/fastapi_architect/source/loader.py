@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import tokenize
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,12 @@ def load(path: Path) -> SourceFile | ParseFailure:
     if isinstance(text, ParseFailure):
         return ParseFailure(path, text.message, text.line, text.column)
     try:
-        tree = parse_python(text, str(path))
+        with warnings.catch_warnings():
+            # The reviewed code's own warnings (invalid escapes, `is` with a literal) are
+            # not the reviewer's to print.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tree = parse_python(text, str(path))
     except SyntaxError as exc:
         line = exc.lineno or 1
         column = (exc.offset or 1) if exc.offset and exc.offset > 0 else 1

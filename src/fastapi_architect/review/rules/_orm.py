@@ -119,19 +119,21 @@ DB_METHODS = QUERY_METHODS | frozenset(
         "execute_many",
     }
 )
+# Modules that export the SQL statement constructors (`select`, `insert`, ...).
+_SQL_MODULES = (
+    "sqlalchemy",
+    "sqlalchemy.sql",
+    "sqlalchemy.sql.expression",
+    "sqlalchemy.future",
+    "sqlmodel",
+    "sqlmodel.sql.expression",
+)
 # SQL statement constructors.
 SQL_CONSTRUCTS = frozenset(
     {
         *(
             f"{m}.{f}"
-            for m in (
-                "sqlalchemy",
-                "sqlalchemy.sql",
-                "sqlalchemy.sql.expression",
-                "sqlalchemy.future",
-                "sqlmodel",
-                "sqlmodel.sql.expression",
-            )
+            for m in _SQL_MODULES
             for f in ("select", "insert", "update", "delete", "text", "union", "union_all")
         ),
         "sqlalchemy.dialects.postgresql.insert",
@@ -139,17 +141,7 @@ SQL_CONSTRUCTS = frozenset(
         "sqlalchemy.dialects.sqlite.insert",
     }
 )
-SELECT_FUNCTIONS = frozenset(
-    f"{m}.select"
-    for m in (
-        "sqlalchemy",
-        "sqlalchemy.sql",
-        "sqlalchemy.sql.expression",
-        "sqlalchemy.future",
-        "sqlmodel",
-        "sqlmodel.sql.expression",
-    )
-)
+SELECT_FUNCTIONS = frozenset(f"{m}.select" for m in _SQL_MODULES)
 TEXT_FUNCTIONS = frozenset(
     f"{m}.text" for m in ("sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression", "sqlmodel")
 )

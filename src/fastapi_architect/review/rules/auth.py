@@ -23,6 +23,7 @@ from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._orm import is_test_module
 
 # ------------------------------------------------------------------ FAA301 vocabulary
 
@@ -99,10 +100,11 @@ _HEADER_PARAMS = frozenset(
     }
 )
 
-# Name words that say a dependency or a call authenticates or authorizes. Matched on
-# whole words of the name (snake_case and CamelCase split), so `get_author` is not
-# `auth` and `get_session` (the database) is not a login session.
-_AUTH_WORDS = frozenset(
+# Name words that say a call (`_AUTH_CALL_WORDS`) or, more loosely, a dependency
+# (`_AUTH_WORDS`) authenticates or authorizes. Matched on whole words of the name
+# (snake_case and CamelCase split), so `get_author` is not `auth` and `get_session` (the
+# database) is not a login session.
+_AUTH_CALL_WORDS = frozenset(
     {
         "auth",
         "authn",
@@ -115,6 +117,10 @@ _AUTH_WORDS = frozenset(
         "authorization",
         "authorise",
         "authorised",
+    }
+)
+_AUTH_WORDS = _AUTH_CALL_WORDS | frozenset(
+    {
         "oauth",
         "oauth2",
         "login",
@@ -148,21 +154,6 @@ _AUTH_PAIRS = frozenset(
         ("current", "member"),
         ("current", "identity"),
         ("current", "staff"),
-    }
-)
-_AUTH_CALL_WORDS = frozenset(
-    {
-        "auth",
-        "authn",
-        "authz",
-        "authenticate",
-        "authenticated",
-        "authentication",
-        "authorize",
-        "authorized",
-        "authorization",
-        "authorise",
-        "authorised",
     }
 )
 _CHECK_VERBS = frozenset(
@@ -251,15 +242,6 @@ def _public_handler(name: str) -> bool:
 def _path_matches(path: str, patterns: Iterable[str]) -> bool:
     candidates = {path, path.rstrip("/") or "/"}
     return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)
-
-
-def is_test_module(module: Module) -> bool:
-    """Test suites build throwaway apps; a route there is never deployed."""
-    parts = module.relpath.split("/")
-    name = parts[-1]
-    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
-        return True
-    return any(p in ("tests", "test") for p in parts[:-1])
 
 
 # ------------------------------------------------------------------ FAA301 per-model state

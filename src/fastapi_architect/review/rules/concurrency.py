@@ -16,6 +16,7 @@ from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._callsites import call_sites
 
 _HTTP_VERBS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream"}
@@ -205,31 +206,26 @@ def request_coroutines(model: AppModel) -> list[Function]:
                 add(fn)
     # `app.add_exception_handler(Exc, handler)`, `FastAPI(lifespan=...)`,
     # `exception_handlers={...}`: from the call sites the model already collected.
-    for owner, sites in model.callgraph.calls.items():
-        scope = project.functions.get(owner)
-        module = scope.module if scope is not None else project.modules.get(owner)
-        if module is None:
+    for scope, module, site in call_sites(model):
+        call = site.node
+        if isinstance(call.func, ast.Attribute) and call.func.attr in _HANDLER_REGISTRARS:
+            if len(call.args) >= 2:
+                add_callable(module, scope, call.args[1])
             continue
-        for site in sites:
-            call = site.node
-            if isinstance(call.func, ast.Attribute) and call.func.attr in _HANDLER_REGISTRARS:
-                if len(call.args) >= 2:
-                    add_callable(module, scope, call.args[1])
+        for kw in call.keywords:
+            if kw.arg not in _HANDLER_KEYWORDS:
                 continue
-            for kw in call.keywords:
-                if kw.arg not in _HANDLER_KEYWORDS:
-                    continue
-                value = kw.value
-                values = (
-                    value.values
-                    if isinstance(value, ast.Dict)
-                    else value.elts
-                    if isinstance(value, (ast.List, ast.Tuple))
-                    else [value]
-                )
-                for element in values:
-                    if isinstance(element, (ast.Name, ast.Attribute)):
-                        add_callable(module, scope, element)
+            value = kw.value
+            values = (
+                value.values
+                if isinstance(value, ast.Dict)
+                else value.elts
+                if isinstance(value, (ast.List, ast.Tuple))
+                else [value]
+            )
+            for element in values:
+                if isinstance(element, (ast.Name, ast.Attribute)):
+                    add_callable(module, scope, element)
     found = list(roots.values())
     coroutines = [*found, *_awaited_helpers_of(model, found)]
     _LOOP_STATE[:] = [_LoopState(model, coroutines)]

@@ -238,14 +238,7 @@ class _Origins:
         if isinstance(expr, ast.Name):
             return self._local(expr.id, module, fn, depth, self.collection)
         if isinstance(expr, ast.Attribute):
-            owner = self.instance(expr.value, module, fn, depth + 1)
-            if owner is None:
-                return None
-            rel = owner.model.relationships.get(expr.attr)
-            if rel is None or rel.collection is False or rel.lazy in ("dynamic", "write_only"):
-                return None
-            target = self.index.models.get(rel.target or "")
-            return _Origin(target, owner.loaded, owner.is_async) if target else None
+            return self._related(expr, module, fn, depth, collection=True)
         if not isinstance(expr, ast.Call):
             return None
         func = expr.func
@@ -381,14 +374,7 @@ class _Origins:
                 return self.collection(bound, module, fn, depth + 1)
             return self._local(expr.id, module, fn, depth, self.instance)
         if isinstance(expr, ast.Attribute):
-            owner = self.instance(expr.value, module, fn, depth + 1)
-            if owner is None:
-                return None
-            rel = owner.model.relationships.get(expr.attr)
-            if rel is None or rel.collection is not False:
-                return None
-            target = self.index.models.get(rel.target or "")
-            return _Origin(target, owner.loaded, owner.is_async) if target else None
+            return self._related(expr, module, fn, depth, collection=False)
         if not isinstance(expr, ast.Call):
             return None
         func = expr.func
@@ -423,6 +409,25 @@ class _Origins:
         return self._returned(expr, module, fn, depth, "instance")
 
     # ----------------------------------------------------------- helpers
+
+    def _related(
+        self, expr: ast.Attribute, module: Module, fn: Function | None, depth: int, collection: bool
+    ) -> _Origin | None:
+        """`owner.books` / `book.author`: the related model of a relationship attribute of an
+        object we know, a collection (loadable: not `dynamic`/`write_only`) or a single one."""
+        owner = self.instance(expr.value, module, fn, depth + 1)
+        if owner is None:
+            return None
+        rel = owner.model.relationships.get(expr.attr)
+        if rel is None:
+            return None
+        if collection:
+            if rel.collection is False or rel.lazy in ("dynamic", "write_only"):
+                return None
+        elif rel.collection is not False:
+            return None
+        target = self.index.models.get(rel.target or "")
+        return _Origin(target, owner.loaded, owner.is_async) if target else None
 
     def _local(
         self,

@@ -16,6 +16,7 @@ from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._callsites import call_sites
 
 HTTP_EXCEPTIONS = frozenset(
     {
@@ -272,22 +273,17 @@ def _leak_state(model: AppModel) -> _LeakState:
                     handlers.setdefault(id(fn.node), []).append(project.canonical(name))
     # `app.add_exception_handler(Exc, handler)` and `FastAPI(exception_handlers={...})`,
     # from the call sites the model already collected (no second walk of the files).
-    for owner, sites in model.callgraph.calls.items():
-        scope = project.functions.get(owner)
-        module = scope.module if scope is not None else project.modules.get(owner)
-        if module is None:
+    for scope, module, site in call_sites(model):
+        call = site.node
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "add_exception_handler":
+            if len(call.args) >= 2:
+                register(module, scope, call.args[0], call.args[1])
             continue
-        for site in sites:
-            call = site.node
-            if isinstance(call.func, ast.Attribute) and call.func.attr == "add_exception_handler":
-                if len(call.args) >= 2:
-                    register(module, scope, call.args[0], call.args[1])
-                continue
-            table = keyword(call, "exception_handlers")
-            if isinstance(table, ast.Dict):
-                for key, value in zip(table.keys, table.values, strict=True):
-                    if key is not None:
-                        register(module, scope, key, value)
+        table = keyword(call, "exception_handlers")
+        if isinstance(table, ast.Dict):
+            for key, value in zip(table.keys, table.values, strict=True):
+                if key is not None:
+                    register(module, scope, key, value)
     roots = frozenset(m.name.split(".", 1)[0] for m in project.module_list)
     _STATE[:] = [_LeakState(model, handlers, roots)]
     return _STATE[0]

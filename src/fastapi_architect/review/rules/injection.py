@@ -13,6 +13,7 @@ from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import infer_type, unwrap_annotation
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules._orm import (
     TEXT_FUNCTIONS,
     FunctionFacts,
@@ -674,15 +675,10 @@ def _callers(st: OrmState) -> dict[int, list[tuple[Function | None, Module, ast.
         return found
     project = st.project
     out: dict[int, list[tuple[Function | None, Module, ast.Call]]] = {}
-    for owner, sites in st.model.callgraph.calls.items():
-        caller = project.functions.get(owner)
-        module = caller.module if caller is not None else project.modules.get(owner)
-        if module is None:
-            continue
-        for site in sites:
-            callee = project.function(site.target)
-            if callee is not None:
-                out.setdefault(id(callee.node), []).append((caller, module, site.node))
+    for caller, module, site in call_sites(st.model):
+        callee = project.function(site.target)
+        if callee is not None:
+            out.setdefault(id(callee.node), []).append((caller, module, site.node))
     st.memo[key] = out
     return out
 

@@ -678,6 +678,12 @@ def _openapi_documents_body(route: Route) -> bool:
     return any(const_str(key) == "requestBody" for key in extra.keys)
 
 
+def _imports_fastapi(module: Module) -> bool:
+    """FAA102's module guard: only a module that imports FastAPI or Starlette handles a
+    request."""
+    return module.imports_anything("fastapi", "starlette")
+
+
 @rule(
     code="FAA102",
     name="manual-request-body-parsing",
@@ -686,6 +692,7 @@ def _openapi_documents_body(route: Route) -> bool:
     ),
     severity="warning",
     nodes=(ast.Await,),
+    applies=_imports_fastapi,
     fix_title="Declare a Pydantic model (or `Form()`) parameter instead of reading `request`",
     references=(
         "https://fastapi.tiangolo.com/tutorial/body/",
@@ -761,8 +768,6 @@ def manual_request_body_parsing(node: ast.Await, ctx: FileContext) -> Iterator[R
         and call.func.attr in _BODY_READS
         and isinstance(call.func.value, ast.Name)
     ):
-        return
-    if not ctx.module.imports_anything("fastapi", "starlette"):
         return
     fn = ctx.function()
     if fn is None:

@@ -1,0 +1,92 @@
+"""Where findings gather: location from the reported node, noqa comments, per-file
+ignores, and de-duplication."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi_architect.config import Config
+from fastapi_architect.model.project import Module
+from fastapi_architect.review.finding import Finding
+from fastapi_architect.review.registry import Report, Rule
+from fastapi_architect.source.noqa import is_suppressed, noqa_lines
+
+
+@dataclass
+class Collector:
+    """The findings of one run (or of one forked share of it)."""
+
+    root: Path
+    config: Config
+    findings: list[Finding] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+    _noqa: dict[str, dict[int, frozenset[str]]] = field(default_factory=dict)
+    _seen: set[tuple[str, int, int, str, str]] = field(default_factory=set)
+
+    def merge(self, findings: list[Finding], internal_errors: list[str]) -> None:
+        """Take the findings of a collector that ran elsewhere (already filtered)."""
+        for finding in findings:
+            key = (finding.file, finding.line, finding.column, finding.code, finding.message)
+            if key not in self._seen:
+                self._seen.add(key)
+                self.findings.append(finding)
+        self.internal_errors.extend(internal_errors)
+
+    def add(self, rule: Rule, report: Report, module: Module) -> None:
+        node = report.node
+        line = getattr(node, "lineno", 1)
+        column = getattr(node, "col_offset", 0) + 1
+        end_line = getattr(node, "end_lineno", None) or line
+        end_column = (getattr(node, "end_col_offset", None) or column - 1) + 1
+        self.emit(rule, module.relpath, module.source, line, column, end_line, end_column, report)
+
+    def emit(
+        self,
+        rule: Rule,
+        relpath: str,
+        source: str,
+        line: int,
+        column: int,
+        end_line: int,
+        end_column: int,
+        report: Report | None,
+        message: str | None = None,
+    ) -> None:
+        """Record one finding unless it is a duplicate, ignored for its file, or `noqa`ed."""
+        msg = message if message is not None else (report.message if report else rule.summary)
+        key = (relpath, line, column, rule.code, msg)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        if _ignored_for_file(self.config, relpath, rule.code):
+            return
+        if relpath not in self._noqa:
+            self._noqa[relpath] = noqa_lines(source)
+        if is_suppressed(self._noqa[relpath], line, rule.code):
+            return
+        self.findings.append(
+            Finding(
+                file=relpath,
+                line=line,
+                column=column,
+                code=rule.code,
+                end_line=end_line,
+                end_column=end_column,
+                name=rule.name,
+                message=msg,
+                severity=(report.severity if report and report.severity else rule.severity),
+                fix_title=rule.fix_title,
+            )
+        )
+
+
+def _ignored_for_file(config: Config, relpath: str, code: str) -> bool:
+    for pattern, codes in config.per_file_ignores.items():
+        matches = fnmatch.fnmatchcase(relpath, pattern) or fnmatch.fnmatchcase(
+            relpath, pattern.rstrip("/") + "/*"
+        )
+        if matches and any(code.startswith(c) or c == "ALL" for c in codes):
+            return True
+    return False

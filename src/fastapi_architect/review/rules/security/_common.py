@@ -1,0 +1,410 @@
+"""Helpers shared by the FAA3xx secrets-and-credentials rules: per-review caches,
+module guards, name matching, a small constant evaluator and JWT call recognition."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi_architect.model.astutil import argument, const_str, dotted, last_name, parameters
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.project import ClassInfo, Function, Module, Project
+from fastapi_architect.model.types import infer_type, resolve_callee
+from fastapi_architect.review.context import FileContext
+from fastapi_architect.review.rules._orm import is_test_module
+
+
+@dataclass
+class _State:
+    """Facts computed once per review (one model at a time) and shared by the rules."""
+
+    model: AppModel
+    # All rules: module guards and test files, by module id.
+    guards: dict[tuple[int, str], bool] = field(default_factory=dict)
+    tests: dict[int, bool] = field(default_factory=dict)
+    # FAA304: what kind of class a constant is declared in.
+    classes_by_node: dict[int, ClassInfo] | None = None
+    class_kinds: dict[str, str] = field(default_factory=dict)
+    # FAA308: models with a plaintext secret field, modules that are scripts.
+    auth_models: dict[str, bool] = field(default_factory=dict)
+    scripts: dict[int, bool] = field(default_factory=dict)
+    # FAA303: functions that also verify a token, how a local is read.
+    verified_decode: dict[int, bool] = field(default_factory=dict)
+    name_uses: dict[tuple[int, str], tuple[frozenset[str], bool]] = field(default_factory=dict)
+    # FAA305: breach checks and KDF inputs, by function.
+    hibp: dict[int, bool] = field(default_factory=dict)
+    kdf_inputs: dict[tuple[int, str], bool] = field(default_factory=dict)
+
+
+_STATE: list[_State] = []
+
+
+def _state(model: AppModel) -> _State:
+    # One review at a time: keep the facts of the current model only.
+    if not _STATE or _STATE[0].model is not model:
+        _STATE[:] = [_State(model)]
+    return _STATE[0]
+
+
+_GUARDS: dict[str, tuple[str, ...]] = {
+    "jwt": ("jwt", "jose", "authlib", "joserfc"),
+    "hash": ("hashlib", "passlib", "bcrypt"),
+}
+
+
+def _imports_jwt(module: Module) -> bool:
+    """The module guard of the JWT rules (`applies=`): the module imports a JWT library."""
+    return module.imports_anything(*_GUARDS["jwt"])
+
+
+def _imports(ctx: FileContext, key: str) -> bool:
+    """The cheap per-module guard, memoized because node rules ask it for every call."""
+    state = _state(ctx.model)
+    slot = (id(ctx.module), key)
+    found = state.guards.get(slot)
+    if found is None:
+        found = ctx.module.imports_anything(*_GUARDS[key])
+        state.guards[slot] = found
+    return found
+
+
+def _in_tests(ctx: FileContext) -> bool:
+    """Test suites use throwaway keys, decode tokens unverified to inspect them, and print
+    fixtures: none of it ships, so these rules stay out of them."""
+    state = _state(ctx.model)
+    found = state.tests.get(id(ctx.module))
+    if found is None:
+        # `testing/` too: test helpers and fake credentials live there.
+        found = is_test_module(ctx.module) or "testing" in ctx.module.relpath.split("/")[:-1]
+        state.tests[id(ctx.module)] = found
+    return found
+
+
+_WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z]+[0-9]*|[0-9]+")
+
+
+# Words before a credential word that make the name something else: a hash, a flag or a
+# count about it (`hashed_password`, `has_token`, `max_tokens`), or a tokenizer or
+# pagination token (`eos_token`, `next_page_token`).
+_NOT_CREDENTIAL_PREFIXES = frozenset(
+    {
+        "hashed",
+        "hash",
+        "is",
+        "has",
+        "num",
+        "min",
+        "max",
+        "n",
+        "len",
+        "no",
+        "eos",
+        "bos",
+        "pad",
+        "unk",
+        "sep",
+        "cls",
+        "mask",
+        "special",
+        "start",
+        "end",
+        "next",
+        "page",
+        "continuation",
+        "cursor",
+    }
+)
+
+
+def _words(name: str) -> list[str]:
+    """`SECRET_KEY` → [secret, key]; `tokenUrl` → [token, url]; `APIKey` → [api, key]."""
+    return [w.lower() for part in re.split(r"[^A-Za-z0-9]+", name) for w in _WORD_RE.findall(part)]
+
+
+def _keyword_hits(
+    words: list[str], keywords: tuple[tuple[str, ...], ...]
+) -> Iterator[tuple[list[str], list[str], bool]]:
+    """Each occurrence of a keyword in the words: (words before, words after, numbered),
+    where `numbered` says the keyword carried a digit suffix (`password2`)."""
+    stripped = [w.rstrip("0123456789") for w in words]
+    for i in range(len(words)):
+        for kw in keywords:
+            n = len(kw)
+            if tuple(stripped[i : i + n]) == kw:
+                numbered = words[i + n - 1] != stripped[i + n - 1]
+                yield words[:i], words[i + n :], numbered
+
+
+def _name_matches(
+    name: str,
+    keywords: tuple[tuple[str, ...], ...],
+    tails: frozenset[str],
+    bad_prefixes: frozenset[str],
+    allow_numbered: bool = True,
+) -> bool:
+    """Does the name *denote* one of the keywords? `SECRET_KEY` does, `SECRET_KEY_NAME` and
+    `TOKEN_TYPE` do not: every word after the keyword must be in `tails`, no word before it
+    in `bad_prefixes`."""
+    for prefix, tail, numbered in _keyword_hits(_words(name), keywords):
+        if numbered and not allow_numbered:
+            continue
+        if all(w in tails for w in tail) and not any(w in bad_prefixes for w in prefix):
+            return True
+    return False
+
+
+class _Unknown:
+    """A value that cannot be known statically."""
+
+
+_UNKNOWN = _Unknown()
+_FIELD_FUNCS = frozenset({"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field"})
+
+
+def _evaluate(
+    project: Project, module: Module, expr: ast.AST | None, scope: Function | None, depth: int = 0
+) -> object:
+    """The value an expression has when it is built from literals, constants (also in other
+    modules), locals of the function and settings-class defaults; `_UNKNOWN` otherwise.
+    Lists come back as lists and dicts as dicts with the keys that are literal strings."""
+    if expr is None or depth > 8:
+        return _UNKNOWN
+    if isinstance(expr, ast.Constant):
+        return expr.value
+    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+        return [
+            _UNKNOWN
+            if isinstance(e, ast.Starred)
+            else _evaluate(project, module, e, scope, depth + 1)
+            for e in expr.elts
+        ]
+    if isinstance(expr, ast.Dict):
+        out: dict[str, object] = {}
+        for k, v in zip(expr.keys, expr.values, strict=False):
+            key = const_str(k)
+            if key is not None:
+                out[key] = _evaluate(project, module, v, scope, depth + 1)
+        return out
+    if isinstance(expr, ast.Call):
+        if not expr.args and project.resolve(module, expr.func, scope) == "dict":
+            return {
+                kw.arg: _evaluate(project, module, kw.value, scope, depth + 1)
+                for kw in expr.keywords
+                if kw.arg
+            }
+        return _UNKNOWN
+    if isinstance(expr, ast.Name):
+        fn = scope
+        while fn is not None:
+            if expr.id in fn.local_values:
+                value = fn.local_values[expr.id]
+                if value is None:
+                    return _UNKNOWN
+                return _evaluate(project, fn.module, value, fn, depth + 1)
+            if any(p.arg == expr.id for p, _ in parameters(fn.node)):
+                return _UNKNOWN
+            fn = fn.parent
+        found = project.module_value(project.resolve_name(module, expr.id))
+        if found is not None:
+            return _evaluate(project, found[0], found[1], None, depth + 1)
+        return _UNKNOWN
+    if isinstance(expr, ast.Attribute):
+        found = project.module_value(project.resolve(module, expr, scope))
+        if found is not None:
+            return _evaluate(project, found[0], found[1], None, depth + 1)
+        owner = infer_type(project, module, expr.value, scope)
+        default = _class_default(project, owner, expr.attr)
+        if default is not None:
+            return _evaluate(project, default[0], default[1], None, depth + 1)
+    return _UNKNOWN
+
+
+def _class_default(
+    project: Project, class_qualname: str | None, attr: str
+) -> tuple[Module, ast.expr] | None:
+    """The default of a class attribute (`ALGORITHM: str = "HS256"` on a settings class),
+    `Field(default=...)` unwrapped."""
+    if class_qualname is None or project.class_(class_qualname) is None:
+        return None
+    for name in project.mro(class_qualname):
+        info = project.class_(name)
+        if info is None:
+            continue
+        for stmt in info.node.body:
+            target: ast.expr | None = None
+            if isinstance(stmt, ast.AnnAssign):
+                target = stmt.target
+            elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                target = stmt.targets[0]
+            value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
+            if not (isinstance(target, ast.Name) and target.id == attr) or value is None:
+                continue
+            if (
+                isinstance(value, ast.Call)
+                and project.resolve(info.module, value.func) in _FIELD_FUNCS
+            ):
+                inner = argument(value, 0, "default")
+                return (info.module, inner) if inner is not None else None
+            return info.module, value
+    return None
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _call_name(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return None
+
+
+def _show(expr: ast.AST) -> str:
+    text = dotted(expr)
+    if text is not None:
+        return text
+    try:
+        text = ast.unparse(expr)
+    except Exception:  # pragma: no cover - unparse handles every parsed node
+        return "value"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass(frozen=True)
+class _JwtCall:
+    library: str  # "pyjwt" | "jose" | "authlib" | "joserfc"
+    op: str  # "decode" | "encode" | "claims" | "header"
+    instance: bool = False  # authlib `JsonWebToken(...)` instance: algorithms fixed at creation
+
+
+_JWT_OPS = {
+    "decode": "decode",
+    "decode_complete": "decode",
+    "encode": "encode",
+    "get_unverified_claims": "claims",
+    "get_unverified_header": "header",
+    "get_unverified_headers": "header",
+}
+_PYJWT_OWNERS = frozenset(
+    {
+        "jwt",
+        "jwt.api_jwt",
+        "jwt.api_jws",
+        "jwt.PyJWT",
+        "jwt.PyJWS",
+        "jwt.api_jwt.PyJWT",
+        "jwt.api_jws.PyJWS",
+    }
+)
+_AUTHLIB_DEFAULT = frozenset({"authlib.jose.jwt", "authlib.jose.rfc7519.jwt"})
+_AUTHLIB_INSTANCE = frozenset(
+    {
+        "authlib.jose.JsonWebToken",
+        "authlib.jose.rfc7519.JsonWebToken",
+        "authlib.jose.jwt.JsonWebToken",
+    }
+)
+
+
+def _classify_jwt(name: str) -> _JwtCall | None:
+    owner, _, func = name.rpartition(".")
+    op = _JWT_OPS.get(func)
+    if op is None:
+        return None
+    if owner in ("jose.jwt", "jose.jws"):
+        return _JwtCall("jose", op)
+    if owner in _PYJWT_OWNERS:
+        return _JwtCall("pyjwt", op)
+    if owner in _AUTHLIB_DEFAULT:
+        return _JwtCall("authlib", op)
+    if owner in _AUTHLIB_INSTANCE:
+        return _JwtCall("authlib", op, instance=True)
+    if owner == "joserfc.jwt":
+        return _JwtCall("joserfc", op)
+    return None
+
+
+def _jwt_call(ctx: FileContext, call: ast.Call) -> _JwtCall | None:
+    short = _call_name(call)
+    if isinstance(call.func, ast.Name) and short is not None:
+        # `from jose.jwt import decode as jose_decode`
+        short = last_name(ctx.module.imports.get(short, short))
+    if short not in _JWT_OPS or not _imports(ctx, "jwt"):
+        return None
+    return _jwt_of(ctx.project, ctx.module, call, ctx.function())
+
+
+def _jwt_of(
+    project: Project, module: Module, call: ast.Call, scope: Function | None
+) -> _JwtCall | None:
+    name = resolve_callee(project, module, call.func, scope)
+    # A project module or wrapper that happens to be called `jwt` is not the library.
+    if name is None or project.function(name) is not None:
+        return None
+    return _classify_jwt(name)
+
+
+def _display(call: ast.Call) -> str:
+    return _show(call.func)
+
+
+def _literal(expr: ast.AST | None) -> str | None:
+    if isinstance(expr, ast.Constant):
+        if isinstance(expr.value, str):
+            return expr.value
+        if isinstance(expr.value, bytes):
+            return expr.value.decode("latin-1")
+    return None
+
+
+def _local_value(ctx: FileContext, name: str) -> ast.expr | None:
+    """The expression a local of the enclosing function is bound to (None for a loop
+    variable, a parameter or a name that is not local)."""
+    fn = ctx.function()
+    return fn.local_values.get(name) if fn is not None else None
+
+
+def _module_constant(ctx: FileContext, expr: ast.expr) -> tuple[Module, ast.expr] | None:
+    """The module-level value a name or attribute refers to, with its module; None for a
+    local of the enclosing function (computed per call) and anything else."""
+    if not isinstance(expr, (ast.Name, ast.Attribute)):
+        return None
+    fn = ctx.function()
+    if isinstance(expr, ast.Name) and fn is not None and expr.id in fn.local_values:
+        return None
+    return ctx.project.module_value(ctx.resolve(expr))
+
+
+def _assigned_name(ctx: FileContext, node: ast.AST) -> str | None:
+    parent = ctx.parent()
+    if isinstance(parent, ast.Assign) and parent.value is node and len(parent.targets) == 1:
+        target = parent.targets[0]
+        return target.id if isinstance(target, ast.Name) else None
+    if (
+        isinstance(parent, ast.AnnAssign)
+        and parent.value is node
+        and isinstance(parent.target, ast.Name)
+    ):
+        return parent.target.id
+    return None
+
+
+_SECRET_TYPES = frozenset(
+    {
+        "pydantic.SecretStr",
+        "pydantic.SecretBytes",
+        "pydantic.types.SecretStr",
+        "pydantic.types.SecretBytes",
+        "pydantic.v1.SecretStr",
+        "pydantic.v1.SecretBytes",
+    }
+)
