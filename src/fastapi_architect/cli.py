@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
+from rich.text import Text
 
 from fastapi_architect import __version__
 from fastapi_architect.config import Config, ConfigError, find_config_file, load_config
@@ -174,22 +175,25 @@ def routes(
     for column in ("Method", "Path", "Handler", "Async", "Auth", "Response model", "Status"):
         table.add_column(column, overflow="fold")
     for r in rows:
+        # Text cells, not markup: paths and models contain brackets (`list[Item]`).
         table.add_row(
-            r.method,
-            r.path,
-            f"{r.file}:{r.line} {r.handler.rsplit('.', 1)[-1]}",
-            "async" if r.is_async else "sync",
-            " → ".join(r.auth) if r.auth else "[red]none[/red]" if not r.authenticated else "",
-            r.response_model or "-",
-            str(r.status_code) if r.status_code is not None else "-",
+            Text(r.method),
+            Text(r.path),
+            Text(f"{r.file}:{r.line} {r.handler.rsplit('.', 1)[-1]}"),
+            Text("async" if r.is_async else "sync"),
+            Text(" → ".join(r.auth)) if r.auth else Text("none", style="red"),
+            Text(r.response_model or "-"),
+            Text(str(r.status_code) if r.status_code is not None else "-"),
         )
-    if output_file is not None:
-        console = Console(file=open(output_file, "w", encoding="utf-8"), width=200)  # noqa: SIM115
-        console.print(table)
-        console.file.close()
-    else:
+    if output_file is None:
         # Piped output gets a wide table rather than rich's 80-column default.
         Console(width=None if sys.stdout.isatty() else 200).print(table)
+        return
+    try:
+        with output_file.open("w", encoding="utf-8") as handle:
+            Console(file=handle, width=200).print(table)
+    except OSError as exc:
+        _fail(f"cannot write {output_file}: {exc.strerror or exc}")
 
 
 @app.command("rules")

@@ -143,7 +143,9 @@ def test_unknown_config_key_exits_2(tmp_path: Path) -> None:
 
 
 def test_bad_config_value_exits_2(tmp_path: Path) -> None:
-    write(tmp_path, {"api.py": CLEAN, "pyproject.toml": '[tool.fastapi-architect]\nignore = "FAA2"\n'})
+    write(
+        tmp_path, {"api.py": CLEAN, "pyproject.toml": '[tool.fastapi-architect]\nignore = "FAA2"\n'}
+    )
     code, _, err = review(str(tmp_path))
     assert code == 2
     assert "'ignore' must be a list of strings" in err
@@ -347,3 +349,19 @@ def test_reviewed_code_warnings_are_not_printed(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout
     assert proc.stderr == ""
+
+
+def test_routes_table_and_output_errors(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "bookshop"
+    out = tmp_path / "routes.txt"
+    result = runner.invoke(app, ["routes", str(example), "--output-file", str(out)])
+    assert result.exit_code == 0
+    table = out.read_text(encoding="utf-8")
+    assert "23 routes" in table
+    assert "list[BookOut]" in table  # brackets are text, not rich markup
+    assert "/api/v1/admin/users/{user_id}" in table
+    result = runner.invoke(app, ["routes", str(example), "-o", str(tmp_path / "no" / "x.txt")])
+    assert result.exit_code == 2
+    assert "cannot write" in result.stderr
+    result = runner.invoke(app, ["routes", str(tmp_path / "missing")])
+    assert result.exit_code == 2
