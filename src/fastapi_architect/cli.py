@@ -141,6 +141,9 @@ def review(
         tool_version=__version__,
     )
     _write(text, output_file)
+    if result.internal_errors:
+        # A check crashed: the report may be incomplete, which is not a clean result.
+        raise typer.Exit(2)
     raise typer.Exit(0 if exit_zero or not result.findings else 1)
 
 

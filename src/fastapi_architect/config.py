@@ -133,7 +133,9 @@ class Config:
     ) -> Config:
         cfg = self
         if select:
-            cfg = replace(cfg, select=tuple(_codes(select)))
+            # As in ruff, a `--select` on the command line replaces the configured
+            # selection, `extend-select` included.
+            cfg = replace(cfg, select=tuple(_codes(select)), extend_select=())
         if extend_select:
             cfg = replace(cfg, extend_select=cfg.extend_select + tuple(_codes(extend_select)))
         if ignore:

@@ -43,7 +43,7 @@ def test_guard_limits_the_modules_a_rule_sees(tmp_path: Path) -> None:
 
     root = _project(tmp_path)
     model = load_model([root], Config(), root=root)
-    collector = Collector(root, Config())
+    collector = Collector(Config())
     run_rules(model, [_rule(check, lambda m: m.imports_anything("jwt"))], collector)
     assert set(seen) == {"uses_jwt.py"}
     assert [(f.file, f.line) for f in collector.findings] == [("uses_jwt.py", 2)]
@@ -58,10 +58,10 @@ def test_failing_guard_and_check_are_internal_errors(tmp_path: Path) -> None:
 
     root = _project(tmp_path)
     model = load_model([root], Config(), root=root)
-    collector = Collector(root, Config())
+    collector = Collector(Config())
     run_rules(model, [_rule(bad_check, bad_guard)], collector)
     assert collector.findings == []
     assert any("guard failed" in e for e in collector.internal_errors)
-    collector = Collector(root, Config())
+    collector = Collector(Config())
     run_rules(model, [_rule(bad_check)], collector)
     assert any("check broke" in e for e in collector.internal_errors)

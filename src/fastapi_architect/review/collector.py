@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from fastapi_architect.config import Config
 from fastapi_architect.model.project import Module
@@ -18,12 +18,12 @@ from fastapi_architect.source.noqa import is_suppressed, noqa_lines
 class Collector:
     """The findings of one run (or of one forked share of it)."""
 
-    root: Path
     config: Config
     findings: list[Finding] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     _noqa: dict[str, dict[int, frozenset[str]]] = field(default_factory=dict)
     _seen: set[tuple[str, int, int, str, str]] = field(default_factory=set)
+    _lines: dict[str, list[str]] = field(default_factory=dict)
 
     def merge(self, findings: list[Finding], internal_errors: list[str]) -> None:
         """Take the findings of a collector that ran elsewhere (already filtered)."""
@@ -37,10 +37,24 @@ class Collector:
     def add(self, rule: Rule, report: Report, module: Module) -> None:
         node = report.node
         line = getattr(node, "lineno", 1)
-        column = getattr(node, "col_offset", 0) + 1
         end_line = getattr(node, "end_lineno", None) or line
-        end_column = (getattr(node, "end_col_offset", None) or column - 1) + 1
+        start = getattr(node, "col_offset", 0)
+        end = getattr(node, "end_col_offset", None)
+        column = self._char_column(module, line, start) + 1
+        end_column = (
+            self._char_column(module, end_line, end) if end is not None else column - 1
+        ) + 1
         self.emit(rule, module.relpath, module.source, line, column, end_line, end_column, report)
+
+    def _char_column(self, module: Module, line: int, offset: int) -> int:
+        """`ast` columns count UTF-8 bytes; findings count characters (SARIF's
+        `unicodeCodePoints`), which differ on lines with non-ASCII text."""
+        lines = self._lines.get(module.relpath)
+        if lines is None:
+            lines = self._lines[module.relpath] = module.source.splitlines()
+        if not 0 < line <= len(lines) or lines[line - 1].isascii():
+            return offset
+        return len(lines[line - 1].encode("utf-8")[:offset].decode("utf-8", errors="replace"))
 
     def emit(
         self,
@@ -83,9 +97,14 @@ class Collector:
 
 
 def _ignored_for_file(config: Config, relpath: str, code: str) -> bool:
+    """`per-file-ignores`: a pattern matches the relative path, a folder above it, or
+    (as in ruff) the file name alone (`"__init__.py" = ["FAA101"]`)."""
+    name = PurePosixPath(relpath).name
     for pattern, codes in config.per_file_ignores.items():
-        matches = fnmatch.fnmatchcase(relpath, pattern) or fnmatch.fnmatchcase(
-            relpath, pattern.rstrip("/") + "/*"
+        matches = (
+            fnmatch.fnmatchcase(relpath, pattern)
+            or fnmatch.fnmatchcase(relpath, pattern.rstrip("/") + "/*")
+            or fnmatch.fnmatchcase(name, pattern)
         )
         if matches and any(code.startswith(c) or c == "ALL" for c in codes):
             return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import gc
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -35,8 +36,11 @@ def review_paths(paths: Sequence[Path], config: Config, root: Path | None = None
 
 
 def _default_root(paths: Sequence[Path]) -> Path:
-    first = Path(paths[0]).resolve() if paths else Path.cwd()
-    return first if first.is_dir() else first.parent
+    """The folder the given paths have in common (a file stands for its folder)."""
+    if not paths:
+        return Path.cwd()
+    folders = [p if p.is_dir() else p.parent for p in (Path(q).resolve() for q in paths)]
+    return Path(os.path.commonpath(folders))
 
 
 def load_model(paths: Sequence[Path], config: Config, root: Path | None = None) -> AppModel:
@@ -74,7 +78,7 @@ def review_files(files: Iterable[Path], root: Path, config: Config) -> ReviewRes
 def _review_files(files: Iterable[Path], root: Path, config: Config) -> ReviewResult:
     rules = enabled_rules(config)
     root = root.resolve()
-    collector = Collector(root, config)
+    collector = Collector(config)
     loaded: list[SourceFile] = []
     count = 0
     parse_rule = get_rule(PARSE_ERROR)
@@ -192,7 +196,7 @@ def _walk_modules(
     config: Config,
     dispatch: dict[type[ast.AST], list[Rule]],
 ) -> tuple[list[Finding], list[str]]:
-    collector = Collector(model.project.root, config)
+    collector = Collector(config)
     for module in modules:
         _walk_module(module, model, collector, dispatch)
     return collector.findings, collector.internal_errors

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -157,12 +157,6 @@ def all_rules() -> list[Rule]:
 def get_rule(code: str) -> Rule | None:
     _load_builtin_rules()
     return _RULES.get(code.upper())
-
-
-def iter_rules(codes: Iterable[str]) -> Iterator[Rule]:
-    _load_builtin_rules()
-    for code in sorted(codes):
-        yield _RULES[code]
 
 
 def _load_builtin_rules() -> None:

@@ -13,7 +13,7 @@ class InputError(Exception):
 
 
 def discover(paths: Iterable[Path], excludes: Iterable[str]) -> list[Path]:
-    """Absolute, sorted, unique `.py`/`.pyi`-free file paths. A missing path raises `InputError`.
+    """Absolute, sorted, unique `.py` file paths. A missing path raises `InputError`.
 
     Directories are walked without following symlinked directories twice (a symlink
     loop is visited once); a path given explicitly is always included.
@@ -64,7 +64,7 @@ def is_excluded(rel: Path, patterns: tuple[str, ...]) -> bool:
         if "/" in pat:
             if fnmatch.fnmatchcase(posix, pat) or fnmatch.fnmatchcase(posix, pat + "/*"):
                 return True
-            if posix.startswith(pat.lstrip("./") + "/") or posix == pat.lstrip("./"):
+            if posix.startswith(pat.removeprefix("./") + "/") or posix == pat.removeprefix("./"):
                 return True
         elif any(fnmatch.fnmatchcase(part, pat) for part in parts):
             return True

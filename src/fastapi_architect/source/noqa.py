@@ -48,10 +48,12 @@ def _parse(comment: str) -> frozenset[str] | None:
         return None
     codes = match.group("codes")
     if not codes:
-        return ALL
+        # `# noqa` alone silences the line; `# noqa:` with nothing after it is a
+        # mistake, and (as in ruff) silences nothing.
+        return frozenset() if comment[match.end() :].lstrip().startswith(":") else ALL
     return frozenset(c.upper() for c in re.split(r"[\s,]+", codes) if c)
 
 
 def is_suppressed(noqa: dict[int, frozenset[str]], line: int, code: str) -> bool:
     codes = noqa.get(line)
-    return codes is not None and (codes is ALL or "*" in codes or code in codes)
+    return codes is not None and (codes is ALL or code in codes)
