@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -370,11 +371,20 @@ def _import_nodes(tree: ast.Module, source: str) -> list[tuple[ast.Import | ast.
             out.append((stmt, True))
             top_ids.add(id(stmt))
     if not _NESTED_IMPORT.search(source):
-        return out  # no indented import statement: skip the walk of the whole tree
-    for node in ast.walk(tree):
+        return out  # no indented import statement: nothing more to look for
+    for node in _all_statements(tree.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top_ids:
             out.append((node, False))
     return out
+
+
+def _all_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of a module, function and class bodies included (imports are
+    statements: no need to visit the expressions)."""
+    for stmt in statements(body):
+        yield stmt
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield from _all_statements(stmt.body)
 
 
 _NESTED_IMPORT = re.compile(r"^[ \t]+(?:import|from)\s", re.MULTILINE)
@@ -426,9 +436,6 @@ def _block_statements(stmt: ast.stmt) -> list[ast.stmt]:
     if isinstance(stmt, ast.With):
         return list(stmt.body)
     return []
-
-
-_top_level_statements = top_level_statements  # the former private name
 
 
 def _collect_definitions(

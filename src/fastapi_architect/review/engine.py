@@ -48,10 +48,21 @@ def load_model(paths: Sequence[Path], config: Config, root: Path | None = None) 
     files = discover(paths, config.excludes)
     base = (root or _default_root(paths)).resolve()
     with _few_collections():
-        loaded = [f for f in (load(p) for p in files) if isinstance(f, SourceFile)]
-        return build_model(
-            ((f.path, f.text, f.tree) for f in loaded), base, config.auth_dependencies
-        )
+        return _load(files, base, config)[0]
+
+
+def _load(files: Iterable[Path], root: Path, config: Config) -> tuple[AppModel, list[ParseFailure]]:
+    """Parse every file once and build the model; the files that failed, to report."""
+    loaded: list[SourceFile] = []
+    failures: list[ParseFailure] = []
+    for path in files:
+        result = load(path)
+        if isinstance(result, ParseFailure):
+            failures.append(result)
+        else:
+            loaded.append(result)
+    model = build_model(((f.path, f.text, f.tree) for f in loaded), root, config.auth_dependencies)
+    return model, failures
 
 
 @contextlib.contextmanager
@@ -79,27 +90,19 @@ def _review_files(files: Iterable[Path], root: Path, config: Config) -> ReviewRe
     rules = enabled_rules(config)
     root = root.resolve()
     collector = Collector(config)
-    loaded: list[SourceFile] = []
-    count = 0
+    files = list(files)
+    model, failures = _load(files, root, config)
     parse_rule = get_rule(PARSE_ERROR)
-    assert parse_rule is not None
-    for path in files:
-        count += 1
-        result = load(path)
-        if isinstance(result, ParseFailure):
-            if any(r.code == PARSE_ERROR for r in rules):
-                _report_failure(collector, parse_rule, root, result)
-            continue
-        loaded.append(result)
-
-    model = build_model(((f.path, f.text, f.tree) for f in loaded), root, config.auth_dependencies)
+    if parse_rule is not None and any(r.code == PARSE_ERROR for r in rules):
+        for failure in failures:
+            _report_failure(collector, parse_rule, root, failure)
     run_rules(model, rules, collector)
     collector.findings.sort()
     collector.internal_errors.sort()
     return ReviewResult(
         root=root,
         findings=collector.findings,
-        files_checked=count,
+        files_checked=len(files),
         sources=_sources(model, collector.findings),
         internal_errors=collector.internal_errors,
     )
