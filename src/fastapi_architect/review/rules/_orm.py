@@ -524,10 +524,67 @@ class FunctionFacts:
     loop_targets: set[str] = field(default_factory=set)
     # name -> the iterables of the `for` loops that bind it
     loop_iters: dict[str, list[ast.expr]] = field(default_factory=dict)
+    # statement id -> (the block holding it, its index there); the function's loops
+    places: dict[int, tuple[list[ast.stmt], int]] = field(default_factory=dict)
+    loops: list[ast.stmt] = field(default_factory=list)
+
+    def reaching(self, name: str, use: ast.AST) -> list[tuple[ast.AST, ast.expr | None]]:
+        """The bindings of `name` that can reach `use`, in source order: those before it
+        from the last plain assignment whose block runs on to the use (it overwrites the
+        earlier ones), and those after it inside a loop around the use (the next
+        iteration sees them). Early `return`s and exceptions are not modelled."""
+        bindings = self.assigns.get(name, [])
+        line = getattr(use, "lineno", None)
+        if line is None:
+            return bindings
+        before = [b for b in bindings if _line(b[0]) < line]
+        start = 0
+        for index, (node, _value) in enumerate(before):
+            if not isinstance(node, ast.AugAssign) and self._runs_on_to(node, line):
+                start = index
+        after = [
+            b
+            for b in bindings
+            if _line(b[0]) >= line
+            and any(_spans(loop, line) and _spans(loop, _line(b[0])) for loop in self.loops)
+        ]
+        return [*before[start:], *after]
+
+    def _runs_on_to(self, stmt: ast.AST, line: int) -> bool:
+        place = self.places.get(id(stmt))
+        if place is None:
+            return False
+        block, index = place
+        return any(_spans(later, line) for later in block[index + 1 :])
+
+
+def _line(node: ast.AST) -> int:
+    return int(getattr(node, "lineno", 0))
+
+
+def _spans(stmt: ast.AST, line: int) -> bool:
+    return _line(stmt) <= line <= int(getattr(stmt, "end_lineno", None) or _line(stmt))
+
+
+def _index_blocks(block: list[ast.stmt], facts: FunctionFacts) -> None:
+    for index, stmt in enumerate(block):
+        facts.places[id(stmt)] = (block, index)
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            facts.loops.append(stmt)
+        inner: list[list[ast.stmt]] = [
+            getattr(stmt, name) for name in ("body", "orelse", "finalbody") if hasattr(stmt, name)
+        ]
+        inner += [handler.body for handler in getattr(stmt, "handlers", ())]
+        inner += [case.body for case in getattr(stmt, "cases", ())]
+        for body in inner:
+            _index_blocks(body, facts)
 
 
 def _compute_facts(fn: Function) -> FunctionFacts:
     facts = FunctionFacts()
+    _index_blocks(fn.node.body, facts)
     for param, _default in parameters(fn.node):
         facts.params[param.arg] = param
     for node in body_nodes(fn.node):

@@ -248,7 +248,7 @@ class _Analysis:
         if isinstance(expr, ast.Call):
             return self._built_call(expr, depth, seen, safe_names)
         if isinstance(expr, ast.Name):
-            return self._built_name(expr.id, depth, seen, safe_names)
+            return self._built_name(expr, depth, seen, safe_names)
         return None
 
     def _built_call(
@@ -319,12 +319,13 @@ class _Analysis:
         return None, safe_names
 
     def _built_name(
-        self, name: str, depth: int, seen: frozenset[str], safe_names: frozenset[str]
+        self, use: ast.Name, depth: int, seen: frozenset[str], safe_names: frozenset[str]
     ) -> _Built | None:
         facts = self.facts
+        name = use.id
         if facts is None or name in seen:
             return None
-        bindings = facts.assigns.get(name)
+        bindings = facts.reaching(name, use)
         if not bindings or name in facts.params:
             return None
         out = _Built()
