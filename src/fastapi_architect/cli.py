@@ -83,20 +83,28 @@ def _check_paths(paths: list[Path]) -> None:
 @app.command()
 def review(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Files or folders to review (default: .).")
+        list[Path] | None,
+        typer.Argument(help="Files or folders to review (default: .).", metavar="PATH..."),
     ] = None,
     select: Annotated[
         list[str] | None,
-        typer.Option("--select", help="Rule codes or prefixes to enable (replaces defaults)."),
+        typer.Option(
+            "--select",
+            help="Rule codes or prefixes to enable (replaces defaults).",
+            metavar="CODES",
+        ),
     ] = None,
     extend_select: Annotated[
-        list[str] | None, typer.Option("--extend-select", help="Rule codes or prefixes to add.")
+        list[str] | None,
+        typer.Option("--extend-select", help="Rule codes or prefixes to add.", metavar="CODES"),
     ] = None,
     ignore: Annotated[
-        list[str] | None, typer.Option("--ignore", help="Rule codes or prefixes to disable.")
+        list[str] | None,
+        typer.Option("--ignore", help="Rule codes or prefixes to disable.", metavar="CODES"),
     ] = None,
     exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", help="Extra path patterns to skip.")
+        list[str] | None,
+        typer.Option("--exclude", help="Extra path patterns to skip.", metavar="PATTERN"),
     ] = None,
     output_format: Annotated[
         ReviewFormat, typer.Option("--format", help="Output format.")
