@@ -179,6 +179,11 @@ def build_model(
         _scan_scope(project, module, None, module.tree.body, scanner, graph)
         for fn in module.functions.values():
             _scan_scope(project, module, fn, fn.node.body, scanner, graph)
+        for cls in module.classes.values():
+            # Class bodies run at import time: class-based views (`@cbv(router)`)
+            # register routes on their methods there.
+            owner = project.functions.get(cls.qualname.rpartition(".")[0])
+            _scan_scope(project, module, owner, cls.node.body, scanner, graph, cls.qualname)
     scanner.finish(graph)
 
     model = AppModel(
@@ -201,6 +206,7 @@ def _scan_scope(
     body: list[ast.stmt],
     scanner: AppScanner,
     graph: CallGraph,
+    key: str | None = None,
 ) -> None:
     """One walk over the code that runs in `scope` (see `astutil.walk_nodes` for what
     belongs to a scope), collecting call sites and registrations. Inlined for speed:
@@ -239,7 +245,9 @@ def _scan_scope(
             elif isinstance(value, node_type):
                 children.append(value)
         extend(reversed(children))
-    graph.calls[scope.qualname if scope is not None else module.name] = calls
+    if key is None:
+        key = scope.qualname if scope is not None else module.name
+    graph.calls[key] = calls
 
 
 _SCOPE_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})

@@ -139,6 +139,30 @@ def param_sites(project: Project, fn: Function, level: str = "parameter") -> lis
             if site is not None:
                 out.append(site)
                 break
+    if fn.class_qualname is not None:
+        out.extend(_class_attribute_sites(project, fn, level))
+    return out
+
+
+def _class_attribute_sites(project: Project, fn: Function, level: str) -> list[DepSite]:
+    """Class-based views (`@cbv(router)` from fastapi-utils) declare shared dependencies
+    as class attributes (`user: User = Depends(get_current_user)`); every route method
+    of the class gets them."""
+    cls = project.class_(fn.class_qualname)
+    if cls is None:
+        return []
+    out: list[DepSite] = []
+    for stmt in cls.node.body:
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+            continue
+        base, metadata, meta_module = unwrap_annotation(project, cls.module, stmt.annotation)
+        candidates = [(cls.module, stmt.value)] if stmt.value is not None else []
+        candidates += [(meta_module, meta) for meta in metadata]
+        for module, expr in candidates:
+            site = site_from_call(project, module, expr, None, level, base, stmt.target.id, fn)
+            if site is not None:
+                out.append(site)
+                break
     return out
 
 
