@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi_architect.config import (
     find_config_file,
     load_config,
 )
+from fastapi_architect.review import registry
 from fastapi_architect.review.selection import enabled_rules
 
 
@@ -53,7 +55,10 @@ def test_full_table(tmp_path: Path) -> None:
     [
         ('[tool.fastapi-architect]\nselct = ["FAA2"]\n', "unknown key 'selct'"),
         ('[tool.fastapi-architect]\nselect = "FAA2"\n', "'select' must be a list of strings"),
-        ('[tool.fastapi-architect]\nper-file-ignores = ["x"]\n', "'per-file-ignores' must be a table"),
+        (
+            '[tool.fastapi-architect]\nper-file-ignores = ["x"]\n',
+            "'per-file-ignores' must be a table",
+        ),
         ("[tool.fastapi-architect\n", "invalid TOML"),
     ],
 )
@@ -70,8 +75,12 @@ def test_find_config_file_walks_up_to_our_table(tmp_path: Path) -> None:
     assert find_config_file(inner) == tmp_path / "pyproject.toml"
 
 
-def test_opt_in_rules_need_explicit_selection() -> None:
-    default = {r.code for r in enabled_rules(Config())}
-    everything = {r.code for r in enabled_rules(Config(select=("ALL",)))}
-    assert default == everything
+def test_opt_in_rules_run_only_when_selected(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = registry.get_rule("FAA602")
+    assert base is not None
+    opt_in = dataclasses.replace(base, code="FAA699", default_enabled=False)
+    monkeypatch.setitem(registry._RULES, "FAA699", opt_in)
+    assert "FAA699" not in {r.code for r in enabled_rules(Config())}
+    assert "FAA699" in {r.code for r in enabled_rules(Config(select=("FAA6",)))}
+    assert "FAA699" in {r.code for r in enabled_rules(Config(extend_select=("FAA699",)))}
     assert {r.code for r in enabled_rules(Config(select=("FAA201",)))} == {"FAA201"}

@@ -12,7 +12,12 @@ from pathlib import Path
 from fastapi_architect.model.apps import AppScanner, Mount, Route, RouterObj
 from fastapi_architect.model.astutil import CHILD_FIELDS, child_fields, outer_nodes
 from fastapi_architect.model.callgraph import CallGraph, CallSite
-from fastapi_architect.model.dependencies import AuthResolver, DepSite, param_sites
+from fastapi_architect.model.dependencies import (
+    AuthResolver,
+    DepSite,
+    param_sites,
+    walk_dependencies,
+)
 from fastapi_architect.model.project import Function, Module, Project, top_level_statements
 from fastapi_architect.model.types import resolve_callee
 
@@ -64,8 +69,6 @@ class AppModel:
         return id(fn.node) in self._dependency_functions
 
     def _collect_dependency_functions(self) -> set[int]:
-        from fastapi_architect.model.dependencies import walk_dependencies
-
         found: set[int] = set()
         sites: list[DepSite] = []
         for route in self.routes:
@@ -209,8 +212,9 @@ def _scan_scope(
     key: str | None = None,
 ) -> None:
     """One walk over the code that runs in `scope` (see `astutil.walk_nodes` for what
-    belongs to a scope), collecting call sites and registrations. Inlined for speed:
-    together with the rule walk, this loop visits every node of the project."""
+    belongs to a scope), collecting call sites and registrations. Inlined for speed
+    (the child collection is `astutil.child_nodes`): together with the rule walk, this
+    loop visits every node of the project."""
     calls: list[CallSite] = []
     awaited: set[int] = set()
     stack: list[ast.AST] = list(reversed(body))

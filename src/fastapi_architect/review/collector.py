@@ -46,12 +46,17 @@ class Collector:
         ) + 1
         self.emit(rule, module.relpath, module.source, line, column, end_line, end_column, report)
 
-    def _char_column(self, module: Module, line: int, offset: int) -> int:
-        """`ast` columns count UTF-8 bytes; findings count characters (SARIF's
-        `unicodeCodePoints`), which differ on lines with non-ASCII text."""
+    def lines(self, module: Module) -> list[str]:
+        """The module's source lines, split once (for columns here, code frames later)."""
         lines = self._lines.get(module.relpath)
         if lines is None:
             lines = self._lines[module.relpath] = module.source.splitlines()
+        return lines
+
+    def _char_column(self, module: Module, line: int, offset: int) -> int:
+        """`ast` columns count UTF-8 bytes; findings count characters (SARIF's
+        `unicodeCodePoints`), which differ on lines with non-ASCII text."""
+        lines = self.lines(module)
         if not 0 < line <= len(lines) or lines[line - 1].isascii():
             return offset
         return len(lines[line - 1].encode("utf-8")[:offset].decode("utf-8", errors="replace"))

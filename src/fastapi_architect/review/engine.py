@@ -103,7 +103,7 @@ def _review_files(files: Iterable[Path], root: Path, config: Config) -> ReviewRe
         root=root,
         findings=collector.findings,
         files_checked=len(files),
-        sources=_sources(model, collector.findings),
+        sources=_sources(model, collector),
         internal_errors=collector.internal_errors,
     )
 
@@ -259,7 +259,8 @@ def _walk_module(
     stack = ctx.stack
     # Iterative pre-order walk that keeps the ancestor stack, so deeply nested
     # expressions cannot overflow the interpreter stack. This loop runs once per node
-    # of the project: it is written for speed (no helper calls per node).
+    # of the project: it is written for speed (no helper calls per node; the child
+    # collection below is `astutil.child_nodes` inlined, as in the model's scope walk).
     todo: list[tuple[ast.AST, int]] = [(child, 0) for child in reversed(module.tree.body)]
     pop, push = todo.pop, todo.append
     handlers_for = dispatch.get
@@ -306,12 +307,14 @@ def _dispatch(
             )
 
 
-def _sources(model: AppModel, findings: list[Finding]) -> dict[str, list[str]]:
-    wanted = {f.file for f in findings}
+def _sources(model: AppModel, collector: Collector) -> dict[str, list[str]]:
+    """Source lines of the files with findings, for code frames. Files that did not
+    parse (FAA000) are read again, leniently: their text was never kept."""
+    wanted = {f.file for f in collector.findings}
     out: dict[str, list[str]] = {}
     for module in model.project.module_list:
         if module.relpath in wanted:
-            out[module.relpath] = module.source.splitlines()
+            out[module.relpath] = collector.lines(module)
     for relpath in wanted - out.keys():
         path = model.project.root / relpath
         with contextlib.suppress(OSError):

@@ -24,6 +24,7 @@ from fastapi_architect.model.types import annotation_type, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import is_test_module
+from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS
 
 # ------------------------------------------------------------------ FAA301 vocabulary
 
@@ -80,13 +81,6 @@ _CREDENTIAL_TYPES = frozenset(
         "fastapi.security.http.HTTPAuthorizationCredentials",
         "fastapi.security.http.HTTPBasicCredentials",
         "fastapi.security.oauth2.SecurityScopes",
-    }
-)
-_HTTP_EXCEPTIONS = frozenset(
-    {
-        "fastapi.HTTPException",
-        "fastapi.exceptions.HTTPException",
-        "starlette.exceptions.HTTPException",
     }
 )
 _HEADER_PARAMS = frozenset(
@@ -278,7 +272,7 @@ def _refuses_access(project: Project, fn: Function, node: ast.Raise) -> bool:
     if not isinstance(exc, ast.Call):
         return False
     callee = project.resolve(fn.module, exc.func, fn)
-    if callee in _HTTP_EXCEPTIONS:
+    if callee in HTTP_EXCEPTIONS:
         status = keyword(exc, "status_code")
         if status is None and exc.args:
             status = exc.args[0]
