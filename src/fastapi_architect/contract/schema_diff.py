@@ -1,0 +1,560 @@
+"""Comparing two schemas: a list of `Delta`s, each a change of meaning at a
+property path. Naming and levels are decided later (`naming.py`), by where the
+schema sits (request or response, body or parameter).
+
+Pairs of referenced definitions are compared once and cached; a pair met again
+while it is being compared (a recursive schema) contributes nothing the second
+time, so recursion terminates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from fastapi_architect.contract.changes import escape_pointer_token
+from fastapi_architect.contract.refs import Resolver
+from fastapi_architect.contract.schema_view import (
+    View,
+    bound,
+    enum_values,
+    is_simple_type,
+    is_structural,
+    view,
+)
+
+REQUEST = "request"
+RESPONSE = "response"
+
+# (keyword, name in ids, "max" when a larger value loosens, "min" when a smaller one does)
+BOUNDS = (
+    ("maximum", "max", "max"),
+    ("minimum", "min", "min"),
+    ("exclusiveMaximum", "exclusive-max", "max"),
+    ("exclusiveMinimum", "exclusive-min", "min"),
+    ("maxLength", "max-length", "max"),
+    ("minLength", "min-length", "min"),
+    ("maxItems", "max-items", "max"),
+    ("minItems", "min-items", "min"),
+    ("maxProperties", "max-properties", "max"),
+    ("minProperties", "min-properties", "min"),
+    ("maxContains", "max-contains", "max"),
+    ("minContains", "min-contains", "min"),
+)
+
+# keywords holding one sub-schema: compared recursively when on both sides
+SUBSCHEMAS = (
+    ("contains", "contains"),
+    ("propertyNames", "property-names"),
+    ("if", "if"),
+    ("then", "then"),
+    ("else", "else"),
+    ("not", "not"),
+    ("unevaluatedItems", "unevaluated-items"),
+    ("unevaluatedProperties", "unevaluated-properties"),
+    ("contentSchema", "content-schema"),
+)
+_PRIMITIVES = frozenset(("integer", "number", "boolean"))
+COMBINATORS = (("oneOf", "one-of"), ("anyOf", "any-of"), ("allOf", "all-of"))
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """One change of meaning. `prop` is the property path from the compared
+    root (empty for the root itself); `pointer` points into the revision."""
+
+    kind: str
+    prop: tuple[str, ...]
+    pointer: str
+    before: Any = None
+    after: Any = None
+    required: bool = False
+    with_default: bool = False
+
+    def under(self, token: str) -> Delta:
+        return replace(self, prop=(token, *self.prop))
+
+
+def _ptr(base: str, *tokens: object) -> str:
+    return base + "".join("/" + escape_pointer_token(str(t)) for t in tokens)
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class SchemaComparer:
+    """Compares schemas of one direction (request or response) between two documents.
+
+    State is real here: the cache of compared pairs and the pairs in progress.
+    """
+
+    def __init__(
+        self, base: Resolver, revision: Resolver, direction: str, *, parameters: bool = False
+    ) -> None:
+        # parameters travel as strings: `string` is the widest type there
+        self.parameters = parameters
+        self.base = base
+        self.revision = revision
+        self.direction = direction
+        self._cache: dict[tuple[str, str], list[Delta]] = {}
+        self._active: set[tuple[str, str]] = set()
+
+    @property
+    def request(self) -> bool:
+        return self.direction == REQUEST
+
+    def compare(self, b_node: Any, r_node: Any, b_ptr: str, r_ptr: str) -> list[Delta]:
+        return self.compare_views(
+            view(b_node, b_ptr, self.base), view(r_node, r_ptr, self.revision)
+        )
+
+    def compare_views(self, b: View, r: View) -> list[Delta]:
+        cacheable = (
+            not b.carried
+            and not r.carried
+            and b.pointer.startswith("/components/")
+            and r.pointer.startswith("/components/")
+        )
+        if not cacheable:
+            return self._diff(b, r)
+        key = (b.pointer, r.pointer)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        if key in self._active:
+            return []
+        self._active.add(key)
+        try:
+            deltas = self._diff(b, r)
+        finally:
+            self._active.discard(key)
+        self._cache[key] = deltas
+        return deltas
+
+    # -- one level -----------------------------------------------------------
+
+    def _diff(self, b: View, r: View) -> list[Delta]:
+        out: list[Delta] = []
+        if _wrapped_in_one_of(b, r):
+            out.append(Delta("wrapped-in-one-of", (), _ptr(r.pointer, "oneOf")))
+            return out
+        self._types(b, r, out)
+        self._nullable(b, r, out)
+        self._enum(b, r, out)
+        self._bounds(b, r, out)
+        self._pattern(b, r, out)
+        self._default(b, r, out)
+        self._properties(b, r, out)
+        self._items(b, r, out)
+        self._combinators(b, r, out)
+        self._discriminator(b, r, out)
+        self._keywords(b, r, out)
+        return out
+
+    def _types(self, b: View, r: View, out: list[Delta]) -> None:
+        bt, rt = b.types, r.types
+        if bt and rt and bt != rt:
+            if self.parameters and rt == {"array"} and "array" not in bt:
+                # form/explode serialization: one value is a valid one-element array
+                items = view(r.schema.get("items"), _ptr(r.pointer, "items"), self.revision)
+                kind = (
+                    "type-generalized"
+                    if "string" in items.types or bt <= items.types
+                    else "type-changed"
+                )
+                out.append(Delta(kind, (), _ptr(r.pointer, "type"), _type_text(b), _type_text(r)))
+                return
+            if len(bt) > 1 or len(rt) > 1:
+                if rt - bt:
+                    out.append(
+                        Delta("list-of-types-widened", (), r.pointer, sorted(bt), sorted(rt))
+                    )
+                if bt - rt:
+                    out.append(
+                        Delta("list-of-types-narrowed", (), r.pointer, sorted(bt), sorted(rt))
+                    )
+                return
+            (before,), (after,) = bt, rt
+            if (before, after) == ("integer", "number") or (
+                self.parameters and after == "string" and before in _PRIMITIVES
+            ):
+                kind = "type-generalized"
+            elif (before, after) == ("number", "integer") or (
+                self.parameters and before == "string" and after in _PRIMITIVES
+            ):
+                kind = "type-specialized"
+            else:
+                kind = "type-changed"
+            out.append(Delta(kind, (), _ptr(r.pointer, "type"), _type_text(b), _type_text(r)))
+            return
+        bf, rf = b.schema.get("format"), r.schema.get("format")
+        if bt == rt and bf != rf and isinstance(bf, str) and isinstance(rf, str):
+            out.append(
+                Delta("type-changed", (), _ptr(r.pointer, "format"), _type_text(b), _type_text(r))
+            )
+
+    def _nullable(self, b: View, r: View, out: list[Delta]) -> None:
+        if b.nullable == r.nullable:
+            return
+        kind = "became-nullable" if r.nullable else "became-not-nullable"
+        out.append(Delta(kind, (), r.pointer))
+
+    def _enum(self, b: View, r: View, out: list[Delta]) -> None:
+        be, re_ = enum_values(b), enum_values(r)
+        if be is None and re_ is not None:
+            # a one-value enum on a type-less schema next to a typed one is a `const` rewrite
+            out.append(Delta("became-enum", (), _ptr(r.pointer, "enum"), None, re_))
+        elif be is not None and re_ is not None:
+            _value_sets(be, re_, "enum-value", _ptr(r.pointer, "enum"), out)
+        elif be is not None and re_ is None:
+            out.append(Delta("enum-removed", (), r.pointer, be, None))
+        bx, rx = b.schema.get("x-extensible-enum"), r.schema.get("x-extensible-enum")
+        if isinstance(bx, list) and isinstance(rx, list):
+            _value_sets(
+                bx, rx, "x-extensible-enum-value", _ptr(r.pointer, "x-extensible-enum"), out
+            )
+
+    def _bounds(self, b: View, r: View, out: list[Delta]) -> None:
+        for keyword, name, loosens in BOUNDS:
+            before, after = bound(b, keyword), bound(r, keyword)
+            if before == after or isinstance(before, bool) or isinstance(after, bool):
+                continue
+            where = _ptr(r.pointer, keyword)
+            if before is None:
+                out.append(Delta(f"{name}-set", (), where, None, after))
+            elif after is None:
+                out.append(Delta(f"{name}-unset", (), r.pointer, before, None))
+            else:
+                try:
+                    larger = after > before
+                except TypeError:
+                    continue
+                out.append(
+                    Delta(
+                        f"{name}-{'increased' if larger else 'decreased'}", (), where, before, after
+                    )
+                )
+            del loosens
+        self._multiple_of(b, r, out)
+        bu, ru = b.schema.get("uniqueItems") is True, r.schema.get("uniqueItems") is True
+        if bu != ru:
+            kind = "unique-items-set" if ru else "unique-items-unset"
+            out.append(Delta(kind, (), _ptr(r.pointer, "uniqueItems") if ru else r.pointer))
+
+    def _multiple_of(self, b: View, r: View, out: list[Delta]) -> None:
+        before, after = b.schema.get("multipleOf"), r.schema.get("multipleOf")
+        if before == after or isinstance(before, bool) or isinstance(after, bool):
+            return
+        where = _ptr(r.pointer, "multipleOf")
+        if before is None:
+            out.append(Delta("multiple-of-set", (), where, None, after))
+        elif after is None:
+            out.append(Delta("multiple-of-unset", (), r.pointer, before, None))
+        elif isinstance(before, (int, float)) and isinstance(after, (int, float)) and after:
+            if before and _divides(after, before):
+                kind = "multiple-of-generalized"  # every old multiple is a new multiple
+            elif before and _divides(before, after):
+                kind = "multiple-of-specialized"
+            else:
+                kind = "multiple-of-changed"
+            out.append(Delta(kind, (), where, before, after))
+
+    def _pattern(self, b: View, r: View, out: list[Delta]) -> None:
+        # an empty pattern matches everything: the same as none
+        before, after = b.schema.get("pattern") or None, r.schema.get("pattern") or None
+        if before == after:
+            return
+        if before is None:
+            out.append(Delta("pattern-added", (), _ptr(r.pointer, "pattern"), None, after))
+        elif after is None:
+            out.append(Delta("pattern-removed", (), r.pointer, before, None))
+        else:
+            out.append(Delta("pattern-changed", (), _ptr(r.pointer, "pattern"), before, after))
+
+    def _default(self, b: View, r: View, out: list[Delta]) -> None:
+        missing = object()
+        before, after = b.get("default", missing), r.get("default", missing)
+        if before is missing and after is missing:
+            return
+        if before is missing:
+            out.append(Delta("default-value-added", (), _ptr(r.pointer, "default"), None, after))
+        elif after is missing:
+            out.append(Delta("default-value-removed", (), r.pointer, before, None))
+        elif _canon(before) != _canon(after):
+            out.append(
+                Delta("default-value-changed", (), _ptr(r.pointer, "default"), before, after)
+            )
+
+    def _hidden(self, v: View) -> bool:
+        """Properties a client never sees in this direction."""
+        key = "readOnly" if self.request else "writeOnly"
+        return v.get(key) is True
+
+    def _properties(self, b: View, r: View, out: list[Delta]) -> None:
+        bprops = b.schema.get("properties")
+        rprops = r.schema.get("properties")
+        bprops = bprops if isinstance(bprops, Mapping) else {}
+        rprops = rprops if isinstance(rprops, Mapping) else {}
+        if not bprops and not rprops:
+            return
+        breq = _names(b.schema.get("required"))
+        rreq = _names(r.schema.get("required"))
+        for name, b_node in bprops.items():
+            bp = view(b_node, _ptr(b.pointer, "properties", name), self.base)
+            if name not in rprops:
+                if not self._hidden(bp):
+                    out.append(
+                        Delta(
+                            "removed", (name,), _ptr(r.pointer, "properties"), required=name in breq
+                        )
+                    )
+                continue
+            rp = view(rprops[name], _ptr(r.pointer, "properties", name), self.revision)
+            if self._hidden(rp):
+                continue
+            if self._hidden(bp):
+                # the property appears in this direction for the first time
+                out.append(_added(name, rp, name in rreq))
+                continue
+            out.extend(d.under(name) for d in self.compare_views(bp, rp))
+            if (name in breq) != (name in rreq):
+                kind = "became-required" if name in rreq else "became-optional"
+                out.append(
+                    Delta(kind, (name,), rp.pointer, with_default=rp.get("default") is not None)
+                )
+            if bool(bp.get("deprecated")) != bool(rp.get("deprecated")):
+                kind = "deprecated" if rp.get("deprecated") else "reactivated"
+                out.append(Delta(kind, (name,), rp.pointer))
+        for name, r_node in rprops.items():
+            if name in bprops:
+                continue
+            rp = view(r_node, _ptr(r.pointer, "properties", name), self.revision)
+            if not self._hidden(rp):
+                out.append(_added(name, rp, name in rreq))
+
+    def _items(self, b: View, r: View, out: list[Delta]) -> None:
+        for keyword, token in (
+            ("items", "items"),
+            ("additionalProperties", "additionalProperties"),
+        ):
+            bi, ri = b.schema.get(keyword), r.schema.get(keyword)
+            if isinstance(bi, Mapping) and isinstance(ri, Mapping):
+                deltas = self.compare(bi, ri, _ptr(b.pointer, keyword), _ptr(r.pointer, keyword))
+                out.extend(d.under(token) for d in deltas)
+        bp, rp = b.schema.get("prefixItems"), r.schema.get("prefixItems")
+        if isinstance(bp, list) and isinstance(rp, list):
+            for i, (bi, ri) in enumerate(zip(bp, rp, strict=False)):
+                deltas = self.compare(
+                    bi, ri, _ptr(b.pointer, "prefixItems", i), _ptr(r.pointer, "prefixItems", i)
+                )
+                out.extend(d.under(f"prefixItems/{i}") for d in deltas)
+            if len(rp) > len(bp):
+                out.append(Delta("prefix-items-added", (), _ptr(r.pointer, "prefixItems")))
+            elif len(rp) < len(bp):
+                out.append(Delta("prefix-items-removed", (), _ptr(r.pointer, "prefixItems")))
+        elif isinstance(rp, list):
+            out.append(Delta("prefix-items-added", (), _ptr(r.pointer, "prefixItems")))
+        elif isinstance(bp, list):
+            out.append(Delta("prefix-items-removed", (), r.pointer))
+
+    def _combinators(self, b: View, r: View, out: list[Delta]) -> None:
+        for keyword, name in COMBINATORS:
+            bm, rm = b.schema.get(keyword), r.schema.get(keyword)
+            bm = bm if isinstance(bm, list) else []
+            rm = rm if isinstance(rm, list) else []
+            if not bm and not rm:
+                continue
+            if keyword != "allOf" and _all_simple(bm, self.base) and _all_simple(rm, self.revision):
+                continue  # a list of types: compared by `_types`
+            bkeys = _member_keys(bm, self.base)
+            rkeys = _member_keys(rm, self.revision)
+            for key, i in bkeys.items():
+                if key not in rkeys:
+                    out.append(
+                        Delta(
+                            f"{name}-removed",
+                            (),
+                            _ptr(r.pointer, keyword) if rm else r.pointer,
+                            key,
+                        )
+                    )
+                    continue
+                j = rkeys[key]
+                deltas = self.compare(
+                    bm[i], rm[j], _ptr(b.pointer, keyword, i), _ptr(r.pointer, keyword, j)
+                )
+                out.extend(d.under(f"{keyword}[{key}]") for d in deltas)
+            for key, j in rkeys.items():
+                if key in bkeys:
+                    continue
+                kind = f"{name}-added"
+                if keyword == "allOf" and _annotation_only(rm[j], self.revision):
+                    kind = "all-of-added-annotation-only"
+                out.append(Delta(kind, (), _ptr(r.pointer, keyword, j), None, key))
+
+    def _discriminator(self, b: View, r: View, out: list[Delta]) -> None:
+        bd, rd = b.schema.get("discriminator"), r.schema.get("discriminator")
+        if not isinstance(bd, Mapping) and not isinstance(rd, Mapping):
+            return
+        where = _ptr(r.pointer, "discriminator")
+        if not isinstance(bd, Mapping):
+            out.append(Delta("discriminator-added", (), where))
+            return
+        if not isinstance(rd, Mapping):
+            out.append(Delta("discriminator-removed", (), r.pointer))
+            return
+        if bd.get("propertyName") != rd.get("propertyName"):
+            out.append(
+                Delta(
+                    "discriminator-property-name-changed",
+                    (),
+                    where,
+                    bd.get("propertyName"),
+                    rd.get("propertyName"),
+                )
+            )
+        bmap = _mapping(bd.get("mapping"))
+        rmap = _mapping(rd.get("mapping"))
+        added = sorted(set(rmap) - set(bmap))
+        deleted = sorted(set(bmap) - set(rmap))
+        changed = sorted(k for k in set(bmap) & set(rmap) if bmap[k] != rmap[k])
+        if added:
+            out.append(Delta("discriminator-mapping-added", (), where, None, added))
+        if deleted:
+            out.append(Delta("discriminator-mapping-deleted", (), where, deleted, None))
+        if changed:
+            out.append(Delta("discriminator-mapping-changed", (), where, changed, changed))
+
+    def _keywords(self, b: View, r: View, out: list[Delta]) -> None:
+        for keyword, name in SUBSCHEMAS:
+            bs, rs = b.schema.get(keyword), r.schema.get(keyword)
+            if bs is None and rs is None:
+                continue
+            if bs is None:
+                out.append(Delta(f"{name}-added", (), _ptr(r.pointer, keyword)))
+            elif rs is None:
+                out.append(Delta(f"{name}-removed", (), r.pointer))
+            elif isinstance(bs, Mapping) and isinstance(rs, Mapping):
+                deltas = self.compare(bs, rs, _ptr(b.pointer, keyword), _ptr(r.pointer, keyword))
+                out.extend(d.under(keyword) for d in deltas)
+        for keyword, name in (
+            ("patternProperties", "pattern-property"),
+            ("dependentSchemas", "dependent-schema"),
+        ):
+            bs, rs = b.schema.get(keyword), r.schema.get(keyword)
+            bs = bs if isinstance(bs, Mapping) else {}
+            rs = rs if isinstance(rs, Mapping) else {}
+            for key in rs:
+                if key not in bs:
+                    out.append(Delta(f"{name}-added", (), _ptr(r.pointer, keyword, key), None, key))
+                else:
+                    deltas = self.compare(
+                        bs[key],
+                        rs[key],
+                        _ptr(b.pointer, keyword, key),
+                        _ptr(r.pointer, keyword, key),
+                    )
+                    out.extend(d.under(f"{keyword}/{key}") for d in deltas)
+            for key in bs:
+                if key not in rs:
+                    where = _ptr(r.pointer, keyword) if rs else r.pointer
+                    out.append(Delta(f"{name}-removed", (), where, key, None))
+        bdr, rdr = b.schema.get("dependentRequired"), r.schema.get("dependentRequired")
+        if (bdr or rdr) and _canon(bdr or {}) != _canon(rdr or {}):
+            out.append(
+                Delta(
+                    "dependent-required-changed", (), _ptr(r.pointer, "dependentRequired"), bdr, rdr
+                )
+            )
+        for keyword, name in (
+            ("contentEncoding", "content-encoding"),
+            ("contentMediaType", "content-media-type"),
+        ):
+            before, after = b.schema.get(keyword), r.schema.get(keyword)
+            if before != after:
+                out.append(Delta(f"{name}-changed", (), _ptr(r.pointer, keyword), before, after))
+
+
+def _added(name: str, v: View, required: bool) -> Delta:
+    return Delta(
+        "added", (name,), v.pointer, required=required, with_default=v.get("default") is not None
+    )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _divides(small: float, large: float) -> bool:
+    ratio = large / small
+    return abs(ratio - round(ratio)) < 1e-9
+
+
+def _all_simple(members: list[Any], resolver: Resolver) -> bool:
+    return all(is_simple_type(m, resolver) for m in members)
+
+
+def _names(value: Any) -> set[str]:
+    return {x for x in value if isinstance(x, str)} if isinstance(value, list) else set()
+
+
+def _type_text(v: View) -> str:
+    types = "/".join(sorted(v.types)) or "any"
+    fmt = v.schema.get("format")
+    return f"{types}/{fmt}" if isinstance(fmt, str) else types
+
+
+def _value_sets(
+    before: list[Any], after: list[Any], kind: str, where: str, out: list[Delta]
+) -> None:
+    bset = {_canon(v): v for v in before}
+    rset = {_canon(v): v for v in after}
+    removed = [bset[k] for k in bset if k not in rset]
+    added = [rset[k] for k in rset if k not in bset]
+    if removed:
+        out.append(Delta(f"{kind}-removed", (), where, removed, None))
+    if added:
+        out.append(Delta(f"{kind}-added", (), where, None, added))
+
+
+def _member_keys(members: list[Any], resolver: Resolver) -> dict[str, int]:
+    """Identity of combinator members: the `$ref` target, then the title, then
+    the type of a plain member, then the position."""
+    keys: dict[str, int] = {}
+    for i, member in enumerate(members):
+        key = f"#{i}"
+        if isinstance(member, Mapping) and isinstance(member.get("$ref"), str):
+            key = member["$ref"].rsplit("/", 1)[-1]
+        else:
+            target = resolver.node(member)
+            if isinstance(target, Mapping):
+                if isinstance(target.get("title"), str):
+                    key = target["title"]
+                elif isinstance(target.get("type"), str) and not any(
+                    k in target for k in ("properties", "items", "enum", "const")
+                ):
+                    key = target["type"]
+        if key in keys:
+            key = f"{key}#{i}"
+        keys[key] = i
+    return keys
+
+
+def _annotation_only(node: Any, resolver: Resolver) -> bool:
+    target = resolver.node(node)
+    return isinstance(target, Mapping) and not any(is_structural(k) for k in target)
+
+
+def _wrapped_in_one_of(b: View, r: View) -> bool:
+    """The revision replaced an object schema with a `oneOf` of alternatives."""
+    rm = r.schema.get("oneOf")
+    return (
+        "oneOf" not in b.schema
+        and isinstance(rm, list)
+        and len(rm) > 1
+        and "properties" in b.schema
+        and "properties" not in r.schema
+    )

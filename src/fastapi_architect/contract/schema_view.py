@@ -1,0 +1,183 @@
+"""How the differ sees a schema: the meaning, with the emission noise removed.
+
+FastAPI and Pydantic write the same schema differently across versions:
+`anyOf: [X, {type: null}]` or `nullable: true`, `const` or a one-value `enum`,
+`allOf: [{$ref}]` around a reference or the reference itself, boolean or
+numeric `exclusiveMaximum`. `view` reduces all of these to one form so that
+only changes of meaning are compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi_architect.contract.refs import Resolver
+
+# Keys that describe a schema without constraining its values.
+ANNOTATIONS = frozenset(
+    {
+        "title",
+        "description",
+        "example",
+        "examples",
+        "default",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "nullable",
+        "externalDocs",
+        "xml",
+        "$comment",
+        "$id",
+        "$schema",
+        "$anchor",
+        "discriminator",
+    }
+)
+_CARRIED = ("default", "deprecated", "readOnly", "writeOnly")
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A normalized schema: `schema` is the mapping to read constraints from."""
+
+    schema: Mapping[str, Any]
+    pointer: str
+    nullable: bool
+    types: frozenset[str]  # without "null"; empty means any type
+    carried: Mapping[str, Any]  # annotations of wrappers that were removed
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self.carried:
+            return self.carried[key]
+        return self.schema.get(key, default)
+
+
+def is_structural(key: str) -> bool:
+    return key not in ANNOTATIONS and not key.startswith("x-")
+
+
+def _only_annotations(schema: Mapping[str, Any], *skip: str) -> bool:
+    return all(not is_structural(k) or k in skip for k in schema)
+
+
+def _is_null_schema(node: Any) -> bool:
+    if not isinstance(node, Mapping):
+        return False
+    t = node.get("type")
+    return (t == "null" or t == ["null"]) and _only_annotations(node, "type")
+
+
+def view(node: Any, pointer: str, resolver: Resolver) -> View:
+    # OpenAPI 3.0 writes `{$ref: X, nullable: true}`; 3.1 allows siblings of $ref
+    ref_nullable = isinstance(node, Mapping) and "$ref" in node and node.get("nullable") is True
+    node, pointer, _ = resolver.deref(node, pointer)
+    if not isinstance(node, Mapping):
+        # `true`/`false` schemas (3.1) and garbage: an unconstrained schema
+        return View({}, pointer, False, frozenset(), {})
+    nullable = ref_nullable or node.get("nullable") is True
+    carried: dict[str, Any] = {}
+    for _ in range(8):  # wrappers nest a few levels at most; bound it anyway
+        unwrapped = _unwrap(node, pointer, resolver)
+        if unwrapped is None:
+            break
+        for key in _CARRIED:
+            if key in node and key not in carried:
+                carried[key] = node[key]
+        node, pointer, null_member = unwrapped
+        nullable = nullable or null_member or node.get("nullable") is True
+        if not isinstance(node, Mapping):
+            return View({}, pointer, nullable, frozenset(), carried)
+    types = type_set(node, resolver)
+    if "null" in types:
+        nullable = True
+        types = types - {"null"}
+    enum = node.get("enum")
+    if isinstance(enum, list) and None in enum:
+        nullable = True
+    return View(node, pointer, nullable, types, carried)
+
+
+def _unwrap(
+    node: Mapping[str, Any], pointer: str, resolver: Resolver
+) -> tuple[Any, str, bool] | None:
+    """The schema a wrapper stands for: `allOf: [X]`, `anyOf/oneOf: [X, null]`."""
+    for key in ("allOf", "anyOf", "oneOf"):
+        members = node.get(key)
+        if not isinstance(members, list) or not _only_annotations(node, key):
+            continue
+        if key == "allOf" and len(members) == 1:
+            target, target_ptr, _ = resolver.deref(members[0], f"{pointer}/{key}/0")
+            return target, target_ptr, False
+        if key != "allOf" and len(members) == 2:
+            resolved = [resolver.deref(m, f"{pointer}/{key}/{i}") for i, m in enumerate(members)]
+            nulls = [_is_null_schema(r[0]) for r in resolved]
+            if nulls.count(True) == 1:
+                target, target_ptr, _ = resolved[nulls.index(False)]
+                return target, target_ptr, True
+    return None
+
+
+def type_set(node: Mapping[str, Any], resolver: Resolver) -> frozenset[str]:
+    """The JSON types a schema admits; a oneOf/anyOf of plain types is a list of types."""
+    t = node.get("type")
+    if isinstance(t, str):
+        return frozenset((t,))
+    if isinstance(t, list):
+        return frozenset(x for x in t if isinstance(x, str))
+    found: set[str] = set()
+    for key in ("oneOf", "anyOf"):
+        members = node.get(key)
+        if not isinstance(members, list):
+            continue
+        for member in members:
+            target = resolver.node(member)
+            if not isinstance(target, Mapping):
+                return frozenset()
+            member_type = target.get("type")
+            if isinstance(member_type, str):
+                found.add(member_type)
+            elif isinstance(member_type, list):
+                found.update(x for x in member_type if isinstance(x, str))
+            else:
+                return frozenset()  # a member of any type: the union is any type
+    if found:
+        return frozenset(found)
+    if "properties" in node or "additionalProperties" in node:
+        return frozenset(("object",))
+    if "items" in node or "prefixItems" in node:
+        return frozenset(("array",))
+    return frozenset()
+
+
+def is_simple_type(node: Any, resolver: Resolver) -> bool:
+    """A combinator member that only names a type (`{type: string}`)."""
+    target = resolver.node(node)
+    return isinstance(target, Mapping) and _only_annotations(target, "type", "format")
+
+
+def enum_values(v: View) -> list[Any] | None:
+    enum = v.schema.get("enum")
+    if isinstance(enum, list):
+        return [e for e in enum if e is not None]
+    if "const" in v.schema:
+        return [v.schema["const"]]
+    return None
+
+
+def bound(v: View, key: str) -> Any:
+    """Numeric bounds with OpenAPI 3.0's boolean `exclusiveMaximum` made 3.1-like."""
+    schema = v.schema
+    if key in ("maximum", "minimum"):
+        exclusive = schema.get("exclusiveMaximum" if key == "maximum" else "exclusiveMinimum")
+        return None if exclusive is True else schema.get(key)
+    if key in ("exclusiveMaximum", "exclusiveMinimum"):
+        value = schema.get(key)
+        if value is True:
+            return schema.get("maximum" if key == "exclusiveMaximum" else "minimum")
+        if isinstance(value, bool):
+            return None
+        return value
+    return schema.get(key)
