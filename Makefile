@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m fastapi_architect.review.ruledocs docs/rules
+	$(BIN)/python -m fastapi_architect.contract.catalog docs/contract-changes.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/review_throughput.py

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from fastapi_architect import __version__
 from fastapi_architect.config import Config, ConfigError, find_config_file, load_config
+from fastapi_architect.contract.cli import contract_app
 from fastapi_architect.source.discovery import InputError
 
 app = typer.Typer(
@@ -266,6 +267,11 @@ def show_rule(code: Annotated[str, typer.Argument(help="A rule code, e.g. FAA201
         Console().print(Markdown(body))
     else:
         typer.echo(body)
+
+
+app.add_typer(
+    contract_app, name="contract", help="Breaking changes between two versions of an API."
+)
 
 
 def _write(text: str, output_file: Path | None) -> None:

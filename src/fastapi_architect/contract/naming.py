@@ -299,10 +299,10 @@ def _message(delta: Delta, subject: str) -> str:
     keyword = _KEYWORDS.get(stem, stem)
     if action in ("increased", "decreased", "changed", "generalized", "specialized"):
         if before is not None and after is not None:
-            return f"{subject}: {keyword} {action} from {_fmt(before)} to {_fmt(after)}"
-        return f"{subject}: {keyword} {action}"
+            return f"{subject}: `{keyword}` {action} from {_fmt(before)} to {_fmt(after)}"
+        return f"{subject}: `{keyword}` {action}"
     if action in ("set", "added"):
         value = f" {_fmt(after)}" if after is not None else ""
-        return f"{subject}: {keyword}{value} added"
+        return f"{subject}: `{keyword}`{value} added"
     value = f" (was {_fmt(before)})" if before is not None else ""
-    return f"{subject}: {keyword} removed{value}"
+    return f"{subject}: `{keyword}` removed{value}"
