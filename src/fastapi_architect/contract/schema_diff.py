@@ -19,9 +19,11 @@ from fastapi_architect.contract.refs import Resolver
 from fastapi_architect.contract.schema_view import (
     View,
     bound,
+    content_keyword,
     enum_values,
     is_simple_type,
     is_structural,
+    plain_format,
     view,
 )
 
@@ -99,8 +101,13 @@ class SchemaComparer:
         self.base = base
         self.revision = revision
         self.direction = direction
+        # results of definition pairs; a result computed while a cycle was cut
+        # below it lacks what lies behind the cut, so it is kept only until the
+        # comparison that started it (`_partial`) is over
         self._cache: dict[tuple[str, str], list[Delta]] = {}
-        self._active: set[tuple[str, str]] = set()
+        self._partial: dict[tuple[str, str], list[Delta]] = {}
+        self._stack: list[tuple[str, str]] = []
+        self._cut: set[tuple[str, str]] = set()
 
     @property
     def request(self) -> bool:
@@ -121,17 +128,27 @@ class SchemaComparer:
         if not cacheable:
             return self._diff(b, r)
         key = (b.pointer, r.pointer)
+        if not self._stack:
+            self._partial.clear()
         cached = self._cache.get(key)
+        if cached is None:
+            cached = self._partial.get(key)
         if cached is not None:
             return cached
-        if key in self._active:
+        if key in self._stack:
+            # a recursive schema met again: its changes are reported where it started
+            self._cut.update(self._stack[self._stack.index(key) + 1 :])
             return []
-        self._active.add(key)
+        self._stack.append(key)
         try:
             deltas = self._diff(b, r)
         finally:
-            self._active.discard(key)
-        self._cache[key] = deltas
+            self._stack.pop()
+        if key in self._cut:
+            self._cut.discard(key)
+            self._partial[key] = deltas
+        else:
+            self._cache[key] = deltas
         return deltas
 
     # -- one level -----------------------------------------------------------
@@ -190,7 +207,7 @@ class SchemaComparer:
                 kind = "type-changed"
             out.append(Delta(kind, (), _ptr(r.pointer, "type"), _type_text(b), _type_text(r)))
             return
-        bf, rf = b.schema.get("format"), r.schema.get("format")
+        bf, rf = plain_format(b), plain_format(r)
         if bt == rt and bf != rf and isinstance(bf, str) and isinstance(rf, str):
             out.append(
                 Delta("type-changed", (), _ptr(r.pointer, "format"), _type_text(b), _type_text(r))
@@ -473,7 +490,7 @@ class SchemaComparer:
             ("contentEncoding", "content-encoding"),
             ("contentMediaType", "content-media-type"),
         ):
-            before, after = b.schema.get(keyword), r.schema.get(keyword)
+            before, after = content_keyword(b, keyword), content_keyword(r, keyword)
             if before != after:
                 out.append(Delta(f"{name}-changed", (), _ptr(r.pointer, keyword), before, after))
 

@@ -181,3 +181,27 @@ def bound(v: View, key: str) -> Any:
             return None
         return value
     return schema.get(key)
+
+
+# OpenAPI 3.0 wrote binary and base64 content as formats; 3.1 (and FastAPI after
+# it) as content keywords. Both spellings mean the same.
+_FORMAT_AS_CONTENT = {
+    "binary": ("contentMediaType", "application/octet-stream"),
+    "byte": ("contentEncoding", "base64"),
+}
+
+
+def plain_format(v: View) -> str | None:
+    """The `format`, unless it is one of the 3.0 spellings of a content keyword."""
+    fmt = v.schema.get("format")
+    if not isinstance(fmt, str) or fmt in _FORMAT_AS_CONTENT:
+        return None
+    return fmt
+
+
+def content_keyword(v: View, keyword: str) -> Any:
+    value = v.schema.get(keyword)
+    if value is not None:
+        return value
+    spelled = _FORMAT_AS_CONTENT.get(str(v.schema.get("format")))
+    return spelled[1] if spelled is not None and spelled[0] == keyword else None
