@@ -445,3 +445,54 @@ def test_a_definition_first_met_inside_a_cycle_is_complete_when_used_alone() -> 
         ("/nodes", "property `children`"),
         ("/others", "property `back/children`"),
     ]
+
+
+def test_extending_a_definition_through_allof_is_not_breaking() -> None:
+    # GitHub's API did this between two releases: `$ref X` became `allOf [X, {extra}]`
+    options = {
+        "type": "object",
+        "nullable": True,
+        "properties": {"runner": {"type": "string"}, "label": {"type": "string"}},
+    }
+    extended = {
+        "allOf": [
+            {"$ref": "#/components/schemas/Options"},
+            {"type": "object", "properties": {"advanced": {"type": "boolean"}}},
+        ]
+    }
+    base = doc(
+        body_op({"type": "object", "properties": {"o": {"$ref": "#/components/schemas/Options"}}}),
+        {"Options": options},
+    )
+    revision = doc(body_op({"type": "object", "properties": {"o": extended}}), {"Options": options})
+    changes = diff_documents(base, revision)
+    assert [(c.id, c.level) for c in changes] == [
+        ("new-optional-request-property", Level.INFO),
+        ("response-optional-property-added", Level.INFO),
+    ]
+    assert {c.pointer for c in changes} == {
+        "/paths/~1items/post/requestBody/content/application~1json/schema/properties/o/allOf/1/properties/advanced",
+        "/paths/~1items/post/responses/200/content/application~1json/schema/properties/o/allOf/1/properties/advanced",
+    }
+
+
+def test_a_property_removed_inside_an_allof_member_is_seen() -> None:
+    pet = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        "required": ["name"],
+    }
+    smaller = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    schema = {
+        "allOf": [
+            {"$ref": "#/components/schemas/Pet"},
+            {"type": "object", "properties": {"id": {"type": "integer"}}},
+        ]
+    }
+    changes = diff_documents(
+        doc(body_op(schema), {"Pet": pet}), doc(body_op(schema), {"Pet": smaller})
+    )
+    assert [(c.id, c.pointer) for c in changes] == [
+        ("request-property-removed", "/components/schemas/Pet/properties"),
+        ("response-optional-property-removed", "/components/schemas/Pet/properties"),
+    ]

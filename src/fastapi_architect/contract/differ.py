@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from fastapi_architect.contract.changes import Change
 from fastapi_architect.contract.document import HTTP_METHODS, Document
 from fastapi_architect.contract.operations import OperationDiffer
 
 _METHOD_ORDER = {m.upper(): i for i, m in enumerate(HTTP_METHODS)}
+# Schemas are compared recursively, and real documents chain `$ref`s hundreds of
+# definitions deep (each one a handful of Python frames): the comparison runs in
+# a thread with room for that, not in the caller's default-sized stack.
+_STACK_BYTES = 512 * 1024 * 1024
+_RECURSION_LIMIT = 250_000
+T = TypeVar("T")
 
 
 def diff_documents(
@@ -18,7 +28,32 @@ def diff_documents(
 
     `today` decides whether a sunset date has passed (default: the real date).
     """
-    changes = OperationDiffer(base, revision, today).run()
+    changes = _with_deep_stack(lambda: OperationDiffer(base, revision, today).run())
     unique = list(dict.fromkeys(changes))
     unique.sort(key=lambda c: (c.path, _METHOD_ORDER.get(c.operation, 99), c.pointer, c.id))
     return unique
+
+
+def _with_deep_stack(work: Callable[[], T]) -> T:
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    old_limit = sys.getrecursionlimit()
+    old_size = threading.stack_size(_STACK_BYTES)
+    try:
+        sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
+        worker = threading.Thread(target=run, name="contract-diff")
+        worker.start()
+    finally:
+        threading.stack_size(old_size)
+    worker.join()
+    sys.setrecursionlimit(old_limit)
+    if failure:
+        raise failure[0]
+    return outcome[0]

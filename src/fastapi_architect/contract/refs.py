@@ -8,7 +8,7 @@ that loop back on themselves stop where the loop closes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi_architect.contract.document import resolve_pointer
@@ -22,6 +22,7 @@ class Resolver:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self._data = data
         self._targets: dict[str, Any] = {}
+        self._merged: dict[tuple[int, str], Any] = {}
         self.unresolved: set[str] = set()
 
     def target(self, ref: str) -> Any:
@@ -54,3 +55,17 @@ class Resolver:
 
     def node(self, node: Any) -> Any:
         return self.deref(node, "")[0]
+
+    def merged(
+        self,
+        node: Mapping[str, Any],
+        pointer: str,
+        merge: Callable[[Mapping[str, Any], str, Resolver], Any],
+    ) -> Any:
+        """`merge(node, pointer, self)`, computed once per node and place (nodes
+        live as long as the document, so their identity is a sound key)."""
+        key = (id(node), pointer)
+        done = self._merged.get(key)
+        if done is None:
+            done = self._merged[key] = merge(node, pointer, self)
+        return done

@@ -10,8 +10,9 @@ time, so recursion terminates.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi_architect.contract.changes import escape_pointer_token
@@ -58,6 +59,8 @@ SUBSCHEMAS = (
     ("unevaluatedProperties", "unevaluated-properties"),
     ("contentSchema", "content-schema"),
 )
+Key = tuple[str, str]
+_CUT = "\x00cut"  # placeholder kind for a recursion cut; never leaves the comparer
 _PRIMITIVES = frozenset(("integer", "number", "boolean"))
 COMBINATORS = (("oneOf", "one-of"), ("anyOf", "any-of"), ("allOf", "all-of"))
 
@@ -75,8 +78,18 @@ class Delta:
     required: bool = False
     with_default: bool = False
 
-    def under(self, token: str) -> Delta:
-        return replace(self, prop=(token, *self.prop))
+    def under(self, *tokens: str) -> Delta:
+        if not tokens:
+            return self
+        return Delta(
+            self.kind,
+            (*tokens, *self.prop),
+            self.pointer,
+            self.before,
+            self.after,
+            self.required,
+            self.with_default,
+        )
 
 
 def _ptr(base: str, *tokens: object) -> str:
@@ -101,13 +114,11 @@ class SchemaComparer:
         self.base = base
         self.revision = revision
         self.direction = direction
-        # results of definition pairs; a result computed while a cycle was cut
-        # below it lacks what lies behind the cut, so it is kept only until the
-        # comparison that started it (`_partial`) is over
+        # changes per pair of definitions; recursion is cut with placeholders
         self._cache: dict[tuple[str, str], list[Delta]] = {}
-        self._partial: dict[tuple[str, str], list[Delta]] = {}
         self._stack: list[tuple[str, str]] = []
-        self._cut: set[tuple[str, str]] = set()
+        self._on_stack: set[tuple[str, str]] = set()
+        self._closures: dict[tuple[str, str], list[Delta]] = {}
 
     @property
     def request(self) -> bool:
@@ -119,37 +130,114 @@ class SchemaComparer:
         )
 
     def compare_views(self, b: View, r: View) -> list[Delta]:
-        cacheable = (
-            not b.carried
-            and not r.carried
-            and b.pointer.startswith("/components/")
-            and r.pointer.startswith("/components/")
-        )
-        if not cacheable:
+        """The changes from `b` to `r`, one per changed place: a definition
+        reached along several property paths is reported along the shortest."""
+        key = self._key(b, r)
+        deltas = self._compare_views(b, r, key)
+        if self._stack:
+            return deltas
+        if key is not None:
+            # every definition is complete now: resolve the placeholders once per pair
+            return self._closure(key)
+        if any(d.kind == _CUT for d in deltas):
+            return self._expand(deltas)
+        return deltas
+
+    @staticmethod
+    def _key(b: View, r: View) -> tuple[str, str] | None:
+        if b.carried or r.carried:
+            return None
+        if not (b.pointer.startswith("/components/") and r.pointer.startswith("/components/")):
+            return None
+        return (b.pointer, r.pointer)
+
+    def _compare_views(self, b: View, r: View, key: tuple[str, str] | None) -> list[Delta]:
+        if key is None:
             return self._diff(b, r)
-        key = (b.pointer, r.pointer)
-        if not self._stack:
-            self._partial.clear()
         cached = self._cache.get(key)
-        if cached is None:
-            cached = self._partial.get(key)
         if cached is not None:
             return cached
-        if key in self._stack:
-            # a recursive schema met again: its changes are reported where it started
-            self._cut.update(self._stack[self._stack.index(key) + 1 :])
-            return []
+        if key in self._on_stack:
+            # a recursive schema met again: a placeholder, filled in with that
+            # definition's changes once it is complete (`_expand`)
+            return [Delta(_CUT, (), "", before=key)]
         self._stack.append(key)
+        self._on_stack.add(key)
         try:
             deltas = self._diff(b, r)
         finally:
             self._stack.pop()
-        if key in self._cut:
-            self._cut.discard(key)
-            self._partial[key] = deltas
-        else:
-            self._cache[key] = deltas
+            self._on_stack.discard(key)
+        # a cycle back to this definition adds no place that is not already here
+        deltas = _dedupe([d for d in deltas if d.kind != _CUT or d.before != key])
+        self._cache[key] = deltas
         return deltas
+
+    def _expand(self, deltas: list[Delta]) -> list[Delta]:
+        """Replace recursion placeholders by what lies behind them (all complete now)."""
+        out: list[Delta] = []
+        for delta in deltas:
+            if delta.kind != _CUT:
+                out.append(delta)
+            else:
+                out.extend(d.under(*delta.prop) for d in self._closure(delta.before))
+        return _dedupe(out)
+
+    def _closure(self, key: Key) -> list[Delta]:
+        """The changes of a definition pair with every placeholder resolved.
+
+        Placeholders form a graph between definition pairs (the recursion
+        cuts). Within one strongly connected part every pair reaches the same
+        places, so each part is walked once: forward from a representative,
+        and backward to it, giving every member a path to every place."""
+        done = self._closures.get(key)
+        if done is not None:
+            return done
+        for component in _components(key, self._open_edges):
+            self._close_component(component)
+        return self._closures[key]
+
+    def _open_edges(self, key: Key) -> list[tuple[Key, tuple[str, ...]]]:
+        return [(t, p) for t, p in self._edges(key) if t not in self._closures]
+
+    def _edges(self, key: Key) -> list[tuple[Key, tuple[str, ...]]]:
+        return [(d.before, d.prop) for d in self._cache.get(key, ()) if d.kind == _CUT]
+
+    def _close_component(self, members: list[Key]) -> None:
+        inside = set(members)
+        rep = members[0]
+        forward: dict[Key, tuple[str, ...]] = {rep: ()}
+        backward: dict[Key, tuple[str, ...]] = {rep: ()}
+        incoming: dict[Key, list[tuple[Key, tuple[str, ...]]]] = {m: [] for m in members}
+        queue = deque([rep])
+        while queue:
+            current = queue.popleft()
+            for target, prop in self._edges(current):
+                if target in inside:
+                    incoming[target].append((current, prop))
+                    if target not in forward:
+                        forward[target] = forward[current] + prop
+                        queue.append(target)
+        queue = deque([rep])
+        while queue:
+            current = queue.popleft()
+            for source, prop in incoming[current]:
+                if source not in backward:
+                    backward[source] = prop + backward[current]
+                    queue.append(source)
+        places: list[Delta] = []  # relative to the representative
+        for member in members:
+            for delta in self._cache.get(member, ()):
+                if delta.kind != _CUT:
+                    places.append(delta.under(*forward[member]))
+                elif delta.before not in inside:
+                    prefix = forward[member] + delta.prop
+                    places.extend(d.under(*prefix) for d in self._closures[delta.before])
+        places = _dedupe(places)
+        for member in members:
+            own = [d for d in self._cache.get(member, ()) if d.kind != _CUT]
+            via = backward[member]
+            self._closures[member] = _dedupe(own + [d.under(*via) for d in places])
 
     # -- one level -----------------------------------------------------------
 
@@ -320,16 +408,19 @@ class SchemaComparer:
         breq = _names(b.schema.get("required"))
         rreq = _names(r.schema.get("required"))
         for name, b_node in bprops.items():
-            bp = view(b_node, _ptr(b.pointer, "properties", name), self.base)
+            bp = view(b_node, _prop_ptr(b, name), self.base)
             if name not in rprops:
                 if not self._hidden(bp):
-                    out.append(
-                        Delta(
-                            "removed", (name,), _ptr(r.pointer, "properties"), required=name in breq
-                        )
+                    # where the property was: its allOf member, else this schema
+                    member_ptr = b.property_pointers.get(name)
+                    where = (
+                        member_ptr.rsplit("/", 1)[0]
+                        if member_ptr
+                        else _ptr(r.pointer, "properties")
                     )
+                    out.append(Delta("removed", (name,), where, required=name in breq))
                 continue
-            rp = view(rprops[name], _ptr(r.pointer, "properties", name), self.revision)
+            rp = view(rprops[name], _prop_ptr(r, name), self.revision)
             if self._hidden(rp):
                 continue
             if self._hidden(bp):
@@ -348,7 +439,7 @@ class SchemaComparer:
         for name, r_node in rprops.items():
             if name in bprops:
                 continue
-            rp = view(r_node, _ptr(r.pointer, "properties", name), self.revision)
+            rp = view(r_node, _prop_ptr(r, name), self.revision)
             if not self._hidden(rp):
                 out.append(_added(name, rp, name in rreq))
 
@@ -388,16 +479,16 @@ class SchemaComparer:
                 continue  # a list of types: compared by `_types`
             bkeys = _member_keys(bm, self.base)
             rkeys = _member_keys(rm, self.revision)
+            # allOf members are merged into the view and compared there; only a
+            # member added to or removed from an existing allOf is a change of its own
+            merged = keyword == "allOf"
             for key, i in bkeys.items():
                 if key not in rkeys:
-                    out.append(
-                        Delta(
-                            f"{name}-removed",
-                            (),
-                            _ptr(r.pointer, keyword) if rm else r.pointer,
-                            key,
-                        )
-                    )
+                    if not merged or (rm and not _annotation_only(bm[i], self.base)):
+                        where = _ptr(r.pointer, keyword) if rm else r.pointer
+                        out.append(Delta(f"{name}-removed", (), where, key))
+                    continue
+                if merged:
                     continue
                 j = rkeys[key]
                 deltas = self.compare(
@@ -407,9 +498,10 @@ class SchemaComparer:
             for key, j in rkeys.items():
                 if key in bkeys:
                     continue
-                kind = f"{name}-added"
-                if keyword == "allOf" and _annotation_only(rm[j], self.revision):
-                    kind = "all-of-added-annotation-only"
+                annotation = merged and _annotation_only(rm[j], self.revision)
+                if merged and not annotation and not bm:
+                    continue
+                kind = "all-of-added-annotation-only" if annotation else f"{name}-added"
                 out.append(Delta(kind, (), _ptr(r.pointer, keyword, j), None, key))
 
     def _discriminator(self, b: View, r: View, out: list[Delta]) -> None:
@@ -495,10 +587,81 @@ class SchemaComparer:
                 out.append(Delta(f"{name}-changed", (), _ptr(r.pointer, keyword), before, after))
 
 
+def _prop_ptr(v: View, name: str) -> str:
+    return v.property_pointers.get(name) or _ptr(v.pointer, "properties", name)
+
+
 def _added(name: str, v: View, required: bool) -> Delta:
     return Delta(
         "added", (name,), v.pointer, required=required, with_default=v.get("default") is not None
     )
+
+
+def _components(
+    start: Key, edges: Callable[[Key], list[tuple[Key, tuple[str, ...]]]]
+) -> list[list[Key]]:
+    """Strongly connected components reachable from `start`, successors first
+    (Tarjan's algorithm, iterative: the graphs can be thousands deep)."""
+    index: dict[Key, int] = {}
+    low: dict[Key, int] = {}
+    stack: list[Key] = []
+    on_stack: set[Key] = set()
+    out: list[list[Key]] = []
+    work: list[tuple[Key, Iterator[Key]]] = []
+
+    def enter(node: Key) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        work.append((node, iter([t for t, _ in edges(node)])))
+
+    enter(start)
+    while work:
+        node, successors = work[-1]
+        advanced = False
+        for succ in successors:
+            if succ not in index:
+                enter(succ)
+                advanced = True
+                break
+            if succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if advanced:
+            continue
+        work.pop()
+        if work:
+            parent = work[-1][0]
+            low[parent] = min(low[parent], low[node])
+        if low[node] == index[node]:
+            component: list[Key] = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            component.reverse()
+            out.append(component)
+    return out
+
+
+def _dedupe(deltas: list[Delta]) -> list[Delta]:
+    """One delta per changed place (kind, pointer, property), the shortest path kept.
+
+    Without this, a definition reachable along many paths (a DAG of $refs, or
+    recursion) would be reported once per path: exponentially many."""
+    best: dict[tuple[str, str, str], Delta] = {}
+    for delta in deltas:
+        key = (delta.kind, delta.pointer, delta.prop[-1] if delta.prop else "")
+        if delta.kind == _CUT:
+            key = (delta.kind, repr(delta.before), "")
+        kept = best.get(key)
+        if kept is None or len(delta.prop) < len(kept.prop):
+            best[key] = delta
+    if len(best) == len(deltas):
+        return deltas
+    keep = set(map(id, best.values()))
+    return [d for d in deltas if id(d) in keep]
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -10,7 +10,7 @@ only changes of meaning are compared.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi_architect.contract.refs import Resolver
@@ -48,6 +48,8 @@ class View:
     nullable: bool
     types: frozenset[str]  # without "null"; empty means any type
     carried: Mapping[str, Any]  # annotations of wrappers that were removed
+    # where each property really is, when `schema` merged the members of an allOf
+    property_pointers: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, key: str, default: Any = None) -> Any:
         if key in self.carried:
@@ -90,6 +92,12 @@ def view(node: Any, pointer: str, resolver: Resolver) -> View:
         nullable = nullable or null_member or node.get("nullable") is True
         if not isinstance(node, Mapping):
             return View({}, pointer, nullable, frozenset(), carried)
+    property_pointers: dict[str, str] = {}
+    if isinstance(node.get("allOf"), list):
+        node, property_pointers = resolver.merged(node, pointer, merge_all_of)
+        # 3.0 left open whether a nullable member makes the whole nullable; the
+        # authors who write it mean yes, and a false "breaking" is the worse error
+        nullable = nullable or node.get("nullable") is True
     types = type_set(node, resolver)
     if "null" in types:
         nullable = True
@@ -97,7 +105,53 @@ def view(node: Any, pointer: str, resolver: Resolver) -> View:
     enum = node.get("enum")
     if isinstance(enum, list) and None in enum:
         nullable = True
-    return View(node, pointer, nullable, types, carried)
+    return View(node, pointer, nullable, types, carried, property_pointers)
+
+
+def merge_all_of(
+    node: Mapping[str, Any], pointer: str, resolver: Resolver
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """One schema standing for `node` and its allOf members: properties and
+    `required` united, other keywords from the schema itself, then from the
+    members in order. `allOf` stays, so added and removed members still show."""
+    merged: dict[str, Any] = dict(node)
+    properties: dict[str, Any] = {}
+    pointers: dict[str, str] = {}
+    required: list[Any] = []
+    sources: list[tuple[Mapping[str, Any], str]] = [(node, pointer)]
+    seen: set[int] = {id(node)}
+    index = 0
+    while index < len(sources) and index < 256:
+        schema, where = sources[index]
+        index += 1
+        own = schema.get("properties")
+        if isinstance(own, Mapping):
+            for name, value in own.items():
+                if name not in properties:
+                    properties[name] = value
+                    pointers[name] = f"{where}/properties/{_token(name)}"
+        if isinstance(schema.get("required"), list):
+            required.extend(x for x in schema["required"] if x not in required)
+        if schema is not node:
+            for key, value in schema.items():
+                if key not in ("properties", "required", "allOf") and key not in merged:
+                    merged[key] = value
+        members = schema.get("allOf")
+        if isinstance(members, list):
+            for i, member in enumerate(members):
+                target, target_ptr, _ = resolver.deref(member, f"{where}/allOf/{i}")
+                if isinstance(target, Mapping) and id(target) not in seen:
+                    seen.add(id(target))
+                    sources.append((target, target_ptr))
+    if properties:
+        merged["properties"] = properties
+    if required:
+        merged["required"] = required
+    return merged, pointers
+
+
+def _token(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
 
 
 def _unwrap(
