@@ -99,6 +99,7 @@ _KEYS = {
     "auth-dependencies",
     "public-paths",
     "private-paths",
+    "contract-snapshot",
 }
 
 
@@ -117,6 +118,8 @@ class Config:
     auth_dependencies: tuple[str, ...] = DEFAULT_AUTH_DEPENDENCIES
     public_paths: tuple[str, ...] = DEFAULT_PUBLIC_PATHS
     private_paths: tuple[str, ...] = ()
+    # The committed OpenAPI document FAA712 compares the code with (absolute path).
+    contract_snapshot: Path | None = None
     source: Path | None = None
 
     @property
@@ -225,7 +228,27 @@ def parse_table(table: Any, path: Path) -> Config:
                 )
             parsed[str(pattern)] = tuple(_codes(codes))
         cfg = replace(cfg, per_file_ignores=parsed)
+    if "contract-snapshot" in table:
+        cfg = replace(cfg, contract_snapshot=_contract_snapshot(table["contract-snapshot"], path))
     return cfg
+
+
+def _contract_snapshot(value: Any, path: Path) -> Path:
+    """`contract-snapshot = "openapi.json"`: relative to the config file. The document is
+    read now, so that a missing or invalid snapshot is a configuration error (exit 2)
+    rather than a failure of FAA712 in the middle of a review."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{path}: 'contract-snapshot' must be a path to an OpenAPI document")
+    snapshot = (path.parent / value).resolve()
+    if not snapshot.is_file():
+        raise ConfigError(f"{path}: 'contract-snapshot': no such file: {value} ({snapshot})")
+    from fastapi_architect.contract.document import DocumentError, load_document
+
+    try:
+        load_document(str(snapshot))
+    except DocumentError as exc:
+        raise ConfigError(f"{path}: 'contract-snapshot': {exc}") from None
+    return snapshot
 
 
 def _strings(table: dict[str, Any], key: str, path: Path) -> list[str]:

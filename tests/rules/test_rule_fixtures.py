@@ -4,18 +4,21 @@ A fixture is a file or a folder (a small project) under `tests/fixtures/rules/<C
 A comment `# expect: FAA201` marks a line that must be flagged with that code;
 `# ok: FAA201` marks a line that must not be (any unmarked line must not be either).
 The fixture is reviewed with only that rule selected, and the findings must equal the
-marks exactly: same files, same lines, same counts.
+marks exactly: same files, same lines, same counts. A folder may hold a `pyproject.toml`
+whose `[tool.fastapi-architect]` table sets the rule's options (only the selection is
+replaced).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from fastapi_architect.config import Config
+from fastapi_architect.config import Config, load_config
 from fastapi_architect.review.engine import review_paths
 from fastapi_architect.review.registry import all_rules
 
@@ -55,6 +58,12 @@ def marks(case: Path, code: str) -> tuple[Counter[tuple[str, int]], int]:
     return expected, ok
 
 
+def _config(case: Path, code: str) -> Config:
+    pyproject = case / "pyproject.toml"
+    base = load_config(pyproject) if case.is_dir() and pyproject.is_file() else Config()
+    return replace(base, select=(code,), extend_select=(), ignore=())
+
+
 @pytest.mark.parametrize(
     "case", _cases(), ids=lambda p: f"{p.parent.name}/{p.name}"
 )
@@ -63,7 +72,7 @@ def test_fixture(case: Path) -> None:
     expected, ok = marks(case, code)
     assert expected or ok, f"{case} has no `# expect: {code}` or `# ok: {code}` mark"
     root = case.parent if case.is_file() else case
-    result = review_paths([case], Config(select=(code,)), root=root)
+    result = review_paths([case], _config(case, code), root=root)
     assert result.internal_errors == []
     actual = Counter((f.file, f.line) for f in result.findings if f.code == code)
     missing = expected - actual

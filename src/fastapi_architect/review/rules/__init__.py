@@ -4,6 +4,7 @@ from fastapi_architect.review.rules import (  # noqa: F401
     architecture,
     auth,
     concurrency,
+    contract,
     database,
     errors,
     injection,
