@@ -16,7 +16,7 @@ from typing import Any
 from fastapi_architect.contract.changes import Change, Level, join_pointer
 from fastapi_architect.contract.document import HTTP_METHODS, Document
 from fastapi_architect.contract.naming import Where, change_for
-from fastapi_architect.contract.refs import Resolver
+from fastapi_architect.contract.refs import Resolver, unchanged_schemas
 from fastapi_architect.contract.schema_diff import REQUEST, RESPONSE, SchemaComparer
 
 E, W, I = Level.ERROR, Level.WARNING, Level.INFO  # noqa: E741 - a level table reads best short
@@ -32,9 +32,12 @@ class OperationDiffer:
         self.today = today or dt.date.today()
         self.rb = Resolver(base.data)
         self.rr = Resolver(revision.data)
-        self.requests = SchemaComparer(self.rb, self.rr, REQUEST)
-        self.responses = SchemaComparer(self.rb, self.rr, RESPONSE)
-        self.parameters = SchemaComparer(self.rb, self.rr, REQUEST, parameters=True)
+        unchanged = unchanged_schemas(base.data, revision.data)
+        self.requests = SchemaComparer(self.rb, self.rr, REQUEST, unchanged=unchanged)
+        self.responses = SchemaComparer(self.rb, self.rr, RESPONSE, unchanged=unchanged)
+        self.parameters = SchemaComparer(
+            self.rb, self.rr, REQUEST, parameters=True, unchanged=unchanged
+        )
         self.out: list[Change] = []
 
     # -- helpers -------------------------------------------------------------

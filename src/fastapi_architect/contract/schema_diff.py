@@ -107,8 +107,15 @@ class SchemaComparer:
     """
 
     def __init__(
-        self, base: Resolver, revision: Resolver, direction: str, *, parameters: bool = False
+        self,
+        base: Resolver,
+        revision: Resolver,
+        direction: str,
+        *,
+        parameters: bool = False,
+        unchanged: frozenset[str] = frozenset(),
     ) -> None:
+        self.unchanged = unchanged
         # parameters travel as strings: `string` is the widest type there
         self.parameters = parameters
         self.base = base
@@ -154,6 +161,8 @@ class SchemaComparer:
     def _compare_views(self, b: View, r: View, key: tuple[str, str] | None) -> list[Delta]:
         if key is None:
             return self._diff(b, r)
+        if key[0] == key[1] and key[0] in self.unchanged:
+            return []
         cached = self._cache.get(key)
         if cached is not None:
             return cached
