@@ -496,3 +496,102 @@ def test_a_property_removed_inside_an_allof_member_is_seen() -> None:
         ("request-property-removed", "/components/schemas/Pet/properties"),
         ("response-optional-property-removed", "/components/schemas/Pet/properties"),
     ]
+
+
+def test_a_renamed_security_scheme_with_the_same_definition_is_no_change() -> None:
+    def api(name: str) -> Document:
+        data = {
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/a": {
+                    "get": {"security": [{name: []}], "responses": {"200": {"description": "OK"}}}
+                }
+            },
+            "components": {
+                "securitySchemes": {
+                    name: {
+                        "type": "oauth2",
+                        "flows": {"password": {"tokenUrl": "token", "scopes": {}}},
+                    }
+                }
+            },
+        }
+        return Document(f"{name}.json", data)
+
+    assert diff_documents(api("OAuth2PasswordBearer"), api("JWT")) == []
+
+
+def test_yaml_1_1_booleans_stay_strings(tmp_path: Path) -> None:
+    text = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      parameters:\n        - {in: query, name: on, schema: {enum: [yes, no, maybe]}}\n      responses: {'200': {description: OK}}\n"
+    (tmp_path / "a.yaml").write_text(text)
+    (tmp_path / "b.yaml").write_text(text.replace("[yes, no, maybe]", "['yes', 'no', maybe]"))
+    a, b = load_document("a.yaml", cwd=tmp_path), load_document("b.yaml", cwd=tmp_path)
+    param = a.data["paths"]["/a"]["get"]["parameters"][0]
+    assert param["name"] == "on" and param["schema"]["enum"] == ["yes", "no", "maybe"]
+    assert diff_documents(a, b) == []
+
+
+def test_renaming_a_union_member_is_no_change() -> None:
+    def api(name: str, mapping: bool) -> Document:
+        schemas = {
+            n: {
+                "type": "object",
+                "properties": {"kind": {"const": n.lower()}, "x": {"type": "string"}},
+            }
+            for n in (name, "Bank")
+        }
+        union: dict[str, Any] = {
+            "oneOf": [{"$ref": f"#/components/schemas/{n}"} for n in (name, "Bank")]
+        }
+        union["discriminator"] = {"propertyName": "kind"}
+        if mapping:
+            union["discriminator"]["mapping"] = {
+                "card": f"#/components/schemas/{name}",
+                "bank": "#/components/schemas/Bank",
+            }
+        schemas[name]["properties"]["kind"] = {"const": "card"}
+        return doc(body_op(union), schemas)
+
+    for mapping in (True, False):
+        changes = diff_documents(api("Card", mapping), api("PaymentCard", mapping))
+        assert [c.id for c in changes if c.level > Level.INFO] == []
+        assert not any("one-of" in c.id for c in changes)
+
+
+def test_siblings_of_a_ref_are_compared() -> None:
+    schemas = {"Sort": {"type": "string", "enum": ["relevance", "date"]}}
+
+    def api(**siblings: Any) -> Document:
+        return doc(body_op({"$ref": "#/components/schemas/Sort", **siblings}), schemas)
+
+    assert ids(api(default="relevance"), api(default="date")) == [
+        "request-body-default-value-changed",
+        "response-body-default-value-changed",
+    ]
+    assert ids(api(), api(maxLength=5))[0] == "request-body-max-length-set"
+    assert ids(api(description="a"), api(description="b")) == []
+
+
+def test_optional_to_required_header_is_one_change_not_two() -> None:
+    ok = {"200": {"description": "OK"}}
+    optional = {
+        "name": "X-Id",
+        "in": "header",
+        "schema": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    }
+    required = {"name": "X-Id", "in": "header", "required": True, "schema": {"type": "string"}}
+    base = doc({"/a": {"get": {"parameters": [optional], "responses": ok}}})
+    revision = doc({"/a": {"get": {"parameters": [required], "responses": ok}}})
+    assert ids(base, revision) == ["request-parameter-became-required"]
+
+
+def test_zero_lower_bounds_are_no_bounds() -> None:
+    assert (
+        ids(doc(body_op({"type": "object", "minProperties": 0})), doc(body_op({"type": "object"})))
+        == []
+    )
+    assert (
+        ids(doc(body_op({"type": "string", "minLength": 0})), doc(body_op({"type": "string"})))
+        == []
+    )

@@ -86,17 +86,41 @@ SCHEMA_KINDS: dict[str, tuple[str, S, S, tuple[str, ...]]] = {
         {"type": ["string"]},
         _ALL,
     ),
+    "format-added": (
+        "a format was added to a plain type",
+        {"type": "string"},
+        {"type": "string", "format": "email"},
+        _ALL,
+    ),
+    "format-removed": (
+        "the format was removed",
+        {"type": "string", "format": "email"},
+        {"type": "string"},
+        _ALL,
+    ),
+    "additional-properties-forbidden": (
+        'unknown properties are now rejected (`additionalProperties: false`, Pydantic\'s `extra="forbid"`)',
+        {"type": "object", "properties": {"a": {"type": "string"}}},
+        {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": False},
+        _OBJECT,
+    ),
+    "additional-properties-allowed": (
+        "unknown properties are no longer rejected",
+        {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": False},
+        {"type": "object", "properties": {"a": {"type": "string"}}},
+        _OBJECT,
+    ),
     "became-nullable": (
         "null became a valid value",
         {"type": "string"},
         {"anyOf": [{"type": "string"}, {"type": "null"}]},
-        _ALL,
+        ("body", "property", "parameter-property"),
     ),
     "became-not-nullable": (
         "null is no longer a valid value",
         {"type": "string", "nullable": True},
         {"type": "string"},
-        _ALL,
+        ("body", "property", "parameter-property"),
     ),
     "became-enum": (
         "values were restricted to a list",
@@ -1012,6 +1036,107 @@ OPERATION_EXAMPLES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         "an OAuth flow was removed",
         _doc({}, {"securitySchemes": _OAUTH}),
         _doc({}, {"securitySchemes": {"oauth": {"type": "oauth2", "flows": {}}}}),
+    ),
+    "api-security-component-api-key-name-changed": (
+        "an API key scheme reads the key under another name",
+        _doc({}, {"securitySchemes": {"key": _SCHEME["key"]}}),
+        _doc({}, {"securitySchemes": {"key": {**_SCHEME["key"], "name": "X-Token"}}}),
+    ),
+    "api-security-component-api-key-in-changed": (
+        "an API key scheme reads the key from another place",
+        _doc({}, {"securitySchemes": {"key": _SCHEME["key"]}}),
+        _doc({}, {"securitySchemes": {"key": {**_SCHEME["key"], "in": "query"}}}),
+    ),
+    "api-security-component-http-scheme-changed": (
+        "an HTTP authentication scheme changed (bearer to basic)",
+        _doc({}, {"securitySchemes": {"auth": _SCHEME["bearer"]}}),
+        _doc({}, {"securitySchemes": {"auth": {"type": "http", "scheme": "basic"}}}),
+    ),
+    "api-security-component-bearer-format-changed": (
+        "the documented bearer format changed",
+        _doc({}, {"securitySchemes": {"auth": {**_SCHEME["bearer"], "bearerFormat": "JWT"}}}),
+        _doc({}, {"securitySchemes": {"auth": {**_SCHEME["bearer"], "bearerFormat": "opaque"}}}),
+    ),
+    "api-security-component-open-id-connect-url-changed": (
+        "the OpenID Connect discovery URL changed",
+        _doc(
+            {},
+            {
+                "securitySchemes": {
+                    "oidc": {"type": "openIdConnect", "openIdConnectUrl": "https://a/.well-known"}
+                }
+            },
+        ),
+        _doc(
+            {},
+            {
+                "securitySchemes": {
+                    "oidc": {"type": "openIdConnect", "openIdConnectUrl": "https://b/.well-known"}
+                }
+            },
+        ),
+    ),
+    "api-security-component-oauth-url-changed": (
+        "an OAuth authorization URL changed",
+        _doc(
+            {},
+            {
+                "securitySchemes": {
+                    "oauth": {
+                        "type": "oauth2",
+                        "flows": {"implicit": {"authorizationUrl": "/auth", "scopes": {}}},
+                    }
+                }
+            },
+        ),
+        _doc(
+            {},
+            {
+                "securitySchemes": {
+                    "oauth": {
+                        "type": "oauth2",
+                        "flows": {"implicit": {"authorizationUrl": "/v2/auth", "scopes": {}}},
+                    }
+                }
+            },
+        ),
+    ),
+    "api-security-component-oauth-refresh-url-changed": (
+        "an OAuth refresh URL changed",
+        _doc(
+            {},
+            {
+                "securitySchemes": {
+                    "oauth": {
+                        "type": "oauth2",
+                        "flows": {
+                            "password": {
+                                "tokenUrl": "/token",
+                                "refreshUrl": "/refresh",
+                                "scopes": {},
+                            }
+                        },
+                    }
+                }
+            },
+        ),
+        _doc(
+            {},
+            {
+                "securitySchemes": {
+                    "oauth": {
+                        "type": "oauth2",
+                        "flows": {
+                            "password": {
+                                "tokenUrl": "/token",
+                                "refreshUrl": "/v2/refresh",
+                                "scopes": {},
+                            }
+                        },
+                    }
+                }
+            },
+        ),
     ),
     "api-security-component-oauth-token-url-changed": (
         "an OAuth token URL changed",

@@ -20,7 +20,22 @@ import yaml
 from fastapi_architect.contract.changes import unescape_pointer_token
 
 # the libyaml C loader is ~10x faster; fall back when PyYAML was built without it
-_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YamlLoader(_BaseLoader):  # type: ignore[misc]
+    """YAML 1.2 booleans, as OpenAPI 3.1 asks: only true/false. YAML 1.1 also
+    reads `yes`, `no`, `on`, `off` as booleans, which turns a query parameter
+    named `on` into `True` and an enum of `[yes, no]` into booleans."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 

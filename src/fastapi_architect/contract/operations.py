@@ -18,8 +18,10 @@ from fastapi_architect.contract.document import HTTP_METHODS, Document
 from fastapi_architect.contract.naming import Where, change_for
 from fastapi_architect.contract.refs import Resolver, unchanged_schemas
 from fastapi_architect.contract.schema_diff import REQUEST, RESPONSE, SchemaComparer
+from fastapi_architect.contract.security import SchemeIds, diff_requirements, diff_schemes
 
 E, W, I = Level.ERROR, Level.WARNING, Level.INFO  # noqa: E741 - a level table reads best short
+_NULLABILITY = frozenset({"became-nullable", "became-not-nullable"})
 _PARAM = re.compile(r"\{[^}/]*\}")
 
 
@@ -32,6 +34,8 @@ class OperationDiffer:
         self.today = today or dt.date.today()
         self.rb = Resolver(base.data)
         self.rr = Resolver(revision.data)
+        self.base_schemes = SchemeIds(base.data, self.rb)
+        self.revision_schemes = SchemeIds(revision.data, self.rr)
         unchanged = unchanged_schemas(base.data, revision.data)
         self.requests = SchemaComparer(self.rb, self.rr, REQUEST, unchanged=unchanged)
         self.responses = SchemaComparer(self.rb, self.rr, RESPONSE, unchanged=unchanged)
@@ -92,7 +96,7 @@ class OperationDiffer:
     def run(self) -> list[Change]:
         for section in ("paths", "webhooks"):
             self._section(section)
-        self._security_schemes()
+        diff_schemes(self.add, self.base_schemes, self.revision_schemes)
         return self.out
 
     def _section(self, section: str) -> None:
@@ -276,6 +280,9 @@ class OperationDiffer:
                 )
                 continue
             rp, rptr = rparams[key]
+            where_name = f"{rp.get('in')} request parameter `{rp.get('name')}`"
+            if rp.get("name") != bp.get("name"):  # a renamed path parameter
+                where_name += f" (was `{bp.get('name')}`)"
             if bool(bp.get("required")) != bool(rp.get("required")):
                 if rp.get("required"):
                     self.add(
@@ -310,6 +317,8 @@ class OperationDiffer:
             rschema, rsptr = _parameter_schema(rp, rptr)
             if bschema is not None and rschema is not None:
                 for delta in self.parameters.compare(bschema, rschema, bsptr, rsptr):
+                    if not delta.prop and delta.kind in _NULLABILITY:
+                        continue  # a parameter cannot be sent as null: FastAPI's Optional noise
                     self.out.append(change_for(delta, where))
         for key, (rp, rptr) in rparams.items():
             if key in bparams:
@@ -592,147 +601,20 @@ class OperationDiffer:
     def _security(
         self, op: str, path: str, optr: str, bop: Mapping[str, Any], rop: Mapping[str, Any]
     ) -> None:
-        ctx: dict[str, Any] = {"operation": op, "path": path}
-        bsec = _requirements(bop.get("security", self.base.data.get("security")))
-        rsec = _requirements(rop.get("security", self.revision.data.get("security")))
-        if bsec == rsec:
-            return
-        pointer = join_pointer(optr, "security") if "security" in rop else "/security"
-        bnames = {frozenset(req) for req in bsec}
-        rnames = {frozenset(req) for req in rsec}
-        b_open = not bsec or frozenset() in bnames
-        r_open = not rsec or frozenset() in rnames
-        for req in sorted(rnames - bnames, key=sorted):
-            if not req:
-                continue
-            # a new alternative loosens; a first requirement on an open operation breaks clients
-            level = E if b_open and not r_open else I
-            self.add(
-                "api-security-added",
-                level,
-                f"added the security requirement {' and '.join(sorted(req))}"
-                + (" (the operation was public)" if level is E else ""),
-                pointer=pointer,
-                location=f"{optr}/security/{'+'.join(sorted(req))}",
-                **ctx,
-            )
-        for req in sorted(bnames - rnames, key=sorted):
-            if not req:
-                continue
-            # dropping one of several alternatives locks its users out; dropping all opens the operation
-            level = I if r_open else E
-            self.add(
-                "api-security-removed",
-                level,
-                f"removed the security requirement {' and '.join(sorted(req))}"
-                + (" (the operation is now public)" if r_open else ""),
-                pointer=pointer,
-                location=f"{optr}/security/{'+'.join(sorted(req))}",
-                **ctx,
-            )
-        bmap = {frozenset(req): req for req in bsec}
-        rmap = {frozenset(req): req for req in rsec}
-        for names in bnames & rnames:
-            for scheme in names:
-                bscopes = set(bmap[names].get(scheme) or [])
-                rscopes = set(rmap[names].get(scheme) or [])
-                for scope in sorted(rscopes - bscopes):
-                    self.add(
-                        "api-security-scope-added",
-                        E,
-                        f"the security scheme {scheme} now also requires the scope {scope!r}",
-                        pointer=pointer,
-                        location=f"{optr}/security/{scheme}/{scope}",
-                        **ctx,
-                    )
-                for scope in sorted(bscopes - rscopes):
-                    self.add(
-                        "api-security-scope-removed",
-                        I,
-                        f"the security scheme {scheme} no longer requires the scope {scope!r}",
-                        pointer=pointer,
-                        location=f"{optr}/security/{scheme}/{scope}",
-                        **ctx,
-                    )
-
-    def _security_schemes(self) -> None:
-        bschemes = _schemes(self.base.data)
-        rschemes = _schemes(self.revision.data)
-        for name, bs in bschemes.items():
-            location = join_pointer("/components/securitySchemes", name)
-            if name not in rschemes:
-                self.add(
-                    "api-security-component-removed",
-                    I,
-                    f"removed the security scheme {name}",
-                    pointer="/components",
-                    location=location,
-                )
-                continue
-            rs = self.rr.node(rschemes[name])
-            bs = self.rb.node(bs)
-            if not isinstance(bs, Mapping) or not isinstance(rs, Mapping):
-                continue
-            if bs.get("type") != rs.get("type"):
-                self.add(
-                    "api-security-component-type-changed",
-                    E,
-                    f"the security scheme {name} changed type from {bs.get('type')} to {rs.get('type')}",
-                    pointer=location,
-                )
-            for flow, bflow in _flows(bs).items():
-                rflow = _flows(rs).get(flow)
-                if rflow is None:
-                    self.add(
-                        "api-security-component-oauth-flow-removed",
-                        E,
-                        f"removed the {flow} flow of the security scheme {name}",
-                        pointer=location,
-                    )
-                    continue
-                for url in ("authorizationUrl", "tokenUrl", "refreshUrl"):
-                    if bflow.get(url) != rflow.get(url):
-                        self.add(
-                            f"api-security-component-oauth-{_kebab(url)}-changed",
-                            I,
-                            f"the {url} of the {flow} flow of {name} changed",
-                            pointer=join_pointer(location, "flows", flow),
-                        )
-                bscopes = _mapping(bflow.get("scopes"))
-                rscopes = _mapping(rflow.get("scopes"))
-                for scope in bscopes:
-                    if scope not in rscopes:
-                        self.add(
-                            "api-security-component-oauth-scope-removed",
-                            E,
-                            f"removed the scope {scope!r} of the {flow} flow of {name}",
-                            pointer=join_pointer(location, "flows", flow, "scopes"),
-                            location=join_pointer(location, "flows", flow, "scopes", scope),
-                        )
-                for scope in rscopes:
-                    if scope not in bscopes:
-                        self.add(
-                            "api-security-component-oauth-scope-added",
-                            I,
-                            f"added the scope {scope!r} to the {flow} flow of {name}",
-                            pointer=join_pointer(location, "flows", flow, "scopes", scope),
-                        )
-        for name in rschemes:
-            if name not in bschemes:
-                self.add(
-                    "api-security-component-added",
-                    I,
-                    f"added the security scheme {name}",
-                    pointer=join_pointer("/components/securitySchemes", name),
-                )
+        diff_requirements(
+            self.add,
+            op,
+            path,
+            optr,
+            bop,
+            rop,
+            (self.base.data, self.base_schemes),
+            (self.revision.data, self.revision_schemes),
+        )
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _kebab(name: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
 
 
 def _paths(data: Mapping[str, Any], section: str) -> dict[str, tuple[str, Any]]:
@@ -803,28 +685,3 @@ def _parameter_schema(param: Mapping[str, Any], ptr: str) -> tuple[Any, str]:
 def _content(node: Mapping[str, Any]) -> Mapping[str, Any]:
     content = node.get("content")
     return content if isinstance(content, Mapping) else {}
-
-
-def _requirements(value: Any) -> list[dict[str, list[str]]]:
-    if not isinstance(value, list):
-        return []
-    out = []
-    for req in value:
-        if isinstance(req, Mapping):
-            out.append({str(k): [str(s) for s in (v or [])] for k, v in req.items()})
-    return out
-
-
-def _schemes(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    components = data.get("components")
-    if not isinstance(components, Mapping):
-        return {}
-    schemes = components.get("securitySchemes")
-    return schemes if isinstance(schemes, Mapping) else {}
-
-
-def _flows(scheme: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    flows = scheme.get("flows")
-    if not isinstance(flows, Mapping):
-        return {}
-    return {str(k): v for k, v in flows.items() if isinstance(v, Mapping)}

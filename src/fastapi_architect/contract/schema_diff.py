@@ -305,10 +305,16 @@ class SchemaComparer:
             out.append(Delta(kind, (), _ptr(r.pointer, "type"), _type_text(b), _type_text(r)))
             return
         bf, rf = plain_format(b), plain_format(r)
-        if bt == rt and bf != rf and isinstance(bf, str) and isinstance(rf, str):
+        if bt != rt or bf == rf:
+            return
+        if bf is not None and rf is not None:
             out.append(
                 Delta("type-changed", (), _ptr(r.pointer, "format"), _type_text(b), _type_text(r))
             )
+        elif rf is not None:
+            out.append(Delta("format-added", (), _ptr(r.pointer, "format"), None, rf))
+        else:
+            out.append(Delta("format-removed", (), r.pointer, bf, None))
 
     def _nullable(self, b: View, r: View, out: list[Delta]) -> None:
         if b.nullable == r.nullable:
@@ -453,6 +459,16 @@ class SchemaComparer:
                 out.append(_added(name, rp, name in rreq))
 
     def _items(self, b: View, r: View, out: list[Delta]) -> None:
+        # `additionalProperties: false` (Pydantic's extra="forbid") rejects what was ignored
+        b_closed = b.schema.get("additionalProperties") is False
+        r_closed = r.schema.get("additionalProperties") is False
+        if b_closed != r_closed and ("object" in b.types or "properties" in b.schema):
+            kind = (
+                "additional-properties-forbidden" if r_closed else "additional-properties-allowed"
+            )
+            out.append(
+                Delta(kind, (), _ptr(r.pointer, "additionalProperties") if r_closed else r.pointer)
+            )
         for keyword, token in (
             ("items", "items"),
             ("additionalProperties", "additionalProperties"),
@@ -488,6 +504,8 @@ class SchemaComparer:
                 continue  # a list of types: compared by `_types`
             bkeys = _member_keys(bm, self.base)
             rkeys = _member_keys(rm, self.revision)
+            if keyword != "allOf":
+                _match_renamed_members(bkeys, bm, b, self.base, rkeys, rm, r, self.revision)
             # allOf members are merged into the view and compared there; only a
             # member added to or removed from an existing allOf is a change of its own
             merged = keyword == "allOf"
@@ -544,7 +562,15 @@ class SchemaComparer:
         if deleted:
             out.append(Delta("discriminator-mapping-deleted", (), where, deleted, None))
         if changed:
-            out.append(Delta("discriminator-mapping-changed", (), where, changed, changed))
+            out.append(
+                Delta(
+                    "discriminator-mapping-changed",
+                    (),
+                    where,
+                    [f"{k}: {bmap[k]}" for k in changed],
+                    [f"{k}: {rmap[k]}" for k in changed],
+                )
+            )
 
     def _keywords(self, b: View, r: View, out: list[Delta]) -> None:
         for keyword, name in SUBSCHEMAS:
@@ -730,6 +756,70 @@ def _member_keys(members: list[Any], resolver: Resolver) -> dict[str, int]:
             key = f"{key}#{i}"
         keys[key] = i
     return keys
+
+
+def _match_renamed_members(
+    bkeys: dict[str, int],
+    bm: list[Any],
+    b: View,
+    base: Resolver,
+    rkeys: dict[str, int],
+    rm: list[Any],
+    r: View,
+    revision: Resolver,
+) -> None:
+    """Pair union members whose name changed but whose meaning did not: the same
+    discriminator value, else the same shape. Renaming a Pydantic class that is
+    part of a union renames its `$ref`; clients never see that name. The base
+    keys of paired members are rewritten to the revision's (in place)."""
+    lost = [k for k in bkeys if k not in rkeys]
+    new = [k for k in rkeys if k not in bkeys]
+    if not lost or not new:
+        return
+    for finder in (_discriminator_value, _member_shape):
+        bvalues = {k: finder(bm[bkeys[k]], b, base) for k in lost}
+        rvalues = {k: finder(rm[rkeys[k]], r, revision) for k in new}
+        for bk, value in bvalues.items():
+            if value is None or bk not in bkeys:
+                continue
+            same = [rk for rk, rv in rvalues.items() if rv == value and rk not in bkeys]
+            if len(same) == 1 and list(bvalues.values()).count(value) == 1:
+                bkeys[same[0]] = bkeys.pop(bk)
+        lost = [k for k in bkeys if k not in rkeys]
+        new = [k for k in rkeys if k not in bkeys]
+
+
+def _discriminator_value(member: Any, parent: View, resolver: Resolver) -> str | None:
+    disc = parent.schema.get("discriminator")
+    if not isinstance(disc, Mapping):
+        return None
+    ref = member.get("$ref") if isinstance(member, Mapping) else None
+    for value, target in _mapping(disc.get("mapping")).items():
+        if ref is not None and target == ref:
+            return f"mapping:{value}"
+    name = disc.get("propertyName")
+    target_schema = resolver.node(member)
+    if isinstance(name, str) and isinstance(target_schema, Mapping):
+        prop = resolver.node(_mapping(target_schema.get("properties")).get(name))
+        if isinstance(prop, Mapping):
+            if "const" in prop:
+                return f"mapping:{prop['const']}"
+            enum = prop.get("enum")
+            if isinstance(enum, list) and len(enum) == 1:
+                return f"mapping:{enum[0]}"
+    return None
+
+
+def _member_shape(member: Any, parent: View, resolver: Resolver) -> str | None:
+    del parent
+    return _shape(resolver.node(member))
+
+
+def _shape(node: Any) -> str | None:
+    """The structure of a schema without its annotations, for "is this the same thing"."""
+    if not isinstance(node, Mapping):
+        return None
+    return _canon({k: v for k, v in node.items() if is_structural(k)})
 
 
 def _annotation_only(node: Any, resolver: Resolver) -> bool:

@@ -74,7 +74,10 @@ def _is_null_schema(node: Any) -> bool:
 
 def view(node: Any, pointer: str, resolver: Resolver) -> View:
     # OpenAPI 3.0 writes `{$ref: X, nullable: true}`; 3.1 allows siblings of $ref
+    # (FastAPI: `{$ref: Sort, default: "relevance"}`): they apply on top of X
     ref_nullable = isinstance(node, Mapping) and "$ref" in node and node.get("nullable") is True
+    if isinstance(node, Mapping) and "$ref" in node and len(node) > 1:
+        node = resolver.merged(node, pointer, _with_siblings)
     node, pointer, _ = resolver.deref(node, pointer)
     if not isinstance(node, Mapping):
         # `true`/`false` schemas (3.1) and garbage: an unconstrained schema
@@ -106,6 +109,19 @@ def view(node: Any, pointer: str, resolver: Resolver) -> View:
     if isinstance(enum, list) and None in enum:
         nullable = True
     return View(node, pointer, nullable, types, carried, property_pointers)
+
+
+def _with_siblings(node: Mapping[str, Any], pointer: str, resolver: Resolver) -> Any:
+    """`{$ref: X, k: v}` as X with `k: v` applied (the reference's target wins
+    nothing: the siblings are the more specific statement)."""
+    del pointer
+    target = resolver.node(node)
+    if not isinstance(target, Mapping):
+        return node
+    siblings = {k: v for k, v in node.items() if k != "$ref"}
+    if not any(is_structural(k) or k in _CARRIED for k in siblings):
+        return node  # only a title or a description: keep the reference (and its cache)
+    return {**target, **siblings}
 
 
 def merge_all_of(
@@ -234,7 +250,14 @@ def bound(v: View, key: str) -> Any:
         if isinstance(value, bool):
             return None
         return value
-    return schema.get(key)
+    value = schema.get(key)
+    # the default of a lower bound is no bound: `minLength: 0` says nothing
+    if key in _ZERO_MEANS_NONE and value == 0 and not isinstance(value, bool):
+        return None
+    return value
+
+
+_ZERO_MEANS_NONE = frozenset({"minLength", "minItems", "minProperties"})
 
 
 # OpenAPI 3.0 wrote binary and base64 content as formats; 3.1 (and FastAPI after
