@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def reported(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[Change]], None]:
     """Make the differ report these changes, whatever the documents."""
 
     def use(changes: list[Change]) -> None:
-        def fixed(base: Document, revision: Document) -> list[Change]:
+        def fixed(base: Document, revision: Document, **_: object) -> list[Change]:
             return list(changes)
 
         monkeypatch.setattr(differ, "diff_documents", fixed)
@@ -405,3 +406,105 @@ def test_snapshot_of_a_missing_app_exits_2(app_repo: Path) -> None:
 
 def test_snapshot_requires_app() -> None:
     assert contract("snapshot")[0] == 2
+
+
+# --- warnings and problems found while diffing ----------------------------------------------
+
+
+def _api(schema: dict[str, object], **components: object) -> str:
+    content = {"application/json": {"schema": schema}}
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/a": {
+                "post": {
+                    "requestBody": {"content": content},
+                    "responses": {"200": {"description": "OK"}},
+                }
+            }
+        },
+        "components": {"schemas": components},
+    }
+    return json.dumps(doc)
+
+
+def test_a_reference_to_nothing_is_an_input_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.json").write_text(_api({"type": "object"}))
+    (tmp_path / "b.json").write_text(_api({"$ref": "#/components/schemas/Gone"}))
+    code, _, stderr = contract("diff", "a.json", "b.json")
+    assert code == 2
+    assert "b.json: $ref '#/components/schemas/Gone' points to nothing" in stderr
+
+
+def test_a_reference_to_another_file_is_named_in_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.json").write_text(_api({"$ref": "other.json#/X"}))
+    code, _, stderr = contract("diff", "a.json", "a.json")
+    assert code == 0
+    assert "$ref 'other.json#/X' to another file is not followed" in stderr
+
+
+def test_policy_entries_that_do_nothing_are_warned_about(project: Path) -> None:
+    (project / "levels.txt").write_text("api-path-removed-without-deprecation WARN\nbogus-id ERR\n")
+    (project / "ignore.yaml").write_text("- fingerprint: deadbeefdeadbeef\n  reason: old\n")
+    code, _, stderr = contract(
+        "diff",
+        "base.json",
+        "revision.json",
+        "--severity-levels",
+        "levels.txt",
+        "--ignore",
+        "ignore.yaml",
+    )
+    assert "'bogus-id' is not a change id" in stderr
+    assert "'api-path-removed-without-deprecation'" not in stderr
+    assert "matches no change" in stderr
+    assert code in (0, 1)
+
+
+def test_python_option_picks_the_interpreter_that_imports_the_app(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text("from fastapi import FastAPI\napp = FastAPI()\n")
+    code, _, stderr = contract(
+        "snapshot",
+        "--app",
+        "main:app",
+        "--project",
+        str(tmp_path),
+        "--python",
+        str(tmp_path / "nope"),
+    )
+    assert code == 2
+    assert "nope" in stderr
+    code, stdout, _ = contract(
+        "snapshot",
+        "--app",
+        "main:app",
+        "--project",
+        str(tmp_path),
+        "--python",
+        sys.executable,
+    )
+    assert code == 0
+    assert json.loads(stdout)["openapi"].startswith("3.")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_github_annotations_name_the_file_from_the_repository_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    backend = tmp_path / "backend"
+    backend.mkdir()
+    (backend / "base.json").write_text(BASE)
+    (backend / "revision.json").write_text(REVISION)
+    monkeypatch.chdir(backend)
+    code, stdout, _ = contract("diff", "base.json", "revision.json", "--format", "github")
+    assert code == 1
+    assert "file=backend/revision.json" in stdout

@@ -11,6 +11,7 @@ parameter, response body, response property), which is where their ids differ.
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -1222,6 +1223,25 @@ def operation_examples() -> Iterator[Example]:
                 revision.get("paths") or revision.get("webhooks") or revision.get("components"),
             ),
         )
+
+
+@functools.cache
+def known_ids() -> frozenset[str]:
+    """Every id the differ can report (for telling a typo in a severity file)."""
+    schema_ids = {e.id for e in schema_examples()}
+    return frozenset(schema_ids | set(OPERATION_EXAMPLES) | _EXTRA_IDS)
+
+
+# ids without an example of their own: variants of documented ones
+_EXTRA_IDS = frozenset(
+    {
+        "new-required-request-property-with-default",
+        "request-property-became-required-with-default",
+        "response-mediatype-enum-value-removed",
+        "request-parameter-default-value-changed",
+        "api-security-component-oauth-flow-removed",
+    }
+)
 
 
 def all_examples() -> list[Example]:

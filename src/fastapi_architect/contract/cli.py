@@ -100,6 +100,16 @@ AppOpt = Annotated[
         metavar="MODULE:ATTR",
     ),
 ]
+PythonOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--python",
+        help="Interpreter that imports the app (with --app; default: the one running this tool). "
+        "Use your project's environment when the tool is installed on its own (pipx, uvx).",
+        metavar="PATH",
+        envvar="FASTAPI_ARCHITECT_PYTHON",
+    ),
+]
 ProjectOpt = Annotated[
     Path,
     typer.Option("--project", help="Folder the app is imported from (with --app).", metavar="DIR"),
@@ -126,13 +136,20 @@ def diff(
     output: OutputOpt = None,
     app: AppOpt = None,
     project: ProjectOpt = Path("."),
+    python: PythonOpt = None,
 ) -> None:
     """Report what changed between two versions of an API; exit 1 on breaking changes."""
     from fastapi_architect.contract.report import render
 
     threshold = Level.parse(fail_on.value)
     base_doc, revision_doc, kept = _changes(
-        base, revision, app=app, project=project, ignore=ignore, severity=severity_levels
+        base,
+        revision,
+        app=app,
+        project=project,
+        python=python,
+        ignore=ignore,
+        severity=severity_levels,
     )
     text = render(
         kept, output_format.value, base=base_doc, revision=revision_doc, fail_on=threshold
@@ -153,12 +170,19 @@ def changelog(
     output: OutputOpt = None,
     app: AppOpt = None,
     project: ProjectOpt = Path("."),
+    python: PythonOpt = None,
 ) -> None:
     """Every change between two versions of an API, all levels, grouped by operation."""
     from fastapi_architect.contract.report import render_changelog
 
     base_doc, revision_doc, kept = _changes(
-        base, revision, app=app, project=project, ignore=ignore, severity=severity_levels
+        base,
+        revision,
+        app=app,
+        project=project,
+        python=python,
+        ignore=ignore,
+        severity=severity_levels,
     )
     _write(
         render_changelog(kept, output_format.value, base=base_doc, revision=revision_doc), output
@@ -183,12 +207,13 @@ def snapshot(
         ),
     ] = None,
     project: ProjectOpt = Path("."),
+    python: PythonOpt = None,
 ) -> None:
     """Write the app's OpenAPI document, keys sorted, for committing next to the code."""
     from fastapi_architect.contract.app_source import AppSourceError, export_openapi
 
     try:
-        data = export_openapi(app, cwd=project)
+        data = export_openapi(app, cwd=project, python=python)
     except AppSourceError as exc:
         _fail(str(exc))
     # Sorted keys and a fixed indent: the same app gives the same bytes, so diffs stay small.
@@ -201,6 +226,7 @@ def _changes(
     *,
     app: str | None,
     project: Path,
+    python: str | None,
     ignore: Path | None,
     severity: Path | None,
 ) -> tuple[Document, Document, list[Change]]:
@@ -213,12 +239,26 @@ def _changes(
         levels = load_severity_file(severity) if severity is not None else None
     except PolicyError as exc:
         _fail(str(exc))
-    base_doc, revision_doc = _documents(base, revision, app=app, project=project)
+    base_doc, revision_doc = _documents(base, revision, app=app, project=project, python=python)
     today = dt.date.today()
     _warn_expired(entries, today)
-    kept, ignored = apply_policy(
-        diff_documents(base_doc, revision_doc), ignore=entries, severity=levels, today=today
-    )
+    if levels:
+        _warn_unknown_ids(levels, severity)
+    warnings: list[str] = []
+    try:
+        changes = diff_documents(base_doc, revision_doc, warnings=warnings)
+    except DocumentError as exc:
+        _fail(str(exc))
+    for warning in warnings:
+        typer.echo(f"fastapi-architect: warning: {warning}", err=True)
+    kept, ignored = apply_policy(changes, ignore=entries, severity=levels, today=today)
+    for entry in entries:
+        if not entry.expired(today) and not any(entry.matches(c) for c in changes):
+            typer.echo(
+                f"fastapi-architect: warning: {entry.describe()} matches no change "
+                f"({ignore}): remove it once the change is gone",
+                err=True,
+            )
     if ignored:
         noun = "change" if len(ignored) == 1 else "changes"
         typer.echo(
@@ -228,7 +268,7 @@ def _changes(
 
 
 def _documents(
-    base: str, revision: str, *, app: str | None, project: Path
+    base: str, revision: str, *, app: str | None, project: Path, python: str | None
 ) -> tuple[Document, Document]:
     if app is None:
         try:
@@ -239,11 +279,24 @@ def _documents(
 
     try:
         return (
-            document_at_ref(base, app, cwd=project),
-            document_at_ref(revision, app, cwd=project),
+            document_at_ref(base, app, cwd=project, python=python),
+            document_at_ref(revision, app, cwd=project, python=python),
         )
     except (AppSourceError, DocumentError) as exc:
         _fail(str(exc))
+
+
+def _warn_unknown_ids(levels: dict[str, Level | None], source: Path | None) -> None:
+    from fastapi_architect.contract.catalog import known_ids
+
+    known = known_ids()
+    for ident in levels:
+        if ident not in known:
+            typer.echo(
+                f"fastapi-architect: warning: {source}: {ident!r} is not a change id this tool "
+                "reports (see docs/contract-changes.md)",
+                err=True,
+            )
 
 
 def _warn_expired(entries: list[IgnoreEntry], today: dt.date) -> None:

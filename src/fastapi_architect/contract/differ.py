@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi_architect.contract.changes import Change
-from fastapi_architect.contract.document import HTTP_METHODS, Document
+from fastapi_architect.contract.document import HTTP_METHODS, Document, DocumentError
 from fastapi_architect.contract.operations import OperationDiffer
 
 _METHOD_ORDER = {m.upper(): i for i, m in enumerate(HTTP_METHODS)}
@@ -22,13 +22,30 @@ T = TypeVar("T")
 
 
 def diff_documents(
-    base: Document, revision: Document, *, today: dt.date | None = None
+    base: Document,
+    revision: Document,
+    *,
+    today: dt.date | None = None,
+    warnings: list[str] | None = None,
 ) -> list[Change]:
     """Every change between `base` and `revision`, sorted by path, operation, pointer.
 
     `today` decides whether a sunset date has passed (default: the real date).
+    References to other files are not followed: each one is named in `warnings`
+    when a list is given. A local reference that points nowhere makes the
+    document invalid: `DocumentError`.
     """
-    changes = _with_deep_stack(lambda: OperationDiffer(base, revision, today).run())
+    differ = OperationDiffer(base, revision, today)
+    changes = _with_deep_stack(differ.run)
+    for doc, resolver in ((base, differ.rb), (revision, differ.rr)):
+        dangling = sorted(ref for ref in resolver.unresolved if ref.startswith("#"))
+        if dangling:
+            raise DocumentError(doc.name, f"$ref {dangling[0]!r} points to nothing in the document")
+        if warnings is not None:
+            warnings.extend(
+                f"{doc.name}: $ref {ref!r} to another file is not followed: its changes are not compared"
+                for ref in sorted(resolver.unresolved)
+            )
     unique = list(dict.fromkeys(changes))
     unique.sort(key=lambda c: (c.path, _METHOD_ORDER.get(c.operation, 99), c.pointer, c.id))
     return unique

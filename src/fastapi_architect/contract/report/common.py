@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from fastapi_architect.contract.changes import Change, Level
@@ -80,4 +83,36 @@ def file_location(change: Change, base: Document, revision: Document) -> FileLoc
     doc = document_of(change, base, revision)
     if doc.base_dir is None:
         return None
-    return FileLocation(PurePath(doc.name).as_posix(), doc.line_of(change.pointer))
+    return FileLocation(workspace_path(doc), doc.line_of(change.pointer))
+
+
+def workspace_path(doc: Document) -> str:
+    """The document's path from the root of the repository (GitHub's workspace, else
+    the git work tree it is in), which is what annotations and SARIF need; as
+    given when it is in neither."""
+    assert doc.base_dir is not None
+    return _workspace_path(str(doc.base_dir.resolve() / PurePath(doc.name).name), doc.name)
+
+
+@functools.cache
+def _workspace_path(absolute: str, given: str) -> str:
+    path = Path(absolute)
+    roots = []
+    if os.environ.get("GITHUB_WORKSPACE"):
+        roots.append(Path(os.environ["GITHUB_WORKSPACE"]).resolve())
+    try:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if top.returncode == 0 and top.stdout.strip():
+            roots.append(Path(top.stdout.strip()).resolve())
+    except OSError:
+        pass
+    for root in roots:
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return PurePath(given).as_posix()
