@@ -18,8 +18,11 @@ from rich.table import Table
 from rich.text import Text
 
 from fastapi_architect import __version__
+from fastapi_architect.adr.cli import adr_app
+from fastapi_architect.assistant.cli import agent_app, mcp
 from fastapi_architect.config import Config, ConfigError, find_config_file, load_config
 from fastapi_architect.contract.cli import contract_app
+from fastapi_architect.runtime.cli import PROFILE_CONTEXT, profile
 from fastapi_architect.source.discovery import InputError
 
 app = typer.Typer(
@@ -272,6 +275,10 @@ def show_rule(code: Annotated[str, typer.Argument(help="A rule code, e.g. FAA201
 app.add_typer(
     contract_app, name="contract", help="Breaking changes between two versions of an API."
 )
+app.command("mcp")(mcp)
+app.add_typer(agent_app, name="agent")
+app.add_typer(adr_app, name="adr")
+app.command("profile", context_settings=PROFILE_CONTEXT)(profile)
 
 
 def _write(text: str, output_file: Path | None) -> None:

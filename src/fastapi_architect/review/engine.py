@@ -26,13 +26,22 @@ from fastapi_architect.source.loader import ParseFailure, SourceFile, load
 
 PARSE_ERROR = "FAA000"
 
+Progress = Callable[[int, int, str], None]
+"""`(done, total, what)`: called once per file parsed, then before the model is built and
+before the rules run; `total` is the number of files plus those two steps."""
 
-def review_paths(paths: Sequence[Path], config: Config, root: Path | None = None) -> ReviewResult:
+
+def review_paths(
+    paths: Sequence[Path],
+    config: Config,
+    root: Path | None = None,
+    progress: Progress | None = None,
+) -> ReviewResult:
     """Review every Python file under `paths`. `root` (default: the first path, or its
     folder for a file) is where module names and reported file paths start."""
     files = discover(paths, config.excludes)
     base = root or _default_root(paths)
-    return review_files(files, base, config)
+    return review_files(files, base, config, progress)
 
 
 def _default_root(paths: Sequence[Path]) -> Path:
@@ -51,16 +60,24 @@ def load_model(paths: Sequence[Path], config: Config, root: Path | None = None) 
         return _load(files, base, config)[0]
 
 
-def _load(files: Iterable[Path], root: Path, config: Config) -> tuple[AppModel, list[ParseFailure]]:
+def _load(
+    files: Iterable[Path], root: Path, config: Config, progress: Progress | None = None
+) -> tuple[AppModel, list[ParseFailure]]:
     """Parse every file once and build the model; the files that failed, to report."""
     loaded: list[SourceFile] = []
     failures: list[ParseFailure] = []
-    for path in files:
+    paths = list(files)
+    total = len(paths) + 2
+    for number, path in enumerate(paths, 1):
         result = load(path)
         if isinstance(result, ParseFailure):
             failures.append(result)
         else:
             loaded.append(result)
+        if progress is not None:
+            progress(number, total, f"parsed {path.name}")
+    if progress is not None:
+        progress(len(paths), total, "building the app model")
     model = build_model(((f.path, f.text, f.tree) for f in loaded), root, config.auth_dependencies)
     return model, failures
 
@@ -81,17 +98,23 @@ def _few_collections() -> Iterator[None]:
             gc.enable()
 
 
-def review_files(files: Iterable[Path], root: Path, config: Config) -> ReviewResult:
+def review_files(
+    files: Iterable[Path], root: Path, config: Config, progress: Progress | None = None
+) -> ReviewResult:
     with _few_collections():
-        return _review_files(files, root, config)
+        return _review_files(files, root, config, progress)
 
 
-def _review_files(files: Iterable[Path], root: Path, config: Config) -> ReviewResult:
+def _review_files(
+    files: Iterable[Path], root: Path, config: Config, progress: Progress | None
+) -> ReviewResult:
     rules = enabled_rules(config)
     root = root.resolve()
     collector = Collector(config)
     files = list(files)
-    model, failures = _load(files, root, config)
+    model, failures = _load(files, root, config, progress)
+    if progress is not None:
+        progress(len(files) + 1, len(files) + 2, "running the rules")
     parse_rule = get_rule(PARSE_ERROR)
     if parse_rule is not None and any(r.code == PARSE_ERROR for r in rules):
         for failure in failures:
