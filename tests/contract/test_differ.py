@@ -230,12 +230,11 @@ def test_recursive_schemas_terminate_and_report_changes_once() -> None:
     base = doc(paths, {"Node": node(10), "Other": other})
     revision = doc(paths, {"Node": node(5), "Other": other})
     changes = diff_documents(base, revision)
+    # maxItems 10 -> 5: a request accepts fewer items (error), a response holds fewer (info);
+    # reported once per direction, not again at other/back/children
     assert [(c.id, c.level) for c in changes] == [
         ("request-property-max-items-decreased", Level.ERROR),
-        ("response-property-max-items-increased", Level.INFO),
-    ] or sorted(c.id for c in changes) == [
-        "request-property-max-items-decreased",
-        "response-property-max-items-decreased",
+        ("response-property-max-items-decreased", Level.INFO),
     ]
     assert all(
         c.pointer == "/components/schemas/Node/properties/children/maxItems" for c in changes

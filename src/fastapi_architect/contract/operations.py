@@ -432,13 +432,12 @@ class OperationDiffer:
             if "schema" in bmedia and "schema" in rmedia:
                 where = Where(REQUEST, "body", op, path, f"the request body ({media})", location)
                 bptr = join_pointer(boptr, "requestBody", "content", media, "schema")
-                for delta in self.requests.compare(
-                    bmedia["schema"],
-                    rmedia["schema"],
-                    bptr,
-                    join_pointer(rbody_ptr, "content", media, "schema"),
-                ):
-                    self.out.append(change_for(delta, where))
+                self._schemas(
+                    self.requests,
+                    where,
+                    (bmedia["schema"], bptr),
+                    (rmedia["schema"], join_pointer(rbody_ptr, "content", media, "schema")),
+                )
         for media in rcontent:
             if media not in bcontent:
                 self.add(
@@ -533,13 +532,12 @@ class OperationDiffer:
             ):
                 where = Where(RESPONSE, "body", op, path, f"the response {code} ({media})", mloc)
                 bptr = join_pointer(bptr_resp, "content", media, "schema")
-                for delta in self.responses.compare(
-                    bmedia["schema"],
-                    rmedia["schema"],
-                    bptr,
-                    join_pointer(rptr, "content", media, "schema"),
-                ):
-                    self.out.append(change_for(delta, where))
+                self._schemas(
+                    self.responses,
+                    where,
+                    (bmedia["schema"], bptr),
+                    (rmedia["schema"], join_pointer(rptr, "content", media, "schema")),
+                )
         for media in rcontent:
             if media not in bcontent:
                 self.add(
@@ -591,10 +589,23 @@ class OperationDiffer:
                     where = Where(
                         RESPONSE, "header", op, path, f"the response header {name} ({code})", hloc
                     )
-                    for delta in self.responses.compare(
-                        bh["schema"], rh["schema"], "", join_pointer(rhptr, "schema")
-                    ):
-                        self.out.append(change_for(delta, where))
+                    self._schemas(
+                        self.responses,
+                        where,
+                        (bh["schema"], ""),
+                        (rh["schema"], join_pointer(rhptr, "schema")),
+                    )
+
+    def _schemas(
+        self,
+        comparer: SchemaComparer,
+        where: Where,
+        base: tuple[Any, str],
+        revision: tuple[Any, str],
+    ) -> None:
+        """The changes between two schemas at `where` (node and pointer on each side)."""
+        deltas = comparer.compare(base[0], revision[0], base[1], revision[1])
+        self.out.extend(change_for(delta, where) for delta in deltas)
 
     # -- security ------------------------------------------------------------
 
