@@ -122,20 +122,20 @@ def test_the_lazy_load_threshold_is_two_and_configurable(
 
 def test_the_same_statement_written_by_hand_needs_the_select_threshold() -> None:
     # two explicit (not lazy) identical SELECTs: below 5, not an N+1
-    queries = [Query(LAZY, "app/a.py:3", 1.0), Query(LAZY, "app/a.py:3", 1.0)]
+    queries = [Query(LAZY, "app/a.py:3"), Query(LAZY, "app/a.py:3")]
     assert find_n_plus_one(queries) == []
     # one lazy load plus explicit ones: the lazy count (1) is below 2, the total below 5
-    queries.append(Query(LAZY, "app/a.py:9", 1.0, lazy_load="Author.books"))
+    queries.append(Query(LAZY, "app/a.py:9", lazy_load="Author.books"))
     assert find_n_plus_one(queries) == []
 
 
 def test_repeated_writes_are_not_an_n_plus_one_and_the_commonest_location_wins() -> None:
     insert = "INSERT INTO books (title, author_id) VALUES (?, ?)"
     select_one = "SELECT authors.id FROM authors WHERE authors.id = ?"
-    queries = [Query(insert, "app/w.py:4", 0.1) for _ in range(10)]
-    queries += [Query(select_one, "app/r.py:7", 0.1) for _ in range(2)]
-    queries += [Query(select_one, "app/r.py:9", 0.1) for _ in range(3)]
-    queries += [Query(select_one, None, 0.1)]
+    queries = [Query(insert, "app/w.py:4") for _ in range(10)]
+    queries += [Query(select_one, "app/r.py:7") for _ in range(2)]
+    queries += [Query(select_one, "app/r.py:9") for _ in range(3)]
+    queries += [Query(select_one, None)]
     assert find_n_plus_one(queries) == [
         {"statement": select_one, "count": 6, "location": "app/r.py:9"}
     ]
@@ -144,7 +144,7 @@ def test_repeated_writes_are_not_an_n_plus_one_and_the_commonest_location_wins()
 def test_groups_are_ordered_by_count() -> None:
     a = "SELECT a FROM t WHERE id = ?"
     b = "SELECT b FROM t WHERE id = ?"
-    queries = [Query(a, "x.py:1", 0.1)] * 5 + [Query(b, "x.py:2", 0.1)] * 7
+    queries = [Query(a, "x.py:1")] * 5 + [Query(b, "x.py:2")] * 7
     assert [e["statement"] for e in find_n_plus_one(queries)] == [b, a]
 
 
@@ -346,6 +346,31 @@ def _scope(
     return scope
 
 
+def test_durations_are_a_bounded_uniform_sample_with_the_exact_maximum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(recorder_module, "RESERVOIR_SIZE", 200)
+    own = Recorder()
+    for duration in range(5000):  # 0 .. 4999 ms, in rising order: a biased sample would show
+        own.record(_scope("GET", "/x", "/x", float(duration)))
+    assert len(own._endpoints[("GET", "/x")].durations_ms) == 200
+    (endpoint,) = own.report()["endpoints"]
+    assert endpoint["requests"] == 5000
+    assert endpoint["duration_ms"]["max"] == 4999.0
+    # the true median is 2499.5; a uniform sample of 200 lands within a few hundred ms
+    assert 1900 <= endpoint["duration_ms"]["p50"] <= 3100
+    assert 4400 <= endpoint["duration_ms"]["p95"] <= 4999
+
+
+def test_a_request_the_hooks_saw_no_repeat_in_is_not_analysed() -> None:
+    scope = _scope("GET", "/x", "/x", 1.0, queries=[Query("SELECT ?", None)] * 6)
+    assert n_plus_one(scope) != []  # built by hand: analysed
+    scope.seen = {"SELECT ?"}  # as the hooks leave it when no statement came twice
+    assert n_plus_one(scope) == []
+    scope.repeated = True
+    assert n_plus_one(scope) != []
+
+
 def test_percentiles_over_many_requests() -> None:
     durations = [float(d) for d in (13, 2, 7, 20, 1, 9, 16, 4, 11, 18, 3, 15, 6, 19, 8, 10, 5)]
     for duration in durations:
@@ -378,7 +403,7 @@ def test_n_plus_one_and_blocking_merge_across_requests() -> None:
     statement = "SELECT b FROM t WHERE id = ?"
 
     def queries(count: int, location: str) -> list[Query]:
-        return [Query(statement, location, 0.1) for _ in range(count)]
+        return [Query(statement, location) for _ in range(count)]
 
     recorder.record(
         _scope(
@@ -416,7 +441,7 @@ def test_n_plus_one_and_blocking_merge_across_requests() -> None:
 def test_n_plus_one_keeps_separate_locations_apart() -> None:
     statement = "SELECT b FROM t WHERE id = ?"
     for location, count in [("app/a.py:1", 6), ("app/b.py:2", 8), ("app/a.py:1", 5)]:
-        queries = [Query(statement, location, 0.1) for _ in range(count)]
+        queries = [Query(statement, location) for _ in range(count)]
         recorder.record(_scope("GET", "/a", "/a", 1.0, queries=queries))
     (endpoint,) = recorder.report()["endpoints"]
     assert endpoint["n_plus_one"] == [
@@ -431,7 +456,7 @@ def test_record_is_thread_safe() -> None:
 
     def work(n: int) -> None:
         for i in range(per_thread):
-            queries = [Query("SELECT ?", None, 0.1)] * (i % 3)
+            queries = [Query("SELECT ?", None)] * (i % 3)
             fresh.record(_scope("GET", f"/r/{n}", "/r/{n}", float(i), queries=queries))
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(threads_n)]

@@ -254,7 +254,7 @@ def _request(rng: random.Random, route: str, n: int) -> RequestScope:
     scope = RequestScope(method="GET", path=route, route=route)
     scope.duration_ms = rng.uniform(1.0, 50.0)
     for i in range(n):
-        scope.queries.append(Query(PER_ROW, f"app/repo.py:{10 + i % 2}", 0.1))
+        scope.queries.append(Query(PER_ROW, f"app/repo.py:{10 + i % 2}"))
     if rng.random() < 0.2:
         scope.blocking.append(Blocking(rng.uniform(100, 400), f"app/slow.py:{rng.choice([3, 4])}"))
     return scope

@@ -26,6 +26,8 @@ class NPlusOne(TypedDict):
 
 def n_plus_one(scope: RequestScope, settings: RuntimeSettings | None = None) -> list[NPlusOne]:
     """The repeated SELECTs of one request, most repeated first."""
+    if scope.seen and not scope.repeated:  # the hooks saw no statement twice: nothing to find
+        return []
     return find_n_plus_one(scope.queries, settings)
 
 

@@ -11,12 +11,15 @@ The report format, read by other tools:
 An endpoint is a method and a route template ("/authors/{author_id}"); a request
 no route matched is filed under its concrete path. N+1 groups are merged across
 requests by statement and location (the highest count is kept), blocking by
-location (the longest step is kept). `record` may be called from any thread.
+location (the longest step is kept). Durations are kept in a uniform reservoir
+of `RESERVOIR_SIZE` samples per endpoint (the maximum exactly), so a long load
+test holds bounded memory. `record` may be called from any thread.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,13 +27,16 @@ from typing import Any
 from fastapi_architect.runtime.analysis import n_plus_one
 from fastapi_architect.runtime.scope import RequestScope
 
+RESERVOIR_SIZE = 10_000
+
 
 @dataclass(slots=True)
 class _Endpoint:
     requests: int = 0
     queries_max: int = 0
     queries_total: int = 0
-    durations_ms: list[float] = field(default_factory=list)
+    durations_ms: list[float] = field(default_factory=list)  # a reservoir sample
+    duration_max_ms: float = 0.0
     # (statement, location) -> the highest count seen in one request
     n_plus_one: dict[tuple[str, str | None], int] = field(default_factory=dict)
     # location -> the longest blocking step seen there
@@ -41,6 +47,7 @@ class Recorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._endpoints: dict[tuple[str, str], _Endpoint] = {}
+        self._random = random.Random(0)  # reproducible sampling; not for security
 
     def record(self, scope: RequestScope) -> None:
         """Add a finished request to its endpoint's figures."""
@@ -55,7 +62,7 @@ class Recorder:
             endpoint.requests += 1
             endpoint.queries_total += queries
             endpoint.queries_max = max(endpoint.queries_max, queries)
-            endpoint.durations_ms.append(scope.duration_ms)
+            _sample(endpoint, scope.duration_ms, self._random)
             for group in groups:
                 pair = (group["statement"], group["location"])
                 endpoint.n_plus_one[pair] = max(endpoint.n_plus_one.get(pair, 0), group["count"])
@@ -87,7 +94,7 @@ def _endpoint_report(method: str, route: str, endpoint: _Endpoint) -> dict[str, 
         "duration_ms": {
             "p50": _round(percentile(durations, 50)),
             "p95": _round(percentile(durations, 95)),
-            "max": _round(durations[-1] if durations else 0.0),
+            "max": _round(endpoint.duration_max_ms),
         },
         "n_plus_one": [
             {"statement": statement, "count": count, "location": location}
@@ -98,6 +105,17 @@ def _endpoint_report(method: str, route: str, endpoint: _Endpoint) -> dict[str, 
             for location, duration in blocking
         ],
     }
+
+
+def _sample(endpoint: _Endpoint, duration_ms: float, rng: random.Random) -> None:
+    """Algorithm R: each of the `requests` durations seen is kept with equal probability."""
+    endpoint.duration_max_ms = max(endpoint.duration_max_ms, duration_ms)
+    if len(endpoint.durations_ms) < RESERVOIR_SIZE:
+        endpoint.durations_ms.append(duration_ms)
+        return
+    slot = rng.randrange(endpoint.requests)  # `requests` already counts this one
+    if slot < RESERVOIR_SIZE:
+        endpoint.durations_ms[slot] = duration_ms
 
 
 def percentile(ordered: list[float], percent: float) -> float:

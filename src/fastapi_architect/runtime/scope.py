@@ -18,8 +18,10 @@ class Query:
     """One SQL statement a request issued."""
 
     statement: str  # normalized (`sql.normalize`): literals and placeholders replaced
-    location: str | None  # "app/api/authors.py:57": the first frame in the user's project
-    duration_ms: float
+    # "app/api/authors.py:57": the first frame in the user's project. Within a request it
+    # is looked up only from a statement's second issue on: a statement issued once is never
+    # reported, and walking the stack of every statement would cost more than the rest.
+    location: str | None
     # for a relationship lazy load: "Author.books"; None for an explicit statement
     lazy_load: str | None = None
 
@@ -41,6 +43,8 @@ class RequestScope:
     duration_ms: float = 0.0
     status: int | None = None
     queries: list[Query] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # the normalized statements issued so far
+    repeated: bool = False  # some statement was issued twice: worth an N+1 analysis
     blocking: list[Blocking] = field(default_factory=list)
 
 
