@@ -119,6 +119,35 @@ def test_fastapi_route_templates_with_routers_and_mounts() -> None:
     ]
 
 
+def test_routes_below_nested_include_router_prefixes_get_their_full_template() -> None:
+    products = APIRouter(prefix="/products")
+
+    @products.get("/{product_id}")
+    async def get_product(product_id: int) -> dict[str, int]:
+        return {"id": product_id}
+
+    @products.get("")
+    async def list_products() -> list[int]:
+        return []
+
+    v1 = APIRouter(prefix="/api/v1")
+    v1.include_router(products)
+    admin = APIRouter()
+    admin.include_router(products, prefix="/admin")
+    app = FastAPI()
+    app.include_router(v1)
+    app.include_router(admin, prefix="/internal")
+    app.add_middleware(ArchitectMiddleware)
+
+    responses = get(app, "/api/v1/products/3", "/api/v1/products", "/internal/admin/products/4")
+    assert [r.status_code for r in responses] == [200] * 3
+    assert sorted(route for _, route in endpoints()) == [
+        "/api/v1/products",
+        "/api/v1/products/{product_id}",
+        "/internal/admin/products/{product_id}",
+    ]
+
+
 def test_plain_starlette_app() -> None:
     async def item(request: Any) -> JSONResponse:
         return JSONResponse({"id": request.path_params["item_id"]}, status_code=201)

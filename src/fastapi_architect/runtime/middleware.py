@@ -11,7 +11,8 @@ as without it, and the cost is a few attribute reads per request.
 
 - The route template is the matched route's `path_format` ("/authors/{author_id}"
   for "/authors/7"), read from `scope["route"]` after the app ran (Starlette and
-  FastAPI set it on a match). Below a `Mount` the template is prefixed with the
+  FastAPI set it on a match), with the prefixes of the routers it was included
+  through. Below a `Mount` the template is prefixed with the
   mount paths ("/v1/{org}/items/{item_id}"), found in the app's route tree once
   per route.
 - A request no route matched (404, the trailing-slash redirect, also below a
@@ -120,7 +121,9 @@ class ArchitectMiddleware:
             return None
         if getattr(route, "routes", None):  # Starlette's `Mount` of routes none of which matched
             return None
-        template = getattr(route, "path_format", None)
+        template = _included_template(scope, route)
+        if template is None:
+            template = getattr(route, "path_format", None)
         if not isinstance(template, str):
             template = getattr(route, "path", None)
             if not isinstance(template, str):
@@ -144,6 +147,25 @@ class ArchitectMiddleware:
         # only for an app that uses SQLAlchemy: never import it for one that does not
         if "sqlalchemy" in sys.modules:
             sqlalchemy_hooks.install()
+
+
+def _included_template(scope: Scope, route: object) -> str | None:
+    """The full template of a route below `include_router`, on FastAPI 0.165 and later.
+
+    Those versions no longer copy included routes into the app with their prefixes:
+    `scope["route"]` is the route as its own router declared it ("/products/{id}"), and
+    the template with every prefix ("/api/v1/products/{id}") is on the route context
+    FastAPI selected for the request. Older versions leave no context: the route's own
+    template is already the full one there.
+    """
+    fastapi_scope = scope.get("fastapi")
+    if not isinstance(fastapi_scope, dict):
+        return None
+    context = fastapi_scope.get("effective_route_context")
+    if context is None or getattr(context, "original_route", None) is not route:
+        return None
+    template = getattr(context, "path_format", None)
+    return template if isinstance(template, str) else None
 
 
 def _mount_prefix(app: object, target: object) -> str | None:
