@@ -22,6 +22,7 @@ from fastapi_architect.adr.cli import adr_app
 from fastapi_architect.assistant.cli import agent_app, mcp
 from fastapi_architect.config import Config, ConfigError, find_config_file, load_config
 from fastapi_architect.contract.cli import contract_app
+from fastapi_architect.generator.cli import add_app, new
 from fastapi_architect.runtime.cli import PROFILE_CONTEXT, profile
 from fastapi_architect.source.discovery import InputError
 
@@ -278,6 +279,8 @@ app.add_typer(
 app.command("mcp")(mcp)
 app.add_typer(agent_app, name="agent")
 app.add_typer(adr_app, name="adr")
+app.command("new")(new)
+app.add_typer(add_app, name="add")
 app.command("profile", context_settings=PROFILE_CONTEXT)(profile)
 
 

@@ -167,9 +167,7 @@ def test_lists_every_tool_with_schemas_and_annotations(project: Path) -> None:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert set(tools) == expected_tools()
         assert {"review", "routes", "explain_rule", "contract_diff", "adr_new"} <= set(tools)
-        # Capabilities not built are not listed.
-        assert "add_resource" not in tools
-        assert "new_project" not in tools
+        assert {"new_project", "add_resource"} <= set(tools)
         for name, tool in tools.items():
             assert tool.description and len(tool.description) > 40, name
             assert tool.input_schema["type"] == "object", name
@@ -177,7 +175,7 @@ def test_lists_every_tool_with_schemas_and_annotations(project: Path) -> None:
             assert tool.output_schema["type"] == "object", name
             assert tool.annotations is not None, name
             assert tool.annotations.title, name
-            if name == "adr_new":
+            if name in ("adr_new", "new_project", "add_resource"):
                 assert tool.annotations.read_only_hint is False
                 assert tool.annotations.destructive_hint is False
             else:
@@ -193,7 +191,9 @@ def test_lists_every_tool_with_schemas_and_annotations(project: Path) -> None:
         assert "findings" in review.output_schema["properties"]
         assert tools["explain_rule"].input_schema["required"] == ["code"]
         assert set(tools["contract_diff"].input_schema["required"]) == {"old", "new"}
-        assert tools["adr_new"].input_schema["properties"]["write"]["default"] is False
+        for writer in ("adr_new", "new_project", "add_resource"):
+            assert tools[writer].input_schema["properties"]["write"]["default"] is False
+        assert tools["add_resource"].input_schema["required"] == ["name", "fields"]
 
     run_server(project, scenario)
 
@@ -574,3 +574,55 @@ def test_adr_new_refuses_a_record_folder_linked_out_of_the_root(project: Path) -
 
     run_server(project, scenario)
     assert not list((project.parent / "outside").glob("0001-*"))
+
+
+# --- generator ---------------------------------------------------------------------------
+
+
+def test_new_project_and_add_resource_plan_then_write(project: Path) -> None:
+    service = project / "services" / "orders"
+
+    async def scenario(client: Client) -> None:
+        plan = await call(client, "new_project", {"name": "orders", "path": "services"})
+        assert plan["written"] is False and plan["path"] == "services/orders"
+        paths = {f["path"] for f in plan["files"]}
+        assert {"services/orders/app/main.py", "services/orders/.gitignore"} <= paths
+        assert not service.exists()  # a plan writes nothing
+
+        written = await call(
+            client, "new_project", {"name": "orders", "path": "services", "write": True}
+        )
+        assert written["written"] is True
+        assert {f["path"] for f in written["files"]} == paths
+        assert all((project / path).is_file() for path in paths)
+        assert "exists and is not empty" in await refused(
+            client, "new_project", {"name": "orders", "path": "services", "write": True}
+        )
+
+        fields = ["title:str:max=80", "quantity:int", "due:date:optional"]
+        args = {"name": "task", "fields": fields, "project": "services/orders"}
+        resource = await call(client, "add_resource", args)
+        assert resource["written"] is False
+        actions = {f["path"]: f["action"] for f in resource["files"]}
+        assert actions["services/orders/app/models/task.py"] == "create"
+        assert actions["services/orders/app/api/v1/router.py"] == "modify"
+        assert not (service / "app" / "models" / "task.py").exists()
+
+        done = await call(client, "add_resource", {**args, "write": True})
+        assert done["written"] is True
+        assert (service / "app" / "models" / "task.py").is_file()
+        assert "task" in (service / "app" / "api" / "v1" / "router.py").read_text()
+
+        assert "exists" in await refused(client, "add_resource", args)
+        assert "bogus" in await refused(
+            client, "add_resource", {**args, "name": "note", "fields": ["x:bogus"]}
+        )
+        assert "outside the project root" in await refused(
+            client, "new_project", {"name": "x", "path": "../elsewhere"}
+        )
+        assert "outside the project root" in await refused(
+            client, "add_resource", {**args, "project": "escape_dir"}
+        )
+
+    run_server(project, scenario)
+    assert not (project.parent / "elsewhere").exists()

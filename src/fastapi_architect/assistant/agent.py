@@ -217,6 +217,14 @@ looks like.
   decision record. Draft it with `adr_new` (it only proposes by default), show it, and
   write it with `write: true` once the user agrees.
 
+## New services and resources
+
+- To start a service, use `new_project`; to add a CRUD resource to a service with the
+  generated layout, `add_resource` (for example `book` with
+  `["title:str:max=200", "price:decimal", "author:ref:author"]`) instead of writing the
+  layers by hand. Both only list their files by default: show the list, then call again
+  with `write: true`. Afterwards, run the project's tests and `review`.
+
 ## When you report back
 
 Say what you checked (routes, review findings, contract diff), what you changed, whether

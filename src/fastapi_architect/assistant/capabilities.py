@@ -7,7 +7,17 @@ from types import ModuleType
 
 SERVER_NAME = "fastapi-architect"
 
-ALWAYS = ("review", "routes", "rules", "explain_rule", "contract_diff", "adr_list", "adr_new")
+ALWAYS = (
+    "review",
+    "routes",
+    "rules",
+    "explain_rule",
+    "contract_diff",
+    "adr_list",
+    "adr_new",
+    "new_project",
+    "add_resource",
+)
 
 
 def runtime_report_module() -> ModuleType | None:

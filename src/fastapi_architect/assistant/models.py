@@ -196,3 +196,18 @@ class AdrRecord(BaseModel):
 class AdrList(BaseModel):
     folder: str = Field(description="The record folder, relative to the server root.")
     records: list[AdrRecord]
+
+
+# --- generator -------------------------------------------------------------------------
+
+
+class PlannedFile(BaseModel):
+    action: str = Field(description="create or modify")
+    path: str = Field(description="Relative to the server root.")
+
+
+class GeneratedFiles(BaseModel):
+    path: str = Field(description="The project folder, relative to the server root.")
+    written: bool = Field(description="False for a plan (write=false): nothing was written.")
+    files: list[PlannedFile]
+    next_steps: list[str] = Field(description="Commands to run next, in the project folder.")

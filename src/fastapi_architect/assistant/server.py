@@ -38,6 +38,8 @@ from fastapi_architect.assistant.models import (
     ContractDiffReport,
     Endpoint,
     Finding,
+    GeneratedFiles,
+    PlannedFile,
     ReviewReport,
     Route,
     RoutesReport,
@@ -52,6 +54,9 @@ from fastapi_architect.config import Config, ConfigError, find_config_file, load
 from fastapi_architect.contract import DocumentError, diff_documents, load_document
 from fastapi_architect.contract.changes import Change
 from fastapi_architect.contract.document import Document
+from fastapi_architect.generator.errors import GeneratorError
+from fastapi_architect.generator.project import DEFAULT_DESCRIPTION, create_project, plan_project
+from fastapi_architect.generator.resource import apply_plan, plan_resource
 from fastapi_architect.review.registry import Rule, all_rules, get_rule
 from fastapi_architect.review.selection import enabled_rules
 from fastapi_architect.source.discovery import InputError, discover
@@ -65,13 +70,23 @@ it matters and how to fix it; `explain_rule` gives one rule's documentation.
 Before finishing a change to an endpoint, compare the OpenAPI documents with
 `contract_diff` and say so plainly if a change breaks clients.
 For an architectural decision, propose a record with `adr_new` (write=true writes it).
+To start a service, `new_project`; to add a CRUD resource to one (model, schemas,
+repository, service, router, migration, tests), `add_resource`. Both list the files
+they would write and write them only with write=true.
 All paths are relative to the server's root; paths outside it are refused."""
 
 Progress = Callable[[int, int, str], None]
 T = TypeVar("T")
 
 # Anticipated failures: the assistant gets the message as a tool error.
-_EXPECTED = (PathError, InputError, ConfigError, DocumentError, adr_records.AdrError)
+_EXPECTED = (
+    PathError,
+    InputError,
+    ConfigError,
+    DocumentError,
+    adr_records.AdrError,
+    GeneratorError,
+)
 
 
 def _read_only(title: str) -> ToolAnnotations:
@@ -84,8 +99,8 @@ def build_server(root: Path) -> MCPServer[Any]:
     server: MCPServer[Any] = MCPServer(
         name=SERVER_NAME,
         title="FastAPI architect",
-        description="Review, route inventory, rule docs, contract diff and decision records "
-        "for a FastAPI codebase.",
+        description="Review, route inventory, rule docs, contract diff, decision records "
+        "and a project generator for FastAPI codebases.",
         instructions=INSTRUCTIONS,
         version=__version__,
         log_level="WARNING",
@@ -255,6 +270,59 @@ def build_server(root: Path) -> MCPServer[Any]:
                 write=write,
             )
         )
+
+    def _writes(title: str) -> ToolAnnotations:
+        return ToolAnnotations(
+            title=title,
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=False,
+        )
+
+    @server.tool(annotations=_writes("Generate a new FastAPI service"))
+    def new_project(
+        name: Annotated[str, Field(description="The project's folder name, e.g. orders-service.")],
+        path: Annotated[
+            str, Field(description="The folder to create it in, relative to the root.")
+        ] = ".",
+        description: Annotated[
+            str, Field(description="One line saying what the service does.")
+        ] = DEFAULT_DESCRIPTION,
+        write: Annotated[
+            bool, Field(description="Write the files. Default false: only list them.")
+        ] = False,
+    ) -> GeneratedFiles:
+        """A production-grade FastAPI service in PATH/NAME: layered app (routers, services,
+        repositories, models, schemas), async SQLAlchemy with Alembic, users and JWT
+        authentication with refresh-token rotation, a paginated products resource,
+        problem+json errors, request ids, health checks, and its test suite. Refuses a
+        folder that exists and is not empty."""
+        return _expected(partial(generate_project, confined, name, path, description, write))
+
+    @server.tool(annotations=_writes("Add a resource to a generated service"))
+    def add_resource(
+        name: Annotated[str, Field(description="The resource, singular: book, order-line.")],
+        fields: Annotated[
+            list[str],
+            Field(
+                description="name:type[:options] each. Types: str, text, int, decimal, bool, "
+                "datetime, date, uuid, email, ref:OtherResource. Options: unique, index, "
+                "optional, max=N."
+            ),
+        ],
+        project: Annotated[
+            str, Field(description="The project folder, relative to the root.")
+        ] = ".",
+        write: Annotated[
+            bool, Field(description="Write the files. Default false: only list them.")
+        ] = False,
+    ) -> GeneratedFiles:
+        """Add a CRUD resource to a generated service (or one with the same layout): model,
+        create/update/read schemas, repository, service, router registered in the v1
+        router, an Alembic revision and tests. Refuses, writing nothing, when the layout
+        is not the expected one, the resource exists or a field spec is invalid."""
+        return _expected(partial(generate_resource, confined, name, fields, project, write))
 
     return server
 
@@ -597,3 +665,47 @@ def _document_at_ref(root: Root, spec: str, ref: str, path: str) -> Document:
             "this server only reads documents inside its --root"
         )
     return load_document(f"{ref}:{inside.relative_to(toplevel).as_posix()}", cwd=root.path)
+
+
+# --- generator -------------------------------------------------------------------------
+
+
+def generate_project(
+    root: Root, name: str, path: str, description: str, write: bool
+) -> GeneratedFiles:
+    parent = root.resolve(path, must_exist=False)
+    plan = plan_project(name, parent, description)
+    destination = root.resolve(root.relative(plan.destination), must_exist=False)
+    if write:
+        create_project(plan)
+    where = root.relative(destination)
+    return GeneratedFiles(
+        path=where,
+        written=write,
+        files=[
+            PlannedFile(action="create", path=posixpath.join(where, f.path.as_posix()))
+            for f in plan.files
+        ],
+        next_steps=[f"cd {where}", "make test", "make run"],
+    )
+
+
+def generate_resource(
+    root: Root, name: str, fields: Sequence[str], project: str, write: bool
+) -> GeneratedFiles:
+    folder = root.resolve(project, kind="dir")
+    plan = plan_resource(folder, name, list(fields))
+    where = root.relative(folder)
+    files = []
+    for change in plan.changes:
+        # a folder of the project may be a symlink: every file must land inside the root
+        target = root.resolve(posixpath.join(where, change.path.as_posix()), must_exist=False)
+        files.append(PlannedFile(action=change.action, path=root.relative(target)))
+    if write:
+        apply_plan(plan)
+    return GeneratedFiles(
+        path=where,
+        written=write,
+        files=files,
+        next_steps=["alembic upgrade head", "make test"],
+    )

@@ -1,0 +1,1 @@
+"""Project and resource generator: `new` and `add resource`."""
