@@ -272,7 +272,9 @@ def template_variables(
         message = f"Another {name.words} already has this {' or '.join(unique)}."
     else:
         message = f"The {name.words} conflicts with the current state of the data."
-    conflict = [409] if unique or refs else []
+    # the service answers any IntegrityError with 409: a unique value or a referenced row
+    # taken or deleted concurrently, or the owner deleted meanwhile (its foreign key)
+    conflict = [409]
     create_codes = [400, 401] + ([404] if refs else []) + conflict + [422]
     update_codes = [400, 401, 403, 404, *conflict, 422]
     owner_fk = f'ForeignKey("{owner.table}.id", ondelete="CASCADE")'

@@ -3,8 +3,10 @@ and credentials written to logs. Importing the package registers its rules, one 
 concern; `_common` holds what they share."""
 
 from fastapi_architect.review.rules.security import (  # noqa: F401
+    access_rules,
     hash_rules,
     jwt_rules,
     log_rules,
     secret_rules,
+    web_rules,
 )

@@ -37,11 +37,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await engine.dispose()
 
+    docs = settings.docs_enabled
     app = FastAPI(
         title=settings.app_name,
         description=settings.app_description,
         version=__version__,
         lifespan=lifespan,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -3,10 +3,14 @@ its error answers are documented as problem details."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+
+from app.core.config import Settings
+from app.main import create_app
 
 pytestmark = pytest.mark.anyio
 
@@ -71,3 +75,12 @@ async def test_protected_operations_document_401(client: httpx.AsyncClient) -> N
     for operation in await operations(client):
         if operation.get("security"):
             assert "401" in operation["responses"], operation["operationId"]
+
+
+async def test_docs_can_be_turned_off(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings(docs_enabled=False))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for path in ("/openapi.json", "/docs", "/redoc"):
+            assert (await client.get(path)).status_code == 404, path
+        assert (await client.get("/healthz")).status_code == 200

@@ -22,22 +22,22 @@ from app.services.auth import AuthService
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_password_hasher(request: Request) -> PasswordHasher:
+async def get_password_hasher(request: Request) -> PasswordHasher:
     hasher: PasswordHasher = request.app.state.password_hasher
     return hasher
 
 
-def get_token_manager(request: Request) -> TokenManager:
+async def get_token_manager(request: Request) -> TokenManager:
     tokens: TokenManager = request.app.state.token_manager
     return tokens
 
 
-def get_login_limiter(request: Request) -> RateLimiter:
+async def get_login_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.login_limiter
     return limiter
 
@@ -52,7 +52,7 @@ LoginLimiterDep = Annotated[RateLimiter, Depends(get_login_limiter)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def get_auth_service(
+async def get_auth_service(
     session: SessionDep,
     hasher: PasswordHasherDep,
     tokens: TokenManagerDep,

@@ -14,7 +14,7 @@ from app.services.product import ProductService
 router = APIRouter(prefix="/products", tags=["products"])
 
 
-def get_product_service(session: SessionDep) -> ProductService:
+async def get_product_service(session: SessionDep) -> ProductService:
     return ProductService(session)
 
 

@@ -14,7 +14,7 @@ from app.services.user import UserService
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-def get_user_service(session: SessionDep, hasher: PasswordHasherDep) -> UserService:
+async def get_user_service(session: SessionDep, hasher: PasswordHasherDep) -> UserService:
     return UserService(session, hasher=hasher)
 
 

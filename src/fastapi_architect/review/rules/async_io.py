@@ -1,0 +1,1143 @@
+"""FAA203-FAA207: async correctness beyond HTTP clients and the standard library's
+sleeps and subprocesses (FAA201/FAA208). FAA203-FAA205 find synchronous database,
+cache and queue drivers, file I/O and password hashing reached from the coroutines a
+server runs per request (routes, dependencies, middleware, exception handlers, and every
+sync project function they call; work handed to a worker thread is not reached), with
+the reachability of `concurrency.py`; each call is reported under one rule only.
+FAA206 and FAA207 judge whole routes and dependencies: `async def` code that never
+awaits but does real work, and sync dependencies that take a threadpool hop for
+nothing."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fastapi_architect.model.astutil import body_nodes
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.callgraph import CallSite
+from fastapi_architect.model.project import Function, Module
+from fastapi_architect.model.types import infer_type
+from fastapi_architect.review.context import ProjectContext
+from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._callsites import call_sites
+from fastapi_architect.review.rules.concurrency import (
+    _awaited_helpers_of,
+    _non_blocking,
+    _sync_project_function,
+    is_blocking_http,
+    is_blocking_stdlib,
+    request_coroutines,
+)
+
+# A sink classifier: the call site, where it is, and the name it calls (its inferred
+# dotted name, through attribute chains) -> (what the sink is, advice), or None.
+Classifier = Callable[[CallSite, Module, "Function | None", str], "tuple[str, str] | None"]
+_Sink = tuple[str, str, str]  # name, what, advice
+
+
+# ------------------------------------------------------------------ shared machinery
+
+
+def _call_names(
+    module: Module, scope: Function | None, site: CallSite, model: AppModel
+) -> list[str]:
+    """The names a call can be known by: the call graph's target, and the inferred type
+    of the head of an attribute chain followed by the attributes
+    (`mongo["shop"].users.find_one` -> `pymongo.MongoClient.users.find_one`)."""
+    names: list[str] = []
+    if site.target is not None:
+        names.append(site.target)
+    attrs: list[str] = []
+    node: ast.expr = site.node.func
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+        node = node.value
+    if attrs and isinstance(node, (ast.Name, ast.Call)):
+        head = infer_type(model.project, module, node, scope)
+        if head is not None:
+            name = ".".join([head, *reversed(attrs)])
+            if name not in names:
+                names.append(name)
+    return names
+
+
+@dataclass
+class _Sinks:
+    model: AppModel
+    found: dict[str, dict[int, _Sink]]
+
+
+_SINKS: list[_Sinks] = []
+
+
+def _sinks(model: AppModel, key: str, classify: Classifier) -> dict[int, _Sink]:
+    """Every call site of the project that `classify` accepts, by `id(call)`: (the name
+    it calls, what it is, advice). Computed once per model and rule."""
+    if not _SINKS or _SINKS[0].model is not model:
+        _SINKS[:] = [_Sinks(model, {})]
+    cache = _SINKS[0].found
+    if key in cache:
+        return cache[key]
+    out: dict[int, _Sink] = {}
+    for scope, module, site in call_sites(model):
+        if site.awaited or _non_blocking(site.node):
+            continue
+        for name in _call_names(module, scope, site, model):
+            # One call, one rule: HTTP clients and SDKs are FAA201's, the standard
+            # library's sleeps, subprocesses and sockets FAA208's.
+            if is_blocking_http(name) or is_blocking_stdlib(name):
+                break
+            what = classify(site, module, scope, name)
+            if what is not None:
+                out[id(site.node)] = (name, *what)
+                break
+    cache[key] = out
+    return out
+
+
+_STARTUP_DECORATORS = frozenset({"on_event"})
+_STARTUP_REGISTRARS = frozenset({"add_event_handler"})
+_STARTUP_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
+
+
+@dataclass
+class _ServingState:
+    model: AppModel
+    coroutines: list[Function]
+
+
+_SERVING: list[_ServingState] = []
+
+
+def serving_coroutines(model: AppModel) -> list[Function]:
+    """`request_coroutines` without the lifespans and startup/shutdown handlers (and the
+    coroutines only they await): they run before the server accepts a request or after
+    it stopped, so blocking there stalls nobody. Computed once per model."""
+    if _SERVING and _SERVING[0].model is model:
+        return _SERVING[0].coroutines
+    project = model.project
+    startup: dict[int, Function] = {}
+
+    def add(module: Module, scope: Function | None, expr: ast.expr) -> None:
+        if isinstance(expr, (ast.Name, ast.Attribute)):
+            fn = project.function(project.resolve(module, expr, scope))
+            if fn is not None and fn.is_async:
+                startup.setdefault(id(fn.node), fn)
+
+    for fn in project.functions.values():
+        for decorator in fn.node.decorator_list:
+            func = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if fn.is_async and isinstance(func, ast.Attribute) and func.attr in _STARTUP_DECORATORS:
+                startup.setdefault(id(fn.node), fn)
+    for scope, module, site in call_sites(model):
+        call = site.node
+        if isinstance(call.func, ast.Attribute) and call.func.attr in _STARTUP_REGISTRARS:
+            if len(call.args) >= 2:
+                add(module, scope, call.args[1])
+            continue
+        for kw in call.keywords:
+            if kw.arg in _STARTUP_KEYWORDS:
+                values = (
+                    kw.value.elts if isinstance(kw.value, (ast.List, ast.Tuple)) else [kw.value]
+                )
+                for value in values:
+                    add(module, scope, value)
+    coroutines = request_coroutines(model)
+    if startup:
+        only_startup = {id(fn.node) for fn in startup.values()}
+        only_startup.update(
+            id(fn.node) for fn in _awaited_helpers_of(model, list(startup.values()))
+        )
+        kept = [fn for fn in coroutines if id(fn.node) not in only_startup]
+        seen = {id(fn.node) for fn in kept}
+        coroutines = kept + [
+            fn for fn in _awaited_helpers_of(model, kept) if id(fn.node) not in seen
+        ]
+    _SERVING[:] = [_ServingState(model, coroutines)]
+    return coroutines
+
+
+def _reached(ctx: ProjectContext, key: str, classify: Classifier) -> Iterator[Report]:
+    """Each call in a coroutine run by the server that is a sink or reaches one through
+    sync project functions, reported at the call in the coroutine with the chain."""
+    model = ctx.model
+    sinks = _sinks(model, key, classify)
+    if not sinks:
+        return
+    graph = model.callgraph
+    project = ctx.project
+    for fn in serving_coroutines(model):
+        # `conn.execute(sql).fetchall()` is one finding, not two.
+        lines: set[int] = set()
+        for site in graph.calls_of(fn):
+            if site.node.lineno in lines:
+                continue
+            found = sinks.get(id(site.node))
+            if found is not None:
+                lines.add(site.node.lineno)
+                yield Report(site.node, _message(fn, [found[0]], *found[1:]), fn.module)
+                continue
+            callee = project.function(site.target)
+            if callee is None or callee.is_async:
+                continue
+            chain = graph.find_chain(
+                project,
+                callee,
+                lambda s: id(s.node) in sinks,
+                key,
+                _sync_project_function,
+            )
+            if chain is None:
+                continue
+            last = sinks[id(chain[-1][0].node)]
+            names = [callee.display, *(name for _, name in chain[:-1]), last[0]]
+            lines.add(site.node.lineno)
+            yield Report(site.node, _message(fn, names, *last[1:]), fn.module)
+
+
+def _message(fn: Function, names: list[str], what: str, advice: str) -> str:
+    if len(names) == 1:
+        return f"{what} `{names[0]}` in `async def {fn.name}` blocks the event loop{advice}"
+    path = " → ".join(f"`{n}`" for n in names)
+    return (
+        f"`async def {fn.name}` calls `{names[0]}`, which reaches the {what[0].lower()}"
+        f"{what[1:]} `{names[-1]}` ({path}): it blocks the event loop{advice}"
+    )
+
+
+# ------------------------------------------------------------------ FAA203
+
+# The curated driver table, in flake8-async ASYNC200's `pattern -> replacement` form.
+# "connect": calling the pattern itself opens a connection (blocking); methods called on
+# what it returns block when they are DB-API I/O methods.
+# "client": the constructor is lazy; every method called on the client (or on objects
+# reached from it, `mongo.shop.users.find_one`) sends a request, except _CLIENT_LOCAL.
+DriverKind = Literal["connect", "client"]
+SYNC_DRIVERS: dict[str, tuple[DriverKind, str]] = {
+    "sqlite3.connect": ("connect", "`aiosqlite.connect`"),
+    "psycopg2.connect": ("connect", "`asyncpg` or `psycopg.AsyncConnection.connect`"),
+    "psycopg2.pool.SimpleConnectionPool": ("client", "an `asyncpg` pool"),
+    "psycopg2.pool.ThreadedConnectionPool": ("client", "an `asyncpg` pool"),
+    "psycopg.connect": ("connect", "`await psycopg.AsyncConnection.connect(...)`"),
+    "psycopg.Connection.connect": ("connect", "`await psycopg.AsyncConnection.connect(...)`"),
+    "psycopg_pool.ConnectionPool": ("client", "`psycopg_pool.AsyncConnectionPool`"),
+    "pymysql.connect": ("connect", "`aiomysql` or `asyncmy`"),
+    "pymysql.connections.Connection": ("connect", "`aiomysql` or `asyncmy`"),
+    "MySQLdb.connect": ("connect", "`aiomysql` or `asyncmy`"),
+    "mysql.connector.connect": ("connect", "`aiomysql` or `asyncmy`"),
+    "pyodbc.connect": ("connect", "`aioodbc`"),
+    "oracledb.connect": ("connect", "`oracledb.connect_async`"),
+    "cx_Oracle.connect": ("connect", "`oracledb.connect_async`"),
+    "pymongo.MongoClient": ("client", "`pymongo.AsyncMongoClient` or `motor`"),
+    "pymongo.mongo_client.MongoClient": ("client", "`pymongo.AsyncMongoClient` or `motor`"),
+    "redis.Redis": ("client", "`redis.asyncio.Redis`"),
+    "redis.StrictRedis": ("client", "`redis.asyncio.Redis`"),
+    "redis.client.Redis": ("client", "`redis.asyncio.Redis`"),
+    "redis.from_url": ("client", "`redis.asyncio.from_url`"),
+    "redis.ConnectionPool": ("client", "`redis.asyncio.ConnectionPool`"),
+    "pika.BlockingConnection": ("connect", "`aio_pika.connect_robust`"),
+    "kafka.KafkaProducer": ("connect", "`aiokafka.AIOKafkaProducer`"),
+    "kafka.KafkaConsumer": ("connect", "`aiokafka.AIOKafkaConsumer`"),
+    "elasticsearch.Elasticsearch": ("client", "`elasticsearch.AsyncElasticsearch`"),
+    "opensearchpy.OpenSearch": ("client", "`opensearchpy.AsyncOpenSearch`"),
+    "pymemcache.client.base.Client": ("client", "`aiomcache.Client`"),
+    "pymemcache.Client": ("client", "`aiomcache.Client`"),
+}
+# DB-API methods that talk to the server (on a connection, a cursor, or a result).
+_DBAPI_IO = frozenset(
+    {
+        "execute",
+        "executemany",
+        "executescript",
+        "fetchone",
+        "fetchmany",
+        "fetchall",
+        "commit",
+        "rollback",
+        "callproc",
+        "copy_from",
+        "copy_to",
+        "copy_expert",
+        "nextset",
+        "channel",
+        "basic_publish",
+        "basic_get",
+        "basic_consume",
+        "start_consuming",
+        "queue_declare",
+        "exchange_declare",
+        "queue_bind",
+        "send",
+        "flush",
+        "poll",
+        "commit_offsets",
+    }
+)
+# Methods of lazy clients that work in memory and return another local object.
+_CLIENT_LOCAL = frozenset(
+    {
+        "from_url",
+        "from_pool",
+        "client",
+        "pipeline",
+        "pubsub",
+        "lock",
+        "get_database",
+        "get_collection",
+        "get_default_database",
+        "with_options",
+        "codec_options",
+        "options",
+        "close",
+        "register_script",
+        "get_connection_kwargs",
+        "set_response_callback",
+        "get_encoder",
+    }
+)
+# A redis pipeline buffers commands until `execute()`.
+_BUFFERED = frozenset({"pipeline"})
+
+
+def _driver(name: str) -> tuple[str, str] | None:
+    """(pattern, replacement) when `name` is a blocking call of a sync driver."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        pattern = ".".join(parts[:i])
+        entry = SYNC_DRIVERS.get(pattern)
+        if entry is None:
+            continue
+        kind, replacement = entry
+        rest = parts[i:]
+        if not rest:
+            return (pattern, replacement) if kind == "connect" else None
+        method = rest[-1]
+        if method.startswith("_"):
+            return None
+        if kind == "connect":
+            return (pattern, replacement) if method in _DBAPI_IO else None
+        if any(p in _BUFFERED for p in rest[:-1]):
+            return (pattern, replacement) if method == "execute" else None
+        return None if method in _CLIENT_LOCAL else (pattern, replacement)
+    return None
+
+
+def _classify_driver(
+    site: CallSite, module: Module, scope: Function | None, name: str
+) -> tuple[str, str] | None:
+    found = _driver(name)
+    if found is None:
+        return None
+    pattern, replacement = found
+    return "Sync driver call", f"; `{pattern}` is synchronous, use {replacement}"
+
+
+@rule(
+    code="FAA203",
+    name="sync-driver-in-async",
+    summary="A synchronous database, cache or queue client is used inside `async def` code",
+    severity="error",
+    scope="project",
+    fix_title="Use the driver's asyncio client (awaited), or make the caller a sync `def`",
+    references=(
+        "https://fastapi.tiangolo.com/async/",
+        "https://flake8-async.readthedocs.io/en/latest/rules.html#async200",
+    ),
+)
+def sync_driver_in_async(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds calls of synchronous database, cache and queue clients (`sqlite3`, `psycopg2`,
+    sync `psycopg`, `pymysql`, `MySQLdb`, `mysql.connector`, `pyodbc`, `oracledb`,
+    `pymongo.MongoClient`, `redis.Redis` (not `redis.asyncio`), `pika.BlockingConnection`,
+    `kafka-python`, `elasticsearch.Elasticsearch`, `pymemcache`) that run inside an
+    `async def` route, dependency, middleware or exception handler, or a coroutine they
+    await, directly or through sync project functions in any module. The finding is
+    placed at the call in the `async def`, names the chain
+    (`read_cart` → `cart_store.load` → `redis.Redis.get`) and the asyncio replacement.
+
+    Opening a connection (`sqlite3.connect`, `psycopg2.connect`) and the DB-API calls
+    on it (`execute`, `fetchall`, `commit`) are reported; constructing a lazy client
+    (`redis.Redis(...)`, `MongoClient(...)`) is not, the commands sent through it are.
+    A redis pipeline is reported at its `execute()` only.
+
+    ## Why is this bad?
+    A synchronous driver waits for the server on the calling thread. Inside a coroutine
+    that thread is the event loop's: while one query or cache round trip is in flight,
+    no other request on that worker makes progress. A plain `def` route would have run
+    in the threadpool instead.
+
+    ## Known problems
+    Lifespans and startup/shutdown handlers are left out: they run before the server
+    accepts a request (or after it stopped), so blocking there stalls nobody. Work
+    handed to `run_in_threadpool`, `asyncio.to_thread`, `anyio.to_thread.run_sync` or
+    `loop.run_in_executor` is not reported. The driver table is the curated list
+    above, in flake8-async ASYNC200's `pattern -> replacement` form (`SYNC_DRIVERS` in
+    this module); it cannot be extended from the configuration yet. Clients whose type
+    cannot be inferred (passed around untyped) are not followed. SQLAlchemy sessions
+    are FAA202's, `boto3` and HTTP clients FAA201's.
+
+    ## Example
+    ```python
+    import redis
+
+    cache = redis.Redis(host="cache")
+
+    @router.get("/carts/{cart_id}")
+    async def read_cart(cart_id: str) -> Cart:
+        return Cart.model_validate_json(cache.get(f"cart:{cart_id}"))
+    ```
+
+    ## Use instead
+    ```python
+    import redis.asyncio as redis
+
+    cache = redis.Redis(host="cache")
+
+    @router.get("/carts/{cart_id}")
+    async def read_cart(cart_id: str) -> Cart:
+        return Cart.model_validate_json(await cache.get(f"cart:{cart_id}"))
+    ```
+    Or declare the route with `def`, or call the sync client with
+    `await run_in_threadpool(...)`.
+
+    ## Fix safety
+    There is no automatic fix: every call of the async client has to be awaited.
+    """
+    return _reached(ctx, "FAA203", _classify_driver)
+
+
+# ------------------------------------------------------------------ FAA204
+
+_FILE_FUNCTIONS = frozenset(
+    {
+        "open",
+        "builtins.open",
+        "io.open",
+        "codecs.open",
+        "gzip.open",
+        "bz2.open",
+        "lzma.open",
+        "shutil.copyfileobj",
+        "shutil.copyfile",
+        "shutil.copy",
+        "shutil.copy2",
+        "shutil.copytree",
+        "shutil.move",
+        "shutil.rmtree",
+        "shutil.make_archive",
+        "shutil.unpack_archive",
+    }
+)
+_PATH_TYPES = frozenset(
+    {"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePath"}
+)
+_PATH_IO = frozenset({"read_text", "read_bytes", "write_text", "write_bytes", "open"})
+_UPLOAD_TYPES = frozenset(
+    {
+        "fastapi.UploadFile",
+        "fastapi.datastructures.UploadFile",
+        "starlette.datastructures.UploadFile",
+    }
+)
+_UPLOAD_FILE_IO = frozenset({"read", "readline", "readlines", "write", "writelines"})
+
+
+def _classify_file(
+    site: CallSite, module: Module, scope: Function | None, name: str
+) -> tuple[str, str] | None:
+    if name in _FILE_FUNCTIONS:
+        uploads = [u for u in map(_upload_name, site.node.args) if u is not None]
+        if name.startswith("shutil.") and uploads:
+            return "Blocking file I/O", (
+                f"; read with `await {uploads[0]}.read(size)` (and write with `aiofiles`)"
+            )
+        return "Blocking file I/O", "; use `aiofiles`, `anyio.open_file` or `anyio.Path`"
+    owner, _, method = name.rpartition(".")
+    if owner in _PATH_TYPES and method in _PATH_IO:
+        return "Blocking file I/O", "; use `anyio.Path` (awaited) or `aiofiles`"
+    upload, _, attr = owner.rpartition(".")
+    if upload in _UPLOAD_TYPES and attr == "file" and method in _UPLOAD_FILE_IO:
+        func = site.node.func
+        holder = func.value if isinstance(func, ast.Attribute) else None
+        var = _upload_name(holder) if holder is not None else None
+        return "Blocking file I/O", f"; use `await {var or 'upload'}.{method}()`"
+    return None
+
+
+def _upload_name(arg: ast.expr) -> str | None:
+    """`upload` for `upload.file`, the shape of `shutil.copyfileobj(upload.file, out)`."""
+    if isinstance(arg, ast.Attribute) and arg.attr == "file" and isinstance(arg.value, ast.Name):
+        return arg.value.id
+    return None
+
+
+@rule(
+    code="FAA204",
+    name="blocking-file-io-in-async",
+    summary="Blocking file I/O runs on the event loop inside `async def` code",
+    severity="warning",
+    scope="project",
+    fix_title="Use `await upload.read()`, `aiofiles` or `anyio.Path`, or make the caller "
+    "a sync `def`",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/request-files/",
+        "https://anyio.readthedocs.io/en/stable/fileio.html",
+    ),
+)
+def blocking_file_io_in_async(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds blocking file I/O (`open()`, `io.open`, `Path.read_text/read_bytes/
+    write_text/write_bytes/open`, `shutil.copyfileobj/copy/move/rmtree`, and
+    `UploadFile.file.read()/write()`) that runs inside an `async def` route,
+    dependency, middleware or exception handler, or a coroutine they await, directly
+    or through sync project functions in any module. The finding is placed at the call
+    in the `async def` and names the chain.
+
+    ## Why is this bad?
+    Disk access blocks the calling thread, and inside a coroutine that thread runs the
+    event loop: a large upload copied with `shutil.copyfileobj(upload.file, out)` stalls
+    every other request of the worker while it is written. FastAPI's `UploadFile`
+    already has async methods (`await upload.read()`, `await upload.seek(0)`) that run
+    the file work in the threadpool.
+
+    ## Known problems
+    Lifespans and startup/shutdown handlers (reading settings or a model file at
+    startup) are left out: no request is waiting yet. Work handed to
+    `run_in_threadpool`, `asyncio.to_thread` or `anyio.to_thread.run_sync` is not
+    reported. Files whose type cannot be inferred (a path built with `/`, a file object
+    passed in untyped) are not followed. Small reads of a local file are fast and
+    rarely matter; the rule reports them all the same.
+
+    ## Example
+    ```python
+    @router.post("/uploads")
+    async def upload(file: UploadFile) -> dict[str, str]:
+        with open(f"/srv/uploads/{file.filename}", "wb") as out:
+            shutil.copyfileobj(file.file, out)
+        return {"filename": file.filename}
+    ```
+
+    ## Use instead
+    ```python
+    @router.post("/uploads")
+    async def upload(file: UploadFile) -> dict[str, str]:
+        async with aiofiles.open(f"/srv/uploads/{file.filename}", "wb") as out:
+            while chunk := await file.read(1024 * 1024):
+                await out.write(chunk)
+        return {"filename": file.filename}
+    ```
+    Or declare the route with `def` (it then runs in the threadpool).
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    return _reached(ctx, "FAA204", _classify_file)
+
+
+# ------------------------------------------------------------------ FAA205
+
+_HASH_FUNCTIONS = frozenset(
+    {
+        "bcrypt.hashpw",
+        "bcrypt.checkpw",
+        "bcrypt.kdf",
+        "hashlib.pbkdf2_hmac",
+        "hashlib.scrypt",
+        "argon2.hash_password",
+        "argon2.verify_password",
+        "argon2.low_level.hash_secret",
+        "argon2.low_level.hash_secret_raw",
+        "argon2.low_level.verify_secret",
+        "werkzeug.security.generate_password_hash",
+        "werkzeug.security.check_password_hash",
+        "scrypt.hash",
+    }
+)
+# Hasher objects: a slow method called on one, whatever was called to build it
+# (`PasswordHash.recommended().hash(...)`, `CryptContext(schemes=...).verify(...)`).
+_HASHER_PREFIXES = (
+    "passlib.context.CryptContext.",
+    "passlib.hash.",
+    "argon2.PasswordHasher.",
+    "argon2._password_hasher.PasswordHasher.",
+    "pwdlib.PasswordHash.",
+    "pwdlib._hash.PasswordHash.",
+    "pwdlib.hashers.",
+)
+_HASHER_METHODS = frozenset(
+    {"hash", "verify", "verify_and_update", "encrypt", "dummy_verify", "using_hash"}
+)
+
+
+def _classify_hash(
+    site: CallSite, module: Module, scope: Function | None, name: str
+) -> tuple[str, str] | None:
+    if name in _HASH_FUNCTIONS:
+        return "Password hashing", "; run it with `await run_in_threadpool(...)`"
+    owner, _, method = name.rpartition(".")
+    if method in _HASHER_METHODS and (owner + ".").startswith(_HASHER_PREFIXES):
+        return "Password hashing", "; run it with `await run_in_threadpool(...)`"
+    return None
+
+
+@rule(
+    code="FAA205",
+    name="cpu-bound-hashing-in-async",
+    summary="Password hashing burns CPU on the event loop inside `async def` code",
+    severity="warning",
+    scope="project",
+    fix_title="Run the hash with `await run_in_threadpool(...)`, or make the route a sync `def`",
+    references=(
+        "https://fastapi.tiangolo.com/async/",
+        "https://anyio.readthedocs.io/en/stable/threads.html",
+    ),
+)
+def cpu_bound_hashing_in_async(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds password hashing and verification (passlib `CryptContext.hash/verify`,
+    `passlib.hash.*`, `pwdlib.PasswordHash.hash/verify`, argon2-cffi
+    `PasswordHasher.hash/verify`, `bcrypt.hashpw/checkpw`, `hashlib.pbkdf2_hmac`,
+    `hashlib.scrypt`, werkzeug's `generate_password_hash/check_password_hash`) that runs
+    inside an `async def` route, dependency, middleware or exception handler, or a
+    coroutine they await, directly or through sync project functions in any module
+    (`login` → `authenticate_user` → `verify_password` → `CryptContext.verify`).
+    Hashing handed to a worker thread (`run_in_threadpool`, `anyio.to_thread.run_sync`,
+    `asyncio.to_thread`, `loop.run_in_executor`) is not reported.
+
+    ## Why is this bad?
+    Password hashes are slow on purpose: one bcrypt or Argon2 call burns 100 ms or more
+    of CPU. Run in a coroutine, it holds the event loop for that long, so every other
+    request of the worker waits, and a burst of logins takes the service down. A sync
+    `def` route, or the hash in the threadpool, lets the loop keep serving.
+
+    ## Known problems
+    Lifespans and startup handlers (seeding an admin account) are left out.
+    Hashers whose type cannot be inferred (passed around untyped) are not followed.
+    FastAPI's own OAuth2 tutorial calls `verify_password` from an `async def` login
+    route: that is exactly what this rule reports.
+
+    ## Example
+    ```python
+    password_hash = PasswordHash.recommended()
+
+    @router.post("/token")
+    async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+        user = await users.get(form.username)
+        if user is None or not password_hash.verify(form.password, user.hashed_password):
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Incorrect username or password")
+        return issue_token(user)
+    ```
+
+    ## Use instead
+    ```python
+    @router.post("/token")
+    async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+        user = await users.get(form.username)
+        valid = user is not None and await run_in_threadpool(
+            password_hash.verify, form.password, user.hashed_password
+        )
+        if not valid:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Incorrect username or password")
+        return issue_token(user)
+    ```
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    return _reached(ctx, "FAA205", _classify_hash)
+
+
+# ------------------------------------------------------------------ FAA206 / FAA207
+
+# Outside code that does no I/O and little CPU: builtins, and modules (or names) whose
+# calls work in memory. A name in one of these is trivial unless another rule's sink
+# table says otherwise (`time.sleep`, `hashlib.pbkdf2_hmac`).
+_TRIVIAL_BUILTINS = frozenset(
+    {
+        *[
+            "abs",
+            "all",
+            "any",
+            "ascii",
+            "bin",
+            "bool",
+            "bytearray",
+            "bytes",
+            "callable",
+            "chr",
+            "dict",
+            "divmod",
+            "enumerate",
+        ],
+        *[
+            "filter",
+            "float",
+            "format",
+            "frozenset",
+            "getattr",
+            "hasattr",
+            "hash",
+            "hex",
+            "id",
+            "int",
+            "isinstance",
+        ],
+        *[
+            "issubclass",
+            "iter",
+            "len",
+            "list",
+            "map",
+            "max",
+            "min",
+            "next",
+            "object",
+            "oct",
+            "ord",
+            "pow",
+            "print",
+            "range",
+        ],
+        *[
+            "repr",
+            "reversed",
+            "round",
+            "set",
+            "setattr",
+            "slice",
+            "sorted",
+            "str",
+            "sum",
+            "super",
+            "tuple",
+            "type",
+            "vars",
+            "zip",
+        ],
+        *["ValueError", "TypeError", "KeyError", "LookupError", "RuntimeError", "Exception"],
+        *["NotImplementedError", "PermissionError", "AttributeError", "IndexError"],
+    }
+)
+_TRIVIAL_MODULES = frozenset(
+    {
+        *[
+            "abc",
+            "annotated_types",
+            "base64",
+            "binascii",
+            "bisect",
+            "calendar",
+            "collections",
+            "contextvars",
+        ],
+        *[
+            "copy",
+            "dataclasses",
+            "datetime",
+            "decimal",
+            "enum",
+            "fractions",
+            "functools",
+            "hashlib",
+            "heapq",
+            "hmac",
+        ],
+        *[
+            "html",
+            "inspect",
+            "ipaddress",
+            "itertools",
+            "json",
+            "jose",
+            "jwt",
+            "logging",
+            "loguru",
+            "math",
+            "numbers",
+        ],
+        *[
+            "operator",
+            "orjson",
+            "pydantic",
+            "random",
+            "re",
+            "secrets",
+            "statistics",
+            "string",
+            "structlog",
+        ],
+        *["io.StringIO", "io.BytesIO", "csv", "prometheus_client"],
+        *["os.getenv", "os.environ", "os.path.join", "os.path.basename", "os.path.dirname"],
+        *["os.path.splitext", "os.path.normpath", "os.fspath", "posixpath.join"],
+        *[
+            "textwrap",
+            "time",
+            "typing",
+            "typing_extensions",
+            "unicodedata",
+            "uuid",
+            "warnings",
+            "zoneinfo",
+        ],
+        *["fastapi", "starlette", "urllib.parse", "http.HTTPStatus", "ujson", "slugify"],
+        *["sqlalchemy.select", "sqlalchemy.insert", "sqlalchemy.update", "sqlalchemy.delete"],
+        *[
+            "sqlalchemy.and_",
+            "sqlalchemy.or_",
+            "sqlalchemy.not_",
+            "sqlalchemy.func",
+            "sqlalchemy.text",
+        ],
+        *["sqlalchemy.desc", "sqlalchemy.asc", "sqlalchemy.case", "sqlalchemy.cast"],
+        *["sqlalchemy.orm.selectinload", "sqlalchemy.orm.joinedload"],
+        *["sqlalchemy.orm.load_only", "sqlmodel.select", "sqlmodel.col"],
+    }
+)
+# Names under the trivial modules that are not trivial after all.
+_NOT_TRIVIAL = frozenset(
+    {
+        "json.load",
+        "json.dump",
+        "time.sleep",
+        "logging.basicConfig",
+        "logging.config",
+        "logging.FileHandler",
+    }
+)
+# Outside code known to do real work: CPU-heavy libraries (images, data frames, documents,
+# parsing, ML) and file-system walks. Other outside code is not judged (FAA206 stays
+# silent on it); FAA207 needs every call on the in-memory allowlist above.
+_HEAVY = frozenset(
+    {
+        *("PIL", "cv2", "imageio", "skimage", "rembg", "qrcode", "matplotlib", "pytesseract"),
+        *("numpy", "pandas", "polars", "scipy", "sklearn", "torch", "tensorflow"),
+        *("transformers", "sentence_transformers", "whisper", "onnxruntime"),
+        *("openpyxl", "xlsxwriter", "xlrd", "reportlab", "weasyprint", "pdfkit", "fitz"),
+        *("pypdf", "PyPDF2", "pdfplumber", "docx", "pptx", "markdown", "mistune"),
+        *("bs4", "lxml", "html5lib", "pydub", "moviepy", "ffmpeg", "zipfile", "tarfile"),
+        *("os.walk", "os.listdir", "os.scandir", "os.remove", "os.unlink", "os.makedirs"),
+        *("os.rename", "os.replace", "os.rmdir", "glob.glob", "glob.iglob"),
+    }
+)
+# Outside base classes whose construction and methods work in memory.
+_TRIVIAL_BASES = ("pydantic.", "enum.", "builtins.", "typing.", "fastapi.", "starlette.")
+_TRIVIAL_BASE_NAMES = frozenset(
+    {"object", "Exception", "ValueError", "TypeError", "KeyError", "RuntimeError", "dict"}
+)
+_MAX_TRIVIAL_DEPTH = 8
+
+Verdict = Literal["trivial", "sink", "work", "unknown"]
+
+
+def _in(name: str, table: frozenset[str]) -> bool:
+    parts = name.split(".")
+    return any(".".join(parts[:i]) in table for i in range(1, len(parts) + 1))
+
+
+def _other_rule_sink(name: str) -> bool:
+    """Calls other FAA2xx rules report (HTTP, stdlib, drivers, files, hashing, sessions)."""
+    return (
+        is_blocking_http(name)
+        or is_blocking_stdlib(name)
+        or _driver(name) is not None
+        or name in _FILE_FUNCTIONS
+        or _classify_hash_name(name)
+        or name.rpartition(".")[0] in _PATH_TYPES
+        or (
+            name.rpartition(".")[0].endswith(".file")
+            and name.partition(".file.")[0] in _UPLOAD_TYPES
+        )
+        or any(name.startswith(s + ".") for s in _SYNC_SESSION_TYPES)
+    )
+
+
+_SYNC_SESSION_TYPES = (
+    "sqlalchemy.orm.Session",
+    "sqlalchemy.orm.session.Session",
+    "sqlalchemy.orm.scoped_session",
+    "sqlmodel.Session",
+    "sqlmodel.orm.session.Session",
+)
+
+
+def _classify_hash_name(name: str) -> bool:
+    if name in _HASH_FUNCTIONS:
+        return True
+    owner, _, method = name.rpartition(".")
+    return method in _HASHER_METHODS and (owner + ".").startswith(_HASHER_PREFIXES)
+
+
+@dataclass
+class _WorkState:
+    model: AppModel
+    roots: frozenset[str]
+    # id(fn.node) -> (verdict, chain of display names to the call that decided it)
+    functions: dict[int, tuple[Verdict, list[str]]] = field(default_factory=dict)
+
+
+_WORK: list[_WorkState] = []
+
+
+def _work_state(model: AppModel) -> _WorkState:
+    if not _WORK or _WORK[0].model is not model:
+        roots = frozenset(name.split(".", 1)[0] for name in model.project.modules)
+        _WORK[:] = [_WorkState(model, roots)]
+    return _WORK[0]
+
+
+def _trivial_class(state: _WorkState, qualname: str, depth: int) -> tuple[Verdict, list[str]]:
+    """Constructing a project class: its `__init__` (project code), else its bases."""
+    project = state.model.project
+    init = project.method(qualname, "__init__")
+    if init is not None:
+        return _function_verdict(state, init, depth + 1)
+    for base in project.mro(qualname):
+        if project.class_(base) is not None:
+            continue
+        if base in _TRIVIAL_BASE_NAMES or base.startswith(_TRIVIAL_BASES):
+            continue
+        return "unknown", []
+    return "trivial", []
+
+
+def _call_verdict(
+    state: _WorkState, site: CallSite, fn: Function, depth: int
+) -> tuple[Verdict, list[str]]:
+    """What one call of a sync function does: `trivial` (known to work in memory), `sink`
+    (a call another FAA2xx rule reports), `work` (known outside code that is neither),
+    or `unknown`; with the chain of names that shows it."""
+    project = state.model.project
+    names = _call_names(fn.module, fn, site, state.model)
+    if not names:
+        return "unknown", []
+    name = names[-1]
+    for candidate in names:
+        # `requests.get(url).json()`: the result of a sink is the sink's business too.
+        parts = candidate.split(".")
+        for i in range(len(parts), 0, -1):
+            if _other_rule_sink(".".join(parts[:i])):
+                return "sink", [candidate]
+    callee = project.function(names[0])
+    if callee is not None:
+        if callee.is_async:
+            return "unknown", []
+        verdict, chain = _function_verdict(state, callee, depth + 1)
+        return verdict, [callee.display, *chain]
+    if project.class_(names[0]) is not None:
+        verdict, chain = _trivial_class(state, project.canonical(names[0]), depth)
+        return verdict, [names[0].rsplit(".", 1)[-1], *chain]
+    owner = names[0].rpartition(".")[0]
+    if owner and project.class_(owner) is not None:
+        # An inherited outside method of a project class (`Book.model_validate`).
+        verdict, _ = _trivial_class(state, project.canonical(owner), depth)
+        if verdict == "trivial":
+            return "trivial", []
+        return "unknown", []
+    head = name.split(".", 1)[0]
+    if head in state.roots:
+        return "unknown", []  # a project name the model could not follow
+    if head in _TRIVIAL_BUILTINS:
+        return "trivial", []  # `len(x)`, `dict.get`, `str.strip.title`
+    if "." not in name:
+        return "unknown", []
+    if name.rpartition(".")[0] in _UPLOAD_TYPES or (name.partition(".file.")[0] in _UPLOAD_TYPES):
+        return "unknown", []  # `UploadFile` methods are coroutines; `.file` is FAA204's
+    if _in(name, _NOT_TRIVIAL) or _in(name, _HEAVY):
+        return "work", [name]
+    if _in(name, _TRIVIAL_MODULES):
+        return "trivial", []
+    return "unknown", []
+
+
+_RANK: dict[Verdict, int] = {"trivial": 0, "unknown": 1, "work": 2, "sink": 3}
+
+
+def _function_verdict(state: _WorkState, fn: Function, depth: int = 0) -> tuple[Verdict, list[str]]:
+    """The worst verdict over the calls of a sync function, through the sync project
+    functions it calls. A function still being looked at (recursion) counts trivial."""
+    key = id(fn.node)
+    if key in state.functions:
+        return state.functions[key]
+    if depth > _MAX_TRIVIAL_DEPTH:
+        return "unknown", []
+    state.functions[key] = ("trivial", [])
+    worst: tuple[Verdict, list[str]] = ("trivial", [])
+    for site in state.model.callgraph.calls_of(fn):
+        verdict = _call_verdict(state, site, fn, depth)
+        if _RANK[verdict[0]] > _RANK[worst[0]]:
+            worst = verdict
+            if verdict[0] == "sink":
+                break
+    state.functions[key] = worst
+    return worst
+
+
+def _awaits(fn: Function) -> bool:
+    for node in body_nodes(fn.node):
+        if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor)):
+            return True
+        if isinstance(node, ast.comprehension) and node.is_async:
+            return True
+    return False
+
+
+def _request_functions(ctx: ProjectContext, is_async: bool) -> list[Function]:
+    """Route handlers and dependencies FastAPI calls per request, sync or async."""
+    seen: set[int] = set()
+    out: list[Function] = []
+    candidates = [route.handler for route in ctx.model.routes]
+    candidates += [fn for fn in ctx.project.functions.values() if ctx.model.is_dependency(fn)]
+    for fn in candidates:
+        if fn.is_async == is_async and id(fn.node) not in seen:
+            seen.add(id(fn.node))
+            out.append(fn)
+    return out
+
+
+@rule(
+    code="FAA206",
+    name="async-route-without-await",
+    summary="An `async def` route or dependency never awaits but runs sync library code "
+    "on the event loop",
+    severity="warning",
+    scope="project",
+    fix_title="Declare it with `def` (FastAPI runs it in the threadpool), or await async "
+    "equivalents",
+    references=(
+        "https://fastapi.tiangolo.com/async/#path-operation-functions",
+        "https://github.com/astral-sh/ruff/issues/12925",
+    ),
+)
+def async_route_without_await(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds `async def` routes and dependencies that contain no `await`, `async with` or
+    `async for`, yet call library code that does real work: an outside function that is
+    not on the in-memory allowlist (builtins, `datetime`, `json`, `pydantic`, `fastapi`,
+    `jwt`, `logging`, query builders such as `sqlalchemy.select`...), directly or
+    through the sync project functions they call (`report` → `exports.build_sheet` →
+    `openpyxl.load_workbook`). Calls other FAA2xx rules report (HTTP clients, drivers,
+    file I/O, hashing, sleeps, sync ORM sessions) are left to them.
+
+    ## Why is this bad?
+    FastAPI treats the two kinds of path operations differently: an `async def` runs on
+    the event loop, a `def` runs in the threadpool. A coroutine that never awaits gains
+    nothing from being `async`, but everything it calls runs on the loop and holds every
+    other request of the worker while it works. Declared with `def`, the same code
+    would run in a worker thread. ruff's RUF029 deliberately skips FastAPI routes
+    (ruff#12925).
+
+    ## Known problems
+    Calls whose target cannot be inferred, constructors of outside classes and project
+    code the model cannot follow count as trivial, so the rule errs toward silence. A
+    coroutine that only builds a response from its arguments is not reported: `async
+    def` without `await` is the cheapest choice for it.
+
+    ## Example
+    ```python
+    @router.get("/reports/{report_id}.xlsx")
+    async def download_report(report_id: int) -> Response:
+        workbook = openpyxl.load_workbook(f"/srv/reports/{report_id}.xlsx")
+        return Response(to_bytes(workbook), media_type=XLSX)
+    ```
+
+    ## Use instead
+    ```python
+    @router.get("/reports/{report_id}.xlsx")
+    def download_report(report_id: int) -> Response:
+        workbook = openpyxl.load_workbook(f"/srv/reports/{report_id}.xlsx")
+        return Response(to_bytes(workbook), media_type=XLSX)
+    ```
+
+    ## Fix safety
+    There is no automatic fix: turning `async def` into `def` changes where the code
+    runs (thread-safety of what it touches).
+    """
+    state = _work_state(ctx.model)
+    for fn in _request_functions(ctx, is_async=True):
+        if _awaits(fn):
+            continue
+        for site in ctx.model.callgraph.calls_of(fn):
+            verdict, chain = _call_verdict(state, site, fn, 0)
+            if verdict != "work":
+                continue
+            path = " → ".join(f"`{n}`" for n in chain)
+            kind = "route" if ctx.model.routes_of(fn) else "dependency"
+            yield Report(
+                fn.node,
+                f"`async def {fn.name}` never awaits, yet runs sync code on the event loop "
+                f"({path}, line {site.node.lineno}): declare the {kind} with `def` so "
+                "FastAPI runs it in the threadpool",
+                fn.module,
+            )
+            break
+
+
+@rule(
+    code="FAA207",
+    name="trivial-sync-dependency",
+    summary="A sync `def` dependency does no I/O, yet FastAPI runs it in the threadpool",
+    severity="info",
+    default_enabled=False,
+    scope="project",
+    fix_title="Declare the dependency with `async def`",
+    references=(
+        "https://fastapi.tiangolo.com/async/#dependencies",
+        "https://github.com/astral-sh/ruff/issues/15279",
+    ),
+)
+def trivial_sync_dependency(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds sync `def` functions used as dependencies (`Depends(...)`, `Security(...)`, at
+    any depth) whose every call, including those of the project functions they call,
+    is known to work in memory: builtins, `datetime`, `uuid`, `json`, `pydantic` models,
+    `fastapi`/`starlette` helpers, `jwt`, `logging` and the like. A dependency that only
+    reads `request.app.state`, checks a header or decodes a JWT is one of them.
+
+    Opt-in: select it with `--select FAA207`.
+
+    ## Why is this bad?
+    FastAPI runs every sync dependency in the threadpool (`run_in_threadpool`), one
+    hop per request and per dependency. For a function that does no I/O the hop costs
+    more than the work, and under load it waits for a free thread among the pool's 40,
+    behind the slow work the pool exists for. Declared with `async def`, it runs inline
+    on the event loop at no cost.
+
+    ## Known problems
+    "No I/O" means every call is on an allowlist: a dependency calling anything the
+    rule does not know (or cannot resolve) is left alone. Class dependencies
+    (`Depends(CommonQueryParams)`) are not reported. ruff's maintainers raised the
+    false-positive risk of this check (ruff#15279), which is why it is off by default.
+
+    ## Example
+    ```python
+    def get_settings(request: Request) -> Settings:
+        return request.app.state.settings
+    ```
+
+    ## Use instead
+    ```python
+    async def get_settings(request: Request) -> Settings:
+        return request.app.state.settings
+    ```
+
+    ## Fix safety
+    There is no automatic fix: a dependency that turns `async` must never do blocking
+    work later.
+    """
+    state = _work_state(ctx.model)
+    for fn in _request_functions(ctx, is_async=False):
+        if ctx.model.routes_of(fn) or not ctx.model.is_dependency(fn) or fn.class_qualname:
+            continue  # class dependencies (their `__init__`) are left alone
+        verdict, _chain = _function_verdict(state, fn)
+        if verdict != "trivial":
+            continue
+        yield Report(
+            fn.node,
+            f"`{fn.name}` is a sync dependency that does no I/O: FastAPI runs it in the "
+            "threadpool for nothing; declare it with `async def`",
+            fn.module,
+        )

@@ -1,0 +1,1670 @@
+"""FAA6xx/FAA7xx: application wiring around the routes (startup and shutdown events,
+middleware order, exception handlers, error handling inside routes) and the status codes
+of DELETE and no-content path operations."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi_architect.model.apps import APP_CLASSES, ROUTER_CLASSES, Route, RouterObj
+from fastapi_architect.model.astutil import argument, body_nodes, const_str, keyword, last_name
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.types import annotation_type, infer_type, resolve_callee
+from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.finding import Severity
+from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._callsites import call_sites
+from fastapi_architect.review.rules._orm import OrmState, is_test_module, session_call, state
+from fastapi_architect.review.rules.errors import (
+    HTTP_EXCEPTIONS,
+    _is_exception_type,
+    _leak_state,
+    _response_kind,
+    _status,
+)
+from fastapi_architect.review.rules.validation import (
+    annotation_mentions_response,
+    has_keyword_splat,
+    is_response_expr,
+    returned_values,
+    route_label,
+)
+
+_APP_OR_ROUTER = APP_CLASSES | ROUTER_CLASSES
+_EVENTS = frozenset({"startup", "shutdown"})
+
+
+def _router_kind(ctx: FileContext, expr: ast.expr) -> tuple[str, RouterObj | None] | None:
+    """('app' | 'router', the model's binding when known) when `expr` is a FastAPI app or
+    an APIRouter: a binding the model knows, or a value whose type is one (`app:
+    FastAPI` parameter, `self.app = FastAPI()`)."""
+    name = ctx.resolve(expr)
+    if name is not None:
+        router = ctx.model.routers.get(name)
+        if router is not None:
+            return router.kind, router
+    typ = infer_type(ctx.project, ctx.module, expr, ctx.function())
+    if typ is None:
+        return None
+    if ctx.project.is_subclass(typ, APP_CLASSES):
+        return "app", None
+    if ctx.project.is_subclass(typ, ROUTER_CLASSES):
+        return "router", None
+    return None
+
+
+# ------------------------------------------------------------------ FAA606
+
+
+@rule(
+    code="FAA606",
+    name="deprecated-on-event",
+    summary="Startup or shutdown code is registered with the deprecated `on_event`",
+    severity="warning",
+    nodes=(ast.Call,),
+    fix_title="Move the startup and shutdown code into a `lifespan` context manager",
+    references=(
+        "https://fastapi.tiangolo.com/advanced/events/",
+        "https://www.starlette.io/lifespan/",
+    ),
+)
+def deprecated_on_event(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds startup and shutdown code registered the deprecated way on a FastAPI app or an
+    `APIRouter`: `@app.on_event("startup")` / `@router.on_event("shutdown")`,
+    `app.add_event_handler("startup", fn)`, and the `on_startup=` / `on_shutdown=`
+    arguments of `FastAPI(...)` and `APIRouter(...)`.
+
+    ## Why is this bad?
+    FastAPI deprecated these events in favour of a `lifespan` async context manager
+    (they only emit a warning at runtime) and Starlette plans to remove them. Worse,
+    when an app also has `lifespan=`, the `on_event` handlers are silently never run:
+    resources they open (connection pools, clients, caches) are missing at the first
+    request (reported as an error). A lifespan also keeps startup and shutdown of one
+    resource together and can hand state to requests through `request.state`.
+
+    ## Known problems
+    Only calls on a value known to be a FastAPI app or an `APIRouter` are reported (a
+    binding of the project, or a value typed as one): an unrelated `on_event` method of
+    another library is not.
+
+    ## Example
+    ```python
+    app = FastAPI()
+
+
+    @app.on_event("startup")
+    async def connect() -> None:
+        app.state.redis = Redis.from_url(REDIS_URL)
+
+
+    @app.on_event("shutdown")
+    async def disconnect() -> None:
+        await app.state.redis.aclose()
+    ```
+
+    ## Use instead
+    ```python
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.redis = Redis.from_url(REDIS_URL)
+        yield
+        await app.state.redis.aclose()
+
+
+    app = FastAPI(lifespan=lifespan)
+    ```
+
+    ## Fix safety
+    Moving the handlers into a lifespan changes when and in which order they run with
+    respect to other lifespans (mounted apps, routers' `lifespan=`), so a fix would be
+    unsafe; none is applied automatically.
+
+    ## References
+    - [FastAPI: Lifespan Events](https://fastapi.tiangolo.com/advanced/events/)
+    """
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr in ("on_event", "add_event_handler"):
+        event = const_str(node.args[0]) if node.args else const_str(keyword(node, "event_type"))
+        if event not in _EVENTS:
+            return
+        found = _router_kind(ctx, func.value)
+        if found is None:
+            return
+        kind, router = found
+        how = f'`{func.attr}("{event}")`'
+        ignored = ""
+        if router is not None and kind == "app" and keyword(router.node, "lifespan") is not None:
+            ignored = ", and it never runs because the app has `lifespan=`"
+        yield Report(
+            node,
+            f"{how} is deprecated: use a `lifespan` context manager{ignored}",
+            severity="error" if ignored else None,
+        )
+        return
+    if not any(kw.arg in ("on_startup", "on_shutdown") for kw in node.keywords):
+        return
+    callee = ctx.resolve(func)
+    if callee is None or not ctx.project.is_subclass(callee, _APP_OR_ROUTER):
+        return
+    for kw in node.keywords:
+        if kw.arg in ("on_startup", "on_shutdown"):
+            if isinstance(kw.value, (ast.List, ast.Tuple)) and not kw.value.elts:
+                continue  # `on_startup=[]`: nothing registered
+            if isinstance(kw.value, ast.Constant) and kw.value.value is None:
+                continue
+            ignored = ""
+            if keyword(node, "lifespan") is not None:
+                ignored = ", and it never runs because `lifespan=` is also given"
+            yield Report(
+                kw.value,
+                f"`{kw.arg}=` is deprecated: use a `lifespan` context manager{ignored}",
+                severity="error" if ignored else None,
+            )
+
+
+# ------------------------------------------------------------------ FAA603
+
+_BROAD = frozenset({"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"})
+_LOG_METHODS = frozenset(
+    {"exception", "error", "warning", "warn", "critical", "fatal", "info", "debug", "log"}
+)
+_REPORTERS = frozenset(
+    {
+        "traceback.print_exc",
+        "traceback.print_exception",
+        "sentry_sdk.capture_exception",
+        "sentry_sdk.capture_message",
+    }
+)
+# What a try body may call and still only parse the client's input: a catch-all that
+# answers 400 around it is broad, but every error it catches is the client's.
+_PARSERS = frozenset(
+    {
+        "int",
+        "float",
+        "str",
+        "bool",
+        "complex",
+        "bytes",
+        "dict",
+        "list",
+        "len",
+        "open",
+        "Decimal",
+        "UUID",
+        "loads",
+        "b64decode",
+        "urlsafe_b64decode",
+        "fromisoformat",
+        "strptime",
+        "parse",
+        "model_validate",
+        "model_validate_json",
+        "validate_python",
+        "validate_json",
+        "parse_obj",
+        "parse_raw",
+        "ip_address",
+        "ip_network",
+        "urlparse",
+        "decode",
+        "encode",
+        "unquote",
+        "unquote_plus",
+        "BytesIO",
+        "split",
+        "rsplit",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "lower",
+        "upper",
+        "replace",
+        "startswith",
+        "endswith",
+        "join",
+        "format",
+        "isoformat",
+    }
+)
+# Best-effort cleanup a route may let fail silently (a temp file, a cache entry, a
+# connection that is going away anyway).
+_CLEANUP_WORDS = frozenset(
+    {
+        "close",
+        "aclose",
+        "cleanup",
+        "clear",
+        "remove",
+        "unlink",
+        "rmtree",
+        "delete",
+        "discard",
+        "shutdown",
+        "cancel",
+        "disconnect",
+        "release",
+        "kill",
+        "terminate",
+        "stop",
+        "unsubscribe",
+    }
+)
+_MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """The nodes of these statements, not entering nested functions or classes."""
+    todo: list[ast.AST] = list(reversed(body))
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, _NESTED):
+            continue
+        todo.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def _is_broad(ctx: FileContext, caught: ast.expr | None) -> str:
+    """`Exception` / `BaseException` / bare, as shown in messages ("" when narrower)."""
+    if caught is None:
+        return "except:"
+    elements = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    for element in elements:
+        name = ctx.resolve(element)
+        if name in _BROAD or (
+            name is None and isinstance(element, ast.Name) and element.id in _BROAD
+        ):
+            return f"except {last_name(name) if name else ast.unparse(element)}"
+    return ""
+
+
+def _is_log_call(ctx: FileContext, call: ast.Call) -> bool:
+    callee = ctx.resolve(call.func)
+    if callee is not None and (callee in _REPORTERS or callee.startswith(("logging.", "loguru."))):
+        return True
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr.lstrip("a") in _LOG_METHODS):
+        return False  # `logger.aexception` (structlog) too
+    receiver = func.value
+    while isinstance(receiver, (ast.Attribute, ast.Call)):
+        if isinstance(receiver, ast.Attribute) and "log" in receiver.attr.lower():
+            return True
+        receiver = receiver.func if isinstance(receiver, ast.Call) else receiver.value
+    return isinstance(receiver, ast.Name) and "log" in receiver.id.lower()
+
+
+def _logs(ctx: FileContext, body: list[ast.stmt]) -> bool:
+    return any(isinstance(n, ast.Call) and _is_log_call(ctx, n) for n in _own_nodes(body))
+
+
+def _error_status(ctx: FileContext, expr: ast.expr | None) -> tuple[str, int | None]:
+    """('raise', status) for an `HTTPException`, ('response', status) for a response
+    object (200 when it sets none), ('other', None) for anything else."""
+    if isinstance(expr, ast.Call):
+        kind = _response_kind(ctx, expr)
+        if kind == "exception":
+            return "raise", _status(argument(expr, 0, "status_code"))
+        if kind == "response":
+            code = argument(expr, 1, "status_code")
+            return "response", 200 if code is None else _status(code)
+    return "other", None
+
+
+def _only_parses(ctx: FileContext, body: list[ast.stmt]) -> bool:
+    """Does the try body only convert or validate input (no await, no project calls)?"""
+    for node in _own_nodes(body):
+        if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor)):
+            return False
+        if isinstance(node, ast.Call):
+            func = node.func
+            short = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if short.lstrip("_").startswith(("validate", "parse")):
+                continue  # `validate_password(...)`: checks the client's input
+            callee = ctx.resolve(func)
+            if callee is not None and ctx.project.function(callee) is not None:
+                return False
+            if short not in _PARSERS and not short[:1].isupper():
+                return False
+    return True
+
+
+def _only_cleanup(body: list[ast.stmt]) -> bool:
+    """Does the try body only release or clean something up (`os.unlink(tmp)`,
+    `await iterator.aclose()`, `request.session.clear()`)?"""
+    calls = [n for n in _own_nodes(body) if isinstance(n, ast.Call)]
+    if not calls:
+        return False
+    for call in calls:
+        func = call.func
+        short = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        words = set(short.lower().strip("_").split("_"))
+        if not words & _CLEANUP_WORDS:
+            return False
+    return True
+
+
+def _raises_after(ctx: FileContext, try_node: ast.AST) -> bool:
+    """Does a `raise` follow the `try` (in its block, or in an enclosing block of the
+    same function, before any loop)? The failure then ends in an error anyway."""
+    stack = ctx.stack
+    index = len(stack) - 1  # the `try` itself
+    while index >= 1:
+        stmt, owner = stack[index], stack[index - 1]
+        if isinstance(owner, (*_NESTED, ast.For, ast.AsyncFor, ast.While)):
+            return False
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(owner, name, None)
+            if isinstance(block, list) and stmt in block:
+                after = block[block.index(stmt) + 1 :]
+                if any(isinstance(s, ast.Raise) for s in after):
+                    return True
+                if any(isinstance(s, ast.Return) for s in after):
+                    return False
+        index -= 1
+    return False
+
+
+def _fallback(ctx: FileContext, try_node: ast.AST) -> bool:
+    """A `try: ...; return X / except: pass` whose failure path falls through to other
+    code that answers (a fallback), only cleans up or parses, or is followed by a
+    `raise` (the route fails anyway, the `try` only gathered details)."""
+    if not isinstance(try_node, ast.Try):
+        return False
+    if any(isinstance(n, ast.Return) for n in _own_nodes(try_node.body)):
+        return True
+    if _only_cleanup(try_node.body) or _only_parses(ctx, try_node.body):
+        return True
+    return _raises_after(ctx, try_node)
+
+
+@rule(
+    code="FAA603",
+    name="broad-except-in-route",
+    summary=(
+        "A path operation catches every exception and answers a success or a client "
+        "error without logging it"
+    ),
+    severity="warning",
+    nodes=(ast.ExceptHandler,),
+    fix_title="Catch the specific exceptions, or log with `logger.exception` and answer 500",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/handling-errors/",
+        "https://docs.python.org/3/howto/logging.html#when-to-use-logging",
+    ),
+)
+def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds `except Exception:`, `except BaseException:` and bare `except:` clauses in
+    a path operation function that neither log the error nor let it become a 5xx:
+    the clause passes (`pass`, `continue`), returns a normal response (a value, or a
+    `Response` with a 2xx/3xx status), or maps the error to a 4xx (`raise
+    HTTPException(400)`, `JSONResponse(status_code=400)`).
+
+    ## Why is this bad?
+    A catch-all around the work of an endpoint also catches the server's own failures:
+    a lost database connection, a bug, a timeout of an upstream service. Answering
+    `200 OK` (or a 4xx that blames the client) hides the outage from the client, from
+    monitoring (no 5xx) and, without a log line, from the developers: there is no
+    traceback anywhere. In a POST/PUT/PATCH/DELETE route the client is even told that a
+    write succeeded: that is reported as an error, the other cases as warnings.
+
+    ## Known problems
+    Not reported: clauses that log (`logger.exception(...)`, any `logger.<level>`,
+    `logging.*`, `traceback.print_exc()`, `sentry_sdk.capture_exception`), re-raise
+    (bare `raise`, a domain exception, an `HTTPException` with a 5xx or unknown
+    status), return a 5xx response or a redirect (a login flow sending the browser
+    back to a page that shows the error), or assign a fallback and carry on; websocket
+    routes (a catch-all around a connection loop is how disconnects are handled); and
+    a catch-all around a try body that only parses or validates the client's input
+    (`int(...)`, `json.loads`, `model_validate`, `validate_password(...)`, no `await`,
+    no other project calls). A bare `pass` is also left alone when it is a deliberate
+    fallback: the try body returns (the code after the `try` is the fallback answer),
+    only cleans up (`close`, `unlink`, `session.clear()`...), or a `raise` follows the
+    `try` (it only gathered details for the error). Helper functions called by the
+    route are not followed.
+
+    ## Example
+    ```python
+    @router.post("/orders")
+    async def create_order(order: OrderIn, service: OrderServiceDep) -> dict:
+        try:
+            await service.place(order)
+        except Exception:
+            return {"ok": False}
+        return {"ok": True}
+    ```
+
+    ## Use instead
+    ```python
+    @router.post("/orders", status_code=201)
+    async def create_order(order: OrderIn, service: OrderServiceDep) -> OrderOut:
+        try:
+            return await service.place(order)
+        except OutOfStockError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, "Out of stock") from exc
+    ```
+    Unexpected errors then reach FastAPI's 500 handler (and its traceback in the logs).
+
+    ## Fix safety
+    There is no automatic fix: which exceptions to catch depends on the code.
+
+    ## References
+    - [ruff BLE001 blind-except](https://docs.astral.sh/ruff/rules/blind-except/)
+    """
+    broad = _is_broad(ctx, node.type)
+    if not broad:
+        return
+    routes = [r for r in ctx.routes() if r.kind == "http"]
+    if not routes or _logs(ctx, node.body):
+        return
+    swallowed = False
+    client_error: int | None = None
+    for inner in _own_nodes(node.body):
+        if isinstance(inner, ast.Raise):
+            kind, code = _error_status(ctx, inner.exc)
+            if kind != "raise" or code is None or code >= 500:
+                return  # re-raised, or becomes a server error
+            client_error = code if code >= 400 else None
+            swallowed = swallowed or code < 400
+        elif isinstance(inner, ast.Return):
+            if isinstance(inner.value, ast.Call) and last_name(
+                ctx.resolve(inner.value.func)
+            ).endswith("RedirectResponse"):
+                continue  # back to a page that shows the error (a login flow)
+            kind, code = _error_status(ctx, inner.value)
+            if kind == "response":
+                if code is None or code >= 500:
+                    return
+                if code >= 400:
+                    client_error = code
+                    continue
+            swallowed = True
+    last = node.body[-1]
+    if (
+        not isinstance(last, (ast.Return, ast.Raise))
+        and all(
+            isinstance(s, (ast.Pass, ast.Continue, ast.Break))
+            or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+            for s in node.body
+        )
+        and not _fallback(ctx, ctx.parent() or node)
+    ):
+        swallowed = True
+    handler = routes[0].handler.name
+    if swallowed:
+        mutating = any(set(r.methods) & _MUTATING for r in routes)
+        severity: Severity = "error" if mutating else "warning"
+        yield Report(
+            node,
+            f"`{broad}` in `{handler}` swallows every error without logging it: "
+            "the client gets a success response",
+            severity=severity,
+        )
+        return
+    if client_error is None:
+        return
+    try_node = ctx.parent()
+    if isinstance(try_node, ast.Try) and _only_parses(ctx, try_node.body):
+        return
+    yield Report(
+        node,
+        f"`{broad}` in `{handler}` turns every error, server failures included, into a "
+        f"{client_error} without logging it",
+    )
+
+
+# ------------------------------------------------------------------ FAA604
+
+_WRITE_OPS = frozenset({"commit", "flush"})
+_ADDS = frozenset({"add", "add_all", "merge"})
+# What an `except` may catch and still catch an `IntegrityError` (its bases, the
+# drivers' unique-violation errors, and catch-alls).
+_INTEGRITY_CATCHERS = frozenset(
+    {
+        "IntegrityError",
+        "DBAPIError",
+        "DatabaseError",
+        "SQLAlchemyError",
+        "StatementError",
+        "UniqueViolationError",
+        "UniqueViolation",
+        "Exception",
+        "BaseException",
+    }
+)
+# Global handlers that turn an `IntegrityError` into an answer (a catch-all for
+# `Exception` does not: it answers 500).
+_INTEGRITY_HANDLERS = frozenset(
+    {"IntegrityError", "DBAPIError", "DatabaseError", "SQLAlchemyError", "UniqueViolationError"}
+)
+_DYNAMIC_UPDATES = frozenset({"sqlmodel_update", "update_from_dict"})
+_MAX_CALLERS = 4
+
+
+def _catches_integrity(handler: ast.ExceptHandler) -> bool:
+    caught = handler.type
+    if caught is None:
+        return True
+    elements = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    return any(
+        last_name(ast.unparse(e)) in _INTEGRITY_CATCHERS
+        for e in elements
+        if isinstance(e, (ast.Name, ast.Attribute))
+    )
+
+
+def _protected(fn: Function, target: ast.AST) -> bool:
+    """Is `target` inside the body of a `try` of `fn` that catches `IntegrityError`?"""
+    line = getattr(target, "lineno", 0)
+    for node in _own_nodes(list(fn.node.body)):
+        if isinstance(node, ast.Try) and node.body and any(map(_catches_integrity, node.handlers)):
+            end = node.body[-1].end_lineno or node.body[-1].lineno
+            if node.body[0].lineno <= line <= end:
+                return True
+    return False
+
+
+def _unique_columns(project: Project, qualname: str) -> list[str]:
+    """The columns of an ORM model with a unique constraint: `unique=True` on a column
+    (SQLAlchemy, SQLModel `Field`, `sa_column=`, `sa_column_kwargs=`),
+    `UniqueConstraint(...)` and `Index(..., unique=True)` in `__table_args__`."""
+    out: list[str] = []
+    for ancestor in project.mro(qualname):
+        cls = project.class_(ancestor)
+        if cls is None:
+            continue
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                name, value = stmt.target.id, stmt.value
+            elif (
+                isinstance(stmt, ast.Assign)
+                and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+            ):
+                name, value = stmt.targets[0].id, stmt.value
+            else:
+                continue
+            if value is None:
+                continue
+            if name == "__table_args__":
+                for node in ast.walk(value):
+                    if not isinstance(node, ast.Call):
+                        continue
+                    kind = last_name(ast.unparse(node.func))
+                    if kind == "UniqueConstraint" or (
+                        kind == "Index" and _truthy(keyword(node, "unique"))
+                    ):
+                        columns = _constraint_columns(node, kind)
+                        if not columns or not all(map(_server_generated, columns)):
+                            out.append(", ".join(columns) or name)
+                continue
+            if (
+                name == "id"
+                or _server_generated(name)
+                or any(
+                    isinstance(node, ast.Call)
+                    and (
+                        any(keyword(node, k) is not None for k in _DEFAULTS)
+                        or _truthy(keyword(node, "primary_key"))
+                    )
+                    for node in ast.walk(value)
+                )
+            ):
+                continue  # the server makes the value: clients cannot collide on it
+            for node in ast.walk(value):
+                if isinstance(node, ast.Call) and _truthy(keyword(node, "unique")):
+                    out.append(name)
+                    break
+                if isinstance(node, ast.Dict) and any(
+                    const_str(k) == "unique" and _truthy(v)
+                    for k, v in zip(node.keys, node.values, strict=True)
+                ):
+                    out.append(name)
+                    break
+    return out
+
+
+# Unique columns whose values the server makes (a random token, a digest, a UUID):
+# clients cannot collide on them.
+_GENERATED_WORDS = frozenset(
+    {"token", "hash", "digest", "uuid", "guid", "jti", "nonce", "salt", "secret", "signature"}
+)
+_DEFAULTS = ("default", "default_factory", "server_default", "insert_default")
+
+
+def _server_generated(column: str) -> bool:
+    return bool(set(column.lower().split("_")) & _GENERATED_WORDS)
+
+
+def _truthy(expr: ast.expr | None) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is True
+
+
+def _constraint_columns(call: ast.Call, kind: str) -> list[str]:
+    args = call.args[1:] if kind == "Index" else call.args
+    out = []
+    for arg in args:
+        text = const_str(arg)
+        if text is None and isinstance(arg, ast.Attribute):
+            text = arg.attr
+        if text:
+            out.append(text)
+    return out
+
+
+class _WriteState:
+    def __init__(self, model: AppModel) -> None:
+        self.model = model
+        self.orm: OrmState = state(model)
+        self.unique: dict[str, list[str]] = {}
+        self.writes: dict[int, dict[str, str]] = {}
+        self.flushes: dict[int, bool] = {}
+        self.handled: dict[int, bool] = {}
+        self.reachable: dict[int, bool] = {}
+
+    def unique_of(self, qualname: str) -> list[str]:
+        found = self.unique.get(qualname)
+        if found is None:
+            found = self.unique[qualname] = _unique_columns(self.model.project, qualname)
+        return found
+
+    def model_of(self, fn: Function, expr: ast.expr | None, depth: int = 0) -> str | None:
+        """The ORM model an expression is an instance of (or a list of)."""
+        if expr is None or depth > 3:
+            return None
+        project = self.model.project
+        index = self.orm.index
+        if isinstance(expr, ast.Await):
+            expr = expr.value
+        if isinstance(expr, (ast.List, ast.Tuple)) and expr.elts:
+            return self.model_of(fn, expr.elts[0], depth + 1)
+        if isinstance(expr, (ast.ListComp, ast.GeneratorExp)):
+            return self.model_of(fn, expr.elt, depth + 1)
+        if isinstance(expr, ast.Call):
+            callee = resolve_callee(project, fn.module, expr.func, fn)
+            if callee and last_name(callee) in ("model_validate", "from_orm", "parse_obj"):
+                callee = callee.rpartition(".")[0]  # `Team.model_validate(payload)`
+            found = index.model(project.canonical(callee)) if callee else None
+            if found is not None:
+                return found.qualname
+        if isinstance(expr, ast.Name):
+            if expr.id in fn.param_names:
+                for param in [
+                    *fn.node.args.posonlyargs,
+                    *fn.node.args.args,
+                    *fn.node.args.kwonlyargs,
+                ]:
+                    if param.arg == expr.id and param.annotation is not None:
+                        typ = annotation_type(project, fn.module, param.annotation, fn.parent)
+                        found = index.model(typ)
+                        return found.qualname if found is not None else None
+                return None
+            bound = fn.local_values.get(expr.id)
+            if bound is not None:
+                inner = self.model_of(fn, bound, depth + 1)
+                if inner is not None:
+                    return inner
+        typ = infer_type(project, fn.module, expr, fn)
+        found = index.model(typ)
+        return found.qualname if found is not None else None
+
+    def statement_model(self, fn: Function, call: ast.Call) -> str | None:
+        """The model of `session.execute(insert(User).values(...))`, or of an
+        `update(User).values(...)` that sets a unique column (or unknown columns)."""
+        if not call.args or not isinstance(call.args[0], ast.Call):
+            return None
+        stmt = call.args[0]
+        values: list[ast.Call] = []
+        while isinstance(stmt.func, ast.Attribute) and isinstance(stmt.func.value, ast.Call):
+            if stmt.func.attr == "values":
+                values.append(stmt)
+            stmt = stmt.func.value  # `insert(User).values(...)`
+        project = self.model.project
+        kind = last_name(resolve_callee(project, fn.module, stmt.func, fn))
+        if kind not in ("insert", "update") or not stmt.args:
+            return None
+        found = self.orm.index.model(project.resolve(fn.module, stmt.args[0], fn))
+        if found is None:
+            return None
+        if kind == "update":
+            unique = set(self.unique_of(found.qualname))
+            known = all(not v.args and all(k.arg for k in v.keywords) for v in values)
+            if values and known and not any(k.arg in unique for v in values for k in v.keywords):
+                return None  # `update(User).values(last_login=now)`
+        return found.qualname
+
+    def own_writes(self, fn: Function) -> dict[str, str]:
+        """Models with a unique constraint that `fn` itself inserts or updates, each with
+        the columns at stake, plus those of the project functions it calls that leave
+        the flush to it."""
+        key = id(fn.node)
+        found = self.writes.get(key)
+        if found is not None:
+            return found
+        out: dict[str, str] = {}
+        self.writes[key] = out
+        project = self.model.project
+        for node in body_nodes(fn.node):
+            written: str | None = None
+            columns: list[str] = []
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                attr = node.func.attr
+                if (
+                    attr in _ADDS
+                    and node.args
+                    and session_call(self.orm, fn.module, node, fn, _ADDS)
+                ):
+                    written = self.model_of(fn, node.args[0])
+                elif attr in _DYNAMIC_UPDATES:
+                    written = self.model_of(fn, node.func.value)
+                elif attr == "execute" and session_call(
+                    self.orm, fn.module, node, fn, frozenset({"execute"})
+                ):
+                    written = self.statement_model(fn, node)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "setattr"
+                and len(node.args) == 3
+            ):
+                written = self.model_of(fn, node.args[0])
+                name = const_str(node.args[1])
+                if name is not None:
+                    columns = [name]
+            elif isinstance(node, (ast.Assign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                        if target.value.id == "self":
+                            continue
+                        model = self.model_of(fn, target.value)
+                        if model is not None and target.attr in self.unique_of(model):
+                            out.setdefault(model, target.attr)
+            if written is None:
+                continue
+            unique = self.unique_of(written)
+            if columns:
+                unique = [c for c in unique if c in columns]
+            if unique:
+                out.setdefault(written, ", ".join(f"`{c}`" for c in unique))
+        for callee in self.model.callgraph.callees(project, fn):
+            if callee is not fn and not self.flushes_itself(callee) and len(out) < 3:
+                for name, cols in self.own_writes(callee).items():
+                    out.setdefault(name, cols)
+        return out
+
+    def write_sites(self, fn: Function) -> list[ast.Call]:
+        """`<session>.commit()` / `.flush()` calls of `fn`, in source order (from the
+        call sites the call graph collected: no walk of the body)."""
+        found = [
+            site.node
+            for site in self.model.callgraph.calls_of(fn)
+            if isinstance(site.node.func, ast.Attribute)
+            and site.node.func.attr in _WRITE_OPS
+            and session_call(self.orm, fn.module, site.node, fn, _WRITE_OPS) is not None
+        ]
+        return sorted(found, key=lambda call: (call.lineno, call.col_offset))
+
+    def flushes_itself(self, fn: Function) -> bool:
+        key = id(fn.node)
+        found = self.flushes.get(key)
+        if found is None:
+            found = self.flushes[key] = bool(self.write_sites(fn))
+        return found
+
+    def handled_by_callers(self, fn: Function, depth: int = 0) -> bool:
+        """Every caller calls `fn` inside a `try` that catches `IntegrityError` (or is
+        itself handled so by its callers)."""
+        key = id(fn.node)
+        if key in self.handled:
+            return self.handled[key]
+        self.handled[key] = False
+        project = self.model.project
+        callers = self.model.callgraph.callers(fn.qualname)
+        result = bool(callers) and depth < _MAX_CALLERS
+        if result:
+            for caller_name, site in callers:
+                caller = project.function(caller_name)
+                if caller is None or not (
+                    _protected(caller, site.node) or self.handled_by_callers(caller, depth + 1)
+                ):
+                    result = False
+                    break
+        self.handled[key] = result
+        return result
+
+    def serves_requests(self, fn: Function, depth: int = 0) -> bool:
+        """A route, a dependency, or a function they call (a few levels up)."""
+        key = id(fn.node)
+        if key in self.reachable:
+            return self.reachable[key]
+        self.reachable[key] = False
+        result = bool(self.model.routes_of(fn)) or self.model.is_dependency(fn)
+        if not result and depth < _MAX_CALLERS:
+            project = self.model.project
+            for caller_name, _site in self.model.callgraph.callers(fn.qualname):
+                caller = project.function(caller_name)
+                if caller is not None and self.serves_requests(caller, depth + 1):
+                    result = True
+                    break
+        self.reachable[key] = result
+        return result
+
+
+def _global_integrity_handler(model: AppModel) -> bool:
+    handlers = _handlers(model)
+    if any(last_name(name) in _INTEGRITY_HANDLERS for name in handlers.classes):
+        return True
+    # Handlers registered in a loop, in a module that deals with `IntegrityError`.
+    return any("IntegrityError" in module.source for module in handlers.dynamic)
+
+
+@rule(
+    code="FAA604",
+    name="unhandled-db-write-errors",
+    summary=(
+        "A commit or flush that can violate a unique constraint does not handle "
+        "`IntegrityError`: a duplicate becomes a 500"
+    ),
+    severity="warning",
+    scope="project",
+    fix_title="Catch `IntegrityError`, roll back and answer 409 Conflict",
+    references=(
+        "https://docs.sqlalchemy.org/en/20/errors.html#integrityerror",
+        "https://fastapi.tiangolo.com/tutorial/handling-errors/",
+    ),
+)
+def unhandled_db_write_errors(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds `session.commit()` and `session.flush()` calls, in code that serves requests
+    (a route, a dependency, or a function they call), that write an ORM model with a
+    unique constraint (`unique=True`, `UniqueConstraint`, `Index(..., unique=True)`)
+    without handling `IntegrityError`: no enclosing `try` catches it (or one of its
+    bases, such as `SQLAlchemyError`), no caller wraps the call in one, and no
+    `exception_handler(IntegrityError)` is installed. A write is an `add()`/`add_all()`
+    /`merge()` of a new instance, an `insert()`/`update()` statement, an assignment to
+    a unique column, `setattr()` with a computed name or `sqlmodel_update()`, in the
+    function or in a project helper it calls that leaves the flush to it.
+
+    ## Why is this bad?
+    A duplicate e-mail, slug or username is a normal client mistake, and a pre-check
+    (`if get_user_by_email(...)`) does not close the race between two concurrent
+    requests. The database refuses the row with an `IntegrityError`; unhandled, it
+    becomes a `500 Internal Server Error` (and an alert) instead of a `409 Conflict`,
+    and a session that is reused after the failed flush stays in a failed state until
+    it is rolled back.
+
+    ## Known problems
+    Only unique constraints on values a client can repeat are considered: primary
+    keys, `id`, columns with a `default=`/`server_default=`, and columns named like
+    server-made values (`token`, `hash`, `digest`, `uuid`, `nonce`...) are left out.
+    A foreign key set from client input (a missing author id) or a delete of a
+    still-referenced row also raise `IntegrityError`, but whether they can happen
+    depends on data flow the rule does not follow. Writes whose model cannot be told
+    statically (a generic repository `add(obj)`) are not reported, and neither are
+    scripts and tests. Exception handlers registered in a loop
+    (`app.add_exception_handler(h.cls, h.handle)`) count as handling
+    `IntegrityError` when their module mentions it.
+
+    ## Example
+    ```python
+    @router.post("/users", status_code=201)
+    def create_user(payload: UserCreate, db: SessionDep) -> UserOut:
+        user = User(email=payload.email)  # email: unique=True
+        db.add(user)
+        db.commit()
+        return user
+    ```
+
+    ## Use instead
+    ```python
+        db.add(user)
+        try:
+            db.commit()
+        except IntegrityError:
+            db.rollback()
+            raise HTTPException(status.HTTP_409_CONFLICT, "E-mail already registered") from None
+    ```
+    Or translate it once for the whole app with
+    `app.add_exception_handler(IntegrityError, conflict_handler)`.
+
+    ## Fix safety
+    There is no automatic fix: the conflict message and status depend on the resource.
+    """
+    model = ctx.model
+    if _global_integrity_handler(model):
+        return
+    st = _WriteState(model)
+    if not st.orm.index.models:
+        return
+    for fn in list(model.project.functions.values()):
+        if is_test_module(fn.module):
+            continue
+        sites = st.write_sites(fn)
+        if not sites:
+            continue
+        writes = st.own_writes(fn)
+        if not writes:
+            continue
+        if not st.serves_requests(fn) or st.handled_by_callers(fn):
+            continue
+        for site in sites:
+            if _protected(fn, site):
+                continue
+            what = ", ".join(f"`{last_name(m)}` (unique {cols})" for m, cols in writes.items())
+            func = site.func
+            assert isinstance(func, ast.Attribute)
+            yield Report(
+                site,
+                f"`{ast.unparse(func)}()` writes {what} without handling `IntegrityError`: "
+                "a duplicate becomes a 500 instead of a 409",
+                module=fn.module,
+            )
+            break
+
+
+# ------------------------------------------------------------------ FAA605
+
+_CORS = frozenset(
+    {"fastapi.middleware.cors.CORSMiddleware", "starlette.middleware.cors.CORSMiddleware"}
+)
+# Middleware that never answers a request itself (or only with a redirect or a bare 400
+# for a forged Host header): outside CORS they cost nothing.
+_TRANSPARENT = frozenset(
+    {
+        "GZipMiddleware",
+        "BrotliMiddleware",
+        "ProxyHeadersMiddleware",
+        "TrustedHostMiddleware",
+        "HTTPSRedirectMiddleware",
+        "SessionMiddleware",
+        "CorrelationIdMiddleware",
+    }
+)
+# Words in the name of an outside middleware that only observes or decorates the
+# traffic (sessions, compression, metrics, tracing, request ids, timing).
+_TRANSPARENT_WORDS = (
+    "Session",
+    "GZip",
+    "Compress",
+    "Brotli",
+    "Prometheus",
+    "Metrics",
+    "Telemetry",
+    "Tracing",
+    "Sentry",
+    "Correlation",
+    "RequestId",
+    "RequestID",
+    "Timing",
+)
+
+
+@dataclass(frozen=True)
+class _Layer:
+    name: str
+    node: ast.AST
+    kind: str  # "add" (`add_middleware`, `@app.middleware`) or "list" (`middleware=[...]`)
+    place: tuple[Module, int]  # (module, scope) where it is added, for source order
+    line: int
+
+    @property
+    def label(self) -> str:
+        return f"`{last_name(self.name) or '?'}`"
+
+
+def _layers(
+    model: AppModel, router: RouterObj, sites: dict[int, tuple[Module, int]]
+) -> list[_Layer]:
+    project = model.project
+    out: list[_Layer] = []
+    for name, node in router.middleware:
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "add_middleware":
+            place = sites.get(id(node))
+            if place is not None:
+                out.append(_Layer(project.canonical(name), node, "add", place, node.lineno))
+        elif isinstance(func, ast.Attribute) and func.attr == "middleware":
+            fn = project.function(name)
+            if fn is not None:
+                scope = id(fn.parent.node) if fn.parent is not None else 0
+                out.append(_Layer(name, node, "add", (fn.module, scope), node.lineno))
+        else:
+            place = (router.module, id(router.scope.node) if router.scope else 0)
+            out.append(_Layer(project.canonical(name), node, "list", place, node.lineno))
+    return out
+
+
+@rule(
+    code="FAA605",
+    name="cors-middleware-order",
+    summary="`CORSMiddleware` is not the outermost middleware",
+    severity="warning",
+    scope="project",
+    fix_title="Add `CORSMiddleware` last (or list it first in `middleware=[...]`)",
+    references=(
+        "https://www.starlette.io/middleware/#corsmiddleware",
+        "https://fastapi.tiangolo.com/tutorial/cors/",
+    ),
+)
+def cors_middleware_order(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds apps where another middleware runs outside `CORSMiddleware`. Starlette makes
+    the middleware added *last* with `app.add_middleware(...)` (or `@app.middleware`)
+    the outermost one, and in `FastAPI(middleware=[...])` the *first* of the list; every
+    `add_middleware` wraps the whole `middleware=` list. So a middleware added after
+    `CORSMiddleware`, listed before it, or added with `add_middleware` when CORS is in
+    `middleware=[...]`, sees requests first and answers last.
+
+    ## Why is this bad?
+    A response produced by a middleware outside CORS, such as a 401 from an
+    authentication middleware, a 429 from a rate limiter or a 500 from an error
+    middleware, does not get the `Access-Control-Allow-Origin` header, and that
+    middleware also answers the browser's `OPTIONS` preflight requests itself. The
+    browser then reports a CORS error instead of the real status, which the frontend
+    cannot read or handle.
+
+    ## Known problems
+    Middleware that never answer on their own are not reported: Starlette's
+    `GZipMiddleware`, `ProxyHeadersMiddleware`, `TrustedHostMiddleware`,
+    `HTTPSRedirectMiddleware` and `SessionMiddleware`; outside middleware named like
+    sessions, compression, metrics, tracing, request ids or timing; and project
+    middleware whose code builds no `Response` and sends no `http.response.start`
+    (a `@app.middleware("http")` that only adds a header). `add_middleware` calls are only
+    compared within one function or module body, where their order is the source
+    order; an app wrapped by hand (`app = CORSMiddleware(app, ...)`) is not reported.
+
+    ## Example
+    ```python
+    app = FastAPI()
+    app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])
+    app.add_middleware(AuthMiddleware)  # added last: outermost, its 401s lack CORS headers
+    ```
+
+    ## Use instead
+    ```python
+    app = FastAPI()
+    app.add_middleware(AuthMiddleware)
+    app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])
+    ```
+
+    ## Fix safety
+    Reordering middleware changes which one sees a request first; no fix is applied
+    automatically.
+    """
+    model = ctx.model
+    sites: dict[int, tuple[Module, int]] = {}
+    wrapped = False
+    for scope, module, site in call_sites(model):
+        func = site.node.func
+        if isinstance(func, ast.Attribute) and func.attr == "add_middleware":
+            sites[id(site.node)] = (module, id(scope.node) if scope is not None else 0)
+        elif site.target is not None and ctx.project.canonical(site.target) in _CORS:
+            wrapped = wrapped or bool(site.node.args or site.node.keywords)  # `CORSMiddleware(app)`
+    if wrapped:
+        return
+    for router in model.routers.values():
+        if router.kind != "app" or not router.middleware:
+            continue
+        layers = _layers(model, router, sites)
+        for cors in layers:
+            if cors.name not in _CORS:
+                continue
+            if cors.kind == "add":
+                outer = [
+                    layer
+                    for layer in layers
+                    if layer.kind == "add" and layer.place == cors.place and layer.line > cors.line
+                ]
+                where = "added after it"
+            else:
+                index = layers.index(cors)
+                outer = [
+                    layer
+                    for position, layer in enumerate(layers)
+                    if layer.kind == "add" or (layer.kind == "list" and position < index)
+                ]
+                where = "listed before it or added with `add_middleware`"
+            outer = [
+                layer
+                for layer in outer
+                if layer.name not in _CORS
+                and last_name(layer.name) not in _TRANSPARENT
+                and _answers(model.project, layer.name)
+            ]
+            if not outer:
+                continue
+            names = ", ".join(sorted({layer.label for layer in outer}))
+            yield Report(
+                cors.node,
+                f"`CORSMiddleware` is not the outermost middleware: {names} ({where}) "
+                "answers without CORS headers",
+                module=cors.place[0],
+            )
+
+
+_MIDDLEWARE_METHODS = ("dispatch", "__call__")
+
+
+def _answers(project: Project, name: str) -> bool:
+    """May this middleware send a response of its own? Outside code: assume so. A
+    project middleware (a `@app.middleware` function, a `BaseHTTPMiddleware.dispatch`,
+    a pure ASGI `__call__`) does when its code builds a `Response` (directly or through
+    a helper annotated to return one) or sends an `http.response.start` message."""
+    functions: list[Function] = []
+    fn = project.function(name)
+    if fn is not None:
+        functions.append(fn)
+    cls = project.class_(name)
+    if cls is not None:
+        for ancestor in project.mro(cls.qualname):
+            owner = project.class_(ancestor)
+            if owner is not None:
+                functions.extend(
+                    owner.methods[m] for m in _MIDDLEWARE_METHODS if m in owner.methods
+                )
+    if not functions:
+        return not any(word in last_name(name) for word in _TRANSPARENT_WORDS)
+    for function in functions:
+        for node in _own_nodes(list(function.node.body)):
+            if isinstance(node, ast.Call) and is_response_expr(project, function, node):
+                return True
+            if isinstance(node, ast.Dict) and any(
+                const_str(v) == "http.response.start" for v in node.values if v is not None
+            ):
+                return True
+    return False
+
+
+# ------------------------------------------------------------------ FAA607
+
+# Exceptions FastAPI and Starlette answer themselves.
+_FRAMEWORK_HANDLED = HTTP_EXCEPTIONS | frozenset(
+    {
+        "fastapi.exceptions.RequestValidationError",
+        "fastapi.exceptions.WebSocketRequestValidationError",
+        "fastapi.exceptions.WebSocketException",
+        "fastapi.WebSocketException",
+        "starlette.exceptions.WebSocketException",
+        "pydantic.ValidationError",
+        "pydantic_core.ValidationError",
+    }
+)
+_CATCH_ALL = frozenset(
+    {"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"}
+)
+
+
+class _Escapes:
+    """Which raises of project exceptions reach FastAPI uncaught: from a route or a
+    dependency, or from a function they call with no `try` catching it on the way."""
+
+    def __init__(self, model: AppModel) -> None:
+        self.model = model
+        self.memo: dict[tuple[int, str], Function | None] = {}
+
+    def _catches(self, fn: Function, handler: ast.ExceptHandler, mro: list[str]) -> bool:
+        caught = handler.type
+        if caught is None:
+            return True
+        project = self.model.project
+        elements = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+        for element in elements:
+            name = project.resolve(fn.module, element, fn)
+            if name is None:
+                if isinstance(element, (ast.Name, ast.Attribute)) and last_name(
+                    ast.unparse(element)
+                ) in ("Exception", "BaseException"):
+                    return True
+                continue
+            name = project.canonical(name)
+            if name in _CATCH_ALL or name in mro:
+                return True
+        return False
+
+    def caught(self, fn: Function, target: ast.AST, mro: list[str]) -> bool:
+        """Is `target` in the body of a `try` of `fn` with a clause catching the class?"""
+        line = getattr(target, "lineno", 0)
+        for node in _own_nodes(list(fn.node.body)):
+            if isinstance(node, ast.Try) and node.body:
+                end = node.body[-1].end_lineno or node.body[-1].lineno
+                if node.body[0].lineno <= line <= end and any(
+                    self._catches(fn, h, mro) for h in node.handlers
+                ):
+                    return True
+        return False
+
+    def reaches(self, fn: Function, cls: str, mro: list[str], depth: int = 0) -> Function | None:
+        """The route handler or dependency the exception escapes from, if any, when it
+        leaves `fn` (already known not to be caught inside it)."""
+        key = (id(fn.node), cls)
+        if key in self.memo:
+            return self.memo[key]
+        self.memo[key] = None
+        model = self.model
+        found: Function | None = None
+        if model.routes_of(fn) or model.is_dependency(fn):
+            found = fn
+        elif depth < _MAX_CALLERS:
+            project = model.project
+            for caller_name, site in model.callgraph.callers(fn.qualname):
+                caller = project.function(caller_name)
+                if caller is None or self.caught(caller, site.node, mro):
+                    continue
+                found = self.reaches(caller, cls, mro, depth + 1)
+                if found is not None:
+                    break
+        self.memo[key] = found
+        return found
+
+
+@dataclass
+class _Handlers:
+    classes: set[str]  # the exception classes with a registered handler
+    # Modules that register handlers for classes the rule cannot name
+    # (`for h in HANDLERS: app.add_exception_handler(h.cls, h.handle)`).
+    dynamic: list[Module]
+
+
+_HANDLERS: list[tuple[AppModel, _Handlers]] = []
+
+
+def _handlers(model: AppModel) -> _Handlers:
+    if _HANDLERS and _HANDLERS[0][0] is model:
+        return _HANDLERS[0][1]
+    project = model.project
+    classes = {name for names in _leak_state(model).handlers.values() for name in names}
+    dynamic: list[Module] = []
+
+    def register(module: Module, scope: Function | None, key: ast.expr | None) -> None:
+        name = project.resolve(module, key, scope) if key is not None else None
+        if name is None or (project.class_(name) is None and not _is_exception_type(project, name)):
+            dynamic.append(module)
+        else:
+            classes.add(project.canonical(name))
+
+    for scope, module, site in call_sites(model):
+        call = site.node
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr == "add_exception_handler":
+            if call.args:
+                register(module, scope, call.args[0])
+            continue
+        table = keyword(call, "exception_handlers")
+        if table is not None and not isinstance(table, (ast.Dict, ast.Constant)):
+            dynamic.append(module)  # `FastAPI(exception_handlers=HANDLERS)`
+        # `create_app(app_kwargs={"exception_handlers": {...}})`
+        for arg in [*call.args, *(kw.value for kw in call.keywords)]:
+            if not isinstance(arg, ast.Dict):
+                continue
+            for key, value in zip(arg.keys, arg.values, strict=True):
+                if const_str(key) != "exception_handlers":
+                    continue
+                if isinstance(value, ast.Dict):
+                    for inner in value.keys:
+                        register(module, scope, inner)
+                else:
+                    dynamic.append(module)
+    found = _Handlers(classes, dynamic)
+    _HANDLERS[:] = [(model, found)]
+    return found
+
+
+_RAISE = re.compile(r"^[ \t]*raise[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)
+
+
+def _raising_lines(project: Project) -> dict[int, list[int]]:
+    """Per module, the lines that raise a class named like a project exception class
+    (a text scan, so only those functions are walked)."""
+    names = {
+        cls.node.name
+        for cls in project.classes.values()
+        if _is_exception_type(project, cls.qualname)
+    }
+    out: dict[int, list[int]] = {}
+    if not names:
+        return out
+    for module in project.module_list:
+        source = module.source
+        for match in _RAISE.finditer(source):
+            if match.group(1).rpartition(".")[2] in names:
+                line = source.count("\n", 0, match.start()) + 1
+                out.setdefault(id(module), []).append(line)
+    return out
+
+
+def _exception_root(project: Project, cls: str) -> str:
+    """The topmost project exception class of `cls`'s hierarchy."""
+    root = cls
+    for ancestor in project.mro(cls)[1:]:
+        if project.class_(ancestor) is not None and _is_exception_type(project, ancestor):
+            root = ancestor
+    return root
+
+
+@rule(
+    code="FAA607",
+    name="missing-exception-handlers",
+    summary=(
+        "Project exceptions raised while serving requests have no exception handler: "
+        "they become 500 errors"
+    ),
+    severity="warning",
+    scope="project",
+    fix_title="Register an exception handler for the exception (or its base class)",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/handling-errors/#install-custom-exception-handlers",
+    ),
+)
+def missing_exception_handlers(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds project exception classes (a `NotFoundError`, a `PermissionDenied` of the
+    domain layer) that are raised in a route, a dependency or a function they call,
+    reach FastAPI without being caught on the way, and have no exception handler: no
+    `@app.exception_handler(...)`, `app.add_exception_handler(...)` or
+    `FastAPI(exception_handlers={...})` for the class or one of its bases. One finding
+    per exception hierarchy, at the topmost project class.
+
+    ## Why is this bad?
+    FastAPI only turns `HTTPException` and validation errors into responses. Any other
+    exception is an unhandled server error: the client gets a `500 Internal Server
+    Error` for what is really a 404, 403 or 409, the error shows up in monitoring as a
+    crash, and the status the OpenAPI schema documents is never sent.
+
+    ## Known problems
+    Calls are followed up to four callers up from the `raise`. A `try` that catches the
+    exception (or a base class, or `Exception`) on the way counts as handling it, and so
+    does a handler for `Exception`. Subclasses of `HTTPException` and validation errors
+    are left to FastAPI. When handlers are registered for classes the rule cannot name
+    (in a loop, or from a variable: `FastAPI(exception_handlers=HANDLERS)`), nothing
+    is reported. A middleware that translates the exceptions is not recognized.
+
+    ## Example
+    ```python
+    class NotFoundError(Exception):
+        pass
+
+
+    def get_book(db: Session, book_id: int) -> Book:
+        book = db.get(Book, book_id)
+        if book is None:
+            raise NotFoundError(f"Book {book_id} not found")
+        return book
+    ```
+
+    ## Use instead
+    ```python
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    ```
+
+    ## Fix safety
+    There is no automatic fix: the status and body for each exception are a design
+    decision.
+    """
+    model = ctx.model
+    project = model.project
+    handlers = _handlers(model)
+    handled = handlers.classes
+    if handled & _CATCH_ALL or handlers.dynamic:
+        return  # a catch-all handler answers for every exception; or unknown handlers
+    escapes = _Escapes(model)
+    # root class -> raised classes -> (route or dependency it escapes from)
+    found: dict[str, dict[str, Function]] = {}
+    raising = _raising_lines(project)
+    for fn in list(project.functions.values()):
+        lines = raising.get(id(fn.module))
+        if not lines or is_test_module(fn.module):
+            continue
+        end = fn.node.end_lineno or fn.node.lineno
+        if not any(fn.node.lineno <= line <= end for line in lines):
+            continue
+        for node in _own_nodes(list(fn.node.body)):
+            if not isinstance(node, ast.Raise) or node.exc is None:
+                continue
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            name = project.resolve(fn.module, exc, fn)
+            cls = project.class_(name)
+            if cls is None or not _is_exception_type(project, cls.qualname):
+                continue
+            qualname = cls.qualname
+            mro = project.mro(qualname)
+            if any(n in handled for n in mro):
+                continue
+            if project.is_subclass(qualname, _FRAMEWORK_HANDLED):
+                continue
+            if escapes.caught(fn, node, mro):
+                continue
+            endpoint = escapes.reaches(fn, qualname, mro)
+            if endpoint is None:
+                continue
+            root = _exception_root(project, qualname)
+            found.setdefault(root, {}).setdefault(qualname, endpoint)
+    for root, raised in found.items():
+        cls = project.class_(root)
+        if cls is None:
+            continue
+        names = ", ".join(f"`{last_name(n)}`" for n in sorted(raised))
+        first = raised[sorted(raised)[0]]
+        via = "route" if model.routes_of(first) else "dependency"
+        yield Report(
+            cls.node,
+            f"{names} {'is' if len(raised) == 1 else 'are'} raised while serving requests "
+            f"(e.g. through {via} `{first.name}`) but no exception handler is registered "
+            f"for {'it' if len(raised) == 1 else 'them'} or `{cls.node.name}`: "
+            "the client gets a 500",
+            module=cls.module,
+        )
+
+
+# ------------------------------------------------------------------ FAA702 / FAA703
+
+
+def _sets_status(fn: Function) -> bool:
+    """`response.status_code = ...` in the handler: it picks its status itself."""
+    for node in body_nodes(fn.node):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Attribute) and t.attr == "status_code" for t in targets):
+                return True
+    return False
+
+
+def _returns_none_call(project: Project, fn: Function, value: ast.expr) -> bool:
+    """`return await service.delete(item_id)` where the callee is annotated `-> None`."""
+    if isinstance(value, ast.Await):
+        value = value.value
+    if not isinstance(value, ast.Call):
+        return False
+    callee = project.function(resolve_callee(project, fn.module, value.func, fn))
+    returns = callee.node.returns if callee is not None else None
+    return isinstance(returns, ast.Constant) and returns.value is None
+
+
+def _body_values(project: Project, fn: Function) -> list[ast.expr]:
+    """Returned values that make a response body (not `Response` objects, not the
+    result of a call annotated `-> None`)."""
+    return [
+        value
+        for value in returned_values(fn)
+        if not is_response_expr(project, fn, value) and not _returns_none_call(project, fn, value)
+    ]
+
+
+def _is_generator(fn: Function) -> bool:
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in body_nodes(fn.node))
+
+
+@rule(
+    code="FAA702",
+    name="delete-route-status-code",
+    summary="A DELETE path operation that returns nothing answers `200 OK` with a `null` body",
+    severity="info",
+    scope="route",
+    fix_title="Declare `status_code=status.HTTP_204_NO_CONTENT`",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/response-status-code/",
+        "https://www.rfc-editor.org/rfc/rfc9110#name-delete",
+    ),
+)
+def delete_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds DELETE path operations without a `status_code` whose handler returns nothing
+    (no `return <value>`, or only the result of a call annotated `-> None`), so FastAPI
+    answers `200 OK` with the JSON body `null`.
+
+    ## Why is this bad?
+    A delete that has nothing to say should answer `204 No Content`: that is what the
+    OpenAPI schema should document, what generated clients expect (a 200 makes them try
+    to parse a `null` body into a model), and what HTTP caches and API gateways treat as
+    "done, no representation". A DELETE that returns the deleted entity (or a message)
+    answers `200` by default, which is right, and is not reported.
+
+    ## Known problems
+    Not reported: a route that declares any `status_code`, a decorator with a
+    `**kwargs` splat, a handler that sets `response.status_code` or returns a
+    `Response` object, a handler annotated with a non-`None` return type, and
+    registrations for more methods than DELETE.
+
+    ## Example
+    ```python
+    @router.delete("/{book_id}")
+    def delete_book(book_id: int, db: SessionDep) -> None:
+        db.delete(get_book_or_404(db, book_id))
+        db.commit()
+    ```
+
+    ## Use instead
+    ```python
+    @router.delete("/{book_id}", status_code=status.HTTP_204_NO_CONTENT)
+    def delete_book(book_id: int, db: SessionDep) -> None:
+        db.delete(get_book_or_404(db, book_id))
+        db.commit()
+    ```
+
+    ## Fix safety
+    Switching to 204 changes the status clients receive; clients that compare with 200
+    exactly must be updated, so no fix is applied automatically.
+    """
+    if route.kind != "http" or set(route.methods) != {"DELETE"}:
+        return
+    if "status_code" in route.keywords or has_keyword_splat(route):
+        return
+    handler = route.handler
+    returns = handler.node.returns
+    if returns is not None and not (isinstance(returns, ast.Constant) and returns.value is None):
+        return
+    project = ctx.project
+    if _is_generator(handler) or _sets_status(handler) or _body_values(project, handler):
+        return
+    if any(is_response_expr(project, handler, v) for v in returned_values(handler)):
+        return
+    yield Report(
+        route.node,
+        f"`{handler.name}` ({route_label(route)}) returns nothing but answers `200 OK` "
+        "with a `null` body: declare `status_code=204`",
+    )
+
+
+_NO_BODY = frozenset({204, 205, 304})
+
+
+@rule(
+    code="FAA703",
+    name="no-content-with-body",
+    summary="A 204/304 path operation declares or returns a response body",
+    severity="warning",
+    scope="route",
+    fix_title="Remove the response model and return nothing (annotate `-> None`)",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/response-status-code/",
+        "https://www.rfc-editor.org/rfc/rfc9110#name-204-no-content",
+    ),
+)
+def no_content_with_body(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds path operations declared with `status_code=204` (or 205, 304) that also have a
+    `response_model=`, a return annotation other than `None` (or a `Response` class),
+    or a `return <value>` statement.
+
+    ## Why is this bad?
+    These statuses cannot carry a body. With a `response_model=` or a model return
+    annotation, FastAPI refuses the route at startup (`AssertionError: Status code 204
+    must not have a response body`): that is reported as an error. A value that is
+    returned anyway is silently dropped (FastAPI strips it), so the client never
+    receives data the code meant to send, and the code misleads its readers.
+
+    ## Known problems
+    A returned `Response` object, or the result of a call annotated `-> None`, is not a
+    body. `response_model=None` is fine.
+
+    ## Example
+    ```python
+    @router.delete("/{item_id}", status_code=204, response_model=ItemOut)
+    def delete_item(item_id: int, db: SessionDep) -> Item:
+        item = get_item_or_404(db, item_id)
+        db.delete(item)
+        db.commit()
+        return item
+    ```
+
+    ## Use instead
+    ```python
+    @router.delete("/{item_id}", status_code=204)
+    def delete_item(item_id: int, db: SessionDep) -> None:
+        db.delete(get_item_or_404(db, item_id))
+        db.commit()
+    ```
+
+    ## Fix safety
+    There is no automatic fix: either the status or the body has to go.
+    """
+    if route.kind != "http":
+        return
+    status = _status(route.keywords.get("status_code"))
+    if status not in _NO_BODY:
+        return
+    handler = route.handler
+    project = ctx.project
+    label = f"`{handler.name}` ({route_label(route)}, status {status})"
+    model = route.keywords.get("response_model")
+    if model is not None and not (isinstance(model, ast.Constant) and model.value is None):
+        yield Report(
+            model,
+            f"{label} declares `response_model=`: FastAPI refuses the route at startup",
+            module=route.module,
+            severity="error",
+        )
+        return
+    returns = handler.node.returns
+    if (
+        returns is not None
+        and not (isinstance(returns, ast.Constant) and returns.value is None)
+        and "response_model" not in route.keywords
+        and not annotation_mentions_response(project, handler.module, returns, handler.parent)
+        and not _is_generator(handler)
+    ):
+        yield Report(
+            returns,
+            f"{label} is annotated to return `{ast.unparse(returns)}`: FastAPI takes it as "
+            "the response model and refuses the route at startup",
+            module=handler.module,
+            severity="error",
+        )
+        return
+    for value in _body_values(project, handler):
+        yield Report(
+            value,
+            f"{label} returns a value that FastAPI drops: a {status} response has no body",
+            module=handler.module,
+        )
+        return

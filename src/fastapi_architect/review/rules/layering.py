@@ -1,0 +1,1243 @@
+"""FAA5xx: layering. Which layer a module belongs to (routes, services, repositories,
+models, schemas: by module path, and by role for modules that register routes), and the
+rules that keep HTTP in the transport layer: import direction, HTTP exceptions and
+request objects in services, fat handlers, module-level state, scattered environment
+reads and dependencies called by hand.
+
+Layer detection is conservative on purpose: a module belongs to a layer only when its
+path says so (`app/services/...`, `service.py`, `*_repository.py`, `crud.py`, ...) or
+when it registers routes; a router-layer module must import `fastapi` or `starlette`
+(a client library's `api/` package is not HTTP code); test modules have no layer. A
+project with no recognisable layers gets no findings from the path-based rules
+(FAA503, FAA504, FAA505, FAA507). FAA502, FAA506 and FAA508 work on route handlers and
+dependencies wherever they are.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fastapi_architect.model.apps import Route
+from fastapi_architect.model.astutil import body_nodes, parameters
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.dependencies import param_sites
+from fastapi_architect.model.project import Function, Module
+from fastapi_architect.review.context import ProjectContext
+from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._orm import is_test_module
+
+Layer = Literal["route", "service", "repository", "model", "schema"]
+
+# Package (directory) names, anywhere in the module path; the deepest one wins. A top
+# package called `api` does not count (the whole project is not a router package), and a
+# router-layer module that imports neither `fastapi` nor `starlette` has no layer.
+_DIR_LAYERS: dict[str, Layer] = {
+    "routers": "route",
+    "routes": "route",
+    "endpoints": "route",
+    "api": "route",
+    "views": "route",
+    "controllers": "route",
+    "services": "service",
+    "service": "service",
+    "repositories": "repository",
+    "repository": "repository",
+    "repos": "repository",
+    "crud": "repository",
+    "models": "model",
+    "schemas": "schema",
+}
+# File (module) names.
+_FILE_LAYERS: dict[str, Layer] = {
+    "router": "route",
+    "routers": "route",
+    "routes": "route",
+    "endpoints": "route",
+    "views": "route",
+    "service": "service",
+    "services": "service",
+    "repository": "repository",
+    "repositories": "repository",
+    "crud": "repository",
+    "models": "model",
+    "schemas": "schema",
+}
+_FILE_SUFFIXES: tuple[tuple[str, Layer], ...] = (
+    ("_router", "route"),
+    ("_routes", "route"),
+    ("_service", "service"),
+    ("_services", "service"),
+    ("_repository", "repository"),
+    ("_repo", "repository"),
+    ("_crud", "repository"),
+    ("_models", "model"),
+    ("_schemas", "schema"),
+)
+# Lower value = closer to HTTP. Imports must go from a lower value to a higher one.
+_RANK: dict[Layer, int] = {"route": 0, "service": 1, "repository": 2, "model": 3}
+_LAYER_NAMES: dict[Layer, str] = {
+    "route": "router",
+    "service": "service",
+    "repository": "repository",
+    "model": "model",
+    "schema": "schema",
+}
+
+
+@dataclass
+class _LayerState:
+    model: AppModel
+    by_module: dict[int, Layer | None] = field(default_factory=dict)
+    route_modules: set[int] = field(default_factory=set)
+    handlers: set[int] = field(default_factory=set)
+    reported: set[tuple[str, int]] = field(default_factory=set)
+    hooks: set[int] | None = None  # functions registered as exception handlers
+
+
+_STATE: list[_LayerState] = []
+
+
+def _state(model: AppModel) -> _LayerState:
+    if _STATE and _STATE[0].model is model:
+        return _STATE[0]
+    st = _LayerState(model)
+    for route in model.routes:
+        st.route_modules.add(id(route.handler.module))
+        st.handlers.add(id(route.handler.node))
+    _STATE[:] = [st]
+    return st
+
+
+def path_layer(module: Module) -> Layer | None:
+    """The layer a module's dotted name puts it in (the deepest recognised part wins)."""
+    parts = module.name.split(".")
+    packages = parts if module.is_package else parts[:-1]
+    found: Layer | None = None
+    for index, part in enumerate(packages):
+        layer = _DIR_LAYERS.get(part)
+        if layer is not None and (index > 0 or layer != "route" or part != "api"):
+            found = layer
+    if not module.is_package:
+        last = parts[-1]
+        layer = _FILE_LAYERS.get(last)
+        if layer is None and found is None:
+            # `book_service.py` names its layer; `models/block_schemas.py` stays a model.
+            for suffix, candidate in _FILE_SUFFIXES:
+                if last.endswith(suffix):
+                    layer = candidate
+                    break
+        if layer is not None:
+            found = layer
+    if found == "route" and not module.imports_anything("fastapi", "starlette"):
+        return None  # an `api/` package of a client library, not HTTP handlers
+    return found
+
+
+def layer_of(model: AppModel, module: Module) -> Layer | None:
+    """The module's layer: a module that registers route handlers is a router module
+    whatever its name; otherwise its path decides. Test modules have no layer."""
+    st = _state(model)
+    key = id(module)
+    if key in st.by_module:
+        return st.by_module[key]
+    layer: Layer | None
+    if is_test_module(module):
+        layer = None
+    elif key in st.route_modules:
+        layer = "route"
+    else:
+        layer = path_layer(module)
+    st.by_module[key] = layer
+    return layer
+
+
+def is_transport_function(model: AppModel, fn: Function) -> bool:
+    """A route handler, a FastAPI dependency (by use, or by its `Depends()` parameters),
+    an exception handler or an HTTP middleware: HTTP-facing code, wherever it lives."""
+    st = _state(model)
+    if id(fn.node) in st.handlers or model.is_dependency(fn):
+        return True
+    if any(_is_http_hook(d) for d in fn.node.decorator_list):
+        return True
+    if st.hooks is None:
+        st.hooks = _registered_hooks(model)
+    if id(fn.node) in st.hooks:
+        return True
+    return bool(param_sites(model.project, fn))
+
+
+_HOOK_DECORATORS = frozenset({"exception_handler", "middleware"})
+_HOOK_REGISTRARS = frozenset({"add_exception_handler", "add_middleware"})
+
+
+def _is_http_hook(decorator: ast.expr) -> bool:
+    """`@app.exception_handler(X)`, `@app.middleware("http")`."""
+    return (
+        isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and decorator.func.attr in _HOOK_DECORATORS
+    )
+
+
+def _registered_hooks(model: AppModel) -> set[int]:
+    """Functions passed to `app.add_exception_handler(X, handler)`."""
+    project = model.project
+    out: set[int] = set()
+    for module in project.module_list:
+        if "add_exception_handler" not in module.source:
+            continue
+        for node in ast.walk(module.tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _HOOK_REGISTRARS
+            ):
+                for arg in node.args[1:]:
+                    fn = project.function(project.resolve(module, arg))
+                    if fn is not None:
+                        out.add(id(fn.node))
+    return out
+
+
+def _enclosing(model: AppModel, module: Module, stack: list[ast.AST]) -> Function | None:
+    for node in reversed(stack):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return model.project.function_by_node.get(id(node))
+    return None
+
+
+def _walk_with_stack(
+    node: ast.AST, stack: list[ast.AST] | None = None
+) -> Iterator[tuple[ast.AST, list[ast.AST]]]:
+    stack = [] if stack is None else stack
+    for child in ast.iter_child_nodes(node):
+        yield child, stack
+        stack.append(child)
+        yield from _walk_with_stack(child, stack)
+        stack.pop()
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _in_type_checking(stack: list[ast.AST]) -> bool:
+    return any(isinstance(n, ast.If) and _is_type_checking(n.test) for n in stack)
+
+
+def _service_like(model: AppModel, module: Module) -> Layer | None:
+    layer = layer_of(model, module)
+    return layer if layer in ("service", "repository") else None
+
+
+# ===================================================================== FAA503
+
+
+def _import_base(module: Module, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    package = module.package.split(".") if module.package else []
+    if node.level > 1:
+        package = package[: len(package) - (node.level - 1)]
+    base = ".".join(package)
+    if node.module:
+        base = f"{base}.{node.module}" if base else node.module
+    return base
+
+
+def _imported_modules(ctx: ProjectContext, module: Module, node: ast.AST) -> list[Module]:
+    """The project modules an import statement loads (a `from pkg import mod` names the
+    submodule, `from mod import name` the module)."""
+    modules = ctx.project.modules
+    out: list[Module] = []
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            target = modules.get(alias.name)
+            if target is not None:
+                out.append(target)
+    elif isinstance(node, ast.ImportFrom):
+        base = _import_base(module, node)
+        for alias in node.names:
+            sub = modules.get(f"{base}.{alias.name}")
+            target = sub if sub is not None else modules.get(base)
+            if target is not None and target not in out:
+                out.append(target)
+    return out
+
+
+def _same_package(importer: Module, target: Module) -> bool:
+    """A package's own modules (`models/__init__.py` re-exporting `models/tag.py`)."""
+    return importer.is_package and target.name.startswith(importer.name + ".")
+
+
+def _violation(importer: Layer, imported: Layer) -> bool:
+    if importer == "model":
+        return imported in ("route", "service", "repository", "schema")
+    if importer == "schema":
+        return imported in ("route", "service")
+    if imported == "schema":
+        return False
+    return _RANK[imported] < _RANK[importer] if importer in _RANK else False
+
+
+@rule(
+    code="FAA503",
+    name="layer-dependency-violation",
+    summary="An import goes against the layer direction routes → services → repositories → models",
+    severity="warning",
+    scope="project",
+    fix_title="Move the shared code down a layer, or invert the dependency",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/bigger-applications/",
+        "https://github.com/zhanymkanov/fastapi-best-practices#project-structure",
+    ),
+)
+def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Checks the imports between the layers of a project: routers (`routers/`, `api/`,
+    `routes.py`, or any module that registers route handlers), services (`services/`,
+    `service.py`, `*_service.py`), repositories (`repositories/`, `repository.py`,
+    `crud.py`, `*_repository.py`), models (`models/`, `models.py`) and schemas
+    (`schemas/`, `schemas.py`). It reports an import that points back towards HTTP: a
+    service or repository importing a router module, a repository importing a service,
+    a model importing a service, repository, router or schema, a schema importing a
+    router or service.
+
+    ## Why is this bad?
+    Layers are only useful if dependencies point one way: routers call services,
+    services call repositories, repositories use models. An import the other way makes
+    a lower layer depend on HTTP details (or on a use case) and creates import cycles,
+    so services cannot be reused from a worker or a CLI and cannot be tested without
+    the web stack.
+
+    ## Known problems
+    Layers are inferred from module names only; modules outside the recognised names
+    (`core/`, `db/`, `utils/`...) belong to no layer and are never reported. Imports
+    under `if TYPE_CHECKING:` are ignored (they do not run). Imports of `fastapi` itself
+    in services are reported by FAA504 and FAA505 where they matter, not here. Imports
+    between sibling domains through deep paths are not checked yet, and the layer names
+    cannot be configured yet.
+
+    ## Example
+    ```python
+    # app/services/orders.py
+    from app.api.deps import get_settings  # a service importing the router layer
+    ```
+
+    ## Use instead
+    ```python
+    # app/services/orders.py
+    from app.core.config import Settings  # shared code lives below the routers
+
+
+    class OrderService:
+        def __init__(self, settings: Settings) -> None:
+            self.settings = settings
+    ```
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    model = ctx.model
+    for module in ctx.project.module_list:
+        importer = layer_of(model, module)
+        if importer is None:
+            continue
+        for node, stack in _walk_with_stack(module.tree):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)) or _in_type_checking(stack):
+                continue
+            for target in _imported_modules(ctx, module, node):
+                if target is module or _same_package(module, target):
+                    continue
+                imported = layer_of(model, target)
+                if imported is None or not _violation(importer, imported):
+                    continue
+                yield Report(
+                    node,
+                    f"{_LAYER_NAMES[importer]} module `{module.name}` imports "
+                    f"{_LAYER_NAMES[imported]} module `{target.name}`: dependencies must "
+                    "point from routers to services to repositories to models",
+                    module,
+                )
+                break
+
+
+# ===================================================================== FAA504
+
+_HTTP_EXCEPTIONS = frozenset(
+    {
+        "fastapi.HTTPException",
+        "fastapi.exceptions.HTTPException",
+        "starlette.exceptions.HTTPException",
+    }
+)
+_JSON_RESPONSES = frozenset(
+    {
+        "fastapi.responses.JSONResponse",
+        "fastapi.responses.ORJSONResponse",
+        "fastapi.responses.UJSONResponse",
+        "starlette.responses.JSONResponse",
+    }
+)
+_STATUS_MODULES = ("fastapi.status.", "starlette.status.")
+
+
+def _http_object(name: str | None) -> str | None:
+    """The label of an HTTP-layer object a resolved name refers to, or None."""
+    if name is None:
+        return None
+    if name in _HTTP_EXCEPTIONS:
+        return "HTTPException"
+    if name in _JSON_RESPONSES:
+        return name.rsplit(".", 1)[1]
+    for prefix in _STATUS_MODULES:
+        if name.startswith(prefix) and name[len(prefix) :].startswith(("HTTP_", "WS_")):
+            return f"status.{name[len(prefix) :]}"
+    return None
+
+
+@rule(
+    code="FAA504",
+    name="http-exception-in-service-layer",
+    summary="`HTTPException`, `status.HTTP_*` or `JSONResponse` used in a service or "
+    "repository module",
+    severity="warning",
+    scope="project",
+    fix_title="Raise a domain exception and map it to a response in an exception handler",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/handling-errors/#install-custom-exception-handlers",
+        "https://github.com/zhanymkanov/fastapi-best-practices",
+    ),
+)
+def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds HTTP objects in the service and repository layers (`services/`, `service.py`,
+    `*_service.py`, `repositories/`, `crud.py`, ...): `HTTPException` (FastAPI's or
+    Starlette's), `status.HTTP_*` constants and `JSONResponse`-like response classes.
+    One finding per statement.
+
+    ## Why is this bad?
+    A service decides *what* went wrong ("the book does not exist", "the email is
+    taken"); the transport layer decides *how* that is said over HTTP. A service that
+    raises `HTTPException(404)` can only be used behind FastAPI: a background job, a
+    CLI command or a message consumer calling it gets an HTTP exception it cannot
+    handle, and the HTTP contract (status codes, error bodies) is scattered over the
+    business code instead of being defined once.
+
+    ## Known problems
+    Functions in those modules that are themselves FastAPI dependencies, route
+    handlers, exception handlers or HTTP middleware (a `get_current_user` with
+    `Depends()` parameters kept in `services/auth.py`) are transport code and are not
+    reported. Modules outside the
+    recognised layer names are never reported.
+
+    ## Example
+    ```python
+    # app/services/books.py
+    from fastapi import HTTPException, status
+
+
+    async def get_book(session: AsyncSession, book_id: int) -> Book:
+        book = await session.get(Book, book_id)
+        if book is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "Book not found")
+        return book
+    ```
+
+    ## Use instead
+    ```python
+    # app/services/books.py
+    class BookNotFound(Exception):
+        pass
+
+
+    async def get_book(session: AsyncSession, book_id: int) -> Book:
+        book = await session.get(Book, book_id)
+        if book is None:
+            raise BookNotFound(book_id)
+        return book
+
+
+    # app/main.py
+    @app.exception_handler(BookNotFound)
+    async def book_not_found(request: Request, exc: BookNotFound) -> JSONResponse:
+        return JSONResponse({"detail": "Book not found"}, status_code=404)
+    ```
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    model = ctx.model
+    for module in ctx.project.module_list:
+        layer = _service_like(model, module)
+        if layer is None or not module.imports_anything("fastapi", "starlette"):
+            continue
+        seen: set[int] = set()  # one finding per statement
+        for node, stack in _walk_with_stack(module.tree):
+            if not isinstance(node, (ast.Name, ast.Attribute)) or not isinstance(
+                node.ctx, ast.Load
+            ):
+                continue
+            statement = next((n for n in reversed(stack) if isinstance(n, ast.stmt)), node)
+            if id(statement) in seen:
+                continue
+            fn = _enclosing(model, module, stack)
+            label = _http_object(ctx.project.resolve(module, node, fn))
+            if label is None:
+                continue
+            if fn is not None and _in_transport(model, fn):
+                continue
+            seen.add(id(statement))
+            yield Report(
+                node,
+                f"`{label}` in {_LAYER_NAMES[layer]} module `{module.name}`: raise a domain "
+                "exception and let an exception handler turn it into a response",
+                module,
+            )
+
+
+def _in_transport(model: AppModel, fn: Function) -> bool:
+    current: Function | None = fn
+    while current is not None:
+        if is_transport_function(model, current):
+            return True
+        current = current.parent
+    return False
+
+
+# ===================================================================== FAA505
+
+_HTTP_PARAMS: dict[str, str] = {}
+for _label, _names in (
+    ("Request", ("fastapi.Request", "fastapi.requests.Request", "starlette.requests.Request")),
+    (
+        "Response",
+        ("fastapi.Response", "fastapi.responses.Response", "starlette.responses.Response"),
+    ),
+    (
+        "BackgroundTasks",
+        (
+            "fastapi.BackgroundTasks",
+            "fastapi.background.BackgroundTasks",
+            "starlette.background.BackgroundTasks",
+        ),
+    ),
+    (
+        "UploadFile",
+        (
+            "fastapi.UploadFile",
+            "fastapi.datastructures.UploadFile",
+            "starlette.datastructures.UploadFile",
+        ),
+    ),
+):
+    for _name in _names:
+        _HTTP_PARAMS[_name] = _label
+
+
+def _annotation_objects(
+    ctx: ProjectContext, module: Module, fn: Function, annotation: ast.expr | None
+) -> list[str]:
+    if annotation is None:
+        return []
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return []
+    found: list[str] = []
+    for node in ast.walk(annotation):
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            label = _HTTP_PARAMS.get(ctx.project.resolve(module, node, fn.parent) or "")
+            if label is not None and label not in found:
+                found.append(label)
+    return found
+
+
+@rule(
+    code="FAA505",
+    name="http-objects-in-service",
+    summary="A service or repository function takes `Request`, `Response`, "
+    "`BackgroundTasks` or `UploadFile`",
+    severity="warning",
+    scope="project",
+    fix_title="Pass the plain values the function needs instead of the HTTP object",
+    references=("https://fastapi.tiangolo.com/tutorial/bigger-applications/",),
+)
+def http_objects_in_service(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds functions and methods of the service and repository layers (`services/`,
+    `service.py`, `repositories/`, `crud.py`, ...) with a parameter annotated
+    `Request`, `Response`, `BackgroundTasks` or `UploadFile` (FastAPI's or Starlette's,
+    also inside `Optional[...]` or `X | None`).
+
+    ## Why is this bad?
+    Those objects exist only while an HTTP request is being served. A service that
+    needs one cannot be called from a background worker, a CLI command or a test
+    without faking a request, and it hides what it really uses (a header, the client
+    address, the uploaded bytes) behind a wide interface. An `UploadFile` is closed when
+    the request ends, so a service keeping it for later reads a closed file.
+
+    ## Known problems
+    Functions in those modules that are FastAPI dependencies (`Depends()` parameters,
+    or used in `Depends()`), route handlers, exception handlers or HTTP middleware are
+    transport code and are not reported. Unannotated parameters are not reported. `WebSocket` is not reported: a
+    connection manager (FastAPI's documented `ConnectionManager`) is transport code by
+    nature, wherever it is kept.
+
+    ## Example
+    ```python
+    # app/services/audit.py
+    def record_login(request: Request, user: User) -> None:
+        log.info("login", user=user.id, ip=request.client.host)
+    ```
+
+    ## Use instead
+    ```python
+    # app/services/audit.py
+    def record_login(user: User, client_ip: str | None) -> None:
+        log.info("login", user=user.id, ip=client_ip)
+
+
+    # app/api/auth.py: record_login(user, request.client.host if request.client else None)
+    ```
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    model = ctx.model
+    for module in ctx.project.module_list:
+        layer = _service_like(model, module)
+        if layer is None or not module.imports_anything("fastapi", "starlette"):
+            continue
+        for fn in module.functions.values():
+            if _in_transport(model, fn):
+                continue
+            for param, _default in parameters(fn.node):
+                labels = _annotation_objects(ctx, module, fn, param.annotation)
+                if not labels:
+                    continue
+                yield Report(
+                    param,
+                    f"{_LAYER_NAMES[layer]} function `{fn.display}` takes `{param.arg}: "
+                    f"{labels[0]}`: pass the values it needs, not the HTTP object",
+                    module,
+                )
+
+
+# ===================================================================== FAA502
+
+MAX_ROUTE_STATEMENTS = 30
+MAX_ROUTE_BRANCHES = 8
+MAX_ROUTE_LOOP_DEPTH = 2
+_LOOP_TYPES = (ast.For, ast.AsyncFor, ast.While)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+@dataclass
+class _Size:
+    statements: int = 0
+    branches: int = 0
+    loop_depth: int = 0
+    deepest: ast.AST | None = None
+
+
+def _measure(body: list[ast.stmt], size: _Size, depth: int = 0) -> None:
+    for stmt in body:
+        if isinstance(stmt, _SCOPES):
+            size.statements += 1  # a nested def counts once; its body is its own affair
+            continue
+        size.statements += 1
+        inner = depth
+        if isinstance(stmt, _LOOP_TYPES):
+            size.branches += 1
+            # `while True:` is a websocket's or a stream's receive loop, not nesting.
+            forever = isinstance(stmt, ast.While) and _is_true_constant(stmt.test)
+            inner = depth if forever else depth + 1
+            if inner > size.loop_depth:
+                size.loop_depth = inner
+                size.deepest = stmt
+        elif isinstance(stmt, ast.If) and not _is_guard(stmt):
+            size.branches += 1
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            size.branches += len(getattr(stmt, "handlers", []))
+        elif isinstance(stmt, ast.Match):
+            size.branches += len(stmt.cases)
+            for case in stmt.cases:
+                _measure(case.body, size, inner)
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(stmt, name, None)
+            if isinstance(block, list):
+                _measure([s for s in block if isinstance(s, ast.stmt)], size, inner)
+        for handler in getattr(stmt, "handlers", []) or []:
+            _measure(handler.body, size, inner)
+
+
+def _is_guard(stmt: ast.If) -> bool:
+    """`if not found: raise HTTPException(404)`: a guard clause, the handler's own job."""
+    return not stmt.orelse and len(stmt.body) == 1 and isinstance(stmt.body[0], ast.Raise)
+
+
+def _is_true_constant(expr: ast.expr) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value in (True, 1)
+
+
+def _body_without_docstring(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
+    body = list(fn.body)
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        body = body[1:]
+    return body
+
+
+@rule(
+    code="FAA502",
+    name="fat-route-handler",
+    summary="A path operation function is too long or too branchy: business logic in the "
+    "transport layer",
+    severity="info",
+    scope="route",
+    fix_title="Move the logic into a service function and keep the handler thin",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/bigger-applications/",
+        "https://docs.astral.sh/ruff/rules/too-many-statements/",
+    ),
+)
+def fat_route_handler(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Measures each path operation function: it is reported when its body has more than
+    30 statements, more than 8 branches (`if`/`elif`, loops, `except` clauses, `match`
+    cases; a guard clause `if ...: raise ...` is not a branch: turning a failed check
+    into an HTTP error is the handler's job), or loops nested three deep (a `while True:` receive loop of a websocket or a
+    stream does not count as a level). Nested functions count as one statement.
+
+    ## Why is this bad?
+    A handler should parse the request, call the application, and shape the response.
+    A long or branchy handler holds business rules that cannot be reused by another
+    endpoint, a worker or a CLI command, and can only be tested through HTTP. The
+    limits are stricter than the usual complexity limits (ruff's `PLR0915` allows 50
+    statements, `PLR0912` 12 branches) because a handler should have almost no logic of
+    its own.
+
+    ## Known problems
+    The limits cannot be configured yet. Two nested loops are not reported: shaping a
+    nested response (`for author in authors: for book in author.books: ...`) is
+    ordinary handler work. Handlers in test modules are not reported. A handler
+    registered on several routes is reported once.
+
+    ## Example
+    ```python
+    @router.post("/orders", status_code=201)
+    async def create_order(payload: OrderIn, db: SessionDep) -> OrderOut:
+        total = Decimal(0)
+        for item in payload.items:
+            book = await db.get(Book, item.book_id)
+            if book is None:
+                raise HTTPException(404)
+            if book.stock < item.quantity:
+                raise HTTPException(409)
+            for discount in book.discounts:
+                if discount.applies_to(item):
+                    ...  # pricing rules, stock updates, 30 more lines
+    ```
+
+    ## Use instead
+    ```python
+    @router.post("/orders", status_code=201)
+    async def create_order(payload: OrderIn, orders: OrderServiceDep) -> OrderOut:
+        return await orders.place(payload)
+    ```
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    handler = route.handler
+    if is_test_module(handler.module):
+        return
+    st = _state(ctx.model)
+    key = ("FAA502", id(handler.node))
+    if key in st.reported:
+        return  # one handler registered on several routes is reported once
+    st.reported.add(key)
+    size = _Size()
+    _measure(_body_without_docstring(handler.node), size)
+    reasons: list[str] = []
+    if size.statements > MAX_ROUTE_STATEMENTS:
+        reasons.append(f"{size.statements} statements (limit {MAX_ROUTE_STATEMENTS})")
+    if size.branches > MAX_ROUTE_BRANCHES:
+        reasons.append(f"{size.branches} branches (limit {MAX_ROUTE_BRANCHES})")
+    if size.loop_depth > MAX_ROUTE_LOOP_DEPTH:
+        reasons.append(f"loops nested {size.loop_depth} deep (limit {MAX_ROUTE_LOOP_DEPTH})")
+    if not reasons:
+        return
+    yield Report(
+        handler.node,
+        f"route handler `{handler.name}` has {', '.join(reasons)}: move the logic into a service",
+        handler.module,
+    )
+
+
+# ===================================================================== FAA506
+
+_CONTAINER_CALLS = frozenset(
+    {
+        "dict",
+        "list",
+        "set",
+        "collections.defaultdict",
+        "collections.OrderedDict",
+        "collections.Counter",
+        "collections.deque",
+    }
+)
+_MUTATORS = frozenset(
+    {
+        "append",
+        "appendleft",
+        "extend",
+        "extendleft",
+        "insert",
+        "pop",
+        "popleft",
+        "popitem",
+        "update",
+        "setdefault",
+        "clear",
+        "remove",
+        "add",
+        "discard",
+    }
+)
+
+
+def _container_kind(ctx: ProjectContext, module: Module, value: ast.expr) -> str | None:
+    if isinstance(value, (ast.Dict, ast.DictComp)):
+        return "dict"
+    if isinstance(value, (ast.List, ast.ListComp)):
+        return "list"
+    if isinstance(value, (ast.Set, ast.SetComp)):
+        return "set"
+    if isinstance(value, ast.Call):
+        name = ctx.project.resolve(module, value.func)
+        if name in _CONTAINER_CALLS:
+            return name.rsplit(".", 1)[-1]
+    return None
+
+
+def _mutated_target(node: ast.AST) -> ast.expr | None:
+    """The container expression a statement or call mutates in place, if any."""
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+        targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+        for target in targets:
+            if isinstance(target, ast.Subscript):
+                return target.value
+        return None
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _MUTATORS
+    ):
+        return node.func.value
+    return None
+
+
+def _global_rebinds(fn: Function) -> dict[str, ast.AST]:
+    """Names a function declares `global` and assigns: rebinding module state."""
+    declared: set[str] = set()
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Global):
+            declared.update(node.names)
+    out: dict[str, ast.AST] = {}
+    if not declared:
+        return out
+    for node in body_nodes(fn.node):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id in declared:
+                out.setdefault(target.id, node)
+    return out
+
+
+@rule(
+    code="FAA506",
+    name="module-level-mutable-state",
+    summary="A module-level `dict`, `list` or `set` is mutated in a route handler, as a "
+    "data store or cache",
+    severity="warning",
+    scope="route",
+    fix_title="Keep the data in a database or cache service, or in `app.state` set up by "
+    "the lifespan",
+    references=(
+        "https://fastapi.tiangolo.com/deployment/server-workers/",
+        "https://fastapi.tiangolo.com/advanced/events/#lifespan",
+    ),
+)
+def module_level_mutable_state(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds path operation functions that change a module-level container in place:
+    `ITEMS[key] = value`, `del CACHE[key]`, `ITEMS.append(...)`, `.update()`,
+    `.setdefault()`, `.pop()`..., or rebind it through `global`. The container is a
+    `dict`, `list` or `set` literal (or comprehension), or `dict()`, `list()`, `set()`,
+    `defaultdict()`, `OrderedDict()`, `Counter()` or `deque()`, defined in the same or
+    another module of the project.
+
+    ## Why is this bad?
+    Module state lives in one worker process. With several workers (`uvicorn
+    --workers`, gunicorn, several containers) each has its own copy, so a client sees
+    data appear and vanish depending on which process answers; everything is lost on
+    restart; nothing bounds its growth; and concurrent requests (threadpool handlers,
+    or `await` between a read and a write) race on it.
+
+    ## Known problems
+    Only the handler's own body is checked (a helper called from it is not). A
+    container filled at startup (in the lifespan) and only read by handlers is fine and
+    is not reported, nor are websocket routes keeping their open connections, nor test
+    modules. FastAPI's tutorials use module-level dictionaries as a fake database: they
+    are reported when a handler writes to them, by design.
+
+    ## Example
+    ```python
+    items: dict[int, Item] = {}
+
+
+    @app.post("/items")
+    async def create_item(item: Item) -> Item:
+        items[item.id] = item
+        return item
+    ```
+
+    ## Use instead
+    ```python
+    @app.post("/items")
+    async def create_item(item: Item, repo: ItemRepositoryDep) -> Item:
+        return await repo.add(item)
+    ```
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    handler = route.handler
+    if route.kind != "http" or is_test_module(handler.module):
+        return
+    st = _state(ctx.model)
+    key = ("FAA506", id(handler.node))
+    if key in st.reported:
+        return
+    st.reported.add(key)
+    module = handler.module
+    project = ctx.project
+    reported: set[str] = set()
+    globals_ = _global_rebinds(handler)
+    for name, node in globals_.items():
+        value = project.module_value(f"{module.name}.{name}")
+        kind = _container_kind(ctx, value[0], value[1]) if value is not None else None
+        if kind is None:
+            continue
+        reported.add(f"{module.name}.{name}")
+        yield Report(
+            node,
+            f"route handler `{handler.name}` rebinds module-level {kind} `{name}`: module "
+            "state is per worker and lost on restart",
+            module,
+        )
+    for node in body_nodes(handler.node):
+        target = _mutated_target(node)
+        if target is None or not isinstance(target, (ast.Name, ast.Attribute)):
+            continue
+        if isinstance(target, ast.Name) and target.id in globals_:
+            qualname: str | None = f"{module.name}.{target.id}"
+        else:
+            qualname = project.resolve(module, target, handler)
+        if qualname is None or qualname in reported:
+            continue
+        value = project.module_value(qualname)
+        if value is None:
+            continue
+        kind = _container_kind(ctx, value[0], value[1])
+        if kind is None:
+            continue
+        reported.add(qualname)
+        label = qualname.rsplit(".", 1)[-1]
+        yield Report(
+            node,
+            f"route handler `{handler.name}` mutates module-level {kind} `{label}`: module "
+            "state is per worker, lost on restart and shared by concurrent requests",
+            module,
+        )
+
+
+# ===================================================================== FAA507
+
+_ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.getenvb", "os.environb.get"})
+_ENV_MAPPINGS = frozenset({"os.environ", "os.environb"})
+_SETTINGS_BASES = frozenset(
+    {"pydantic_settings.BaseSettings", "pydantic.BaseSettings", "pydantic.v1.BaseSettings"}
+)
+
+
+def _env_read(
+    ctx: ProjectContext, module: Module, node: ast.AST, fn: Function | None
+) -> str | None:
+    """`os.getenv(...)`, `os.environ.get(...)`, `os.environ[...]`, `... in os.environ`."""
+    project = ctx.project
+    if isinstance(node, ast.Call):
+        name = project.resolve(module, node.func, fn)
+        if name in _ENV_GETTERS:
+            return f"{name}()"
+    elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+        if project.resolve(module, node.value, fn) in _ENV_MAPPINGS:
+            return "os.environ[...]"
+    elif (
+        isinstance(node, ast.Compare)
+        and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops)
+        and any(project.resolve(module, c, fn) in _ENV_MAPPINGS for c in node.comparators)
+    ):
+        return "... in os.environ"
+    return None
+
+
+def _defines_settings(ctx: ProjectContext, module: Module) -> bool:
+    return any(
+        ctx.project.is_subclass(cls.qualname, _SETTINGS_BASES) for cls in module.classes.values()
+    )
+
+
+def _is_main_guard(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.If)
+        and isinstance(node.test, ast.Compare)
+        and isinstance(node.test.left, ast.Name)
+        and node.test.left.id == "__name__"
+    )
+
+
+@rule(
+    code="FAA507",
+    name="scattered-env-config",
+    summary="Environment variables read in routers, services or repositories instead of "
+    "through a `BaseSettings` object",
+    severity="warning",
+    scope="project",
+    fix_title="Declare the value on the `BaseSettings` class and inject the settings",
+    references=(
+        "https://fastapi.tiangolo.com/advanced/settings/",
+        "https://docs.pydantic.dev/latest/concepts/pydantic_settings/",
+    ),
+)
+def scattered_env_config(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds environment reads (`os.getenv()`, `os.environ.get()`, `os.environ[...]`,
+    `"X" in os.environ`) in service and repository modules (by path: `services/`,
+    `repositories/`, `crud.py`...), and in route handlers and dependencies. In a router
+    module named so (`routers/`, `api/`, `routes.py`), module-level reads are reported
+    too; functions of a router module that are neither handlers nor dependencies (an app
+    factory, a `mount_app()` helper) are wiring and are not reported, nor is the module
+    level of a module that is a router only because it registers routes (a single
+    `main.py`: the composition root).
+
+    ## Why is this bad?
+    Configuration read wherever it is needed has no single list of the variables the
+    service needs, no validation or type conversion (`"false"` is truthy), no defaults
+    in one place, and fails late: at the first request that reaches the read instead of
+    at startup. Tests must patch the process environment instead of overriding one
+    settings dependency. A `pydantic-settings` `BaseSettings` class read once and
+    injected with `Depends()` fixes all of these.
+
+    ## Known problems
+    Modules that define a `BaseSettings` subclass, modules outside the recognised
+    layers (`core/config.py`, `settings.py`, `db/session.py`...), test modules and
+    `if __name__ == "__main__":` blocks are not reported.
+
+    ## Example
+    ```python
+    # app/services/mail.py
+    import os
+
+
+    def send_welcome(to: str) -> None:
+        host = os.getenv("SMTP_HOST", "localhost")
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    # app/core/config.py
+    class Settings(BaseSettings):
+        smtp_host: str = "localhost"
+
+
+    # app/services/mail.py
+    def send_welcome(to: str, settings: Settings) -> None:
+        host = settings.smtp_host
+        ...
+    ```
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    model = ctx.model
+    for module in ctx.project.module_list:
+        layer = layer_of(model, module)
+        if layer not in ("route", "service", "repository") or not module.imports_anything("os"):
+            continue
+        by_path = path_layer(module) in ("route", "service", "repository")
+        if _defines_settings(ctx, module):
+            continue
+        assert layer is not None
+        seen: set[int] = set()
+        for node, stack in _walk_with_stack(module.tree):
+            if not isinstance(node, (ast.Call, ast.Subscript, ast.Compare)):
+                continue
+            line = getattr(node, "lineno", 0)
+            if line in seen or any(_is_main_guard(n) for n in stack):
+                continue
+            fn = _enclosing(model, module, stack)
+            if layer == "route" and (
+                (fn is None and not by_path) or (fn is not None and not _in_transport(model, fn))
+            ):
+                continue  # app factories and helpers of a router module: its wiring
+            label = _env_read(ctx, module, node, fn)
+            if label is None:
+                continue
+            seen.add(line)
+            yield Report(
+                node,
+                f"`{label}` in {_LAYER_NAMES[layer]} module `{module.name}`: read "
+                "configuration once through a `BaseSettings` object and inject it",
+                module,
+            )
+
+
+# ===================================================================== FAA508
+
+_CACHES = frozenset({"functools.lru_cache", "functools.cache"})
+_DEPENDS = frozenset(
+    {"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"}
+)
+
+
+def _is_cached(ctx: ProjectContext, fn: Function) -> bool:
+    for decorator in fn.node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if ctx.project.resolve(fn.module, target, fn.parent) in _CACHES:
+            return True
+    return False
+
+
+def _inside_depends(ctx: ProjectContext, fn: Function, stack: list[ast.AST]) -> bool:
+    return any(
+        isinstance(n, ast.Call) and ctx.project.resolve(fn.module, n.func, fn) in _DEPENDS
+        for n in stack
+    )
+
+
+def _calls_with_stack(fn: Function) -> Iterator[tuple[ast.Call, list[ast.AST]]]:
+    def walk(node: ast.AST, stack: list[ast.AST]) -> Iterator[tuple[ast.Call, list[ast.AST]]]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, _SCOPES):
+                continue
+            if isinstance(child, ast.Call):
+                yield child, stack
+            stack.append(child)
+            yield from walk(child, stack)
+            stack.pop()
+
+    for stmt in fn.node.body:
+        if isinstance(stmt, _SCOPES):
+            continue
+        yield from walk(stmt, [stmt])
+
+
+@rule(
+    code="FAA508",
+    name="non-injectable-dependency",
+    summary="A dependency function is called directly in a route handler or another "
+    "dependency instead of being declared with `Depends()`",
+    severity="warning",
+    scope="project",
+    fix_title="Declare it as a parameter with `Depends()` (or an `Annotated` alias)",
+    references=(
+        "https://fastapi.tiangolo.com/advanced/testing-dependencies/",
+        "https://fastapi.tiangolo.com/tutorial/dependencies/sub-dependencies/",
+    ),
+)
+def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds calls, in route handlers and in dependency functions, to a project function
+    that is used as a FastAPI dependency elsewhere (`Depends(get_db)`,
+    `Depends(get_current_user)`, `Annotated[..., Depends(...)]`, decorator or router
+    `dependencies=`): `db = next(get_db())`, `user = await get_current_user(token)`.
+
+    ## Why is this bad?
+    A dependency called by hand is not a dependency any more: FastAPI does not solve
+    its own parameters, does not run its cleanup after `yield` (a session is never
+    closed), does not cache it per request, and `app.dependency_overrides` cannot
+    replace it, so tests that override `get_db` or `get_current_user` still hit the
+    real database or the real token check for this endpoint.
+
+    ## Known problems
+    Dependencies cached with `functools.lru_cache`/`functools.cache` (the documented
+    `get_settings()` pattern) are meant to be called and are not reported; methods and
+    classes used as dependencies are not checked; calls inside `Depends(...)` (a
+    dependency factory) are not reported. Clients built at import time and used in
+    routes are not checked yet.
+
+    ## Example
+    ```python
+    @router.get("/me")
+    async def read_me(token: Annotated[str, Depends(oauth2_scheme)]) -> UserOut:
+        user = await get_current_user(token)
+        return user
+    ```
+
+    ## Use instead
+    ```python
+    @router.get("/me")
+    async def read_me(user: Annotated[User, Depends(get_current_user)]) -> UserOut:
+        return user
+    ```
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    model = ctx.model
+    project = ctx.project
+    st = _state(model)
+    for fn in list(project.functions.values()):
+        if is_test_module(fn.module):
+            continue
+        if id(fn.node) not in st.handlers and not model.is_dependency(fn):
+            continue
+        for call, stack in _calls_with_stack(fn):
+            if not isinstance(call.func, (ast.Name, ast.Attribute)):
+                continue
+            callee = project.function(project.resolve(fn.module, call.func, fn))
+            if (
+                callee is None
+                or callee is fn
+                or callee.class_qualname is not None
+                or not model.is_dependency(callee)
+                or _is_cached(ctx, callee)
+                or _inside_depends(ctx, fn, stack)
+            ):
+                continue
+            role = "route handler" if id(fn.node) in st.handlers else "dependency"
+            yield Report(
+                call,
+                f"dependency `{callee.name}()` is called directly in {role} `{fn.name}`: "
+                f"declare it with `Depends({callee.name})` so it can be overridden",
+                fn.module,
+            )

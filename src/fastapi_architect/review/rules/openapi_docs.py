@@ -1,0 +1,1519 @@
+"""FAA704-FAA711: OpenAPI documentation quality and REST shape of the path operations.
+
+What a client and a generated SDK learn about an API comes from its OpenAPI document:
+the error statuses it lists, the summaries, tags and operation ids, and the methods and
+paths themselves. These rules read the route table of the static app model (full paths,
+decorator keywords, router and `include_router` settings) and the dependency graph.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from http import HTTPStatus
+
+from fastapi_architect.model.apps import HTTP_METHODS, Mount, Route, status_code_value
+from fastapi_architect.model.astutil import (
+    argument,
+    body_nodes,
+    const_str,
+    dotted,
+    keyword,
+    last_name,
+    parameters,
+)
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.constants import class_attribute
+from fastapi_architect.model.dependencies import param_sites, walk_dependencies
+from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.types import unwrap_annotation
+from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._orm import is_test_module
+from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS, _leak_state
+from fastapi_architect.review.rules.rest import (
+    _NOT_RESOURCE_WORDS,
+    _SESSION_NAMES,
+    _SESSION_OWNERS,
+    _words,
+)
+from fastapi_architect.review.rules.validation import (
+    FunctionCache,
+    ModelCache,
+    _param_marker,
+    function_label,
+    has_keyword_splat,
+    is_response_class,
+    route_label,
+)
+
+_MAX_FOLLOW = 6
+
+
+def _status(expr: ast.expr | None) -> int | None:
+    """`404`, `status.HTTP_404_NOT_FOUND`, `HTTPStatus.NOT_FOUND` (also `.value`)."""
+    if isinstance(expr, ast.Attribute) and expr.attr == "value":
+        expr = expr.value
+    value = status_code_value(expr)
+    if value is not None:
+        return value
+    if isinstance(expr, ast.Attribute):
+        member = getattr(HTTPStatus, expr.attr, None)
+        if isinstance(member, HTTPStatus):
+            return int(member)
+    return None
+
+
+# ------------------------------------------------------------------ FAA704
+
+
+def _handled_classes(model: AppModel) -> frozenset[str]:
+    """Exception classes some exception handler of the project is registered for."""
+    handlers = _leak_state(model).handlers
+    return frozenset(name for names in handlers.values() for name in names)
+
+
+_HANDLED: ModelCache[frozenset[str]] = ModelCache()
+
+
+def _class_status(project: Project, cls_name: str) -> int | None:
+    """The status a project exception class carries: a `status_code` class attribute,
+    or the one its `__init__` passes to `super().__init__(status_code=...)`."""
+    for name in project.mro(cls_name):
+        cls = project.class_(name)
+        if cls is None:
+            continue
+        value = class_attribute(cls, "status_code")
+        if value is not None:
+            return _status(value)
+        init = cls.methods.get("__init__")
+        if init is None:
+            continue
+        for node in body_nodes(init.node):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "__init__"
+            ):
+                found = argument(node, 0, "status_code")
+                if found is not None:
+                    return _status(found)
+    return None
+
+
+def _exception_status(
+    model: AppModel, fn: Function, expr: ast.expr | None, depth: int = 0
+) -> int | None:
+    """The HTTP status of a raised exception: `HTTPException(404)`, a name bound to one
+    (`raise credentials_exception`), a project subclass with a fixed status, or a project
+    exception with a `status_code` that an exception handler is registered for."""
+    if expr is None or depth > _MAX_FOLLOW:
+        return None
+    project = model.project
+    if isinstance(expr, ast.Name):
+        if expr.id in fn.local_values:
+            return _exception_status(model, fn, fn.local_values[expr.id], depth + 1)
+        found = project.module_value(project.resolve(fn.module, expr, fn))
+        if found is not None and isinstance(found[1], ast.Call):
+            # A module-level exception instance (`CREDENTIALS_ERROR = HTTPException(401)`).
+            return _call_status(model, found[0], None, found[1])
+        return None
+    if isinstance(expr, ast.Call):
+        return _call_status(model, fn.module, fn, expr)
+    return None
+
+
+def _call_status(
+    model: AppModel, module: Module, scope: Function | None, call: ast.Call
+) -> int | None:
+    project = model.project
+    name = project.resolve(module, call.func, scope)
+    if name is None:
+        return None
+    name = project.canonical(name)
+    if name in HTTP_EXCEPTIONS:
+        return _status(argument(call, 0, "status_code"))
+    if project.class_(name) is None:
+        return None
+    if project.is_subclass(name, HTTP_EXCEPTIONS):
+        # `raise NotFound()` with `super().__init__(status_code=404)`, unless the call
+        # passes its own status.
+        passed = keyword(call, "status_code")
+        return _status(passed) if passed is not None else _class_status(project, name)
+    handled = _HANDLED.get(model, lambda: _handled_classes(model))
+    if any(ancestor in handled for ancestor in project.mro(name)):
+        return _class_status(project, name)
+    return None
+
+
+# status -> the function that raises it (first one)
+_RAISES: FunctionCache[dict[int, str]] = FunctionCache()
+
+
+def _raised(model: AppModel, fn: Function) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            code = _exception_status(model, fn, node.exc)
+            if code is not None and code >= 400:
+                out.setdefault(code, function_label(fn))
+    return out
+
+
+def _raised_by(model: AppModel, fn: Function) -> dict[int, str]:
+    return _RAISES.get(model, fn, lambda: _raised(model, fn))
+
+
+_RAISES_WITH_HELPERS: FunctionCache[dict[int, str]] = FunctionCache()
+
+
+def _raised_with_helpers(model: AppModel, fn: Function) -> dict[int, str]:
+    """What `fn` raises itself, and what the plain project functions it calls directly
+    raise in their own bodies (`item = get_item_or_404(db, item_id)`), one level deep.
+    Methods (a service layer's `BookService.create`) are not followed: services often
+    raise domain errors that the route layer translates or documents its own way."""
+
+    def compute() -> dict[int, str]:
+        out = dict(_raised_by(model, fn))
+        for callee in model.callgraph.callees(model.project, fn):
+            if callee is fn or callee.class_qualname is not None or model.routes_of(callee):
+                continue
+            for code, where in _raised_by(model, callee).items():
+                out.setdefault(code, where)
+        return out
+
+    return _RAISES_WITH_HELPERS.get(model, fn, compute)
+
+
+# A set of documented statuses; `"4XX"` ranges; None when it cannot be known statically
+# (then everything counts as documented).
+Documented = set[object]
+
+
+def _documented(
+    project: Project, module: Module, scope: Function | None, expr: ast.expr | None, depth: int = 0
+) -> Documented | None:
+    if expr is None:
+        return set()
+    if depth > _MAX_FOLLOW:
+        return None
+    if isinstance(expr, ast.Dict):
+        out: Documented = set()
+        for key, value in zip(expr.keys, expr.values, strict=True):
+            if key is None:  # `{**common, 404: ...}`
+                spread = _documented(project, module, scope, value, depth + 1)
+                if spread is None:
+                    return None
+                out |= spread
+                continue
+            text = const_str(key)
+            if text is not None:
+                if text.isdigit():
+                    out.add(int(text))
+                elif len(text) == 3 and text[0].isdigit() and text[1:].upper() == "XX":
+                    out.add(f"{text[0]}XX")
+                else:
+                    return None  # "default" documents every other status
+                continue
+            code = _status(key)
+            if code is None:
+                return None
+            out.add(code)
+        return out
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+        left = _documented(project, module, scope, expr.left, depth + 1)
+        right = _documented(project, module, scope, expr.right, depth + 1)
+        return None if left is None or right is None else left | right
+    if isinstance(expr, ast.Name) and scope is not None and expr.id in scope.local_values:
+        return _documented(project, module, scope, scope.local_values[expr.id], depth + 1)
+    if isinstance(expr, (ast.Name, ast.Attribute)):
+        found = project.module_value(project.resolve(module, expr, scope))
+        if found is None:
+            return None
+        return _documented(project, found[0], None, found[1], depth + 1)
+    if isinstance(expr, ast.Call):
+        return _documented_by_call(project, module, scope, expr, depth)
+    return None
+
+
+def _documented_by_call(
+    project: Project, module: Module, scope: Function | None, call: ast.Call, depth: int
+) -> Documented | None:
+    """`problem_responses(401, 404)`: a project helper building the `responses=` dict
+    from the statuses it is given, plus whatever fixed entries its `return` holds."""
+    helper = project.function(project.resolve(module, call.func, scope))
+    if helper is None or call.keywords:
+        return None
+    out: Documented = set()
+    for arg in call.args:
+        code = _status(arg)
+        if code is None:
+            return None
+        out.add(code)
+    returns = [
+        node.value
+        for node in body_nodes(helper.node)
+        if isinstance(node, ast.Return) and node.value is not None
+    ]
+    if not returns:
+        return None
+    for value in returns:
+        if isinstance(value, ast.DictComp):
+            if not call.args:
+                return None
+            continue  # built from the statuses passed
+        found = _documented(project, helper.module, helper, value, depth + 1)
+        if found is None:
+            return None
+        out |= found
+    return out
+
+
+def _mount_documented(project: Project, route: Route, mount: Mount | None) -> Documented | None:
+    """Statuses documented for a route where it is served: its decorator's `responses=`,
+    and those of every router, `include_router` call and app on the way."""
+    out: Documented = set()
+    parts: list[tuple[Module, Function | None, ast.expr | None]] = [
+        (route.module, None, route.keywords.get("responses"))
+    ]
+    chain = mount.chain if mount is not None else [route.router]
+    for index, router in enumerate(chain):
+        parts.append((router.module, router.scope, keyword(router.node, "responses")))
+        if index:
+            for include in router.included_by:
+                if include.parent is chain[index - 1]:
+                    parts.append((include.module, None, keyword(include.node, "responses")))
+    for module, scope, expr in parts:
+        found = _documented(project, module, scope, expr)
+        if found is None:
+            return None
+        out |= found
+    return out
+
+
+def _covers(documented: Documented, code: int) -> bool:
+    return code in documented or f"{code // 100}XX" in documented
+
+
+def _route_raises(model: AppModel, route: Route, mount: Mount | None) -> dict[int, str]:
+    project = model.project
+    out: dict[int, str] = dict(_raised_with_helpers(model, route.handler))
+    mount_deps = mount.dependencies if mount is not None else list(route.router.dependencies)
+    sites = [*mount_deps, *route.dependencies, *param_sites(project, route.handler)]
+    for _site, target in walk_dependencies(project, sites):
+        if target.function is not None:
+            for code, where in _raised_with_helpers(model, target.function).items():
+                out.setdefault(code, where)
+    return out
+
+
+@rule(
+    code="FAA704",
+    name="undocumented-error-response",
+    summary=(
+        "A path operation raises an error status, in its handler or a dependency, that "
+        "its `responses=` does not document"
+    ),
+    severity="warning",
+    scope="route",
+    fix_title="Document the status in `responses=` on the route, its router or `include_router`",
+    references=(
+        "https://fastapi.tiangolo.com/advanced/additional-responses/",
+        "https://fastapi.tiangolo.com/tutorial/handling-errors/",
+    ),
+)
+def undocumented_error_response(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds path operations that can answer an error status the OpenAPI document does not
+    list. The statuses come from `raise HTTPException(status_code=...)` in the handler
+    **and in every dependency that reaches it**, followed through the dependency graph:
+    a `401` raised in `get_current_user` counts for every route that depends on it,
+    whether through a parameter, an `Annotated` alias, decorator `dependencies=`,
+    `APIRouter(dependencies=)`, `include_router(dependencies=)` or the app. Also
+    counted: a name bound to an `HTTPException` (`raise credentials_exception`), a
+    project subclass of `HTTPException` with a fixed status, and a project exception
+    with a `status_code` attribute that an exception handler
+    (`app.add_exception_handler`, `@app.exception_handler`) turns into a response.
+
+    A status is documented by `responses=` on the decorator, on the `APIRouter`, on the
+    `include_router` call or on `FastAPI(...)`, as a dict literal, a constant holding
+    one, a `{**common, 404: ...}` merge, or a project helper called with the statuses
+    (`responses=problem_responses(401, 404)`). A `"4XX"` range covers its statuses.
+
+    ## Why is this bad?
+    FastAPI documents only the success response and `422`. A `401` or `404` the client
+    will certainly receive is missing from the schema, so generated SDKs have no type
+    for it, API explorers do not show it, and consumers learn about it in production.
+
+    ## Known problems
+    Raises count in the handler, in every dependency function, and in the plain
+    functions these call directly (`get_item_or_404(db, item_id)`), one level deep. An
+    exception raised deeper, or in a method (a service class the handler calls), is
+    not seen. A status that is not a
+    constant (`HTTPException(status_code=code)`) is skipped, and a `responses=` the tool
+    cannot evaluate (a `"default"` entry, a dynamic helper) counts as documenting
+    everything. `422` is never reported (FastAPI documents it). The `401`/`403` that a
+    `fastapi.security` scheme raises by itself (`auto_error=True`) is not counted, as
+    its status depends on the FastAPI version. Routes hidden with
+    `include_in_schema=False` are skipped.
+
+    ## Example
+    ```python
+    async def get_current_user(token: Annotated[str, Depends(oauth2_scheme)]) -> User:
+        user = await users.by_token(token)
+        if user is None:
+            raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED)
+        return user
+
+
+    @router.get("/me", response_model=UserOut)
+    async def read_me(user: Annotated[User, Depends(get_current_user)]) -> User:
+        return user
+    ```
+
+    ## Use instead
+    ```python
+    @router.get(
+        "/me",
+        response_model=UserOut,
+        responses={status.HTTP_401_UNAUTHORIZED: {"model": Problem}},
+    )
+    async def read_me(user: Annotated[User, Depends(get_current_user)]) -> User:
+        return user
+    ```
+    Statuses shared by a whole router are best declared once, on
+    `APIRouter(responses=...)` or `include_router(..., responses=...)`.
+
+    ## Fix safety
+    Documentation only: adding a `responses=` entry changes the OpenAPI document, not
+    the behaviour. No automatic fix (the error model to document is the project's choice).
+    """
+    if route.kind != "http" or has_keyword_splat(route) or _starlette_route(route):
+        return
+    include = route.keywords.get("include_in_schema")
+    if isinstance(include, ast.Constant) and include.value is False:
+        return
+    mounts: list[Mount | None] = [m for m in route.mounts if m.include_in_schema]
+    if not route.mounts:
+        mounts = [None]
+    missing: dict[int, str] | None = None
+    for mount in mounts:
+        raised = _route_raises(ctx.model, route, mount)
+        raised.pop(HTTPStatus.UNPROCESSABLE_ENTITY, None)
+        if not raised:
+            return
+        documented = _mount_documented(ctx.project, route, mount)
+        if documented is None:
+            return
+        here = {code: where for code, where in raised.items() if not _covers(documented, code)}
+        if missing is None:
+            missing = here
+        else:
+            missing = {code: where for code, where in missing.items() if code in here}
+        if not missing:
+            return
+    if not missing:
+        return
+    parts = []
+    for code in sorted(missing):
+        where = missing[code]
+        source = "the handler" if where == function_label(route.handler) else f"`{where}`"
+        parts.append(f"{code} (raised in {source})")
+    yield Report(
+        route.node,
+        f"`{route.handler.name}` ({route_label(route)}) can answer {', '.join(parts)}, "
+        "not documented in `responses=`",
+    )
+
+
+# ------------------------------------------------------------------ FAA706
+
+# Statuses whose `fastapi.status` name changed to the RFC 9110 one: (new, older).
+_RENAMED_STATUSES = {
+    413: ("CONTENT_TOO_LARGE", "REQUEST_ENTITY_TOO_LARGE"),
+    414: ("URI_TOO_LONG", "REQUEST_URI_TOO_LONG"),
+    416: ("RANGE_NOT_SATISFIABLE", "REQUESTED_RANGE_NOT_SATISFIABLE"),
+    422: ("UNPROCESSABLE_CONTENT", "UNPROCESSABLE_ENTITY"),
+}
+_ROUTE_NODES: ModelCache[frozenset[int]] = ModelCache()
+
+
+def _route_nodes(model: AppModel) -> frozenset[int]:
+    return frozenset(id(route.node) for route in model.routes)
+
+
+def _status_constant(code: int) -> str:
+    if code in _RENAMED_STATUSES:
+        new, old = _RENAMED_STATUSES[code]
+        return f"status.HTTP_{code}_{new}` (`HTTP_{code}_{old}` in older Starlette)"
+    return f"status.HTTP_{code}_{HTTPStatus(code).name}`"
+
+
+def _literal_status(expr: ast.expr | None) -> int | None:
+    if (
+        isinstance(expr, ast.Constant)
+        and type(expr.value) is int
+        and expr.value in HTTPStatus._value2member_map_
+    ):
+        return expr.value
+    return None
+
+
+def _status_literal_arg(ctx: FileContext, call: ast.Call) -> tuple[ast.expr, str] | None:
+    """The literal status a call passes, and what the call is, when it is a route
+    registration, an `HTTPException` or a FastAPI/Starlette response."""
+    by_keyword = keyword(call, "status_code")
+    candidates = [by_keyword] if by_keyword is not None else list(call.args[:2])
+    if not any(_literal_status(c) is not None for c in candidates):
+        return None
+    if isinstance(call.func, ast.Attribute) and id(call) in _ROUTE_NODES.get(
+        ctx.model, lambda: _route_nodes(ctx.model)
+    ):
+        if by_keyword is not None:
+            return by_keyword, f"`.{call.func.attr}(status_code=...)`"
+        return None
+    name = ctx.resolve(call.func)
+    if name is None:
+        return None
+    name = ctx.project.canonical(name)
+    label = f"`{last_name(name)}`"
+    if name in HTTP_EXCEPTIONS or ctx.project.is_subclass(name, HTTP_EXCEPTIONS):
+        found = argument(call, 0, "status_code")
+        return (found, label) if found is not None else None
+    if is_response_class(ctx.project, name):
+        # `Response(content, status_code)`, `JSONResponse(content, status_code)`,
+        # `RedirectResponse(url, status_code)`: the status is the second argument.
+        found = argument(call, 1, "status_code")
+        return (found, label) if found is not None else None
+    return None
+
+
+@rule(
+    code="FAA706",
+    name="numeric-status-literal",
+    summary="An HTTP status is written as a bare number instead of a `status.HTTP_*` constant",
+    severity="info",
+    nodes=(ast.Call,),
+    fix_title="Use the named `fastapi.status` constant instead of the number",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/response-status-code/#shortcut-to-remember-the-names",
+    ),
+)
+def numeric_status_literal(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds HTTP statuses written as integer literals where FastAPI code takes a status:
+    `status_code=` of a path operation decorator or `add_api_route`,
+    `HTTPException(404)` / `HTTPException(status_code=404)` (and project subclasses),
+    and the FastAPI/Starlette response classes (`JSONResponse(..., status_code=400)`,
+    `RedirectResponse(url, 302)`).
+
+    ## Why is this bad?
+    `status.HTTP_404_NOT_FOUND` says what the number means, editors complete it, and a
+    typo (`status_code=402` for `403`) is much harder to make with a name. A codebase
+    that mixes both styles is harder to search for "which routes answer 409".
+
+    ## Known problems
+    Only integer literals that are real HTTP statuses are reported; comparisons in
+    tests (`assert response.status_code == 200`) and `httpx`/`requests` responses are
+    not FastAPI's, and are left alone. `HTTPStatus.NOT_FOUND` is accepted as well.
+
+    ## Example
+    ```python
+    @router.post("", status_code=201)
+    def create_book(payload: BookCreate) -> BookOut:
+        if exists(payload.isbn):
+            raise HTTPException(409, "This ISBN is already registered")
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    from fastapi import status
+
+
+    @router.post("", status_code=status.HTTP_201_CREATED)
+    def create_book(payload: BookCreate) -> BookOut:
+        if exists(payload.isbn):
+            raise HTTPException(status.HTTP_409_CONFLICT, "This ISBN is already registered")
+        ...
+    ```
+
+    ## Fix safety
+    Safe: the constant has the same value, behaviour and OpenAPI document are
+    unchanged (`from fastapi import status` must be imported).
+    """
+    found = _status_literal_arg(ctx, node)
+    if found is None:
+        return
+    expr, label = found
+    code = _literal_status(expr)
+    if code is None:
+        return
+    yield Report(
+        expr,
+        f"{label} takes the bare status `{code}`: use `{_status_constant(code)}",
+    )
+
+
+# ------------------------------------------------------------------ FAA708
+
+_PATH_PARAM = re.compile(r"{\s*\w+\s*(:[^}]*)?}")
+_CONDITIONAL = (ast.If, ast.Try, ast.Match, ast.IfExp)
+# The last module asked about, and its conditional node ids (the tree is held so that
+# its node ids stay valid).
+_CONDITIONAL_NODES: list[tuple[ast.Module, frozenset[int]]] = []
+
+
+def _normalized_path(path: str) -> str:
+    """`/items/{item_id}` and `/items/{id}` match the same requests."""
+    return _PATH_PARAM.sub(lambda m: "{" + (m.group(1) or "").strip() + "}", path)
+
+
+def _conditional_nodes(module: Module) -> frozenset[int]:
+    """Ids of the nodes under an `if`/`try`/`match` branch anywhere in the module: two
+    registrations of one path in different branches are alternatives, not duplicates."""
+    if _CONDITIONAL_NODES and _CONDITIONAL_NODES[0][0] is module.tree:
+        return _CONDITIONAL_NODES[0][1]
+    ids: set[int] = set()
+    for node in ast.walk(module.tree):
+        if isinstance(node, _CONDITIONAL):
+            ids.update(id(child) for child in ast.walk(node) if child is not node)
+    found = frozenset(ids)
+    _CONDITIONAL_NODES[:] = [(module.tree, found)]
+    return found
+
+
+def _is_conditional(route: Route) -> bool:
+    nodes = _conditional_nodes(route.module)
+    if id(route.node) in nodes:
+        return True
+    handler = route.handler
+    return handler.module is route.module and id(handler.node) in nodes
+
+
+def _where(route: Route) -> str:
+    line = getattr(route.node, "lineno", 0)
+    return f"`{route.handler.name}` ({route.module.relpath}:{line})"
+
+
+def _site_order(route: Route) -> tuple[str, int, int]:
+    return (
+        route.module.relpath,
+        getattr(route.node, "lineno", 0),
+        getattr(route.node, "col_offset", 0),
+    )
+
+
+def _keyword_layers(
+    route: Route, mount: Mount | None, name: str
+) -> tuple[ast.expr, Module, Function | None] | None:
+    """The innermost `name=` keyword (route, router, `include_router`, app) and where it
+    is written."""
+    found = route.keywords.get(name)
+    if found is not None:
+        return found, route.module, None
+    chain = mount.chain if mount is not None else [route.router]
+    for index in range(len(chain) - 1, -1, -1):
+        router = chain[index]
+        value = keyword(router.node, name)
+        if value is not None:
+            return value, router.module, router.scope
+        if index:
+            for include in router.included_by:
+                if include.parent is chain[index - 1]:
+                    value = keyword(include.node, name)
+                    if value is not None:
+                        return value, include.module, None
+    return None
+
+
+def _id_function_fields(
+    project: Project, module: Module, scope: Function | None, expr: ast.expr
+) -> frozenset[str] | None:
+    """The `route.<attr>` fields a `generate_unique_id_function` builds the id from,
+    when it is a lambda or a project function returning one expression of them."""
+    if isinstance(expr, ast.Lambda):
+        args, body = expr.args.args, [expr.body]
+    else:
+        fn = project.function(project.resolve(module, expr, scope))
+        if fn is None:
+            return None
+        args = fn.node.args.args
+        body = [
+            node.value
+            for node in body_nodes(fn.node)
+            if isinstance(node, ast.Return) and node.value is not None
+        ]
+    if len(args) != 1 or not body:
+        return None
+    param = args[0].arg
+    fields: set[str] = set()
+    for value in body:
+        for node in ast.walk(value):
+            if isinstance(node, ast.Name) and node.id == param:
+                continue
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == param
+            ):
+                fields.add(node.attr)
+    # Any other use of the route (`str(route)`, `route.endpoint.__qualname__`) is unknown.
+    uses = sum(1 for v in body for n in ast.walk(v) if isinstance(n, ast.Name) and n.id == param)
+    attrs = sum(
+        1
+        for v in body
+        for n in ast.walk(v)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == param
+    )
+    if uses != attrs or not fields:
+        return None
+    return frozenset(fields)
+
+
+def _operation_id(project: Project, route: Route, mount: Mount | None) -> str | None:
+    """The operationId FastAPI gives this operation when it is known statically: an
+    explicit `operation_id=` string, or a `generate_unique_id_function` that uses only
+    the route's name (and tags)."""
+    explicit = route.keywords.get("operation_id")
+    if explicit is not None:
+        return const_str(explicit)
+    layer = _keyword_layers(route, mount, "generate_unique_id_function")
+    if layer is None:
+        return None
+    fields = _id_function_fields(project, layer[1], layer[2], layer[0])
+    if fields is None or not fields <= {"name", "tags"}:
+        return None
+    name = const_str(route.keywords.get("name")) if "name" in route.keywords else None
+    if "name" in route.keywords and name is None:
+        return None
+    name = name or route.handler.name
+    if "tags" in fields:
+        tags = [*(mount.tags if mount is not None else route.router.tags), *route.tags]
+        return f"{tags!r}:{name}"
+    return name
+
+
+def _decorator_keys(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+) -> list[tuple[str, str, str, ast.Call]]:
+    """(router expression, method, literal path, decorator) for each `@x.get("/p")`."""
+    out: list[tuple[str, str, str, ast.Call]] = []
+    for decorator in node.decorator_list:
+        if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)):
+            continue
+        method = decorator.func.attr
+        owner = dotted(decorator.func.value)
+        path = const_str(decorator.args[0]) if decorator.args else None
+        if method in HTTP_METHODS and owner and path is not None:
+            out.append((owner, method.upper(), _normalized_path(path), decorator))
+    return out
+
+
+def _shadowed_duplicates(module: Module) -> Iterator[tuple[ast.Call, str, str, int]]:
+    """A handler copied under the same name in one module: the model keeps only the last
+    definition of a name, so the first registration is found here, syntactically."""
+    seen: dict[tuple[str, str, str], tuple[str, int]] = {}
+    conditional = _conditional_nodes(module)
+    for stmt in module.tree.body:
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if id(stmt) in conditional:
+            continue
+        for owner, method, path, decorator in _decorator_keys(stmt):
+            key = (owner, method, path)
+            if key in seen and seen[key][0] == stmt.name:
+                yield decorator, method, stmt.name, seen[key][1]
+            else:
+                seen.setdefault(key, (stmt.name, decorator.lineno))
+
+
+@rule(
+    code="FAA708",
+    name="duplicate-route-or-operation-id",
+    summary="The same method and path, or the same operationId, is registered twice in one app",
+    severity="warning",
+    scope="project",
+    fix_title="Remove or rename one of the two path operations",
+    references=(
+        "https://fastapi.tiangolo.com/advanced/path-operation-advanced-configuration/",
+        "https://fastapi.tiangolo.com/tutorial/path-params/#order-matters",
+    ),
+)
+def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds two path operations of one app that answer the same method and full path
+    (router prefixes and `include_router` prefixes applied, path parameter names
+    ignored: `/items/{id}` and `/items/{item_id}` are the same route), including a router
+    included twice with the same prefix; and two operations of one app with the same
+    operationId, given by `operation_id=` or by a `generate_unique_id_function` that
+    builds the id from the handler name (`lambda route: route.name`) so repeated handler
+    names collide.
+
+    ## Why is this bad?
+    Starlette serves the first matching route: the second registration is dead code
+    that still appears in the OpenAPI document, and whoever edits it sees no effect.
+    A duplicate operationId makes FastAPI warn "Duplicate Operation ID" and breaks
+    generated clients, whose method names come from it (one method overwrites the other).
+
+    ## Known problems
+    Registrations in different branches of an `if`/`try` are alternatives and are not
+    compared. Paths with a part the tool cannot evaluate are skipped. FastAPI's default
+    operationId includes the path and method, so handler names only matter with a custom
+    `generate_unique_id_function`.
+
+    ## Example
+    ```python
+    @router.get("/{item_id}")
+    def read_item(item_id: int) -> Item: ...
+
+
+    @router.get("/{id}")
+    def get_item(id: int) -> Item: ...
+    ```
+
+    ## Use instead
+    ```python
+    @router.get("/{item_id}")
+    def read_item(item_id: int) -> Item: ...
+    ```
+
+    ## Fix safety
+    No automatic fix: which of the two registrations is the intended one is a human
+    decision.
+    """
+    project = ctx.project
+    by_route: dict[tuple[str, str, str], list[tuple[Route, str]]] = {}
+    by_id: dict[tuple[str, str], list[tuple[Route, Mount | None]]] = {}
+    for route in ctx.model.routes:
+        if route.kind != "http" or is_test_module(route.module):
+            continue
+        mounts: list[Mount | None] = list(route.mounts) or [None]
+        for mount in mounts:
+            root = mount.chain[0].key if mount is not None else route.router.key
+            path = mount.path if mount is not None else route.router.prefix + route.path
+            if "{?}" not in path:
+                for method in route.methods:
+                    key = (root, method, _normalized_path(path))
+                    by_route.setdefault(key, []).append((route, path))
+            op_id = _operation_id(project, route, mount)
+            if op_id:
+                by_id.setdefault((root, op_id), []).append((route, mount))
+    reported: set[int] = set()
+    for (_root, method, _path), entries in by_route.items():
+        entries.sort(key=lambda entry: _site_order(entry[0]))
+        first = entries[0][0]
+        for route, path in entries[1:]:
+            if id(route) in reported or _is_conditional(route) or _is_conditional(first):
+                continue
+            reported.add(id(route))
+            if route is first:
+                message = (
+                    f"`{route.handler.name}` ({method} `{path}`) is registered twice: "
+                    "its router is included twice under the same prefix"
+                )
+            else:
+                message = (
+                    f"{method} `{path}` is already registered by {_where(first)}: "
+                    f"`{route.handler.name}` is never reached"
+                )
+            yield Report(route.node, message, module=route.module)
+    for module in ctx.project.module_list:
+        if is_test_module(module) or not module.imports_anything("fastapi"):
+            continue
+        for decorator, method, name, line in _shadowed_duplicates(module):
+            yield Report(
+                decorator,
+                f"`{name}` is defined twice with the same route ({method}, line {line} "
+                "first): the second definition is never reached",
+                module=module,
+            )
+    for id_entries in by_id.values():
+        routes = list({id(route): route for route, _mount in id_entries}.values())
+        routes.sort(key=_site_order)
+        for route in routes[1:]:
+            if id(route) in reported or _is_conditional(route) or _is_conditional(routes[0]):
+                continue
+            reported.add(id(route))
+            explicit = const_str(route.keywords.get("operation_id"))
+            if explicit:
+                message = (
+                    f"operationId `{explicit}` of `{route.handler.name}` ({route_label(route)}) "
+                    f"is already used by {_where(routes[0])}"
+                )
+            else:
+                message = (
+                    f"`{route.handler.name}` ({route_label(route)}) gets the same operationId "
+                    f"as {_where(routes[0])}: `generate_unique_id_function` builds it from "
+                    "the route name"
+                )
+            yield Report(route.node, message, module=route.module)
+
+
+# ------------------------------------------------------------------ FAA705
+
+
+def _starlette_route(route: Route) -> bool:
+    """`@app.route(...)`: a Starlette route, never in the OpenAPI document."""
+    node = route.node
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "route"
+    )
+
+
+def _hidden(route: Route) -> bool:
+    if _starlette_route(route):
+        return True
+    include = route.keywords.get("include_in_schema")
+    if isinstance(include, ast.Constant) and include.value is False:
+        return True
+    return bool(route.mounts) and not any(m.include_in_schema for m in route.mounts)
+
+
+def _tagged(route: Route, mount: Mount | None) -> bool:
+    """Tags from the route, a router or an `include_router` on the way (a `tags=` the
+    tool cannot evaluate, such as a list of enum members, counts as tags)."""
+    if route.tags or "tags" in route.keywords:
+        return True
+    if mount is None:
+        return bool(route.router.tags) or keyword(route.router.node, "tags") is not None
+    if mount.tags:
+        return True
+    for index, router in enumerate(mount.chain):
+        if keyword(router.node, "tags") is not None:
+            return True
+        if index:
+            for include in router.included_by:
+                if include.parent is mount.chain[index - 1] and keyword(include.node, "tags"):
+                    return True
+    return False
+
+
+@rule(
+    code="FAA705",
+    name="route-docs-incomplete",
+    summary="A path operation has no summary, description or docstring, or no tags",
+    severity="info",
+    scope="route",
+    fix_title="Add `summary=` (or a docstring) and `tags=` on the route or its router",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/path-operation-configuration/",
+        "https://fastapi.tiangolo.com/tutorial/metadata/#metadata-for-tags",
+    ),
+)
+def route_docs_incomplete(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds path operations that the OpenAPI document describes poorly: no `summary=`, no
+    `description=` and no docstring on the handler, or no `tags` on the route, on its
+    `APIRouter`, or on the `include_router` calls that lead to it.
+
+    ## Why is this bad?
+    Without a summary or description, the docs page shows only a title made from the
+    function name ("Read Items Legacy V2"), and API consumers have to guess what the
+    operation does. Without tags, the operation lands in the "default" group of the docs
+    UI, and generated clients put it in a catch-all service class.
+
+    ## Known problems
+    Routes hidden with `include_in_schema=False` and WebSocket routes (not in the
+    OpenAPI document) are skipped, and so is a decorator with a `**kwargs` splat. A
+    `tags=` the tool cannot evaluate (a list of enum members, a settings value) counts
+    as tagged.
+
+    ## Example
+    ```python
+    router = APIRouter(prefix="/books")
+
+
+    @router.get("/{book_id}")
+    def read_book(book_id: int) -> BookOut: ...
+    ```
+
+    ## Use instead
+    ```python
+    router = APIRouter(prefix="/books", tags=["books"])
+
+
+    @router.get("/{book_id}", summary="Get a book")
+    def read_book(book_id: int) -> BookOut:
+        \"\"\"The book with this id, with its author.\"\"\"
+    ```
+
+    ## Fix safety
+    Documentation only; no automatic fix (the text has to be written).
+    """
+    if route.kind != "http" or has_keyword_splat(route) or _hidden(route):
+        return
+    missing: list[str] = []
+    if not (
+        "summary" in route.keywords
+        or "description" in route.keywords
+        or ast.get_docstring(route.handler.node)
+    ):
+        missing.append("no summary, description or docstring")
+    mounts: list[Mount | None] = [m for m in route.mounts if m.include_in_schema] or [None]
+    if not all(_tagged(route, mount) for mount in mounts):
+        missing.append("no tags on the route or its routers")
+    if missing:
+        yield Report(
+            route.node,
+            f"`{route.handler.name}` ({route_label(route)}) has {' and '.join(missing)}",
+        )
+
+
+# ------------------------------------------------------------------ FAA709
+
+_MODEL_ROOTS = frozenset(
+    {"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
+)
+_BODYLESS = frozenset({"GET", "HEAD", "DELETE"})
+
+
+def _model_in(project: Project, module: Module, scope: Function | None, expr: ast.expr) -> str:
+    """The Pydantic model class an annotation names (also in `list[...]`), or ""."""
+    for node in ast.walk(expr):
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            name = project.resolve(module, node, scope)
+            if (
+                name
+                and project.class_(name) is not None
+                and project.is_subclass(name, _MODEL_ROOTS)
+            ):
+                return last_name(name)
+    return ""
+
+
+def _body_params(project: Project, fn: Function) -> Iterator[tuple[ast.arg, str]]:
+    """Parameters FastAPI reads from the request body: `Body()`/`Form()`/`File()`, or an
+    unmarked Pydantic model."""
+    scope = fn.parent
+    for param, default in parameters(fn.node):
+        base, metadata, meta_module = unwrap_annotation(project, fn.module, param.annotation, scope)
+        marker = _param_marker(project, fn.module, default, scope)
+        for meta in metadata:
+            marker = marker or _param_marker(
+                project, meta_module, meta, scope if meta_module is fn.module else None
+            )
+        if marker in ("Body", "Form", "File"):
+            yield param, f"`{marker}()`"
+        elif marker is None and base is not None:
+            model = _model_in(
+                project, meta_module, scope if meta_module is fn.module else None, base
+            )
+            if model:
+                yield param, f"the model `{model}`"
+
+
+@rule(
+    code="FAA709",
+    name="body-on-get-or-delete",
+    summary="A GET, HEAD or DELETE path operation reads a request body",
+    severity="warning",
+    scope="route",
+    fix_title="Take query parameters (a `Query()` model) or move the operation to POST",
+    references=(
+        "https://www.rfc-editor.org/rfc/rfc9110#name-get",
+        "https://fastapi.tiangolo.com/tutorial/query-param-models/",
+    ),
+)
+def body_on_get_or_delete(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds GET, HEAD and DELETE path operations whose handler takes a request body: a
+    parameter typed with a Pydantic model and no `Query()`/`Depends()` marker (FastAPI
+    reads those from the body), or an explicit `Body()`, `Form()` or `File()`.
+
+    ## Why is this bad?
+    A body on GET, HEAD or DELETE has no defined meaning (RFC 9110): browsers' `fetch`
+    refuses to send one with GET, many HTTP clients, proxies, CDNs and API gateways drop
+    it, and caches ignore it when they key responses. Swagger UI cannot send it either,
+    so the operation cannot be tried from the docs.
+
+    ## Known problems
+    Only the handler's own parameters are read; a body taken by a dependency is not
+    seen. A model parameter with `Query()` (FastAPI's query parameter models) or
+    `Depends()` is not a body and is not reported. Registrations for several methods
+    including a body method (`api_route(methods=["GET", "POST"])`) are skipped.
+
+    ## Example
+    ```python
+    @router.get("/books/search")
+    def search_books(filters: BookFilters) -> list[BookOut]: ...
+    ```
+
+    ## Use instead
+    ```python
+    @router.get("/books/search")
+    def search_books(filters: Annotated[BookFilters, Query()]) -> list[BookOut]: ...
+    ```
+
+    ## Fix safety
+    No automatic fix: moving the data to the query string or the operation to POST
+    changes the API contract.
+    """
+    if route.kind != "http" or not route.methods or not set(route.methods) <= _BODYLESS:
+        return
+    for param, what in _body_params(ctx.project, route.handler):
+        yield Report(
+            route.node,
+            f"`{route.handler.name}` ({route_label(route)}) reads the request body: "
+            f"`{param.arg}` is {what}",
+        )
+        return
+
+
+# ------------------------------------------------------------------ FAA710
+
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+_SESSION_WRITES = frozenset({"add", "add_all", "delete", "merge", "commit", "bulk_save_objects"})
+_SQL_WRITES = frozenset(
+    {
+        "sqlalchemy.insert",
+        "sqlalchemy.update",
+        "sqlalchemy.delete",
+        "sqlalchemy.sql.expression.insert",
+        "sqlalchemy.sql.expression.update",
+        "sqlalchemy.sql.expression.delete",
+        "sqlmodel.insert",
+        "sqlmodel.update",
+        "sqlmodel.delete",
+        "sqlalchemy.dialects.postgresql.insert",
+        "sqlalchemy.dialects.sqlite.insert",
+        "sqlalchemy.dialects.mysql.insert",
+    }
+)
+_MUTATING_VERBS = frozenset(
+    {"create", "update", "delete", "remove", "insert", "upsert", "save", "destroy", "purge"}
+)
+# GET routes that must change state by protocol: OAuth/SSO callbacks, links in e-mails
+# (verify, confirm, unsubscribe, magic login), and login/logout redirects.
+_LINK_WORDS = frozenset(
+    {
+        "callback",
+        "callbacks",
+        "oauth",
+        "oauth2",
+        "sso",
+        "authorize",
+        "login",
+        "logout",
+        "signin",
+        "signout",
+        "verify",
+        "verification",
+        "confirm",
+        "confirmation",
+        "activate",
+        "activation",
+        "unsubscribe",
+        "magic",
+        "invite",
+        "invitation",
+        "webhook",
+        "webhooks",
+        "redirect",
+    }
+)
+
+
+def _is_link_route(route: Route) -> bool:
+    words = set(_words(route.handler.name))
+    for path in (route.path, *route.full_paths):
+        for segment in path.split("/"):
+            if segment and not segment.startswith("{"):
+                words |= set(_words(segment))
+    return bool(words & _LINK_WORDS)
+
+
+def _mutation(project: Project, fn: Function, call: ast.Call, target: str | None) -> str:
+    """What a call in a GET handler changes, or ""."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in _SESSION_WRITES:
+        on_session = bool(target and target.startswith(_SESSION_OWNERS))
+        receiver = func.value
+        if on_session or (isinstance(receiver, ast.Name) and receiver.id in _SESSION_NAMES):
+            return f"`{dotted(func) or func.attr}()`"
+    if target is None:
+        return ""
+    if project.canonical(target) in _SQL_WRITES:
+        return f"an SQL `{last_name(target)}()` statement"
+    callee = project.function(target)
+    if callee is None:
+        return ""
+    words = _words(callee.name)
+    if words and words[0] in _MUTATING_VERBS and not set(words) & _NOT_RESOURCE_WORDS:
+        return f"`{callee.display}()`"
+    return ""
+
+
+@rule(
+    code="FAA710",
+    name="get-route-mutates-state",
+    summary="A GET or HEAD path operation writes: it commits, adds or deletes, or calls a "
+    "create/update/delete function",
+    severity="warning",
+    scope="route",
+    fix_title="Move the change to a POST, PUT, PATCH or DELETE operation",
+    references=(
+        "https://www.rfc-editor.org/rfc/rfc9110#name-safe-methods",
+        "https://fastapi.tiangolo.com/tutorial/first-steps/#operation",
+    ),
+)
+def get_route_mutates_state(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds GET and HEAD path operations whose handler changes state: it calls
+    `session.add()`, `add_all()`, `delete()`, `merge()` or `commit()` on a database
+    session, executes an SQL `insert`/`update`/`delete` statement, or calls a project
+    function or method named `create*`, `update*`, `delete*`, `remove*`, `insert*`,
+    `upsert*` or `save*`.
+
+    ## Why is this bad?
+    GET and HEAD are *safe* methods (RFC 9110): clients, crawlers, link previews,
+    browsers' prefetching and caches call them freely and repeat them. A GET that
+    writes is triggered by a bot or a preview, changes data twice on a retry, and
+    cannot be protected by CSRF defences, which only cover unsafe methods.
+
+    ## Known problems
+    Only the handler's own calls are read (not the services it calls, nor dependencies,
+    where a session dependency's `commit()` is normal). Routes that must write on GET by
+    protocol are skipped by a word in the handler name or path: OAuth/SSO `callback`,
+    `authorize`, `login`/`logout`, and e-mail links (`verify`, `confirm`, `activate`,
+    `unsubscribe`, `magic`, `invite`). Helpers that make a token, a session or a URL
+    (`create_access_token`, `create_presigned_url`) are not counted as writes.
+
+    ## Example
+    ```python
+    @router.get("/articles/{article_id}")
+    def read_article(article_id: int, db: SessionDep) -> ArticleOut:
+        article = db.get(Article, article_id)
+        article.views += 1
+        db.commit()
+        return article
+    ```
+
+    ## Use instead
+    ```python
+    @router.get("/articles/{article_id}")
+    def read_article(article_id: int, db: SessionDep) -> ArticleOut:
+        return db.get(Article, article_id)
+
+
+    @router.post("/articles/{article_id}/views", status_code=status.HTTP_204_NO_CONTENT)
+    def count_view(article_id: int, db: SessionDep) -> None:
+        articles_service.count_view(db, article_id)
+    ```
+
+    ## Fix safety
+    No automatic fix: changing the method changes the API contract.
+    """
+    if route.kind != "http" or not route.methods or not set(route.methods) <= _SAFE_METHODS:
+        return
+    if _is_link_route(route):
+        return
+    fn = route.handler
+    for site in ctx.model.callgraph.calls_of(fn):
+        what = _mutation(ctx.project, fn, site.node, site.target)
+        if what:
+            yield Report(
+                route.node,
+                f"`{fn.name}` ({route_label(route)}) changes state: it calls {what}",
+            )
+            return
+
+
+# ------------------------------------------------------------------ FAA707
+
+
+def _literal_methods(expr: ast.expr | None) -> list[str] | None:
+    if not isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+        return None
+    out: list[str] = []
+    for element in expr.elts:
+        text = const_str(element)
+        if text is None:
+            return None
+        out.append(text.upper())
+    return list(dict.fromkeys(out))
+
+
+@rule(
+    code="FAA707",
+    name="flask-style-route",
+    summary="A route is registered Flask-style, with `route()` or a single-method `api_route()`",
+    severity="info",
+    scope="route",
+    fix_title="Use the method decorator (`@router.get(...)`, `@router.post(...)`)",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/first-steps/#define-a-path-operation-decorator",
+    ),
+)
+def flask_style_route(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds routes registered with `@app.route(...)` (Starlette's low-level decorator,
+    familiar from Flask) or with `@router.api_route(...)` for a single method, where the
+    method decorator (`@router.get`, `@router.post`...) says the same thing.
+
+    ## Why is this bad?
+    `app.route()` is Starlette's: the handler gets the raw `Request`, with no parameter
+    parsing, no validation, no dependency injection and no `response_model`, and the
+    operation is missing from the OpenAPI document. `api_route(methods=["POST"])` works,
+    but hides the method in a keyword and reads as ported Flask code; the method
+    decorators are what FastAPI users expect to search for.
+
+    ## Known problems
+    `api_route()` for several methods (`methods=["GET", "HEAD"]`) is the right tool and
+    is not reported, nor is `add_api_route()` (programmatic registration), nor an
+    `api_route()` whose `methods=` is not a literal list.
+
+    ## Example
+    ```python
+    @app.route("/items", methods=["GET"])
+    async def list_items(request: Request) -> JSONResponse: ...
+
+
+    @router.api_route("/items", methods=["POST"])
+    def create_item(item: ItemIn) -> ItemOut: ...
+    ```
+
+    ## Use instead
+    ```python
+    @app.get("/items")
+    async def list_items() -> list[ItemOut]: ...
+
+
+    @router.post("/items", status_code=status.HTTP_201_CREATED)
+    def create_item(item: ItemIn) -> ItemOut: ...
+    ```
+
+    ## Fix safety
+    No automatic fix: moving from `route()` to a method decorator changes how the
+    handler's parameters are read.
+    """
+    node = route.node
+    if route.kind != "http" or not isinstance(node, ast.Call):
+        return
+    if not isinstance(node.func, ast.Attribute) or has_keyword_splat(route):
+        return
+    kind = node.func.attr
+    if kind == "route":
+        yield Report(
+            node,
+            f"`{route.handler.name}` is registered with Starlette's `.route()`: no "
+            "validation, no dependencies, not in the OpenAPI document",
+        )
+        return
+    if kind != "api_route":
+        return
+    listed = keyword(node, "methods")
+    methods = ["GET"] if listed is None else _literal_methods(listed)  # GET: the default
+    if methods is None or len(methods) != 1:
+        return
+    yield Report(
+        node,
+        f"`{route.handler.name}` uses `.api_route()` for {methods[0]} only: use "
+        f"`.{methods[0].lower()}()`",
+    )
+
+
+# ------------------------------------------------------------------ FAA711
+
+_PATH_VERBS = frozenset(
+    {
+        "get",
+        "fetch",
+        "retrieve",
+        "list",
+        "create",
+        "add",
+        "insert",
+        "update",
+        "edit",
+        "modify",
+        "delete",
+        "remove",
+        "destroy",
+    }
+)
+# Nouns that start with a verb: `/add-ons`, `/update-logs` are resources.
+_NOUN_TAILS = frozenset({"on", "ons", "in", "ins", "log", "logs", "history", "able"})
+_CAMEL = re.compile(r"[a-z0-9][A-Z]")
+_SEGMENT_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def _literal_segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s and "{" not in s and "}" not in s]
+
+
+def _case_style(segment: str) -> str:
+    """kebab-case, snake_case, camelCase, or "" for a one-word segment."""
+    if "-" in segment and "_" not in segment:
+        return "kebab-case"
+    if "_" in segment and "-" not in segment:
+        return "snake_case"
+    if _CAMEL.search(segment) and "-" not in segment and "_" not in segment:
+        return "camelCase"
+    return ""
+
+
+def _segment_verb(segment: str) -> str:
+    words = [w.lower() for w in _SEGMENT_WORDS.findall(segment)]
+    if not words or words[0] not in _PATH_VERBS:
+        return ""
+    if len(words) == 1:
+        return "" if words[0] == "list" else words[0]
+    return "" if words[1] in _NOUN_TAILS else words[0]
+
+
+def _served_paths(route: Route) -> list[tuple[str, str]]:
+    """(root app or router key, full path) for each place the route is served."""
+    if not route.mounts:
+        return [(route.router.key, route.router.prefix + route.path)]
+    return [(m.chain[0].key, m.path) for m in route.mounts]
+
+
+def _slash_kind(route: Route) -> str:
+    """Whether the route's own path ends with `/` ("with"/"without"), for paths that end
+    with a literal segment. `@router.get("/")` (the router's root, `/items/` once
+    prefixed, FastAPI's documented idiom) and `/items/{item_id}` are not counted."""
+    path = route.path
+    if not path.strip("/") or path.rstrip("/").endswith("}"):
+        return ""
+    return "with" if path.endswith("/") else "without"
+
+
+def _majority(counts: dict[str, int]) -> str | None:
+    """The style most routes use, when there is a clear one."""
+    if len(counts) < 2:
+        return None
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    return ranked[0][0] if ranked[0][1] > ranked[1][1] else None
+
+
+@rule(
+    code="FAA711",
+    name="non-restful-path",
+    summary="A path names an action (`/getUser`, `/create-item`), or the app mixes case "
+    "styles, singular and plural collections, or trailing slashes",
+    severity="info",
+    scope="project",
+    fix_title="Name resources with plural nouns and let the HTTP method say the action",
+    references=(
+        "https://learn.microsoft.com/en-us/azure/architecture/best-practices/api-design",
+        "https://google.aip.dev/122",
+    ),
+)
+def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds path operations whose own path names a CRUD action (`/getUser`,
+    `/create-item`, `/items/{item_id}/delete`), and, across each app, paths that break
+    the app's own conventions: a segment in another case style than most of the app's
+    multi-word segments (`/orderItems` in a kebab-case API), a singular collection name
+    where the app uses the plural (`/user/{user_id}` next to `/users`), and a trailing
+    slash where most routes have none (or the reverse).
+
+    ## Why is this bad?
+    In a REST API the method is the verb and the path names the resource:
+    `GET /users/{id}`, `DELETE /items/{id}`. Verbs in paths multiply endpoints, hide
+    the method's semantics from caches and clients, and make the API hard to guess.
+    Mixed conventions make every client call a lookup in the docs, and with FastAPI a
+    trailing-slash mismatch costs a `307` redirect on each call (and breaks clients that
+    do not follow redirects on POST).
+
+    ## Known problems
+    Actions that are not CRUD (`/login`, `/search`, `/items/{id}/publish`) are fine and
+    not reported. A singleton resource next to a collection (`/user` for the current
+    user, `/users/{username}` for others, as in GitHub's API) is not reported: a
+    singular counts only when a path parameter follows it. Conventions are counted per
+    app, and only a clear majority is enforced (a tie reports nothing). Test modules
+    are skipped.
+
+    ## Example
+    ```python
+    @router.post("/createBook")
+    def create_book(payload: BookIn) -> BookOut: ...
+
+
+    @router.get("/book/{book_id}")
+    def read_book(book_id: int) -> BookOut: ...
+
+
+    @router.get("/books")
+    def list_books() -> list[BookOut]: ...
+    ```
+
+    ## Use instead
+    ```python
+    @router.post("/books", status_code=status.HTTP_201_CREATED)
+    def create_book(payload: BookIn) -> BookOut: ...
+
+
+    @router.get("/books/{book_id}")
+    def read_book(book_id: int) -> BookOut: ...
+    ```
+
+    ## Fix safety
+    No automatic fix: a path is part of the API contract.
+    """
+    routes = [
+        r
+        for r in ctx.model.routes
+        if r.kind == "http" and not is_test_module(r.module) and "{?}" not in r.path
+    ]
+    styles: dict[str, dict[str, int]] = {}
+    slashes: dict[str, dict[str, int]] = {}
+    plural_segments: dict[str, set[str]] = {}
+    for route in routes:
+        for root, path in _served_paths(route):
+            for segment in _literal_segments(route.path):
+                style = _case_style(segment)
+                if style:
+                    counts = styles.setdefault(root, {})
+                    counts[style] = counts.get(style, 0) + 1
+            kind = _slash_kind(route)
+            if kind:
+                counts = slashes.setdefault(root, {})
+                counts[kind] = counts.get(kind, 0) + 1
+            plural_segments.setdefault(root, set()).update(
+                s.lower() for s in _literal_segments(path) if s.lower().endswith("s")
+            )
+    for route in sorted(routes, key=_site_order):
+        problems: list[str] = []
+        for segment in _literal_segments(route.path):
+            verb = _segment_verb(segment)
+            if verb:
+                problems.append(f"`{segment}` names an action (`{verb}`)")
+                break
+        for root, _path in _served_paths(route)[:1]:
+            usual = _majority(styles.get(root, {}))
+            for segment in _literal_segments(route.path):
+                style = _case_style(segment)
+                if usual and style and style != usual:
+                    problems.append(f"`{segment}` is {style} where the app uses {usual}")
+                    break
+            usual_slash = _majority(slashes.get(root, {}))
+            kind = _slash_kind(route)
+            if usual_slash and kind and kind != usual_slash:
+                problems.append(
+                    "it ends with `/` where the app's paths do not"
+                    if kind == "with"
+                    else "it has no trailing `/` where the app's paths do"
+                )
+            parts = [s for s in route.path.split("/") if s]
+            for index, segment in enumerate(parts[:-1]):
+                follows_param = parts[index + 1].startswith("{")
+                lower = segment.lower()
+                if (
+                    follows_param
+                    and "{" not in segment
+                    and not lower.endswith("s")
+                    and f"{lower}s" in plural_segments.get(root, set())
+                ):
+                    problems.append(f"`{segment}` is singular where the app uses `{segment}s`")
+                    break
+        if problems:
+            yield Report(
+                route.node,
+                f"`{route.handler.name}` ({route_label(route)}): {'; '.join(problems)}",
+                module=route.module,
+            )

@@ -1,0 +1,1983 @@
+"""FAA4xx: how the ORM is used. Columns that queries filter on without an index,
+foreign keys PostgreSQL leaves unindexed, row-by-row work (`len(q.all())`, a commit per
+item) and Python operators that SQLAlchemy never sees inside `filter()`/`where()`.
+
+The model index (tables, their columns, which columns lead an index) is built once per
+run from the declarative classes that `_orm` knows, their mixins, `__table_args__`,
+`Index(...)` calls anywhere in the project and Alembic `op.create_index(...)`.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi_architect.model.apps import Route
+from fastapi_architect.model.astutil import (
+    body_nodes,
+    const_str,
+    is_false,
+    keyword,
+    last_name,
+    parameters,
+)
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.dependencies import param_sites, resolve_target, walk_dependencies
+from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
+from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._orm import (
+    OrmState,
+    function_query,
+    is_test_module,
+    session_call,
+    state,
+    type_kind,
+    uses_orm,
+)
+from fastapi_architect.review.rules.database import (
+    _binding,
+    _collection_loop,
+    _iteration_loops,
+    _Origin,
+    _Origins,
+)
+
+_REFERENCES = (
+    "https://docs.sqlalchemy.org/en/20/orm/queryguide/select.html",
+    "https://www.postgresql.org/docs/current/indexes-intro.html",
+)
+
+_COLUMN_FUNCTIONS = frozenset({"mapped_column", "Column", "Field"})
+_INDEX_FUNCTIONS = frozenset({"Index", "UniqueConstraint", "PrimaryKeyConstraint"})
+_SA_PACKAGES = ("sqlalchemy", "sqlmodel", "flask_sqlalchemy")
+
+# ------------------------------------------------------------------ the table index
+
+
+@dataclass
+class ColumnInfo:
+    attr: str  # the Python attribute name
+    name: str  # the column name in the database
+    node: ast.AST
+    module: Module
+    indexed: bool
+    foreign_key: str | None  # the referenced "table.column", when a foreign key
+    boolean: bool = False
+
+
+@dataclass
+class TableInfo:
+    key: str  # model qualname, or "table:<name>" for a Core `Table`
+    label: str  # `Book` or `books`
+    table: str | None
+    columns: dict[str, ColumnInfo] = field(default_factory=dict)  # by attribute name
+    # Every index, unique or primary-key constraint, as its ordered column names.
+    indexes: list[list[str]] = field(default_factory=list)
+    unknown: bool = False  # `__table_args__` or columns we cannot read: never report
+
+    def column(self, name: str) -> ColumnInfo | None:
+        found = self.columns.get(name)
+        if found is None:
+            found = next((c for c in self.columns.values() if c.name == name), None)
+        return found
+
+    def leads_index(self, col: ColumnInfo) -> bool:
+        return col.indexed or any(ix and ix[0] in (col.name, col.attr) for ix in self.indexes)
+
+    def covered(self, col: ColumnInfo, others: set[str]) -> bool:
+        """Is `col` usable through an index when the same query also constrains `others`
+        (a later column of a composite index whose leading columns are all filtered)?"""
+        if self.leads_index(col):
+            return True
+        for ix in self.indexes:
+            for pos, name in enumerate(ix):
+                if name in (col.name, col.attr) and all(
+                    self._names(lead) & others for lead in ix[:pos]
+                ):
+                    return True
+        return False
+
+    def _names(self, name: str) -> set[str]:
+        col = self.column(name)
+        return {name} if col is None else {col.name, col.attr}
+
+
+@dataclass
+class TableIndex:
+    tables: dict[str, TableInfo] = field(default_factory=dict)
+    by_table: dict[str, TableInfo] = field(default_factory=dict)
+    dialects: set[str] = field(default_factory=set)
+
+
+_TABLES: list[tuple[AppModel, TableIndex]] = []
+
+
+def tables(model: AppModel) -> TableIndex:
+    """The table index of the run reviewing `model` (built on first use)."""
+    if _TABLES and _TABLES[0][0] is model:
+        return _TABLES[0][1]
+    index = _build_tables(model)
+    _TABLES[:] = [(model, index)]
+    return index
+
+
+def _is_sa(project: Project, module: Module, func: ast.expr, names: frozenset[str]) -> bool:
+    callee = project.resolve(module, func)
+    if callee is None or last_name(callee) not in names:
+        return False
+    root = callee.split(".")[0]
+    if root in _SA_PACKAGES:
+        return True
+    # Flask-SQLAlchemy: `db.Column(...)` on `db = SQLAlchemy()`.
+    value = project.module_value(callee.rpartition(".")[0])
+    if value is not None and isinstance(value[1], ast.Call):
+        owner = project.resolve(value[0], value[1].func) or ""
+        return owner.startswith("flask_sqlalchemy")
+    return False
+
+
+def _build_tables(model: AppModel) -> TableIndex:
+    project = model.project
+    orm = state(model).index
+    out = TableIndex()
+    for qualname, orm_model in orm.models.items():
+        cls = project.classes.get(qualname)
+        if cls is None:
+            continue
+        info = TableInfo(qualname, orm_model.name, None)
+        for ancestor in reversed(project.mro(qualname)):
+            parent = project.classes.get(ancestor)
+            if parent is None:
+                continue
+            _read_class(project, parent.module, parent.node, info, qualname != ancestor)
+        out.tables[qualname] = info
+        if info.table:
+            out.by_table.setdefault(info.table, info)
+    for module in project.module_list:
+        if not module.imports_anything(*_SA_PACKAGES, "alembic"):
+            continue
+        lowered = module.source.lower()
+        for word in ("postgres", "asyncpg", "psycopg", "mysql", "sqlite", "mariadb"):
+            if word in lowered:
+                out.dialects.add(word)
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Call):
+                _read_call(project, module, node, out)
+        _read_sql_indexes(module.source, out)
+    for tree, source in _migrations(project.root):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                _read_call(project, None, node, out)
+        _read_sql_indexes(source, out)
+        _read_batches(tree, out)
+    return out
+
+
+_CREATE_INDEX = re.compile(
+    r"create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?"
+    r"[\w\".]*\s*on\s+(?:only\s+)?([\w\".]+)\s*(?:using\s+\w+\s*)?\(\s*\"?(\w+)",
+    re.IGNORECASE,
+)
+
+
+def _read_sql_indexes(source: str, out: TableIndex) -> None:
+    """`CREATE INDEX ix ON books (title)` in raw SQL strings (`op.execute`, `text()`)."""
+    if "index" not in source.lower():
+        return
+    for match in _CREATE_INDEX.finditer(source):
+        table = match.group(1).replace('"', "").rsplit(".", 1)[-1]
+        _add_table_index(out, table, [match.group(2)])
+
+
+_SKIP_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist"})
+_MAX_MIGRATIONS = 3000
+
+
+def _migrations(root: Path) -> Iterator[tuple[ast.Module, str]]:
+    """Alembic revision files (`versions/` next to an `env.py`): not part of the reviewed
+    project, read for the indexes they create."""
+    count = 0
+    base_depth = len(root.parts)
+    for current, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+        if len(Path(current).parts) - base_depth >= 6:
+            dirs[:] = []
+        if "env.py" not in files or "versions" not in dirs:
+            continue
+        for path in sorted((Path(current) / "versions").rglob("*.py")):
+            count += 1
+            if count > _MAX_MIGRATIONS:
+                return
+            try:
+                source = path.read_text(encoding="utf-8")
+                tree = ast.parse(source)
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                continue
+            yield tree, source
+
+
+def _read_class(
+    project: Project, module: Module, node: ast.ClassDef, info: TableInfo, inherited: bool
+) -> None:
+    for stmt in node.body:
+        if isinstance(stmt, ast.FunctionDef):
+            if stmt.name == "__table_args__":
+                # `@declared_attr.directive def __table_args__(cls): return (Index(...),)`
+                returns = [n for n in ast.walk(stmt) if isinstance(n, ast.Return)]
+                if len(returns) == 1:
+                    _read_table_args(project, module, returns[0].value, info)
+                else:
+                    info.unknown = True
+            continue
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            name, value, annotation = stmt.target.id, stmt.value, stmt.annotation
+        elif (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            name, value, annotation = stmt.targets[0].id, stmt.value, None
+        else:
+            continue
+        if name == "__tablename__":
+            info.table = const_str(value) or info.table
+            if value is not None and const_str(value) is None:
+                info.unknown = True
+            continue
+        if name == "__table_args__":
+            _read_table_args(project, module, value, info)
+            continue
+        if name == "__table__":
+            info.unknown = True
+            continue
+        if name.startswith("__"):
+            continue
+        col = _column_of(project, module, stmt, name, value, annotation, info)
+        if col is not None:
+            info.columns[name] = col
+
+
+def _column_of(
+    project: Project,
+    module: Module,
+    stmt: ast.stmt,
+    name: str,
+    value: ast.expr | None,
+    annotation: ast.expr | None,
+    info: TableInfo,
+) -> ColumnInfo | None:
+    text = ast.unparse(annotation) if annotation is not None else ""
+    boolean = "bool" in text.replace("Optional", "")
+    if isinstance(value, ast.Call) and _is_sa(project, module, value.func, _COLUMN_FUNCTIONS):
+        call = value
+        kind = last_name(project.resolve(module, call.func))
+        if kind == "Field":
+            inner = keyword(call, "sa_column")
+            if isinstance(inner, ast.Call):
+                call = inner
+            elif inner is not None or keyword(call, "sa_column_kwargs") is not None:
+                info.unknown = True
+                return None
+        return _column_call(project, module, stmt, name, call, boolean)
+    if annotation is None or text.startswith(("ClassVar", "typing.ClassVar")):
+        return None
+    if value is None and text.startswith(("Mapped[", "orm.Mapped[", "sa.orm.Mapped[")):
+        return ColumnInfo(name, name, stmt, module, False, None, boolean)  # `title: Mapped[str]`
+    if _sqlmodel_table(info, project) and not isinstance(value, ast.Call):
+        return ColumnInfo(name, name, stmt, module, False, None, boolean)  # `title: str = ""`
+    return None
+
+
+def _sqlmodel_table(info: TableInfo, project: Project) -> bool:
+    return any(last_name(n) == "SQLModel" for n in project.mro(info.key))
+
+
+def _column_call(
+    project: Project, module: Module, stmt: ast.AST, name: str, call: ast.Call, boolean: bool
+) -> ColumnInfo:
+    db_name = name
+    if call.args and const_str(call.args[0]) is not None:
+        db_name = const_str(call.args[0]) or name
+    indexed = False
+    for kw in call.keywords:
+        if kw.arg is None:
+            indexed = True  # `**kwargs`: unknown, assume indexed
+        elif (
+            kw.arg in ("index", "unique", "primary_key")
+            and not is_false(kw.value)
+            and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+        ):
+            indexed = True
+    foreign: str | None = None
+    fk = keyword(call, "foreign_key")
+    if fk is not None and not (isinstance(fk, ast.Constant) and fk.value in (None, False)):
+        foreign = const_str(fk) or ast.unparse(fk)
+    for arg in call.args:
+        if isinstance(arg, ast.Call) and last_name(project.resolve(module, arg.func)) == (
+            "ForeignKey"
+        ):
+            first = arg.args[0] if arg.args else keyword(arg, "column")
+            foreign = (const_str(first) or ast.unparse(first)) if first is not None else "?"
+        elif (
+            isinstance(arg, (ast.Name, ast.Attribute, ast.Call))
+            and last_name(project.resolve(module, arg.func if isinstance(arg, ast.Call) else arg))
+            == "Boolean"
+        ):
+            boolean = True
+    return ColumnInfo(name, db_name, stmt, module, indexed, foreign, boolean)
+
+
+def _elements(value: ast.expr | None) -> list[ast.expr] | None:
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return list(value.elts)
+    if isinstance(value, ast.Dict):
+        return []
+    return None
+
+
+def _read_table_args(
+    project: Project, module: Module, value: ast.expr | None, info: TableInfo
+) -> None:
+    items = _elements(value)
+    if items is None:
+        info.unknown = True
+        return
+    for item in items:
+        if isinstance(item, ast.Starred):
+            info.unknown = True
+        elif isinstance(item, ast.Call) and last_name(ast.unparse(item.func)) in _INDEX_FUNCTIONS:
+            info.indexes.append(_index_columns(item))
+
+
+def _index_columns(call: ast.Call) -> list[str]:
+    """The ordered column names of `Index("ix", "a", Model.b)`, `UniqueConstraint("a")`."""
+    func = last_name(ast.unparse(call.func))
+    args = call.args[1:] if func == "Index" else call.args
+    out: list[str] = []
+    for arg in args:
+        if const_str(arg) is not None:
+            out.append(const_str(arg) or "")
+        elif isinstance(arg, ast.Attribute):
+            out.append(arg.attr)
+        elif isinstance(arg, ast.Name):
+            out.append(arg.id)
+        else:
+            out.append("?")  # an expression (functional index): not a plain column
+    return out
+
+
+def _read_batches(tree: ast.AST, out: TableIndex) -> None:
+    """`with op.batch_alter_table("books") as batch_op: batch_op.create_index("ix", ["t"])`."""
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.With, ast.AsyncWith)):
+            continue
+        for item in node.items:
+            call = item.context_expr
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "batch_alter_table"
+                and isinstance(item.optional_vars, ast.Name)
+            ):
+                continue
+            first = call.args[0] if call.args else keyword(call, "table_name")
+            table = const_str(first)
+            alias = item.optional_vars.id
+            for sub in ast.walk(node):
+                if (
+                    table
+                    and isinstance(sub, ast.Call)
+                    and isinstance(sub.func, ast.Attribute)
+                    and sub.func.attr == "create_index"
+                    and isinstance(sub.func.value, ast.Name)
+                    and sub.func.value.id == alias
+                ):
+                    cols = sub.args[1] if len(sub.args) > 1 else keyword(sub, "columns")
+                    if isinstance(cols, (ast.List, ast.Tuple)):
+                        _add_table_index(out, table, [const_str(c) or "?" for c in cols.elts])
+
+
+def _read_call(project: Project, module: Module | None, call: ast.Call, out: TableIndex) -> None:
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name == "create_index" and isinstance(func, ast.Attribute):
+        # Alembic: `op.create_index("ix", "books", ["title"])`.
+        table = (
+            const_str(call.args[1])
+            if len(call.args) > 1
+            else const_str(keyword(call, "table_name"))
+        )
+        cols = call.args[2] if len(call.args) > 2 else keyword(call, "columns")
+        if table and isinstance(cols, (ast.List, ast.Tuple)):
+            _add_table_index(out, table, [const_str(c) or "?" for c in cols.elts])
+    elif name in ("create_table", "Table"):
+        table = const_str(call.args[0]) if call.args else None
+        if not table:
+            return
+        for arg in call.args[1:]:
+            if not isinstance(arg, ast.Call):
+                continue
+            kind = last_name(ast.unparse(arg.func))
+            if kind in _INDEX_FUNCTIONS:
+                _add_table_index(out, table, _index_columns(arg))
+            elif kind == "Column" and name == "create_table" and module is None:
+                column = const_str(arg.args[0]) if arg.args else None
+                if column and any(
+                    kw.arg in ("index", "unique", "primary_key") and not is_false(kw.value)
+                    for kw in arg.keywords
+                ):
+                    _add_table_index(out, table, [column])
+        if (
+            name == "Table"
+            and module is not None
+            and _is_sa(project, module, func, frozenset({"Table"}))
+        ):
+            _core_table(project, module, call, table, out)
+    elif (
+        name == "Index"
+        and module is not None
+        and _is_sa(project, module, func, frozenset({"Index"}))
+    ):
+        # `Index("ix_books_title", Book.title)` next to (or after) the model.
+        first = call.args[1] if len(call.args) > 1 else None
+        if isinstance(first, ast.Attribute) and isinstance(first.value, (ast.Name, ast.Attribute)):
+            owner = project.resolve(module, first.value)
+            info = out.tables.get(owner or "")
+            if info is not None:
+                info.indexes.append(_index_columns(call))
+
+
+def _add_table_index(out: TableIndex, table: str, columns: list[str]) -> None:
+    info = out.by_table.get(table)
+    if info is None:
+        info = out.by_table[table] = TableInfo(f"table:{table}", table, table)
+    info.indexes.append(columns)
+
+
+def _core_table(
+    project: Project, module: Module, call: ast.Call, table: str, out: TableIndex
+) -> None:
+    key = f"table:{module.name}:{table}"
+    info = out.tables.get(key) or TableInfo(key, table, table)
+    for arg in call.args[1:]:
+        if isinstance(arg, ast.Starred):
+            info.unknown = True
+        if isinstance(arg, ast.Call) and last_name(ast.unparse(arg.func)) == "Column":
+            name = const_str(arg.args[0]) if arg.args else None
+            if name:
+                info.columns[name] = _column_call(project, module, arg, name, arg, False)
+    out.tables[key] = info
+    known = out.by_table.get(table)
+    if known is not None and known is not info and known.key.startswith("table:"):
+        info.indexes.extend(known.indexes)
+    out.by_table[table] = info
+
+
+def _alembic_indexes(index: TableIndex, info: TableInfo) -> list[list[str]]:
+    if info.table is None:
+        return []
+    other = index.by_table.get(info.table)
+    return other.indexes if other is not None and other is not info else []
+
+
+# --------------------------------------------------------------------------- FAA405
+
+
+@rule(
+    code="FAA405",
+    name="foreign-key-without-index",
+    summary="A foreign key column has no index (PostgreSQL does not create one)",
+    severity="warning",
+    scope="project",
+    fix_title="Add `index=True` to the foreign key column",
+    references=(
+        "https://www.postgresql.org/docs/current/ddl-constraints.html#DDL-CONSTRAINTS-FK",
+        "https://docs.sqlalchemy.org/en/20/core/constraints.html#indexes",
+    ),
+)
+def foreign_key_without_index(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds model columns declared with a `ForeignKey(...)` (SQLAlchemy `mapped_column`,
+    `Column`, Flask-SQLAlchemy `db.Column`, Core `Table(...)` columns) or SQLModel's
+    `Field(foreign_key=...)` that are not indexed: no `index=True`, `unique=True` or
+    `primary_key=True`, not the first column of an `Index(...)`, `UniqueConstraint` or
+    `PrimaryKeyConstraint` in `__table_args__` or elsewhere in the project, and not the
+    first column of an Alembic `op.create_index(...)` on the same table.
+
+    ## Why is this bad?
+    PostgreSQL indexes the referenced primary key, never the referencing column. Every
+    join from the parent side (`author.books`, `selectinload(Author.books)`, `WHERE
+    book.author_id = ?`) and every `DELETE`/`UPDATE` of a parent row (the database
+    checks the children, also for `ON DELETE CASCADE`) then scans the whole child table.
+    It is invisible with test data and slow in production.
+
+    ## Known problems
+    MySQL (InnoDB) creates the index by itself: the rule stays silent in projects whose
+    sources name MySQL or MariaDB and never PostgreSQL. Indexes created in raw SQL
+    strings (`CREATE INDEX ix ON books (author_id)`) and by Alembic revisions
+    (`op.create_index`, `batch_op.create_index`, in a `versions/` folder next to an
+    `env.py`) count. Test modules are skipped.
+
+    ## Example
+    ```python
+    class Book(Base):
+        __tablename__ = "books"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"))
+    ```
+
+    ## Use instead
+    ```python
+        author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"), index=True)
+    ```
+
+    ## Fix safety
+    There is no automatic fix: adding the index needs a migration.
+    """
+    index = tables(ctx.model)
+    if index.dialects & {"mysql", "mariadb"} and not index.dialects & {
+        "postgres",
+        "asyncpg",
+        "psycopg",
+    }:
+        return
+    seen: set[int] = set()
+    for info in index.tables.values():
+        if info.unknown:
+            continue
+        extra = _alembic_indexes(index, info)
+        for col in info.columns.values():
+            if col.foreign_key is None or id(col.node) in seen or is_test_module(col.module):
+                continue
+            if info.leads_index(col) or any(ix and ix[0] in (col.name, col.attr) for ix in extra):
+                continue
+            seen.add(id(col.node))
+            yield Report(
+                col.node,
+                f"Foreign key `{info.label}.{col.attr}` (to `{col.foreign_key}`) has no index; "
+                "PostgreSQL does not index foreign keys",
+                module=col.module,
+            )
+
+
+# --------------------------------------------------------------------------- FAA404
+
+_FILTER_METHODS = frozenset({"where", "filter", "filter_by", "having"})
+_JOIN_METHODS = frozenset({"join", "outerjoin", "join_from", "outerjoin_from"})
+_SORT_METHODS = frozenset({"order_by"})
+_QUERY_BUILDERS = _FILTER_METHODS | _JOIN_METHODS | _SORT_METHODS
+# Column methods a B-tree index serves (`ilike`, `contains`, `endswith` need trigram).
+_INDEXABLE_METHODS = frozenset({"in_", "between", "startswith", "like", "is_", "any_"})
+_INDEXABLE_OPS = (ast.Eq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+
+
+@dataclass(frozen=True)
+class _ColumnUse:
+    call: ast.AST  # the `where`/`order_by`/... call
+    method: str
+    table: TableInfo
+    column: ColumnInfo
+    node: ast.AST  # the `Book.title` expression (or the `filter_by` keyword)
+
+
+def _model_column(
+    project: Project, index: TableIndex, module: Module, expr: ast.expr, fn: Function | None
+) -> tuple[TableInfo, ColumnInfo] | None:
+    if not isinstance(expr, ast.Attribute) or not isinstance(expr.value, (ast.Name, ast.Attribute)):
+        return None
+    owner = project.resolve(module, expr.value, fn)
+    if owner is None:
+        return None
+    info = index.tables.get(owner) or index.tables.get(project.canonical(owner))
+    if info is None:
+        return None
+    col = info.columns.get(expr.attr)
+    return (info, col) if col is not None else None
+
+
+def _chain(call: ast.Call) -> Iterator[ast.Call]:
+    """`call` and the calls of the method chain below it (`select(B).where(...)`)."""
+    current: ast.expr = call
+    while isinstance(current, ast.Call):
+        yield current
+        func = current.func
+        if not isinstance(func, ast.Attribute):
+            return
+        current = func.value
+
+
+def _entity(
+    project: Project, index: TableIndex, module: Module, call: ast.Call, fn: Function | None
+) -> TableInfo | None:
+    """The model a `filter_by(...)` applies to: the first entity of the chain's
+    `select(Model)`/`query(Model)`, when no join makes it ambiguous."""
+    found: TableInfo | None = None
+    for link in _chain(call):
+        name = link.func.attr if isinstance(link.func, ast.Attribute) else ""
+        if name in _JOIN_METHODS:
+            return None
+        callee = last_name(project.resolve(module, link.func, fn)) or name
+        if (callee in ("select", "query", "exec") or name == "query") and link.args:
+            owner = project.resolve(module, link.args[0], fn)
+            found = index.tables.get(owner or "")
+    return found
+
+
+def _column_uses(
+    project: Project, index: TableIndex, module: Module, call: ast.Call, fn: Function | None
+) -> Iterator[_ColumnUse]:
+    func = call.func
+    assert isinstance(func, ast.Attribute)
+    method = func.attr
+    if method == "filter_by":
+        entity = _entity(project, index, module, call, fn)
+        if entity is not None and not entity.unknown:
+            for kw in call.keywords:
+                col = entity.columns.get(kw.arg or "")
+                if col is not None:
+                    yield _ColumnUse(call, method, entity, col, kw)
+        return
+    if method in _SORT_METHODS:
+        for arg in call.args:
+            expr = arg
+            # `Book.title.desc()`, `desc(Book.title)`
+            if isinstance(expr, ast.Call):
+                if isinstance(expr.func, ast.Attribute) and expr.func.attr in (
+                    "desc",
+                    "asc",
+                    "nulls_last",
+                    "nulls_first",
+                ):
+                    expr = expr.func.value
+                elif len(expr.args) == 1 and last_name(ast.unparse(expr.func)) in ("desc", "asc"):
+                    expr = expr.args[0]
+            hit = _model_column(project, index, module, expr, fn)
+            if hit is not None:
+                yield _ColumnUse(call, method, hit[0], hit[1], expr)
+        return
+    for arg in [*call.args, *(kw.value for kw in call.keywords if kw.arg == "onclause")]:
+        yield from _conditions(project, index, module, arg, fn, call, method)
+
+
+def _conditions(
+    project: Project,
+    index: TableIndex,
+    module: Module,
+    root: ast.AST,
+    fn: Function | None,
+    call: ast.AST,
+    method: str,
+) -> Iterator[_ColumnUse]:
+    """Index-friendly conditions on model columns below `root`: `Model.col == x`,
+    `Model.col < x`, `Model.col.in_(...)`, `Model.col.like("a%")`, ..."""
+    for node in ast.walk(root):
+        operands: list[ast.expr] = []
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            if isinstance(node.ops[0], _INDEXABLE_OPS):
+                operands = [node.left, node.comparators[0]]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _INDEXABLE_METHODS
+        ):
+            operands = [node.func.value]
+        for operand in operands:
+            hit = _model_column(project, index, module, operand, fn)
+            if hit is not None:
+                yield _ColumnUse(call, method, hit[0], hit[1], operand)
+
+
+def _scope_uses(ctx: FileContext, index: TableIndex) -> list[_ColumnUse]:
+    """Every column the enclosing function constrains: in a query builder, or in a
+    condition built apart from it."""
+    fn = ctx.function()
+    scope: ast.AST = fn.node if fn is not None else ctx.module.tree
+    st = state(ctx.model)
+    key = ("FAA404-scope", id(scope))
+    cached = st.memo.get(key)
+    if isinstance(cached, list):
+        return cached
+    uses: list[_ColumnUse] = []
+    if fn is not None:
+        for sub in ast.walk(scope):
+            if (
+                isinstance(sub, ast.Call)
+                and isinstance(sub.func, ast.Attribute)
+                and sub.func.attr in _QUERY_BUILDERS
+            ):
+                uses.extend(_column_uses(ctx.project, index, ctx.module, sub, fn))
+        # Conditions built apart (`filters = [Model.a == x]`, then `where(*filters)`).
+        uses.extend(_conditions(ctx.project, index, ctx.module, scope, fn, scope, "where"))
+    st.memo[key] = uses
+    return uses
+
+
+def _names_of(uses: list[_ColumnUse], table: TableInfo) -> set[str]:
+    """The column names (database and attribute) of `table` that `uses` constrain."""
+    return {n for u in uses if u.table is table for n in (u.column.name, u.column.attr)}
+
+
+def _has_limit(call: ast.Call, stack: list[ast.AST]) -> bool:
+    names = {c.func.attr for c in _chain(call) if isinstance(c.func, ast.Attribute)}
+    for node in reversed(stack):
+        if isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif not isinstance(node, ast.Call):
+            break
+    return bool(names & {"limit", "first", "one", "one_or_none", "scalar_one", "slice"})
+
+
+def _orm_module(module: Module) -> bool:
+    return uses_orm(module) and not is_test_module(module)
+
+
+@rule(
+    code="FAA404",
+    name="filter-column-not-indexed",
+    summary="A query filters, joins or sorts on a column that has no index",
+    severity="info",
+    nodes=(ast.Call,),
+    fix_title="Add `index=True` to the column (or an `Index(...)` leading with it)",
+    references=_REFERENCES,
+    applies=_orm_module,
+)
+def filter_column_not_indexed(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds model columns used in `where()`, `filter()`, `filter_by()`, `having()`, a
+    join condition, or the `order_by()` of a query with a `limit()`, when the column is
+    not indexed: not a primary key, no `index=True` or `unique=True`, not the first
+    column of an `Index(...)`, `UniqueConstraint` or `PrimaryKeyConstraint` (in
+    `__table_args__`, anywhere in the project, in an Alembic `op.create_index` or in a
+    raw `CREATE INDEX` statement), and not a later column of a composite index whose
+    leading columns the same function also filters on. The models are indexed once per
+    run across every file (mixins and SQLModel `Field(index=True)` included). Each
+    column is reported once per function.
+
+    ## Why is this bad?
+    Without an index the database reads the whole table for each such query. It is
+    unnoticeable with development data and becomes the slowest endpoint once the
+    table grows.
+
+    ## Known problems
+    This is advice: a small lookup table does not need the index. To stay quiet where
+    the query can already use an index, the rule does not report a column when the
+    same function also filters on an indexed column, of this model or of a joined one
+    (`where(Book.owner_id == uid, Book.title == t)`), nor boolean columns, foreign keys (FAA405 covers them),
+    `!=`, `ilike()`/`contains()` comparisons (a B-tree index does not serve them) or
+    `order_by()` without `limit()`. Filters built in a helper function and passed as
+    `where(*conditions)` are not followed. Test modules are skipped.
+
+    ## Example
+    ```python
+    class User(Base):
+        __tablename__ = "users"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        email: Mapped[str] = mapped_column(String(320))
+
+    user = await db.scalar(select(User).where(User.email == email))
+    ```
+
+    ## Use instead
+    ```python
+        email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
+    ```
+
+    ## Fix safety
+    There is no automatic fix: adding the index needs a migration.
+    """
+    func = node.func
+    if not isinstance(func, ast.Attribute) or func.attr not in _QUERY_BUILDERS:
+        return
+    index = tables(ctx.model)
+    fn = ctx.function()
+    uses = list(_column_uses(ctx.project, index, ctx.module, node, fn))
+    if not uses:
+        return
+    scope = _scope_uses(ctx, index) or uses
+    for use in uses:
+        table, col = use.table, use.column
+        if table.unknown or col.boolean or col.foreign_key is not None:
+            continue
+        extra = _alembic_indexes(index, table)
+        if any(ix and ix[0] in (col.name, col.attr) for ix in extra):
+            continue
+        others = _names_of(scope, table)
+        if table.covered(col, others):
+            continue
+        if any(
+            u.method not in _SORT_METHODS and u.table.covered(u.column, _names_of(scope, u.table))
+            for u in scope
+        ):
+            continue  # the query can start from another index (this table or a joined one)
+        if use.method in _SORT_METHODS and not _has_limit(node, ctx.stack):
+            continue
+        seen = ("FAA404", id(fn.node) if fn else id(node), table.key, col.attr)
+        st = state(ctx.model)
+        if seen in st.reported:
+            continue  # once per column and function
+        st.reported.add(seen)
+        what = {"order_by": "sorts on", "filter_by": "filters on"}.get(use.method)
+        what = what or ("joins on" if use.method in _JOIN_METHODS else "filters on")
+        yield Report(
+            use.node,
+            f"Query {what} `{table.label}.{col.attr}`, which has no index "
+            "(not a primary key, `index=True`, `unique=True` or the first column of an index)",
+        )
+
+
+# --------------------------------------------------------------------------- FAA403
+
+_LIMIT_NAMES = frozenset(
+    {"limit", "page_size", "pagesize", "per_page", "perpage", "size", "max_results", "take"}
+)
+_LIST_TYPES = frozenset(
+    {
+        "list",
+        "typing.List",
+        "typing.Sequence",
+        "collections.abc.Sequence",
+        "typing.Iterable",
+        "collections.abc.Iterable",
+    }
+)
+# Calls that bound how many rows a query returns.
+_BOUNDING = frozenset(
+    {"limit", "slice", "fetchmany", "first", "one", "one_or_none", "scalar_one", "paginate"}
+)
+_HOPS = 3
+
+
+def _returns_list(project: Project, route: Route) -> ast.expr | None:
+    """The `list[...]` response type of a route (its `response_model=` or return
+    annotation), or None."""
+    fn = route.handler
+    for annotation in (route.keywords.get("response_model"), fn.node.returns):
+        if annotation is None:
+            continue
+        base, _, module = unwrap_annotation(project, fn.module, annotation, fn)
+        if isinstance(base, ast.Subscript):
+            origin = project.resolve(module, base.value, fn) or ""
+            if origin in _LIST_TYPES or origin in ("List", "Sequence"):
+                return annotation
+        elif isinstance(base, ast.Name) and base.id == "list":
+            return annotation
+        return None
+    return None
+
+
+def _bound_keywords(call: ast.Call) -> bool:
+    return any(kw.arg in ("le", "lt", "max_length") for kw in call.keywords)
+
+
+def _limit_bounded(
+    project: Project, module: Module, annotation: ast.expr | None, default: ast.expr | None
+) -> bool:
+    """Does a `limit` parameter or field carry an upper bound (`Query(le=100)`,
+    `Field(le=100)`, `conint(le=100)`, `Literal[...]`, an enum)?"""
+    for expr in (annotation, default):
+        if expr is None:
+            continue
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Call) and _bound_keywords(node):
+                return True
+            if isinstance(node, (ast.Name, ast.Attribute)):
+                name = project.resolve(module, node) or ""
+                if last_name(name) in ("Literal", "PositiveSmallInt") or (
+                    project.class_(name) is not None
+                    and any(last_name(b) in ("Enum", "IntEnum") for b in project.mro(name))
+                ):
+                    return True
+                value = project.module_value(name)
+                # `PageSize = Annotated[int, Query(le=100)]`
+                if (
+                    value is not None
+                    and value[1] is not expr
+                    and any(
+                        isinstance(n, ast.Call) and _bound_keywords(n) for n in ast.walk(value[1])
+                    )
+                ):
+                    return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Limit:
+    name: str
+    node: ast.AST
+    module: Module
+    bounded: bool
+
+
+def _limit_params(
+    project: Project, fn: Function, depth: int = 0, seen: set[int] | None = None
+) -> list[_Limit]:
+    """The limit-like parameters of a handler: its own, the fields of a Pydantic
+    model or class it takes as parameters, and those of its dependencies."""
+    seen = set() if seen is None else seen
+    if id(fn.node) in seen or depth > 2:
+        return []
+    seen.add(id(fn.node))
+    out: list[_Limit] = []
+    sites = param_sites(project, fn)
+    for param, default in parameters(fn.node):
+        if param.arg in ("self", "cls"):
+            continue
+        qualname = annotation_type(project, fn.module, param.annotation, fn)
+        if qualname and qualname.startswith("fastapi_pagination"):
+            out.append(_Limit(param.arg, param, fn.module, True))
+            continue
+        mine = [site for site in sites if site.param == param.arg]
+        if mine:
+            # A dependency (`limit: QueryLimit` with `Depends(LimitFilter.depends)`): the
+            # client sets the parameters of the dependency, not this one.
+            for site in mine:
+                target = resolve_target(project, site)
+                found = (
+                    _limit_params(project, target.function, depth + 1, seen)
+                    if target is not None and target.function is not None
+                    else []
+                )
+                if not found and param.arg in _LIMIT_NAMES:
+                    found = [_Limit(param.arg, param, fn.module, True)]  # a bound we cannot see
+                out.extend(found)
+            continue
+        if param.arg in _LIMIT_NAMES:
+            bounded = _limit_bounded(project, fn.module, param.annotation, default)
+            bounded = bounded or _clamped(fn, param.arg)
+            out.append(_Limit(param.arg, param, fn.module, bounded))
+            continue
+        cls = project.class_(qualname)
+        if cls is not None:
+            out.extend(_class_limits(project, cls.qualname))
+    return out
+
+
+def _class_limits(project: Project, qualname: str) -> list[_Limit]:
+    out: list[_Limit] = []
+    for name in project.mro(qualname):
+        cls = project.class_(name)
+        if cls is None:
+            continue
+        for stmt in cls.node.body:
+            if (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and stmt.target.id in _LIMIT_NAMES
+            ):
+                bounded = _limit_bounded(project, cls.module, stmt.annotation, stmt.value)
+                out.append(_Limit(stmt.target.id, stmt, cls.module, bounded))
+        init = cls.methods.get("__init__")
+        if init is not None:
+            for param, default in parameters(init.node):
+                if param.arg in _LIMIT_NAMES:
+                    bounded = _limit_bounded(project, cls.module, param.annotation, default)
+                    bounded = bounded or _clamped(init, param.arg)
+                    out.append(_Limit(param.arg, param, cls.module, bounded))
+    return out
+
+
+def _clamped(fn: Function, name: str) -> bool:
+    """`min(limit, MAX_LIMIT)` or an `if limit > MAX: raise/limit = ...` guard in the body."""
+    for node in body_nodes(fn.node):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "min"
+            and any(isinstance(a, ast.Name) and a.id == name for a in node.args)
+        ):
+            return True
+        if (
+            isinstance(node, ast.Compare)
+            and any(isinstance(op, (ast.Gt, ast.GtE)) for op in node.ops)
+            and isinstance(node.left, ast.Name)
+            and node.left.id == name
+        ):
+            return True
+    return False
+
+
+def _unbounded_query(
+    st: OrmState, fn: Function, depth: int = 0, seen: set[int] | None = None
+) -> tuple[Function, ast.Call] | None:
+    """A session query in `fn` (or a project function it calls, a few hops deep) whose
+    result is taken whole (`.all()`, `.fetchall()`) and that nothing bounds."""
+    seen = set() if seen is None else seen
+    if id(fn.node) in seen or depth > _HOPS:
+        return None
+    seen.add(id(fn.node))
+    project = st.project
+    query = function_query(st, fn)
+    if query is not None:
+        names: set[str] = set()
+        takes_all = False
+        sliced = False
+        for node in body_nodes(fn.node):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                names.add(node.func.attr)
+                if node.func.attr in ("all", "fetchall") and not node.args:
+                    takes_all = True
+            elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+                sliced = True
+        if takes_all and not names & _BOUNDING and not sliced:
+            return fn, query[0]
+        if names & _BOUNDING or sliced:
+            return None
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, (ast.Name, ast.Attribute)):
+            continue
+        callee = project.function(resolve_callee(project, fn.module, node.func, fn))
+        if callee is None or is_test_module(callee.module):
+            continue
+        found = _unbounded_query(st, callee, depth + 1, seen)
+        if found is not None:
+            return found
+    return None
+
+
+@rule(
+    code="FAA403",
+    name="unbounded-collection-query",
+    summary="A list endpoint returns every row of a table, or takes a limit with no maximum",
+    severity="warning",
+    scope="route",
+    fix_title="Add a `limit` query parameter with an upper bound (`Query(le=100)`)",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/sql-databases/#read-heroes",
+        "https://fastapi.tiangolo.com/tutorial/query-params-str-validations/",
+    ),
+)
+def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Looks at `GET` routes whose response is a list (`response_model=list[...]` or a
+    `-> list[...]` return annotation). It reports:
+    - a `limit`-like parameter (`limit`, `page_size`, `per_page`, `size`, ...) with no
+      upper bound: no `le=`/`lt=` in its `Query()`/`Field()`/`conint()`, no `Literal`
+      or enum type and no `min(limit, MAX)` clamp. The parameter is found on the
+      handler, in a Pydantic model or class it takes (`Annotated[BookQuery, Query()]`,
+      `Depends(Pagination)`), or in a dependency function;
+    - a route with no such parameter whose query (in the handler or up to three calls
+      deep in services and repositories) reads its rows with `.all()`/`.fetchall()`
+      and has no `limit()`, `slice()`, `first()` or slicing.
+
+    ## Why is this bad?
+    A list endpoint without a bound returns the whole table: fine with ten rows in
+    development, a timeout and a memory spike once the table holds a million. A
+    `limit` without a maximum is the same: any client can ask for `?limit=1000000`.
+
+    ## Known problems
+    Routes with path parameters (`/authors/{id}/books`, a collection that belongs to
+    one parent) and paginated responses (`Page[...]`, fastapi-pagination) are not
+    reported. A bound enforced somewhere the rule does not look (a middleware, a
+    custom validator) is not seen. Test modules are skipped.
+
+    ## Example
+    ```python
+    @router.get("/books", response_model=list[BookOut])
+    def list_books(db: SessionDep):
+        return db.scalars(select(Book)).all()
+    ```
+
+    ## Use instead
+    ```python
+    @router.get("/books", response_model=list[BookOut])
+    def list_books(
+        db: SessionDep,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ):
+        return db.scalars(select(Book).offset(offset).limit(limit)).all()
+    ```
+
+    ## Fix safety
+    There is no automatic fix: the right page size is an API decision.
+    """
+    if "GET" not in route.methods or route.kind != "http":
+        return
+    fn = route.handler
+    if is_test_module(fn.module) or is_test_module(route.module):
+        return
+    project = ctx.project
+    if _returns_list(project, route) is None:
+        return
+    label = f"GET {route.full_paths[0]}"
+    limits = _limit_params(project, fn)
+    if limits:
+        for limit in limits:
+            if not limit.bounded:
+                st = state(ctx.model)
+                if ("FAA403", id(limit.node)) in st.reported:
+                    return
+                st.reported.add(("FAA403", id(limit.node)))
+                yield Report(
+                    limit.node,
+                    f"`{limit.name}` of `{label}` has no upper bound (`le=`): a client can "
+                    "ask for every row",
+                    module=limit.module,
+                )
+                return
+        return
+    if "{" in route.path or any("{" in m.path for m in route.mounts):
+        return
+    st = state(ctx.model)
+    found = _unbounded_query(st, fn)
+    if found is None:
+        return
+    where, call = found
+    text = ast.unparse(call)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    place = "" if where is fn else f" in `{where.display}`"
+    yield Report(
+        route.node,
+        f"`{label}` returns every row of `{text}`{place}: no `limit()` and no limit parameter",
+        module=route.module,
+    )
+
+
+# --------------------------------------------------------------------------- FAA410
+
+_PY_FILTER_METHODS = frozenset({"filter", "where", "having", "join", "outerjoin"})
+
+
+def _is_model_attr(ctx: FileContext, expr: ast.expr) -> bool:
+    if not isinstance(expr, ast.Attribute):
+        return False
+    base = expr.value
+    while isinstance(base, ast.Attribute) and isinstance(base.value, ast.Attribute):
+        base = base.value  # `Model.col.expression`
+    if not isinstance(base, (ast.Name, ast.Attribute)):
+        return False
+    owner = ctx.resolve(base)
+    if owner is None:
+        return False
+    return state(ctx.model).index.model(owner) is not None
+
+
+def _sql_expr(ctx: FileContext, expr: ast.expr) -> bool:
+    """A SQLAlchemy column expression: `Model.col`, `Model.col == x`, `Model.col.in_(...)`,
+    `Model.rel.any(...)`, `func.lower(Model.col) == x`."""
+    if isinstance(expr, ast.Attribute):
+        return _is_model_attr(ctx, expr)
+    if isinstance(expr, ast.Compare):
+        return any(_sql_expr(ctx, e) for e in (expr.left, *expr.comparators))
+    if isinstance(expr, ast.Call):
+        func = expr.func
+        if isinstance(func, ast.Attribute) and _sql_expr(ctx, func.value):
+            return True
+        return any(_sql_expr(ctx, a) for a in expr.args)
+    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Invert):
+        return _sql_expr(ctx, expr.operand)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.BitAnd, ast.BitOr)):
+        return _sql_expr(ctx, expr.left) or _sql_expr(ctx, expr.right)
+    return False
+
+
+def _python_operator(ctx: FileContext, expr: ast.expr) -> tuple[ast.AST, str] | None:
+    if isinstance(expr, ast.BoolOp):
+        if sum(_sql_expr(ctx, v) for v in expr.values) >= 1 and all(
+            _sql_expr(ctx, v) or isinstance(v, (ast.Compare, ast.BoolOp, ast.UnaryOp))
+            for v in expr.values
+        ):
+            word = "and" if isinstance(expr.op, ast.And) else "or"
+            fix = "and_()` or separate arguments" if word == "and" else "or_()` or `|`"
+            return expr, f"Python `{word}` combines SQL conditions before SQL sees them; use `{fix}"
+    elif isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
+        if _sql_expr(ctx, expr.operand):
+            return expr, "Python `not` is applied to a SQL expression; use `~` or `not_()`"
+    elif isinstance(expr, ast.Compare) and len(expr.ops) == 1:
+        op = expr.ops[0]
+        left, right = expr.left, expr.comparators[0]
+        if isinstance(op, (ast.Is, ast.IsNot)) and (_sql_expr(ctx, left) or _sql_expr(ctx, right)):
+            word = "is" if isinstance(op, ast.Is) else "is not"
+            method = "is_" if isinstance(op, ast.Is) else "is_not"
+            col = ast.unparse(left)
+            return expr, (
+                f"`{col} {word} ...` is evaluated by Python (a constant `"
+                f"{'False' if word == 'is' else 'True'}`); use `{col}.{method}(...)`"
+            )
+        if isinstance(op, (ast.In, ast.NotIn)) and _sql_expr(ctx, left):
+            col = ast.unparse(left)
+            method = "in_" if isinstance(op, ast.In) else "not_in"
+            word = "in" if isinstance(op, ast.In) else "not in"
+            return expr, f"`{col} {word} ...` is evaluated by Python; use `{col}.{method}(...)`"
+    return None
+
+
+@rule(
+    code="FAA410",
+    name="python-operator-in-orm-filter",
+    summary="`and`/`or`/`not`/`is`/`in` inside `filter()`/`where()` are evaluated by Python",
+    severity="error",
+    nodes=(ast.Call,),
+    fix_title="Use SQLAlchemy operators: `and_()`, `or_()`, `~`, `.is_()`, `.in_()`",
+    references=(
+        "https://docs.sqlalchemy.org/en/20/core/operators.html",
+        "https://semgrep.dev/r/python.sqlalchemy.correctness.bad-operator-in-filter.bad-operator-in-filter",
+    ),
+    applies=uses_orm,
+)
+def python_operator_in_orm_filter(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds Python's `and`, `or`, `not`, `is`, `is not`, `in` and `not in` applied to
+    SQLAlchemy column expressions (`Model.column`, comparisons and method calls on it)
+    inside the arguments of `filter()`, `where()`, `having()` or a join condition.
+
+    ## Why is this bad?
+    Python evaluates these operators itself, they cannot be overloaded:
+    `User.name == a and User.age > b` keeps only one of the two conditions,
+    `User.deleted_at is None` is the constant `False` (the query returns nothing), and
+    `User.id in ids` asks Python, not the database. The query is silently wrong.
+
+    ## Known problems
+    Only expressions on attributes of known model classes are checked, so conditions
+    on `aliased()` entities or Core `table.c` columns are not.
+
+    ## Example
+    ```python
+    stmt = select(User).where(User.deleted_at is None and User.role in roles)
+    ```
+
+    ## Use instead
+    ```python
+    stmt = select(User).where(User.deleted_at.is_(None), User.role.in_(roles))
+    ```
+    ruff's E711 (`== None`) pushes towards `is None`, which is exactly wrong here:
+    prefer `.is_(None)` and keep both tools happy.
+
+    ## Fix safety
+    There is no automatic fix yet.
+    """
+    func = node.func
+    if not isinstance(func, ast.Attribute) or func.attr not in _PY_FILTER_METHODS:
+        return
+    args = [
+        *node.args,
+        *(kw.value for kw in node.keywords if kw.arg in ("onclause", "whereclause")),
+    ]
+    for arg in args:
+        todo: list[ast.expr] = [arg]
+        while todo:
+            expr = todo.pop()
+            hit = _python_operator(ctx, expr)
+            if hit is not None:
+                yield Report(hit[0], hit[1])
+                continue
+            if isinstance(expr, ast.Call) and last_name(ctx.resolve(expr.func)) in (
+                "and_",
+                "or_",
+                "not_",
+            ):
+                todo.extend(expr.args)
+            elif isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.BitAnd, ast.BitOr)):
+                todo.extend((expr.left, expr.right))
+            elif isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Invert):
+                todo.append(expr.operand)
+
+
+# --------------------------------------------------------------------------- FAA409
+
+_ROWS = frozenset({"all", "fetchall"})
+_QUERY_LIKE = frozenset({"execute", "scalars", "query", "exec", "stream", "stream_scalars"})
+
+
+def _query_rows(ctx: FileContext, expr: ast.expr) -> str | None:
+    """`db.query(X).all()`, `(await db.scalars(q)).all()`, `result.scalars().all()` (with
+    `result = db.execute(q)`): the display of the session call, else None."""
+    if not (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in _ROWS
+        and not expr.args
+    ):
+        return None
+    st = state(ctx.model)
+    fn = ctx.function()
+    current: ast.expr = expr.func.value
+    for _ in range(12):
+        if isinstance(current, ast.Await):
+            current = current.value
+        if isinstance(current, ast.Call):
+            hit = session_call(st, ctx.module, current, fn, _QUERY_LIKE)
+            if hit is not None:
+                return hit[0]
+            current = current.func
+        elif isinstance(current, ast.Attribute):
+            current = current.value
+        elif isinstance(current, ast.Name) and fn is not None:
+            bindings = st.facts_of(fn).assigns.get(current.id, [])
+            if len(bindings) != 1 or bindings[0][1] is None:
+                return None
+            value = bindings[0][1]
+            current = value.value if isinstance(value, ast.Await) else value
+            if isinstance(current, ast.Call):
+                hit = session_call(st, ctx.module, current, fn, _QUERY_LIKE)
+                return hit[0] if hit is not None else None
+            return None
+        else:
+            return None
+    return None
+
+
+def _isolated(stack: list[ast.AST], loop: ast.AST) -> bool:
+    """One transaction per item on purpose: the commit sits in a `try:` inside the loop
+    whose handler rolls back or moves on to the next item (one bad item must not undo
+    the others), or in an `except` handler (error-path cleanup)."""
+    inside = False
+    for node in stack:
+        if node is loop:
+            inside = True
+        elif inside and isinstance(node, ast.ExceptHandler):
+            return True
+        elif inside and isinstance(node, ast.Try):
+            for handler in node.handlers:
+                subs = list(ast.walk(handler))
+                if any(isinstance(sub, ast.Attribute) and sub.attr == "rollback" for sub in subs):
+                    return True
+                if not any(isinstance(sub, ast.Raise) for sub in subs):
+                    return True
+    return False
+
+
+@rule(
+    code="FAA409",
+    name="row-by-row-orm",
+    summary="Rows are counted by loading them all, or committed one transaction per item",
+    severity="warning",
+    nodes=(ast.Call,),
+    fix_title="Count with `select(func.count())`; commit once after the loop",
+    references=(
+        "https://docs.sqlalchemy.org/en/20/orm/queryguide/query.html#sqlalchemy.orm.Query.count",
+        "https://docs.sqlalchemy.org/en/20/orm/session_transaction.html",
+    ),
+    applies=_orm_module,
+)
+def row_by_row_orm(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds two ways of doing in Python, row by row, what the database does at once:
+    - `len(query.all())` (also `len((await db.scalars(stmt)).all())`, `len(result.
+      scalars().all())`), which loads every row and builds every object just to count
+      them;
+    - `session.commit()` inside a `for` loop or comprehension over a collection, one
+      transaction (and one round trip and `fsync`) per item.
+
+    ## Why is this bad?
+    Counting by loading transfers the whole table to the application; `SELECT
+    count(*)` returns one number. A commit per item turns a bulk import of 10,000 rows
+    into 10,000 transactions, and a failure in the middle leaves half of them written.
+
+    ## Known problems
+    A commit inside a `try:` whose `except` rolls back or skips to the next item is one
+    transaction per item on purpose (one bad item must not undo the others) and is not
+    reported, nor is a commit in an `except` handler (error-path cleanup), nor are loops
+    over batches or chunks, `while` loops and `range()` loops. `session.add()` or
+    `flush()` in a loop is not reported: the unit of work batches the inserts. Test
+    modules are skipped.
+
+    ## Example
+    ```python
+    total = len(db.query(Book).filter(Book.stock == 0).all())
+    for row in rows:
+        db.add(Book(**row))
+        db.commit()
+    ```
+
+    ## Use instead
+    ```python
+    total = db.scalar(select(func.count()).select_from(Book).where(Book.stock == 0))
+    db.add_all(Book(**row) for row in rows)
+    db.commit()
+    ```
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    func = node.func
+    if isinstance(func, ast.Name) and func.id == "len" and len(node.args) == 1:
+        shown = _query_rows(ctx, node.args[0])
+        if shown is not None:
+            yield Report(
+                node,
+                f"`len(...all())` loads every row of `{shown}` to count them; "
+                "count in SQL with `func.count()`",
+            )
+        return
+    if not isinstance(func, ast.Attribute) or func.attr != "commit":
+        return
+    loops = list(_iteration_loops(ctx.stack, node))
+    if not loops:
+        return
+    st = state(ctx.model)
+    hit = session_call(st, ctx.module, node, ctx.function(), frozenset({"commit"}))
+    if hit is None:
+        return
+    for loop in loops:
+        if _isolated(ctx.stack, loop.node):
+            return
+        if _collection_loop(loop, ctx, node):
+            assert loop.iter is not None
+            where = ast.unparse(loop.iter)
+            where = where if len(where) <= 40 else where[:37] + "..."
+            yield Report(
+                node,
+                f"`{hit[0]}()` commits once per item of `{where}`; commit once after the loop",
+            )
+            return
+
+
+# --------------------------------------------------------------------------- FAA406
+
+
+def _refreshed(fn: Function, name: str, attr: str) -> bool:
+    """`await session.refresh(obj, ["rel"])` (or `attribute_names=`) loads `rel`."""
+    for node in body_nodes(fn.node):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "refresh"
+            and node.args
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == name
+        ):
+            names = node.args[1] if len(node.args) > 1 else keyword(node, "attribute_names")
+            if names is None or not isinstance(names, (ast.List, ast.Tuple, ast.Set)):
+                continue
+            if any(const_str(e) == attr for e in names.elts):
+                return True
+    return False
+
+
+@rule(
+    code="FAA406",
+    name="lazy-relationship-with-async-session",
+    summary="A lazy-loading relationship is read on an object loaded by an `AsyncSession`",
+    severity="error",
+    nodes=(ast.Attribute,),
+    fix_title='Load it in the query (`selectinload()`/`joinedload()`) or declare `lazy="raise"`',
+    references=(
+        "https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html#preventing-implicit-io-when-using-asyncsession",
+        "https://docs.sqlalchemy.org/en/20/errors.html#error-xd2s",
+    ),
+    applies=_orm_module,
+)
+def lazy_relationship_with_async_session(node: ast.Attribute, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds a `relationship()` attribute read on an object that an `AsyncSession` loaded
+    (`await session.get(...)`, `await session.scalar(select(...))`,
+    `(await session.scalars(...)).first()`, a repository method returning it), when the
+    relationship keeps the default lazy loading (no `lazy="selectin"`/`"joined"`/
+    `"raise"`) and the query that loaded the object has no loader option for it
+    (`selectinload`, `joinedload`, `subqueryload`, `contains_eager`, `raiseload`).
+
+    ## Why is this bad?
+    A lazy load is implicit I/O on attribute access, which an `AsyncSession` cannot do:
+    the read raises `sqlalchemy.exc.MissingGreenlet` ("greenlet_spawn has not been
+    called") at runtime, typically only on the code path tests did not cover.
+
+    ## Known problems
+    Only objects whose loading query is visible in the project are followed (objects
+    passed in as parameters are not). Reads in a loop over query results are FAA401's
+    (which reports them as errors with an `AsyncSession`). Reads after
+    `await session.refresh(obj, ["rel"])` and through `obj.awaitable_attrs.rel` are
+    fine and not reported. Test modules are skipped.
+
+    ## Example
+    ```python
+    async def get_order(session: AsyncSession, order_id: int) -> OrderOut:
+        order = await session.get(Order, order_id)
+        return OrderOut(id=order.id, items=[i.sku for i in order.items])
+    ```
+
+    ## Use instead
+    ```python
+        order = await session.get(Order, order_id, options=[selectinload(Order.items)])
+    ```
+    and declare relationships `lazy="raise"` so that a forgotten loader option fails
+    loudly in tests.
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    if not isinstance(node.ctx, ast.Load) or not isinstance(node.value, ast.Name):
+        return
+    fn = ctx.function()
+    if fn is None:
+        return
+    st = state(ctx.model)
+    if node.attr not in st.index.relationship_names:
+        return
+    name = node.value.id
+    if _binding(ctx.stack, node, name) is not None:
+        return  # a loop over query results: FAA401
+    cache = st.memo.setdefault(("FAA406-origins", id(fn.node)), {})
+    assert isinstance(cache, dict)
+    if name in cache:
+        origin = cache[name]
+    else:
+        origin = cache[name] = _Origins(st, {}, fn).instance(node.value, ctx.module, fn)
+    if not isinstance(origin, _Origin) or not origin.is_async or origin.loaded is None:
+        return
+    rel = origin.model.relationships.get(node.attr)
+    if rel is None or not rel.lazy_loads or node.attr in origin.loaded:
+        return
+    if _refreshed(fn, name, node.attr):
+        return
+    seen = ("FAA406", id(fn.node), name, node.attr)
+    if seen in st.reported:
+        return
+    st.reported.add(seen)
+    yield Report(
+        node,
+        f"`{name}.{node.attr}` lazy-loads `{origin.model.name}.{node.attr}` on an object "
+        "loaded by an `AsyncSession`: it raises `MissingGreenlet`",
+    )
+
+
+# --------------------------------------------------------------------------- FAA407
+
+_ASYNC_FACTORIES = frozenset(
+    {
+        "sqlalchemy.ext.asyncio.async_sessionmaker",
+        "sqlalchemy.ext.asyncio.session.async_sessionmaker",
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.session.AsyncSession",
+        "sqlmodel.ext.asyncio.session.AsyncSession",
+    }
+)
+_SYNC_MAKERS = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
+
+
+@dataclass
+class _Factories:
+    expiring: list[tuple[Module, ast.Call]] = field(default_factory=list)
+    keeping: int = 0
+
+
+def _async_factories(model: AppModel) -> _Factories:
+    st = state(model)
+    key = ("FAA407-factories", 0)
+    cached = st.memo.get(key)
+    if isinstance(cached, _Factories):
+        return cached
+    out = _Factories()
+    project = model.project
+    for module in project.module_list:
+        if is_test_module(module) or not module.imports_anything("sqlalchemy", "sqlmodel"):
+            continue
+        for node in ast.walk(module.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = project.resolve(module, node.func) or ""
+            if callee in _SYNC_MAKERS:
+                cls = keyword(node, "class_")
+                if cls is None or project.resolve(module, cls) not in _ASYNC_FACTORIES:
+                    continue
+            elif callee not in _ASYNC_FACTORIES:
+                continue
+            expire = keyword(node, "expire_on_commit")
+            if expire is not None and is_false(expire):
+                out.keeping += 1
+            elif expire is None and any(kw.arg is None for kw in node.keywords):
+                out.keeping += 1  # `**options`: unknown
+            elif not (callee.endswith("AsyncSession") and not node.args and not node.keywords):
+                out.expiring.append((module, node))
+    st.memo[key] = out
+    return out
+
+
+def _after(fn: Function, stmt: ast.stmt) -> Iterator[ast.stmt]:
+    """The statements that run after `stmt` on the same path: its later siblings, then
+    those of the enclosing `with`/`try` blocks (not across `if`/loop branches)."""
+    parents: dict[int, tuple[ast.AST, list[ast.stmt]]] = {}
+    for node in ast.walk(fn.node):
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list):
+                for child in block:
+                    if isinstance(child, ast.stmt):
+                        parents[id(child)] = (node, block)
+    current: ast.AST = stmt
+    while id(current) in parents:
+        owner, block = parents[id(current)]
+        index = next(i for i, s in enumerate(block) if s is current)
+        yield from block[index + 1 :]
+        if owner is fn.node or not isinstance(owner, (ast.With, ast.AsyncWith, ast.Try)):
+            return
+        current = owner
+
+
+def _orm_instance(st: OrmState, fn: Function, name: str) -> bool:
+    """Every binding of `name` in `fn` is an ORM object: `Model(...)` or a query result."""
+    facts = st.facts_of(fn)
+    values = facts.assigns.get(name)
+    if not values or name in facts.params:
+        return False
+    for _stmt, value in values:
+        if value is None:
+            return False
+        if isinstance(value, ast.Call):
+            callee = st.project.resolve(fn.module, value.func, fn)
+            if callee in st.index.models:
+                continue
+        if _Origins(st, {}, fn).instance(value, fn.module, fn) is None:
+            return False
+    return True
+
+
+@rule(
+    code="FAA407",
+    name="expire-on-commit-async",
+    summary="An object is read after `commit()` with an `AsyncSession` that expires on commit",
+    severity="error",
+    scope="project",
+    fix_title="Create the sessions with `async_sessionmaker(engine, expire_on_commit=False)`",
+    references=(
+        "https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html#preventing-implicit-io-when-using-asyncsession",
+        "https://docs.sqlalchemy.org/en/20/orm/session_api.html#sqlalchemy.orm.Session.params.expire_on_commit",
+    ),
+)
+def expire_on_commit_async(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    When the project's `async_sessionmaker(...)` (or `AsyncSession(...)`,
+    `sessionmaker(class_=AsyncSession)`) keeps the default `expire_on_commit=True`,
+    finds ORM objects (created with `Model(...)` or loaded by a query) that are read
+    after `await session.commit()`: an attribute access, or the object returned (so
+    that FastAPI or the caller reads it), with no `await session.refresh(obj)` between.
+
+    ## Why is this bad?
+    `commit()` expires every loaded object; the next attribute read reloads it with a
+    query. An `AsyncSession` cannot do that implicitly: the read raises
+    `MissingGreenlet`, often while FastAPI serializes the response, after the data was
+    already committed.
+
+    ## Known problems
+    Nothing is reported when any of the project's async session factories sets
+    `expire_on_commit=False` (the session of a function is not traced to its factory),
+    nor for commits inside `if`/loop branches whose continuation differs. Test modules
+    are skipped.
+
+    ## Example
+    ```python
+    SessionLocal = async_sessionmaker(engine)
+
+    @router.post("/books", response_model=BookOut, status_code=201)
+    async def create_book(payload: BookIn, session: SessionDep):
+        book = Book(**payload.model_dump())
+        session.add(book)
+        await session.commit()
+        return book
+    ```
+
+    ## Use instead
+    ```python
+    SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
+    ```
+    or `await session.refresh(book)` after the commit.
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    factories = _async_factories(ctx.model)
+    if not factories.expiring or factories.keeping:
+        return
+    module, factory = factories.expiring[0]
+    where = f"{module.relpath}:{factory.lineno}"
+    st = state(ctx.model)
+    for fn in ctx.project.functions.values():
+        if not fn.is_async or is_test_module(fn.module) or not uses_orm(fn.module):
+            continue
+        for stmt in body_nodes(fn.node):
+            if not (
+                isinstance(stmt, ast.Expr)
+                and isinstance(stmt.value, ast.Await)
+                and isinstance(stmt.value.value, ast.Call)
+            ):
+                continue
+            call = stmt.value.value
+            hit = session_call(st, fn.module, call, fn, frozenset({"commit"}))
+            if hit is None or hit[1] != "async":
+                continue
+            yield from _reads_after_commit(st, fn, stmt, hit[0], where)
+
+
+def _reads_after_commit(
+    st: OrmState, fn: Function, commit: ast.stmt, session: str, where: str
+) -> Iterator[Report]:
+    done: set[str] = set()
+    for later in _after(fn, commit):
+        for node in ast.walk(later):
+            name: str | None = None
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "refresh"
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+            ):
+                done.add(node.args[0].id)
+                continue
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    if isinstance(target, ast.Name):
+                        done.add(target.id)
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.ctx, ast.Load)
+                and isinstance(node.value, ast.Name)
+            ):
+                name = node.value.id
+                message = f"`{name}.{node.attr}` is read"
+            elif isinstance(node, ast.Return) and isinstance(node.value, ast.Name):
+                name = node.value.id
+                message = f"`{name}` is returned"
+            else:
+                continue
+            if name in done or not _orm_instance(st, fn, name):
+                continue
+            done.add(name)
+            yield Report(
+                node,
+                f"{message} after `{session}.commit()`, which expired it (the session "
+                f"factory at {where} keeps `expire_on_commit=True`): `MissingGreenlet`",
+                module=fn.module,
+            )
+
+
+# --------------------------------------------------------------------------- FAA408
+
+_ENGINES = frozenset(
+    {
+        "sqlalchemy.create_engine",
+        "sqlalchemy.engine.create_engine",
+        "sqlalchemy.engine.create.create_engine",
+        "sqlmodel.create_engine",
+        "sqlalchemy.ext.asyncio.create_async_engine",
+        "sqlalchemy.ext.asyncio.engine.create_async_engine",
+    }
+)
+_MEMOIZERS = frozenset({"cache", "lru_cache", "cached", "alru_cache", "memoize", "cached_property"})
+
+
+def _per_request(model: AppModel) -> dict[int, tuple[Function, str]]:
+    """Route handlers and the dependency functions they reach: code run per request."""
+    out: dict[int, tuple[Function, str]] = {}
+    for route in model.routes:
+        out[id(route.handler.node)] = (route.handler, "route")
+    for route in model.routes:
+        for _site, target in walk_dependencies(model.project, model.route_sites(route)):
+            fn = target.function
+            if fn is not None and id(fn.node) not in out:
+                out[id(fn.node)] = (fn, "dependency")
+    return out
+
+
+def _memoized_fn(fn: Function) -> bool:
+    for decorator in fn.node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if last_name(ast.unparse(target)) in _MEMOIZERS:
+            return True
+    return False
+
+
+def _parent_map(fn: Function) -> dict[int, ast.AST]:
+    out: dict[int, ast.AST] = {}
+    for node in ast.walk(fn.node):
+        for child in ast.iter_child_nodes(node):
+            out[id(child)] = node
+    return out
+
+
+def _closes(fn: Function, name: str) -> bool:
+    """`with name:`, or `name.close()` in a `finally:` block of the function."""
+    for node in body_nodes(fn.node):
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                expr = item.context_expr
+                if isinstance(expr, ast.Name) and expr.id == name:
+                    return True
+                if isinstance(expr, ast.Call) and any(
+                    isinstance(a, ast.Name) and a.id == name for a in expr.args
+                ):
+                    return True  # `with closing(db):`
+        if isinstance(node, ast.Try):
+            for stmt in node.finalbody:
+                for sub in ast.walk(stmt):
+                    if (
+                        isinstance(sub, ast.Call)
+                        and isinstance(sub.func, ast.Attribute)
+                        and sub.func.attr in ("close", "remove", "__exit__", "__aexit__")
+                        and isinstance(sub.func.value, ast.Name)
+                        and sub.func.value.id == name
+                    ):
+                        return True
+    return False
+
+
+def _declared_global(fn: Function, name: str) -> bool:
+    return any(
+        isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names
+        for node in ast.walk(fn.node)
+    )
+
+
+def _session_factory(project: Project, callee: str) -> bool:
+    """`Session`, `AsyncSession` or a module-level `sessionmaker(...)` instance (not a
+    `scoped_session`, whose registry owns its sessions)."""
+    if last_name(callee) in ("begin", "connect", "__call__"):
+        return False
+    value = project.module_value(callee)
+    if value is not None and isinstance(value[1], ast.Call):
+        maker = project.resolve(value[0], value[1].func) or ""
+        if "scoped_session" in maker:
+            return False
+    return type_kind(project, callee) is not None and project.function(callee) is None
+
+
+@rule(
+    code="FAA408",
+    name="session-engine-lifecycle",
+    summary="An engine is created per request, or a request's session is not closed on errors",
+    severity="warning",
+    scope="project",
+    fix_title="Create the engine once; yield the session from `with SessionLocal() as db`",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/",
+        "https://docs.sqlalchemy.org/en/20/orm/session_basics.html#opening-and-closing-a-session",
+        "https://docs.sqlalchemy.org/en/20/core/connections.html#basic-usage",
+    ),
+)
+def session_engine_lifecycle(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Looks at the code FastAPI runs on every request: route handlers and every
+    dependency they reach. It reports:
+    - `create_engine()`/`create_async_engine()` called there (unless the function is
+      cached with `lru_cache`/`cache`, or the engine is stored in a global);
+    - a session created there (`SessionLocal()`, `Session(engine)`,
+      `AsyncSession(engine)`) outside `with`/`async with` and never closed in a
+      `finally:` block, for instance a `get_db` dependency that `return`s the session
+      or `yield`s it without `try/finally`.
+
+    ## Why is this bad?
+    An engine owns a connection pool: one per request means a new pool and new
+    connections every time (slow, and the old pools keep connections open until
+    garbage collection). A session that is not closed when the handler raises keeps
+    its connection checked out (and its transaction open) until the garbage collector
+    finds it, which exhausts the pool under errors: "QueuePool limit of size 5
+    overflow 10 reached".
+
+    ## Known problems
+    A session handed to another object at creation (`Repo(SessionLocal())`) is not
+    followed. `scoped_session` registries are not reported. Test modules are skipped.
+
+    ## Example
+    ```python
+    def get_db():
+        db = SessionLocal()
+        yield db
+        db.close()
+    ```
+
+    ## Use instead
+    ```python
+    def get_db():
+        with SessionLocal() as db:
+            yield db
+    ```
+
+    ## Fix safety
+    There is no automatic fix.
+    """
+    project = ctx.project
+    for fn, kind in _per_request(ctx.model).values():
+        if is_test_module(fn.module) or _memoized_fn(fn) or not uses_orm(fn.module):
+            continue
+        parents: dict[int, ast.AST] | None = None
+        label = f"{kind} `{fn.name}`"
+        for node in body_nodes(fn.node):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = resolve_callee(project, fn.module, node.func, fn) or project.resolve(
+                fn.module, node.func, fn
+            )
+            if callee is None:
+                continue
+            if callee in _ENGINES:
+                if parents is None:
+                    parents = _parent_map(fn)
+                target = _bound_to(parents, node)
+                if target is not None and not isinstance(target, ast.Name):
+                    continue  # `app.state.engine = ...`, `self._engine = ...`: kept
+                if isinstance(target, ast.Name) and _declared_global(fn, target.id):
+                    continue
+                yield Report(
+                    node,
+                    f"`{last_name(callee)}()` runs on every request in {label}: a new "
+                    "connection pool each time; create the engine once (module level or "
+                    "lifespan)",
+                    module=fn.module,
+                )
+            elif _session_factory(project, callee):
+                if parents is None:
+                    parents = _parent_map(fn)
+                problem = _unclosed(fn, parents, node)
+                if problem is not None:
+                    yield Report(
+                        node,
+                        f"`{ast.unparse(node.func)}()` in {label} {problem}: use "
+                        f"`with {ast.unparse(node.func)}() as db:` (and `yield db` in it)",
+                        module=fn.module,
+                    )
+
+
+def _bound_to(parents: dict[int, ast.AST], call: ast.Call) -> ast.expr | None:
+    node: ast.AST = call
+    parent = parents.get(id(node))
+    while isinstance(parent, ast.Await):
+        node, parent = parent, parents.get(id(parent))
+    if isinstance(parent, ast.Assign) and len(parent.targets) == 1:
+        return parent.targets[0]
+    if isinstance(parent, (ast.AnnAssign, ast.NamedExpr)):
+        return parent.target
+    return None
+
+
+def _unclosed(fn: Function, parents: dict[int, ast.AST], call: ast.Call) -> str | None:
+    node: ast.AST = call
+    parent = parents.get(id(node))
+    while isinstance(parent, ast.Await):
+        node, parent = parent, parents.get(id(parent))
+    if isinstance(parent, ast.withitem):
+        return None
+    if isinstance(parent, ast.Call) and parent is not call:
+        callee = last_name(ast.unparse(parent.func))
+        if callee in ("closing", "aclosing", "enter_context", "enter_async_context"):
+            return None
+        return None  # handed to another object: not followed
+    target = _bound_to(parents, call)
+    if not isinstance(target, ast.Name):
+        return None
+    if _closes(fn, target.id):
+        return None
+    for sub in body_nodes(fn.node):
+        if not isinstance(sub, (ast.Return, ast.Yield)):
+            continue
+        value = sub.value
+        if not isinstance(value, ast.Name) or value.id != target.id:
+            continue
+        if isinstance(sub, ast.Return):
+            return "is returned, so nothing closes it"
+        return "is not closed when the request fails (no `try/finally` around `yield`)"
+    if any(
+        isinstance(sub, ast.Call)
+        and isinstance(sub.func, ast.Attribute)
+        and sub.func.attr == "close"
+        and isinstance(sub.func.value, ast.Name)
+        and sub.func.value.id == target.id
+        for sub in body_nodes(fn.node)
+    ):
+        return "is not closed when the handler raises (no `try/finally`)"
+    return "is never closed"

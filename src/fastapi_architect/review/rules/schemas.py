@@ -1,0 +1,1497 @@
+"""FAA1xx: what the response and request *schemas* are made of.
+
+A response contract must be a Pydantic schema written for clients, not the ORM class
+(FAA105), and nothing reachable from it may carry a credential (FAA106). Request models
+must not be poured wholesale into ORM objects (FAA107), Pydantic 1 idioms do not belong
+in a Pydantic 2 project (FAA108), and every route parameter needs a type (FAA103).
+
+The project-wide indexes come from the model: ORM classes from `_orm.state(...)`, route
+contracts from `AppModel.routes`, classes and their bases from `Project`.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi_architect.model.apps import Route
+from fastapi_architect.model.astutil import const_str, keyword, last_name, parameters
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.dependencies import param_sites, resolve_target, walk_dependencies
+from fastapi_architect.model.project import ClassInfo, Function, Module, Project
+from fastapi_architect.model.types import ANNOTATED, infer_type, unwrap_annotation
+from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules import _orm
+from fastapi_architect.review.rules._orm import is_test_module
+from fastapi_architect.review.rules.validation import ModelCache
+
+_MAX_DEPTH = 8
+
+_PYDANTIC_ROOTS = frozenset(
+    {"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
+)
+_LITERAL = frozenset({"typing.Literal", "typing_extensions.Literal"})
+_CLASSVAR = frozenset({"typing.ClassVar", "typing_extensions.ClassVar"})
+_FIELD_FUNCTIONS = frozenset(
+    {"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field"}
+)
+_NOT_FIELDS = frozenset(
+    {
+        "pydantic.PrivateAttr",
+        "pydantic.fields.PrivateAttr",
+        "sqlmodel.Relationship",
+        "sqlmodel.main.Relationship",
+    }
+)
+_SECRET_TYPES = frozenset(
+    f"pydantic.{module}{name}"
+    for module in ("", "types.")
+    for name in ("SecretStr", "SecretBytes", "Secret")
+)
+_SERIALIZERS = frozenset(
+    {
+        "pydantic.field_serializer",
+        "pydantic.functional_serializers.field_serializer",
+        "pydantic.model_serializer",
+        "pydantic.functional_serializers.model_serializer",
+    }
+)
+_MODEL_SERIALIZERS = frozenset(
+    {"pydantic.model_serializer", "pydantic.functional_serializers.model_serializer"}
+)
+_OAUTH2_FORMS = frozenset(
+    f"fastapi.security{module}.{name}"
+    for module in ("", ".oauth2")
+    for name in ("OAuth2PasswordRequestForm", "OAuth2PasswordRequestFormStrict")
+)
+
+
+# ------------------------------------------------------------------ route contracts
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The response contract of a route: `response_model=` or the return annotation."""
+
+    route: Route
+    expr: ast.expr
+    module: Module
+    scope: Function | None
+    declared: bool  # `response_model=` (else the return annotation)
+
+
+def route_contract(route: Route) -> Contract | None:
+    if route.kind != "http":
+        return None
+    handler = route.handler
+    if "response_model" in route.keywords:
+        expr = route.keywords["response_model"]
+        if isinstance(expr, ast.Constant) and expr.value is None:
+            return None  # FastAPI's opt-out: no response model at all
+        scope = handler.parent if handler.module is route.module else None
+        return Contract(route, expr, route.module, scope, True)
+    returns = handler.node.returns
+    if returns is None:
+        return None
+    return Contract(route, returns, handler.module, handler.parent, False)
+
+
+def named_types(
+    project: Project,
+    module: Module,
+    expr: ast.expr | None,
+    scope: Function | None,
+    depth: int = 0,
+) -> Iterator[str]:
+    """Every class an annotation names, through `Optional`, unions, containers,
+    `Annotated` (its first argument), generic models (`Page[BookRead]`: both) and
+    module-level type aliases. `Literal[...]` contents are values, not types."""
+    if expr is None or depth > _MAX_DEPTH:
+        return
+    if isinstance(expr, ast.Constant):
+        if isinstance(expr.value, str):
+            try:
+                parsed = ast.parse(expr.value, mode="eval").body
+            except SyntaxError:
+                return
+            yield from named_types(project, module, parsed, scope, depth + 1)
+        return
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+        yield from named_types(project, module, expr.left, scope, depth + 1)
+        yield from named_types(project, module, expr.right, scope, depth + 1)
+        return
+    if isinstance(expr, ast.Tuple):
+        for element in expr.elts:
+            yield from named_types(project, module, element, scope, depth + 1)
+        return
+    if isinstance(expr, ast.Subscript):
+        origin = project.resolve(module, expr.value, scope)
+        elements = expr.slice.elts if isinstance(expr.slice, ast.Tuple) else [expr.slice]
+        if origin in _LITERAL:
+            return
+        if origin in ANNOTATED:
+            elements = elements[:1]
+        elif origin is not None and project.class_(origin) is not None:
+            yield project.canonical(origin)
+        for element in elements:
+            yield from named_types(project, module, element, scope, depth + 1)
+        return
+    if isinstance(expr, (ast.Name, ast.Attribute)):
+        qualname = project.resolve(module, expr, scope)
+        if qualname is None:
+            return
+        alias = project.module_value(qualname)
+        if alias is not None and isinstance(alias[1], (ast.Subscript, ast.BinOp)):
+            yield from named_types(project, alias[0], alias[1], None, depth + 1)
+            return
+        yield project.canonical(qualname)
+
+
+def is_pydantic_model(project: Project, qualname: str) -> bool:
+    return project.class_(qualname) is not None and any(
+        name in _PYDANTIC_ROOTS for name in project.mro(qualname)
+    )
+
+
+def _production_contracts(model: AppModel) -> Iterator[Contract]:
+    for route in model.routes:
+        if is_test_module(route.module) or is_test_module(route.handler.module):
+            continue
+        contract = route_contract(route)
+        if contract is not None:
+            yield contract
+
+
+# ------------------------------------------------------------------ FAA105
+
+
+@rule(
+    code="FAA105",
+    name="orm-model-as-response",
+    summary="A route's response model is an ORM class (SQLAlchemy model, SQLModel `table=True`)",
+    severity="warning",
+    scope="project",
+    fix_title="Declare a Pydantic read schema (`BookRead`) with `from_attributes=True`",
+    cwe=("CWE-213",),
+    owasp=("API3:2023",),
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/sql-databases/#create-multiple-models",
+        "https://sqlmodel.tiangolo.com/tutorial/fastapi/multiple-models/",
+        "https://docs.pydantic.dev/latest/concepts/models/#arbitrary-class-instances",
+    ),
+)
+def orm_model_as_response(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds path operations whose response contract, `response_model=` or the return
+    annotation, is an ORM class: a SQLAlchemy declarative model (`DeclarativeBase`,
+    `declarative_base()`, Flask-SQLAlchemy `db.Model`) or a SQLModel class declared with
+    `table=True`. The class may be wrapped (`list[Book]`, `Book | None`,
+    `Page[Book]`, a type alias). The ORM classes are found project-wide.
+
+    ## Why is this bad?
+    The table *is* the API then: every column, including the ones added later
+    (`password_hash`, `is_admin`, internal notes), is sent to clients, and a database
+    migration becomes a breaking API change. Lazy-loaded relationships are read while
+    the response is serialized, which is an N+1 query or, with an async session, a
+    `MissingGreenlet` error. A plain SQLAlchemy class is not even a valid Pydantic
+    field type: FastAPI refuses it when the app starts.
+
+    ## Known problems
+    SQLModel classes without `table=True` are plain Pydantic models and are not
+    flagged; neither are `response_model=None` (FastAPI's opt-out) and routes in test
+    modules. Only the contract itself and its type arguments are checked, not the
+    fields of a Pydantic response model (a nested ORM class there is not reported).
+
+    ## Example
+    ```python
+    class Book(Base):
+        __tablename__ = "books"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        title: Mapped[str]
+        owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    @router.get("/books/{book_id}", response_model=Book)
+    async def read_book(book_id: int, session: SessionDep): ...
+    ```
+
+    ## Use instead
+    ```python
+    class BookRead(BaseModel):
+        model_config = ConfigDict(from_attributes=True)
+
+        id: int
+        title: str
+
+    @router.get("/books/{book_id}")
+    async def read_book(book_id: int, session: SessionDep) -> BookRead: ...
+    ```
+
+    ## Fix safety
+    There is no automatic fix: which columns clients may see is a design decision.
+    """
+    project = ctx.project
+    index = _orm.state(ctx.model).index
+    if not index.models:
+        return
+    seen: set[tuple[int, str]] = set()
+    for contract in _production_contracts(ctx.model):
+        for qualname in named_types(project, contract.module, contract.expr, contract.scope):
+            orm = index.models.get(qualname)
+            if orm is None or (id(contract.expr), qualname) in seen:
+                continue
+            seen.add((id(contract.expr), qualname))
+            where = "`response_model=`" if contract.declared else "the return annotation"
+            kind = (
+                "a SQLModel table"
+                if any(n in _PYDANTIC_ROOTS for n in project.mro(qualname))
+                else "an ORM model"
+            )
+            yield Report(
+                contract.expr,
+                f"`{contract.route.handler.name}` uses {kind}, `{orm.name}`, as "
+                f"{where}: every column is sent to clients; declare a Pydantic read schema",
+                module=contract.module,
+            )
+
+
+# ------------------------------------------------------------------ FAA106
+
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+# In `sensitive_kind` the *last* word names what a field holds: `password_changed_at` is a time.
+_HASH_WORDS = frozenset({"hash", "hashed", "digest", "salt", "encrypted", "enc"})
+_KEY_QUALIFIERS = frozenset({"api", "apikey", "private", "secret", "signing", "encryption"})
+# Tokens that are not credentials: paging cursors, CSRF tokens meant for the client.
+_HARMLESS_TOKENS = frozenset({"page", "next", "prev", "previous", "cursor", "continuation", "csrf"})
+# `has_password`, `is_secret`, `requires_token`: flags about a secret, not the secret.
+_FLAG_PREFIXES = frozenset({"has", "is", "needs", "requires", "must", "can", "should", "use"})
+# Values of these types cannot hold a password or a token.
+_HARMLESS_TYPES = frozenset(
+    {
+        "bool",
+        "int",
+        "float",
+        "datetime.datetime",
+        "datetime.date",
+        "datetime.time",
+        "datetime.timedelta",
+    }
+)
+# RFC 6749 §5.1 access token response fields.
+_OAUTH2_FIELDS = frozenset({"access_token", "refresh_token", "id_token", "token_type"})
+_ISSUING_WORDS = frozenset(
+    {
+        "token",
+        "tokens",
+        "login",
+        "signin",
+        "signup",
+        "register",
+        "refresh",
+        "oauth",
+        "oauth2",
+        "auth",
+        "session",
+        "sessions",
+        "credential",
+        "credentials",
+        "key",
+        "keys",
+        "apikey",
+        "apikeys",
+        "secret",
+        "secrets",
+        "2fa",
+        "mfa",
+        "otp",
+        "totp",
+    }
+)
+_ISSUING_PAIRS = frozenset({("sign", "in"), ("sign", "up"), ("log", "in")})
+
+
+def _words(name: str) -> list[str]:
+    return [w.lower() for w in _WORDS.findall(name)]
+
+
+def sensitive_kind(name: str) -> str | None:
+    """`"password"`, `"token"`, `"secret"`, `"key"` or `"ssn"` when a field named `name`
+    holds a credential or such personal data; None otherwise."""
+    words = _words(name)
+    if not words or words[0] in _FLAG_PREFIXES:
+        return None
+    last = words[-1]
+    if last in ("password", "passwd", "pwd", "passphrase") or (
+        last in _HASH_WORDS and any(w in ("password", "passwd", "pwd") for w in words)
+    ):
+        return "password"
+    if words[-3:] == ["social", "security", "number"] or last == "ssn":
+        return "ssn"
+    if last in ("cvv", "cvc") or words[-2:] == ["card", "number"]:
+        return "card"
+    if last == "secret":
+        return "secret"
+    if last == "token":
+        if len(words) > 1 and words[-2] in _HARMLESS_TOKENS:
+            return None
+        return "token"
+    if last in ("key", "apikey") and (
+        last == "apikey" or (len(words) > 1 and words[-2] in _KEY_QUALIFIERS)
+    ):
+        return "key"
+    return None
+
+
+@dataclass
+class _FieldFacts:
+    node: ast.AnnAssign
+    cls: ClassInfo
+    name: str
+    aliases: tuple[str, ...]
+    excluded: bool
+    secret_type: bool
+    annotation: ast.expr
+
+
+@dataclass
+class _ModelFacts:
+    fields: list[_FieldFacts] = field(default_factory=list)
+    custom: bool = False  # a `@model_serializer`: the output is whatever it builds
+
+
+def _decorator_names(project: Project, cls: ClassInfo) -> Iterator[tuple[str, ast.Call | None]]:
+    for stmt in cls.node.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in stmt.decorator_list:
+                call = decorator if isinstance(decorator, ast.Call) else None
+                target = call.func if call is not None else decorator
+                name = project.resolve(cls.module, target)
+                if name in _SERIALIZERS:
+                    yield name, call
+
+
+def _model_facts(project: Project, qualname: str, cache: dict[str, _ModelFacts]) -> _ModelFacts:
+    found = cache.get(qualname)
+    if found is not None:
+        return found
+    facts = cache[qualname] = _ModelFacts()
+    serialized: set[str] = set()
+    by_name: dict[str, _FieldFacts] = {}
+    for name in reversed(project.mro(qualname)):
+        cls = project.class_(name)
+        if cls is None:
+            continue
+        for decorator, call in _decorator_names(project, cls):
+            if decorator in _MODEL_SERIALIZERS:
+                facts.custom = True
+            elif call is not None:
+                serialized.update(s for s in (const_str(a) for a in call.args) if s)
+                if any(const_str(a) == "*" for a in call.args):
+                    facts.custom = True
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                info = _field_facts(project, cls, stmt)
+                if info is not None:
+                    by_name[info.name] = info
+    for info in by_name.values():
+        if info.name in serialized:
+            info.excluded = True  # a `@field_serializer` decides what is sent
+    facts.fields = list(by_name.values())
+    return facts
+
+
+def _field_facts(project: Project, cls: ClassInfo, stmt: ast.AnnAssign) -> _FieldFacts | None:
+    assert isinstance(stmt.target, ast.Name)
+    name = stmt.target.id
+    if name.startswith("_") or name == "model_config":
+        return None
+    module = cls.module
+    annotation = stmt.annotation
+    head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
+    if project.resolve(module, head) in _CLASSVAR:
+        return None
+    base, metadata, meta_module = unwrap_annotation(project, module, annotation)
+    calls: list[tuple[Module, ast.Call]] = []
+    if isinstance(stmt.value, ast.Call):
+        callee = project.resolve(module, stmt.value.func)
+        if callee in _NOT_FIELDS:
+            return None
+        if callee in _FIELD_FUNCTIONS:
+            calls.append((module, stmt.value))
+    for meta in metadata:
+        if isinstance(meta, ast.Call) and project.resolve(meta_module, meta.func) in (
+            _FIELD_FUNCTIONS
+        ):
+            calls.append((meta_module, meta))
+    aliases: list[str] = []
+    excluded = False
+    for _, call in calls:
+        for key in ("alias", "serialization_alias"):
+            alias = const_str(keyword(call, key))
+            if alias:
+                aliases.append(alias)
+        exclude = keyword(call, "exclude")
+        if exclude is not None and not (
+            isinstance(exclude, ast.Constant) and exclude.value in (False, None)
+        ):
+            excluded = True
+    secret = any(
+        q in _SECRET_TYPES
+        for q in named_types(project, meta_module, base, None)
+        if base is not None
+    ) or any(q in _SECRET_TYPES for q in named_types(project, module, annotation, None))
+    return _FieldFacts(stmt, cls, name, tuple(aliases), excluded, secret, annotation)
+
+
+def _harmless_type(project: Project, info: _FieldFacts) -> bool:
+    types = set(named_types(project, info.cls.module, info.annotation, None))
+    types.discard("None")
+    return bool(types) and types <= _HARMLESS_TYPES
+
+
+def _literal_names(expr: ast.expr | None) -> set[str] | None:
+    """`{"password"}`, `["a", "b"]`, `("a",)` or a dict's keys; None when not literal."""
+    if isinstance(expr, (ast.Set, ast.List, ast.Tuple)):
+        out = {const_str(e) for e in expr.elts}
+    elif isinstance(expr, ast.Dict):
+        out = {const_str(k) for k in expr.keys if k is not None}
+    else:
+        return None
+    if None in out:
+        return None
+    return {s for s in out if s is not None}
+
+
+def _is_issuing_route(project: Project, route: Route) -> bool:
+    """A route that hands out credentials on purpose: an OAuth2 password form login,
+    or a path whose last fixed segment is `token`, `login`, `api-keys`, ..."""
+    segments = [s for s in route.full_paths[0].split("/") if s and not s.startswith("{")]
+    if segments:
+        words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+", segments[-1]) if w]
+        if set(words) & _ISSUING_WORDS or set(itertools.pairwise(words)) & _ISSUING_PAIRS:
+            return True
+    handler = route.handler
+    for param, _ in parameters(handler.node):
+        if param.annotation is None:
+            continue
+        for qualname in named_types(project, handler.module, param.annotation, handler.parent):
+            if qualname in _OAUTH2_FORMS:
+                return True
+    for site in param_sites(project, handler):
+        target = resolve_target(project, site)
+        if target is not None and target.qualname in _OAUTH2_FORMS:
+            return True
+    return False
+
+
+@rule(
+    code="FAA106",
+    name="sensitive-field-in-response-schema",
+    summary="A response schema (or a model nested in it) has a password, secret, token or SSN "
+    "field",
+    severity="error",
+    scope="project",
+    fix_title="Remove the field from the response schema (or type it `SecretStr`)",
+    cwe=("CWE-200", "CWE-522"),
+    owasp=("API3:2023",),
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/extra-models/",
+        "https://fastapi.tiangolo.com/tutorial/response-model/",
+        "https://owasp.org/API-Security/editions/2023/en/0xa3-broken-object-property-level-authorization/",
+    ),
+)
+def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Follows every route's response contract (`response_model=` or the return
+    annotation) through the Pydantic models it names, nested models, lists, unions and
+    generic models included, and reports each field whose name says it holds a
+    credential or comparable data: `password`, `hashed_password`, `password_hash`,
+    `client_secret`, `api_key`, `private_key`, `reset_token`, `ssn`, `card_number`...
+    The field is reported where the model declares it, naming a route that sends it.
+
+    ## Why is this bad?
+    Whatever the response model declares is serialized into every response: a password
+    hash, an API secret or a reset token reaches every client that can call the route,
+    ends up in browser caches, logs and API gateways, and an attacker who gets the
+    hash can crack it offline.
+
+    ## Known problems
+    Not reported:
+    - fields typed `SecretStr`/`SecretBytes` (serialized as `**********`), fields with
+      `Field(exclude=True)` or a `@field_serializer`, models with a
+      `@model_serializer`, and names left out by the route's literal
+      `response_model_exclude=` / `response_model_include=`;
+    - `access_token`, `refresh_token`, `id_token` and `token_type` in a model that
+      declares `access_token` (the OAuth2 token response of RFC 6749), and token, key
+      and secret fields on routes that issue credentials: an OAuth2 password form
+      login, or a path whose last fixed segment is `token`, `login`, `auth`, `refresh`,
+      `session`, `api-keys`, `credentials`, `2fa`, `totp`... (passwords and SSNs are
+      reported there too);
+    - credentials handed out once at creation on other paths (`POST /clients` answering
+      with a `client_secret`) are reported: add a `# noqa: FAA106` on the field;
+    - names that only mention a secret: `password_changed_at`, `token_type`,
+      `max_tokens`, `next_page_token`, `csrf_token`, `api_key_id`, `public_key`;
+    - ORM classes used as the response (FAA105 reports them) and test modules.
+
+    ## Example
+    ```python
+    class UserOut(BaseModel):
+        id: int
+        email: EmailStr
+        hashed_password: str
+
+    @router.get("/users/me")
+    async def read_me(user: CurrentUser) -> UserOut: ...
+    ```
+
+    ## Use instead
+    ```python
+    class UserOut(BaseModel):
+        id: int
+        email: EmailStr
+
+    @router.get("/users/me")
+    async def read_me(user: CurrentUser) -> UserOut: ...
+    ```
+
+    ## Fix safety
+    There is no automatic fix: a field may have to move to an input-only model.
+    """
+    project = ctx.project
+    orm = _orm.state(ctx.model).index.models
+    cache: dict[str, _ModelFacts] = {}
+    reported: set[int] = set()
+    for contract in _production_contracts(ctx.model):
+        route = contract.route
+        excluded = _literal_names(route.keywords.get("response_model_exclude")) or set()
+        included = _literal_names(route.keywords.get("response_model_include"))
+        issuing: bool | None = None
+        roots = [
+            q
+            for q in named_types(project, contract.module, contract.expr, contract.scope)
+            if q not in orm and is_pydantic_model(project, q)
+        ]
+        todo: list[tuple[str, str, bool]] = [(q, last_name(q), True) for q in roots]
+        visited: set[str] = set()
+        while todo:
+            qualname, path, top = todo.pop(0)
+            if qualname in visited or len(visited) > 64:
+                continue
+            visited.add(qualname)
+            facts = _model_facts(project, qualname, cache)
+            if facts.custom:
+                continue
+            has_access_token = any(
+                f.name == "access_token" or "access_token" in f.aliases for f in facts.fields
+            )
+            for info in facts.fields:
+                if info.excluded or info.secret_type or _harmless_type(project, info):
+                    continue
+                if top and (
+                    info.name in excluded or (included is not None and info.name not in included)
+                ):
+                    continue
+                kinds = [k for k in (sensitive_kind(n) for n in (info.name, *info.aliases)) if k]
+                if kinds and id(info.node) not in reported:
+                    kind = kinds[0]
+                    allowed = False
+                    if has_access_token and info.name in _OAUTH2_FIELDS:
+                        allowed = True
+                    elif kind in ("token", "secret", "key"):
+                        if issuing is None:
+                            issuing = _is_issuing_route(project, route)
+                        allowed = issuing
+                    if not allowed:
+                        reported.add(id(info.node))
+                        yield Report(
+                            info.node,
+                            f"`{path}.{info.name}` is sent in the response of "
+                            f"`{route.handler.name}` ({_route_label(route)}): remove it "
+                            "from the response schema",
+                            module=info.cls.module,
+                        )
+                for nested in named_types(project, info.cls.module, info.annotation, None):
+                    if (
+                        nested not in visited
+                        and nested not in orm
+                        and is_pydantic_model(project, nested)
+                    ):
+                        todo.append((nested, f"{path}.{info.name}", False))
+
+
+def _route_label(route: Route) -> str:
+    methods = ",".join(m for m in route.methods if m not in ("HEAD", "OPTIONS")) or "ANY"
+    return f"{methods} {route.full_paths[0]}"
+
+
+# ------------------------------------------------------------------ FAA108
+
+_V2_ROOTS = _PYDANTIC_ROOTS | frozenset(
+    {
+        "pydantic_settings.BaseSettings",
+        "pydantic_settings.main.BaseSettings",
+        "pydantic.RootModel",
+        "pydantic.root_model.RootModel",
+    }
+)
+# v1 method -> its v2 name (None: no direct replacement).
+_INSTANCE_METHODS: dict[str, str | None] = {
+    "dict": "model_dump",
+    "json": "model_dump_json",
+    "copy": "model_copy",
+}
+_CLASS_METHODS: dict[str, str | None] = {
+    "parse_obj": "model_validate",
+    "parse_raw": "model_validate_json",
+    "parse_file": None,
+    "from_orm": "model_validate",
+    "construct": "model_construct",
+    "schema": "model_json_schema",
+    "schema_json": None,
+    "update_forward_refs": "model_rebuild",
+    "validate": "model_validate",
+}
+_V1_DECORATORS: dict[str, str] = {
+    **{f"pydantic{m}.validator": "@field_validator" for m in ("", ".class_validators")},
+    **{
+        f"pydantic{m}.root_validator": '@model_validator(mode="before"/"after")'
+        for m in ("", ".class_validators")
+    },
+}
+_CONFIG_RENAMES = {
+    "orm_mode": "from_attributes",
+    "allow_population_by_field_name": "populate_by_name",
+    "schema_extra": "json_schema_extra",
+    "anystr_strip_whitespace": "str_strip_whitespace",
+    "anystr_lower": "str_to_lower",
+    "anystr_upper": "str_to_upper",
+    "max_anystr_length": "str_max_length",
+    "min_anystr_length": "str_min_length",
+    "validate_all": "validate_default",
+    "allow_mutation": "frozen",
+    "keep_untouched": "ignored_types",
+    "copy_on_model_validation": "revalidate_instances",
+}
+# Names only Pydantic 2 exports: a module importing one runs on Pydantic 2.
+_V2_ONLY_NAMES = frozenset(
+    f"pydantic.{name}"
+    for name in (
+        "field_validator",
+        "model_validator",
+        "field_serializer",
+        "model_serializer",
+        "computed_field",
+        "ConfigDict",
+        "TypeAdapter",
+        "RootModel",
+        "ValidationInfo",
+        "AfterValidator",
+        "BeforeValidator",
+        "WithJsonSchema",
+        "StringConstraints",
+    )
+)
+_PIN_FILES = (
+    "uv.lock",
+    "poetry.lock",
+    "pdm.lock",
+    "Pipfile.lock",
+    "pyproject.toml",
+    "requirements.txt",
+    "requirements.in",
+    "requirements-prod.txt",
+    "requirements/base.txt",
+    "requirements/prod.txt",
+    "requirements/production.txt",
+    "setup.cfg",
+    "setup.py",
+    "Pipfile",
+)
+_LOCK_VERSION = re.compile(
+    r'name\s*=\s*"pydantic"\s*\n\s*version\s*=\s*"(\d+)\.'  # uv, poetry, pdm
+    r'|"pydantic"\s*:\s*\{[^{}]*?"version"\s*:\s*"==(\d+)\.',  # Pipfile.lock
+    re.DOTALL,
+)
+_REQUIREMENT = re.compile(
+    r"""(?<![\w.-])pydantic(?![\w-])\s*(?:\[[^\]]*\])?\s*(?:=(?!=)\s*)?["']?\s*([^"'\n#;]*)""",
+    re.IGNORECASE,
+)
+_POETRY_VERSION = re.compile(r"""\{[^}]*?version\s*=\s*["']([^"']*)["']""")
+_V2_ONLY_PACKAGES = re.compile(r"(?<![\w-])(pydantic[-_]settings|pydantic[-_]core)(?![\w-])")
+_V1_SPEC = re.compile(r"<\s*2(?:\.0)*(?![\d.])|<=\s*1\.|==\s*1\.|~=\s*1\.|\^\s*1\.|^\s*1\.")
+_V2_SPEC = re.compile(r">=?\s*2(?:\.\d+)*\b|==\s*2\.|~=\s*2\.|\^\s*2|^\s*2\.")
+
+
+def pydantic_major(project: Project) -> int | None:
+    """The Pydantic major version the project is written for, when it can be told: a
+    lock file, a requirement pin (in the reviewed folder or up to two levels above it),
+    else Pydantic-2-only imports in the code."""
+    folder = project.root
+    for _ in range(3):
+        texts = {}
+        for name in _PIN_FILES:
+            path = folder / name
+            if path.is_file():
+                try:
+                    texts[name] = path.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+        if texts:
+            found = _major_from_pins(texts)
+            if found is not None:
+                return found
+            break
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for module in project.module_list:
+        for target in module.imports.values():
+            if target in _V2_ONLY_NAMES or target.startswith("pydantic_settings"):
+                return 2
+    return None
+
+
+def _major_from_pins(texts: dict[str, str]) -> int | None:
+    for name in ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock"):
+        text = texts.get(name)
+        if text is None:
+            continue
+        match = _LOCK_VERSION.search(text)
+        if match:
+            return int(match.group(1) or match.group(2))
+    majors: set[int] = set()
+    v2_companion = False
+    for text in texts.values():
+        for match in _REQUIREMENT.finditer(text):
+            spec = match.group(1)
+            if spec.startswith("{"):  # poetry: `pydantic = {version = "^2.5", extras = [...]}`
+                inline = _POETRY_VERSION.match(text, match.start(1))
+                spec = inline.group(1) if inline else ""
+            if _V1_SPEC.search(spec):
+                majors.add(1)
+            elif _V2_SPEC.search(spec):
+                majors.add(2)
+        if _V2_ONLY_PACKAGES.search(text):
+            v2_companion = True
+    if 1 in majors:
+        return 1
+    if 2 in majors or v2_companion:
+        return 2
+    return None
+
+
+_MAJOR: ModelCache[list[int | None]] = ModelCache()
+
+
+def _is_v2(ctx: FileContext) -> bool:
+    return _MAJOR.get(ctx.model, lambda: [pydantic_major(ctx.project)])[0] == 2
+
+
+def _is_v2_model(project: Project, qualname: str | None) -> bool:
+    return (
+        qualname is not None
+        and project.class_(qualname) is not None
+        and any(name in _V2_ROOTS for name in project.mro(project.canonical(qualname)))
+    )
+
+
+def _class_info(ctx: FileContext, node: ast.ClassDef) -> ClassInfo | None:
+    for info in ctx.module.classes.values():
+        if info.node is node:
+            return info
+    return None
+
+
+@rule(
+    code="FAA108",
+    name="pydantic-v1-api",
+    summary="Pydantic 1 API (`.dict()`, `@validator`, `class Config`...) in a Pydantic 2 project",
+    severity="warning",
+    nodes=(ast.Call, ast.ClassDef, ast.ImportFrom),
+    fix_title="Use the Pydantic 2 name (`.model_dump()`, `@field_validator`, `model_config`)",
+    references=(
+        "https://docs.pydantic.dev/latest/migration/",
+        "https://docs.pydantic.dev/latest/api/config/",
+        "https://docs.pydantic.dev/latest/concepts/pydantic_settings/",
+    ),
+)
+def pydantic_v1_api(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    In a project that runs on Pydantic 2, finds the Pydantic 1 idioms:
+    - `.dict()`, `.json()`, `.copy()` on an instance of a project model, and
+      `.parse_obj()`, `.parse_raw()`, `.from_orm()`, `.construct()`, `.schema()`,
+      `.update_forward_refs()`... on a project model class;
+    - `@validator` and `@root_validator`;
+    - a `class Config:` inside a model (`orm_mode`, `allow_population_by_field_name`,
+      `schema_extra`, `json_encoders`...), and `json_encoders` in `model_config`;
+    - `from pydantic import BaseSettings`, which Pydantic 2 refuses at import time
+      (reported as an error).
+
+    The project runs on Pydantic 2 when a lock file (`uv.lock`, `poetry.lock`,
+    `pdm.lock`, `Pipfile.lock`) says so, when `pyproject.toml`, `requirements*.txt`,
+    `setup.cfg` or `setup.py` pins `pydantic>=2` (or depends on `pydantic-settings`),
+    looked up in the reviewed folder and up to two folders above; without any pin,
+    when the code imports a name only Pydantic 2 has (`field_validator`,
+    `ConfigDict`, `pydantic_settings`...). A Pydantic 1 project is never reported.
+
+    ## Why is this bad?
+    Pydantic 2 keeps the old names only as deprecated shims: each call emits a
+    `PydanticDeprecatedSince20` warning, some behave differently (`from_orm` needs
+    `from_attributes=True`, `@validator` runs with different arguments), and Pydantic
+    3 removes them. Code written half in each dialect is also harder to read and to
+    review: the next contributor copies the old idiom.
+
+    ## Known problems
+    Instance methods are only reported when the receiver's type is known to be a
+    project Pydantic model (a typed parameter, a constructor call, a typed
+    attribute): `response.json()` on an HTTP response is never reported. Models built
+    on the `pydantic.v1` compatibility package are Pydantic 1 models and are left
+    alone, and so is code written for both versions: a `try`/`except ImportError`
+    fallback, or a function or branch that tests the Pydantic version
+    (`if PYDANTIC_V2:`).
+
+    ## Example
+    ```python
+    class BookRead(BaseModel):
+        title: str
+
+        class Config:
+            orm_mode = True
+
+        @validator("title")
+        def strip(cls, value: str) -> str:
+            return value.strip()
+
+    data = payload.dict(exclude_unset=True)
+    ```
+
+    ## Use instead
+    ```python
+    class BookRead(BaseModel):
+        model_config = ConfigDict(from_attributes=True)
+
+        title: str
+
+        @field_validator("title")
+        @classmethod
+        def strip(cls, value: str) -> str:
+            return value.strip()
+
+    data = payload.model_dump(exclude_unset=True)
+    ```
+
+    ## Fix safety
+    No automatic fix yet. The method renames (`.dict()` to `.model_dump()`,
+    `.parse_obj()` to `.model_validate()`...) are mechanical but unsafe: a few keyword
+    arguments changed too (`.copy(include=...)`, `.json(encoder=...)`).
+    """
+    if _compat_code(ctx):
+        return
+    if isinstance(node, ast.ImportFrom):
+        yield from _v1_import(node, ctx)
+        return
+    if isinstance(node, ast.Call):
+        yield from _v1_call(node, ctx)
+        return
+    if isinstance(node, ast.ClassDef):
+        yield from _v1_class(node, ctx)
+
+
+_VERSION_TEST = re.compile(r"pydantic|\b(?:IS_|USE_)?V[12]\b", re.IGNORECASE)
+
+
+def _compat_code(ctx: FileContext) -> bool:
+    """Code written for both major versions: a `try`/`except ImportError` fallback, or a
+    branch on the Pydantic version (`if PYDANTIC_V2:`, `if VERSION.startswith("1")`)."""
+    for ancestor in ctx.stack:
+        if isinstance(ancestor, ast.Try) and any(
+            h.type is not None
+            and re.search(r"ImportError|ModuleNotFoundError", ast.unparse(h.type))
+            for h in ancestor.handlers
+        ):
+            return True
+        if isinstance(ancestor, (ast.If, ast.IfExp)) and _VERSION_TEST.search(
+            ast.unparse(ancestor.test)
+        ):
+            return True
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+            isinstance(stmt, ast.If) and _VERSION_TEST.search(ast.unparse(stmt.test))
+            for stmt in ancestor.body
+        ):
+            return True
+    return False
+
+
+def _v1_import(node: ast.ImportFrom, ctx: FileContext) -> Iterator[Report]:
+    if node.level or node.module not in ("pydantic", "pydantic.env_settings"):
+        return
+    if not any(alias.name == "BaseSettings" for alias in node.names):
+        return
+    if not _is_v2(ctx):
+        return
+    yield Report(
+        node,
+        f"`from {node.module} import BaseSettings` fails on Pydantic 2: import it from "
+        "`pydantic_settings`",
+        severity="error",
+    )
+
+
+def _v1_call(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+    func = node.func
+    if not isinstance(func, ast.Attribute):
+        return
+    name = func.attr
+    if name not in _INSTANCE_METHODS and name not in _CLASS_METHODS:
+        return
+    if not _is_v2(ctx):
+        return
+    project = ctx.project
+    fn = ctx.function()
+    receiver = func.value
+    owner: str | None = None
+    owner_qualname: str | None = None
+    if name in _CLASS_METHODS and isinstance(receiver, (ast.Name, ast.Attribute)):
+        resolved = project.resolve(ctx.module, receiver, fn)
+        if _is_v2_model(project, resolved):
+            owner, owner_qualname = last_name(resolved), resolved
+    if owner is None and name in _INSTANCE_METHODS:
+        inferred = infer_type(project, ctx.module, receiver, fn)
+        if _is_v2_model(project, inferred) and not _is_class_ref(project, ctx, receiver, fn):
+            owner, owner_qualname = last_name(inferred), inferred
+    if owner is None:
+        return
+    method = project.method(project.canonical(owner_qualname), name) if owner_qualname else None
+    if method is not None:
+        return  # the project's own method of that name
+    new = _INSTANCE_METHODS.get(name) if name in _INSTANCE_METHODS else _CLASS_METHODS[name]
+    instead = f"use `.{new}()`" if new else "it has no Pydantic 2 equivalent"
+    yield Report(node, f"`.{name}()` on `{owner}` is Pydantic 1 API: {instead}")
+
+
+def _is_class_ref(
+    project: Project, ctx: FileContext, receiver: ast.expr, fn: Function | None
+) -> bool:
+    """`Model.copy` (the class itself, not an instance)."""
+    if not isinstance(receiver, (ast.Name, ast.Attribute)):
+        return False
+    return project.class_(project.resolve(ctx.module, receiver, fn)) is not None
+
+
+def _v1_class(node: ast.ClassDef, ctx: FileContext) -> Iterator[Report]:
+    project = ctx.project
+    decorated = [
+        (stmt, decorator)
+        for stmt in node.body
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for decorator in stmt.decorator_list
+    ]
+    candidates = [
+        (
+            decorator,
+            project.resolve(
+                ctx.module, decorator.func if isinstance(decorator, ast.Call) else decorator
+            ),
+        )
+        for _, decorator in decorated
+    ]
+    v1_decorators = [(d, q) for d, q in candidates if q in _V1_DECORATORS]
+    info = _class_info(ctx, node)
+    is_model = info is not None and _is_v2_model(project, info.qualname)
+    configs = [
+        stmt for stmt in node.body if isinstance(stmt, ast.ClassDef) and stmt.name == "Config"
+    ]
+    encoders = _model_config_encoders(node) if is_model else []
+    if not v1_decorators and not (is_model and configs) and not encoders:
+        return
+    if not _is_v2(ctx):
+        return
+    for decorator, qualname in v1_decorators:
+        assert qualname is not None
+        yield Report(
+            decorator,
+            f"`@{last_name(qualname)}` is Pydantic 1 API: use "
+            f"`{_V1_DECORATORS[qualname]}` (with `@classmethod`)",
+        )
+    if is_model:
+        for config in configs:
+            keys = _config_keys(config)
+            renamed = [f"`{k}` is `{_CONFIG_RENAMES[k]}`" for k in keys if k in _CONFIG_RENAMES]
+            detail = f" ({', '.join(renamed)})" if renamed else ""
+            if "json_encoders" in keys:
+                detail += " and `json_encoders` is deprecated: use `@field_serializer`"
+            yield Report(
+                config,
+                f"`class Config` in `{node.name}` is Pydantic 1 API: use "
+                f"`model_config = ConfigDict(...)`{detail}",
+            )
+    for encoder in encoders:
+        yield Report(
+            encoder,
+            f"`json_encoders` in `{node.name}.model_config` is deprecated in Pydantic 2: use "
+            "`@field_serializer` or an `Annotated` `PlainSerializer`",
+        )
+
+
+def _config_keys(config: ast.ClassDef) -> list[str]:
+    keys: list[str] = []
+    for stmt in config.body:
+        targets = (
+            stmt.targets
+            if isinstance(stmt, ast.Assign)
+            else [stmt.target]
+            if isinstance(stmt, ast.AnnAssign)
+            else []
+        )
+        keys.extend(t.id for t in targets if isinstance(t, ast.Name))
+    return keys
+
+
+def _model_config_encoders(node: ast.ClassDef) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    for stmt in node.body:
+        if not isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            continue
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        if not any(isinstance(t, ast.Name) and t.id == "model_config" for t in targets):
+            continue
+        value = stmt.value
+        if isinstance(value, ast.Call):
+            out.extend(kw for kw in value.keywords if kw.arg == "json_encoders")
+        elif isinstance(value, ast.Dict):
+            out.extend(k for k in value.keys if k is not None and const_str(k) == "json_encoders")
+    return out
+
+
+# ------------------------------------------------------------------ FAA107
+
+# Columns a client must never set itself: identity, ownership, privileges, money.
+_PRIVILEGED = frozenset(
+    {
+        "id",
+        "is_admin",
+        "is_superuser",
+        "is_staff",
+        "is_active",
+        "is_verified",
+        "email_verified",
+        "role",
+        "roles",
+        "permissions",
+        "owner_id",
+        "created_by",
+        "created_by_id",
+        "tenant_id",
+        "hashed_password",
+        "password_hash",
+        "balance",
+        "credits",
+    }
+)
+_DUMPS = frozenset({"model_dump", "dict"})
+_ENCODERS = frozenset({"fastapi.encoders.jsonable_encoder"})
+_ADMIN_WORDS = frozenset(
+    {"admin", "admins", "superuser", "staff", "root", "role", "roles", "permission", "permissions"}
+)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Request data poured into an ORM object: which model, and which of its fields."""
+
+    model: str
+    fields: frozenset[str] | None  # None: every field, extra ones included
+
+
+@dataclass
+class _MassState:
+    bodies: dict[str, list[Route]]  # model qualname -> routes not limited to admins
+    facts: dict[str, _ModelFacts] = field(default_factory=dict)
+
+
+_MASS: ModelCache[_MassState] = ModelCache()
+
+
+def _admin_only(model: AppModel, route: Route) -> bool:
+    for _site, target in walk_dependencies(model.project, model.route_sites(route)):
+        if set(_words(target.name)) & _ADMIN_WORDS:
+            return True
+    return False
+
+
+def _mass_state(model: AppModel) -> _MassState:
+    project = model.project
+    bodies: dict[str, list[Route]] = {}
+    admin: dict[int, bool] = {}
+    for route in model.routes:
+        handler = route.handler
+        for param, _ in parameters(handler.node):
+            for qualname in named_types(project, handler.module, param.annotation, handler.parent):
+                if not _is_v2_model(project, qualname) and not is_pydantic_model(project, qualname):
+                    continue
+                key = id(route)
+                if key not in admin:
+                    admin[key] = _admin_only(model, route)
+                if not admin[key]:
+                    bodies.setdefault(qualname, []).append(route)
+    return _MassState(bodies)
+
+
+def _extra_allowed(project: Project, qualname: str) -> bool:
+    for name in project.mro(qualname):
+        cls = project.class_(name)
+        if cls is None:
+            continue
+        for stmt in cls.node.body:
+            for sub in ast.walk(stmt) if isinstance(stmt, (ast.Assign, ast.ClassDef)) else ():
+                if (isinstance(sub, ast.keyword) and sub.arg == "extra") or (
+                    isinstance(sub, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "extra" for t in sub.targets)
+                ):
+                    value = sub.value
+                else:
+                    continue
+                text = const_str(value) or (value.attr if isinstance(value, ast.Attribute) else "")
+                if text == "allow":
+                    return True
+    return False
+
+
+def _known_fields(project: Project, qualname: str, st: _MassState) -> frozenset[str] | None:
+    """The model's fields; None when a base outside the project may add more."""
+    for name in project.mro(qualname):
+        if project.class_(name) is None and name not in _V2_ROOTS and name != "typing.Generic":
+            return None
+    return frozenset(f.name for f in _model_facts(project, qualname, st.facts).fields)
+
+
+def _source(
+    ctx: FileContext, expr: ast.expr, fn: Function | None, st: _MassState, depth: int = 0
+) -> _Source | None:
+    """What request model `expr` is (an instance) or was dumped from (`.model_dump()`)."""
+    project = ctx.project
+    if depth > 3:
+        return None
+    if isinstance(expr, ast.Name) and fn is not None and fn.local_values.get(expr.id) is not None:
+        value = fn.local_values[expr.id]
+        assert value is not None
+        return _source(ctx, value, fn, st, depth + 1)
+    if isinstance(expr, ast.Call):
+        func = expr.func
+        if project.resolve(ctx.module, func, fn) in _ENCODERS and expr.args:
+            return _source(ctx, expr.args[0], fn, st, depth + 1)
+        if isinstance(func, ast.Attribute) and func.attr in _DUMPS:
+            inner = _source(ctx, func.value, fn, st, depth + 1)
+            if inner is None or inner.fields is None:
+                return inner
+            fields = set(inner.fields)
+            include = _literal_names(keyword(expr, "include"))
+            exclude = _literal_names(keyword(expr, "exclude"))
+            if keyword(expr, "include") is not None:
+                if include is None:
+                    return None
+                fields &= include
+            if keyword(expr, "exclude") is not None:
+                if exclude is None:
+                    return None
+                fields -= exclude
+            return _Source(inner.model, frozenset(fields))
+        return None
+    inferred = infer_type(project, ctx.module, expr, fn)
+    if inferred is None or not is_pydantic_model(project, inferred):
+        return None
+    inferred = project.canonical(inferred)
+    if inferred not in st.bodies:
+        return None  # not a model any non-admin request carries
+    if _extra_allowed(project, inferred):
+        return _Source(inferred, None)
+    known = _known_fields(project, inferred, st)
+    return _Source(inferred, known) if known is not None else None
+
+
+def _orm_columns(project: Project, qualname: str) -> set[str]:
+    names: set[str] = set()
+    for name in project.mro(qualname):
+        cls = project.class_(name)
+        if cls is None:
+            continue
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                names.add(stmt.target.id)
+            elif isinstance(stmt, ast.Assign):
+                names.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _explicit_keys(call: ast.Call) -> set[str]:
+    """Keys the call sets itself (`Book(**data, owner_id=user.id)`, `update={...}`)."""
+    keys = {kw.arg for kw in call.keywords if kw.arg is not None and kw.arg != "update"}
+    update = keyword(call, "update")
+    if isinstance(update, ast.Dict):
+        keys.update(s for s in (const_str(k) for k in update.keys if k is not None) if s)
+    return keys
+
+
+@rule(
+    code="FAA107",
+    name="mass-assignment",
+    summary="An ORM object is built or updated from a whole request model that carries "
+    "privileged fields (`is_admin`, `role`, `owner_id`, `id`)",
+    severity="warning",
+    nodes=(ast.Call,),
+    fix_title="Drop the privileged fields from the request model, or set them explicitly",
+    cwe=("CWE-915",),
+    owasp=("API3:2023", "API6:2023"),
+    references=(
+        "https://owasp.org/API-Security/editions/2023/en/0xa3-broken-object-property-level-authorization/",
+        "https://cheatsheetseries.owasp.org/cheatsheets/Mass_Assignment_Cheat_Sheet.html",
+        "https://sqlmodel.tiangolo.com/tutorial/fastapi/update/",
+    ),
+)
+def mass_assignment(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
+    """## What it does
+    Finds ORM objects built or updated from everything a request model holds:
+    `Book(**payload.model_dump())`, `Book.model_validate(payload)` (SQLModel),
+    `book.sqlmodel_update(payload.model_dump(exclude_unset=True))`, or a loop
+    `for key, value in payload.model_dump().items(): setattr(book, key, value)`, when
+    the request model declares a field that is a privileged column of the ORM class
+    (`id`, `is_admin`, `is_superuser`, `is_active`, `role`, `permissions`,
+    `owner_id`, `tenant_id`, `created_by`, `hashed_password`, `balance`...), or accepts
+    extra fields (`extra="allow"`). The request model must be the body (or another
+    parameter) of at least one route that is not restricted to administrators.
+
+    ## Why is this bad?
+    Every field of the request model becomes a column value: a client that sends
+    `"is_admin": true` or `"owner_id": 1` promotes itself or takes over another
+    user's object (OWASP API3:2023, Broken Object Property Level Authorization). The
+    request model usually starts safe and gains the field later, when someone reuses
+    it for an admin screen.
+
+    ## Known problems
+    Not reported: fields left out with a literal `exclude=`/`include=`, keys the call
+    sets itself (`Book(**data, owner_id=user.id)`, `update={"owner_id": ...}`), and
+    request models only accepted by routes whose dependencies name an administrator
+    (`get_current_active_superuser`, `require_admin`, `check_permissions`...). A
+    request model whose type cannot be inferred is not followed.
+
+    ## Example
+    ```python
+    class UserUpdate(BaseModel):
+        email: EmailStr | None = None
+        is_superuser: bool | None = None
+
+    @router.patch("/me")
+    def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
+        user.sqlmodel_update(data.model_dump(exclude_unset=True))
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    class UserUpdateMe(BaseModel):
+        email: EmailStr | None = None
+
+    @router.patch("/me")
+    def update_me(data: UserUpdateMe, user: CurrentUser, session: SessionDep) -> UserRead:
+        user.sqlmodel_update(data.model_dump(exclude_unset=True))
+        ...
+    ```
+
+    ## Fix safety
+    There is no automatic fix: which fields a client may set is a design decision.
+    """
+    assert isinstance(node, ast.Call)
+    func = node.func
+    starred = [kw.value for kw in node.keywords if kw.arg is None]
+    is_setattr = isinstance(func, ast.Name) and func.id == "setattr"
+    is_method = isinstance(func, ast.Attribute) and func.attr in (
+        "model_validate",
+        "sqlmodel_update",
+    )
+    if not (starred or is_setattr or is_method):
+        return
+    project = ctx.project
+    orm = _orm.state(ctx.model).index
+    if not orm.models:
+        return
+    fn = ctx.function()
+    st = _MASS.get(ctx.model, lambda: _mass_state(ctx.model))
+    target: str | None = None
+    sources: list[ast.expr] = []
+    if starred:
+        target = project.resolve(ctx.module, func, fn)
+        sources = starred
+    elif is_method and isinstance(func, ast.Attribute):
+        if func.attr == "model_validate":
+            target = project.resolve(ctx.module, func.value, fn)
+        else:
+            target = _orm_target(ctx, func.value, fn, orm)
+        sources = node.args[:1]
+    elif is_setattr and len(node.args) == 3:
+        target = _orm_target(ctx, node.args[0], fn, orm)
+        loop = _setattr_loop(ctx, node)
+        sources = [loop] if loop is not None else []
+    model = orm.models.get(project.canonical(target)) if target else None
+    if model is None or not sources:
+        return
+    columns = _orm_columns(project, model.qualname) & _PRIVILEGED
+    if not columns:
+        return
+    explicit = _explicit_keys(node) if not is_setattr else set()
+    for expr in sources:
+        source = _source(ctx, expr, fn, st)
+        if source is None:
+            continue
+        exposed = columns if source.fields is None else columns & source.fields
+        exposed -= explicit
+        if not exposed:
+            continue
+        route = st.bodies[source.model][0]
+        names = ", ".join(f"`{n}`" for n in sorted(exposed))
+        how = "accepts extra fields, so it can set" if source.fields is None else "sets"
+        yield Report(
+            node,
+            f"`{model.name}` is filled from the whole `{last_name(source.model)}`, which "
+            f"{how} {names} (sent to `{route.handler.name}`, {_route_label(route)})",
+        )
+        return
+
+
+def _orm_target(
+    ctx: FileContext, expr: ast.expr, fn: Function | None, orm: _orm.OrmIndex
+) -> str | None:
+    """The ORM class of an object: its inferred type, or `session.get(Book, id)`."""
+    project = ctx.project
+    inferred = infer_type(project, ctx.module, expr, fn)
+    if inferred is not None and project.canonical(inferred) in orm.models:
+        return inferred
+    value: ast.expr | None = expr
+    if isinstance(expr, ast.Name) and fn is not None:
+        value = fn.local_values.get(expr.id)
+    if isinstance(value, ast.Await):
+        value = value.value
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr in ("get", "get_one")
+        and value.args
+    ):
+        return project.resolve(ctx.module, value.args[0], fn)
+    return inferred
+
+
+def _setattr_loop(ctx: FileContext, call: ast.Call) -> ast.expr | None:
+    """`for key, value in <source>.items(): setattr(obj, key, value)`: the source."""
+    key = call.args[1]
+    if not isinstance(key, ast.Name):
+        return None
+    for ancestor in reversed(ctx.stack):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return None
+        if isinstance(ancestor, ast.For) and isinstance(ancestor.target, ast.Tuple):
+            names = [e.id for e in ancestor.target.elts if isinstance(e, ast.Name)]
+            iterator = ancestor.iter
+            if (
+                names[:1] == [key.id]
+                and isinstance(iterator, ast.Call)
+                and isinstance(iterator.func, ast.Attribute)
+                and iterator.func.attr == "items"
+            ):
+                return iterator.func.value
+    return None
+
+
+# ------------------------------------------------------------------ FAA103
+
+# Parameters FastAPI fills itself when typed; by name, an untyped one is left alone.
+_SPECIAL_NAMES = frozenset(
+    {"request", "response", "background_tasks", "websocket", "security_scopes", "self", "cls"}
+)
+_DEPENDS_OR_SECURITY = frozenset(
+    f"fastapi{module}.{name}"
+    for module in ("", ".params", ".param_functions")
+    for name in ("Depends", "Security")
+)
+_PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
+
+
+@rule(
+    code="FAA103",
+    name="untyped-route-parameter",
+    summary="A path operation parameter has no type annotation",
+    severity="warning",
+    scope="project",
+    fix_title="Annotate the parameter (`item_id: int`, `q: str | None = None`)",
+    references=(
+        "https://fastapi.tiangolo.com/tutorial/path-params/#path-parameters-with-types",
+        "https://fastapi.tiangolo.com/tutorial/query-params/",
+    ),
+)
+def untyped_route_parameter(ctx: ProjectContext) -> Iterator[Report]:
+    """## What it does
+    Finds parameters of path operation functions that have no type annotation (and are
+    not a `Depends()`/`Security()` dependency): `def read_item(item_id, q=None)`.
+
+    ## Why is this bad?
+    FastAPI decides what a parameter is, and how it is validated, from its annotation.
+    Without one the value is passed through as the raw string of the URL: `limit=10`
+    arrives as `"10"` when a client sends it, `item_id` is never checked to be a
+    number, and the OpenAPI schema (and every generated client) shows an untyped
+    parameter.
+
+    ## Known problems
+    Not reported: parameters named `request`, `response`, `background_tasks`,
+    `websocket` or `security_scopes` (they only get their special meaning from an
+    annotation, but an untyped one is left to the author), `self`/`cls`, `*args` and
+    `**kwargs`, dependencies (`db=Depends(get_db)`), Starlette-style `app.route(...)`
+    handlers and routes in test modules.
+
+    ## Example
+    ```python
+    @router.get("/items/{item_id}")
+    async def read_item(item_id, q=None, limit=10): ...
+    ```
+
+    ## Use instead
+    ```python
+    @router.get("/items/{item_id}")
+    async def read_item(item_id: int, q: str | None = None, limit: int = 10): ...
+    ```
+
+    ## Fix safety
+    There is no automatic fix: the right type is the author's to choose.
+    """
+    project = ctx.project
+    seen: set[int] = set()
+    for route in ctx.model.routes:
+        handler = route.handler
+        if id(handler.node) in seen or is_test_module(handler.module):
+            continue
+        node = route.node
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("route", "add_route", "websocket_route", "add_websocket_route")
+        ):
+            continue
+        seen.add(id(handler.node))
+        path_names = set(_PATH_PARAM.findall(" ".join([route.path, *route.full_paths])))
+        for param, default in parameters(handler.node):
+            if param.annotation is not None or param.arg in _SPECIAL_NAMES:
+                continue
+            if (
+                isinstance(default, ast.Call)
+                and project.resolve(handler.module, default.func, handler.parent)
+                in _DEPENDS_OR_SECURITY
+            ):
+                continue
+            kind = "path" if param.arg in path_names else "query"
+            yield Report(
+                param,
+                f"`{param.arg}` of `{handler.name}` has no type annotation: FastAPI passes "
+                f"it on as an unvalidated string {kind} parameter",
+                module=handler.module,
+            )

@@ -1,0 +1,80 @@
+"""Severities the fixtures cannot show: FAA606, FAA603 and FAA703 raise a finding to an
+error when the code is not only dated or sloppy but broken."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from fastapi_architect.config import Config
+from fastapi_architect.review.engine import review_paths
+
+
+def _review(tmp_path: Path, code: str, source: str) -> list[tuple[int, str, str]]:
+    path = tmp_path / "main.py"
+    path.write_text(source, encoding="utf-8")
+    config = replace(Config(), select=(code,), extend_select=(), ignore=())
+    result = review_paths([path], config, root=tmp_path)
+    assert result.internal_errors == []
+    return [(f.line, f.severity, f.message) for f in result.findings if f.code == code]
+
+
+def test_on_event_next_to_a_lifespan_never_runs(tmp_path: Path) -> None:
+    found = _review(
+        tmp_path,
+        "FAA606",
+        "from contextlib import asynccontextmanager\n"
+        "from fastapi import FastAPI\n"
+        "@asynccontextmanager\n"
+        "async def lifespan(app):\n"
+        "    yield\n"
+        "app = FastAPI(lifespan=lifespan)\n"
+        "old = FastAPI()\n"
+        "@app.on_event('startup')\n"
+        "async def a(): ...\n"
+        "@old.on_event('startup')\n"
+        "async def b(): ...\n",
+    )
+    assert [(line, severity) for line, severity, _ in found] == [(8, "error"), (10, "warning")]
+    assert "never runs" in found[0][2]
+
+
+def test_swallowing_in_a_write_route_is_an_error(tmp_path: Path) -> None:
+    found = _review(
+        tmp_path,
+        "FAA603",
+        "from fastapi import FastAPI\n"
+        "app = FastAPI()\n"
+        "async def work(): ...\n"
+        "@app.post('/a')\n"
+        "async def a():\n"
+        "    try:\n"
+        "        await work()\n"
+        "    except Exception:\n"
+        "        return {'ok': False}\n"
+        "@app.get('/b')\n"
+        "async def b():\n"
+        "    try:\n"
+        "        await work()\n"
+        "    except Exception:\n"
+        "        return {'ok': False}\n",
+    )
+    assert [(line, severity) for line, severity, _ in found] == [(8, "error"), (14, "warning")]
+
+
+def test_no_content_with_a_response_model_fails_at_startup(tmp_path: Path) -> None:
+    found = _review(
+        tmp_path,
+        "FAA703",
+        "from fastapi import FastAPI\n"
+        "from pydantic import BaseModel\n"
+        "class Item(BaseModel):\n"
+        "    name: str\n"
+        "app = FastAPI()\n"
+        "@app.delete('/a', status_code=204, response_model=Item)\n"
+        "def a(): ...\n"
+        "@app.delete('/b', status_code=204)\n"
+        "def b():\n"
+        "    return {'x': 1}\n",
+    )
+    assert [(line, severity) for line, severity, _ in found] == [(6, "error"), (10, "warning")]
