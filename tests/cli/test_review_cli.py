@@ -31,10 +31,10 @@ async def slow():
 CLEAN = """\
 from fastapi import APIRouter
 
-router = APIRouter()
+router = APIRouter(tags=["health"])
 
 
-@router.get("/fine")
+@router.get("/fine", summary="Say that all is fine")
 def fine() -> dict[str, str]:
     return {"ok": "yes"}
 """
