@@ -53,19 +53,24 @@ def render_text(
     rules: Mapping[str, Rule] | None = None,
 ) -> str:
     """Render `result` for a terminal; ANSI colour codes only when `color` is true."""
-    out = Text()
+    buffer = io.StringIO()
+    console = _console(buffer, color=color)
     findings = sorted(result.findings)
+    # one Text per finding: rich renders a Text in time that grows faster than its
+    # length, and a single Text of thousands of findings took seconds
     for finding in findings:
+        out = Text()
         _render_finding(out, finding, result.sources.get(finding.file), show_source, rules)
         out.append("\n")
-    out.append(_summary(findings, result.files_checked), style="bold")
-    out.append("\n")
-    return _to_string(out, color=color)
+        console.print(out, end="")
+    summary = Text(_summary(findings, result.files_checked), style="bold")
+    summary.append("\n")
+    console.print(summary, end="")
+    return buffer.getvalue()
 
 
-def _to_string(text: Text, *, color: bool) -> str:
-    buffer = io.StringIO()
-    console = Console(
+def _console(buffer: io.StringIO, *, color: bool) -> Console:
+    return Console(
         file=buffer,
         force_terminal=color,
         force_jupyter=False,
@@ -78,8 +83,6 @@ def _to_string(text: Text, *, color: bool) -> str:
         emoji=False,
         legacy_windows=False,
     )
-    console.print(text, end="")
-    return buffer.getvalue()
 
 
 def _lookup(code: str, rules: Mapping[str, Rule] | None) -> Rule | None:
