@@ -9,7 +9,7 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,6 +26,11 @@ from fastapi_architect.generator.cli import add_app, new
 from fastapi_architect.runtime.cli import PROFILE_CONTEXT, profile
 from fastapi_architect.source.discovery import InputError
 
+if TYPE_CHECKING:
+    from fastapi_architect.review.finding import Finding
+    from fastapi_architect.review.fixes import FixOutcome
+    from fastapi_architect.review.result import ReviewResult
+
 app = typer.Typer(
     name="fastapi-architect",
     help="A senior FastAPI backend architect, as a tool: review, route inventory, rule docs.",
@@ -41,6 +46,7 @@ class ReviewFormat(str, Enum):
     json = "json"
     sarif = "sarif"
     github = "github"
+    html = "html"
 
 
 class RoutesFormat(str, Enum):
@@ -129,35 +135,178 @@ def review(
     color: Annotated[
         bool | None, typer.Option("--color/--no-color", help="Colour (default: on a terminal).")
     ] = None,
+    statistics: Annotated[
+        bool, typer.Option("--statistics", help="Show counts per rule instead of each finding.")
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="Report only findings not recorded in this baseline file.",
+            metavar="FILE",
+        ),
+    ] = None,
+    write_baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-baseline",
+            help="Record today's findings in this baseline file and exit 0.",
+            metavar="FILE",
+        ),
+    ] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply safe automatic fixes.")] = False,
+    unsafe_fixes: Annotated[
+        bool, typer.Option("--unsafe-fixes", help="Also apply (or count) unsafe fixes.")
+    ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option("--diff", help="Print the fixes as a unified diff; write nothing."),
+    ] = False,
 ) -> None:
     """Review a FastAPI codebase and report what a senior architect would flag."""
+    from fastapi_architect.review.baseline import BaselineError, filter_new, load_baseline
     from fastapi_architect.review.engine import review_paths
-    from fastapi_architect.review.reporters import render
+    from fastapi_architect.review.statistics import fix_hint, fix_lookup
 
+    if write_baseline is not None:
+        clashes = [
+            flag for flag, on in (("--baseline", baseline), ("--fix", fix), ("--diff", diff)) if on
+        ]
+        if clashes:
+            _fail(f"--write-baseline cannot be combined with {', '.join(clashes)}")
     targets = paths or [Path(".")]
     _check_paths(targets)
     config = _config_for(targets, config_path).with_cli(
         select=select, extend_select=extend_select, ignore=ignore, exclude=exclude
     )
-    try:
-        result = review_paths(targets, config)
-    except (InputError, ConfigError) as exc:
-        _fail(str(exc))
-    for error in result.internal_errors:
-        typer.echo(f"fastapi-architect: internal error (please report): {error}", err=True)
+    accepted = None
+    if baseline is not None:
+        try:
+            accepted = load_baseline(baseline)
+        except BaselineError as exc:
+            _fail(str(exc))
+
+    reported: set[str] = set()
+
+    def run() -> tuple[ReviewResult, int]:
+        """Review the targets; the findings the baseline accepts are left out and counted."""
+        try:
+            outcome = review_paths(targets, config)
+        except (InputError, ConfigError) as exc:
+            _fail(str(exc))
+        for error in outcome.internal_errors:
+            if error not in reported:  # a re-review after --fix would repeat them
+                reported.add(error)
+                typer.echo(f"fastapi-architect: internal error (please report): {error}", err=True)
+        if accepted is None or baseline is None:
+            return outcome, 0
+        new = filter_new(outcome, accepted, baseline)
+        return new, len(outcome.findings) - len(new.findings)
+
+    if write_baseline is not None:
+        _write_baseline(run()[0], write_baseline)
+    result, hidden = run()
+
+    notes: list[str] = []
+    if diff or fix:
+        # Like ruff with noqa comments: baselined findings are accepted as they are, never fixed.
+        applied = _apply_fixes(result, unsafe=unsafe_fixes, write=not diff)
+        if diff:
+            _write(applied.diff, output_file)
+            count = len(applied.fixed)
+            typer.echo(
+                f"Would fix {count} finding{'s' if count != 1 else ''}." if count else "No fixes.",
+                err=True,
+            )
+            _report_failed_fixes(applied.failed)
+            raise typer.Exit(2 if result.internal_errors else (1 if applied.diff else 0))
+        _report_failed_fixes(applied.failed)
+        if applied.files_changed:
+            # Re-review: lines moved, and what remains is what the files say now.
+            result, hidden = run()
+        notes.append(f"{len(applied.fixed)} fixed, {len(result.findings)} remaining.\n")
+
+    lookup = fix_lookup()
+    hint = fix_hint(result.findings, lookup, unsafe=unsafe_fixes)
+    if hint:
+        notes.append(hint)
+    if hidden:
+        notes.append(
+            f"{hidden} finding{'s' if hidden != 1 else ''} in the baseline not shown ({baseline}).\n"
+        )
+
+    if statistics:
+        from fastapi_architect.review.statistics import render_statistics
+
+        as_json = output_format is ReviewFormat.json
+        text = render_statistics(result.findings, lookup, as_json=as_json, unsafe=unsafe_fixes)
+        if not as_json:
+            text += "".join(notes)
+    else:
+        text = _render_review(result, output_format, output_file, color, show_source)
+        if output_format is ReviewFormat.text:
+            text += "".join(notes)
+    _write(text, output_file)
+    if result.internal_errors:
+        # A check crashed: the report may be incomplete, which is not a clean result.
+        raise typer.Exit(2)
+    raise typer.Exit(0 if exit_zero or not result.findings else 1)
+
+
+def _render_review(
+    result: ReviewResult,
+    output_format: ReviewFormat,
+    output_file: Path | None,
+    color: bool | None,
+    show_source: bool,
+) -> str:
+    from fastapi_architect.review.reporters import render
+
+    if output_format is ReviewFormat.html:
+        try:
+            from fastapi_architect.review.reporters.html import render_html
+        except ImportError as exc:
+            _fail(f"--format html is not available in this installation ({exc})")
+        return render_html(result, tool_version=__version__)
     use_color = color if color is not None else (output_file is None and sys.stdout.isatty())
-    text = render(
+    return render(
         result,
         output_format.value,
         color=use_color and output_format is ReviewFormat.text,
         show_source=show_source,
         tool_version=__version__,
     )
-    _write(text, output_file)
-    if result.internal_errors:
-        # A check crashed: the report may be incomplete, which is not a clean result.
-        raise typer.Exit(2)
-    raise typer.Exit(0 if exit_zero or not result.findings else 1)
+
+
+def _write_baseline(result: ReviewResult, path: Path) -> NoReturn:
+    from fastapi_architect.review.baseline import BaselineError, write_baseline
+
+    try:
+        written = write_baseline(result, path)
+    except BaselineError as exc:
+        _fail(str(exc))
+    count = written.total
+    typer.echo(
+        f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {path}.", err=True
+    )
+    raise typer.Exit(2 if result.internal_errors else 0)
+
+
+def _apply_fixes(result: ReviewResult, *, unsafe: bool, write: bool) -> FixOutcome:
+    try:
+        from fastapi_architect.review.fixes import apply_fixes
+    except ImportError as exc:
+        _fail(f"automatic fixes are not available in this installation ({exc})")
+    return apply_fixes(result, unsafe=unsafe, write=write)
+
+
+def _report_failed_fixes(failed: list[tuple[Finding, str]]) -> None:
+    for finding, reason in failed:
+        typer.echo(
+            f"fastapi-architect: warning: fix for {finding.code} at "
+            f"{finding.file}:{finding.line} skipped: {reason}",
+            err=True,
+        )
 
 
 @app.command()

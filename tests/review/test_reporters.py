@@ -452,9 +452,15 @@ def test_sarif_rules(result: ReviewResult) -> None:
         "external/cwe/cwe-89",
     ]
     assert sql["properties"]["security-severity"] == "8.0"
+    assert sql["properties"]["precision"] == "high"
+    assert "problem.severity" not in sql["properties"]
     sleep = rules[0]
     assert sleep["defaultConfiguration"] == {"level": "warning"}
-    assert sleep["properties"] == {"tags": ["Async correctness"]}
+    assert sleep["properties"] == {
+        "tags": ["Async correctness"],
+        "precision": "high",
+        "problem.severity": "warning",
+    }
     assert rules[2]["defaultConfiguration"] == {"level": "note"}
 
 
@@ -584,7 +590,7 @@ def test_github_empty(empty: ReviewResult) -> None:
 
 
 def test_formats() -> None:
-    assert FORMATS == ("text", "json", "sarif", "github")
+    assert FORMATS == ("text", "json", "sarif", "github", "html")
 
 
 def test_render_dispatches(result: ReviewResult) -> None:
@@ -612,5 +618,7 @@ def test_every_format_renders_an_empty_result(
         assert json.loads(out) == []
     elif fmt == "sarif":
         assert _errors(sarif_validator, json.loads(out)) == []
+    elif fmt == "html":
+        assert out.startswith("<!DOCTYPE html>") and 'id="no-findings"' in out
     else:
         assert out == ""

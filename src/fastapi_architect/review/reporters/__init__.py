@@ -6,17 +6,19 @@ from collections.abc import Mapping
 
 from fastapi_architect.review.registry import Rule
 from fastapi_architect.review.reporters.github import render_github
+from fastapi_architect.review.reporters.html import render_html
 from fastapi_architect.review.reporters.json import render_json
 from fastapi_architect.review.reporters.sarif import render_sarif
 from fastapi_architect.review.reporters.text import render_text
 from fastapi_architect.review.result import ReviewResult
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "html")
 
 __all__ = [
     "FORMATS",
     "render",
     "render_github",
+    "render_html",
     "render_json",
     "render_sarif",
     "render_text",
@@ -41,4 +43,6 @@ def render(
         return render_sarif(result, tool_version=tool_version, rules=rules)
     if fmt == "github":
         return render_github(result)
+    if fmt == "html":
+        return render_html(result, tool_version=tool_version, rules=rules)
     raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -3,6 +3,15 @@
 One run; `tool.driver.rules` describes each rule that has a result (sorted by code), and
 every result points at its rule by `ruleId` and `ruleIndex`. Locations are relative to
 `%SRCROOT%`, which `originalUriBaseIds` maps to the review root.
+
+What GitHub code scanning reads from a rule descriptor: `help.markdown` (the rule's docs,
+shown under the alert), `properties.tags` (category, `security`, `external/cwe/cwe-N`),
+`properties.security-severity` (0.0-10.0, for rules tagged `security`: it makes the
+alert's Critical/High/Medium/Low), `properties.problem.severity` (the others) and
+`properties.precision` (default-enabled rules are held to high precision; opt-in ones are
+medium). Each result has a `partialFingerprints` entry that survives line shifts (rule,
+file and message, plus the occurrence number among equal ones), so an alert keeps its
+identity when unrelated lines are inserted above it.
 """
 
 from __future__ import annotations
@@ -28,8 +37,15 @@ SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "fastapiArchitect/v1"
 
 LEVELS: dict[Severity, str] = {"error": "error", "warning": "warning", "info": "note"}
-#: GitHub's `security-severity` (0.0-10.0) for security rules, by their default severity.
+#: GitHub's `security-severity` (0.0-10.0) for security rules, by their default severity:
+#: error is High (7.0-8.9), warning Medium (4.0-6.9), info Low (0.1-3.9).
 SECURITY_SEVERITY: dict[Severity, str] = {"error": "8.0", "warning": "5.0", "info": "2.0"}
+#: GitHub's `problem.severity` for the rules that are not security rules.
+PROBLEM_SEVERITY: dict[Severity, str] = {
+    "error": "error",
+    "warning": "warning",
+    "info": "recommendation",
+}
 SECURITY_PREFIX = "FAA3"
 
 _CWE_RE = re.compile(r"^(?:cwe[-_ ]?)?(\d+)$", re.IGNORECASE)
@@ -50,6 +66,12 @@ def render_sarif(
         first_by_code.setdefault(f.code, f)
 
     descriptors = [_descriptor(code, _lookup(code, rules), first_by_code[code]) for code in codes]
+    occurrences: dict[str, int] = {}
+    results = []
+    for f in findings:
+        key = _fingerprint(f)
+        occurrences[key] = occurrences.get(key, 0) + 1
+        results.append(_result(f, index[f.code], f"{key}:{occurrences[key]}"))
     log: dict[str, Any] = {
         "$schema": SCHEMA_URI,
         "version": SARIF_VERSION,
@@ -65,7 +87,7 @@ def render_sarif(
                 },
                 "originalUriBaseIds": {SRCROOT: {"uri": _root_uri(result.root)}},
                 "columnKind": "unicodeCodePoints",
-                "results": [_result(f, index[f.code]) for f in findings],
+                "results": results,
             }
         ],
     }
@@ -108,28 +130,46 @@ def _descriptor(code: str, rule: Rule | None, example: Finding) -> dict[str, Any
 
     sections = rule.sections()
     full = sections.get("What it does") or rule.summary
-    docs = rule.docs or rule.summary
-    security = code.startswith(SECURITY_PREFIX)
+    security = code.startswith(SECURITY_PREFIX) or bool(rule.cwe)
     tags: list[str] = [rule.category]
-    if security or rule.cwe:
+    if security:
         tags.append("security")
     tags += [_cwe_tag(c) for c in rule.cwe]
     tags += [_owasp_tag(o) for o in rule.owasp]
     tags += list(rule.tags)
-    properties: dict[str, Any] = {"tags": list(dict.fromkeys(tags))}
+    properties: dict[str, Any] = {
+        "tags": list(dict.fromkeys(tags)),
+        "precision": "high" if rule.default_enabled else "medium",
+    }
     if security:
         properties["security-severity"] = SECURITY_SEVERITY[rule.severity]
+    else:
+        properties["problem.severity"] = PROBLEM_SEVERITY[rule.severity]
 
     return {
         "id": code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": full},
-        "help": {"text": docs, "markdown": docs},
+        "help": {"text": _help(rule, help_uri, markdown=False), "markdown": _help(rule, help_uri)},
         "helpUri": help_uri,
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": properties,
     }
+
+
+def _help(rule: Rule, help_uri: str, *, markdown: bool = True) -> str:
+    """The rule's docs (its docstring sections), its CWE/OWASP ids, references and docs page."""
+    docs = (rule.docs or rule.summary).strip()
+    facts = [f"Category: {rule.category}", f"severity: {rule.severity}"]
+    facts.append("on by default" if rule.default_enabled else f"opt-in (`--select {rule.code}`)")
+    facts += list(rule.cwe) + list(rule.owasp)
+    lines = [docs, "", ", ".join(facts) + "."]
+    if rule.references and "## References" not in docs:
+        lines += ["", "## References", ""]
+        lines += [f"- <{ref}>" if markdown else f"- {ref}" for ref in rule.references]
+    lines += ["", f"[Rule documentation]({help_uri})" if markdown else f"Documentation: {help_uri}"]
+    return "\n".join(lines)
 
 
 def _fingerprint(f: Finding) -> str:
@@ -137,7 +177,7 @@ def _fingerprint(f: Finding) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-def _result(f: Finding, rule_index: int) -> dict[str, Any]:
+def _result(f: Finding, rule_index: int, fingerprint: str) -> dict[str, Any]:
     start_line = max(1, f.line)
     start_column = max(1, f.column)
     end_line = max(start_line, f.end_line)
@@ -162,5 +202,5 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
                 }
             }
         ],
-        "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(f)},
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
     }
