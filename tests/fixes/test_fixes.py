@@ -114,14 +114,21 @@ def test_safe_fixes_apply_without_unsafe(tmp_path: Path) -> None:
     case = FIXTURES / "combined" / "routes"
     target = _copy(case, tmp_path)
     outcome = apply_fixes(_review(tmp_path, _codes(case)), unsafe=False, write=True)
+    # FAA701's fix (201 instead of 200) is unsafe: the decorator stays as it was
+    safe_only = (case / "expected.py").read_text().replace(
+        '@router.post("/users", status_code=status.HTTP_201_CREATED)', '@router.post("/users")'
+    )
+    assert target.read_text() == safe_only
+    assert len(outcome.fixed) == 3
+    outcome = apply_fixes(_review(tmp_path, _codes(case)), unsafe=True, write=True)
     assert target.read_text() == (case / "expected.py").read_text()
-    assert len(outcome.fixed) == 4
+    assert [f.code for f in outcome.fixed] == ["FAA701"]
 
 
 def test_fixable() -> None:
     assert fixable("FAA602") == "safe"
     assert fixable("FAA706") == "safe"
-    assert fixable("FAA701") == "safe"
+    assert fixable("FAA701") == "unsafe"  # clients see 201 instead of 200
     assert fixable("faa606") == "unsafe"
     assert fixable("FAA108") == "unsafe"
     assert fixable("FAA101") is None
@@ -149,7 +156,7 @@ def test_a_fix_that_would_not_parse_is_skipped(
     monkeypatch.setitem(_base._FIXERS, "FAA602", _base.Fixer("FAA602", "safe", "broken", broken))
     case = FIXTURES / "combined" / "routes"
     target = _copy(case, tmp_path)
-    outcome = apply_fixes(_review(tmp_path, _codes(case)), unsafe=False, write=True)
+    outcome = apply_fixes(_review(tmp_path, _codes(case)), unsafe=True, write=True)
     assert [(f.code, f.line) for f, _ in outcome.failed] == [("FAA602", 10)]
     assert "would not parse" in outcome.failed[0][1]
     text = target.read_text()

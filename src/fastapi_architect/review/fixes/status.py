@@ -55,7 +55,7 @@ def numeric_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
     return plans
 
 
-@fixer("FAA701", "safe", "Declare `status_code=status.HTTP_201_CREATED`")
+@fixer("FAA701", "unsafe", "Declare `status_code=status.HTTP_201_CREATED`")
 def created_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
     bound = status_module_name(ctx)
     plans: list[Plan] = []
