@@ -84,43 +84,94 @@ class AppModel:
 
 
 def module_names(
-    path: Path, root: Path, imported: Collection[str] | None = None
+    path: Path,
+    root: Path,
+    imported: Collection[str] | None = None,
+    has_init: dict[Path, bool] | None = None,
 ) -> tuple[str, list[str], bool]:
     """The dotted name of a file, the other names it may be imported by, and whether it
     is a package (`__init__.py`).
 
-    Candidates are the name by its `__init__.py` packages, and its path relative to the
-    root and to `root/src` (which is how namespace packages without `__init__.py` are
-    imported). The first candidate whose top-level name the project imports (`imported`,
-    see `imported_roots`) is the name; without such evidence, the package name when the
-    file is in a package, else the path relative to `root/src` or the root."""
+    Candidates are the file's full dotted name (its `__init__.py` packages, walked above
+    the root too: reviewing `pkg/server` still knows `pkg.server.exceptions`, and
+    namespace folders inside a package included: `pkg/routers/x.py` without
+    `routers/__init__.py` is `pkg.routers.x`), the name by its packages inside the root,
+    and its path relative to the root and to `root/src` (which is how namespace packages
+    without `__init__.py` are imported). The first candidate whose top-level name the
+    project imports (`imported`, see `imported_roots`) is the name; without such
+    evidence, the package name inside the root when the file is in a package there, else
+    the path relative to `root/src` or the root. `has_init` caches the folders checked
+    for an `__init__.py` (one dict for all the files of a project)."""
     is_package = path.name == "__init__.py"
-    in_package, walked = _package_name(path, root, is_package)
+    in_package, full, walked = _package_names(path, root, is_package, has_init)
     relative = _relative_names(path, root, is_package)
     # A file outside any package is named by its path only: its bare stem as a name
     # would shadow outside modules (`app/services/requests.py` is not `requests`).
-    candidates = [walked, *relative] if in_package else [*relative]
-    candidates = [c for c in dict.fromkeys(candidates) if c]
-    name = candidates[0] if candidates else path.stem
+    default = [walked, *relative] if in_package else [*relative]
+    default = [c for c in dict.fromkeys(default) if c]
+    candidates = [c for c in dict.fromkeys([full, *default]) if c]
+    name = default[0] if default else (candidates[0] if candidates else path.stem)
     if imported:
         for candidate in candidates:
             if candidate.split(".", 1)[0] in imported:
                 name = candidate
                 break
+        if name == full:
+            # The project imports itself by the full name: a shorter name that is also
+            # an imported top-level name is an outside module's (`chromadb/server/
+            # fastapi/__init__.py` reviewed as `chromadb/server` is not `fastapi`).
+            candidates = [
+                c
+                for c in candidates
+                if not (full.endswith("." + c) and c.split(".", 1)[0] in imported)
+            ]
     return name, [c for c in candidates if c != name], is_package
 
 
-def _package_name(path: Path, root: Path, is_package: bool) -> tuple[bool, str]:
-    """The dotted name given by the `__init__.py` files above `path` (up to `root`)."""
+def _package_names(
+    path: Path, root: Path, is_package: bool, has_init: dict[Path, bool] | None = None
+) -> tuple[bool, str, str]:
+    """Whether the file is in a package inside the root, its full dotted name (empty when
+    it is in no package) and its dotted name inside the root.
+
+    The package is the nearest folder above the file with an `__init__.py`, reached
+    through namespace folders (no `__init__.py`) inside the root, or the folder just
+    above a root that is itself a namespace folder; from there the name walks up while
+    folders have an `__init__.py`, past the root too."""
+    cache = {} if has_init is None else has_init
+
+    def package(folder: Path) -> bool:
+        found = cache.get(folder)
+        if found is None:
+            found = cache[folder] = (folder / "__init__.py").is_file()
+        return found
+
+    under_root = path.is_relative_to(root)
     folder = path.parent
-    parts: list[str] = [] if is_package else [path.stem]
-    in_package = (folder / "__init__.py").is_file()
-    while (folder / "__init__.py").is_file() and folder != folder.parent:
-        parts.insert(0, folder.name)
-        if folder == root:
-            break
+    chain: list[Path] = []  # the package folders, innermost first
+    while not package(folder):  # namespace folders inside the root, up to the package
+        if not under_root or not folder.name.isidentifier() or folder == folder.parent:
+            return False, "", ""
+        chain.append(folder)
+        if folder == root and not package(folder.parent):
+            return False, "", ""
         folder = folder.parent
-    return in_package, ".".join(parts) or path.stem
+    nearest = folder
+    while package(folder) and folder != folder.parent:
+        # Above the root, only folders that can be part of a dotted name.
+        if under_root and not folder.name.isidentifier() and not folder.is_relative_to(root):
+            break
+        chain.append(folder)
+        folder = folder.parent
+    if nearest not in chain:  # namespace folders in no package
+        return False, "", ""
+    chain.reverse()  # outermost first
+    stem = [] if is_package else [path.stem]
+    full = ".".join([f.name for f in chain] + stem)
+    inside = chain[chain.index(root) :] if root in chain else chain
+    walked = ".".join([f.name for f in inside] + stem)
+    in_package = not under_root or nearest.is_relative_to(root)
+    return in_package, full, walked
 
 
 def _relative_names(path: Path, root: Path, is_package: bool) -> list[str]:
@@ -158,8 +209,9 @@ def build_model(
     project = Project(root)
     files = list(files)
     imported = imported_roots(tree for _path, _source, tree in files)
+    has_init: dict[Path, bool] = {}
     for path, source, tree in files:
-        name, aliases, is_package = module_names(path, root, imported)
+        name, aliases, is_package = module_names(path, root, imported, has_init)
         if project.is_module_name_taken(name):
             # Two files with one name (`src/pkg/x.py` and `pkg/x.py`): keep both apart.
             taken = name

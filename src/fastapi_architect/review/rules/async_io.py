@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fastapi_architect.model.astutil import body_nodes
+from fastapi_architect.model.astutil import body_nodes, dotted
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.project import Function, Module
@@ -446,10 +446,71 @@ _UPLOAD_TYPES = frozenset(
 _UPLOAD_FILE_IO = frozenset({"read", "readline", "readlines", "write", "writelines"})
 
 
+# Calls that run the function they are given in a worker thread.
+_TO_THREAD = frozenset(
+    {
+        "asyncio.to_thread",
+        "anyio.to_thread.run_sync",
+        "starlette.concurrency.run_in_threadpool",
+        "fastapi.concurrency.run_in_threadpool",
+        "asyncer.asyncify",
+    }
+)
+_TO_THREAD_METHODS = frozenset({"run_in_executor", "run_sync"})
+
+
+def _imported_name(module: Module, expr: ast.expr) -> str | None:
+    """`asyncio.to_thread` for `asyncio.to_thread` or `to_thread` imported from asyncio."""
+    name = dotted(expr)
+    if name is None:
+        return None
+    head, dot, rest = name.partition(".")
+    full = module.imports.get(head)
+    return f"{full}{dot}{rest}" if full else name
+
+
+def _offloaded_handle(module: Module, scope: Function, call: ast.Call) -> bool:
+    """`with open(path, "rb") as f: data = await asyncio.to_thread(f.read, n)`: the
+    file is opened in the coroutine, but every use of the handle is an argument of a
+    call that runs it in a worker thread (`asyncio.to_thread`, `loop.run_in_executor`,
+    `anyio.to_thread.run_sync`, `run_in_threadpool`). Only the `open()` syscall (and
+    the `close()` on exit) stay on the loop: the reading and writing, which is what
+    takes time, do not."""
+    for node in body_nodes(scope.node):
+        if not isinstance(node, ast.With):
+            continue
+        item = next((i for i in node.items if i.context_expr is call), None)
+        if item is None:
+            continue
+        if not isinstance(item.optional_vars, ast.Name):
+            return False
+        handle = item.optional_vars.id
+        offloaded: set[int] = set()
+        uses: list[ast.Name] = []
+        for inner in (n for stmt in node.body for n in ast.walk(stmt)):
+            if isinstance(inner, ast.Name) and inner.id == handle:
+                uses.append(inner)
+            elif isinstance(inner, ast.Call) and (
+                (isinstance(inner.func, ast.Attribute) and inner.func.attr in _TO_THREAD_METHODS)
+                or _imported_name(module, inner.func) in _TO_THREAD
+            ):
+                for arg in [*inner.args, *(kw.value for kw in inner.keywords)]:
+                    offloaded.update(id(n) for n in ast.walk(arg))
+        return bool(uses) and all(isinstance(u.ctx, ast.Load) and id(u) in offloaded for u in uses)
+    return False
+
+
 def _classify_file(
     site: CallSite, module: Module, scope: Function | None, name: str
 ) -> tuple[str, str] | None:
     if name in _FILE_FUNCTIONS:
+        if (
+            name.endswith("open")
+            and scope is not None
+            and scope.is_async
+            and _offloaded_handle(module, scope, site.node)
+        ):
+            return None
         uploads = [u for u in map(_upload_name, site.node.args) if u is not None]
         if name.startswith("shutil.") and uploads:
             return "Blocking file I/O", (
@@ -508,9 +569,12 @@ def blocking_file_io_in_async(ctx: ProjectContext) -> Iterator[Report]:
     Lifespans and startup/shutdown handlers (reading settings or a model file at
     startup) are left out: no request is waiting yet. Work handed to
     `run_in_threadpool`, `asyncio.to_thread` or `anyio.to_thread.run_sync` is not
-    reported. Files whose type cannot be inferred (a path built with `/`, a file object
-    passed in untyped) are not followed. Small reads of a local file are fast and
-    rarely matter; the rule reports them all the same.
+    reported, and neither is the `open()` of a `with open(...) as f` block whose handle
+    is only used in such calls (`await asyncio.to_thread(f.read, n)`): the `open` and
+    `close` syscalls left on the loop are cheap next to the reading and writing, which
+    run in the thread. Files whose type cannot be inferred (a path built with `/`, a
+    file object passed in untyped) are not followed. Small reads of a local file are
+    fast and rarely matter; the rule reports them all the same.
 
     ## Example
     ```python

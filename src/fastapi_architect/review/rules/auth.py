@@ -689,9 +689,12 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     Routes included only in a development environment (`if settings.ENVIRONMENT ==
     "local": ...`), websocket routes, routes in test files, and routers not reachable
     from any app found when some `include_router` calls could not be resolved are
-    skipped. When no route of the project authenticates at all (an internal service
-    behind a gateway, or an app that has no authentication yet), only the first
-    unprotected route is reported.
+    skipped, and so is a no-op handler without dependencies: its body (after the
+    docstring) is only `pass`/`...` or returns a constant answer (`return {"success":
+    True}`); `return None` and an empty list still count as a stub for real code. When
+    no route of the project authenticates at all (an internal service behind a
+    gateway, or an app that has no authentication yet), only the first unprotected
+    route is reported.
 
     ## Example
     ```python
@@ -752,6 +755,46 @@ def _route_verdicts(ctx: ProjectContext, state: _AuthState) -> dict[int, str]:
     return verdicts
 
 
+def _constant(expr: ast.expr) -> bool:
+    """`True`, `"ok"`, `None`, and lists, tuples and dicts of those."""
+    if isinstance(expr, ast.Constant):
+        return True
+    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+        return all(_constant(e) for e in expr.elts)
+    if isinstance(expr, ast.Dict):
+        return all(k is not None and _constant(k) for k in expr.keys) and all(
+            _constant(v) for v in expr.values
+        )
+    return False
+
+
+def _no_op(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A handler that does nothing: after the docstring, only `pass`/`...`, or a single
+    `return` of a constant answer (`return {"success": True}`), like gradio's `/reset`
+    kept for old clients. `return None` and `return []` are not: they read as a stub
+    standing for code left out, as does an empty container."""
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and const_str(body[0].value) is not None:
+        body = body[1:]
+    if len(body) != 1:
+        return False
+    stmt = body[0]
+    if isinstance(stmt, ast.Pass):
+        return True
+    if isinstance(stmt, ast.Expr):
+        return isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis
+    if not isinstance(stmt, ast.Return) or stmt.value is None:
+        return False
+    value = stmt.value
+    if isinstance(value, ast.Constant):
+        return value.value is not None
+    if isinstance(value, ast.Dict):
+        return bool(value.keys) and _constant(value)
+    if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        return bool(value.elts) and _constant(value)
+    return False
+
+
 def _evaluate(ctx: ProjectContext, state: _AuthState, route: Route) -> tuple[str | None, bool]:
     """The finding for one route (None when it is fine), and whether the route shows
     that the project authenticates somewhere."""
@@ -766,6 +809,8 @@ def _evaluate(ctx: ProjectContext, state: _AuthState, route: Route) -> tuple[str
     if _decorated_auth(project, handler) or _unseen_auth_alias(project, handler):
         return None, True
     params = param_sites(project, handler)
+    if not params and not route.dependencies and _no_op(handler.node):
+        return None, False
     protected = [m for m in route.mounts if _mount_protected(ctx, state, route, m, params)]
     private = ctx.config.private_paths
     mutating = [m for m in route.methods if m in _MUTATING]

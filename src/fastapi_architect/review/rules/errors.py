@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from fastapi_architect.model.apps import status_code_value
-from fastapi_architect.model.astutil import argument, body_nodes, keyword, last_name, parameters
+from fastapi_architect.model.astutil import (
+    argument,
+    body_nodes,
+    keyword,
+    last_name,
+    parameters,
+    walk_nodes,
+)
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type
@@ -65,7 +72,8 @@ def http_exception_returned(node: ast.Return, ctx: FileContext) -> Iterator[Repo
     ```
 
     ## Fix safety
-    Safe: replacing `return` with `raise` keeps the exception and makes it take effect.
+    Safe, applied by `--fix`: replacing `return` with `raise` keeps the exception and
+    makes it take effect.
     """
     value = node.value
     if not (isinstance(value, ast.Call) and ctx.resolve(value.func) in HTTP_EXCEPTIONS):
@@ -194,7 +202,70 @@ _CLIENT_ERRORS = frozenset(
         "jwt.exceptions.InvalidTokenError",
         "jwt.exceptions.ExpiredSignatureError",
         "jwt.exceptions.DecodeError",
+        # The multipart parser's messages: too many files or fields, part too large.
+        "starlette.formparsers.MultiPartException",
+        # Errors about a template or a document the client sent to be parsed/validated.
+        "jinja2.TemplateSyntaxError",
+        "jinja2.exceptions.TemplateSyntaxError",
+        "jsonschema.ValidationError",
+        "jsonschema.exceptions.ValidationError",
         *HTTP_EXCEPTIONS,
+    }
+)
+_BROAD = frozenset({"Exception", "BaseException"})
+# What decoding JSON raises: its message is only a parse position, at any status.
+_JSON_ERRORS = frozenset(
+    {
+        "ValueError",
+        "json.JSONDecodeError",
+        "json.decoder.JSONDecodeError",
+        "requests.JSONDecodeError",
+        "requests.exceptions.JSONDecodeError",
+    }
+)
+_JSON_LOADS = frozenset({"json.loads", "orjson.loads", "ujson.loads"})
+_PYDANTIC_MODELS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel"})
+_MODEL_VALIDATORS = frozenset(
+    {"model_validate", "model_validate_json", "model_validate_strings", "parse_obj", "parse_raw"}
+)
+_ADAPTER_VALIDATORS = frozenset({"validate_python", "validate_json", "validate_strings"})
+_ADAPTERS = frozenset({"pydantic.TypeAdapter", "pydantic.type_adapter.TypeAdapter"})
+# Calls that touch files, processes or sockets: their `OSError`s carry paths and hosts.
+_IO_MODULES = frozenset(
+    {"os", "shutil", "pathlib", "io", "tempfile", "subprocess", "socket", "aiofiles", "anyio"}
+)
+_IO_NAMES = frozenset({"open", "io.open", "os.open", "os.fdopen"})
+_IO_METHODS = frozenset(
+    {
+        "open",
+        "read",
+        "readline",
+        "readlines",
+        "write",
+        "writelines",
+        "read_text",
+        "write_text",
+        "read_bytes",
+        "write_bytes",
+        "mkdir",
+        "makedirs",
+        "unlink",
+        "remove",
+        "rename",
+        "replace",
+        "rmdir",
+        "rmtree",
+        "touch",
+        "stat",
+        "chmod",
+        "iterdir",
+        "exists",
+        "is_file",
+        "is_dir",
+        "glob",
+        "rglob",
+        "connect",
+        "recv",
     }
 )
 _BUILTIN_EXCEPTIONS = frozenset(
@@ -423,10 +494,28 @@ def _in_same_handler(ctx: FileContext, value: ast.expr) -> bool:
     return True
 
 
-def _status(expr: ast.expr | None) -> int | None:
+def _status(expr: ast.expr | None, ctx: FileContext | None = None) -> int | None:
     value = status_code_value(expr)
     if value is not None:
         return value
+    # `code = 413 if "size" in exc.message else 400` in the same `except` clause: the
+    # highest status of the branches (a 5xx branch makes it a server error).
+    fn = ctx.function() if ctx is not None else None
+    if ctx is not None and fn is not None and isinstance(expr, ast.Name):
+        bound = fn.local_values.get(expr.id)
+        if bound is not None and _in_same_handler(ctx, bound):
+            branches: list[ast.expr] = [bound]
+            codes: list[int] = []
+            while branches:
+                branch = branches.pop()
+                if isinstance(branch, ast.IfExp):
+                    branches += [branch.body, branch.orelse]
+                    continue
+                code = status_code_value(branch)
+                if code is None:
+                    return None
+                codes.append(code)
+            return max(codes)
     # `HTTPStatus.INTERNAL_SERVER_ERROR` (and `.value`)
     if isinstance(expr, ast.Attribute) and expr.attr == "value":
         expr = expr.value
@@ -446,6 +535,166 @@ def _client_safe(state: _LeakState, project: Project, classes: list[str]) -> boo
         if name.split(".", 1)[0] in state.project_roots and name not in _BUILTIN_EXCEPTIONS:
             continue
         return False
+    return True
+
+
+def _enclosing_try(ctx: FileContext, name: str) -> ast.Try | None:
+    """The `try` statement whose `except ... as name` clause holds the node."""
+    for index in range(len(ctx.stack) - 1, 0, -1):
+        node = ctx.stack[index]
+        if isinstance(node, _SCOPES):
+            break
+        if isinstance(node, ast.ExceptHandler) and node.name == name:
+            parent = ctx.stack[index - 1]
+            return parent if isinstance(parent, ast.Try) else None
+    return None
+
+
+def _sole_calls(body: list[ast.stmt]) -> list[ast.Call] | None:
+    """The one call of each statement of a `try` body made only of `x = call(...)`,
+    `call(...)` or `return call(...)` (awaited or not), whose arguments call nothing;
+    None for any other body."""
+    calls: list[ast.Call] = []
+    for stmt in body:
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.Expr, ast.Return)):
+            value = stmt.value
+        else:
+            return None
+        if isinstance(value, ast.Await):
+            value = value.value
+        if not isinstance(value, ast.Call):
+            return None
+        calls.append(value)
+    return calls
+
+
+def _calls_nothing(nodes: list[ast.expr]) -> bool:
+    return not any(isinstance(n, ast.Call) for n in walk_nodes(list(nodes)))
+
+
+def _is_model_call(ctx: FileContext, call: ast.Call) -> bool:
+    """`Model(...)`, `Model.model_validate(...)` of a project Pydantic model, or
+    `TypeAdapter(T).validate_python(...)`: they raise only `ValidationError`."""
+    project = ctx.project
+    arguments = [*call.args, *(kw.value for kw in call.keywords)]
+    if not _calls_nothing(arguments):
+        return False
+    func = call.func
+    target: ast.expr = func
+    if isinstance(func, ast.Attribute) and func.attr in _ADAPTER_VALIDATORS:
+        adapter = func.value
+        return (
+            isinstance(adapter, ast.Call)
+            and ctx.resolve(adapter.func) in _ADAPTERS
+            and _calls_nothing([*adapter.args, *(kw.value for kw in adapter.keywords)])
+        )
+    if isinstance(func, ast.Attribute) and func.attr in _MODEL_VALIDATORS:
+        target = func.value
+    name = ctx.resolve(target)
+    return project.class_(name) is not None and project.is_subclass(name, _PYDANTIC_MODELS)
+
+
+def _is_json_call(ctx: FileContext, call: ast.Call) -> bool:
+    """`response.json()` (an outside object) or `json.loads(text)`."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr == "json" and not call.args:
+        return (
+            not call.keywords
+            and _calls_nothing([func.value])
+            and ctx.project.function(ctx.resolve(func)) is None
+        )
+    return ctx.resolve(func) in _JSON_LOADS and _calls_nothing(
+        [*call.args, *(kw.value for kw in call.keywords)]
+    )
+
+
+def _try_body_kind(ctx: FileContext, name: str, classes: list[str]) -> str | None:
+    """'model' when a broad `except` guards a `try` body that only builds or validates
+    Pydantic models (so it catches a `ValidationError`); 'json' when a JSON-decoding
+    error (or a broad one) guards a body that only decodes JSON."""
+    if not classes:
+        return None
+    broad = all(c in _BROAD for c in classes)
+    if not broad and not all(c in _BROAD | _JSON_ERRORS for c in classes):
+        return None
+    node = _enclosing_try(ctx, name)
+    calls = _sole_calls(node.body) if node is not None else None
+    if not calls:
+        return None
+    if all(_is_json_call(ctx, call) for call in calls):
+        return "json"
+    if broad and all(_is_model_call(ctx, call) for call in calls):
+        return "model"
+    return None
+
+
+def _does_io(
+    project: Project, module: Module, scope: Function | None, nodes: list[ast.AST]
+) -> bool:
+    for node in walk_nodes(nodes):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _IO_METHODS:
+            return True
+        callee = project.resolve(module, node.func, scope)
+        if callee is not None and (callee in _IO_NAMES or callee.split(".", 1)[0] in _IO_MODULES):
+            return True
+    return False
+
+
+def _message_raises(fn: Function, project: Project, name: str) -> bool | None:
+    """Does `fn` raise the class `name` itself? True when every such `raise` has a
+    fixed message (string literals, or none), False when one builds it, None when
+    it raises no `name`."""
+    found: bool | None = None
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Raise) or node.exc is None:
+            continue
+        exc = node.exc
+        call = exc if isinstance(exc, ast.Call) else None
+        if project.resolve(fn.module, call.func if call else exc, fn) != name:
+            continue
+        if call is not None and (
+            call.keywords
+            or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)
+        ):
+            return False
+        found = True
+    return found
+
+
+def _project_raised(ctx: FileContext, name: str, classes: list[str]) -> bool:
+    """Builtin exceptions the project raises itself, with a fixed message: a project
+    function called in the `try` body raises each class with string literals, and
+    nothing in that body (or in the project functions it calls) touches files,
+    processes or sockets, whose `OSError`s would carry paths."""
+    fn = ctx.function()
+    node = _enclosing_try(ctx, name)
+    if fn is None or node is None:
+        return False
+    project = ctx.project
+    body: list[ast.AST] = list(node.body)
+    if _does_io(project, ctx.module, fn, body):
+        return False
+    sites = {id(site.node): site for site in ctx.model.callgraph.calls_of(fn)}
+    callees: list[Function] = []
+    for call in walk_nodes(body):
+        if not isinstance(call, ast.Call):
+            continue
+        site = sites.get(id(call))
+        callee = project.function(site.target if site is not None else ctx.resolve(call.func))
+        if callee is not None:
+            if _does_io(project, callee.module, callee, list(callee.node.body)):
+                return False
+            callees.append(callee)
+    for cls in classes:
+        if cls in _CLIENT_ERRORS or project.class_(cls) is not None:
+            continue
+        if cls not in _BUILTIN_EXCEPTIONS or cls in _BROAD:
+            return False
+        raised = [_message_raises(callee, project, cls) for callee in callees]
+        if False in raised or True not in raised:
+            return False
     return True
 
 
@@ -487,7 +736,15 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     A 4xx (or unknown) status is fine when the exception is project-defined (a domain
     error whose message the project wrote) or a validation error meant for the client:
     `ValueError`, Pydantic's `ValidationError`, `RequestValidationError`,
-    `HTTPException`, JSON decoding and JWT errors.
+    `HTTPException`, JSON decoding and JWT errors, starlette's `MultiPartException`,
+    jinja2's `TemplateSyntaxError` and jsonschema's `ValidationError`. A builtin
+    exception counts as project-written when a project function called in the `try`
+    raises it with a string literal and nothing in the `try` touches files, processes
+    or sockets. A broad `except Exception` around a `try` body that only builds or
+    validates Pydantic models is taken as a `ValidationError`; one around a body that
+    only decodes JSON (`response.json()`, `json.loads`) is not reported at any status
+    (the message is a parse position). A status bound to a local in the `except` clause
+    (`code = 413 if ... else 400`) counts as its highest branch.
 
     ## Example
     ```python
@@ -535,11 +792,12 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
         if kind is None:
             return
         if kind == "exception":
-            payload, status = argument(node, 1, "detail"), _status(argument(node, 0, "status_code"))
+            payload = argument(node, 1, "detail")
+            status = _status(argument(node, 0, "status_code"), ctx)
             what = "`HTTPException` detail"
         else:
             status_expr = argument(node, 1, "status_code")
-            payload, status = argument(node, 0, "content"), _status(status_expr)
+            payload, status = argument(node, 0, "content"), _status(status_expr, ctx)
             if status_expr is None:
                 status = 200
             what = "The response content"
@@ -559,7 +817,15 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
         )
         return
     classes = names.get(leak.name, [])
-    if _client_safe(state, ctx.project, classes):
+    kind = _try_body_kind(ctx, leak.name, classes)
+    if kind == "json":
+        return
+    # A broad `except` around a model construction catches a `ValidationError`.
+    effective = ["pydantic.ValidationError"] if kind == "model" else classes
+    client_error = status is not None and 400 <= status < 500
+    if _client_safe(state, ctx.project, effective) or (
+        client_error and _project_raised(ctx, leak.name, classes)
+    ):
         if not server_error:
             return
         severity: Severity = "warning"

@@ -120,9 +120,11 @@ def deprecated_on_event(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     ```
 
     ## Fix safety
-    Moving the handlers into a lifespan changes when and in which order they run with
-    respect to other lifespans (mounted apps, routers' `lifespan=`), so a fix would be
-    unsafe; none is applied automatically.
+    `--unsafe-fixes` moves the handlers into a `lifespan` passed to `FastAPI(...)`, calling
+    them in registration order. It is unsafe: it changes when and in which order they run
+    with respect to other lifespans (mounted apps, routers' `lifespan=`). It declines when
+    the file also registers handlers another way, the app already has a lifespan or
+    `on_startup=`/`on_shutdown=`, or the handlers are spread over several files.
 
     ## References
     - [FastAPI: Lifespan Events](https://fastapi.tiangolo.com/advanced/events/)

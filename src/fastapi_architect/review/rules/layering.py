@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from fastapi_architect.model.apps import Route
-from fastapi_architect.model.astutil import body_nodes, parameters
+from fastapi_architect.model.astutil import body_nodes, const_str, dotted, parameters
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import Function, Module
@@ -433,8 +433,10 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
     Functions in those modules that are themselves FastAPI dependencies, route
     handlers, exception handlers or HTTP middleware (a `get_current_user` with
     `Depends()` parameters kept in `services/auth.py`) are transport code and are not
-    reported. Modules outside the
-    recognised layer names are never reported.
+    reported. A `status.HTTP_*` constant that is a value of a dict literal
+    (`{"error": ..., "status_code": status.HTTP_400_BAD_REQUEST}`, a per-item result of
+    a bulk endpoint) is data of the response body and is not reported either. Modules
+    outside the recognised layer names are never reported.
 
     ## Example
     ```python
@@ -492,6 +494,8 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
                 continue
             if fn is not None and _in_transport(model, fn):
                 continue
+            if label.startswith("status.") and _body_field(node, stack):
+                continue
             seen.add(id(statement))
             yield Report(
                 node,
@@ -499,6 +503,20 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
                 "exception and let an exception handler turn it into a response",
                 module,
             )
+
+
+def _body_field(node: ast.AST, stack: list[ast.AST]) -> bool:
+    """A `status.HTTP_*` constant stored as a value of a dict literal (airflow's bulk
+    results: `results.errors.append({"error": ..., "status_code": status.HTTP_400_...})`):
+    the status is data of the response body, not raised or sent by the service. A dict
+    passed to an HTTP exception or response is reported by that call; a table keyed by
+    exception classes (`{BookNotFound: status.HTTP_404_NOT_FOUND}`) is still an HTTP
+    mapping, so the key must be a field name."""
+    parent = stack[-1] if stack else None
+    return isinstance(parent, ast.Dict) and any(
+        v is node and const_str(k) is not None
+        for k, v in zip(parent.keys, parent.values, strict=True)
+    )
 
 
 def _in_transport(model: AppModel, fn: Function) -> bool:
@@ -871,6 +889,33 @@ def _global_rebinds(fn: Function) -> dict[str, ast.AST]:
     return out
 
 
+def _lazy_init_nodes(fn: Function) -> set[int]:
+    """Ids of the nodes inside one-time initialisation blocks: `if not <flag>:` whose
+    body also sets `<flag> = True` (gradio's `if not app.monitoring_enabled: ...;
+    app.monitoring_enabled = True`). They run once per worker, not per request."""
+    out: set[int] = set()
+    for node in body_nodes(fn.node):
+        if not (
+            isinstance(node, ast.If)
+            and isinstance(node.test, ast.UnaryOp)
+            and isinstance(node.test.op, ast.Not)
+        ):
+            continue
+        flag = dotted(node.test.operand)
+        if flag is None:
+            continue
+        sets_flag = any(
+            isinstance(stmt, ast.Assign)
+            and isinstance(stmt.value, ast.Constant)
+            and stmt.value.value is True
+            and any(dotted(t) == flag for t in stmt.targets)
+            for stmt in node.body
+        )
+        if sets_flag:
+            out.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return out
+
+
 @rule(
     code="FAA506",
     name="module-level-mutable-state",
@@ -904,9 +949,11 @@ def module_level_mutable_state(route: Route, ctx: ProjectContext) -> Iterator[Re
     ## Known problems
     Only the handler's own body is checked (a helper called from it is not). A
     container filled at startup (in the lifespan) and only read by handlers is fine and
-    is not reported, nor are websocket routes keeping their open connections, nor test
-    modules. FastAPI's tutorials use module-level dictionaries as a fake database: they
-    are reported when a handler writes to them, by design.
+    is not reported, nor is a store made once, under a guard flag (`if not
+    app.state.ready: CACHE["x"] = ...; app.state.ready = True`), nor are websocket
+    routes keeping their open connections, nor test modules. FastAPI's tutorials use
+    module-level dictionaries as a fake database: they are reported when a handler
+    writes to them, by design.
 
     ## Example
     ```python
@@ -953,9 +1000,12 @@ def module_level_mutable_state(route: Route, ctx: ProjectContext) -> Iterator[Re
             "state is per worker and lost on restart",
             module,
         )
+    once = _lazy_init_nodes(handler)
     for node in body_nodes(handler.node):
         target = _mutated_target(node)
         if target is None or not isinstance(target, (ast.Name, ast.Attribute)):
+            continue
+        if id(node) in once:
             continue
         if isinstance(target, ast.Name) and target.id in globals_:
             qualname: str | None = f"{module.name}.{target.id}"

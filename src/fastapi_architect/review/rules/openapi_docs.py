@@ -540,8 +540,10 @@ def numeric_status_literal(node: ast.Call, ctx: FileContext) -> Iterator[Report]
     ```
 
     ## Fix safety
-    Safe: the constant has the same value, behaviour and OpenAPI document are
-    unchanged (`from fastapi import status` must be imported).
+    Safe, applied by `--fix`: the constant has the same value, behaviour and OpenAPI
+    document are unchanged; `status` is imported from `fastapi` when missing. The fix
+    declines where `status` already names something else, and for 413, 414, 416 and 422,
+    whose constant names changed in Starlette 0.48 (no one name works on every version).
     """
     found = _status_literal_arg(ctx, node)
     if found is None:
@@ -590,6 +592,81 @@ def _is_conditional(route: Route) -> bool:
         return True
     handler = route.handler
     return handler.module is route.module and id(handler.node) in nodes
+
+
+def _registrar(route: Route) -> Function | None:
+    """The function a decorator registration is written in, when the app or router it
+    registers on is that function's parameter (`def _add_routes(app): @app.get(...)`)."""
+    node, registrar = route.node, route.handler.parent
+    if registrar is None or route.handler.module is not route.module:
+        return None
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    owner = node.func.value
+    if not (isinstance(owner, ast.Name) and owner.id in registrar.param_names):
+        return None
+    if node not in route.handler.node.decorator_list:
+        return None
+    return registrar
+
+
+def _branches(node: ast.AST) -> list[list[ast.AST]]:
+    """The statements of each mutually exclusive branch of an `if`/`try`/`match`."""
+    if isinstance(node, ast.If):
+        return [list(node.body), list(node.orelse)]
+    if isinstance(node, ast.Try):
+        branches: list[list[ast.AST]] = [list(node.body)]
+        for handler in node.handlers:
+            branches.append([handler])
+        return branches
+    if isinstance(node, ast.Match):
+        return [list(case.body) for case in node.cases]
+    return []
+
+
+def _exclusive(root: ast.AST, first: ast.AST, second: ast.AST) -> bool:
+    """Are the two nodes in different branches of one `if`/`try`/`match` under `root`?"""
+    for node in ast.walk(root):
+        first_in: set[int] = set()
+        second_in: set[int] = set()
+        for index, branch in enumerate(_branches(node)):
+            ids = {id(n) for stmt in branch for n in ast.walk(stmt)}
+            if id(first) in ids:
+                first_in.add(index)
+            if id(second) in ids:
+                second_in.add(index)
+        if first_in and second_in and not first_in & second_in:
+            return True
+    return False
+
+
+def _call_root(project: Project, caller: str) -> ast.AST | None:
+    fn = project.function(caller)
+    if fn is not None:
+        return fn.node
+    module = project.modules.get(caller)
+    return module.tree if module is not None else None
+
+
+def _alternative_registrars(model: AppModel, first: Route, second: Route) -> bool:
+    """Registrations in two functions that take the app as a parameter, each called only
+    from the other's alternative branch (`if on_space: _add_routes(app) else:
+    _add_mocked_routes(app)`): only one of them ever runs."""
+    one, two = _registrar(first), _registrar(second)
+    if one is None or two is None or one is two:
+        return False
+    calls_one = model.callgraph.callers(one.qualname)
+    calls_two = model.callgraph.callers(two.qualname)
+    if not calls_one or not calls_two:
+        return False
+    for caller_one, site_one in calls_one:
+        for caller_two, site_two in calls_two:
+            root = _call_root(model.project, caller_one)
+            if caller_one != caller_two or root is None:
+                return False
+            if not _exclusive(root, site_one.node, site_two.node):
+                return False
+    return True
 
 
 def _where(route: Route) -> str:
@@ -759,7 +836,10 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
 
     ## Known problems
     Registrations in different branches of an `if`/`try` are alternatives and are not
-    compared. Paths with a part the tool cannot evaluate are skipped. FastAPI's default
+    compared, and so are registrations written in two functions that take the app or
+    router as a parameter and are called from different branches of one `if`/`try`
+    (`if on_space: _add_routes(app) else: _add_mocked_routes(app)`; the call sites are
+    followed one level up). Paths with a part the tool cannot evaluate are skipped. FastAPI's default
     operationId includes the path and method, so handler names only matter with a custom
     `generate_unique_id_function`.
 
@@ -807,6 +887,8 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
         for route, path in entries[1:]:
             if id(route) in reported or _is_conditional(route) or _is_conditional(first):
                 continue
+            if _alternative_registrars(ctx.model, first, route):
+                continue
             reported.add(id(route))
             if route is first:
                 message = (
@@ -834,6 +916,8 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
         routes.sort(key=_site_order)
         for route in routes[1:]:
             if id(route) in reported or _is_conditional(route) or _is_conditional(routes[0]):
+                continue
+            if _alternative_registrars(ctx.model, routes[0], route):
                 continue
             reported.add(id(route))
             explicit = const_str(route.keywords.get("operation_id"))
@@ -892,6 +976,53 @@ def _tagged(route: Route, mount: Mount | None) -> bool:
     return False
 
 
+# Operational routes whose name says everything (probes, version, Prometheus scrape).
+_OPERATIONAL = frozenset(
+    {
+        "health",
+        "healthz",
+        "healthcheck",
+        "ready",
+        "readyz",
+        "readiness",
+        "live",
+        "livez",
+        "liveness",
+        "version",
+        "metrics",
+        "ping",
+    }
+)
+# Words a handler name adds around one (`health_check`, `get_server_version`).
+_OPERATIONAL_FILLER = frozenset({"get", "read", "check", "server", "api", "app", "service"})
+_REQUEST_TYPES = frozenset({"Request", "Response", "HTTPConnection", "BackgroundTasks"})
+
+
+def _operational(project: Project, route: Route) -> bool:
+    """`GET /health`, `/readyz`, `/version`, `/metrics` taking no parameter: the path
+    explains itself. When the path is a variable (`@app.get(health_check_path)`), the
+    handler's name is read instead (`health_check`, `server_version`)."""
+    fn = route.handler
+    if fn.node.args.vararg or fn.node.args.kwarg:
+        return False
+    for param, _default in parameters(fn.node):
+        name = project.resolve(fn.module, param.annotation, fn.parent) if param.annotation else None
+        if not name or last_name(name) not in _REQUEST_TYPES:
+            return False
+        if not name.startswith(("fastapi.", "starlette.")):
+            return False
+    for path in (route.path, *route.full_paths):
+        if "{" in path.replace("{?}", ""):
+            return False  # a path parameter
+    last = route.path.rstrip("/").rsplit("/", 1)[-1]
+    if "{" not in last:
+        return "".join(_words(last)) in _OPERATIONAL
+    if last.replace("{?}", ""):
+        return False
+    words = [w for w in _words(fn.name) if w not in _OPERATIONAL_FILLER]
+    return len(words) == 1 and words[0] in _OPERATIONAL
+
+
 @rule(
     code="FAA705",
     name="route-docs-incomplete",
@@ -920,7 +1051,11 @@ def route_docs_incomplete(route: Route, ctx: ProjectContext) -> Iterator[Report]
     Routes hidden with `include_in_schema=False` and WebSocket routes (not in the
     OpenAPI document) are skipped, and so is a decorator with a `**kwargs` splat. A
     `tags=` the tool cannot evaluate (a list of enum members, a settings value) counts
-    as tagged.
+    as tagged. Operational routes that explain themselves are skipped when they take no
+    parameter (other than `Request`/`Response`): a path ending in `health`, `healthz`,
+    `healthcheck`, `ready`, `readyz`, `live`, `livez`, `version`, `metrics` or `ping`
+    (or, when the path is a variable, a handler named so: `health_check`,
+    `server_version`).
 
     ## Example
     ```python
@@ -945,6 +1080,8 @@ def route_docs_incomplete(route: Route, ctx: ProjectContext) -> Iterator[Report]
     Documentation only; no automatic fix (the text has to be written).
     """
     if route.kind != "http" or has_keyword_splat(route) or _hidden(route):
+        return
+    if _operational(ctx.project, route):
         return
     missing: list[str] = []
     if not (
@@ -1147,6 +1284,75 @@ def _mutation(project: Project, fn: Function, call: ast.Call, target: str | None
     return ""
 
 
+_IN_PLACE_METHODS = frozenset(
+    {"update", "append", "extend", "add", "insert", "pop", "clear", "setdefault", "remove"}
+)
+
+
+def _root_name(expr: ast.expr) -> ast.Name | None:
+    while isinstance(expr, (ast.Attribute, ast.Subscript)):
+        expr = expr.value
+    return expr if isinstance(expr, ast.Name) else None
+
+
+def _outside_writes(fn: Function) -> bool:
+    """Does a plain function write outside its own parameters and locals: a `global`, a
+    store into or an in-place method call on a module-level object?"""
+    module_names = fn.module.assignments
+    for node in body_nodes(fn.node):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            return True
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _IN_PLACE_METHODS
+        ):
+            root = _root_name(node.func.value)
+            if root is not None and root.id in module_names and not fn.binds(root.id):
+                return True
+        for target in targets:
+            if isinstance(target, ast.Name):
+                continue
+            root = _root_name(target)
+            if root is None or not fn.binds(root.id):
+                return True
+    return False
+
+
+def _rebinds_local_copy(model: AppModel, fn: Function, call: ast.Call, target: str | None) -> bool:
+    """`config = update_root(config, root)`: the handler's own local (not a parameter or
+    a global) goes through a plain project function that only rewrites and returns it."""
+    callee = model.project.function(target)
+    if callee is None or callee.class_qualname is not None or not call.args:
+        return False
+    first = call.args[0]
+    if not isinstance(first, ast.Name) or first.id in fn.param_names:
+        return False
+    rebound = False
+    for node in body_nodes(fn.node):
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and first.id in node.names:
+            return False
+        if (
+            isinstance(node, ast.Assign)
+            and node.value is call
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == first.id
+        ):
+            rebound = True
+    if not rebound or _outside_writes(callee):
+        return False
+    return not any(
+        _mutation(model.project, callee, site.node, site.target)
+        for site in model.callgraph.calls_of(callee)
+    )
+
+
 @rule(
     code="FAA710",
     name="get-route-mutates-state",
@@ -1180,7 +1386,11 @@ def get_route_mutates_state(route: Route, ctx: ProjectContext) -> Iterator[Repor
     protocol are skipped by a word in the handler name or path: OAuth/SSO `callback`,
     `authorize`, `login`/`logout`, and e-mail links (`verify`, `confirm`, `activate`,
     `unsubscribe`, `magic`, `invite`). Helpers that make a token, a session or a URL
-    (`create_access_token`, `create_presigned_url`) are not counted as writes.
+    (`create_access_token`, `create_presigned_url`) are not counted as writes, nor is
+    `config = update_root(config, root)` on a local of the handler (not a parameter or a
+    global) when the plain function called stores only into its own parameters and
+    locals (no `global`, no module-level store or in-place update, no session or
+    create/update/delete call of its own): it rewrites a copy made for the request.
 
     ## Example
     ```python
@@ -1214,7 +1424,7 @@ def get_route_mutates_state(route: Route, ctx: ProjectContext) -> Iterator[Repor
     fn = route.handler
     for site in ctx.model.callgraph.calls_of(fn):
         what = _mutation(ctx.project, fn, site.node, site.target)
-        if what:
+        if what and not _rebinds_local_copy(ctx.model, fn, site.node, site.target):
             yield Report(
                 route.node,
                 f"`{fn.name}` ({route_label(route)}) changes state: it calls {what}",
@@ -1382,6 +1592,33 @@ def _slash_kind(route: Route) -> str:
     return "with" if path.endswith("/") else "without"
 
 
+def _slash_twins(routes: list[Route]) -> set[int]:
+    """Routes registered at both `/x` and `/x/` on one handler, method and router: the
+    standard way to answer both forms without FastAPI's `307` redirect."""
+    seen: dict[tuple[int, int, str, str], list[Route]] = {}
+    for route in routes:
+        for method in route.methods:
+            key = (id(route.handler), id(route.router), method, route.path.rstrip("/"))
+            seen.setdefault(key, []).append(route)
+    out: set[int] = set()
+    for group in seen.values():
+        if {r.path.endswith("/") for r in group} == {True, False}:
+            out.update(id(r) for r in group)
+    return out
+
+
+_ID_WORDS = frozenset({"id", "ids", "name", "key", "slug", "uuid", "pk"})
+
+
+def _names_other_resource(segment: str, param: str) -> bool:
+    """`/run/{api_name}`: the parameter after the segment identifies another resource
+    (`api`), so the segment is a verb or a namespace, not a singular collection name."""
+    words = _words(param.strip("{}").split(":", 1)[0])
+    if len(words) < 2 or words[-1] not in _ID_WORDS:
+        return False
+    return words[:-1] != _words(segment)
+
+
 def _majority(counts: dict[str, int]) -> str | None:
     """The style most routes use, when there is a clear one."""
     if len(counts) < 2:
@@ -1425,8 +1662,12 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     not reported. A singleton resource next to a collection (`/user` for the current
     user, `/users/{username}` for others, as in GitHub's API) is not reported: a
     singular counts only when a path parameter follows it. Conventions are counted per
-    app, and only a clear majority is enforced (a tie reports nothing). Test modules
-    are skipped.
+    app, and only a clear majority is enforced (a tie reports nothing). A handler
+    registered at both `/x` and `/x/` (to answer both without a redirect) is not reported
+    for its trailing slash, and such twins do not vote for the app's slash style; a
+    problem repeated on several registrations of one handler is reported once. A
+    singular segment followed by a parameter naming another resource (`/run/{api_name}`)
+    is not a collection name. Test modules are skipped.
 
     ## Example
     ```python
@@ -1460,23 +1701,29 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
         for r in ctx.model.routes
         if r.kind == "http" and not is_test_module(r.module) and "{?}" not in r.path
     ]
+    twins = _slash_twins(routes)
     styles: dict[str, dict[str, int]] = {}
     slashes: dict[str, dict[str, int]] = {}
     plural_segments: dict[str, set[str]] = {}
+    counted: set[tuple[int, str, str]] = set()
     for route in routes:
         for root, path in _served_paths(route):
-            for segment in _literal_segments(route.path):
-                style = _case_style(segment)
-                if style:
-                    counts = styles.setdefault(root, {})
-                    counts[style] = counts.get(style, 0) + 1
-            kind = _slash_kind(route)
+            once = (id(route.handler), root, path.rstrip("/"))
+            if once not in counted:  # a `/x` + `/x/` twin votes once
+                counted.add(once)
+                for segment in _literal_segments(route.path):
+                    style = _case_style(segment)
+                    if style:
+                        counts = styles.setdefault(root, {})
+                        counts[style] = counts.get(style, 0) + 1
+            kind = "" if id(route) in twins else _slash_kind(route)
             if kind:
                 counts = slashes.setdefault(root, {})
                 counts[kind] = counts.get(kind, 0) + 1
             plural_segments.setdefault(root, set()).update(
                 s.lower() for s in _literal_segments(path) if s.lower().endswith("s")
             )
+    reported: dict[int, set[str]] = {}  # handler -> problems already reported
     for route in sorted(routes, key=_site_order):
         problems: list[str] = []
         for segment in _literal_segments(route.path):
@@ -1492,7 +1739,7 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
                     problems.append(f"`{segment}` is {style} where the app uses {usual}")
                     break
             usual_slash = _majority(slashes.get(root, {}))
-            kind = _slash_kind(route)
+            kind = "" if id(route) in twins else _slash_kind(route)
             if usual_slash and kind and kind != usual_slash:
                 problems.append(
                     "it ends with `/` where the app's paths do not"
@@ -1508,9 +1755,14 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
                     and "{" not in segment
                     and not lower.endswith("s")
                     and f"{lower}s" in plural_segments.get(root, set())
+                    and not _names_other_resource(segment, parts[index + 1])
                 ):
                     problems.append(f"`{segment}` is singular where the app uses `{segment}s`")
                     break
+        # The same handler at several paths (`/x` and `/x/`): each problem once.
+        seen = reported.setdefault(id(route.handler), set())
+        problems = [p for p in problems if p not in seen]
+        seen.update(problems)
         if problems:
             yield Report(
                 route.node,

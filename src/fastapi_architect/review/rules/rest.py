@@ -369,8 +369,9 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
     ```
 
     ## Fix safety
-    Adding `status_code=201` changes the status clients receive; clients that compare
-    with 200 exactly must be updated, so no fix is applied automatically.
+    `--unsafe-fixes` adds `status_code=status.HTTP_201_CREATED` to the decorator. It is
+    unsafe: clients that compare with 200 exactly must be updated (the contract guard
+    reports the changed status as breaking).
     """
     # `api_route(methods=["GET", "POST"])` shares one status: 201 would change the GET too.
     if route.kind != "http" or set(route.methods) != {"POST"}:

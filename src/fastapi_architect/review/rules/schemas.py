@@ -884,9 +884,11 @@ def pydantic_v1_api(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     ```
 
     ## Fix safety
-    No automatic fix yet. The method renames (`.dict()` to `.model_dump()`,
-    `.parse_obj()` to `.model_validate()`...) are mechanical but unsafe: a few keyword
-    arguments changed too (`.copy(include=...)`, `.json(encoder=...)`).
+    `--unsafe-fixes` renames the methods (`.dict()` to `.model_dump()`, `.parse_obj()` to
+    `.model_validate()`...) where the arguments mean the same in Pydantic 2, and turns a
+    simple `@validator` into `@field_validator` + `@classmethod`. Unsafe: a receiver the
+    review took for a model might not be one. `@root_validator`, `class Config`,
+    `json_encoders` and the `BaseSettings` import are left to you.
     """
     if _compat_code(ctx):
         return
@@ -1418,6 +1420,24 @@ _DEPENDS_OR_SECURITY = frozenset(
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
 
 
+def _dependency_default(project: Project, handler: Function, default: ast.expr | None) -> bool:
+    """`db=Depends(get_db)`, or a name bound to one at module level, here or imported
+    (airflow's `DepContainer = Depends(_container)` used as `services=DepContainer`)."""
+    module: Module = handler.module
+    scope: Function | None = handler.parent
+    for _ in range(4):
+        if isinstance(default, ast.Call):
+            return project.resolve(module, default.func, scope) in _DEPENDS_OR_SECURITY
+        if not isinstance(default, (ast.Name, ast.Attribute)):
+            return False
+        found = project.module_value(project.resolve(module, default, scope))
+        if found is None:
+            return False
+        module, default = found
+        scope = None
+    return False
+
+
 @rule(
     code="FAA103",
     name="untyped-route-parameter",
@@ -1446,8 +1466,9 @@ def untyped_route_parameter(ctx: ProjectContext) -> Iterator[Report]:
     Not reported: parameters named `request`, `response`, `background_tasks`,
     `websocket` or `security_scopes` (they only get their special meaning from an
     annotation, but an untyped one is left to the author), `self`/`cls`, `*args` and
-    `**kwargs`, dependencies (`db=Depends(get_db)`), Starlette-style `app.route(...)`
-    handlers and routes in test modules.
+    `**kwargs`, dependencies (`db=Depends(get_db)`, or a module-level name bound to
+    `Depends(...)`/`Security(...)`, here or imported: `services=DepContainer`),
+    Starlette-style `app.route(...)` handlers and routes in test modules.
 
     ## Example
     ```python
@@ -1482,11 +1503,7 @@ def untyped_route_parameter(ctx: ProjectContext) -> Iterator[Report]:
         for param, default in parameters(handler.node):
             if param.annotation is not None or param.arg in _SPECIAL_NAMES:
                 continue
-            if (
-                isinstance(default, ast.Call)
-                and project.resolve(handler.module, default.func, handler.parent)
-                in _DEPENDS_OR_SECURITY
-            ):
+            if _dependency_default(project, handler, default):
                 continue
             kind = "path" if param.arg in path_names else "query"
             yield Report(

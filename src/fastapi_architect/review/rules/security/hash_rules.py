@@ -6,11 +6,19 @@ import ast
 from collections.abc import Iterator
 from functools import lru_cache
 
-from fastapi_architect.model.astutil import argument, body_nodes, const_str, keyword, parameters
+from fastapi_architect.model.astutil import (
+    argument,
+    body_nodes,
+    const_str,
+    keyword,
+    last_name,
+    parameters,
+)
 from fastapi_architect.model.project import Function
-from fastapi_architect.model.types import resolve_callee
+from fastapi_architect.model.types import infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules import _orm
 from fastapi_architect.review.rules.security._common import (
     _call_name,
     _evaluate,
@@ -354,7 +362,9 @@ def weak_password_hashing(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     ## Known problems
     The password is recognized by name; a digest of a value called `raw` or `s` is only
     found inside a password-hashing function (`hash_password`, `verify_password`) or when
-    assigned to a password-hash name.
+    assigned to a password-hash name. A mapped column compared with the same field of a
+    loaded row of its entity (`update(Auth).where(Auth.password == auth.password)`, a
+    compare-and-swap on the stored hash) is not a plaintext check and is not reported.
 
     ## Example
     ```python
@@ -544,6 +554,38 @@ def _literal_constant(ctx: FileContext, expr: ast.expr) -> bool:
     return found is not None and _literal(found[1]) is not None
 
 
+def _row_of(ctx: FileContext, expr: ast.AST | None, entity: str) -> bool:
+    """Is `expr` a loaded row of the ORM class `entity`: typed as the class or as its
+    `<Class>Model`/`<Class>Response` schema, or named after it (`auth` for `Auth`)?"""
+    if not isinstance(expr, ast.Name):
+        return False
+    name = last_name(entity)
+    if expr.id == name.lower():
+        return True
+    typ = infer_type(ctx.project, ctx.module, expr, ctx.function())
+    return typ is not None and (
+        typ == entity or last_name(typ) in (f"{name}Model", f"{name}Response")
+    )
+
+
+def _stored_column_guard(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
+    """`Auth.password == auth.password`: a mapped column compared with the same field
+    of a loaded row of that entity. Both hold the stored hash (a compare-and-swap
+    guard in `update(Auth).where(...)`); no submitted password is involved."""
+    if not (
+        isinstance(left, ast.Attribute)
+        and isinstance(right, ast.Attribute)
+        and left.attr == right.attr
+    ):
+        return False
+    index = _orm.state(ctx.model).index
+    for column, row in ((left, right), (right, left)):
+        entity = ctx.resolve(column.value)
+        if entity is not None and index.model(entity) is not None:
+            return _row_of(ctx, row.value, entity)
+    return False
+
+
 def _plaintext_compare(node: ast.Compare, ctx: FileContext) -> Iterator[Report]:
     if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
         return
@@ -558,6 +600,8 @@ def _plaintext_compare(node: ast.Compare, ctx: FileContext) -> Iterator[Report]:
     if a[1] is not None and b[1] is not None and ast.dump(a[1]) == ast.dump(b[1]):
         return  # two fields of one submitted form (`body.password != body.password_2`)
     if _literal_constant(ctx, left) or _literal_constant(ctx, right):
+        return
+    if _stored_column_guard(ctx, left, right):
         return
     yield Report(
         node,

@@ -6,7 +6,15 @@ import ast
 import re
 from collections.abc import Iterator
 
-from fastapi_architect.model.astutil import argument, body_nodes, const_str, keyword, last_name
+from fastapi_architect.model.astutil import (
+    argument,
+    body_nodes,
+    const_str,
+    dotted,
+    keyword,
+    last_name,
+    walk_nodes,
+)
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
@@ -397,6 +405,76 @@ def _header_key_use(ctx: FileContext, node: ast.Call) -> str | None:
     return found[0] if found else None
 
 
+def _token_arg(node: ast.Call) -> ast.expr | None:
+    found = argument(node, 0, "jwt")
+    return found if found is not None else keyword(node, "token")
+
+
+def _mentions(fn: Function, expr: ast.expr, token: str) -> bool:
+    """Does `expr` hold the token expression, directly or through a local's value
+    (`data = {"access_token": form.token}; client.userinfo(token=data)`)?"""
+    for sub in walk_nodes([expr]):
+        if isinstance(sub, ast.expr) and ast.dump(sub) == token:
+            return True
+        if isinstance(sub, ast.Name):
+            bound = fn.local_values.get(sub.id)
+            if bound is not None and any(
+                isinstance(n, ast.expr) and ast.dump(n) == token for n in walk_nodes([bound])
+            ):
+                return True
+    return False
+
+
+def _sure_statements(fn: Function, before: int) -> Iterator[ast.stmt]:
+    """Simple statements that run before line `before` whenever it is reached: the
+    function's top level, and the bodies of top-level `try`s whose every `except`
+    clause ends with `raise` or `return` (a failure never falls through)."""
+    for stmt in fn.node.body:
+        if (stmt.end_lineno or stmt.lineno) >= before:
+            return
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.Expr)):
+            yield stmt
+        elif (
+            isinstance(stmt, ast.Try)
+            and stmt.handlers
+            and all(isinstance(h.body[-1], (ast.Raise, ast.Return)) for h in stmt.handlers)
+        ):
+            yield from (
+                s for s in stmt.body if isinstance(s, (ast.Assign, ast.AnnAssign, ast.Expr))
+            )
+
+
+def _accepted_by_issuer(ctx: FileContext, node: ast.Call) -> bool:
+    """Was the same token sent to the issuer's userinfo endpoint first, in a call that
+    always runs before the decode and whose failure stops the function? The issuer has
+    then accepted the token, so its claims are authentic. (Introspection does not count:
+    a rejected token comes back as `{"active": false}`, it does not raise.)"""
+    fn = ctx.function()
+    token = _token_arg(node)
+    base = token
+    while isinstance(base, ast.Attribute):
+        base = base.value
+    if fn is None or token is None or not isinstance(base, ast.Name) or dotted(token) is None:
+        return False
+    # The token's variable is a parameter that is never rebound.
+    if base.id not in fn.param_names or any(
+        isinstance(n, ast.Name) and n.id == base.id and isinstance(n.ctx, ast.Store)
+        for n in body_nodes(fn.node)
+    ):
+        return False
+    shape = ast.dump(token)
+    for stmt in _sure_statements(fn, node.lineno):
+        for call in walk_nodes([stmt]):
+            if not isinstance(call, ast.Call):
+                continue
+            name = (_call_name(call) or "").lower().replace("_", "")
+            if "userinfo" in name and any(
+                _mentions(fn, arg, shape) for arg in [*call.args, *(k.value for k in call.keywords)]
+            ):
+                return True
+    return False
+
+
 @rule(
     code="FAA303",
     name="jwt-verification-disabled",
@@ -437,7 +515,10 @@ def jwt_verification_disabled(node: ast.Call, ctx: FileContext) -> Iterator[Repo
 
     ## Known problems
     Claims read unverified because an API gateway already verified the token are
-    reported: the trust assumption deserves a `# noqa: FAA303` with the reason. Options
+    reported: the trust assumption deserves a `# noqa: FAA303` with the reason. Not
+    reported: the same token (a parameter, never rebound) was first sent to the issuer's
+    userinfo endpoint (`client.userinfo(token={"access_token": token})`) in a statement
+    that always runs before the decode and whose failure raises or returns. Options
     built up key by key (`opts["verify_exp"] = False`) are not followed. `verify_exp`
     switched off while `"require"` lists `"exp"` is not reported: the expiry is checked
     by hand (an injected clock, a custom skew).
@@ -478,7 +559,7 @@ def jwt_verification_disabled(node: ast.Call, ctx: FileContext) -> Iterator[Repo
             )
         return
     if jc.op == "claims":
-        if not _is_peek(ctx, node):
+        if not _is_peek(ctx, node) and not _accepted_by_issuer(ctx, node):
             yield Report(node, f"`{shown}` returns claims without verifying the signature")
         return
     # decode
@@ -494,7 +575,7 @@ def jwt_verification_disabled(node: ast.Call, ctx: FileContext) -> Iterator[Repo
         else ""
     )
     if _signature_off(ctx.project, ctx.module, node, ctx.function()):
-        if not _is_peek(ctx, node):
+        if not _is_peek(ctx, node) and not _accepted_by_issuer(ctx, node):
             how = (
                 "`verify_signature: False`" if "verify_signature" in disabled else "`verify=False`"
             )

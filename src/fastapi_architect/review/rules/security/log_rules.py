@@ -5,13 +5,16 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 from fastapi_architect.model.astutil import const_str, dotted, keyword, last_name
-from fastapi_architect.model.project import ClassInfo, Project
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.project import ClassInfo, Function, Project
 from fastapi_architect.model.types import annotation_type, infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules.async_io import serving_coroutines
 from fastapi_architect.review.rules.security._common import (
     _NOT_CREDENTIAL_PREFIXES,
     _SECRET_TYPES,
@@ -182,6 +185,52 @@ def _is_script(ctx: FileContext) -> bool:
         )
         state.scripts[id(ctx.module)] = found
     return found
+
+
+@dataclass
+class _Serving:
+    model: AppModel
+    functions: set[int]  # `id(fn.node)` of every function that runs for a request
+
+
+_SERVING: list[_Serving] = []
+
+
+def _serving_functions(model: AppModel) -> set[int]:
+    """The functions that run while a request is served: route handlers, dependencies,
+    the coroutines on the server's loop (middleware, exception handlers), and every
+    project function they call, at any depth. Lifespans, startup code, `launch()`-style
+    entry points and command-line functions are not among them. Computed once per model."""
+    if _SERVING and _SERVING[0].model is model:
+        return _SERVING[0].functions
+    project = model.project
+    todo: list[Function] = [route.handler for route in model.routes]
+    todo += [fn for fn in project.functions.values() if model.is_dependency(fn)]
+    todo += serving_coroutines(model)
+    seen: set[int] = set()
+    while todo:
+        fn = todo.pop()
+        if id(fn.node) in seen:
+            continue
+        seen.add(id(fn.node))
+        for site in model.callgraph.calls_of(fn):
+            callee = project.function(site.target)
+            if callee is not None and id(callee.node) not in seen:
+                todo.append(callee)
+    _SERVING[:] = [_Serving(model, seen)]
+    return seen
+
+
+def _outside_requests(ctx: FileContext) -> bool:
+    """Is the current code outside request handling (startup, a `launch()` function,
+    module level)? Functions defined inside a serving function count as serving."""
+    serving = _serving_functions(ctx.model)
+    fn: Function | None = ctx.function()
+    while fn is not None:
+        if id(fn.node) in serving:
+            return False
+        fn = fn.parent
+    return True
 
 
 def _is_request(ctx: FileContext, expr: ast.AST) -> bool:
@@ -509,7 +558,12 @@ def sensitive_data_logged(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     Credentials are recognized by name and by type: a token held in a variable called
     `value` is missed, and a variable called `token` that holds something else is
     reported. Loggers are recognized by type (`logging`, loguru, structlog) or by a
-    receiver named `logger`/`log`.
+    receiver named `logger`/`log`. A `print` outside request handling (module level,
+    startup, a `launch()` function that shows the operator a private link, as gradio
+    and Jupyter do) is reported at `info` severity only: it may be output on purpose,
+    but stdout still ends up in a container's logs. Request handling is what a route,
+    dependency, middleware or exception handler calls, as far as the call graph sees;
+    a `print` reached only through calls it cannot follow is also reported as `info`.
 
     ## Example
     ```python
@@ -531,23 +585,36 @@ def sensitive_data_logged(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         return
     shown, args, keywords = found_call
     sink = "stdout" if shown == "print" else "the log"
+    found = None
     for arg in args:
         found = _sensitive(ctx, arg)
         if found:
-            yield Report(node, f"`{shown}` writes {found} to {sink}")
-            return
-    for kw in keywords:
-        if kw.arg in _LOG_OPTION_KEYWORDS:
-            continue
-        if (
-            kw.arg is not None
-            and kw.arg != "extra"
-            and _sensitive_name(kw.arg)
-            and not isinstance(kw.value, ast.Constant)
-        ):
-            yield Report(node, f"`{shown}` writes `{_show(kw.value)}` (as `{kw.arg}`) to {sink}")
-            return
-        found = _sensitive(ctx, kw.value)
-        if found:
-            yield Report(node, f"`{shown}` writes {found} to {sink}")
-            return
+            break
+    else:
+        for kw in keywords:
+            if kw.arg in _LOG_OPTION_KEYWORDS:
+                continue
+            if (
+                kw.arg is not None
+                and kw.arg != "extra"
+                and _sensitive_name(kw.arg)
+                and not isinstance(kw.value, ast.Constant)
+            ):
+                found = f"`{_show(kw.value)}` (as `{kw.arg}`)"
+                break
+            found = _sensitive(ctx, kw.value)
+            if found:
+                break
+    if not found:
+        return
+    if shown == "print" and _outside_requests(ctx):
+        # Output for the operator (gradio's `launch()` prints the private write link),
+        # yet stdout still ends up in the container's logs: advice, not a warning.
+        yield Report(
+            node,
+            f"`print` writes {found} to stdout outside request handling (startup or "
+            "operator output), which container runtimes keep in the logs",
+            severity="info",
+        )
+        return
+    yield Report(node, f"`{shown}` writes {found} to {sink}")
