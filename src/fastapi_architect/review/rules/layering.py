@@ -6,8 +6,9 @@ reads and dependencies called by hand.
 
 Layer detection is conservative on purpose: a module belongs to a layer only when its
 path says so (`app/services/...`, `service.py`, `*_repository.py`, `crud.py`, ...) or
-when it registers routes; a router-layer module must import `fastapi` or `starlette`
-(a client library's `api/` package is not HTTP code); test modules have no layer. A
+when it registers routes (a `models` module of data-access functions is a repository);
+a router-layer module must import `fastapi` or `starlette` (a client library's `api/`
+package is not HTTP code); test modules and Alembic revisions have no layer. A
 project with no recognisable layers gets no findings from the path-based rules
 (FAA503, FAA504, FAA505, FAA507). FAA502, FAA506 and FAA508 work on route handlers and
 dependencies wherever they are.
@@ -25,9 +26,11 @@ from fastapi_architect.model.astutil import body_nodes, const_str, dotted, param
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import Function, Module
+from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules._orm import is_test_module
+from fastapi_architect.review.rules._orm import function_query, is_test_module, type_kind
+from fastapi_architect.review.rules._orm import state as orm_state
 
 Layer = Literal["route", "service", "repository", "model", "schema"]
 
@@ -144,14 +147,68 @@ def layer_of(model: AppModel, module: Module) -> Layer | None:
     if key in st.by_module:
         return st.by_module[key]
     layer: Layer | None
-    if is_test_module(module):
+    if is_test_module(module) or _is_migration(module):
         layer = None
     elif key in st.route_modules:
         layer = "route"
     else:
         layer = path_layer(module)
+        if layer == "model" and _data_access_module(model, module):
+            layer = "repository"
     st.by_module[key] = layer
     return layer
+
+
+def _is_migration(module: Module) -> bool:
+    """An Alembic revision (module-level `revision` and `down_revision`), whatever its
+    file is called (`..._automations_models.py` is not a model module)."""
+    if "down_revision" not in module.source:
+        return False
+    names: set[str] = set()
+    for stmt in module.tree.body:
+        targets = (
+            stmt.targets
+            if isinstance(stmt, ast.Assign)
+            else [stmt.target]
+            if isinstance(stmt, ast.AnnAssign)
+            else []
+        )
+        names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return {"revision", "down_revision"} <= names
+
+
+def _data_access_module(model: AppModel, module: Module) -> bool:
+    """A `models` module that is a repository by role: its top-level functions take a
+    database session or run queries (prefect's `models/flows.py`), it maps no ORM
+    class, and those functions outnumber its classes (a small result type or exception
+    next to them is fine; a module of Pydantic models with a helper stays a model)."""
+    if module.is_package:
+        return False
+    st = orm_state(model)
+    classes = 0
+    queries = 0
+    for stmt in module.tree.body:
+        if isinstance(stmt, ast.ClassDef):
+            qualname = f"{module.name}.{stmt.name}"
+            if qualname in st.index.models:
+                return False
+            classes += 1
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            fn = model.project.function_by_node.get(id(stmt))
+            if fn is not None and (_takes_session(model, fn) or function_query(st, fn)):
+                queries += 1
+    return queries > classes
+
+
+def _takes_session(model: AppModel, fn: Function) -> bool:
+    """A parameter annotated with a database session type (`session: AsyncSession`)."""
+    project = model.project
+    for param, _ in parameters(fn.node):
+        if param.annotation is not None:
+            qualname = annotation_type(project, fn.module, param.annotation)
+            if qualname is not None and type_kind(project, qualname) is not None:
+                return True
+    return False
 
 
 def is_transport_function(model: AppModel, fn: Function) -> bool:
@@ -166,7 +223,21 @@ def is_transport_function(model: AppModel, fn: Function) -> bool:
         st.hooks = _registered_hooks(model)
     if id(fn.node) in st.hooks:
         return True
-    return bool(param_sites(model.project, fn))
+    # `Depends()` parameters make a function a dependency only if project code does not
+    # call it by hand: a service helper taking `session: SessionDep` that the routes call
+    # directly is service code (FastAPI resolves nothing for it).
+    return bool(param_sites(model.project, fn)) and not _called_directly(model, fn)
+
+
+def _called_directly(model: AppModel, fn: Function) -> bool:
+    """Is `fn` called by the project's own (non-test) code?"""
+    project = model.project
+    for caller, _site in model.callgraph.callers(fn.qualname):
+        owner = project.function(caller)
+        module = owner.module if owner is not None else project.modules.get(caller)
+        if module is None or not is_test_module(module):
+            return True
+    return False
 
 
 _HOOK_DECORATORS = frozenset({"exception_handler", "middleware"})
@@ -316,8 +387,11 @@ def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
     the web stack.
 
     ## Known problems
-    Layers are inferred from module names only; modules outside the recognised names
-    (`core/`, `db/`, `utils/`...) belong to no layer and are never reported. Imports
+    Layers are inferred from module names; modules outside the recognised names
+    (`core/`, `db/`, `utils/`...) belong to no layer and are never reported. A `models`
+    module whose top-level functions take a database session or run queries, and that
+    maps no ORM class, is a repository by role (prefect's `models/flows.py`), and an
+    Alembic revision (`revision`/`down_revision`) has no layer whatever its file name. Imports
     under `if TYPE_CHECKING:` are ignored (they do not run). Imports of `fastapi` itself
     in services are reported by FAA504 and FAA505 where they matter, not here. Imports
     between sibling domains through deep paths are not checked yet, and the layer names
@@ -433,7 +507,9 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
     Functions in those modules that are themselves FastAPI dependencies, route
     handlers, exception handlers or HTTP middleware (a `get_current_user` with
     `Depends()` parameters kept in `services/auth.py`) are transport code and are not
-    reported. A `status.HTTP_*` constant that is a value of a dict literal
+    reported; a function with `Depends()` parameters that project code calls directly
+    (a helper taking `session: SessionDep`) is not a dependency and is reported. A
+    `status.HTTP_*` constant that is a value of a dict literal
     (`{"error": ..., "status_code": status.HTTP_400_BAD_REQUEST}`, a per-item result of
     a bulk endpoint) is data of the response body and is not reported either. Modules
     outside the recognised layer names are never reported.
@@ -602,11 +678,12 @@ def http_objects_in_service(ctx: ProjectContext) -> Iterator[Report]:
     the request ends, so a service keeping it for later reads a closed file.
 
     ## Known problems
-    Functions in those modules that are FastAPI dependencies (`Depends()` parameters,
-    or used in `Depends()`), route handlers, exception handlers or HTTP middleware are
-    transport code and are not reported. Unannotated parameters are not reported. `WebSocket` is not reported: a
-    connection manager (FastAPI's documented `ConnectionManager`) is transport code by
-    nature, wherever it is kept.
+    Functions in those modules that are FastAPI dependencies (used in `Depends()`, or
+    with `Depends()` parameters and never called directly), route handlers, exception
+    handlers or HTTP middleware are transport code and are not reported. Unannotated
+    parameters are not reported. `WebSocket` is not reported: a connection manager
+    (FastAPI's documented `ConnectionManager`) is transport code by nature, wherever it
+    is kept.
 
     ## Example
     ```python
