@@ -62,6 +62,15 @@ _PUBLIC_HANDLERS = (
     "verify_account*",
     "confirm_account*",
     "activate_account*",
+    # The second login step (`POST /auths/mfa/verify`): the challenge token issued by
+    # the password step is the credential, checked with the code in the body.
+    "verify_mfa",
+    "*mfa_challenge",
+    "verify_2fa",
+    "*2fa_challenge",
+    "verify_otp",
+    "*otp_challenge",
+    "verify_totp",
     "*webhook*",
     "*callback",
 )
@@ -682,7 +691,8 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     Routes are public by design when their full path matches `public-paths` (health,
     docs, `/token`, `/login/*`, `/signup`, `/auth/*`, webhooks...) or their handler name
     says so: `login*`, `*token*`, `signup*`, `register*`, `refresh*`, `logout*`,
-    password reset/recovery, `verify_email*`, `*webhook*`, `*callback`; a handler
+    password reset/recovery, `verify_email*`, the second login step of MFA
+    (`verify_mfa`, `*mfa_challenge`, `verify_otp`...), `*webhook*`, `*callback`; a handler
     taking `OAuth2PasswordRequestForm` is a login endpoint. A handler that checks
     credentials itself (answers 401/403, reads the `Authorization` header or
     `request.user`, carries `@requires(...)`/`@login_required`) counts as protected.

@@ -899,6 +899,46 @@ def _module_level(ctx: FileContext, name: str, fn: Function | None) -> bool:
     )
 
 
+_ADVISORY_LOCK = re.compile(r"\bpg_(try_)?advisory_(xact_)?lock(_shared)?\s*\(", re.IGNORECASE)
+
+
+def _advisory_lock(call: ast.Call) -> bool:
+    """`session.execute(text("SELECT pg_advisory_xact_lock(:key)"), ...)`: takes a
+    lock, one per key by design, so it is not a query to batch."""
+    if not call.args:
+        return False
+    sql = call.args[0]
+    if isinstance(sql, ast.Call) and last_name(ast.unparse(sql.func)) == "text" and sql.args:
+        sql = sql.args[0]
+    return (
+        isinstance(sql, ast.Constant)
+        and isinstance(sql.value, str)
+        and _ADVISORY_LOCK.search(sql.value) is not None
+    )
+
+
+def _first_non_lock_query(st: OrmState, fn: Function) -> tuple[ast.Call, str] | None:
+    """Like `function_query`, but skipping advisory locks (`_advisory_lock`)."""
+    parents: dict[int, ast.AST] | None = None
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call) or _advisory_lock(node):
+            continue
+        hit = session_call(st, fn.module, node, fn, QUERY_METHODS)
+        if hit is None:
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "query":
+            if parents is None:
+                parents = {
+                    id(child): parent
+                    for parent in body_nodes(fn.node)
+                    for child in ast.iter_child_nodes(parent)
+                }
+            if lazy_query(node, parents.get):
+                continue
+        return node, hit[0]
+    return None
+
+
 @rule(
     code="FAA402",
     name="query-in-loop",
@@ -932,7 +972,10 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     `for attempt in range(3)`, pages such as `range(0, n, BATCH)`), tenacity/stamina
     retry loops, loops over literal or module-level constant collections
     (`for role in DEFAULT_ROLES`), loops over batches/chunks/pages, and loops whose
-    query filters with `in_()` on the loop variable. Test modules are skipped.
+    query filters with `in_()` on the loop variable. A `text()` statement that only
+    takes a PostgreSQL advisory lock (`SELECT pg_advisory_xact_lock(:key)`) is a lock
+    per key by design, not a query, and neither is a helper whose only statement it is.
+    Test modules are skipped.
     Sessions are recognized by their type (`Session`, `AsyncSession`, a
     `sessionmaker` instance, what a `get_db` dependency yields), so untyped objects
     are only trusted under the usual names (`db`, `session`). Only SQLAlchemy and
@@ -966,6 +1009,8 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     hit = session_call(st, ctx.module, node, fn, QUERY_METHODS)
     if hit is not None and _lazy(st, fn, node, _stack_parent(ctx.stack)):
         return  # builds a subquery for one statement after the loop
+    if hit is not None and _advisory_lock(node):
+        return  # `pg_advisory_xact_lock(:key)`: one lock per key is the point
     message_head: str
     if hit is not None:
         message_head = f"`{hit[0]}` runs a query"
@@ -976,6 +1021,8 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         if callee is None or callee is fn or _memoized(ctx, callee):
             return
         inner = function_query(st, callee)
+        if inner is not None and _advisory_lock(inner[0]):
+            inner = _first_non_lock_query(st, callee)
         if inner is None:
             return
         owner = st.project.enclosing_class(callee)

@@ -763,6 +763,8 @@ class _WriteState:
                     and session_call(self.orm, fn.module, node, fn, _ADDS)
                 ):
                     written = self.model_of(fn, node.args[0])
+                    if written is not None and self._replaces(fn, node, written):
+                        continue  # delete-then-insert of the same rows: a replace-all
                 elif attr in _DYNAMIC_UPDATES:
                     written = self.model_of(fn, node.func.value)
                 elif attr == "execute" and session_call(
@@ -800,6 +802,83 @@ class _WriteState:
                 for name, cols in self.own_writes(callee).items():
                     out.setdefault(name, cols)
         return out
+
+    def _deletes(self, fn: Function) -> list[tuple[int, str, dict[str, str]]]:
+        """`session.execute(delete(Model).filter_by(col=x))` / `.where(Model.col == x)`
+        statements of `fn`: `(line, model, {column: value source})`."""
+        project = self.model.project
+        out: list[tuple[int, str, dict[str, str]]] = []
+        for site in self.model.callgraph.calls_of(fn):
+            call = site.node
+            if not (
+                isinstance(call.func, ast.Attribute)
+                and call.func.attr == "execute"
+                and call.args
+                and isinstance(call.args[0], ast.Call)
+                and session_call(self.orm, fn.module, call, fn, frozenset({"execute"}))
+            ):
+                continue
+            stmt = call.args[0]
+            columns: dict[str, str] = {}
+            while isinstance(stmt.func, ast.Attribute) and isinstance(stmt.func.value, ast.Call):
+                if stmt.func.attr == "filter_by" and not stmt.args:
+                    for kw in stmt.keywords:
+                        if kw.arg is None:
+                            columns.clear()
+                            break
+                        columns[kw.arg] = ast.unparse(kw.value)
+                elif stmt.func.attr in ("where", "filter") and not stmt.keywords:
+                    for arg in stmt.args:
+                        if (
+                            isinstance(arg, ast.Compare)
+                            and len(arg.ops) == 1
+                            and isinstance(arg.ops[0], ast.Eq)
+                            and isinstance(arg.left, ast.Attribute)
+                        ):
+                            columns[arg.left.attr] = ast.unparse(arg.comparators[0])
+                else:
+                    columns.clear()
+                    break
+                stmt = stmt.func.value
+            if not columns or not stmt.args:
+                continue
+            if last_name(resolve_callee(project, fn.module, stmt.func, fn) or "") != "delete":
+                continue
+            found = self.orm.index.model(project.resolve(fn.module, stmt.args[0], fn))
+            if found is not None:
+                out.append((call.lineno, found.qualname, columns))
+        return out
+
+    def _replaces(self, fn: Function, add: ast.Call, written: str) -> bool:
+        """Does `fn` delete, earlier, the rows this `add()` replaces? A
+        `delete(Model).filter_by(parent_id=x)` on columns that every unique constraint
+        of the model contains, and an instance built with the same values for them
+        (`Model(parent_id=x, ...)`): the new set replaces the old one in the same
+        transaction, so it cannot collide with a stored row."""
+        built = add.args[0]
+        if isinstance(built, ast.Name):
+            bound = fn.local_values.get(built.id)
+            built = bound if bound is not None else built
+        if not isinstance(built, ast.Call):
+            return False
+        given = {kw.arg: ast.unparse(kw.value) for kw in built.keywords if kw.arg}
+        constraints = [set(entry.split(", ")) for entry in self.unique_of(written)]
+        loops = [
+            node
+            for node in body_nodes(fn.node)
+            if isinstance(node, (ast.For, ast.AsyncFor))
+            and node.body
+            and node.body[0].lineno <= add.lineno <= (node.end_lineno or node.lineno)
+        ]
+        if loops and not _distinct_items(self.model.project, fn, loops[-1].iter):
+            return False  # the new set may repeat a key: the insert itself can collide
+        return any(
+            line < add.lineno
+            and model == written
+            and all(given.get(column) == value for column, value in columns.items())
+            and all(set(columns) <= constraint for constraint in constraints)
+            for line, model, columns in self._deletes(fn)
+        )
 
     def write_sites(self, fn: Function) -> list[ast.Call]:
         """`<session>.commit()` / `.flush()` calls of `fn`, in source order (from the
@@ -859,6 +938,47 @@ class _WriteState:
         return result
 
 
+def _distinct_items(project: Project, fn: Function, expr: ast.expr, depth: int = 0) -> bool:
+    """Does iterating `expr` give distinct items? `set(...)`, `dict.fromkeys(...)`,
+    the keys/values of a dict built in the function (`deduped[key] = ...`), set and
+    dict comprehensions, an empty literal, `list()`/`sorted()` of those, a local
+    bound only to those, or a project function that returns only those."""
+    if depth > 3:
+        return False
+    if isinstance(expr, (ast.SetComp, ast.DictComp, ast.Set)):
+        return True
+    if isinstance(expr, (ast.List, ast.Tuple, ast.Dict)):
+        return not (expr.keys if isinstance(expr, ast.Dict) else expr.elts)
+    if isinstance(expr, ast.Name):
+        bound = fn.local_values.get(expr.id)
+        return bound is not None and _distinct_items(project, fn, bound, depth + 1)
+    if not isinstance(expr, ast.Call):
+        return False
+    func = expr.func
+    if isinstance(func, ast.Name) and func.id in ("set", "frozenset"):
+        return True
+    if isinstance(func, ast.Name) and func.id in ("list", "sorted", "tuple") and expr.args:
+        return _distinct_items(project, fn, expr.args[0], depth + 1)
+    if isinstance(func, ast.Attribute):
+        if func.attr == "fromkeys":
+            return True
+        if func.attr in ("keys", "values", "items") and isinstance(func.value, ast.Name):
+            bound = fn.local_values.get(func.value.id)
+            return isinstance(bound, (ast.Dict, ast.DictComp)) or (
+                isinstance(bound, ast.Call)
+                and isinstance(bound.func, ast.Name)
+                and bound.func.id == "dict"
+            )
+    callee = project.function(resolve_callee(project, fn.module, func, fn))
+    if callee is None or callee is fn:
+        return False
+    returns = [n for n in body_nodes(callee.node) if isinstance(n, ast.Return)]
+    return bool(returns) and all(
+        r.value is not None and _distinct_items(project, callee, r.value, depth + 1)
+        for r in returns
+    )
+
+
 def _global_integrity_handler(model: AppModel) -> bool:
     handlers = _handlers(model)
     if any(last_name(name) in _INTEGRITY_HANDLERS for name in handlers.classes):
@@ -912,7 +1032,13 @@ def unhandled_db_write_errors(ctx: ProjectContext) -> Iterator[Report]:
     statically (a generic repository `add(obj)`) are not reported, and neither are
     scripts and tests. Exception handlers registered in a loop
     (`app.add_exception_handler(h.cls, h.handle)`) count as handling
-    `IntegrityError` when their module mentions it.
+    `IntegrityError` when their module mentions it. A replace-all is not reported: an
+    `add()` of an instance built with the same values that an earlier
+    `delete(Model).filter_by(...)` (or `.where(Model.col == ...)`) of the function
+    filters on, when every unique constraint of the model contains those columns and
+    the loop that adds the rows (if any) walks distinct items (`set()`,
+    `dict.fromkeys()`, a dict's values, or a helper returning those). Two concurrent
+    replaces can still collide.
 
     ## Example
     ```python
@@ -1200,6 +1326,7 @@ _FRAMEWORK_HANDLED = HTTP_EXCEPTIONS | frozenset(
         "pydantic_core.ValidationError",
     }
 )
+_API_ROUTE = frozenset({"fastapi.routing.APIRoute", "fastapi.APIRoute"})
 _CATCH_ALL = frozenset(
     {"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"}
 )
@@ -1244,6 +1371,23 @@ class _Escapes:
                     return True
         return False
 
+    def _route_class_catches(self, route: Route, mro: list[str]) -> bool:
+        """Does the route's router have a `route_class=` project subclass of `APIRoute`
+        whose `get_route_handler` (or the handler it returns) catches the class?"""
+        router = route.router
+        value = keyword(router.node, "route_class")
+        project = self.model.project
+        name = project.resolve(router.module, value, router.scope) if value is not None else None
+        if name is None or not project.is_subclass(project.canonical(name), _API_ROUTE):
+            return False
+        method = project.method(project.canonical(name), "get_route_handler")
+        if method is None:
+            return False
+        return any(
+            isinstance(node, ast.Try) and any(self._catches(method, h, mro) for h in node.handlers)
+            for node in ast.walk(method.node)
+        )
+
     def reaches(self, fn: Function, cls: str, mro: list[str], depth: int = 0) -> Function | None:
         """The route handler or dependency the exception escapes from, if any, when it
         leaves `fn` (already known not to be caught inside it)."""
@@ -1253,7 +1397,10 @@ class _Escapes:
         self.memo[key] = None
         model = self.model
         found: Function | None = None
-        if model.routes_of(fn) or model.is_dependency(fn):
+        routes = model.routes_of(fn)
+        if model.is_dependency(fn) or (
+            routes and not all(self._route_class_catches(route, mro) for route in routes)
+        ):
             found = fn
         elif depth < _MAX_CALLERS:
             project = model.project
@@ -1387,7 +1534,9 @@ def missing_exception_handlers(ctx: ProjectContext) -> Iterator[Report]:
     does a handler for `Exception`. Subclasses of `HTTPException` and validation errors
     are left to FastAPI. When handlers are registered for classes the rule cannot name
     (in a loop, or from a variable: `FastAPI(exception_handlers=HANDLERS)`), nothing
-    is reported. A middleware that translates the exceptions is not recognized.
+    is reported. A router's `route_class=` (a project subclass of `APIRoute`) whose
+    `get_route_handler` catches the exception handles it for that router's routes. A
+    middleware that translates the exceptions is not recognized.
 
     ## Example
     ```python

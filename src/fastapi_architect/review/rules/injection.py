@@ -7,10 +7,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from fastapi_architect.model.astutil import argument, last_name, parameters
+from fastapi_architect.model.astutil import argument, body_nodes, last_name, parameters
 from fastapi_architect.model.dependencies import param_sites, resolve_target
 from fastapi_architect.model.project import Function, Module, Project
-from fastapi_architect.model.types import infer_type, unwrap_annotation
+from fastapi_architect.model.types import infer_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
@@ -438,7 +438,12 @@ class _Analysis:
             inductive = safe_names | {name}
             for node, value in bindings or []:
                 checked = node.value if isinstance(node, ast.AugAssign) else value
-                if checked is None or not self.safe(checked, depth + 1, inductive):
+                if checked is None:
+                    # `method, options = self._config()`: one element of what it returns.
+                    if self._safe_unpacked(node, name, depth):
+                        continue
+                    return False
+                if not self.safe(checked, depth + 1, inductive):
                     return False
             return True
         outer = fn.parent
@@ -481,8 +486,54 @@ class _Analysis:
             name in facts.params or name in facts.assigns or name in facts.loop_targets
         )
 
+    def _safe_unpacked(self, node: ast.AST, name: str, depth: int) -> bool:
+        """`a, b = self._config()`: is the element bound to `name` safe in every
+        `return` of the called project function?"""
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Tuple)
+            and isinstance(node.value, ast.Call)
+        ):
+            return False
+        names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
+        if name not in names:
+            return False
+        return self._safe_return(node.value, names.index(name), len(names), depth)
+
+    def _safe_return(self, call: ast.Call, index: int | None, size: int, depth: int) -> bool:
+        """A call without arguments of a project function (or method) without
+        parameters, whose every `return` gives a safe value (the element `index` of a
+        returned tuple of `size` elements): its result cannot carry caller data."""
+        if call.args or call.keywords or depth > _MAX_DEPTH:
+            return False
+        fn = self.project.function(resolve_callee(self.project, self.module, call.func, self.fn))
+        if fn is None or fn is self.fn:
+            return False
+        params = [p.arg for p, _default in parameters(fn.node)]
+        if params not in ([], ["self"], ["cls"]):
+            return False
+        returns = [
+            n for n in body_nodes(fn.node) if isinstance(n, ast.Return) and n.value is not None
+        ]
+        if not returns:
+            return False
+        inner = _Analysis(self.st, fn.module, fn)
+        for ret in returns:
+            value = ret.value
+            assert value is not None
+            if index is not None:
+                if not (isinstance(value, ast.Tuple) and len(value.elts) == size):
+                    return False
+                value = value.elts[index]
+            if not inner.safe(value, depth + 1):
+                return False
+        return True
+
     def _safe_call(self, call: ast.Call, depth: int, safe_names: frozenset[str]) -> bool:
         func = call.func
+        if not call.args and not call.keywords and self._safe_return(call, None, 0, depth):
+            return True  # `self._method()` built from literals and configuration
         if isinstance(func, ast.Name) and func.id in _CASTS and not self._is_local(func.id):
             return True
         if isinstance(func, (ast.Name, ast.Attribute)):
@@ -779,7 +830,9 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     `int(...)`/`len(...)`, lookups in a fixed table (`SORT_COLUMNS[sort]`), and names
     checked against a fixed collection (`if sort not in ALLOWED: raise ...`), and
     identifiers from the code's own schema (`Model.__tablename__`, `column.key` of a
-    SQLAlchemy column). Strings
+    SQLAlchemy column), or what a project function without parameters returns when
+    every `return` is built from such values (`method, options = self._config()`).
+    Strings
     passed to `execute`-like methods must look like SQL; strings given to `text()`
     need not. Values are followed inside one function only, and test modules are
     skipped. Request parameters that come from a dependency function (the current

@@ -108,10 +108,23 @@ def _state(model: AppModel) -> _LayerState:
         return _STATE[0]
     st = _LayerState(model)
     for route in model.routes:
-        st.route_modules.add(id(route.handler.module))
+        if not _in_method(route.handler):
+            st.route_modules.add(id(route.handler.module))
         st.handlers.add(id(route.handler.node))
     _STATE[:] = [st]
     return st
+
+
+def _in_method(fn: Function) -> bool:
+    """A handler nested in a method that builds a sub-app (airflow's
+    `SimpleAuthManager.get_fastapi_app`): it does not make the class's module a
+    router module."""
+    outer = fn.parent
+    while outer is not None:
+        if outer.class_qualname is not None:
+            return True
+        outer = outer.parent
+    return False
 
 
 def path_layer(module: Module) -> Layer | None:
@@ -141,7 +154,8 @@ def path_layer(module: Module) -> Layer | None:
 
 def layer_of(model: AppModel, module: Module) -> Layer | None:
     """The module's layer: a module that registers route handlers is a router module
-    whatever its name; otherwise its path decides. Test modules have no layer."""
+    whatever its name (not for handlers nested in a method that builds a sub-app);
+    otherwise its path decides. Test modules have no layer."""
     st = _state(model)
     key = id(module)
     if key in st.by_module:
@@ -371,7 +385,8 @@ def _violation(importer: Layer, imported: Layer) -> bool:
 def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
     """## What it does
     Checks the imports between the layers of a project: routers (`routers/`, `api/`,
-    `routes.py`, or any module that registers route handlers), services (`services/`,
+    `routes.py`, or any module that registers route handlers, except handlers nested
+    in a method that builds a sub-app), services (`services/`,
     `service.py`, `*_service.py`), repositories (`repositories/`, `repository.py`,
     `crud.py`, `*_repository.py`), models (`models/`, `models.py`) and schemas
     (`schemas/`, `schemas.py`). It reports an import that points back towards HTTP: a
@@ -1288,6 +1303,33 @@ def _calls_with_stack(fn: Function) -> Iterator[tuple[ast.Call, list[ast.AST]]]:
         yield from walk(stmt, [stmt])
 
 
+_CATCH_HTTP = _HTTP_EXCEPTIONS | frozenset(
+    {"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"}
+)
+
+
+def _optional_call(ctx: ProjectContext, fn: Function, stack: list[ast.AST]) -> bool:
+    """Is the call in the body of a `try` whose `except HTTPException` (or a base of
+    it) swallows the error (`return None`, no `raise`)? That is how a dependency makes
+    a raising dependency optional (`get_optional_user`): a `Depends()` parameter would
+    fail the request before the wrapper runs."""
+    for i, node in enumerate(stack[:-1]):
+        if not (isinstance(node, ast.Try) and stack[i + 1] in node.body):
+            continue
+        for handler in node.handlers:
+            caught = handler.type
+            elements = (
+                [] if caught is None else caught.elts if isinstance(caught, ast.Tuple) else [caught]
+            )
+            if caught is not None and not any(
+                ctx.project.resolve(fn.module, e, fn) in _CATCH_HTTP for e in elements
+            ):
+                continue
+            if not any(isinstance(n, ast.Raise) for st in handler.body for n in ast.walk(st)):
+                return True
+    return False
+
+
 @rule(
     code="FAA508",
     name="non-injectable-dependency",
@@ -1319,7 +1361,9 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
     Dependencies cached with `functools.lru_cache`/`functools.cache` (the documented
     `get_settings()` pattern) are meant to be called and are not reported; methods and
     classes used as dependencies are not checked; calls inside `Depends(...)` (a
-    dependency factory) are not reported. Clients built at import time and used in
+    dependency factory) are not reported, and neither is a dependency that calls
+    another inside `try`/`except HTTPException` without re-raising (an optional-auth
+    wrapper such as `get_optional_user`, which a `Depends()` parameter cannot build). Clients built at import time and used in
     routes are not checked yet.
 
     ## Example
@@ -1362,6 +1406,8 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
             ):
                 continue
             role = "route handler" if id(fn.node) in st.handlers else "dependency"
+            if role == "dependency" and _optional_call(ctx, fn, [*stack, call]):
+                continue  # an optional-auth wrapper: `except HTTPException: return None`
             yield Report(
                 call,
                 f"dependency `{callee.name}()` is called directly in {role} `{fn.name}`: "

@@ -11,9 +11,10 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from http import HTTPStatus
 
-from fastapi_architect.model.apps import HTTP_METHODS, Mount, Route, status_code_value
+from fastapi_architect.model.apps import HTTP_METHODS, Include, Mount, Route, status_code_value
 from fastapi_architect.model.astutil import (
     argument,
     body_nodes,
@@ -25,7 +26,7 @@ from fastapi_architect.model.astutil import (
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.constants import class_attribute
-from fastapi_architect.model.dependencies import param_sites, walk_dependencies
+from fastapi_architect.model.dependencies import DepSite, param_sites, walk_dependencies
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
@@ -296,16 +297,143 @@ def _covers(documented: Documented, code: int) -> bool:
     return code in documented or f"{code // 100}XX" in documented
 
 
-def _route_raises(model: AppModel, route: Route, mount: Mount | None) -> dict[int, str]:
-    project = model.project
-    out: dict[int, str] = dict(_raised_with_helpers(model, route.handler))
-    mount_deps = mount.dependencies if mount is not None else list(route.router.dependencies)
-    sites = [*mount_deps, *route.dependencies, *param_sites(project, route.handler)]
-    for _site, target in walk_dependencies(project, sites):
+def _sites_raise(model: AppModel, sites: list[DepSite], out: dict[int, str]) -> None:
+    for _site, target in walk_dependencies(model.project, sites):
         if target.function is not None:
             for code, where in _raised_with_helpers(model, target.function).items():
                 out.setdefault(code, where)
+
+
+def _mount_includes(mount: Mount | None) -> dict[int, Include]:
+    """`include_router(..., dependencies=...)` calls on the way to the route: id of each
+    of their dependency sites -> the include."""
+    out: dict[int, Include] = {}
+    if mount is None:
+        return out
+    on_the_way = {id(site) for site in mount.dependencies}
+    for index, router in enumerate(mount.chain[1:], start=1):
+        for include in router.included_by:
+            if include.parent is mount.chain[index - 1] and include.kind == "include":
+                for site in include.dependencies:
+                    if id(site) in on_the_way:
+                        out[id(site)] = include
     return out
+
+
+def _route_raises(
+    model: AppModel, route: Route, mount: Mount | None
+) -> tuple[dict[int, str], dict[int, tuple[Include, str]]]:
+    """What the route can raise through its handler, its own dependencies and those of
+    its routers and app; and, apart, what only an `include_router(dependencies=...)`
+    dependency raises (status -> the include, the raising function)."""
+    project = model.project
+    own: dict[int, str] = dict(_raised_with_helpers(model, route.handler))
+    mount_deps = mount.dependencies if mount is not None else list(route.router.dependencies)
+    includes = _mount_includes(mount)
+    sites = [
+        *(site for site in mount_deps if id(site) not in includes),
+        *route.dependencies,
+        *param_sites(project, route.handler),
+    ]
+    _sites_raise(model, sites, own)
+    by_include: dict[int, tuple[Include, str]] = {}
+    for site in mount_deps:
+        include = includes.get(id(site))
+        if include is None:
+            continue
+        raised: dict[int, str] = {}
+        _sites_raise(model, [site], raised)
+        for code, where in raised.items():
+            if code not in own:
+                by_include.setdefault(code, (include, where))
+    return own, by_include
+
+
+@dataclass
+class _Undocumented:
+    """FAA704 for one route: the statuses to report on it, and the include calls whose
+    dependencies raise undocumented statuses (reported once, at the call)."""
+
+    missing: dict[int, str] = field(default_factory=dict)
+    includes: list[tuple[Include, int, str]] = field(default_factory=list)
+
+
+def _undocumented(model: AppModel, route: Route) -> _Undocumented:
+    out = _Undocumented()
+    if route.kind != "http" or has_keyword_splat(route) or _starlette_route(route):
+        return out
+    include = route.keywords.get("include_in_schema")
+    if isinstance(include, ast.Constant) and include.value is False:
+        return out
+    mounts: list[Mount | None] = [m for m in route.mounts if m.include_in_schema]
+    if not route.mounts:
+        mounts = [None]
+    missing: dict[int, str] | None = None
+    from_includes: list[tuple[Include, int, str]] = []
+    for mount in mounts:
+        raised, by_include = _route_raises(model, route, mount)
+        raised.pop(HTTPStatus.UNPROCESSABLE_ENTITY, None)
+        by_include.pop(HTTPStatus.UNPROCESSABLE_ENTITY, None)
+        if not raised and not by_include:
+            return out
+        documented = _mount_documented(model.project, route, mount)
+        if documented is None:
+            return out
+        for code, (include_call, where) in by_include.items():
+            if not _covers(documented, code):
+                from_includes.append((include_call, code, where))
+        here = {code: where for code, where in raised.items() if not _covers(documented, code)}
+        if missing is None:
+            missing = here
+        else:
+            missing = {code: where for code, where in missing.items() if code in here}
+    out.missing = missing or {}
+    out.includes = from_includes
+    return out
+
+
+@dataclass
+class _IncludeFinding:
+    include: Include
+    first_route: int  # id of the route that reports it (the first one in the model)
+    statuses: dict[int, str] = field(default_factory=dict)
+    routes: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Undocumenteds:
+    routes: dict[int, _Undocumented] = field(default_factory=dict)
+    includes: dict[int, _IncludeFinding] = field(default_factory=dict)
+
+
+_UNDOCUMENTED: ModelCache[_Undocumenteds] = ModelCache()
+
+
+def _all_undocumented(model: AppModel) -> _Undocumenteds:
+    out = _Undocumenteds()
+    for route in model.routes:
+        found = _undocumented(model, route)
+        out.routes[id(route)] = found
+        for include, code, where in found.includes:
+            finding = out.includes.setdefault(id(include.node), _IncludeFinding(include, id(route)))
+            finding.statuses.setdefault(code, where)
+            finding.routes.add(id(route))
+    # One route behind the include: nothing is repeated, report it on the route.
+    for key, finding in list(out.includes.items()):
+        if len(finding.routes) < 2:
+            del out.includes[key]
+            for route_id in finding.routes:
+                missing = out.routes[route_id].missing
+                for code, where in finding.statuses.items():
+                    missing.setdefault(code, where)
+    return out
+
+
+def _include_label(include: Include) -> str:
+    func = include.node.func
+    name = func.attr if isinstance(func, ast.Attribute) else "include_router"
+    child = include.node.args[0] if include.node.args else None
+    return f"{name}({dotted(child) or '...'}, ...)" if child is not None else f"{name}(...)"
 
 
 @rule(
@@ -356,7 +484,10 @@ def undocumented_error_response(route: Route, ctx: ProjectContext) -> Iterator[R
     everything. `422` is never reported (FastAPI documents it). The `401`/`403` that a
     `fastapi.security` scheme raises by itself (`auto_error=True`) is not counted, as
     its status depends on the FastAPI version. Routes hidden with
-    `include_in_schema=False` are skipped.
+    `include_in_schema=False` are skipped. A status raised only by a dependency that
+    `include_router(..., dependencies=...)` attaches is reported once, at that call,
+    when it is undocumented on two or more of its routes (one `responses=` there
+    documents it for all of them), and on the route when only one misses it.
 
     ## Example
     ```python
@@ -389,30 +520,21 @@ def undocumented_error_response(route: Route, ctx: ProjectContext) -> Iterator[R
     Documentation only: adding a `responses=` entry changes the OpenAPI document, not
     the behaviour. No automatic fix (the error model to document is the project's choice).
     """
-    if route.kind != "http" or has_keyword_splat(route) or _starlette_route(route):
-        return
-    include = route.keywords.get("include_in_schema")
-    if isinstance(include, ast.Constant) and include.value is False:
-        return
-    mounts: list[Mount | None] = [m for m in route.mounts if m.include_in_schema]
-    if not route.mounts:
-        mounts = [None]
-    missing: dict[int, str] | None = None
-    for mount in mounts:
-        raised = _route_raises(ctx.model, route, mount)
-        raised.pop(HTTPStatus.UNPROCESSABLE_ENTITY, None)
-        if not raised:
-            return
-        documented = _mount_documented(ctx.project, route, mount)
-        if documented is None:
-            return
-        here = {code: where for code, where in raised.items() if not _covers(documented, code)}
-        if missing is None:
-            missing = here
-        else:
-            missing = {code: where for code, where in missing.items() if code in here}
-        if not missing:
-            return
+    found = _UNDOCUMENTED.get(ctx.model, lambda: _all_undocumented(ctx.model))
+    for finding in found.includes.values():
+        if finding.first_route != id(route):
+            continue
+        statuses = ", ".join(
+            f"{code} (raised in `{where}`)" for code, where in sorted(finding.statuses.items())
+        )
+        yield Report(
+            finding.include.node,
+            f"`{_include_label(finding.include)}` adds dependencies that can answer "
+            f"{statuses} on its {len(finding.routes)} routes, not documented in "
+            "`responses=`: declare it once on this call",
+            module=finding.include.module,
+        )
+    missing = found.routes.get(id(route), _Undocumented()).missing
     if not missing:
         return
     parts = []
@@ -1619,6 +1741,11 @@ def _names_other_resource(segment: str, param: str) -> bool:
     return words[:-1] != _words(segment)
 
 
+def _in_schema(route: Route) -> bool:
+    """Whether the route is in the app's OpenAPI schema (its public contract)."""
+    return not _hidden(route) and route.router.include_in_schema
+
+
 def _majority(counts: dict[str, int]) -> str | None:
     """The style most routes use, when there is a clear one."""
     if len(counts) < 2:
@@ -1667,7 +1794,9 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     for its trailing slash, and such twins do not vote for the app's slash style; a
     problem repeated on several registrations of one handler is reported once. A
     singular segment followed by a parameter naming another resource (`/run/{api_name}`)
-    is not a collection name. Test modules are skipped.
+    is not a collection name. Case styles are compared separately for routes kept out of
+    the schema (`include_in_schema=False`, such as a private UI API), which may follow
+    their own convention. Test modules are skipped.
 
     ## Example
     ```python
@@ -1702,7 +1831,9 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
         if r.kind == "http" and not is_test_module(r.module) and "{?}" not in r.path
     ]
     twins = _slash_twins(routes)
-    styles: dict[str, dict[str, int]] = {}
+    # Case styles vote per app and per audience: a private API kept out of the schema
+    # (`APIRouter(prefix="/ui", include_in_schema=False)`) may follow its own convention.
+    styles: dict[tuple[str, bool], dict[str, int]] = {}
     slashes: dict[str, dict[str, int]] = {}
     plural_segments: dict[str, set[str]] = {}
     counted: set[tuple[int, str, str]] = set()
@@ -1714,7 +1845,7 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
                 for segment in _literal_segments(route.path):
                     style = _case_style(segment)
                     if style:
-                        counts = styles.setdefault(root, {})
+                        counts = styles.setdefault((root, _in_schema(route)), {})
                         counts[style] = counts.get(style, 0) + 1
             kind = "" if id(route) in twins else _slash_kind(route)
             if kind:
@@ -1732,11 +1863,13 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
                 problems.append(f"`{segment}` names an action (`{verb}`)")
                 break
         for root, _path in _served_paths(route)[:1]:
-            usual = _majority(styles.get(root, {}))
+            in_schema = _in_schema(route)
+            usual = _majority(styles.get((root, in_schema), {}))
+            whose = "the app uses" if in_schema else "the app's routes outside the schema use"
             for segment in _literal_segments(route.path):
                 style = _case_style(segment)
                 if usual and style and style != usual:
-                    problems.append(f"`{segment}` is {style} where the app uses {usual}")
+                    problems.append(f"`{segment}` is {style} where {whose} {usual}")
                     break
             usual_slash = _majority(slashes.get(root, {}))
             kind = "" if id(route) in twins else _slash_kind(route)

@@ -7,6 +7,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 from fastapi_architect.model.apps import Route
 from fastapi_architect.model.astutil import body_nodes, last_name
@@ -130,11 +131,20 @@ def _last_literal_segment(path: str) -> str:
     return ""
 
 
+def _is_dry_run(words: list[str]) -> bool:
+    """`dry_run`, `dry-run`, `dryRun` or `dryrun`: the request creates nothing."""
+    return "dryrun" in words or ("dry", "run") in pairwise(words)
+
+
 def _is_action(route: Route) -> bool:
-    words = set(_words(route.handler.name))
+    name = _words(route.handler.name)
+    words = set(name)
+    dry_run = _is_dry_run(name)
     for path in (route.path, *route.full_paths):  # `prefix="/search"` with `post("")`
-        words |= set(_words(_last_literal_segment(path)))
-    return bool(words & _ACTION_WORDS)
+        segment = _words(_last_literal_segment(path))
+        words |= set(segment)
+        dry_run = dry_run or _is_dry_run(segment)
+    return dry_run or bool(words & _ACTION_WORDS)
 
 
 def _named_as_creation(name: str) -> bool:
@@ -143,6 +153,10 @@ def _named_as_creation(name: str) -> bool:
         return False
     if words == ["add"]:
         return False  # a bare `add` is as often arithmetic (`POST /add`) as a collection
+    if words[0] == "add" and ("to" in words[2:] or "into" in words[2:]):
+        # `add_user_to_group`: links existing things to an existing parent, which gets
+        # no new URL (a new object returned from the session is still seen by the body).
+        return False
     return words[0] in _CREATE_VERBS or words[:2] == ["sign", "up"]
 
 
@@ -342,13 +356,16 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
       whose one status would apply to all of them, and a decorator with a `**kwargs`
       splat, which may hold the status;
     - actions, by a word in the handler name or the last path segment: `login`,
-      `token`, `search`, `verify`, `reset`, `refresh`, `export`, `update`/`upsert`, and
+      `token`, `search`, `verify`, `validate`, `preview`, `simulate`, `estimate`, a dry
+      run (`dry_run`, `dry-run`), `reset`, `refresh`, `export`, `update`/`upsert`, and
       compute endpoints such as `create_chat_completion` or `create_embedding`, which
       return a result rather than a stored resource (the OpenAI-compatible API they
       mimic answers 200);
     - handlers that hand out a token, a third-party session or a presigned URL
-      (`create_access_token`, `create_checkout_session`, `create_upload_url`), and a
-      bare `add` handler.
+      (`create_access_token`, `create_checkout_session`, `create_upload_url`), a
+      bare `add` handler, and by name alone `add_<x>_to_<y>`, which links existing
+      things to an existing parent (`add_user_to_group`; a new object it adds to the
+      session and returns is still reported).
 
     Creation detected through the body needs the created object to be returned, so a
     side effect such as an audit-log row does not count, and calls are followed one

@@ -60,6 +60,17 @@ _SERIALIZERS = frozenset(
         "pydantic.functional_serializers.model_serializer",
     }
 )
+_VALIDATORS = frozenset(
+    {
+        "pydantic.field_validator",
+        "pydantic.functional_validators.field_validator",
+        "pydantic.validator",
+        "pydantic.class_validators.validator",
+        "pydantic.v1.validator",
+    }
+)
+# A validator calling one of these replaces the value before it is sent (`redact(v)`).
+_REDACTING_WORDS = ("redact", "mask", "obfuscat", "hide")
 _MODEL_SERIALIZERS = frozenset(
     {"pydantic.model_serializer", "pydantic.functional_serializers.model_serializer"}
 )
@@ -373,6 +384,32 @@ def _decorator_names(project: Project, cls: ClassInfo) -> Iterator[tuple[str, as
                     yield name, call
 
 
+def _redacted_fields(project: Project, cls: ClassInfo) -> Iterator[str]:
+    """Fields named by a `@field_validator`/`@validator` whose body calls a function named
+    like `redact`/`mask`/`obfuscate`/`hide`: the model only ever holds the masked value."""
+    for stmt in cls.node.body:
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        names: list[str] = []
+        for decorator in stmt.decorator_list:
+            if isinstance(decorator, ast.Call) and (
+                project.resolve(cls.module, decorator.func) in _VALIDATORS
+            ):
+                names.extend(n for n in (const_str(a) for a in decorator.args) if n)
+        if not names:
+            continue
+        redacts = any(
+            isinstance(node, ast.Call)
+            and any(
+                w in last_name(project.resolve(cls.module, node.func) or "").lower()
+                for w in _REDACTING_WORDS
+            )
+            for node in ast.walk(stmt)
+        )
+        if redacts:
+            yield from names
+
+
 def _model_facts(project: Project, qualname: str, cache: dict[str, _ModelFacts]) -> _ModelFacts:
     found = cache.get(qualname)
     if found is not None:
@@ -391,6 +428,7 @@ def _model_facts(project: Project, qualname: str, cache: dict[str, _ModelFacts])
                 serialized.update(s for s in (const_str(a) for a in call.args) if s)
                 if any(const_str(a) == "*" for a in call.args):
                     facts.custom = True
+        serialized.update(_redacted_fields(project, cls))
         for stmt in cls.node.body:
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 info = _field_facts(project, cls, stmt)
@@ -452,6 +490,19 @@ def _harmless_type(project: Project, info: _FieldFacts) -> bool:
     return bool(types) and types <= _HARMLESS_TYPES
 
 
+def _object_type(project: Project, info: _FieldFacts) -> bool:
+    """A field typed by project classes that are not strings: `password: FieldBehaviour |
+    None` describes a form field, it does not hold one (a nested model's own fields are
+    still checked)."""
+    types = set(named_types(project, info.cls.module, info.annotation, None))
+    types.discard("None")
+    return bool(types) and all(
+        project.class_(q) is not None
+        and not any(b in ("str", "bytes", "builtins.str", "builtins.bytes") for b in project.mro(q))
+        for q in types
+    )
+
+
 def _literal_names(expr: ast.expr | None) -> set[str] | None:
     """`{"password"}`, `["a", "b"]`, `("a",)` or a dict's keys; None when not literal."""
     if isinstance(expr, (ast.Set, ast.List, ast.Tuple)):
@@ -463,6 +514,47 @@ def _literal_names(expr: ast.expr | None) -> set[str] | None:
     if None in out:
         return None
     return {s for s in out if s is not None}
+
+
+_ACCEPTED_STATUSES = frozenset({201, 202})
+_HEADER_MARKERS = frozenset(
+    {"fastapi.Header", "fastapi.params.Header", "fastapi.param_functions.Header"}
+)
+
+
+def _status_code(route: Route) -> int | None:
+    expr = route.keywords.get("status_code")
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, int):
+        return expr.value
+    if isinstance(expr, (ast.Attribute, ast.Name)):
+        match = re.match(r"HTTP_(\d{3})_", last_name(ast.unparse(expr)))
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _hands_back_token(project: Project, route: Route, info: _FieldFacts) -> bool:
+    """A token the route issues on creation (a `POST` answering 201/202 with a field named
+    just `token`: a polling or claim handle) or echoes back from a request header (the
+    client sent it)."""
+    if (
+        info.name == "token"
+        and "POST" in route.methods
+        and _status_code(route) in _ACCEPTED_STATUSES
+    ):
+        return True
+    handler = route.handler
+    for param, default in parameters(handler.node):
+        if sensitive_kind(param.arg) != "token":
+            continue
+        _base, metadata, meta_module = unwrap_annotation(
+            project, handler.module, param.annotation, handler.parent
+        )
+        calls = [(handler.module, default), *((meta_module, m) for m in metadata)]
+        for owner, call in calls:
+            if isinstance(call, ast.Call) and project.resolve(owner, call.func) in _HEADER_MARKERS:
+                return True
+    return False
 
 
 def _is_issuing_route(project: Project, route: Route) -> bool:
@@ -521,17 +613,25 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
     ## Known problems
     Not reported:
     - fields typed `SecretStr`/`SecretBytes` (serialized as `**********`), fields with
-      `Field(exclude=True)` or a `@field_serializer`, models with a
-      `@model_serializer`, and names left out by the route's literal
-      `response_model_exclude=` / `response_model_include=`;
+      `Field(exclude=True)` or a `@field_serializer`, fields named by a
+      `@field_validator`/`@validator` that calls a function named like `redact`,
+      `mask`, `obfuscate` or `hide`, models with a `@model_serializer`, and names left
+      out by the route's literal `response_model_exclude=` / `response_model_include=`;
+    - fields typed by project classes that are not `str`/`bytes` subclasses
+      (`password: FieldBehaviour | None` describes a form field; a nested model's own
+      fields are still checked);
     - `access_token`, `refresh_token`, `id_token` and `token_type` in a model that
       declares `access_token` (the OAuth2 token response of RFC 6749), and token, key
       and secret fields on routes that issue credentials: an OAuth2 password form
       login, or a path whose last fixed segment is `token`, `login`, `auth`, `refresh`,
       `session`, `api-keys`, `credentials`, `2fa`, `totp`... (passwords and SSNs are
       reported there too);
-    - credentials handed out once at creation on other paths (`POST /clients` answering
-      with a `client_secret`) are reported: add a `# noqa: FAA106` on the field;
+    - a field named `token` sent by a `POST` answering 201/202 (a polling or claim
+      handle issued on creation), and token fields on a route that takes a token in a
+      `Header()` parameter (the client's own token echoed back);
+    - other credentials handed out once at creation (`POST /clients` answering with a
+      `client_secret`) are reported, and so are internal APIs that hand secrets to
+      trusted workers by design: add a `# noqa: FAA106` on the field;
     - names that only mention a secret: `password_changed_at`, `token_type`,
       `max_tokens`, `next_page_token`, `csrf_token`, `api_key_id`, `public_key`;
     - ORM classes used as the response (FAA105 reports them) and test modules.
@@ -595,7 +695,7 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
                 ):
                     continue
                 kinds = [k for k in (sensitive_kind(n) for n in (info.name, *info.aliases)) if k]
-                if kinds and id(info.node) not in reported:
+                if kinds and id(info.node) not in reported and not _object_type(project, info):
                     kind = kinds[0]
                     allowed = False
                     if has_access_token and info.name in _OAUTH2_FIELDS:
@@ -603,7 +703,9 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
                     elif kind in ("token", "secret", "key"):
                         if issuing is None:
                             issuing = _is_issuing_route(project, route)
-                        allowed = issuing
+                        allowed = issuing or (
+                            kind == "token" and _hands_back_token(project, route, info)
+                        )
                     if not allowed:
                         reported.add(id(info.node))
                         yield Report(
@@ -1438,6 +1540,14 @@ def _dependency_default(project: Project, handler: Function, default: ast.expr |
     return False
 
 
+def _reads_name(fn: Function, name: str) -> bool:
+    return any(
+        isinstance(node, ast.Name) and node.id == name
+        for stmt in fn.node.body
+        for node in ast.walk(stmt)
+    )
+
+
 @rule(
     code="FAA103",
     name="untyped-route-parameter",
@@ -1468,7 +1578,9 @@ def untyped_route_parameter(ctx: ProjectContext) -> Iterator[Report]:
     annotation, but an untyped one is left to the author), `self`/`cls`, `*args` and
     `**kwargs`, dependencies (`db=Depends(get_db)`, or a module-level name bound to
     `Depends(...)`/`Security(...)`, here or imported: `services=DepContainer`),
-    Starlette-style `app.route(...)` handlers and routes in test modules.
+    Starlette-style `app.route(...)` handlers, routes in test modules, and parameters
+    named with a leading `_` that the handler never reads (`def api_not_found(_)` on a
+    `/{_:path}` catch-all).
 
     ## Example
     ```python
@@ -1505,6 +1617,8 @@ def untyped_route_parameter(ctx: ProjectContext) -> Iterator[Report]:
                 continue
             if _dependency_default(project, handler, default):
                 continue
+            if param.arg.startswith("_") and not _reads_name(handler, param.arg):
+                continue  # `def api_not_found(_)`: a catch-all whose value is ignored
             kind = "path" if param.arg in path_names else "query"
             yield Report(
                 param,

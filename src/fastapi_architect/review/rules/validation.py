@@ -189,7 +189,7 @@ def annotation_mentions_response(
 def is_response_expr(project: Project, fn: Function, expr: ast.expr, depth: int = 0) -> bool:
     """Does this expression build a `Response` object: `JSONResponse(...)`,
     `templates.TemplateResponse(...)`, a helper annotated `-> Response`, or a local bound
-    to one of those?"""
+    to one of those, or an unannotated project helper whose every `return` builds one?"""
     if depth > 4:
         return False
     if isinstance(expr, ast.Await):
@@ -207,9 +207,13 @@ def is_response_expr(project: Project, fn: Function, expr: ast.expr, depth: int 
     helper = project.function(callee)
     if helper is not None:
         returns = helper.node.returns
-        return returns is not None and annotation_mentions_response(
-            project, helper.module, returns, helper.parent
-        )
+        if returns is None:
+            # An unannotated project helper: a Response when every return builds one.
+            values = returned_values(helper)
+            return bool(values) and all(
+                is_response_expr(project, helper, v, depth + 1) for v in values
+            )
+        return annotation_mentions_response(project, helper.module, returns, helper.parent)
     # Outside code: `JSONResponse(...)`, `templates.TemplateResponse(...)`.
     return callee.startswith(_RESPONSE_PACKAGES) and last_name(callee).endswith("Response")
 
@@ -346,6 +350,25 @@ def _body_candidates(model: AppModel) -> list[tuple[Function, set[str], str]]:
     return list(out.values())
 
 
+def _declared_free_form(default: ast.expr | None, metadata: list[ast.expr]) -> bool:
+    """`Body(json_schema_extra={"additionalProperties": True})`: the author declares the
+    body free-form, and the OpenAPI schema says so."""
+    for call in (default, *metadata):
+        if not isinstance(call, ast.Call):
+            continue
+        for kw in call.keywords:
+            if kw.arg == "json_schema_extra" and isinstance(kw.value, ast.Dict):
+                for key, value in zip(kw.value.keys, kw.value.values, strict=True):
+                    if (
+                        key is not None
+                        and const_str(key) == "additionalProperties"
+                        and isinstance(value, ast.Constant)
+                        and value.value is True
+                    ):
+                        return True
+    return False
+
+
 def _raw_body_params(
     project: Project, fn: Function, path_params: set[str]
 ) -> Iterator[tuple[ast.arg, str]]:
@@ -366,6 +389,8 @@ def _raw_body_params(
                 if marker is not None:
                     break
         if marker is not None and marker != "Body":
+            continue
+        if marker == "Body" and _declared_free_form(default, metadata):
             continue
         if marker is None and param.arg in path_params:
             continue
@@ -413,7 +438,11 @@ def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
     values and documents them. A bare `Any` parameter without `Body()` is a query
     parameter to FastAPI, not a body, so it is not flagged here. A parameter whose
     default or `Annotated` metadata is a project wrapper returning `Depends(...)`, or a
-    DI library's `Inject`/`Provide`/`Injected`, is a dependency and is not flagged.
+    DI library's `Inject`/`Provide`/`Injected`, is a dependency and is not flagged. A
+    `Body(json_schema_extra={"additionalProperties": True})` parameter is declared
+    free-form on purpose (a JSON Schema document, say), and its OpenAPI schema says so:
+    not flagged. A body validated in the handler against a schema known only at run
+    time is still reported: add a `# noqa: FAA101`.
 
     ## Example
     ```python
@@ -647,6 +676,9 @@ def _read_facts(ctx: FileContext, fn: Function) -> _ReadFacts:
             facts.deliberate = True  # the body is parsed per content type
         if form_vars and _dynamic_key(node, form_vars):
             facts.dynamic_form = True
+    read_kinds = {_body_read_kind(node, requests) for node in body_nodes(fn.node)}
+    if {"json", "form"} <= read_kinds:
+        facts.deliberate = True  # JSON or form, chosen per request: content negotiation
     if uses_hmac:
         checks.extend((call, facts.raw_vars, frozenset({"body"})) for call in updates)
     for call, carriers, kinds in checks:
@@ -722,7 +754,12 @@ def manual_request_body_parsing(node: ast.Await, ctx: FileContext) -> Iterator[R
       `x_signature` parameter); or the route has a dependency named like
       `verify_signature`;
     - content negotiation: the function reads the `Content-Type` header and parses the
-      body accordingly;
+      body accordingly, or reads both `request.json()` and `request.form()` (JSON or
+      form, one per request: FastAPI cannot declare both for one route);
+    - an optional peek: the read sits in `with suppress(JSONDecodeError):` (or
+      `ValueError`, `Exception`) or in a `try` whose handler for such an error does not
+      raise, so a missing or malformed body is ignored (an authorization dependency
+      looking for one key while the route declares the body itself);
     - `request.body()` whose bytes are not parsed as JSON (proxies, raw uploads, YAML
       or protobuf bodies);
     - `request.form()` when the function handles `UploadFile` objects, iterates over
@@ -786,6 +823,8 @@ def manual_request_body_parsing(node: ast.Await, ctx: FileContext) -> Iterator[R
         return
     if kind == "body" and not _body_is_parsed(node, ctx, facts):
         return
+    if _decode_error_swallowed(node, ctx):
+        return
     if _route_checks_signature(ctx, routes) or any(_openapi_documents_body(r) for r in routes):
         return
     where = f"`{fn.name}`" if routes else f"dependency `{function_label(fn)}`"
@@ -795,6 +834,44 @@ def manual_request_body_parsing(node: ast.Await, ctx: FileContext) -> Iterator[R
         what = f"reads the body with `await {receiver}.{kind}()`"
     instead = "`Form()` parameters" if kind == "form" else "a Pydantic model parameter"
     yield Report(node, f"{where} {what}: declare {instead} so FastAPI validates it")
+
+
+_DECODE_ERRORS = frozenset({"JSONDecodeError", "ValueError", "Exception", "BaseException"})
+
+
+def _names_decode_error(expr: ast.expr | None) -> bool:
+    if expr is None:
+        return True  # bare `except:`
+    items = expr.elts if isinstance(expr, ast.Tuple) else [expr]
+    return any(last_name(dotted(item) or "") in _DECODE_ERRORS for item in items)
+
+
+def _decode_error_swallowed(node: ast.Await, ctx: FileContext) -> bool:
+    """An optional peek: the read sits in `with suppress(JSONDecodeError):` or in a `try`
+    whose decode-error handler goes on without raising, so a bad or missing body is
+    ignored (an authorization dependency looking for one key; the route declares the
+    body itself)."""
+    for ancestor in reversed(ctx.stack):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return False
+        if isinstance(ancestor, (ast.With, ast.AsyncWith)):
+            for item in ancestor.items:
+                call = item.context_expr
+                if (
+                    isinstance(call, ast.Call)
+                    and last_name(dotted(call.func) or "") == "suppress"
+                    and any(_names_decode_error(arg) for arg in call.args)
+                ):
+                    return True
+        if isinstance(ancestor, ast.Try) and any(
+            any(n is node for n in ast.walk(stmt)) for stmt in ancestor.body
+        ):
+            for handler in ancestor.handlers:
+                if _names_decode_error(handler.type) and not any(
+                    isinstance(n, ast.Raise) for n in ast.walk(handler)
+                ):
+                    return True
+    return False
 
 
 def _body_is_parsed(node: ast.Await, ctx: FileContext, facts: _ReadFacts) -> bool:
@@ -941,7 +1018,9 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
       `HTMLResponse`, `PlainTextResponse`, `FileResponse`, `StreamingResponse` or
       `RedirectResponse`; `status_code` 204, 205, 304, 1xx and 3xx;
     - a return annotation naming a `Response` class, handlers whose every `return`
-      builds a `Response`, and handlers that return nothing;
+      builds a `Response` (directly, through a helper annotated `-> Response`, or
+      through an unannotated project helper whose every `return` builds one), and
+      handlers that return nothing;
     - `response_model=None`, FastAPI's documented opt-out: the author decided, and a
       decorator with a `**kwargs` splat, which may hold the response model;
     - probes (`/health`, `/healthz`, `/ready`, `/live`, `/ping`...), read by load

@@ -887,6 +887,39 @@ def _link_route(route: Route) -> bool:
     return bool(words & _LINK_ROUTE_WORDS)
 
 
+def _signer(ctx: ProjectContext, fn: Function, expr: ast.expr, depth: int = 0) -> bool:
+    """Is `expr` an itsdangerous serializer (`URLSafeSerializer(secret)`, or a local
+    bound to one)?"""
+    if isinstance(expr, ast.Name) and depth < 3:
+        bound = fn.local_values.get(expr.id)
+        return bound is not None and _signer(ctx, fn, bound, depth + 1)
+    if not isinstance(expr, ast.Call):
+        return False
+    callee = ctx.project.resolve(fn.module, expr.func, fn) or ""
+    return callee.startswith("itsdangerous.")
+
+
+def _signed_cursor(ctx: ProjectContext, fn: Function, name: str) -> bool:
+    """`token` is a signed continuation cursor: the function decodes it with an
+    itsdangerous serializer (`URLSafeSerializer(secret).loads(token)`) and signs the
+    next one itself (`.dumps(metadata)`), as airflow's log endpoint does. It carries
+    pagination state, not a credential."""
+    loads = dumps = False
+    for node in ast.walk(fn.node):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("loads", "dumps")
+            and _signer(ctx, fn, node.func.value)
+        ):
+            continue
+        if node.func.attr == "dumps":
+            dumps = True
+        elif node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == name:
+            loads = True
+    return loads and dumps
+
+
 def _query_param(
     ctx: ProjectContext, fn: Function, param: ast.arg, default: ast.expr | None, path: set[str]
 ) -> bool:
@@ -958,7 +991,9 @@ def credentials_in_query_string(route: Route, ctx: ProjectContext) -> Iterator[R
     `EventSource`, nor one-time link tokens that only work inside a URL: handlers or
     paths about verification, confirmation, reset, invitations, unsubscribe links,
     OAuth callbacks, webhooks and shared links, and names such as `reset_token`,
-    `verification_token`, `csrf_token`, `next_page_token` or `max_tokens`. Parameters
+    `verification_token`, `csrf_token`, `next_page_token` or `max_tokens`, nor a signed
+    continuation cursor: a `token` the handler decodes with an itsdangerous serializer
+    and whose successor it signs itself (`.loads(token)` and `.dumps(...)`). Parameters
     declared with `Header()`, `Cookie()`, `Body()`, `Form()` or `Depends()` are fine.
 
     ## Example
@@ -1017,6 +1052,8 @@ def credentials_in_query_string(route: Route, ctx: ProjectContext) -> Iterator[R
             if not _credential_name(param.arg):
                 continue
             if not _query_param(ctx, fn, param, default, path):
+                continue
+            if _signed_cursor(ctx, fn, param.arg):
                 continue
             key = ("FAA316-param", id(param))
             if key in memo:

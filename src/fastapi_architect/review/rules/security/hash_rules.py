@@ -586,6 +586,39 @@ def _stored_column_guard(ctx: FileContext, left: ast.expr, right: ast.expr) -> b
     return False
 
 
+def _loader_of(ctx: FileContext, expr: ast.AST | None) -> str | None:
+    """The function a local name was loaded from: `current = await get_auth(uid)` and
+    `auth = auth or await get_auth(uid)` → `get_auth`."""
+    fn = ctx.function()
+    if not isinstance(expr, ast.Name) or fn is None:
+        return None
+    value = fn.local_values.get(expr.id)
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+        # `x = x or load()`: the fallback is the loader, the rest is the name itself.
+        *given, value = value.values
+        if not all(isinstance(v, ast.Name) and v.id == expr.id for v in given):
+            return None
+    if isinstance(value, ast.Await):
+        value = value.value
+    if not isinstance(value, ast.Call):
+        return None
+    return ctx.resolve(value.func) or ast.unparse(value.func)
+
+
+def _same_record_snapshots(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
+    """`current.password != auth.password` where both rows come from the same loader
+    (`get_auth(uid)` twice): two snapshots of one stored hash, compared to detect a
+    change; no submitted password is involved."""
+    if not (
+        isinstance(left, ast.Attribute)
+        and isinstance(right, ast.Attribute)
+        and left.attr == right.attr
+    ):
+        return False
+    loader = _loader_of(ctx, left.value)
+    return loader is not None and loader == _loader_of(ctx, right.value)
+
+
 def _plaintext_compare(node: ast.Compare, ctx: FileContext) -> Iterator[Report]:
     if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
         return
@@ -602,6 +635,8 @@ def _plaintext_compare(node: ast.Compare, ctx: FileContext) -> Iterator[Report]:
     if _literal_constant(ctx, left) or _literal_constant(ctx, right):
         return
     if _stored_column_guard(ctx, left, right):
+        return
+    if _same_record_snapshots(ctx, left, right):
         return
     yield Report(
         node,
