@@ -198,6 +198,28 @@ def test_reviewing_the_namespace_folder_itself(tmp_path: Path) -> None:
     assert module_names(root / "items.py", root, {"owpkg"})[0] == "owpkg.routers.items"
 
 
+def test_a_package_below_a_namespace_folder_inside_a_package(tmp_path: Path) -> None:
+    # open-webui: `open_webui/routers/` has no `__init__.py`, `routers/audio/` has one
+    files = dict(OWPKG)
+    files["owpkg/routers/audio/__init__.py"] = (
+        "from fastapi import APIRouter\n"
+        "router = APIRouter()\n"
+        "@router.get('/voices')\n"
+        "async def voices() -> list[str]:\n"
+        '    """The voices."""\n'
+        "    return []\n"
+    )
+    files["owpkg/main.py"] += (
+        "from owpkg.routers import audio\n"
+        "app.include_router(audio.router, prefix='/api/v1/audio', tags=['audio'])\n"
+    )
+    root = _tree(tmp_path, files) / "owpkg"
+    init = root / "routers/audio/__init__.py"
+    assert module_names(init, root, {"owpkg"})[:1] == ("owpkg.routers.audio",)
+    assert ("GET", "/api/v1/audio/voices", ["audio"]) in _routes(root)
+    assert _codes(root, "FAA705") == []
+
+
 # ------------------------------------------------------------ unchanged behaviours
 
 

@@ -157,12 +157,30 @@ def _package_names(
             return False, "", ""
         folder = folder.parent
     nearest = folder
-    while package(folder) and folder != folder.parent:
-        # Above the root, only folders that can be part of a dotted name.
-        if under_root and not folder.name.isidentifier() and not folder.is_relative_to(root):
+    while True:
+        while package(folder) and folder != folder.parent:
+            # Above the root, only folders that can be part of a dotted name.
+            if under_root and not folder.name.isidentifier() and not folder.is_relative_to(root):
+                break
+            chain.append(folder)
+            folder = folder.parent
+        # namespace folders inside the root between two packages (`pkg/routers/audio/`
+        # with no `routers/__init__.py`): part of the name when a package lies above them
+        gap: list[Path] = []
+        probe = folder
+        while (
+            under_root
+            and probe.is_relative_to(root)
+            and probe.name.isidentifier()
+            and probe != probe.parent
+            and not package(probe)
+        ):
+            gap.append(probe)
+            probe = probe.parent
+        if not gap or not package(probe):
             break
-        chain.append(folder)
-        folder = folder.parent
+        chain.extend(gap)
+        folder = probe
     if nearest not in chain:  # namespace folders in no package
         return False, "", ""
     chain.reverse()  # outermost first
