@@ -33,6 +33,9 @@ class AppModel:
     # Handler node id -> its routes, for rules that look at a function and ask "is it a route?"
     routes_by_handler: dict[int, list[Route]] = field(default_factory=dict)
     _dependency_functions: set[int] | None = None
+    # What the review derives from the whole project (`review.index`), built once per run
+    # and dropped with the model.
+    derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
     def routes_of(self, fn: Function | None) -> list[Route]:
         if fn is None:

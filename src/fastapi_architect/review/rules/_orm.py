@@ -28,6 +28,7 @@ from fastapi_architect.model.types import (
     resolve_callee,
     unwrap_annotation,
 )
+from fastapi_architect.review.index import project_index
 
 DbKind = Literal["sync", "async"]
 
@@ -682,18 +683,14 @@ class OrmState:
         return found
 
 
-# One slot: a run reuses its state across rules and files; the next run (another model)
-# replaces it, so at most one finished run stays referenced.
-_STATE: list[OrmState] = []
+def _new_state(model: AppModel) -> OrmState:
+    return OrmState(model, _build_index(model.project))
 
 
 def state(model: AppModel) -> OrmState:
-    """The ORM index and caches of the run reviewing `model` (built on first use)."""
-    if _STATE and _STATE[0].model is model:
-        return _STATE[0]
-    fresh = OrmState(model, _build_index(model.project))
-    _STATE[:] = [fresh]
-    return fresh
+    """The ORM models, relationships and per-function query facts of the run reviewing
+    `model` (the project index's ORM part)."""
+    return project_index(model, _new_state)
 
 
 # ------------------------------------------------------------------ sessions

@@ -21,6 +21,7 @@ from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.project import Function, Module
 from fastapi_architect.model.types import infer_type
 from fastapi_architect.review.context import ProjectContext
+from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules.concurrency import (
@@ -65,21 +66,14 @@ def _call_names(
     return names
 
 
-@dataclass
-class _Sinks:
-    model: AppModel
-    found: dict[str, dict[int, _Sink]]
-
-
-_SINKS: list[_Sinks] = []
+def _no_sinks(model: AppModel) -> dict[str, dict[int, _Sink]]:
+    return {}
 
 
 def _sinks(model: AppModel, key: str, classify: Classifier) -> dict[int, _Sink]:
     """Every call site of the project that `classify` accepts, by `id(call)`: (the name
     it calls, what it is, advice). Computed once per model and rule."""
-    if not _SINKS or _SINKS[0].model is not model:
-        _SINKS[:] = [_Sinks(model, {})]
-    cache = _SINKS[0].found
+    cache = project_index(model, _no_sinks)
     if key in cache:
         return cache[key]
     out: dict[int, _Sink] = {}
@@ -104,21 +98,14 @@ _STARTUP_REGISTRARS = frozenset({"add_event_handler"})
 _STARTUP_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
 
 
-@dataclass
-class _ServingState:
-    model: AppModel
-    coroutines: list[Function]
-
-
-_SERVING: list[_ServingState] = []
-
-
 def serving_coroutines(model: AppModel) -> list[Function]:
     """`request_coroutines` without the lifespans and startup/shutdown handlers (and the
     coroutines only they await): they run before the server accepts a request or after
-    it stopped, so blocking there stalls nobody. Computed once per model."""
-    if _SERVING and _SERVING[0].model is model:
-        return _SERVING[0].coroutines
+    it stopped, so blocking there stalls nobody. Computed once per run."""
+    return project_index(model, _find_serving_coroutines)
+
+
+def _find_serving_coroutines(model: AppModel) -> list[Function]:
     project = model.project
     startup: dict[int, Function] = {}
 
@@ -157,7 +144,6 @@ def serving_coroutines(model: AppModel) -> list[Function]:
         coroutines = kept + [
             fn for fn in _awaited_helpers_of(model, kept) if id(fn.node) not in seen
         ]
-    _SERVING[:] = [_ServingState(model, coroutines)]
     return coroutines
 
 
@@ -943,14 +929,12 @@ class _WorkState:
     functions: dict[int, tuple[Verdict, list[str]]] = field(default_factory=dict)
 
 
-_WORK: list[_WorkState] = []
-
-
 def _work_state(model: AppModel) -> _WorkState:
-    if not _WORK or _WORK[0].model is not model:
-        roots = frozenset(name.split(".", 1)[0] for name in model.project.modules)
-        _WORK[:] = [_WorkState(model, roots)]
-    return _WORK[0]
+    return project_index(model, _new_work_state)
+
+
+def _new_work_state(model: AppModel) -> _WorkState:
+    return _WorkState(model, frozenset(name.split(".", 1)[0] for name in model.project.modules))
 
 
 def _trivial_class(state: _WorkState, qualname: str, depth: int) -> tuple[Verdict, list[str]]:

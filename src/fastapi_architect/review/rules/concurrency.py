@@ -15,6 +15,7 @@ from fastapi_architect.model.dependencies import DepSite, param_sites, resolve_t
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import ProjectContext
+from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
 
@@ -150,23 +151,16 @@ _HANDLER_REGISTRARS = frozenset({"add_exception_handler", "add_event_handler"})
 _HANDLER_KEYWORDS = frozenset({"lifespan", "exception_handlers", "on_startup", "on_shutdown"})
 
 
-@dataclass
-class _LoopState:
-    model: AppModel
-    coroutines: list[Function]
-
-
-_LOOP_STATE: list[_LoopState] = []
-
-
 def request_coroutines(model: AppModel) -> list[Function]:
     """The coroutines that run on the event loop of a FastAPI server: async routes
     (websockets too), async dependencies, middleware, exception handlers, lifespans and
     startup/shutdown handlers, and every project coroutine they call, at any depth. A
     coroutine of a command-line tool or an SDK (run by `asyncio.run`) blocks no request,
-    so it is left out. Computed once per model."""
-    if _LOOP_STATE and _LOOP_STATE[0].model is model:
-        return _LOOP_STATE[0].coroutines
+    so it is left out. Computed once per run."""
+    return project_index(model, _find_request_coroutines)
+
+
+def _find_request_coroutines(model: AppModel) -> list[Function]:
     project = model.project
     roots: dict[int, Function] = {}
 
@@ -227,9 +221,7 @@ def request_coroutines(model: AppModel) -> list[Function]:
                 if isinstance(element, (ast.Name, ast.Attribute)):
                     add_callable(module, scope, element)
     found = list(roots.values())
-    coroutines = [*found, *_awaited_helpers_of(model, found)]
-    _LOOP_STATE[:] = [_LoopState(model, coroutines)]
-    return coroutines
+    return [*found, *_awaited_helpers_of(model, found)]
 
 
 def _awaited_helpers_of(model: AppModel, roots: list[Function]) -> list[Function]:
@@ -497,13 +489,8 @@ class _SessionState:
     yields: dict[int, SessionKind | None] = field(default_factory=dict)
 
 
-_SESSION_STATE: list[_SessionState] = []
-
-
 def _session_state(model: AppModel) -> _SessionState:
-    if not _SESSION_STATE or _SESSION_STATE[0].model is not model:
-        _SESSION_STATE[:] = [_SessionState(model)]
-    return _SESSION_STATE[0]
+    return project_index(model, _SessionState)
 
 
 def _type_kind(project: Project, qualname: str | None) -> SessionKind | None:

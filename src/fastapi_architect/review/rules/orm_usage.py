@@ -30,6 +30,7 @@ from fastapi_architect.model.dependencies import param_sites, resolve_target, wa
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import (
     OrmState,
@@ -115,16 +116,10 @@ class TableIndex:
     dialects: set[str] = field(default_factory=set)
 
 
-_TABLES: list[tuple[AppModel, TableIndex]] = []
-
-
 def tables(model: AppModel) -> TableIndex:
-    """The table index of the run reviewing `model` (built on first use)."""
-    if _TABLES and _TABLES[0][0] is model:
-        return _TABLES[0][1]
-    index = _build_tables(model)
-    _TABLES[:] = [(model, index)]
-    return index
+    """The tables, columns and database indexes of the run reviewing `model` (the project
+    index's table part, read from the ORM part, the SQL and the migrations)."""
+    return project_index(model, _build_tables)
 
 
 def _is_sa(project: Project, module: Module, func: ast.expr, names: frozenset[str]) -> bool:

@@ -13,6 +13,7 @@ from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.types import infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
+from fastapi_architect.review.index import project_index
 from fastapi_architect.review.rules._orm import is_test_module
 
 
@@ -38,14 +39,8 @@ class _State:
     kdf_inputs: dict[tuple[int, str], bool] = field(default_factory=dict)
 
 
-_STATE: list[_State] = []
-
-
 def _state(model: AppModel) -> _State:
-    # One review at a time: keep the facts of the current model only.
-    if not _STATE or _STATE[0].model is not model:
-        _STATE[:] = [_State(model)]
-    return _STATE[0]
+    return project_index(model, _State)
 
 
 _GUARDS: dict[str, tuple[str, ...]] = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
 from fastapi_architect.model.astutil import const_str, dotted, keyword, last_name
@@ -13,6 +12,7 @@ from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import ClassInfo, Function, Project
 from fastapi_architect.model.types import annotation_type, infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
+from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules.async_io import serving_coroutines
 from fastapi_architect.review.rules.security._common import (
@@ -187,22 +187,15 @@ def _is_script(ctx: FileContext) -> bool:
     return found
 
 
-@dataclass
-class _Serving:
-    model: AppModel
-    functions: set[int]  # `id(fn.node)` of every function that runs for a request
-
-
-_SERVING: list[_Serving] = []
-
-
 def _serving_functions(model: AppModel) -> set[int]:
     """The functions that run while a request is served: route handlers, dependencies,
     the coroutines on the server's loop (middleware, exception handlers), and every
     project function they call, at any depth. Lifespans, startup code, `launch()`-style
-    entry points and command-line functions are not among them. Computed once per model."""
-    if _SERVING and _SERVING[0].model is model:
-        return _SERVING[0].functions
+    entry points and command-line functions are not among them. Computed once per run."""
+    return project_index(model, _find_serving_functions)
+
+
+def _find_serving_functions(model: AppModel) -> set[int]:
     project = model.project
     todo: list[Function] = [route.handler for route in model.routes]
     todo += [fn for fn in project.functions.values() if model.is_dependency(fn)]
@@ -217,7 +210,6 @@ def _serving_functions(model: AppModel) -> set[int]:
             callee = project.function(site.target)
             if callee is not None and id(callee.node) not in seen:
                 todo.append(callee)
-    _SERVING[:] = [_Serving(model, seen)]
     return seen
 
 

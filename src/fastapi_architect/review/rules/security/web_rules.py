@@ -15,6 +15,7 @@ from fastapi_architect.model.astutil import argument, const_str, keyword, parame
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.types import resolve_callee
 from fastapi_architect.review.context import FileContext
+from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules.auth import _MIDDLEWARE, _dev_only_test, _value
 from fastapi_architect.review.rules.security._common import (
@@ -127,18 +128,18 @@ def _is_true(ctx: FileContext, expr: ast.expr | None) -> bool:
     return isinstance(found, ast.Constant) and found.value is True
 
 
-_APP_DIRS: list[tuple[AppModel, frozenset[str], frozenset[int]]] = []
+def _app_dirs(model: AppModel) -> tuple[frozenset[str], frozenset[int]]:
+    """The top-level folders holding an app, and the modules that create one."""
+    found = {id(r.module): r.module for r in model.routers.values() if r.kind == "app"}
+    top = frozenset(m.relpath.split("/")[0] for m in found.values() if "/" in m.relpath)
+    return top, frozenset(found)
 
 
 def _app_module(ctx: FileContext) -> bool:
     """A module of the application: it creates a `FastAPI()` app, or it sits in the same
     top-level package as one (`app/cli.py` next to `app/main.py`). A `run.py` or
     `scripts/dev.py` beside the package is a script, not an app module."""
-    if not _APP_DIRS or _APP_DIRS[0][0] is not ctx.model:
-        found = {id(r.module): r.module for r in ctx.model.routers.values() if r.kind == "app"}
-        top = frozenset(m.relpath.split("/")[0] for m in found.values() if "/" in m.relpath)
-        _APP_DIRS[:] = [(ctx.model, top, frozenset(found))]
-    _, dirs, modules = _APP_DIRS[0]
+    dirs, modules = project_index(ctx.model, _app_dirs)
     if id(ctx.module) in modules:
         return True
     relpath = ctx.module.relpath
@@ -722,7 +723,7 @@ def debug_or_reload_enabled(node: ast.Call, ctx: FileContext) -> Iterator[Report
     host = const_str(_literal(ctx, keyword(node, "host")))
     exposed = ' on every interface (`host="0.0.0.0"`)' if host in ("0.0.0.0", "::") else ""
     if _under_main(ctx, node):
-        modules = _APP_DIRS[0][2] if _APP_DIRS else frozenset()
+        modules = project_index(ctx.model, _app_dirs)[1]
         if id(ctx.module) not in modules:
             return  # a `__main__` block of a helper module is a developer's entry point
         yield Report(
@@ -783,16 +784,14 @@ def _env_test(test: ast.expr) -> bool:
     return False
 
 
-_APP_CALLS: list[tuple[AppModel, frozenset[int]]] = []
+def _app_calls(model: AppModel) -> frozenset[int]:
+    return frozenset(id(r.node) for r in model.routers.values() if r.kind == "app")
 
 
 def _bound_app(ctx: FileContext, node: ast.Call) -> bool:
     """The call creates an application the model knows (bound to a name, returned by a
     factory), not a throwaway `FastAPI()` passed as a placeholder."""
-    if not _APP_CALLS or _APP_CALLS[0][0] is not ctx.model:
-        calls = frozenset(id(r.node) for r in ctx.model.routers.values() if r.kind == "app")
-        _APP_CALLS[:] = [(ctx.model, calls)]
-    if id(node) in _APP_CALLS[0][1]:
+    if id(node) in project_index(ctx.model, _app_calls):
         return True
     return isinstance(ctx.parent(), (ast.Assign, ast.AnnAssign, ast.Return))
 
