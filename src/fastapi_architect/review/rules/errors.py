@@ -22,6 +22,7 @@ from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.finding import Severity
+from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
 
@@ -84,22 +85,20 @@ def http_exception_returned(node: ast.Return, ctx: FileContext) -> Iterator[Repo
     yield Report(node, "`HTTPException` is returned, not raised: the client gets a success status")
 
 
-_FACTORIES: dict[int, bool] = {}
-_FACTORIES_OF: list[AppModel] = []
+def _no_factories(model: AppModel) -> dict[int, bool]:
+    return {}
 
 
 def _exception_factory(model: AppModel, fn: Function) -> bool:
     """A helper that builds the exception for its callers to raise (`raise
     not_found(item_id)`): not a route or a dependency, and either annotated to return an
     exception or returning nothing but exceptions. Returning one is its job."""
-    if not _FACTORIES_OF or _FACTORIES_OF[0] is not model:
-        _FACTORIES_OF[:] = [model]
-        _FACTORIES.clear()
+    factories = project_index(model, _no_factories)
     key = id(fn.node)
-    found = _FACTORIES.get(key)
+    found = factories.get(key)
     if found is None:
         found = _is_factory(model, fn)
-        _FACTORIES[key] = found
+        factories[key] = found
     return found
 
 
@@ -316,12 +315,12 @@ def _callee_names(state: _LeakState, module: Module) -> frozenset[str]:
     return found
 
 
-_STATE: list[_LeakState] = []
-
-
 def _leak_state(model: AppModel) -> _LeakState:
-    if _STATE and _STATE[0].model is model:
-        return _STATE[0]
+    """The exception handlers of the app and the project's top-level packages."""
+    return project_index(model, _new_leak_state)
+
+
+def _new_leak_state(model: AppModel) -> _LeakState:
     project = model.project
     handlers: dict[int, list[str]] = {}
 
@@ -356,8 +355,7 @@ def _leak_state(model: AppModel) -> _LeakState:
                 if key is not None:
                     register(module, scope, key, value)
     roots = frozenset(m.name.split(".", 1)[0] for m in project.module_list)
-    _STATE[:] = [_LeakState(model, handlers, roots)]
-    return _STATE[0]
+    return _LeakState(model, handlers, roots)
 
 
 def _is_exception_type(project: Project, name: str | None) -> bool:

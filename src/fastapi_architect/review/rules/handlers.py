@@ -16,6 +16,7 @@ from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Severity
+from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules._orm import OrmState, is_test_module, session_call, state
@@ -1423,12 +1424,11 @@ class _Handlers:
     dynamic: list[Module]
 
 
-_HANDLERS: list[tuple[AppModel, _Handlers]] = []
-
-
 def _handlers(model: AppModel) -> _Handlers:
-    if _HANDLERS and _HANDLERS[0][0] is model:
-        return _HANDLERS[0][1]
+    return project_index(model, _find_handlers)
+
+
+def _find_handlers(model: AppModel) -> _Handlers:
     project = model.project
     classes = {name for names in _leak_state(model).handlers.values() for name in names}
     dynamic: list[Module] = []
@@ -1462,9 +1462,7 @@ def _handlers(model: AppModel) -> _Handlers:
                         register(module, scope, inner)
                 else:
                     dynamic.append(module)
-    found = _Handlers(classes, dynamic)
-    _HANDLERS[:] = [(model, found)]
-    return found
+    return _Handlers(classes, dynamic)
 
 
 _RAISE = re.compile(r"^[ \t]*raise[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)

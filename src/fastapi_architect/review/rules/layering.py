@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from fastapi_architect.model.apps import Route
-from fastapi_architect.model.astutil import body_nodes, const_str, dotted, parameters
+from fastapi_architect.model.astutil import body_nodes, const_str, dotted, last_name, parameters
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
-from fastapi_architect.model.project import Function, Module
+from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import ProjectContext
+from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import function_query, is_test_module, type_kind
 from fastapi_architect.review.rules._orm import state as orm_state
@@ -100,18 +101,17 @@ class _LayerState:
     hooks: set[int] | None = None  # functions registered as exception handlers
 
 
-_STATE: list[_LayerState] = []
-
-
 def _state(model: AppModel) -> _LayerState:
-    if _STATE and _STATE[0].model is model:
-        return _STATE[0]
+    """The layer of each module (the project index's layer part)."""
+    return project_index(model, _new_layer_state)
+
+
+def _new_layer_state(model: AppModel) -> _LayerState:
     st = _LayerState(model)
     for route in model.routes:
         if not _in_method(route.handler):
             st.route_modules.add(id(route.handler.module))
         st.handlers.add(id(route.handler.node))
-    _STATE[:] = [st]
     return st
 
 
@@ -360,6 +360,144 @@ def _same_package(importer: Module, target: Module) -> bool:
     return importer.is_package and target.name.startswith(importer.name + ".")
 
 
+_ENUM_BASES = frozenset(
+    {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "enum.ReprEnum"}
+)
+_LITERAL_TYPES = frozenset({"typing.Literal", "typing_extensions.Literal"})
+_BUILTIN_CONTAINERS = frozenset({"frozenset", "set", "tuple", "list", "dict"})
+_MAX_CONSTANT_DEPTH = 6
+
+
+def _is_enum(project: Project, class_qualname: str) -> bool:
+    """An `Enum` subclass: a standard enum base in its ancestry, or a base from outside
+    the project named like one (prefect's `AutoEnum`, the `strenum` package)."""
+    for name in project.mro(class_qualname):
+        if name in _ENUM_BASES:
+            return True
+        if (
+            project.class_(name) is None
+            and project.split(name)[0] is None
+            and last_name(name).endswith("Enum")
+        ):
+            return True
+    return False
+
+
+def _is_vocabulary(project: Project, qualname: str, depth: int = 0) -> bool:
+    """Shared vocabulary rather than a schema: an enum class or one of its members
+    (`StateType`, `StateType.RUNNING.value`), or a module-level constant built from
+    literals and such names (`TERMINAL_STATES = {StateType.COMPLETED, ...}`)."""
+    if depth > _MAX_CONSTANT_DEPTH:
+        return False
+    module, rest = project.split(project.canonical(qualname))
+    if module is None or not rest:
+        return False
+    head, _, tail = rest.partition(".")
+    owner = f"{module.name}.{head}"
+    if project.class_(owner) is not None:
+        return _is_enum(project, owner)
+    if tail or head not in module.assignments:
+        return False
+    return _is_constant(project, module, module.assignments[head], depth + 1)
+
+
+def _is_constant(project: Project, module: Module, expr: ast.expr, depth: int) -> bool:
+    if depth > _MAX_CONSTANT_DEPTH:
+        return False
+    if isinstance(expr, ast.Constant):
+        return True
+    if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+        return all(_is_constant(project, module, e, depth + 1) for e in expr.elts)
+    if isinstance(expr, ast.Dict):
+        return all(
+            key is not None
+            and _is_constant(project, module, key, depth + 1)
+            and _is_constant(project, module, value, depth + 1)
+            for key, value in zip(expr.keys, expr.values, strict=True)
+        )
+    if isinstance(expr, ast.UnaryOp):
+        return _is_constant(project, module, expr.operand, depth + 1)
+    if isinstance(expr, ast.BinOp):
+        return _is_constant(project, module, expr.left, depth + 1) and _is_constant(
+            project, module, expr.right, depth + 1
+        )
+    if isinstance(expr, ast.Call):  # `frozenset({...})`
+        return (
+            project.resolve(module, expr.func) in _BUILTIN_CONTAINERS
+            and not expr.keywords
+            and all(_is_constant(project, module, a, depth + 1) for a in expr.args)
+        )
+    if isinstance(expr, ast.Subscript):  # `Literal["asc", "desc"]`
+        return project.resolve(module, expr.value) in _LITERAL_TYPES
+    if isinstance(expr, (ast.Name, ast.Attribute)):
+        name = project.resolve(module, expr)
+        return name is not None and _is_vocabulary(project, name, depth + 1)
+    return False
+
+
+def _uses_through(module: Module, prefix: str) -> list[tuple[ast.AST, str]] | None:
+    """Every use of an imported module bound to `prefix` (`schemas`, or `app.schemas`
+    for `import app.schemas`): the longest `prefix.a.b` chain and its `.a.b` part. None
+    when the module object itself is used (passed on, assigned, re-exported)."""
+    parents: dict[int, ast.AST] = {}
+    for node in ast.walk(module.tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    out: list[tuple[ast.AST, str]] = []
+    for node in ast.walk(module.tree):
+        if not isinstance(node, (ast.Name, ast.Attribute)):
+            continue
+        parent = parents.get(id(node))
+        if isinstance(parent, ast.Attribute) and parent.value is node:
+            continue  # not the longest chain
+        chain = dotted(node)
+        if chain is None or not (chain == prefix or chain.startswith(prefix + ".")):
+            continue
+        if chain == prefix or not isinstance(getattr(node, "ctx", None), ast.Load):
+            return None
+        out.append((node, chain[len(prefix) :]))
+    return out
+
+
+def _module_used_for_vocabulary(
+    project: Project, module: Module, prefix: str, target: Module
+) -> bool:
+    uses = _uses_through(module, prefix)
+    return bool(uses) and all(
+        _is_vocabulary(project, target.name + rest) for _node, rest in (uses or [])
+    )
+
+
+def _imports_only_vocabulary(
+    project: Project, module: Module, node: ast.Import | ast.ImportFrom, target: Module
+) -> bool:
+    """Does the import take nothing but enums and constants from `target`? `from
+    app.schemas import OrderStatus`, or `import app.schemas as schemas` used only as
+    `sa.Enum(schemas.OrderStatus)`: an ORM model storing the enum its API exposes
+    depends on shared vocabulary, not on a schema. Any Pydantic class, function or
+    unresolved name makes it a schema import."""
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if project.modules.get(alias.name) is target and not _module_used_for_vocabulary(
+                project, module, alias.asname or alias.name, target
+            ):
+                return False
+        return True
+    base = _import_base(module, node)
+    for alias in node.names:
+        sub = project.modules.get(f"{base}.{alias.name}")
+        if sub is not None:
+            if sub is target and not _module_used_for_vocabulary(
+                project, module, alias.asname or alias.name, sub
+            ):
+                return False
+        elif project.modules.get(base) is target and not _is_vocabulary(
+            project, f"{base}.{alias.name}"
+        ):
+            return False
+    return True
+
+
 def _violation(importer: Layer, imported: Layer) -> bool:
     if importer == "model":
         return imported in ("route", "service", "repository", "schema")
@@ -407,7 +545,9 @@ def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
     module whose top-level functions take a database session or run queries, and that
     maps no ORM class, is a repository by role (prefect's `models/flows.py`), and an
     Alembic revision (`revision`/`down_revision`) has no layer whatever its file name. Imports
-    under `if TYPE_CHECKING:` are ignored (they do not run). Imports of `fastapi` itself
+    under `if TYPE_CHECKING:` are ignored (they do not run). A model that takes only
+    enums and constants from a schema module (`sa.Enum(OrderStatus)`: shared vocabulary)
+    is not reported; one that takes a Pydantic schema class is. Imports of `fastapi` itself
     in services are reported by FAA504 and FAA505 where they matter, not here. Imports
     between sibling domains through deep paths are not checked yet, and the layer names
     cannot be configured yet.
@@ -445,6 +585,10 @@ def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
                     continue
                 imported = layer_of(model, target)
                 if imported is None or not _violation(importer, imported):
+                    continue
+                if imported == "schema" and _imports_only_vocabulary(
+                    ctx.project, module, node, target
+                ):
                     continue
                 yield Report(
                     node,
