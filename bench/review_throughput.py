@@ -25,6 +25,7 @@ import ast
 import cProfile
 import gc
 import json
+import os
 import platform
 import pstats
 import random
@@ -1812,11 +1813,34 @@ def count_tree_lines(files: Sequence[Path]) -> int:
     return sum(count_lines(p.read_bytes().decode("utf-8", "replace")) for p in files)
 
 
-def run_review(root: Path) -> Any:
+def run_review(root: Path, use_cache: bool = False) -> Any:
     from fastapi_architect.config import Config
     from fastapi_architect.review.engine import review_paths
 
-    return review_paths([root], Config(), root=root)
+    return review_paths([root], Config(), root=root, use_cache=use_cache)
+
+
+def measure_warm(root: Path, repeat: int, cold_findings: list[Any]) -> Timing:
+    """Warm runs: the review cache (in a temporary folder) filled once, then an
+    unchanged tree reviewed again; the findings must be the cold run's."""
+    import tempfile
+
+    from fastapi_architect.review.cache import CACHE_DIR_ENV
+
+    previous = os.environ.get(CACHE_DIR_ENV)
+    with tempfile.TemporaryDirectory(prefix="bench-review-cache-") as folder:
+        os.environ[CACHE_DIR_ENV] = folder
+        try:
+            run_review(root, use_cache=True)
+            timing, warm = best_of(repeat, "warm review", lambda: run_review(root, use_cache=True))
+        finally:
+            if previous is None:
+                del os.environ[CACHE_DIR_ENV]
+            else:
+                os.environ[CACHE_DIR_ENV] = previous
+    if warm.findings != cold_findings:
+        raise SystemExit("the warm review's findings differ from the cold review's")
+    return timing
 
 
 @dataclass
@@ -1922,6 +1946,8 @@ def print_table(figures: dict[str, Any]) -> None:
         (f"parse s (best of {n})", _fmt(figures["parse_seconds"], ".3f")),
         (f"review s (best of {n})", _fmt(figures["review_seconds"], ".3f")),
         ("ratio review/parse", _fmt(figures["ratio"], ".2f", "x")),
+        (f"warm review s (best of {n})", _fmt(figures["warm_seconds"], ".3f")),
+        ("ratio warm/parse", _fmt(figures["warm_ratio"], ".3f", "x")),
         ("review lines/s", _fmt(figures["review_lines_per_second"], ",.0f")),
         ("peak MB (review process)", _fmt(figures["peak_mb"], ".1f")),
         (f"parse CPU s (best of {n})", _fmt(figures["parse_cpu_seconds"], ".3f")),
@@ -2007,6 +2033,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{len(result.internal_errors)} internal errors, first ones:", file=sys.stderr)
         for line in result.internal_errors[:5]:
             print(f"  {line}", file=sys.stderr)
+    warm_s = measure_warm(root, args.repeat, result.findings).best
     if args.path is None:
         from fastapi_architect.config import Config
         from fastapi_architect.review.engine import load_model
@@ -2023,6 +2050,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "review_seconds": round(review_s, 4),
         "ratio": round(review_s / parse_s, 3) if parse_s else None,
         "review_lines_per_second": round(lines / review_s) if review_s else None,
+        "warm_seconds": round(warm_s, 4),
+        "warm_ratio": round(warm_s / parse_s, 4) if parse_s else None,
         "parse_cpu_seconds": round(parse_t.best_cpu, 4),
         "review_cpu_seconds": round(review_t.best_cpu, 4),
         "cpu_ratio": round(review_t.best_cpu / parse_t.best_cpu, 3) if parse_t.best_cpu else None,

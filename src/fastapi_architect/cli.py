@@ -162,6 +162,13 @@ def review(
         bool,
         typer.Option("--diff", help="Print the fixes as a unified diff; write nothing."),
     ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Review every file again; neither read nor write .fastapi-architect-cache/.",
+        ),
+    ] = False,
 ) -> None:
     """Review a FastAPI codebase and report what a senior architect would flag."""
     from fastapi_architect.review.baseline import BaselineError, filter_new, load_baseline
@@ -191,7 +198,7 @@ def review(
     def run() -> tuple[ReviewResult, int]:
         """Review the targets; the findings the baseline accepts are left out and counted."""
         try:
-            outcome = review_paths(targets, config)
+            outcome = review_paths(targets, config, use_cache=not no_cache)
         except (InputError, ConfigError) as exc:
             _fail(str(exc))
         for error in outcome.internal_errors:

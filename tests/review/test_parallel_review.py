@@ -1,4 +1,5 @@
-"""The review gives the same findings whether part of it runs in a forked child or not.
+"""The review gives the same findings whether part of it runs in a forked child or not,
+and whether it runs or comes from the review cache.
 
 Forking is only done by a single-threaded process, and pytest-xdist workers have
 threads, so the checks run in a fresh interpreter."""
@@ -48,6 +49,16 @@ SCRIPT = textwrap.dedent(
     assert serial.findings, "the synthetic project has planted problems"
     assert parallel.findings == serial.findings
     assert parallel.internal_errors == serial.internal_errors == []
+    # Cold and warm through the review cache: the same findings and code frames again.
+    cold = engine.review_paths([root], config, root=root, use_cache=True)
+    forking.start = real_start
+    def no_review(*args, **kwargs):
+        raise AssertionError("a warm run of an unchanged tree reviews nothing")
+    engine.review_files = no_review
+    warm = engine.review_paths([root], config, root=root, use_cache=True)
+    assert cold.findings == warm.findings == serial.findings
+    assert cold.sources == warm.sources == serial.sources
+    assert warm.files_checked == serial.files_checked
     print("identical", len(serial.findings))
     """
 )

@@ -14,7 +14,7 @@ from fastapi_architect.config import Config
 from fastapi_architect.model.astutil import CHILD_FIELDS, child_fields
 from fastapi_architect.model.build import AppModel, build_model
 from fastapi_architect.model.project import Module
-from fastapi_architect.review import forking
+from fastapi_architect.review import cache, forking
 from fastapi_architect.review.collector import Collector
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Finding
@@ -36,12 +36,26 @@ def review_paths(
     config: Config,
     root: Path | None = None,
     progress: Progress | None = None,
+    use_cache: bool = False,
 ) -> ReviewResult:
     """Review every Python file under `paths`. `root` (default: the first path, or its
-    folder for a file) is where module names and reported file paths start."""
+    folder for a file) is where module names and reported file paths start. With
+    `use_cache`, an unchanged tree is answered from the review cache (`review.cache`)."""
     files = discover(paths, config.excludes)
     base = root or _default_root(paths)
-    return review_files(files, base, config, progress)
+    if not use_cache:
+        return review_files(files, base, config, progress)
+    base = base.resolve()
+    codes = [rule.code for rule in enabled_rules(config)]
+    key = cache.compute_key(base, files, config, codes)
+    found = cache.load(base, key)
+    if found is not None:
+        return found
+    result = review_files(files, base, config, progress)
+    # A file edited while the review ran: the result matches neither version, keep none.
+    if cache.compute_key(base, files, config, codes) == key:
+        cache.store(base, key, result)
+    return result
 
 
 def _default_root(paths: Sequence[Path]) -> Path:

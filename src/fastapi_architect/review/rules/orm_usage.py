@@ -194,10 +194,10 @@ _SKIP_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build",
 _MAX_MIGRATIONS = 3000
 
 
-def _migrations(root: Path) -> Iterator[tuple[ast.Module, str]]:
-    """Alembic revision files (`versions/` next to an `env.py`): not part of the reviewed
-    project, read for the indexes they create."""
-    count = 0
+def migration_files(root: Path) -> list[Path]:
+    """Alembic revision files (`versions/` next to an `env.py`) under `root`: not part of
+    the reviewed project (excluded by default), read for the indexes they create."""
+    found: list[Path] = []
     base_depth = len(root.parts)
     for current, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
@@ -206,15 +206,20 @@ def _migrations(root: Path) -> Iterator[tuple[ast.Module, str]]:
         if "env.py" not in files or "versions" not in dirs:
             continue
         for path in sorted((Path(current) / "versions").rglob("*.py")):
-            count += 1
-            if count > _MAX_MIGRATIONS:
-                return
-            try:
-                source = path.read_text(encoding="utf-8")
-                tree = ast.parse(source)
-            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-                continue
-            yield tree, source
+            found.append(path)
+            if len(found) >= _MAX_MIGRATIONS:
+                return found
+    return found
+
+
+def _migrations(root: Path) -> Iterator[tuple[ast.Module, str]]:
+    for path in migration_files(root):
+        try:
+            source = path.read_text(encoding="utf-8")
+            tree = ast.parse(source)
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        yield tree, source
 
 
 def _read_class(

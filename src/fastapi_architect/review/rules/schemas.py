@@ -16,6 +16,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from fastapi_architect.model.apps import Route
 from fastapi_architect.model.astutil import const_str, keyword, last_name, parameters
@@ -825,6 +826,12 @@ _POETRY_VERSION = re.compile(r"""\{[^}]*?version\s*=\s*["']([^"']*)["']""")
 _V2_ONLY_PACKAGES = re.compile(r"(?<![\w-])(pydantic[-_]settings|pydantic[-_]core)(?![\w-])")
 _V1_SPEC = re.compile(r"<\s*2(?:\.0)*(?![\d.])|<=\s*1\.|==\s*1\.|~=\s*1\.|\^\s*1\.|^\s*1\.")
 _V2_SPEC = re.compile(r">=?\s*2(?:\.\d+)*\b|==\s*2\.|~=\s*2\.|\^\s*2|^\s*2\.")
+
+
+def pin_file_candidates(root: Path) -> list[Path]:
+    """Every file `pydantic_major` may read for a review rooted at `root`."""
+    folders = [root, *list(root.parents)[:2]]
+    return [folder / name for folder in folders for name in _PIN_FILES]
 
 
 def pydantic_major(project: Project) -> int | None:
