@@ -3,10 +3,36 @@
 from __future__ import annotations
 
 import ast
+from collections import deque
 from collections.abc import Iterator
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def walk(root: ast.AST) -> Iterator[ast.AST]:
+    """`ast.walk`, in the same (breadth-first) order, about twice as fast: only the fields
+    that can hold nodes are read, and the shared `ctx` markers (`Load()`, `Store()`) are
+    not yielded. Rules walk whole trees often enough for it to matter."""
+    todo: deque[ast.AST] = deque([root])
+    pop, push = todo.popleft, todo.append
+    fields_for = CHILD_FIELDS.get
+    node_type = ast.AST
+    while todo:
+        node = pop()
+        kind = type(node)
+        fields = fields_for(kind)
+        if fields is None:
+            fields = child_fields(kind)
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, node_type):
+                        push(item)
+            elif isinstance(value, node_type):
+                push(value)
+        yield node
 
 
 def walk_nodes(starts: list[ast.AST]) -> Iterator[ast.AST]:

@@ -36,7 +36,7 @@ from fastapi_architect.model.apps import (
     RouterObj,
     status_code_value,
 )
-from fastapi_architect.model.astutil import const_str, dotted, keyword, last_name, parameters
+from fastapi_architect.model.astutil import const_str, dotted, keyword, last_name, parameters, walk
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.constants import DYNAMIC, sequence_elements
@@ -1209,7 +1209,7 @@ def _config_renames(cls: ClassInfo) -> bool:
         elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
             config = list(stmt.body)
         for node in config:
-            for sub in ast.walk(node):
+            for sub in walk(node):
                 if isinstance(sub, ast.keyword) and sub.arg in _RENAMING_CONFIG:
                     return True
                 if (

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 from fastapi_architect.model.apps import Route
-from fastapi_architect.model.astutil import body_nodes, const_str, last_name
+from fastapi_architect.model.astutil import body_nodes, const_str, last_name, walk
 from fastapi_architect.model.project import Function, Module
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.registry import Report, rule
@@ -167,6 +167,6 @@ _LOOPS = (
 
 def _in_loop(handler: Function, call: ast.Call) -> bool:
     for node in body_nodes(handler.node):
-        if isinstance(node, _LOOPS) and any(sub is call for sub in ast.walk(node)):
+        if isinstance(node, _LOOPS) and any(sub is call for sub in walk(node)):
             return True
     return False

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fastapi_architect.model.astutil import body_nodes, dotted
+from fastapi_architect.model.astutil import body_nodes, dotted, walk
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.project import Function, Module
@@ -77,19 +77,35 @@ def _sinks(model: AppModel, key: str, classify: Classifier) -> dict[int, _Sink]:
     if key in cache:
         return cache[key]
     out: dict[int, _Sink] = {}
-    for scope, module, site in call_sites(model):
-        if site.awaited or _non_blocking(site.node):
-            continue
-        for name in _call_names(module, scope, site, model):
-            # One call, one rule: HTTP clients and SDKs are FAA201's, the standard
-            # library's sleeps, subprocesses and sockets FAA208's.
-            if is_blocking_http(name) or is_blocking_stdlib(name):
-                break
+    for scope, module, site, names in project_index(model, _candidate_calls):
+        for name in names:
             what = classify(site, module, scope, name)
             if what is not None:
                 out[id(site.node)] = (name, *what)
                 break
     cache[key] = out
+    return out
+
+
+_Candidate = tuple[Function | None, Module, CallSite, list[str]]
+
+
+def _candidate_calls(model: AppModel) -> list[_Candidate]:
+    """The calls that may block and the names each is known by, up to the first name
+    another rule owns (one call, one rule: HTTP clients and SDKs are FAA201's, the
+    standard library's sleeps, subprocesses and sockets FAA208's). Shared by the rules
+    that classify them, so the names are inferred once per run."""
+    out: list[_Candidate] = []
+    for scope, module, site in call_sites(model):
+        if site.awaited or _non_blocking(site.node):
+            continue
+        names: list[str] = []
+        for name in _call_names(module, scope, site, model):
+            if is_blocking_http(name) or is_blocking_stdlib(name):
+                break
+            names.append(name)
+        if names:
+            out.append((scope, module, site, names))
     return out
 
 
@@ -473,7 +489,7 @@ def _offloaded_handle(module: Module, scope: Function, call: ast.Call) -> bool:
         handle = item.optional_vars.id
         offloaded: set[int] = set()
         uses: list[ast.Name] = []
-        for inner in (n for stmt in node.body for n in ast.walk(stmt)):
+        for inner in (n for stmt in node.body for n in walk(stmt)):
             if isinstance(inner, ast.Name) and inner.id == handle:
                 uses.append(inner)
             elif isinstance(inner, ast.Call) and (
@@ -481,7 +497,7 @@ def _offloaded_handle(module: Module, scope: Function, call: ast.Call) -> bool:
                 or _imported_name(module, inner.func) in _TO_THREAD
             ):
                 for arg in [*inner.args, *(kw.value for kw in inner.keywords)]:
-                    offloaded.update(id(n) for n in ast.walk(arg))
+                    offloaded.update(id(n) for n in walk(arg))
         return bool(uses) and all(isinstance(u.ctx, ast.Load) and id(u) in offloaded for u in uses)
     return False
 

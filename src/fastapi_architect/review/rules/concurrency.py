@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fastapi_architect.model.astutil import body_nodes, keyword, parameters
+from fastapi_architect.model.astutil import body_nodes, keyword, parameters, walk
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.dependencies import DepSite, param_sites, resolve_target
@@ -251,7 +251,7 @@ def _non_blocking(call: ast.Call) -> bool:
         isinstance(node, (ast.Name, ast.Attribute))
         and (node.id if isinstance(node, ast.Name) else node.attr) == "WNOHANG"
         for arg in [*call.args, *(k.value for k in call.keywords)]
-        for node in ast.walk(arg)
+        for node in walk(arg)
     )
 
 

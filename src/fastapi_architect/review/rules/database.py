@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from fastapi_architect.model.astutil import body_nodes, keyword, last_name
+from fastapi_architect.model.astutil import body_nodes, keyword, last_name, walk
 from fastapi_architect.model.project import Function, Module
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext
@@ -590,7 +590,7 @@ def _option_names(args: list[ast.expr]) -> frozenset[str] | None:
         if isinstance(arg, ast.Starred):
             return None
         known = False
-        for node in ast.walk(arg):
+        for node in walk(arg):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
@@ -860,7 +860,7 @@ def _collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
             return len(iterable.args) < 3 and any(
                 isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len"
                 for a in iterable.args
-                for n in ast.walk(a)
+                for n in walk(a)
             )
         if callee.startswith(("tenacity.", "stamina.")) or callee in _BOUNDED_ITERATORS:
             return False
@@ -871,14 +871,12 @@ def _collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
         root = root.value
     if isinstance(root, ast.Name) and _module_level(ctx, root.id, fn):
         return False
-    for node in ast.walk(call):
+    for node in walk(call):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "in_"
-            and any(
-                isinstance(n, ast.Name) and n.id in targets for a in node.args for n in ast.walk(a)
-            )
+            and any(isinstance(n, ast.Name) and n.id in targets for a in node.args for n in walk(a))
         ):
             return False
     return True

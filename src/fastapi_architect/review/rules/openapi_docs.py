@@ -23,6 +23,7 @@ from fastapi_architect.model.astutil import (
     keyword,
     last_name,
     parameters,
+    walk,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.constants import class_attribute
@@ -700,9 +701,9 @@ def _conditional_nodes(module: Module) -> frozenset[int]:
     if _CONDITIONAL_NODES and _CONDITIONAL_NODES[0][0] is module.tree:
         return _CONDITIONAL_NODES[0][1]
     ids: set[int] = set()
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if isinstance(node, _CONDITIONAL):
-            ids.update(id(child) for child in ast.walk(node) if child is not node)
+            ids.update(id(child) for child in walk(node) if child is not node)
     found = frozenset(ids)
     _CONDITIONAL_NODES[:] = [(module.tree, found)]
     return found
@@ -748,11 +749,11 @@ def _branches(node: ast.AST) -> list[list[ast.AST]]:
 
 def _exclusive(root: ast.AST, first: ast.AST, second: ast.AST) -> bool:
     """Are the two nodes in different branches of one `if`/`try`/`match` under `root`?"""
-    for node in ast.walk(root):
+    for node in walk(root):
         first_in: set[int] = set()
         second_in: set[int] = set()
         for index, branch in enumerate(_branches(node)):
-            ids = {id(n) for stmt in branch for n in ast.walk(stmt)}
+            ids = {id(n) for stmt in branch for n in walk(stmt)}
             if id(first) in ids:
                 first_in.add(index)
             if id(second) in ids:
@@ -849,7 +850,7 @@ def _id_function_fields(
     param = args[0].arg
     fields: set[str] = set()
     for value in body:
-        for node in ast.walk(value):
+        for node in walk(value):
             if isinstance(node, ast.Name) and node.id == param:
                 continue
             if (
@@ -859,11 +860,11 @@ def _id_function_fields(
             ):
                 fields.add(node.attr)
     # Any other use of the route (`str(route)`, `route.endpoint.__qualname__`) is unknown.
-    uses = sum(1 for v in body for n in ast.walk(v) if isinstance(n, ast.Name) and n.id == param)
+    uses = sum(1 for v in body for n in walk(v) if isinstance(n, ast.Name) and n.id == param)
     attrs = sum(
         1
         for v in body
-        for n in ast.walk(v)
+        for n in walk(v)
         if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == param
     )
     if uses != attrs or not fields:
@@ -1232,7 +1233,7 @@ _BODYLESS = frozenset({"GET", "HEAD", "DELETE"})
 
 def _model_in(project: Project, module: Module, scope: Function | None, expr: ast.expr) -> str:
     """The Pydantic model class an annotation names (also in `list[...]`), or ""."""
-    for node in ast.walk(expr):
+    for node in walk(expr):
         if isinstance(node, (ast.Name, ast.Attribute)):
             name = project.resolve(module, node, scope)
             if (

@@ -24,6 +24,7 @@ from fastapi_architect.model.astutil import (
     keyword,
     last_name,
     parameters,
+    walk,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites, resolve_target, walk_dependencies
@@ -161,12 +162,12 @@ def _build_tables(model: AppModel) -> TableIndex:
         for word in ("postgres", "asyncpg", "psycopg", "mysql", "sqlite", "mariadb"):
             if word in lowered:
                 out.dialects.add(word)
-        for node in ast.walk(module.tree):
+        for node in walk(module.tree):
             if isinstance(node, ast.Call):
                 _read_call(project, module, node, out)
         _read_sql_indexes(module.source, out)
     for tree, source in _migrations(project.root):
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, ast.Call):
                 _read_call(project, None, node, out)
         _read_sql_indexes(source, out)
@@ -229,7 +230,7 @@ def _read_class(
         if isinstance(stmt, ast.FunctionDef):
             if stmt.name == "__table_args__":
                 # `@declared_attr.directive def __table_args__(cls): return (Index(...),)`
-                returns = [n for n in ast.walk(stmt) if isinstance(n, ast.Return)]
+                returns = [n for n in walk(stmt) if isinstance(n, ast.Return)]
                 if len(returns) == 1:
                     _read_table_args(project, module, returns[0].value, info)
                 else:
@@ -374,7 +375,7 @@ def _index_columns(call: ast.Call) -> list[str]:
 
 def _read_batches(tree: ast.AST, out: TableIndex) -> None:
     """`with op.batch_alter_table("books") as batch_op: batch_op.create_index("ix", ["t"])`."""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if not isinstance(node, (ast.With, ast.AsyncWith)):
             continue
         for item in node.items:
@@ -389,7 +390,7 @@ def _read_batches(tree: ast.AST, out: TableIndex) -> None:
             first = call.args[0] if call.args else keyword(call, "table_name")
             table = const_str(first)
             alias = item.optional_vars.id
-            for sub in ast.walk(node):
+            for sub in walk(node):
                 if (
                     table
                     and isinstance(sub, ast.Call)
@@ -676,7 +677,7 @@ def _conditions(
 ) -> Iterator[_ColumnUse]:
     """Index-friendly conditions on model columns below `root`: `Model.col == x`,
     `Model.col < x`, `Model.col.in_(...)`, `Model.col.like("a%")`, ..."""
-    for node in ast.walk(root):
+    for node in walk(root):
         operands: list[ast.expr] = []
         if isinstance(node, ast.Compare) and len(node.ops) == 1:
             if isinstance(node.ops[0], _INDEXABLE_OPS):
@@ -705,7 +706,7 @@ def _scope_uses(ctx: FileContext, index: TableIndex) -> list[_ColumnUse]:
         return cached
     uses: list[_ColumnUse] = []
     if fn is not None:
-        for sub in ast.walk(scope):
+        for sub in walk(scope):
             if (
                 isinstance(sub, ast.Call)
                 and isinstance(sub.func, ast.Attribute)
@@ -883,7 +884,7 @@ def _limit_bounded(
     for expr in (annotation, default):
         if expr is None:
             continue
-        for node in ast.walk(expr):
+        for node in walk(expr):
             if isinstance(node, ast.Call) and _bound_keywords(node):
                 return True
             if isinstance(node, (ast.Name, ast.Attribute)):
@@ -898,9 +899,7 @@ def _limit_bounded(
                 if (
                     value is not None
                     and value[1] is not expr
-                    and any(
-                        isinstance(n, ast.Call) and _bound_keywords(n) for n in ast.walk(value[1])
-                    )
+                    and any(isinstance(n, ast.Call) and _bound_keywords(n) for n in walk(value[1]))
                 ):
                     return True
     return False
@@ -1335,7 +1334,7 @@ def _isolated(stack: list[ast.AST], loop: ast.AST) -> bool:
             return True
         elif inside and isinstance(node, ast.Try):
             for handler in node.handlers:
-                subs = list(ast.walk(handler))
+                subs = list(walk(handler))
                 if any(isinstance(sub, ast.Attribute) and sub.attr == "rollback" for sub in subs):
                     return True
                 if not any(isinstance(sub, ast.Raise) for sub in subs):
@@ -1568,7 +1567,7 @@ def _async_factories(model: AppModel) -> _Factories:
     for module in project.module_list:
         if is_test_module(module) or not module.imports_anything("sqlalchemy", "sqlmodel"):
             continue
-        for node in ast.walk(module.tree):
+        for node in walk(module.tree):
             if not isinstance(node, ast.Call):
                 continue
             callee = project.resolve(module, node.func) or ""
@@ -1593,7 +1592,7 @@ def _after(fn: Function, stmt: ast.stmt) -> Iterator[ast.stmt]:
     """The statements that run after `stmt` on the same path: its later siblings, then
     those of the enclosing `with`/`try` blocks (not across `if`/loop branches)."""
     parents: dict[int, tuple[ast.AST, list[ast.stmt]]] = {}
-    for node in ast.walk(fn.node):
+    for node in walk(fn.node):
         for name in ("body", "orelse", "finalbody"):
             block = getattr(node, name, None)
             if isinstance(block, list):
@@ -1709,7 +1708,7 @@ def _reads_after_commit(
 ) -> Iterator[Report]:
     done: set[str] = set()
     for later in _after(fn, commit):
-        for node in ast.walk(later):
+        for node in walk(later):
             name: str | None = None
             if (
                 isinstance(node, ast.Call)
@@ -1785,7 +1784,7 @@ def _memoized_fn(fn: Function) -> bool:
 
 def _parent_map(fn: Function) -> dict[int, ast.AST]:
     out: dict[int, ast.AST] = {}
-    for node in ast.walk(fn.node):
+    for node in walk(fn.node):
         for child in ast.iter_child_nodes(node):
             out[id(child)] = node
     return out
@@ -1805,7 +1804,7 @@ def _closes(fn: Function, name: str) -> bool:
                     return True  # `with closing(db):`
         if isinstance(node, ast.Try):
             for stmt in node.finalbody:
-                for sub in ast.walk(stmt):
+                for sub in walk(stmt):
                     if (
                         isinstance(sub, ast.Call)
                         and isinstance(sub.func, ast.Attribute)
@@ -1820,7 +1819,7 @@ def _closes(fn: Function, name: str) -> bool:
 def _declared_global(fn: Function, name: str) -> bool:
     return any(
         isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names
-        for node in ast.walk(fn.node)
+        for node in walk(fn.node)
     )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from fastapi_architect.model.apps import Route
-from fastapi_architect.model.astutil import body_nodes, last_name
+from fastapi_architect.model.astutil import body_nodes, last_name, walk
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function, Project
 from fastapi_architect.model.types import resolve_callee
@@ -269,10 +269,10 @@ def _returned_names(fn: Function, value: ast.expr) -> set[str]:
         # handler(request)` where `handler = create_pass_through_route(...)`).
         callees = {
             id(node.func)
-            for node in ast.walk(expr)
+            for node in walk(expr)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
         }
-        for node in ast.walk(expr):
+        for node in walk(expr):
             if id(node) in callees:
                 continue
             if isinstance(node, ast.Name) and node.id not in names:

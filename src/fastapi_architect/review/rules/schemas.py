@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi_architect.model.apps import Route
-from fastapi_architect.model.astutil import const_str, keyword, last_name, parameters
+from fastapi_architect.model.astutil import const_str, keyword, last_name, parameters, walk
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites, resolve_target, walk_dependencies
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
@@ -405,7 +405,7 @@ def _redacted_fields(project: Project, cls: ClassInfo) -> Iterator[str]:
                 w in last_name(project.resolve(cls.module, node.func) or "").lower()
                 for w in _REDACTING_WORDS
             )
-            for node in ast.walk(stmt)
+            for node in walk(stmt)
         )
         if redacts:
             yield from names
@@ -999,16 +999,17 @@ def pydantic_v1_api(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     review took for a model might not be one. `@root_validator`, `class Config`,
     `json_encoders` and the `BaseSettings` import are left to you.
     """
-    if _compat_code(ctx):
-        return
     if isinstance(node, ast.ImportFrom):
-        yield from _v1_import(node, ctx)
+        found = list(_v1_import(node, ctx))
+    elif isinstance(node, ast.Call):
+        found = list(_v1_call(node, ctx))
+    elif isinstance(node, ast.ClassDef):
+        found = list(_v1_class(node, ctx))
+    else:
         return
-    if isinstance(node, ast.Call):
-        yield from _v1_call(node, ctx)
-        return
-    if isinstance(node, ast.ClassDef):
-        yield from _v1_class(node, ctx)
+    # Only for what would be reported: the ancestors are unparsed to read the tests.
+    if found and not _compat_code(ctx):
+        yield from found
 
 
 _VERSION_TEST = re.compile(r"pydantic|\b(?:IS_|USE_)?V[12]\b", re.IGNORECASE)
@@ -1257,7 +1258,7 @@ def _extra_allowed(project: Project, qualname: str) -> bool:
         if cls is None:
             continue
         for stmt in cls.node.body:
-            for sub in ast.walk(stmt) if isinstance(stmt, (ast.Assign, ast.ClassDef)) else ():
+            for sub in walk(stmt) if isinstance(stmt, (ast.Assign, ast.ClassDef)) else ():
                 if (isinstance(sub, ast.keyword) and sub.arg == "extra") or (
                     isinstance(sub, ast.Assign)
                     and any(isinstance(t, ast.Name) and t.id == "extra" for t in sub.targets)
@@ -1551,7 +1552,7 @@ def _reads_name(fn: Function, name: str) -> bool:
     return any(
         isinstance(node, ast.Name) and node.id == name
         for stmt in fn.node.body
-        for node in ast.walk(stmt)
+        for node in walk(stmt)
     )
 
 

@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi_architect.model.apps import Route, status_code_value
-from fastapi_architect.model.astutil import argument, body_nodes, const_str, keyword, parameters
+from fastapi_architect.model.astutil import (
+    argument,
+    body_nodes,
+    const_str,
+    keyword,
+    parameters,
+    walk,
+)
 from fastapi_architect.model.dependencies import (
     depends_call,
     param_sites,
@@ -201,7 +208,7 @@ class _Flow:
     def mentions(self, expr: ast.AST, labels: list[str]) -> bool:
         """Does `expr` read one of the tainted values (or a local computed from one)?"""
         roots = {label.split(".", 1)[0] for label in labels}
-        for node in ast.walk(expr):
+        for node in walk(expr):
             if isinstance(node, ast.Name):
                 if node.id in roots:
                     return True
@@ -692,7 +699,7 @@ def _vets(flow: _Flow, labels: list[str]) -> bool:
 
 def _substantive(test: ast.expr) -> bool:
     """Not just a presence test (`if next:`, `if next is None:`)."""
-    for node in ast.walk(test):
+    for node in walk(test):
         if isinstance(node, ast.Call):
             return True
         if isinstance(node, ast.Compare) and not all(
@@ -905,7 +912,7 @@ def _signed_cursor(ctx: ProjectContext, fn: Function, name: str) -> bool:
     next one itself (`.dumps(metadata)`), as airflow's log endpoint does. It carries
     pagination state, not a credential."""
     loads = dumps = False
-    for node in ast.walk(fn.node):
+    for node in walk(fn.node):
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -1199,7 +1206,7 @@ def _derived(facts: FunctionFacts, roots: set[str]) -> set[str]:
                 if checked is None and isinstance(node, (ast.Assign, ast.AnnAssign)):
                     checked = node.value  # tuple unpacking
                 if checked is not None and any(
-                    isinstance(n, ast.Name) and n.id in names for n in ast.walk(checked)
+                    isinstance(n, ast.Name) and n.id in names for n in walk(checked)
                 ):
                     names.add(name)
                     changed = True
@@ -1209,7 +1216,7 @@ def _derived(facts: FunctionFacts, roots: set[str]) -> set[str]:
 
 def _test_words(test: ast.expr) -> set[str]:
     words: set[str] = set()
-    for node in ast.walk(test):
+    for node in walk(test):
         if isinstance(node, ast.Attribute):
             words |= set(_words(node.attr))
         elif isinstance(node, ast.Name):
@@ -1224,9 +1231,9 @@ def _credential_test(test: ast.expr, names: set[str]) -> bool:
     """Does the `if` test check the credential (its presence or validity, the claims it
     carries, or that its user exists), rather than what the caller may do? Reading
     any other attribute of the user (`user.is_active`, `user.org_id`) is the latter."""
-    if not any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(test)):
+    if not any(isinstance(n, ast.Name) and n.id in names for n in walk(test)):
         return False
-    for node in ast.walk(test):
+    for node in walk(test):
         if (
             isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Name)
@@ -1241,7 +1248,7 @@ def _verifies(ctx: FileContext, fn: Function, body: list[ast.stmt], names: set[s
     """Does a `try` body decode or verify the credential (a JWT library call, or a
     `decode`/`verify`/`validate`/`loads` call given the raw credential)?"""
     for stmt in body:
-        for node in ast.walk(stmt):
+        for node in walk(stmt):
             if not isinstance(node, ast.Call):
                 continue
             if _jwt_of(ctx.project, fn.module, node, fn) is not None:
@@ -1251,7 +1258,7 @@ def _verifies(ctx: FileContext, fn: Function, body: list[ast.stmt], names: set[s
             if any(w in short.lower() for w in _VERIFY_WORDS) and any(
                 isinstance(n, ast.Name) and n.id in names
                 for arg in [*node.args, *(k.value for k in node.keywords)]
-                for n in ast.walk(arg)
+                for n in walk(arg)
             ):
                 return True
     return False
@@ -1489,7 +1496,7 @@ def _owner_field(ctx: ProjectContext, qualname: str | None, writes: bool = True)
 
 
 def _mentions(expr: ast.AST, names: set[str]) -> bool:
-    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(expr))
+    return any(isinstance(n, ast.Name) and n.id in names for n in walk(expr))
 
 
 def _touches_owner(fn: Function) -> bool:

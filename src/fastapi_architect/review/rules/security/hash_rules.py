@@ -13,6 +13,7 @@ from fastapi_architect.model.astutil import (
     keyword,
     last_name,
     parameters,
+    walk,
 )
 from fastapi_architect.model.project import Function
 from fastapi_architect.model.types import infer_type, resolve_callee
@@ -295,7 +296,7 @@ def _prehash(ctx: FileContext, fn: Function | None) -> bool:
             and any(
                 isinstance(n, ast.Name) and n.id == target
                 for a in [*sub.args, *(k.value for k in sub.keywords)]
-                for n in ast.walk(a)
+                for n in walk(a)
             )
             for sub in body_nodes(fn.node)
         )

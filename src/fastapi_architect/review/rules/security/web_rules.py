@@ -11,7 +11,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from fastapi_architect.model.apps import APP_CLASSES
-from fastapi_architect.model.astutil import argument, const_str, keyword, parameters
+from fastapi_architect.model.astutil import argument, const_str, keyword, parameters, walk
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.types import resolve_callee
 from fastapi_architect.review.context import FileContext
@@ -272,7 +272,7 @@ def _presented(ctx: FileContext, expr: ast.expr) -> bool:
     return any(
         isinstance(sub, (ast.Name, ast.Attribute))
         and (sub.id if isinstance(sub, ast.Name) else sub.attr) in ("request", "headers")
-        for sub in ast.walk(base)
+        for sub in walk(base)
     )
 
 
@@ -771,7 +771,7 @@ _ENV_WORDS = frozenset(
 def _env_test(test: ast.expr) -> bool:
     """Does the test read something about the environment or the docs
     (`settings.ENVIRONMENT`, `DEBUG`, `settings.show_docs`, `os.getenv("ENV")`)?"""
-    for sub in ast.walk(test):
+    for sub in walk(test):
         name = None
         if isinstance(sub, ast.Name):
             name = sub.id
@@ -805,7 +805,7 @@ def _docs_url(ctx: FileContext, expr: ast.expr, depth: int = 0) -> object:
     if isinstance(expr, ast.Constant):
         return expr.value if isinstance(expr.value, str) or expr.value is None else _GATED
     if isinstance(expr, (ast.JoinedStr, ast.BinOp)):
-        if any(isinstance(sub, (ast.IfExp, ast.Call)) for sub in ast.walk(expr)):
+        if any(isinstance(sub, (ast.IfExp, ast.Call)) for sub in walk(expr)):
             return _GATED
         return _show(expr)
     if isinstance(expr, ast.Name):
@@ -938,7 +938,7 @@ def _cookie_words(words: list[str]) -> bool:
 def _value_names(expr: ast.expr) -> Iterator[str]:
     """Variable and attribute names whose value flows into the cookie value."""
     skip: set[int] = set()
-    for sub in ast.walk(expr):
+    for sub in walk(expr):
         if isinstance(sub, ast.Call):
             skip.add(id(sub.func))
         if id(sub) in skip:
