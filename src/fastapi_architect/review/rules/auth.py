@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -20,8 +20,9 @@ from fastapi_architect.model.dependencies import (
     walk_dependencies,
 )
 from fastapi_architect.model.project import Function, Module, Project
-from fastapi_architect.model.types import annotation_type, unwrap_annotation
+from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import is_test_module
 from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS
@@ -262,14 +263,8 @@ class _AuthState:
     first_flagged: Route | None = None
 
 
-_STATE: list[_AuthState] = []
-
-
 def _state(model: AppModel) -> _AuthState:
-    # One review at a time: keep the facts of the current model only.
-    if not _STATE or _STATE[0].model is not model:
-        _STATE[:] = [_AuthState(model)]
-    return _STATE[0]
+    return project_index(model, _AuthState)
 
 
 # ------------------------------------------------------------------ FAA301 heuristics
@@ -404,6 +399,128 @@ def _function_authenticates(state: _AuthState, fn: Function, patterns: tuple[str
         cached = _credential_param(project, fn) or _body_authenticates(project, fn, patterns)
         state.function_verdicts[key] = cached
     return cached
+
+
+# ------------------------------------------------------------------ FAA301 delegated checks
+
+# Words that name a credential carried in a request body or parameter
+# (`challenge_token`, `reset_token`, `api_key`, `client_secret`).
+_BODY_CREDENTIAL_WORDS = frozenset(
+    {"token", "jwt", "bearer", "secret", "credential", "credentials", "apikey"}
+)
+_CONSTANT_TIME = frozenset({"hmac.compare_digest", "secrets.compare_digest"})
+# Outside packages whose `decode`/`loads`/`verify` checks a signed token.
+_TOKEN_LIBRARIES = frozenset({"jwt", "jose", "authlib", "joserfc", "itsdangerous"})
+_TOKEN_CHECKS = frozenset({"decode", "loads", "verify", "deserialize", "unsign"})
+_FLOW_DEPTH = 3
+
+
+def _credential_name(name: str) -> bool:
+    words = _words(name)
+    return bool(set(words) & _BODY_CREDENTIAL_WORDS) or ("api", "key") in pairwise(words)
+
+
+def _request_credential(handler: Function, expr: ast.expr) -> bool:
+    """A credential the request carries: a handler parameter or a field of one named
+    for a token or secret (`token`, `form.challenge_token`), also read through
+    `SecretStr.get_secret_value()`."""
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "get_secret_value"
+        and not expr.args
+    ):
+        expr = expr.func.value
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        return expr.value.id in handler.param_names and _credential_name(expr.attr)
+    if isinstance(expr, ast.Name):
+        return expr.id in handler.param_names and _credential_name(expr.id)
+    return False
+
+
+def _receiving_params(
+    callee: Function, call: ast.Call, passes: Callable[[ast.expr], bool]
+) -> list[str]:
+    """The parameters of `callee` that receive an argument of `call` for which `passes`
+    holds (the bound `self`/`cls` of a method skipped)."""
+    args = callee.node.args
+    names = [a.arg for a in [*args.posonlyargs, *args.args]]
+    static = any(
+        isinstance(d, ast.Name) and d.id == "staticmethod" for d in callee.node.decorator_list
+    )
+    if callee.class_qualname is not None and not static and names:
+        names = names[1:]
+    out: list[str] = []
+    for index, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            break
+        if index < len(names) and passes(arg):
+            out.append(names[index])
+    out.extend(kw.arg for kw in call.keywords if kw.arg is not None and passes(kw.value))
+    return out
+
+
+def _credential_flow(
+    project: Project, fn: Function, param: str, depth: int, seen: set[int]
+) -> Iterator[Function]:
+    """`fn` and the project functions its parameter `param` is passed on to, a few
+    calls deep."""
+    if id(fn.node) in seen or depth > _FLOW_DEPTH:
+        return
+    seen.add(id(fn.node))
+    yield fn
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = project.function(resolve_callee(project, fn.module, node.func, fn))
+        if callee is None:
+            continue
+        for name in _receiving_params(
+            callee, node, lambda e: isinstance(e, ast.Name) and e.id == param
+        ):
+            yield from _credential_flow(project, callee, name, depth + 1, seen)
+
+
+def _verifies_token(project: Project, fn: Function) -> bool:
+    """Does `fn` compare a secret in constant time, or check a signed token
+    (`jwt.decode`, itsdangerous `loads`)?"""
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = resolve_callee(project, fn.module, node.func, fn)
+        if callee is None:
+            continue
+        if project.canonical(callee) in _CONSTANT_TIME:
+            return True
+        if callee.split(".", 1)[0] in _TOKEN_LIBRARIES and last_name(callee) in _TOKEN_CHECKS:
+            return True
+    return False
+
+
+def _delegates_credential_check(project: Project, handler: Function) -> bool:
+    """The handler hands a credential from the request (a challenge or reset token in
+    the body) to project code that verifies it (a constant-time comparison or a
+    signed-token check) and refuses access (401/403) when it does not match: the
+    token is the credential, as for the second step of a login."""
+    for node in body_nodes(handler.node):
+        if not isinstance(node, ast.Call):
+            continue
+        arguments = [*node.args, *(kw.value for kw in node.keywords)]
+        if not any(_request_credential(handler, a) for a in arguments):
+            continue
+        callee = project.function(resolve_callee(project, handler.module, node.func, handler))
+        if callee is None:
+            continue
+        for param in _receiving_params(callee, node, lambda e: _request_credential(handler, e)):
+            chain = list(_credential_flow(project, callee, param, 1, set()))
+            refuses = any(
+                isinstance(n, ast.Raise) and _refuses_access(project, f, n)
+                for f in chain
+                for n in body_nodes(f.node)
+            )
+            if refuses and any(_verifies_token(project, f) for f in chain):
+                return True
+    return False
 
 
 def _auth_instance(project: Project, qualname: str | None) -> bool:
@@ -695,7 +812,10 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     (`verify_mfa`, `*mfa_challenge`, `verify_otp`...), `*webhook*`, `*callback`; a handler
     taking `OAuth2PasswordRequestForm` is a login endpoint. A handler that checks
     credentials itself (answers 401/403, reads the `Authorization` header or
-    `request.user`, carries `@requires(...)`/`@login_required`) counts as protected.
+    `request.user`, carries `@requires(...)`/`@login_required`) counts as protected,
+    and so does one that hands a token from the request (`form.challenge_token`, a
+    first-login MFA enrollment step) to project code that checks it (a constant-time
+    comparison or a signed-token decode) and answers 401/403 when it does not match.
     Routes included only in a development environment (`if settings.ENVIRONMENT ==
     "local": ...`), websocket routes, routes in test files, and routers not reachable
     from any app found when some `include_router` calls could not be resolved are
@@ -834,7 +954,9 @@ def _evaluate(ctx: ProjectContext, state: _AuthState, route: Route) -> tuple[str
     ]
     if not unprotected:
         return None, bool(protected)
-    if _function_authenticates(state, handler, patterns):
+    if _function_authenticates(state, handler, patterns) or _delegates_credential_check(
+        project, handler
+    ):
         return None, True
     methods = ", ".join(mutating or route.methods)
     path = unprotected[0].path

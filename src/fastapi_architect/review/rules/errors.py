@@ -15,11 +15,12 @@ from fastapi_architect.model.astutil import (
     keyword,
     last_name,
     parameters,
+    walk,
     walk_nodes,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function, Module, Project
-from fastapi_architect.model.types import annotation_type
+from fastapi_architect.model.types import annotation_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.index import project_index
@@ -108,7 +109,7 @@ def _is_factory(model: AppModel, fn: Function) -> bool:
     project = model.project
     returns = fn.node.returns
     if returns is not None:
-        for node in ast.walk(returns):
+        for node in walk(returns):
             if isinstance(node, (ast.Name, ast.Attribute)) and _is_exception_type(
                 project, project.resolve(fn.module, node, fn.parent)
             ):
@@ -432,7 +433,27 @@ def _find_leak(
     todo: list[ast.AST] = [expr]
     while todo:
         node = todo.pop()
-        if isinstance(node, ast.Lambda):
+        if isinstance(node, (ast.Lambda, ast.Compare)):
+            continue  # a comparison's value is a bool, never the message
+        if isinstance(node, ast.IfExp):
+            todo.extend([node.body, node.orelse])  # the test is not sent
+            continue
+        if (
+            isinstance(node, ast.Subscript)
+            and _exception_ref(node, names, bare=False) is None
+            and isinstance(node.ctx, ast.Load)
+        ):
+            todo.append(node.value)  # `MESSAGES[str(e)]`: the key only looks up
+            continue
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+            and _exception_ref(node.func.value, names, bare=True) is None
+        ):
+            # `MESSAGES.get(str(e), "Invalid response")`: the key only looks up.
+            todo.extend([node.func.value, *node.args[1:], *(kw.value for kw in node.keywords)])
             continue
         if isinstance(node, ast.Call):
             callee = ctx.resolve(node.func)
@@ -696,6 +717,204 @@ def _project_raised(ctx: FileContext, name: str, classes: list[str]) -> bool:
     return True
 
 
+# Builtins whose errors carry no internals (a fixed text, or none at all).
+_PLAIN_BUILTINS = frozenset(
+    {
+        "isinstance",
+        "issubclass",
+        "len",
+        "bool",
+        "callable",
+        "hasattr",
+        "id",
+        "type",
+        "any",
+        "all",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "dict",
+        "sorted",
+        "reversed",
+        "enumerate",
+        "zip",
+        "range",
+        "min",
+        "max",
+        "sum",
+        "abs",
+        "repr",
+        "str",
+    }
+)
+# Methods of builtin strings and containers, same.
+_PLAIN_METHODS = frozenset(
+    {
+        "startswith",
+        "endswith",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "lower",
+        "upper",
+        "casefold",
+        "split",
+        "rsplit",
+        "splitlines",
+        "partition",
+        "rpartition",
+        "join",
+        "items",
+        "keys",
+        "values",
+        "append",
+        "add",
+        "extend",
+        "copy",
+        "get_secret_value",
+    }
+)
+_LOGGERS = frozenset({"log", "logger", "logging", "_log", "_logger"})
+_RAISE_DEPTH = 3
+
+
+def _builtin_class(name: str) -> type[BaseException] | None:
+    value = getattr(builtins, name, None) if name in _BUILTIN_EXCEPTIONS else None
+    return value if isinstance(value, type) and issubclass(value, BaseException) else None
+
+
+def _catches(project: Project, caught: list[str], raised: str | None) -> bool:
+    """May `except (caught...)` catch an exception of class `raised`? Unknown classes
+    may."""
+    if raised is None:
+        return True
+    unknown = False
+    for ancestor in project.mro(raised):
+        if ancestor in caught:
+            return True
+        base = _builtin_class(ancestor)
+        if base is not None:
+            if any(
+                (c := _builtin_class(name)) is not None and issubclass(base, c) for name in caught
+            ):
+                return True
+        else:
+            cls = project.class_(ancestor)
+            # An outside class, or a project class with a base that did not resolve.
+            unknown = unknown or cls is None or len(cls.bases) < len(cls.node.bases)
+    return unknown
+
+
+def _literal_message(call: ast.Call) -> bool:
+    return not call.keywords and all(
+        isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args
+    )
+
+
+def _plain_call(project: Project, fn: Function, call: ast.Call, callee: str | None) -> bool:
+    """A call whose errors say nothing about internals: plain builtins, methods of
+    strings and containers, logging, `json.loads` (a parse position)."""
+    if callee in _PLAIN_BUILTINS or callee in _JSON_LOADS:
+        return True
+    func = call.func
+    if not isinstance(func, ast.Attribute) or project.function(callee) is not None:
+        return False
+    if func.attr in _PLAIN_METHODS:
+        return True
+    receiver = func.value
+    owner = (
+        receiver.id
+        if isinstance(receiver, ast.Name)
+        else receiver.attr
+        if isinstance(receiver, ast.Attribute)
+        else ""
+    )
+    return owner.lower() in _LOGGERS
+
+
+def _raises_only_literals(
+    project: Project,
+    fn: Function,
+    nodes: list[ast.AST],
+    caught: list[str],
+    depth: int,
+    seen: set[int],
+    found: list[ast.Raise],
+) -> bool:
+    """Is every way these nodes (in `fn`, and the project functions they call) can
+    raise one of the `caught` classes a `raise` with a string literal (collected in
+    `found`)? Any other call (outside code) may raise anything; a subscript raises
+    `KeyError` with its key."""
+    lookups = _catches(project, caught, "KeyError") or _catches(project, caught, "IndexError")
+    attributes = _catches(project, caught, "AttributeError")
+    for node in walk_nodes(nodes):
+        if isinstance(node, ast.Raise):
+            exc = node.exc
+            if exc is None:
+                return False  # a bare re-raise: whatever was caught
+            call = exc if isinstance(exc, ast.Call) else None
+            raised = project.resolve(fn.module, call.func if call else exc, fn)
+            if raised is None or (
+                call is None and project.class_(raised) is None and not _builtin_class(raised)
+            ):
+                return False  # `raise error`: a value of unknown message
+            if _catches(project, caught, raised):
+                if call is not None and not _literal_message(call):
+                    return False
+                found.append(node)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            if lookups and not isinstance(node.slice, ast.Constant):
+                return False
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            if attributes:
+                return False
+        elif isinstance(node, ast.Call):
+            callee = resolve_callee(project, fn.module, node.func, fn)
+            if _plain_call(project, fn, node, callee) or (
+                callee is not None and _builtin_class(callee) is not None
+            ):
+                continue  # building a builtin exception raises nothing
+            target = project.function(callee)
+            cls = project.class_(callee)
+            if target is None and cls is not None:
+                if project.is_subclass(cls.qualname, _PYDANTIC_MODELS):
+                    if _catches(project, caught, "ValueError"):
+                        return False  # a `ValidationError`, about the input
+                    continue
+                target = project.method(cls.qualname, "__init__")
+                if target is None:
+                    continue
+            if target is None or depth >= _RAISE_DEPTH:
+                return False
+            if id(target.node) in seen:
+                continue
+            seen.add(id(target.node))
+            if not _raises_only_literals(
+                project, target, list(target.node.body), caught, depth + 1, seen, found
+            ):
+                return False
+    return True
+
+
+def _app_written_message(ctx: FileContext, name: str, classes: list[str]) -> bool:
+    """`except (KeyError, ValueError) as e` around code that raises those classes only
+    as `raise ValueError("Invalid model")` (here or in the project functions it calls),
+    with nothing else that could raise them: the message is the project's own text."""
+    fn = ctx.function()
+    node = _enclosing_try(ctx, name)
+    if fn is None or node is None or not classes:
+        return False
+    project = ctx.project
+    for cls in classes:
+        if cls in _BROAD or (_builtin_class(cls) is None and project.class_(cls) is None):
+            return False
+    found: list[ast.Raise] = []
+    return _raises_only_literals(
+        project, fn, list(node.body), classes, 0, {id(fn.node)}, found
+    ) and bool(found)
+
+
 def _short(node: ast.AST) -> str:
     text = ast.unparse(node)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -738,7 +957,14 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     jinja2's `TemplateSyntaxError` and jsonschema's `ValidationError`. A builtin
     exception counts as project-written when a project function called in the `try`
     raises it with a string literal and nothing in the `try` touches files, processes
-    or sockets. A broad `except Exception` around a `try` body that only builds or
+    or sockets. At any status, nothing is reported when the caught classes (not
+    `Exception`) can only come from `raise X("literal")` in the `try` body or in the
+    project functions it calls, with nothing else there that could raise them (no
+    outside call but plain builtins, string and container methods, logging and
+    `json.loads`; no subscript by a variable key when `KeyError`/`IndexError` is
+    caught): the message is the project's own text. Neither is an exception text
+    used only as a lookup key (`MESSAGES.get(str(e), "...")`) or in a comparison.
+    A broad `except Exception` around a `try` body that only builds or
     validates Pydantic models is taken as a `ValidationError`; one around a body that
     only decodes JSON (`response.json()`, `json.loads`) is not reported at any status
     (the message is a parse position). A status bound to a local in the `except` clause
@@ -815,6 +1041,8 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
         )
         return
     classes = names.get(leak.name, [])
+    if _app_written_message(ctx, leak.name, classes):
+        return
     kind = _try_body_kind(ctx, leak.name, classes)
     if kind == "json":
         return

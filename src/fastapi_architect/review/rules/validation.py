@@ -18,6 +18,7 @@ from fastapi_architect.model.astutil import (
     dotted,
     last_name,
     parameters,
+    walk,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import resolve_target, walk_dependencies
@@ -178,7 +179,7 @@ def annotation_mentions_response(
     if base is not None:
         roots.append((base, base_module))
     for root, owner in roots:
-        for node in ast.walk(root):
+        for node in walk(root):
             if isinstance(node, (ast.Name, ast.Attribute)):
                 name = project.resolve(owner, node, scope if owner is module else None)
                 if is_response_class(project, name):
@@ -552,11 +553,11 @@ def _body_read_kind(expr: ast.AST | None, requests: set[str]) -> str:
 
 
 def _contains_read(expr: ast.AST, requests: set[str], kinds: frozenset[str] = _BODY_READS) -> bool:
-    return any(_body_read_kind(node, requests) in kinds for node in ast.walk(expr))
+    return any(_body_read_kind(node, requests) in kinds for node in walk(expr))
 
 
 def _names_in(expr: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(expr) if isinstance(n, ast.Name)}
 
 
 def _call_args(call: ast.Call) -> list[ast.expr]:
@@ -864,11 +865,11 @@ def _decode_error_swallowed(node: ast.Await, ctx: FileContext) -> bool:
                 ):
                     return True
         if isinstance(ancestor, ast.Try) and any(
-            any(n is node for n in ast.walk(stmt)) for stmt in ancestor.body
+            any(n is node for n in walk(stmt)) for stmt in ancestor.body
         ):
             for handler in ancestor.handlers:
                 if _names_decode_error(handler.type) and not any(
-                    isinstance(n, ast.Raise) for n in ast.walk(handler)
+                    isinstance(n, ast.Raise) for n in walk(handler)
                 ):
                     return True
     return False
@@ -979,6 +980,232 @@ def _response_class(route: Route) -> tuple[ast.expr, Module] | None:
     return None
 
 
+# A handler that serves a document whose shape it does not own: the JSON body of an
+# upstream service it proxies (`return await r.json()` after `session.get(url)`), or a
+# generated OpenAPI/JSON Schema document (`app.openapi()`, `Model.model_json_schema()`,
+# a dict with an `"openapi"` key). A response model would only cut fields out of them.
+_HTTP_LIBRARIES = ("aiohttp", "httpx", "requests", "urllib3")
+_HTTP_METHODS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "request", "send"}
+)
+_SCHEMA_METHODS = frozenset({"model_json_schema", "schema", "json_schema", "openapi"})
+_OPENAPI_BUILDERS = frozenset({"fastapi.openapi.utils.get_openapi"})
+_DOCUMENT_KEYS = frozenset({"openapi", "swagger", "$schema"})
+_COPIES = frozenset({"dict", "copy.copy", "copy.deepcopy"})
+_FLOW_DEPTH = 12
+
+# A value's verdict: True (a foreign document), False (anything else), None (no
+# evidence either way: `None`, a value still being evaluated further up).
+_Verdict = bool | None
+# The arguments a project helper was called with: parameter -> (caller, its
+# arguments, the argument expression).
+_Arguments = dict[str, tuple[Function, "_Arguments", ast.expr]]
+
+
+def _combine(verdicts: list[_Verdict]) -> _Verdict:
+    if False in verdicts:
+        return False
+    return True if True in verdicts else None
+
+
+@dataclass
+class _DocumentFlow:
+    project: Project
+    active: set[tuple[int, str]] = field(default_factory=set)
+    depth: int = 0
+
+
+def _bindings(fn: Function, name: str) -> list[ast.expr | None]:
+    """Every value `name` is bound to in `fn`'s own scope (assignments, `with ... as`,
+    `:=`), None for a binding of unknown value (loop variables, unpacking, `except`
+    names, augmented assignments, imports, definitions)."""
+    out: list[ast.expr | None] = []
+
+    def bind(target: ast.expr, value: ast.expr | None) -> None:
+        if isinstance(target, ast.Name):
+            if target.id == name:
+                out.append(value)
+        elif isinstance(target, (ast.Tuple, ast.List, ast.Starred)):
+            inner = target.elts if not isinstance(target, ast.Starred) else [target.value]
+            for element in inner:
+                bind(element, None)
+
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                bind(target, node.value)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            bind(node.target, node.value)
+        elif isinstance(node, (ast.AugAssign, ast.For, ast.AsyncFor)):
+            bind(node.target, None)
+        elif isinstance(node, ast.NamedExpr):
+            bind(node.target, node.value)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            bind(node.optional_vars, node.context_expr)
+        elif isinstance(node, ast.ExceptHandler) and node.name == name:
+            out.append(None)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == name:
+                out.append(None)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any((a.asname or a.name.partition(".")[0]) == name for a in node.names):
+                out.append(None)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            out.append(None)
+    return out
+
+
+def _call_arguments(
+    caller: Function, args: _Arguments, callee: Function, call: ast.Call
+) -> _Arguments:
+    names = [a.arg for a in [*callee.node.args.posonlyargs, *callee.node.args.args]]
+    static = any(
+        isinstance(d, ast.Name) and d.id == "staticmethod" for d in callee.node.decorator_list
+    )
+    if callee.class_qualname is not None and not static and names:
+        names = names[1:]
+    out: _Arguments = {}
+    for index, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred) or index >= len(names):
+            break
+        out[names[index]] = (caller, args, arg)
+    for kw in call.keywords:
+        if kw.arg is not None:
+            out[kw.arg] = (caller, args, kw.value)
+    return out
+
+
+def _name_values(
+    flow: _DocumentFlow,
+    fn: Function,
+    args: _Arguments,
+    name: str,
+    judge: Callable[[_DocumentFlow, Function, _Arguments, ast.expr], _Verdict],
+) -> _Verdict:
+    """Judge every value a local or parameter may hold; a `None` initializer and a
+    binding already being judged (a loop through the flow) say nothing."""
+    key = (id(fn.node), name)
+    if key in flow.active:
+        return None
+    flow.active.add(key)
+    try:
+        verdicts: list[_Verdict] = []
+        if name in fn.param_names:
+            if name not in args:
+                return False
+            caller, caller_args, expr = args[name]
+            verdicts.append(judge(flow, caller, caller_args, expr))
+        for value in _bindings(fn, name):
+            if value is None:
+                return False
+            if isinstance(value, ast.Constant) and value.value is None:
+                continue
+            verdicts.append(judge(flow, fn, args, value))
+        if not verdicts and name not in fn.param_names:
+            return False
+        return _combine(verdicts)
+    finally:
+        flow.active.discard(key)
+
+
+def _http_response(flow: _DocumentFlow, fn: Function, args: _Arguments, expr: ast.expr) -> _Verdict:
+    """Is this the response of an outgoing HTTP call (`await session.get(url)`,
+    `async with client.post(url, ...) as r`, `requests.get(url)`), in a module that
+    uses an HTTP client library?"""
+    if isinstance(expr, ast.Await):
+        return _http_response(flow, fn, args, expr.value)
+    if isinstance(expr, ast.Name):
+        return _name_values(flow, fn, args, expr.id, _http_response)
+    if not (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in _HTTP_METHODS
+        and (expr.args or any(kw.arg == "url" for kw in expr.keywords))
+        and fn.module.imports_anything(*_HTTP_LIBRARIES)
+    ):
+        return False
+    project = flow.project
+    return project.function(resolve_callee(project, fn.module, expr.func, fn)) is None
+
+
+def _foreign_document(
+    flow: _DocumentFlow, fn: Function, args: _Arguments, expr: ast.expr
+) -> _Verdict:
+    """Is this value (in `fn`, called with `args`) a document the app does not shape:
+    an upstream JSON body passed through whole, or a generated OpenAPI/JSON Schema?"""
+    if flow.depth > _FLOW_DEPTH:
+        return False
+    flow.depth += 1
+    try:
+        return _judge_document(flow, fn, args, expr)
+    finally:
+        flow.depth -= 1
+
+
+def _judge_document(
+    flow: _DocumentFlow, fn: Function, args: _Arguments, expr: ast.expr
+) -> _Verdict:
+    project = flow.project
+    if isinstance(expr, ast.Await):
+        return _foreign_document(flow, fn, args, expr.value)
+    if isinstance(expr, ast.Constant):
+        return None if expr.value is None else False
+    if isinstance(expr, ast.IfExp):
+        return _combine(
+            [
+                _foreign_document(flow, fn, args, expr.body),
+                _foreign_document(flow, fn, args, expr.orelse),
+            ]
+        )
+    if isinstance(expr, ast.Name):
+        return _name_values(flow, fn, args, expr.id, _foreign_document)
+    if isinstance(expr, ast.Attribute) and expr.attr == "text":  # httpx, requests
+        return _http_response(flow, fn, args, expr.value) is True
+    if isinstance(expr, ast.Dict):
+        if any(const_str(k) in _DOCUMENT_KEYS for k in expr.keys if k is not None):
+            return True
+        if expr.values and all(k is None for k in expr.keys):  # `{**upstream}`
+            return _combine([_foreign_document(flow, fn, args, v) for v in expr.values])
+        return False
+    if not isinstance(expr, ast.Call):
+        return False
+    func = expr.func
+    callee = resolve_callee(project, fn.module, func, fn)
+    helper = project.function(callee)
+    if helper is None:
+        if isinstance(func, ast.Attribute) and not expr.args:
+            if func.attr in ("json", "text"):  # aiohttp's `text()` is a method
+                return _http_response(flow, fn, args, func.value) is True
+            if func.attr in _SCHEMA_METHODS:
+                return True
+            if func.attr == "copy" and not expr.keywords:
+                return _foreign_document(flow, fn, args, func.value)
+        if callee in _OPENAPI_BUILDERS:
+            return True
+        if callee in _COPIES and len(expr.args) == 1 and not expr.keywords:
+            return _foreign_document(flow, fn, args, expr.args[0])
+        return False
+    helper_args = _call_arguments(fn, args, helper, expr)
+    verdicts: list[_Verdict] = []
+    for value in returned_values(helper):
+        if is_response_expr(project, helper, value):
+            continue
+        verdicts.append(_foreign_document(flow, helper, helper_args, value))
+    return _combine(verdicts)
+
+
+def _serves_foreign_document(project: Project, handler: Function) -> bool:
+    """Does every `return` of the handler pass on an upstream JSON body or a generated
+    schema document (or build a `Response`, or return nothing)?"""
+    flow = _DocumentFlow(project)
+    verdicts: list[_Verdict] = []
+    for value in returned_values(handler):
+        if is_response_expr(project, handler, value):
+            continue
+        verdicts.append(_foreign_document(flow, handler, {}, value))
+    return _combine(verdicts) is True
+
+
 def _registration_scope(route: Route) -> Function | None:
     handler = route.handler
     return handler.parent if handler.module is route.module else None
@@ -1024,7 +1251,13 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
     - `response_model=None`, FastAPI's documented opt-out: the author decided, and a
       decorator with a `**kwargs` splat, which may hold the response model;
     - probes (`/health`, `/healthz`, `/ready`, `/live`, `/ping`...), read by load
-      balancers rather than API clients.
+      balancers rather than API clients;
+    - handlers serving a document whose shape they do not own, in every `return`: the
+      JSON body of an upstream service passed on whole (`return await r.json()` after
+      `session.get(url)`, `{**data}`, or through a project helper that returns one or
+      a `Response`), or a generated OpenAPI/JSON Schema document (`app.openapi()`,
+      `get_openapi(...)`, `Model.model_json_schema()`, a dict with an `"openapi"`
+      key). A dict the handler builds itself, even from upstream data, is reported.
 
     Typed containers such as `dict[str, str]` are contracts and are not flagged.
 
@@ -1079,7 +1312,9 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
         declared = route.keywords["response_model"]
         if isinstance(declared, ast.Constant) and declared.value is None:
             return
-        if is_raw_type(project, route.module, declared, scope, any_is_raw=True):
+        if is_raw_type(
+            project, route.module, declared, scope, any_is_raw=True
+        ) and not _serves_foreign_document(project, handler):
             yield Report(
                 node,
                 f"{label} declares `response_model={ast.unparse(declared)}`: the response "
@@ -1092,6 +1327,8 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
         values = returned_values(handler)
         if not values or all(is_response_expr(project, handler, v) for v in values):
             return
+        if _serves_foreign_document(project, handler):
+            return
         yield Report(
             node,
             f"{label} has no `response_model=` and no return annotation: the response is "
@@ -1102,7 +1339,9 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
         return
     if annotation_mentions_response(project, handler.module, returns, handler.parent):
         return
-    if is_raw_type(project, handler.module, returns, handler.parent, any_is_raw=True):
+    if is_raw_type(
+        project, handler.module, returns, handler.parent, any_is_raw=True
+    ) and not _serves_foreign_document(project, handler):
         yield Report(
             node,
             f"{label} returns `{ast.unparse(returns)}`, which has no schema: the response is "
