@@ -319,16 +319,23 @@ def _error_status(ctx: FileContext, expr: ast.expr | None) -> tuple[str, int | N
     return "other", None
 
 
+# Name prefixes of calls that only check, read or reformat the value they are given.
+_PARSER_PREFIXES = ("validate", "parse", "format")
+
+
 def _only_parses(ctx: FileContext, body: list[ast.stmt]) -> bool:
-    """Does the try body only convert or validate input (no await, no project calls)?"""
+    """Does the try body only convert, validate or format input (no await, no project
+    calls)?"""
     for node in _own_nodes(body):
         if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor)):
             return False
         if isinstance(node, ast.Call):
             func = node.func
             short = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-            if short.lstrip("_").startswith(("validate", "parse")):
-                continue  # `validate_password(...)`: checks the client's input
+            if short.lstrip("_").startswith(_PARSER_PREFIXES):
+                # `validate_password(...)` checks the client's input; `black.format_str(
+                # code)` only reformats it: their errors are the client's.
+                continue
             callee = ctx.resolve(func)
             if callee is not None and ctx.project.function(callee) is not None:
                 return False
@@ -424,9 +431,9 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
     status), return a 5xx response or a redirect (a login flow sending the browser
     back to a page that shows the error), or assign a fallback and carry on; websocket
     routes (a catch-all around a connection loop is how disconnects are handled); and
-    a catch-all around a try body that only parses or validates the client's input
-    (`int(...)`, `json.loads`, `model_validate`, `validate_password(...)`, no `await`,
-    no other project calls). A bare `pass` is also left alone when it is a deliberate
+    a catch-all around a try body that only parses, validates or formats the client's
+    input (`int(...)`, `json.loads`, `model_validate`, `validate_password(...)`,
+    `black.format_str(...)`, no `await`, no other project calls). A bare `pass` is also left alone when it is a deliberate
     fallback: the try body returns (the code after the `try` is the fallback answer),
     only cleans up (`close`, `unlink`, `session.clear()`...), or a `raise` follows the
     `try` (it only gathered details for the error). Helper functions called by the
@@ -717,16 +724,24 @@ class _WriteState:
         found = index.model(typ)
         return found.qualname if found is not None else None
 
-    def statement_model(self, fn: Function, call: ast.Call) -> str | None:
-        """The model of `session.execute(insert(User).values(...))`, or of an
-        `update(User).values(...)` that sets a unique column (or unknown columns)."""
+    def statement_model(self, fn: Function, call: ast.Call) -> tuple[str, list[str]] | None:
+        """The model of `session.execute(insert(User).values(...))` or of an
+        `update(User).values(...)`, with the unique constraints the statement can
+        violate: an insert those whose every column it fills (a NULL never collides), an
+        update those it sets a column of; an upsert none on its conflict target."""
         if not call.args or not isinstance(call.args[0], ast.Call):
             return None
         stmt = call.args[0]
         values: list[ast.Call] = []
+        upserts: list[ast.Call] = []
         while isinstance(stmt.func, ast.Attribute) and isinstance(stmt.func.value, ast.Call):
             if stmt.func.attr == "values":
                 values.append(stmt)
+            elif stmt.func.attr in _UPSERTS or (
+                stmt.func.attr == "prefix_with"
+                and any(_IGNORE_PREFIX.search(const_str(a) or "") for a in stmt.args)
+            ):
+                upserts.append(stmt)
             stmt = stmt.func.value  # `insert(User).values(...)`
         project = self.model.project
         kind = last_name(resolve_callee(project, fn.module, stmt.func, fn))
@@ -735,12 +750,326 @@ class _WriteState:
         found = self.orm.index.model(project.resolve(fn.module, stmt.args[0], fn))
         if found is None:
             return None
-        if kind == "update":
-            unique = set(self.unique_of(found.qualname))
-            known = all(not v.args and all(k.arg for k in v.keywords) for v in values)
-            if values and known and not any(k.arg in unique for v in values for k in v.keywords):
-                return None  # `update(User).values(last_login=now)`
-        return found.qualname
+        entries = self.unique_of(found.qualname)
+        given = self.values_columns(fn, values) if values else None
+        if given is not None:
+            entries = self.at_stake(found.qualname, entries, given, insert=kind == "insert")
+        for upsert in upserts:
+            entries = [e for e in entries if not _conflict_handles(upsert, e, len(entries))]
+        if not entries:
+            return None  # `update(User).values(last_login=now)`, an upsert
+        return found.qualname, entries
+
+    # ---------------------------------------------------------- columns a write fills
+
+    def at_stake(
+        self, qualname: str, entries: list[str], given: dict[str, ast.expr | None], insert: bool
+    ) -> list[str]:
+        """The unique constraints (`"a, b"` entries) a write of the `given` columns can
+        violate. An insert must fill every column of one: a column it leaves out is
+        NULL (or its default), and NULLs never collide in a unique constraint. An update
+        must set one of its columns."""
+        out: list[str] = []
+        for entry in entries:
+            columns = entry.split(", ")
+            if insert:
+                at_stake = all(self._fills(qualname, c, given) for c in columns)
+            else:
+                at_stake = any(c in given for c in columns)
+            if at_stake or entry == "__table_args__":  # (columns we could not read)
+                out.append(entry)
+        return out
+
+    def _fills(self, qualname: str, column: str, given: dict[str, ast.expr | None]) -> bool:
+        if column in given:
+            value = given[column]
+            return not (isinstance(value, ast.Constant) and value.value is None)
+        return _column_has_default(self.model.project, qualname, column)
+
+    def values_columns(
+        self, fn: Function, values: list[ast.Call]
+    ) -> dict[str, ast.expr | None] | None:
+        """The columns `.values(...)` calls set, when the code spells them out."""
+        out: dict[str, ast.expr | None] = {}
+        for call in values:
+            if len(call.args) > 1 or (call.args and call.keywords):
+                return None
+            found = (
+                self.dict_keys(fn, call.args[0], call)
+                if call.args
+                else self.keyword_keys(fn, call, call)
+            )
+            if found is None:
+                return None
+            _merge(out, found)
+        return out
+
+    def keyword_keys(
+        self, fn: Function, call: ast.Call, sink: ast.Call, depth: int = 0
+    ) -> dict[str, ast.expr | None] | None:
+        """`k=v` and `**mapping` arguments of a call, as the keys they give."""
+        if call.args:
+            return None
+        out: dict[str, ast.expr | None] = {}
+        for kw in call.keywords:
+            if kw.arg is not None:
+                _merge(out, {kw.arg: kw.value})
+                continue
+            found = self.dict_keys(fn, kw.value, sink, depth + 1)
+            if found is None:
+                return None
+            _merge(out, found)
+        return out
+
+    def dict_keys(
+        self, fn: Function, expr: ast.expr, sink: ast.Call, depth: int = 0
+    ) -> dict[str, ast.expr | None] | None:
+        """The keys (and values, when one expression gives them) of a mapping built in
+        code: a dict literal, `dict(k=v)`, a local filled with constant keys
+        (`data["name"] = ...`), a parameter every caller fills so, or the `model_dump()`
+        of a Pydantic model built in the function. None when they cannot be told."""
+        if depth > _MAX_KEY_DEPTH:
+            return None
+        if isinstance(expr, ast.Dict):
+            out: dict[str, ast.expr | None] = {}
+            for key, value in zip(expr.keys, expr.values, strict=True):
+                if key is None:
+                    found = self.dict_keys(fn, value, sink, depth + 1)
+                    if found is None:
+                        return None
+                    _merge(out, found)
+                    continue
+                name = const_str(key)
+                if name is None:
+                    return None
+                _merge(out, {name: value})
+            return out
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if isinstance(func, ast.Name) and func.id == "dict" and not fn.binds("dict"):
+                if not expr.args:
+                    return self.keyword_keys(fn, expr, sink, depth + 1)
+                return None
+            if isinstance(func, ast.Attribute) and func.attr in ("model_dump", "dict"):
+                return self._dump_keys(fn, expr, depth + 1)
+            return None
+        if isinstance(expr, ast.Name):
+            if expr.id in fn.param_names:
+                return self._param_keys(fn, expr.id, depth + 1)
+            return self._local_keys(fn, expr.id, sink, depth + 1)
+        return None
+
+    def _local_keys(
+        self, fn: Function, name: str, sink: ast.Call, depth: int
+    ) -> dict[str, ast.expr | None] | None:
+        """A local dict: its bindings, plus the constant keys stored into it later. It
+        must not be handed to other code (which could add any key)."""
+        out: dict[str, ast.expr | None] = {}
+        bound = False
+        for node in body_nodes(fn.node):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name) and target.id == name:
+                        if node.value is None:
+                            return None
+                        found = self.dict_keys(fn, node.value, sink, depth + 1)
+                        if found is None:
+                            return None
+                        _merge(out, found)
+                        bound = True
+                    elif (
+                        isinstance(target, ast.Subscript)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == name
+                    ):
+                        key = const_str(target.slice)
+                        if key is None:
+                            return None
+                        _merge(out, {key: node.value})
+                    elif any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(target)):
+                        return None  # `name, other = ...`, `for name in ...`
+            elif isinstance(node, ast.AugAssign) and _is_name(node.target, name):
+                return None
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+                targets = (
+                    [node.target]
+                    if isinstance(node, (ast.For, ast.AsyncFor))
+                    else [i.optional_vars for i in node.items if i.optional_vars is not None]
+                )
+                if any(_is_name(n, name) for t in targets for n in ast.walk(t)):
+                    return None
+            elif isinstance(node, ast.Call) and node is not sink:
+                func = node.func
+                if isinstance(func, ast.Attribute) and _is_name(func.value, name):
+                    if func.attr in ("update", "setdefault"):
+                        found = (
+                            self.keyword_keys(fn, node, sink, depth + 1)
+                            if not node.args
+                            else self.dict_keys(fn, node.args[0], sink, depth + 1)
+                            if func.attr == "update" and len(node.args) == 1
+                            else {const_str(node.args[0]) or "": None}
+                            if func.attr == "setdefault"
+                            else None
+                        )
+                        if found is None or "" in found:
+                            return None
+                        _merge(out, found)
+                    elif func.attr not in _READ_METHODS:
+                        return None
+                arguments = [*node.args, *(kw.value for kw in node.keywords)]
+                if any(_is_name(a, name) or _is_name(_unstarred(a), name) for a in arguments):
+                    return None  # handed to other code
+        return out if bound else None
+
+    def _param_keys(self, fn: Function, name: str, depth: int) -> dict[str, ast.expr | None] | None:
+        """A parameter: the keys of what every caller passes for it."""
+        project = self.model.project
+        callers = self.model.callgraph.callers(fn.qualname)
+        if not callers:
+            return None
+        out: dict[str, ast.expr | None] = {}
+        for caller_name, site in callers:
+            caller = project.function(caller_name)
+            if caller is None:
+                return None
+            arg = _passed(fn, site.node, name)
+            if arg is None:
+                return None
+            found = self.dict_keys(caller, arg, site.node, depth + 1)
+            if found is None:
+                return None
+            _merge(out, found)
+        return out
+
+    def _dump_keys(
+        self, fn: Function, call: ast.Call, depth: int
+    ) -> dict[str, ast.expr | None] | None:
+        """`obj.model_dump()` of a local bound to `PydanticModel(...)` built with known
+        keys: the fields given, and the others with their defaults."""
+        receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+        if not isinstance(receiver, ast.Name) or receiver.id in fn.param_names:
+            return None
+        built = fn.local_values.get(receiver.id)
+        if not isinstance(built, ast.Call):
+            return None
+        project = self.model.project
+        qualname = project.resolve(fn.module, built.func, fn)
+        fields = _pydantic_fields(project, qualname)
+        given = self.keyword_keys(fn, built, built, depth + 1)
+        if fields is None or given is None or not set(given) <= set(fields):
+            return None
+        exclude_unset = _truthy(keyword(call, "exclude_unset"))
+        out: dict[str, ast.expr | None] = {}
+        for field_name, default in fields.items():
+            if field_name in given:
+                out[field_name] = given[field_name]
+            elif not exclude_unset:
+                out[field_name] = default
+        for kw in call.keywords:
+            if kw.arg == "exclude" and isinstance(kw.value, (ast.Set, ast.List, ast.Tuple)):
+                for element in kw.value.elts:
+                    out.pop(const_str(element) or "", None)
+            elif kw.arg not in ("exclude_unset", "exclude_none", "mode", "exclude_defaults"):
+                return None  # `include=`, `by_alias=`...: other keys
+        return out
+
+    def instance_columns(
+        self, fn: Function, expr: ast.expr, written: str
+    ) -> dict[str, ast.expr | None] | None:
+        """The columns a new instance given to `add()` fills: the arguments of its
+        construction (`Model(a=..., **data)`) and the attributes stored on it later in
+        the function. A binding to a row loaded from the session inserts nothing. None
+        when they cannot be told."""
+        if isinstance(expr, ast.Call):
+            if not self._constructs(fn, expr, written):
+                return None
+            return self._columns_only(written, self.keyword_keys(fn, expr, expr))
+        if not isinstance(expr, ast.Name) or expr.id in fn.param_names:
+            return None
+        return self._columns_only(written, self._bound_columns(fn, expr.id, written))
+
+    def _columns_only(
+        self, written: str, given: dict[str, ast.expr | None] | None
+    ) -> dict[str, ast.expr | None] | None:
+        project = self.model.project
+        if given is None or not all(_plain_column(project, written, key) for key in given):
+            return None  # `Member(room=room)`: a relationship fills the foreign key
+        return given
+
+    def _bound_columns(
+        self, fn: Function, name: str, written: str
+    ) -> dict[str, ast.expr | None] | None:
+        out: dict[str, ast.expr | None] = {}
+        built = False
+        for node in body_nodes(fn.node):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if _is_name(target, name):
+                        value = node.value
+                        if isinstance(value, ast.Await):
+                            value = value.value
+                        if value is None:
+                            return None
+                        if isinstance(value, ast.Constant) and value.value is None:
+                            continue
+                        if isinstance(value, ast.Call) and self._constructs(fn, value, written):
+                            found = self.keyword_keys(fn, value, value)
+                            if found is None:
+                                return None
+                            _merge(out, found)
+                            built = True
+                        elif not self._loads(fn, value):
+                            return None
+                    elif isinstance(target, ast.Attribute) and _is_name(target.value, name):
+                        _merge(out, {target.attr: node.value})
+                    elif any(_is_name(n, name) for n in ast.walk(target)):
+                        return None
+            elif isinstance(node, ast.AugAssign):
+                target = node.target
+                if isinstance(target, ast.Attribute) and _is_name(target.value, name):
+                    _merge(out, {target.attr: None})
+                elif _is_name(target, name):
+                    return None
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.NamedExpr)):
+                if any(_is_name(n, name) for n in ast.walk(node.target)):
+                    return None
+            elif isinstance(node, ast.Call):
+                func = node.func
+                short = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                arguments = [*node.args, *(kw.value for kw in node.keywords)]
+                if short not in _INSTANCE_USES and any(
+                    _is_name(_unstarred(a), name) for a in arguments
+                ):
+                    return None  # `setattr(obj, ...)`, `fill(obj)`, `room.members.append(obj)`
+            if (
+                isinstance(node, ast.Assign)
+                and not any(_is_name(t, name) for t in node.targets)
+                and _bare_use(node.value, name)
+            ):
+                return None  # `room.members = [obj]`: a relationship may fill its keys
+        return out if built else None
+
+    def _constructs(self, fn: Function, call: ast.Call, written: str) -> bool:
+        project = self.model.project
+        callee = resolve_callee(project, fn.module, call.func, fn)
+        found = self.orm.index.model(project.canonical(callee)) if callee else None
+        return found is not None and found.qualname == written
+
+    def _loads(self, fn: Function, value: ast.expr) -> bool:
+        """`await db.get(Model, id)`, `(await db.execute(select(...))).scalars().first()`:
+        a row read from the session."""
+        node: ast.expr = value
+        while True:
+            if isinstance(node, ast.Await):
+                node = node.value
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if session_call(self.orm, fn.module, node, fn, _LOADS) is not None:
+                    return True
+                node = node.func.value
+            else:
+                return False
 
     def own_writes(self, fn: Function) -> dict[str, str]:
         """Models with a unique constraint that `fn` itself inserts or updates, each with
@@ -766,12 +1095,21 @@ class _WriteState:
                     written = self.model_of(fn, node.args[0])
                     if written is not None and self._replaces(fn, node, written):
                         continue  # delete-then-insert of the same rows: a replace-all
+                    if written is not None:
+                        given = self.instance_columns(fn, node.args[0], written)
+                        if given is not None:
+                            entries = self.unique_of(written)
+                            columns = self.at_stake(written, entries, given, insert=True)
+                            if not columns:
+                                continue  # a NULL in each unique constraint: no collision
                 elif attr in _DYNAMIC_UPDATES:
                     written = self.model_of(fn, node.func.value)
                 elif attr == "execute" and session_call(
                     self.orm, fn.module, node, fn, frozenset({"execute"})
                 ):
-                    written = self.statement_model(fn, node)
+                    statement = self.statement_model(fn, node)
+                    if statement is not None:
+                        written, columns = statement
             elif (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
@@ -939,6 +1277,173 @@ class _WriteState:
         return result
 
 
+_UPSERTS = frozenset({"on_conflict_do_nothing", "on_conflict_do_update", "on_duplicate_key_update"})
+_IGNORE_PREFIX = re.compile(r"\b(IGNORE|REPLACE)\b", re.IGNORECASE)
+# Session methods that read rows (an instance bound to their result is not new).
+_LOADS = frozenset(
+    {"get", "get_one", "scalar", "scalars", "execute", "exec", "query", "merge", "refresh"}
+)
+# Calls that take a new instance without setting its columns.
+_INSTANCE_USES = frozenset({*_ADDS, "refresh", "expunge", "model_validate", "from_orm", "validate"})
+# Methods that read a dict (or only add keys we track, or drop some).
+_READ_METHODS = frozenset({"get", "items", "keys", "values", "copy", "pop", "__contains__"})
+_MAX_KEY_DEPTH = 6
+
+
+def _is_name(expr: ast.AST, name: str) -> bool:
+    return isinstance(expr, ast.Name) and expr.id == name
+
+
+def _bare_use(expr: ast.expr, name: str) -> bool:
+    """Does `expr` use the object `name` itself (not only read an attribute of it)?"""
+    bases = {id(n.value) for n in ast.walk(expr) if isinstance(n, ast.Attribute)}
+    return any(_is_name(n, name) and id(n) not in bases for n in ast.walk(expr))
+
+
+def _unstarred(expr: ast.expr) -> ast.expr:
+    return expr.value if isinstance(expr, ast.Starred) else expr
+
+
+def _is_none(expr: ast.expr | None) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is None
+
+
+def _merge(out: dict[str, ast.expr | None], found: dict[str, ast.expr | None]) -> None:
+    """Add the keys of one way of building a mapping to those of the others: a key
+    any of them sets is set (with a value other than `None` if one gives one)."""
+    for key, value in found.items():
+        if key not in out or _is_none(out[key]):
+            out[key] = value
+
+
+def _passed(fn: Function, call: ast.Call, name: str) -> ast.expr | None:
+    """The expression a call passes for parameter `name` (its default when omitted),
+    or None when it cannot be told."""
+    args = fn.node.args
+    positional = [*args.posonlyargs, *args.args]
+    if (
+        fn.class_qualname
+        and positional
+        and positional[0].arg in ("self", "cls")
+        and isinstance(call.func, ast.Attribute)
+    ):
+        positional = positional[1:]
+    for kw in call.keywords:
+        if kw.arg is None:
+            return None
+        if kw.arg == name:
+            return kw.value
+    for index, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            return None
+        if index < len(positional) and positional[index].arg == name:
+            return arg
+    defaults = args.defaults
+    offset = len(positional) - len(defaults)
+    for index, param in enumerate(positional):
+        if param.arg == name and index >= offset:
+            return defaults[index - offset]
+    for param, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        if param.arg == name:
+            return default
+    return None
+
+
+def _conflict_handles(upsert: ast.Call, entry: str, count: int) -> bool:
+    """Does this `ON CONFLICT` / `ON DUPLICATE KEY` / `INSERT OR IGNORE` clause absorb a
+    duplicate on the unique constraint `entry` (one of `count`)?"""
+    attr = upsert.func.attr if isinstance(upsert.func, ast.Attribute) else ""
+    if attr in ("prefix_with", "on_duplicate_key_update"):
+        return True  # any unique key
+    targets = keyword(upsert, "index_elements")
+    if targets is None and keyword(upsert, "constraint") is None:
+        return attr == "on_conflict_do_nothing" and not upsert.args  # any conflict
+    if isinstance(targets, (ast.List, ast.Tuple)):
+        columns = {
+            const_str(e) or (e.attr if isinstance(e, ast.Attribute) else "") for e in targets.elts
+        }
+        return columns == set(entry.split(", "))
+    return count == 1  # a named constraint: the only one there is
+
+
+_RELATIONSHIPS = frozenset({"relationship", "Relationship", "relation", "synonym", "composite"})
+
+
+def _class_attribute(project: Project, qualname: str, name: str) -> ast.stmt | None:
+    """The statement of the model (or a project base) that defines `name`."""
+    for ancestor in project.mro(qualname):
+        cls = project.class_(ancestor)
+        if cls is None:
+            continue
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.AnnAssign) and _is_name(stmt.target, name):
+                return stmt
+            if isinstance(stmt, ast.Assign) and any(_is_name(t, name) for t in stmt.targets):
+                return stmt
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
+                return stmt
+    return None
+
+
+def _plain_column(project: Project, qualname: str, name: str) -> bool:
+    """Is `name` a column of the model (not a relationship, a property or unknown)?"""
+    stmt = _class_attribute(project, qualname, name)
+    if not isinstance(stmt, (ast.AnnAssign, ast.Assign)):
+        return False
+    value = stmt.value
+    return not (
+        isinstance(value, ast.Call) and last_name(ast.unparse(value.func)) in _RELATIONSHIPS
+    )
+
+
+def _column_has_default(project: Project, qualname: str, column: str) -> bool:
+    """Does the model give `column` a value when an insert leaves it out? (True when
+    the column cannot be found.)"""
+    stmt = _class_attribute(project, qualname, column)
+    if not isinstance(stmt, (ast.AnnAssign, ast.Assign)):
+        return True
+    value = stmt.value
+    if value is None:
+        return False
+    if not isinstance(value, ast.Call):
+        return not _is_none(value)  # SQLModel `status: str = "new"`
+    if any(keyword(value, k) is not None for k in _DEFAULTS):
+        return True
+    if last_name(ast.unparse(value.func)) == "Field" and value.args:
+        return not _is_none(value.args[0])  # `Field("new", ...)`
+    return False
+
+
+def _pydantic_fields(project: Project, qualname: str | None) -> dict[str, ast.expr | None] | None:
+    """The fields of a Pydantic model of the project with their defaults (None for a
+    required field or a factory); None when it is not one or its fields are unknown."""
+    if qualname is None or project.class_(qualname) is None:
+        return None
+    ancestors = project.mro(qualname)
+    outside = [a for a in ancestors if project.class_(a) is None]
+    if not any(a.startswith("pydantic.") for a in outside) or not all(
+        a.startswith(("pydantic.", "typing.", "builtins.")) or a == "object" for a in outside
+    ):
+        return None
+    fields: dict[str, ast.expr | None] = {}
+    for ancestor in reversed(ancestors):
+        cls = project.class_(ancestor)
+        if cls is None:
+            continue
+        for stmt in cls.node.body:
+            if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name):
+                continue
+            name = stmt.target.id
+            if name.startswith("_") or "ClassVar" in ast.unparse(stmt.annotation):
+                continue
+            value = stmt.value
+            if isinstance(value, ast.Call) and last_name(ast.unparse(value.func)) == "Field":
+                default = keyword(value, "default")
+                value = default if default is not None else value.args[0] if value.args else None
+            fields[name] = value
+    return fields
+
+
 def _distinct_items(project: Project, fn: Function, expr: ast.expr, depth: int = 0) -> bool:
     """Does iterating `expr` give distinct items? `set(...)`, `dict.fromkeys(...)`,
     the keys/values of a dict built in the function (`deduped[key] = ...`), set and
@@ -1027,6 +1532,15 @@ def unhandled_db_write_errors(ctx: ProjectContext) -> Iterator[Report]:
     Only unique constraints on values a client can repeat are considered: primary
     keys, `id`, columns with a `default=`/`server_default=`, and columns named like
     server-made values (`token`, `hash`, `digest`, `uuid`, `nonce`...) are left out.
+    When the code spells out the columns a write sets (`Model(a=..., b=...)`, a
+    `model_dump()` of a Pydantic model built in the function, `.values(**data)` with
+    `data` a dict built with constant keys, here or by every caller), an insert counts
+    only for the constraints whose every column it fills (a column left out is NULL,
+    and NULLs never collide), an update only for those it sets a column of; upserts
+    (`on_conflict_do_nothing()`, `on_conflict_do_update(index_elements=...)`,
+    `on_duplicate_key_update`, `INSERT OR IGNORE`) do not count for their conflict
+    target. (SQL Server, and PostgreSQL's `NULLS NOT DISTINCT`, do treat NULLs as
+    equal.)
     A foreign key set from client input (a missing author id) or a delete of a
     still-referenced row also raise `IntegrityError`, but whether they can happen
     depends on data flow the rule does not follow. Writes whose model cannot be told

@@ -151,7 +151,7 @@ _SPEC_TYPES = frozenset("bcdeEfFgGnoxX%")
 # Identifiers that come from the code's own schema, not from data.
 _SCHEMA_DUNDERS = frozenset({"__tablename__", "__name__", "__qualname__"})
 _SCHEMA_NAMES = frozenset({"key", "name", "fullname", "schema"})
-_MAX_DEPTH = 8
+_MAX_DEPTH = 12
 
 
 @dataclass
@@ -295,11 +295,7 @@ class _Analysis:
         if isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
             return list(iterable.elts), safe_names
         if isinstance(iterable, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
-            names = set(safe_names)
-            for generator in iterable.generators:
-                if self.safe(generator.iter, depth + 1, safe_names) or _is_range(generator.iter):
-                    names |= _target_names(generator.target)
-            return [iterable.elt], frozenset(names)
+            return [iterable.elt], self._comprehension_names(iterable, depth, safe_names)
         if (
             isinstance(iterable, ast.Name)
             and self.facts is not None
@@ -386,7 +382,7 @@ class _Analysis:
                 if isinstance(v, ast.FormattedValue)
             )
         if isinstance(expr, ast.Name):
-            return self._safe_name(expr.id, depth, safe_names)
+            return self._safe_name(expr.id, depth, safe_names, expr)
         if isinstance(expr, ast.Attribute):
             return self._safe_attribute(expr, depth, safe_names)
         if isinstance(expr, ast.Subscript):
@@ -413,25 +409,58 @@ class _Analysis:
             return True
         if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
             return all(self.safe(e, depth + 1, safe_names) for e in expr.elts)
+        if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+            # `[f"id_{i}" for i in range(n)]`: the elements, with the loop variables.
+            inner = self._comprehension_names(expr, depth, safe_names)
+            return self.safe(expr.elt, depth + 1, inner)
         return False
 
-    def _safe_name(self, name: str, depth: int, safe_names: frozenset[str]) -> bool:
+    def _comprehension_names(
+        self,
+        expr: ast.ListComp | ast.SetComp | ast.GeneratorExp,
+        depth: int,
+        safe_names: frozenset[str],
+    ) -> frozenset[str]:
+        """`safe_names` plus the loop variables of a comprehension that cannot carry
+        SQL: every variable over a safe iterable, the counters of `range()` and the
+        index of `enumerate()`."""
+        names = set(safe_names)
+        for generator in expr.generators:
+            if self.safe(generator.iter, depth + 1, frozenset(names)):
+                names |= _target_names(generator.target)
+            else:
+                names |= _int_targets(generator.target, generator.iter)
+        return frozenset(names)
+
+    def _safe_name(
+        self,
+        name: str,
+        depth: int,
+        safe_names: frozenset[str],
+        use: ast.AST | None = None,
+    ) -> bool:
         if name in safe_names:
             return True
         fn = self.fn
         facts = self.facts
         if fn is None or facts is None:
             return True  # module level: configuration, not request data
-        if name in facts.guarded:
+        if name in facts.guarded or name in self._pattern_checked():
             return True
         if name in facts.params:
             param = facts.params[name]
             return self._safe_annotation(fn.module, param.annotation, fn.parent)
         bindings = facts.assigns.get(name)
         if bindings is not None or name in facts.loop_targets:
-            for iterable in facts.loop_iters.get(name, []):
+            if use is not None and getattr(use, "lineno", None) is not None:
+                # Only the bindings that can reach this use: a loop further down that
+                # reuses the name (`for chat_id, author_id in rows`) does not.
+                bindings = facts.reaching(name, use)
+            for loop in self._loops_binding(name, use):
+                if name in _int_targets(loop.target, loop.iter):
+                    continue  # `for i, row in enumerate(rows)`: `i` is a number
                 # `for column in COLUMNS`: elements of a fixed collection.
-                if self._local_root(iterable) or not self.safe(iterable, depth + 1, safe_names):
+                if self._local_root(loop.iter) or not self.safe(loop.iter, depth + 1, safe_names):
                     return False
             # A rebinding that reads the name itself (`template = f"NOT {template}"`) is
             # safe when every binding is, assuming the name is.
@@ -446,6 +475,13 @@ class _Analysis:
                 if not self.safe(checked, depth + 1, inductive):
                     return False
             return True
+        generators = self._comprehensions().get(name)
+        if generators is not None:
+            # A comprehension variable: the elements of its iterable, or a counter.
+            return all(
+                name in _int_targets(g.target, g.iter) or self.safe(g.iter, depth + 1, safe_names)
+                for g in generators
+            )
         outer = fn.parent
         while outer is not None:
             outer_facts = self.st.facts_of(outer)
@@ -453,6 +489,120 @@ class _Analysis:
                 return False  # a closure over the outer function's data: unknown
             outer = outer.parent
         return True  # a module-level name, an import or a builtin
+
+    def _loops_binding(self, name: str, use: ast.AST | None) -> list[ast.For | ast.AsyncFor]:
+        """The `for` loops of the function that bind `name` and can reach `use`: those
+        that start before it, or around it, or after it inside a loop around both."""
+        facts = self.facts
+        if facts is None or name not in facts.loop_targets:
+            return []
+        loops = [
+            loop
+            for loop in facts.loops
+            if isinstance(loop, (ast.For, ast.AsyncFor)) and name in _target_names(loop.target)
+        ]
+        line = getattr(use, "lineno", None)
+        if line is None:
+            return loops
+        return [
+            loop
+            for loop in loops
+            if loop.lineno <= line
+            or any(_spans(outer, line) and _spans(outer, loop.lineno) for outer in facts.loops)
+        ]
+
+    def _comprehensions(self) -> dict[str, list[ast.comprehension]]:
+        """The comprehension loops of the function, by the variables they bind
+        (memoized per function)."""
+        fn = self.fn
+        if fn is None:
+            return {}
+        key = ("FAA307-comprehensions", id(fn.node))
+        found = self.st.memo.get(key)
+        if isinstance(found, dict):
+            return found
+        out: dict[str, list[ast.comprehension]] = {}
+        for node in body_nodes(fn.node):
+            if isinstance(node, ast.comprehension):
+                for name in _target_names(node.target):
+                    out.setdefault(name, []).append(node)
+        self.st.memo[key] = out
+        return out
+
+    def _pattern_checked(self) -> frozenset[str]:
+        """Names the function checks against a strict pattern of identifier characters
+        (`if not KEY_RE.fullmatch(key): raise ...`), like an allowlist (memoized)."""
+        fn = self.fn
+        if fn is None:
+            return frozenset()
+        key = ("FAA307-pattern-checked", id(fn.node))
+        found = self.st.memo.get(key)
+        if isinstance(found, frozenset):
+            return found
+        names: set[str] = set()
+        for node in body_nodes(fn.node):
+            if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+                for inner in ast.walk(node.test):
+                    if isinstance(inner, ast.Call):
+                        checked = self._strict_match(inner)
+                        if checked is not None:
+                            names.add(checked)
+        out = frozenset(names)
+        self.st.memo[key] = out
+        return out
+
+    def _strict_match(self, call: ast.Call) -> str | None:
+        """The name `PATTERN.fullmatch(name)` / `re.fullmatch(r"...", name)` (or an
+        anchored `match`/`search`) checks, when the pattern admits only letters, digits,
+        `_` and `.`: nothing that can end a literal or add to a statement."""
+        func = call.func
+        if not isinstance(func, ast.Attribute) or func.attr not in ("fullmatch", "match", "search"):
+            return None
+        resolved = self.project.resolve(self.module, func, self.fn)
+        pattern: ast.expr | None
+        if resolved in ("re.fullmatch", "re.match", "re.search"):
+            if len(call.args) < 2:
+                return None
+            pattern, subject = call.args[0], call.args[1]
+        elif len(call.args) == 1:
+            pattern, subject = self._compiled_pattern(func.value), call.args[0]
+        else:
+            return None
+        if not isinstance(subject, ast.Name):
+            return None
+        text = self._pattern_text(pattern)
+        if text is None or not _strict_pattern(text, func.attr):
+            return None
+        return subject.id
+
+    def _compiled_pattern(self, expr: ast.expr) -> ast.expr | None:
+        """The pattern argument of the `re.compile(...)` a module-level name is bound to."""
+        if not isinstance(expr, (ast.Name, ast.Attribute)):
+            return None
+        if isinstance(expr, ast.Name) and self._is_local(expr.id):
+            return None
+        found = self.project.module_value(self.project.resolve(self.module, expr, self.fn))
+        if found is None:
+            return None
+        module, value = found
+        if (
+            isinstance(value, ast.Call)
+            and value.args
+            and self.project.resolve(module, value.func) == "re.compile"
+        ):
+            return value.args[0]
+        return None
+
+    def _pattern_text(self, expr: ast.expr | None) -> str | None:
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            return expr.value
+        if isinstance(expr, ast.Name) and not self._is_local(expr.id):
+            found = self.project.module_value(self.project.resolve(self.module, expr, self.fn))
+            if found is not None:
+                value = found[1]
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    return value.value
+        return None
 
     def _safe_attribute(self, expr: ast.Attribute, depth: int, safe_names: frozenset[str]) -> bool:
         if expr.attr in _SCHEMA_DUNDERS:
@@ -464,7 +614,7 @@ class _Analysis:
             return self.safe(root, depth + 1, safe_names)
         if root.id in ("self", "cls"):
             return True  # the object's own configuration (table names and the like)
-        if self._safe_name(root.id, depth + 1, safe_names):
+        if self._safe_name(root.id, depth + 1, safe_names, root):
             # Module-level configuration (`settings.SCHEMA`, `Book.__tablename__`), or an
             # attribute of a safe local (`direction.value` of an enum parameter).
             return True
@@ -501,18 +651,45 @@ class _Analysis:
             return False
         return self._safe_return(node.value, names.index(name), len(names), depth)
 
-    def _safe_return(self, call: ast.Call, index: int | None, size: int, depth: int) -> bool:
-        """A call without arguments of a project function (or method) without
-        parameters, whose every `return` gives a safe value (the element `index` of a
-        returned tuple of `size` elements): its result cannot carry caller data."""
-        if call.args or call.keywords or depth > _MAX_DEPTH:
+    def _safe_return(
+        self,
+        call: ast.Call,
+        index: int | None,
+        size: int,
+        depth: int,
+        safe_names: frozenset[str] = frozenset(),
+    ) -> bool:
+        """A call of a project function (or method) whose every `return` gives a safe
+        value (the element `index` of a returned tuple of `size` elements), its
+        parameters being safe where this call passes safe arguments: the result cannot
+        carry caller data (`where, params = build_where(filters)` when the helper puts
+        only validated keys and placeholder names in `where`)."""
+        if depth > _MAX_DEPTH:
+            return False
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(
+            kw.arg is None for kw in call.keywords
+        ):
             return False
         fn = self.project.function(resolve_callee(self.project, self.module, call.func, self.fn))
         if fn is None or fn is self.fn:
             return False
-        params = [p.arg for p, _default in parameters(fn.node)]
-        if params not in ([], ["self"], ["cls"]):
-            return False
+        passed: set[str] = set()
+        for param, _default in parameters(fn.node):
+            arg = _argument_for(fn, call, param.arg)
+            if arg is not None and self.safe(arg, depth + 1, safe_names):
+                passed.add(param.arg)
+        key = (f"FAA307-return {index} {size} {depth} {' '.join(sorted(passed))}", id(fn.node))
+        found = self.st.memo.get(key)
+        if isinstance(found, bool):
+            return found
+        self.st.memo[key] = False  # a recursive helper is not followed into itself
+        result = self._returns_safe(fn, index, size, depth, frozenset(passed))
+        self.st.memo[key] = result
+        return result
+
+    def _returns_safe(
+        self, fn: Function, index: int | None, size: int, depth: int, passed: frozenset[str]
+    ) -> bool:
         returns = [
             n for n in body_nodes(fn.node) if isinstance(n, ast.Return) and n.value is not None
         ]
@@ -526,14 +703,14 @@ class _Analysis:
                 if not (isinstance(value, ast.Tuple) and len(value.elts) == size):
                     return False
                 value = value.elts[index]
-            if not inner.safe(value, depth + 1):
+            if not inner.safe(value, depth + 1, passed):
                 return False
         return True
 
     def _safe_call(self, call: ast.Call, depth: int, safe_names: frozenset[str]) -> bool:
         func = call.func
-        if not call.args and not call.keywords and self._safe_return(call, None, 0, depth):
-            return True  # `self._method()` built from literals and configuration
+        if self._safe_return(call, None, 0, depth, safe_names):
+            return True  # `self._method()` built from literals, configuration and arguments
         if isinstance(func, ast.Name) and func.id in _CASTS and not self._is_local(func.id):
             return True
         if isinstance(func, (ast.Name, ast.Attribute)):
@@ -642,6 +819,7 @@ class _Analysis:
                         todo.append(binding.value)
                     elif value is not None:
                         todo.append(value)
+                todo.extend(g.iter for g in self._comprehensions().get(node.id, []))
         return sorted(found)
 
     # ----------------------------------------------------------- callers
@@ -667,6 +845,7 @@ class _Analysis:
                     elif value is not None:
                         todo.append(value)
                 todo.extend(facts.loop_iters.get(node.id, []))
+                todo.extend(g.iter for g in self._comprehensions().get(node.id, []))
         return found
 
     def through_callers(self, values: list[ast.expr]) -> tuple[list[ast.expr], list[str]]:
@@ -773,12 +952,49 @@ def _target_names(target: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
-def _is_range(expr: ast.expr) -> bool:
-    return (
-        isinstance(expr, ast.Call)
-        and isinstance(expr.func, ast.Name)
-        and expr.func.id in ("range", "enumerate")
-    )
+# One piece of a regular expression that can only match identifier characters: a class
+# of letters, digits, `_` and `.` (ranges too, `\w`, `\d`), such a character, a
+# quantifier, a group or an alternation.
+_PATTERN_TOKEN = (
+    r"\[(?:[A-Za-z0-9]-[A-Za-z0-9]|[A-Za-z0-9_.]|\\[wd.])+\]"
+    r"|\\[wd.]|[A-Za-z0-9_]|(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?|\(\?:|[()|]"
+)
+_STRICT_PATTERN = re.compile(rf"(?:{_PATTERN_TOKEN})+")
+
+
+def _strict_pattern(text: str, method: str) -> bool:
+    """Does the pattern (used with `method`) accept only whole strings of letters,
+    digits, `_` and `.`?"""
+    start = text.startswith(("^", "\\A"))
+    body = text[2:] if text.startswith("\\A") else text[1:] if start else text
+    end = body.endswith(("$", "\\Z", "\\z")) and not body.endswith("\\$")
+    if end:
+        body = body[:-1] if body.endswith("$") else body[:-2]
+    if method != "fullmatch" and (not end or (method == "search" and not start) or "|" in body):
+        return False  # a prefix (or a part) of the value would do
+    return _STRICT_PATTERN.fullmatch(body) is not None
+
+
+def _spans(stmt: ast.AST, line: int) -> bool:
+    first = int(getattr(stmt, "lineno", 0))
+    return first <= line <= int(getattr(stmt, "end_lineno", None) or first)
+
+
+def _int_targets(target: ast.AST, iterable: ast.expr) -> set[str]:
+    """The loop variables that `for target in iterable` binds to integers: every one
+    over `range(...)`, the index of `enumerate(...)` (`for i, value in ...`)."""
+    if not (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name)):
+        return set()
+    if iterable.func.id == "range" and isinstance(target, ast.Name):
+        return {target.id}
+    if (
+        iterable.func.id == "enumerate"
+        and isinstance(target, (ast.Tuple, ast.List))
+        and target.elts
+        and isinstance(target.elts[0], ast.Name)
+    ):
+        return {target.elts[0].id}
+    return set()
 
 
 def looks_like_sql(fragments: list[str]) -> bool:
@@ -827,16 +1043,19 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     ## Known problems
     Interpolations that cannot carry SQL are not reported: constants, module-level
     configuration, values annotated as numbers, dates, UUIDs, enums or `Literal`,
-    `int(...)`/`len(...)`, lookups in a fixed table (`SORT_COLUMNS[sort]`), and names
-    checked against a fixed collection (`if sort not in ALLOWED: raise ...`), and
-    identifiers from the code's own schema (`Model.__tablename__`, `column.key` of a
-    SQLAlchemy column), or what a project function without parameters returns when
-    every `return` is built from such values (`method, options = self._config()`).
-    Strings
+    `int(...)`/`len(...)`, loop counters (`range()`, the index of `enumerate()`, as in
+    placeholder names `f":id_{i}"` whose values are bound), lookups in a fixed table
+    (`SORT_COLUMNS[sort]`), names checked against a fixed collection (`if sort not in
+    ALLOWED: raise ...`) or against a pattern of letters, digits, `_` and `.` only
+    (`if not KEY_RE.fullmatch(key): raise ...`), identifiers from the code's own
+    schema (`Model.__tablename__`, `column.key` of a SQLAlchemy column), and what a
+    project function returns when every `return` is built from such values and from
+    the safe arguments of the call (`where, params = build_where(filters)`). Strings
     passed to `execute`-like methods must look like SQL; strings given to `text()`
-    need not. Values are followed inside one function only, and test modules are
-    skipped. Request parameters that come from a dependency function (the current
-    user, a session) do not raise the severity.
+    need not. Values are followed inside one function (only the assignments that reach
+    the use), one hop to callers and into helpers; test modules are skipped. Request
+    parameters that come from a dependency function (the current user, a session) do
+    not raise the severity.
 
     ## Example
     ```python
