@@ -25,8 +25,23 @@ from fastapi_architect.model.constants import ConstEvaluator, sequence_elements
 from fastapi_architect.model.dependencies import DepSite, list_sites
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 
-APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
+# Third-party subclasses of `FastAPI` we know by name (their source is not in the project):
+# cadwyn's versioned application.
+APP_CLASSES = frozenset(
+    {
+        "fastapi.FastAPI",
+        "fastapi.applications.FastAPI",
+        "cadwyn.Cadwyn",
+        "cadwyn.applications.Cadwyn",
+    }
+)
 ROUTER_CLASSES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
+# Methods of an app or router that include every router passed positionally, like
+# `include_router` without a prefix (`Cadwyn.generate_and_include_versioned_routers(*routers)`).
+INCLUDE_ALL_METHODS = frozenset({"generate_and_include_versioned_routers"})
+# Packages whose `*Router` classes are not FastAPI routers (Starlette's `Router` holds
+# plain Starlette routes).
+_NOT_API_ROUTER_PACKAGES = frozenset({"starlette"})
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head", "trace")
 ROUTE_DECORATORS = frozenset({*HTTP_METHODS, "api_route", "route", "websocket", "websocket_route"})
 _STATUS_RE = re.compile(r"^HTTP_(\d{3})(?:_|$)")
@@ -137,6 +152,9 @@ class AppScanner:
         self.graph: CallGraph | None = None
         self._pending: list[tuple[str, Module, Function | None, ast.AST]] = []
         self._loops: dict[int, dict[str, list[ast.For]]] = {}
+        # Routers of an outside `*Router` class, kept only once an `include_router` ties
+        # them to a FastAPI app or router (see `_confirm_outside_routers`).
+        self._unconfirmed: set[str] = set()
 
     # Routers must all be known before registrations are resolved, so the walk only
     # records candidates; `finish` resolves them.
@@ -162,7 +180,12 @@ class AppScanner:
         elif self.project.is_subclass(cls_name, ROUTER_CLASSES):
             kind = "router"
         else:
-            return
+            outside = self._outside_router_class(cls_name)
+            if outside is None:
+                return
+            kind = "router"
+            if not outside.endswith("APIRouter"):
+                self._unconfirmed.add(key)
         router = RouterObj(
             key=key,
             kind=kind,
@@ -182,6 +205,22 @@ class AppScanner:
             router.middleware.extend(self._constructor_middleware(module, value, scope))
         self._apply_subclass_defaults(router, cls_name)
         self.routers[key] = router
+
+    def _outside_router_class(self, cls_name: str) -> str | None:
+        """The name of a class from outside the project (its source unseen) in the class's
+        ancestry that is named like a router: `cadwyn.VersionedAPIRouter`,
+        `fastapi_utils.inferring_router.InferringRouter`. A `*APIRouter` is an `APIRouter`
+        subclass by that name alone; a plain `*Router` (aiogram's, Django Ninja's, DRF's ...)
+        is only a candidate until `include_router` joins it to a FastAPI router."""
+        for name in self.project.mro(cls_name):
+            if self.project.class_(name) is not None or self.project.split(name)[0] is not None:
+                continue  # a project class (its own bases decide), or a project variable
+            if name.partition(".")[0] in _NOT_API_ROUTER_PACKAGES:
+                continue
+            last = last_name(name)
+            if last.endswith("Router") and last[:1].isupper():
+                return last
+        return None
 
     def _constructor_middleware(
         self, module: Module, call: ast.Call, scope: Function | None
@@ -227,6 +266,7 @@ class AppScanner:
             "add_api_websocket_route",
             "add_middleware",
             "mount",
+            *INCLUDE_ALL_METHODS,
         ):
             self._pending.append((func.attr, module, scope, call))
         elif (
@@ -247,6 +287,7 @@ class AppScanner:
         passed to a helper (`def setup_routes(app: FastAPI): app.include_router(...)`)
         is found through the helper's callers."""
         self.graph = graph
+        self._confirm_outside_routers()
         for kind, module, scope, node in self._pending:
             if kind == "decorated":
                 assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -260,6 +301,53 @@ class AppScanner:
         self._pending.clear()
         self._loops.clear()
         compute_mounts(self.routers.values())
+
+    def _confirm_outside_routers(self) -> None:
+        """Keep an outside `*Router` only when an `include_router` joins it to a FastAPI
+        app or router (as the included router or as the one including); `include_router`
+        takes nothing but an `APIRouter`. Repeated so a chain of them is confirmed link by
+        link; the rest are dropped."""
+        if not self._unconfirmed:
+            return
+        includes = [
+            (module, scope, node)
+            for kind, module, scope, node in self._pending
+            if kind == "include_router" or kind in INCLUDE_ALL_METHODS
+        ]
+        changed = True
+        while changed and self._unconfirmed:
+            changed = False
+            for module, scope, call in includes:
+                assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                parent = self.router_of(module, call.func.value, scope)
+                if parent is None:
+                    continue
+                children = [child for child, _ in self._included_routers(module, scope, call)]
+                if parent.key in self._unconfirmed:
+                    if any(c.key not in self._unconfirmed for c in children):
+                        self._unconfirmed.discard(parent.key)
+                        changed = True
+                    continue
+                for child in children:
+                    if child.key in self._unconfirmed:
+                        self._unconfirmed.discard(child.key)
+                        changed = True
+        for key in self._unconfirmed:
+            del self.routers[key]
+        self._unconfirmed.clear()
+
+    def _included_routers(
+        self, module: Module, scope: Function | None, call: ast.Call
+    ) -> list[tuple[RouterObj, dict[str, ast.expr]]]:
+        """The routers an include call adds, each with the loop substitution it was found
+        under (`for r, p in ROUTERS: app.include_router(r, prefix=p)`)."""
+        out: list[tuple[RouterObj, dict[str, ast.expr]]] = []
+        for child_expr in _included_exprs(call):
+            for subst in self._iterations(module, scope, child_expr):
+                child = self.router_of(module, _substitute(child_expr, subst), scope)
+                if child is not None:
+                    out.append((child, subst))
+        return out
 
     # ---------------------------------------------------------------- registrations
 
@@ -430,7 +518,7 @@ class AppScanner:
             )
             if handler is not None:
                 self._add_route(owner, module, scope, handler, kind, call, call.args[:1])
-        elif kind == "include_router":
+        elif kind == "include_router" or kind in INCLUDE_ALL_METHODS:
             self._include(owner, module, scope, call)
         elif kind == "mount":
             self._mount(owner, module, scope, call)
@@ -443,14 +531,10 @@ class AppScanner:
     ) -> None:
         """`include_router(router, prefix=, dependencies=, tags=)`; a router given by a loop
         variable (`for r in (a.router, b.router)`) is included once per element."""
-        child_expr = call.args[0] if call.args else keyword(call, "router")
-        if child_expr is None:
+        if not _included_exprs(call):
             return
         found = False
-        for subst in self._iterations(module, scope, child_expr):
-            child = self.router_of(module, _substitute(child_expr, subst), scope)
-            if child is None:
-                continue
+        for child, subst in self._included_routers(module, scope, call):
             found = True
             prefix_expr = keyword(call, "prefix")
             include = Include(
@@ -532,6 +616,16 @@ class AppScanner:
 
     def str_list(self, module: Module, expr: ast.expr | None, scope: Function | None) -> list[str]:
         return self.constants.str_list(module, expr, scope)
+
+
+def _included_exprs(call: ast.Call) -> list[ast.expr]:
+    """The routers an include call names: `include_router(router, ...)`, or every
+    positional argument of an include-all method."""
+    assert isinstance(call.func, ast.Attribute)
+    if call.func.attr in INCLUDE_ALL_METHODS:
+        return [arg for arg in call.args if not isinstance(arg, ast.Starred)]
+    child = call.args[0] if call.args else keyword(call, "router")
+    return [] if child is None else [child]
 
 
 def _unpack(target: ast.expr, value: ast.expr) -> dict[str, ast.expr]:
