@@ -33,20 +33,20 @@ from fastapi_architect.model.types import unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import is_test_module
-from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS, _leak_state
+from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS, leak_state
 from fastapi_architect.review.rules.rest import (
-    _NOT_RESOURCE_WORDS,
-    _SESSION_NAMES,
-    _SESSION_OWNERS,
-    _words,
+    NOT_RESOURCE_WORDS,
+    SESSION_NAMES,
+    SESSION_OWNERS,
+    path_words,
 )
 from fastapi_architect.review.rules.validation import (
     FunctionCache,
     ModelCache,
-    _param_marker,
     function_label,
     has_keyword_splat,
     is_response_class,
+    param_marker,
     route_label,
 )
 
@@ -72,7 +72,7 @@ def _status(expr: ast.expr | None) -> int | None:
 
 def _handled_classes(model: AppModel) -> frozenset[str]:
     """Exception classes some exception handler of the project is registered for."""
-    handlers = _leak_state(model).handlers
+    handlers = leak_state(model).handlers
     return frozenset(name for names in handlers.values() for name in names)
 
 
@@ -1139,10 +1139,10 @@ def _operational(project: Project, route: Route) -> bool:
             return False  # a path parameter
     last = route.path.rstrip("/").rsplit("/", 1)[-1]
     if "{" not in last:
-        return "".join(_words(last)) in _OPERATIONAL
+        return "".join(path_words(last)) in _OPERATIONAL
     if last.replace("{?}", ""):
         return False
-    words = [w for w in _words(fn.name) if w not in _OPERATIONAL_FILLER]
+    words = [w for w in path_words(fn.name) if w not in _OPERATIONAL_FILLER]
     return len(words) == 1 and words[0] in _OPERATIONAL
 
 
@@ -1251,9 +1251,9 @@ def _body_params(project: Project, fn: Function) -> Iterator[tuple[ast.arg, str]
     scope = fn.parent
     for param, default in parameters(fn.node):
         base, metadata, meta_module = unwrap_annotation(project, fn.module, param.annotation, scope)
-        marker = _param_marker(project, fn.module, default, scope)
+        marker = param_marker(project, fn.module, default, scope)
         for meta in metadata:
-            marker = marker or _param_marker(
+            marker = marker or param_marker(
                 project, meta_module, meta, scope if meta_module is fn.module else None
             )
         if marker in ("Body", "Form", "File"):
@@ -1378,11 +1378,11 @@ _LINK_WORDS = frozenset(
 
 
 def _is_link_route(route: Route) -> bool:
-    words = set(_words(route.handler.name))
+    words = set(path_words(route.handler.name))
     for path in (route.path, *route.full_paths):
         for segment in path.split("/"):
             if segment and not segment.startswith("{"):
-                words |= set(_words(segment))
+                words |= set(path_words(segment))
     return bool(words & _LINK_WORDS)
 
 
@@ -1390,9 +1390,9 @@ def _mutation(project: Project, fn: Function, call: ast.Call, target: str | None
     """What a call in a GET handler changes, or ""."""
     func = call.func
     if isinstance(func, ast.Attribute) and func.attr in _SESSION_WRITES:
-        on_session = bool(target and target.startswith(_SESSION_OWNERS))
+        on_session = bool(target and target.startswith(SESSION_OWNERS))
         receiver = func.value
-        if on_session or (isinstance(receiver, ast.Name) and receiver.id in _SESSION_NAMES):
+        if on_session or (isinstance(receiver, ast.Name) and receiver.id in SESSION_NAMES):
             return f"`{dotted(func) or func.attr}()`"
     if target is None:
         return ""
@@ -1401,8 +1401,8 @@ def _mutation(project: Project, fn: Function, call: ast.Call, target: str | None
     callee = project.function(target)
     if callee is None:
         return ""
-    words = _words(callee.name)
-    if words and words[0] in _MUTATING_VERBS and not set(words) & _NOT_RESOURCE_WORDS:
+    words = path_words(callee.name)
+    if words and words[0] in _MUTATING_VERBS and not set(words) & NOT_RESOURCE_WORDS:
         return f"`{callee.display}()`"
     return ""
 
@@ -1699,10 +1699,15 @@ def _segment_verb(segment: str) -> str:
 
 
 def _served_paths(route: Route) -> list[tuple[str, str]]:
-    """(root app or router key, full path) for each place the route is served."""
+    """(app or router key, full path) for each place the route is served. The key is the
+    innermost app on the way: a sub-application mounted under another (airflow's
+    kebab-case execution API in its camelCase core API) keeps its own conventions."""
     if not route.mounts:
         return [(route.router.key, route.router.prefix + route.path)]
-    return [(m.chain[0].key, m.path) for m in route.mounts]
+    return [
+        (next((r.key for r in reversed(m.chain) if r.kind == "app"), m.chain[0].key), m.path)
+        for m in route.mounts
+    ]
 
 
 def _slash_kind(route: Route) -> str:
@@ -1736,10 +1741,10 @@ _ID_WORDS = frozenset({"id", "ids", "name", "key", "slug", "uuid", "pk"})
 def _names_other_resource(segment: str, param: str) -> bool:
     """`/run/{api_name}`: the parameter after the segment identifies another resource
     (`api`), so the segment is a verb or a namespace, not a singular collection name."""
-    words = _words(param.strip("{}").split(":", 1)[0])
+    words = path_words(param.strip("{}").split(":", 1)[0])
     if len(words) < 2 or words[-1] not in _ID_WORDS:
         return False
-    return words[:-1] != _words(segment)
+    return words[:-1] != path_words(segment)
 
 
 def _in_schema(route: Route) -> bool:
