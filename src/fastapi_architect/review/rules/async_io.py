@@ -25,12 +25,12 @@ from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules.concurrency import (
-    _awaited_helpers_of,
-    _non_blocking,
-    _sync_project_function,
+    awaited_helpers_of,
     is_blocking_http,
     is_blocking_stdlib,
+    non_blocking,
     request_coroutines,
+    sync_project_function,
 )
 
 # A sink classifier: the call site, where it is, and the name it calls (its inferred
@@ -97,7 +97,7 @@ def _candidate_calls(model: AppModel) -> list[_Candidate]:
     that classify them, so the names are inferred once per run."""
     out: list[_Candidate] = []
     for scope, module, site in call_sites(model):
-        if site.awaited or _non_blocking(site.node):
+        if site.awaited or non_blocking(site.node):
             continue
         names: list[str] = []
         for name in _call_names(module, scope, site, model):
@@ -152,13 +152,11 @@ def _find_serving_coroutines(model: AppModel) -> list[Function]:
     coroutines = request_coroutines(model)
     if startup:
         only_startup = {id(fn.node) for fn in startup.values()}
-        only_startup.update(
-            id(fn.node) for fn in _awaited_helpers_of(model, list(startup.values()))
-        )
+        only_startup.update(id(fn.node) for fn in awaited_helpers_of(model, list(startup.values())))
         kept = [fn for fn in coroutines if id(fn.node) not in only_startup]
         seen = {id(fn.node) for fn in kept}
         coroutines = kept + [
-            fn for fn in _awaited_helpers_of(model, kept) if id(fn.node) not in seen
+            fn for fn in awaited_helpers_of(model, kept) if id(fn.node) not in seen
         ]
     return coroutines
 
@@ -191,7 +189,7 @@ def _reached(ctx: ProjectContext, key: str, classify: Classifier) -> Iterator[Re
                 callee,
                 lambda s: id(s.node) in sinks,
                 key,
-                _sync_project_function,
+                sync_project_function,
             )
             if chain is None:
                 continue

@@ -83,7 +83,7 @@ _LOGIN_FORMS = frozenset(
         "fastapi.security.oauth2.OAuth2PasswordRequestFormStrict",
     }
 )
-_CREDENTIAL_TYPES = frozenset(
+CREDENTIAL_TYPES = frozenset(
     {
         "fastapi.security.HTTPAuthorizationCredentials",
         "fastapi.security.HTTPBasicCredentials",
@@ -299,7 +299,7 @@ def _credential_param(project: Project, fn: Function) -> bool:
             typ = project.resolve(
                 meta_module, base, fn.parent if meta_module is fn.module else None
             )
-            if typ in _CREDENTIAL_TYPES:
+            if typ in CREDENTIAL_TYPES:
                 return True
         markers: list[tuple[Module, ast.expr]] = [(meta_module, m) for m in metadata]
         if default is not None:
@@ -328,7 +328,7 @@ def _body_authenticates(project: Project, fn: Function, patterns: tuple[str, ...
         if isinstance(node, ast.Raise):
             if _refuses_access(project, fn, node):
                 return True
-        elif isinstance(node, (ast.Subscript, ast.Compare)) and _reads_credential(node):
+        elif isinstance(node, (ast.Subscript, ast.Compare)) and reads_credential(node):
             return True
         elif isinstance(node, ast.Attribute):
             if (
@@ -344,7 +344,7 @@ def _body_authenticates(project: Project, fn: Function, patterns: tuple[str, ...
             ):
                 return True
         elif isinstance(node, ast.Call):
-            if _reads_credential(node):
+            if reads_credential(node):
                 return True
             callee = last_name(project.resolve(fn.module, node.func, fn))
             if callee and (
@@ -358,7 +358,7 @@ def _headers_or_cookies(expr: ast.expr) -> bool:
     return isinstance(expr, ast.Attribute) and expr.attr in ("headers", "cookies")
 
 
-def _reads_credential(node: ast.AST) -> bool:
+def reads_credential(node: ast.AST) -> bool:
     """`request.headers.get("Authorization")`, `request.cookies["access_token"]`,
     `"x-api-key" in request.headers`."""
     key: ast.expr | None = None
@@ -603,10 +603,10 @@ def _middleware_authenticates(state: _AuthState, app: RouterObj) -> bool:
     return verdict
 
 
-def _dev_only_test(test: ast.expr) -> bool:
+def dev_only_test(test: ast.expr) -> bool:
     """`settings.ENVIRONMENT == "local"`, `ENV in ("dev", "test")`, `settings.DEBUG`."""
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
-        return any(_dev_only_test(v) for v in test.values)
+        return any(dev_only_test(v) for v in test.values)
     if isinstance(test, (ast.Name, ast.Attribute)):
         name = test.id if isinstance(test, ast.Name) else test.attr
         return name.lower() in _DEV_FLAGS
@@ -647,7 +647,7 @@ def _guarded_calls(state: _AuthState, module: Module) -> set[int]:
         if guarded and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             found.add(id(stmt.value))
         if isinstance(stmt, ast.If):
-            inner = guarded or _dev_only_test(stmt.test)
+            inner = guarded or dev_only_test(stmt.test)
             todo.extend((s, inner) for s in stmt.body)
             todo.extend((s, guarded) for s in stmt.orelse)
             continue
@@ -974,7 +974,7 @@ _CORS = frozenset(
         "starlette.middleware.cors.CORSMiddleware",
     }
 )
-_MIDDLEWARE = frozenset({"starlette.middleware.Middleware", "fastapi.middleware.Middleware"})
+MIDDLEWARE = frozenset({"starlette.middleware.Middleware", "fastapi.middleware.Middleware"})
 _SCHEME_PREFIXES = (
     "https?://",
     "http://",
@@ -995,31 +995,31 @@ def _wildcard_regex(pattern: str) -> bool:
     return body in _ANY
 
 
-def _value(ctx: FileContext, expr: ast.expr | None, depth: int = 0) -> ast.expr | None:
+def constant_value(ctx: FileContext, expr: ast.expr | None, depth: int = 0) -> ast.expr | None:
     """A literal behind a name: a local or module-level constant (not settings fields,
     which differ per deployment and are not ours to guess)."""
     if expr is None or depth > 4 or not isinstance(expr, ast.Name):
         return expr
     fn = ctx.function()
     if fn is not None and expr.id in fn.local_values:
-        return _value(ctx, fn.local_values[expr.id], depth + 1)
+        return constant_value(ctx, fn.local_values[expr.id], depth + 1)
     found = ctx.project.module_value(ctx.resolve(expr))
     if found is not None and found[0] is ctx.module:
-        return _value(ctx, found[1], depth + 1)
+        return constant_value(ctx, found[1], depth + 1)
     if found is not None:
         return found[1] if not isinstance(found[1], ast.Name) else None
     return None
 
 
 def _wildcard_origins(ctx: FileContext, call: ast.Call) -> str | None:
-    origins = _value(ctx, keyword(call, "allow_origins"))
+    origins = constant_value(ctx, keyword(call, "allow_origins"))
     if const_str(origins) == "*":
         return 'allow_origins="*"'
     if isinstance(origins, (ast.List, ast.Tuple, ast.Set)) and any(
         const_str(e) == "*" for e in origins.elts
     ):
         return 'allow_origins=["*"]'
-    regex = const_str(_value(ctx, keyword(call, "allow_origin_regex")))
+    regex = const_str(constant_value(ctx, keyword(call, "allow_origin_regex")))
     if regex is not None and _wildcard_regex(regex):
         return f"allow_origin_regex={regex!r}"
     return None
@@ -1031,7 +1031,7 @@ def _in_dev_branch(ctx: FileContext) -> bool:
         if (
             isinstance(parent, ast.If)
             and any(s is child for s in parent.body)
-            and _dev_only_test(parent.test)
+            and dev_only_test(parent.test)
         ):
             return True
     return False
@@ -1103,7 +1103,7 @@ def cors_wildcard_with_credentials(node: ast.Call, ctx: FileContext) -> Iterator
         return
     func = node.func
     wraps = isinstance(func, ast.Attribute) and func.attr == "add_middleware"
-    if wraps or ctx.resolve(func) in _MIDDLEWARE:
+    if wraps or ctx.resolve(func) in MIDDLEWARE:
         # `app.add_middleware(CORSMiddleware, ...)` / `Middleware(CORSMiddleware, ...)`
         if not node.args or ctx.resolve(node.args[0]) not in _CORS:
             return
@@ -1112,7 +1112,7 @@ def cors_wildcard_with_credentials(node: ast.Call, ctx: FileContext) -> Iterator
     wildcard = _wildcard_origins(ctx, node)
     if wildcard is None or _in_dev_branch(ctx):
         return
-    credentials = _value(ctx, keyword(node, "allow_credentials"))
+    credentials = constant_value(ctx, keyword(node, "allow_credentials"))
     if isinstance(credentials, ast.Constant) and credentials.value is True:
         yield Report(
             node,

@@ -135,7 +135,7 @@ def is_blocking_stdlib(name: str) -> bool:
     )
 
 
-def _sync_project_function(fn: Function) -> bool:
+def sync_project_function(fn: Function) -> bool:
     # Only sync code runs inline: an async callee is a coroutine with its own findings.
     return not fn.is_async
 
@@ -221,10 +221,10 @@ def _find_request_coroutines(model: AppModel) -> list[Function]:
                 if isinstance(element, (ast.Name, ast.Attribute)):
                     add_callable(module, scope, element)
     found = list(roots.values())
-    return [*found, *_awaited_helpers_of(model, found)]
+    return [*found, *awaited_helpers_of(model, found)]
 
 
-def _awaited_helpers_of(model: AppModel, roots: list[Function]) -> list[Function]:
+def awaited_helpers_of(model: AppModel, roots: list[Function]) -> list[Function]:
     """Project coroutines that `roots` call, at any depth."""
     graph = model.callgraph
     seen = {id(fn.node) for fn in roots}
@@ -242,7 +242,7 @@ def _awaited_helpers_of(model: AppModel, roots: list[Function]) -> list[Function
     return out
 
 
-def _non_blocking(call: ast.Call) -> bool:
+def non_blocking(call: ast.Call) -> bool:
     """`os.waitpid(pid, os.WNOHANG)` polls and returns at once."""
     func = call.func
     if not (isinstance(func, ast.Attribute) and func.attr in ("waitpid", "wait3", "wait4")):
@@ -261,7 +261,7 @@ def blocking_calls(
     graph = ctx.model.callgraph
 
     def sink_site(site: CallSite) -> bool:
-        return site.target is not None and is_sink(site.target) and not _non_blocking(site.node)
+        return site.target is not None and is_sink(site.target) and not non_blocking(site.node)
 
     project = ctx.project
     for fn in request_coroutines(ctx.model):
@@ -270,7 +270,7 @@ def blocking_calls(
             if target is None:
                 continue
             if is_sink(target):
-                if _non_blocking(site.node):
+                if non_blocking(site.node):
                     continue
                 yield Report(
                     site.node,
@@ -281,7 +281,7 @@ def blocking_calls(
             callee = project.function(target)
             if callee is None or callee.is_async:
                 continue
-            chain = graph.find_chain(project, callee, sink_site, key, _sync_project_function)
+            chain = graph.find_chain(project, callee, sink_site, key, sync_project_function)
             if chain is None:
                 continue
             names = [callee.display, *(name for _, name in chain)]
@@ -741,7 +741,7 @@ def sync_orm_session_in_async(ctx: ProjectContext) -> Iterator[Report]:
         return
     state = _session_state(ctx.model)
     entry_points = _session_functions(ctx)
-    for fn in [*entry_points, *_awaited_helpers_of(ctx.model, entry_points)]:
+    for fn in [*entry_points, *awaited_helpers_of(ctx.model, entry_points)]:
         yield from _local_sessions(state, fn)
     for fn in entry_points:
         sites = {site.param: site for site in param_sites(project, fn) if site.param}

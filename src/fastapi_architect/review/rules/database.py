@@ -46,7 +46,7 @@ class _Loop:
     target: ast.expr | None
 
 
-def _iteration_loops(stack: list[ast.AST], node: ast.AST) -> Iterator[_Loop]:
+def iteration_loops(stack: list[ast.AST], node: ast.AST) -> Iterator[_Loop]:
     """The loops of the current function around `node`, innermost first, in which `node`
     runs once per iteration (so not in a `for` loop's iterable or `else:`, nor in the
     first iterable of a comprehension, which are evaluated once)."""
@@ -103,7 +103,7 @@ def _element_iter(target: ast.expr, iterable: ast.expr, name: str) -> ast.expr |
     return None
 
 
-def _binding(stack: list[ast.AST], node: ast.AST, name: str) -> tuple[ast.AST, ast.expr] | None:
+def loop_binding(stack: list[ast.AST], node: ast.AST, name: str) -> tuple[ast.AST, ast.expr] | None:
     """The loop (or comprehension) that binds `name` where `node` reads it, and the
     collection iterated, when `node` runs once per element."""
     chain = [*stack, node]
@@ -170,7 +170,7 @@ def _loop_bindings(stack: list[ast.AST], iterable: ast.expr) -> dict[str, ast.ex
 
 
 @dataclass(frozen=True)
-class _Origin:
+class Origin:
     """ORM instances of `model`, loaded by a query whose loader options name the
     relationships in `loaded` (None: options we cannot read, so assume loaded)."""
 
@@ -179,14 +179,14 @@ class _Origin:
     is_async: bool
 
 
-def _merge(origins: list[_Origin]) -> _Origin | None:
+def _merge(origins: list[Origin]) -> Origin | None:
     if not origins or any(o.model is not origins[0].model for o in origins):
         return None
     loaded: frozenset[str] | None = frozenset()
     for origin in origins:
         # Loaded on any path counts as loaded: the finding must hold on every path.
         loaded = None if origin.loaded is None or loaded is None else loaded | origin.loaded
-    return _Origin(origins[0].model, loaded, any(o.is_async for o in origins))
+    return Origin(origins[0].model, loaded, any(o.is_async for o in origins))
 
 
 _ROW_CHANGING = frozenset(
@@ -213,7 +213,7 @@ _SCALAR_SINGLE = frozenset({"scalar_one", "scalar_one_or_none", "scalar"})
 _CONTAINERS = frozenset({"list", "sorted", "reversed", "tuple", "set"})
 
 
-class _Origins:
+class Origins:
     """Where ORM objects come from inside one function: queries, query results, local
     variables, relationship collections, project functions that return them."""
 
@@ -229,7 +229,7 @@ class _Origins:
 
     def collection(
         self, expr: ast.expr, module: Module, fn: Function | None, depth: int = 0
-    ) -> _Origin | None:
+    ) -> Origin | None:
         if depth > _MAX_DEPTH:
             return None
         if isinstance(expr, ast.Await):
@@ -265,7 +265,7 @@ class _Origins:
 
     def _rows(
         self, expr: ast.expr, module: Module, fn: Function | None, depth: int
-    ) -> _Origin | None:
+    ) -> Origin | None:
         """A `Result` of `session.execute(select(Model))`: its `.scalars()` are Models."""
         if depth > _MAX_DEPTH:
             return None
@@ -284,7 +284,7 @@ class _Origins:
 
     def _query_chain(
         self, expr: ast.Call, module: Module, fn: Function | None, depth: int
-    ) -> _Origin | None:
+    ) -> Origin | None:
         """Legacy `session.query(Model).filter(...).options(...).all()`."""
         options: list[ast.Call] = []
         node: ast.expr = expr
@@ -296,7 +296,7 @@ class _Origins:
                 model = self.index.models.get(self.project.resolve(module, node.args[0], fn) or "")
                 if model is None:
                     return None
-                return _Origin(model, _loaded(options), hit[1] == "async")
+                return Origin(model, _loaded(options), hit[1] == "async")
             if node.func.attr in _ROW_CHANGING or node.func.attr in _SINGLE:
                 return None
             if node.func.attr == "options":
@@ -306,12 +306,12 @@ class _Origins:
 
     def _statement_origin(
         self, stmt: ast.expr, module: Module, fn: Function | None, depth: int, is_async: bool
-    ) -> _Origin | None:
+    ) -> Origin | None:
         found = self._statement(stmt, module, fn, depth + 1, set())
         if found is None:
             return None
         model, options = found
-        return _Origin(model, _loaded(options), is_async)
+        return Origin(model, _loaded(options), is_async)
 
     def _statement(
         self, stmt: ast.expr, module: Module, fn: Function | None, depth: int, seen: set[str]
@@ -362,7 +362,7 @@ class _Origins:
 
     def instance(
         self, expr: ast.expr, module: Module, fn: Function | None, depth: int = 0
-    ) -> _Origin | None:
+    ) -> Origin | None:
         if depth > _MAX_DEPTH:
             return None
         if isinstance(expr, ast.Await):
@@ -392,7 +392,7 @@ class _Origins:
                         if isinstance(options, (ast.List, ast.Tuple))
                         else None
                     )
-                return _Origin(model, loaded, hit[1] == "async")
+                return Origin(model, loaded, hit[1] == "async")
             if func.attr in _SINGLE or func.attr in _SCALAR_SINGLE:
                 found = (
                     self._rows(func.value, module, fn, depth + 1)
@@ -412,7 +412,7 @@ class _Origins:
 
     def _related(
         self, expr: ast.Attribute, module: Module, fn: Function | None, depth: int, collection: bool
-    ) -> _Origin | None:
+    ) -> Origin | None:
         """`owner.books` / `book.author`: the related model of a relationship attribute of an
         object we know, a collection (loadable: not `dynamic`/`write_only`) or a single one."""
         owner = self.instance(expr.value, module, fn, depth + 1)
@@ -427,7 +427,7 @@ class _Origins:
         elif rel.collection is not False:
             return None
         target = self.index.models.get(rel.target or "")
-        return _Origin(target, owner.loaded, owner.is_async) if target else None
+        return Origin(target, owner.loaded, owner.is_async) if target else None
 
     def _local(
         self,
@@ -435,8 +435,8 @@ class _Origins:
         module: Module,
         fn: Function | None,
         depth: int,
-        analyse: Callable[[ast.expr, Module, Function | None, int], _Origin | None],
-    ) -> _Origin | None:
+        analyse: Callable[[ast.expr, Module, Function | None, int], Origin | None],
+    ) -> Origin | None:
         if fn is None:
             return None
         facts = self.st.facts_of(fn)
@@ -445,7 +445,7 @@ class _Origins:
         values = facts.assigns.get(name)
         if not values:
             return None
-        found: list[_Origin] = []
+        found: list[Origin] = []
         for _stmt, value in values:
             if value is None:
                 return None
@@ -457,7 +457,7 @@ class _Origins:
 
     def _returned(
         self, call: ast.Call, module: Module, fn: Function | None, depth: int, kind: str
-    ) -> _Origin | None:
+    ) -> Origin | None:
         """ORM objects returned by a project function or method (one of the layers)."""
         callee_name = resolve_callee(self.project, module, call.func, fn)
         callee = self.project.function(callee_name)
@@ -466,10 +466,10 @@ class _Origins:
         key = (f"returned-{kind}", id(callee.node))
         if key in self.st.memo:
             cached = self.st.memo[key]
-            return cached if isinstance(cached, _Origin) else None
+            return cached if isinstance(cached, Origin) else None
         self.st.memo[key] = None  # recursion guard
-        inner = _Origins(self.st, {}, None)
-        origins: list[_Origin] = []
+        inner = Origins(self.st, {}, None)
+        origins: list[Origin] = []
         complete = True
         for node in body_nodes(callee.node):
             if isinstance(node, (ast.Yield, ast.YieldFrom)):
@@ -497,7 +497,7 @@ class _Origins:
         self.st.memo[key] = result
         return result
 
-    def _annotated(self, callee: Function, kind: str) -> _Origin | None:
+    def _annotated(self, callee: Function, kind: str) -> Origin | None:
         """Fallback on the return annotation (`-> list[Author]`), trusted only when the
         function itself queries and names no loader option anywhere."""
         base, _, base_module = unwrap_annotation(self.project, callee.module, callee.node.returns)
@@ -529,7 +529,7 @@ class _Origins:
         query = function_query(self.st, callee)
         if query is None or _mentions_loader(callee):
             return None
-        return _Origin(model, frozenset(), callee.is_async)
+        return Origin(model, frozenset(), callee.is_async)
 
 
 def _trivial(value: ast.expr) -> bool:
@@ -706,7 +706,7 @@ def orm_lazy_load_in_loop(node: ast.Attribute, ctx: FileContext) -> Iterator[Rep
     if node.attr not in st.index.relationship_names:
         return
     name = node.value.id
-    binding = _binding(ctx.stack, node, name)
+    binding = loop_binding(ctx.stack, node, name)
     if binding is None:
         return
     loop, iterable = binding
@@ -715,10 +715,10 @@ def orm_lazy_load_in_loop(node: ast.Attribute, ctx: FileContext) -> Iterator[Rep
     if key in st.memo:
         origin = st.memo[key]
     else:
-        origins = _Origins(st, _loop_bindings(ctx.stack, iterable), fn)
+        origins = Origins(st, _loop_bindings(ctx.stack, iterable), fn)
         origin = origins.collection(iterable, ctx.module, fn)
         st.memo[key] = origin
-    if not isinstance(origin, _Origin):
+    if not isinstance(origin, Origin):
         return
     rel = origin.model.relationships.get(node.attr)
     if rel is None or not rel.lazy_loads:
@@ -831,7 +831,7 @@ def _param_names(fn: Function) -> set[str]:
     return names
 
 
-def _collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
+def collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
     """Is this a loop over a collection of data (so a query in it runs N times)?
 
     Not: `while` loops (pagination, polling, retries), `range()` loops other than
@@ -998,7 +998,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     ## Fix safety
     There is no automatic fix.
     """
-    loops = _iteration_loops(ctx.stack, node)
+    loops = iteration_loops(ctx.stack, node)
     first = next(loops, None)
     if first is None or is_test_module(ctx.module):
         return
@@ -1027,7 +1027,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         label = f"{owner.node.name}.{callee.name}" if owner else callee.display
         message_head = f"`{label}()` runs a query (`{inner[1]}`)"
     for loop in (first, *loops):
-        if _collection_loop(loop, ctx, node):
+        if collection_loop(loop, ctx, node):
             assert loop.iter is not None
             where = ast.unparse(loop.iter)
             where = where if len(where) <= 40 else where[:37] + "..."

@@ -110,7 +110,7 @@ def _is_factory(model: AppModel, fn: Function) -> bool:
     returns = fn.node.returns
     if returns is not None:
         for node in walk(returns):
-            if isinstance(node, (ast.Name, ast.Attribute)) and _is_exception_type(
+            if isinstance(node, (ast.Name, ast.Attribute)) and is_exception_type(
                 project, project.resolve(fn.module, node, fn.parent)
             ):
                 return True
@@ -119,7 +119,7 @@ def _is_factory(model: AppModel, fn: Function) -> bool:
     ]
     return bool(values) and all(
         isinstance(v, ast.Call)
-        and _is_exception_type(project, project.resolve(fn.module, v.func, fn))
+        and is_exception_type(project, project.resolve(fn.module, v.func, fn))
         for v in values
     )
 
@@ -316,7 +316,7 @@ def _callee_names(state: _LeakState, module: Module) -> frozenset[str]:
     return found
 
 
-def _leak_state(model: AppModel) -> _LeakState:
+def leak_state(model: AppModel) -> _LeakState:
     """The exception handlers of the app and the project's top-level packages."""
     return project_index(model, _new_leak_state)
 
@@ -359,7 +359,7 @@ def _new_leak_state(model: AppModel) -> _LeakState:
     return _LeakState(model, handlers, roots)
 
 
-def _is_exception_type(project: Project, name: str | None) -> bool:
+def is_exception_type(project: Project, name: str | None) -> bool:
     if name is None:
         return False
     for ancestor in project.mro(name):
@@ -394,7 +394,7 @@ def _exception_names(ctx: FileContext, state: _LeakState) -> dict[str, list[str]
         typ = annotation_type(project, fn.module, param.annotation, fn.parent)
         if handled is not None and index == 1:
             names[param.arg] = handled if typ is None or typ == "Exception" else [typ]
-        elif _is_exception_type(project, typ):
+        elif is_exception_type(project, typ):
             assert typ is not None
             names[param.arg] = [typ]
     return names
@@ -513,7 +513,7 @@ def _in_same_handler(ctx: FileContext, value: ast.expr) -> bool:
     return True
 
 
-def _status(expr: ast.expr | None, ctx: FileContext | None = None) -> int | None:
+def status_value(expr: ast.expr | None, ctx: FileContext | None = None) -> int | None:
     value = status_code_value(expr)
     if value is not None:
         return value
@@ -990,7 +990,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     ## Fix safety
     There is no automatic fix: the right client message depends on the error.
     """
-    state = _leak_state(ctx.model)
+    state = leak_state(ctx.model)
     callee_names = _callee_names(state, ctx.module)
     if not callee_names:
         return
@@ -1000,7 +1000,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
         value = node.value
         if value is None or not any(isinstance(n, ast.ExceptHandler) for n in ctx.stack):
             return
-        if isinstance(value, ast.Call) and _response_kind(ctx, value) is not None:
+        if isinstance(value, ast.Call) and response_kind(ctx, value) is not None:
             return
         routes = ctx.routes()
         if not routes:
@@ -1012,16 +1012,16 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
         short = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
         if short not in callee_names:
             return
-        kind = _response_kind(ctx, node)
+        kind = response_kind(ctx, node)
         if kind is None:
             return
         if kind == "exception":
             payload = argument(node, 1, "detail")
-            status = _status(argument(node, 0, "status_code"), ctx)
+            status = status_value(argument(node, 0, "status_code"), ctx)
             what = "`HTTPException` detail"
         else:
             status_expr = argument(node, 1, "status_code")
-            payload, status = argument(node, 0, "content"), _status(status_expr, ctx)
+            payload, status = argument(node, 0, "content"), status_value(status_expr, ctx)
             if status_expr is None:
                 status = 200
             what = "The response content"
@@ -1065,7 +1065,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     )
 
 
-def _response_kind(ctx: FileContext, call: ast.Call) -> str | None:
+def response_kind(ctx: FileContext, call: ast.Call) -> str | None:
     """'exception' for `HTTPException` (and project subclasses), 'response' for the
     response classes, None otherwise."""
     name = ctx.resolve(call.func)

@@ -22,10 +22,10 @@ from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules._orm import OrmState, is_test_module, session_call, state
 from fastapi_architect.review.rules.errors import (
     HTTP_EXCEPTIONS,
-    _is_exception_type,
-    _leak_state,
-    _response_kind,
-    _status,
+    is_exception_type,
+    leak_state,
+    response_kind,
+    status_value,
 )
 from fastapi_architect.review.rules.validation import (
     annotation_mentions_response,
@@ -310,12 +310,12 @@ def _error_status(ctx: FileContext, expr: ast.expr | None) -> tuple[str, int | N
     """('raise', status) for an `HTTPException`, ('response', status) for a response
     object (200 when it sets none), ('other', None) for anything else."""
     if isinstance(expr, ast.Call):
-        kind = _response_kind(ctx, expr)
+        kind = response_kind(ctx, expr)
         if kind == "exception":
-            return "raise", _status(argument(expr, 0, "status_code"))
+            return "raise", status_value(argument(expr, 0, "status_code"))
         if kind == "response":
             code = argument(expr, 1, "status_code")
-            return "response", 200 if code is None else _status(code)
+            return "response", 200 if code is None else status_value(code)
     return "other", None
 
 
@@ -1944,12 +1944,12 @@ def _handlers(model: AppModel) -> _Handlers:
 
 def _find_handlers(model: AppModel) -> _Handlers:
     project = model.project
-    classes = {name for names in _leak_state(model).handlers.values() for name in names}
+    classes = {name for names in leak_state(model).handlers.values() for name in names}
     dynamic: list[Module] = []
 
     def register(module: Module, scope: Function | None, key: ast.expr | None) -> None:
         name = project.resolve(module, key, scope) if key is not None else None
-        if name is None or (project.class_(name) is None and not _is_exception_type(project, name)):
+        if name is None or (project.class_(name) is None and not is_exception_type(project, name)):
             dynamic.append(module)
         else:
             classes.add(project.canonical(name))
@@ -1988,7 +1988,7 @@ def _raising_lines(project: Project) -> dict[int, list[int]]:
     names = {
         cls.node.name
         for cls in project.classes.values()
-        if _is_exception_type(project, cls.qualname)
+        if is_exception_type(project, cls.qualname)
     }
     out: dict[int, list[int]] = {}
     if not names:
@@ -2006,7 +2006,7 @@ def _exception_root(project: Project, cls: str) -> str:
     """The topmost project exception class of `cls`'s hierarchy."""
     root = cls
     for ancestor in project.mro(cls)[1:]:
-        if project.class_(ancestor) is not None and _is_exception_type(project, ancestor):
+        if project.class_(ancestor) is not None and is_exception_type(project, ancestor):
             root = ancestor
     return root
 
@@ -2097,7 +2097,7 @@ def missing_exception_handlers(ctx: ProjectContext) -> Iterator[Report]:
             exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
             name = project.resolve(fn.module, exc, fn)
             cls = project.class_(name)
-            if cls is None or not _is_exception_type(project, cls.qualname):
+            if cls is None or not is_exception_type(project, cls.qualname):
                 continue
             qualname = cls.qualname
             mro = project.mro(qualname)
@@ -2293,7 +2293,7 @@ def no_content_with_body(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     """
     if route.kind != "http":
         return
-    status = _status(route.keywords.get("status_code"))
+    status = status_value(route.keywords.get("status_code"))
     if status not in _NO_BODY:
         return
     handler = route.handler

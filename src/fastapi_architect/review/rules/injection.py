@@ -173,7 +173,7 @@ class _Built:
             self.via = other.via
 
 
-class _Analysis:
+class Analysis:
     def __init__(self, st: OrmState, module: Module, fn: Function | None) -> None:
         self.st = st
         self.project: Project = st.project
@@ -223,7 +223,7 @@ class _Analysis:
             out.unsafe.extend(v for v in values if not self.safe(v, depth + 1, safe_names))
             return out
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
-            parts = _flatten_add(expr)
+            parts = flatten_add(expr)
             pieces = [self.built(p, depth + 1, seen, safe_names) for p in parts]
             if all(piece is None for piece in pieces):
                 return None
@@ -675,7 +675,7 @@ class _Analysis:
             return False
         passed: set[str] = set()
         for param, _default in parameters(fn.node):
-            arg = _argument_for(fn, call, param.arg)
+            arg = argument_for(fn, call, param.arg)
             if arg is not None and self.safe(arg, depth + 1, safe_names):
                 passed.add(param.arg)
         key = (f"FAA307-return {index} {size} {depth} {' '.join(sorted(passed))}", id(fn.node))
@@ -695,7 +695,7 @@ class _Analysis:
         ]
         if not returns:
             return False
-        inner = _Analysis(self.st, fn.module, fn)
+        inner = Analysis(self.st, fn.module, fn)
         for ret in returns:
             value = ret.value
             assert value is not None
@@ -873,7 +873,7 @@ class _Analysis:
                 safe = safe and verdicts[name]
             if not safe:
                 kept.append(value)
-        return kept, _dedupe(tainted)
+        return kept, dedupe(tainted)
 
     def _callers_pass_safe(
         self,
@@ -884,11 +884,11 @@ class _Analysis:
     ) -> bool:
         safe = True
         for caller, module, call in sites:
-            arg = _argument_for(fn, call, name)
+            arg = argument_for(fn, call, name)
             if arg is None:
                 safe = False
                 continue
-            caller_analysis = _Analysis(self.st, module, caller)
+            caller_analysis = Analysis(self.st, module, caller)
             if caller_analysis.safe(arg):
                 continue
             safe = False
@@ -914,7 +914,7 @@ def _callers(st: OrmState) -> dict[int, list[tuple[Function | None, Module, ast.
     return out
 
 
-def _argument_for(fn: Function, call: ast.Call, name: str) -> ast.expr | None:
+def argument_for(fn: Function, call: ast.Call, name: str) -> ast.expr | None:
     """The expression a call passes for parameter `name` (its default when omitted),
     or None when it cannot be told (`*args`, `**kwargs`, no default)."""
     args = fn.node.args
@@ -942,9 +942,9 @@ def _argument_for(fn: Function, call: ast.Call, name: str) -> ast.expr | None:
     return None
 
 
-def _flatten_add(expr: ast.expr) -> list[ast.expr]:
+def flatten_add(expr: ast.expr) -> list[ast.expr]:
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
-        return [*_flatten_add(expr.left), *_flatten_add(expr.right)]
+        return [*flatten_add(expr.left), *flatten_add(expr.right)]
     return [expr]
 
 
@@ -1105,7 +1105,7 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         return
     st = state(ctx.model)
     fn = ctx.function()
-    analysis = _Analysis(st, ctx.module, fn)
+    analysis = Analysis(st, ctx.module, fn)
     if isinstance(sql, ast.Name) and analysis.facts is not None:
         bindings = analysis.facts.assigns.get(sql.id, [])
         if bindings and all(v is not None and _is_text_call(ctx, v) for _n, v in bindings):
@@ -1118,7 +1118,7 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     unsafe, callers = analysis.through_callers(built.unsafe)
     if not unsafe:
         return  # every caller passes constants or validated values
-    values = _dedupe([_short(v) for v in unsafe])
+    values = dedupe([_short(v) for v in unsafe])
     params = analysis.route_params(unsafe)
     how = " and ".join(built.how) if built.how else "string building"
     where = f" in `{built.via[0]}` (line {built.via[1]})" if built.via else ""
@@ -1151,7 +1151,7 @@ def _short(expr: ast.expr) -> str:
     return text if len(text) <= 30 else text[:27] + "..."
 
 
-def _dedupe(items: list[str]) -> list[str]:
+def dedupe(items: list[str]) -> list[str]:
     out: list[str] = []
     for item in items:
         if item not in out:

@@ -43,11 +43,11 @@ from fastapi_architect.review.rules._orm import (
     uses_orm,
 )
 from fastapi_architect.review.rules.database import (
-    _binding,
-    _collection_loop,
-    _iteration_loops,
-    _Origin,
-    _Origins,
+    Origin,
+    Origins,
+    collection_loop,
+    iteration_loops,
+    loop_binding,
 )
 
 _REFERENCES = (
@@ -1407,7 +1407,7 @@ def row_by_row_orm(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         return
     if not isinstance(func, ast.Attribute) or func.attr != "commit":
         return
-    loops = list(_iteration_loops(ctx.stack, node))
+    loops = list(iteration_loops(ctx.stack, node))
     if not loops:
         return
     st = state(ctx.model)
@@ -1417,7 +1417,7 @@ def row_by_row_orm(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     for loop in loops:
         if _isolated(ctx.stack, loop.node):
             return
-        if _collection_loop(loop, ctx, node):
+        if collection_loop(loop, ctx, node):
             assert loop.iter is not None
             where = ast.unparse(loop.iter)
             where = where if len(where) <= 40 else where[:37] + "..."
@@ -1510,15 +1510,15 @@ def lazy_relationship_with_async_session(node: ast.Attribute, ctx: FileContext) 
     if node.attr not in st.index.relationship_names:
         return
     name = node.value.id
-    if _binding(ctx.stack, node, name) is not None:
+    if loop_binding(ctx.stack, node, name) is not None:
         return  # a loop over query results: FAA401
     cache = st.memo.setdefault(("FAA406-origins", id(fn.node)), {})
     assert isinstance(cache, dict)
     if name in cache:
         origin = cache[name]
     else:
-        origin = cache[name] = _Origins(st, {}, fn).instance(node.value, ctx.module, fn)
-    if not isinstance(origin, _Origin) or not origin.is_async or origin.loaded is None:
+        origin = cache[name] = Origins(st, {}, fn).instance(node.value, ctx.module, fn)
+    if not isinstance(origin, Origin) or not origin.is_async or origin.loaded is None:
         return
     rel = origin.model.relationships.get(node.attr)
     if rel is None or not rel.lazy_loads or node.attr in origin.loaded:
@@ -1622,7 +1622,7 @@ def _orm_instance(st: OrmState, fn: Function, name: str) -> bool:
             callee = st.project.resolve(fn.module, value.func, fn)
             if callee in st.index.models:
                 continue
-        if _Origins(st, {}, fn).instance(value, fn.module, fn) is None:
+        if Origins(st, {}, fn).instance(value, fn.module, fn) is None:
             return False
     return True
 

@@ -95,7 +95,7 @@ _NOT_RESOURCE_HANDLER_WORDS = frozenset(
     {"token", "tokens", "jwt", "session", "sessions", "url", "urls", "presigned", "signature"}
 )
 # `create_*` project helpers whose result is not the resource a route creates.
-_NOT_RESOURCE_WORDS = _NOT_RESOURCE_HANDLER_WORDS | frozenset(
+NOT_RESOURCE_WORDS = _NOT_RESOURCE_HANDLER_WORDS | frozenset(
     {
         "access",
         "refresh",
@@ -112,15 +112,15 @@ _NOT_RESOURCE_WORDS = _NOT_RESOURCE_HANDLER_WORDS | frozenset(
         "exception",
     }
 )
-_SESSION_OWNERS = ("sqlalchemy.", "sqlmodel.")
-_SESSION_NAMES = frozenset({"db", "session", "db_session", "async_session", "sess"})
+SESSION_OWNERS = ("sqlalchemy.", "sqlmodel.")
+SESSION_NAMES = frozenset({"db", "session", "db_session", "async_session", "sess"})
 _VALIDATE_CONSTRUCTORS = frozenset(
     {"model_validate", "model_construct", "from_orm", "parse_obj", "sqlmodel_validate"}
 )
 _MAX_FOLLOW = 4
 
 
-def _words(text: str) -> list[str]:
+def path_words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
@@ -137,18 +137,18 @@ def _is_dry_run(words: list[str]) -> bool:
 
 
 def _is_action(route: Route) -> bool:
-    name = _words(route.handler.name)
+    name = path_words(route.handler.name)
     words = set(name)
     dry_run = _is_dry_run(name)
     for path in (route.path, *route.full_paths):  # `prefix="/search"` with `post("")`
-        segment = _words(_last_literal_segment(path))
+        segment = path_words(_last_literal_segment(path))
         words |= set(segment)
         dry_run = dry_run or _is_dry_run(segment)
     return dry_run or bool(words & _ACTION_WORDS)
 
 
 def _named_as_creation(name: str) -> bool:
-    words = _words(name)
+    words = path_words(name)
     if not words or set(words) & _NOT_RESOURCE_HANDLER_WORDS:
         return False
     if words == ["add"]:
@@ -224,8 +224,8 @@ def _create_call(project: Project, fn: Function, expr: ast.expr | None) -> str:
     callee = resolve_callee(project, fn.module, expr.func, fn)
     if callee is None:
         return ""
-    words = _words(last_name(callee))
-    if not words or words[0] != "create" or set(words) & _NOT_RESOURCE_WORDS:
+    words = path_words(last_name(callee))
+    if not words or words[0] != "create" or set(words) & NOT_RESOURCE_WORDS:
         return ""
     target = project.function(callee)
     if target is not None:
@@ -244,9 +244,9 @@ def _session_adds(model: AppModel, fn: Function) -> dict[str, str]:
         func = site.node.func
         if not (isinstance(func, ast.Attribute) and func.attr in ("add", "add_all")):
             continue
-        owner_is_session = bool(site.target and site.target.startswith(_SESSION_OWNERS))
+        owner_is_session = bool(site.target and site.target.startswith(SESSION_OWNERS))
         if not owner_is_session and not (
-            isinstance(func.value, ast.Name) and func.value.id in _SESSION_NAMES
+            isinstance(func.value, ast.Name) and func.value.id in SESSION_NAMES
         ):
             continue
         if not site.node.args or not isinstance(site.node.args[0], ast.Name):

@@ -261,7 +261,7 @@ _INJECTOR_NAMES = ("Inject", "Provide", "Depends", "Security")
 _PATH_PARAM = re.compile(r"{\s*(\w+)\s*(?::[^}]*)?}")
 
 
-def _param_marker(
+def param_marker(
     project: Project, module: Module, expr: ast.expr | None, scope: Function | None
 ) -> str | None:
     """`Body`, `Query`, `Depends`... for a FastAPI parameter function call, else None."""
@@ -382,11 +382,11 @@ def _raw_body_params(
         _base, metadata, meta_module = unwrap_annotation(
             project, fn.module, param.annotation, scope
         )
-        marker = _param_marker(project, fn.module, default, scope)
+        marker = param_marker(project, fn.module, default, scope)
         if marker is None:
             meta_scope = scope if meta_module is fn.module else None
             for meta in metadata:
-                marker = _param_marker(project, meta_module, meta, meta_scope)
+                marker = param_marker(project, meta_module, meta, meta_scope)
                 if marker is not None:
                     break
         if marker is not None and marker != "Body":

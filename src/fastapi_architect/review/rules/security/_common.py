@@ -39,7 +39,7 @@ class _State:
     kdf_inputs: dict[tuple[int, str], bool] = field(default_factory=dict)
 
 
-def _state(model: AppModel) -> _State:
+def security_state(model: AppModel) -> _State:
     return project_index(model, _State)
 
 
@@ -49,14 +49,14 @@ _GUARDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _imports_jwt(module: Module) -> bool:
+def imports_jwt(module: Module) -> bool:
     """The module guard of the JWT rules (`applies=`): the module imports a JWT library."""
     return module.imports_anything(*_GUARDS["jwt"])
 
 
-def _imports(ctx: FileContext, key: str) -> bool:
+def module_imports(ctx: FileContext, key: str) -> bool:
     """The cheap per-module guard, memoized because node rules ask it for every call."""
-    state = _state(ctx.model)
+    state = security_state(ctx.model)
     slot = (id(ctx.module), key)
     found = state.guards.get(slot)
     if found is None:
@@ -65,10 +65,10 @@ def _imports(ctx: FileContext, key: str) -> bool:
     return found
 
 
-def _in_tests(ctx: FileContext) -> bool:
+def in_tests(ctx: FileContext) -> bool:
     """Test suites use throwaway keys, decode tokens unverified to inspect them, and print
     fixtures: none of it ships, so these rules stay out of them."""
-    state = _state(ctx.model)
+    state = security_state(ctx.model)
     found = state.tests.get(id(ctx.module))
     if found is None:
         # `testing/` too: test helpers and fake credentials live there.
@@ -83,7 +83,7 @@ _WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z]+[0-9]*|[0-9]+
 # Words before a credential word that make the name something else: a hash, a flag or a
 # count about it (`hashed_password`, `has_token`, `max_tokens`), or a tokenizer or
 # pagination token (`eos_token`, `next_page_token`).
-_NOT_CREDENTIAL_PREFIXES = frozenset(
+NOT_CREDENTIAL_PREFIXES = frozenset(
     {
         "hashed",
         "hash",
@@ -113,12 +113,12 @@ _NOT_CREDENTIAL_PREFIXES = frozenset(
 )
 
 
-def _words(name: str) -> list[str]:
+def name_words(name: str) -> list[str]:
     """`SECRET_KEY` → [secret, key]; `tokenUrl` → [token, url]; `APIKey` → [api, key]."""
     return [w.lower() for part in re.split(r"[^A-Za-z0-9]+", name) for w in _WORD_RE.findall(part)]
 
 
-def _keyword_hits(
+def keyword_hits(
     words: list[str], keywords: tuple[tuple[str, ...], ...]
 ) -> Iterator[tuple[list[str], list[str], bool]]:
     """Each occurrence of a keyword in the words: (words before, words after, numbered),
@@ -132,7 +132,7 @@ def _keyword_hits(
                 yield words[:i], words[i + n :], numbered
 
 
-def _name_matches(
+def name_matches(
     name: str,
     keywords: tuple[tuple[str, ...], ...],
     tails: frozenset[str],
@@ -142,7 +142,7 @@ def _name_matches(
     """Does the name *denote* one of the keywords? `SECRET_KEY` does, `SECRET_KEY_NAME` and
     `TOKEN_TYPE` do not: every word after the keyword must be in `tails`, no word before it
     in `bad_prefixes`."""
-    for prefix, tail, numbered in _keyword_hits(_words(name), keywords):
+    for prefix, tail, numbered in keyword_hits(name_words(name), keywords):
         if numbered and not allow_numbered:
             continue
         if all(w in tails for w in tail) and not any(w in bad_prefixes for w in prefix):
@@ -155,10 +155,10 @@ class _Unknown:
 
 
 _UNKNOWN = _Unknown()
-_FIELD_FUNCS = frozenset({"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field"})
+FIELD_FUNCS = frozenset({"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field"})
 
 
-def _evaluate(
+def evaluate(
     project: Project, module: Module, expr: ast.AST | None, scope: Function | None, depth: int = 0
 ) -> object:
     """The value an expression has when it is built from literals, constants (also in other
@@ -172,7 +172,7 @@ def _evaluate(
         return [
             _UNKNOWN
             if isinstance(e, ast.Starred)
-            else _evaluate(project, module, e, scope, depth + 1)
+            else evaluate(project, module, e, scope, depth + 1)
             for e in expr.elts
         ]
     if isinstance(expr, ast.Dict):
@@ -180,12 +180,12 @@ def _evaluate(
         for k, v in zip(expr.keys, expr.values, strict=False):
             key = const_str(k)
             if key is not None:
-                out[key] = _evaluate(project, module, v, scope, depth + 1)
+                out[key] = evaluate(project, module, v, scope, depth + 1)
         return out
     if isinstance(expr, ast.Call):
         if not expr.args and project.resolve(module, expr.func, scope) == "dict":
             return {
-                kw.arg: _evaluate(project, module, kw.value, scope, depth + 1)
+                kw.arg: evaluate(project, module, kw.value, scope, depth + 1)
                 for kw in expr.keywords
                 if kw.arg
             }
@@ -197,22 +197,22 @@ def _evaluate(
                 value = fn.local_values[expr.id]
                 if value is None:
                     return _UNKNOWN
-                return _evaluate(project, fn.module, value, fn, depth + 1)
+                return evaluate(project, fn.module, value, fn, depth + 1)
             if any(p.arg == expr.id for p, _ in parameters(fn.node)):
                 return _UNKNOWN
             fn = fn.parent
         found = project.module_value(project.resolve_name(module, expr.id))
         if found is not None:
-            return _evaluate(project, found[0], found[1], None, depth + 1)
+            return evaluate(project, found[0], found[1], None, depth + 1)
         return _UNKNOWN
     if isinstance(expr, ast.Attribute):
         found = project.module_value(project.resolve(module, expr, scope))
         if found is not None:
-            return _evaluate(project, found[0], found[1], None, depth + 1)
+            return evaluate(project, found[0], found[1], None, depth + 1)
         owner = infer_type(project, module, expr.value, scope)
         default = _class_default(project, owner, expr.attr)
         if default is not None:
-            return _evaluate(project, default[0], default[1], None, depth + 1)
+            return evaluate(project, default[0], default[1], None, depth + 1)
     return _UNKNOWN
 
 
@@ -238,7 +238,7 @@ def _class_default(
                 continue
             if (
                 isinstance(value, ast.Call)
-                and project.resolve(info.module, value.func) in _FIELD_FUNCS
+                and project.resolve(info.module, value.func) in FIELD_FUNCS
             ):
                 inner = argument(value, 0, "default")
                 return (info.module, inner) if inner is not None else None
@@ -246,7 +246,7 @@ def _class_default(
     return None
 
 
-def _strings(value: object) -> list[str]:
+def strings_of(value: object) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, list):
@@ -254,7 +254,7 @@ def _strings(value: object) -> list[str]:
     return []
 
 
-def _call_name(call: ast.Call) -> str | None:
+def call_name(call: ast.Call) -> str | None:
     func = call.func
     if isinstance(func, ast.Attribute):
         return func.attr
@@ -263,7 +263,7 @@ def _call_name(call: ast.Call) -> str | None:
     return None
 
 
-def _show(expr: ast.AST) -> str:
+def show_code(expr: ast.AST) -> str:
     text = dotted(expr)
     if text is not None:
         return text
@@ -275,7 +275,7 @@ def _show(expr: ast.AST) -> str:
 
 
 @dataclass(frozen=True)
-class _JwtCall:
+class JwtCall:
     library: str  # "pyjwt" | "jose" | "authlib" | "joserfc"
     op: str  # "decode" | "encode" | "claims" | "header"
     instance: bool = False  # authlib `JsonWebToken(...)` instance: algorithms fixed at creation
@@ -310,37 +310,37 @@ _AUTHLIB_INSTANCE = frozenset(
 )
 
 
-def _classify_jwt(name: str) -> _JwtCall | None:
+def _classify_jwt(name: str) -> JwtCall | None:
     owner, _, func = name.rpartition(".")
     op = _JWT_OPS.get(func)
     if op is None:
         return None
     if owner in ("jose.jwt", "jose.jws"):
-        return _JwtCall("jose", op)
+        return JwtCall("jose", op)
     if owner in _PYJWT_OWNERS:
-        return _JwtCall("pyjwt", op)
+        return JwtCall("pyjwt", op)
     if owner in _AUTHLIB_DEFAULT:
-        return _JwtCall("authlib", op)
+        return JwtCall("authlib", op)
     if owner in _AUTHLIB_INSTANCE:
-        return _JwtCall("authlib", op, instance=True)
+        return JwtCall("authlib", op, instance=True)
     if owner == "joserfc.jwt":
-        return _JwtCall("joserfc", op)
+        return JwtCall("joserfc", op)
     return None
 
 
-def _jwt_call(ctx: FileContext, call: ast.Call) -> _JwtCall | None:
-    short = _call_name(call)
+def jwt_call(ctx: FileContext, call: ast.Call) -> JwtCall | None:
+    short = call_name(call)
     if isinstance(call.func, ast.Name) and short is not None:
         # `from jose.jwt import decode as jose_decode`
         short = last_name(ctx.module.imports.get(short, short))
-    if short not in _JWT_OPS or not _imports(ctx, "jwt"):
+    if short not in _JWT_OPS or not module_imports(ctx, "jwt"):
         return None
-    return _jwt_of(ctx.project, ctx.module, call, ctx.function())
+    return jwt_of(ctx.project, ctx.module, call, ctx.function())
 
 
-def _jwt_of(
+def jwt_of(
     project: Project, module: Module, call: ast.Call, scope: Function | None
-) -> _JwtCall | None:
+) -> JwtCall | None:
     name = resolve_callee(project, module, call.func, scope)
     # A project module or wrapper that happens to be called `jwt` is not the library.
     if name is None or project.function(name) is not None:
@@ -348,11 +348,11 @@ def _jwt_of(
     return _classify_jwt(name)
 
 
-def _display(call: ast.Call) -> str:
-    return _show(call.func)
+def display(call: ast.Call) -> str:
+    return show_code(call.func)
 
 
-def _literal(expr: ast.AST | None) -> str | None:
+def literal_string(expr: ast.AST | None) -> str | None:
     if isinstance(expr, ast.Constant):
         if isinstance(expr.value, str):
             return expr.value
@@ -361,14 +361,14 @@ def _literal(expr: ast.AST | None) -> str | None:
     return None
 
 
-def _local_value(ctx: FileContext, name: str) -> ast.expr | None:
+def local_value(ctx: FileContext, name: str) -> ast.expr | None:
     """The expression a local of the enclosing function is bound to (None for a loop
     variable, a parameter or a name that is not local)."""
     fn = ctx.function()
     return fn.local_values.get(name) if fn is not None else None
 
 
-def _module_constant(ctx: FileContext, expr: ast.expr) -> tuple[Module, ast.expr] | None:
+def module_constant(ctx: FileContext, expr: ast.expr) -> tuple[Module, ast.expr] | None:
     """The module-level value a name or attribute refers to, with its module; None for a
     local of the enclosing function (computed per call) and anything else."""
     if not isinstance(expr, (ast.Name, ast.Attribute)):
@@ -379,7 +379,7 @@ def _module_constant(ctx: FileContext, expr: ast.expr) -> tuple[Module, ast.expr
     return ctx.project.module_value(ctx.resolve(expr))
 
 
-def _assigned_name(ctx: FileContext, node: ast.AST) -> str | None:
+def assigned_name(ctx: FileContext, node: ast.AST) -> str | None:
     parent = ctx.parent()
     if isinstance(parent, ast.Assign) and parent.value is node and len(parent.targets) == 1:
         target = parent.targets[0]
@@ -393,7 +393,7 @@ def _assigned_name(ctx: FileContext, node: ast.AST) -> str | None:
     return None
 
 
-_SECRET_TYPES = frozenset(
+SECRET_TYPES = frozenset(
     {
         "pydantic.SecretStr",
         "pydantic.SecretBytes",

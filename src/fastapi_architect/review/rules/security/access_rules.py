@@ -30,20 +30,20 @@ from fastapi_architect.model.types import infer_type, resolve_callee, unwrap_ann
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import FunctionFacts, is_test_module, state
-from fastapi_architect.review.rules.auth import _CREDENTIAL_TYPES, _reads_credential
+from fastapi_architect.review.rules.auth import CREDENTIAL_TYPES, reads_credential
 from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS
 from fastapi_architect.review.rules.injection import (
-    _Analysis,
-    _argument_for,
-    _dedupe,
-    _flatten_add,
+    Analysis,
+    argument_for,
+    dedupe,
+    flatten_add,
 )
 from fastapi_architect.review.rules.security._common import (
-    _NOT_CREDENTIAL_PREFIXES,
-    _in_tests,
-    _jwt_of,
-    _name_matches,
-    _words,
+    NOT_CREDENTIAL_PREFIXES,
+    in_tests,
+    jwt_of,
+    name_matches,
+    name_words,
 )
 
 # ------------------------------------------------------------------ request data flows
@@ -74,7 +74,7 @@ class _Flow:
         self.ctx = ctx
         self.fn = fn
         st = state(ctx.model)
-        self.analysis = _Analysis(st, ctx.module, fn)
+        self.analysis = Analysis(st, ctx.module, fn)
         self.facts: FunctionFacts = st.facts_of(fn)
         self.sources = self._sources()
 
@@ -165,7 +165,7 @@ class _Flow:
                 out.extend(self.taint(child, depth + 1, seen))
             elif isinstance(child, ast.FormattedValue):
                 out.extend(self.taint(child.value, depth + 1, seen))
-        return _dedupe(out)
+        return dedupe(out)
 
     def _taint_name(self, name: str, depth: int, seen: frozenset[str]) -> list[str]:
         if name in seen:
@@ -183,7 +183,7 @@ class _Flow:
             out.extend(self.taint(checked, depth + 1, seen | {name}))
         for iterable in self.facts.loop_iters.get(name, []):
             out.extend(self.taint(iterable, depth + 1, seen | {name}))
-        return _dedupe(out)
+        return dedupe(out)
 
     def _taint_call(self, call: ast.Call, depth: int, seen: frozenset[str]) -> list[str]:
         project = self.ctx.project
@@ -197,13 +197,13 @@ class _Flow:
         if isinstance(call.func, ast.Attribute):
             out.extend(self.taint(call.func.value, depth + 1, seen))
             if call.func.attr not in _BUILDER_METHODS:
-                return _dedupe(out)  # `Files.get_by_id(id)`: a lookup, not the value
+                return dedupe(out)  # `Files.get_by_id(id)`: a lookup, not the value
         elif name not in _BUILDERS:
             return []
         for arg in [*call.args, *(kw.value for kw in call.keywords)]:
             value = arg.value if isinstance(arg, ast.Starred) else arg
             out.extend(self.taint(value, depth + 1, seen))
-        return _dedupe(out)
+        return dedupe(out)
 
     def mentions(self, expr: ast.AST, labels: list[str]) -> bool:
         """Does `expr` read one of the tainted values (or a local computed from one)?"""
@@ -332,7 +332,7 @@ def _flow(ctx: FileContext) -> _Flow | None:
     """The request-data flow of the enclosing route handler or dependency (None
     elsewhere, and in tests)."""
     fn = ctx.function()
-    if fn is None or _in_tests(ctx):
+    if fn is None or in_tests(ctx):
         return None
     if not ctx.model.routes_of(fn) and not ctx.model.is_dependency(fn):
         return None
@@ -601,7 +601,7 @@ def path_traversal_file_response(node: ast.Call, ctx: FileContext) -> Iterator[R
     labels: list[str] = []
     for value in values:
         labels.extend(flow.taint(value))
-    labels = _dedupe(labels)
+    labels = dedupe(labels)
     if not labels or _confines_paths(flow.fn) or _checked_by_helper(flow, labels):
         return
     yield Report(
@@ -632,14 +632,14 @@ def _leading_taint(flow: _Flow, expr: ast.expr, depth: int = 0) -> list[str]:
         parts = [v.value if isinstance(v, ast.FormattedValue) else v for v in expr.values]
         return _leading_parts(flow, parts, depth)
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
-        return _leading_parts(flow, _flatten_add(expr), depth)
+        return _leading_parts(flow, flatten_add(expr), depth)
     if isinstance(expr, ast.IfExp):
-        return _dedupe(
+        return dedupe(
             _leading_taint(flow, expr.body, depth + 1)
             + _leading_taint(flow, expr.orelse, depth + 1)
         )
     if isinstance(expr, ast.BoolOp):
-        return _dedupe([t for v in expr.values for t in _leading_taint(flow, v, depth + 1)])
+        return dedupe([t for v in expr.values for t in _leading_taint(flow, v, depth + 1)])
     if isinstance(expr, ast.Name):
         if expr.id in flow.sources or expr.id in flow.facts.params:
             return flow.taint(expr)
@@ -647,11 +647,11 @@ def _leading_taint(flow: _Flow, expr: ast.expr, depth: int = 0) -> list[str]:
         for node, value in flow.facts.assigns.get(expr.id, []):
             if value is not None and not isinstance(node, (ast.AugAssign, ast.With, ast.AsyncWith)):
                 out.extend(_leading_taint(flow, value, depth + 1))
-        return _dedupe(out)
+        return dedupe(out)
     if isinstance(expr, ast.Call):
         name = flow.ctx.project.resolve(flow.fn.module, expr.func, flow.fn) or ""
         if name in _URLJOIN and len(expr.args) >= 2:
-            return _dedupe(_leading_taint(flow, expr.args[0], depth + 1) + flow.taint(expr.args[1]))
+            return dedupe(_leading_taint(flow, expr.args[0], depth + 1) + flow.taint(expr.args[1]))
         if name == "str" and expr.args:
             return _leading_taint(flow, expr.args[0], depth + 1)
         if isinstance(expr.func, ast.Attribute) and expr.func.attr in ("strip", "lstrip", "rstrip"):
@@ -817,7 +817,7 @@ _CREDENTIAL_KEYWORDS: tuple[tuple[str, ...], ...] = (
 # Words before the credential word that make it a one-time link token (e-mail
 # verification, password reset, invitations, unsubscribe, shared links, webhook
 # handshakes), which only works inside a URL, or something that is not a credential.
-_LINK_PREFIXES = _NOT_CREDENTIAL_PREFIXES | frozenset(
+_LINK_PREFIXES = NOT_CREDENTIAL_PREFIXES | frozenset(
     {
         "reset",
         "verification",
@@ -884,13 +884,13 @@ _STR_TYPES = frozenset(
 
 
 def _credential_name(name: str) -> bool:
-    return _name_matches(name, _CREDENTIAL_KEYWORDS, frozenset(), _LINK_PREFIXES)
+    return name_matches(name, _CREDENTIAL_KEYWORDS, frozenset(), _LINK_PREFIXES)
 
 
 def _link_route(route: Route) -> bool:
-    words = set(_words(route.handler.name))
+    words = set(name_words(route.handler.name))
     for path in [route.path, *route.full_paths]:
-        words |= set(_words(path))
+        words |= set(name_words(path))
     return bool(words & _LINK_ROUTE_WORDS)
 
 
@@ -1172,7 +1172,7 @@ def _credential_params(ctx: FileContext, fn: Function) -> set[str]:
         base_scope = fn.parent if meta_module is fn.module else None
         if (
             isinstance(base, (ast.Name, ast.Attribute))
-            and project.resolve(meta_module, base, base_scope) in _CREDENTIAL_TYPES
+            and project.resolve(meta_module, base, base_scope) in CREDENTIAL_TYPES
         ):
             out.add(param.arg)
             continue
@@ -1185,7 +1185,7 @@ def _credential_params(ctx: FileContext, fn: Function) -> set[str]:
             if project.resolve(module, marker.func, scope) not in _HEADER_MARKERS:
                 continue
             alias = const_str(keyword(marker, "alias")) or param.arg
-            words = set(_words(alias))
+            words = set(name_words(alias))
             if words & _CREDENTIAL_WORDS or {"api", "key"} <= words:
                 out.add(param.arg)
     return out
@@ -1218,12 +1218,12 @@ def _test_words(test: ast.expr) -> set[str]:
     words: set[str] = set()
     for node in walk(test):
         if isinstance(node, ast.Attribute):
-            words |= set(_words(node.attr))
+            words |= set(name_words(node.attr))
         elif isinstance(node, ast.Name):
-            words |= set(_words(node.id))
+            words |= set(name_words(node.id))
         text = const_str(node)
         if text is not None:
-            words |= set(_words(text))
+            words |= set(name_words(text))
     return words
 
 
@@ -1251,7 +1251,7 @@ def _verifies(ctx: FileContext, fn: Function, body: list[ast.stmt], names: set[s
         for node in walk(stmt):
             if not isinstance(node, ast.Call):
                 continue
-            if _jwt_of(ctx.project, fn.module, node, fn) is not None:
+            if jwt_of(ctx.project, fn.module, node, fn) is not None:
                 return True
             func = node.func
             short = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -1400,12 +1400,12 @@ def auth_failure_wrong_status(
     There is no automatic fix: clients may depend on the current status.
     """
     fn = ctx.project.function_by_node.get(id(node))
-    if fn is None or _in_tests(ctx) or not ctx.model.is_dependency(fn):
+    if fn is None or in_tests(ctx) or not ctx.model.is_dependency(fn):
         return
     roots = _credential_params(ctx, fn)
     facts = state(ctx.model).facts_of(fn)
     for name, bindings in facts.assigns.items():
-        if any(value is not None and _reads_credential(value) for _n, value in bindings):
+        if any(value is not None and reads_credential(value) for _n, value in bindings):
             roots.add(name)
     if not roots:
         return
@@ -1417,7 +1417,7 @@ def auth_failure_wrong_status(
         param.arg
         for param, _default in parameters(fn.node)
         if param.annotation is not None
-        and set(_words(ast.unparse(param.annotation)))
+        and set(name_words(ast.unparse(param.annotation)))
         & {"request", "websocket", "connection", "security", "response", "background"}
     }
     others = _derived(facts, set(facts.params) - roots - filled - special - {"self", "cls"})
@@ -1567,14 +1567,14 @@ def _caller_params(ctx: ProjectContext, route: Route) -> tuple[list[str], bool]:
             label.append(ast.unparse(site.annotation))
         if isinstance(site.node, ast.Call) and keyword(site.node, "scopes") is not None:
             privileged = True
-        if any(set(_words(text)) & _PRIVILEGED_WORDS for text in label):
+        if any(set(name_words(text)) & _PRIVILEGED_WORDS for text in label):
             privileged = True
     # `current_user: CurrentAdmin` (an `Annotated` alias whose name says it)
     for param, _default in parameters(route.handler.node):
         if (
             param.arg in names
             and isinstance(param.annotation, (ast.Name, ast.Attribute))
-            and set(_words(ast.unparse(param.annotation))) & _PRIVILEGED_WORDS
+            and set(name_words(ast.unparse(param.annotation))) & _PRIVILEGED_WORDS
         ):
             privileged = True
     return names, privileged
@@ -1707,7 +1707,7 @@ def _loads_through_callee(
             continue
         inner: set[str] = set()
         for param, _default in parameters(callee.node):
-            arg = _argument_for(callee, node, param.arg)
+            arg = argument_for(callee, node, param.arg)
             if arg is not None and _mentions(arg, ids):
                 inner.add(param.arg)
         if not inner:

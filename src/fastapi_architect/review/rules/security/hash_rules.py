@@ -21,18 +21,18 @@ from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules import _orm
 from fastapi_architect.review.rules.security._common import (
-    _call_name,
-    _evaluate,
-    _imports,
-    _in_tests,
-    _keyword_hits,
-    _literal,
-    _module_constant,
-    _name_matches,
-    _show,
-    _state,
-    _strings,
-    _words,
+    call_name,
+    evaluate,
+    in_tests,
+    keyword_hits,
+    literal_string,
+    module_constant,
+    module_imports,
+    name_matches,
+    name_words,
+    security_state,
+    show_code,
+    strings_of,
 )
 
 _PASSWORD_KEYWORDS: tuple[tuple[str, ...], ...] = (
@@ -149,13 +149,13 @@ _BCRYPT_MIN_ROUNDS = 10
 @lru_cache(maxsize=4096)
 def _password_name(name: str) -> bool:
     """A plaintext password value: `password`, `form.password`, `plain_pwd`."""
-    return _name_matches(name, _PASSWORD_KEYWORDS, _PLAIN_TAILS, _NOT_PASSWORD_PREFIXES)
+    return name_matches(name, _PASSWORD_KEYWORDS, _PLAIN_TAILS, _NOT_PASSWORD_PREFIXES)
 
 
 @lru_cache(maxsize=4096)
 def _password_hash_name(name: str) -> bool:
     """Where a password hash is stored: `hashed_password`, `password_hash`."""
-    return _name_matches(name, _PASSWORD_KEYWORDS, _HASH_TAILS, _NOT_PASSWORD_HASH_PREFIXES)
+    return name_matches(name, _PASSWORD_KEYWORDS, _HASH_TAILS, _NOT_PASSWORD_HASH_PREFIXES)
 
 
 def _mentions(expr: ast.AST, depth: int = 0) -> Iterator[tuple[str, ast.AST]]:
@@ -226,10 +226,10 @@ def _hash_target(ctx: FileContext, node: ast.Call) -> str | None:
 
 def _password_function(fn: Function) -> bool:
     """`hash_password`, `get_password_hash`, `verify_password`, `set_password`..."""
-    words = _words(fn.name)
+    words = name_words(fn.name)
     if any(w in _NOT_PASSWORD_FUNCTION_WORDS for w in words):
         return False
-    has_password = any(True for _ in _keyword_hits(words, _PASSWORD_KEYWORDS))
+    has_password = any(True for _ in keyword_hits(words, _PASSWORD_KEYWORDS))
     return has_password and any(w in _HASH_FUNCTION_WORDS for w in words)
 
 
@@ -237,7 +237,7 @@ def _breach_check(ctx: FileContext, fn: Function | None) -> bool:
     """Have I Been Pwned's range API wants the SHA-1 of the password: not storage."""
     if fn is None:
         return False
-    state = _state(ctx.model)
+    state = security_state(ctx.model)
     found = state.hibp.get(id(fn.node))
     if found is None:
         lowered = fn.name.lower()
@@ -275,7 +275,7 @@ def _prehash(ctx: FileContext, fn: Function | None) -> bool:
     .digest()), salt)`) or through a local passed to the KDF later in the function."""
     target: str | None = None
     for anc in reversed(ctx.stack):
-        if isinstance(anc, ast.Call) and _call_name(anc) in _KDF_CALLS:
+        if isinstance(anc, ast.Call) and call_name(anc) in _KDF_CALLS:
             return True
         if isinstance(anc, (ast.Assign, ast.AnnAssign)):
             targets = anc.targets if isinstance(anc, ast.Assign) else [anc.target]
@@ -286,13 +286,13 @@ def _prehash(ctx: FileContext, fn: Function | None) -> bool:
             break
     if fn is None or target is None:
         return False
-    state = _state(ctx.model)
+    state = security_state(ctx.model)
     slot = (id(fn.node), target)
     found = state.kdf_inputs.get(slot)
     if found is None:
         found = any(
             isinstance(sub, ast.Call)
-            and _call_name(sub) in _KDF_CALLS
+            and call_name(sub) in _KDF_CALLS
             and any(
                 isinstance(n, ast.Name) and n.id == target
                 for a in [*sub.args, *(k.value for k in sub.keywords)]
@@ -392,15 +392,15 @@ def weak_password_hashing(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
         if isinstance(node, ast.Compare)
         else _weak_hash_call(node, ctx)
     )
-    if found and not _in_tests(ctx):
+    if found and not in_tests(ctx):
         yield from found
 
 
 def _weak_hash_call(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     if not isinstance(node, ast.Call):
         return
-    callee_short = _call_name(node)
-    if callee_short is None or not _imports(ctx, "hash"):
+    callee_short = call_name(node)
+    if callee_short is None or not module_imports(ctx, "hash"):
         return
     if callee_short in _FAST_HASHES or callee_short in ("new", "update"):
         yield from _fast_password_hash(node, ctx)
@@ -487,8 +487,8 @@ def _weak_crypt_context(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     if ctx.resolve(node.func) not in ("passlib.context.CryptContext", "passlib.apps.CryptContext"):
         return
     fn = ctx.function()
-    schemes = _strings(_evaluate(ctx.project, ctx.module, argument(node, 0, "schemes"), fn))
-    default = _evaluate(ctx.project, ctx.module, keyword(node, "default"), fn)
+    schemes = strings_of(evaluate(ctx.project, ctx.module, argument(node, 0, "schemes"), fn))
+    default = evaluate(ctx.project, ctx.module, keyword(node, "default"), fn)
     chosen = default if isinstance(default, str) else (schemes[0] if schemes else None)
     if chosen in _WEAK_SCHEMES:
         yield Report(node, f"`CryptContext` hashes new passwords with `{chosen}`")
@@ -511,7 +511,7 @@ def _low_rounds(
 ) -> Iterator[Report]:
     if expr is None:
         return
-    rounds = _evaluate(ctx.project, ctx.module, expr, ctx.function())
+    rounds = evaluate(ctx.project, ctx.module, expr, ctx.function())
     if isinstance(rounds, int) and not isinstance(rounds, bool) and rounds < _BCRYPT_MIN_ROUNDS:
         yield Report(
             node,
@@ -535,10 +535,10 @@ def _compared_name(expr: ast.expr) -> tuple[str, ast.AST | None] | None:
 
 @lru_cache(maxsize=4096)
 def _plain_password_operand(name: str) -> bool:
-    words = _words(name)
+    words = name_words(name)
     if any(w in _COMPARE_QUALIFIERS for w in words):
         return False
-    return _name_matches(
+    return name_matches(
         name,
         tuple(k for k in _PASSWORD_KEYWORDS if k != ("pass",)),
         frozenset({"plain", "raw", "text"}),
@@ -551,8 +551,8 @@ def _literal_constant(ctx: FileContext, expr: ast.expr) -> bool:
     """A module-level constant holding a string literal (`_LEGACY_DEFAULT_PASSWORD`):
     comparing with it rejects a known value, it does not check a stored password (the
     literal itself is FAA304's)."""
-    found = _module_constant(ctx, expr)
-    return found is not None and _literal(found[1]) is not None
+    found = module_constant(ctx, expr)
+    return found is not None and literal_string(found[1]) is not None
 
 
 def _row_of(ctx: FileContext, expr: ast.AST | None, entity: str) -> bool:
@@ -641,6 +641,6 @@ def _plaintext_compare(node: ast.Compare, ctx: FileContext) -> Iterator[Report]:
         return
     yield Report(
         node,
-        f"`{_show(left)}` is compared in plaintext with `{_show(right)}`: the password is "
+        f"`{show_code(left)}` is compared in plaintext with `{show_code(right)}`: the password is "
         "stored unhashed",
     )

@@ -19,19 +19,19 @@ from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules.security._common import (
-    _assigned_name,
-    _call_name,
-    _display,
-    _evaluate,
-    _imports_jwt,
-    _in_tests,
-    _jwt_call,
-    _jwt_of,
-    _JwtCall,
-    _local_value,
-    _show,
-    _state,
-    _strings,
+    JwtCall,
+    assigned_name,
+    call_name,
+    display,
+    evaluate,
+    imports_jwt,
+    in_tests,
+    jwt_call,
+    jwt_of,
+    local_value,
+    security_state,
+    show_code,
+    strings_of,
 )
 
 _HMAC_ALG = re.compile(r"^HS\d+$", re.IGNORECASE)
@@ -54,7 +54,7 @@ def _options(
         expr = call.args[3]
     if expr is None:
         return [], None
-    value = _evaluate(project, module, expr, scope)
+    value = evaluate(project, module, expr, scope)
     if not isinstance(value, dict):
         return [], expr
     disabled = [k for k in _CHECKED_CLAIMS if value.get(k) is False]
@@ -74,10 +74,10 @@ def _signature_off(
         return True
     # PyJWT 1.x: `jwt.decode(token, verify=False)`.
     verify = keyword(call, "verify")
-    return verify is not None and _evaluate(project, module, verify, scope) is False
+    return verify is not None and evaluate(project, module, verify, scope) is False
 
 
-def _algorithms_expr(call: ast.Call, jc: _JwtCall) -> ast.expr | None:
+def _algorithms_expr(call: ast.Call, jc: JwtCall) -> ast.expr | None:
     if jc.op == "encode":
         return argument(call, 2, "algorithm")
     return argument(call, 2, "algorithms")
@@ -96,10 +96,10 @@ def _header_source(ctx: FileContext, expr: ast.AST, depth: int = 0) -> bool:
     if depth > 4:
         return False
     if isinstance(expr, ast.Call):
-        jc = _jwt_call(ctx, expr)
+        jc = jwt_call(ctx, expr)
         return jc is not None and jc.op == "header"
     if isinstance(expr, ast.Name):
-        value = _local_value(ctx, expr.id)
+        value = local_value(ctx, expr.id)
         return value is not None and _header_source(ctx, value, depth + 1)
     return False
 
@@ -121,7 +121,7 @@ def _alg_from_header(ctx: FileContext, expr: ast.AST, depth: int = 0) -> bool:
     ):
         return _header_source(ctx, expr.func.value)
     if isinstance(expr, ast.Name):
-        value = _local_value(ctx, expr.id)
+        value = local_value(ctx, expr.id)
         return value is not None and _alg_from_header(ctx, value, depth + 1)
     return False
 
@@ -149,7 +149,7 @@ _ALLOWLIST_CONSTRUCTORS = frozenset(
     "itself chooses",
     severity="error",
     nodes=(ast.Call,),
-    applies=_imports_jwt,
+    applies=imports_jwt,
     fix_title='Pass `algorithms=["HS256"]` (one family, from configuration)',
     cwe=("CWE-347",),
     owasp=("API2:2023",),
@@ -210,15 +210,15 @@ def jwt_algorithms_not_pinned(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     ## Fix safety
     No automatic fix: the right algorithm depends on how tokens are issued.
     """
-    jc = _jwt_call(ctx, node)
+    jc = jwt_call(ctx, node)
     if jc is None:
         yield from _mixed_allowlist(node, ctx)
         return
-    if _in_tests(ctx):
+    if in_tests(ctx):
         return
     if jc.op != "decode" or _signature_off(ctx.project, ctx.module, node, ctx.function()):
         return  # an unverified decode is FAA303's finding
-    shown = _display(node)
+    shown = display(node)
     if jc.library == "authlib":
         if not jc.instance:
             yield Report(
@@ -263,9 +263,9 @@ def jwt_algorithms_not_pinned(node: ast.Call, ctx: FileContext) -> Iterator[Repo
 
 
 def _mixed_allowlist(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
-    if _call_name(node) not in ("JsonWebToken", "JWSRegistry"):
+    if call_name(node) not in ("JsonWebToken", "JWSRegistry"):
         return
-    if _in_tests(ctx):
+    if in_tests(ctx):
         return
     name = ctx.resolve(node.func)
     if name not in _ALLOWLIST_CONSTRUCTORS:
@@ -277,7 +277,7 @@ def _mixed_algorithms(
     node: ast.Call, ctx: FileContext, algorithms: ast.expr | None, shown: str
 ) -> Iterator[Report]:
     """An allow-list (`algorithms=`, or a constructor's) that mixes HMAC with RSA/EC."""
-    mixed = _mixed(_strings(_evaluate(ctx.project, ctx.module, algorithms, ctx.function())))
+    mixed = _mixed(strings_of(evaluate(ctx.project, ctx.module, algorithms, ctx.function())))
     if mixed is not None:
         yield Report(
             node,
@@ -292,17 +292,17 @@ def _mixed_algorithms(
 def _has_verified_decode(ctx: FileContext, fn: Function) -> bool:
     """Does the function also verify a token properly? Then an unverified decode in it is
     a peek (read `iss`/`kid` to find the key), not the trust decision."""
-    state = _state(ctx.model)
+    state = security_state(ctx.model)
     found = state.verified_decode.get(id(fn.node))
     if found is None:
         found = False
         for sub in body_nodes(fn.node):
-            if not isinstance(sub, ast.Call) or _call_name(sub) not in (
+            if not isinstance(sub, ast.Call) or call_name(sub) not in (
                 "decode",
                 "decode_complete",
             ):
                 continue
-            jc = _jwt_of(ctx.project, fn.module, sub, fn)
+            jc = jwt_of(ctx.project, fn.module, sub, fn)
             if (
                 jc is not None
                 and jc.op == "decode"
@@ -333,7 +333,7 @@ def _keyed(expr: ast.AST) -> tuple[str, ast.expr] | None:
 def _uses(ctx: FileContext, fn: Function, name: str) -> tuple[frozenset[str], bool]:
     """How a local is read in a function: the literal keys it is indexed with, and whether
     it is used any other way (returned, passed on, iterated...)."""
-    state = _state(ctx.model)
+    state = security_state(ctx.model)
     slot = (id(fn.node), name)
     cached = state.name_uses.get(slot)
     if cached is not None:
@@ -373,7 +373,7 @@ def _read_keys(ctx: FileContext, node: ast.Call) -> frozenset[str] | None:
     if direct:
         return frozenset({key}) if key is not None else None
     fn = ctx.function()
-    name = _assigned_name(ctx, node)
+    name = assigned_name(ctx, node)
     if fn is None or name is None:
         return None
     keys, other = _uses(ctx, fn, name)
@@ -397,7 +397,7 @@ def _header_key_use(ctx: FileContext, node: ast.Call) -> str | None:
     if direct:
         return key if key in _HEADER_KEY_SOURCES else None
     fn = ctx.function()
-    name = _assigned_name(ctx, node)
+    name = assigned_name(ctx, node)
     if fn is None or name is None:
         return None
     keys, _ = _uses(ctx, fn, name)
@@ -467,7 +467,7 @@ def _accepted_by_issuer(ctx: FileContext, node: ast.Call) -> bool:
         for call in walk_nodes([stmt]):
             if not isinstance(call, ast.Call):
                 continue
-            name = (_call_name(call) or "").lower().replace("_", "")
+            name = (call_name(call) or "").lower().replace("_", "")
             if "userinfo" in name and any(
                 _mentions(fn, arg, shape) for arg in [*call.args, *(k.value for k in call.keywords)]
             ):
@@ -481,7 +481,7 @@ def _accepted_by_issuer(ctx: FileContext, node: ast.Call) -> bool:
     summary="A JWT is accepted without verifying its signature, expiry or audience",
     severity="error",
     nodes=(ast.Call,),
-    applies=_imports_jwt,
+    applies=imports_jwt,
     fix_title="Verify the signature: remove `verify_signature: False` and pass the key and "
     "`algorithms=`",
     cwe=("CWE-347", "CWE-345"),
@@ -538,12 +538,12 @@ def jwt_verification_disabled(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     ## Fix safety
     No automatic fix.
     """
-    jc = _jwt_call(ctx, node)
-    if jc is None or _in_tests(ctx):
+    jc = jwt_call(ctx, node)
+    if jc is None or in_tests(ctx):
         return
-    shown = _display(node)
+    shown = display(node)
     if jc.op == "encode":
-        algorithm = _evaluate(ctx.project, ctx.module, _algorithms_expr(node, jc), ctx.function())
+        algorithm = evaluate(ctx.project, ctx.module, _algorithms_expr(node, jc), ctx.function())
         if isinstance(algorithm, str) and algorithm.lower() == "none":
             yield Report(
                 node, f'`{shown}` signs with `algorithm="none"`: the token has no signature'
@@ -564,13 +564,13 @@ def jwt_verification_disabled(node: ast.Call, ctx: FileContext) -> Iterator[Repo
         return
     # decode
     algorithms = _algorithms_expr(node, jc)
-    values = _strings(_evaluate(ctx.project, ctx.module, algorithms, ctx.function()))
+    values = strings_of(evaluate(ctx.project, ctx.module, algorithms, ctx.function()))
     if any(v.lower() == "none" for v in values):
         yield Report(node, f'`{shown}` accepts `algorithms=["none"]`: unsigned tokens pass')
         return
     disabled, options = _options(ctx.project, ctx.module, node, ctx.function())
     source = (
-        f" (options from `{_show(options)}`)"
+        f" (options from `{show_code(options)}`)"
         if isinstance(options, (ast.Name, ast.Attribute))
         else ""
     )

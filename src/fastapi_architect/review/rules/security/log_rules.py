@@ -16,18 +16,18 @@ from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules.async_io import serving_coroutines
 from fastapi_architect.review.rules.security._common import (
-    _NOT_CREDENTIAL_PREFIXES,
-    _SECRET_TYPES,
-    _in_tests,
-    _literal,
-    _local_value,
-    _module_constant,
-    _name_matches,
-    _show,
-    _state,
-    _words,
+    NOT_CREDENTIAL_PREFIXES,
+    SECRET_TYPES,
+    in_tests,
+    literal_string,
+    local_value,
+    module_constant,
+    name_matches,
+    name_words,
+    security_state,
+    show_code,
 )
-from fastapi_architect.review.rules.security.secret_rules import _secret_value
+from fastapi_architect.review.rules.security.secret_rules import secret_value
 
 _LOG_METHODS = frozenset(
     {
@@ -67,7 +67,7 @@ _SENSITIVE_KEYWORDS: tuple[tuple[str, ...], ...] = (
 _SENSITIVE_TAILS = frozenset(
     {"value", "str", "string", "bytes", "raw", "plain", "b64", "hex", "key"}
 )
-_NOT_SENSITIVE_PREFIXES = _NOT_CREDENTIAL_PREFIXES | frozenset(
+_NOT_SENSITIVE_PREFIXES = NOT_CREDENTIAL_PREFIXES | frozenset(
     {
         "total",
         "count",
@@ -140,7 +140,7 @@ _MASK_MAX = 20
 
 @lru_cache(maxsize=4096)
 def _sensitive_name(name: str) -> bool:
-    return _name_matches(name, _SENSITIVE_KEYWORDS, _SENSITIVE_TAILS, _NOT_SENSITIVE_PREFIXES)
+    return name_matches(name, _SENSITIVE_KEYWORDS, _SENSITIVE_TAILS, _NOT_SENSITIVE_PREFIXES)
 
 
 def _log_call(
@@ -163,7 +163,7 @@ def _log_call(
     args = list(node.args)
     if func.attr == "log" and args:
         args = args[1:]  # the level
-    return _show(func), args, list(node.keywords)
+    return show_code(func), args, list(node.keywords)
 
 
 _SCRIPT_DIRS = frozenset({"scripts", "script", "bin", "cli", "commands", "management", "tools"})
@@ -172,7 +172,7 @@ _SCRIPT_DIRS = frozenset({"scripts", "script", "bin", "cli", "commands", "manage
 def _is_script(ctx: FileContext) -> bool:
     """A command-line script prints what it generates (`create_api_key.py` shows the new
     key once) by design: `print` there is output, not logging."""
-    state = _state(ctx.model)
+    state = security_state(ctx.model)
     found = state.scripts.get(id(ctx.module))
     if found is None:
         parts = ctx.module.relpath.split("/")
@@ -237,7 +237,7 @@ def _is_headers(ctx: FileContext, expr: ast.AST, depth: int = 0) -> bool:
     if isinstance(expr, ast.Attribute) and expr.attr in ("headers", "cookies"):
         return _is_request(ctx, expr.value)
     if isinstance(expr, ast.Name) and depth < 2:
-        value = _local_value(ctx, expr.id)
+        value = local_value(ctx, expr.id)
         return value is not None and _is_headers(ctx, value, depth + 1)
     return False
 
@@ -265,7 +265,7 @@ def _auth_model(ctx: FileContext, expr: ast.AST) -> str | None:
     if info is None:
         short = last_name(kind)
         return short if _EXTERNAL_AUTH_CLASS_RE.match(short) and "." in kind else None
-    state = _state(ctx.model)
+    state = security_state(ctx.model)
     verdict = state.auth_models.get(info.qualname)
     if verdict is None:
         verdict = _has_secret_field(ctx.project, info)
@@ -284,7 +284,7 @@ def _has_secret_field(project: Project, info: ClassInfo) -> bool:
             if not _sensitive_name(stmt.target.id):
                 continue
             kind = annotation_type(project, cls.module, _field_type(project, cls, stmt.annotation))
-            if kind in _SECRET_TYPES or kind in _NOT_CREDENTIAL_TYPES:
+            if kind in SECRET_TYPES or kind in _NOT_CREDENTIAL_TYPES:
                 continue
             if project.class_(kind) is not None:
                 continue  # a structure (`token: GeneratedToken`), not a credential string
@@ -372,7 +372,7 @@ def _sensitive(ctx: FileContext, expr: ast.AST, depth: int = 0) -> str | None:
         model = _auth_model(ctx, expr)
         if model is not None:
             return f"`{expr.id}` (`{model}`)"
-        if set(_words(expr.id)) & _SAFE_NAME_WORDS:
+        if set(name_words(expr.id)) & _SAFE_NAME_WORDS:
             return None  # `hashed_token`: whatever it was built from, it says it is safe
         if value is not None and not isinstance(value, ast.Constant):
             inner = _sensitive(ctx, value, depth + 2)
@@ -381,12 +381,12 @@ def _sensitive(ctx: FileContext, expr: ast.AST, depth: int = 0) -> str | None:
         return None
     if isinstance(expr, ast.Attribute):
         if _sensitive_name(expr.attr) or expr.attr == "credentials":
-            return None if _not_credential_type(ctx, expr) else f"`{_show(expr)}`"
+            return None if _not_credential_type(ctx, expr) else f"`{show_code(expr)}`"
         if expr.attr in ("headers", "cookies") and _is_request(ctx, expr.value):
-            return f"all request {expr.attr} (`{_show(expr)}`)"
+            return f"all request {expr.attr} (`{show_code(expr)}`)"
         model = _auth_model(ctx, expr)
         if model is not None:
-            return f"`{_show(expr)}` (`{model}`)"
+            return f"`{show_code(expr)}` (`{model}`)"
         return None
     if isinstance(expr, ast.Subscript):
         if isinstance(expr.slice, ast.Slice):
@@ -396,7 +396,7 @@ def _sensitive(ctx: FileContext, expr: ast.AST, depth: int = 0) -> str | None:
             return None
         if _is_headers(ctx, expr.value):
             return f"the `{key}` {_entry(expr.value)}" if _sensitive_header(key) else None
-        return f"`{_show(expr)}`" if _sensitive_name(key) else None
+        return f"`{show_code(expr)}`" if _sensitive_name(key) else None
     if isinstance(expr, ast.Call):
         return _sensitive_call(ctx, expr, depth)
     return None
@@ -407,13 +407,13 @@ def _code_constant(ctx: FileContext, expr: ast.Name) -> bool:
     _get_rest_path("/users/update-password")`, a route): logging it shows nothing that
     is not in the source, unless the literal is itself a secret. Values read from the
     environment are not constants."""
-    found = _module_constant(ctx, expr)
+    found = module_constant(ctx, expr)
     if found is None:
         return False
     module, value = found
-    literal = _literal(value)
+    literal = literal_string(value)
     if literal is not None:
-        return not _secret_value(expr.id, literal)  # a literal secret leaks all the same
+        return not secret_value(expr.id, literal)  # a literal secret leaks all the same
     if not isinstance(value, ast.Call) or value.keywords:
         return False
     callee = ctx.project.function(ctx.project.resolve(module, value.func))
@@ -446,7 +446,7 @@ def _made_safe(expr: ast.expr) -> bool:
         return all(_made_safe(v.value) for v in expr.values if isinstance(v, ast.FormattedValue))
     if isinstance(expr, ast.Call):
         name = dotted(expr.func) or ""
-        return bool(set(_words(name.rsplit(".", 1)[-1])) & _SAFE_CALL_WORDS)
+        return bool(set(name_words(name.rsplit(".", 1)[-1])) & _SAFE_CALL_WORDS)
     return False
 
 
@@ -474,20 +474,20 @@ def _sensitive_call(ctx: FileContext, expr: ast.Call, depth: int) -> str | None:
         if method == "join" and isinstance(receiver, ast.Constant) and expr.args:
             return _sensitive(ctx, expr.args[0], depth + 1)
         if method in _BODY_METHODS and _is_request(ctx, receiver):
-            return f"the raw request body (`{_show(expr)}`)"
+            return f"the raw request body (`{show_code(expr)}`)"
         if method in ("get", "getlist") and expr.args and _is_headers(ctx, receiver):
             header = const_str(expr.args[0])
             if header is not None and _sensitive_header(header):
                 return f"the `{header}` {_entry(receiver)}"
             return None
         if method in ("items", "values", "copy") and _is_headers(ctx, receiver):
-            return f"all request {_entry(receiver)}s (`{_show(receiver)}`)"
+            return f"all request {_entry(receiver)}s (`{show_code(receiver)}`)"
         if method in _DUMP_METHODS:
             if keyword(expr, "exclude") is not None or keyword(expr, "include") is not None:
                 return None
             model = _auth_model(ctx, receiver)
             if model is not None:
-                return f"`{_show(expr)}` (`{model}`)"
+                return f"`{show_code(expr)}` (`{model}`)"
             return None
         if method in _TRANSPARENT_METHODS:
             return _sensitive(ctx, receiver, depth + 1)
@@ -573,7 +573,7 @@ def sensitive_data_logged(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     No automatic fix.
     """
     found_call = _log_call(ctx, node)
-    if found_call is None or _in_tests(ctx):
+    if found_call is None or in_tests(ctx):
         return
     shown, args, keywords = found_call
     sink = "stdout" if shown == "print" else "the log"
@@ -592,7 +592,7 @@ def sensitive_data_logged(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
                 and _sensitive_name(kw.arg)
                 and not isinstance(kw.value, ast.Constant)
             ):
-                found = f"`{_show(kw.value)}` (as `{kw.arg}`)"
+                found = f"`{show_code(kw.value)}` (as `{kw.arg}`)"
                 break
             found = _sensitive(ctx, kw.value)
             if found:

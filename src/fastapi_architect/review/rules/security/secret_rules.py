@@ -14,20 +14,20 @@ from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules.security._common import (
-    _FIELD_FUNCS,
-    _NOT_CREDENTIAL_PREFIXES,
-    _SECRET_TYPES,
-    _assigned_name,
-    _call_name,
-    _display,
-    _in_tests,
-    _jwt_call,
-    _keyword_hits,
-    _literal,
-    _module_constant,
-    _name_matches,
-    _state,
-    _words,
+    FIELD_FUNCS,
+    NOT_CREDENTIAL_PREFIXES,
+    SECRET_TYPES,
+    assigned_name,
+    call_name,
+    display,
+    in_tests,
+    jwt_call,
+    keyword_hits,
+    literal_string,
+    module_constant,
+    name_matches,
+    name_words,
+    security_state,
 )
 
 _SECRET_KEYWORDS: tuple[tuple[str, ...], ...] = (
@@ -64,7 +64,7 @@ _SECRET_TAILS = frozenset(
         "plain",
     }
 )
-_NOT_SECRET_PREFIXES = _NOT_CREDENTIAL_PREFIXES | frozenset(
+_NOT_SECRET_PREFIXES = NOT_CREDENTIAL_PREFIXES | frozenset(
     {
         "use",
         "enable",
@@ -148,14 +148,14 @@ _DOC_KEYWORDS = frozenset(
 
 @lru_cache(maxsize=4096)
 def _secret_name(name: str) -> bool:
-    return _name_matches(name, _SECRET_KEYWORDS, _SECRET_TAILS, _NOT_SECRET_PREFIXES)
+    return name_matches(name, _SECRET_KEYWORDS, _SECRET_TAILS, _NOT_SECRET_PREFIXES)
 
 
 def _placeholder(value: str) -> bool:
     return _PLACEHOLDER_RE.fullmatch(value.strip()) is not None
 
 
-def _secret_value(name: str, value: str) -> bool:
+def secret_value(name: str, value: str) -> bool:
     """Is this literal a secret (not a label, path, header name or message) for this name?"""
     v = value.strip()
     if not v:
@@ -187,9 +187,9 @@ def _secret_value(name: str, value: str) -> bool:
     # A label: the value repeats the secret word of the name (`ACCESS_TOKEN =
     # "access_token"`, `fb_api_key = "api_key"`, `"password"` as an OAuth2 grant type).
     # `POSTGRES_PASSWORD = "postgres"` repeats a word too, but not the secret one.
-    value_words = _words(v)
-    if value_words and next(_keyword_hits(value_words, _SECRET_KEYWORDS), None) is not None:
-        joined = "_" + "_".join(_words(name)) + "_"
+    value_words = name_words(v)
+    if value_words and next(keyword_hits(value_words, _SECRET_KEYWORDS), None) is not None:
+        joined = "_" + "_".join(name_words(name)) + "_"
         if "_" + "_".join(value_words) + "_" in joined:
             return False
     return True
@@ -231,9 +231,9 @@ _KEYWORD_WORDS = frozenset(w for kw in _SECRET_KEYWORDS for w in kw)
 @lru_cache(maxsize=4096)
 def _issued_credential(name: str) -> bool:
     """Named as an API key or token, and not also as a password or secret."""
-    return _name_matches(
+    return name_matches(
         name, _ISSUED_KEYWORDS, _SECRET_TAILS, _NOT_SECRET_PREFIXES
-    ) and not _name_matches(name, _CHOSEN_KEYWORDS, _SECRET_TAILS, _NOT_SECRET_PREFIXES)
+    ) and not name_matches(name, _CHOSEN_KEYWORDS, _SECRET_TAILS, _NOT_SECRET_PREFIXES)
 
 
 def _plain_label(name: str, value: str) -> bool:
@@ -247,14 +247,14 @@ def _plain_label(name: str, value: str) -> bool:
         return False
     if len(words) > 1:
         return True
-    return words[0] in _DUMMY_WORDS or words[0] in _words(name)
+    return words[0] in _DUMMY_WORDS or words[0] in name_words(name)
 
 
 def _spells_name(name: str, value: str) -> bool:
     """Does the value spell a run of the name's words that holds the secret word, without
     separators (`CSRF_TOKEN_KEY = "csrftoken"`)? Then it is the field's name."""
     squashed = re.sub(r"[^a-z0-9]", "", value.lower())
-    words = _words(name)
+    words = name_words(name)
     for i in range(len(words)):
         for j in range(i + 1, len(words) + 1):
             run = words[i:j]
@@ -288,7 +288,7 @@ def _severity(overridable: bool, lowered: bool) -> Severity:
 
 
 def _class_info(ctx: FileContext, node: ast.ClassDef) -> ClassInfo | None:
-    state = _state(ctx.model)
+    state = security_state(ctx.model)
     if state.classes_by_node is None:
         state.classes_by_node = {id(c.node): c for c in ctx.project.classes.values()}
     return state.classes_by_node.get(id(node))
@@ -296,7 +296,7 @@ def _class_info(ctx: FileContext, node: ast.ClassDef) -> ClassInfo | None:
 
 def _class_kind(ctx: FileContext, info: ClassInfo) -> str:
     """ "settings", "model" (fields overridable per instance), "enum" or "plain"."""
-    state = _state(ctx.model)
+    state = security_state(ctx.model)
     kind = state.class_kinds.get(info.qualname)
     if kind is None:
         mro = set(ctx.project.mro(info.qualname))
@@ -408,7 +408,7 @@ def hardcoded_secret(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     found = list(
         _secret_in_call(node, ctx) if isinstance(node, ast.Call) else _secret_assigned(node, ctx)
     )
-    if found and not _in_tests(ctx):
+    if found and not in_tests(ctx):
         yield from found
 
 
@@ -450,7 +450,7 @@ def _secret_assigned(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     if where == "function":
         return
     for name in names:
-        if not _secret_name(name) or not _secret_value(name, literal):
+        if not _secret_name(name) or not secret_value(name, literal):
             continue
         if source == "fallback":
             message = f"`{name}` falls back to a hard-coded secret"
@@ -472,33 +472,33 @@ def _assigned_literal(ctx: FileContext, value: ast.expr) -> tuple[str, str] | No
         # `SECRET_KEY = os.getenv("SECRET_KEY") or "dev-key"`: a fallback, like a default.
         value = value.values[-1]
         source = "fallback"
-    if isinstance(value, ast.Call) and _call_name(value) == "Field":
-        if ctx.resolve(value.func) not in _FIELD_FUNCS:
+    if isinstance(value, ast.Call) and call_name(value) == "Field":
+        if ctx.resolve(value.func) not in FIELD_FUNCS:
             return None
         default = argument(value, 0, "default")
         if default is None:
             return None
         value = default
         source = "field"
-    if isinstance(value, ast.Call) and _call_name(value) in ("SecretStr", "SecretBytes"):
+    if isinstance(value, ast.Call) and call_name(value) in ("SecretStr", "SecretBytes"):
         # `SecretStr("...")` masks the repr, not the source.
-        if ctx.resolve(value.func) not in _SECRET_TYPES or not value.args:
+        if ctx.resolve(value.func) not in SECRET_TYPES or not value.args:
             return None
         value = value.args[0]
-    literal = _literal(value)
+    literal = literal_string(value)
     return (literal, source) if literal is not None else None
 
 
 def _secret_in_call(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     # 1. The key of `jwt.encode(payload, "literal")` / `jwt.decode(token, "literal")`.
-    jc = _jwt_call(ctx, node)
+    jc = jwt_call(ctx, node)
     if jc is not None and jc.op in ("encode", "decode"):
         found = _literal_jwt_key(ctx, argument(node, 1, "key"))
         if found is not None:
             what = f"the hard-coded key {found[0]}" if found[0] else "a hard-coded key"
             yield Report(
                 node,
-                f"`{_display(node)}` {'signs' if jc.op == 'encode' else 'verifies'} with {what}",
+                f"`{display(node)}` {'signs' if jc.op == 'encode' else 'verifies'} with {what}",
                 severity=_severity(False, _placeholder(found[1])),
             )
             return
@@ -510,7 +510,7 @@ def _secret_in_call(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     # 3. Keyword arguments named like secrets, and DSN literals in any argument.
     candidates = list(_literal_arguments(node))
     # A field default is judged with the field's name, at the assignment.
-    if candidates and ctx.resolve(node.func) not in _FIELD_FUNCS:
+    if candidates and ctx.resolve(node.func) not in FIELD_FUNCS:
         yield from candidates[:1]
 
 
@@ -518,7 +518,7 @@ def _literal_arguments(node: ast.Call) -> Iterator[Report]:
     for kw in node.keywords:
         if kw.arg is None or kw.arg in _DOC_KEYWORDS:
             continue
-        literal = _literal(kw.value)
+        literal = literal_string(kw.value)
         if literal is None:
             continue
         dsn = _dsn_password(literal)
@@ -529,7 +529,7 @@ def _literal_arguments(node: ast.Call) -> Iterator[Report]:
                 severity=_severity(False, dsn[1]),
             )
             return
-        if _secret_name(kw.arg) and _secret_value(kw.arg, literal):
+        if _secret_name(kw.arg) and secret_value(kw.arg, literal):
             yield Report(
                 kw.value,
                 f"`{kw.arg}=` is passed a hard-coded secret",
@@ -537,12 +537,12 @@ def _literal_arguments(node: ast.Call) -> Iterator[Report]:
             )
             return
     for arg in node.args:
-        literal = _literal(arg)
+        literal = literal_string(arg)
         dsn = _dsn_password(literal) if literal is not None else None
         if dsn is not None:
             yield Report(
                 arg,
-                f"`{_display(node)}` is passed a DSN with an inline password",
+                f"`{display(node)}` is passed a DSN with an inline password",
                 severity=_severity(False, dsn[1]),
             )
             return
@@ -551,7 +551,7 @@ def _literal_arguments(node: ast.Call) -> Iterator[Report]:
 def _literal_jwt_key(ctx: FileContext, expr: ast.expr | None) -> tuple[str, str] | None:
     if expr is None:
         return None
-    literal = _literal(expr)
+    literal = literal_string(expr)
     if literal is not None:
         return ("", literal) if literal.strip() else None
     # A constant whose name says "secret" is reported where it is assigned; one named
@@ -561,9 +561,9 @@ def _literal_jwt_key(ctx: FileContext, expr: ast.expr | None) -> tuple[str, str]
         if _secret_name(name):
             return None
         # A local is computed per call, too dynamic to judge: not a module constant.
-        found = _module_constant(ctx, expr)
+        found = module_constant(ctx, expr)
         if found is not None:
-            literal = _literal(found[1])
+            literal = literal_string(found[1])
             if literal is not None and literal.strip():
                 return f"`{name}`", literal
     return None
@@ -571,14 +571,14 @@ def _literal_jwt_key(ctx: FileContext, expr: ast.expr | None) -> tuple[str, str]
 
 def _env_fallback(ctx: FileContext, node: ast.Call) -> list[Report] | None:
     """`os.getenv("SECRET_KEY", "dev")` and friends. None when the call is not an env read."""
-    callee = _call_name(node) or ""
+    callee = call_name(node) or ""
     if isinstance(node.func, ast.Name):
         if callee != "getenv" and not callee.lower().endswith("config"):
             return None
     elif callee not in ("getenv", "get", "setdefault", "config"):
         return None
-    if not any(_literal(a) for a in node.args[1:3]) and not any(
-        kw.arg == "default" and _literal(kw.value) for kw in node.keywords
+    if not any(literal_string(a) for a in node.args[1:3]) and not any(
+        kw.arg == "default" and literal_string(kw.value) for kw in node.keywords
     ):
         return None  # no literal fallback: nothing to report, skip the resolution
     name = ctx.resolve(node.func)
@@ -593,11 +593,11 @@ def _env_fallback(ctx: FileContext, node: ast.Call) -> list[Report] | None:
         if owner not in _STARLETTE_CONFIG:
             return None
         default = argument(node, 2, "default")
-    literal = _literal(default)
+    literal = literal_string(default)
     if literal is None:
         return []
     env_name = const_str(argument(node, 0, "key")) or ""
-    target = _assigned_name(ctx, node) or ""
+    target = assigned_name(ctx, node) or ""
     dsn = _dsn_password(literal)
     if dsn is not None:
         return [
@@ -608,7 +608,7 @@ def _env_fallback(ctx: FileContext, node: ast.Call) -> list[Report] | None:
             )
         ]
     for label in (env_name, target):
-        if label and _secret_name(label) and _secret_value(label, literal):
+        if label and _secret_name(label) and secret_value(label, literal):
             return [
                 Report(
                     node,

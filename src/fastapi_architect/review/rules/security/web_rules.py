@@ -17,16 +17,16 @@ from fastapi_architect.model.types import resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules.auth import _MIDDLEWARE, _dev_only_test, _value
+from fastapi_architect.review.rules.auth import MIDDLEWARE, constant_value, dev_only_test
 from fastapi_architect.review.rules.security._common import (
-    _NOT_CREDENTIAL_PREFIXES,
-    _call_name,
-    _evaluate,
-    _in_tests,
-    _keyword_hits,
-    _local_value,
-    _show,
-    _words,
+    NOT_CREDENTIAL_PREFIXES,
+    call_name,
+    evaluate,
+    in_tests,
+    keyword_hits,
+    local_value,
+    name_words,
+    show_code,
 )
 
 # ------------------------------------------------------------------ shared helpers
@@ -77,9 +77,9 @@ def _dev_only(ctx: FileContext, node: ast.AST) -> bool:
     """Runs only in development: in the body of `if settings.DEBUG:` /
     `if settings.ENVIRONMENT == "local":`, or in the `else` of `if settings.is_production:`."""
     return any(
-        (_dev_only_test(test) or _negated(test, _prod_only_test))
+        (dev_only_test(test) or _negated(test, _prod_only_test))
         if in_body
-        else (_prod_only_test(test) or _negated(test, _dev_only_test))
+        else (_prod_only_test(test) or _negated(test, dev_only_test))
         for test, in_body in _branches(ctx, node)
     )
 
@@ -120,7 +120,7 @@ _UNKNOWN_EXTRA = "**"
 
 def _literal(ctx: FileContext, expr: ast.expr | None) -> ast.expr | None:
     """The expression behind a local or module constant (`DEBUG = True`)."""
-    return _value(ctx, expr) if expr is not None else None
+    return constant_value(ctx, expr) if expr is not None else None
 
 
 def _is_true(ctx: FileContext, expr: ast.expr | None) -> bool:
@@ -165,7 +165,7 @@ _SECRET_TAILS = frozenset(
     {"key", "value", "str", "bytes", "b", "header", "hex", "raw", "string", "encoded", "b64"}
 )
 # Tokens that coordinate work rather than prove identity: leases, locks, idempotency.
-_NOT_SECRET_PREFIXES = _NOT_CREDENTIAL_PREFIXES | {
+_NOT_SECRET_PREFIXES = NOT_CREDENTIAL_PREFIXES | {
     "type",
     "kind",
     "len",
@@ -219,7 +219,7 @@ _SQL_CALLS = frozenset(
 def _secret_name(name: str) -> bool:
     """`x_api_key`, `settings.API_KEY`, `expected_signature`, `X-Hub-Signature-256`; not
     `token_type`, `token_hash`, `max_tokens`, `next_page_token`."""
-    for prefix, tail, _numbered in _keyword_hits(_words(name), _SECRET_KEYWORDS):
+    for prefix, tail, _numbered in keyword_hits(name_words(name), _SECRET_KEYWORDS):
         if all(w in _SECRET_TAILS or w.isdigit() for w in tail) and not any(
             w in _NOT_SECRET_PREFIXES for w in prefix
         ):
@@ -257,9 +257,9 @@ def _strip_string_ops(expr: ast.expr) -> ast.expr:
 @lru_cache(maxsize=1024)
 def _weak_name(name: str) -> bool:
     """Only "signature" says it is a secret: it may be a function's or a cache's."""
-    words = _words(name)
+    words = name_words(name)
     strong = tuple(k for k in _SECRET_KEYWORDS if k not in _WEAK_KEYWORDS)
-    return not any(True for _ in _keyword_hits(words, strong))
+    return not any(True for _ in keyword_hits(words, strong))
 
 
 def _presented(ctx: FileContext, expr: ast.expr) -> bool:
@@ -315,20 +315,20 @@ def _secret_operand(ctx: FileContext, expr: ast.expr, depth: int = 0) -> str | N
             return _secret_operand(ctx, expr.args[0], depth + 1)
         if _hmac_digest(ctx, expr):
             return "hmac"
-        if _call_name(expr) in _GETTERS and expr.args:
+        if call_name(expr) in _GETTERS and expr.args:
             # `request.headers.get("X-API-Key")`, `os.getenv("API_KEY")`
             key = const_str(expr.args[0])
             return key if key is not None and _secret_name(key) else None
         return None
     if isinstance(expr, ast.Name):
-        bound = _local_value(ctx, expr.id)
+        bound = local_value(ctx, expr.id)
         if _secret_name(expr.id):
             # A local computed by some other call is what that call says it is, whatever
             # its name: `signature = inspect.signature(fn)`, `token = make_token()`.
             base = _strip_string_ops(bound) if bound is not None else None
             if (
                 isinstance(base, ast.Call)
-                and _call_name(base) not in _GETTERS
+                and call_name(base) not in _GETTERS
                 and _secret_operand(ctx, base, depth + 1) is None
             ):
                 return None
@@ -360,8 +360,8 @@ def _same_field(left: ast.expr, right: ast.expr) -> bool:
     ):
         return False
     for base in (left.value, right.value):
-        name = _show(base)
-        if any(w in _CONFIG_WORDS for w in _words(name)):
+        name = show_code(base)
+        if any(w in _CONFIG_WORDS for w in name_words(name)):
             return False
     return True
 
@@ -377,7 +377,7 @@ def _sql_expression(ctx: FileContext, node: ast.Compare) -> bool:
         ):
             return True
     for ancestor in reversed(ctx.stack):
-        if isinstance(ancestor, ast.Call) and _call_name(ancestor) in _SQL_CALLS:
+        if isinstance(ancestor, ast.Call) and call_name(ancestor) in _SQL_CALLS:
             return True
         if isinstance(ancestor, (ast.stmt, ast.Lambda)):
             return False
@@ -461,14 +461,14 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     b = _secret_operand(ctx, right)
     if b is None or ast.dump(left) == ast.dump(right):
         return
-    if _same_field(left, right) or _sql_expression(ctx, node) or _in_tests(ctx):
+    if _same_field(left, right) or _sql_expression(ctx, node) or in_tests(ctx):
         return
     if _weak_name(a) and _weak_name(b) and not (_presented(ctx, left) or _presented(ctx, right)):
         return  # two "signatures" of something else (a function, a cache, a schema)
     op = "==" if isinstance(node.ops[0], ast.Eq) else "!="
     yield Report(
         node,
-        f"`{_show(left)}` is compared with `{_show(right)}` using `{op}`: the time taken "
+        f"`{show_code(left)}` is compared with `{show_code(right)}` using `{op}`: the time taken "
         "leaks how much of the secret matches",
     )
 
@@ -499,11 +499,11 @@ def _literal_compare(
     name = _secret_operand(ctx, other)
     if name is None or name == "hmac" or _weak_name(name) or not _presented(ctx, other):
         return
-    if _sql_expression(ctx, node) or _in_tests(ctx):
+    if _sql_expression(ctx, node) or in_tests(ctx):
         return
     yield Report(
         node,
-        f"`{_show(other)}` is compared with a hard-coded value using "
+        f"`{show_code(other)}` is compared with a hard-coded value using "
         f"`{'==' if isinstance(node.ops[0], ast.Eq) else '!='}`: the time taken leaks how "
         "much of the secret matches",
     )
@@ -568,7 +568,7 @@ def trusted_host_wildcard(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     """
     func = node.func
     wraps = isinstance(func, ast.Attribute) and func.attr == "add_middleware"
-    if wraps or ctx.resolve(func) in _MIDDLEWARE:
+    if wraps or ctx.resolve(func) in MIDDLEWARE:
         if not node.args or ctx.resolve(node.args[0]) not in _TRUSTED_HOST:
             return
     elif ctx.resolve(func) not in _TRUSTED_HOST:
@@ -592,7 +592,7 @@ def trusted_host_wildcard(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         else:
             return
         message = f"`TrustedHostMiddleware` has `allowed_hosts={shown}`"
-    if _dev_only(ctx, node) or _in_tests(ctx):
+    if _dev_only(ctx, node) or in_tests(ctx):
         return
     yield Report(node, f"{message}, so every `Host` header is accepted")
 
@@ -624,7 +624,7 @@ def _dev_entry(ctx: FileContext) -> bool:
     script under `scripts/` or named `dev.py`/`manage.py`."""
     fn = ctx.function()
     while fn is not None:
-        if any(w in _DEV_WORDS for w in _words(fn.name)):
+        if any(w in _DEV_WORDS for w in name_words(fn.name)):
             return True
         fn = fn.parent
     parts = ctx.module.relpath.split("/")
@@ -705,11 +705,11 @@ def debug_or_reload_enabled(node: ast.Call, ctx: FileContext) -> Iterator[Report
         debug = keyword(node, "debug")
         if debug is None or not _is_true(ctx, debug):
             return
-        if _dev_only(ctx, node) or _under_main(ctx, node) or _in_tests(ctx):
+        if _dev_only(ctx, node) or _under_main(ctx, node) or in_tests(ctx):
             return
         yield Report(
             node,
-            f"`{_show(node.func)}(debug=True)` returns tracebacks to clients on every "
+            f"`{show_code(node.func)}(debug=True)` returns tracebacks to clients on every "
             "unhandled error",
         )
         return
@@ -718,7 +718,7 @@ def debug_or_reload_enabled(node: ast.Call, ctx: FileContext) -> Iterator[Report
     reload = keyword(node, "reload")
     if reload is None or not _is_true(ctx, reload):
         return
-    if _dev_only(ctx, node) or _in_tests(ctx) or _dev_entry(ctx) or not _app_module(ctx):
+    if _dev_only(ctx, node) or in_tests(ctx) or _dev_entry(ctx) or not _app_module(ctx):
         return
     host = const_str(_literal(ctx, keyword(node, "host")))
     exposed = ' on every interface (`host="0.0.0.0"`)' if host in ("0.0.0.0", "::") else ""
@@ -779,7 +779,7 @@ def _env_test(test: ast.expr) -> bool:
             name = sub.attr
         elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
             name = sub.value
-        if name is not None and any(w in _ENV_WORDS for w in _words(name)):
+        if name is not None and any(w in _ENV_WORDS for w in name_words(name)):
             return True
     return False
 
@@ -807,9 +807,9 @@ def _docs_url(ctx: FileContext, expr: ast.expr, depth: int = 0) -> object:
     if isinstance(expr, (ast.JoinedStr, ast.BinOp)):
         if any(isinstance(sub, (ast.IfExp, ast.Call)) for sub in walk(expr)):
             return _GATED
-        return _show(expr)
+        return show_code(expr)
     if isinstance(expr, ast.Name):
-        found = _value(ctx, expr)
+        found = constant_value(ctx, expr)
         if found is None or found is expr or isinstance(found, ast.Name):
             return _GATED
         return _docs_url(ctx, found, depth + 1)
@@ -890,7 +890,7 @@ def docs_exposed_unconditionally(node: ast.Call, ctx: FileContext) -> Iterator[R
             continue
         # A URL built with a prefix is shown by its keyword.
         exposed.append(url if isinstance(url, str) and url.startswith("/") else key)
-    if not exposed or _in_tests(ctx) or not _bound_app(ctx, node):
+    if not exposed or in_tests(ctx) or not _bound_app(ctx, node):
         return
     if any(_env_test(test) or _main_guard(test) for test, _ in _branches(ctx, node)):
         return
@@ -928,7 +928,7 @@ _COOKIE_ROOTS = ("session", "token", "jwt", "csrf", "xsrf", "apikey", "refresh")
 
 def _cookie_words(words: list[str]) -> bool:
     """`session_id`, `access_token`, `sid`, and glued names: `csrftoken`, `sessionid`."""
-    if any(w in _NOT_CREDENTIAL_PREFIXES for w in words):
+    if any(w in NOT_CREDENTIAL_PREFIXES for w in words):
         return False
     return any(w in _COOKIE_WORDS or any(r in w for r in _COOKIE_ROOTS) for w in words) or (
         "api" in words and "key" in words
@@ -953,11 +953,11 @@ def _cookie_name(ctx: FileContext, key: ast.expr | None) -> tuple[str | None, li
     """(literal name if known, words describing it)."""
     if key is None:
         return None, []
-    value = _evaluate(ctx.project, ctx.module, key, ctx.function())
+    value = evaluate(ctx.project, ctx.module, key, ctx.function())
     if isinstance(value, str):
-        return value, _words(value)
+        return value, name_words(value)
     # `settings.SESSION_COOKIE_NAME`, `COOKIE_NAME`: the constant's own name
-    return None, [w for n in _value_names(key) for w in _words(n) if w not in ("name", "key")]
+    return None, [w for n in _value_names(key) for w in name_words(n) if w not in ("name", "key")]
 
 
 def _option(
@@ -1028,7 +1028,7 @@ def insecure_cookie(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     No automatic fix: `secure=True` cookies are not sent over plain-HTTP local
     development, so the project may want to read it from settings.
     """
-    if _call_name(node) != "set_cookie" or not isinstance(node.func, ast.Attribute):
+    if call_name(node) != "set_cookie" or not isinstance(node.func, ast.Attribute):
         return
     if not ctx.module.imports_anything("fastapi", "starlette"):
         return
@@ -1038,7 +1038,7 @@ def insecure_cookie(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     extra: dict[str, object] = {}
     for kw in node.keywords:
         if kw.arg is None:
-            found = _evaluate(ctx.project, ctx.module, kw.value, ctx.function())
+            found = evaluate(ctx.project, ctx.module, kw.value, ctx.function())
             if isinstance(found, dict):
                 extra.update(found)
             else:
@@ -1056,9 +1056,9 @@ def insecure_cookie(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         limit = _option(ctx, node, 2 if key == "max_age" else 3, key, extra)
         if isinstance(limit, int) and not isinstance(limit, bool) and limit <= 0:
             return
-    value_words = [w for n in _value_names(value) for w in _words(n)]
+    value_words = [w for n in _value_names(value) for w in name_words(n)]
     sensitive = _cookie_words(words) or (
-        not _NOT_CREDENTIAL_PREFIXES.intersection(value_words)
+        not NOT_CREDENTIAL_PREFIXES.intersection(value_words)
         and any(w in _VALUE_WORDS for w in value_words)
     )
     if not sensitive:
@@ -1074,11 +1074,11 @@ def insecure_cookie(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     samesite = _option(ctx, node, 8, "samesite", extra)
     if samesite is None:
         missing.append("`samesite`")
-    if not missing or _dev_only(ctx, node) or _in_tests(ctx):
+    if not missing or _dev_only(ctx, node) or in_tests(ctx):
         return
     shown = (
         f"`{literal_name}`"
         if literal_name is not None
-        else f"`{_show(argument(node, 0, 'key') or value)}`"
+        else f"`{show_code(argument(node, 0, 'key') or value)}`"
     )
     yield Report(node, f"cookie {shown} is set without {', '.join(missing)}")
