@@ -41,6 +41,7 @@ from fastapi_architect.review.rules.rest import (
     path_words,
 )
 from fastapi_architect.review.rules.validation import (
+    PROBE_SEGMENTS,
     FunctionCache,
     ModelCache,
     function_label,
@@ -1099,23 +1100,9 @@ def _tagged(route: Route, mount: Mount | None) -> bool:
     return False
 
 
-# Operational routes whose name says everything (probes, version, Prometheus scrape).
-_OPERATIONAL = frozenset(
-    {
-        "health",
-        "healthz",
-        "healthcheck",
-        "ready",
-        "readyz",
-        "readiness",
-        "live",
-        "livez",
-        "liveness",
-        "version",
-        "metrics",
-        "ping",
-    }
-)
+# Operational routes whose name says everything: the probes, the version, the
+# Prometheus scrape.
+_OPERATIONAL = PROBE_SEGMENTS | {"version", "metrics"}
 # Words a handler name adds around one (`health_check`, `get_server_version`).
 _OPERATIONAL_FILLER = frozenset({"get", "read", "check", "server", "api", "app", "service"})
 _REQUEST_TYPES = frozenset({"Request", "Response", "HTTPConnection", "BackgroundTasks"})

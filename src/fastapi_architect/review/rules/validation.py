@@ -895,8 +895,9 @@ def _body_is_parsed(node: ast.Await, ctx: FileContext, facts: _ReadFacts) -> boo
 # ------------------------------------------------------------------ FAA104
 
 _NO_BODY_STATUSES = frozenset({204, 205, 304})
-# Probes are read by load balancers and orchestrators, not by API clients.
-_PROBE_SEGMENTS = frozenset(
+# Probes are read by load balancers and orchestrators, not by API clients (FAA104 and
+# FAA705 both leave them alone).
+PROBE_SEGMENTS = frozenset(
     {
         "health",
         "healthz",
@@ -916,7 +917,7 @@ _PROBE_SEGMENTS = frozenset(
 def _is_probe(route: Route) -> bool:
     for path in route.full_paths or [route.path]:
         segments = [s for s in path.split("/") if s]
-        if segments and segments[-1].lower() in _PROBE_SEGMENTS:
+        if segments and segments[-1].lower() in PROBE_SEGMENTS:
             return True
     return False
 
