@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import subprocess
 import sys
 import time
@@ -111,11 +112,19 @@ def review_app(app: App, cache: Path) -> dict[str, Any]:
     }
 
 
-def sample(findings: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
-    """Up to `count` findings, taken round-robin over the rules so that each is seen."""
+def sample(
+    findings: list[dict[str, Any]], count: int, seed: int | None = None
+) -> list[dict[str, Any]]:
+    """Up to `count` findings, taken round-robin over the rules so that each is seen:
+    the first ones of each rule, or with `seed` a random draw within each rule (a fresh
+    sample for each precision round, so that earlier fixes do not bias it)."""
     by_rule: dict[str, list[dict[str, Any]]] = {}
     for finding in findings:
         by_rule.setdefault(finding["code"], []).append(finding)
+    if seed is not None:
+        rng = random.Random(seed)
+        for group in by_rule.values():
+            rng.shuffle(group)
     picked: list[dict[str, Any]] = []
     while len(picked) < count and any(by_rule.values()):
         for code in sorted(by_rule):
@@ -130,6 +139,9 @@ def main() -> None:
     parser.add_argument("--only", action="append", help="review only this app (repeatable)")
     parser.add_argument("--sample", type=int, default=0, help="print N findings per app")
     parser.add_argument("--json", type=Path, help="write every finding to FILE")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="draw the sample at random, with this seed"
+    )
     args = parser.parse_args()
     apps = [a for a in APPS if not args.only or a.name in args.only]
     reports = []
@@ -144,7 +156,7 @@ def main() -> None:
         )
         for error in report["internal_errors"]:
             print(f"  internal error: {error}")
-        for finding in sample(report["findings"], args.sample):
+        for finding in sample(report["findings"], args.sample, args.seed):
             print(f"  {finding['code']} {finding['file']}:{finding['line']} {finding['message']}")
             print(f"      {finding['source']}")
     if args.json:
