@@ -5,6 +5,7 @@ Exit codes: 0 no findings, 1 findings, 2 usage or input error.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from enum import Enum
@@ -171,6 +172,12 @@ def review(
     ] = False,
 ) -> None:
     """Review a FastAPI codebase and report what a senior architect would flag."""
+    if _STANDALONE:
+        # The process ends after the report: the cyclic collector would only spend most
+        # of a second scanning the syntax trees after a large review (the engine holds it
+        # off while it works; re-enabling it triggers a full collection). mypy does the
+        # same. Long-running commands (`mcp`) and embedding programs keep their collector.
+        gc.disable()
     from fastapi_architect.review.baseline import BaselineError, filter_new, load_baseline
     from fastapi_architect.review.engine import review_paths
     from fastapi_architect.review.statistics import fix_hint, fix_lookup
@@ -453,4 +460,10 @@ def _write(text: str, output_file: Path | None) -> None:
 
 
 def main() -> None:
+    global _STANDALONE
+    _STANDALONE = True
     app()
+
+
+# True in the `fastapi-architect` process (not under CliRunner or an embedding program).
+_STANDALONE = False
