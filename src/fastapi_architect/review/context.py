@@ -28,6 +28,8 @@ class FileContext:
     config: Config
     # Ancestors of the node being checked, outermost first (the module itself excluded).
     stack: list[ast.AST] = field(default_factory=list)
+    # The enclosing function by the id of the innermost ancestor (one tree, one answer).
+    _functions: dict[int, Function | None] = field(default_factory=dict, repr=False)
 
     @property
     def project(self) -> Project:
@@ -35,6 +37,16 @@ class FileContext:
 
     def function(self) -> Function | None:
         """The innermost function whose body contains the current node."""
+        if not self.stack:
+            return None
+        key = id(self.stack[-1])
+        if key in self._functions:
+            return self._functions[key]
+        found = self._innermost_function()
+        self._functions[key] = found
+        return found
+
+    def _innermost_function(self) -> Function | None:
         for node in reversed(self.stack):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 return self.project.function_by_node.get(id(node))
