@@ -625,8 +625,10 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
       declares `access_token` (the OAuth2 token response of RFC 6749), and token, key
       and secret fields on routes that issue credentials: an OAuth2 password form
       login, or a path whose last fixed segment is `token`, `login`, `auth`, `refresh`,
-      `session`, `api-keys`, `credentials`, `2fa`, `totp`... (passwords and SSNs are
-      reported there too);
+      `session`, `api-keys`, `credentials`, `2fa`, `totp`..., and a `POST` whose
+      response models are all among those of such a route (another sign-in step: an
+      LDAP login or an MFA challenge answering with the `/signin` models). Passwords
+      and SSNs are reported there too;
     - a field named `token` sent by a `POST` answering 201/202 (a polling or claim
       handle issued on creation), and token fields on a route that takes a token in a
       `Header()` parameter (the client's own token echoed back);
@@ -665,16 +667,23 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
     orm = _orm.state(ctx.model).index.models
     cache: dict[str, _ModelFacts] = {}
     reported: set[int] = set()
-    for contract in _production_contracts(ctx.model):
+    contracts = [
+        (
+            contract,
+            [
+                q
+                for q in named_types(project, contract.module, contract.expr, contract.scope)
+                if q not in orm and is_pydantic_model(project, q)
+            ],
+        )
+        for contract in _production_contracts(ctx.model)
+    ]
+    sign_in_contracts: list[frozenset[str]] | None = None
+    for contract, roots in contracts:
         route = contract.route
         excluded = _literal_names(route.keywords.get("response_model_exclude")) or set()
         included = _literal_names(route.keywords.get("response_model_include"))
         issuing: bool | None = None
-        roots = [
-            q
-            for q in named_types(project, contract.module, contract.expr, contract.scope)
-            if q not in orm and is_pydantic_model(project, q)
-        ]
         todo: list[tuple[str, str, bool]] = [(q, last_name(q), True) for q in roots]
         visited: set[str] = set()
         while todo:
@@ -704,6 +713,16 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
                     elif kind in ("token", "secret", "key"):
                         if issuing is None:
                             issuing = _is_issuing_route(project, route)
+                            if not issuing and "POST" in route.methods and roots:
+                                # Another sign-in step (LDAP, SSO exchange, MFA) answers
+                                # with what a recognised login route answers with.
+                                if sign_in_contracts is None:
+                                    sign_in_contracts = [
+                                        frozenset(r)
+                                        for c, r in contracts
+                                        if r and _is_issuing_route(project, c.route)
+                                    ]
+                                issuing = any(set(roots) <= c for c in sign_in_contracts)
                         allowed = issuing or (
                             kind == "token" and _hands_back_token(project, route, info)
                         )

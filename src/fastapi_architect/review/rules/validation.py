@@ -16,9 +16,11 @@ from fastapi_architect.model.astutil import (
     body_nodes,
     const_str,
     dotted,
+    keyword,
     last_name,
     parameters,
     walk,
+    walk_scope,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import resolve_target, walk_dependencies
@@ -406,6 +408,77 @@ def _raw_body_params(
             yield param, f"`{ast.unparse(param.annotation)}`"
 
 
+_PYDANTIC_BASES = frozenset(
+    {"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
+)
+_MODEL_PARSERS = frozenset({"model_validate", "parse_obj"})
+_SCHEMA_CHECKS = frozenset({"validate", "is_valid", "iter_errors"})
+_SCHEMA_LIBRARIES = ("jsonschema.", "fastjsonschema.", "jsonschema_rs.")
+
+
+def _is_name(expr: ast.expr | None, name: str) -> bool:
+    return isinstance(expr, ast.Name) and expr.id == name
+
+
+def _pydantic_class(project: Project, fn: Function, expr: ast.expr) -> str | None:
+    """The project Pydantic model an expression names, as written."""
+    qualname = project.resolve(fn.module, expr, fn)
+    if project.class_(qualname) is None or qualname is None:
+        return None
+    if not any(base in _PYDANTIC_BASES for base in project.mro(qualname)):
+        return None
+    return ast.unparse(expr)
+
+
+def _schema_validation(project: Project, fn: Function, call: ast.Call, name: str) -> bool:
+    """`validate(body, schema)` / `jsonschema.validate(instance=body, schema=...)` /
+    `validator.iter_errors(body)`: the body checked against a JSON Schema."""
+    first = call.args[0] if call.args else keyword(call, "instance")
+    if not _is_name(first, name):
+        return False
+    callee = resolve_callee(project, fn.module, call.func, fn) or ""
+    if callee.startswith(_SCHEMA_LIBRARIES):
+        return True
+    if last_name(callee) not in _SCHEMA_CHECKS:
+        return False
+    second = call.args[1] if len(call.args) > 1 else keyword(call, "schema")
+    return second is not None and "schema" in ast.unparse(second).lower()
+
+
+def _model_validation(project: Project, fn: Function, call: ast.Call, name: str) -> str | None:
+    """`Model(**body)`, `Model.model_validate(body)`, `TypeAdapter(Model).validate_python(body)`:
+    the Pydantic model the body is validated with, as written."""
+    func = call.func
+    if any(kw.arg is None and _is_name(kw.value, name) for kw in call.keywords):
+        return _pydantic_class(project, fn, func)
+    if not (call.args and _is_name(call.args[0], name) and isinstance(func, ast.Attribute)):
+        return None
+    if func.attr in _MODEL_PARSERS:
+        return _pydantic_class(project, fn, func.value)
+    if (
+        func.attr == "validate_python"
+        and isinstance(func.value, ast.Call)
+        and func.value.args
+        and project.resolve(fn.module, func.value.func, fn) == "pydantic.TypeAdapter"
+    ):
+        return ast.unparse(func.value.args[0])
+    return None
+
+
+def _validated_in_handler(project: Project, fn: Function, name: str) -> tuple[bool, str | None]:
+    """Does the function validate the body parameter `name` itself? (True, None) when it
+    checks it against a JSON Schema (one known only at run time, typically loaded from
+    the database); (True, model) when it validates it with a Pydantic model."""
+    model: str | None = None
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        if _schema_validation(project, fn, node, name):
+            return True, None
+        model = model or _model_validation(project, fn, node, name)
+    return model is not None, model
+
+
 @rule(
     code="FAA101",
     name="raw-dict-body",
@@ -442,8 +515,12 @@ def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
     DI library's `Inject`/`Provide`/`Injected`, is a dependency and is not flagged. A
     `Body(json_schema_extra={"additionalProperties": True})` parameter is declared
     free-form on purpose (a JSON Schema document, say), and its OpenAPI schema says so:
-    not flagged. A body validated in the handler against a schema known only at run
-    time is still reported: add a `# noqa: FAA101`.
+    not flagged. A body the handler checks against a JSON Schema
+    (`validate(body, schema)`, `jsonschema.validate(instance=body, ...)`), typically one
+    known only at run time, is not flagged either: no static model can describe it. A
+    body the handler validates with a fixed Pydantic model (`Model(**body)`,
+    `Model.model_validate(body)`, `TypeAdapter(...).validate_python(body)`) is validated
+    but still undocumented: it is reported at `info` severity, naming the model.
 
     ## Example
     ```python
@@ -476,6 +553,19 @@ def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
     for fn, path_params, kind in _body_candidates(ctx.model):
         for param, described in _raw_body_params(project, fn, path_params):
             where = f"`{fn.name}`" if kind == "route" else f"dependency `{function_label(fn)}`"
+            validated, model = _validated_in_handler(project, fn, param.arg)
+            if validated and model is None:
+                continue  # its schema exists only at run time: no model can describe it
+            if model is not None:
+                yield Report(
+                    param,
+                    f"Body parameter `{param.arg}` of {where} is {described}, validated in the "
+                    f"handler with `{model}`: OpenAPI shows no fields for it; declare "
+                    f"`{model}` as its type",
+                    fn.module,
+                    severity="info",
+                )
+                continue
             yield Report(
                 param,
                 f"Body parameter `{param.arg}` of {where} is {described}: FastAPI does not "
@@ -993,6 +1083,8 @@ _SCHEMA_METHODS = frozenset({"model_json_schema", "schema", "json_schema", "open
 _OPENAPI_BUILDERS = frozenset({"fastapi.openapi.utils.get_openapi"})
 _DOCUMENT_KEYS = frozenset({"openapi", "swagger", "$schema"})
 _COPIES = frozenset({"dict", "copy.copy", "copy.deepcopy"})
+_JSON_DECODERS = frozenset({"json.loads", "json.load", "orjson.loads", "ujson.loads", "ujson.load"})
+_FILE_READS = frozenset({"read_text", "read_bytes"})
 _FLOW_DEPTH = 12
 
 # A value's verdict: True (a foreign document), False (anything else), None (no
@@ -1129,6 +1221,118 @@ def _http_response(flow: _DocumentFlow, fn: Function, args: _Arguments, expr: as
     return project.function(resolve_callee(project, fn.module, expr.func, fn)) is None
 
 
+def _opened_file(flow: _DocumentFlow, fn: Function, args: _Arguments, expr: ast.expr) -> _Verdict:
+    """Is this a file opened for reading (`open(path)`, `path.open()`, `aiofiles.open`)?"""
+    if isinstance(expr, ast.Await):
+        return _opened_file(flow, fn, args, expr.value)
+    if isinstance(expr, ast.Name):
+        return _name_values(flow, fn, args, expr.id, _opened_file)
+    if not isinstance(expr, ast.Call):
+        return False
+    if isinstance(expr.func, ast.Name) and expr.func.id == "open":
+        return not fn.binds("open") and "open" not in fn.module.functions
+    return (
+        isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in ("open", "open_file")
+        and flow.project.function(resolve_callee(flow.project, fn.module, expr.func, fn)) is None
+    )
+
+
+def _document_text(flow: _DocumentFlow, fn: Function, args: _Arguments, expr: ast.expr) -> _Verdict:
+    """Is this the whole text of a file (`path.read_text()`, `f.read()` of an opened
+    file) or of an upstream HTTP response (`r.text`, `r.content`, `await r.read()`)?"""
+    if isinstance(expr, ast.Await):
+        return _document_text(flow, fn, args, expr.value)
+    if isinstance(expr, ast.Name):
+        return _name_values(flow, fn, args, expr.id, _document_text)
+    if isinstance(expr, ast.Attribute) and expr.attr in ("text", "content"):
+        return _http_response(flow, fn, args, expr.value) is True
+    if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute)) or expr.args:
+        return False
+    func = expr.func
+    if flow.project.function(resolve_callee(flow.project, fn.module, func, fn)) is not None:
+        return False
+    if func.attr in _FILE_READS:
+        return True
+    if func.attr in ("text", "read") and _http_response(flow, fn, args, func.value) is True:
+        return True
+    return func.attr == "read" and _opened_file(flow, fn, args, func.value) is True
+
+
+def _module_store(fn: Function, expr: ast.expr) -> tuple[Module, str] | None:
+    """The module-level container a name in `fn` refers to (`CACHE` assigned `{}`,
+    `dict()` or a cache object such as `TTLCache(...)`), when no enclosing function
+    binds the name itself."""
+    if not isinstance(expr, ast.Name):
+        return None
+    scope: Function | None = fn
+    while scope is not None:
+        if scope.binds(expr.id):
+            return None
+        scope = scope.parent
+    value = fn.module.assignments.get(expr.id)
+    if (isinstance(value, ast.Dict) and not value.keys) or isinstance(value, ast.Call):
+        return fn.module, expr.id
+    return None
+
+
+def _cached_document(
+    flow: _DocumentFlow, fn: Function, args: _Arguments, store: tuple[Module, str]
+) -> _Verdict:
+    """A read from a module-level cache (`CACHE[key]`, `CACHE.get(key)`) holds what the
+    module's functions put in it (`CACHE[key] = value`): judge every value stored, in
+    its own function (with the current arguments when it is `fn` itself). Any other
+    way of filling the container, or none at all, says it is not a document."""
+    module, name = store
+    key = (id(module), f"{name}[]")
+    if key in flow.active:
+        return None
+    flow.active.add(key)
+    try:
+        verdicts: list[_Verdict] = []
+        if not isinstance(module.assignments[name], ast.Dict):
+            call = module.assignments[name]
+            if isinstance(call, ast.Call) and flow.project.function(
+                resolve_callee(flow.project, module, call.func, None)
+            ):
+                return False  # a project function's result, not an empty container
+        for node in walk_scope(module.tree):
+            if isinstance(node, ast.Assign) and _stores_into(node.targets, name):
+                return False  # filled at import time: the module's own data
+        for owner in module.functions.values():
+            if _module_store(owner, ast.Name(id=name)) is None:
+                continue
+            for node in body_nodes(owner.node):
+                if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                    targets: list[ast.expr] = (
+                        node.targets if isinstance(node, ast.Assign) else [node.target]
+                    )
+                    if not _stores_into(targets, name):
+                        continue
+                    if not isinstance(node, ast.Assign) or node.value is None:
+                        return False
+                    owner_args = args if owner is fn else {}
+                    verdicts.append(_foreign_document(flow, owner, owner_args, node.value))
+                elif (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == name
+                    and node.func.attr in ("update", "setdefault", "__setitem__")
+                ):
+                    return False
+        return _combine(verdicts) if verdicts else False
+    finally:
+        flow.active.discard(key)
+
+
+def _stores_into(targets: list[ast.expr], name: str) -> bool:
+    return any(
+        isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == name
+        for t in targets
+    )
+
+
 def _foreign_document(
     flow: _DocumentFlow, fn: Function, args: _Arguments, expr: ast.expr
 ) -> _Verdict:
@@ -1162,6 +1366,9 @@ def _judge_document(
         return _name_values(flow, fn, args, expr.id, _foreign_document)
     if isinstance(expr, ast.Attribute) and expr.attr == "text":  # httpx, requests
         return _http_response(flow, fn, args, expr.value) is True
+    if isinstance(expr, ast.Subscript):  # a read from a module-level cache
+        store = _module_store(fn, expr.value)
+        return False if store is None else _cached_document(flow, fn, args, store)
     if isinstance(expr, ast.Dict):
         if any(const_str(k) in _DOCUMENT_KEYS for k in expr.keys if k is not None):
             return True
@@ -1183,6 +1390,19 @@ def _judge_document(
                 return _foreign_document(flow, fn, args, func.value)
         if callee in _OPENAPI_BUILDERS:
             return True
+        if callee in _JSON_DECODERS and len(expr.args) == 1 and not expr.keywords:
+            # A JSON document decoded whole: an upstream body, or a file (a bundled copy).
+            if callee.endswith(".load"):
+                return _opened_file(flow, fn, args, expr.args[0]) is True
+            return _document_text(flow, fn, args, expr.args[0]) is True
+        if isinstance(func, ast.Attribute) and func.attr == "get" and len(expr.args) in (1, 2):
+            store = _module_store(fn, func.value)
+            default = expr.args[1] if len(expr.args) == 2 else None
+            if store is not None and not expr.keywords:
+                verdict = _cached_document(flow, fn, args, store)
+                if default is None:
+                    return verdict
+                return _combine([verdict, _foreign_document(flow, fn, args, default)])
         if callee in _COPIES and len(expr.args) == 1 and not expr.keywords:
             return _foreign_document(flow, fn, args, expr.args[0])
         return False
@@ -1256,9 +1476,13 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
     - handlers serving a document whose shape they do not own, in every `return`: the
       JSON body of an upstream service passed on whole (`return await r.json()` after
       `session.get(url)`, `{**data}`, or through a project helper that returns one or
-      a `Response`), or a generated OpenAPI/JSON Schema document (`app.openapi()`,
-      `get_openapi(...)`, `Model.model_json_schema()`, a dict with an `"openapi"`
-      key). A dict the handler builds itself, even from upstream data, is reported.
+      a `Response`; edited in place and kept in a module-level cache on the way, or
+      read back from that cache), a JSON file decoded whole (`json.loads(path.read_text())`,
+      `json.load(f)`: a bundled copy of such a document), or a generated
+      OpenAPI/JSON Schema document (`app.openapi()`, `get_openapi(...)`,
+      `Model.model_json_schema()`, a dict with an `"openapi"` key). A dict the handler
+      builds itself, even from upstream data, is reported, and so is a cache that
+      holds one.
 
     Typed containers such as `dict[str, str]` are contracts and are not flagged.
 
