@@ -18,7 +18,7 @@ from typing import Literal
 from fastapi_architect.model.astutil import body_nodes, dotted, walk
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
-from fastapi_architect.model.project import Function, Module
+from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import infer_type
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import project_index
@@ -161,9 +161,49 @@ def _find_serving_coroutines(model: AppModel) -> list[Function]:
     return coroutines
 
 
-def _reached(ctx: ProjectContext, key: str, classify: Classifier) -> Iterator[Report]:
+# Decorators that memoize a function: after the first call (per arguments), a call is a
+# dictionary lookup, so the I/O inside runs once per process, not per request.
+_MEMOIZERS = frozenset(
+    {
+        "functools.cache",
+        "functools.lru_cache",
+        "functools.cached_property",
+        "cachetools.cached",
+        "cachetools.cachedmethod",
+        "cachetools.func.fifo_cache",
+        "cachetools.func.lfu_cache",
+        "cachetools.func.lru_cache",
+        "cachetools.func.mru_cache",
+        "cachetools.func.rr_cache",
+        "cachetools.func.ttl_cache",
+    }
+)
+
+
+def is_memoized(fn: Function, project: Project) -> bool:
+    """`@cache`, `@lru_cache(...)`, `@cached_property`, cachetools' `@cached(...)`: the
+    function's work (reading a key file, building a client) happens on the first call
+    only."""
+    for decorator in fn.node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if project.resolve(fn.module, target, fn.parent) in _MEMOIZERS:
+            return True
+    return False
+
+
+def _inline_unmemoized(project: Project) -> Callable[[Function], bool]:
+    """The functions a blocking chain may pass through: sync project functions that are
+    not memoized (a memoized one blocks its first caller only)."""
+    return lambda fn: sync_project_function(fn) and not is_memoized(fn, project)
+
+
+def _reached(
+    ctx: ProjectContext, key: str, classify: Classifier, *, memoized_once: bool = True
+) -> Iterator[Report]:
     """Each call in a coroutine run by the server that is a sink or reaches one through
-    sync project functions, reported at the call in the coroutine with the chain."""
+    sync project functions, reported at the call in the coroutine with the chain. With
+    `memoized_once`, a chain stops at a memoized function: the blocking work inside it
+    (a key file read, a hash) runs on the first call only."""
     model = ctx.model
     sinks = _sinks(model, key, classify)
     if not sinks:
@@ -184,12 +224,14 @@ def _reached(ctx: ProjectContext, key: str, classify: Classifier) -> Iterator[Re
             callee = project.function(site.target)
             if callee is None or callee.is_async:
                 continue
+            if memoized_once and is_memoized(callee, project):
+                continue
             chain = graph.find_chain(
                 project,
                 callee,
                 lambda s: id(s.node) in sinks,
                 key,
-                sync_project_function,
+                _inline_unmemoized(project) if memoized_once else sync_project_function,
             )
             if chain is None:
                 continue
@@ -377,8 +419,10 @@ def sync_driver_in_async(ctx: ProjectContext) -> Iterator[Report]:
     `loop.run_in_executor` is not reported. The driver table is the curated list
     above, in flake8-async ASYNC200's `pattern -> replacement` form (`SYNC_DRIVERS` in
     this module); it cannot be extended from the configuration yet. Clients whose type
-    cannot be inferred (passed around untyped) are not followed. SQLAlchemy sessions
-    are FAA202's, `boto3` and HTTP clients FAA201's.
+    cannot be inferred (passed around untyped) are not followed; a memoized connection
+    factory (`@lru_cache def get_conn(): return sqlite3.connect(...)`) is, since every
+    use of the connection it hands out blocks. SQLAlchemy sessions are FAA202's,
+    `boto3` and HTTP clients FAA201's.
 
     ## Example
     ```python
@@ -407,7 +451,10 @@ def sync_driver_in_async(ctx: ProjectContext) -> Iterator[Report]:
     ## Fix safety
     There is no automatic fix: every call of the async client has to be awaited.
     """
-    return _reached(ctx, "FAA203", _classify_driver)
+    # A memoized connection factory (`@lru_cache def get_conn(): return
+    # sqlite3.connect(...)`) hands out a live handle whose every use blocks: its chain
+    # is still followed.
+    return _reached(ctx, "FAA203", _classify_driver, memoized_once=False)
 
 
 # ------------------------------------------------------------------ FAA204
@@ -573,8 +620,10 @@ def blocking_file_io_in_async(ctx: ProjectContext) -> Iterator[Report]:
     is only used in such calls (`await asyncio.to_thread(f.read, n)`): the `open` and
     `close` syscalls left on the loop are cheap next to the reading and writing, which
     run in the thread. Files whose type cannot be inferred (a path built with `/`, a
-    file object passed in untyped) are not followed. Small reads of a local file are
-    fast and rarely matter; the rule reports them all the same.
+    file object passed in untyped) are not followed. A chain stops at a memoized
+    function (`@cache`, `@lru_cache`, `@cached_property`, cachetools' `@cached`): a key
+    file it reads is read once per process, not per request. Small reads of a local
+    file are fast and rarely matter; the rule reports them all the same.
 
     ## Example
     ```python
@@ -680,7 +729,8 @@ def cpu_bound_hashing_in_async(ctx: ProjectContext) -> Iterator[Report]:
 
     ## Known problems
     Lifespans and startup handlers (seeding an admin account) are left out.
-    Hashers whose type cannot be inferred (passed around untyped) are not followed.
+    Hashers whose type cannot be inferred (passed around untyped) are not followed, and
+    a chain stops at a memoized function (`@cache`, `@lru_cache`): it hashes once.
     FastAPI's own OAuth2 tutorial calls `verify_password` from an `async def` login
     route: that is exactly what this rule reports.
 
@@ -988,6 +1038,8 @@ def _call_verdict(
         if callee.is_async:
             return "unknown", []
         verdict, chain = _function_verdict(state, callee, depth + 1)
+        if verdict in ("work", "sink") and is_memoized(callee, project):
+            return "unknown", []  # the work runs on the first call only
         return verdict, [callee.display, *chain]
     if project.class_(names[0]) is not None:
         verdict, chain = _trivial_class(state, project.canonical(names[0]), depth)
@@ -1094,7 +1146,9 @@ def async_route_without_await(ctx: ProjectContext) -> Iterator[Report]:
 
     ## Known problems
     Calls whose target cannot be inferred, constructors of outside classes and project
-    code the model cannot follow count as trivial, so the rule errs toward silence. A
+    code the model cannot follow count as trivial, so the rule errs toward silence. The
+    work of a memoized project function (`@cache`, `@lru_cache`) runs on its first call
+    only, so it is not held against the coroutine. A
     coroutine that only builds a response from its arguments is not reported: `async
     def` without `await` is the cheapest choice for it.
 

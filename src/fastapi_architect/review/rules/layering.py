@@ -169,8 +169,44 @@ def layer_of(model: AppModel, module: Module) -> Layer | None:
         layer = path_layer(module)
         if layer == "model" and _data_access_module(model, module):
             layer = "repository"
+        elif layer in ("model", "schema") and _utility_namesake(model, module):
+            layer = None
     st.by_module[key] = layer
     return layer
+
+
+# Packages of shared helpers, which belong to no layer (`utils/`, `core/`, ...).
+_UTILITY_PACKAGES = frozenset(
+    {"utils", "util", "utilities", "helpers", "helper", "common", "core", "lib", "shared", "misc"}
+)
+_DATA_CLASS_ROOTS = frozenset(
+    {"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
+)
+
+
+def _file_layer(name: str) -> Layer | None:
+    layer = _FILE_LAYERS.get(name)
+    if layer is None:
+        layer = next((c for suffix, c in _FILE_SUFFIXES if name.endswith(suffix)), None)
+    return layer
+
+
+def _utility_namesake(model: AppModel, module: Module) -> bool:
+    """A helper module whose file name only sounds like a layer: `utils/models.py` of
+    an LLM app (fetching and filtering the provider's model list), `core/schemas.py` of
+    JSON-schema helpers. It sits directly in a helper package, its name is what made it
+    a model or schema module, and it declares no ORM or Pydantic class."""
+    parts = module.name.split(".")
+    if module.is_package or len(parts) < 2 or parts[-2] not in _UTILITY_PACKAGES:
+        return False
+    if _file_layer(parts[-1]) is None:
+        return False
+    project = model.project
+    orm_models = orm_state(model).index.models
+    return not any(
+        cls.qualname in orm_models or any(n in _DATA_CLASS_ROOTS for n in project.mro(cls.qualname))
+        for cls in module.classes.values()
+    )
 
 
 def _is_migration(module: Module) -> bool:
@@ -459,27 +495,107 @@ def _uses_through(module: Module, prefix: str) -> list[tuple[ast.AST, str]] | No
     return out
 
 
-def _module_used_for_vocabulary(
-    project: Project, module: Module, prefix: str, target: Module
-) -> bool:
-    uses = _uses_through(module, prefix)
-    return bool(uses) and all(
-        _is_vocabulary(project, target.name + rest) for _node, rest in (uses or [])
-    )
+_COLUMN_CALLS = frozenset({"mapped_column", "Column"})
+_ORM_ROOTS = frozenset({"sqlalchemy", "sqlmodel", "flask_sqlalchemy"})
+_COLUMN_DEFAULTS = frozenset({"default", "insert_default"})
+
+
+def _is_column_call(project: Project, module: Module, expr: ast.AST) -> bool:
+    """`mapped_column(...)`, `sa.Column(...)`, or Flask-SQLAlchemy's `db.Column(...)`."""
+    if not isinstance(expr, ast.Call):
+        return False
+    callee = project.resolve(module, expr.func)
+    if callee is None or last_name(callee) not in _COLUMN_CALLS:
+        return False
+    if callee.split(".")[0] in _ORM_ROOTS:
+        return True
+    value = project.module_value(callee.rpartition(".")[0])  # `db = SQLAlchemy()`
+    if value is None or not isinstance(value[1], ast.Call):
+        return False
+    return (project.resolve(value[0], value[1].func) or "").startswith("flask_sqlalchemy")
+
+
+def _names_in(expr: ast.AST) -> Iterator[ast.AST]:
+    return (n for n in ast.walk(expr) if isinstance(n, (ast.Name, ast.Attribute)))
+
+
+def _stored_type_names(project: Project, module: Module) -> set[int]:
+    """The name nodes that spell the value type of a typed column: the arguments of a
+    column-type constructor (`mapped_column(PydanticJSON(Event))`,
+    `Column(ARRAY(PydanticType(Tag)))`), that type again as the column's default factory
+    (`default=Event`), and the annotation of an attribute assigned such a column
+    (`last_event: Mapped[Event | None] = ...`). A schema class named only there is the
+    stored document's type: the model stores it, it does not depend on the HTTP layer."""
+    out: set[int] = set()
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.AnnAssign) and node.value is not None:
+            if any(_is_column_call(project, module, n) for n in ast.walk(node.value)):
+                out.update(id(n) for n in _names_in(node.annotation))
+            continue
+        if not (isinstance(node, ast.Call) and _is_column_call(project, module, node)):
+            continue
+        spelled: set[str] = set()
+        for ctor in [*node.args, *(k.value for k in node.keywords if k.arg == "type_")]:
+            if not isinstance(ctor, ast.Call):
+                continue  # `mapped_column(sa.JSON)`, `Column("name", ...)`
+            for arg in [*ctor.args, *(k.value for k in ctor.keywords)]:
+                for name in _names_in(arg):
+                    out.add(id(name))
+                    spelled.add(dotted(name) or "")
+        for kw in node.keywords:
+            # `default=Event`: the stored type's own constructor as the default factory.
+            if kw.arg in _COLUMN_DEFAULTS and (dotted(kw.value) or "") in spelled - {""}:
+                out.update(id(n) for n in _names_in(kw.value))
+    return out
+
+
+class _Uses:
+    """How an importing module uses what it imports from a schema module; the stored
+    column types are computed on first need."""
+
+    def __init__(self, project: Project, module: Module) -> None:
+        self.project = project
+        self.module = module
+        self._stored: set[int] | None = None
+
+    def stored(self, node: ast.AST) -> bool:
+        if self._stored is None:
+            self._stored = _stored_type_names(self.project, self.module)
+        return id(node) in self._stored
+
+    def name_only_stored(self, name: str) -> bool:
+        """Every use of the imported name `name` spells a stored column type."""
+        uses = [
+            n
+            for n in ast.walk(self.module.tree)
+            if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+        ]
+        return bool(uses) and all(self.stored(n) for n in uses)
+
+    def module_for_vocabulary(self, prefix: str, target: Module) -> bool:
+        """Every use of the imported module `prefix` names an enum, a constant or a
+        stored column type."""
+        uses = _uses_through(self.module, prefix)
+        return bool(uses) and all(
+            _is_vocabulary(self.project, target.name + rest) or self.stored(node)
+            for node, rest in (uses or [])
+        )
 
 
 def _imports_only_vocabulary(
     project: Project, module: Module, node: ast.Import | ast.ImportFrom, target: Module
 ) -> bool:
-    """Does the import take nothing but enums and constants from `target`? `from
-    app.schemas import OrderStatus`, or `import app.schemas as schemas` used only as
-    `sa.Enum(schemas.OrderStatus)`: an ORM model storing the enum its API exposes
-    depends on shared vocabulary, not on a schema. Any Pydantic class, function or
-    unresolved name makes it a schema import."""
+    """Does the import take nothing but shared vocabulary from `target`? Enums and
+    constants (`from app.schemas import OrderStatus`, or `import app.schemas as
+    schemas` used only as `sa.Enum(schemas.OrderStatus)`: an ORM model storing the enum
+    its API exposes), and classes named only as the value type of a typed column
+    (`mapped_column(PydanticJSON(Event))`: the document the column stores). Any other
+    use of a Pydantic class, a function or an unresolved name makes it a schema import."""
+    uses = _Uses(project, module)
     if isinstance(node, ast.Import):
         for alias in node.names:
-            if project.modules.get(alias.name) is target and not _module_used_for_vocabulary(
-                project, module, alias.asname or alias.name, target
+            if project.modules.get(alias.name) is target and not uses.module_for_vocabulary(
+                alias.asname or alias.name, target
             ):
                 return False
         return True
@@ -487,12 +603,12 @@ def _imports_only_vocabulary(
     for alias in node.names:
         sub = project.modules.get(f"{base}.{alias.name}")
         if sub is not None:
-            if sub is target and not _module_used_for_vocabulary(
-                project, module, alias.asname or alias.name, sub
-            ):
+            if sub is target and not uses.module_for_vocabulary(alias.asname or alias.name, sub):
                 return False
-        elif project.modules.get(base) is target and not _is_vocabulary(
-            project, f"{base}.{alias.name}"
+        elif (
+            project.modules.get(base) is target
+            and not _is_vocabulary(project, f"{base}.{alias.name}")
+            and not uses.name_only_stored(alias.asname or alias.name)
         ):
             return False
     return True
@@ -547,10 +663,14 @@ def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
     Alembic revision (`revision`/`down_revision`) has no layer whatever its file name. Imports
     under `if TYPE_CHECKING:` are ignored (they do not run). A model that takes only
     enums and constants from a schema module (`sa.Enum(OrderStatus)`: shared vocabulary)
-    is not reported; one that takes a Pydantic schema class is. Imports of `fastapi` itself
-    in services are reported by FAA504 and FAA505 where they matter, not here. Imports
-    between sibling domains through deep paths are not checked yet, and the layer names
-    cannot be configured yet.
+    is not reported, nor one that names a schema class only as the value type of a typed
+    column (`mapped_column(PydanticJSON(Event))` and its `Mapped[...]` annotation: the
+    stored document's type); one that otherwise uses a Pydantic schema class is. A module
+    directly in a helper package (`utils/`, `core/`, `helpers/`...) whose file name sounds
+    like a layer (`utils/models.py`) but that declares no ORM or Pydantic class has no
+    layer. Imports of `fastapi` itself in services are reported by FAA504 and FAA505
+    where they matter, not here. Imports between sibling domains through deep paths are
+    not checked yet, and the layer names cannot be configured yet.
 
     ## Example
     ```python
