@@ -824,6 +824,21 @@ def _fixed_collection(expr: ast.expr) -> bool:
     )
 
 
+_CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
+
+
+def _uncast(ctx: FileContext, expr: ast.expr) -> ast.expr:
+    """`cast(list[Block], [Webhook, Secret])` is its second argument at run time."""
+    while (
+        isinstance(expr, ast.Call)
+        and len(expr.args) == 2
+        and not expr.keywords
+        and (ctx.resolve(expr.func) or "") in _CASTS
+    ):
+        expr = expr.args[1]
+    return expr
+
+
 def _param_names(fn: Function) -> set[str]:
     args = fn.node.args
     names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
@@ -836,7 +851,8 @@ def collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
 
     Not: `while` loops (pagination, polling, retries), `range()` loops other than
     `range(len(x))` (retries, fixed pages), tenacity retry loops, fixed literal
-    collections and module-level constants (`for role in DEFAULT_ROLES`), batches and
+    collections, also through `typing.cast` and locals bound only to them, and
+    module-level constants (`for role in DEFAULT_ROLES`), batches and
     chunks (the query in them is the batch load), and loops whose query filters on the
     loop variable with `in_()`.
     """
@@ -846,13 +862,16 @@ def collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
     targets = _names(loop.target)
     if any(_BATCH_NAME.match(t) or _BATCH_WORDS & set(t.lower().split("_")) for t in targets):
         return False  # `for metric_key_batch in batches`: one query per batch is the fix
+    iterable = _uncast(ctx, iterable)
     if _fixed_collection(iterable):
         return False
     fn = ctx.function()
     if isinstance(iterable, ast.Name) and fn is not None:
         bindings = state(ctx.model).facts_of(fn).assigns.get(iterable.id, [])
-        if bindings and all(v is not None and _fixed_collection(v) for _n, v in bindings):
-            return False  # `statuses = ["paid", "shipped"]`
+        if bindings and all(
+            v is not None and _fixed_collection(_uncast(ctx, v)) for _n, v in bindings
+        ):
+            return False  # `statuses = ["paid", "shipped"]`, `cast(list[T], [A, B])`
     if isinstance(iterable, ast.Call):
         callee = ctx.resolve(iterable.func) or ""
         if callee == "range":
@@ -969,7 +988,8 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     polling), `range()` loops other than `range(len(...))` (retries such as
     `for attempt in range(3)`, pages such as `range(0, n, BATCH)`), tenacity/stamina
     retry loops, loops over literal or module-level constant collections
-    (`for role in DEFAULT_ROLES`), loops over batches/chunks/pages, and loops whose
+    (`for role in DEFAULT_ROLES`; a literal seen through `typing.cast(...)` or a local
+    bound only to literals counts), loops over batches/chunks/pages, and loops whose
     query filters with `in_()` on the loop variable. A `text()` statement that only
     takes a PostgreSQL advisory lock (`SELECT pg_advisory_xact_lock(:key)`) is a lock
     per key by design, not a query, and neither is a helper whose only statement it is.

@@ -201,8 +201,14 @@ class Analysis:
             for part in expr.values:
                 if isinstance(part, ast.Constant) and isinstance(part.value, str):
                     out.literal.append(part.value)
-                elif isinstance(part, ast.FormattedValue) and not self.safe_formatted(
-                    part, depth, safe_names
+                elif (
+                    isinstance(part, ast.FormattedValue)
+                    and not self.safe_formatted(part, depth, safe_names)
+                    and not (
+                        part.conversion in (-1, ord("s"))
+                        and part.format_spec is None
+                        and self.escaped_literal(part.value, "".join(out.literal), depth)
+                    )
                 ):
                     out.unsafe.append(part.value)
             return out
@@ -231,7 +237,9 @@ class Analysis:
             for part, piece in zip(parts, pieces, strict=True):
                 if piece is not None:
                     out.add(piece)
-                elif not self.safe(part, depth + 1, safe_names):
+                elif not self.safe(part, depth + 1, safe_names) and not self.escaped_literal(
+                    part, "".join(out.literal), depth
+                ):
                     out.unsafe.append(part)
             return out
         if isinstance(expr, ast.IfExp):
@@ -348,6 +356,130 @@ class Analysis:
             found = True
         return out if found else None
 
+    # ----------------------------------------------------------- escaped literals
+
+    def escaped_literal(self, value: ast.expr, before: str, depth: int = 0) -> bool:
+        """Is `value` pasted inside a `'...'` SQL string literal (`before`, the SQL text
+        up to it, leaves a literal open) after the standard SQL escape, every `'`
+        doubled (`value.replace("'", "''")`)? Then it cannot end the literal, as
+        `NOTIFY channel, '<payload>'`, which takes no bind parameters, relies on. A
+        backslash can still escape a quote where backslash escapes are on: in
+        `E'...'` strings, and by default on MySQL/MariaDB. There the value must have its
+        backslashes doubled first, or be JSON (whose backslashes come in pairs)."""
+        opening = _open_quote(before)
+        if opening is None:
+            return False
+        backslash_escapes = (
+            opening > 0
+            and before[opening - 1] in "Ee"
+            and (opening == 1 or not (before[opening - 2].isalnum() or before[opening - 2] == "_"))
+        )
+        inners = self._quote_doubled(value, depth, frozenset())
+        if inners is None:
+            return False
+        if backslash_escapes or self._mysql():
+            return all(self._backslash_free(inner) for inner in inners)
+        return True
+
+    def _quote_doubled(
+        self, expr: ast.expr, depth: int, seen: frozenset[str]
+    ) -> list[ast.expr] | None:
+        """The strings `expr` doubles the quotes of (`text.replace("'", "''")`, directly
+        or in a local every reaching binding of which does so), or None."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Name):
+            facts = self.facts
+            if facts is None or expr.id in seen or expr.id in facts.params:
+                return None
+            bindings = facts.reaching(expr.id, expr)
+            out: list[ast.expr] = []
+            for node, value in bindings:
+                found = (
+                    self._quote_doubled(value, depth + 1, seen | {expr.id})
+                    if value is not None and not isinstance(node, ast.AugAssign)
+                    else None
+                )
+                if found is None:
+                    return None
+                out.extend(found)
+            return out or None
+        if _is_replace(expr, "'", "''"):
+            assert isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute)
+            return [expr.func.value]
+        return None
+
+    def _backslash_free(self, expr: ast.expr) -> bool:
+        """Can no lone backslash in `expr` precede a quote? Every backslash doubled
+        first (a `.replace()` of one backslash by two), or JSON output (`json.dumps(...)`,
+        `orjson.dumps(...).decode()`), whose escapes pair every backslash."""
+        while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+            if _is_replace(expr, "\\", "\\\\"):
+                return True
+            if expr.func.attr not in ("decode", "replace"):
+                break
+            expr = expr.func.value
+        if isinstance(expr, ast.Call):
+            callee = self.project.resolve(self.module, expr.func, self.fn) or ""
+            return callee in _JSON_DUMPS
+        return False
+
+    def _mysql(self) -> bool:
+        """Does any module of the project name MySQL or MariaDB (backslash escapes in
+        string literals are on there by default)? Memoized per run."""
+        key = ("FAA307-mysql", 0)
+        found = self.st.memo.get(key)
+        if isinstance(found, bool):
+            return found
+        result = any(
+            word in module.source.lower()
+            for module in self.project.module_list
+            for word in ("mysql", "mariadb")
+        )
+        self.st.memo[key] = result
+        return result
+
+    # ----------------------------------------------------------- narrowing
+
+    def _narrowed(self, name: str, use: ast.AST | None) -> bool:
+        """Is `name` narrowed to literals before `use` by an `if name == "a": ...
+        elif name == "b": ... else: return` chain (every test compares it with
+        constants, the `else` leaves), in a block that runs on to the use, and never
+        rebound?"""
+        facts = self.facts
+        line = getattr(use, "lineno", None)
+        if facts is None or line is None or name in facts.assigns or name in facts.loop_targets:
+            return False
+        for chain in self._narrowing_chains().get(name, []):
+            place = facts.places.get(id(chain))
+            if place is not None and any(_spans(later, line) for later in place[0][place[1] + 1 :]):
+                return True
+        return False
+
+    def _narrowing_chains(self) -> dict[str, list[ast.If]]:
+        """The `if`/`elif` chains of the function that narrow a name to constants, by
+        name (memoized per function)."""
+        fn = self.fn
+        if fn is None:
+            return {}
+        key = ("FAA307-narrowing", id(fn.node))
+        found = self.st.memo.get(key)
+        if isinstance(found, dict):
+            return found
+        ifs = [n for n in body_nodes(fn.node) if isinstance(n, ast.If)]
+        elifs = {
+            id(n.orelse[0]) for n in ifs if len(n.orelse) == 1 and isinstance(n.orelse[0], ast.If)
+        }
+        out: dict[str, list[ast.If]] = {}
+        for head in ifs:
+            if id(head) in elifs:
+                continue
+            name = _narrowing_chain(head)
+            if name is not None:
+                out.setdefault(name, []).append(head)
+        self.st.memo[key] = out
+        return out
+
     # ----------------------------------------------------------- safe values
 
     def safe_formatted(
@@ -409,6 +541,13 @@ class Analysis:
             return True
         if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
             return all(self.safe(e, depth + 1, safe_names) for e in expr.elts)
+        if isinstance(expr, ast.Dict):
+            # `{"id": str(item.id), "kind": kind}` (then `json.dumps`-ed): its keys and values.
+            return all(
+                self.safe(e, depth + 1, safe_names)
+                for e in (*expr.keys, *expr.values)
+                if e is not None
+            )
         if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
             # `[f"id_{i}" for i in range(n)]`: the elements, with the loop variables.
             inner = self._comprehension_names(expr, depth, safe_names)
@@ -446,6 +585,8 @@ class Analysis:
         if fn is None or facts is None:
             return True  # module level: configuration, not request data
         if name in facts.guarded or name in self._pattern_checked():
+            return True
+        if self._narrowed(name, use):
             return True
         if name in facts.params:
             param = facts.params[name]
@@ -942,6 +1083,76 @@ def argument_for(fn: Function, call: ast.Call, name: str) -> ast.expr | None:
     return None
 
 
+_JSON_DUMPS = frozenset({"json.dumps", "orjson.dumps", "ujson.dumps", "simplejson.dumps"})
+
+
+def _is_replace(expr: ast.expr, old: str, new: str) -> bool:
+    """`value.replace(old, new)` with those two constants."""
+    return (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "replace"
+        and len(expr.args) == 2
+        and not expr.keywords
+        and all(isinstance(a, ast.Constant) for a in expr.args)
+        and [a.value for a in expr.args if isinstance(a, ast.Constant)] == [old, new]
+    )
+
+
+def _open_quote(sql: str) -> int | None:
+    """The index of the `'` that opens the string literal `sql` ends inside, or None
+    when it ends outside one (a doubled `''` inside a literal toggles twice)."""
+    opening: int | None = None
+    for index, char in enumerate(sql):
+        if char == "'":
+            opening = index if opening is None else None
+    return opening
+
+
+def _narrowing_chain(head: ast.If) -> str | None:
+    """The name an `if`/`elif` chain narrows: every test compares the same name with
+    constants (`x == "a"`, `x in ("b", "c")`, joined by `or`) and the final `else`
+    ends in `return`, `raise`, `continue` or `break`."""
+    name: str | None = None
+    node = head
+    while True:
+        tested = _compared_name(node.test)
+        if tested is None or (name is not None and tested != name):
+            return None
+        name = tested
+        if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If):
+            node = node.orelse[0]
+            continue
+        if node.orelse and isinstance(
+            node.orelse[-1], (ast.Return, ast.Raise, ast.Continue, ast.Break)
+        ):
+            return name
+        return None
+
+
+def _compared_name(test: ast.expr) -> str | None:
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        names = {_compared_name(v) for v in test.values}
+        return names.pop() if len(names) == 1 else None
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, right = test.left, test.comparators[0]
+    if isinstance(test.ops[0], ast.Eq):
+        if isinstance(right, ast.Name) and isinstance(left, ast.Constant):
+            left, right = right, left
+        if isinstance(left, ast.Name) and isinstance(right, ast.Constant):
+            return left.id
+        return None
+    if (
+        isinstance(test.ops[0], ast.In)
+        and isinstance(left, ast.Name)
+        and isinstance(right, (ast.Tuple, ast.List, ast.Set))
+        and all(isinstance(e, ast.Constant) for e in right.elts)
+    ):
+        return left.id
+    return None
+
+
 def flatten_add(expr: ast.expr) -> list[ast.expr]:
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
         return [*flatten_add(expr.left), *flatten_add(expr.right)]
@@ -1046,8 +1257,14 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     `int(...)`/`len(...)`, loop counters (`range()`, the index of `enumerate()`, as in
     placeholder names `f":id_{i}"` whose values are bound), lookups in a fixed table
     (`SORT_COLUMNS[sort]`), names checked against a fixed collection (`if sort not in
-    ALLOWED: raise ...`) or against a pattern of letters, digits, `_` and `.` only
-    (`if not KEY_RE.fullmatch(key): raise ...`), identifiers from the code's own
+    ALLOWED: raise ...`), narrowed to constants by an `if x == "a": ... elif x == "b":
+    ... else: return` chain, or checked against a pattern of letters, digits, `_` and
+    `.` only (`if not KEY_RE.fullmatch(key): raise ...`), values put inside a `'...'`
+    literal of an f-string or `+` concatenation with every quote doubled
+    (`.replace("'", "''")`, the standard SQL escape, which `NOTIFY channel, '...'`
+    needs as it takes no bind parameters; in `E'...'` strings and in projects that
+    name MySQL/MariaDB, where a backslash escapes a quote, the value must also have
+    its backslashes doubled or be `json.dumps` output), identifiers from the code's own
     schema (`Model.__tablename__`, `column.key` of a SQLAlchemy column), and what a
     project function returns when every `return` is built from such values and from
     the safe arguments of the call (`where, params = build_where(filters)`). Strings

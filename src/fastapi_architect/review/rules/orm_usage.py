@@ -71,6 +71,7 @@ class ColumnInfo:
     indexed: bool
     foreign_key: str | None  # the referenced "table.column", when a foreign key
     boolean: bool = False
+    no_index: bool = False  # written `index=False`: the authors decided against an index
 
 
 @dataclass
@@ -306,7 +307,10 @@ def _column_call(
     if call.args and const_str(call.args[0]) is not None:
         db_name = const_str(call.args[0]) or name
     indexed = False
+    no_index = False
     for kw in call.keywords:
+        if kw.arg == "index" and is_false(kw.value):
+            no_index = True
         if kw.arg is None:
             indexed = True  # `**kwargs`: unknown, assume indexed
         elif (
@@ -331,7 +335,7 @@ def _column_call(
             == "Boolean"
         ):
             boolean = True
-    return ColumnInfo(name, db_name, stmt, module, indexed, foreign, boolean)
+    return ColumnInfo(name, db_name, stmt, module, indexed, foreign, boolean, no_index)
 
 
 def _elements(value: ast.expr | None) -> list[ast.expr] | None:
@@ -509,7 +513,9 @@ def foreign_key_without_index(ctx: ProjectContext) -> Iterator[Report]:
     `Field(foreign_key=...)` that are not indexed: no `index=True`, `unique=True` or
     `primary_key=True`, not the first column of an `Index(...)`, `UniqueConstraint` or
     `PrimaryKeyConstraint` in `__table_args__` or elsewhere in the project, and not the
-    first column of an Alembic `op.create_index(...)` on the same table.
+    first column of an Alembic `op.create_index(...)` on the same table. A column
+    declared with an explicit `index=False` is left alone: that is the authors' written
+    decision not to index it.
 
     ## Why is this bad?
     PostgreSQL indexes the referenced primary key, never the referencing column. Every
@@ -523,7 +529,9 @@ def foreign_key_without_index(ctx: ProjectContext) -> Iterator[Report]:
     sources name MySQL or MariaDB and never PostgreSQL. Indexes created in raw SQL
     strings (`CREATE INDEX ix ON books (author_id)`) and by Alembic revisions
     (`op.create_index`, `batch_op.create_index`, in a `versions/` folder next to an
-    `env.py`) count. Test modules are skipped.
+    `env.py`) count. An explicit `index=False` silences the rule for that column, so
+    write it only for a deliberate choice (a rarely deleted parent, a small table).
+    Test modules are skipped.
 
     ## Example
     ```python
@@ -556,6 +564,8 @@ def foreign_key_without_index(ctx: ProjectContext) -> Iterator[Report]:
         for col in info.columns.values():
             if col.foreign_key is None or id(col.node) in seen or is_test_module(col.module):
                 continue
+            if col.no_index:
+                continue  # `ForeignKey(...), index=False`: an explicit opt-out
             if info.leads_index(col) or any(ix and ix[0] in (col.name, col.attr) for ix in extra):
                 continue
             seen.add(id(col.node))
@@ -854,6 +864,22 @@ _BOUNDING = frozenset(
 _HOPS = 3
 
 
+_EXPORT_WORDS = frozenset({"export", "backup", "dump", "download"})
+
+
+def _export_route(route: Route) -> bool:
+    """An export, backup, dump or download-all route (`GET /tools/export`,
+    `def export_tools`): it hands over the whole collection by design."""
+    words = route.handler.name.lower().strip("_").split("_")
+    if words[0] in _EXPORT_WORDS or words[-1] in _EXPORT_WORDS:
+        return True
+    for path in (route.path, *route.full_paths):
+        segments = [s for s in path.split("/") if s]
+        if segments and re.split(r"[-_.]", segments[-1].lower())[0] in _EXPORT_WORDS:
+            return True
+    return False
+
+
 def _returns_list(project: Project, route: Route) -> ast.expr | None:
     """The `list[...]` response type of a route (its `response_model=` or return
     annotation), or None."""
@@ -1071,8 +1097,10 @@ def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Re
 
     ## Known problems
     Routes with path parameters (`/authors/{id}/books`, a collection that belongs to
-    one parent) and paginated responses (`Page[...]`, fastapi-pagination) are not
-    reported. A bound enforced somewhere the rule does not look (a middleware, a
+    one parent), paginated responses (`Page[...]`, fastapi-pagination) and export,
+    backup, dump or download routes (the last path segment is `export`, `export.csv`,
+    `backup`, ..., or the handler is named `export_*`/`*_export` and the like), which
+    return the whole collection on purpose, are not reported. A bound enforced somewhere the rule does not look (a middleware, a
     custom validator) is not seen. Test modules are skipped.
 
     ## Example
@@ -1102,7 +1130,7 @@ def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Re
     if is_test_module(fn.module) or is_test_module(route.module):
         return
     project = ctx.project
-    if _returns_list(project, route) is None:
+    if _returns_list(project, route) is None or _export_route(route):
         return
     label = f"GET {route.full_paths[0]}"
     limits = _limit_params(project, fn)
