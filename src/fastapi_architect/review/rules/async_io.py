@@ -28,6 +28,7 @@ from fastapi_architect.review.rules.concurrency import (
     awaited_helpers_of,
     is_blocking_http,
     is_blocking_stdlib,
+    is_memoized,
     non_blocking,
     request_coroutines,
     sync_project_function,
@@ -163,34 +164,6 @@ def _find_serving_coroutines(model: AppModel) -> list[Function]:
 
 # Decorators that memoize a function: after the first call (per arguments), a call is a
 # dictionary lookup, so the I/O inside runs once per process, not per request.
-_MEMOIZERS = frozenset(
-    {
-        "functools.cache",
-        "functools.lru_cache",
-        "functools.cached_property",
-        "cachetools.cached",
-        "cachetools.cachedmethod",
-        "cachetools.func.fifo_cache",
-        "cachetools.func.lfu_cache",
-        "cachetools.func.lru_cache",
-        "cachetools.func.mru_cache",
-        "cachetools.func.rr_cache",
-        "cachetools.func.ttl_cache",
-    }
-)
-
-
-def is_memoized(fn: Function, project: Project) -> bool:
-    """`@cache`, `@lru_cache(...)`, `@cached_property`, cachetools' `@cached(...)`: the
-    function's work (reading a key file, building a client) happens on the first call
-    only."""
-    for decorator in fn.node.decorator_list:
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if project.resolve(fn.module, target, fn.parent) in _MEMOIZERS:
-            return True
-    return False
-
-
 def _inline_unmemoized(project: Project) -> Callable[[Function], bool]:
     """The functions a blocking chain may pass through: sync project functions that are
     not memoized (a memoized one blocks its first caller only)."""

@@ -140,6 +140,34 @@ def sync_project_function(fn: Function) -> bool:
     return not fn.is_async
 
 
+_MEMOIZERS = frozenset(
+    {
+        "functools.cache",
+        "functools.lru_cache",
+        "functools.cached_property",
+        "cachetools.cached",
+        "cachetools.cachedmethod",
+        "cachetools.func.fifo_cache",
+        "cachetools.func.lfu_cache",
+        "cachetools.func.lru_cache",
+        "cachetools.func.mru_cache",
+        "cachetools.func.rr_cache",
+        "cachetools.func.ttl_cache",
+    }
+)
+
+
+def is_memoized(fn: Function, project: Project) -> bool:
+    """`@cache`, `@lru_cache(...)`, `@cached_property`, cachetools' `@cached(...)`: the
+    function's work (reading a key file, building a client) happens on the first call
+    only."""
+    for decorator in fn.node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if project.resolve(fn.module, target, fn.parent) in _MEMOIZERS:
+            return True
+    return False
+
+
 _MIDDLEWARE_BASES = frozenset(
     {"starlette.middleware.base.BaseHTTPMiddleware", "fastapi.middleware.base.BaseHTTPMiddleware"}
 )
@@ -264,6 +292,10 @@ def blocking_calls(
         return site.target is not None and is_sink(site.target) and not non_blocking(site.node)
 
     project = ctx.project
+
+    def inline(fn: Function) -> bool:
+        return sync_project_function(fn) and not is_memoized(fn, project)
+
     for fn in request_coroutines(ctx.model):
         for site in graph.calls_of(fn):
             target = site.target
@@ -279,9 +311,9 @@ def blocking_calls(
                 )
                 continue
             callee = project.function(target)
-            if callee is None or callee.is_async:
-                continue
-            chain = graph.find_chain(project, callee, sink_site, key, sync_project_function)
+            if callee is None or callee.is_async or is_memoized(callee, project):
+                continue  # a memoized helper (fetching JWKS once) blocks its first caller only
+            chain = graph.find_chain(project, callee, sink_site, key, inline)
             if chain is None:
                 continue
             names = [callee.display, *(name for _, name in chain)]
@@ -322,6 +354,8 @@ def blocking_http_call_in_async(ctx: ProjectContext) -> Iterator[Report]:
 
     ## Known problems
     Calls through objects whose type cannot be inferred statically are not followed.
+    A chain stops at a memoized function (`@cache`, `@lru_cache`, `@cached_property`,
+    cachetools): fetching signing keys once blocks the first request only.
 
     ## Example
     ```python
