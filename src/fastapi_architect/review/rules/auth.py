@@ -259,8 +259,6 @@ class _AuthState:
     middleware_verdicts: dict[str, bool] = field(default_factory=dict)
     guarded_calls: dict[int, set[int]] = field(default_factory=dict)
     verdicts: dict[int, str] | None = None
-    any_auth: bool = False
-    first_flagged: Route | None = None
 
 
 def _state(model: AppModel) -> _AuthState:
@@ -824,7 +822,10 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     True}`); `return None` and an empty list still count as a stub for real code. When
     no route of the project authenticates at all (an internal service behind a
     gateway, or an app that has no authentication yet), only the first unprotected
-    route is reported.
+    route is reported; so is it for each app none of whose routes authenticates in a
+    project whose other apps do (a separate worker or internal app, created with its
+    own `FastAPI()`; a sub-app mounted in an app that authenticates is not separate).
+    A handler registered at several paths is reported once, on its first registration.
 
     ## Example
     ```python
@@ -851,36 +852,86 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     (full paths that are public by design), `private-paths` (full paths that need
     authentication for every method, reads included).
     """
-    state = _state(ctx.model)
-    verdicts = _route_verdicts(ctx, state)
-    message = verdicts.get(id(route))
-    if message is None:
-        return
-    if not state.any_auth:
-        # Nothing in the project authenticates: one finding says it, not one per route.
-        if state.first_flagged is not route:
-            return
-        message += ", and no route in this project has one"
-    yield Report(route.node, message, route.module)
+    message = _route_verdicts(ctx, _state(ctx.model)).get(id(route))
+    if message is not None:
+        yield Report(route.node, message, route.module)
+
+
+@dataclass
+class _Unprotected:
+    """One handler's unguarded registrations: its routes (first one reports), the
+    methods named in the finding, and the mounts where nothing authenticates."""
+
+    routes: list[Route]
+    methods: tuple[str, ...]
+    mounts: list[Mount]
+
+
+def _position(route: Route) -> tuple[str, int]:
+    return route.module.relpath, getattr(route.node, "lineno", 0)
+
+
+def _app_key(mount: Mount) -> str | None:
+    """The application serving a mount (None for a router no app includes)."""
+    return mount.app.key if mount.app is not None else None
 
 
 def _route_verdicts(ctx: ProjectContext, state: _AuthState) -> dict[int, str]:
-    """Every route's finding (by `id(route)`), computed once per run, with the
-    project-wide facts: does anything authenticate, which flagged route comes first."""
+    """Every reported route's message (by `id(route)`), computed once per run.
+
+    A handler registered at several paths (`@app.post("/upload")` stacked on
+    `@app.post("/api/upload")`) is one finding, on its first registration. An app where
+    no route authenticates (a separate internal service, or an app with no
+    authentication yet) gets one finding, on its first unguarded handler, not one per
+    route; when nothing in the whole project authenticates, one finding says so."""
     if state.verdicts is not None:
         return state.verdicts
+    authenticated: set[str | None] = set()  # apps where some route authenticates
+    by_handler: dict[int, _Unprotected] = {}
+    for route in sorted(ctx.model.routes, key=_position):
+        found, shown = _evaluate(ctx, state, route)
+        authenticated.update(_app_key(m) for m in shown)
+        if found is None:
+            continue
+        methods, mounts = found
+        merged = by_handler.get(id(route.handler))
+        if merged is None:
+            by_handler[id(route.handler)] = _Unprotected([route], methods, list(mounts))
+        else:
+            merged.routes.append(route)
+            merged.mounts.extend(mounts)
+    any_auth = bool(authenticated)
     verdicts: dict[int, str] = {}
-    flagged: list[Route] = []
-    for route in ctx.model.routes:
-        message, protected = _evaluate(ctx, state, route)
-        state.any_auth = state.any_auth or protected
-        if message is not None:
-            verdicts[id(route)] = message
-            flagged.append(route)
-    if flagged:
-        state.first_flagged = min(
-            flagged, key=lambda r: (r.module.relpath, getattr(r.node, "lineno", 0))
+    first_of_app: set[str | None] = set()
+    project_reported = False
+    for item in by_handler.values():
+        first = item.routes[0]
+        paths = list(dict.fromkeys(m.path for m in item.mounts))
+        more = len(paths) - 1
+        where = f" (and {more} more path{'s' if more > 1 else ''})" if more > 0 else ""
+        message = (
+            f"`{', '.join(item.methods)} {paths[0]}` (`{first.handler.name}`){where} "
+            "has no authentication dependency"
         )
+        if not any_auth:
+            # Nothing in the project authenticates: one finding says it, not one per route.
+            if project_reported:
+                continue
+            project_reported = True
+            message += ", and no route in this project has one"
+        else:
+            apps = {_app_key(m) for m in item.mounts}
+            # A router no app includes belongs to the project as a whole.
+            if not any(key is None or key in authenticated for key in apps):
+                # Served only by apps where no route authenticates: one finding per app.
+                if apps <= first_of_app:
+                    continue
+                first_of_app.update(apps)
+                app = next(m.app for m in item.mounts if m.app is not None)
+                message += (
+                    f", and no route of its app (`{app.name}` in `{app.module.relpath}`) has one"
+                )
+        verdicts[id(first)] = message
     state.verdicts = verdicts
     return verdicts
 
@@ -925,22 +976,27 @@ def _no_op(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return False
 
 
-def _evaluate(ctx: ProjectContext, state: _AuthState, route: Route) -> tuple[str | None, bool]:
-    """The finding for one route (None when it is fine), and whether the route shows
-    that the project authenticates somewhere."""
+_Found = tuple[tuple[str, ...], list[Mount]]
+
+
+def _evaluate(
+    ctx: ProjectContext, state: _AuthState, route: Route
+) -> tuple[_Found | None, list[Mount]]:
+    """The route's problem (the methods to name and its unguarded mounts; None when it
+    is fine), and the mounts where it shows that its app authenticates."""
     if route.kind == "websocket" or is_test_module(route.module):
-        return None, False
+        return None, []
     project = ctx.project
     model = ctx.model
     handler = route.handler
     if _public_handler(handler.name) or _login_form(project, handler):
-        return None, True
+        return None, route.mounts
     patterns = ctx.config.auth_dependencies
     if _decorated_auth(project, handler) or _unseen_auth_alias(project, handler):
-        return None, True
+        return None, route.mounts
     params = param_sites(project, handler)
     if not params and not route.dependencies and _no_op(handler.node):
-        return None, False
+        return None, []
     protected = [m for m in route.mounts if _mount_protected(ctx, state, route, m, params)]
     private = ctx.config.private_paths
     mutating = [m for m in route.methods if m in _MUTATING]
@@ -953,17 +1009,12 @@ def _evaluate(ctx: ProjectContext, state: _AuthState, route: Route) -> tuple[str
         and not (m.app is None and model.unresolved_includes > 0)
     ]
     if not unprotected:
-        return None, bool(protected)
+        return None, protected
     if _function_authenticates(state, handler, patterns) or _delegates_credential_check(
         project, handler
     ):
-        return None, True
-    methods = ", ".join(mutating or route.methods)
-    path = unprotected[0].path
-    more = len({m.path for m in unprotected}) - 1
-    where = f" (and {more} more path{'s' if more > 1 else ''})" if more > 0 else ""
-    message = f"`{methods} {path}` (`{handler.name}`){where} has no authentication dependency"
-    return message, bool(protected)
+        return None, route.mounts
+    return (tuple(mutating) or route.methods, unprotected), protected
 
 
 # ------------------------------------------------------------------ FAA306

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
-from fastapi_architect.model.apps import HTTP_METHODS, Include, Mount, Route, status_code_value
+from fastapi_architect.model.apps import (
+    HTTP_METHODS,
+    Include,
+    Mount,
+    Route,
+    RouterObj,
+    status_code_value,
+)
 from fastapi_architect.model.astutil import (
     argument,
     body_nodes,
@@ -66,6 +73,76 @@ def _status(expr: ast.expr | None) -> int | None:
         if isinstance(member, HTTPStatus):
             return int(member)
     return None
+
+
+# ------------------------------------------------------------------ published schema
+
+# Code that builds or replaces the OpenAPI document itself (`get_openapi(...)`,
+# `app.openapi()`, `app.openapi = custom_openapi`): it may serve it on a route of its own.
+_BUILDS_SCHEMA = re.compile(r"\bget_openapi\b|\.openapi\s*(?:\(|=[^=])")
+
+
+def _disables_schema(project: Project, app: RouterObj) -> bool:
+    """`FastAPI(openapi_url=None)` as a literal, or a project subclass whose `__init__`
+    disables it (`kwargs.setdefault("openapi_url", None)`,
+    `super().__init__(openapi_url=None, ...)`) when the call does not pass its own."""
+    passed = keyword(app.node, "openapi_url")
+    if passed is not None:
+        return isinstance(passed, ast.Constant) and passed.value is None
+    if any(kw.arg is None for kw in app.node.keywords):
+        return False  # `FastAPI(**settings)` may pass one
+    cls = project.resolve(app.module, app.node.func, app.scope)
+    init = project.method(cls, "__init__") if cls is not None else None
+    if init is None:
+        return False
+    for node in body_nodes(init.node):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        value: ast.expr | None = None
+        if node.func.attr == "setdefault" and len(node.args) == 2:
+            if const_str(node.args[0]) == "openapi_url":
+                value = node.args[1]
+        elif node.func.attr == "__init__":
+            value = keyword(node, "openapi_url")
+        if value is not None:
+            return isinstance(value, ast.Constant) and value.value is None
+    return False
+
+
+def _unpublished_apps(model: AppModel) -> frozenset[int]:
+    """Ids of the apps that publish no OpenAPI document: created with
+    `openapi_url=None`, in a project whose code never builds the document itself."""
+    project = model.project
+    if any(_BUILDS_SCHEMA.search(m.source) for m in project.module_list if not is_test_module(m)):
+        return frozenset()
+    return frozenset(
+        id(app)
+        for app in model.routers.values()
+        if app.kind == "app" and _disables_schema(project, app)
+    )
+
+
+_UNPUBLISHED: ModelCache[frozenset[int]] = ModelCache()
+
+
+def _schema_unpublished(model: AppModel, route: Route) -> bool:
+    """Is the route in no OpenAPI document: every app serving it (the innermost one, as
+    a mounted sub-application has a document of its own) publishes none?"""
+    unpublished = _UNPUBLISHED.get(model, lambda: _unpublished_apps(model))
+    if not unpublished or not route.mounts:
+        return False
+    for mount in route.mounts:
+        app = next((r for r in reversed(mount.chain) if r.kind == "app"), None)
+        if app is None or id(app) not in unpublished:
+            return False
+    return True
+
+
+def _also(count: int) -> str:
+    """The note on a finding reported once for a handler registered several times."""
+    if not count:
+        return ""
+    return f" (and {count} more registration{'s' if count > 1 else ''} of the handler)"
 
 
 # ------------------------------------------------------------------ FAA704
@@ -364,6 +441,8 @@ def _undocumented(model: AppModel, route: Route) -> _Undocumented:
     out = _Undocumented()
     if route.kind != "http" or has_keyword_splat(route) or _starlette_route(route):
         return out
+    if _schema_unpublished(model, route):
+        return out
     include = route.keywords.get("include_in_schema")
     if isinstance(include, ast.Constant) and include.value is False:
         return out
@@ -406,6 +485,9 @@ class _IncludeFinding:
 class _Undocumenteds:
     routes: dict[int, _Undocumented] = field(default_factory=dict)
     includes: dict[int, _IncludeFinding] = field(default_factory=dict)
+    # Other registrations of the same handler (HEAD + GET, `/x` + `/x/`) missing a status
+    # that this route reports for all of them: id(route) -> how many.
+    repeats: dict[int, int] = field(default_factory=dict)
 
 
 _UNDOCUMENTED: ModelCache[_Undocumenteds] = ModelCache()
@@ -428,6 +510,18 @@ def _all_undocumented(model: AppModel) -> _Undocumenteds:
                 missing = out.routes[route_id].missing
                 for code, where in finding.statuses.items():
                     missing.setdefault(code, where)
+    # A handler registered several times: each status once, on its first registration.
+    first: dict[tuple[int, int], int] = {}  # (handler, status) -> reporting route
+    for route in sorted(model.routes, key=_site_order):
+        missing = out.routes[id(route)].missing
+        repeated = set()
+        for code in list(missing):
+            reporter = first.setdefault((id(route.handler), code), id(route))
+            if reporter != id(route):
+                del missing[code]
+                repeated.add(reporter)
+        for reporter in repeated:
+            out.repeats[reporter] = out.repeats.get(reporter, 0) + 1
     return out
 
 
@@ -489,7 +583,12 @@ def undocumented_error_response(route: Route, ctx: ProjectContext) -> Iterator[R
     `include_in_schema=False` are skipped. A status raised only by a dependency that
     `include_router(..., dependencies=...)` attaches is reported once, at that call,
     when it is undocumented on two or more of its routes (one `responses=` there
-    documents it for all of them), and on the route when only one misses it.
+    documents it for all of them), and on the route when only one misses it. A handler
+    registered several times (HEAD next to GET, `/x` next to `/x/`) is reported once per
+    status, on its first registration. Routes served only by apps created with
+    `openapi_url=None` are skipped (they publish no OpenAPI document), unless the project
+    builds the document itself (`get_openapi(...)`, `app.openapi()`); turning off only
+    `docs_url`/`redoc_url` still publishes `/openapi.json`.
 
     ## Example
     ```python
@@ -547,7 +646,7 @@ def undocumented_error_response(route: Route, ctx: ProjectContext) -> Iterator[R
     yield Report(
         route.node,
         f"`{route.handler.name}` ({route_label(route)}) can answer {', '.join(parts)}, "
-        "not documented in `responses=`",
+        f"not documented in `responses=`{_also(found.repeats.get(id(route), 0))}",
     )
 
 
@@ -1165,7 +1264,12 @@ def route_docs_incomplete(route: Route, ctx: ProjectContext) -> Iterator[Report]
     parameter (other than `Request`/`Response`): a path ending in `health`, `healthz`,
     `healthcheck`, `ready`, `readyz`, `live`, `livez`, `version`, `metrics` or `ping`
     (or, when the path is a variable, a handler named so: `health_check`,
-    `server_version`).
+    `server_version`). A handler registered several times (HEAD next to GET, `/x` next
+    to `/x/`) is reported once, on its first registration. Routes served only by apps
+    created with `openapi_url=None` are skipped (they publish no OpenAPI document),
+    unless the project builds the document itself (`get_openapi(...)`,
+    `app.openapi()`); turning off only `docs_url`/`redoc_url` still publishes
+    `/openapi.json`.
 
     ## Example
     ```python
@@ -1189,10 +1293,22 @@ def route_docs_incomplete(route: Route, ctx: ProjectContext) -> Iterator[Report]
     ## Fix safety
     Documentation only; no automatic fix (the text has to be written).
     """
+    found = _DOCS_GAPS.get(ctx.model, lambda: _all_docs_gaps(ctx.model)).get(id(route))
+    if found is not None:
+        missing, repeats = found
+        yield Report(
+            route.node,
+            f"`{route.handler.name}` ({route_label(route)}) has {' and '.join(missing)}"
+            f"{_also(repeats)}",
+        )
+
+
+def _docs_gaps(model: AppModel, route: Route) -> list[str]:
+    """What the route's entry in the OpenAPI document lacks."""
     if route.kind != "http" or has_keyword_splat(route) or _hidden(route):
-        return
-    if _operational(ctx.project, route):
-        return
+        return []
+    if _operational(model.project, route) or _schema_unpublished(model, route):
+        return []
     missing: list[str] = []
     if not (
         "summary" in route.keywords
@@ -1203,11 +1319,33 @@ def route_docs_incomplete(route: Route, ctx: ProjectContext) -> Iterator[Report]
     mounts: list[Mount | None] = [m for m in route.mounts if m.include_in_schema] or [None]
     if not all(_tagged(route, mount) for mount in mounts):
         missing.append("no tags on the route or its routers")
-    if missing:
-        yield Report(
-            route.node,
-            f"`{route.handler.name}` ({route_label(route)}) has {' and '.join(missing)}",
-        )
+    return missing
+
+
+def _all_docs_gaps(model: AppModel) -> dict[int, tuple[list[str], int]]:
+    """id(route) -> its gaps and how many other registrations of its handler share
+    them. A handler registered several times (HEAD + GET, `/x` + `/x/`) is reported
+    once per gap, on its first registration."""
+    out: dict[int, tuple[list[str], int]] = {}
+    first: dict[tuple[int, str], int] = {}  # (handler, gap) -> reporting route
+    for route in sorted(model.routes, key=_site_order):
+        fresh: list[str] = []
+        repeated: set[int] = set()
+        for gap in _docs_gaps(model, route):
+            reporter = first.setdefault((id(route.handler), gap), id(route))
+            if reporter == id(route):
+                fresh.append(gap)
+            else:
+                repeated.add(reporter)
+        if fresh:
+            out[id(route)] = (fresh, 0)
+        for reporter in repeated:
+            gaps, count = out[reporter]
+            out[reporter] = (gaps, count + 1)
+    return out
+
+
+_DOCS_GAPS: ModelCache[dict[int, tuple[list[str], int]]] = ModelCache()
 
 
 # ------------------------------------------------------------------ FAA709
@@ -1739,12 +1877,19 @@ def _in_schema(route: Route) -> bool:
     return not _hidden(route) and route.router.include_in_schema
 
 
-def _majority(counts: dict[str, int]) -> str | None:
-    """The style most routes use, when there is a clear one."""
+def _majority(counts: dict[str, int], ratio: int = 1) -> str | None:
+    """The style most votes go to, when there is a clear one: more votes than the
+    runner-up, and at least `ratio` times as many."""
     if len(counts) < 2:
         return None
     ranked = sorted(counts.items(), key=lambda item: -item[1])
-    return ranked[0][0] if ranked[0][1] > ranked[1][1] else None
+    (style, top), (_other, second) = ranked[0], ranked[1]
+    return style if top > second and top >= ratio * second else None
+
+
+# A case style is the app's convention when its distinct segments outnumber the next
+# style's at least two to one: 11 against 10 is a mixed app, not one with strays.
+_CASE_RATIO = 2
 
 
 @rule(
@@ -1782,7 +1927,10 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     not reported. A singleton resource next to a collection (`/user` for the current
     user, `/users/{username}` for others, as in GitHub's API) is not reported: a
     singular counts only when a path parameter follows it. Conventions are counted per
-    app, and only a clear majority is enforced (a tie reports nothing). A handler
+    app, and only a clear majority is enforced: for case styles, each distinct segment
+    votes once (a name repeated on many routes is one vote, router and app prefixes
+    vote too) and a style must have at least twice the distinct segments of the next
+    one; for trailing slashes, routes vote and a tie reports nothing. A handler
     registered at both `/x` and `/x/` (to answer both without a redirect) is not reported
     for its trailing slash, and such twins do not vote for the app's slash style; a
     problem repeated on several registrations of one handler is reported once. A
@@ -1826,20 +1974,18 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     twins = _slash_twins(routes)
     # Case styles vote per app and per audience: a private API kept out of the schema
     # (`APIRouter(prefix="/ui", include_in_schema=False)`) may follow its own convention.
-    styles: dict[tuple[str, bool], dict[str, int]] = {}
+    # Each distinct segment votes once, prefixes included: `run-history` on four routes
+    # is one kebab-case name, and the `api_v1` prefix on every route is one snake_case one.
+    styles: dict[tuple[str, bool], dict[str, set[str]]] = {}
     slashes: dict[str, dict[str, int]] = {}
     plural_segments: dict[str, set[str]] = {}
-    counted: set[tuple[int, str, str]] = set()
     for route in routes:
         for root, path in _served_paths(route):
-            once = (id(route.handler), root, path.rstrip("/"))
-            if once not in counted:  # a `/x` + `/x/` twin votes once
-                counted.add(once)
-                for segment in _literal_segments(route.path):
-                    style = _case_style(segment)
-                    if style:
-                        counts = styles.setdefault((root, _in_schema(route)), {})
-                        counts[style] = counts.get(style, 0) + 1
+            for segment in _literal_segments(path):
+                style = _case_style(segment)
+                if style:
+                    voters = styles.setdefault((root, _in_schema(route)), {})
+                    voters.setdefault(style, set()).add(segment)
             kind = "" if id(route) in twins else _slash_kind(route)
             if kind:
                 counts = slashes.setdefault(root, {})
@@ -1857,7 +2003,8 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
                 break
         for root, _path in _served_paths(route)[:1]:
             in_schema = _in_schema(route)
-            usual = _majority(styles.get((root, in_schema), {}))
+            voters = styles.get((root, in_schema), {})
+            usual = _majority({k: len(v) for k, v in voters.items()}, _CASE_RATIO)
             whose = "the app uses" if in_schema else "the app's routes outside the schema use"
             for segment in _literal_segments(route.path):
                 style = _case_style(segment)
