@@ -11,11 +11,19 @@ nothing."""
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fastapi_architect.model.astutil import body_nodes, dotted, walk
+from fastapi_architect.model.astutil import (
+    body_nodes,
+    dotted,
+    keyword,
+    parameters,
+    walk,
+    walk_nodes,
+)
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.project import Function, Module, Project
@@ -82,7 +90,10 @@ def _sinks(model: AppModel, key: str, classify: Classifier) -> dict[int, _Sink]:
         for name in names:
             what = classify(site, module, scope, name)
             if what is not None:
-                out[id(site.node)] = (name, *what)
+                # A sink that does not run per request (a load-once guard, a branch no
+                # caller takes) is not one.
+                if scope is None or not _runs_rarely(model, scope, site.node):
+                    out[id(site.node)] = (name, *what)
                 break
     cache[key] = out
     return out
@@ -170,6 +181,302 @@ def _inline_unmemoized(project: Project) -> Callable[[Function], bool]:
     return lambda fn: sync_project_function(fn) and not is_memoized(fn, project)
 
 
+# ------------------------------------------------------------------ calls that run rarely
+
+# A frame of the statements around a call: the block it is in, the index of the
+# statement holding it, and the compound statement owning the block with the field the
+# block is (None and "body" for the function's own body).
+_Frame = tuple[list[ast.stmt], int, ast.stmt | None, str]
+_BLOCK_FIELDS = ("body", "orelse", "finalbody")
+_SELF = frozenset({"self", "cls"})
+
+
+def _contains(stmt: ast.stmt, node: ast.expr) -> bool:
+    start = (stmt.lineno, stmt.col_offset)
+    end = (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
+    here = (node.lineno, node.col_offset)
+    there = (node.end_lineno or node.lineno, node.end_col_offset or 0)
+    return start <= here and there <= end
+
+
+def _frames(fn: Function, node: ast.expr) -> list[_Frame]:
+    """The blocks around `node` in `fn`, outermost first (nested functions and classes
+    are not entered: their bodies run elsewhere)."""
+    frames: list[_Frame] = []
+    block: list[ast.stmt] = fn.node.body
+    owner: ast.stmt | None = None
+    where = "body"
+    while True:
+        index = next((i for i, s in enumerate(block) if _contains(s, node)), None)
+        if index is None:
+            return frames
+        frames.append((block, index, owner, where))
+        stmt = block[index]
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return frames
+        inner: list[tuple[list[ast.stmt], str]] = [
+            (getattr(stmt, name), name) for name in _BLOCK_FIELDS if getattr(stmt, name, None)
+        ]
+        inner += [(h.body, "handler") for h in getattr(stmt, "handlers", ())]
+        inner += [(c.body, "case") for c in getattr(stmt, "cases", ())]
+        found = next(((b, name) for b, name in inner if any(_contains(s, node) for s in b)), None)
+        if found is None:
+            return frames
+        block, where = found
+        owner = stmt
+
+
+def _conditions(frames: list[_Frame]) -> Iterator[tuple[ast.expr, bool, list[ast.stmt]]]:
+    """The tests a call runs under: (test, the truth value it must have, the statements
+    that run only then). An enclosing `if` (its body or its `else`), and an earlier
+    `if test: return` / `raise` in an enclosing block (the rest of the block)."""
+    for block, index, owner, where in frames:
+        if isinstance(owner, (ast.If, ast.While)) and where in ("body", "orelse"):
+            yield owner.test, where == "body", block
+        for j, stmt in enumerate(block[:index]):
+            if (
+                isinstance(stmt, ast.If)
+                and not stmt.orelse
+                and isinstance(stmt.body[-1], (ast.Return, ast.Raise))
+            ):
+                yield stmt.test, False, block[j + 1 :]
+
+
+def _runs_rarely(model: AppModel, fn: Function, call: ast.Call) -> bool:
+    """Does this call of `fn` not run per request? Either it sits behind a load-once
+    guard (see `_loads_once`), or behind `if <param>:` where every project call of `fn`
+    passes (or leaves at its default) a literal that skips the branch."""
+    cache = project_index(model, _no_rare_calls)
+    key = id(call)
+    if key not in cache:
+        cache[key] = any(
+            _loads_once(model.project, fn, test, truth, region)
+            or _dead_branch(model, fn, test, truth)
+            for test, truth, region in _conditions(_frames(fn, call))
+        )
+    return cache[key]
+
+
+def _no_rare_calls(model: AppModel) -> dict[int, bool]:
+    return {}
+
+
+# -- load once: `if self._keys is None: self._keys = load()`, `if not app.ready: ...;
+# app.ready = True`, `if self._keys: return` then `self._keys = ...`.
+
+
+def _state_ref(fn: Function, expr: ast.AST) -> str | None:
+    """`self._keys`, `app.state.ready`, or a name declared `global`: state that outlives
+    the call (a parameter other than `self`, or a local, is fresh per call)."""
+    name = dotted(expr)
+    if name is None:
+        return None
+    root, dot, _ = name.partition(".")
+    if root in _SELF and dot and fn.class_qualname is not None:
+        return name
+    if not dot:
+        declared = (
+            n
+            for node in body_nodes(fn.node)
+            if isinstance(node, (ast.Global, ast.Nonlocal))
+            for n in node.names
+        )
+        return name if root in declared else None
+    if root in fn.param_names or root in fn.local_values:
+        return None
+    return name
+
+
+def _missing_if(project: Project, fn: Function, test: ast.expr, truth: bool) -> set[str]:
+    """The state refs known to be unset (falsy or None) when `test` has this truth."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _missing_if(project, fn, test.operand, not truth)
+    if isinstance(test, ast.BoolOp):
+        parts = [_missing_if(project, fn, v, truth) for v in test.values]
+        # `a and b` true: both are; `a or b` false: both are. Otherwise one of them is.
+        if isinstance(test.op, ast.And) == truth:
+            return set().union(*parts)
+        return set.intersection(*parts)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        op, right = test.ops[0], test.comparators[0]
+        if isinstance(right, ast.Constant) and right.value is None:
+            ref = _state_ref(fn, test.left)
+            is_none = isinstance(op, (ast.Is, ast.Eq))
+            if ref is not None and isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)):
+                return {ref} if is_none == truth else set()
+        return set()
+    if isinstance(test, ast.Call):
+        return _needs_load(project, fn, test) if truth else set()
+    ref = _state_ref(fn, test)
+    return {ref} if ref is not None and not truth else set()
+
+
+def _needs_load(project: Project, fn: Function, call: ast.Call) -> set[str]:
+    """`self._should_load()`: a method of the same class, called without arguments,
+    every `return` of which reads `self.X` and reads it only negated (`not self.X`,
+    `self.X is None`). It is true whenever `self.X` is unset."""
+    func = call.func
+    if (
+        call.args
+        or call.keywords
+        or fn.class_qualname is None
+        or not isinstance(func, ast.Attribute)
+        or not isinstance(func.value, ast.Name)
+        or func.value.id not in _SELF
+    ):
+        return set()
+    method = project.method(fn.class_qualname, func.attr)
+    if method is None:
+        return set()
+    returns = [
+        n.value
+        for n in body_nodes(method.node)
+        if isinstance(n, ast.Return) and n.value is not None
+    ]
+    if not returns:
+        return set()
+    out: set[str] | None = None
+    for value in returns:
+        reads: Counter[str | None] = Counter()
+        negated: Counter[str | None] = Counter()
+        for node in walk(value):
+            if isinstance(node, ast.Attribute):
+                reads[_state_ref(method, node)] += 1
+            elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+                negated[_state_ref(method, node.operand)] += 1
+            elif isinstance(node, ast.Compare):
+                for ref in _missing_if(project, method, node, True):
+                    negated[ref] += 1
+        found = {r for r, n in negated.items() if r is not None and reads[r] == n}
+        out = found if out is None else out & found
+    return out or set()
+
+
+def _stored(project: Project, fn: Function, ref: str, region: list[ast.stmt]) -> bool:
+    """Does `region` (or a method of the same class it calls on `self`) set `ref` to a
+    value that is not empty?"""
+    starts: list[ast.AST] = [*region]
+    for node in walk_nodes(starts):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(dotted(t) == ref for t in targets) and not _empty(node.value):
+                return True
+        elif (
+            isinstance(node, ast.Call)
+            and ref.startswith("self.")
+            and fn.class_qualname is not None
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "self"
+        ):
+            method = project.method(fn.class_qualname, node.func.attr)
+            if (
+                method is not None
+                and method.node is not fn.node
+                and _stored(project, method, ref, [*method.node.body])
+            ):
+                return True
+    return False
+
+
+def _empty(value: ast.expr) -> bool:
+    if isinstance(value, ast.Constant):
+        return not value.value
+    if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        return not value.elts
+    return isinstance(value, ast.Dict) and not value.keys
+
+
+def _loads_once(
+    project: Project, fn: Function, test: ast.expr, truth: bool, region: list[ast.stmt]
+) -> bool:
+    """The call runs only while some state (`self._keys`, `app.state.ready`, a global)
+    is unset, and the code it runs in sets it: hand-written memoization, the same as
+    `@cache` (the work runs on the first call only)."""
+    return any(_stored(project, fn, ref, region) for ref in _missing_if(project, fn, test, truth))
+
+
+# -- dead branches: `if force_move: shutil.move(...)` where every caller passes False.
+
+
+def _dead_branch(model: AppModel, fn: Function, test: ast.expr, truth: bool) -> bool:
+    return any(
+        _callers_pass(model, fn, param, need) for param, need in _param_tests(fn, test, truth)
+    )
+
+
+def _param_tests(fn: Function, test: ast.expr, truth: bool) -> list[tuple[str, bool]]:
+    """The parameters the test needs truthy (True) or falsy (False) to have this truth."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _param_tests(fn, test.operand, not truth)
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) == truth:
+        return [p for v in test.values for p in _param_tests(fn, v, truth)]
+    if (
+        isinstance(test, ast.Name)
+        and test.id in fn.param_names
+        and test.id not in _SELF
+        and test.id not in fn.local_values  # not reassigned
+    ):
+        return [(test.id, truth)]
+    return []
+
+
+def _callers_pass(model: AppModel, fn: Function, param: str, need: bool) -> bool:
+    """Every call of `fn` in the project passes `param` a literal (or leaves it at a
+    literal default) whose truth is not `need`, so the branch needing it never runs. `fn` must be known by every reference to
+    its name: a route, a dependency, a decorated function or one passed around as a
+    value may be called with anything."""
+    if model.routes_of(fn) or model.is_dependency(fn):
+        return False
+    if any(dotted(d) not in ("staticmethod", "classmethod") for d in fn.node.decorator_list):
+        return False
+    callers = model.callgraph.callers(fn.qualname)
+    if not callers or project_index(model, _name_references)[fn.name] != len(callers):
+        return False
+    signature = parameters(fn.node)
+    positional = [
+        arg.arg for arg, _ in signature[: len(fn.node.args.posonlyargs) + len(fn.node.args.args)]
+    ]
+    defaults = {arg.arg: default for arg, default in signature}
+    if param not in defaults:
+        return False
+    bound = 1 if fn.class_qualname is not None and positional[:1] in (["self"], ["cls"]) else 0
+    for _, site in callers:
+        call = site.node
+        func = call.func
+        if not (
+            (isinstance(func, ast.Name) and func.id == fn.name and not bound)
+            or (isinstance(func, ast.Attribute) and func.attr == fn.name)
+        ):
+            return False
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(
+            k.arg is None for k in call.keywords
+        ):
+            return False
+        value = keyword(call, param)
+        if value is None and param in positional:
+            index = positional.index(param) - bound
+            if 0 <= index < len(call.args):
+                value = call.args[index]
+        if value is None:
+            value = defaults[param]
+        if not isinstance(value, ast.Constant) or bool(value.value) == need:
+            return False
+    return True
+
+
+def _name_references(model: AppModel) -> Counter[str]:
+    """How often each name is used (read) in the project, as a name or an attribute."""
+    out: Counter[str] = Counter()
+    for module in model.project.module_list:
+        for node in walk(module.tree):
+            if isinstance(node, ast.Name):
+                out[node.id] += 1
+            elif isinstance(node, ast.Attribute):
+                out[node.attr] += 1
+    return out
+
+
 def _reached(
     ctx: ProjectContext, key: str, classify: Classifier, *, memoized_once: bool = True
 ) -> Iterator[Report]:
@@ -206,12 +513,34 @@ def _reached(
                 key,
                 _inline_unmemoized(project) if memoized_once else sync_project_function,
             )
-            if chain is None:
+            if chain is None or _rare_hop(model, fn, site, callee, chain):
                 continue
             last = sinks[id(chain[-1][0].node)]
             names = [callee.display, *(name for _, name in chain[:-1]), last[0]]
             lines.add(site.node.lineno)
             yield Report(site.node, _message(fn, names, *last[1:]), fn.module)
+
+
+def _rare_hop(
+    model: AppModel,
+    fn: Function,
+    site: CallSite,
+    callee: Function,
+    chain: list[tuple[CallSite, str]],
+) -> bool:
+    """Does the call in the coroutine, or one on the way to the sink, run rarely
+    (`_runs_rarely`)? Then the chain does not block requests (the sink itself was
+    checked when it was classified)."""
+    if _runs_rarely(model, fn, site.node):
+        return True
+    owner: Function | None = callee
+    for hop, _ in chain[:-1]:
+        if owner is None:
+            return False
+        if _runs_rarely(model, owner, hop.node):
+            return True
+        owner = model.project.function(hop.target)
+    return False
 
 
 def _message(fn: Function, names: list[str], what: str, advice: str) -> str:
@@ -595,7 +924,12 @@ def blocking_file_io_in_async(ctx: ProjectContext) -> Iterator[Report]:
     run in the thread. Files whose type cannot be inferred (a path built with `/`, a
     file object passed in untyped) are not followed. A chain stops at a memoized
     function (`@cache`, `@lru_cache`, `@cached_property`, cachetools' `@cached`): a key
-    file it reads is read once per process, not per request. Small reads of a local
+    file it reads is read once per process, not per request. Hand-written load-once
+    code counts the same: a call that runs only while some long-lived state is unset
+    (`if self._keys is None:`, `if not app.state.ready:`, a `global`, or an early
+    `return` while it is set), where the same code then sets it. So does a branch no
+    caller takes: `if force_move: shutil.move(...)` when every project call of the
+    function passes `force_move=False` (or leaves a false default). Small reads of a local
     file are fast and rarely matter; the rule reports them all the same.
 
     ## Example
