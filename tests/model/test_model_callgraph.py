@@ -176,3 +176,25 @@ def test_find_chain_only_passes_through_followed_functions(tmp_path: Path) -> No
         )
         is None
     )
+
+
+def test_nested_functions_of_the_same_name_resolve_to_their_own_scope(tmp_path: Path) -> None:
+    # Two handlers each define their own `helper`: each call reaches its own definition.
+    (tmp_path / "m.py").write_text(
+        "def a():\n"
+        "    def helper():\n        raise KeyError\n"
+        "    return helper()\n"
+        "def b():\n"
+        "    def helper():\n        return 1\n"
+        "    return helper()\n"
+        "def helper():\n    return 2\n"
+        "def c():\n    return helper()\n",
+        encoding="utf-8",
+    )
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    targets = {
+        name: [site.target for site in model.callgraph.calls_of(fn)]
+        for name in ("m.a", "m.b", "m.c")
+        if (fn := model.project.function(name)) is not None
+    }
+    assert targets == {"m.a": ["m.a.helper"], "m.b": ["m.b.helper"], "m.c": ["m.helper"]}

@@ -219,7 +219,9 @@ def _binding_scope(module: Module, scope: Function | None, head: str) -> int:
     else the module. Calls that only name module-level things share one cache entry."""
     fn = scope
     while fn is not None:
-        if fn.binds(head):
+        # A nested `def` binds its name too: two handlers that each define their own
+        # `sse_stream` must not share one resolution.
+        if fn.binds(head) or f"{fn.qualname[len(module.name) + 1 :]}.{head}" in module.functions:
             return id(fn)
         fn = fn.parent
     return id(module)
