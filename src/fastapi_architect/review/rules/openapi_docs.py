@@ -82,31 +82,51 @@ def _status(expr: ast.expr | None) -> int | None:
 _BUILDS_SCHEMA = re.compile(r"\bget_openapi\b|\.openapi\s*(?:\(|=[^=])")
 
 
+def _init_default(project: Project, app: RouterObj, kwarg: str) -> ast.expr | None:
+    """The value a project subclass of `FastAPI` gives `kwarg` in its `__init__`
+    (`kwargs.setdefault("docs_url", None)`, `super().__init__(docs_url=None, ...)`)."""
+    cls = project.resolve(app.module, app.node.func, app.scope)
+    init = project.method(cls, "__init__") if cls is not None else None
+    if init is None:
+        return None
+    for node in body_nodes(init.node):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        value: ast.expr | None = None
+        if node.func.attr == "setdefault" and len(node.args) == 2:
+            if const_str(node.args[0]) == kwarg:
+                value = node.args[1]
+        elif node.func.attr == "__init__":
+            value = keyword(node, kwarg)
+        if value is not None:
+            return value
+    return None
+
+
+def _is_none(expr: ast.expr | None) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is None
+
+
 def _disables_schema(project: Project, app: RouterObj) -> bool:
     """`FastAPI(openapi_url=None)` as a literal, or a project subclass whose `__init__`
     disables it (`kwargs.setdefault("openapi_url", None)`,
     `super().__init__(openapi_url=None, ...)`) when the call does not pass its own."""
     passed = keyword(app.node, "openapi_url")
     if passed is not None:
-        return isinstance(passed, ast.Constant) and passed.value is None
+        return _is_none(passed)
     if any(kw.arg is None for kw in app.node.keywords):
         return False  # `FastAPI(**settings)` may pass one
-    cls = project.resolve(app.module, app.node.func, app.scope)
-    init = project.method(cls, "__init__") if cls is not None else None
-    if init is None:
-        return False
-    for node in body_nodes(init.node):
-        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
-            continue
-        value: ast.expr | None = None
-        if node.func.attr == "setdefault" and len(node.args) == 2:
-            if const_str(node.args[0]) == "openapi_url":
-                value = node.args[1]
-        elif node.func.attr == "__init__":
-            value = keyword(node, "openapi_url")
-        if value is not None:
-            return isinstance(value, ast.Constant) and value.value is None
-    return False
+    return _is_none(_init_default(project, app, "openapi_url"))
+
+
+def _disables_docs_ui(project: Project, app: RouterObj, kwarg: str) -> bool:
+    """`FastAPI(docs_url=None)`, or a project subclass that turns the UI off by default.
+    A `**kwargs` splat in the call does not count against the subclass's default: the
+    project chose to serve no docs page unless a caller asks for one."""
+    passed = keyword(app.node, kwarg)
+    if passed is not None:
+        return _is_none(passed)
+    return _is_none(_init_default(project, app, kwarg))
 
 
 def _unpublished_apps(model: AppModel) -> frozenset[int]:
@@ -136,6 +156,68 @@ def _schema_unpublished(model: AppModel, route: Route) -> bool:
         if app is None or id(app) not in unpublished:
             return False
     return True
+
+
+# Code that serves a docs page of its own (self-hosted Swagger UI, ReDoc or Scalar
+# assets behind `docs_url=None`): the operations are shown there.
+_RENDERS_DOCS = re.compile(r"\bget_swagger_ui_html\b|\bget_redoc_html\b|\bscalar_fastapi\b")
+
+
+def _serving_apps(route: Route) -> list[RouterObj] | None:
+    """The innermost app of each place the route is served (an app that includes the
+    route's router when the mount chain stops short of one), or None when one is
+    unknown."""
+    out: list[RouterObj] = []
+    chains = [m.chain for m in route.mounts] or [[route.router]]
+    for chain in chains:
+        app = next((r for r in reversed(chain) if r.kind == "app"), None)
+        if app is None:
+            parents = {id(i.parent): i.parent for i in chain[0].included_by}
+            apps = [p for p in parents.values() if p.kind == "app"]
+            if not apps or len(apps) != len(parents):
+                return None
+            out.extend(apps)
+        else:
+            out.append(app)
+    return out
+
+
+def _docs_ui_apps(model: AppModel) -> frozenset[int]:
+    """Ids of the apps with both docs UIs (`docs_url`, `redoc_url`) turned off; none
+    when the project renders a docs page itself, or builds the document itself (to
+    serve it elsewhere, where its readers see the summaries and tags)."""
+    project = model.project
+    if any(
+        _RENDERS_DOCS.search(m.source) or _BUILDS_SCHEMA.search(m.source)
+        for m in project.module_list
+        if not is_test_module(m)
+    ):
+        return frozenset()
+    return frozenset(
+        id(app)
+        for app in model.routers.values()
+        if app.kind == "app"
+        and (
+            _disables_schema(project, app)
+            or (
+                _disables_docs_ui(project, app, "docs_url")
+                and _disables_docs_ui(project, app, "redoc_url")
+            )
+        )
+    )
+
+
+_NO_DOCS_UI: ModelCache[frozenset[int]] = ModelCache()
+
+
+def _no_docs_ui(model: AppModel, route: Route) -> bool:
+    """Is the route on no docs page: every app serving it turns off both Swagger UI
+    and ReDoc, and the project serves no docs page of its own?"""
+    off = _NO_DOCS_UI.get(model, lambda: _docs_ui_apps(model))
+    if not off:
+        return False
+    apps = _serving_apps(route)
+    return apps is not None and all(id(app) in off for app in apps)
 
 
 def _also(count: int) -> str:
@@ -248,6 +330,20 @@ def _raised_by(model: AppModel, fn: Function) -> dict[int, str]:
 _RAISES_WITH_HELPERS: FunctionCache[dict[int, str]] = FunctionCache()
 
 
+def _in_reach(caller: Function, callee: Function) -> bool:
+    """Can `caller` call `callee` by its name? A nested `def` is only visible inside the
+    function that defines it: two handlers that each define their own `sse_stream` call
+    their own, not the other's."""
+    if callee.parent is None:
+        return True
+    scope: Function | None = caller
+    while scope is not None:
+        if scope is callee.parent:
+            return True
+        scope = scope.parent
+    return False
+
+
 def _raised_with_helpers(model: AppModel, fn: Function) -> dict[int, str]:
     """What `fn` raises itself, and what the plain project functions it calls directly
     raise in their own bodies (`item = get_item_or_404(db, item_id)`), one level deep.
@@ -258,6 +354,8 @@ def _raised_with_helpers(model: AppModel, fn: Function) -> dict[int, str]:
         out = dict(_raised_by(model, fn))
         for callee in model.callgraph.callees(model.project, fn):
             if callee is fn or callee.class_qualname is not None or model.routes_of(callee):
+                continue
+            if not _in_reach(fn, callee):
                 continue
             for code, where in _raised_by(model, callee).items():
                 out.setdefault(code, where)
@@ -1205,31 +1303,98 @@ _OPERATIONAL = PROBE_SEGMENTS | {"version", "metrics"}
 # Words a handler name adds around one (`health_check`, `get_server_version`).
 _OPERATIONAL_FILLER = frozenset({"get", "read", "check", "server", "api", "app", "service"})
 _REQUEST_TYPES = frozenset({"Request", "Response", "HTTPConnection", "BackgroundTasks"})
+# Files a browser or crawler fetches by a fixed name: a web-app manifest, the favicon,
+# the crawler files. Resources for the browser, not API operations (and so is anything
+# under `/.well-known/`, RFC 8615).
+_BROWSER_FILES = frozenset(
+    {
+        "favicon.ico",
+        "robots.txt",
+        "sitemap.xml",
+        "humans.txt",
+        "security.txt",
+        "manifest.json",
+        "manifest.webmanifest",
+        "site.webmanifest",
+        "browserconfig.xml",
+        "apple-touch-icon.png",
+    }
+)
+
+
+def _request_param(project: Project, fn: Function, param: ast.arg) -> bool:
+    """A `Request`/`Response`/`BackgroundTasks` parameter of FastAPI or Starlette."""
+    name = project.resolve(fn.module, param.annotation, fn.parent) if param.annotation else None
+    if not name:
+        return False
+    return last_name(name) in _REQUEST_TYPES and name.startswith(("fastapi.", "starlette."))
 
 
 def _operational(project: Project, route: Route) -> bool:
-    """`GET /health`, `/readyz`, `/version`, `/metrics` taking no parameter: the path
-    explains itself. When the path is a variable (`@app.get(health_check_path)`), the
-    handler's name is read instead (`health_check`, `server_version`)."""
+    """`GET /health`, `/readyz`, `/version`, `/metrics`, `/manifest.json`,
+    `/robots.txt` taking no parameter: the path explains itself. When the path is a
+    variable (`@app.get(health_check_path)`), the handler's name is read instead
+    (`health_check`, `server_version`)."""
     fn = route.handler
     if fn.node.args.vararg or fn.node.args.kwarg:
         return False
     for param, _default in parameters(fn.node):
-        name = project.resolve(fn.module, param.annotation, fn.parent) if param.annotation else None
-        if not name or last_name(name) not in _REQUEST_TYPES:
-            return False
-        if not name.startswith(("fastapi.", "starlette.")):
+        if not _request_param(project, fn, param):
             return False
     for path in (route.path, *route.full_paths):
         if "{" in path.replace("{?}", ""):
             return False  # a path parameter
     last = route.path.rstrip("/").rsplit("/", 1)[-1]
+    if last.lower() in _BROWSER_FILES or any(
+        "/.well-known/" in path for path in (route.path, *route.full_paths)
+    ):
+        return True
     if "{" not in last:
         return "".join(path_words(last)) in _OPERATIONAL
     if last.replace("{?}", ""):
         return False
     words = [w for w in path_words(fn.name) if w not in _OPERATIONAL_FILLER]
     return len(words) == 1 and words[0] in _OPERATIONAL
+
+
+_FILE_PARAM = re.compile(r"{\s*(\w+)\s*:\s*path\s*}")
+
+
+def _file_response(
+    project: Project, module: Module, scope: Function | None, expr: ast.expr | None, depth: int = 0
+) -> bool:
+    """`FileResponse(...)`, or a call to a project helper whose every `return` is one
+    (`return file_response(BUILD_DIR, path)`)."""
+    if not isinstance(expr, ast.Call) or depth > 2:
+        return False
+    name = project.resolve(module, expr.func, scope)
+    if name is not None and is_response_class(project, name):
+        return any(last_name(n) == "FileResponse" for n in project.mro(name))
+    helper = project.function(name)
+    return helper is not None and _returns_files(project, helper, depth + 1)
+
+
+def _returns_files(project: Project, fn: Function, depth: int = 0) -> bool:
+    returns = [node for node in body_nodes(fn.node) if isinstance(node, ast.Return)]
+    return bool(returns) and all(
+        _file_response(project, fn.module, fn, node.value, depth) for node in returns
+    )
+
+
+def _serves_files(project: Project, route: Route) -> bool:
+    """`GET /assets/{path:path}` answering every request with a file: the route serves
+    static files (what `StaticFiles` does), it is not an API operation. It takes nothing
+    but the file path (and `Request`)."""
+    if not set(route.methods) <= _SAFE_METHODS:
+        return False
+    fn = route.handler
+    files = set(_FILE_PARAM.findall(route.path))
+    if not files or fn.node.args.vararg or fn.node.args.kwarg:
+        return False
+    for param, _default in parameters(fn.node):
+        if param.arg not in files and not _request_param(project, fn, param):
+            return False
+    return _returns_files(project, fn)
 
 
 @rule(
@@ -1264,12 +1429,17 @@ def route_docs_incomplete(route: Route, ctx: ProjectContext) -> Iterator[Report]
     parameter (other than `Request`/`Response`): a path ending in `health`, `healthz`,
     `healthcheck`, `ready`, `readyz`, `live`, `livez`, `version`, `metrics` or `ping`
     (or, when the path is a variable, a handler named so: `health_check`,
-    `server_version`). A handler registered several times (HEAD next to GET, `/x` next
-    to `/x/`) is reported once, on its first registration. Routes served only by apps
-    created with `openapi_url=None` are skipped (they publish no OpenAPI document),
-    unless the project builds the document itself (`get_openapi(...)`,
-    `app.openapi()`); turning off only `docs_url`/`redoc_url` still publishes
-    `/openapi.json`.
+    `server_version`). So are the files a browser or crawler fetches by a fixed name
+    (`/manifest.json`, `/robots.txt`, `/favicon.ico`, `/sitemap.xml`, anything under
+    `/.well-known/`) and static-file routes: a GET with a `{name:path}` parameter,
+    taking nothing else but `Request`, whose every `return` is a `FileResponse` (or a
+    project helper returning one). A handler registered several times (HEAD next to
+    GET, `/x` next to `/x/`) is reported once, on its first registration. Routes served
+    only by apps that show no docs page are skipped: apps created with
+    `openapi_url=None`, or with both `docs_url=None` and `redoc_url=None` (also as the
+    default of a project subclass of `FastAPI`), unless the project builds the document
+    itself (`get_openapi(...)`, `app.openapi()`) or serves its own docs page
+    (`get_swagger_ui_html`, `get_redoc_html`, Scalar).
 
     ## Example
     ```python
@@ -1307,7 +1477,9 @@ def _docs_gaps(model: AppModel, route: Route) -> list[str]:
     """What the route's entry in the OpenAPI document lacks."""
     if route.kind != "http" or has_keyword_splat(route) or _hidden(route):
         return []
-    if _operational(model.project, route) or _schema_unpublished(model, route):
+    if _operational(model.project, route) or _serves_files(model.project, route):
+        return []
+    if _schema_unpublished(model, route) or _no_docs_ui(model, route):
         return []
     missing: list[str] = []
     if not (
@@ -1861,6 +2033,9 @@ def _slash_twins(routes: list[Route]) -> set[int]:
 
 
 _ID_WORDS = frozenset({"id", "ids", "name", "key", "slug", "uuid", "pk"})
+# `/groups/id/{id}/users`: a "by id" lookup qualifier before the key, not a collection
+# named `id` (a route's `/ids` does not make it a singular of that collection).
+_LOOKUP_QUALIFIERS = frozenset({"id", "uuid", "pk"})
 
 
 def _names_other_resource(segment: str, param: str) -> bool:
@@ -1935,7 +2110,8 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     for its trailing slash, and such twins do not vote for the app's slash style; a
     problem repeated on several registrations of one handler is reported once. A
     singular segment followed by a parameter naming another resource (`/run/{api_name}`)
-    is not a collection name. Case styles are compared separately for routes kept out of
+    is not a collection name, and neither is a "by id" qualifier (`/groups/id/{id}`).
+    Case styles are compared separately for routes kept out of
     the schema (`include_in_schema=False`, such as a private UI API), which may follow
     their own convention. Test modules are skipped.
 
@@ -2026,6 +2202,7 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
                 if (
                     follows_param
                     and "{" not in segment
+                    and lower not in _LOOKUP_QUALIFIERS
                     and not lower.endswith("s")
                     and f"{lower}s" in plural_segments.get(root, set())
                     and not _names_other_resource(segment, parts[index + 1])
