@@ -27,6 +27,7 @@ from fastapi_architect.model.dependencies import resolve_target, walk_dependenci
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.registry import Report, rule
 
 _T = TypeVar("_T")
@@ -204,7 +205,7 @@ def is_response_expr(project: Project, fn: Function, expr: ast.expr, depth: int 
         return False
     callee = resolve_callee(project, fn.module, expr.func, fn)
     if callee is None:
-        return False
+        return _builds_redirect(expr)
     if project.class_(callee) is not None:
         return is_response_class(project, project.canonical(callee))
     helper = project.function(callee)
@@ -218,7 +219,26 @@ def is_response_expr(project: Project, fn: Function, expr: ast.expr, depth: int 
             )
         return annotation_mentions_response(project, helper.module, returns, helper.parent)
     # Outside code: `JSONResponse(...)`, `templates.TemplateResponse(...)`.
-    return callee.startswith(_RESPONSE_PACKAGES) and last_name(callee).endswith("Response")
+    if callee.startswith(_RESPONSE_PACKAGES) and last_name(callee).endswith("Response"):
+        return True
+    return _builds_redirect(expr)
+
+
+# Predicates about redirects (`response.is_redirect()`), not builders of one.
+_PREDICATE_PREFIXES = ("is_", "has_", "should_", "can_", "needs_", "allow")
+
+
+def _builds_redirect(call: ast.Call) -> bool:
+    """A method of outside code named like a redirect builder: authlib's
+    `client.authorize_redirect(request, uri)` (Starlette integration), fastapi-sso's
+    `sso.get_login_redirect()`, `oauth.create_authorization_redirect(...)`. These
+    integrations answer the browser with a `RedirectResponse` to the identity provider.
+    Only methods: a bare `redirect(...)` may be anything, and the caller has checked that
+    the callee is not a project function."""
+    if not isinstance(call.func, ast.Attribute):
+        return False
+    name = call.func.attr.lower()
+    return name.endswith("redirect") and not name.startswith(_PREDICATE_PREFIXES)
 
 
 def returned_values(fn: Function) -> list[ast.expr]:
@@ -479,6 +499,47 @@ def _validated_in_handler(project: Project, fn: Function, name: str) -> tuple[bo
     return model is not None, model
 
 
+# Keywords that carry the body of an outgoing HTTP call (httpx, requests, aiohttp).
+_PAYLOAD_KEYWORDS = frozenset({"json", "data", "content"})
+
+
+def _forwarded_whole(expr: ast.expr, name: str) -> ast.Name | None:
+    """`json=body` or `json={**body, "stream": False}`: the occurrence of `body` that is
+    passed on whole."""
+    if isinstance(expr, ast.Name):
+        return expr if expr.id == name else None
+    if isinstance(expr, ast.Dict):
+        for key, value in zip(expr.keys, expr.values, strict=True):
+            if key is None and isinstance(value, ast.Name) and value.id == name:
+                return value
+    return None
+
+
+def _proxied_only(project: Project, fn: Function, name: str) -> bool:
+    """Is the body parameter `name` used only as the payload of outgoing HTTP calls
+    (`session.post(url, json={**form_data})`), never read or rebound? Then the handler
+    is a proxy: the upstream service owns and validates the schema."""
+    forwarded: set[int] = set()
+    flow = _DocumentFlow(project)
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call) or _http_response(flow, fn, {}, node) is not True:
+            continue
+        for kw in node.keywords:
+            if kw.arg in _PAYLOAD_KEYWORDS:
+                found = _forwarded_whole(kw.value, name)
+                if found is not None:
+                    forwarded.add(id(found))
+    if not forwarded:
+        return False
+    # Every occurrence, nested functions included, must be one of those payloads.
+    return all(
+        id(node) in forwarded
+        for stmt in fn.node.body
+        for node in ast.walk(stmt)
+        if isinstance(node, ast.Name) and node.id == name
+    )
+
+
 @rule(
     code="FAA101",
     name="raw-dict-body",
@@ -546,8 +607,11 @@ def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
     ## Options
     Webhook receivers and proxies legitimately accept arbitrary JSON. There is no
     configuration key for this yet: path operations whose full path contains `webhook`
-    (and dependencies used only by them) are not flagged. Use `# noqa: FAA101` for a
-    proxy endpoint.
+    (and dependencies used only by them) are not flagged, and neither is a body used
+    only as the payload of outgoing HTTP calls (`json=body`, `json={**body}`,
+    `data=`/`content=` of an `httpx`/`requests`/`aiohttp` call), never read or changed
+    by the handler: a proxy, whose upstream service owns and validates the schema. Use
+    `# noqa: FAA101` for a proxy that also reads the body.
     """
     project = ctx.project
     for fn, path_params, kind in _body_candidates(ctx.model):
@@ -556,6 +620,8 @@ def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
             validated, model = _validated_in_handler(project, fn, param.arg)
             if validated and model is None:
                 continue  # its schema exists only at run time: no model can describe it
+            if _proxied_only(project, fn, param.arg):
+                continue  # a proxy: the upstream service owns the schema
             if model is not None:
                 yield Report(
                     param,
@@ -1448,8 +1514,9 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
     """## What it does
     Finds path operations whose response has no contract: no `response_model=` and no
     return annotation, or a contract that is a schema-less shape (`dict`,
-    `dict[str, Any]`, `Any`, `list[dict]`). Reported once per registration, at the
-    decorator (or `add_api_route` call).
+    `dict[str, Any]`, `Any`, `list[dict]`). Reported at the decorator (or
+    `add_api_route` call); a handler registered several times (`/reset` next to
+    `/reset/`) is reported once, on its first registration.
 
     ## Why is this bad?
     The response model is what FastAPI validates and *filters* the returned data with,
@@ -1468,7 +1535,9 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
     - a return annotation naming a `Response` class, handlers whose every `return`
       builds a `Response` (directly, through a helper annotated `-> Response`, or
       through an unannotated project helper whose every `return` builds one), and
-      handlers that return nothing;
+      handlers that return nothing. A method of outside code named like a redirect
+      builder (authlib's `client.authorize_redirect(...)`, fastapi-sso's
+      `get_login_redirect()`) counts as building a `RedirectResponse`;
     - `response_model=None`, FastAPI's documented opt-out: the author decided, and a
       decorator with a `**kwargs` splat, which may hold the response model;
     - probes (`/health`, `/healthz`, `/ready`, `/live`, `/ping`...), read by load
@@ -1483,6 +1552,14 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
       `Model.model_json_schema()`, a dict with an `"openapi"` key). A dict the handler
       builds itself, even from upstream data, is reported, and so is a cache that
       holds one.
+
+    Reported at `info` severity, as a documentation gap only:
+    - a handler whose every body is a constant dict (`{"ok": True}`,
+      `{"message": "Variable set"}`): there is nothing to validate, filter or leak;
+    - a handler without a contract whose every `return` is a validated Pydantic model
+      (`Model(...)`, `Model.model_validate(obj)`, or a project function annotated
+      `-> Model`): FastAPI serializes the model as is, but OpenAPI shows no schema.
+      A SQLModel `table=True` row is not such a model.
 
     Typed containers such as `dict[str, str]` are contracts and are not flagged.
 
@@ -1507,8 +1584,54 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
     ## Fix safety
     There is no automatic fix: the model has to describe the response.
     """
+    found = _CONTRACT_FINDINGS.get(ctx.model, lambda: _contract_findings(ctx.model)).get(id(route))
+    if found is not None:
+        message, severity = found
+        yield Report(route.node, message, severity=severity)
+
+
+# What FAA104 says about one registration: the message after the handler's label, and
+# a severity that overrides the rule's (None: the rule's own).
+_Contract = tuple[str, Severity | None]
+_CONTRACT_FINDINGS: ModelCache[dict[int, _Contract]] = ModelCache()
+
+
+def _site_order(route: Route) -> tuple[str, int, int]:
+    return (
+        route.module.relpath,
+        getattr(route.node, "lineno", 0),
+        getattr(route.node, "col_offset", 0),
+    )
+
+
+def _contract_findings(model: AppModel) -> dict[int, _Contract]:
+    """Every reported registration's message (by `id(route)`). A handler registered
+    several times (`/reset` next to `/reset/`, HEAD next to GET) is one finding, on its
+    first registration, as for FAA704/FAA705."""
+    out: dict[int, _Contract] = {}
+    first: dict[tuple[int, str], Route] = {}
+    repeats: dict[int, int] = {}
+    for route in sorted(model.routes, key=_site_order):
+        found = _contract_gap(model, route)
+        if found is None:
+            continue
+        reporter = first.setdefault((id(route.handler), found[0]), route)
+        if reporter is route:
+            out[id(route)] = (f"`{route.handler.name}` ({route_label(route)}) {found[0]}", found[1])
+        else:
+            repeats[id(reporter)] = repeats.get(id(reporter), 0) + 1
+    for key, count in repeats.items():
+        message, severity = out[key]
+        more = f"{count} more registration{'s' if count > 1 else ''} of the handler"
+        out[key] = (f"{message} (and {more})", severity)
+    return out
+
+
+def _contract_gap(model: AppModel, route: Route) -> _Contract | None:
+    """What one registration's response contract lacks, or None when it is fine."""
+    project = model.project
     if route.kind != "http" or not set(route.methods) - {"HEAD", "OPTIONS"}:
-        return
+        return None
     node = route.node
     # Starlette-style `app.route(...)` handlers return a `Response` themselves.
     if (
@@ -1516,59 +1639,191 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
         and isinstance(node.func, ast.Attribute)
         and node.func.attr in ("route", "add_route")
     ):
-        return
+        return None
     status = route.status_code
     if status is not None and (status in _NO_BODY_STATUSES or status < 200 or 300 <= status < 400):
-        return
+        return None
     if _hidden_from_schema(route) or _is_probe(route) or has_keyword_splat(route):
-        return
-    project = ctx.project
+        return None
     scope = _registration_scope(route)
     response_class = _response_class(route)
     if response_class is not None:
         expr, module = response_class
         name = project.resolve(module, expr, scope if module is route.module else None)
         if not _is_json_response_class(project, name):
-            return
+            return None
 
     handler = route.handler
-    label = f"`{handler.name}` ({route_label(route)})"
     if "response_model" in route.keywords:
         declared = route.keywords["response_model"]
         if isinstance(declared, ast.Constant) and declared.value is None:
-            return
-        if is_raw_type(
-            project, route.module, declared, scope, any_is_raw=True
-        ) and not _serves_foreign_document(project, handler):
-            yield Report(
-                node,
-                f"{label} declares `response_model={ast.unparse(declared)}`: the response "
-                "is neither filtered nor documented",
-            )
-        return
+            return None
+        if not is_raw_type(project, route.module, declared, scope, any_is_raw=True):
+            return None
+        if _serves_foreign_document(project, handler):
+            return None
+        contract = f"declares `response_model={ast.unparse(declared)}`"
+        return _constant_gap(project, route, contract) or (
+            f"{contract}: the response is neither filtered nor documented",
+            None,
+        )
 
     returns = handler.node.returns
     if returns is None:
         values = returned_values(handler)
         if not values or all(is_response_expr(project, handler, v) for v in values):
-            return
+            return None
         if _serves_foreign_document(project, handler):
-            return
-        yield Report(
-            node,
-            f"{label} has no `response_model=` and no return annotation: the response is "
-            "neither validated, filtered nor documented",
+            return None
+        contract = "has no `response_model=` and no return annotation"
+        found = _constant_gap(project, route, contract)
+        if found is not None:
+            return found
+        models = _returned_models(model, handler)
+        if models:
+            return (
+                f"{contract}, but returns `{models}`: the response is validated, yet OpenAPI "
+                f"shows no schema for it; annotate the handler `-> {models}`",
+                "info",
+            )
+        return (
+            f"{contract}: the response is neither validated, filtered nor documented",
+            None,
         )
-        return
     if isinstance(returns, ast.Constant) and returns.value is None:
-        return
+        return None
     if annotation_mentions_response(project, handler.module, returns, handler.parent):
-        return
-    if is_raw_type(
-        project, handler.module, returns, handler.parent, any_is_raw=True
-    ) and not _serves_foreign_document(project, handler):
-        yield Report(
-            node,
-            f"{label} returns `{ast.unparse(returns)}`, which has no schema: the response is "
-            "neither filtered nor documented",
-        )
+        return None
+    if not is_raw_type(project, handler.module, returns, handler.parent, any_is_raw=True):
+        return None
+    if _serves_foreign_document(project, handler):
+        return None
+    contract = f"returns `{ast.unparse(returns)}`"
+    return _constant_gap(project, route, contract) or (
+        f"{contract}, which has no schema: the response is neither filtered nor documented",
+        None,
+    )
+
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _constant_body(expr: ast.expr) -> bool:
+    """A literal dict of constants: `{"ok": True}`, `{"message": "Variable set"}`."""
+    if not isinstance(expr, ast.Dict):
+        return False
+    try:
+        ast.literal_eval(expr)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _constant_gap(project: Project, route: Route, contract: str) -> _Contract | None:
+    """A handler whose every body is a constant acknowledgement (`return {"ok": True}`;
+    `Response`s aside): nothing to validate, filter or leak, only the OpenAPI schema is
+    missing. Reported at info severity."""
+    handler = route.handler
+    values = [v for v in returned_values(handler) if not is_response_expr(project, handler, v)]
+    if not values or not all(_constant_body(v) for v in values):
+        return None
+    texts = list(dict.fromkeys(ast.unparse(v) for v in values))
+    if len(texts[0]) > 60:
+        shown = "constant dicts" if len(texts) > 1 else "a constant dict"
+    elif len(texts) > 1:
+        shown = f"a constant such as `{texts[0]}`"
+    else:
+        shown = f"the constant `{texts[0]}`"
+    no_body = ", or answer 204 with no body" if set(route.methods) & _WRITE_METHODS else ""
+    return (
+        f"{contract}, and its only body is {shown}: nothing to validate or filter, but "
+        f"OpenAPI shows no schema for it; declare a small model{no_body}",
+        "info",
+    )
+
+
+# Class methods that build a validated instance of the model.
+_VALIDATING_CONSTRUCTORS = frozenset(
+    {"model_validate", "model_validate_json", "model_validate_strings", "parse_obj", "parse_raw"}
+)
+
+
+def _validating_model(project: Project, qualname: str | None) -> bool:
+    """A project Pydantic model that validates its data; a SQLModel `table=True` class is
+    an ORM row (not validated, and it serializes every column)."""
+    if qualname is None or project.class_(qualname) is None:
+        return False
+    mro = project.mro(qualname)
+    if not any(base in _PYDANTIC_BASES for base in mro):
+        return False
+    for name in mro:
+        cls = project.class_(name)
+        if cls is not None and any(
+            kw.arg == "table" and isinstance(kw.value, ast.Constant) and kw.value.value is True
+            for kw in cls.node.keywords
+        ):
+            return False
+    return True
+
+
+def _returned_models(model: AppModel, handler: Function) -> str:
+    """`AssetAliasResponse` when every body the handler returns (`Response`s aside) is an
+    instance of a Pydantic model built and validated on the way, as the annotation to
+    declare; "" otherwise."""
+    project = model.project
+    names: list[str] = []
+    for value in returned_values(handler):
+        if is_response_expr(project, handler, value):
+            continue
+        found = _model_instance(model, handler, value, 0)
+        if found is None:
+            return ""
+        if found not in names:
+            names.append(found)
+    return " | ".join(names)
+
+
+def _model_instance(model: AppModel, fn: Function, expr: ast.expr, depth: int) -> str | None:
+    """The model (as an annotation to write) a value is a validated instance of:
+    `Model(...)`, `Model.model_validate(obj)`, a local bound only to those, or a call to a
+    project function annotated `-> Model` (`-> Model | None`), or an unannotated one
+    whose every return is one. A path operation called directly gets no help from
+    FastAPI: its annotation counts only when its returns build the model themselves."""
+    project = model.project
+    if depth > 4:
+        return None
+    if isinstance(expr, ast.Await):
+        return _model_instance(model, fn, expr.value, depth + 1)
+    if isinstance(expr, ast.Name):
+        if expr.id in fn.param_names:
+            return None
+        bound = _bindings(fn, expr.id)
+        if not bound or any(v is None for v in bound):
+            return None
+        found = {_model_instance(model, fn, v, depth + 1) for v in bound if v is not None}
+        return found.pop() if len(found) == 1 else None
+    if not isinstance(expr, ast.Call):
+        return None
+    func = expr.func
+    if isinstance(func, ast.Attribute) and func.attr in _VALIDATING_CONSTRUCTORS:
+        if _validating_model(project, project.resolve(fn.module, func.value, fn)):
+            return ast.unparse(func.value)
+        return None
+    callee = resolve_callee(project, fn.module, func, fn)
+    if callee is None:
+        return None
+    if project.class_(callee) is not None:
+        return ast.unparse(func) if _validating_model(project, project.canonical(callee)) else None
+    helper = project.function(callee)
+    if helper is None:
+        return None
+    returns = helper.node.returns
+    values = returned_values(helper)
+    if returns is None or model.routes_of(helper):
+        found = {_model_instance(model, helper, v, depth + 1) for v in values}
+        if not values or len(found) != 1 or None in found:
+            return None
+        if returns is None:
+            return found.pop()
+    declared = annotation_type(project, helper.module, returns, helper.parent)
+    return ast.unparse(returns) if _validating_model(project, declared) else None
