@@ -20,6 +20,7 @@ from fastapi_architect.review.rules._orm import (
     SELECT_FUNCTIONS,
     OrmModel,
     OrmState,
+    db_kind,
     function_query,
     is_test_module,
     lazy_query,
@@ -934,26 +935,204 @@ def _advisory_lock(call: ast.Call) -> bool:
     )
 
 
-def _first_non_lock_query(st: OrmState, fn: Function) -> tuple[ast.Call, str] | None:
-    """Like `function_query`, but skipping advisory locks (`_advisory_lock`)."""
-    parents: dict[int, ast.AST] | None = None
+# Statement constructors that write (`insert(T)`, `db.queries.insert(T)`, `sa.delete(T)`),
+# legacy query chains that write (`session.query(T).filter(...).delete()`), session
+# methods that write, and the first word of raw SQL that writes or signals.
+_WRITE_CONSTRUCTORS = frozenset({"insert", "update", "delete", "upsert", "merge"})
+_QUERY_WRITES = frozenset({"delete", "update"})
+_SESSION_WRITES = frozenset(
+    {
+        "add",
+        "add_all",
+        "delete",
+        "merge",
+        "flush",
+        "commit",
+        "bulk_save_objects",
+        "bulk_insert_mappings",
+        "bulk_update_mappings",
+        "execute_many",
+    }
+)
+_WRITE_SQL = re.compile(
+    r"^\s*(insert|update|delete|merge|replace|upsert|notify|truncate)\b", re.IGNORECASE
+)
+# The first word of a project call that hands the session to a command.
+_COMMAND_VERBS = frozenset(
+    {
+        "add",
+        "clear",
+        "create",
+        "delete",
+        "destroy",
+        "insert",
+        "mark",
+        "patch",
+        "purge",
+        "put",
+        "remove",
+        "reset",
+        "save",
+        "set",
+        "store",
+        "update",
+        "upsert",
+        "write",
+    }
+)
+
+
+def _sql_text(expr: ast.expr) -> str | None:
+    """The leading literal of a `text("...")` statement or of a raw SQL string."""
+    if isinstance(expr, ast.Call) and last_name(ast.unparse(expr.func)) == "text" and expr.args:
+        expr = expr.args[0]
+    if isinstance(expr, ast.JoinedStr) and expr.values:
+        expr = expr.values[0]
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return expr.value
+    return None
+
+
+def _write_statement(st: OrmState, fn: Function | None, expr: ast.expr, depth: int = 0) -> bool:
+    """Is `expr` an INSERT/UPDATE/DELETE (or upsert) statement: a chain built on a write
+    constructor (`insert(T).values(...).on_conflict_do_update(...)`), raw SQL that
+    writes (`text("DELETE FROM ...")`, `NOTIFY`), or a local bound only to those?"""
+    if isinstance(expr, ast.Await):
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        if fn is None or depth > 2:
+            return False
+        bindings = st.facts_of(fn).assigns.get(expr.id, [])
+        return bool(bindings) and all(
+            value is not None and _write_statement(st, fn, value, depth + 1)
+            for _node, value in bindings
+        )
+    sql = _sql_text(expr)
+    if sql is not None:
+        return _WRITE_SQL.match(sql) is not None
+    root: ast.expr = expr
+    while (
+        isinstance(root, ast.Call)
+        and isinstance(root.func, ast.Attribute)
+        and isinstance(root.func.value, ast.Call)
+    ):
+        root = root.func.value
+    return isinstance(root, ast.Call) and last_name(ast.unparse(root.func)) in _WRITE_CONSTRUCTORS
+
+
+def _statement_of(call: ast.Call) -> ast.expr | None:
+    return call.args[0] if call.args else keyword(call, "statement")
+
+
+def _writing_query(
+    st: OrmState,
+    fn: Function | None,
+    call: ast.Call,
+    parent_of: Callable[[int], ast.AST | None],
+) -> bool:
+    """A session "query" call that writes: `session.execute(insert(T)...)` (also
+    through a local), `session.scalar(update(T)...returning(...))`, raw SQL that
+    writes, or a legacy `session.query(T).filter(...).delete()`/`.update({...})`."""
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "query":
+        return query_chain(call, parent_of)[1] in _QUERY_WRITES
+    statement = _statement_of(call)
+    return statement is not None and _write_statement(st, fn, statement)
+
+
+def _session_argument(st: OrmState, fn: Function, call: ast.Call) -> bool:
+    return any(
+        isinstance(arg, (ast.Name, ast.Attribute)) and db_kind(st, fn.module, arg, fn) is not None
+        for arg in (*call.args, *(kw.value for kw in call.keywords))
+    )
+
+
+def _write_call(st: OrmState, fn: Function, call: ast.Call) -> bool:
+    """A write that is not a query: `session.add/delete/merge/flush/commit(...)`, or a
+    command the session is handed to (`dag.clear(run_id=..., session=session)`,
+    `crud.delete_note(db, note_id)`)."""
+    if session_call(st, fn.module, call, fn, _SESSION_WRITES) is not None:
+        return True
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    verb = name.lstrip("_").split("_", 1)[0].lower()
+    return verb in _COMMAND_VERBS and _session_argument(st, fn, call)
+
+
+def _item_names(st: OrmState, fn: Function, call: ast.Call) -> set[str]:
+    """The parameters and locals a call works on: in its arguments and receiver, and in
+    the values of the locals it is passed (`session.execute(stmt)`), minus the session,
+    `self`/`cls` and namespaces used only to reach a class (`db.BlockDocument`)."""
+    facts = st.facts_of(fn)
+    todo: list[ast.AST] = [*call.args, *(kw.value for kw in call.keywords)]
+    if isinstance(call.func, ast.Attribute):
+        todo.append(call.func.value)
+    uses: dict[str, ast.Name] = {}
+    expanded: set[str] = set()
+    while todo:
+        nodes = list(walk(todo.pop()))
+        namespaces = {
+            id(n.value)
+            for n in nodes
+            if isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name)
+            and n.attr[:1].isupper()
+        }
+        for node in nodes:
+            if not isinstance(node, ast.Name) or id(node) in namespaces:
+                continue
+            uses.setdefault(node.id, node)
+            if node.id not in expanded:
+                expanded.add(node.id)
+                todo.extend(v for _stmt, v in facts.assigns.get(node.id, []) if v is not None)
+    return {
+        name
+        for name, node in uses.items()
+        if name not in ("self", "cls")
+        and (name in facts.assigns or name in facts.params)
+        and db_kind(st, fn.module, node, fn) is None
+    }
+
+
+def _first_read_query(st: OrmState, fn: Function) -> tuple[ast.Call, str] | None:
+    """The first query of a helper's body that reads: not a statement that writes
+    (a per-item write is row-by-row writing, FAA409's concern), not an advisory lock,
+    not a `session.query(...)` chain that builds a subquery, and not a re-read of what
+    the helper has just written (`dag.clear(run_id=run.run_id, session=session)` then
+    `session.scalar(select(DagRun).where(DagRun.id == run.id))`): such a helper is a
+    per-item command, and the read is part of it."""
+    key = ("FAA402-read", id(fn.node))
+    if key in st.memo:
+        found = st.memo[key]
+        return found if isinstance(found, tuple) else None
+    parents = {
+        id(child): parent
+        for parent in body_nodes(fn.node)
+        for child in ast.iter_child_nodes(parent)
+    }
+    written: set[str] = set()
+    wrote = False
+    result: tuple[ast.Call, str] | None = None
     for node in body_nodes(fn.node):
         if not isinstance(node, ast.Call) or _advisory_lock(node):
             continue
         hit = session_call(st, fn.module, node, fn, QUERY_METHODS)
         if hit is None:
+            if _write_call(st, fn, node):
+                wrote = True
+                written |= _item_names(st, fn, node)
             continue
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "query":
-            if parents is None:
-                parents = {
-                    id(child): parent
-                    for parent in body_nodes(fn.node)
-                    for child in ast.iter_child_nodes(parent)
-                }
-            if lazy_query(node, parents.get):
-                continue
-        return node, hit[0]
-    return None
+        if lazy_query(node, parents.get):
+            continue
+        if _writing_query(st, fn, node, parents.get):
+            wrote = True
+            written |= _item_names(st, fn, node)
+            continue
+        if wrote and written & _item_names(st, fn, node):
+            continue  # reloads what was just written
+        result = (node, hit[0])
+        break
+    st.memo[key] = result
+    return result
 
 
 @rule(
@@ -976,7 +1155,13 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     expression (`.subquery()`, `.exists()`, `.cte()`, `.label()`), directly or through
     a local used only that way, builds part of one statement and sends nothing, so
     building filters in a loop is not reported; nor is a loop over batches
-    (`for id_batch in id_batches`), where one query per batch is the fix.
+    (`for id_batch in id_batches`), where one query per batch is the fix. Only reads
+    count: a statement that writes (`insert()`/`update()`/`delete()` chains, upserts,
+    raw `INSERT`/`UPDATE`/`DELETE`/`NOTIFY` SQL, `session.query(...).delete()`), in
+    the loop or as a helper's only query, is row-by-row writing (FAA409's concern), and
+    a helper's re-read of the item it has just written (a write, or a command handed
+    the session such as `dag.clear(run_id=run.run_id, session=session)`, then a query
+    on the same names) is part of that per-item command.
 
     ## Why is this bad?
     Each iteration is a round trip to the database: an order with 50 items becomes 50
@@ -1029,6 +1214,8 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         return  # builds a subquery for one statement after the loop
     if hit is not None and _advisory_lock(node):
         return  # `pg_advisory_xact_lock(:key)`: one lock per key is the point
+    if hit is not None and _writing_query(st, fn, node, _stack_parent(ctx.stack)):
+        return  # one INSERT/UPDATE/DELETE per item: row-by-row writing (FAA409), not a read
     message_head: str
     if hit is not None:
         message_head = f"`{hit[0]}` runs a query"
@@ -1038,9 +1225,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         callee = st.project.function(resolve_callee(st.project, ctx.module, node.func, fn))
         if callee is None or callee is fn or _memoized(ctx, callee):
             return
-        inner = function_query(st, callee)
-        if inner is not None and _advisory_lock(inner[0]):
-            inner = _first_non_lock_query(st, callee)
+        inner = _first_read_query(st, callee)
         if inner is None:
             return
         owner = st.project.enclosing_class(callee)

@@ -663,8 +663,9 @@ def _does_io(
 
 def _message_raises(fn: Function, project: Project, name: str) -> bool | None:
     """Does `fn` raise the class `name` itself? True when every such `raise` has a
-    fixed message (string literals, or none), False when one builds it, None when
-    it raises no `name`."""
+    project-written message (literals or f-string templates of its own values, or
+    none: `_literal_message`), False when one carries other text, None when it raises
+    no `name`."""
     found: bool | None = None
     for node in body_nodes(fn.node):
         if not isinstance(node, ast.Raise) or node.exc is None:
@@ -673,10 +674,7 @@ def _message_raises(fn: Function, project: Project, name: str) -> bool | None:
         call = exc if isinstance(exc, ast.Call) else None
         if project.resolve(fn.module, call.func if call else exc, fn) != name:
             continue
-        if call is not None and (
-            call.keywords
-            or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)
-        ):
+        if call is not None and not _literal_message(project, fn, call):
             return False
         found = True
     return found
@@ -806,9 +804,101 @@ def _catches(project: Project, caught: list[str], raised: str | None) -> bool:
     return unknown
 
 
-def _literal_message(call: ast.Call) -> bool:
-    return not call.keywords and all(
-        isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args
+# Attributes whose value is foreign text: exception internals, upstream responses.
+_FOREIGN_ATTRS = _LEAKY_ATTRS | {"json", "__dict__"}
+
+
+def _exception_locals(project: Project, fn: Function | None) -> frozenset[str]:
+    """The names in `fn` that may hold an exception or text the project did not write:
+    `except ... as e` names, parameters annotated with an exception class, and locals
+    assigned from an expression that mentions one of those (`reason = str(e)`) or
+    reads an upstream response or error attribute (`detail = resp.json()["error"]`)."""
+    if fn is None:
+        return frozenset()
+    names: set[str] = set()
+    for param, _default in parameters(fn.node):
+        typ = annotation_type(project, fn.module, param.annotation, fn.parent)
+        if is_exception_type(project, typ):
+            names.add(param.arg)
+    assigns: list[ast.Assign | ast.AnnAssign] = []
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            assigns.append(node)
+    changed = True
+    while changed:
+        changed = False
+        for stmt in assigns:
+            assert stmt.value is not None
+            if not any(
+                (isinstance(n, ast.Name) and n.id in names)
+                or (isinstance(n, ast.Attribute) and n.attr in _FOREIGN_ATTRS)
+                for n in walk(stmt.value)
+            ):
+                continue
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                for n in walk(target):
+                    if isinstance(n, ast.Name) and n.id not in names:
+                        names.add(n.id)
+                        changed = True
+    return frozenset(names)
+
+
+def _internal_text(
+    project: Project, fn: Function | None, expr: ast.expr, exceptions: frozenset[str]
+) -> bool:
+    """Does a message part carry text the project did not write: an exception (or its
+    text, `str(e)`, `e.args`), a traceback, an upstream response (`resp.text`,
+    `resp.json()`), or the repr of an object (`{engine!r}`, `repr(client)`)?"""
+    for node in walk(expr):
+        if isinstance(node, ast.Name) and node.id in exceptions:
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in _FOREIGN_ATTRS:
+            return True
+        if (
+            isinstance(node, ast.FormattedValue)
+            and node.conversion == ord("r")
+            and not isinstance(node.value, (ast.Name, ast.Attribute))
+        ):
+            return True
+        if isinstance(node, ast.Call):
+            callee = project.resolve(fn.module, node.func, fn) if fn is not None else None
+            if callee in _TRACEBACK or callee in ("sys.exc_info", "vars", "locals", "globals"):
+                return True
+            if callee == "repr" and not all(
+                isinstance(a, (ast.Name, ast.Attribute)) for a in node.args
+            ):
+                return True
+    return False
+
+
+def _templated_part(
+    project: Project, fn: Function | None, expr: ast.expr, exceptions: frozenset[str]
+) -> bool:
+    """A message argument the project wrote: a literal, or an f-string (or a `+` of
+    such parts) whose fields are names and values of the project's own, or a plain
+    name or attribute, none of them exception text (`_internal_text`)."""
+    if isinstance(expr, ast.Constant):
+        return True
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        return _templated_part(project, fn, expr.left, exceptions) and _templated_part(
+            project, fn, expr.right, exceptions
+        )
+    if isinstance(expr, (ast.JoinedStr, ast.Name, ast.Attribute)):
+        return not _internal_text(project, fn, expr, exceptions)
+    return False
+
+
+def _literal_message(project: Project, fn: Function | None, call: ast.Call) -> bool:
+    """Is every argument of an exception constructor project-written text
+    (`_templated_part`): `ValueError("Invalid model")`, `ValueError(f"Unknown model
+    {name}")`, never `ValueError(f"bad config: {e}")`?"""
+    exceptions = _exception_locals(project, fn)
+    return all(
+        _templated_part(project, fn, a, exceptions)
+        for a in (*call.args, *(kw.value for kw in call.keywords))
     )
 
 
@@ -843,8 +933,8 @@ def _raises_only_literals(
     found: list[ast.Raise],
 ) -> bool:
     """Is every way these nodes (in `fn`, and the project functions they call) can
-    raise one of the `caught` classes a `raise` with a string literal (collected in
-    `found`)? Any other call (outside code) may raise anything; a subscript raises
+    raise one of the `caught` classes a `raise` with a project-written message, a
+    literal or an f-string template (`_literal_message`, collected in `found`)? Any other call (outside code) may raise anything; a subscript raises
     `KeyError` with its key."""
     lookups = _catches(project, caught, "KeyError") or _catches(project, caught, "IndexError")
     attributes = _catches(project, caught, "AttributeError")
@@ -860,7 +950,7 @@ def _raises_only_literals(
             ):
                 return False  # `raise error`: a value of unknown message
             if _catches(project, caught, raised):
-                if call is not None and not _literal_message(call):
+                if call is not None and not _literal_message(project, fn, call):
                     return False
                 found.append(node)
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
@@ -915,6 +1005,66 @@ def _app_written_message(ctx: FileContext, name: str, classes: list[str]) -> boo
     ) and bool(found)
 
 
+_OWN_TEXT_METHODS = ("__init__", "__str__", "__repr__")
+
+
+def _builds_own_text(project: Project, fn: Function) -> bool:
+    """Does an exception class's `__init__`/`__str__` only combine its arguments with
+    literals (calling nothing but `super()` and plain builtins)?"""
+    exceptions = _exception_locals(project, fn)
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.JoinedStr) and _internal_text(project, fn, node, exceptions):
+            return False
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and (func.id == "super" or func.id in _PLAIN_BUILTINS):
+            continue
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name)
+            and func.value.func.id == "super"
+        ):
+            continue
+        return False
+    return True
+
+
+def _templated_class(ctx: FileContext, classes: list[str]) -> bool:
+    """Project exception classes whose text the project always writes: every place the
+    project builds one (or a subclass) passes literals or f-string templates of its
+    own values (`DagError(f"Cannot load Dag {dag_id!r}")`, `DagError(dag_id) from
+    err`), never exception text, and their `__init__`/`__str__` only combine those
+    arguments with literals. The class and its constructions must be in the project."""
+    if not classes:
+        return False
+    project = ctx.project
+    callgraph = ctx.model.callgraph
+    for name in classes:
+        if project.class_(name) is None:
+            return False
+        family = [
+            q for q in project.classes if q == name or project.is_subclass(q, frozenset({name}))
+        ]
+        built = False
+        for qualname in family:
+            for ancestor in project.mro(qualname):
+                if project.class_(ancestor) is None:
+                    continue
+                for method in _OWN_TEXT_METHODS:
+                    own = project.function(f"{ancestor}.{method}")
+                    if own is not None and not _builds_own_text(project, own):
+                        return False
+            for caller, site in callgraph.callers(qualname):
+                built = True
+                if not _literal_message(project, project.function(caller), site.node):
+                    return False
+        if not built:
+            return False
+    return True
+
+
 def _short(node: ast.AST) -> str:
     text = ast.unparse(node)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -954,10 +1104,16 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     error whose message the project wrote) or a validation error meant for the client:
     `ValueError`, Pydantic's `ValidationError`, `RequestValidationError`,
     `HTTPException`, JSON decoding and JWT errors, starlette's `MultiPartException`,
-    jinja2's `TemplateSyntaxError` and jsonschema's `ValidationError`. A builtin
-    exception counts as project-written when a project function called in the `try`
-    raises it with a string literal and nothing in the `try` touches files, processes
-    or sockets. At any status, nothing is reported when the caught classes (not
+    jinja2's `TemplateSyntaxError` and jsonschema's `ValidationError`. A message is
+    project-written when it is a literal or an f-string template of the project's own
+    values (`f"Unknown model {name}"`), not one that interpolates another exception
+    (`f"failed: {e}"`, `str(e)`), a traceback, an upstream response or the repr of an
+    object. A builtin exception counts as project-written when a project function
+    called in the `try` raises it with such a message and nothing in the `try` touches
+    files, processes or sockets. At any status, nothing is reported for a project
+    exception class whose every construction in the project (its subclasses' too)
+    passes such messages (`raise DagError(dag_id) from err`) and whose `__init__`/
+    `__str__` only fill templates with its arguments; nor when the caught classes (not
     `Exception`) can only come from `raise X("literal")` in the `try` body or in the
     project functions it calls, with nothing else there that could raise them (no
     outside call but plain builtins, string and container methods, logging and
@@ -1041,7 +1197,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
         )
         return
     classes = names.get(leak.name, [])
-    if _app_written_message(ctx, leak.name, classes):
+    if _app_written_message(ctx, leak.name, classes) or _templated_class(ctx, classes):
         return
     kind = _try_body_kind(ctx, leak.name, classes)
     if kind == "json":
