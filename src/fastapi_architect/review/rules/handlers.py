@@ -27,6 +27,7 @@ from fastapi_architect.review.rules.errors import (
     response_kind,
     status_value,
 )
+from fastapi_architect.review.rules.injection import argument_for
 from fastapi_architect.review.rules.validation import (
     annotation_mentions_response,
     has_keyword_splat,
@@ -393,6 +394,106 @@ def _fallback(ctx: FileContext, try_node: ast.AST) -> bool:
     return _raises_after(ctx, try_node)
 
 
+# What a `try` body may hold besides calls to catch-all helpers: binding and returning
+# what they give back (nothing here can raise).
+_INERT = (
+    ast.Assign,
+    ast.AnnAssign,
+    ast.Return,
+    ast.Expr,
+    ast.Name,
+    ast.Constant,
+    ast.keyword,
+    ast.expr_context,
+)
+_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
+
+
+def _safe_value(expr: ast.expr | None) -> bool:
+    """A value a failure path can return without raising (`None`, a constant, a name,
+    an empty container)."""
+    if expr is None or isinstance(expr, (ast.Constant, ast.Name)):
+        return True
+    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+        return not expr.elts
+    return isinstance(expr, ast.Dict) and not expr.keys
+
+
+def _catch_all_helper(ctx: FileContext, fn: Function) -> bool:
+    """Is the function's whole body one `try` whose handlers (a catch-all among them)
+    only log the error and return (`try: ...; except Exception: log.exception(...);
+    return None`)? No exception ever leaves it."""
+    node = fn.node
+    if any(
+        not (isinstance(d, ast.Name) and d.id in _PLAIN_DECORATORS) for d in node.decorator_list
+    ) or any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(node.body)):
+        return False
+    body = list(node.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # docstring
+    if len(body) == 2 and isinstance(body[1], ast.Return) and _safe_value(body[1].value):
+        body = body[:1]
+    if len(body) != 1 or not isinstance(body[0], ast.Try):
+        return False
+    try_node = body[0]
+    if try_node.orelse or try_node.finalbody:
+        return False
+    helper_ctx = FileContext(fn.module, ctx.model, ctx.config, stack=[node])
+    if not any(_is_broad(helper_ctx, h.type) for h in try_node.handlers):
+        return False
+    for handler in try_node.handlers:
+        if not _logs(helper_ctx, handler.body):
+            return False
+        for stmt in handler.body:
+            if isinstance(stmt, ast.Pass) or (
+                isinstance(stmt, ast.Return) and _safe_value(stmt.value)
+            ):
+                continue
+            if not (
+                isinstance(stmt, ast.Expr)
+                and isinstance(stmt.value, ast.Call)
+                and _is_log_call(helper_ctx, stmt.value)
+            ):
+                return False
+    return True
+
+
+def _cannot_raise(ctx: FileContext, body: list[ast.stmt]) -> bool:
+    """Can nothing in the try body raise? Each call in it is to a project function that
+    catches, logs and swallows every exception itself (followed one step), and the rest
+    only binds names to what they return and returns them. A name bound in the body is
+    not dereferenced: the helper may have returned `None`."""
+    bound = {
+        n.id for n in _own_nodes(body) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    awaited = {id(n.value) for n in _own_nodes(body) if isinstance(n, ast.Await)}
+    calls = 0
+    for node in _own_nodes(body):
+        if isinstance(node, ast.Call):
+            fn = ctx.project.function(
+                resolve_callee(ctx.project, ctx.module, node.func, ctx.function())
+            )
+            if fn is None or fn.is_async != (id(node) in awaited) or not _catch_all_helper(ctx, fn):
+                return False
+            calls += 1
+        elif isinstance(node, ast.Await):
+            if not isinstance(node.value, ast.Call):
+                return False
+        elif isinstance(node, ast.Attribute):
+            root: ast.expr = node
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if not isinstance(root, ast.Name) or root.id in bound:
+                return False
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if not all(isinstance(t, ast.Name) for t in targets):
+                return False
+        elif not isinstance(node, _INERT):
+            return False
+    return calls > 0
+
+
 @rule(
     code="FAA603",
     name="broad-except-in-route",
@@ -437,7 +538,10 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
     fallback: the try body returns (the code after the `try` is the fallback answer),
     only cleans up (`close`, `unlink`, `session.clear()`...), or a `raise` follows the
     `try` (it only gathered details for the error). Helper functions called by the
-    route are not followed.
+    route are followed one step only to find a dead clause: when every call in the try
+    body is to a project function whose whole body is a `try` that logs and swallows
+    every exception (`except Exception: log.exception(...); return None`), and the
+    body only binds and returns their results, nothing reaches the clause.
 
     ## Example
     ```python
@@ -473,6 +577,9 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
     routes = [r for r in ctx.routes() if r.kind == "http"]
     if not routes or _logs(ctx, node.body):
         return
+    owner = ctx.parent()
+    if isinstance(owner, ast.Try) and _cannot_raise(ctx, owner.body):
+        return  # dead clause: every call in the body already swallows its errors
     swallowed = False
     client_error: int | None = None
     for inner in _own_nodes(node.body):
@@ -933,7 +1040,7 @@ class _WriteState:
             caller = project.function(caller_name)
             if caller is None:
                 return None
-            arg = _passed(fn, site.node, name)
+            arg = argument_for(fn, site.node, name)
             if arg is None:
                 return None
             found = self.dict_keys(caller, arg, site.node, depth + 1)
@@ -1314,39 +1421,6 @@ def _merge(out: dict[str, ast.expr | None], found: dict[str, ast.expr | None]) -
     for key, value in found.items():
         if key not in out or _is_none(out[key]):
             out[key] = value
-
-
-def _passed(fn: Function, call: ast.Call, name: str) -> ast.expr | None:
-    """The expression a call passes for parameter `name` (its default when omitted),
-    or None when it cannot be told."""
-    args = fn.node.args
-    positional = [*args.posonlyargs, *args.args]
-    if (
-        fn.class_qualname
-        and positional
-        and positional[0].arg in ("self", "cls")
-        and isinstance(call.func, ast.Attribute)
-    ):
-        positional = positional[1:]
-    for kw in call.keywords:
-        if kw.arg is None:
-            return None
-        if kw.arg == name:
-            return kw.value
-    for index, arg in enumerate(call.args):
-        if isinstance(arg, ast.Starred):
-            return None
-        if index < len(positional) and positional[index].arg == name:
-            return arg
-    defaults = args.defaults
-    offset = len(positional) - len(defaults)
-    for index, param in enumerate(positional):
-        if param.arg == name and index >= offset:
-            return defaults[index - offset]
-    for param, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
-        if param.arg == name:
-            return default
-    return None
 
 
 def _conflict_handles(upsert: ast.Call, entry: str, count: int) -> bool:
