@@ -8,8 +8,17 @@ import re
 from collections.abc import Iterator
 
 from fastapi_architect.model.apps import Route
-from fastapi_architect.model.astutil import body_nodes, const_str, last_name, walk
+from fastapi_architect.model.astutil import (
+    body_nodes,
+    const_str,
+    dotted,
+    is_true,
+    keyword,
+    last_name,
+    walk,
+)
 from fastapi_architect.model.project import Function, Module
+from fastapi_architect.model.types import resolve_callee
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import (
@@ -61,7 +70,17 @@ def db_access_in_route(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     ## Known problems
     A handler whose only database access is one `session.get(Model, id)` (the
     "read one item" endpoint) is not reported: moving a primary-key lookup to a
-    repository adds little. There is no configuration key for this threshold yet.
+    repository adds little. The same lookup written as a query is not reported
+    either: `session.execute(select(Model).where(Model.id == id)).scalar()`,
+    `session.scalar(select(Model).filter_by(email=email))` or
+    `session.query(Model).filter(Model.id == id).first()`, when the filters are
+    equalities on the model's primary key (or a unique column), with no joins, and
+    one row is taken. Two more shapes a repository function would only wrap are
+    left alone: a create-one handler whose only database call is one
+    `session.add(obj)` on an injected session (its dependency commits), and a list
+    handler that hands a bare `select(Model)` to a project helper that filters,
+    orders and pages it, then runs what the helper returns once. There is no
+    configuration key for this threshold yet.
     A health check that only pings the database (`text("SELECT 1")`, `select(1)`)
     is not reported either, nor are routes in test modules. The official full-stack
     FastAPI template keeps `session.add/commit` in its routes and is reported, by
@@ -118,12 +137,8 @@ def db_access_in_route(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     operations = [op for op in operations if not _is_ping(st, module, handler, op[0])]
     if not operations:
         return
-    if (
-        len(operations) == 1
-        and operations[0][2] in ("get", "get_one")
-        and not _in_loop(handler, operations[0][0])
-    ):
-        return  # a single primary-key lookup is tolerated (see Known problems)
+    if _trivial(st, module, handler, operations):
+        return  # one read-one, create-one or delegated list access (see Known problems)
     operations.sort(key=lambda op: (op[0].lineno, op[0].col_offset))
     labels: list[str] = []
     for _call, label, _method in operations:
@@ -170,3 +185,267 @@ def _in_loop(handler: Function, call: ast.Call) -> bool:
         if isinstance(node, _LOOPS) and any(sub is call for sub in walk(node)):
             return True
     return False
+
+
+# ------------------------------------------------------------------ tolerated shapes
+
+# Result accessors that take one row (or one object).
+_ONE_ROW = frozenset({"scalar", "scalar_one", "scalar_one_or_none", "one", "one_or_none", "first"})
+_FILTERS = frozenset({"where", "filter", "filter_by"})
+# Session calls that run a statement built elsewhere.
+_RUNS = frozenset({"execute", "exec", "scalar", "scalars"})
+
+
+def _trivial(
+    st: OrmState, module: Module, handler: Function, operations: list[tuple[ast.Call, str, str]]
+) -> bool:
+    """Is the handler's whole database work one of the shapes that a repository function
+    would only wrap: one read of an item by its key (`session.get(M, id)`, or the same
+    lookup written as `select(M).where(M.id == id)` taking one row), one `session.add`
+    (the session dependency owns the transaction), or a bare `select(M)` handed to a
+    project helper that filters, orders and pages it, plus one run of what it returns?"""
+    if any(_in_loop(handler, call) for call, _label, _method in operations):
+        return False
+    if len(operations) == 1 and operations[0][2] in ("get", "get_one"):
+        return True
+    if len(operations) == 1 and operations[0][2] == "add":
+        # Only with an injected session: its dependency, not the handler, commits.
+        func = operations[0][0].func
+        assert isinstance(func, ast.Attribute)
+        return isinstance(func.value, ast.Name) and func.value.id in handler.param_names
+    if len(operations) == 1 and operations[0][2] == "query":
+        return _query_read_one(st, module, handler, operations[0][0])
+    constructs = [call for call, _label, method in operations if not method]
+    runs = [call for call, _label, method in operations if method]
+    if len(constructs) != 1 or len(runs) > 1:
+        return False
+    stmt = constructs[0]
+    if st.project.resolve(module, stmt.func, handler) not in SELECT_FUNCTIONS:
+        return False
+    entity = _entity(st, module, handler, stmt)
+    if entity is None:
+        return False
+    run = runs[0] if runs else None
+    if run is not None and not (isinstance(run.func, ast.Attribute) and run.func.attr in _RUNS):
+        return False
+    parents = _parents(handler)
+    return _select_read_one(st, module, handler, stmt, entity, run, parents) or (
+        _delegated_list(st, module, handler, stmt, run, parents)
+    )
+
+
+def _parents(handler: Function) -> dict[int, ast.AST]:
+    out: dict[int, ast.AST] = {}
+    for node in body_nodes(handler.node):
+        for child in ast.iter_child_nodes(node):
+            out[id(child)] = node
+    return out
+
+
+def _entity(
+    st: OrmState, module: Module, handler: Function, call: ast.Call
+) -> tuple[ast.expr, str | None] | None:
+    """`(arg, model qualname)` when `call` selects (or queries) one whole mapped class,
+    not columns; the qualname is None for a class outside the project (its columns are
+    unknown)."""
+    if len(call.args) != 1 or call.keywords:
+        return None
+    arg = call.args[0]
+    text = dotted(arg)
+    if text is None:
+        return None
+    qualname = st.project.resolve(module, arg, handler)
+    model = st.index.model(qualname)
+    if model is not None:
+        return arg, model.qualname
+    if st.project.class_(qualname) is None and last_name(text)[:1].isupper():
+        return arg, None  # `select(Pool)` of a model imported from outside the project
+    return None
+
+
+def _chain_up(node: ast.AST, parents: dict[int, ast.AST]) -> list[ast.Call]:
+    """The method calls chained on `node`, innermost first (`.where(...).first()`)."""
+    out: list[ast.Call] = []
+    current = node
+    while True:
+        parent = parents.get(id(current))
+        if not isinstance(parent, ast.Attribute) or parent.value is not current:
+            return out
+        grand = parents.get(id(parent))
+        if not isinstance(grand, ast.Call) or grand.func is not parent:
+            return out
+        out.append(grand)
+        current = grand
+
+
+def _method(call: ast.Call) -> str:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else ""
+
+
+def _key_lookup(st: OrmState, entity: tuple[ast.expr, str | None], filters: list[ast.Call]) -> bool:
+    """Do the filters compare the entity's key columns (all of its primary key, or one
+    unique column) for equality, and nothing else?"""
+    owner = dotted(entity[0])
+    columns: set[str] = set()
+    for call in filters:
+        if _method(call) == "filter_by":
+            if call.args or any(kw.arg is None for kw in call.keywords):
+                return False
+            columns.update(kw.arg for kw in call.keywords if kw.arg)
+            continue
+        if call.keywords or not call.args:
+            return False
+        for cond in call.args:
+            if not (
+                isinstance(cond, ast.Compare)
+                and len(cond.ops) == 1
+                and isinstance(cond.ops[0], ast.Eq)
+            ):
+                return False
+            sides = [cond.left, cond.comparators[0]]
+            own = [s for s in sides if isinstance(s, ast.Attribute) and dotted(s.value) == owner]
+            if len(own) != 1:
+                return False
+            assert isinstance(own[0], ast.Attribute)
+            columns.add(own[0].attr)
+    if not columns:
+        return False
+    if entity[1] is None:
+        return True  # a model from outside the project: its keys are unknown
+    primary, unique = _keys(st, entity[1])
+    if not primary and not unique:
+        return True  # keys declared where they cannot be read (`__table_args__`, mixins)
+    return (bool(primary) and primary <= columns) or bool(unique & columns)
+
+
+def _keys(st: OrmState, qualname: str) -> tuple[set[str], set[str]]:
+    """The primary-key and unique column attributes a model's classes declare."""
+    primary: set[str] = set()
+    unique: set[str] = set()
+    for name in st.project.mro(qualname):
+        cls = st.project.class_(name)
+        if cls is None:
+            continue
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                target, value = stmt.targets[0], stmt.value
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                target, value = stmt.target, stmt.value
+            else:
+                continue
+            if not isinstance(target, ast.Name):
+                continue
+            for node in walk(value):
+                if isinstance(node, ast.Call):
+                    if is_true(keyword(node, "primary_key")):
+                        primary.add(target.id)
+                    if is_true(keyword(node, "unique")):
+                        unique.add(target.id)
+    return primary, unique
+
+
+def _one_row(call: ast.Call, parents: dict[int, ast.AST]) -> bool:
+    """Is the result of `call` (awaited or not) narrowed to one row right away
+    (`.scalar_one_or_none()`, `.scalars().first()`)?"""
+    current: ast.AST = call
+    parent = parents.get(id(current))
+    if isinstance(parent, ast.Await):
+        current = parent
+    methods = [_method(c) for c in _chain_up(current, parents)]
+    if methods[:1] == ["scalars"]:
+        methods = methods[1:]
+    return bool(methods) and methods[0] in _ONE_ROW
+
+
+def _select_read_one(
+    st: OrmState,
+    module: Module,
+    handler: Function,
+    stmt: ast.Call,
+    entity: tuple[ast.expr, str | None],
+    run: ast.Call | None,
+    parents: dict[int, ast.AST],
+) -> bool:
+    """`session.execute(select(M).where(M.id == x)).scalar_one_or_none()` (or the
+    statement bound to a name first, or `session.scalar(...)`): `session.get` in
+    another spelling."""
+    if run is None:
+        return False
+    chain = _chain_up(stmt, parents)
+    if not chain or any(_method(c) not in _FILTERS for c in chain):
+        return False
+    outer: ast.AST = chain[-1]
+    if not (run.args and _is_value_of(st, handler, run.args[0], outer, parents)):
+        return False
+    if not _key_lookup(st, entity, chain):
+        return False
+    assert isinstance(run.func, ast.Attribute)
+    return run.func.attr == "scalar" or _one_row(run, parents)
+
+
+def _is_value_of(
+    st: OrmState, handler: Function, arg: ast.expr, value: ast.AST, parents: dict[int, ast.AST]
+) -> bool:
+    """Is `arg` the expression `value` itself, or a name whose only binding reaching it
+    is `name = value`?"""
+    if arg is value:
+        return True
+    if not isinstance(arg, ast.Name):
+        return False
+    bindings = st.facts_of(handler).reaching(arg.id, arg)
+    if len(bindings) != 1:
+        return False
+    node = bindings[0][0]
+    bound = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+    if isinstance(bound, ast.Await):
+        bound = bound.value
+    return bound is value
+
+
+def _query_read_one(st: OrmState, module: Module, handler: Function, call: ast.Call) -> bool:
+    """`session.query(M).get(id)` / `.filter(M.id == x).first()` / `.filter_by(id=x).one()`."""
+    entity = _entity(st, module, handler, call)
+    if entity is None:
+        return False
+    chain = _chain_up(call, _parents(handler))
+    if not chain:
+        return False
+    *filters, last = chain
+    if any(_method(c) not in _FILTERS for c in filters):
+        return False
+    if _method(last) == "get":
+        return not filters
+    return _method(last) in _ONE_ROW and _key_lookup(st, entity, filters)
+
+
+def _delegated_list(
+    st: OrmState,
+    module: Module,
+    handler: Function,
+    stmt: ast.Call,
+    run: ast.Call | None,
+    parents: dict[int, ast.AST],
+) -> bool:
+    """`page = paginate(select(M), filters, order_by, ...)` with a project helper doing
+    the query work, plus at most `session.scalars(page)`."""
+    helper = parents.get(id(stmt))
+    if isinstance(helper, ast.keyword):
+        helper = parents.get(id(helper))
+    if not isinstance(helper, ast.Call) or helper.func is stmt:
+        return False
+    if stmt not in helper.args and all(kw.value is not stmt for kw in helper.keywords):
+        return False
+    callee = resolve_callee(st.project, module, helper.func, handler)
+    if st.project.function(callee) is None:
+        return False
+    if run is None:
+        return True
+    if not run.args or not isinstance(run.args[0], ast.Name):
+        return False
+    bindings = st.facts_of(handler).reaching(run.args[0].id, run.args[0])
+    if len(bindings) != 1 or not isinstance(bindings[0][0], ast.Assign):
+        return False
+    bound = bindings[0][0].value
+    if isinstance(bound, ast.Await):
+        bound = bound.value
+    return bound is helper
