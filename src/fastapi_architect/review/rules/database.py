@@ -8,7 +8,15 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from fastapi_architect.model.astutil import body_nodes, keyword, last_name, walk
+from fastapi_architect.model.astutil import (
+    body_nodes,
+    dotted,
+    keyword,
+    last_name,
+    parameters,
+    walk,
+    walk_nodes,
+)
 from fastapi_architect.model.project import Function, Module
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext
@@ -993,19 +1001,34 @@ def _sql_text(expr: ast.expr) -> str | None:
     return None
 
 
+def _chained_on(expr: ast.expr | None, name: str) -> bool:
+    """`stmt.where(...)`, `stmt.values(...).returning(...)`: a method chain on `name`."""
+    if not isinstance(expr, ast.Call):
+        return False
+    root: ast.expr = expr
+    while isinstance(root, ast.Call) and isinstance(root.func, ast.Attribute):
+        root = root.func.value
+    return isinstance(root, ast.Name) and root.id == name
+
+
 def _write_statement(st: OrmState, fn: Function | None, expr: ast.expr, depth: int = 0) -> bool:
     """Is `expr` an INSERT/UPDATE/DELETE (or upsert) statement: a chain built on a write
     constructor (`insert(T).values(...).on_conflict_do_update(...)`), raw SQL that
-    writes (`text("DELETE FROM ...")`, `NOTIFY`), or a local bound only to those?"""
+    writes (`text("DELETE FROM ...")`, `NOTIFY`), or a local bound only to those and to
+    chains on itself (`if override: stmt = stmt.on_conflict_do_update(...)`: refining a
+    write statement keeps it a write)?"""
     if isinstance(expr, ast.Await):
         expr = expr.value
     if isinstance(expr, ast.Name):
         if fn is None or depth > 2:
             return False
-        bindings = st.facts_of(fn).assigns.get(expr.id, [])
+        bindings = [
+            value
+            for _node, value in st.facts_of(fn).assigns.get(expr.id, [])
+            if not _chained_on(value, expr.id)
+        ]
         return bool(bindings) and all(
-            value is not None and _write_statement(st, fn, value, depth + 1)
-            for _node, value in bindings
+            value is not None and _write_statement(st, fn, value, depth + 1) for value in bindings
         )
     sql = _sql_text(expr)
     if sql is not None:
@@ -1093,15 +1116,131 @@ def _item_names(st: OrmState, fn: Function, call: ast.Call) -> set[str]:
     }
 
 
-def _first_read_query(st: OrmState, fn: Function) -> tuple[ast.Call, str] | None:
+_MISSING = object()
+
+
+def _literal_arguments(callee: Function, call: ast.Call) -> dict[str, object]:
+    """The parameters of `callee` this call leaves at (or passes) a literal, with its
+    value: `self._write(session, row)` against `def _write(self, session, row,
+    version_id=None)` gives `{"version_id": None}`. Empty when the call spreads
+    `*args`/`**kwargs`; parameters the callee reassigns are left out. Under a decorator
+    that may inject or reorder arguments (`@db_injector`), positional arguments cannot
+    be matched to parameters, so only keywords and keyword-only defaults count."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(
+        k.arg is None for k in call.keywords
+    ):
+        return {}
+    node = callee.node
+    signature = parameters(node)
+    positional = [
+        arg.arg for arg, _ in signature[: len(node.args.posonlyargs) + len(node.args.args)]
+    ]
+    decorators = {dotted(d) for d in node.decorator_list}
+    bound = 0
+    if (
+        callee.class_qualname is not None
+        and isinstance(call.func, ast.Attribute)
+        and "staticmethod" not in decorators
+        and (
+            "classmethod" in decorators
+            # `obj.method(...)`, not `Class.method(obj, ...)`
+            or last_name(dotted(call.func.value)) != last_name(callee.class_qualname)
+        )
+    ):
+        bound = 1
+    matched = decorators <= {"staticmethod", "classmethod"} or not call.args
+    out: dict[str, object] = {}
+    for arg, default in signature:
+        name = arg.arg
+        if name in callee.local_values:
+            continue
+        value = keyword(call, name)
+        if value is None and name in positional:
+            if not matched:
+                continue
+            index = positional.index(name) - bound
+            if 0 <= index < len(call.args):
+                value = call.args[index]
+        if value is None:
+            value = default
+        if isinstance(value, ast.Constant):
+            out[name] = value.value
+    return out
+
+
+def _never(test: ast.expr, truth: bool, values: dict[str, object]) -> bool:
+    """Can `test` not have this truth when the parameters hold these literals
+    (`if version_id:` with `version_id=None`, `if not force:` with `force=True`)?"""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _never(test.operand, not truth, values)
+    if isinstance(test, ast.BoolOp):
+        parts = (_never(v, truth, values) for v in test.values)
+        # `a and b` is true only if both are, false only if one is; `or` the reverse.
+        return any(parts) if isinstance(test.op, ast.And) == truth else all(parts)
+    if isinstance(test, ast.Name):
+        value = values.get(test.id, _MISSING)
+        return value is not _MISSING and bool(value) != truth
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.left, ast.Name)
+        and isinstance(test.ops[0], (ast.Is, ast.IsNot, ast.Eq, ast.NotEq))
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    ):
+        value = values.get(test.left.id, _MISSING)
+        if value is _MISSING:
+            return False
+        is_none = isinstance(test.ops[0], (ast.Is, ast.Eq))
+        return ((value is None) == is_none) != truth
+    return False
+
+
+def _dead_statements(block: list[ast.stmt], values: dict[str, object]) -> Iterator[ast.stmt]:
+    """The statements of a function body that cannot run when its parameters hold these
+    literals: the branch of an `if` on them that the values rule out, and the rest of a
+    block after `if not param: return` when the guard always returns."""
+    for index, stmt in enumerate(block):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(stmt, ast.If):
+            for branch, truth in ((stmt.body, True), (stmt.orelse, False)):
+                if _never(stmt.test, truth, values):
+                    yield from branch
+                else:
+                    yield from _dead_statements(branch, values)
+            if (
+                not stmt.orelse
+                and isinstance(stmt.body[-1], (ast.Return, ast.Raise))
+                and _never(stmt.test, False, values)
+            ):
+                yield from block[index + 1 :]
+                return
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, name, None)
+            if isinstance(inner, list):
+                yield from _dead_statements(inner, values)
+        for handler in getattr(stmt, "handlers", ()):
+            yield from _dead_statements(handler.body, values)
+        for case in getattr(stmt, "cases", ()):
+            yield from _dead_statements(case.body, values)
+
+
+def _first_read_query(
+    st: OrmState, fn: Function, call: ast.Call | None = None
+) -> tuple[ast.Call, str] | None:
     """The first query of a helper's body that reads: not a statement that writes
     (a per-item write is row-by-row writing, FAA409's concern), not an advisory lock,
     not a `session.query(...)` chain that builds a subquery, and not a re-read of what
     the helper has just written (`dag.clear(run_id=run.run_id, session=session)` then
     `session.scalar(select(DagRun).where(DagRun.id == run.id))`): such a helper is a
-    per-item command, and the read is part of it."""
+    per-item command, and the read is part of it. Code that cannot run for this `call`
+    is skipped: `if version_id:` when the call leaves `version_id` at `None`."""
+    values = _literal_arguments(fn, call) if call is not None else {}
+    dead = {id(n) for n in walk_nodes(list(_dead_statements(fn.node.body, values)))}
     key = ("FAA402-read", id(fn.node))
-    if key in st.memo:
+    if not dead and key in st.memo:
         found = st.memo[key]
         return found if isinstance(found, tuple) else None
     parents = {
@@ -1113,7 +1252,7 @@ def _first_read_query(st: OrmState, fn: Function) -> tuple[ast.Call, str] | None
     wrote = False
     result: tuple[ast.Call, str] | None = None
     for node in body_nodes(fn.node):
-        if not isinstance(node, ast.Call) or _advisory_lock(node):
+        if not isinstance(node, ast.Call) or _advisory_lock(node) or id(node) in dead:
             continue
         hit = session_call(st, fn.module, node, fn, QUERY_METHODS)
         if hit is None:
@@ -1131,7 +1270,8 @@ def _first_read_query(st: OrmState, fn: Function) -> tuple[ast.Call, str] | None
             continue  # reloads what was just written
         result = (node, hit[0])
         break
-    st.memo[key] = result
+    if not dead:
+        st.memo[key] = result
     return result
 
 
@@ -1151,14 +1291,18 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     comprehension over a collection, in any function of the project. A call to a
     project function or method (a repository, service or CRUD helper) whose own body
     runs such a query counts too (one hop), so `crud.get_user(db, uid)` in a loop is
-    reported at the call. A legacy `session.query(...)` chain that ends in a SQL
-    expression (`.subquery()`, `.exists()`, `.cte()`, `.label()`), directly or through
+    reported at the call; the helper is read as that call runs it, so a query behind
+    `if version_id:` does not count for a call that leaves `version_id` at `None` (or
+    passes any literal that rules the branch out). A legacy `session.query(...)` chain
+    that ends in a SQL expression (`.subquery()`, `.exists()`, `.cte()`, `.label()`),
+    directly or through
     a local used only that way, builds part of one statement and sends nothing, so
     building filters in a loop is not reported; nor is a loop over batches
     (`for id_batch in id_batches`), where one query per batch is the fix. Only reads
     count: a statement that writes (`insert()`/`update()`/`delete()` chains, upserts,
-    raw `INSERT`/`UPDATE`/`DELETE`/`NOTIFY` SQL, `session.query(...).delete()`), in
-    the loop or as a helper's only query, is row-by-row writing (FAA409's concern), and
+    raw `INSERT`/`UPDATE`/`DELETE`/`NOTIFY` SQL, `session.query(...).delete()`, also
+    when refined under an `if` as `stmt = stmt.where(...)`), in the loop or as a
+    helper's only query, is row-by-row writing (FAA409's concern), and
     a helper's re-read of the item it has just written (a write, or a command handed
     the session such as `dag.clear(run_id=run.run_id, session=session)`, then a query
     on the same names) is part of that per-item command.
@@ -1225,7 +1369,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         callee = st.project.function(resolve_callee(st.project, ctx.module, node.func, fn))
         if callee is None or callee is fn or _memoized(ctx, callee):
             return
-        inner = _first_read_query(st, callee)
+        inner = _first_read_query(st, callee, node)
         if inner is None:
             return
         owner = st.project.enclosing_class(callee)
