@@ -31,6 +31,7 @@ from fastapi_architect.model.astutil import (
     last_name,
     parameters,
     walk,
+    walk_nodes,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.constants import class_attribute
@@ -218,6 +219,124 @@ def _no_docs_ui(model: AppModel, route: Route) -> bool:
         return False
     apps = _serving_apps(route)
     return apps is not None and all(id(app) in off for app in apps)
+
+
+# Hosts that only processes on the same machine can reach.
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_UVICORN_RUN = frozenset({"uvicorn.run", "uvicorn.main.run"})
+
+
+def _calls_in(module: Module) -> Iterator[tuple[Function | None, ast.Call]]:
+    """Every call of a module, with the function it runs in (None at module level)."""
+    for node in walk_nodes(list(module.tree.body)):
+        if isinstance(node, ast.Call):
+            yield None, node
+    for fn in module.functions.values():
+        for node in body_nodes(fn.node):
+            if isinstance(node, ast.Call):
+                yield fn, node
+
+
+def _process_targets(project: Project, modules: list[Module]) -> set[str]:
+    """Functions started as worker processes: `multiprocessing.Process(target=fn)`,
+    `ctx.Process(target=fn)`."""
+    out: set[str] = set()
+    for module in modules:
+        if "Process(" not in module.source:
+            continue
+        for scope, call in _calls_in(module):
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else dotted(func) or ""
+            target = keyword(call, "target")
+            if name == "Process" and target is not None:
+                resolved = project.resolve(module, target, scope)
+                if resolved:
+                    out.add(resolved)
+    return out
+
+
+def _internal_apps(model: AppModel) -> frozenset[int]:
+    """Ids of the apps that serve only other processes on the same machine: built by a
+    factory (`create_worker_app()`) that is called nowhere but in functions started as
+    worker processes (`multiprocessing.Process(target=run_worker)`), which run it with
+    `uvicorn.run(app, host="127.0.0.1")`. Such a sidecar sits behind the main app or a
+    proxy; its docs page and OpenAPI document reach no client."""
+    project = model.project
+    modules = [m for m in project.module_list if not is_test_module(m)]
+    factories: dict[str, list[RouterObj]] = {}
+    for app in model.routers.values():
+        if app.kind == "app" and app.scope is not None:
+            factories.setdefault(app.scope.qualname, []).append(app)
+    if not factories:
+        return frozenset()
+    runs: dict[str, set[str]] = {}  # factory -> the functions that run its app on loopback
+    for module in modules:
+        if "uvicorn" not in module.source:
+            continue
+        for scope, call in _calls_in(module):
+            if scope is None or not call.args:
+                continue
+            if project.resolve(module, call.func, scope) not in _UVICORN_RUN:
+                continue
+            if const_str(keyword(call, "host")) not in _LOOPBACK_HOSTS:
+                continue
+            arg = call.args[0]
+            value = scope.local_values.get(arg.id) if isinstance(arg, ast.Name) else None
+            if isinstance(value, ast.Call):
+                factory = project.resolve(module, value.func, scope)
+                if factory in factories:
+                    runs.setdefault(factory, set()).add(scope.qualname)
+    if not runs:
+        return frozenset()
+    workers = _process_targets(project, modules)
+    internal = {f for f, runners in runs.items() if runners <= workers}
+    # A factory also called elsewhere (an ASGI entry point) serves clients there.
+    for module in modules:
+        if not internal:
+            break
+        if not any(last_name(f) in module.source for f in internal):
+            continue
+        for scope, call in _calls_in(module):
+            callee = project.resolve(module, call.func, scope)
+            if callee in internal and (scope is None or scope.qualname not in runs[callee]):
+                internal.discard(callee)
+    return frozenset(id(app) for f in internal for app in factories[f])
+
+
+_INTERNAL: ModelCache[frozenset[int]] = ModelCache()
+
+
+def _internal_only(model: AppModel, route: Route) -> bool:
+    """Is the route served only by internal worker apps (see `_internal_apps`)?"""
+    internal = _INTERNAL.get(model, lambda: _internal_apps(model))
+    if not internal:
+        return False
+    apps = _serving_apps(route)
+    return apps is not None and bool(apps) and all(id(app) in internal for app in apps)
+
+
+def _report_order(route: Route) -> tuple[bool, tuple[str, int, int]]:
+    """The order in which a handler's registrations claim a finding: a GET before its
+    HEAD twin (`@app.head(...)` stacked above `@app.get(...)`), then by position."""
+    return (set(route.methods) == {"HEAD"}, _site_order(route))
+
+
+def _own_document(model: AppModel) -> bool:
+    """Does a route serve an OpenAPI document the project writes by hand (a dict literal
+    with `"openapi": "3.0.2"` and `"paths"`)? That document, not FastAPI's generated
+    one, is the contract the project publishes."""
+    for route in model.routes:
+        if is_test_module(route.module):
+            continue
+        for node in body_nodes(route.handler.node):
+            if isinstance(node, ast.Dict):
+                keys = {const_str(k) for k in node.keys if k is not None}
+                if {"openapi", "paths"} <= keys:
+                    return True
+    return False
+
+
+_OWN_DOCUMENT: ModelCache[bool] = ModelCache()
 
 
 def _also(count: int) -> str:
@@ -539,8 +658,10 @@ def _undocumented(model: AppModel, route: Route) -> _Undocumented:
     out = _Undocumented()
     if route.kind != "http" or has_keyword_splat(route) or _starlette_route(route):
         return out
-    if _schema_unpublished(model, route):
+    if _schema_unpublished(model, route) or _internal_only(model, route):
         return out
+    if _no_docs_ui(model, route) and _OWN_DOCUMENT.get(model, lambda: _own_document(model)):
+        return out  # no docs page shows the generated document, the project's own is the contract
     include = route.keywords.get("include_in_schema")
     if isinstance(include, ast.Constant) and include.value is False:
         return out
@@ -610,7 +731,7 @@ def _all_undocumented(model: AppModel) -> _Undocumenteds:
                     missing.setdefault(code, where)
     # A handler registered several times: each status once, on its first registration.
     first: dict[tuple[int, int], int] = {}  # (handler, status) -> reporting route
-    for route in sorted(model.routes, key=_site_order):
+    for route in sorted(model.routes, key=_report_order):
         missing = out.routes[id(route)].missing
         repeated = set()
         for code in list(missing):
@@ -683,10 +804,15 @@ def undocumented_error_response(route: Route, ctx: ProjectContext) -> Iterator[R
     when it is undocumented on two or more of its routes (one `responses=` there
     documents it for all of them), and on the route when only one misses it. A handler
     registered several times (HEAD next to GET, `/x` next to `/x/`) is reported once per
-    status, on its first registration. Routes served only by apps created with
-    `openapi_url=None` are skipped (they publish no OpenAPI document), unless the project
-    builds the document itself (`get_openapi(...)`, `app.openapi()`); turning off only
-    `docs_url`/`redoc_url` still publishes `/openapi.json`.
+    status, on its first registration (a GET before its HEAD twin). Routes served only by
+    apps created with `openapi_url=None` are skipped (they publish no OpenAPI document),
+    unless the project builds the document itself (`get_openapi(...)`, `app.openapi()`);
+    turning off only `docs_url`/`redoc_url` still publishes `/openapi.json`, unless the
+    project also serves an OpenAPI document it writes by hand (a dict literal with
+    `"openapi"` and `"paths"` keys returned by a route): that one is its contract. Also
+    skipped: internal worker apps, built by a factory called only in functions started as
+    `multiprocessing.Process(target=...)` that run the app with `uvicorn.run(app,
+    host="127.0.0.1")`.
 
     ## Example
     ```python
@@ -1360,16 +1486,26 @@ def _operational(project: Project, route: Route) -> bool:
 _FILE_PARAM = re.compile(r"{\s*(\w+)\s*:\s*path\s*}")
 
 
+# Responses that send a file's bytes: whole, streamed, or a byte range of it.
+_FILE_RESPONSES = frozenset({"FileResponse", "StreamingResponse"})
+
+
 def _file_response(
     project: Project, module: Module, scope: Function | None, expr: ast.expr | None, depth: int = 0
 ) -> bool:
-    """`FileResponse(...)`, or a call to a project helper whose every `return` is one
-    (`return file_response(BUILD_DIR, path)`)."""
+    """`FileResponse(...)`, `StreamingResponse(...)`, a project response class named for
+    a file (`RangedFileResponse`), or a call to a project helper whose every `return` is
+    one (`return file_response(BUILD_DIR, path)`, `return await stream_url(url)`)."""
+    if isinstance(expr, ast.Await):
+        expr = expr.value
     if not isinstance(expr, ast.Call) or depth > 2:
         return False
     name = project.resolve(module, expr.func, scope)
     if name is not None and is_response_class(project, name):
-        return any(last_name(n) == "FileResponse" for n in project.mro(name))
+        return any(
+            last_name(n) in _FILE_RESPONSES or last_name(n).endswith("FileResponse")
+            for n in project.mro(name)
+        )
     helper = project.function(name)
     return helper is not None and _returns_files(project, helper, depth + 1)
 
@@ -1432,14 +1568,18 @@ def route_docs_incomplete(route: Route, ctx: ProjectContext) -> Iterator[Report]
     `server_version`). So are the files a browser or crawler fetches by a fixed name
     (`/manifest.json`, `/robots.txt`, `/favicon.ico`, `/sitemap.xml`, anything under
     `/.well-known/`) and static-file routes: a GET with a `{name:path}` parameter,
-    taking nothing else but `Request`, whose every `return` is a `FileResponse` (or a
-    project helper returning one). A handler registered several times (HEAD next to
-    GET, `/x` next to `/x/`) is reported once, on its first registration. Routes served
-    only by apps that show no docs page are skipped: apps created with
-    `openapi_url=None`, or with both `docs_url=None` and `redoc_url=None` (also as the
-    default of a project subclass of `FastAPI`), unless the project builds the document
-    itself (`get_openapi(...)`, `app.openapi()`) or serves its own docs page
-    (`get_swagger_ui_html`, `get_redoc_html`, Scalar).
+    taking nothing else but `Request`, whose every `return` is a `FileResponse`, a
+    `StreamingResponse` or a project response class named `...FileResponse` (or a
+    project helper returning one, awaited or not). A handler registered several times
+    (HEAD next to GET, `/x` next to `/x/`) is reported once, on its first registration
+    (a GET before its HEAD twin). Routes served only by apps that show no docs page are
+    skipped: apps created with `openapi_url=None`, or with both `docs_url=None` and
+    `redoc_url=None` (also as the default of a project subclass of `FastAPI`), unless
+    the project builds the document itself (`get_openapi(...)`, `app.openapi()`) or
+    serves its own docs page (`get_swagger_ui_html`, `get_redoc_html`, Scalar). So are
+    internal worker apps: built by a factory called only in functions started as
+    `multiprocessing.Process(target=...)` that run the app with `uvicorn.run(app,
+    host="127.0.0.1")` (or `localhost`), reached only from the same machine.
 
     ## Example
     ```python
@@ -1481,6 +1621,8 @@ def _docs_gaps(model: AppModel, route: Route) -> list[str]:
         return []
     if _schema_unpublished(model, route) or _no_docs_ui(model, route):
         return []
+    if _internal_only(model, route):
+        return []
     missing: list[str] = []
     if not (
         "summary" in route.keywords
@@ -1500,7 +1642,7 @@ def _all_docs_gaps(model: AppModel) -> dict[int, tuple[list[str], int]]:
     once per gap, on its first registration."""
     out: dict[int, tuple[list[str], int]] = {}
     first: dict[tuple[int, str], int] = {}  # (handler, gap) -> reporting route
-    for route in sorted(model.routes, key=_site_order):
+    for route in sorted(model.routes, key=_report_order):
         fresh: list[str] = []
         repeated: set[int] = set()
         for gap in _docs_gaps(model, route):
@@ -1563,6 +1705,77 @@ def _body_params(project: Project, fn: Function) -> Iterator[tuple[ast.arg, str]
                 yield param, f"the model `{model}`"
 
 
+# Methods that turn a Pydantic body into a dict or JSON text, whole.
+_DUMPS = frozenset({"model_dump", "model_dump_json", "dict", "json"})
+_TRAILING_PARAM = re.compile(r"(?:/{[^}]*})+/?$")
+
+
+def _url_tail(expr: ast.expr) -> str | None:
+    """The path an outgoing URL adds to its base: `/api/delete` for
+    `f"{base}/api/delete"` or `base + "/api/delete"` (a value inside it is `{}`)."""
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        return const_str(expr.right)
+    if not isinstance(expr, ast.JoinedStr) or not expr.values:
+        return None
+    if not isinstance(expr.values[0], ast.FormattedValue):
+        return None
+    return "".join(
+        v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "{}"
+        for v in expr.values[1:]
+    )
+
+
+def _whole_body(fn: Function, expr: ast.expr, param: str, depth: int = 0) -> bool:
+    """Does `expr` carry the body parameter whole: `form_data`, `{**form_data}`,
+    `form_data.model_dump()`, `json.dumps(payload)` after `payload = form_data.dict()`?
+    A field of it (`{"id": form_data.id}`) is not the body."""
+    if depth > 3:
+        return False
+    owners: set[int] = set()  # names read for an attribute: `form_data.id`
+    for node in walk(expr):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id == param and node.attr in _DUMPS:
+                return True
+            owners.add(id(node.value))
+    for node in walk(expr):
+        if not isinstance(node, ast.Name):
+            continue
+        if node.id == param and id(node) not in owners:
+            return True
+        bound = fn.local_values.get(node.id) if node.id != param else None
+        if bound is not None and _whole_body(fn, bound, param, depth + 1):
+            return True
+    return False
+
+
+def _forwards_as_is(route: Route, param: str) -> bool:
+    """Does the handler pass the body on, whole, to an upstream service with the same
+    method and path (`send_request(f"{url}/api/delete", "DELETE", payload=body)`
+    behind `DELETE /api/delete`)? The route copies the upstream's API (a
+    protocol-compatible proxy), whose method and body shape are not the project's."""
+    own = _TRAILING_PARAM.sub("", _PATH_PARAM.sub("{}", route.path)).rstrip("/")
+    if not own.strip("/{}"):
+        return False
+    methods = {m.lower() for m in route.methods}
+    fn = route.handler
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        values = [*node.args, *(kw.value for kw in node.keywords)]
+        same_method = (isinstance(func, ast.Attribute) and func.attr in methods) or any(
+            (const_str(v) or "").lower() in methods for v in values
+        )
+        if not same_method:
+            continue
+        tails = [_url_tail(v) for v in values]
+        if not any(tail is not None and tail.rstrip("/") == own for tail in tails):
+            continue
+        if any(_whole_body(fn, v, param) for v in values):
+            return True
+    return False
+
+
 @rule(
     code="FAA709",
     name="body-on-get-or-delete",
@@ -1591,7 +1804,11 @@ def body_on_get_or_delete(route: Route, ctx: ProjectContext) -> Iterator[Report]
     Only the handler's own parameters are read; a body taken by a dependency is not
     seen. A model parameter with `Query()` (FastAPI's query parameter models) or
     `Depends()` is not a body and is not reported. Registrations for several methods
-    including a body method (`api_route(methods=["GET", "POST"])`) are skipped.
+    including a body method (`api_route(methods=["GET", "POST"])`) are skipped, and so
+    are protocol-compatible proxies: a handler that passes the body on whole
+    (`body`, `body.model_dump()`) in an outgoing call with the route's own method and
+    path (`send_request(f"{url}/api/delete", "DELETE", ...)` behind `DELETE
+    /api/delete`), as the upstream API defines them.
 
     ## Example
     ```python
@@ -1612,6 +1829,8 @@ def body_on_get_or_delete(route: Route, ctx: ProjectContext) -> Iterator[Report]
     if route.kind != "http" or not route.methods or not set(route.methods) <= _BODYLESS:
         return
     for param, what in _body_params(ctx.project, route.handler):
+        if _forwards_as_is(route, param.arg):
+            return
         yield Report(
             route.node,
             f"`{route.handler.name}` ({route_label(route)}) reads the request body: "
