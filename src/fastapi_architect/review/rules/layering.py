@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from fastapi_architect.model.apps import Route
-from fastapi_architect.model.astutil import body_nodes, const_str, dotted, last_name, parameters
+from fastapi_architect.model.astutil import (
+    body_nodes,
+    child_nodes,
+    const_str,
+    dotted,
+    last_name,
+    parameters,
+)
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import Function, Module, Project
@@ -330,15 +337,42 @@ def _enclosing(model: AppModel, module: Module, stack: list[ast.AST]) -> Functio
     return None
 
 
-def _walk_with_stack(
-    node: ast.AST, stack: list[ast.AST] | None = None
-) -> Iterator[tuple[ast.AST, list[ast.AST]]]:
-    stack = [] if stack is None else stack
-    for child in ast.iter_child_nodes(node):
-        yield child, stack
-        stack.append(child)
-        yield from _walk_with_stack(child, stack)
-        stack.pop()
+def _walk_with_stack(node: ast.AST) -> Iterator[tuple[ast.AST, list[ast.AST]]]:
+    """Every node below `node` in pre-order, with its ancestors (outermost first, `node`
+    excluded). The list is reused: read it before the next step. Iterative, so each step
+    costs the same at any depth (a recursive `yield from` pays for every level)."""
+    path: list[ast.AST] = []
+    todo: list[tuple[ast.AST, int]] = [(child, 0) for child in reversed(child_nodes(node))]
+    while todo:
+        current, depth = todo.pop()
+        del path[depth:]
+        yield current, path
+        children = child_nodes(current)
+        if children:
+            path.append(current)
+            todo.extend((child, depth + 1) for child in reversed(children))
+
+
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _import_statements(
+    tree: ast.Module,
+) -> Iterator[tuple[ast.Import | ast.ImportFrom, list[ast.AST]]]:
+    """Every import with the statements around it, outermost first. Imports are
+    statements, so only statement blocks are entered (never an expression), which makes
+    this a small fraction of a whole-tree walk."""
+    todo: list[tuple[ast.AST, tuple[ast.AST, ...]]] = [(s, ()) for s in reversed(tree.body)]
+    while todo:
+        node, outer = todo.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node, list(outer)
+            continue
+        inner = (*outer, node)
+        for name in _BLOCK_FIELDS:
+            block = getattr(node, name, None)
+            if type(block) is list:
+                todo.extend((child, inner) for child in reversed(block))
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -697,8 +731,8 @@ def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
         importer = layer_of(model, module)
         if importer is None:
             continue
-        for node, stack in _walk_with_stack(module.tree):
-            if not isinstance(node, (ast.Import, ast.ImportFrom)) or _in_type_checking(stack):
+        for node, stack in _import_statements(module.tree):
+            if _in_type_checking(stack):
                 continue
             for target in _imported_modules(ctx, module, node):
                 if target is module or _same_package(module, target):
