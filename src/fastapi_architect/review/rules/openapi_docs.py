@@ -600,58 +600,73 @@ def _sites_raise(model: AppModel, sites: list[DepSite], out: dict[int, str]) -> 
                 out.setdefault(code, where)
 
 
-def _mount_includes(mount: Mount | None) -> dict[int, Include]:
-    """`include_router(..., dependencies=...)` calls on the way to the route: id of each
-    of their dependency sites -> the include."""
-    out: dict[int, Include] = {}
+# Who attaches a dependency to a whole group of routes: an `include_router(...,
+# dependencies=...)` call, or a router (or app) built with `dependencies=[...]`.
+_Owner = Include | RouterObj
+
+
+def _shared_sites(route: Route, mount: Mount | None) -> dict[int, _Owner]:
+    """Dependency sites that reach the route from a whole router, not the route itself:
+    those of each `include_router(..., dependencies=...)` call on the way and those each
+    router or app on the way was built with (`APIRouter(dependencies=[...])`). Id of each
+    site -> the call or router that attaches it."""
+    out: dict[int, _Owner] = {}
     if mount is None:
+        for site in route.router.dependencies:
+            out[id(site)] = route.router
         return out
     on_the_way = {id(site) for site in mount.dependencies}
-    for index, router in enumerate(mount.chain[1:], start=1):
+    for index, router in enumerate(mount.chain):
+        for site in router.dependencies:
+            if id(site) in on_the_way:
+                out.setdefault(id(site), router)
+        if not index:
+            continue
         for include in router.included_by:
             if include.parent is mount.chain[index - 1] and include.kind == "include":
                 for site in include.dependencies:
                     if id(site) in on_the_way:
-                        out[id(site)] = include
+                        out.setdefault(id(site), include)
     return out
 
 
 def _route_raises(
     model: AppModel, route: Route, mount: Mount | None
-) -> tuple[dict[int, str], dict[int, tuple[Include, str]]]:
-    """What the route can raise through its handler, its own dependencies and those of
-    its routers and app; and, apart, what only an `include_router(dependencies=...)`
-    dependency raises (status -> the include, the raising function)."""
+) -> tuple[dict[int, str], dict[int, tuple[_Owner, str]]]:
+    """What the route can raise through its handler and its own dependencies; and, apart,
+    what only a dependency shared by a whole router raises, one that an `include_router(
+    dependencies=...)` call or a router or app built with `dependencies=` attaches (status
+    -> the call or router, the raising function)."""
     project = model.project
     own: dict[int, str] = dict(_raised_with_helpers(model, route.handler))
     mount_deps = mount.dependencies if mount is not None else list(route.router.dependencies)
-    includes = _mount_includes(mount)
+    shared = _shared_sites(route, mount)
     sites = [
-        *(site for site in mount_deps if id(site) not in includes),
+        *(site for site in mount_deps if id(site) not in shared),
         *route.dependencies,
         *param_sites(project, route.handler),
     ]
     _sites_raise(model, sites, own)
-    by_include: dict[int, tuple[Include, str]] = {}
+    by_owner: dict[int, tuple[_Owner, str]] = {}
     for site in mount_deps:
-        include = includes.get(id(site))
-        if include is None:
+        owner = shared.get(id(site))
+        if owner is None:
             continue
         raised: dict[int, str] = {}
         _sites_raise(model, [site], raised)
         for code, where in raised.items():
             if code not in own:
-                by_include.setdefault(code, (include, where))
-    return own, by_include
+                by_owner.setdefault(code, (owner, where))
+    return own, by_owner
 
 
 @dataclass
 class _Undocumented:
-    """FAA704 for one route: the statuses to report on it, and the include calls whose
-    dependencies raise undocumented statuses (reported once, at the call)."""
+    """FAA704 for one route: the statuses to report on it, and the include calls and
+    routers whose dependencies raise undocumented statuses (reported once, there)."""
 
     missing: dict[int, str] = field(default_factory=dict)
-    includes: list[tuple[Include, int, str]] = field(default_factory=list)
+    shared: list[tuple[_Owner, int, str]] = field(default_factory=list)
 
 
 def _undocumented(model: AppModel, route: Route) -> _Undocumented:
@@ -669,32 +684,35 @@ def _undocumented(model: AppModel, route: Route) -> _Undocumented:
     if not route.mounts:
         mounts = [None]
     missing: dict[int, str] | None = None
-    from_includes: list[tuple[Include, int, str]] = []
+    from_shared: list[tuple[_Owner, int, str]] = []
     for mount in mounts:
-        raised, by_include = _route_raises(model, route, mount)
+        raised, by_owner = _route_raises(model, route, mount)
         raised.pop(HTTPStatus.UNPROCESSABLE_ENTITY, None)
-        by_include.pop(HTTPStatus.UNPROCESSABLE_ENTITY, None)
-        if not raised and not by_include:
+        by_owner.pop(HTTPStatus.UNPROCESSABLE_ENTITY, None)
+        if not raised and not by_owner:
             return out
         documented = _mount_documented(model.project, route, mount)
         if documented is None:
             return out
-        for code, (include_call, where) in by_include.items():
+        for code, (owner, where) in by_owner.items():
             if not _covers(documented, code):
-                from_includes.append((include_call, code, where))
+                from_shared.append((owner, code, where))
         here = {code: where for code, where in raised.items() if not _covers(documented, code)}
         if missing is None:
             missing = here
         else:
             missing = {code: where for code, where in missing.items() if code in here}
     out.missing = missing or {}
-    out.includes = from_includes
+    out.shared = from_shared
     return out
 
 
 @dataclass
-class _IncludeFinding:
-    include: Include
+class _SharedFinding:
+    """Undocumented statuses raised by the dependencies an `include_router` call or a
+    router attaches, on two or more of its routes: reported once, at the call or router."""
+
+    owner: _Owner
     first_route: int  # id of the route that reports it (the first one in the model)
     statuses: dict[int, str] = field(default_factory=dict)
     routes: set[int] = field(default_factory=set)
@@ -703,7 +721,7 @@ class _IncludeFinding:
 @dataclass
 class _Undocumenteds:
     routes: dict[int, _Undocumented] = field(default_factory=dict)
-    includes: dict[int, _IncludeFinding] = field(default_factory=dict)
+    shared: dict[int, _SharedFinding] = field(default_factory=dict)
     # Other registrations of the same handler (HEAD + GET, `/x` + `/x/`) missing a status
     # that this route reports for all of them: id(route) -> how many.
     repeats: dict[int, int] = field(default_factory=dict)
@@ -717,14 +735,14 @@ def _all_undocumented(model: AppModel) -> _Undocumenteds:
     for route in model.routes:
         found = _undocumented(model, route)
         out.routes[id(route)] = found
-        for include, code, where in found.includes:
-            finding = out.includes.setdefault(id(include.node), _IncludeFinding(include, id(route)))
+        for owner, code, where in found.shared:
+            finding = out.shared.setdefault(id(owner.node), _SharedFinding(owner, id(route)))
             finding.statuses.setdefault(code, where)
             finding.routes.add(id(route))
-    # One route behind the include: nothing is repeated, report it on the route.
-    for key, finding in list(out.includes.items()):
+    # One route behind the include or router: nothing is repeated, report it on the route.
+    for key, finding in list(out.shared.items()):
         if len(finding.routes) < 2:
-            del out.includes[key]
+            del out.shared[key]
             for route_id in finding.routes:
                 missing = out.routes[route_id].missing
                 for code, where in finding.statuses.items():
@@ -749,6 +767,30 @@ def _include_label(include: Include) -> str:
     name = func.attr if isinstance(func, ast.Attribute) else "include_router"
     child = include.node.args[0] if include.node.args else None
     return f"{name}({dotted(child) or '...'}, ...)" if child is not None else f"{name}(...)"
+
+
+def _shared_report(finding: _SharedFinding) -> Report:
+    statuses = ", ".join(
+        f"{code} (raised in `{where}`)" for code, where in sorted(finding.statuses.items())
+    )
+    owner = finding.owner
+    if isinstance(owner, Include):
+        return Report(
+            owner.node,
+            f"`{_include_label(owner)}` adds dependencies that can answer "
+            f"{statuses} on its {len(finding.routes)} routes, not documented in "
+            "`responses=`: declare it once on this call",
+            module=owner.module,
+        )
+    kind = "app" if owner.kind == "app" else "router"
+    built = last_name(dotted(owner.node.func) or kind)
+    return Report(
+        owner.node,
+        f"{kind.capitalize()} `{owner.name}` (`{built}(dependencies=...)`) adds dependencies "
+        f"that can answer {statuses} on its {len(finding.routes)} routes, not documented "
+        f"in `responses=`: declare it once on this {kind}",
+        module=owner.module,
+    )
 
 
 @rule(
@@ -846,19 +888,9 @@ def undocumented_error_response(route: Route, ctx: ProjectContext) -> Iterator[R
     the behaviour. No automatic fix (the error model to document is the project's choice).
     """
     found = _UNDOCUMENTED.get(ctx.model, lambda: _all_undocumented(ctx.model))
-    for finding in found.includes.values():
-        if finding.first_route != id(route):
-            continue
-        statuses = ", ".join(
-            f"{code} (raised in `{where}`)" for code, where in sorted(finding.statuses.items())
-        )
-        yield Report(
-            finding.include.node,
-            f"`{_include_label(finding.include)}` adds dependencies that can answer "
-            f"{statuses} on its {len(finding.routes)} routes, not documented in "
-            "`responses=`: declare it once on this call",
-            module=finding.include.module,
-        )
+    for finding in found.shared.values():
+        if finding.first_route == id(route):
+            yield _shared_report(finding)
     missing = found.routes.get(id(route), _Undocumented()).missing
     if not missing:
         return
