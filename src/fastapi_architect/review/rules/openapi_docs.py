@@ -787,8 +787,8 @@ def _shared_report(finding: _SharedFinding) -> Report:
     return Report(
         owner.node,
         f"{kind.capitalize()} `{owner.name}` (`{built}(dependencies=...)`) adds dependencies "
-        f"that can answer {statuses} on its {len(finding.routes)} routes, not documented "
-        f"in `responses=`: declare it once on this {kind}",
+        f"that can answer {statuses} on {len(finding.routes)} routes it serves, not "
+        f"documented in `responses=`: declare it once on this {kind}",
         module=owner.module,
     )
 
@@ -842,11 +842,15 @@ def undocumented_error_response(route: Route, ctx: ProjectContext) -> Iterator[R
     `fastapi.security` scheme raises by itself (`auto_error=True`) is not counted, as
     its status depends on the FastAPI version. Routes hidden with
     `include_in_schema=False` are skipped. A status raised only by a dependency that
-    `include_router(..., dependencies=...)` attaches is reported once, at that call,
-    when it is undocumented on two or more of its routes (one `responses=` there
-    documents it for all of them), and on the route when only one misses it. A handler
-    registered several times (HEAD next to GET, `/x` next to `/x/`) is reported once per
-    status, on its first registration (a GET before its HEAD twin). Routes served only by
+    `include_router(..., dependencies=...)` attaches, or that a router or app is built
+    with (`APIRouter(dependencies=[Security(require_auth)])`, a project or library
+    subclass such as cadwyn's `VersionedAPIRouter`, `FastAPI(dependencies=...)`), is
+    reported once, at that call or router, when it is undocumented on two or more of
+    the routes it serves, its own and those of the routers it includes (one
+    `responses=` there documents it for all of them), and on the route when only one
+    misses it. A handler registered several times (HEAD next to GET, `/x` next to `/x/`)
+    is reported once per status, on its first registration (a GET before its HEAD twin).
+    Routes served only by
     apps created with `openapi_url=None` are skipped (they publish no OpenAPI document),
     unless the project builds the document itself (`get_openapi(...)`, `app.openapi()`);
     turning off only `docs_url`/`redoc_url` still publishes `/openapi.json`, unless the
