@@ -152,6 +152,7 @@ _SPEC_TYPES = frozenset("bcdeEfFgGnoxX%")
 _SCHEMA_DUNDERS = frozenset({"__tablename__", "__name__", "__qualname__"})
 _SCHEMA_NAMES = frozenset({"key", "name", "fullname", "schema"})
 _MAX_DEPTH = 12
+_MAX_KEY_DEPTH = 30
 
 
 @dataclass
@@ -171,6 +172,23 @@ class _Built:
                 self.how.append(how)
         if self.via is None:
             self.via = other.via
+
+
+@dataclass
+class _Keys:
+    """Where `key_only` found keys and identifiers pasted into SQL."""
+
+    kinds: list[str] = field(default_factory=list)  # "a key in a quoted JSON path", ...
+    names: list[str] = field(default_factory=list)  # the pasted values, as shown
+    ok: bool = True  # for a memoized helper: are its returns keys only?
+
+    def merge(self, other: _Keys) -> None:
+        for kind in other.kinds:
+            if kind not in self.kinds:
+                self.kinds.append(kind)
+        for name in other.names:
+            if name not in self.names:
+                self.names.append(name)
 
 
 class Analysis:
@@ -355,6 +373,187 @@ class Analysis:
             out.add(piece)
             found = True
         return out if found else None
+
+    # ----------------------------------------------------------- keys and identifiers
+
+    def key_only(
+        self,
+        expr: ast.expr,
+        keys: _Keys,
+        dropped: frozenset[int] = frozenset(),
+        depth: int = 0,
+        seen: frozenset[str] = frozenset(),
+        safe_names: frozenset[str] = frozenset(),
+    ) -> bool:
+        """Is every unsafe part of the string `expr` builds pasted where only a key or
+        an identifier can go: a key in a quoted JSON path (`'$.{key}'`, `->>'{key}'`),
+        the name of a bind parameter (`:{name}`, `%({name})s`) or a table or column
+        name (`FROM {table}`)? Then no value is pasted, and bound parameters cannot help
+        (a database binds values only). Parts in `dropped` (node ids) are known to be
+        safe. Followed like `built`: through locals, joined lists and project helpers
+        that return the string (or one element of a returned tuple). The keys found
+        are added to `keys`."""
+        if depth > _MAX_KEY_DEPTH:
+            return False
+        if id(expr) in dropped or self.safe(expr, depth, safe_names):
+            return True
+        if isinstance(expr, ast.IfExp):
+            return all(
+                self.key_only(branch, keys, dropped, depth + 1, seen, safe_names)
+                for branch in (expr.body, expr.orelse)
+            )
+        if isinstance(expr, ast.Name):
+            return self._key_name(expr, keys, dropped, depth, seen, safe_names)
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if isinstance(func, ast.Attribute) and func.attr == "join" and expr.args:
+                if not (isinstance(func.value, ast.Constant) and isinstance(func.value.value, str)):
+                    return False
+                elements, inner_safe = self._elements(expr.args[0], depth, seen, safe_names)
+                return elements is not None and all(
+                    self.key_only(e, keys, dropped, depth + 1, seen, inner_safe) for e in elements
+                )
+            return self._key_return(expr, None, 0, keys, depth)
+        pieces = self._pieces(expr, depth, safe_names)
+        if pieces is None:
+            return False
+        for index, piece in enumerate(pieces):
+            if isinstance(piece, str):
+                continue
+            hole, plain = piece
+            if id(hole) in dropped:
+                continue
+            before = "".join(p if isinstance(p, str) else "_" for p in pieces[:index])
+            after = "".join(p if isinstance(p, str) else "_" for p in pieces[index + 1 :])
+            kind = _key_position(before, after) if plain else None
+            if kind is not None:
+                if kind not in keys.kinds:
+                    keys.kinds.append(kind)
+                keys.names.append(_short(hole))
+            elif not self.key_only(hole, keys, dropped, depth + 1, seen, safe_names):
+                return False
+        return True
+
+    def _pieces(
+        self, expr: ast.expr, depth: int, safe_names: frozenset[str]
+    ) -> list[str | tuple[ast.expr, bool]] | None:
+        """The parts of an f-string or a `+` concatenation in order: literal text, or
+        an unsafe interpolated value with whether it is pasted as is (no `!r`, no format
+        spec). Safe values read as `_`. None for any other expression."""
+        out: list[str | tuple[ast.expr, bool]] = []
+        literal = ""
+        if isinstance(expr, ast.JoinedStr):
+            for part in expr.values:
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    out.append(part.value)
+                    literal += part.value
+                elif isinstance(part, ast.FormattedValue):
+                    plain = part.conversion in (-1, ord("s")) and part.format_spec is None
+                    if self.safe_formatted(part, depth, safe_names) or (
+                        plain and self.escaped_literal(part.value, literal, depth)
+                    ):
+                        out.append("_")
+                    else:
+                        out.append((part.value, plain))
+            return out
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            for part in flatten_add(expr):
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    out.append(part.value)
+                    literal += part.value
+                elif isinstance(part, ast.JoinedStr):
+                    inner = self._pieces(part, depth + 1, safe_names)
+                    if inner is None:
+                        return None
+                    out.extend(inner)
+                    literal += "".join(p for p in inner if isinstance(p, str))
+                elif self.safe(part, depth + 1, safe_names) or self.escaped_literal(
+                    part, literal, depth
+                ):
+                    out.append("_")
+                else:
+                    out.append((part, True))
+            return out
+        return None
+
+    def _key_name(
+        self,
+        use: ast.Name,
+        keys: _Keys,
+        dropped: frozenset[int],
+        depth: int,
+        seen: frozenset[str],
+        safe_names: frozenset[str],
+    ) -> bool:
+        facts = self.facts
+        name = use.id
+        if facts is None or name in seen or name in facts.params:
+            return False
+        bindings = facts.reaching(name, use)
+        if not bindings:
+            return False
+        inner = seen | {name}
+        for node, value in bindings:
+            if isinstance(node, ast.AugAssign):
+                if not isinstance(node.op, ast.Add) or not self.key_only(
+                    node.value, keys, dropped, depth + 1, inner, safe_names
+                ):
+                    return False
+            elif value is None:
+                # `where, params = build_where(filters)`: the helper's returned string.
+                if not (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Tuple)
+                    and isinstance(node.value, ast.Call)
+                ):
+                    return False
+                names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
+                if name not in names or not self._key_return(
+                    node.value, names.index(name), len(names), keys, depth
+                ):
+                    return False
+            elif not self.key_only(value, keys, dropped, depth + 1, inner, safe_names):
+                return False
+        return True
+
+    def _key_return(
+        self, call: ast.Call, index: int | None, size: int, keys: _Keys, depth: int
+    ) -> bool:
+        """Does every `return` of the project function `call` runs give a string (the
+        element `index` of a tuple of `size`) whose unsafe parts are keys only? A
+        helper that calls itself (`$and`/`$or` filters) is assumed to while it is being
+        checked."""
+        fn = self.project.function(resolve_callee(self.project, self.module, call.func, self.fn))
+        if fn is None:
+            return False
+        memo = ("FAA307-keys", index, size)
+        key = (" ".join(str(m) for m in memo), id(fn.node))
+        found = self.st.memo.get(key)
+        if isinstance(found, _Keys):
+            keys.merge(found)
+            return found.ok
+        progress = _Keys()
+        self.st.memo[key] = progress  # in progress: a recursive call counts as keys only
+        returns = [
+            n for n in body_nodes(fn.node) if isinstance(n, ast.Return) and n.value is not None
+        ]
+        inner = Analysis(self.st, fn.module, fn)
+        ok = bool(returns)
+        for ret in returns:
+            value = ret.value
+            assert value is not None
+            if index is not None:
+                if not (isinstance(value, ast.Tuple) and len(value.elts) == size):
+                    ok = False
+                    break
+                value = value.elts[index]
+            if not inner.key_only(value, progress, depth=depth + 1):
+                ok = False
+                break
+        progress.ok = ok
+        keys.merge(progress)
+        return ok
 
     # ----------------------------------------------------------- escaped literals
 
@@ -1153,6 +1352,44 @@ def _compared_name(test: ast.expr) -> str | None:
     return None
 
 
+# What may stand around a key inside a quoted JSON path: `'$.{key}'`, `'lax $.a.{key}[0]'`,
+# `'$."{key}"'`; `->>'{key}'`, `->'{key}'` in PostgreSQL and SQLite.
+_PATH_BEFORE = re.compile(r"^(?:(?:lax|strict)\s+)?\$[\w.\[\]\"*$-]*$", re.IGNORECASE)
+_PATH_AFTER = re.compile(r"^[\w.\[\]\"*$-]*'")
+_ARROW_BEFORE = re.compile(r"->>?\s*'[\w-]*$")
+_ARROW_AFTER = re.compile(r"^[\w-]*'")
+# A bind parameter's name: `:{name}`, `:value_{i}` (not a `::` cast), `%({name})s`.
+_BIND_NAME = re.compile(r"(?:(?<![:\w]):[A-Za-z_]\w*|(?<![:\w]):)$")
+_PYFORMAT_NAME = re.compile(r"%\([A-Za-z_]?\w*$")
+# A table or column name: right after the keyword that takes it (or a qualifier `schema.`).
+_IDENTIFIER_BEFORE = re.compile(
+    r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE(?:\s+IF(?:\s+NOT)?\s+EXISTS)?|ORDER\s+BY|GROUP\s+BY)"
+    r"\s+(?:\w+\.)?\w*$",
+    re.IGNORECASE,
+)
+
+
+def _key_position(before: str, after: str) -> str | None:
+    """What kind of key or identifier a value pasted between the SQL text `before`
+    and `after` (other pasted values read as `_`) is: a key in a quoted JSON path, a
+    bind parameter's name, a table or column name, or None (a value)."""
+    opening = _open_quote(before)
+    if opening is not None:
+        inside = before[opening + 1 :]
+        if _PATH_BEFORE.match(inside) and _PATH_AFTER.match(after):
+            return "a key in a quoted JSON path"
+        if _ARROW_BEFORE.search(before) and _ARROW_AFTER.match(after):
+            return "a quoted JSON key"
+        return None
+    if _BIND_NAME.search(before) and not re.match(r"\w*'", after):
+        return "a bind parameter name"
+    if _PYFORMAT_NAME.search(before) and re.match(r"\w*\)s", after):
+        return "a bind parameter name"
+    if _IDENTIFIER_BEFORE.search(before) and not re.match(r"\w*\s*\(", after):
+        return "a table or column name"
+    return None
+
+
 def flatten_add(expr: ast.expr) -> list[ast.expr]:
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
         return [*flatten_add(expr.left), *flatten_add(expr.right)]
@@ -1244,6 +1481,14 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     The finding is an error when a request parameter of the enclosing path operation
     flows into the string; otherwise (the value comes from a function parameter of a
     service, say) it is a warning.
+
+    When the only pasted parts are keys or identifiers, with every value bound: a key
+    inside a quoted JSON path (`'$.{key}'`, `->>'{key}'`), a bind parameter's name
+    (`:{name}`) or a table or column name (`FROM {table}`, `ORDER BY {column}`),
+    directly or through a helper that returns the clause, the message says so and
+    advises checking the key against an allowlist or an identifier pattern, since a
+    database cannot bind keys. Such a finding is a warning unless request data
+    reaches the key.
 
     ## Why is this bad?
     A value pasted into SQL is parsed as SQL: `q = "x' OR '1'='1"` turns a search
@@ -1339,6 +1584,11 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     params = analysis.route_params(unsafe)
     how = " and ".join(built.how) if built.how else "string building"
     where = f" in `{built.via[0]}` (line {built.via[1]})" if built.via else ""
+    keys = _Keys()
+    dropped = frozenset(id(v) for v in built.unsafe) - frozenset(id(v) for v in unsafe)
+    if analysis.key_only(sql, keys, dropped) and keys.names:
+        yield _key_report(node, sink, how, where, values, params, callers, keys)
+        return
     if params:
         names = ", ".join(f"`{p}`" for p in params)
         label = "request parameter" if len(params) == 1 else "request parameters"
@@ -1360,6 +1610,47 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     shown = ", ".join(f"`{v}`" for v in values[:3]) + (", ..." if len(values) > 3 else "")
     yield Report(
         node, f"`{sink}` runs SQL built with {how}{where} from {shown}: use bound parameters"
+    )
+
+
+def _key_report(
+    node: ast.Call,
+    sink: str,
+    how: str,
+    where: str,
+    values: list[str],
+    params: list[str],
+    callers: list[str],
+    keys: _Keys,
+) -> Report:
+    """The finding for SQL whose only pasted parts are keys or identifiers: binding
+    cannot help there, checking the key can."""
+    pasted = ", ".join(f"`{k}`" for k in keys.names[:3]) + (", ..." if len(keys.names) > 3 else "")
+    shown = ", ".join(f"`{v}`" for v in values[:3]) + (", ..." if len(values) > 3 else "")
+    source = shown if keys.names == values else f"{shown}, which pastes {pasted}"
+    text = (
+        f"`{sink}` runs SQL built with {how}{where} from {source} only as "
+        f"{' or '.join(keys.kinds)} (no value is pasted)"
+    )
+    advice = (
+        "keys and identifiers cannot be bound, so check each against an allowlist or an "
+        'identifier pattern (`re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key)`)'
+    )
+    if params or callers:
+        if params:
+            label = "request parameter" if len(params) == 1 else "request parameters"
+            origin = f"{label} " + ", ".join(f"`{p}`" for p in params)
+        else:
+            origin = f"request data ({', '.join(callers[:2])})"
+        return Report(
+            node,
+            f"{text}; {origin} reaches it: SQL injection through the key; {advice}",
+            severity="error",
+        )
+    return Report(
+        node,
+        f"{text}: {advice}; an unchecked key can end the quoting or add SQL",
+        severity="warning",
     )
 
 
