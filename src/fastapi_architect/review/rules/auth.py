@@ -601,6 +601,27 @@ def _middleware_authenticates(state: _AuthState, app: RouterObj) -> bool:
     return verdict
 
 
+def environment_comparison(test: ast.expr) -> tuple[ast.cmpop, list[str]] | None:
+    """`ENV == "prod"`, `settings.environment in ("dev", "test")`: the operator and the
+    lower-cased names compared with a variable named like an environment or a mode."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, right, op = test.left, test.comparators[0], test.ops[0]
+    if const_str(left) is not None:
+        left, right = right, left
+    if not isinstance(left, (ast.Name, ast.Attribute)):
+        return None
+    subject = (left.id if isinstance(left, ast.Name) else left.attr).lower()
+    if not any(word in subject for word in ("env", "stage", "mode")):
+        return None
+    values: list[str] = []
+    if isinstance(right, (ast.Tuple, ast.List, ast.Set)):
+        values = [v.lower() for v in (const_str(e) for e in right.elts) if v is not None]
+    elif const_str(right) is not None:
+        values = [str(const_str(right)).lower()]
+    return (op, values) if values else None
+
+
 def dev_only_test(test: ast.expr) -> bool:
     """`settings.ENVIRONMENT == "local"`, `ENV in ("dev", "test")`, `settings.DEBUG`."""
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
@@ -608,23 +629,10 @@ def dev_only_test(test: ast.expr) -> bool:
     if isinstance(test, (ast.Name, ast.Attribute)):
         name = test.id if isinstance(test, ast.Name) else test.attr
         return name.lower() in _DEV_FLAGS
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+    found = environment_comparison(test)
+    if found is None:
         return False
-    left, right, op = test.left, test.comparators[0], test.ops[0]
-    if const_str(left) is not None:
-        left, right = right, left
-    if not isinstance(left, (ast.Name, ast.Attribute)):
-        return False
-    subject = (left.id if isinstance(left, ast.Name) else left.attr).lower()
-    if not any(word in subject for word in ("env", "stage", "mode")):
-        return False
-    values: list[str] = []
-    if isinstance(right, (ast.Tuple, ast.List, ast.Set)):
-        values = [v.lower() for v in (const_str(e) for e in right.elts) if v is not None]
-    elif const_str(right) is not None:
-        values = [str(const_str(right)).lower()]
-    if not values:
-        return False
+    op, values = found
     if isinstance(op, (ast.Eq, ast.In)):
         return all(v in _DEV_VALUES for v in values)
     if isinstance(op, (ast.NotEq, ast.NotIn)):

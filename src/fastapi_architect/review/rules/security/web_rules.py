@@ -17,7 +17,12 @@ from fastapi_architect.model.types import resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules.auth import MIDDLEWARE, constant_value, dev_only_test
+from fastapi_architect.review.rules.auth import (
+    MIDDLEWARE,
+    constant_value,
+    dev_only_test,
+    environment_comparison,
+)
 from fastapi_architect.review.rules.security._common import (
     NOT_CREDENTIAL_PREFIXES,
     call_name,
@@ -42,24 +47,11 @@ def _prod_only_test(test: ast.expr) -> bool:
     if isinstance(test, (ast.Name, ast.Attribute)):
         name = test.id if isinstance(test, ast.Name) else test.attr
         return name.lower() in _PROD_FLAGS
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+    found = environment_comparison(test)
+    if found is None:
         return False
-    left, right, op = test.left, test.comparators[0], test.ops[0]
-    if const_str(left) is not None:
-        left, right = right, left
-    if not isinstance(left, (ast.Name, ast.Attribute)):
-        return False
-    subject = (left.id if isinstance(left, ast.Name) else left.attr).lower()
-    if not any(word in subject for word in ("env", "stage", "mode")):
-        return False
-    values: list[str] = []
-    if isinstance(right, (ast.Tuple, ast.List, ast.Set)):
-        values = [v.lower() for v in (const_str(e) for e in right.elts) if v is not None]
-    elif const_str(right) is not None:
-        values = [str(const_str(right)).lower()]
-    return (
-        bool(values) and isinstance(op, (ast.Eq, ast.In)) and all(v in _PROD_VALUES for v in values)
-    )
+    op, values = found
+    return isinstance(op, (ast.Eq, ast.In)) and all(v in _PROD_VALUES for v in values)
 
 
 def _branches(ctx: FileContext, node: ast.AST) -> Iterator[tuple[ast.expr, bool]]:
