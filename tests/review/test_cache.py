@@ -102,7 +102,10 @@ def test_the_cache_folder_ignores_itself(tmp_path: Path) -> None:
     folder = root / cache.CACHE_DIR_NAME
     assert (folder / ".gitignore").read_text().splitlines()[-1] == "*"
     assert (folder / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
-    assert _review(root).files_checked == 2  # the cache's own files are never reviewed
+    # Never reviewed, whatever lands in it: a fresh (uncached) review skips the folder.
+    (folder / "stray.py").write_text("def f(:\n")
+    fresh = engine.review_paths([root], ONLY_FAA602, root=root, use_cache=False)
+    assert fresh.files_checked == 2
 
 
 def test_an_edited_file_is_reviewed_again(tmp_path: Path) -> None:

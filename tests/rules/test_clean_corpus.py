@@ -21,7 +21,7 @@ from fastapi_architect.review.registry import all_rules
 CLEAN = Path(__file__).resolve().parent.parent / "fixtures" / "clean"
 FAMILIES: dict[str, tuple[str, ...]] = {
     "database": ("FAA4",),
-    "rest": ("FAA707", "FAA708", "FAA709", "FAA710"),
+    "rest": ("FAA707", "FAA708", "FAA709", "FAA710", "FAA711"),
 }
 
 
