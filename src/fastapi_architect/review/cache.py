@@ -75,6 +75,20 @@ def compute_key(
     return CacheKey(slot, content.hexdigest())
 
 
+def file_stamps(root: Path, files: Sequence[Path], config: Config) -> list[tuple[int, int]]:
+    """Size and modification time of every file the key reads (-1 for a missing one):
+    equal stamps before and after a review mean no file was written in between."""
+    out: list[tuple[int, int]] = []
+    for path in [*files, *_side_inputs(root, config)]:
+        try:
+            st = path.stat()
+        except OSError:
+            out.append((-1, -1))
+        else:
+            out.append((st.st_size, st.st_mtime_ns))
+    return out
+
+
 def _file_entry(root: Path, path: Path) -> bytes:
     try:
         data = path.read_bytes()

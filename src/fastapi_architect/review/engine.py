@@ -47,13 +47,15 @@ def review_paths(
         return review_files(files, base, config, progress)
     base = base.resolve()
     codes = [rule.code for rule in enabled_rules(config)]
+    stamps = cache.file_stamps(base, files, config)
     key = cache.compute_key(base, files, config, codes)
     found = cache.load(base, key)
     if found is not None:
         return found
     result = review_files(files, base, config, progress)
-    # A file edited while the review ran: the result matches neither version, keep none.
-    if cache.compute_key(base, files, config, codes) == key:
+    # A file edited while the key was read or the review ran: the result matches neither
+    # version, keep none. (Stamps, not a second read and hash of every file.)
+    if cache.file_stamps(base, files, config) == stamps:
         cache.store(base, key, result)
     return result
 
