@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from fastapi_architect.config import Config
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.review.engine import load_model, review_paths
-from fastapi_architect.review.index import project_index
+from fastapi_architect.review.index import nodes_of, project_index
 from fastapi_architect.review.rules._orm import state
 from fastapi_architect.review.rules.orm_usage import tables
 
@@ -54,6 +55,18 @@ def test_a_part_is_built_once_per_model(tmp_path: Path) -> None:
     other = _model(tmp_path / "other")
     assert project_index(other, count) == 2
     assert project_index(model, count) == 1  # the first run's part is still its own
+
+
+def test_nodes_of_gives_one_type_in_walk_order_from_one_walk_per_module(tmp_path: Path) -> None:
+    model = _model(tmp_path)
+    module = model.project.module_list[0]
+    calls = nodes_of(model, module, ast.Call)
+    assert calls == [n for n in ast.walk(module.tree) if isinstance(n, ast.Call)]
+    assert [ast.unparse(c.func) for c in calls][:2] == ["mapped_column", "relationship"]
+    assert nodes_of(model, module, ast.Call) is calls  # the module is walked once
+    assert nodes_of(model, module, ast.Lambda) == []
+    other = _model(tmp_path / "other")
+    assert nodes_of(other, other.project.module_list[0], ast.Call) is not calls
 
 
 def test_models_relationships_and_tables_come_from_one_index(tmp_path: Path) -> None:

@@ -104,6 +104,10 @@ class Project:
         # (scope or module id, callee text) -> resolved callee; filled by `types.resolve_callee`.
         self.callee_cache: dict[tuple[int, str], str | None] = {}
         self._instance_attributes: dict[int, dict[str, tuple[Function, ast.expr, bool]]] = {}
+        # Filled once the project is complete (`finish`): before that a name may still
+        # gain a module or a base.
+        self._split_cache: dict[str, tuple[Module | None, str]] | None = None
+        self._mro_cache: dict[str, list[str]] | None = None
 
     # ----------------------------------------------------------------- building
 
@@ -133,6 +137,8 @@ class Project:
             cls.bases = [
                 b for b in (self.resolve(cls.module, e) for e in cls.node.bases) if b is not None
             ]
+        self._split_cache = {}
+        self._mro_cache = {}
 
     # ----------------------------------------------------------------- resolution
 
@@ -206,12 +212,21 @@ class Project:
 
     def split(self, qualname: str) -> tuple[Module | None, str]:
         """The longest project-module prefix of a name, and the rest."""
+        cache = self._split_cache
+        if cache is not None:
+            found = cache.get(qualname)
+            if found is not None:
+                return found
         parts = qualname.split(".")
+        result: tuple[Module | None, str] = (None, qualname)
         for i in range(len(parts), 0, -1):
             module = self.modules.get(".".join(parts[:i]))
             if module is not None:
-                return module, ".".join(parts[i:])
-        return None, qualname
+                result = (module, ".".join(parts[i:]))
+                break
+        if cache is not None:
+            cache[qualname] = result
+        return result
 
     def function(self, qualname: str | None) -> Function | None:
         if qualname is None:
@@ -248,7 +263,13 @@ class Project:
         return (fn, value) if value is not None else None
 
     def mro(self, class_qualname: str) -> list[str]:
-        """The class and its ancestors (project classes expanded, outside ones as named)."""
+        """The class and its ancestors (project classes expanded, outside ones as named).
+        The list is shared once the project is complete: do not change it."""
+        cache = self._mro_cache
+        if cache is not None:
+            found = cache.get(class_qualname)
+            if found is not None:
+                return found
         out: list[str] = []
         todo = [class_qualname]
         while todo and len(out) < 64:
@@ -259,6 +280,8 @@ class Project:
             cls = self.class_(name)
             if cls is not None:
                 todo.extend(cls.bases)
+        if cache is not None:
+            cache[class_qualname] = out
         return out
 
     def is_subclass(self, class_qualname: str | None, bases: frozenset[str]) -> bool:

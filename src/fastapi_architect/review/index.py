@@ -11,12 +11,16 @@ MCP server, the tests) never see each other's facts.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from typing import TypeVar, cast
 
+from fastapi_architect.model.astutil import walk
 from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.project import Module
 
 T = TypeVar("T")
+N = TypeVar("N", bound=ast.AST)
 
 
 def project_index(model: AppModel, build: Callable[[AppModel], T]) -> T:
@@ -30,3 +34,24 @@ def project_index(model: AppModel, build: Callable[[AppModel], T]) -> T:
     made = build(model)
     parts[build] = made
     return made
+
+
+def nodes_of(model: AppModel, module: Module, kind: type[N]) -> list[N]:
+    """The nodes of one type in `module`, in `ast.walk` order. Parts that look at every
+    call (or name) of the project share one walk per module instead of one each."""
+    tables = project_index(model, _node_tables)
+    table = tables.get(id(module))
+    if table is None:
+        table = {}
+        for node in walk(module.tree):
+            found = table.get(type(node))
+            if found is None:
+                table[type(node)] = [node]
+            else:
+                found.append(node)
+        tables[id(module)] = table
+    return cast(list[N], table.get(kind, []))
+
+
+def _node_tables(model: AppModel) -> dict[int, dict[type[ast.AST], list[ast.AST]]]:
+    return {}

@@ -14,6 +14,7 @@ Everything is cached per `AppModel`, so a run builds each index once.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -698,7 +699,12 @@ def state(model: AppModel) -> OrmState:
 
 def is_test_module(module: Module) -> bool:
     """Test suites: their queries and throwaway routes never serve production traffic."""
-    parts = module.relpath.split("/")
+    return _is_test_path(module.relpath)
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_test_path(relpath: str) -> bool:
+    parts = relpath.split("/")
     name = parts[-1]
     if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
         return True

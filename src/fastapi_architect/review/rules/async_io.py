@@ -29,14 +29,14 @@ from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import infer_type
 from fastapi_architect.review.context import ProjectContext
-from fastapi_architect.review.index import project_index
+from fastapi_architect.review.index import nodes_of, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
+from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules.concurrency import (
     awaited_helpers_of,
     is_blocking_http,
     is_blocking_stdlib,
-    is_memoized,
     non_blocking,
     request_coroutines,
     sync_project_function,
@@ -469,11 +469,8 @@ def _name_references(model: AppModel) -> Counter[str]:
     """How often each name is used (read) in the project, as a name or an attribute."""
     out: Counter[str] = Counter()
     for module in model.project.module_list:
-        for node in walk(module.tree):
-            if isinstance(node, ast.Name):
-                out[node.id] += 1
-            elif isinstance(node, ast.Attribute):
-                out[node.attr] += 1
+        out.update(node.id for node in nodes_of(model, module, ast.Name))
+        out.update(node.attr for node in nodes_of(model, module, ast.Attribute))
     return out
 
 

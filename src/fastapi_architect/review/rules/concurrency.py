@@ -18,6 +18,7 @@ from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
+from fastapi_architect.review.rules._memo import is_memoized
 
 _HTTP_VERBS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream"}
@@ -138,34 +139,6 @@ def is_blocking_stdlib(name: str) -> bool:
 def sync_project_function(fn: Function) -> bool:
     # Only sync code runs inline: an async callee is a coroutine with its own findings.
     return not fn.is_async
-
-
-_MEMOIZERS = frozenset(
-    {
-        "functools.cache",
-        "functools.lru_cache",
-        "functools.cached_property",
-        "cachetools.cached",
-        "cachetools.cachedmethod",
-        "cachetools.func.fifo_cache",
-        "cachetools.func.lfu_cache",
-        "cachetools.func.lru_cache",
-        "cachetools.func.mru_cache",
-        "cachetools.func.rr_cache",
-        "cachetools.func.ttl_cache",
-    }
-)
-
-
-def is_memoized(fn: Function, project: Project) -> bool:
-    """`@cache`, `@lru_cache(...)`, `@cached_property`, cachetools' `@cached(...)`: the
-    function's work (reading a key file, building a client) happens on the first call
-    only."""
-    for decorator in fn.node.decorator_list:
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if project.resolve(fn.module, target, fn.parent) in _MEMOIZERS:
-            return True
-    return False
 
 
 _MIDDLEWARE_BASES = frozenset(

@@ -21,6 +21,7 @@ from fastapi_architect.model.project import Function, Module
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules._orm import (
     LAZY_QUERY_METHODS,
     LOADER_OPTIONS,
@@ -813,19 +814,6 @@ _BATCH_CALL = re.compile(r"(batch|chunk|partition|page|slice|window|grouper)", r
 _BOUNDED_ITERATORS = frozenset({"itertools.count", "itertools.repeat", "itertools.cycle"})
 
 
-_CACHE_DECORATORS = frozenset({"cache", "lru_cache", "cached", "alru_cache", "memoize"})
-
-
-def _memoized(ctx: FileContext, fn: Function) -> bool:
-    """`@lru_cache`/`@cached` helpers query once per distinct argument, not per call."""
-    for decorator in fn.node.decorator_list:
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        name = ctx.project.resolve(fn.module, target) or ""
-        if last_name(name) in _CACHE_DECORATORS:
-            return True
-    return False
-
-
 def _fixed_collection(expr: ast.expr) -> bool:
     """A literal tuple/list/set written out element by element: a handful of items."""
     return isinstance(expr, (ast.Tuple, ast.List, ast.Set)) and not any(
@@ -1367,7 +1355,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             return
         callee = st.project.function(resolve_callee(st.project, ctx.module, node.func, fn))
-        if callee is None or callee is fn or _memoized(ctx, callee):
+        if callee is None or callee is fn or is_memoized(callee, ctx.project):
             return
         inner = _first_read_query(st, callee, node)
         if inner is None:

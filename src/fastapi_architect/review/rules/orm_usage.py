@@ -31,8 +31,9 @@ from fastapi_architect.model.dependencies import param_sites, resolve_target, wa
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
-from fastapi_architect.review.index import project_index
+from fastapi_architect.review.index import nodes_of, project_index
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules._orm import (
     OrmState,
     function_query,
@@ -163,9 +164,8 @@ def _build_tables(model: AppModel) -> TableIndex:
         for word in ("postgres", "asyncpg", "psycopg", "mysql", "sqlite", "mariadb"):
             if word in lowered:
                 out.dialects.add(word)
-        for node in walk(module.tree):
-            if isinstance(node, ast.Call):
-                _read_call(project, module, node, out)
+        for call in nodes_of(model, module, ast.Call):
+            _read_call(project, module, call, out)
         _read_sql_indexes(module.source, out)
     for tree, source in _migrations(project.root):
         for node in walk(tree):
@@ -1595,9 +1595,7 @@ def _async_factories(model: AppModel) -> _Factories:
     for module in project.module_list:
         if is_test_module(module) or not module.imports_anything("sqlalchemy", "sqlmodel"):
             continue
-        for node in walk(module.tree):
-            if not isinstance(node, ast.Call):
-                continue
+        for node in nodes_of(model, module, ast.Call):
             callee = project.resolve(module, node.func) or ""
             if callee in _SYNC_MAKERS:
                 cls = keyword(node, "class_")
@@ -1786,7 +1784,6 @@ _ENGINES = frozenset(
         "sqlalchemy.ext.asyncio.engine.create_async_engine",
     }
 )
-_MEMOIZERS = frozenset({"cache", "lru_cache", "cached", "alru_cache", "memoize", "cached_property"})
 
 
 def _per_request(model: AppModel) -> dict[int, tuple[Function, str]]:
@@ -1800,14 +1797,6 @@ def _per_request(model: AppModel) -> dict[int, tuple[Function, str]]:
             if fn is not None and id(fn.node) not in out:
                 out[id(fn.node)] = (fn, "dependency")
     return out
-
-
-def _memoized_fn(fn: Function) -> bool:
-    for decorator in fn.node.decorator_list:
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if last_name(ast.unparse(target)) in _MEMOIZERS:
-            return True
-    return False
 
 
 def _parent_map(fn: Function) -> dict[int, ast.AST]:
@@ -1920,7 +1909,7 @@ def session_engine_lifecycle(ctx: ProjectContext) -> Iterator[Report]:
     """
     project = ctx.project
     for fn, kind in _per_request(ctx.model).values():
-        if is_test_module(fn.module) or _memoized_fn(fn) or not uses_orm(fn.module):
+        if is_test_module(fn.module) or is_memoized(fn, project) or not uses_orm(fn.module):
             continue
         parents: dict[int, ast.AST] | None = None
         label = f"{kind} `{fn.name}`"
