@@ -25,6 +25,7 @@ from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import is_test_module
+from fastapi_architect.review.rules._worker_apps import internal_only
 from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS
 
 # ------------------------------------------------------------------ FAA301 vocabulary
@@ -834,6 +835,10 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     project whose other apps do (a separate worker or internal app, created with its
     own `FastAPI()`; a sub-app mounted in an app that authenticates is not separate).
     A handler registered at several paths is reported once, on its first registration.
+    Routes served only by an internal worker app are skipped: an app built by a factory
+    that only worker processes (`multiprocessing.Process(target=...)`) run with
+    `uvicorn.run(app, host="127.0.0.1")`; other local processes are its only clients,
+    and the app or proxy in front of them is the boundary that authenticates.
 
     ## Example
     ```python
@@ -899,7 +904,7 @@ def _route_verdicts(ctx: ProjectContext, state: _AuthState) -> dict[int, str]:
     for route in sorted(ctx.model.routes, key=_position):
         found, shown = _evaluate(ctx, state, route)
         authenticated.update(_app_key(m) for m in shown)
-        if found is None:
+        if found is None or internal_only(ctx.model, route):
             continue
         methods, mounts = found
         merged = by_handler.get(id(route.handler))
