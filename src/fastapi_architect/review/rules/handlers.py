@@ -411,18 +411,31 @@ _PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
 
 def _safe_value(expr: ast.expr | None) -> bool:
     """A value a failure path can return without raising (`None`, a constant, a name,
-    an empty container)."""
+    an empty container, a tuple or list of names and constants)."""
     if expr is None or isinstance(expr, (ast.Constant, ast.Name)):
         return True
     if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
-        return not expr.elts
+        return all(isinstance(e, (ast.Constant, ast.Name)) for e in expr.elts)
     return isinstance(expr, ast.Dict) and not expr.keys
+
+
+def _plain_setup(stmt: ast.stmt) -> bool:
+    """A statement before a helper's `try` that does not fail at run time: a (lazy)
+    import, or a name bound to a safe value (`temp_files = [input_path]`)."""
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return True
+    return (
+        isinstance(stmt, ast.Assign)
+        and all(isinstance(t, ast.Name) for t in stmt.targets)
+        and _safe_value(stmt.value)
+    )
 
 
 def _catch_all_helper(ctx: FileContext, fn: Function) -> bool:
     """Is the function's whole body one `try` whose handlers (a catch-all among them)
     only log the error and return (`try: ...; except Exception: log.exception(...);
-    return None`)? No exception ever leaves it."""
+    return None`), after plain setup at most (`_plain_setup`)? No exception ever
+    leaves it."""
     node = fn.node
     if any(
         not (isinstance(d, ast.Name) and d.id in _PLAIN_DECORATORS) for d in node.decorator_list
@@ -431,6 +444,8 @@ def _catch_all_helper(ctx: FileContext, fn: Function) -> bool:
     body = list(node.body)
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]  # docstring
+    while len(body) > 1 and _plain_setup(body[0]):
+        body = body[1:]
     if len(body) == 2 and isinstance(body[1], ast.Return) and _safe_value(body[1].value):
         body = body[:1]
     if len(body) != 1 or not isinstance(body[0], ast.Try):
@@ -540,8 +555,9 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
     `try` (it only gathered details for the error). Helper functions called by the
     route are followed one step only to find a dead clause: when every call in the try
     body is to a project function whose whole body is a `try` that logs and swallows
-    every exception (`except Exception: log.exception(...); return None`), and the
-    body only binds and returns their results, nothing reaches the clause.
+    every exception (`except Exception: log.exception(...); return None`), after
+    imports and names bound to plain values at most, and the body only binds and
+    returns their results, nothing reaches the clause.
 
     ## Example
     ```python
