@@ -843,6 +843,79 @@ def _param_names(fn: Function) -> set[str]:
     return names
 
 
+_SINGLE_ADDS = frozenset({"add", "append", "appendleft", "insert"})
+
+
+def _grown_by_hand(fn: Function, name: str) -> bool:
+    """Is the local `name` only returned, compared, and grown one item at a time outside
+    any loop (`names.add(alias)` under an `if`)? Passed anywhere else, it could grow
+    without bound."""
+    parents = {
+        id(child): parent for parent in walk(fn.node) for child in ast.iter_child_nodes(parent)
+    }
+    for node in walk(fn.node):
+        if not (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)):
+            continue
+        parent = parents.get(id(node))
+        if isinstance(parent, (ast.Return, ast.Compare)):
+            continue
+        call = parents.get(id(parent))
+        if not (
+            isinstance(parent, ast.Attribute)
+            and parent.attr in _SINGLE_ADDS
+            and isinstance(call, ast.Call)
+            and call.func is parent
+            and not any(isinstance(a, ast.Starred) for a in call.args)
+        ):
+            return False
+        up: ast.AST | None = call
+        while up is not None and up is not fn.node:
+            if isinstance(up, (ast.For, ast.AsyncFor, ast.While, *_COMPREHENSIONS, *_SCOPES)):
+                return False
+            up = parents.get(id(up))
+    return True
+
+
+def _fixed_return(st: OrmState, fn: Function) -> bool:
+    """Does `fn` return a handful of items: a literal collection written out element by
+    element, or a local bound only to one and grown only by single-item `add`/`append`
+    calls outside any loop (`names = {name}`, then `if alias: names.add(alias)`)?"""
+    key = ("FAA402-fixed-return", id(fn.node))
+    if key not in st.memo:
+        facts = st.facts_of(fn)
+        values = [n.value for n in body_nodes(fn.node) if isinstance(n, ast.Return)]
+
+        def fixed(value: ast.expr | None) -> bool:
+            if value is None or _fixed_collection(value):
+                return value is not None
+            if not isinstance(value, ast.Name) or value.id in facts.params:
+                return False
+            bindings = facts.assigns.get(value.id, [])
+            return (
+                bool(bindings)
+                and all(v is not None and _fixed_collection(v) for _n, v in bindings)
+                and _grown_by_hand(fn, value.id)
+            )
+
+        st.memo[key] = bool(values) and all(fixed(v) for v in values)
+    return bool(st.memo[key])
+
+
+def _fixed(ctx: FileContext, fn: Function | None, expr: ast.expr) -> bool:
+    """A literal collection (also through `typing.cast`), or a call to a project helper
+    that returns one (`for name in resolve_names(name)`)."""
+    expr = _uncast(ctx, expr)
+    if isinstance(expr, ast.Await):
+        expr = expr.value
+    if _fixed_collection(expr):
+        return True
+    if not (isinstance(expr, ast.Call) and isinstance(expr.func, (ast.Name, ast.Attribute))):
+        return False
+    st = state(ctx.model)
+    callee = st.project.function(resolve_callee(st.project, ctx.module, expr.func, fn))
+    return callee is not None and callee is not fn and _fixed_return(st, callee)
+
+
 def collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
     """Is this a loop over a collection of data (so a query in it runs N times)?
 
@@ -860,14 +933,12 @@ def collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
     if any(_BATCH_NAME.match(t) or _BATCH_WORDS & set(t.lower().split("_")) for t in targets):
         return False  # `for metric_key_batch in batches`: one query per batch is the fix
     iterable = _uncast(ctx, iterable)
-    if _fixed_collection(iterable):
-        return False
     fn = ctx.function()
+    if _fixed(ctx, fn, iterable):
+        return False
     if isinstance(iterable, ast.Name) and fn is not None:
         bindings = state(ctx.model).facts_of(fn).assigns.get(iterable.id, [])
-        if bindings and all(
-            v is not None and _fixed_collection(_uncast(ctx, v)) for _n, v in bindings
-        ):
+        if bindings and all(v is not None and _fixed(ctx, fn, v) for _n, v in bindings):
             return False  # `statuses = ["paid", "shipped"]`, `cast(list[T], [A, B])`
     if isinstance(iterable, ast.Call):
         callee = ctx.resolve(iterable.func) or ""
@@ -1215,6 +1286,54 @@ def _dead_statements(block: list[ast.stmt], values: dict[str, object]) -> Iterat
             yield from _dead_statements(case.body, values)
 
 
+def _existence_check(
+    st: OrmState, fn: Function, call: ast.Call, parents: Callable[[int], ast.AST | None]
+) -> bool:
+    """Is the result of this query only tested: in an `if` (`if await session.scalar(
+    select(...)): return`), or through a local that is only tested and returned as is
+    until it is rebound (`existing = ...; if existing: return existing`, `tag = ...;
+    if tag is None: tag = Tag(name=name)`)? A read whose rows are used is not."""
+    expr: ast.AST = call
+    parent = parents(id(expr))
+    # `(await session.execute(stmt)).scalar()`, `... is None`, `not ...`
+    while isinstance(parent, (ast.Await, ast.Attribute, ast.Call, ast.UnaryOp, ast.Compare)):
+        if isinstance(parent, ast.Call) and parent.func is not expr:
+            return False
+        if isinstance(parent, ast.Attribute) and not isinstance(parents(id(parent)), ast.Call):
+            return False  # `session.get(User, uid).email` uses the row
+        expr, parent = parent, parents(id(parent))
+    if isinstance(parent, ast.If):
+        return expr is parent.test
+    if not (isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is expr):
+        return False
+    targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+    if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+        return False
+    name, line = targets[0].id, parent.end_lineno or parent.lineno
+    rebound = [getattr(b, "lineno", 0) for b, _v in st.facts_of(fn).assigns.get(name, [])]
+    end = min((n for n in rebound if n > line), default=float("inf"))
+    tested = False
+    nodes = {id(child): node for node in walk(fn.node) for child in ast.iter_child_nodes(node)}
+    for node in walk(fn.node):
+        if not (
+            isinstance(node, ast.Name)
+            and node.id == name
+            and isinstance(node.ctx, ast.Load)
+            and line < node.lineno < end
+        ):
+            continue
+        up: ast.AST | None = nodes.get(id(node))
+        if isinstance(up, ast.Return):
+            continue
+        child: ast.AST = node
+        while isinstance(up, (ast.UnaryOp, ast.Compare, ast.BoolOp)):
+            child, up = up, nodes.get(id(up))
+        if not (isinstance(up, ast.If) and child is up.test):
+            return False
+        tested = True
+    return tested
+
+
 def _first_read_query(
     st: OrmState, fn: Function, call: ast.Call | None = None
 ) -> tuple[ast.Call, str] | None:
@@ -1223,8 +1342,10 @@ def _first_read_query(
     not a `session.query(...)` chain that builds a subquery, and not a re-read of what
     the helper has just written (`dag.clear(run_id=run.run_id, session=session)` then
     `session.scalar(select(DagRun).where(DagRun.id == run.id))`): such a helper is a
-    per-item command, and the read is part of it. Code that cannot run for this `call`
-    is skipped: `if version_id:` when the call leaves `version_id` at `None`."""
+    per-item command, and the read is part of it. Neither is an existence check that
+    guards a write of the same item (get-or-create: `existing = session.scalar(...)`,
+    `if existing: return existing`, then an insert). Code that cannot run for this
+    `call` is skipped: `if version_id:` when the call leaves `version_id` at `None`."""
     values = _literal_arguments(fn, call) if call is not None else {}
     dead = {id(n) for n in walk_nodes(list(_dead_statements(fn.node.body, values)))}
     key = ("FAA402-read", id(fn.node))
@@ -1239,25 +1360,32 @@ def _first_read_query(
     written: set[str] = set()
     wrote = False
     result: tuple[ast.Call, str] | None = None
+    # existence checks not yet followed by the write they guard, with their item names
+    checks: list[tuple[ast.Call, str, set[str]]] = []
     for node in body_nodes(fn.node):
         if not isinstance(node, ast.Call) or _advisory_lock(node) or id(node) in dead:
             continue
         hit = session_call(st, fn.module, node, fn, QUERY_METHODS)
-        if hit is None:
-            if _write_call(st, fn, node):
-                wrote = True
-                written |= _item_names(st, fn, node)
+        if hit is not None and lazy_query(node, parents.get):
             continue
-        if lazy_query(node, parents.get):
-            continue
-        if _writing_query(st, fn, node, parents.get):
+        if _write_call(st, fn, node) if hit is None else _writing_query(st, fn, node, parents.get):
             wrote = True
-            written |= _item_names(st, fn, node)
+            names = _item_names(st, fn, node)
+            written |= names
+            checks = [c for c in checks if not c[2] & names]  # guards this write
             continue
-        if wrote and written & _item_names(st, fn, node):
+        if hit is None:
+            continue
+        names = _item_names(st, fn, node)
+        if wrote and written & names:
             continue  # reloads what was just written
+        if _existence_check(st, fn, node, parents.get):
+            checks.append((node, hit[0], names))
+            continue
         result = (node, hit[0])
         break
+    if checks:
+        result = checks[0][:2]  # an existence check that guards no write is a read
     if not dead:
         st.memo[key] = result
     return result
@@ -1293,7 +1421,9 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     helper's only query, is row-by-row writing (FAA409's concern), and
     a helper's re-read of the item it has just written (a write, or a command handed
     the session such as `dag.clear(run_id=run.run_id, session=session)`, then a query
-    on the same names) is part of that per-item command.
+    on the same names) is part of that per-item command, as is an existence check that
+    only guards the helper's write of the same item (get-or-create: `existing = ...`,
+    `if existing: return existing`, then an insert).
 
     ## Why is this bad?
     Each iteration is a round trip to the database: an order with 50 items becomes 50
@@ -1306,7 +1436,9 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     `for attempt in range(3)`, pages such as `range(0, n, BATCH)`), tenacity/stamina
     retry loops, loops over literal or module-level constant collections
     (`for role in DEFAULT_ROLES`; a literal seen through `typing.cast(...)` or a local
-    bound only to literals counts), loops over batches/chunks/pages, and loops whose
+    bound only to literals counts, and so does a project helper returning a literal
+    grown only by single `add`/`append` calls outside loops, such as the input name
+    plus one alternate spelling), loops over batches/chunks/pages, and loops whose
     query filters with `in_()` on the loop variable. A `text()` statement that only
     takes a PostgreSQL advisory lock (`SELECT pg_advisory_xact_lock(:key)`) is a lock
     per key by design, not a query, and neither is a helper whose only statement it is.
