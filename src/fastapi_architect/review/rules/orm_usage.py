@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,9 @@ from pathlib import Path
 from fastapi_architect.model.apps import Route
 from fastapi_architect.model.astutil import (
     body_nodes,
+    child_nodes,
     const_str,
+    dotted,
     is_false,
     keyword,
     last_name,
@@ -686,8 +689,24 @@ def _conditions(
     method: str,
 ) -> Iterator[_ColumnUse]:
     """Index-friendly conditions on model columns below `root`: `Model.col == x`,
-    `Model.col < x`, `Model.col.in_(...)`, `Model.col.like("a%")`, ..."""
-    for node in walk(root):
+    `Model.col < x`, `Model.col.in_(...)`, `Model.col.like("a%")`, ...
+
+    An OR (`or_(a, b)`, `a | b`, `a or b`) can use indexes only when each branch can:
+    one branch no index serves (`col != x`) makes the database read the whole table,
+    so its conditions count only when every branch has an index-friendly one."""
+    todo: deque[ast.AST] = deque([root])
+    while todo:
+        node = todo.popleft()
+        branches = _or_branches(project, module, node, fn)
+        if branches is not None:
+            found = [
+                list(_conditions(project, index, module, b, fn, call, method)) for b in branches
+            ]
+            if all(found):
+                for uses in found:
+                    yield from uses
+            continue
+        todo.extend(child_nodes(node))
         operands: list[ast.expr] = []
         if isinstance(node, ast.Compare) and len(node.ops) == 1:
             if isinstance(node.ops[0], _INDEXABLE_OPS):
@@ -702,6 +721,21 @@ def _conditions(
             hit = _model_column(project, index, module, operand, fn)
             if hit is not None:
                 yield _ColumnUse(call, method, hit[0], hit[1], operand)
+
+
+def _or_branches(
+    project: Project, module: Module, node: ast.AST, fn: Function | None
+) -> list[ast.expr] | None:
+    """The branches of an OR condition (`or_(a, b)`, `a | b`, `a or b`), else None."""
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+        return list(node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return [node.left, node.right]
+    if isinstance(node, ast.Call) and node.args:
+        name = project.resolve(module, node.func, fn) or dotted(node.func)
+        if last_name(name) == "or_":
+            return list(node.args)
+    return None
 
 
 def _scope_uses(ctx: FileContext, index: TableIndex) -> list[_ColumnUse]:
@@ -780,8 +814,9 @@ def filter_column_not_indexed(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     the query can already use an index, the rule does not report a column when the
     same function also filters on an indexed column, of this model or of a joined one
     (`where(Book.owner_id == uid, Book.title == t)`), nor boolean columns, foreign keys (FAA405 covers them),
-    `!=`, `ilike()`/`contains()` comparisons (a B-tree index does not serve them) or
-    `order_by()` without `limit()`. Filters built in a helper function and passed as
+    `!=`, `ilike()`/`contains()` comparisons (a B-tree index does not serve them), the
+    conditions of an OR with a branch no index serves (`or_(col != x, col.is_(None))`)
+    or `order_by()` without `limit()`. Filters built in a helper function and passed as
     `where(*conditions)` are not followed. Test modules are skipped.
 
     ## Example
@@ -1027,6 +1062,60 @@ def _clamped(fn: Function, name: str) -> bool:
     return False
 
 
+# What a function returns when it folds rows into distinct values or an aggregate.
+_REDUCED_TYPES = frozenset(
+    {"set", "frozenset", "Set", "FrozenSet", "AbstractSet", "Counter", "int", "float", "bool"}
+)
+_REDUCING_CALLS = frozenset(
+    {"set", "frozenset", "Counter", "len", "sum", "min", "max", "any", "all"}
+)
+
+
+def _reducing(fn: Function, expr: ast.expr | None, depth: int = 0) -> bool:
+    """Is `expr` a set, a `Counter` or an aggregate of values (`{m.tag for m in rows}`,
+    `sorted(tags)` of a `tags = set()` filled in a loop, `len(rows)`)?"""
+    if isinstance(expr, (ast.Set, ast.SetComp)):
+        return True
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
+        if expr.func.id in ("sorted", "list", "tuple") and len(expr.args) == 1:
+            return _reducing(fn, expr.args[0], depth)
+        return expr.func.id in _REDUCING_CALLS
+    if isinstance(expr, ast.Name) and depth < 2:
+        values = [
+            node.value
+            for node in body_nodes(fn.node)
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            and any(isinstance(t, ast.Name) and t.id == expr.id for t in _targets(node))
+        ]
+        return bool(values) and all(_reducing(fn, v, depth + 1) for v in values)
+    return False
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
+
+
+def _reduced(project: Project, fn: Function) -> bool:
+    """Does `fn` fold the rows it reads into distinct values or an aggregate (a set of tag
+    names, a count), its return type or every value it returns saying so? A limit on
+    its query would truncate a vocabulary, not bound a list of rows."""
+    if fn.node.returns is not None:
+        base, _, module = unwrap_annotation(project, fn.module, fn.node.returns, fn)
+        origin = base.value if isinstance(base, ast.Subscript) else base
+        if origin is not None:
+            name = project.resolve(module, origin, fn) or dotted(origin)
+            if last_name(name) in _REDUCED_TYPES:
+                return True
+    returned = [
+        node.value
+        for node in body_nodes(fn.node)
+        if isinstance(node, ast.Return)
+        and node.value is not None
+        and not isinstance(node.value, ast.Constant)
+    ]
+    return bool(returned) and all(_reducing(fn, value) for value in returned)
+
+
 def _unbounded_query(
     st: OrmState, fn: Function, depth: int = 0, seen: set[int] | None = None
 ) -> tuple[Function, ast.Call] | None:
@@ -1037,6 +1126,8 @@ def _unbounded_query(
         return None
     seen.add(id(fn.node))
     project = st.project
+    if _reduced(project, fn):
+        return None  # whatever it reads is folded into distinct values, not returned
     query = function_query(st, fn)
     if query is not None:
         names: set[str] = set()
@@ -1100,7 +1191,11 @@ def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Re
     one parent), paginated responses (`Page[...]`, fastapi-pagination) and export,
     backup, dump or download routes (the last path segment is `export`, `export.csv`,
     `backup`, ..., or the handler is named `export_*`/`*_export` and the like), which
-    return the whole collection on purpose, are not reported. A bound enforced somewhere the rule does not look (a middleware, a
+    return the whole collection on purpose, are not reported. Nor is a query whose rows
+    a function folds into distinct values or an aggregate before returning them (a
+    `set[...]`/`Counter`/number return type, a set built up or a set comprehension): a
+    limit would truncate a vocabulary, not bound a list; a set of primary keys is
+    trusted too. A bound enforced somewhere the rule does not look (a middleware, a
     custom validator) is not seen. Test modules are skipped.
 
     ## Example
