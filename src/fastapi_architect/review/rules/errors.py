@@ -551,10 +551,21 @@ def _client_safe(state: _LeakState, project: Project, classes: list[str]) -> boo
     for name in classes:
         if name in _CLIENT_ERRORS or project.class_(name) is not None:
             continue
-        if name.split(".", 1)[0] in state.project_roots and name not in _BUILTIN_EXCEPTIONS:
+        if _unseen_project_class(state, project, name):
             continue
         return False
     return True
+
+
+def _unseen_project_class(state: _LeakState, project: Project, name: str) -> bool:
+    """A class of the project's own top-level package defined outside the reviewed
+    folder (`airflow.exceptions.X` when reviewing `airflow/api_fastapi`): the review
+    sees neither its body nor the constructions outside the folder."""
+    return (
+        project.class_(name) is None
+        and name.split(".", 1)[0] in state.project_roots
+        and name not in _BUILTIN_EXCEPTIONS
+    )
 
 
 def _enclosing_try(ctx: FileContext, name: str) -> ast.Try | None:
@@ -1031,23 +1042,27 @@ def _builds_own_text(project: Project, fn: Function) -> bool:
     return True
 
 
-def _templated_class(ctx: FileContext, classes: list[str]) -> bool:
+def _templated_class(ctx: FileContext, state: _LeakState, classes: list[str]) -> bool:
     """Project exception classes whose text the project always writes: every place the
     project builds one (or a subclass) passes literals or f-string templates of its
     own values (`DagError(f"Cannot load Dag {dag_id!r}")`, `DagError(dag_id) from
     err`), never exception text, and their `__init__`/`__str__` only combine those
-    arguments with literals. The class and its constructions must be in the project."""
+    arguments with literals. The class and its constructions must be in the project,
+    or the class is the project's own but defined outside the reviewed folder: then
+    only the constructions the review sees (maybe none) can show it carries other text."""
     if not classes:
         return False
     project = ctx.project
     callgraph = ctx.model.callgraph
     for name in classes:
-        if project.class_(name) is None:
+        unseen = _unseen_project_class(state, project, name)
+        if project.class_(name) is None and not unseen:
             return False
-        family = [
+        family = [name] if unseen else []
+        family += [
             q for q in project.classes if q == name or project.is_subclass(q, frozenset({name}))
         ]
-        built = False
+        built = unseen
         for qualname in family:
             for ancestor in project.mro(qualname):
                 if project.class_(ancestor) is None:
@@ -1113,7 +1128,10 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     files, processes or sockets. At any status, nothing is reported for a project
     exception class whose every construction in the project (its subclasses' too)
     passes such messages (`raise DagError(dag_id) from err`) and whose `__init__`/
-    `__str__` only fill templates with its arguments; nor when the caught classes (not
+    `__str__` only fill templates with its arguments (for a class of the project's
+    top-level package defined outside the reviewed folder, which the review cannot
+    read, only the constructions it sees count: it is trusted unless one of them
+    passes another exception's text); nor when the caught classes (not
     `Exception`) can only come from `raise X("literal")` in the `try` body or in the
     project functions it calls, with nothing else there that could raise them (no
     outside call but plain builtins, string and container methods, logging and
@@ -1197,7 +1215,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
         )
         return
     classes = names.get(leak.name, [])
-    if _app_written_message(ctx, leak.name, classes) or _templated_class(ctx, classes):
+    if _app_written_message(ctx, leak.name, classes) or _templated_class(ctx, state, classes):
         return
     kind = _try_body_kind(ctx, leak.name, classes)
     if kind == "json":
