@@ -32,7 +32,7 @@ from fastapi_architect.model.astutil import (
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
-from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import project_index
@@ -580,6 +580,130 @@ def _stored_type_names(project: Project, module: Module) -> set[int]:
             # `default=Event`: the stored type's own constructor as the default factory.
             if kw.arg in _COLUMN_DEFAULTS and (dotted(kw.value) or "") in spelled - {""}:
                 out.update(id(n) for n in _names_in(kw.value))
+    _follow_type_aliases(module, out)
+    return out
+
+
+def _follow_type_aliases(module: Module, stored: set[int]) -> None:
+    """Add the names a module-level type alias is built from when every use of the alias
+    spells a stored type (`_Inputs = dict[str, list[_Input]]` used only in
+    `mapped_column(PydanticJSON(_Inputs))` and `Mapped[_Inputs]`), through aliases of
+    aliases. An alias also used any other way (`TypeAdapter(_Inputs)`) is not followed."""
+    uses: dict[str, list[ast.Name]] = {}
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            value = module.assignments.get(node.id)
+            if isinstance(value, (ast.Name, ast.Attribute, ast.Subscript, ast.BinOp)):
+                uses.setdefault(node.id, []).append(node)
+    followed: set[str] = set()
+    while True:
+        ready = [
+            alias
+            for alias, names in uses.items()
+            if alias not in followed and all(id(n) in stored for n in names)
+        ]
+        if not ready:
+            return
+        for alias in ready:
+            followed.add(alias)
+            stored.update(id(n) for n in _names_in(module.assignments[alias]))
+
+
+_ROW_VALIDATORS = frozenset({"model_validate", "from_orm"})
+
+
+def _stored_columns(
+    project: Project, module: Module, cls: ClassInfo, stored: set[int]
+) -> dict[str, set[str]]:
+    """The typed columns of an ORM class (its own and those of its bases in the module):
+    attribute name -> the project classes it stores (`state_details` -> `StateDetails`),
+    enums left out."""
+    columns: dict[str, set[str]] = {}
+    for name in project.mro(cls.qualname):
+        info = project.class_(name)
+        if info is None or info.module is not module:
+            continue
+        for stmt in info.node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                targets = [stmt.target.id]
+            elif isinstance(stmt, ast.Assign):
+                targets = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+            else:
+                continue
+            types = {
+                q
+                for n in _names_in(stmt)
+                if id(n) in stored
+                and (q := project.resolve(module, n)) is not None
+                and project.class_(q) is not None
+                and not _is_vocabulary(project, q)
+            }
+            for target in targets if types else []:
+                columns.setdefault(target, set()).update(types)
+    return columns
+
+
+def _holds_row_data(project: Project, target: str, columns: dict[str, set[str]]) -> bool:
+    """Is `target` the schema class whose data the row stores: one of its fields has the
+    name of a typed column and that column's document type, defined in `target`'s own
+    module (prefect's `State.state_details: StateDetails`, both in `schemas.states`)? A
+    request or response model embeds such documents from another module."""
+    home = project.split(target)[0]
+    if home is None:
+        return False
+    for name in project.mro(target):
+        info = project.class_(name)
+        if info is None:
+            continue
+        for stmt in info.node.body:
+            if not (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and stmt.target.id in columns
+            ):
+                continue
+            for n in _names_in(stmt.annotation):
+                q = project.resolve(info.module, n)
+                if q in columns[stmt.target.id] and project.split(q)[0] is home:
+                    return True
+    return False
+
+
+def _row_mapping_names(project: Project, module: Module, stored: set[int]) -> set[int]:
+    """The name nodes of a method of an ORM class that validates the row itself into the
+    schema class whose data the row stores (`def as_state(self) -> State: return
+    State.model_validate(self, from_attributes=True)`), in the call and the return
+    annotation. That maps the row to the domain object it persists, from the module the
+    row already takes its column types from: no new dependency on the HTTP layer."""
+    out: set[int] = set()
+    for cls in module.classes.values():
+        columns = _stored_columns(project, module, cls, stored)
+        if not columns:
+            continue
+        for fn in cls.methods.values():
+            params = [*fn.node.args.posonlyargs, *fn.node.args.args]
+            if not params:
+                continue
+            for call in ast.walk(fn.node):
+                if not (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr in _ROW_VALIDATORS
+                    and call.args
+                    and isinstance(call.args[0], ast.Name)
+                    and call.args[0].id == params[0].arg
+                ):
+                    continue
+                target = project.resolve(module, call.func.value, fn)
+                if target is None or not _holds_row_data(project, target, columns):
+                    continue
+                out.update(id(n) for n in _names_in(call.func))
+                if fn.node.returns is not None:
+                    out.update(
+                        id(n)
+                        for n in _names_in(fn.node.returns)
+                        if project.resolve(module, n, fn) == target
+                    )
     return out
 
 
@@ -593,8 +717,11 @@ class _Uses:
         self._stored: set[int] | None = None
 
     def stored(self, node: ast.AST) -> bool:
+        """A stored column type, or the row's own schema class in a method that maps the
+        row to it."""
         if self._stored is None:
             self._stored = _stored_type_names(self.project, self.module)
+            self._stored |= _row_mapping_names(self.project, self.module, self._stored)
         return id(node) in self._stored
 
     def name_only_stored(self, name: str) -> bool:
@@ -698,8 +825,13 @@ def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
     under `if TYPE_CHECKING:` are ignored (they do not run). A model that takes only
     enums and constants from a schema module (`sa.Enum(OrderStatus)`: shared vocabulary)
     is not reported, nor one that names a schema class only as the value type of a typed
-    column (`mapped_column(PydanticJSON(Event))` and its `Mapped[...]` annotation: the
-    stored document's type); one that otherwise uses a Pydantic schema class is. A module
+    column (`mapped_column(PydanticJSON(Event))` and its `Mapped[...]` annotation, also
+    through a module-level type alias: the stored document's type), or in a method that
+    validates the row itself into the class whose data it stores
+    (`State.model_validate(self)`, where `State` has the row's typed column
+    `state_details: StateDetails` from its own module: the domain object the row
+    persists); one that otherwise uses a Pydantic schema class is (a `to_response()`
+    building a response model that lives elsewhere). A module
     directly in a helper package (`utils/`, `core/`, `helpers/`...) whose file name sounds
     like a layer (`utils/models.py`) but that declares no ORM or Pydantic class has no
     layer. Imports of `fastapi` itself in services are reported by FAA504 and FAA505
