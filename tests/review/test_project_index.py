@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi_architect.config import Config
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.review.engine import load_model, review_paths
-from fastapi_architect.review.index import nodes_of, project_index
+from fastapi_architect.review.index import FunctionCache, ModelCache, nodes_of, project_index
 from fastapi_architect.review.rules._orm import state
 from fastapi_architect.review.rules.orm_usage import tables
 
@@ -115,3 +115,23 @@ def test_reviews_of_two_projects_interleave_without_leaking(tmp_path: Path) -> N
     again = review_paths([loop], Config(), root=loop)
     assert [f.code for f in first.findings] == [f.code for f in again.findings]
     assert "FAA401" in {f.code for f in first.findings}
+
+
+def test_closure_and_per_function_caches_live_on_the_model(tmp_path: Path) -> None:
+    cache: ModelCache[list[int]] = ModelCache()
+    per_function: FunctionCache[str] = FunctionCache()
+    model = _model(tmp_path)
+    other = _model(tmp_path / "other")
+    first = cache.get(model, lambda: [1])
+    assert cache.get(model, lambda: [2]) is first
+    assert cache.get(other, lambda: [3]) == [3]
+    assert cache.get(model, lambda: [4]) is first  # another run does not evict it
+    source = "def a() -> int:\n    return 1\n\n\ndef b() -> int:\n    return 2\n"
+    run = _model(tmp_path / "fns", source)
+    a, b = (run.project.functions[q] for q in ("models.a", "models.b"))
+    assert per_function.get(run, a, lambda: "A") == "A"
+    assert per_function.get(run, a, lambda: "again") == "A"
+    assert per_function.get(run, b, lambda: "B") == "B"
+    # Another run keeps its own facts, even for a function of the same node.
+    assert per_function.get(_model(tmp_path / "fns2", source), a, lambda: "new run") == "new run"
+    assert per_function.get(run, a, lambda: "again") == "A"

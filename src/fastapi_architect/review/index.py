@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Generic, TypeVar, cast
 
 from fastapi_architect.model.astutil import walk
 from fastapi_architect.model.build import AppModel
-from fastapi_architect.model.project import Module
+from fastapi_architect.model.project import Function, Module
 
 T = TypeVar("T")
 N = TypeVar("N", bound=ast.AST)
@@ -34,6 +34,32 @@ def project_index(model: AppModel, build: Callable[[AppModel], T]) -> T:
     made = build(model)
     parts[build] = made
     return made
+
+
+class ModelCache(Generic[T]):
+    """A part of the index built by a closure (`_CACHE.get(model, lambda: ...)`): for
+    parts whose builder is not a plain function of the model. Kept on the model, like
+    every part."""
+
+    def get(self, model: AppModel, compute: Callable[[], T]) -> T:
+        parts = model.derived
+        if self in parts:
+            return cast(T, parts[self])
+        made = compute()
+        parts[self] = made
+        return made
+
+
+class FunctionCache(Generic[T]):
+    """Facts about one function, computed once per run: a part of the index keyed by
+    the function's node (node ids are unique while the model keeps its trees)."""
+
+    def get(self, model: AppModel, fn: Function, compute: Callable[[], T]) -> T:
+        data = cast(dict[int, T], model.derived.setdefault(self, {}))
+        key = id(fn.node)
+        if key not in data:
+            data[key] = compute()
+        return data[key]
 
 
 def nodes_of(model: AppModel, module: Module, kind: type[N]) -> list[N]:

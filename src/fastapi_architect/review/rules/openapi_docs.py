@@ -38,6 +38,7 @@ from fastapi_architect.model.dependencies import DepSite, param_sites, walk_depe
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.index import FunctionCache, ModelCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import is_test_module
 from fastapi_architect.review.rules._worker_apps import internal_only, serving_apps
@@ -50,8 +51,6 @@ from fastapi_architect.review.rules.rest import (
 )
 from fastapi_architect.review.rules.validation import (
     PROBE_SEGMENTS,
-    FunctionCache,
-    ModelCache,
     function_label,
     has_keyword_splat,
     is_response_class,

@@ -15,9 +15,9 @@ from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function, Project
 from fastapi_architect.model.types import resolve_callee
 from fastapi_architect.review.context import ProjectContext
+from fastapi_architect.review.index import FunctionCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules.validation import (
-    FunctionCache,
     has_keyword_splat,
     is_response_expr,
     returned_values,

@@ -25,10 +25,10 @@ from fastapi_architect.model.dependencies import param_sites, resolve_target, wa
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.types import ANNOTATED, infer_type, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
+from fastapi_architect.review.index import ModelCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules import _orm
 from fastapi_architect.review.rules._orm import is_test_module
-from fastapi_architect.review.rules.validation import ModelCache
 
 _MAX_DEPTH = 8
 

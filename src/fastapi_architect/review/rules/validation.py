@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import ast
 import re
-import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
 
 from fastapi_architect.model.apps import Route, RouterObj
 from fastapi_architect.model.astutil import (
@@ -28,44 +26,8 @@ from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Severity
+from fastapi_architect.review.index import FunctionCache, ModelCache
 from fastapi_architect.review.registry import Report, rule
-
-_T = TypeVar("_T")
-
-
-class FunctionCache(Generic[_T]):
-    """Facts computed once per function and model run, keyed by the function node.
-
-    Node ids are only unique while their tree lives, so the cache is dropped whenever a
-    new model is reviewed (the model is held weakly, not kept alive by the cache)."""
-
-    def __init__(self) -> None:
-        self._owner: weakref.ref[AppModel] | None = None
-        self._data: dict[int, _T] = {}
-
-    def get(self, model: AppModel, fn: Function, compute: Callable[[], _T]) -> _T:
-        if self._owner is None or self._owner() is not model:
-            self._owner = weakref.ref(model)
-            self._data = {}
-        key = id(fn.node)
-        if key not in self._data:
-            self._data[key] = compute()
-        return self._data[key]
-
-
-class ModelCache(Generic[_T]):
-    """One value computed once per reviewed model (held weakly)."""
-
-    def __init__(self) -> None:
-        self._owner: weakref.ref[AppModel] | None = None
-        self._value: _T | None = None
-
-    def get(self, model: AppModel, compute: Callable[[], _T]) -> _T:
-        if self._owner is None or self._owner() is not model or self._value is None:
-            self._owner = weakref.ref(model)
-            self._value = compute()
-        return self._value
-
 
 # ------------------------------------------------------------------ shared type helpers
 
