@@ -18,6 +18,7 @@ in a repository must not be able to run code.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -171,18 +172,7 @@ def _mark(folder: Path) -> None:
         )
 
 
-_FIELDS = (
-    "file",
-    "line",
-    "column",
-    "code",
-    "end_line",
-    "end_column",
-    "name",
-    "message",
-    "severity",
-    "fix_title",
-)
+_FIELDS = tuple(field.name for field in dataclasses.fields(Finding))
 
 
 def _encode(result: ReviewResult) -> dict[str, Any]:
@@ -193,6 +183,11 @@ def _encode(result: ReviewResult) -> dict[str, Any]:
 
 
 _INT_FIELDS = frozenset({"line", "column", "end_line", "end_column"})
+# What each stored field must be, in `Finding`'s field order.
+_FIELD_TYPES: tuple[type | tuple[type, ...], ...] = tuple(
+    int if name in _INT_FIELDS else (str, type(None)) if name == "fix_title" else str
+    for name in _FIELDS
+)
 
 
 def _decode(root: Path, data: dict[str, Any]) -> ReviewResult:
@@ -224,11 +219,10 @@ def _sources(root: Path, files: set[str]) -> dict[str, list[str]]:
 
 
 def _finding(row: object) -> Finding:
-    if not isinstance(row, list) or len(row) != len(_FIELDS):
+    if (
+        type(row) is not list
+        or len(row) != len(_FIELDS)
+        or not all(map(isinstance, row, _FIELD_TYPES))
+    ):
         raise TypeError("malformed cache entry")
-    values = dict(zip(_FIELDS, row, strict=True))
-    for name, value in values.items():
-        wanted: type = int if name in _INT_FIELDS else str
-        if not isinstance(value, wanted) and not (name == "fix_title" and value is None):
-            raise TypeError("malformed cache entry")
-    return Finding(**values)
+    return Finding(*row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -33,6 +34,9 @@ def discover(paths: Iterable[Path], excludes: Iterable[str]) -> list[Path]:
 
 
 def _walk(root: Path, patterns: tuple[str, ...]) -> Iterator[Path]:
+    # A folder reached by the walk passed the excludes already, so below it only the new
+    # name is matched against component patterns; path patterns see the whole path.
+    names, paths = _split_patterns(patterns)
     seen_dirs: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         st = os.stat(dirpath)
@@ -43,16 +47,36 @@ def _walk(root: Path, patterns: tuple[str, ...]) -> Iterator[Path]:
             continue
         seen_dirs.add(key)
         rel_dir = Path(dirpath).relative_to(root)
-        dirnames[:] = sorted(d for d in dirnames if not is_excluded(rel_dir / d, patterns))
+        dirnames[:] = sorted(d for d in dirnames if not _excluded(rel_dir / d, d, names, paths))
+        real_dir: Path | None = None
         for name in sorted(filenames):
             if not name.endswith(".py"):
                 continue
-            rel = rel_dir / name
-            if is_excluded(rel, patterns):
+            if _excluded(rel_dir / name, name, names, paths):
                 continue
-            full = Path(dirpath, name)
-            if full.is_file():
-                yield full.resolve()
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full):
+                if os.path.isfile(full):
+                    yield Path(full).resolve()
+            elif os.path.isfile(full):
+                if real_dir is None:
+                    real_dir = Path(dirpath).resolve()
+                yield real_dir / name
+
+
+def _split_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
+    """One regex for the patterns that match a path component, and the path patterns."""
+    names = [p.rstrip("/") for p in patterns if "/" not in p.rstrip("/")]
+    paths = tuple(p for p in patterns if "/" in p.rstrip("/"))
+    if not names:
+        return None, paths
+    return re.compile("|".join(f"(?:{fnmatch.translate(n)})" for n in names)), paths
+
+
+def _excluded(rel: Path, name: str, names: re.Pattern[str] | None, paths: tuple[str, ...]) -> bool:
+    if names is not None and names.match(name):
+        return True
+    return bool(paths) and is_excluded(rel, paths)
 
 
 def is_excluded(rel: Path, patterns: tuple[str, ...]) -> bool:
