@@ -10,6 +10,7 @@ prints N findings per application, spread over the rules, with their source line
 
     python bench/real_apps.py --cache /tmp/real-apps
     python bench/real_apps.py --cache /tmp/real-apps --only chromadb --sample 30
+    python bench/real_apps.py --cache /tmp/real-apps --sample 30 --seed 8 --skip round7.txt
     python bench/real_apps.py --cache /tmp/real-apps --json /tmp/real-apps/findings.json
 
 The versions are pinned so that a rerun reviews the same code. Nothing here asserts:
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import subprocess
 import sys
 import time
@@ -113,14 +115,19 @@ def review_app(app: App, cache: Path) -> dict[str, Any]:
 
 
 def sample(
-    findings: list[dict[str, Any]], count: int, seed: int | None = None
+    findings: list[dict[str, Any]],
+    count: int,
+    seed: int | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Up to `count` findings, taken round-robin over the rules so that each is seen:
     the first ones of each rule, or with `seed` a random draw within each rule (a fresh
-    sample for each precision round, so that earlier fixes do not bias it)."""
+    sample for each precision round, so that earlier fixes do not bias it). Findings
+    whose `CODE file:line` is in `skip` (judged in an earlier round) are left out."""
     by_rule: dict[str, list[dict[str, Any]]] = {}
     for finding in findings:
-        by_rule.setdefault(finding["code"], []).append(finding)
+        if _label(finding) not in skip:
+            by_rule.setdefault(finding["code"], []).append(finding)
     if seed is not None:
         rng = random.Random(seed)
         for group in by_rule.values():
@@ -133,6 +140,21 @@ def sample(
     return picked
 
 
+def _label(finding: dict[str, Any]) -> str:
+    return f"{finding['code']} {finding['file']}:{finding['line']}"
+
+
+def judged(paths: list[Path]) -> frozenset[str]:
+    """The `CODE file:line` of every finding listed in earlier `--sample` outputs."""
+    found: set[str] = set()
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"  (FAA\d{3} \S+:\d+) ", line)
+            if match:
+                found.add(match.group(1))
+    return frozenset(found)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, required=True, help="where wheels are kept")
@@ -142,7 +164,15 @@ def main() -> None:
     parser.add_argument(
         "--seed", type=int, default=None, help="draw the sample at random, with this seed"
     )
+    parser.add_argument(
+        "--skip",
+        type=Path,
+        action="append",
+        default=[],
+        help="leave out of the sample the findings an earlier --sample output lists (repeatable)",
+    )
     args = parser.parse_args()
+    skip = judged(args.skip)
     apps = [a for a in APPS if not args.only or a.name in args.only]
     reports = []
     for app in apps:
@@ -156,7 +186,7 @@ def main() -> None:
         )
         for error in report["internal_errors"]:
             print(f"  internal error: {error}")
-        for finding in sample(report["findings"], args.sample, args.seed):
+        for finding in sample(report["findings"], args.sample, args.seed, skip):
             print(f"  {finding['code']} {finding['file']}:{finding['line']} {finding['message']}")
             print(f"      {finding['source']}")
     if args.json:
