@@ -224,6 +224,19 @@ _JSON_ERRORS = frozenset(
     }
 )
 _JSON_LOADS = frozenset({"json.loads", "orjson.loads", "ujson.loads"})
+# Raised only by a parser, about the bytes it was given ("File is not a zip file",
+# "Incorrect padding"): the message describes the data, never the server, at any status.
+_DATA_FORMAT_ERRORS = frozenset(
+    {
+        "zipfile.BadZipFile",
+        "zipfile.BadZipfile",
+        "tarfile.ReadError",
+        "binascii.Error",
+        "tomllib.TOMLDecodeError",
+        "xml.etree.ElementTree.ParseError",
+        "xml.parsers.expat.ExpatError",
+    }
+)
 _PYDANTIC_MODELS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel"})
 _MODEL_VALIDATORS = frozenset(
     {"model_validate", "model_validate_json", "model_validate_strings", "parse_obj", "parse_raw"}
@@ -1141,7 +1154,9 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     A broad `except Exception` around a `try` body that only builds or
     validates Pydantic models is taken as a `ValidationError`; one around a body that
     only decodes JSON (`response.json()`, `json.loads`) is not reported at any status
-    (the message is a parse position). A status bound to a local in the `except` clause
+    (the message is a parse position), nor are the errors only a parser raises about
+    the bytes it was given (`zipfile.BadZipFile`, `tarfile.ReadError`,
+    `binascii.Error`, XML and TOML parse errors). A status bound to a local in the `except` clause
     (`code = 413 if ... else 400`) counts as its highest branch.
 
     ## Example
@@ -1218,7 +1233,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     if _app_written_message(ctx, leak.name, classes) or _templated_class(ctx, state, classes):
         return
     kind = _try_body_kind(ctx, leak.name, classes)
-    if kind == "json":
+    if kind == "json" or (classes and all(c in _DATA_FORMAT_ERRORS for c in classes)):
         return
     # A broad `except` around a model construction catches a `ValidationError`.
     effective = ["pydantic.ValidationError"] if kind == "model" else classes
