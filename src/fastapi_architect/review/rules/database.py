@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from fastapi_architect.model.astutil import (
@@ -1141,9 +1141,10 @@ def _write_call(st: OrmState, fn: Function, call: ast.Call) -> bool:
 
 
 def _item_names(st: OrmState, fn: Function, call: ast.Call) -> set[str]:
-    """The parameters and locals a call works on: in its arguments and receiver, and in
-    the values of the locals it is passed (`session.execute(stmt)`), minus the session,
-    `self`/`cls` and namespaces used only to reach a class (`db.BlockDocument`)."""
+    """The parameters and locals (loop variables too) a call works on: in its arguments
+    and receiver, and in the values of the locals it is passed (`session.execute(stmt)`),
+    minus the session, `self`/`cls` and namespaces used only to reach a class
+    (`db.BlockDocument`)."""
     facts = st.facts_of(fn)
     todo: list[ast.AST] = [*call.args, *(kw.value for kw in call.keywords)]
     if isinstance(call.func, ast.Attribute):
@@ -1170,7 +1171,7 @@ def _item_names(st: OrmState, fn: Function, call: ast.Call) -> set[str]:
         name
         for name, node in uses.items()
         if name not in ("self", "cls")
-        and (name in facts.assigns or name in facts.params)
+        and (name in facts.assigns or name in facts.params or name in facts.loop_targets)
         and db_kind(st, fn.module, node, fn) is None
     }
 
@@ -1334,6 +1335,39 @@ def _existence_check(
     return tested
 
 
+def _writes(
+    st: OrmState, fn: Function, call: ast.Call, parents: Callable[[int], ast.AST | None]
+) -> bool:
+    """A session write or a command handed the session (`_write_call`), or a query
+    whose statement writes (`_writing_query`)."""
+    if session_call(st, fn.module, call, fn, QUERY_METHODS) is None:
+        return _write_call(st, fn, call)
+    return _writing_query(st, fn, call, parents)
+
+
+def _guards_write(
+    st: OrmState,
+    fn: Function,
+    check: ast.Call,
+    after: Iterable[ast.AST],
+    parents: Callable[[int], ast.AST | None],
+) -> bool:
+    """Is `check` an existence check (its result only tested, see `_existence_check`)
+    followed, among `after` (what runs after it in its function or loop body), by a
+    write of the same item: get-or-create, whether `existing = ...; if existing:
+    return existing` then an insert, or `if read(...) is None: create(...)`. Such a
+    read is part of a per-item write (FAA409's concern)."""
+    if not _existence_check(st, fn, check, parents):
+        return False
+    names = _item_names(st, fn, check)
+    return bool(names) and any(
+        isinstance(node, ast.Call)
+        and _writes(st, fn, node, parents)
+        and bool(names & _item_names(st, fn, node))
+        for node in after
+    )
+
+
 def _first_read_query(
     st: OrmState, fn: Function, call: ast.Call | None = None
 ) -> tuple[ast.Call, str] | None:
@@ -1352,6 +1386,11 @@ def _first_read_query(
     if not dead and key in st.memo:
         found = st.memo[key]
         return found if isinstance(found, tuple) else None
+    nodes = [
+        n
+        for n in body_nodes(fn.node)
+        if isinstance(n, ast.Call) and not _advisory_lock(n) and id(n) not in dead
+    ]
     parents = {
         id(child): parent
         for parent in body_nodes(fn.node)
@@ -1360,35 +1399,37 @@ def _first_read_query(
     written: set[str] = set()
     wrote = False
     result: tuple[ast.Call, str] | None = None
-    # existence checks not yet followed by the write they guard, with their item names
-    checks: list[tuple[ast.Call, str, set[str]]] = []
-    for node in body_nodes(fn.node):
-        if not isinstance(node, ast.Call) or _advisory_lock(node) or id(node) in dead:
-            continue
+    for index, node in enumerate(nodes):
         hit = session_call(st, fn.module, node, fn, QUERY_METHODS)
         if hit is not None and lazy_query(node, parents.get):
             continue
-        if _write_call(st, fn, node) if hit is None else _writing_query(st, fn, node, parents.get):
+        if _writes(st, fn, node, parents.get):
             wrote = True
-            names = _item_names(st, fn, node)
-            written |= names
-            checks = [c for c in checks if not c[2] & names]  # guards this write
+            written |= _item_names(st, fn, node)
             continue
         if hit is None:
             continue
-        names = _item_names(st, fn, node)
-        if wrote and written & names:
+        if wrote and written & _item_names(st, fn, node):
             continue  # reloads what was just written
-        if _existence_check(st, fn, node, parents.get):
-            checks.append((node, hit[0], names))
+        if _guards_write(st, fn, node, nodes[index + 1 :], parents.get):
             continue
         result = (node, hit[0])
         break
-    if checks:
-        result = checks[0][:2]  # an existence check that guards no write is a read
     if not dead:
         st.memo[key] = result
     return result
+
+
+def _get_or_create(st: OrmState, fn: Function, loop: _Loop, call: ast.Call) -> bool:
+    """Is `call` the existence check of a get-or-create written in the body of the
+    `for` loop around it (`if read(...) is None: create(...)`), which `_guards_write`
+    leaves when a helper holds it?"""
+    if not isinstance(loop.node, (ast.For, ast.AsyncFor)):
+        return False
+    nodes = list(walk_nodes(list(loop.node.body)))
+    parents = {id(child): parent for parent in nodes for child in ast.iter_child_nodes(parent)}
+    index = next((i for i, n in enumerate(nodes) if n is call), None)
+    return index is not None and _guards_write(st, fn, call, nodes[index + 1 :], parents.get)
 
 
 @rule(
@@ -1423,7 +1464,8 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     the session such as `dag.clear(run_id=run.run_id, session=session)`, then a query
     on the same names) is part of that per-item command, as is an existence check that
     only guards the helper's write of the same item (get-or-create: `existing = ...`,
-    `if existing: return existing`, then an insert).
+    `if existing: return existing`, then an insert), in the helper or written in the
+    loop body (`if read(...) is None: create(...)`).
 
     ## Why is this bad?
     Each iteration is a round trip to the database: an order with 50 items becomes 50
@@ -1497,6 +1539,8 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         message_head = f"`{label}()` runs a query (`{inner[1]}`)"
     for loop in (first, *loops):
         if collection_loop(loop, ctx, node):
+            if fn is not None and _get_or_create(st, fn, first, node):
+                return  # the existence check of a get-or-create written in the loop body
             assert loop.iter is not None
             where = ast.unparse(loop.iter)
             where = where if len(where) <= 40 else where[:37] + "..."
