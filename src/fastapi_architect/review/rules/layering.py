@@ -29,6 +29,7 @@ from fastapi_architect.model.astutil import (
     dotted,
     last_name,
     parameters,
+    walk_nodes,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
@@ -956,7 +957,9 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
     (a helper taking `session: SessionDep`) is not a dependency and is reported. A
     `status.HTTP_*` constant that is a value of a dict literal
     (`{"error": ..., "status_code": status.HTTP_400_BAD_REQUEST}`, a per-item result of
-    a bulk endpoint) is data of the response body and is not reported either. Modules
+    a bulk endpoint) is data of the response body and is not reported either, nor is an
+    `HTTPException` raised inside a `try` of the same function whose `except` catches it
+    without re-raising (it never reaches a caller), nor that `except` clause. Modules
     outside the recognised layer names are never reported.
 
     ## Example
@@ -1000,6 +1003,7 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
         layer = _service_like(model, module)
         if layer is None or not module.imports_anything("fastapi", "starlette"):
             continue
+        local = _local_catches(ctx.project, model, module)
         seen: set[int] = set()  # one finding per statement
         for node, stack in _walk_with_stack(module.tree):
             if not isinstance(node, (ast.Name, ast.Attribute)) or not isinstance(
@@ -1016,6 +1020,8 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
             if fn is not None and _in_transport(model, fn):
                 continue
             if label.startswith("status.") and _body_field(node, stack):
+                continue
+            if id(statement) in local.swallowed or _handler_of(node, stack, local.reached):
                 continue
             seen.add(id(statement))
             yield Report(
@@ -1038,6 +1044,97 @@ def _body_field(node: ast.AST, stack: list[ast.AST]) -> bool:
         v is node and const_str(k) is not None
         for k, v in zip(parent.keys, parent.values, strict=True)
     )
+
+
+@dataclass
+class _LocalCatches:
+    """`raise HTTPException(...)` statements caught by their own function.
+
+    airflow's bulk services raise `HTTPException(404)` inside a `try` whose
+    `except HTTPException as e` turns it into a per-item result
+    (`{"error": e.detail, "status_code": e.status_code}`): the exception never leaves the
+    function, so neither the raise (`swallowed`) nor that handler (`reached`) couples a
+    caller to HTTP. A handler that no local raise reaches catches HTTP errors of the code
+    it calls and is still reported, as is a raise that a handler lets through (`raise`)."""
+
+    swallowed: set[int] = field(default_factory=set)  # ids of ast.Raise
+    reached: set[int] = field(default_factory=set)  # ids of ast.ExceptHandler
+
+
+_BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException", "builtins.Exception"})
+
+
+def _local_catches(project: Project, model: AppModel, module: Module) -> _LocalCatches:
+    out = _LocalCatches()
+    for node, stack in _walk_with_stack(module.tree):
+        if not isinstance(node, ast.Raise) or node.exc is None:
+            continue
+        fn = _enclosing(model, module, stack)
+        exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        raised = project.resolve(module, exc, fn)
+        if raised not in _HTTP_EXCEPTIONS:
+            continue
+        child: ast.AST = node
+        for parent in reversed(stack):
+            if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                break  # the function's caller gets it
+            if isinstance(parent, ast.Try) and any(child is s for s in parent.body):
+                handler = next(
+                    (h for h in parent.handlers if _catches(project, module, fn, h.type, raised)),
+                    None,
+                )
+                if handler is not None:
+                    out.reached.add(id(handler))
+                    if not _reraises(handler):
+                        out.swallowed.add(id(node))
+                        break
+            child = parent
+    return out
+
+
+def _catches(
+    project: Project, module: Module, fn: Function | None, caught: ast.expr | None, raised: str
+) -> bool:
+    """Whether an `except` clause of type `caught` catches a raised HTTP exception
+    (FastAPI's is a subclass of Starlette's, not the reverse)."""
+    if caught is None:
+        return True
+    if isinstance(caught, ast.Tuple):
+        return any(_catches(project, module, fn, elt, raised) for elt in caught.elts)
+    name = project.resolve(module, caught, fn)
+    if name in _BROAD_EXCEPTIONS or name == raised:
+        return True
+    return name in _HTTP_EXCEPTIONS and (
+        name.startswith("starlette.") or not raised.startswith("starlette.")
+    )
+
+
+def _reraises(handler: ast.ExceptHandler) -> bool:
+    """A bare `raise` or `raise e` in the handler lets the caught exception go on."""
+    return any(
+        isinstance(n, ast.Raise)
+        and (
+            n.exc is None
+            or (
+                isinstance(n.exc, ast.Name)
+                and handler.name is not None
+                and n.exc.id == handler.name
+            )
+        )
+        for n in walk_nodes(list(handler.body))
+    )
+
+
+def _handler_of(node: ast.AST, stack: list[ast.AST], handlers: set[int]) -> bool:
+    """`node` is (in) the type of an `except` clause in `handlers`."""
+    for i in range(len(stack) - 1, -1, -1):
+        parent = stack[i]
+        if isinstance(parent, ast.ExceptHandler):
+            inner = stack[i + 1] if i + 1 < len(stack) else node
+            return inner is parent.type and id(parent) in handlers
+        if isinstance(parent, ast.stmt):
+            return False
+    return False
 
 
 def _in_transport(model: AppModel, fn: Function) -> bool:
