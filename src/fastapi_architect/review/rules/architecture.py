@@ -75,8 +75,12 @@ def db_access_in_route(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     `session.scalar(select(Model).filter_by(email=email))` or
     `session.query(Model).filter(Model.id == id).first()`, when the filters are
     equalities on the model's primary key (or a unique column), with no joins, and
-    one row is taken. Two more shapes a repository function would only wrap are
-    left alone: a create-one handler whose only database call is one
+    one row is taken. The write-one counterpart is not reported either: one
+    `session.execute(update(Model).where(Model.id == id).values(...))` (or
+    `delete(Model)`, or `session.query(Model).filter(...).delete()`) with the same key
+    filters, run once (a `rowcount` check answering 404 runs no query). Two more
+    shapes a repository function would only wrap are left alone: a create-one
+    handler whose only database call is one
     `session.add(obj)` on an injected session (its dependency commits), and a list
     handler that hands a bare `select(Model)` to a project helper that filters,
     orders and pages it, then runs what the helper returns once. There is no
@@ -194,6 +198,9 @@ _ONE_ROW = frozenset({"scalar", "scalar_one", "scalar_one_or_none", "one", "one_
 _FILTERS = frozenset({"where", "filter", "filter_by"})
 # Session calls that run a statement built elsewhere.
 _RUNS = frozenset({"execute", "exec", "scalar", "scalars"})
+# Statements that change rows, and the builder methods they may add to their filters.
+_WRITES = frozenset({"update", "delete"})
+_WRITE_BUILDERS = frozenset({"values", "execution_options"})
 
 
 def _trivial(
@@ -220,11 +227,15 @@ def _trivial(
     if len(constructs) != 1 or len(runs) > 1:
         return False
     stmt = constructs[0]
-    if st.project.resolve(module, stmt.func, handler) not in SELECT_FUNCTIONS:
+    construct = st.project.resolve(module, stmt.func, handler)
+    write = construct in SQL_CONSTRUCTS and last_name(construct) in _WRITES
+    if construct not in SELECT_FUNCTIONS and not write:
         return False
     entity = _entity(st, module, handler, stmt)
     if entity is None:
         return False
+    if write:
+        return _write_one(st, handler, stmt, entity, runs, _parents(handler))
     run = runs[0] if runs else None
     if run is not None and not (isinstance(run.func, ast.Attribute) and run.func.attr in _RUNS):
         return False
@@ -383,6 +394,29 @@ def _select_read_one(
     return run.func.attr == "scalar" or _one_row(run, parents)
 
 
+def _write_one(
+    st: OrmState,
+    handler: Function,
+    stmt: ast.Call,
+    entity: tuple[ast.expr, str | None],
+    runs: list[ast.Call],
+    parents: dict[int, ast.AST],
+) -> bool:
+    """`session.execute(update(M).where(M.id == x).values(...))` (or `delete(M)...`, or
+    the statement bound to a name first), run once: the write-one counterpart of the
+    read-one lookup, which a repository function would only wrap. What the handler does
+    with the result (`if result.rowcount == 0: raise HTTPException(404)`) runs no query."""
+    if len(runs) != 1 or _method(runs[0]) not in ("execute", "exec") or not runs[0].args:
+        return False
+    chain = _chain_up(stmt, parents)
+    filters = [c for c in chain if _method(c) in _FILTERS]
+    if not filters or any(_method(c) not in _FILTERS | _WRITE_BUILDERS for c in chain):
+        return False
+    return _is_value_of(st, handler, runs[0].args[0], chain[-1], parents) and _key_lookup(
+        st, entity, filters
+    )
+
+
 def _is_value_of(
     st: OrmState, handler: Function, arg: ast.expr, value: ast.AST, parents: dict[int, ast.AST]
 ) -> bool:
@@ -403,7 +437,8 @@ def _is_value_of(
 
 
 def _query_read_one(st: OrmState, module: Module, handler: Function, call: ast.Call) -> bool:
-    """`session.query(M).get(id)` / `.filter(M.id == x).first()` / `.filter_by(id=x).one()`."""
+    """`session.query(M).get(id)` / `.filter(M.id == x).first()` / `.filter_by(id=x).one()`,
+    or `.filter(M.id == x).update({...})` / `.delete()` (see `_write_one`)."""
     entity = _entity(st, module, handler, call)
     if entity is None:
         return False
@@ -415,6 +450,8 @@ def _query_read_one(st: OrmState, module: Module, handler: Function, call: ast.C
         return False
     if _method(last) == "get":
         return not filters
+    if _method(last) in _WRITES:  # `.filter(M.id == x).delete()`: see `_write_one`
+        return bool(filters) and _key_lookup(st, entity, filters)
     return _method(last) in _ONE_ROW and _key_lookup(st, entity, filters)
 
 
