@@ -447,15 +447,98 @@ def _model_validation(project: Project, fn: Function, call: ast.Call, name: str)
     return None
 
 
+# Calls that create or import a module at run time: a plugin's code, loaded from the
+# database or a file (`module = types.ModuleType(name); exec(source, module.__dict__)`).
+_MODULE_LOADERS = frozenset(
+    {
+        "types.ModuleType",
+        "importlib.import_module",
+        "importlib.reload",
+        "importlib.util.module_from_spec",
+        "__import__",
+        "builtins.__import__",
+    }
+)
+
+
+def _loads_modules(project: Project, fn: Function, depth: int = 0) -> bool:
+    """Does a project function load a module at run time, itself or through the project
+    functions it calls (`get_plugin_from_cache` -> `load_plugin_by_id`)?"""
+    if depth > 3:
+        return False
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = resolve_callee(project, fn.module, node.func, fn)
+        if callee in _MODULE_LOADERS:
+            return True
+        helper = project.function(callee)
+        if helper is not None and helper is not fn and _loads_modules(project, helper, depth + 1):
+            return True
+    return False
+
+
+def _loaded_at_run_time(project: Project, fn: Function, expr: ast.expr, depth: int = 0) -> bool:
+    """Is this value (an object of) a module loaded at run time: the result of a module
+    loader, or of a project function that loads one, or a local bound to one (tuple
+    unpacking included: `plugin, meta = await load_plugin(id)`)?"""
+    if depth > 4:
+        return False
+    if isinstance(expr, ast.Await):
+        return _loaded_at_run_time(project, fn, expr.value, depth + 1)
+    if isinstance(expr, ast.Name):
+        for node in body_nodes(fn.node):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(
+                    isinstance(t, ast.Name) and t.id == expr.id
+                    for target in targets
+                    for t in walk(target)
+                ) and _loaded_at_run_time(project, fn, node.value, depth + 1):
+                    return True
+        return False
+    if not isinstance(expr, ast.Call):
+        return False
+    callee = resolve_callee(project, fn.module, expr.func, fn)
+    if callee in _MODULE_LOADERS:
+        return True
+    helper = project.function(callee)
+    return helper is not None and _loads_modules(project, helper)
+
+
+def _run_time_model(project: Project, fn: Function, func: ast.expr, depth: int = 0) -> bool:
+    """Is the callee of `Model(**body)` a class taken from a module loaded at run time
+    (`Valves = plugin.Valves`, `getattr(plugin, "Valves")`): a model whose schema exists
+    only at run time? Only class-like names count: `plugin.run(**body)` is a call, not
+    a validation."""
+    if depth > 4:
+        return False
+    if isinstance(func, ast.Name):
+        value = fn.local_values.get(func.id)
+        return value is not None and _run_time_model(project, fn, value, depth + 1)
+    if isinstance(func, ast.Attribute):
+        owner, attr = func.value, func.attr
+    elif isinstance(func, ast.Call) and _is_name(func.func, "getattr") and len(func.args) >= 2:
+        owner, attr = func.args[0], const_str(func.args[1]) or ""
+    else:
+        return False
+    return attr[:1].isupper() and _loaded_at_run_time(project, fn, owner)
+
+
 def _validated_in_handler(project: Project, fn: Function, name: str) -> tuple[bool, str | None]:
     """Does the function validate the body parameter `name` itself? (True, None) when it
-    checks it against a JSON Schema (one known only at run time, typically loaded from
-    the database); (True, model) when it validates it with a Pydantic model."""
+    checks it against a JSON Schema or a model known only at run time (a schema loaded
+    from the database, a plugin's model class); (True, model) when it validates it with
+    a fixed Pydantic model."""
     model: str | None = None
     for node in body_nodes(fn.node):
         if not isinstance(node, ast.Call):
             continue
         if _schema_validation(project, fn, node, name):
+            return True, None
+        if any(
+            kw.arg is None and _is_name(kw.value, name) for kw in node.keywords
+        ) and _run_time_model(project, fn, node.func):
             return True, None
         model = model or _model_validation(project, fn, node, name)
     return model is not None, model
@@ -540,10 +623,12 @@ def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
     free-form on purpose (a JSON Schema document, say), and its OpenAPI schema says so:
     not flagged. A body the handler checks against a JSON Schema
     (`validate(body, schema)`, `jsonschema.validate(instance=body, ...)`), typically one
-    known only at run time, is not flagged either: no static model can describe it. A
-    body the handler validates with a fixed Pydantic model (`Model(**body)`,
-    `Model.model_validate(body)`, `TypeAdapter(...).validate_python(body)`) is validated
-    but still undocumented: it is reported at `info` severity, naming the model.
+    known only at run time, or validates with a model class taken from a module loaded
+    at run time (a plugin's `Valves = plugin.Valves; Valves(**body)`), is not flagged
+    either: no static model can describe it. A body the handler validates with a fixed
+    Pydantic model (`Model(**body)`, `Model.model_validate(body)`,
+    `TypeAdapter(...).validate_python(body)`) is validated but still undocumented: it is
+    reported at `info` severity, naming the model.
 
     ## Example
     ```python
@@ -1361,6 +1446,55 @@ def _stores_into(targets: list[ast.expr], name: str) -> bool:
     )
 
 
+# Run the callable given as first argument in a worker thread and return its result.
+_THREAD_RUNNERS = frozenset(
+    {
+        "anyio.to_thread.run_sync",
+        "asyncio.to_thread",
+        "starlette.concurrency.run_in_threadpool",
+        "fastapi.concurrency.run_in_threadpool",
+    }
+)
+
+
+def _computed_name(fn: Function, expr: ast.expr) -> bool:
+    """An attribute name not fixed in the code: not a literal, nor a module constant."""
+    if isinstance(expr, ast.Constant):
+        return False
+    if isinstance(expr, ast.Name) and not fn.binds(expr.id):
+        return not isinstance(fn.module.assignments.get(expr.id), ast.Constant)
+    return True
+
+
+def _dispatched(flow: _DocumentFlow, fn: Function, args: _Arguments, expr: ast.expr) -> _Verdict:
+    """Is this a callable looked up at run time by a computed name
+    (`getattr(block, body.fn_name)`), or a wrapper of one (`fn = wrap(fn, ...)`)?"""
+    if isinstance(expr, ast.Name):
+        return _name_values(flow, fn, args, expr.id, _dispatched)
+    if not isinstance(expr, ast.Call):
+        return False
+    if _is_name(expr.func, "getattr") and not fn.binds("getattr") and len(expr.args) >= 2:
+        return _computed_name(fn, expr.args[1])
+    # A wrapper around the looked-up callable (`fn = get_function_with_locals(fn, ...)`).
+    return _dispatched(flow, fn, args, expr.args[0]) if expr.args else False
+
+
+def _dispatched_result(
+    flow: _DocumentFlow, fn: Function, args: _Arguments, call: ast.Call, callee: str | None
+) -> bool:
+    """The result of a callable looked up by a computed name, typically one sent in the
+    request: a generic dispatcher (`getattr(component, body.fn_name)(*data)`, also run in a worker thread),
+    whose response shape belongs to each target, not to the route."""
+    if _dispatched(flow, fn, args, call.func) is True:
+        return True
+    target: ast.expr | None = None
+    if callee in _THREAD_RUNNERS and call.args:
+        target = call.args[0]
+    elif isinstance(call.func, ast.Attribute) and call.func.attr == "run_in_executor":
+        target = call.args[1] if len(call.args) > 1 else None
+    return target is not None and _dispatched(flow, fn, args, target) is True
+
+
 def _foreign_document(
     flow: _DocumentFlow, fn: Function, args: _Arguments, expr: ast.expr
 ) -> _Verdict:
@@ -1433,7 +1567,7 @@ def _judge_document(
                 return _combine([verdict, _foreign_document(flow, fn, args, default)])
         if callee in _COPIES and len(expr.args) == 1 and not expr.keywords:
             return _foreign_document(flow, fn, args, expr.args[0])
-        return False
+        return _dispatched_result(flow, fn, args, expr, callee)
     helper_args = _call_arguments(fn, args, helper, expr)
     verdicts: list[_Verdict] = []
     for value in returned_values(helper):
@@ -1511,7 +1645,9 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
       read back from that cache), a JSON file decoded whole (`json.loads(path.read_text())`,
       `json.load(f)`: a bundled copy of such a document), or a generated
       OpenAPI/JSON Schema document (`app.openapi()`, `get_openapi(...)`,
-      `Model.model_json_schema()`, a dict with an `"openapi"` key). A dict the handler
+      `Model.model_json_schema()`, a dict with an `"openapi"` key), or the result of a
+      function looked up by a computed name (`getattr(component, body.fn_name)(...)`,
+      also run in a worker thread): a generic dispatcher. A dict the handler
       builds itself, even from upstream data, is reported, and so is a cache that
       holds one.
 
