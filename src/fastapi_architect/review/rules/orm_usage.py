@@ -732,8 +732,16 @@ def _or_branches(
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         return [node.left, node.right]
     if isinstance(node, ast.Call) and node.args:
-        name = project.resolve(module, node.func, fn) or dotted(node.func)
-        if last_name(name) == "or_":
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            spelled = func.attr
+        elif isinstance(func, ast.Name):
+            spelled = func.id
+            if spelled in module.imports:  # `from sqlalchemy import or_ as any_of`
+                spelled = last_name(project.resolve(module, func, fn))
+        else:
+            return None
+        if spelled == "or_":
             return list(node.args)
     return None
 
