@@ -82,8 +82,10 @@ def db_access_in_route(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     shapes a repository function would only wrap are left alone: a create-one
     handler whose only database call is one
     `session.add(obj)` on an injected session (its dependency commits), and a list
-    handler that hands a bare `select(Model)` to a project helper that filters,
-    orders and pages it, then runs what the helper returns once. There is no
+    handler that hands a bare `select(Model)` (loader options such as
+    `.options(joinedload(...))` allowed) to a project helper that filters, orders and
+    pages it, then runs what the helper returns once (also as what a comprehension
+    iterates over). There is no
     configuration key for this threshold yet.
     A health check that only pings the database (`text("SELECT 1")`, `select(1)`)
     is not reported either, nor are routes in test modules. The official full-stack
@@ -185,10 +187,23 @@ _LOOPS = (
 
 
 def _in_loop(handler: Function, call: ast.Call) -> bool:
+    """Does `call` run once per item of a loop? What a loop iterates over (`for row in
+    session.scalars(stmt)`, the first `for` of a comprehension) runs once."""
     for node in body_nodes(handler.node):
         if isinstance(node, _LOOPS) and any(sub is call for sub in walk(node)):
-            return True
+            once = _iterated(node)
+            if once is None or not any(sub is call for sub in walk(once)):
+                return True
     return False
+
+
+def _iterated(loop: ast.AST) -> ast.expr | None:
+    """The expression a loop or comprehension evaluates once to iterate over."""
+    if isinstance(loop, (ast.For, ast.AsyncFor)):
+        return loop.iter
+    if isinstance(loop, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+        return loop.generators[0].iter
+    return None
 
 
 # ------------------------------------------------------------------ tolerated shapes
@@ -455,6 +470,9 @@ def _query_read_one(st: OrmState, module: Module, handler: Function, call: ast.C
     return _method(last) in _ONE_ROW and _key_lookup(st, entity, filters)
 
 
+_LOADER_OPTIONS = frozenset({"options", "execution_options"})
+
+
 def _delegated_list(
     st: OrmState,
     module: Module,
@@ -464,13 +482,27 @@ def _delegated_list(
     parents: dict[int, ast.AST],
 ) -> bool:
     """`page = paginate(select(M), filters, order_by, ...)` with a project helper doing
-    the query work, plus at most `session.scalars(page)`."""
-    helper = parents.get(id(stmt))
+    the query work, plus at most `session.scalars(page)`. Loader options on the way
+    (`select(M).options(joinedload(M.owner))`) change how related rows load, not which
+    rows come back."""
+    handed: ast.expr = stmt
+    while True:
+        attr = parents.get(id(handed))
+        chained = parents.get(id(attr)) if isinstance(attr, ast.Attribute) else None
+        if not (
+            isinstance(attr, ast.Attribute)
+            and attr.attr in _LOADER_OPTIONS
+            and isinstance(chained, ast.Call)
+            and chained.func is attr
+        ):
+            break
+        handed = chained
+    helper = parents.get(id(handed))
     if isinstance(helper, ast.keyword):
         helper = parents.get(id(helper))
-    if not isinstance(helper, ast.Call) or helper.func is stmt:
+    if not isinstance(helper, ast.Call) or helper.func is handed:
         return False
-    if stmt not in helper.args and all(kw.value is not stmt for kw in helper.keywords):
+    if handed not in helper.args and all(kw.value is not handed for kw in helper.keywords):
         return False
     callee = resolve_callee(st.project, module, helper.func, handler)
     if st.project.function(callee) is None:
