@@ -1021,6 +1021,10 @@ _SESSION_WRITES = frozenset(
         "execute_many",
     }
 )
+# Session methods that write the ORM object they are handed, and those that send the
+# pending writes to the database.
+_ROW_WRITES = frozenset({"add", "delete", "merge"})
+_SENDS = frozenset({"commit", "flush"})
 _WRITE_SQL = re.compile(
     r"^\s*(insert|update|delete|merge|replace|upsert|notify|truncate)\b", re.IGNORECASE
 )
@@ -1345,6 +1349,98 @@ def _writes(
     return _writing_query(st, fn, call, parents)
 
 
+def _fetched(
+    st: OrmState, fn: Function, check: ast.Call, parents: Callable[[int], ast.AST | None]
+) -> set[str]:
+    """The locals that hold the rows `check` loads: the one its result (or a method
+    chain on it) is bound to, `row = (await session.execute(q)).scalars().first()`, and
+    the locals and loop variables taken from those (`row = result.scalars().first()`,
+    `for row in rows`)."""
+    expr: ast.AST = check
+    parent = parents(id(expr))
+    while isinstance(parent, (ast.Await, ast.Attribute, ast.Call)):
+        if isinstance(parent, ast.Call) and parent.func is not expr:
+            return set()
+        expr, parent = parent, parents(id(parent))
+    if not (
+        isinstance(parent, ast.Assign)
+        and len(parent.targets) == 1
+        and isinstance(parent.targets[0], ast.Name)
+    ):
+        return set()
+    names = {parent.targets[0].id}
+    facts = st.facts_of(fn)
+    grew = True
+    while grew:
+        grew = False
+        for name, bindings in facts.assigns.items():
+            if name in names:
+                continue
+            for _node, value in bindings:
+                while isinstance(value, (ast.Await, ast.Subscript)):
+                    value = value.value
+                if value is not None and any(_rooted_at(value, n) for n in names):
+                    names.add(name)
+                    grew = True
+                    break
+        for node in walk_nodes(list(fn.node.body)):
+            if (
+                isinstance(node, (ast.For, ast.AsyncFor))
+                and isinstance(node.target, ast.Name)
+                and node.target.id not in names
+                and any(_rooted_at(node.iter, n) for n in names)
+            ):
+                names.add(node.target.id)
+                grew = True
+    return names
+
+
+def _changed_row(target: ast.expr, names: set[str]) -> bool:
+    """`row.title = ...`, `row.meta["k"] = ...`: an assignment to a column (or into
+    one) of a row held in one of `names`."""
+    if isinstance(target, ast.Subscript):
+        target = target.value
+    if not isinstance(target, ast.Attribute):
+        return False
+    base: ast.expr = target.value
+    while isinstance(base, (ast.Attribute, ast.Subscript)):
+        base = base.value
+    return isinstance(base, ast.Name) and base.id in names
+
+
+def _changes_fetched(
+    st: OrmState,
+    fn: Function,
+    check: ast.Call,
+    after: Iterable[ast.AST],
+    parents: Callable[[int], ast.AST | None],
+) -> bool:
+    """Does `check` load the rows that are then written, among `after`: changed
+    (`row.title = ...`, `setattr(row, field, value)`) or handed to the session to write
+    (`session.delete(row)`, `session.add(row)`), then sent (`session.commit()`,
+    `flush()`)? The read is the load half of an ORM update of those rows, a per-item
+    write like `update(T)`. A read whose rows are only returned or used is not, nor
+    one whose changes are sent once after the loop (an upsert that `get`s each row)."""
+    names = _fetched(st, fn, check, parents)
+    if not names:
+        return False
+    changed = False
+    for node in after:
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            changed = changed or any(_changed_row(t, names) for t in targets)
+        elif isinstance(node, ast.Call):
+            args = [*node.args, *(kw.value for kw in node.keywords)]
+            rows = [a for a in args if isinstance(a, ast.Name) and a.id in names]
+            if isinstance(node.func, ast.Name) and node.func.id == "setattr":
+                changed = changed or (bool(rows) and rows[0] is node.args[0])
+            elif rows and session_call(st, fn.module, node, fn, _ROW_WRITES) is not None:
+                changed = True
+            elif changed and session_call(st, fn.module, node, fn, _SENDS) is not None:
+                return True
+    return False
+
+
 def _guards_write(
     st: OrmState,
     fn: Function,
@@ -1355,10 +1451,11 @@ def _guards_write(
     """Is `check` an existence check (its result only tested, see `_existence_check`)
     followed, among `after` (what runs after it in its function or loop body), by a
     write of the same item: get-or-create, whether `existing = ...; if existing:
-    return existing` then an insert, or `if read(...) is None: create(...)`. Such a
+    return existing` then an insert, or `if read(...) is None: create(...)`; or does it
+    load the rows that a write among `after` then changes (`_changes_fetched`)? Such a
     read is part of a per-item write (FAA409's concern)."""
     if not _existence_check(st, fn, check, parents):
-        return False
+        return _changes_fetched(st, fn, check, after, parents)
     names = _item_names(st, fn, check)
     return bool(names) and any(
         isinstance(node, ast.Call)
@@ -1386,11 +1483,9 @@ def _first_read_query(
     if not dead and key in st.memo:
         found = st.memo[key]
         return found if isinstance(found, tuple) else None
-    nodes = [
-        n
-        for n in body_nodes(fn.node)
-        if isinstance(n, ast.Call) and not _advisory_lock(n) and id(n) not in dead
-    ]
+    body = [n for n in body_nodes(fn.node) if id(n) not in dead]
+    order = {id(n): index for index, n in enumerate(body)}
+    nodes = [n for n in body if isinstance(n, ast.Call) and not _advisory_lock(n)]
     parents = {
         id(child): parent
         for parent in body_nodes(fn.node)
@@ -1399,7 +1494,7 @@ def _first_read_query(
     written: set[str] = set()
     wrote = False
     result: tuple[ast.Call, str] | None = None
-    for index, node in enumerate(nodes):
+    for node in nodes:
         hit = session_call(st, fn.module, node, fn, QUERY_METHODS)
         if hit is not None and lazy_query(node, parents.get):
             continue
@@ -1411,7 +1506,7 @@ def _first_read_query(
             continue
         if wrote and written & _item_names(st, fn, node):
             continue  # reloads what was just written
-        if _guards_write(st, fn, node, nodes[index + 1 :], parents.get):
+        if _guards_write(st, fn, node, body[order[id(node)] + 1 :], parents.get):
             continue
         result = (node, hit[0])
         break
@@ -1465,7 +1560,9 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     on the same names) is part of that per-item command, as is an existence check that
     only guards the helper's write of the same item (get-or-create: `existing = ...`,
     `if existing: return existing`, then an insert), in the helper or written in the
-    loop body (`if read(...) is None: create(...)`).
+    loop body (`if read(...) is None: create(...)`), and so is a read of rows that are
+    then changed (`row.title = ...`, `setattr(row, ...)`, `session.delete(row)`) and
+    sent with `commit()`/`flush()`: an ORM update, in the helper or the loop body.
 
     ## Why is this bad?
     Each iteration is a round trip to the database: an order with 50 items becomes 50
