@@ -174,6 +174,29 @@ _LEAKY_ATTRS = frozenset(
         "__traceback__",
     }
 )
+# HTTP status errors whose attribute holds only the upstream status line, not text
+# about the server: aiohttp's `raise_for_status()` sets `ClientResponseError.message`
+# to the reason phrase ("Not Found"), urllib's `HTTPError.reason`/`.msg` are the same.
+# Their `str(e)` still carries the request URL.
+_STATUS_LINE_ERRORS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(
+        (
+            f"aiohttp.{module}{name}"
+            for module in ("", "client_exceptions.")
+            for name in (
+                "ClientResponseError",
+                "ContentTypeError",
+                "WSServerHandshakeError",
+                "TooManyRedirects",
+            )
+        ),
+        frozenset({"message"}),
+    ),
+    "urllib.error.HTTPError": frozenset({"reason", "msg"}),
+}
+# The status line of an error's upstream response (`e.response.reason_phrase` of
+# httpx, `e.response.reason` of requests): its body (`.text`, `.json()`) may leak.
+_RESPONSE_STATUS_LINE = frozenset({"status", "status_code", "reason", "reason_phrase"})
 # Exceptions whose message is written for the client: request validation, and errors
 # about the token the client sent. A 4xx response may repeat them.
 _CLIENT_ERRORS = frozenset(
@@ -430,6 +453,74 @@ def _exception_ref(expr: ast.expr, names: dict[str, list[str]], bare: bool) -> s
     return None
 
 
+def _status_line(ctx: FileContext, expr: ast.expr, names: dict[str, list[str]]) -> bool:
+    """Is `expr` only the status line of an HTTP error: `e.message` of an aiohttp
+    `ClientResponseError` (caught as one, or narrowed by `if isinstance(e, ...)` in the
+    `except` clause), or `e.response.status_code`/`.reason`/`.reason_phrase`?"""
+    chain: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        chain.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name) or expr.id not in names:
+        return False
+    if len(chain) == 2:
+        return chain[1] == "response" and chain[0] in _RESPONSE_STATUS_LINE
+    if len(chain) != 1:
+        return False
+    classes = _narrowed(ctx, expr.id, expr) or names[expr.id]
+    project = ctx.project
+    return all(
+        any(chain[0] in _STATUS_LINE_ERRORS.get(a, ()) for a in project.mro(c)) for c in classes
+    )
+
+
+def _narrowed(ctx: FileContext, name: str, node: ast.expr) -> list[str] | None:
+    """The classes of `if isinstance(name, X):` around `node` in the `except` clause
+    that binds `name` (a broad `except Exception as e` that treats one class apart)."""
+    for index in range(len(ctx.stack) - 1, -1, -1):
+        handler = ctx.stack[index]
+        if isinstance(handler, _SCOPES):
+            return None
+        if isinstance(handler, ast.ExceptHandler) and handler.name == name:
+            break
+    else:
+        return None
+    found: list[str] | None = None
+    innermost = 0
+    for branch in walk_nodes(list(handler.body)):
+        if not isinstance(branch, ast.If) or not branch.body:
+            continue
+        start, end = branch.body[0].lineno, branch.body[-1].end_lineno or branch.lineno
+        if not start <= node.lineno <= end or start < innermost:
+            continue
+        test = branch.test
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+            tests = test.values
+        else:
+            tests = [test]
+        for part in tests:
+            if (
+                isinstance(part, ast.Call)
+                and isinstance(part.func, ast.Name)
+                and part.func.id == "isinstance"
+                and len(part.args) == 2
+                and isinstance(part.args[0], ast.Name)
+                and part.args[0].id == name
+            ):
+                kinds = part.args[1]
+                elements = kinds.elts if isinstance(kinds, ast.Tuple) else [kinds]
+                found, innermost = [ctx.resolve(e) or "?" for e in elements], start
+    return found
+
+
+def _sent_ref(
+    ctx: FileContext, expr: ast.expr, names: dict[str, list[str]], bare: bool
+) -> str | None:
+    """`_exception_ref`, except for the status line of an HTTP error (`_status_line`)."""
+    ref = _exception_ref(expr, names, bare)
+    return None if ref is None or _status_line(ctx, expr, names) else ref
+
+
 @dataclass(frozen=True)
 class _Leak:
     node: ast.AST
@@ -448,6 +539,8 @@ def _find_leak(
         node = todo.pop()
         if isinstance(node, (ast.Lambda, ast.Compare)):
             continue  # a comparison's value is a bool, never the message
+        if isinstance(node, ast.Attribute) and _status_line(ctx, node, names):
+            continue  # `e.message` of `ClientResponseError`: the upstream reason phrase
         if isinstance(node, ast.IfExp):
             todo.extend([node.body, node.orelse])  # the test is not sent
             continue
@@ -473,7 +566,7 @@ def _find_leak(
             if callee in _TRACEBACK:
                 return _Leak(node, None)
             if callee in _TO_TEXT and node.args:
-                ref = _exception_ref(node.args[0], names, bare=True)
+                ref = _sent_ref(ctx, node.args[0], names, bare=True)
                 if ref is not None:
                     return _Leak(node, ref)
             if (
@@ -482,24 +575,24 @@ def _find_leak(
                 and isinstance(node.func.value, ast.Constant)
             ):
                 for arg in [*node.args, *(kw.value for kw in node.keywords)]:
-                    ref = _exception_ref(arg, names, bare=True)
+                    ref = _sent_ref(ctx, arg, names, bare=True)
                     if ref is not None:
                         return _Leak(node, ref)
         elif isinstance(node, ast.JoinedStr):
             for value in node.values:
                 if isinstance(value, ast.FormattedValue):
-                    ref = _exception_ref(value.value, names, bare=True)
+                    ref = _sent_ref(ctx, value.value, names, bare=True)
                     if ref is not None:
                         return _Leak(node, ref)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
             if isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
                 operands = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
                 for operand in operands:
-                    ref = _exception_ref(operand, names, bare=True)
+                    ref = _sent_ref(ctx, operand, names, bare=True)
                     if ref is not None:
                         return _Leak(node, ref)
         elif isinstance(node, (ast.Attribute, ast.Subscript)):
-            ref = _exception_ref(node, names, bare=False)
+            ref = _sent_ref(ctx, node, names, bare=False)
             if ref is not None:
                 return _Leak(node, ref)
         elif isinstance(node, ast.Name) and depth == 0 and node.id not in names:
@@ -1157,7 +1250,11 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     (the message is a parse position), nor are the errors only a parser raises about
     the bytes it was given (`zipfile.BadZipFile`, `tarfile.ReadError`,
     `binascii.Error`, XML and TOML parse errors). A status bound to a local in the `except` clause
-    (`code = 413 if ... else 400`) counts as its highest branch.
+    (`code = 413 if ... else 400`) counts as its highest branch. The status line of
+    an HTTP status error is not its text: aiohttp's `ClientResponseError.message` (the
+    reason phrase, also under `if isinstance(e, ClientResponseError)`), urllib's
+    `HTTPError.reason` and `e.response.status_code`/`.reason`/`.reason_phrase` are not
+    reported; `str(e)` of the same error (with the URL) is.
 
     ## Example
     ```python
