@@ -1284,7 +1284,9 @@ class _Size:
     deepest: ast.AST | None = None
 
 
-def _measure(body: list[ast.stmt], size: _Size, depth: int = 0) -> None:
+def _measure(
+    body: list[ast.stmt], size: _Size, depth: int = 0, sockets: frozenset[str] = frozenset()
+) -> None:
     for stmt in body:
         if isinstance(stmt, _SCOPES):
             size.statements += 1  # a nested def counts once; its body is its own affair
@@ -1299,25 +1301,75 @@ def _measure(body: list[ast.stmt], size: _Size, depth: int = 0) -> None:
             if inner > size.loop_depth:
                 size.loop_depth = inner
                 size.deepest = stmt
-        elif isinstance(stmt, ast.If) and not _is_guard(stmt):
+        elif isinstance(stmt, ast.If) and not _is_guard(stmt, sockets):
             size.branches += 1
         elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
             size.branches += len(getattr(stmt, "handlers", []))
         elif isinstance(stmt, ast.Match):
             size.branches += len(stmt.cases)
             for case in stmt.cases:
-                _measure(case.body, size, inner)
+                _measure(case.body, size, inner, sockets)
         for name in ("body", "orelse", "finalbody"):
             block = getattr(stmt, name, None)
             if isinstance(block, list):
-                _measure([s for s in block if isinstance(s, ast.stmt)], size, inner)
+                _measure([s for s in block if isinstance(s, ast.stmt)], size, inner, sockets)
         for handler in getattr(stmt, "handlers", []) or []:
-            _measure(handler.body, size, inner)
+            _measure(handler.body, size, inner, sockets)
 
 
-def _is_guard(stmt: ast.If) -> bool:
-    """`if not found: raise HTTPException(404)`: a guard clause, the handler's own job."""
-    return not stmt.orelse and len(stmt.body) == 1 and isinstance(stmt.body[0], ast.Raise)
+# What a websocket handler may do to the client before it gives up on a failed check.
+_SOCKET_REJECTS = frozenset({"close", "send", "send_json", "send_text", "send_bytes"})
+
+
+def _is_guard(stmt: ast.If, sockets: frozenset[str] = frozenset()) -> bool:
+    """`if not found: raise HTTPException(404)`: a guard clause, the handler's own job.
+    In a websocket handler (`sockets` holds its `WebSocket` parameters) the same check
+    ends the connection instead: `if ...: await ws.close(code=4003); return`, `return
+    await ws.close(...)`, or a bare `return` after a helper that closed it."""
+    if stmt.orelse or not stmt.body:
+        return False
+    if len(stmt.body) == 1 and isinstance(stmt.body[0], ast.Raise):
+        return True
+    if not sockets:
+        return False
+    *before, last = stmt.body
+    if not isinstance(last, ast.Return):
+        return False
+    value = last.value
+    if isinstance(value, ast.Await):
+        if not _is_socket_call(value.value, sockets, frozenset({"close"})):
+            return False
+    elif not (value is None or (isinstance(value, ast.Constant) and value.value is None)):
+        return False
+    return all(
+        isinstance(s, ast.Expr)
+        and isinstance(s.value, ast.Await)
+        and _is_socket_call(s.value.value, sockets, _SOCKET_REJECTS)
+        for s in before
+    )
+
+
+def _is_socket_call(expr: ast.expr, sockets: frozenset[str], methods: frozenset[str]) -> bool:
+    """`ws.close(...)` (one of `methods`) on one of the handler's `WebSocket` parameters."""
+    return (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in methods
+        and isinstance(expr.func.value, ast.Name)
+        and expr.func.value.id in sockets
+    )
+
+
+def _websocket_params(route: Route) -> frozenset[str]:
+    """The names of a websocket handler's `WebSocket` parameters (FastAPI injects the
+    connection by that annotation)."""
+    if route.kind != "websocket":
+        return frozenset()
+    return frozenset(
+        arg.arg
+        for arg, _ in parameters(route.handler.node)
+        if arg.annotation is not None and last_name(dotted(arg.annotation)) == "WebSocket"
+    )
 
 
 def _is_true_constant(expr: ast.expr) -> bool:
@@ -1354,8 +1406,10 @@ def fat_route_handler(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     Measures each path operation function: it is reported when its body has more than
     30 statements, more than 8 branches (`if`/`elif`, loops, `except` clauses, `match`
     cases; a guard clause `if ...: raise ...` is not a branch: turning a failed check
-    into an HTTP error is the handler's job), or loops nested three deep (a `while True:` receive loop of a websocket or a
-    stream does not count as a level). Nested functions count as one statement.
+    into an HTTP error is the handler's job, and neither is its websocket form, `if
+    ...: await ws.close(code=4003); return`, `return await ws.close(...)` or a bare
+    `return`), or loops nested three deep (a `while True:` receive loop of a websocket
+    or a stream does not count as a level). Nested functions count as one statement.
 
     ## Why is this bad?
     A handler should parse the request, call the application, and shape the response.
@@ -1406,7 +1460,7 @@ def fat_route_handler(route: Route, ctx: ProjectContext) -> Iterator[Report]:
         return  # one handler registered on several routes is reported once
     st.reported.add(key)
     size = _Size()
-    _measure(_body_without_docstring(handler.node), size)
+    _measure(_body_without_docstring(handler.node), size, sockets=_websocket_params(route))
     reasons: list[str] = []
     if size.statements > MAX_ROUTE_STATEMENTS:
         reasons.append(f"{size.statements} statements (limit {MAX_ROUTE_STATEMENTS})")

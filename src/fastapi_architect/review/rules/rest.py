@@ -89,6 +89,10 @@ _ACTION_WORDS = frozenset(
         "render",
     }
 )
+# Update verbs that make a POST an update wherever they stand as a path segment of their
+# own: `POST /channels/{id}/update/members/add` changes an existing channel's members,
+# whatever its last segment or handler name says.
+_UPDATE_SEGMENTS = frozenset({"update", "edit", "modify", "patch"})
 # `create_*` handlers that hand out something other than a stored resource of this API:
 # a token, a third-party checkout session, a presigned upload URL.
 _NOT_RESOURCE_HANDLER_WORDS = frozenset(
@@ -136,6 +140,17 @@ def _is_dry_run(words: list[str]) -> bool:
     return "dryrun" in words or ("dry", "run") in pairwise(words)
 
 
+def _has_update_segment(path: str) -> bool:
+    """A literal segment that is only an update verb (`/{id}/update/members/add`). A
+    segment that merely contains one (`/update_requests/{id}/comments`) names a
+    collection, not an action."""
+    for segment in path.split("/"):
+        words = path_words(segment)
+        if len(words) == 1 and words[0] in _UPDATE_SEGMENTS and not segment.startswith("{"):
+            return True
+    return False
+
+
 def _is_action(route: Route) -> bool:
     name = path_words(route.handler.name)
     words = set(name)
@@ -144,6 +159,8 @@ def _is_action(route: Route) -> bool:
         segment = path_words(_last_literal_segment(path))
         words |= set(segment)
         dry_run = dry_run or _is_dry_run(segment)
+        if _has_update_segment(path):
+            return True
     return dry_run or bool(words & _ACTION_WORDS)
 
 
@@ -361,6 +378,8 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
       compute endpoints such as `create_chat_completion` or `create_embedding`, which
       return a result rather than a stored resource (the OpenAI-compatible API they
       mimic answers 200);
+    - updates, by an update verb standing as a path segment of its own anywhere in
+      the path (`POST /channels/{id}/update/members/add`);
     - handlers that hand out a token, a third-party session or a presigned URL
       (`create_access_token`, `create_checkout_session`, `create_upload_url`), a
       bare `add` handler, and by name alone `add_<x>_to_<y>`, which links existing
