@@ -1183,7 +1183,7 @@ def _item_names(st: OrmState, fn: Function, call: ast.Call) -> set[str]:
 _MISSING = object()
 
 
-def _literal_arguments(callee: Function, call: ast.Call) -> dict[str, object]:
+def literal_arguments(callee: Function, call: ast.Call) -> dict[str, object]:
     """The parameters of `callee` this call leaves at (or passes) a literal, with its
     value: `self._write(session, row)` against `def _write(self, session, row,
     version_id=None)` gives `{"version_id": None}`. Empty when the call spreads
@@ -1260,7 +1260,7 @@ def _never(test: ast.expr, truth: bool, values: dict[str, object]) -> bool:
     return False
 
 
-def _dead_statements(block: list[ast.stmt], values: dict[str, object]) -> Iterator[ast.stmt]:
+def dead_statements(block: list[ast.stmt], values: dict[str, object]) -> Iterator[ast.stmt]:
     """The statements of a function body that cannot run when its parameters hold these
     literals: the branch of an `if` on them that the values rule out, and the rest of a
     block after `if not param: return` when the guard always returns."""
@@ -1272,7 +1272,7 @@ def _dead_statements(block: list[ast.stmt], values: dict[str, object]) -> Iterat
                 if _never(stmt.test, truth, values):
                     yield from branch
                 else:
-                    yield from _dead_statements(branch, values)
+                    yield from dead_statements(branch, values)
             if (
                 not stmt.orelse
                 and isinstance(stmt.body[-1], (ast.Return, ast.Raise))
@@ -1284,11 +1284,11 @@ def _dead_statements(block: list[ast.stmt], values: dict[str, object]) -> Iterat
         for name in ("body", "orelse", "finalbody"):
             inner = getattr(stmt, name, None)
             if isinstance(inner, list):
-                yield from _dead_statements(inner, values)
+                yield from dead_statements(inner, values)
         for handler in getattr(stmt, "handlers", ()):
-            yield from _dead_statements(handler.body, values)
+            yield from dead_statements(handler.body, values)
         for case in getattr(stmt, "cases", ()):
-            yield from _dead_statements(case.body, values)
+            yield from dead_statements(case.body, values)
 
 
 def _existence_check(
@@ -1441,6 +1441,28 @@ def _changes_fetched(
     return False
 
 
+def _core_change(st: OrmState, fn: Function, call: ast.Call) -> bool:
+    """A session query whose statement is a Core `update(T)`/`delete(T)` chain (also
+    through a local): it changes rows that exist, as opposed to an insert."""
+    statement = _statement_of(call) if isinstance(call.func, ast.Attribute) else None
+    if isinstance(statement, ast.Name):
+        bindings = st.facts_of(fn).assigns.get(statement.id, [])
+        values = [v for _node, v in bindings if v is not None and not _chained_on(v, statement.id)]
+        statement = values[0] if len(values) == 1 else None
+    root = statement
+    while (
+        isinstance(root, ast.Call)
+        and isinstance(root.func, ast.Attribute)
+        and isinstance(root.func.value, ast.Call)
+    ):
+        root = root.func.value
+    return (
+        isinstance(root, ast.Call)
+        and last_name(ast.unparse(root.func)) in _QUERY_WRITES
+        and session_call(st, fn.module, call, fn, QUERY_METHODS) is not None
+    )
+
+
 def _guards_write(
     st: OrmState,
     fn: Function,
@@ -1452,15 +1474,25 @@ def _guards_write(
     followed, among `after` (what runs after it in its function or loop body), by a
     write of the same item: get-or-create, whether `existing = ...; if existing:
     return existing` then an insert, or `if read(...) is None: create(...)`; or does it
-    load the rows that a write among `after` then changes (`_changes_fetched`)? Such a
-    read is part of a per-item write (FAA409's concern)."""
-    if not _existence_check(st, fn, check, parents):
-        return _changes_fetched(st, fn, check, after, parents)
+    load the rows that a write among `after` then changes (`_changes_fetched`), or
+    whose values feed a Core `update()`/`delete()` of the same item (a compare-and-swap:
+    `row = ...; update(T).where(T.id == key, T.stamp == row.stamp)`)? Such a read is
+    part of a per-item write (FAA409's concern). A read whose values are only returned
+    or used elsewhere is not."""
     names = _item_names(st, fn, check)
+    if _existence_check(st, fn, check, parents):
+        fed: set[str] | None = None
+    elif _changes_fetched(st, fn, check, after, parents):
+        return True
+    else:
+        fed = _fetched(st, fn, check, parents)
+        if not fed:
+            return False
     return bool(names) and any(
         isinstance(node, ast.Call)
         and _writes(st, fn, node, parents)
-        and bool(names & _item_names(st, fn, node))
+        and bool(names & (items := _item_names(st, fn, node)))
+        and (fed is None or (bool(fed & items) and _core_change(st, fn, node)))
         for node in after
     )
 
@@ -1477,8 +1509,8 @@ def _first_read_query(
     guards a write of the same item (get-or-create: `existing = session.scalar(...)`,
     `if existing: return existing`, then an insert). Code that cannot run for this
     `call` is skipped: `if version_id:` when the call leaves `version_id` at `None`."""
-    values = _literal_arguments(fn, call) if call is not None else {}
-    dead = {id(n) for n in walk_nodes(list(_dead_statements(fn.node.body, values)))}
+    values = literal_arguments(fn, call) if call is not None else {}
+    dead = {id(n) for n in walk_nodes(list(dead_statements(fn.node.body, values)))}
     key = ("FAA402-read", id(fn.node))
     if not dead and key in st.memo:
         found = st.memo[key]
@@ -1562,7 +1594,9 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     `if existing: return existing`, then an insert), in the helper or written in the
     loop body (`if read(...) is None: create(...)`), and so is a read of rows that are
     then changed (`row.title = ...`, `setattr(row, ...)`, `session.delete(row)`) and
-    sent with `commit()`/`flush()`: an ORM update, in the helper or the loop body.
+    sent with `commit()`/`flush()`: an ORM update, in the helper or the loop body, or
+    whose values feed a Core `update()`/`delete()` of the same item (a compare-and-swap:
+    `update(T).where(T.id == key, T.stamp == row.stamp)`).
 
     ## Why is this bad?
     Each iteration is a round trip to the database: an order with 50 items becomes 50

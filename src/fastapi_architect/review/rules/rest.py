@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from fastapi_architect.model.apps import Route
-from fastapi_architect.model.astutil import body_nodes, last_name, walk
+from fastapi_architect.model.astutil import body_nodes, last_name, walk, walk_nodes
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function, Project
 from fastapi_architect.model.types import resolve_callee
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import FunctionCache
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules.database import dead_statements, literal_arguments
 from fastapi_architect.review.rules.validation import (
     has_keyword_splat,
     is_response_expr,
@@ -300,6 +301,27 @@ def _returned_names(fn: Function, value: ast.expr) -> set[str]:
     return names
 
 
+def _returns_response(project: Project, fn: Function, expr: ast.expr) -> bool:
+    """Does this returned value build a `Response` object (`is_response_expr`), also
+    through an unannotated project helper whose returns that this call can reach all
+    build one: `send_request(url, stream=True)` in a proxy, where the helper returns a
+    `StreamingResponse` with the upstream status under `if stream:` and JSON otherwise?"""
+    if is_response_expr(project, fn, expr):
+        return True
+    call = _strip_await(expr)
+    if isinstance(call, ast.Name):
+        call = _strip_await(fn.local_values.get(call.id))
+    if not isinstance(call, ast.Call):
+        return False
+    helper = project.function(resolve_callee(project, fn.module, call.func, fn))
+    if helper is None or helper.node.returns is not None:
+        return False  # an annotated helper is already read by its annotation
+    values = literal_arguments(helper, call)
+    dead = {id(n) for n in walk_nodes(list(dead_statements(helper.node.body, values)))}
+    live = [v for v in returned_values(helper) if id(v) not in dead]
+    return bool(live) and all(is_response_expr(project, helper, v) for v in live)
+
+
 def _creation(model: AppModel, fn: Function) -> _Creation:
     project = model.project
     out = _Creation()
@@ -309,7 +331,7 @@ def _creation(model: AppModel, fn: Function) -> _Creation:
             if any(isinstance(t, ast.Attribute) and t.attr == "status_code" for t in targets):
                 out.sets_status = True  # `response.status_code = 201`
     values = returned_values(fn)
-    out.returns_response = any(is_response_expr(project, fn, v) for v in values)
+    out.returns_response = any(_returns_response(project, fn, v) for v in values)
     if _named_as_creation(fn.name):
         out.reason = "is named like a create endpoint"
         return out
@@ -367,7 +389,9 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
     - a POST that declares any `status_code`: 202 for accepted work, 204, or an
       explicit 200 are deliberate;
     - a handler that sets `response.status_code` itself or returns a `Response` object
-      (the decorator's status would not apply to it), and `response_class=`
+      (the decorator's status would not apply to it), also one an unannotated project
+      helper returns on every path the call can take (a proxy helper called with
+      `stream=True` that answers with the upstream status), and `response_class=`
       `RedirectResponse` (a form post answered with a redirect);
     - a registration for more methods than POST (`api_route(methods=["GET", "POST"])`),
       whose one status would apply to all of them, and a decorator with a `**kwargs`
