@@ -59,6 +59,7 @@ def compute_key(
     setup = hashlib.blake2b(digest_size=16)
     for part in (
         f"format={FORMAT}",
+        f"fields={','.join(_FIELDS)}",
         f"tool={__version__}",
         f"python={sys.version_info[0]}.{sys.version_info[1]}",
         f"root={root}",

@@ -34,6 +34,8 @@ from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules.concurrency import (
+    TO_THREAD,
+    TO_THREAD_METHODS,
     awaited_helpers_of,
     is_blocking_http,
     is_blocking_stdlib,
@@ -793,16 +795,6 @@ _UPLOAD_FILE_IO = frozenset({"read", "readline", "readlines", "write", "writelin
 
 
 # Calls that run the function they are given in a worker thread.
-_TO_THREAD = frozenset(
-    {
-        "asyncio.to_thread",
-        "anyio.to_thread.run_sync",
-        "starlette.concurrency.run_in_threadpool",
-        "fastapi.concurrency.run_in_threadpool",
-        "asyncer.asyncify",
-    }
-)
-_TO_THREAD_METHODS = frozenset({"run_in_executor", "run_sync"})
 
 
 def _imported_name(module: Module, expr: ast.expr) -> str | None:
@@ -837,8 +829,8 @@ def _offloaded_handle(module: Module, scope: Function, call: ast.Call) -> bool:
             if isinstance(inner, ast.Name) and inner.id == handle:
                 uses.append(inner)
             elif isinstance(inner, ast.Call) and (
-                (isinstance(inner.func, ast.Attribute) and inner.func.attr in _TO_THREAD_METHODS)
-                or _imported_name(module, inner.func) in _TO_THREAD
+                (isinstance(inner.func, ast.Attribute) and inner.func.attr in TO_THREAD_METHODS)
+                or _imported_name(module, inner.func) in TO_THREAD
             ):
                 for arg in [*inner.args, *(kw.value for kw in inner.keywords)]:
                     offloaded.update(id(n) for n in walk(arg))

@@ -456,7 +456,9 @@ _GENERATOR_TYPES = frozenset(
 )
 # Passing the session to one of these runs its work in a worker thread (or after the
 # response, for background tasks), which is the correct way to use it from a coroutine.
-_OFFLOAD = frozenset(
+# What runs a sync function in a worker thread: by qualified name, and as a method
+# (`loop.run_in_executor(None, fn)`, a portal's `run_sync`).
+TO_THREAD = frozenset(
     {
         "starlette.concurrency.run_in_threadpool",
         "fastapi.concurrency.run_in_threadpool",
@@ -465,7 +467,8 @@ _OFFLOAD = frozenset(
         "asyncer.asyncify",
     }
 )
-_OFFLOAD_METHODS = frozenset({"run_in_executor", "add_task", "run_sync"})
+TO_THREAD_METHODS = frozenset({"run_in_executor", "run_sync"})
+_OFFLOAD_METHODS = TO_THREAD_METHODS | {"add_task"}
 # Session methods that work in memory only (no SQL is sent).
 _IN_MEMORY = frozenset(
     {
@@ -611,7 +614,7 @@ def _param_kind(
 
 def _offloaded(project: Project, fn: Function, call: ast.Call) -> bool:
     name = resolve_callee(project, fn.module, call.func, fn)
-    if name in _OFFLOAD:
+    if name in TO_THREAD:
         return True
     return isinstance(call.func, ast.Attribute) and call.func.attr in _OFFLOAD_METHODS
 

@@ -1327,10 +1327,12 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
         )
         return
     classes = names.get(leak.name, [])
+    if classes and all(c in _DATA_FORMAT_ERRORS for c in classes):
+        return
     if _app_written_message(ctx, leak.name, classes) or _templated_class(ctx, state, classes):
         return
     kind = _try_body_kind(ctx, leak.name, classes)
-    if kind == "json" or (classes and all(c in _DATA_FORMAT_ERRORS for c in classes)):
+    if kind == "json":
         return
     # A broad `except` around a model construction catches a `ValidationError`.
     effective = ["pydantic.ValidationError"] if kind == "model" else classes

@@ -1061,7 +1061,9 @@ class _LocalCatches:
     reached: set[int] = field(default_factory=set)  # ids of ast.ExceptHandler
 
 
-_BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException", "builtins.Exception"})
+_BROAD_EXCEPTIONS = frozenset(
+    {"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"}
+)
 
 
 def _local_catches(project: Project, model: AppModel, module: Module) -> _LocalCatches:
@@ -1360,15 +1362,21 @@ def _is_socket_call(expr: ast.expr, sockets: frozenset[str], methods: frozenset[
     )
 
 
-def _websocket_params(route: Route) -> frozenset[str]:
+_WEBSOCKET_TYPES = frozenset(
+    {"fastapi.WebSocket", "fastapi.websockets.WebSocket", "starlette.websockets.WebSocket"}
+)
+
+
+def _websocket_params(project: Project, route: Route) -> frozenset[str]:
     """The names of a websocket handler's `WebSocket` parameters (FastAPI injects the
-    connection by that annotation)."""
+    connection by that annotation, also through `Annotated` and aliases)."""
     if route.kind != "websocket":
         return frozenset()
+    fn = route.handler
     return frozenset(
         arg.arg
-        for arg, _ in parameters(route.handler.node)
-        if arg.annotation is not None and last_name(dotted(arg.annotation)) == "WebSocket"
+        for arg, _ in parameters(fn.node)
+        if annotation_type(project, fn.module, arg.annotation, fn) in _WEBSOCKET_TYPES
     )
 
 
@@ -1460,7 +1468,9 @@ def fat_route_handler(route: Route, ctx: ProjectContext) -> Iterator[Report]:
         return  # one handler registered on several routes is reported once
     st.reported.add(key)
     size = _Size()
-    _measure(_body_without_docstring(handler.node), size, sockets=_websocket_params(route))
+    _measure(
+        _body_without_docstring(handler.node), size, sockets=_websocket_params(ctx.project, route)
+    )
     reasons: list[str] = []
     if size.statements > MAX_ROUTE_STATEMENTS:
         reasons.append(f"{size.statements} statements (limit {MAX_ROUTE_STATEMENTS})")

@@ -28,6 +28,7 @@ from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.index import FunctionCache, ModelCache
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules.concurrency import TO_THREAD
 
 # ------------------------------------------------------------------ shared type helpers
 
@@ -1447,14 +1448,6 @@ def _stores_into(targets: list[ast.expr], name: str) -> bool:
 
 
 # Run the callable given as first argument in a worker thread and return its result.
-_THREAD_RUNNERS = frozenset(
-    {
-        "anyio.to_thread.run_sync",
-        "asyncio.to_thread",
-        "starlette.concurrency.run_in_threadpool",
-        "fastapi.concurrency.run_in_threadpool",
-    }
-)
 
 
 def _computed_name(fn: Function, expr: ast.expr) -> bool:
@@ -1488,7 +1481,7 @@ def _dispatched_result(
     if _dispatched(flow, fn, args, call.func) is True:
         return True
     target: ast.expr | None = None
-    if callee in _THREAD_RUNNERS and call.args:
+    if callee in TO_THREAD and call.args:
         target = call.args[0]
     elif isinstance(call.func, ast.Attribute) and call.func.attr == "run_in_executor":
         target = call.args[1] if len(call.args) > 1 else None
