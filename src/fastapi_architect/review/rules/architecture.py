@@ -31,6 +31,7 @@ from fastapi_architect.review.rules._orm import (
     session_call,
     state,
 )
+from fastapi_architect.review.rules.handlers import unique_columns
 
 _MAX_LISTED = 5
 _CONSTRUCT_NAMES = frozenset({last_name(n) for n in SQL_CONSTRUCTS})
@@ -74,18 +75,20 @@ def db_access_in_route(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     either: `session.execute(select(Model).where(Model.id == id)).scalar()`,
     `session.scalar(select(Model).filter_by(email=email))` or
     `session.query(Model).filter(Model.id == id).first()`, when the filters are
-    equalities on the model's primary key (or a unique column), with no joins, and
-    one row is taken. The write-one counterpart is not reported either: one
-    `session.execute(update(Model).where(Model.id == id).values(...))` (or
+    equalities on the model's primary key (or a unique column, or all columns of a
+    `UniqueConstraint` in `__table_args__`), with no joins, and one row is taken; the
+    query may select columns of the model (`select(Model.state)`) and add loader
+    options (`.options(joinedload(...))`). The write-one counterpart is not reported
+    either: one `session.execute(update(Model).where(Model.id == id).values(...))` (or
     `delete(Model)`, or `session.query(Model).filter(...).delete()`) with the same key
     filters, run once (a `rowcount` check answering 404 runs no query). Two more
     shapes a repository function would only wrap are left alone: a create-one
     handler whose only database call is one
     `session.add(obj)` on an injected session (its dependency commits), and a list
     handler that hands a bare `select(Model)` (loader options such as
-    `.options(joinedload(...))` allowed) to a project helper that filters, orders and
-    pages it, then runs what the helper returns once (also as what a comprehension
-    iterates over). There is no
+    `.options(joinedload(...))` allowed; written in the call or bound to a name used
+    only there) to a project helper that filters, orders and pages it, then runs what
+    the helper returns once (also as what a comprehension iterates over). There is no
     configuration key for this threshold yet.
     A health check that only pings the database (`text("SELECT 1")`, `select(1)`)
     is not reported either, nor are routes in test modules. The official full-stack
@@ -246,17 +249,19 @@ def _trivial(
     write = construct in SQL_CONSTRUCTS and last_name(construct) in _WRITES
     if construct not in SELECT_FUNCTIONS and not write:
         return False
-    entity = _entity(st, module, handler, stmt)
+    whole = _entity(st, module, handler, stmt)
+    if write:
+        return whole is not None and _write_one(st, handler, stmt, whole, runs, _parents(handler))
+    # A read of some columns of one row (`select(M.state).where(<key>)`) is keyed alike.
+    entity = whole or _entity(st, module, handler, stmt, columns=True)
     if entity is None:
         return False
-    if write:
-        return _write_one(st, handler, stmt, entity, runs, _parents(handler))
     run = runs[0] if runs else None
     if run is not None and not (isinstance(run.func, ast.Attribute) and run.func.attr in _RUNS):
         return False
     parents = _parents(handler)
     return _select_read_one(st, module, handler, stmt, entity, run, parents) or (
-        _delegated_list(st, module, handler, stmt, run, parents)
+        whole is not None and _delegated_list(st, module, handler, stmt, run, parents)
     )
 
 
@@ -269,14 +274,22 @@ def _parents(handler: Function) -> dict[int, ast.AST]:
 
 
 def _entity(
-    st: OrmState, module: Module, handler: Function, call: ast.Call
+    st: OrmState, module: Module, handler: Function, call: ast.Call, columns: bool = False
 ) -> tuple[ast.expr, str | None] | None:
     """`(arg, model qualname)` when `call` selects (or queries) one whole mapped class,
-    not columns; the qualname is None for a class outside the project (its columns are
-    unknown)."""
-    if len(call.args) != 1 or call.keywords:
+    or with `columns` some columns of one (`select(M.state)`, then `arg` is `M`); the
+    qualname is None for a class outside the project (its columns are unknown)."""
+    if not call.args or call.keywords:
         return None
     arg = call.args[0]
+    if columns:
+        owners = {dotted(a.value) for a in call.args if isinstance(a, ast.Attribute)}
+        if len(owners) != 1 or not all(isinstance(a, ast.Attribute) for a in call.args):
+            return None
+        assert isinstance(arg, ast.Attribute)
+        arg = arg.value
+    elif len(call.args) != 1:
+        return None
     text = dotted(arg)
     if text is None:
         return None
@@ -309,8 +322,9 @@ def _method(call: ast.Call) -> str:
 
 
 def _key_lookup(st: OrmState, entity: tuple[ast.expr, str | None], filters: list[ast.Call]) -> bool:
-    """Do the filters compare the entity's key columns (all of its primary key, or one
-    unique column) for equality, and nothing else?"""
+    """Do the filters compare the entity's key columns (all of its primary key, one
+    unique column, or all columns of a unique constraint) for equality, and nothing
+    else?"""
     owner = dotted(entity[0])
     columns: set[str] = set()
     for call in filters:
@@ -338,6 +352,10 @@ def _key_lookup(st: OrmState, entity: tuple[ast.expr, str | None], filters: list
         return False
     if entity[1] is None:
         return True  # a model from outside the project: its keys are unknown
+    # `UniqueConstraint("dag_id", "run_id")` (or `Index(..., unique=True)`) in
+    # `__table_args__`: a key when all its columns are compared, not a part of them.
+    if any(set(entry.split(", ")) <= columns for entry in unique_columns(st.project, entity[1])):
+        return True
     primary, unique = _keys(st, entity[1])
     if not primary and not unique:
         return True  # keys declared where they cannot be read (`__table_args__`, mixins)
@@ -394,16 +412,18 @@ def _select_read_one(
 ) -> bool:
     """`session.execute(select(M).where(M.id == x)).scalar_one_or_none()` (or the
     statement bound to a name first, or `session.scalar(...)`): `session.get` in
-    another spelling."""
+    another spelling. Loader options (`.options(joinedload(M.owner))`) may come along:
+    they change how related rows load, not which row comes back."""
     if run is None:
         return False
     chain = _chain_up(stmt, parents)
-    if not chain or any(_method(c) not in _FILTERS for c in chain):
+    filters = [c for c in chain if _method(c) in _FILTERS]
+    if not filters or any(_method(c) not in _FILTERS | _LOADER_OPTIONS for c in chain):
         return False
     outer: ast.AST = chain[-1]
     if not (run.args and _is_value_of(st, handler, run.args[0], outer, parents)):
         return False
-    if not _key_lookup(st, entity, chain):
+    if not _key_lookup(st, entity, filters):
         return False
     assert isinstance(run.func, ast.Attribute)
     return run.func.attr == "scalar" or _one_row(run, parents)
@@ -481,8 +501,9 @@ def _delegated_list(
     run: ast.Call | None,
     parents: dict[int, ast.AST],
 ) -> bool:
-    """`page = paginate(select(M), filters, order_by, ...)` with a project helper doing
-    the query work, plus at most `session.scalars(page)`. Loader options on the way
+    """`page = paginate(select(M), filters, order_by, ...)` (the statement written in
+    the call, or bound to a name used only there) with a project helper doing the query
+    work, plus at most `session.scalars(page)`. Loader options on the way
     (`select(M).options(joinedload(M.owner))`) change how related rows load, not which
     rows come back."""
     handed: ast.expr = stmt
@@ -497,7 +518,22 @@ def _delegated_list(
         ):
             break
         handed = chained
-    helper = parents.get(id(handed))
+    helper: ast.AST | None = parents.get(id(handed))
+    if isinstance(helper, (ast.Assign, ast.AnnAssign)) and helper.value is handed:
+        # `base = select(M).options(...)`, then `paginate(statement=base, ...)`: the name's
+        # one use must be that argument (a `base.where(...)` on the way filters rows here).
+        binding = helper
+        uses = [
+            node
+            for node in body_nodes(handler.node)
+            if isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Load)
+            and any(b[0] is binding for b in st.facts_of(handler).reaching(node.id, node))
+        ]
+        if len(uses) != 1 or not _is_value_of(st, handler, uses[0], handed, parents):
+            return False
+        handed = uses[0]
+        helper = parents.get(id(handed))
     if isinstance(helper, ast.keyword):
         helper = parents.get(id(helper))
     if not isinstance(helper, ast.Call) or helper.func is handed:

@@ -703,7 +703,7 @@ def _protected(fn: Function, target: ast.AST) -> bool:
     return False
 
 
-def _unique_columns(project: Project, qualname: str) -> list[str]:
+def unique_columns(project: Project, qualname: str) -> list[str]:
     """The columns of an ORM model with a unique constraint: `unique=True` on a column
     (SQLAlchemy, SQLModel `Field`, `sa_column=`, `sa_column_kwargs=`),
     `UniqueConstraint(...)` and `Index(..., unique=True)` in `__table_args__`."""
@@ -804,7 +804,7 @@ class _WriteState:
     def unique_of(self, qualname: str) -> list[str]:
         found = self.unique.get(qualname)
         if found is None:
-            found = self.unique[qualname] = _unique_columns(self.model.project, qualname)
+            found = self.unique[qualname] = unique_columns(self.model.project, qualname)
         return found
 
     def model_of(self, fn: Function, expr: ast.expr | None, depth: int = 0) -> str | None:
