@@ -20,6 +20,7 @@ from fastapi_architect.model.astutil import (
 from fastapi_architect.model.project import Function, Module
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext
+from fastapi_architect.review.index import FunctionCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules._orm import (
@@ -808,6 +809,34 @@ def _stack_parent(stack: list[ast.AST]) -> Callable[[int], ast.AST | None]:
     return parent_of
 
 
+@dataclass(frozen=True)
+class _Tree:
+    """A function's whole tree, nested functions included: the parent of each node
+    (by node id) and the reads of each name."""
+
+    parents: dict[int, ast.AST]
+    loads: dict[str, list[ast.Name]]
+
+
+_TREES: FunctionCache[_Tree] = FunctionCache()
+
+
+def _tree(st: OrmState, fn: Function) -> _Tree:
+    """Built once per function: several reads of one helper are checked against it."""
+
+    def compute() -> _Tree:
+        parents: dict[int, ast.AST] = {}
+        loads: dict[str, list[ast.Name]] = {}
+        for node in walk(fn.node):
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                loads.setdefault(node.id, []).append(node)
+        return _Tree(parents, loads)
+
+    return _TREES.get(st.model, fn, compute)
+
+
 _BATCH_NAME = re.compile(r"^_*(attempts?|retry|retries|tries|try_|batch\w*|chunk\w*|page\w*)$")
 _BATCH_WORDS = frozenset({"batch", "chunk", "page", "partition"})
 _BATCH_CALL = re.compile(r"(batch|chunk|partition|page|slice|window|grouper)", re.IGNORECASE)
@@ -846,16 +875,13 @@ def _param_names(fn: Function) -> set[str]:
 _SINGLE_ADDS = frozenset({"add", "append", "appendleft", "insert"})
 
 
-def _grown_by_hand(fn: Function, name: str) -> bool:
+def _grown_by_hand(st: OrmState, fn: Function, name: str) -> bool:
     """Is the local `name` only returned, compared, and grown one item at a time outside
     any loop (`names.add(alias)` under an `if`)? Passed anywhere else, it could grow
     without bound."""
-    parents = {
-        id(child): parent for parent in walk(fn.node) for child in ast.iter_child_nodes(parent)
-    }
-    for node in walk(fn.node):
-        if not (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)):
-            continue
+    tree = _tree(st, fn)
+    parents = tree.parents
+    for node in tree.loads.get(name, []):
         parent = parents.get(id(node))
         if isinstance(parent, (ast.Return, ast.Compare)):
             continue
@@ -886,15 +912,17 @@ def _fixed_return(st: OrmState, fn: Function) -> bool:
         values = [n.value for n in body_nodes(fn.node) if isinstance(n, ast.Return)]
 
         def fixed(value: ast.expr | None) -> bool:
-            if value is None or _fixed_collection(value):
-                return value is not None
+            if value is None:
+                return False
+            if _fixed_collection(value):
+                return True
             if not isinstance(value, ast.Name) or value.id in facts.params:
                 return False
             bindings = facts.assigns.get(value.id, [])
             return (
                 bool(bindings)
                 and all(v is not None and _fixed_collection(v) for _n, v in bindings)
-                and _grown_by_hand(fn, value.id)
+                and _grown_by_hand(st, fn, value.id)
             )
 
         st.memo[key] = bool(values) and all(fixed(v) for v in values)
@@ -902,9 +930,8 @@ def _fixed_return(st: OrmState, fn: Function) -> bool:
 
 
 def _fixed(ctx: FileContext, fn: Function | None, expr: ast.expr) -> bool:
-    """A literal collection (also through `typing.cast`), or a call to a project helper
-    that returns one (`for name in resolve_names(name)`)."""
-    expr = _uncast(ctx, expr)
+    """A literal collection (seen through `typing.cast` by the caller, `_uncast`), or a
+    call to a project helper that returns one (`for name in resolve_names(name)`)."""
     if isinstance(expr, ast.Await):
         expr = expr.value
     if _fixed_collection(expr):
@@ -938,7 +965,9 @@ def collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
         return False
     if isinstance(iterable, ast.Name) and fn is not None:
         bindings = state(ctx.model).facts_of(fn).assigns.get(iterable.id, [])
-        if bindings and all(v is not None and _fixed(ctx, fn, v) for _n, v in bindings):
+        if bindings and all(
+            v is not None and _fixed(ctx, fn, _uncast(ctx, v)) for _n, v in bindings
+        ):
             return False  # `statuses = ["paid", "shipped"]`, `cast(list[T], [A, B])`
     if isinstance(iterable, ast.Call):
         callee = ctx.resolve(iterable.func) or ""
@@ -1291,22 +1320,50 @@ def dead_statements(block: list[ast.stmt], values: dict[str, object]) -> Iterato
             yield from dead_statements(case.body, values)
 
 
-def _existence_check(
-    st: OrmState, fn: Function, call: ast.Call, parents: Callable[[int], ast.AST | None]
-) -> bool:
+# Climbed from a call to the expression that holds its result: `await`, and the methods
+# called on it (`(await session.execute(q)).scalars().first()`); a test of the result
+# also climbs `not ...` and `... is None`.
+_RESULT_CHAIN = (ast.Await, ast.Attribute, ast.Call)
+_TESTED_CHAIN = (*_RESULT_CHAIN, ast.UnaryOp, ast.Compare)
+
+
+def _result(
+    call: ast.Call,
+    parents: Callable[[int], ast.AST | None],
+    chain: tuple[type[ast.AST], ...] = _RESULT_CHAIN,
+    *,
+    attributes: bool = True,
+) -> tuple[ast.AST, ast.AST | None] | None:
+    """The outermost expression of `chain` nodes around `call` that still holds its
+    result, and that expression's parent. None when the result is handed to another call
+    as an argument or, without `attributes`, when an attribute of it is read rather than
+    called (`session.get(User, uid).email` uses the row)."""
+    expr: ast.AST = call
+    parent = parents(id(expr))
+    while isinstance(parent, chain):
+        if isinstance(parent, ast.Call) and parent.func is not expr:
+            return None
+        if (
+            not attributes
+            and isinstance(parent, ast.Attribute)
+            and not isinstance(parents(id(parent)), ast.Call)
+        ):
+            return None
+        expr, parent = parent, parents(id(parent))
+    return expr, parent
+
+
+def _existence_check(st: OrmState, fn: Function, call: ast.Call) -> bool:
     """Is the result of this query only tested: in an `if` (`if await session.scalar(
     select(...)): return`), or through a local that is only tested and returned as is
     until it is rebound (`existing = ...; if existing: return existing`, `tag = ...;
     if tag is None: tag = Tag(name=name)`)? A read whose rows are used is not."""
-    expr: ast.AST = call
-    parent = parents(id(expr))
-    # `(await session.execute(stmt)).scalar()`, `... is None`, `not ...`
-    while isinstance(parent, (ast.Await, ast.Attribute, ast.Call, ast.UnaryOp, ast.Compare)):
-        if isinstance(parent, ast.Call) and parent.func is not expr:
-            return False
-        if isinstance(parent, ast.Attribute) and not isinstance(parents(id(parent)), ast.Call):
-            return False  # `session.get(User, uid).email` uses the row
-        expr, parent = parent, parents(id(parent))
+    tree = _tree(st, fn)
+    nodes = tree.parents
+    found = _result(call, nodes.get, _TESTED_CHAIN, attributes=False)
+    if found is None:
+        return False
+    expr, parent = found
     if isinstance(parent, ast.If):
         return expr is parent.test
     if not (isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is expr):
@@ -1318,14 +1375,8 @@ def _existence_check(
     rebound = [getattr(b, "lineno", 0) for b, _v in st.facts_of(fn).assigns.get(name, [])]
     end = min((n for n in rebound if n > line), default=float("inf"))
     tested = False
-    nodes = {id(child): node for node in walk(fn.node) for child in ast.iter_child_nodes(node)}
-    for node in walk(fn.node):
-        if not (
-            isinstance(node, ast.Name)
-            and node.id == name
-            and isinstance(node.ctx, ast.Load)
-            and line < node.lineno < end
-        ):
+    for node in tree.loads.get(name, []):
+        if not line < node.lineno < end:
             continue
         up: ast.AST | None = nodes.get(id(node))
         if isinstance(up, ast.Return):
@@ -1339,29 +1390,21 @@ def _existence_check(
     return tested
 
 
-def _writes(
-    st: OrmState, fn: Function, call: ast.Call, parents: Callable[[int], ast.AST | None]
-) -> bool:
-    """A session write or a command handed the session (`_write_call`), or a query
-    whose statement writes (`_writing_query`)."""
-    if session_call(st, fn.module, call, fn, QUERY_METHODS) is None:
+def _writes(st: OrmState, fn: Function, call: ast.Call, query: bool) -> bool:
+    """A session write or a command handed the session (`_write_call`), or, when `call`
+    is a session query (`query`), one whose statement writes (`_writing_query`)."""
+    if not query:
         return _write_call(st, fn, call)
-    return _writing_query(st, fn, call, parents)
+    return _writing_query(st, fn, call, _tree(st, fn).parents.get)
 
 
-def _fetched(
-    st: OrmState, fn: Function, check: ast.Call, parents: Callable[[int], ast.AST | None]
-) -> set[str]:
+def _fetched(st: OrmState, fn: Function, check: ast.Call) -> set[str]:
     """The locals that hold the rows `check` loads: the one its result (or a method
     chain on it) is bound to, `row = (await session.execute(q)).scalars().first()`, and
     the locals and loop variables taken from those (`row = result.scalars().first()`,
     `for row in rows`)."""
-    expr: ast.AST = check
-    parent = parents(id(expr))
-    while isinstance(parent, (ast.Await, ast.Attribute, ast.Call)):
-        if isinstance(parent, ast.Call) and parent.func is not expr:
-            return set()
-        expr, parent = parent, parents(id(parent))
+    found = _result(check, _tree(st, fn).parents.get)
+    parent = found[1] if found is not None else None
     if not (
         isinstance(parent, ast.Assign)
         and len(parent.targets) == 1
@@ -1370,6 +1413,11 @@ def _fetched(
         return set()
     names = {parent.targets[0].id}
     facts = st.facts_of(fn)
+    loops = [
+        (loop.target.id, loop.iter)
+        for loop in facts.loops
+        if isinstance(loop, (ast.For, ast.AsyncFor)) and isinstance(loop.target, ast.Name)
+    ]
     grew = True
     while grew:
         grew = False
@@ -1383,14 +1431,9 @@ def _fetched(
                     names.add(name)
                     grew = True
                     break
-        for node in walk_nodes(list(fn.node.body)):
-            if (
-                isinstance(node, (ast.For, ast.AsyncFor))
-                and isinstance(node.target, ast.Name)
-                and node.target.id not in names
-                and any(_rooted_at(node.iter, n) for n in names)
-            ):
-                names.add(node.target.id)
+        for target, iterable in loops:
+            if target not in names and any(_rooted_at(iterable, n) for n in names):
+                names.add(target)
                 grew = True
     return names
 
@@ -1408,20 +1451,14 @@ def _changed_row(target: ast.expr, names: set[str]) -> bool:
     return isinstance(base, ast.Name) and base.id in names
 
 
-def _changes_fetched(
-    st: OrmState,
-    fn: Function,
-    check: ast.Call,
-    after: Iterable[ast.AST],
-    parents: Callable[[int], ast.AST | None],
-) -> bool:
+def _changes_fetched(st: OrmState, fn: Function, check: ast.Call, after: Iterable[ast.AST]) -> bool:
     """Does `check` load the rows that are then written, among `after`: changed
     (`row.title = ...`, `setattr(row, field, value)`) or handed to the session to write
     (`session.delete(row)`, `session.add(row)`), then sent (`session.commit()`,
     `flush()`)? The read is the load half of an ORM update of those rows, a per-item
     write like `update(T)`. A read whose rows are only returned or used is not, nor
     one whose changes are sent once after the loop (an upsert that `get`s each row)."""
-    names = _fetched(st, fn, check, parents)
+    names = _fetched(st, fn, check)
     if not names:
         return False
     changed = False
@@ -1463,13 +1500,7 @@ def _core_change(st: OrmState, fn: Function, call: ast.Call) -> bool:
     )
 
 
-def _guards_write(
-    st: OrmState,
-    fn: Function,
-    check: ast.Call,
-    after: Iterable[ast.AST],
-    parents: Callable[[int], ast.AST | None],
-) -> bool:
+def _guards_write(st: OrmState, fn: Function, check: ast.Call, after: Iterable[ast.AST]) -> bool:
     """Is `check` an existence check (its result only tested, see `_existence_check`)
     followed, among `after` (what runs after it in its function or loop body), by a
     write of the same item: get-or-create, whether `existing = ...; if existing:
@@ -1480,17 +1511,17 @@ def _guards_write(
     part of a per-item write (FAA409's concern). A read whose values are only returned
     or used elsewhere is not."""
     names = _item_names(st, fn, check)
-    if _existence_check(st, fn, check, parents):
+    if _existence_check(st, fn, check):
         fed: set[str] | None = None
-    elif _changes_fetched(st, fn, check, after, parents):
+    elif _changes_fetched(st, fn, check, after):
         return True
     else:
-        fed = _fetched(st, fn, check, parents)
+        fed = _fetched(st, fn, check)
         if not fed:
             return False
     return bool(names) and any(
         isinstance(node, ast.Call)
-        and _writes(st, fn, node, parents)
+        and _writes(st, fn, node, session_call(st, fn.module, node, fn, QUERY_METHODS) is not None)
         and bool(names & (items := _item_names(st, fn, node)))
         and (fed is None or (bool(fed & items) and _core_change(st, fn, node)))
         for node in after
@@ -1505,10 +1536,13 @@ def _first_read_query(
     not a `session.query(...)` chain that builds a subquery, and not a re-read of what
     the helper has just written (`dag.clear(run_id=run.run_id, session=session)` then
     `session.scalar(select(DagRun).where(DagRun.id == run.id))`): such a helper is a
-    per-item command, and the read is part of it. Neither is an existence check that
-    guards a write of the same item (get-or-create: `existing = session.scalar(...)`,
-    `if existing: return existing`, then an insert). Code that cannot run for this
-    `call` is skipped: `if version_id:` when the call leaves `version_id` at `None`."""
+    per-item command, and the read is part of it. Neither is a read that is part of a
+    per-item write of the same item (`_guards_write`): an existence check that guards it
+    (get-or-create: `existing = session.scalar(...)`, `if existing: return existing`,
+    then an insert), the load of rows that are then changed and sent (`row.title = ...`,
+    `session.commit()`), or a read whose values feed a Core `update()`/`delete()` (a
+    compare-and-swap). Code that cannot run for this `call` is skipped: `if
+    version_id:` when the call leaves `version_id` at `None`."""
     values = literal_arguments(fn, call) if call is not None else {}
     dead = {id(n) for n in walk_nodes(list(dead_statements(fn.node.body, values)))}
     key = ("FAA402-read", id(fn.node))
@@ -1518,11 +1552,7 @@ def _first_read_query(
     body = [n for n in body_nodes(fn.node) if id(n) not in dead]
     order = {id(n): index for index, n in enumerate(body)}
     nodes = [n for n in body if isinstance(n, ast.Call) and not _advisory_lock(n)]
-    parents = {
-        id(child): parent
-        for parent in body_nodes(fn.node)
-        for child in ast.iter_child_nodes(parent)
-    }
+    parents = _tree(st, fn).parents
     written: set[str] = set()
     wrote = False
     result: tuple[ast.Call, str] | None = None
@@ -1530,7 +1560,7 @@ def _first_read_query(
         hit = session_call(st, fn.module, node, fn, QUERY_METHODS)
         if hit is not None and lazy_query(node, parents.get):
             continue
-        if _writes(st, fn, node, parents.get):
+        if _writes(st, fn, node, hit is not None):
             wrote = True
             written |= _item_names(st, fn, node)
             continue
@@ -1538,7 +1568,7 @@ def _first_read_query(
             continue
         if wrote and written & _item_names(st, fn, node):
             continue  # reloads what was just written
-        if _guards_write(st, fn, node, body[order[id(node)] + 1 :], parents.get):
+        if _guards_write(st, fn, node, body[order[id(node)] + 1 :]):
             continue
         result = (node, hit[0])
         break
@@ -1547,16 +1577,17 @@ def _first_read_query(
     return result
 
 
-def _get_or_create(st: OrmState, fn: Function, loop: _Loop, call: ast.Call) -> bool:
-    """Is `call` the existence check of a get-or-create written in the body of the
-    `for` loop around it (`if read(...) is None: create(...)`), which `_guards_write`
-    leaves when a helper holds it?"""
+def _per_item_write_in_loop(st: OrmState, fn: Function, loop: _Loop, call: ast.Call) -> bool:
+    """Is `call` a read that is part of a per-item write written in the body of the
+    `for` loop around it (`_guards_write`): the existence check of a get-or-create
+    (`if read(...) is None: create(...)`), the load of rows that are then changed and
+    sent, or the read of a compare-and-swap? `_first_read_query` leaves the same reads
+    when a helper holds them."""
     if not isinstance(loop.node, (ast.For, ast.AsyncFor)):
         return False
     nodes = list(walk_nodes(list(loop.node.body)))
-    parents = {id(child): parent for parent in nodes for child in ast.iter_child_nodes(parent)}
     index = next((i for i, n in enumerate(nodes) if n is call), None)
-    return index is not None and _guards_write(st, fn, call, nodes[index + 1 :], parents.get)
+    return index is not None and _guards_write(st, fn, call, nodes[index + 1 :])
 
 
 @rule(
@@ -1670,8 +1701,8 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         message_head = f"`{label}()` runs a query (`{inner[1]}`)"
     for loop in (first, *loops):
         if collection_loop(loop, ctx, node):
-            if fn is not None and _get_or_create(st, fn, first, node):
-                return  # the existence check of a get-or-create written in the loop body
+            if fn is not None and _per_item_write_in_loop(st, fn, first, node):
+                return  # part of a per-item write in the loop body (FAA409's concern)
             assert loop.iter is not None
             where = ast.unparse(loop.iter)
             where = where if len(where) <= 40 else where[:37] + "..."
