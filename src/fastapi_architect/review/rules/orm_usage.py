@@ -34,10 +34,11 @@ from fastapi_architect.model.dependencies import param_sites, resolve_target, wa
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
-from fastapi_architect.review.index import nodes_of, project_index
+from fastapi_architect.review.index import FunctionCache, nodes_of, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules._orm import (
+    FunctionFacts,
     OrmState,
     function_query,
     is_test_module,
@@ -1079,34 +1080,41 @@ _REDUCING_CALLS = frozenset(
 )
 
 
-def _reducing(fn: Function, expr: ast.expr | None, depth: int = 0) -> bool:
+def _reducing(
+    facts: FunctionFacts, declared: set[str], expr: ast.expr | None, depth: int = 0
+) -> bool:
     """Is `expr` a set, a `Counter` or an aggregate of values (`{m.tag for m in rows}`,
     `sorted(tags)` of a `tags = set()` filled in a loop, `len(rows)`)?"""
     if isinstance(expr, (ast.Set, ast.SetComp)):
         return True
     if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
         if expr.func.id in ("sorted", "list", "tuple") and len(expr.args) == 1:
-            return _reducing(fn, expr.args[0], depth)
+            return _reducing(facts, declared, expr.args[0], depth)
         return expr.func.id in _REDUCING_CALLS
-    if isinstance(expr, ast.Name) and depth < 2:
+    if isinstance(expr, ast.Name) and depth < 2 and expr.id not in declared:
+        # Plain assignments of the whole name (`tags = set()`); an unpacked target has
+        # no value of its own (None).
         values = [
-            node.value
-            for node in body_nodes(fn.node)
-            if isinstance(node, (ast.Assign, ast.AnnAssign))
-            and any(isinstance(t, ast.Name) and t.id == expr.id for t in _targets(node))
+            value
+            for node, value in facts.assigns.get(expr.id, [])
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and value is not None
         ]
-        return bool(values) and all(_reducing(fn, v, depth + 1) for v in values)
+        return bool(values) and all(_reducing(facts, declared, v, depth + 1) for v in values)
     return False
 
 
-def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
-    return node.targets if isinstance(node, ast.Assign) else [node.target]
+_REDUCED: FunctionCache[bool] = FunctionCache()
 
 
-def _reduced(project: Project, fn: Function) -> bool:
+def _reduced(st: OrmState, fn: Function) -> bool:
     """Does `fn` fold the rows it reads into distinct values or an aggregate (a set of tag
     names, a count), its return type or every value it returns saying so? A limit on
     its query would truncate a vocabulary, not bound a list of rows."""
+    return _REDUCED.get(st.model, fn, lambda: _folds_rows(st, fn))
+
+
+def _folds_rows(st: OrmState, fn: Function) -> bool:
+    project = st.project
     if fn.node.returns is not None:
         base, _, module = unwrap_annotation(project, fn.module, fn.node.returns, fn)
         origin = base.value if isinstance(base, ast.Subscript) else base
@@ -1114,14 +1122,24 @@ def _reduced(project: Project, fn: Function) -> bool:
             name = project.resolve(module, origin, fn) or dotted(origin)
             if last_name(name) in _REDUCED_TYPES:
                 return True
-    returned = [
-        node.value
-        for node in body_nodes(fn.node)
-        if isinstance(node, ast.Return)
-        and node.value is not None
-        and not isinstance(node.value, ast.Constant)
-    ]
-    return bool(returned) and all(_reducing(fn, value) for value in returned)
+    returned: list[ast.expr] = []
+    # A name declared with a bare annotation (`tags: set[str]`) may be bound where we do
+    # not look: it is never taken for a folded value.
+    declared: set[str] = set()
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Return):
+            if node.value is not None and not isinstance(node.value, ast.Constant):
+                returned.append(node.value)
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and node.value is None
+            and isinstance(node.target, ast.Name)
+        ):
+            declared.add(node.target.id)
+    if not returned:
+        return False
+    facts = st.facts_of(fn)
+    return all(_reducing(facts, declared, value) for value in returned)
 
 
 def _unbounded_query(
@@ -1134,7 +1152,7 @@ def _unbounded_query(
         return None
     seen.add(id(fn.node))
     project = st.project
-    if _reduced(project, fn):
+    if _reduced(st, fn):
         return None  # whatever it reads is folded into distinct values, not returned
     query = function_query(st, fn)
     if query is not None:

@@ -462,31 +462,43 @@ _MODULE_LOADERS = frozenset(
 )
 
 
-def _loads_modules(project: Project, fn: Function, depth: int = 0) -> bool:
+_LOADS_MODULES: FunctionCache[bool] = FunctionCache()
+
+
+def _loads_modules(model: AppModel, fn: Function) -> bool:
     """Does a project function load a module at run time, itself or through the project
-    functions it calls (`get_plugin_from_cache` -> `load_plugin_by_id`)?"""
-    if depth > 3:
-        return False
-    for node in body_nodes(fn.node):
-        if not isinstance(node, ast.Call):
-            continue
-        callee = resolve_callee(project, fn.module, node.func, fn)
-        if callee in _MODULE_LOADERS:
-            return True
-        helper = project.function(callee)
-        if helper is not None and helper is not fn and _loads_modules(project, helper, depth + 1):
-            return True
+    functions it calls, up to three calls away (`get_plugin_from_cache` ->
+    `load_plugin_by_id`)?"""
+    return _LOADS_MODULES.get(model, fn, lambda: _reaches_loader(model, fn))
+
+
+def _reaches_loader(model: AppModel, fn: Function) -> bool:
+    # Breadth first, so that each function is read once, at its shortest distance.
+    project = model.project
+    seen = {id(fn.node)}
+    frontier = [fn]
+    for depth in range(4):
+        following: list[Function] = []
+        for current in frontier:
+            for site in model.callgraph.calls_of(current):
+                if site.target in _MODULE_LOADERS:
+                    return True
+                helper = project.function(site.target)
+                if helper is not None and depth < 3 and id(helper.node) not in seen:
+                    seen.add(id(helper.node))
+                    following.append(helper)
+        frontier = following
     return False
 
 
-def _loaded_at_run_time(project: Project, fn: Function, expr: ast.expr, depth: int = 0) -> bool:
+def _loaded_at_run_time(model: AppModel, fn: Function, expr: ast.expr, depth: int = 0) -> bool:
     """Is this value (an object of) a module loaded at run time: the result of a module
     loader, or of a project function that loads one, or a local bound to one (tuple
     unpacking included: `plugin, meta = await load_plugin(id)`)?"""
     if depth > 4:
         return False
     if isinstance(expr, ast.Await):
-        return _loaded_at_run_time(project, fn, expr.value, depth + 1)
+        return _loaded_at_run_time(model, fn, expr.value, depth + 1)
     if isinstance(expr, ast.Name):
         for node in body_nodes(fn.node):
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
@@ -495,19 +507,20 @@ def _loaded_at_run_time(project: Project, fn: Function, expr: ast.expr, depth: i
                     isinstance(t, ast.Name) and t.id == expr.id
                     for target in targets
                     for t in walk(target)
-                ) and _loaded_at_run_time(project, fn, node.value, depth + 1):
+                ) and _loaded_at_run_time(model, fn, node.value, depth + 1):
                     return True
         return False
     if not isinstance(expr, ast.Call):
         return False
+    project = model.project
     callee = resolve_callee(project, fn.module, expr.func, fn)
     if callee in _MODULE_LOADERS:
         return True
     helper = project.function(callee)
-    return helper is not None and _loads_modules(project, helper)
+    return helper is not None and _loads_modules(model, helper)
 
 
-def _run_time_model(project: Project, fn: Function, func: ast.expr, depth: int = 0) -> bool:
+def _run_time_model(model: AppModel, fn: Function, func: ast.expr, depth: int = 0) -> bool:
     """Is the callee of `Model(**body)` a class taken from a module loaded at run time
     (`Valves = plugin.Valves`, `getattr(plugin, "Valves")`): a model whose schema exists
     only at run time? Only class-like names count: `plugin.run(**body)` is a call, not
@@ -516,22 +529,23 @@ def _run_time_model(project: Project, fn: Function, func: ast.expr, depth: int =
         return False
     if isinstance(func, ast.Name):
         value = fn.local_values.get(func.id)
-        return value is not None and _run_time_model(project, fn, value, depth + 1)
+        return value is not None and _run_time_model(model, fn, value, depth + 1)
     if isinstance(func, ast.Attribute):
         owner, attr = func.value, func.attr
     elif isinstance(func, ast.Call) and _is_name(func.func, "getattr") and len(func.args) >= 2:
         owner, attr = func.args[0], const_str(func.args[1]) or ""
     else:
         return False
-    return attr[:1].isupper() and _loaded_at_run_time(project, fn, owner)
+    return attr[:1].isupper() and _loaded_at_run_time(model, fn, owner)
 
 
-def _validated_in_handler(project: Project, fn: Function, name: str) -> tuple[bool, str | None]:
+def _validated_in_handler(model: AppModel, fn: Function, name: str) -> tuple[bool, str | None]:
     """Does the function validate the body parameter `name` itself? (True, None) when it
     checks it against a JSON Schema or a model known only at run time (a schema loaded
     from the database, a plugin's model class); (True, model) when it validates it with
     a fixed Pydantic model."""
-    model: str | None = None
+    project = model.project
+    found: str | None = None
     for node in body_nodes(fn.node):
         if not isinstance(node, ast.Call):
             continue
@@ -539,10 +553,10 @@ def _validated_in_handler(project: Project, fn: Function, name: str) -> tuple[bo
             return True, None
         if any(
             kw.arg is None and _is_name(kw.value, name) for kw in node.keywords
-        ) and _run_time_model(project, fn, node.func):
+        ) and _run_time_model(model, fn, node.func):
             return True, None
-        model = model or _model_validation(project, fn, node, name)
-    return model is not None, model
+        found = found or _model_validation(project, fn, node, name)
+    return found is not None, found
 
 
 # Keywords that carry the body of an outgoing HTTP call (httpx, requests, aiohttp).
@@ -665,7 +679,7 @@ def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
     for fn, path_params, kind in _body_candidates(ctx.model):
         for param, described in _raw_body_params(project, fn, path_params):
             where = f"`{fn.name}`" if kind == "route" else f"dependency `{function_label(fn)}`"
-            validated, model = _validated_in_handler(project, fn, param.arg)
+            validated, model = _validated_in_handler(ctx.model, fn, param.arg)
             if validated and model is None:
                 continue  # its schema exists only at run time: no model can describe it
             if _proxied_only(project, fn, param.arg):
