@@ -9,26 +9,21 @@ import ast
 from fastapi_architect.model.astutil import last_name
 from fastapi_architect.model.project import Function, Project
 
-# By qualified name when the import resolves.
+# By the decorator's own name, whatever package it comes from: functools' and
+# cachetools' caches, async-lru's `alru_cache`, aiocache's `cached`, a project's `memoize`.
+_MEMOIZER_NAMES = frozenset(
+    {"cache", "lru_cache", "cached", "alru_cache", "memoize", "cached_property"}
+)
+# By qualified name, for the memoizers whose own name says nothing.
 _MEMOIZERS = frozenset(
     {
-        "functools.cache",
-        "functools.lru_cache",
-        "functools.cached_property",
-        "cachetools.cached",
         "cachetools.cachedmethod",
         "cachetools.func.fifo_cache",
         "cachetools.func.lfu_cache",
-        "cachetools.func.lru_cache",
         "cachetools.func.mru_cache",
         "cachetools.func.rr_cache",
         "cachetools.func.ttl_cache",
     }
-)
-# By the decorator's own name, for the many packages that spell it alike (async-lru's
-# `alru_cache`, a project's own `memoize`, aiocache's `cached`).
-_MEMOIZER_NAMES = frozenset(
-    {"cache", "lru_cache", "cached", "alru_cache", "memoize", "cached_property"}
 )
 
 

@@ -219,6 +219,9 @@ _RUNS = frozenset({"execute", "exec", "scalar", "scalars"})
 # Statements that change rows, and the builder methods they may add to their filters.
 _WRITES = frozenset({"update", "delete"})
 _WRITE_BUILDERS = frozenset({"values", "execution_options"})
+# Builder methods that change how rows are loaded or run, not which rows come back
+# (`.options(joinedload(...))`, `.execution_options(...)`).
+_SAME_ROWS = frozenset({"options", "execution_options"})
 
 
 def _trivial(
@@ -418,7 +421,7 @@ def _select_read_one(
         return False
     chain = _chain_up(stmt, parents)
     filters = [c for c in chain if _method(c) in _FILTERS]
-    if not filters or any(_method(c) not in _FILTERS | _LOADER_OPTIONS for c in chain):
+    if not filters or any(_method(c) not in _FILTERS | _SAME_ROWS for c in chain):
         return False
     outer: ast.AST = chain[-1]
     if not (run.args and _is_value_of(st, handler, run.args[0], outer, parents)):
@@ -490,9 +493,6 @@ def _query_read_one(st: OrmState, module: Module, handler: Function, call: ast.C
     return _method(last) in _ONE_ROW and _key_lookup(st, entity, filters)
 
 
-_LOADER_OPTIONS = frozenset({"options", "execution_options"})
-
-
 def _delegated_list(
     st: OrmState,
     module: Module,
@@ -507,15 +507,8 @@ def _delegated_list(
     (`select(M).options(joinedload(M.owner))`) change how related rows load, not which
     rows come back."""
     handed: ast.expr = stmt
-    while True:
-        attr = parents.get(id(handed))
-        chained = parents.get(id(attr)) if isinstance(attr, ast.Attribute) else None
-        if not (
-            isinstance(attr, ast.Attribute)
-            and attr.attr in _LOADER_OPTIONS
-            and isinstance(chained, ast.Call)
-            and chained.func is attr
-        ):
+    for chained in _chain_up(stmt, parents):
+        if _method(chained) not in _SAME_ROWS:
             break
         handed = chained
     helper: ast.AST | None = parents.get(id(handed))
