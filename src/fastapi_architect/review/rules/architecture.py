@@ -230,13 +230,13 @@ def _trivial(
     """Is the handler's whole database work one of the shapes that a repository function
     would only wrap: one read of an item by its key (`session.get(M, id)`, or the same
     lookup written as `select(M).where(M.id == id)` taking one row), one `session.add`
-    (the session dependency owns the transaction), or a bare `select(M)` handed to a
+    or `session.merge` (the session dependency owns the transaction), or a bare `select(M)` handed to a
     project helper that filters, orders and pages it, plus one run of what it returns?"""
     if any(_in_loop(handler, call) for call, _label, _method in operations):
         return False
     if len(operations) == 1 and operations[0][2] in ("get", "get_one"):
         return True
-    if len(operations) == 1 and operations[0][2] == "add":
+    if len(operations) == 1 and operations[0][2] in ("add", "merge"):
         # Only with an injected session: its dependency, not the handler, commits.
         func = operations[0][0].func
         assert isinstance(func, ast.Attribute)
@@ -415,13 +415,15 @@ def _select_read_one(
 ) -> bool:
     """`session.execute(select(M).where(M.id == x)).scalar_one_or_none()` (or the
     statement bound to a name first, or `session.scalar(...)`): `session.get` in
-    another spelling. Loader options (`.options(joinedload(M.owner))`) may come along:
-    they change how related rows load, not which row comes back."""
+    another spelling. Loader options (`.options(joinedload(M.owner))`) and `.limit(1)`
+    may come along: they change how related rows load, not which row comes back."""
     if run is None:
         return False
     chain = _chain_up(stmt, parents)
     filters = [c for c in chain if _method(c) in _FILTERS]
-    if not filters or any(_method(c) not in _FILTERS | _SAME_ROWS for c in chain):
+    if not filters or any(
+        _method(c) not in _FILTERS | _SAME_ROWS and not _limit_one(c) for c in chain
+    ):
         return False
     outer: ast.AST = chain[-1]
     if not (run.args and _is_value_of(st, handler, run.args[0], outer, parents)):
@@ -430,6 +432,16 @@ def _select_read_one(
         return False
     assert isinstance(run.func, ast.Attribute)
     return run.func.attr == "scalar" or _one_row(run, parents)
+
+
+def _limit_one(call: ast.Call) -> bool:
+    """`.limit(1)`: a key lookup spelled for one row."""
+    return (
+        _method(call) == "limit"
+        and len(call.args) == 1
+        and isinstance(call.args[0], ast.Constant)
+        and call.args[0].value == 1
+    )
 
 
 def _write_one(
