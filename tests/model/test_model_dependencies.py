@@ -4,9 +4,11 @@ and the authentication verdict with the chain that shows it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from fastapi_architect.config import Config
 from fastapi_architect.model.apps import Route
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import (
@@ -14,6 +16,7 @@ from fastapi_architect.model.dependencies import (
     resolve_target,
     walk_dependencies,
 )
+from fastapi_architect.review.engine import load_model
 
 Row = Callable[[str, str, str], dict[str, object]]
 Rows = Callable[[str], list[dict[str, object]]]
@@ -169,3 +172,34 @@ def test_a_class_used_two_ways_is_two_dependencies(model_of: Models) -> None:
     walked = walk_dependencies(model.project, [as_class, as_instance])
     functions = [t.function.name for _s, t in walked if t.function is not None]
     assert functions == ["__init__", "__call__", "get_current_user"]
+
+
+def test_a_module_level_name_bound_to_depends_is_a_dependency(tmp_path: Path) -> None:
+    """`token: TIToken = CurrentToken`, with `CurrentToken = Depends(require_auth)` in
+    another module (airflow's execution API): the default is followed to the call."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "security.py").write_text(
+        "from fastapi import Depends\n"
+        "from fastapi.security import HTTPBearer\n\n"
+        "bearer = HTTPBearer()\n\n\n"
+        "def require_auth(creds=Depends(bearer)) -> str:\n"
+        "    return creds.credentials\n\n\n"
+        "CurrentToken = Depends(require_auth)\n"
+        "NotADependency = 3\n"
+    )
+    (tmp_path / "app" / "main.py").write_text(
+        "from fastapi import FastAPI\n\n"
+        "from app.security import CurrentToken, NotADependency\n\n"
+        "app = FastAPI()\n\n\n"
+        '@app.post("/items")\n'
+        "def create(token: str = CurrentToken, limit: int = NotADependency) -> str:\n"
+        "    return token\n"
+    )
+    model = load_model([tmp_path], Config())
+    route = _route(model, "create")
+    sites = param_sites(model.project, route.handler)
+    assert [(s.param, s.module.name) for s in sites] == [("token", "app.security")]
+    target = resolve_target(model.project, sites[0])
+    assert target is not None and target.qualname == "app.security.require_auth"
+    assert model.auth_chain(route, route.mounts[0]) == ["require_auth", "bearer (HTTPBearer)"]

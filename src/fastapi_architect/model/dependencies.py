@@ -121,13 +121,22 @@ def list_sites(
 
 
 def param_sites(project: Project, fn: Function, level: str = "parameter") -> list[DepSite]:
-    """Dependencies declared in a function's parameters (defaults and `Annotated`)."""
+    """Dependencies declared in a function's parameters (defaults, also a module-level
+    name bound to `Depends(...)`, and `Annotated`)."""
     out: list[DepSite] = []
     scope = fn.parent
     for param, default in parameters(fn.node):
         base, metadata, meta_module = unwrap_annotation(project, fn.module, param.annotation, scope)
         if default is not None:
             site = site_from_call(project, fn.module, default, scope, level, base, param.arg, fn)
+            if site is None and isinstance(default, (ast.Name, ast.Attribute)):
+                # `services=DepContainer`, with `DepContainer = Depends(_container)` at
+                # module level (here or imported).
+                held = project.module_value(project.resolve(fn.module, default, scope))
+                if held is not None:
+                    site = site_from_call(
+                        project, held[0], held[1], None, level, base, param.arg, fn
+                    )
             if site is not None:
                 out.append(site)
                 continue
