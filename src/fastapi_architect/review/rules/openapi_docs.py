@@ -1378,6 +1378,27 @@ def _request_param(project: Project, fn: Function, param: ast.arg) -> bool:
     return last_name(name) in _REQUEST_TYPES and name.startswith(("fastapi.", "starlette."))
 
 
+def _silent_dependency(project: Project, param: ast.arg, sites: list[DepSite]) -> bool:
+    """A dependency parameter whose whole dependency tree takes nothing from the request
+    but the connection itself (`db = Depends(provide_database)`): it adds no parameter
+    to the operation. A security scheme or a callable the review cannot read may."""
+    site = next((s for s in sites if s.param == param.arg), None)
+    if site is None:
+        return False
+    for _site, target in walk_dependencies(project, [site]):
+        dep = target.function
+        if dep is None or dep.node.args.vararg or dep.node.args.kwarg:
+            return False
+        own = parameters(dep.node)
+        if dep.class_qualname is not None and own:
+            own = own[1:]  # `self` of a class dependency's `__init__` or `__call__`
+        nested = {s.param for s in param_sites(project, dep)}
+        for sub, _default in own:
+            if sub.arg not in nested and not _request_param(project, dep, sub):
+                return False
+    return True
+
+
 def _operational(project: Project, route: Route) -> bool:
     """`GET /health`, `/readyz`, `/version`, `/metrics`, `/manifest.json`,
     `/robots.txt` taking no parameter: the path explains itself. When the path is a
@@ -1386,8 +1407,9 @@ def _operational(project: Project, route: Route) -> bool:
     fn = route.handler
     if fn.node.args.vararg or fn.node.args.kwarg:
         return False
+    sites = param_sites(project, fn)
     for param, _default in parameters(fn.node):
-        if not _request_param(project, fn, param):
+        if not _request_param(project, fn, param) and not _silent_dependency(project, param, sites):
             return False
     for path in (route.path, *route.full_paths):
         if "{" in path.replace("{?}", ""):
@@ -1484,7 +1506,8 @@ def route_docs_incomplete(route: Route, ctx: ProjectContext) -> Iterator[Report]
     OpenAPI document) are skipped, and so is a decorator with a `**kwargs` splat. A
     `tags=` the tool cannot evaluate (a list of enum members, a settings value) counts
     as tagged. Operational routes that explain themselves are skipped when they take no
-    parameter (other than `Request`/`Response`): a path ending in `health`, `healthz`,
+    parameter (other than `Request`/`Response`, and dependencies that take nothing from
+    the request themselves, such as a database handle): a path ending in `health`, `healthz`,
     `healthcheck`, `ready`, `readyz`, `live`, `livez`, `version`, `metrics` or `ping`
     (or, when the path is a variable, a handler named so: `health_check`,
     `server_version`). So are the files a browser or crawler fetches by a fixed name
