@@ -38,6 +38,7 @@ from fastapi_architect.review.index import FunctionCache, nodes_of, project_inde
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules._orm import (
+    SELECT_FUNCTIONS,
     FunctionFacts,
     OrmState,
     function_query,
@@ -1142,6 +1143,25 @@ def _folds_rows(st: OrmState, fn: Function) -> bool:
     return all(_reducing(facts, declared, value) for value in returned)
 
 
+def _one_column_selects(st: OrmState, fn: Function) -> bool:
+    """Does every `select(...)` in `fn` take one column expression, not a model
+    (`select(Feedback.data["model_id"].as_string())`)?"""
+    found = False
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = st.project.resolve(fn.module, node.func, fn)
+        if callee not in SELECT_FUNCTIONS:
+            continue
+        if len(node.args) != 1 or node.keywords:
+            return False
+        model = st.project.resolve(fn.module, node.args[0], fn)
+        if isinstance(node.args[0], ast.Name) or model in st.index.models:
+            return False
+        found = True
+    return found
+
+
 def _unbounded_query(
     st: OrmState, fn: Function, depth: int = 0, seen: set[int] | None = None
 ) -> tuple[Function, ast.Call] | None:
@@ -1167,6 +1187,8 @@ def _unbounded_query(
             elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
                 sliced = True
         if takes_all and not names & _BOUNDING and not sliced:
+            if "distinct" in names and _one_column_selects(st, fn):
+                return None  # `select(M.col).distinct()`: a vocabulary, not rows
             return fn, query[0]
         if names & _BOUNDING or sliced:
             return None
@@ -1219,7 +1241,8 @@ def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Re
     `backup`, ..., or the handler is named `export_*`/`*_export` and the like), which
     return the whole collection on purpose, are not reported. Nor is a query whose rows
     a function folds into distinct values or an aggregate before returning them (a
-    `set[...]`/`Counter`/number return type, a set built up or a set comprehension): a
+    `set[...]`/`Counter`/number return type, a set built up or a set comprehension), or
+    that selects the distinct values of one column (`select(M.col).distinct()`): a
     limit would truncate a vocabulary, not bound a list; a set of primary keys is
     trusted too. A bound enforced somewhere the rule does not look (a middleware, a
     custom validator) is not seen. Test modules are skipped.
