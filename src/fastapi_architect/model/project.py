@@ -29,6 +29,9 @@ class Function:
     parent: Function | None = None
     # Simple local bindings: name -> last assigned value (None for non-assignment bindings).
     local_values: dict[str, ast.expr | None] = field(default_factory=dict)
+    # What the review derives from this function's own code, computed once per run and
+    # kept with it (keyed by the function that derives it).
+    derived: dict[object, object] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:

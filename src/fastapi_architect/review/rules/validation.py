@@ -8,6 +8,7 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 from fastapi_architect.model.apps import Route, RouterObj
 from fastapi_architect.model.astutil import (
@@ -205,14 +206,18 @@ def _builds_redirect(call: ast.Call) -> bool:
 
 
 def returned_values(fn: Function) -> list[ast.expr]:
-    """The values of the function's own `return` statements (bare `return` left out)."""
-    return [
-        node.value
-        for node in body_nodes(fn.node)
-        if isinstance(node, ast.Return)
-        and node.value is not None
-        and not (isinstance(node.value, ast.Constant) and node.value.value is None)
-    ]
+    """The values of the function's own `return` statements (bare `return` left out).
+    Computed once per function: do not change the list."""
+    found = fn.derived.get(returned_values)
+    if found is None:
+        found = fn.derived[returned_values] = [
+            node.value
+            for node in body_nodes(fn.node)
+            if isinstance(node, ast.Return)
+            and node.value is not None
+            and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+        ]
+    return cast(list[ast.expr], found)
 
 
 def function_label(fn: Function) -> str:
@@ -1240,12 +1245,19 @@ def _bindings(fn: Function, name: str) -> list[ast.expr | None]:
     """Every value `name` is bound to in `fn`'s own scope (assignments, `with ... as`,
     `:=`), None for a binding of unknown value (loop variables, unpacking, `except`
     names, augmented assignments, imports, definitions)."""
-    out: list[ast.expr | None] = []
+    table = fn.derived.get(_bindings)
+    if table is None:
+        table = fn.derived[_bindings] = _binding_table(fn)
+    return cast(dict[str, list[ast.expr | None]], table).get(name, [])
+
+
+def _binding_table(fn: Function) -> dict[str, list[ast.expr | None]]:
+    """`_bindings` for every name of the function, from one walk."""
+    out: dict[str, list[ast.expr | None]] = {}
 
     def bind(target: ast.expr, value: ast.expr | None) -> None:
         if isinstance(target, ast.Name):
-            if target.id == name:
-                out.append(value)
+            out.setdefault(target.id, []).append(value)
         elif isinstance(target, (ast.Tuple, ast.List, ast.Starred)):
             inner = target.elts if not isinstance(target, ast.Starred) else [target.value]
             for element in inner:
@@ -1263,16 +1275,17 @@ def _bindings(fn: Function, name: str) -> list[ast.expr | None]:
             bind(node.target, node.value)
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             bind(node.optional_vars, node.context_expr)
-        elif isinstance(node, ast.ExceptHandler) and node.name == name:
-            out.append(None)
+        elif isinstance(node, ast.ExceptHandler):
+            if node.name is not None:
+                out.setdefault(node.name, []).append(None)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if node.name == name:
-                out.append(None)
+            out.setdefault(node.name, []).append(None)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            if any((a.asname or a.name.partition(".")[0]) == name for a in node.names):
-                out.append(None)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
-            out.append(None)
+            for alias in node.names:
+                out.setdefault(alias.asname or alias.name.partition(".")[0], []).append(None)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            for declared in node.names:
+                out.setdefault(declared, []).append(None)
     return out
 
 
