@@ -501,17 +501,8 @@ class Analysis:
                     return False
             elif value is None:
                 # `where, params = build_where(filters)`: the helper's returned string.
-                if not (
-                    isinstance(node, ast.Assign)
-                    and len(node.targets) == 1
-                    and isinstance(node.targets[0], ast.Tuple)
-                    and isinstance(node.value, ast.Call)
-                ):
-                    return False
-                names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
-                if name not in names or not self._key_return(
-                    node.value, names.index(name), len(names), keys, depth
-                ):
+                unpacked = _unpacked_call(node, name)
+                if unpacked is None or not self._key_return(*unpacked, keys, depth):
                     return False
             elif not self.key_only(value, keys, dropped, depth + 1, inner, safe_names):
                 return False
@@ -979,17 +970,8 @@ class Analysis:
     def _safe_unpacked(self, node: ast.AST, name: str, depth: int) -> bool:
         """`a, b = self._config()`: is the element bound to `name` safe in every
         `return` of the called project function?"""
-        if not (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Tuple)
-            and isinstance(node.value, ast.Call)
-        ):
-            return False
-        names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
-        if name not in names:
-            return False
-        return self._safe_return(node.value, names.index(name), len(names), depth)
+        unpacked = _unpacked_call(node, name)
+        return unpacked is not None and self._safe_return(*unpacked, depth)
 
     def _safe_return(
         self,
@@ -1665,3 +1647,19 @@ def dedupe(items: list[str]) -> list[str]:
         if item not in out:
             out.append(item)
     return out
+
+
+def _unpacked_call(node: ast.AST, name: str) -> tuple[ast.Call, int, int] | None:
+    """For `a, b = helper(...)` binding `name`: the call, the index of `name` among the
+    targets, and how many there are."""
+    if not (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Tuple)
+        and isinstance(node.value, ast.Call)
+    ):
+        return None
+    names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
+    if name not in names:
+        return None
+    return node.value, names.index(name), len(names)
