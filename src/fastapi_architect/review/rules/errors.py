@@ -477,14 +477,10 @@ def _status_line(ctx: FileContext, expr: ast.expr, names: dict[str, list[str]]) 
 def _narrowed(ctx: FileContext, name: str, node: ast.expr) -> list[str] | None:
     """The classes of `if isinstance(name, X):` around `node` in the `except` clause
     that binds `name` (a broad `except Exception as e` that treats one class apart)."""
-    for index in range(len(ctx.stack) - 1, -1, -1):
-        handler = ctx.stack[index]
-        if isinstance(handler, _SCOPES):
-            return None
-        if isinstance(handler, ast.ExceptHandler) and handler.name == name:
-            break
-    else:
+    bound = _binding_handler(ctx, name)
+    if bound is None:
         return None
+    handler = bound[1]
     found: list[str] | None = None
     innermost = 0
     for branch in walk_nodes(list(handler.body)):
@@ -592,7 +588,8 @@ def _find_leak(
                     if ref is not None:
                         return _Leak(node, ref)
         elif isinstance(node, (ast.Attribute, ast.Subscript)):
-            ref = _sent_ref(ctx, node, names, bare=False)
+            # A status-line attribute was skipped at the top of the loop.
+            ref = _exception_ref(node, names, bare=False)
             if ref is not None:
                 return _Leak(node, ref)
         elif isinstance(node, ast.Name) and depth == 0 and node.id not in names:
@@ -676,13 +673,22 @@ def _unseen_project_class(state: _LeakState, project: Project, name: str) -> boo
 
 def _enclosing_try(ctx: FileContext, name: str) -> ast.Try | None:
     """The `try` statement whose `except ... as name` clause holds the node."""
-    for index in range(len(ctx.stack) - 1, 0, -1):
+    bound = _binding_handler(ctx, name)
+    if bound is None or bound[0] == 0:
+        return None
+    parent = ctx.stack[bound[0] - 1]
+    return parent if isinstance(parent, ast.Try) else None
+
+
+def _binding_handler(ctx: FileContext, name: str) -> tuple[int, ast.ExceptHandler] | None:
+    """The `except ... as name` clause around the node in its own scope, with its
+    place in the ancestor stack."""
+    for index in range(len(ctx.stack) - 1, -1, -1):
         node = ctx.stack[index]
         if isinstance(node, _SCOPES):
-            break
+            return None
         if isinstance(node, ast.ExceptHandler) and node.name == name:
-            parent = ctx.stack[index - 1]
-            return parent if isinstance(parent, ast.Try) else None
+            return index, node
     return None
 
 
