@@ -49,6 +49,20 @@ SCRIPT = textwrap.dedent(
     assert serial.findings, "the synthetic project has planted problems"
     assert parallel.findings == serial.findings
     assert parallel.internal_errors == serial.internal_errors == []
+    # A child that dies after taking modules: the parent walks them again.
+    real_walk_front = engine._walk_front
+    marker = root.parent / "child-died"
+    def dying_walk_front(shared, modules, *rest):
+        for index in shared.take_front():
+            if index == 5:
+                marker.write_text("after taking modules 0 to 5")
+                raise RuntimeError("child dies")
+    engine._walk_front = dying_walk_front
+    rescued = engine.review_paths([root], config, root=root)
+    engine._walk_front = real_walk_front
+    assert marker.exists(), "the child took modules, then died"
+    assert rescued.findings == serial.findings
+    assert rescued.internal_errors == []
     # Cold and warm through the review cache: the same findings and code frames again.
     cold = engine.review_paths([root], config, root=root, use_cache=True)
     forking.start = real_start
@@ -91,3 +105,47 @@ def test_no_fork_in_a_threaded_process() -> None:
     finally:
         event.set()
         thread.join()
+
+
+def test_shared_range_gives_every_index_to_one_side() -> None:
+    from fastapi_architect.review.forking import SharedRange
+
+    alone = SharedRange(4)
+    assert list(alone.take_front()) == [0, 1, 2, 3]
+    assert list(alone.take_back()) == []  # the child took everything
+
+    for size in (0, 1, 2, 7):
+        for child_steps in range(size + 2):
+            shared = SharedRange(size)
+            front = shared.take_front()
+            child = [i for _, i in zip(range(child_steps), front, strict=False)]
+            parent = list(shared.take_back())
+            child += list(front)  # the child goes on after the parent stopped
+            assert sorted(child + parent) == list(range(size)), (size, child_steps)
+            assert parent == sorted(parent, reverse=True)
+            if parent:
+                assert shared.back == parent[-1]
+            assert shared.front == (max(child) + 1 if child else 0)
+
+
+def test_shared_range_across_a_fork() -> None:
+    script = textwrap.dedent(
+        """
+        import os
+        from fastapi_architect.review import forking
+        shared = forking.SharedRange(20_000)
+        work = forking.start(lambda: list(shared.take_front()))
+        assert work is not None
+        parent = list(shared.take_back())
+        child = work.result()
+        assert set(child) | set(parent) == set(range(20_000))
+        assert len(set(child) & set(parent)) <= 1  # at most the index where they met
+        print(len(child), len(parent))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    child, parent = map(int, proc.stdout.split())
+    assert child + parent >= 20_000

@@ -37,6 +37,24 @@ class AppModel:
     # and dropped with the model.
     derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
+    def release(self) -> None:
+        """Break the model's reference cycles (a module and its functions and classes, a
+        router and its includes, ...) so that dropping it frees it at once by reference
+        counting. Otherwise a review leaves millions of objects for one pass of the cyclic
+        collector (about a second on 200,000 lines). The model is unusable afterwards."""
+        project = self.project
+        for group in (
+            project.module_list,
+            project.functions.values(),
+            project.classes.values(),
+            self.routers.values(),
+            self.routes,
+        ):
+            for item in group:
+                vars(item).clear()
+        vars(project).clear()
+        vars(self).clear()
+
     def routes_of(self, fn: Function | None) -> list[Route]:
         if fn is None:
             return []

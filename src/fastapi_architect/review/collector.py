@@ -26,13 +26,16 @@ class Collector:
     _lines: dict[str, list[str]] = field(default_factory=dict)
 
     def merge(self, findings: list[Finding], internal_errors: list[str]) -> None:
-        """Take the findings of a collector that ran elsewhere (already filtered)."""
+        """Take the findings of a collector that ran elsewhere (already filtered). Both
+        may have reviewed the same module (`forking.SharedRange`): what this one already
+        has is not taken twice."""
         for finding in findings:
             key = (finding.file, finding.line, finding.column, finding.code, finding.message)
             if key not in self._seen:
                 self._seen.add(key)
                 self.findings.append(finding)
-        self.internal_errors.extend(internal_errors)
+        known = set(self.internal_errors)
+        self.internal_errors.extend(e for e in internal_errors if e not in known)
 
     def add(self, rule: Rule, report: Report, module: Module) -> None:
         node = report.node

@@ -18,7 +18,7 @@ from fastapi_architect.review import cache, forking
 from fastapi_architect.review.collector import Collector
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Finding
-from fastapi_architect.review.registry import Report, Rule, all_rules, get_rule
+from fastapi_architect.review.registry import Report, Rule, get_rule
 from fastapi_architect.review.result import ReviewResult
 from fastapi_architect.review.selection import enabled_rules
 from fastapi_architect.source.discovery import discover
@@ -138,13 +138,15 @@ def _review_files(
     run_rules(model, rules, collector)
     collector.findings.sort()
     collector.internal_errors.sort()
-    return ReviewResult(
+    result = ReviewResult(
         root=root,
         findings=collector.findings,
         files_checked=len(files),
         sources=_sources(model, collector),
         internal_errors=collector.internal_errors,
     )
+    model.release()
+    return result
 
 
 def _report_failure(collector: Collector, rule: Rule, root: Path, failure: ParseFailure) -> None:
@@ -188,22 +190,19 @@ def run_rules(
             project_rules.append(rule)
 
     modules = model.project.module_list if node_rules else []
-    child: forking.ForkedWork[tuple[list[Finding], list[str]]] | None = None
-    child_modules: list[Module] = []
     threshold = PARALLEL_MIN_MODULES if parallel_min_modules is None else parallel_min_modules
+    shared: forking.SharedRange | None = None
+    child: forking.ForkedWork[tuple[list[Finding], list[str]]] | None = None
     if len(modules) >= threshold:
-        # Walk part of the source in a forked child while this process walks the rest and
-        # runs the route and project rules: the child takes the larger part, so that both
-        # finish at about the same time.
-        share = _child_share(len(route_rules) + len(project_rules))
-        child_modules, modules = _split(modules, share)
+        # A forked child walks the modules from the front while this process runs the
+        # route and project rules, then walks them from the back until the two meet.
+        shared = forking.SharedRange(len(modules))
         child = forking.start(
-            partial(_walk_modules, child_modules, model, collector.config, node_rules)
+            partial(_walk_front, shared, modules, model, collector.config, node_rules)
         )
-        if child is None:
-            modules = child_modules + modules
-    for module in modules:
-        _walk_module(module, model, collector, node_rules)
+    if child is None:
+        for module in modules:
+            _walk_module(module, model, collector, node_rules)
 
     pctx = ProjectContext(model, collector.config)
     for route in model.routes:
@@ -212,55 +211,31 @@ def run_rules(
     for rule in project_rules:
         _run(collector, rule, None, partial(rule.check, pctx))
 
-    if child is not None:
+    if child is not None and shared is not None:
+        lowest = len(modules)
+        for index in shared.take_back():
+            _walk_module(modules[index], model, collector, node_rules)
+            lowest = index
         outcome = child.result()
-        if outcome is None:  # the child failed: do its share here
-            for module in child_modules:
+        if outcome is None:  # the child failed: walk what it had taken here
+            for module in modules[:lowest]:
                 _walk_module(module, model, collector, node_rules)
         else:
             collector.merge(*outcome)
 
 
-# With every default rule, the route and project rules cost about 0.85 times the node-rule
-# walk of the same source (measured by bench/review_throughput.py on its synthetic
-# project, and in the same proportion on open-webui).
-PROJECT_RULES_COST = 0.85
-
-
-def _child_share(whole_project_rules: int) -> float:
-    """The part of the node-rule walk (by source size) the forked child takes: half, plus
-    half of what the route and project rules left to the parent are estimated to cost."""
-    defaults = sum(
-        1
-        for rule in all_rules()
-        if rule.default_enabled and rule.scope != "node" and rule.code != PARSE_ERROR
-    )
-    cost = PROJECT_RULES_COST * whole_project_rules / max(1, defaults)
-    return min(0.9, (1 + cost) / 2)
-
-
-def _split(modules: list[Module], share: float) -> tuple[list[Module], list[Module]]:
-    """Split modules into two lists, the first holding about `share` of the source."""
-    total = sum(len(m.source) for m in modules)
-    first: list[Module] = []
-    size = 0
-    for index, module in enumerate(modules):
-        if size >= total * share:
-            return first, modules[index:]
-        first.append(module)
-        size += len(module.source)
-    return first, []
-
-
-def _walk_modules(
+def _walk_front(
+    shared: forking.SharedRange,
     modules: list[Module],
     model: AppModel,
     config: Config,
     dispatch: dict[type[ast.AST], list[Rule]],
 ) -> tuple[list[Finding], list[str]]:
+    """The forked child's share: modules from the front, as long as the parent has not
+    taken them from the back."""
     collector = Collector(config)
-    for module in modules:
-        _walk_module(module, model, collector, dispatch)
+    for index in shared.take_front():
+        _walk_module(modules[index], model, collector, dispatch)
     return collector.findings, collector.internal_errors
 
 

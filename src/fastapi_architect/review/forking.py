@@ -8,11 +8,13 @@ itself, so results never depend on whether a child ran.
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
+import struct
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -74,3 +76,53 @@ def start(work: Callable[[], T]) -> ForkedWork[T] | None:
             os._exit(code)
     os.close(write_fd)
     return ForkedWork(pid, read_fd)
+
+
+_SLOT = struct.Struct("q")
+
+
+class SharedRange:
+    """The indices `0..size-1` of a work list shared by a forked child, which takes them
+    from the front, and its parent, which takes them from the back, until they meet: each
+    does as much as it has time for, whatever the work costs.
+
+    Each side publishes an index before working on it, and only the child writes the
+    front and only the parent the back, so no lock is needed. A side that reads a stale
+    counter of the other can take the index where they meet a second time (the work is
+    then done twice, and its results are the same), but no index is ever left out.
+    Create it before the fork: the counters live in shared memory.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._memory = mmap.mmap(-1, 2 * _SLOT.size)  # anonymous and shared across fork
+        _SLOT.pack_into(self._memory, 0, 0)
+        _SLOT.pack_into(self._memory, _SLOT.size, size)
+
+    @property
+    def front(self) -> int:
+        """One past the last index the child took."""
+        value: int = _SLOT.unpack_from(self._memory, 0)[0]
+        return value
+
+    @property
+    def back(self) -> int:
+        """The last index the parent took (`size` before it took any)."""
+        value: int = _SLOT.unpack_from(self._memory, _SLOT.size)[0]
+        return value
+
+    def take_front(self) -> Iterator[int]:
+        """The child's indices, in increasing order."""
+        index = 0
+        while index < self.back:
+            _SLOT.pack_into(self._memory, 0, index + 1)
+            yield index
+            index += 1
+
+    def take_back(self) -> Iterator[int]:
+        """The parent's indices, in decreasing order."""
+        index = self.size - 1
+        while index >= self.front:
+            _SLOT.pack_into(self._memory, _SLOT.size, index)
+            yield index
+            index -= 1

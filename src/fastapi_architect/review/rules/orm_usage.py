@@ -122,6 +122,9 @@ class TableIndex:
     tables: dict[str, TableInfo] = field(default_factory=dict)
     by_table: dict[str, TableInfo] = field(default_factory=dict)
     dialects: set[str] = field(default_factory=set)
+    # Every column attribute of every table: most attributes in a condition are not one,
+    # and this answers them without resolving their owner.
+    column_attrs: frozenset[str] = frozenset()
 
 
 def tables(model: AppModel) -> TableIndex:
@@ -178,6 +181,7 @@ def _build_tables(model: AppModel) -> TableIndex:
                 _read_call(project, None, node, out)
         _read_sql_indexes(source, out)
         _read_batches(tree, out)
+    out.column_attrs = frozenset(attr for info in out.tables.values() for attr in info.columns)
     return out
 
 
@@ -607,6 +611,8 @@ def _model_column(
 ) -> tuple[TableInfo, ColumnInfo] | None:
     if not isinstance(expr, ast.Attribute) or not isinstance(expr.value, (ast.Name, ast.Attribute)):
         return None
+    if expr.attr not in index.column_attrs:
+        return None
     owner = project.resolve(module, expr.value, fn)
     if owner is None:
         return None
@@ -855,14 +861,18 @@ def filter_column_not_indexed(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     uses = list(_column_uses(ctx.project, index, ctx.module, node, fn))
     if not uses:
         return
-    scope = _scope_uses(ctx, index) or uses
+    scope: list[_ColumnUse] | None = None
     for use in uses:
         table, col = use.table, use.column
         if table.unknown or col.boolean or col.foreign_key is not None:
             continue
+        if table.leads_index(col):
+            continue  # indexed whatever else the function filters on
         extra = _alembic_indexes(index, table)
         if any(ix and ix[0] in (col.name, col.attr) for ix in extra):
             continue
+        if scope is None:  # what the whole function constrains: only asked when needed
+            scope = _scope_uses(ctx, index) or uses
         others = _names_of(scope, table)
         if table.covered(col, others):
             continue

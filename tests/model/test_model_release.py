@@ -1,0 +1,73 @@
+"""A reviewed model is freed by reference counting once released, not left to the cyclic
+garbage collector (which would scan every tree of the project in one pass)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from pathlib import Path
+
+from fastapi_architect.config import Config
+from fastapi_architect.review.engine import load_model
+
+APP = """
+from fastapi import APIRouter, Depends, FastAPI
+
+router = APIRouter(prefix="/items")
+
+
+class Service:
+    def get(self, item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+
+def service() -> Service:
+    return Service()
+
+
+@router.get("/{item_id}")
+async def read_item(item_id: int, svc: Service = Depends(service)) -> dict[str, int]:
+    def inner() -> dict[str, int]:
+        return svc.get(item_id)
+    return inner()
+
+
+app = FastAPI()
+app.include_router(router)
+"""
+
+
+def _model_refs(tmp_path: Path, release: bool) -> list[weakref.ref[object]]:
+    (tmp_path / "main.py").write_text(APP)
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    assert model.routes and model.routers
+    module = model.project.module_list[0]
+    refs: list[weakref.ref[object]] = [
+        weakref.ref(module),
+        weakref.ref(module.tree),
+        weakref.ref(model.routes[0]),
+        *(weakref.ref(fn) for fn in module.functions.values()),
+        *(weakref.ref(cls) for cls in module.classes.values()),
+        *(weakref.ref(router) for router in model.routers.values()),
+    ]
+    if release:
+        model.release()
+    del model, module
+    return refs
+
+
+def test_a_released_model_is_freed_without_the_cyclic_collector(tmp_path: Path) -> None:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        kept = _model_refs(tmp_path, release=False)
+        # Without release the model's cycles keep it alive until the collector runs.
+        assert any(ref() is not None for ref in kept)
+        gc.collect()
+        assert all(ref() is None for ref in kept)
+
+        freed = _model_refs(tmp_path, release=True)
+        assert [ref() for ref in freed] == [None] * len(freed)
+    finally:
+        if was_enabled:
+            gc.enable()
