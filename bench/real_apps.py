@@ -49,6 +49,8 @@ APPS = (
     App("prefect", "prefect==3.9.1", "prefect/server"),
     App("airflow", "apache-airflow-core==3.3.2", "airflow/api_fastapi"),
     App("open-webui", "open-webui==0.12.4", "open_webui"),
+    App("dstack", "dstack==0.22.5", "dstack/_internal/server"),
+    App("zenml", "zenml==0.98.0", "zenml/zen_server"),
 )
 
 

@@ -203,3 +203,27 @@ def test_a_module_level_name_bound_to_depends_is_a_dependency(tmp_path: Path) ->
     target = resolve_target(model.project, sites[0])
     assert target is not None and target.qualname == "app.security.require_auth"
     assert model.auth_chain(route, route.mounts[0]) == ["require_auth", "bearer (HTTPBearer)"]
+
+
+def test_a_security_dependency_built_at_run_time_authenticates(tmp_path: Path) -> None:
+    """`Security(authorize)` with `authorize = get_authorization_provider()` (zenml): what
+    it calls is only known at run time, but `Security()` declares it a security
+    dependency; `Depends()` of the same unknown callable does not."""
+    (tmp_path / "main.py").write_text(
+        "from fastapi import Depends, FastAPI, Security\n\n"
+        "from providers import get_authorization_provider, get_session_provider\n\n"
+        "authorize = get_authorization_provider()\n"
+        "session = get_session_provider()\n"
+        "app = FastAPI()\n\n\n"
+        '@app.delete("/stacks/{stack_id}")\n'
+        "def delete_stack(stack_id: int, _: object = Security(authorize)) -> None:\n"
+        "    return None\n\n\n"
+        '@app.delete("/runs/{run_id}")\n'
+        "def delete_run(run_id: int, db: object = Depends(session)) -> None:\n"
+        "    return None\n"
+    )
+    model = load_model([tmp_path], Config())
+    secured = _route(model, "delete_stack")
+    assert model.auth_chain(secured, secured.mounts[0]) == ["authorize (Security)"]
+    plain = _route(model, "delete_run")
+    assert model.auth_chain(plain, plain.mounts[0]) is None

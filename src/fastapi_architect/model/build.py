@@ -74,13 +74,20 @@ class AppModel:
         the security scheme, an app-wide auth middleware, or None."""
         if params is None:
             params = param_sites(self.project, route.handler)
-        chain = self.auth.first_chain([*mount.dependencies, *route.dependencies, *params])
+        sites = [*mount.dependencies, *route.dependencies, *params]
+        chain = self.auth.first_chain(sites)
         if chain is None:
             # The middleware of every app on the way (a mounted app's and its parent's).
             for app in [r for r in mount.chain if r.kind == "app"]:
                 chain = middleware_auth(app.middleware)
                 if chain is not None:
                     break
+        if chain is None:
+            # `Security(authorize)`: FastAPI's declaration of a security dependency, also
+            # when what it calls is only built at run time (`authorize = make_provider()`).
+            for site, target in walk_dependencies(self.project, sites):
+                if site.security:
+                    return [f"{target.name} (Security)"]
         return chain
 
     def is_dependency(self, fn: Function) -> bool:
