@@ -71,3 +71,32 @@ def test_a_released_model_is_freed_without_the_cyclic_collector(tmp_path: Path) 
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _garbage_after_review(tmp_path: Path, collector_on: bool) -> int:
+    """How many unreachable objects a review leaves for the cyclic collector."""
+    from fastapi_architect.review.engine import review_paths
+
+    (tmp_path / "main.py").write_text(APP)
+    gc.collect()
+    if collector_on:
+        gc.enable()
+    else:
+        gc.disable()
+    review_paths([tmp_path], Config(), root=tmp_path)
+    gc.disable()
+    return gc.collect()
+
+
+def test_a_review_frees_its_model_where_the_collector_runs(tmp_path: Path) -> None:
+    was_enabled = gc.isenabled()
+    try:
+        # The command line holds the collector off and exits: the model is left as it is.
+        left = _garbage_after_review(tmp_path, collector_on=False)
+        # A library caller keeps it on: the review breaks the model's cycles first.
+        freed = _garbage_after_review(tmp_path, collector_on=True)
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert left > 150  # the model's modules, functions, routes, trees, ...
+    assert freed < 20, (freed, left)

@@ -99,8 +99,9 @@ def _load(
 
 
 @contextlib.contextmanager
-def _few_collections() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while trees are built and analyzed.
+def _few_collections() -> Iterator[bool]:
+    """Hold off the cyclic garbage collector while trees are built and analyzed; whether
+    it was on (the caller relies on it) is what the block receives.
 
     A review keeps every syntax tree alive, so each full collection would rescan a heap
     that only grows; the analysis makes almost no cyclic garbage. (mypy does the same.)
@@ -108,7 +109,7 @@ def _few_collections() -> Iterator[None]:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        yield was_enabled
     finally:
         if was_enabled:
             gc.enable()
@@ -117,12 +118,19 @@ def _few_collections() -> Iterator[None]:
 def review_files(
     files: Iterable[Path], root: Path, config: Config, progress: Progress | None = None
 ) -> ReviewResult:
-    with _few_collections():
-        return _review_files(files, root, config, progress)
+    with _few_collections() as collector_on:
+        # Where the collector runs (a library caller, the MCP server), the model's cycles
+        # are broken at the end so that it is freed at once, not in one long collection.
+        # The command line keeps the collector off and exits after the report: it skips that.
+        return _review_files(files, root, config, progress, release=collector_on)
 
 
 def _review_files(
-    files: Iterable[Path], root: Path, config: Config, progress: Progress | None
+    files: Iterable[Path],
+    root: Path,
+    config: Config,
+    progress: Progress | None,
+    release: bool = False,
 ) -> ReviewResult:
     rules = enabled_rules(config)
     root = root.resolve()
@@ -145,7 +153,8 @@ def _review_files(
         sources=_sources(model, collector),
         internal_errors=collector.internal_errors,
     )
-    model.release()
+    if release:
+        model.release()
     return result
 
 
