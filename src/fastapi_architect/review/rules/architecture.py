@@ -71,8 +71,11 @@ def db_access_in_route(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     ## Known problems
     A handler whose only database access is one `session.get(Model, id)` (the
     "read one item" endpoint) is not reported: moving a primary-key lookup to a
-    repository adds little. The same lookup written as a query is not reported
-    either: `session.execute(select(Model).where(Model.id == id)).scalar()`,
+    repository adds little. Nor is one whose only database access is one
+    `session.refresh(obj)` (a service changed the object, the handler reloads its row
+    by primary key to answer with it): the same one-row read. The same lookup written
+    as a query is not reported either:
+    `session.execute(select(Model).where(Model.id == id)).scalar()`,
     `session.scalar(select(Model).filter_by(email=email))` or
     `session.query(Model).filter(Model.id == id).first()`, when the filters are
     equalities on the model's primary key (or a unique column, or all columns of a
@@ -229,12 +232,14 @@ def _trivial(
 ) -> bool:
     """Is the handler's whole database work one of the shapes that a repository function
     would only wrap: one read of an item by its key (`session.get(M, id)`, or the same
-    lookup written as `select(M).where(M.id == id)` taking one row), one `session.add`
+    lookup written as `select(M).where(M.id == id)` taking one row, or one reload of an
+    object the handler holds, `session.refresh(obj)`), one `session.add`
     or `session.merge` (the session dependency owns the transaction), or a bare `select(M)` handed to a
     project helper that filters, orders and pages it, plus one run of what it returns?"""
     if any(_in_loop(handler, call) for call, _label, _method in operations):
         return False
-    if len(operations) == 1 and operations[0][2] in ("get", "get_one"):
+    if len(operations) == 1 and operations[0][2] in ("get", "get_one", "refresh"):
+        # `session.refresh(obj)`: one row reloaded by its primary key, `get` again.
         return True
     if len(operations) == 1 and operations[0][2] in ("add", "merge"):
         # Only with an injected session: its dependency, not the handler, commits.

@@ -40,6 +40,7 @@ from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import function_query, is_test_module, type_kind
 from fastapi_architect.review.rules._orm import state as orm_state
+from fastapi_architect.review.rules.validation import is_response_expr, returned_values
 
 Layer = Literal["route", "service", "repository", "model", "schema"]
 
@@ -959,7 +960,16 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
     (`{"error": ..., "status_code": status.HTTP_400_BAD_REQUEST}`, a per-item result of
     a bulk endpoint) is data of the response body and is not reported either, nor is an
     `HTTPException` raised inside a `try` of the same function whose `except` catches it
-    without re-raising (it never reaches a caller), nor that `except` clause. Modules
+    without re-raising (it never reaches a caller), nor that `except` clause. A
+    request-to-response adapter is HTTP code wherever it lives and is not reported: a
+    function that takes the `Request` and whose every `return` gives a `Response` it
+    builds (a reverse proxy's `proxy(request, ...)` answering with a
+    `StreamingResponse`, kept in `services/proxy/`), and a helper in its module that it
+    hands the request to and that nothing else calls. Its status codes are what it
+    answers, and a domain exception would not make it usable outside HTTP. A function
+    that only builds a response (`return JSONResponse(..., status_code=201)`) or only
+    reads the request is still reported. The price: a path operation's whole body
+    moved into a service module, `Request` and all, is not reported either. Modules
     outside the recognised layer names are never reported.
 
     ## Example
@@ -1017,7 +1027,7 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
             label = _http_object(ctx.project.resolve(module, node, fn))
             if label is None:
                 continue
-            if fn is not None and _in_transport(model, fn):
+            if fn is not None and _in_http_code(model, fn):
                 continue
             if label.startswith("status.") and _body_field(node, stack):
                 continue
@@ -1148,6 +1158,69 @@ def _in_transport(model: AppModel, fn: Function) -> bool:
     return False
 
 
+def _in_http_code(model: AppModel, fn: Function) -> bool:
+    """In transport code (FAA504 and FAA505): a route handler, dependency or hook, or an
+    HTTP adapter or a piece of one, or a function nested in one of those."""
+    current: Function | None = fn
+    while current is not None:
+        if is_transport_function(model, current) or _adapter_part(model, current):
+            return True
+        current = current.parent
+    return False
+
+
+def _takes_request(project: Project, fn: Function) -> bool:
+    """A parameter annotated with FastAPI's or Starlette's `Request`."""
+    return any(
+        "Request" in _annotation_objects(project, fn.module, fn, param.annotation)
+        for param, _default in parameters(fn.node)
+    )
+
+
+def _is_http_adapter(project: Project, fn: Function) -> bool:
+    """A request-to-response adapter: the function takes the `Request` and every `return`
+    gives a `Response` it builds (dstack's reverse proxy `proxy(..., request) ->
+    StreamingResponse`, kept in `services/proxy/services/`). It does a path operation's
+    whole job, so it is HTTP code by its signature, wherever it lives: its status codes
+    are its output, and no domain exception or plain parameter would make it usable
+    outside HTTP."""
+    found = fn.derived.get(_is_http_adapter)
+    if found is None:
+        values = returned_values(fn)
+        found = fn.derived[_is_http_adapter] = (
+            bool(values)
+            and _takes_request(project, fn)
+            and all(is_response_expr(project, fn, value) for value in values)
+        )
+    return bool(found)
+
+
+def _adapter_part(model: AppModel, fn: Function) -> bool:
+    """An HTTP adapter, or a helper of adapters in its own module that they hand the
+    `Request` to and that nothing else calls (the proxy's `build_upstream_request(request,
+    ...)`): a piece of the adapter. A helper not taking the request (a lookup raising
+    `HTTPException(404)`) is service code the adapter calls and is still reported."""
+    project = model.project
+    if _is_http_adapter(project, fn):
+        return True
+    if not _takes_request(project, fn):
+        return False
+    callers = [
+        (caller, project.function(caller)) for caller, _site in model.callgraph.callers(fn.qualname)
+    ]
+    found = False
+    for name, caller in callers:
+        module = caller.module if caller is not None else project.modules.get(name)
+        if module is not None and is_test_module(module):
+            continue
+        if caller is None or caller.module is not fn.module:
+            return False
+        if not _is_http_adapter(project, caller):
+            return False
+        found = True
+    return found
+
+
 # ===================================================================== FAA505
 
 _HTTP_PARAMS: dict[str, str] = {}
@@ -1179,7 +1252,7 @@ for _label, _names in (
 
 
 def _annotation_objects(
-    ctx: ProjectContext, module: Module, fn: Function, annotation: ast.expr | None
+    project: Project, module: Module, fn: Function, annotation: ast.expr | None
 ) -> list[str]:
     if annotation is None:
         return []
@@ -1191,7 +1264,7 @@ def _annotation_objects(
     found: list[str] = []
     for node in ast.walk(annotation):
         if isinstance(node, (ast.Name, ast.Attribute)):
-            label = _HTTP_PARAMS.get(ctx.project.resolve(module, node, fn.parent) or "")
+            label = _HTTP_PARAMS.get(project.resolve(module, node, fn.parent) or "")
             if label is not None and label not in found:
                 found.append(label)
     return found
@@ -1224,10 +1297,14 @@ def http_objects_in_service(ctx: ProjectContext) -> Iterator[Report]:
     ## Known problems
     Functions in those modules that are FastAPI dependencies (used in `Depends()`, or
     with `Depends()` parameters and never called directly), route handlers, exception
-    handlers or HTTP middleware are transport code and are not reported. Unannotated
-    parameters are not reported. `WebSocket` is not reported: a connection manager
-    (FastAPI's documented `ConnectionManager`) is transport code by nature, wherever it
-    is kept.
+    handlers or HTTP middleware are transport code and are not reported, and so is a
+    request-to-response adapter: a function that takes the `Request` and whose every
+    `return` gives a `Response` it builds (a reverse proxy forwarding the request and
+    streaming the answer back), with a helper in its module that it hands the request to
+    and that nothing else calls. A helper taking a `Response` only to set a cookie on it
+    builds no response and is reported. Unannotated parameters are not reported.
+    `WebSocket` is not reported: a connection manager (FastAPI's documented
+    `ConnectionManager`) is transport code by nature, wherever it is kept.
 
     ## Example
     ```python
@@ -1255,10 +1332,10 @@ def http_objects_in_service(ctx: ProjectContext) -> Iterator[Report]:
         if layer is None or not module.imports_anything("fastapi", "starlette"):
             continue
         for fn in module.functions.values():
-            if _in_transport(model, fn):
+            if _in_http_code(model, fn):
                 continue
             for param, _default in parameters(fn.node):
-                labels = _annotation_objects(ctx, module, fn, param.annotation)
+                labels = _annotation_objects(ctx.project, module, fn, param.annotation)
                 if not labels:
                     continue
                 yield Report(
