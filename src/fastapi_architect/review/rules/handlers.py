@@ -9,7 +9,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from fastapi_architect.model.apps import APP_CLASSES, ROUTER_CLASSES, Route, RouterObj
+from fastapi_architect.model.apps import (
+    APP_CLASSES,
+    ROUTER_CLASSES,
+    Route,
+    RouterObj,
+    status_code_value,
+)
 from fastapi_architect.model.astutil import argument, body_nodes, const_str, keyword, last_name
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function, Module, Project
@@ -381,15 +387,71 @@ def _raises_after(ctx: FileContext, try_node: ast.AST) -> bool:
     return False
 
 
+def _preset_fallback(ctx: FileContext, try_node: ast.Try) -> bool:
+    """`value = None; try: value = await fetch() except Exception: pass`: the try body
+    only binds names, each bound to a plain fallback value (`_safe_value`) just before
+    the `try` in the same block, and none of them is the route's answer (`return
+    value`). On failure the code carries on with the fallback, as with `except
+    Exception: value = None`."""
+    if len(ctx.stack) < 2:
+        return False
+    owner = ctx.stack[-2]
+    block = next(
+        (
+            b
+            for b in (getattr(owner, name, None) for name in ("body", "orelse", "finalbody"))
+            if isinstance(b, list) and try_node in b
+        ),
+        None,
+    )
+    if block is None:
+        return False
+    names: set[str] = set()
+    for stmt in try_node.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            target = stmt.target
+        else:
+            return False
+        if not isinstance(target, ast.Name):
+            return False
+        names.add(target.id)
+    before = block[: block.index(try_node)]
+    for name in names:
+        preset = next(
+            (
+                stmt
+                for stmt in reversed(before)
+                if isinstance(stmt, (ast.Assign, ast.AnnAssign))
+                and any(
+                    _is_name(t, name)
+                    for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+                )
+            ),
+            None,
+        )
+        if preset is None or preset.value is None or not _safe_value(preset.value):
+            return False
+    fn = ctx.function()
+    return fn is None or not any(
+        isinstance(n, ast.Return) and isinstance(n.value, ast.Name) and n.value.id in names
+        for n in _own_nodes(list(fn.node.body))
+    )
+
+
 def _fallback(ctx: FileContext, try_node: ast.AST) -> bool:
     """A `try: ...; return X / except: pass` whose failure path falls through to other
-    code that answers (a fallback), only cleans up or parses, or is followed by a
-    `raise` (the route fails anyway, the `try` only gathered details)."""
+    code that answers (a fallback), keeps a fallback value bound before the `try`,
+    only cleans up or parses, or is followed by a `raise` (the route fails anyway, the
+    `try` only gathered details)."""
     if not isinstance(try_node, ast.Try):
         return False
     if any(isinstance(n, ast.Return) for n in _own_nodes(try_node.body)):
         return True
     if _only_cleanup(try_node.body) or _only_parses(ctx, try_node.body):
+        return True
+    if _preset_fallback(ctx, try_node):
         return True
     return _raises_after(ctx, try_node)
 
@@ -551,8 +613,11 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
     input (`int(...)`, `json.loads`, `model_validate`, `validate_password(...)`,
     `black.format_str(...)`, no `await`, no other project calls). A bare `pass` is also left alone when it is a deliberate
     fallback: the try body returns (the code after the `try` is the fallback answer),
-    only cleans up (`close`, `unlink`, `session.clear()`...), or a `raise` follows the
-    `try` (it only gathered details for the error). Helper functions called by the
+    only binds names to values that replace a plain fallback bound just before the
+    `try` (`latest = None; try: latest = await broker.latest_id(key)`, like `except
+    Exception: latest = None`), unless the route returns one of them as its answer
+    (`return latest`), only cleans up (`close`, `unlink`, `session.clear()`...), or a
+    `raise` follows the `try` (it only gathered details for the error). Helper functions called by the
     route are followed one step only to find a dead clause: when every call in the try
     body is to a project function whose whole body is a `try` that logs and swallows
     every exception (`except Exception: log.exception(...); return None`), after
@@ -1205,7 +1270,10 @@ class _WriteState:
         out: dict[str, str] = {}
         self.writes[key] = out
         project = self.model.project
+        savepoints = self.guarded_savepoints(fn)
         for node in body_nodes(fn.node):
+            if savepoints and _within(node, savepoints):
+                continue  # flushed when its savepoint ends, inside a `try` that handles it
             written: str | None = None
             columns: list[str] = []
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -1259,11 +1327,34 @@ class _WriteState:
                 unique = [c for c in unique if c in columns]
             if unique:
                 out.setdefault(written, ", ".join(f"`{c}`" for c in unique))
-        for callee in self.model.callgraph.callees(project, fn):
-            if callee is not fn and not self.flushes_itself(callee) and len(out) < 3:
+        for site in self.model.callgraph.calls_of(fn):
+            callee = project.function(site.target)
+            if callee is None:
+                cls = project.class_(site.target)
+                callee = project.method(cls.qualname, "__init__") if cls is not None else None
+            if callee is None or callee is fn or (savepoints and _within(site.node, savepoints)):
+                continue
+            if not self.flushes_itself(callee) and len(out) < 3:
                 for name, cols in self.own_writes(callee).items():
                     out.setdefault(name, cols)
         return out
+
+    def guarded_savepoints(self, fn: Function) -> list[tuple[int, int]]:
+        """The line spans of `with <session>.begin_nested():` (or `begin()`) blocks of
+        `fn` that sit in a `try` catching `IntegrityError`. Leaving the block flushes
+        what it added (and releases the savepoint, or commits), so a duplicate is raised
+        there, inside the `try`, and a later `commit()` cannot raise it again."""
+        spans: list[tuple[int, int]] = []
+        for node in body_nodes(fn.node):
+            if not isinstance(node, (ast.With, ast.AsyncWith)) or not node.body:
+                continue
+            if any(
+                isinstance(item.context_expr, ast.Call)
+                and session_call(self.orm, fn.module, item.context_expr, fn, _SAVEPOINTS)
+                for item in node.items
+            ) and _protected(fn, node):
+                spans.append((node.body[0].lineno, node.end_lineno or node.lineno))
+        return spans
 
     def _deletes(self, fn: Function) -> list[tuple[int, str, dict[str, str]]]:
         """`session.execute(delete(Model).filter_by(col=x))` / `.where(Model.col == x)`
@@ -1398,6 +1489,15 @@ class _WriteState:
                     break
         self.reachable[key] = result
         return result
+
+
+# Session blocks that flush what they hold when they end.
+_SAVEPOINTS = frozenset({"begin_nested", "begin"})
+
+
+def _within(node: ast.AST, spans: list[tuple[int, int]]) -> bool:
+    line = getattr(node, "lineno", 0)
+    return any(start <= line <= end for start, end in spans)
 
 
 _UPSERTS = frozenset({"on_conflict_do_nothing", "on_conflict_do_update", "on_duplicate_key_update"})
@@ -1643,7 +1743,10 @@ def unhandled_db_write_errors(ctx: ProjectContext) -> Iterator[Report]:
     filters on, when every unique constraint of the model contains those columns and
     the loop that adds the rows (if any) walks distinct items (`set()`,
     `dict.fromkeys()`, a dict's values, or a helper returning those). Two concurrent
-    replaces can still collide.
+    replaces can still collide. A write inside a `with session.begin_nested():` (or
+    `session.begin()`) block that sits in a `try` catching `IntegrityError`, its own or
+    a helper's called there, does not count for a later `commit()`: leaving the block
+    flushes it, inside that `try`.
 
     ## Example
     ```python
@@ -1935,6 +2038,7 @@ _API_ROUTE = frozenset({"fastapi.routing.APIRoute", "fastapi.APIRoute"})
 _CATCH_ALL = frozenset(
     {"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"}
 )
+_MAX_DECORATORS = 3  # decorators applied by decorators, followed this deep
 
 
 class _Escapes:
@@ -1993,6 +2097,92 @@ class _Escapes:
             for node in ast.walk(method.node)
         )
 
+    def _answers(self, fn: Function, handler: ast.ExceptHandler) -> bool:
+        """Does the clause answer the error: return a value (a response), or raise an
+        `HTTPException` (built here, or by a helper annotated to return one) or an
+        exception the app has a handler for?"""
+        project = self.model.project
+        for node in _own_nodes(handler.body):
+            if isinstance(node, ast.Return) and node.value is not None:
+                return True
+            if not isinstance(node, ast.Raise) or node.exc is None:
+                continue
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            name = project.resolve(fn.module, exc, fn)
+            helper = project.function(name)
+            if helper is not None:
+                returns = helper.node.returns
+                if returns is None:
+                    continue
+                name = const_str(returns) or ast.unparse(returns)
+                if last_name(name).endswith("HTTPException"):
+                    return True
+                try:
+                    annotation = ast.parse(name, mode="eval").body
+                except SyntaxError:
+                    continue
+                name = project.resolve(helper.module, annotation, helper)
+            if name is None:
+                if last_name(ast.unparse(exc)).endswith("HTTPException"):
+                    return True
+                continue
+            name = project.canonical(name)
+            if project.is_subclass(name, HTTP_EXCEPTIONS) or any(
+                n in _handlers(self.model).classes for n in project.mro(name)
+            ):
+                return True
+        return False
+
+    def _wrapper_catches(self, deco: Function, mro: list[str], depth: int = 0) -> bool:
+        """Does the decorator call the function it wraps (a parameter of it, or of the
+        decorator a factory returns) inside a `try` whose clause for the class answers
+        the error? A decorator it applies to that function (`handle_errors(func)`)
+        is followed too."""
+        project = self.model.project
+        params = {
+            arg.arg
+            for node in ast.walk(deco.node)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+        }
+        for node in ast.walk(deco.node):
+            if isinstance(node, ast.Try):
+                if not any(
+                    isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in params
+                    for stmt in node.body
+                    for n in ast.walk(stmt)
+                ):
+                    continue
+                for handler in node.handlers:
+                    if self._catches(deco, handler, mro):
+                        if self._answers(deco, handler):
+                            return True
+                        break  # the first clause that catches it decides
+            elif (
+                isinstance(node, ast.Call)
+                and depth < _MAX_DECORATORS
+                and any(isinstance(a, ast.Name) and a.id in params for a in node.args)
+            ):
+                inner = project.function(project.resolve(deco.module, node.func, deco))
+                if (
+                    inner is not None
+                    and inner is not deco
+                    and self._wrapper_catches(inner, mro, depth + 1)
+                ):
+                    return True
+        return False
+
+    def decorator_catches(self, fn: Function, mro: list[str]) -> bool:
+        """Is `fn` decorated with a project decorator that catches the class and answers
+        it (`@endpoint_errors`, `@api_wrapper(retries=2)`)?"""
+        project = self.model.project
+        for decorator in fn.node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            wrapper = project.function(project.resolve(fn.module, target, fn.parent))
+            if wrapper is not None and self._wrapper_catches(wrapper, mro):
+                return True
+        return False
+
     def reaches(self, fn: Function, cls: str, mro: list[str], depth: int = 0) -> Function | None:
         """The route handler or dependency the exception escapes from, if any, when it
         leaves `fn` (already known not to be caught inside it)."""
@@ -2003,7 +2193,9 @@ class _Escapes:
         model = self.model
         found: Function | None = None
         routes = model.routes_of(fn)
-        if model.is_dependency(fn) or (
+        if fn.node.decorator_list and self.decorator_catches(fn, mro):
+            pass  # a decorator of `fn` translates the exception
+        elif model.is_dependency(fn) or (
             routes and not all(self._route_class_catches(route, mro) for route in routes)
         ):
             found = fn
@@ -2137,8 +2329,15 @@ def missing_exception_handlers(ctx: ProjectContext) -> Iterator[Report]:
     are left to FastAPI. When handlers are registered for classes the rule cannot name
     (in a loop, or from a variable: `FastAPI(exception_handlers=HANDLERS)`), nothing
     is reported. A router's `route_class=` (a project subclass of `APIRoute`) whose
-    `get_route_handler` catches the exception handles it for that router's routes. A
-    middleware that translates the exceptions is not recognized.
+    `get_route_handler` catches the exception handles it for that router's routes. So
+    does a project decorator of the route (or of a function on the way, factories such
+    as `@endpoint(retries=2)` included) that calls the function it wraps inside a `try`
+    whose clause for the exception answers it: returns a response, or raises an
+    `HTTPException` (built there, or by a helper annotated to return one) or an
+    exception with a handler; a decorator it applies to that function
+    (`translated = handle_errors(func)`) is followed too. A decorator that only logs
+    and re-raises does not handle it. A middleware that translates the exceptions is
+    not recognized.
 
     ## Example
     ```python
@@ -2286,7 +2485,11 @@ def delete_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
     Not reported: a route that declares any `status_code`, a decorator with a
     `**kwargs` splat, a handler that sets `response.status_code` or returns a
     `Response` object, a handler annotated with a non-`None` return type, and
-    registrations for more methods than DELETE.
+    registrations for more methods than DELETE. When five or more DELETE routes of an
+    app return nothing and none of its DELETE routes answers 204, `200 null` is the
+    app's convention (its own client may parse a JSON body on every success): one
+    finding, on the first of them, says so with their count, instead of one per route.
+    An app that mixes 204 and `200 null` gets one finding per route.
 
     ## Example
     ```python
@@ -2308,24 +2511,105 @@ def delete_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
     Switching to 204 changes the status clients receive; clients that compare with 200
     exactly must be updated, so no fix is applied automatically.
     """
+    message = project_index(ctx.model, _delete_verdicts).get(id(route))
+    if message is not None:
+        yield Report(route.node, message, route.module)
+
+
+def _null_delete(project: Project, route: Route) -> bool:
+    """A DELETE-only route without a `status_code` whose handler returns nothing."""
     if route.kind != "http" or set(route.methods) != {"DELETE"}:
-        return
+        return False
     if "status_code" in route.keywords or has_keyword_splat(route):
-        return
+        return False
     handler = route.handler
     returns = handler.node.returns
     if returns is not None and not (isinstance(returns, ast.Constant) and returns.value is None):
-        return
-    project = ctx.project
+        return False
     if _is_generator(handler) or _sets_status(handler) or _body_values(project, handler):
-        return
-    if any(is_response_expr(project, handler, v) for v in returned_values(handler)):
-        return
-    yield Report(
-        route.node,
-        f"`{handler.name}` ({route_label(route)}) returns nothing but answers `200 OK` "
-        "with a `null` body: declare `status_code=204`",
-    )
+        return False
+    return not any(is_response_expr(project, handler, v) for v in returned_values(handler))
+
+
+def _answers_no_content(route: Route) -> bool:
+    """Does a DELETE route answer 204: `status_code=204` on the decorator, a
+    `response.status_code = 204`, or a `Response(status_code=204)` it returns?"""
+    if route.status_code == 204:
+        return True
+    for node in body_nodes(route.handler.node):
+        if isinstance(node, ast.Call) and status_code_value(keyword(node, "status_code")) == 204:
+            return True
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Attribute) and t.attr == "status_code" for t in node.targets)
+            and status_code_value(node.value) == 204
+        ):
+            return True
+    return False
+
+
+# An app whose DELETE routes all answer `200 null`, this many or more, and none 204, has
+# made it its convention (its own clients may parse a JSON body on every 2xx).
+_DELETE_CONVENTION = 5
+
+
+def _app_keys(route: Route) -> set[str | None]:
+    """The apps serving a route (None for a router no app includes)."""
+    return {m.app.key if m.app is not None else None for m in route.mounts} or {None}
+
+
+def _delete_verdicts(model: AppModel) -> dict[int, str]:
+    """Every reported route's message (by `id(route)`). An app with several DELETE
+    routes that answer `200 null` and none that answers 204 gets one finding, on its
+    first such route, that says so; an app that mixes gets one per route."""
+    project = model.project
+    routes = sorted(model.routes, key=lambda r: (r.module.relpath, getattr(r.node, "lineno", 0)))
+    no_content: set[str | None] = set()  # apps with a DELETE route that answers 204
+    by_app: dict[str | None, list[Route]] = {}
+    apps: dict[str | None, RouterObj] = {}
+    for route in routes:
+        if route.kind != "http" or "DELETE" not in route.methods:
+            continue
+        keys = _app_keys(route)
+        for mount in route.mounts:
+            if mount.app is not None:
+                apps.setdefault(mount.app.key, mount.app)
+        if _answers_no_content(route):
+            no_content.update(keys)
+        elif _null_delete(project, route):
+            for key in keys:
+                by_app.setdefault(key, []).append(route)
+    convention = {
+        key
+        for key, found in by_app.items()
+        if key not in no_content and len(found) >= _DELETE_CONVENTION
+    }
+    verdicts: dict[int, str] = {}
+    reported: set[str | None] = set()
+    for route in dict.fromkeys(r for found in by_app.values() for r in found):
+        keys = _app_keys(route)
+        label = f"`{route.handler.name}` ({route_label(route)})"
+        if not keys <= convention:
+            verdicts[id(route)] = (
+                f"{label} returns nothing but answers `200 OK` with a `null` body: "
+                "declare `status_code=204`"
+            )
+            continue
+        if keys <= reported:
+            continue
+        reported.update(keys)
+        key = min(keys, key=lambda k: k or "")
+        count = len(by_app[key])
+        app = apps.get(key) if key is not None else None
+        where = f"its app (`{app.name}` in `{app.module.relpath}`)" if app else "the project"
+        owner = "the app" if app else "the project"
+        verdicts[id(route)] = (
+            f"{label} and the other {count - 1} DELETE routes of {where} that return "
+            f"nothing answer `200 OK` with a `null` body; no DELETE route of {owner} "
+            "answers 204: declare `status_code=204` on them, unless its clients expect a "
+            "JSON body on every success"
+        )
+    return verdicts
 
 
 _NO_BODY = frozenset({204, 205, 304})
