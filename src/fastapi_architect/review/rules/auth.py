@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from fastapi_architect.model.apps import Mount, Route, RouterObj, status_code_value
-from fastapi_architect.model.astutil import body_nodes, const_str, keyword, last_name, parameters
+from fastapi_architect.model.astutil import (
+    body_nodes,
+    const_str,
+    dotted,
+    keyword,
+    last_name,
+    parameters,
+    walk,
+    walk_nodes,
+)
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import (
     DepSite,
@@ -257,6 +266,7 @@ class _AuthState:
     model: AppModel
     dependency_verdicts: dict[str, bool] = field(default_factory=dict)
     function_verdicts: dict[int, bool] = field(default_factory=dict)
+    pure_functions: dict[int, bool] = field(default_factory=dict)
     middleware_verdicts: dict[str, bool] = field(default_factory=dict)
     guarded_calls: dict[int, set[int]] = field(default_factory=dict)
     verdicts: dict[int, str] | None = None
@@ -828,7 +838,17 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     from any app found when some `include_router` calls could not be resolved are
     skipped, and so is a no-op handler without dependencies: its body (after the
     docstring) is only `pass`/`...` or returns a constant answer (`return {"success":
-    True}`); `return None` and an empty list still count as a stub for real code. When
+    True}`); `return None` and an empty list still count as a stub for real code. So is
+    a handler without dependencies that only computes its answer: one that takes no
+    client input (no parameter but the `Request`) and answers module constants and
+    settings wrapped in responses, pydantic models or dataclasses without an
+    `__init__` or validators of their own, the route's `response_model`, or the result
+    of project helpers that do the same (an RPC-style API that sends reads as `POST`:
+    `POST /api/server/get_info` returning the server version); and one that only
+    answers with a `RedirectResponse` built from the request URL and path or query
+    values. Any other call (outside code, the database, a helper that writes or is
+    outside the reviewed folder), an attribute or item assignment, or a body
+    parameter keeps it reported. When
     no route of the project authenticates at all (an internal service behind a
     gateway, or an app that has no authentication yet), only the first unprotected
     route is reported; so is it for each app none of whose routes authenticates in a
@@ -989,6 +1009,393 @@ def _no_op(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return False
 
 
+# ------------------------------------------------------------------ FAA301 answers that change nothing
+
+_RESPONSE_CLASSES = (
+    "Response",
+    "JSONResponse",
+    "HTMLResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "ORJSONResponse",
+    "UJSONResponse",
+)
+_RESPONSES = frozenset(
+    f"{package}.{name}"
+    for package in ("fastapi.responses", "starlette.responses")
+    for name in _RESPONSE_CLASSES
+) | {"fastapi.Response"}
+_REDIRECTS = frozenset(
+    {"fastapi.responses.RedirectResponse", "starlette.responses.RedirectResponse"}
+)
+_URLS = frozenset({"fastapi.datastructures.URL", "starlette.datastructures.URL"})
+_DATA_MODELS = frozenset(
+    {
+        "pydantic.BaseModel",
+        "pydantic.main.BaseModel",
+        "sqlmodel.SQLModel",
+        "sqlmodel.main.SQLModel",
+        "pydantic_settings.BaseSettings",
+        "pydantic.BaseSettings",
+        "typing.NamedTuple",
+        "typing.TypedDict",
+        "typing_extensions.TypedDict",
+        "enum.Enum",
+        "enum.IntEnum",
+        "enum.StrEnum",
+    }
+)
+_DATACLASSES = frozenset({"dataclasses.dataclass", "pydantic.dataclasses.dataclass"})
+# Methods that run project code when a model is built (an `__init__` that may write).
+_CONSTRUCTION_HOOKS = frozenset({"__init__", "__post_init__", "__new__", "model_post_init"})
+# Decorators that leave a helper's body the only code that runs.
+_PLAIN_DECORATORS = frozenset(
+    {"functools.cache", "functools.lru_cache", "staticmethod", "classmethod"}
+)
+_PURE_BUILTINS = frozenset(
+    {
+        "str",
+        "int",
+        "float",
+        "bool",
+        "len",
+        "repr",
+        "format",
+        "list",
+        "tuple",
+        "dict",
+        "set",
+        "frozenset",
+        "sorted",
+        "min",
+        "max",
+        "sum",
+        "abs",
+        "round",
+        "any",
+        "all",
+        "isinstance",
+        "typing.cast",
+    }
+)
+# `str` and starlette `URL` methods: those that give text, and the other pure ones.
+_TEXT_RESULTS = frozenset(
+    {
+        "format",
+        "join",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "lower",
+        "upper",
+        "replace",
+        "removeprefix",
+        "removesuffix",
+        "include_query_params",
+        "replace_query_params",
+        "remove_query_params",
+    }
+)
+_TEXT_METHODS = _TEXT_RESULTS | {"split", "rsplit", "startswith", "endswith", "partition"}
+_REQUEST_TYPES = frozenset(
+    {
+        "fastapi.Request",
+        "fastapi.requests.Request",
+        "starlette.requests.Request",
+        "starlette.requests.HTTPConnection",
+        "fastapi.requests.HTTPConnection",
+        "fastapi.Response",
+        "fastapi.responses.Response",
+        "starlette.responses.Response",
+    }
+)
+_REQUEST_MAPPINGS = frozenset({"headers", "query_params", "path_params", "cookies"})
+_PLAIN_TYPES = frozenset({"str", "int", "float", "bool", "uuid.UUID"})
+_PATH_OR_QUERY = frozenset(
+    {
+        "fastapi.Path",
+        "fastapi.Query",
+        "fastapi.params.Path",
+        "fastapi.params.Query",
+        "fastapi.param_functions.Path",
+        "fastapi.param_functions.Query",
+    }
+)
+
+
+def _docstring_free(body: list[ast.stmt]) -> list[ast.stmt]:
+    if body and isinstance(body[0], ast.Expr) and const_str(body[0].value) is not None:
+        return body[1:]
+    return body
+
+
+def _param_types(
+    project: Project, fn: Function
+) -> list[tuple[ast.arg, ast.expr | None, str | None]]:
+    """The function's parameters (a method's `self` left out) with their defaults and
+    resolved annotation types."""
+    out = []
+    params = parameters(fn.node)
+    if fn.class_qualname is not None and params:
+        params = params[1:]
+    for param, default in params:
+        out.append(
+            (param, default, annotation_type(project, fn.module, param.annotation, fn.parent))
+        )
+    return out
+
+
+@dataclass
+class _Pure:
+    """Does code only compute an answer? Its statements assign locals, branch and
+    return; every call builds a response, a data model or a URL, is a pure builtin or
+    a `str`/`URL` method, or calls a project helper that is itself pure. Names and
+    attributes (module constants, settings, the request's URL) are read freely."""
+
+    state: _AuthState
+    # Outside classes the route declares as its answer (`response_model=ServerInfo`).
+    models: frozenset[str] = frozenset()
+
+    @property
+    def project(self) -> Project:
+        return self.state.model.project
+
+    def block(self, fn: Function, body: list[ast.stmt], text: dict[str, bool]) -> bool:
+        """`text` maps the locals bound so far to whether they hold a `str` or `URL`."""
+        for stmt in body:
+            if isinstance(stmt, ast.Pass):
+                continue
+            if isinstance(stmt, (ast.Expr, ast.Return)):
+                if stmt.value is not None and not self.expr(fn, stmt.value, text):
+                    return False
+            elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+                if len(names) != len(targets):
+                    return False  # an attribute or item write
+                if stmt.value is None:
+                    continue
+                if not self.expr(fn, stmt.value, text):
+                    return False
+                holds = self.text(fn, stmt.value, text)
+                for name in names:
+                    if isinstance(stmt, ast.AugAssign):
+                        text[name] = holds and text.get(name, False)
+                    else:
+                        text[name] = holds
+            elif isinstance(stmt, ast.If):
+                if not self.expr(fn, stmt.test, text):
+                    return False
+                then, other = dict(text), dict(text)
+                if not self.block(fn, stmt.body, then) or not self.block(fn, stmt.orelse, other):
+                    return False
+                text.clear()
+                text.update({k: then.get(k, False) and other.get(k, False) for k in then | other})
+            else:
+                return False
+        return True
+
+    def expr(self, fn: Function, expr: ast.expr, text: dict[str, bool]) -> bool:
+        for node in walk(expr):
+            if isinstance(node, (ast.Lambda, ast.Yield, ast.YieldFrom)):
+                return False
+            if isinstance(node, ast.Await) and not isinstance(node.value, ast.Call):
+                return False
+            if isinstance(node, ast.Call) and not self.call(fn, node, text):
+                return False
+        return True
+
+    def call(self, fn: Function, call: ast.Call, text: dict[str, bool]) -> bool:
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            if func.attr in _TEXT_METHODS and self.text(fn, func.value, text):
+                return True
+            if func.attr == "url_for" and self.request(fn, func.value):
+                return True
+            if (
+                func.attr == "get"
+                and isinstance(func.value, ast.Attribute)
+                and func.value.attr in _REQUEST_MAPPINGS
+                and self.request(fn, func.value.value)
+            ):
+                return True
+        project = self.project
+        callee = resolve_callee(project, fn.module, func, fn)
+        if callee is None:
+            return False
+        if callee in _PURE_BUILTINS:
+            return True
+        name = project.canonical(callee)
+        if name in _RESPONSES or name in _URLS or name in self.models:
+            return True
+        cls = project.class_(name)
+        if cls is not None:
+            return self.model_class(cls.qualname)
+        target = project.function(name)
+        return target is not None and self.function(target)
+
+    def model_class(self, qualname: str) -> bool:
+        """A project response class or data model whose construction runs no project
+        code (no `__init__`, `__post_init__` or validator of its own)."""
+        project = self.project
+        mro = project.mro(qualname)
+        known = False
+        for name in mro:
+            if name in _RESPONSES or name in _DATA_MODELS:
+                known = True
+            cls = project.class_(name)
+            if cls is None:
+                continue
+            if any(
+                project.resolve(cls.module, _decorator(d)) in _DATACLASSES
+                for d in cls.node.decorator_list
+            ):
+                known = True
+            for method_name, method in cls.methods.items():
+                if method_name in _CONSTRUCTION_HOOKS or any(
+                    "validator" in last_name(dotted(_decorator(d))).lower()
+                    for d in method.node.decorator_list
+                ):
+                    return False
+        return known
+
+    def function(self, fn: Function) -> bool:
+        """A project helper that only computes its answer (memoized; a recursive one
+        is not)."""
+        verdicts = self.state.pure_functions
+        key = id(fn.node)
+        cached = verdicts.get(key)
+        if cached is not None:
+            return cached
+        verdicts[key] = False
+        project = self.project
+        verdict = all(
+            project.resolve(fn.module, _decorator(d), fn.parent) in _PLAIN_DECORATORS
+            for d in fn.node.decorator_list
+        ) and _Pure(self.state).block(fn, _docstring_free(fn.node.body), {})
+        verdicts[key] = verdict
+        return verdict
+
+    def text(self, fn: Function, expr: ast.expr, text: dict[str, bool]) -> bool:
+        """Does `expr` hold a `str` or a starlette `URL`?"""
+        if isinstance(expr, ast.Constant):
+            return isinstance(expr.value, str)
+        if isinstance(expr, ast.JoinedStr):
+            return True
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Mod)):
+            return self.text(fn, expr.left, text)
+        if isinstance(expr, ast.Name):
+            return text.get(expr.id, False)
+        if isinstance(expr, ast.Attribute):
+            if expr.attr in ("url", "base_url") and self.request(fn, expr.value):
+                return True
+            return self.text(fn, expr.value, text)  # `url.path`
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if isinstance(func, ast.Attribute):
+                if func.attr == "url_for":
+                    return self.request(fn, func.value)
+                return func.attr in _TEXT_RESULTS and self.text(fn, func.value, text)
+            callee = resolve_callee(self.project, fn.module, func, fn)
+            return callee in ("str", "repr", "format") or callee in _URLS
+        return False
+
+    def request(self, fn: Function, expr: ast.expr) -> bool:
+        """Is `expr` a parameter of `fn` typed as the request?"""
+        if not isinstance(expr, ast.Name) or expr.id not in fn.param_names:
+            return False
+        return any(
+            param.arg == expr.id and typ in _REQUEST_TYPES
+            for param, _default, typ in _param_types(self.project, fn)
+        )
+
+
+def _decorator(node: ast.expr) -> ast.expr:
+    return node.func if isinstance(node, ast.Call) else node
+
+
+def _answer_models(project: Project, route: Route) -> frozenset[str]:
+    """The classes a route declares as its answer: `response_model=`, the handler's
+    return annotation, and the classes inside them (`list[ServerInfo]`)."""
+    handler = route.handler
+    out: set[str] = set()
+    sources: list[tuple[Module, ast.expr | None, Function | None]] = [
+        (route.module, route.keywords.get("response_model"), None),
+        (handler.module, handler.node.returns, handler.parent),
+    ]
+    for module, annotation, scope in sources:
+        if annotation is None:
+            continue
+        for node in walk(annotation):
+            if isinstance(node, (ast.Name, ast.Attribute)):
+                name = project.resolve(module, node, scope)
+                if name is not None and project.class_(name) is None:
+                    out.add(project.canonical(name))
+    return frozenset(out)
+
+
+def _changes_nothing(state: _AuthState, route: Route) -> bool:
+    """A handler that only computes its answer (see `_Pure`), and either answers with a
+    redirect (from path or query values at most) or takes no client input and
+    answers something: module configuration or constants, wrapped in models and
+    responses (dstack's RPC-style `POST /api/server/get_info`)."""
+    project = state.model.project
+    handler = route.handler
+    body = _docstring_free(handler.node.body)
+    if not body or not isinstance(body[-1], ast.Return):
+        return False
+    if handler.node.args.vararg is not None or handler.node.args.kwarg is not None:
+        return False
+    pure = _Pure(state, _answer_models(project, route))
+    if not pure.block(handler, body, {}):
+        return False
+    answers = [n.value for n in walk_nodes(list(body)) if isinstance(n, ast.Return)]
+    params = _param_types(project, handler)
+    if all(isinstance(a, ast.Call) and _redirect(project, handler, a) for a in answers):
+        return all(_path_or_query(project, handler, p, d, t) for p, d, t in params)
+    if any(a is None or _empty(a) for a in answers):
+        return False
+    return all(typ in _REQUEST_TYPES for _param, _default, typ in params)
+
+
+def _redirect(project: Project, fn: Function, call: ast.Call) -> bool:
+    name = resolve_callee(project, fn.module, call.func, fn)
+    return name is not None and project.is_subclass(project.canonical(name), _REDIRECTS)
+
+
+def _empty(answer: ast.expr) -> bool:
+    if isinstance(answer, ast.Constant):
+        return answer.value is None
+    if isinstance(answer, ast.Dict):
+        return not answer.keys
+    if isinstance(answer, (ast.List, ast.Tuple, ast.Set)):
+        return not answer.elts
+    return False
+
+
+def _path_or_query(
+    project: Project, fn: Function, param: ast.arg, default: ast.expr | None, typ: str | None
+) -> bool:
+    """A parameter that is the request, or a plain path or query value (not a body)."""
+    if typ in _REQUEST_TYPES:
+        return True
+    if param.annotation is not None and typ not in _PLAIN_TYPES:
+        return False
+    _base, metadata, meta_module = unwrap_annotation(
+        project, fn.module, param.annotation, fn.parent
+    )
+    markers = [(meta_module, m) for m in metadata if isinstance(m, ast.Call)]
+    if isinstance(default, ast.Call):
+        markers.append((fn.module, default))
+    elif default is not None and not isinstance(default, ast.Constant):
+        return False
+    return all(
+        project.resolve(module, marker.func, fn.parent if module is fn.module else None)
+        in _PATH_OR_QUERY
+        for module, marker in markers
+    )
+
+
 _Found = tuple[tuple[str, ...], list[Mount]]
 
 
@@ -1008,7 +1415,11 @@ def _evaluate(
     if _decorated_auth(project, handler) or _unseen_auth_alias(project, handler):
         return None, route.mounts
     params = param_sites(project, handler)
-    if not params and not route.dependencies and _no_op(handler.node):
+    if (
+        not params
+        and not route.dependencies
+        and (_no_op(handler.node) or _changes_nothing(state, route))
+    ):
         return None, []
     protected = [m for m in route.mounts if _mount_protected(ctx, state, route, m, params)]
     private = ctx.config.private_paths
