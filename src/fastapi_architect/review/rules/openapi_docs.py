@@ -33,7 +33,7 @@ from fastapi_architect.model.astutil import (
     walk,
 )
 from fastapi_architect.model.build import AppModel
-from fastapi_architect.model.constants import class_attribute
+from fastapi_architect.model.constants import DYNAMIC, class_attribute
 from fastapi_architect.model.dependencies import DepSite, param_sites, walk_dependencies
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import unwrap_annotation
@@ -1937,6 +1937,206 @@ def _rebinds_local_copy(model: AppModel, fn: Function, call: ast.Call, target: s
     )
 
 
+# Temporary files: a helper that writes only into one it makes (a tar of an artifact
+# for a `FileResponse`, removed after sending) changes nothing the app keeps.
+_TEMP_MAKERS = frozenset(
+    {
+        "tempfile.NamedTemporaryFile",
+        "tempfile.TemporaryFile",
+        "tempfile.SpooledTemporaryFile",
+        "tempfile.TemporaryDirectory",
+        "tempfile.mkstemp",
+        "tempfile.mkdtemp",
+    }
+)
+# Calls that open a file, writing when their mode says so (`"w"`, `"a"`, `"x"`, `"+"`).
+_OPENERS = frozenset(
+    {
+        "open",
+        "builtins.open",
+        "io.open",
+        "codecs.open",
+        "gzip.open",
+        "bz2.open",
+        "lzma.open",
+        "tarfile.open",
+        "zipfile.ZipFile",
+        "aiofiles.open",
+    }
+)
+# Calls that change the file system at the path given as their argument of this index.
+_PATH_CHANGES = {
+    "os.open": 0,
+    "os.remove": 0,
+    "os.unlink": 0,
+    "os.rmdir": 0,
+    "os.removedirs": 0,
+    "os.mkdir": 0,
+    "os.makedirs": 0,
+    "os.truncate": 0,
+    "os.chmod": 0,
+    "os.rename": 1,
+    "os.replace": 1,
+    "os.symlink": 1,
+    "os.link": 1,
+    "shutil.copy": 1,
+    "shutil.copy2": 1,
+    "shutil.copyfile": 1,
+    "shutil.copytree": 1,
+    "shutil.move": 1,
+    "shutil.rmtree": 0,
+    "shutil.make_archive": 0,
+    "shutil.unpack_archive": 1,
+}
+# Path methods that change the file at their receiver (`rename`/`replace`: at their
+# one argument too; `str.replace` takes two).
+_PATH_METHOD_CHANGES = frozenset(
+    {"write_text", "write_bytes", "touch", "mkdir", "unlink", "rmdir", "rename", "replace"}
+)
+
+
+def _temp_names(project: Project, fn: Function) -> set[str]:
+    """The locals of `fn` that hold a temporary file or directory it makes, or a path
+    built from one (`archive = os.path.join(tmpdir, "out.tar")`)."""
+    bindings: list[tuple[list[str], ast.expr]] = []
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Assign):
+            names = [n.id for t in node.targets for n in walk(t) if isinstance(n, ast.Name)]
+            bindings.append((names, node.value))
+        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+            if isinstance(node.target, ast.Name):
+                bindings.append(([node.target.id], node.value))
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    names = [n.id for n in walk(item.optional_vars) if isinstance(n, ast.Name)]
+                    bindings.append((names, item.context_expr))
+    temps: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for names, value in bindings:
+            if set(names) <= temps:
+                continue
+            for node in walk(value):
+                if (isinstance(node, ast.Name) and node.id in temps) or (
+                    isinstance(node, ast.Call)
+                    and project.canonical(project.resolve(fn.module, node.func, fn) or "")
+                    in _TEMP_MAKERS
+                ):
+                    temps.update(names)
+                    changed = True
+                    break
+    return temps
+
+
+def _mentions_any(exprs: list[ast.expr], names: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for e in exprs for n in walk(e))
+
+
+_MODE = re.compile(r"[rwxabtU+]{1,4}(:\w*)?")
+
+
+def _opens_for_writing(call: ast.Call, name: str) -> bool:
+    """The mode of `open(path, "wb")`, `tarfile.open(fileobj=f, mode="w:gz")` or
+    `path.open("w")` asks to write (an unknown mode counts as writing)."""
+    mode = keyword(call, "mode")
+    if mode is None and name in _OPENERS:
+        mode = call.args[1] if len(call.args) > 1 else None
+    elif mode is None:  # `path.open("w")`, `store.open(uri, "rb")`
+        mode = next((a for a in call.args if _MODE.fullmatch(const_str(a) or "")), None)
+    if mode is None:
+        return False
+    text = const_str(mode)
+    return text is None or any(flag in text for flag in "wax+")
+
+
+def _untemp_file_change(call: ast.Call, name: str, temps: set[str]) -> bool:
+    """Does `call` open for writing, or change, a file that is not one of `temps`?"""
+    func = call.func
+    args = [*call.args, *(kw.value for kw in call.keywords)]
+    if name in _OPENERS or (isinstance(func, ast.Attribute) and func.attr == "open"):
+        if not _opens_for_writing(call, name):
+            return False
+        receiver = [func.value] if isinstance(func, ast.Attribute) else []
+        return not _mentions_any([*receiver, *args], temps)
+    if name in _PATH_CHANGES:
+        path = argument(call, _PATH_CHANGES[name], "dst" if _PATH_CHANGES[name] else "path")
+        return path is None or not _mentions_any([path], temps)
+    if isinstance(func, ast.Attribute) and func.attr in _PATH_METHOD_CHANGES:
+        if func.attr in ("rename", "replace") and len(args) != 1:
+            return False
+        return not _mentions_any([func.value, *args], temps)
+    return False
+
+
+def _writes_only_locals(fn: Function) -> bool:
+    """Does `fn` store only into names it binds itself (not into its parameters, which
+    belong to the caller, nor into module-level objects)?"""
+
+    def local(expr: ast.expr) -> bool:
+        root = _root_name(expr)
+        return root is not None and root.id in fn.local_values and root.id not in fn.param_names
+
+    for node in body_nodes(fn.node):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            return False
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _IN_PLACE_METHODS
+            and not local(node.func.value)
+        ):
+            return False
+        for target in targets:
+            for part in target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]:
+                if not isinstance(part, ast.Name) and not local(part):
+                    return False
+    return True
+
+
+_TEMP_BUILDERS: FunctionCache[bool] = FunctionCache()
+
+
+def _builds_temp_file(model: AppModel, target: str | None, depth: int = 0) -> bool:
+    """`create_artifact_archive(artifact)`: a project function named like a write whose
+    only writes go to a temporary file or directory it makes (a tar written into a
+    `NamedTemporaryFile` for a `FileResponse`): it changes nothing the app keeps."""
+    callee = model.project.function(target)
+    if callee is None or depth > 2:
+        return False
+    if depth:  # a helper's helper: not cached, so a cycle cannot recurse for ever
+        return _temp_only(model, callee, depth)
+    return _TEMP_BUILDERS.get(model, callee, lambda: _temp_only(model, callee, depth))
+
+
+def _temp_only(model: AppModel, fn: Function, depth: int) -> bool:
+    project = model.project
+    temps = _temp_names(project, fn)
+    if not temps or not _writes_only_locals(fn):
+        return False
+    for site in model.callgraph.calls_of(fn):
+        name = project.canonical(site.target) if site.target else ""
+        if name in _TEMP_MAKERS:
+            continue
+        if _untemp_file_change(site.node, name, temps):
+            return False
+        if _mutation(project, fn, site.node, site.target):
+            if not _builds_temp_file(model, site.target, depth + 1):
+                return False
+        elif project.function(site.target) is None:
+            # `store.delete_object(key)`, `client.create_bucket()`: a write elsewhere.
+            words = path_words(last_name(name or dotted(site.node.func) or ""))
+            if words and words[0] in _MUTATING_VERBS:
+                return False
+    return True
+
+
 @rule(
     code="FAA710",
     name="get-route-mutates-state",
@@ -1975,6 +2175,13 @@ def get_route_mutates_state(route: Route, ctx: ProjectContext) -> Iterator[Repor
     global) when the plain function called stores only into its own parameters and
     locals (no `global`, no module-level store or in-place update, no session or
     create/update/delete call of its own): it rewrites a copy made for the request.
+    Nor is a create/update/delete function whose only writes go to a temporary file or
+    directory it makes (`tempfile.NamedTemporaryFile`, `mkstemp`, `mkdtemp`,
+    `TemporaryDirectory`), such as a tar of an artifact built for a `FileResponse`: it
+    stores only into its own locals, opens for writing, moves or copies only into the
+    temporary path (or paths built from it), and calls no session write, no
+    create/update/delete helper of its own that does more, and no outside
+    `delete_*`/`create_*` method.
 
     ## Example
     ```python
@@ -2008,7 +2215,11 @@ def get_route_mutates_state(route: Route, ctx: ProjectContext) -> Iterator[Repor
     fn = route.handler
     for site in ctx.model.callgraph.calls_of(fn):
         what = _mutation(ctx.project, fn, site.node, site.target)
-        if what and not _rebinds_local_copy(ctx.model, fn, site.node, site.target):
+        if (
+            what
+            and not _rebinds_local_copy(ctx.model, fn, site.node, site.target)
+            and not _builds_temp_file(ctx.model, site.target)
+        ):
             yield Report(
                 route.node,
                 f"`{fn.name}` ({route_label(route)}) changes state: it calls {what}",
@@ -2229,6 +2440,68 @@ def _majority(counts: dict[str, int], ratio: int = 1) -> str | None:
 # A case style is the app's convention when its distinct segments outnumber the next
 # style's at least two to one: 11 against 10 is a mixed app, not one with strays.
 _CASE_RATIO = 2
+# An app names actions by design (an RPC-style API, `POST /runs/delete`) when at least
+# half of its routes do, and at least this many: then it is told once, not per route.
+_RPC_MIN_ROUTES = 5
+
+
+@dataclass
+class _AppPaths:
+    """What one app's routes show of its paths, for deciding which conventions can be
+    judged: a vote taken over a minority of the routes (the rest built from constants
+    imported from outside the reviewed folder, `{?}`) says nothing about the app."""
+
+    routes: int = 0
+    unresolved: int = 0  # paths with an unknown part under the app (`{?}/current-user`)
+    own_unresolved: int = 0  # routes whose own path is unknown (`@router.get(USERS)`)
+    actions: list[Route] = field(default_factory=list)  # own path names an action
+
+    def hidden(self, count: int) -> bool:
+        """Whether most of the app's routes are hidden from a vote: more than half."""
+        return 2 * count > self.routes
+
+    @property
+    def rpc(self) -> bool:
+        return len(self.actions) >= _RPC_MIN_ROUTES and 2 * len(self.actions) >= self.routes
+
+
+def _path_verb(path: str) -> tuple[str, str] | None:
+    """The first literal segment of a route's own path that names an action, and the verb."""
+    for segment in _literal_segments(path):
+        verb = _segment_verb(segment)
+        if verb:
+            return segment, verb
+    return None
+
+
+def _path_in_app(route: Route, mount: Mount | None) -> str:
+    """The part of a served path that the app it is served in adds: the prefixes of the
+    routers and includes under that app, and the route's own path. A prefix the app is
+    mounted under (prefect's API base path from the settings) names no resource."""
+    if mount is None:
+        return route.router.prefix + route.path
+    chain = mount.chain
+    start = max((i for i, r in enumerate(chain) if r.kind == "app"), default=0)
+    parts = [chain[start].prefix]
+    for parent, child in zip(chain[start:], chain[start + 1 :], strict=False):
+        prefixes = [i.prefix for i in parent.includes if i.child is child]
+        parts.append(next((p for p in prefixes if DYNAMIC in p), prefixes[0] if prefixes else ""))
+        parts.append(child.prefix)
+    return "".join(parts) + route.path
+
+
+def _app_paths(routes: list[Route]) -> dict[str, _AppPaths]:
+    out: dict[str, _AppPaths] = {}
+    for route in routes:
+        mounts: list[Mount | None] = [*route.mounts] or [None]
+        for (root, _path), mount in zip(_served_paths(route), mounts, strict=True):
+            app = out.setdefault(root, _AppPaths())
+            app.routes += 1
+            app.unresolved += DYNAMIC in _path_in_app(route, mount)
+            app.own_unresolved += DYNAMIC in route.path
+            if DYNAMIC not in route.path and _path_verb(route.path):
+                app.actions.append(route)
+    return out
 
 
 @rule(
@@ -2277,7 +2550,17 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     is not a collection name, and neither is a "by id" qualifier (`/groups/id/{id}`).
     Case styles are compared separately for routes kept out of
     the schema (`include_in_schema=False`, such as a private UI API), which may follow
-    their own convention. Test modules are skipped.
+    their own convention. An app where more than half of the routes have a part that
+    cannot be known statically in the path the app gives them (a router prefix or a
+    path imported from a package outside the reviewed folder; a base path the whole app
+    is mounted under does not count) is not held to a case style: the few spelled-out
+    segments are no sample of its names; likewise for trailing slashes when more than
+    half of the routes' own paths cannot be known. A singular collection name is still
+    reported, since the plural it is compared with is spelled out in the app. An app
+    whose routes name an action in at least half of them (and at least five) follows an
+    RPC-style convention on purpose (`POST /runs/delete`, `/runs/list`): it is
+    reported once, on its first such route, with the count, instead of on each.
+    Test modules are skipped.
 
     ## Example
     ```python
@@ -2306,11 +2589,9 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     ## Fix safety
     No automatic fix: a path is part of the API contract.
     """
-    routes = [
-        r
-        for r in ctx.model.routes
-        if r.kind == "http" and not is_test_module(r.module) and "{?}" not in r.path
-    ]
+    served = [r for r in ctx.model.routes if r.kind == "http" and not is_test_module(r.module)]
+    apps = _app_paths(served)
+    routes = [r for r in served if DYNAMIC not in r.path]
     twins = _slash_twins(routes)
     # Case styles vote per app and per audience: a private API kept out of the schema
     # (`APIRouter(prefix="/ui", include_in_schema=False)`) may follow its own convention.
@@ -2334,45 +2615,54 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
                 s.lower() for s in _literal_segments(path) if s.lower().endswith("s")
             )
     reported: dict[int, set[str]] = {}  # handler -> problems already reported
+    told_rpc: set[str] = set()  # apps whose RPC-style paths were reported
     for route in sorted(routes, key=_site_order):
         problems: list[str] = []
+        root = _served_paths(route)[0][0]
+        app = apps[root]
+        action = _path_verb(route.path)
+        if action and not app.rpc:
+            problems.append(f"`{action[0]}` names an action (`{action[1]}`)")
+        elif action and root not in told_rpc:
+            told_rpc.add(root)
+            problems.append(
+                f"`{action[0]}` names an action (`{action[1]}`); the app names actions in "
+                f"{len(app.actions)} of its {app.routes} routes, an RPC-style API (reported "
+                "once for the app)"
+            )
+        in_schema = _in_schema(route)
+        voters = styles.get((root, in_schema), {})
+        usual = _majority({k: len(v) for k, v in voters.items()}, _CASE_RATIO)
+        if app.hidden(app.unresolved):
+            usual = None  # most paths are unknown: the visible few are no vote
+        whose = "the app uses" if in_schema else "the app's routes outside the schema use"
         for segment in _literal_segments(route.path):
-            verb = _segment_verb(segment)
-            if verb:
-                problems.append(f"`{segment}` names an action (`{verb}`)")
+            style = _case_style(segment)
+            if usual and style and style != usual:
+                problems.append(f"`{segment}` is {style} where {whose} {usual}")
                 break
-        for root, _path in _served_paths(route)[:1]:
-            in_schema = _in_schema(route)
-            voters = styles.get((root, in_schema), {})
-            usual = _majority({k: len(v) for k, v in voters.items()}, _CASE_RATIO)
-            whose = "the app uses" if in_schema else "the app's routes outside the schema use"
-            for segment in _literal_segments(route.path):
-                style = _case_style(segment)
-                if usual and style and style != usual:
-                    problems.append(f"`{segment}` is {style} where {whose} {usual}")
-                    break
-            usual_slash = _majority(slashes.get(root, {}))
-            kind = "" if id(route) in twins else _slash_kind(route)
-            if usual_slash and kind and kind != usual_slash:
-                problems.append(
-                    "it ends with `/` where the app's paths do not"
-                    if kind == "with"
-                    else "it has no trailing `/` where the app's paths do"
-                )
-            parts = [s for s in route.path.split("/") if s]
-            for index, segment in enumerate(parts[:-1]):
-                follows_param = parts[index + 1].startswith("{")
-                lower = segment.lower()
-                if (
-                    follows_param
-                    and "{" not in segment
-                    and lower not in _LOOKUP_QUALIFIERS
-                    and not lower.endswith("s")
-                    and f"{lower}s" in plural_segments.get(root, set())
-                    and not _names_other_resource(segment, parts[index + 1])
-                ):
-                    problems.append(f"`{segment}` is singular where the app uses `{segment}s`")
-                    break
+        usual_slash = None if app.hidden(app.own_unresolved) else _majority(slashes.get(root, {}))
+        kind = "" if id(route) in twins else _slash_kind(route)
+        if usual_slash and kind and kind != usual_slash:
+            problems.append(
+                "it ends with `/` where the app's paths do not"
+                if kind == "with"
+                else "it has no trailing `/` where the app's paths do"
+            )
+        parts = [s for s in route.path.split("/") if s]
+        for index, segment in enumerate(parts[:-1]):
+            follows_param = parts[index + 1].startswith("{")
+            lower = segment.lower()
+            if (
+                follows_param
+                and "{" not in segment
+                and lower not in _LOOKUP_QUALIFIERS
+                and not lower.endswith("s")
+                and f"{lower}s" in plural_segments.get(root, set())
+                and not _names_other_resource(segment, parts[index + 1])
+            ):
+                problems.append(f"`{segment}` is singular where the app uses `{segment}s`")
+                break
         # The same handler at several paths (`/x` and `/x/`): each problem once.
         seen = reported.setdefault(id(route.handler), set())
         problems = [p for p in problems if p not in seen]
