@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import ast
 import functools
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fastapi_architect.model.astutil import body_nodes, keyword, last_name, parameters
+from fastapi_architect.model.astutil import body_nodes, dotted, keyword, last_name, parameters
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites, resolve_target
 from fastapi_architect.model.project import Function, Module, Project
@@ -698,8 +699,19 @@ def state(model: AppModel) -> OrmState:
 
 
 def is_test_module(module: Module) -> bool:
-    """Test suites: their queries and throwaway routes never serve production traffic."""
-    return _is_test_path(module.relpath)
+    """Test suites: their queries and throwaway routes never serve production traffic.
+    A module is one by its path (`tests/`, `test_*.py`, `conftest.py`) or when it defines
+    pytest fixtures (a fixture plugin such as `testing/conf.py`)."""
+    found = _TEST_MODULES.get(module)
+    if found is None:
+        found = _is_test_path(module.relpath) or _defines_fixtures(module)
+        _TEST_MODULES[module] = found
+    return found
+
+
+# Asked for every function of every module: the answer is kept with the module (and
+# freed with it).
+_TEST_MODULES: weakref.WeakKeyDictionary[Module, bool] = weakref.WeakKeyDictionary()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -709,6 +721,29 @@ def _is_test_path(relpath: str) -> bool:
     if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
         return True
     return any(p in ("tests", "test") for p in parts[:-1])
+
+
+_FIXTURE_DECORATORS = frozenset(
+    {"pytest.fixture", "pytest.yield_fixture", "pytest_asyncio.fixture", "_pytest.fixtures.fixture"}
+)
+
+
+def _defines_fixtures(module: Module) -> bool:
+    """Does `module` define a `@pytest.fixture` (or `@pytest_asyncio.fixture`)?"""
+    return module.imports_anything("pytest", "pytest_asyncio", "_pytest") and any(
+        _is_fixture(module, decorator)
+        for fn in module.functions.values()
+        for decorator in fn.node.decorator_list
+    )
+
+
+def _is_fixture(module: Module, decorator: ast.expr) -> bool:
+    name = dotted(decorator.func if isinstance(decorator, ast.Call) else decorator)
+    if name is None:
+        return False
+    head, dot, rest = name.partition(".")
+    target = module.imports.get(head)
+    return target is not None and target + dot + rest in _FIXTURE_DECORATORS
 
 
 def uses_orm(module: Module) -> bool:

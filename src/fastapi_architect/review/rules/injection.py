@@ -132,6 +132,21 @@ _QUOTERS = frozenset(
         "literal",
     }
 )
+# Methods of SQLAlchemy's `dialect.identifier_preparer` that return the name of a schema
+# object (a `Table`, a `Column`, ...) quoted for the dialect: `preparer.format_table(t)`.
+_PREPARER_QUOTERS = frozenset(
+    {
+        "format_table",
+        "format_column",
+        "format_schema",
+        "format_index",
+        "format_constraint",
+        "format_sequence",
+        "format_alias",
+        "format_label",
+        "quote_schema",
+    }
+)
 # str methods that keep a safe value safe.
 _STR_METHODS = frozenset(
     {
@@ -1039,6 +1054,10 @@ class Analysis:
             name = last_name(self.project.resolve(self.module, func, self.fn) or "")
             if name in _QUOTERS or (isinstance(func, ast.Attribute) and func.attr in _QUOTERS):
                 return True
+        if isinstance(func, ast.Attribute) and func.attr in _PREPARER_QUOTERS:
+            callee = resolve_callee(self.project, self.module, func, self.fn)
+            if self.project.function(callee) is None:
+                return True  # `preparer.format_table(table)`: a quoted identifier
         if isinstance(func, ast.Attribute):
             if func.attr == "join" and isinstance(func.value, ast.Constant) and call.args:
                 elements, inner_safe = self._elements(call.args[0], depth, frozenset(), safe_names)
@@ -1492,12 +1511,14 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     needs as it takes no bind parameters; in `E'...'` strings and in projects that
     name MySQL/MariaDB, where a backslash escapes a quote, the value must also have
     its backslashes doubled or be `json.dumps` output), identifiers from the code's own
-    schema (`Model.__tablename__`, `column.key` of a SQLAlchemy column), and what a
+    schema (`Model.__tablename__`, `column.key` of a SQLAlchemy column), names quoted
+    by the dialect (`dialect.identifier_preparer.format_table(table)`), and what a
     project function returns when every `return` is built from such values and from
     the safe arguments of the call (`where, params = build_where(filters)`). Strings
     passed to `execute`-like methods must look like SQL; strings given to `text()`
     need not. Values are followed inside one function (only the assignments that reach
-    the use), one hop to callers and into helpers; test modules are skipped. Request
+    the use), one hop to callers and into helpers. Test modules (`tests/`, `test_*.py`,
+    `conftest.py` and any module defining pytest fixtures) are skipped. Request
     parameters that come from a dependency function (the current user, a session) do
     not raise the severity.
 

@@ -369,12 +369,33 @@ def _read_table_args(
             info.indexes.append(_index_columns(item))
 
 
+_ORDER_MODIFIERS = frozenset(
+    {"asc", "desc", "nulls_first", "nulls_last", "nullsfirst", "nullslast"}
+)
+
+
+def _ordered_column(expr: ast.expr) -> ast.expr:
+    """The column under its sort modifiers: `col` of `col.desc()`, `desc(col)`,
+    `nulls_last(col.desc())` (an index or an `order_by` on it still uses `col`)."""
+    while isinstance(expr, ast.Call) and not expr.keywords:
+        func = expr.func
+        if isinstance(func, ast.Attribute) and func.attr in _ORDER_MODIFIERS and not expr.args:
+            expr = func.value
+        elif len(expr.args) == 1 and last_name(dotted(func)) in _ORDER_MODIFIERS:
+            expr = expr.args[0]
+        else:
+            break
+    return expr
+
+
 def _index_columns(call: ast.Call) -> list[str]:
-    """The ordered column names of `Index("ix", "a", Model.b)`, `UniqueConstraint("a")`."""
+    """The ordered column names of `Index("ix", "a", Model.b.desc())`,
+    `UniqueConstraint("a")`. A partial index (`postgresql_where=`) counts as an index
+    on its columns."""
     func = last_name(ast.unparse(call.func))
     args = call.args[1:] if func == "Index" else call.args
     out: list[str] = []
-    for arg in args:
+    for arg in map(_ordered_column, args):
         if const_str(arg) is not None:
             out.append(const_str(arg) or "")
         elif isinstance(arg, ast.Attribute):
@@ -459,7 +480,7 @@ def _read_call(project: Project, module: Module | None, call: ast.Call, out: Tab
         and _is_sa(project, module, func, frozenset({"Index"}))
     ):
         # `Index("ix_books_title", Book.title)` next to (or after) the model.
-        first = call.args[1] if len(call.args) > 1 else None
+        first = _ordered_column(call.args[1]) if len(call.args) > 1 else None
         if isinstance(first, ast.Attribute) and isinstance(first.value, (ast.Name, ast.Attribute)):
             owner = project.resolve(module, first.value)
             info = out.tables.get(owner or "")
@@ -667,18 +688,7 @@ def _column_uses(
         return
     if method in _SORT_METHODS:
         for arg in call.args:
-            expr = arg
-            # `Book.title.desc()`, `desc(Book.title)`
-            if isinstance(expr, ast.Call):
-                if isinstance(expr.func, ast.Attribute) and expr.func.attr in (
-                    "desc",
-                    "asc",
-                    "nulls_last",
-                    "nulls_first",
-                ):
-                    expr = expr.func.value
-                elif len(expr.args) == 1 and last_name(ast.unparse(expr.func)) in ("desc", "asc"):
-                    expr = expr.args[0]
+            expr = _ordered_column(arg)  # `Book.title.desc()`, `desc(Book.title)`
             hit = _model_column(project, index, module, expr, fn)
             if hit is not None:
                 yield _ColumnUse(call, method, hit[0], hit[1], expr)
@@ -813,12 +823,12 @@ def filter_column_not_indexed(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     Finds model columns used in `where()`, `filter()`, `filter_by()`, `having()`, a
     join condition, or the `order_by()` of a query with a `limit()`, when the column is
     not indexed: not a primary key, no `index=True` or `unique=True`, not the first
-    column of an `Index(...)`, `UniqueConstraint` or `PrimaryKeyConstraint` (in
-    `__table_args__`, anywhere in the project, in an Alembic `op.create_index` or in a
-    raw `CREATE INDEX` statement), and not a later column of a composite index whose
-    leading columns the same function also filters on. The models are indexed once per
-    run across every file (mixins and SQLModel `Field(index=True)` included). Each
-    column is reported once per function.
+    column (plain or sorted, `col.desc()`) of an `Index(...)`, `UniqueConstraint` or
+    `PrimaryKeyConstraint` (in `__table_args__`, anywhere in the project, in an Alembic
+    `op.create_index` or in a raw `CREATE INDEX` statement), and not a later column of
+    a composite index whose leading columns the same function also filters on. The
+    models are indexed once per run across every file (mixins and SQLModel
+    `Field(index=True)` included). Each column is reported once per function.
 
     ## Why is this bad?
     Without an index the database reads the whole table for each such query. It is
@@ -833,7 +843,8 @@ def filter_column_not_indexed(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     `!=`, `ilike()`/`contains()` comparisons (a B-tree index does not serve them), the
     conditions of an OR with a branch no index serves (`or_(col != x, col.is_(None))`)
     or `order_by()` without `limit()`. Filters built in a helper function and passed as
-    `where(*conditions)` are not followed. Test modules are skipped.
+    `where(*conditions)` are not followed. A partial index (`postgresql_where=`)
+    counts as an index on its columns whatever its condition. Test modules are skipped.
 
     ## Example
     ```python
