@@ -51,6 +51,7 @@ APPS = (
     App("open-webui", "open-webui==0.12.4", "open_webui"),
     App("dstack", "dstack==0.22.5", "dstack/_internal/server"),
     App("zenml", "zenml==0.98.0", "zenml/zen_server"),
+    App("phoenix", "arize-phoenix==20.26.1", "phoenix/server"),
 )
 
 
