@@ -668,6 +668,8 @@ class OrmState:
     model: AppModel
     index: OrmIndex
     facts: dict[int, FunctionFacts] = field(default_factory=dict)
+    # Module id -> the module-level names its functions change (`_changed_by_functions`).
+    changed_names: dict[int, frozenset[str]] = field(default_factory=dict)
     yield_kinds: dict[int, DbKind | None] = field(default_factory=dict)
     body_queries: dict[int, tuple[ast.Call, str] | None] = field(default_factory=dict)
     # Free-form per-rule caches (keyed by node ids), reset with the model.
@@ -682,6 +684,7 @@ class OrmState:
         found = self.facts.get(id(fn.node))
         if found is None:
             found = self.facts[id(fn.node)] = _compute_facts(fn)
+            found.guarded |= _import_time_guards(self.project, fn, self.changed_names)
         return found
 
 
@@ -693,6 +696,88 @@ def state(model: AppModel) -> OrmState:
     """The ORM models, relationships and per-function query facts of the run reviewing
     `model` (the project index's ORM part)."""
     return project_index(model, _new_state)
+
+
+# Methods that change a collection in place: a module-level list a function appends to
+# is filled at run time (maybe with request data), not fixed at import.
+_COLLECTION_CHANGES = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "add",
+        "update",
+        "setdefault",
+        "remove",
+        "discard",
+        "pop",
+        "clear",
+        "appendleft",
+        "extendleft",
+        "__setitem__",
+    }
+)
+
+
+def _changed_by_functions(module: Module) -> frozenset[str]:
+    """The module-level names some function of `module` rebinds (`global NAME`) or
+    changes in place (`NAME.append(x)`, `NAME[key] = value`, `del NAME[key]`)."""
+    out: set[str] = set()
+    for fn in module.functions.values():
+        for node in body_nodes(fn.node):
+            if isinstance(node, (ast.Global, ast.Nonlocal)):
+                out.update(node.names)
+                continue
+            roots: list[ast.expr] = []
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in _COLLECTION_CHANGES:
+                    roots.append(node.func.value)
+            elif isinstance(node, (ast.Assign, ast.Delete)):
+                roots.extend(node.targets)
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                roots.append(node.target)
+            while any(isinstance(r, (ast.Tuple, ast.List)) for r in roots):
+                roots = [
+                    e
+                    for r in roots
+                    for e in (r.elts if isinstance(r, (ast.Tuple, ast.List)) else [r])
+                ]
+            for root in roots:
+                while isinstance(root, (ast.Attribute, ast.Subscript)):
+                    root = root.value
+                if isinstance(root, ast.Name) and not fn.binds(root.id):
+                    out.add(root.id)
+    return frozenset(out)
+
+
+def _import_time_guards(
+    project: Project, fn: Function, changed: dict[int, frozenset[str]]
+) -> set[str]:
+    """Names `fn` tests against a module-level collection bound once at import and never
+    changed by a function (`root_static_files = get_root_static_files()`, then
+    `if file_path in root_static_files:`): a value found in it is one of the entries
+    the app fixed at start-up, not a path the client chose."""
+    out: set[str] = set()
+    for node in body_nodes(fn.node):
+        if not (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], (ast.In, ast.NotIn))
+            and isinstance(node.left, ast.Name)
+            and isinstance(node.comparators[0], ast.Name)
+        ):
+            continue
+        qualname = project.resolve(fn.module, node.comparators[0], fn)
+        found = project.module_value(qualname)
+        if qualname is None or found is None:
+            continue  # a parameter, a local, or not a module-level name
+        module = found[0]
+        name = project.canonical(qualname).rsplit(".", 1)[-1]
+        if id(module) not in changed:
+            changed[id(module)] = _changed_by_functions(module)
+        if name not in changed[id(module)]:
+            out.add(node.left.id)
+    return out
 
 
 # ------------------------------------------------------------------ sessions

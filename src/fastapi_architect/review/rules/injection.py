@@ -1503,7 +1503,8 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     `int(...)`/`len(...)`, loop counters (`range()`, the index of `enumerate()`, as in
     placeholder names `f":id_{i}"` whose values are bound), lookups in a fixed table
     (`SORT_COLUMNS[sort]`), names checked against a fixed collection (`if sort not in
-    ALLOWED: raise ...`), narrowed to constants by an `if x == "a": ... elif x == "b":
+    ALLOWED: raise ...`, also a module-level collection bound once at import that no
+    function changes), narrowed to constants by an `if x == "a": ... elif x == "b":
     ... else: return` chain, or checked against a pattern of letters, digits, `_` and
     `.` only (`if not KEY_RE.fullmatch(key): raise ...`), values put inside a `'...'`
     literal of an f-string or `+` concatenation with every quote doubled

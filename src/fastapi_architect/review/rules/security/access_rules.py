@@ -25,10 +25,9 @@ from fastapi_architect.model.dependencies import (
     resolve_target,
     walk_dependencies,
 )
-from fastapi_architect.model.project import Function, Module
+from fastapi_architect.model.project import Function
 from fastapi_architect.model.types import infer_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
-from fastapi_architect.review.index import ModelCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import FunctionFacts, is_test_module, state
 from fastapi_architect.review.rules.auth import CREDENTIAL_TYPES, reads_credential
@@ -79,7 +78,7 @@ class _Flow:
         self.facts: FunctionFacts = st.facts_of(fn)
         # Names checked against a fixed collection: a literal or UPPER_CASE one, or a
         # module-level name bound once at import (`x in root_static_files`).
-        self.allowlisted = self.facts.guarded | _import_time_guards(ctx, fn)
+        self.allowlisted = self.facts.guarded
         self.sources = self._sources()
 
     def _sources(self) -> dict[str, _Source]:
@@ -226,89 +225,6 @@ class _Flow:
                 ):
                     return True
         return False
-
-
-# Methods that change a collection in place: a module-level list a function appends to
-# is filled at run time (maybe with request data), not fixed at import.
-_COLLECTION_CHANGES = frozenset(
-    {
-        "append",
-        "extend",
-        "insert",
-        "add",
-        "update",
-        "setdefault",
-        "remove",
-        "discard",
-        "pop",
-        "clear",
-        "appendleft",
-        "extendleft",
-        "__setitem__",
-    }
-)
-_IMPORT_TIME: ModelCache[dict[int, frozenset[str]]] = ModelCache()
-
-
-def _changed_by_functions(module: Module) -> frozenset[str]:
-    """The module-level names some function of `module` rebinds (`global NAME`) or
-    changes in place (`NAME.append(x)`, `NAME[key] = value`, `del NAME[key]`)."""
-    out: set[str] = set()
-    for fn in module.functions.values():
-        for node in body_nodes(fn.node):
-            if isinstance(node, (ast.Global, ast.Nonlocal)):
-                out.update(node.names)
-                continue
-            roots: list[ast.expr] = []
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr in _COLLECTION_CHANGES:
-                    roots.append(node.func.value)
-            elif isinstance(node, (ast.Assign, ast.Delete)):
-                roots.extend(node.targets)
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-                roots.append(node.target)
-            while any(isinstance(r, (ast.Tuple, ast.List)) for r in roots):
-                roots = [
-                    e
-                    for r in roots
-                    for e in (r.elts if isinstance(r, (ast.Tuple, ast.List)) else [r])
-                ]
-            for root in roots:
-                while isinstance(root, (ast.Attribute, ast.Subscript)):
-                    root = root.value
-                if isinstance(root, ast.Name) and not fn.binds(root.id):
-                    out.add(root.id)
-    return frozenset(out)
-
-
-def _import_time_guards(ctx: FileContext, fn: Function) -> set[str]:
-    """Names `fn` tests against a module-level collection bound once at import and never
-    changed by a function (`root_static_files = get_root_static_files()`, then
-    `if file_path in root_static_files:`): a value found in it is one of the entries
-    the app fixed at start-up, not a path the client chose."""
-    project = ctx.project
-    changed = _IMPORT_TIME.get(ctx.model, dict)
-    out: set[str] = set()
-    for node in body_nodes(fn.node):
-        if not (
-            isinstance(node, ast.Compare)
-            and len(node.ops) == 1
-            and isinstance(node.ops[0], (ast.In, ast.NotIn))
-            and isinstance(node.left, ast.Name)
-            and isinstance(node.comparators[0], ast.Name)
-        ):
-            continue
-        qualname = project.resolve(fn.module, node.comparators[0], fn)
-        found = project.module_value(qualname)
-        if qualname is None or found is None:
-            continue  # a parameter, a local, or not a module-level name
-        module = found[0]
-        name = project.canonical(qualname).rsplit(".", 1)[-1]
-        if id(module) not in changed:
-            changed[id(module)] = _changed_by_functions(module)
-        if name not in changed[id(module)]:
-            out.add(node.left.id)
-    return out
 
 
 _SANITIZERS = frozenset(
