@@ -365,7 +365,7 @@ def hardcoded_secret(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     attribute keys and URNs (`INPUT_TOKEN_KEY = "gen_ai.usage.input_tokens"`),
     `__sentinel__` values, DSNs whose password is a template
     (`postgresql://user:${PASSWORD}@...`) or absent, and files under `tests/`,
-    `testing/`, `test_*.py` and `conftest.py`. API keys and tokens are issued by a
+    `testing/`, `test_*.py`, `conftest.py` and modules that define pytest fixtures. API keys and tokens are issued by a
     service as random strings, so in those slots (not in passwords or signing secrets)
     lowercase labels and dummies (`token="ui-token"`, `api_key="fake-api-key"`) and
     placeholders (`api_key="<empty>"`) are not reported either.
