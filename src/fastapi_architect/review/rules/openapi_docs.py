@@ -1879,13 +1879,14 @@ def _root_name(expr: ast.expr) -> ast.Name | None:
     return expr if isinstance(expr, ast.Name) else None
 
 
-def _outside_writes(fn: Function) -> bool:
-    """Does a plain function write outside its own parameters and locals: a `global`, a
-    store into or an in-place method call on a module-level object?"""
-    module_names = fn.module.assignments
+def _stores(fn: Function) -> Iterator[tuple[str, ast.expr | None]]:
+    """What `fn`'s body writes to: `("global", None)` for a `global`/`nonlocal`
+    declaration, `("call", receiver)` for an in-place method call (`items.append(x)`)
+    and `("store", target)` for each assignment target (a tuple's elements one by one)."""
     for node in body_nodes(fn.node):
         if isinstance(node, (ast.Global, ast.Nonlocal)):
-            return True
+            yield "global", None
+            continue
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = list(node.targets)
@@ -1896,15 +1897,27 @@ def _outside_writes(fn: Function) -> bool:
             and isinstance(node.func, ast.Attribute)
             and node.func.attr in _IN_PLACE_METHODS
         ):
-            root = _root_name(node.func.value)
+            yield "call", node.func.value
+        for target in targets:
+            for part in target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]:
+                yield "store", part
+
+
+def _outside_writes(fn: Function) -> bool:
+    """Does a plain function write outside its own parameters and locals: a `global`, a
+    store into or an in-place method call on a module-level object?"""
+    module_names = fn.module.assignments
+    for kind, expr in _stores(fn):
+        if expr is None:
+            return True
+        if isinstance(expr, ast.Name) and kind == "store":
+            continue
+        root = _root_name(expr)
+        if kind == "call":
             if root is not None and root.id in module_names and not fn.binds(root.id):
                 return True
-        for target in targets:
-            if isinstance(target, ast.Name):
-                continue
-            root = _root_name(target)
-            if root is None or not fn.binds(root.id):
-                return True
+        elif root is None or not fn.binds(root.id):
+            return True
     return False
 
 
@@ -2073,30 +2086,14 @@ def _untemp_file_change(call: ast.Call, name: str, temps: set[str]) -> bool:
 def _writes_only_locals(fn: Function) -> bool:
     """Does `fn` store only into names it binds itself (not into its parameters, which
     belong to the caller, nor into module-level objects)?"""
-
-    def local(expr: ast.expr) -> bool:
+    for kind, expr in _stores(fn):
+        if expr is None:
+            return False
+        if isinstance(expr, ast.Name) and kind == "store":
+            continue
         root = _root_name(expr)
-        return root is not None and root.id in fn.local_values and root.id not in fn.param_names
-
-    for node in body_nodes(fn.node):
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
+        if root is None or root.id not in fn.local_values or root.id in fn.param_names:
             return False
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = list(node.targets)
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _IN_PLACE_METHODS
-            and not local(node.func.value)
-        ):
-            return False
-        for target in targets:
-            for part in target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]:
-                if not isinstance(part, ast.Name) and not local(part):
-                    return False
     return True
 
 
