@@ -760,7 +760,8 @@ def sync_driver_in_async(ctx: ProjectContext) -> Iterator[Report]:
 
 # ------------------------------------------------------------------ FAA204
 
-_FILE_FUNCTIONS = frozenset(
+# The standard library's calls that open a file.
+FILE_OPEN_CALLS = frozenset(
     {
         "open",
         "builtins.open",
@@ -769,6 +770,10 @@ _FILE_FUNCTIONS = frozenset(
         "gzip.open",
         "bz2.open",
         "lzma.open",
+    }
+)
+_FILE_FUNCTIONS = FILE_OPEN_CALLS | frozenset(
+    {
         "shutil.copyfileobj",
         "shutil.copyfile",
         "shutil.copy",

@@ -42,6 +42,7 @@ from fastapi_architect.review.index import FunctionCache, ModelCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import is_test_module
 from fastapi_architect.review.rules._worker_apps import internal_only, serving_apps
+from fastapi_architect.review.rules.async_io import FILE_OPEN_CALLS
 from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS, leak_state
 from fastapi_architect.review.rules.rest import (
     NOT_RESOURCE_WORDS,
@@ -1963,20 +1964,7 @@ _TEMP_MAKERS = frozenset(
     }
 )
 # Calls that open a file, writing when their mode says so (`"w"`, `"a"`, `"x"`, `"+"`).
-_OPENERS = frozenset(
-    {
-        "open",
-        "builtins.open",
-        "io.open",
-        "codecs.open",
-        "gzip.open",
-        "bz2.open",
-        "lzma.open",
-        "tarfile.open",
-        "zipfile.ZipFile",
-        "aiofiles.open",
-    }
-)
+_OPENERS = FILE_OPEN_CALLS | frozenset({"tarfile.open", "zipfile.ZipFile", "aiofiles.open"})
 # Calls that change the file system at the path given as their argument of this index.
 _PATH_CHANGES = {
     "os.open": 0,
