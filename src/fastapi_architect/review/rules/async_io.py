@@ -32,6 +32,7 @@ from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import nodes_of, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
+from fastapi_architect.review.rules._http import UPLOAD_FILE
 from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules.concurrency import (
     TO_THREAD,
@@ -789,13 +790,7 @@ _PATH_TYPES = frozenset(
     {"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePath"}
 )
 _PATH_IO = frozenset({"read_text", "read_bytes", "write_text", "write_bytes", "open"})
-_UPLOAD_TYPES = frozenset(
-    {
-        "fastapi.UploadFile",
-        "fastapi.datastructures.UploadFile",
-        "starlette.datastructures.UploadFile",
-    }
-)
+_UPLOAD_TYPES = UPLOAD_FILE
 _UPLOAD_FILE_IO = frozenset({"read", "readline", "readlines", "write", "writelines"})
 
 

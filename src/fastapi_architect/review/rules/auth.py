@@ -33,6 +33,7 @@ from fastapi_architect.model.types import annotation_type, resolve_callee, unwra
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._http import HTTP_CONNECTION, REQUEST, RESPONSE
 from fastapi_architect.review.rules._orm import is_test_module
 from fastapi_architect.review.rules._worker_apps import internal_only
 from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS
@@ -1097,18 +1098,7 @@ _TEXT_RESULTS = frozenset(
     }
 )
 _TEXT_METHODS = _TEXT_RESULTS | {"split", "rsplit", "startswith", "endswith", "partition"}
-_REQUEST_TYPES = frozenset(
-    {
-        "fastapi.Request",
-        "fastapi.requests.Request",
-        "starlette.requests.Request",
-        "starlette.requests.HTTPConnection",
-        "fastapi.requests.HTTPConnection",
-        "fastapi.Response",
-        "fastapi.responses.Response",
-        "starlette.responses.Response",
-    }
-)
+_REQUEST_TYPES = REQUEST | HTTP_CONNECTION | RESPONSE
 _REQUEST_MAPPINGS = frozenset({"headers", "query_params", "path_params", "cookies"})
 _PLAIN_TYPES = frozenset({"str", "int", "float", "bool", "uuid.UUID"})
 _PATH_OR_QUERY = frozenset(

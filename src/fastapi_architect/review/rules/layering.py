@@ -38,6 +38,7 @@ from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._http import BACKGROUND_TASKS, REQUEST, RESPONSE, UPLOAD_FILE
 from fastapi_architect.review.rules._orm import function_query, is_test_module, type_kind
 from fastapi_architect.review.rules._orm import state as orm_state
 from fastapi_architect.review.rules.validation import is_response_expr, returned_values
@@ -1225,27 +1226,10 @@ def _adapter_part(model: AppModel, fn: Function) -> bool:
 
 _HTTP_PARAMS: dict[str, str] = {}
 for _label, _names in (
-    ("Request", ("fastapi.Request", "fastapi.requests.Request", "starlette.requests.Request")),
-    (
-        "Response",
-        ("fastapi.Response", "fastapi.responses.Response", "starlette.responses.Response"),
-    ),
-    (
-        "BackgroundTasks",
-        (
-            "fastapi.BackgroundTasks",
-            "fastapi.background.BackgroundTasks",
-            "starlette.background.BackgroundTasks",
-        ),
-    ),
-    (
-        "UploadFile",
-        (
-            "fastapi.UploadFile",
-            "fastapi.datastructures.UploadFile",
-            "starlette.datastructures.UploadFile",
-        ),
-    ),
+    ("Request", REQUEST),
+    ("Response", RESPONSE),
+    ("BackgroundTasks", BACKGROUND_TASKS),
+    ("UploadFile", UPLOAD_FILE),
 ):
     for _name in _names:
         _HTTP_PARAMS[_name] = _label

@@ -29,6 +29,7 @@ from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.index import FunctionCache, ModelCache
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._http import REQUEST, UPLOAD_FILE
 from fastapi_architect.review.rules.concurrency import TO_THREAD
 
 # ------------------------------------------------------------------ shared type helpers
@@ -709,9 +710,7 @@ def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
 
 # ------------------------------------------------------------------ FAA102
 
-_REQUEST_CLASSES = frozenset(
-    {"fastapi.Request", "fastapi.requests.Request", "starlette.requests.Request"}
-)
+_REQUEST_CLASSES = REQUEST
 _BODY_READS = frozenset({"json", "body", "form"})
 _JSON_PARSERS = frozenset(
     {
@@ -726,13 +725,6 @@ _JSON_PARSERS = frozenset(
     }
 )
 _VALIDATE_METHODS = frozenset({"model_validate_json", "parse_raw", "validate_json"})
-_UPLOAD_FILE = frozenset(
-    {
-        "fastapi.UploadFile",
-        "fastapi.datastructures.UploadFile",
-        "starlette.datastructures.UploadFile",
-    }
-)
 _FORM_ITERATION = frozenset({"items", "keys", "values", "multi_items"})
 
 
@@ -883,7 +875,7 @@ def _read_facts(ctx: FileContext, fn: Function) -> _ReadFacts:
                 for arg in _call_args(node):
                     facts.parsed_names |= _names_in(arg)
         elif isinstance(node, (ast.Name, ast.Attribute)) and not facts.dynamic_form:
-            if project.resolve(fn.module, node, fn) in _UPLOAD_FILE:
+            if project.resolve(fn.module, node, fn) in UPLOAD_FILE:
                 facts.dynamic_form = True
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)) and form_vars:
             # Field names not known in advance: `for key, value in form.multi_items()`.

@@ -14,6 +14,7 @@ from fastapi_architect.model.types import annotation_type, infer_type, resolve_c
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._http import HTTP_CONNECTION, REQUEST, WEBSOCKET
 from fastapi_architect.review.rules.async_io import serving_coroutines
 from fastapi_architect.review.rules.security._common import (
     NOT_CREDENTIAL_PREFIXES,
@@ -93,17 +94,7 @@ _NOT_CREDENTIAL_TYPES = frozenset(
 # Words in a variable's own name that say its value was made safe to show.
 _SAFE_NAME_WORDS = frozenset({"hashed", "hash", "masked", "redacted", "obfuscated"})
 _SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-_REQUEST_TYPES = frozenset(
-    {
-        "fastapi.Request",
-        "fastapi.requests.Request",
-        "starlette.requests.Request",
-        "starlette.requests.HTTPConnection",
-        "fastapi.WebSocket",
-        "fastapi.websockets.WebSocket",
-        "starlette.websockets.WebSocket",
-    }
-)
+_REQUEST_TYPES = REQUEST | HTTP_CONNECTION | WEBSOCKET
 _EXTERNAL_AUTH_TYPES = frozenset(
     {
         "fastapi.security.OAuth2PasswordRequestForm",
