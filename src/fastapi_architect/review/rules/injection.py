@@ -1446,6 +1446,106 @@ def _int_targets(target: ast.AST, iterable: ast.expr) -> set[str]:
     return set()
 
 
+# Constant SQL around one interpolated *whole statement*: a plan request in front of it
+# (`EXPLAIN `, `EXPLAIN ANALYZE `, `EXPLAIN (FORMAT JSON) `, `EXPLAIN QUERY PLAN `,
+# `EXPLAIN PLAN FOR `), or nothing, or a derived table around it (`SELECT count(*) FROM
+# (` ... `) AS t`), then at most a row limit and a `;`.
+_PLAN_PREFIX = re.compile(
+    r"\s*EXPLAIN(?:\s*\([^()'\";]*\)|\s+(?:ANALY[SZ]E|VERBOSE|EXTENDED|PARTITIONS|"
+    r"FORMAT\s*=\s*\w+|QUERY\s+PLAN|PLAN\s+FOR))*\s+",
+    re.IGNORECASE,
+)
+_DERIVED_PREFIX = re.compile(r"\s*SELECT\s+[\w\s,.*()]*?\bFROM\s*\(\s*", re.IGNORECASE)
+_ROW_LIMIT = r"(?:\s+LIMIT\s+\d+(?:\s+OFFSET\s+\d+)?)?\s*;?\s*"
+_PLAN_SUFFIX = re.compile(_ROW_LIMIT, re.IGNORECASE)
+_DERIVED_SUFFIX = re.compile(r"\s*\)(?:\s+(?:AS\s+)?[A-Za-z_]\w*)?" + _ROW_LIMIT, re.IGNORECASE)
+
+
+def _single_hole(expr: ast.expr) -> tuple[str, ast.expr, str] | None:
+    """Constant text, one interpolated value pasted as is, constant text: an f-string,
+    a `+` concatenation, `"...{}...".format(x)` or `"...%s..." % x`."""
+    parts: list[str | ast.expr] = []
+    if isinstance(expr, ast.JoinedStr):
+        for part in expr.values:
+            if isinstance(part, ast.FormattedValue):
+                if part.conversion not in (-1, ord("s")) or part.format_spec is not None:
+                    return None  # `!r` quotes it, a format spec reshapes it
+                parts.append(part.value)
+            elif isinstance(part, ast.Constant) and isinstance(part.value, str):
+                parts.append(part.value)
+            else:
+                return None
+    elif isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        for part in flatten_add(expr):
+            if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                parts.append(part.value)
+            elif isinstance(part, ast.JoinedStr):
+                inner = _single_hole(part)
+                if inner is None:
+                    return None
+                parts.extend(inner)
+            else:
+                parts.append(part)
+    elif (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "format"
+        and isinstance(expr.func.value, ast.Constant)
+        and isinstance(expr.func.value.value, str)
+        and len(expr.args) == 1
+        and not expr.keywords
+        and not isinstance(expr.args[0], ast.Starred)
+    ):
+        before, marker, after = _split_once(expr.func.value.value, ("{}", "{0}"))
+        if not marker or "{" in before + after or "}" in before + after:
+            return None
+        parts = [before, expr.args[0], after]
+    elif (
+        isinstance(expr, ast.BinOp)
+        and isinstance(expr.op, ast.Mod)
+        and isinstance(expr.left, ast.Constant)
+        and isinstance(expr.left.value, str)
+        and not isinstance(expr.right, (ast.Tuple, ast.Dict))
+    ):
+        before, marker, after = _split_once(expr.left.value, ("%s",))
+        if not marker or "%" in (before + after).replace("%%", ""):
+            return None
+        parts = [before.replace("%%", "%"), expr.right, after.replace("%%", "%")]
+    else:
+        return None
+    holes = [i for i, p in enumerate(parts) if not isinstance(p, str)]
+    if len(holes) != 1:
+        return None
+    hole = parts[holes[0]]
+    assert isinstance(hole, ast.expr)
+    before = "".join(p for p in parts[: holes[0]] if isinstance(p, str))
+    after = "".join(p for p in parts[holes[0] + 1 :] if isinstance(p, str))
+    return before, hole, after
+
+
+def _split_once(text: str, markers: tuple[str, ...]) -> tuple[str, str, str]:
+    for marker in markers:
+        if text.count(marker) == 1:
+            before, _, after = text.partition(marker)
+            return before, marker, after
+    return text, "", ""
+
+
+def whole_statement(expr: ast.expr) -> ast.expr | None:
+    """The statement `expr` wraps in constant SQL (`f"EXPLAIN {sql}"`,
+    `"SELECT count(*) FROM (" + sql + ") AS t"`): the interpolated part is a whole
+    statement, not a value put into one. None when `expr` is not such a wrapper."""
+    found = _single_hole(expr)
+    if found is None:
+        return None
+    before, hole, after = found
+    if (not before.strip() or _PLAN_PREFIX.fullmatch(before)) and _PLAN_SUFFIX.fullmatch(after):
+        return hole
+    if _DERIVED_PREFIX.fullmatch(before) and _DERIVED_SUFFIX.fullmatch(after):
+        return hole
+    return None
+
+
 def looks_like_sql(fragments: list[str]) -> bool:
     text = "".join(fragments)
     return bool(_SQL_START.search(text) or _SQL_INSIDE.search(text))
@@ -1515,7 +1615,12 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     schema (`Model.__tablename__`, `column.key` of a SQLAlchemy column), names quoted
     by the dialect (`dialect.identifier_preparer.format_table(table)`), and what a
     project function returns when every `return` is built from such values and from
-    the safe arguments of the call (`where, params = build_where(filters)`). Strings
+    the safe arguments of the call (`where, params = build_where(filters)`). A whole
+    statement wrapped in constant SQL (`f"EXPLAIN {sql}"`, also `EXPLAIN ANALYZE`,
+    `EXPLAIN (FORMAT JSON)`, `EXPLAIN QUERY PLAN`, a derived table `f"SELECT count(*)
+    FROM ({sql}) AS t"`, a trailing `LIMIT 10` or `;`) is judged as that statement run
+    bare: it is reported only when the statement itself is built from unsafe values,
+    so a statement that arrives whole (a parameter, a helper's result) is not. Strings
     passed to `execute`-like methods must look like SQL; strings given to `text()`
     need not. Values are followed inside one function (only the assignments that reach
     the use), one hop to callers and into helpers. Test modules (`tests/`, `test_*.py`,
@@ -1567,6 +1672,12 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     sql = argument(node, 0, "sql")
     if sql is None:
         sql = argument(node, 0, "query") or argument(node, 0, "statement")
+    # `f"EXPLAIN {sql}"`: the wrapped statement is judged as if it ran bare.
+    for _ in range(3):
+        inner = whole_statement(sql) if sql is not None else None
+        if inner is None:
+            break
+        sql = inner
     if sql is None or _is_text_call(ctx, sql):
         return
     st = state(ctx.model)

@@ -29,6 +29,7 @@ from fastapi_architect.review.rules.security._common import (
     jwt_call,
     jwt_of,
     local_value,
+    module_constant,
     security_state,
     show_code,
     strings_of,
@@ -126,6 +127,53 @@ def _alg_from_header(ctx: FileContext, expr: ast.AST, depth: int = 0) -> bool:
     return False
 
 
+_JOSERFC_KEY_CLASSES = frozenset({"OctKey", "RSAKey", "ECKey", "OKPKey"})
+_JOSERFC_KEY_TYPES = frozenset({"oct", "RSA", "EC", "OKP"})
+
+
+def _joserfc_key_call(name: str | None, call: ast.Call) -> bool:
+    """`OctKey.import_key(...)`, `RSAKey.generate_key(...)`, `jwk.import_key(data, "oct")`,
+    `jwk.generate_key("EC", "P-256")` (`name` is the resolved callee): a call that returns
+    one key of one type."""
+    name = name or ""
+    if not name.startswith("joserfc."):
+        return False
+    owner, _, method = name.rpartition(".")
+    if method not in ("import_key", "generate_key"):
+        return False
+    if last_name(owner) in _JOSERFC_KEY_CLASSES:
+        return True
+    # The module-level helpers (and `JWKRegistry`'s) take the key type as an argument.
+    key_type = (
+        argument(call, 1, "key_type") if method == "import_key" else argument(call, 0, "key_type")
+    )
+    return const_str(key_type) in _JOSERFC_KEY_TYPES if key_type is not None else False
+
+
+def _single_joserfc_key(ctx: FileContext, expr: ast.AST | None, depth: int = 0) -> bool:
+    """Is the key given to joserfc one `OctKey`/`RSAKey`/`ECKey`/`OKPKey` (built right
+    there, or bound to a local or module constant)? joserfc checks that the header's
+    algorithm fits the key's type (`alg.check_key`), so such a key admits one family:
+    an `OctKey` only HMAC, an `RSAKey` only RSA. A `KeySet`, a callable or an unknown
+    value is not followed."""
+    if expr is None or depth > 4:
+        return False
+    if isinstance(expr, ast.Call):
+        return _joserfc_key_call(ctx.resolve(expr.func), expr)
+    if isinstance(expr, ast.Name):
+        value = local_value(ctx, expr.id)
+        if value is not None:
+            return _single_joserfc_key(ctx, value, depth + 1)
+    found = module_constant(ctx, expr) if isinstance(expr, ast.expr) else None
+    if found is not None:
+        # `KEY = OctKey.import_key(settings.secret)` at module level, here or imported.
+        module, value = found
+        return isinstance(value, ast.Call) and _joserfc_key_call(
+            ctx.project.resolve(module, value.func), value
+        )
+    return False
+
+
 def _mixed(algorithms: list[str]) -> tuple[str, str] | None:
     hmac = next((a for a in algorithms if _HMAC_ALG.match(a)), None)
     asym = next((a for a in algorithms if _ASYMMETRIC_ALG.match(a)), None)
@@ -189,7 +237,11 @@ def jwt_algorithms_not_pinned(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     came late); the FastAPI docs moved to PyJWT. Prefer PyJWT or joserfc for new code.
     A joserfc call without `algorithms=` is reported as `info` and Authlib's default
     instance as `warning`: both check key types (Authlib since 1.3.1), so pinning is
-    defense in depth there.
+    defense in depth there. Not reported: a joserfc call whose key is one `OctKey`,
+    `RSAKey`, `ECKey` or `OKPKey` (`OctKey.import_key(secret)`, `jwk.import_key(data,
+    "oct")`, or a local or module constant bound to one). joserfc accepts only the
+    algorithms that fit the key's type, so such a key pins the family. A `KeySet`, a
+    key callable, or a key whose type is not known is still reported.
 
     ## Example
     ```python
@@ -244,7 +296,7 @@ def jwt_algorithms_not_pinned(node: ast.Call, ctx: FileContext) -> Iterator[Repo
                 f"`{shown}` (python-jose) is called without `algorithms=`: the token header "
                 "chooses the algorithm",
             )
-        else:
+        elif not _single_joserfc_key(ctx, argument(node, 1, "key")):
             yield Report(
                 node,
                 f"`{shown}` (joserfc) is called without `algorithms=`: any recommended "

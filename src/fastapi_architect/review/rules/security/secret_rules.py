@@ -223,8 +223,35 @@ _DUMMY_WORDS = frozenset(
         "redacted",
         "unknown",
         "anonymous",
+        "ignored",
+        "unset",
+        "blank",
+        "nil",
+        "nokey",
+        "notneeded",
+        "notused",
     }
 )
+# Local model servers with an OpenAI-compatible API that ignore the key; their docs use
+# the server's name as the dummy the client library insists on (`api_key="ollama"`).
+_KEYLESS_SERVERS = frozenset(
+    {
+        "ollama",
+        "lmstudio",
+        "vllm",
+        "llamacpp",
+        "llamafile",
+        "localai",
+        "sglang",
+        "tgi",
+        "xinference",
+        "koboldcpp",
+        "gpt4all",
+        "jan",
+        "local",
+    }
+)
+_WORD_RE = re.compile(r"[a-z]+|[A-Z][a-z]*|[A-Z]+")
 _KEYWORD_WORDS = frozenset(w for kw in _SECRET_KEYWORDS for w in kw)
 
 
@@ -239,7 +266,13 @@ def _issued_credential(name: str) -> bool:
 def _plain_label(name: str, value: str) -> bool:
     """Lowercase words (`"ui-token"`, `"failed-to-connect-to-db"`, `"fake-api-key"`): a
     label or a dummy, never a key a provider issued. A single word counts only when it
-    repeats the name or says it is a dummy; words that people pick as secrets do not."""
+    repeats the name, says it is a dummy (`"none"`, also `"EMPTY"` in capitals) or names
+    a local server that ignores the key (`"ollama"`); words that people pick as secrets
+    do not. A value without a letter or digit (`"-"`) is a dummy too."""
+    if not any(c.isalnum() for c in value):
+        return True
+    if _WORD_RE.fullmatch(value) and value.lower() in _DUMMY_WORDS | _KEYLESS_SERVERS:
+        return True
     if not _LABEL_RE.fullmatch(value):
         return False
     words = re.split(r"[-_ ]", value)
@@ -247,7 +280,7 @@ def _plain_label(name: str, value: str) -> bool:
         return False
     if len(words) > 1:
         return True
-    return words[0] in _DUMMY_WORDS or words[0] in name_words(name)
+    return words[0] in name_words(name)
 
 
 def _spells_name(name: str, value: str) -> bool:
@@ -367,8 +400,10 @@ def hardcoded_secret(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     (`postgresql://user:${PASSWORD}@...`) or absent, and files under `tests/`,
     `testing/`, `test_*.py`, `conftest.py` and modules that define pytest fixtures. API keys and tokens are issued by a
     service as random strings, so in those slots (not in passwords or signing secrets)
-    lowercase labels and dummies (`token="ui-token"`, `api_key="fake-api-key"`) and
-    placeholders (`api_key="<empty>"`) are not reported either.
+    lowercase labels and dummies (`token="ui-token"`, `api_key="fake-api-key"`,
+    `api_key="EMPTY"`, `api_key="-"`), the name of a local model server that ignores the
+    key (`api_key="ollama"`, `"vllm"`, `"lm-studio"`) and placeholders
+    (`api_key="<empty>"`) are not reported either.
 
     Severity: a constant nothing overrides is the production secret (`error`); a settings
     default or environment fallback leaks only when the variable is missing (`warning`).
