@@ -8,6 +8,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from fastapi_architect.model.apps import (
     APP_CLASSES,
@@ -328,13 +329,52 @@ def _error_status(ctx: FileContext, expr: ast.expr | None) -> tuple[str, int | N
 
 # Name prefixes of calls that only check, read or reformat the value they are given.
 _PARSER_PREFIXES = ("validate", "parse", "format")
+# Outside functions and class methods that only decode the value they are given
+# (`GlobalID.from_id(id)`, `Color.from_str(s)`, `codec.decode_header(raw)`).
+_DECODER_PREFIXES = ("decode", "model_validate")
+_DECODERS = frozenset(
+    {"from_id", "from_str", "from_string", "from_base64", "from_json", "from_hex", "fromhex"}
+)
+# Built-ins and string methods a pure helper may call (they cannot do I/O).
+_PURE_CALLS = frozenset(
+    {
+        "isinstance",
+        "issubclass",
+        "hasattr",
+        "tuple",
+        "set",
+        "frozenset",
+        "sorted",
+        "min",
+        "max",
+        "abs",
+        "round",
+        "range",
+        "enumerate",
+        "zip",
+        "any",
+        "all",
+        "match",
+        "fullmatch",
+        "partition",
+        "rpartition",
+        "removeprefix",
+        "removesuffix",
+        "isdigit",
+        "isalnum",
+    }
+)
+_MAX_PARSE_DEPTH = 2
 
 
-def _only_parses(ctx: FileContext, body: list[ast.stmt]) -> bool:
-    """Does the try body only convert, validate or format input (no await, no project
-    calls)?"""
+def _only_parses(ctx: FileContext, body: list[ast.stmt], depth: int = 0) -> bool:
+    """Does the try body only convert, validate or format input (no await, no I/O)? A
+    call to a project function counts when that function is itself such a pure parser
+    (followed two steps): a plain function with no `await` that only calls parsers
+    (`from_global_id_with_expected_type(gid, "Dataset")` checks a type name and does
+    `int()`)."""
     for node in _own_nodes(body):
-        if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor)):
+        if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield, ast.YieldFrom)):
             return False
         if isinstance(node, ast.Call):
             func = node.func
@@ -344,11 +384,30 @@ def _only_parses(ctx: FileContext, body: list[ast.stmt]) -> bool:
                 # code)` only reformats it: their errors are the client's.
                 continue
             callee = ctx.resolve(func)
-            if callee is not None and ctx.project.function(callee) is not None:
-                return False
-            if short not in _PARSERS and not short[:1].isupper():
+            helper = ctx.project.function(callee) if callee is not None else None
+            if helper is not None:
+                if not _pure_parser(ctx, helper, depth):
+                    return False
+                continue
+            if short.startswith(_DECODER_PREFIXES) or short in _DECODERS:
+                continue  # `GlobalID.from_id(id)`: base64 of the client's id
+            if short not in _PARSERS and short not in _PURE_CALLS and not short[:1].isupper():
                 return False
     return True
+
+
+def _pure_parser(ctx: FileContext, fn: Function, depth: int) -> bool:
+    """Is this project function a pure parser: synchronous, undecorated (or a static or
+    class method), and its body only calls parsers (`_only_parses`)?"""
+    node = fn.node
+    if depth >= _MAX_PARSE_DEPTH or fn.is_async:
+        return False
+    if any(
+        not (isinstance(d, ast.Name) and d.id in _PLAIN_DECORATORS) for d in node.decorator_list
+    ):
+        return False
+    helper_ctx = FileContext(fn.module, ctx.model, ctx.config, stack=[node])
+    return _only_parses(helper_ctx, list(node.body), depth + 1)
 
 
 def _only_cleanup(body: list[ast.stmt]) -> bool:
@@ -611,7 +670,12 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
     routes (a catch-all around a connection loop is how disconnects are handled); and
     a catch-all around a try body that only parses, validates or formats the client's
     input (`int(...)`, `json.loads`, `model_validate`, `validate_password(...)`,
-    `black.format_str(...)`, no `await`, no other project calls). A bare `pass` is also left alone when it is a deliberate
+    `black.format_str(...)`, an outside method named like a decoder such as
+    `GlobalID.from_id(id)`, `from_str`, `decode_*`; no `await`), where a call to a
+    project function counts only when that function is itself such a pure parser:
+    synchronous, with a body that only calls parsers (followed two steps; a helper
+    that checks a decoded id's type name and calls `int()` is one, a helper that
+    reads the database is not). A bare `pass` is also left alone when it is a deliberate
     fallback: the try body returns (the code after the `try` is the fallback answer),
     only binds names to values that replace a plain fallback bound just before the
     `try` (`latest = None; try: latest = await broker.latest_id(key)`, like `except
@@ -861,8 +925,7 @@ class _WriteState:
         self.model = model
         self.orm: OrmState = state(model)
         self.unique: dict[str, list[str]] = {}
-        self.writes: dict[int, dict[str, str]] = {}
-        self.flushes: dict[int, bool] = {}
+        self.writes: dict[int, list[_Write]] = {}
         self.handled: dict[int, bool] = {}
         self.reachable: dict[int, bool] = {}
 
@@ -912,11 +975,13 @@ class _WriteState:
         found = index.model(typ)
         return found.qualname if found is not None else None
 
-    def statement_model(self, fn: Function, call: ast.Call) -> tuple[str, list[str]] | None:
+    def statement_model(self, fn: Function, call: ast.Call) -> tuple[str, list[_Entry]] | None:
         """The model of `session.execute(insert(User).values(...))` or of an
         `update(User).values(...)`, with the unique constraints the statement can
         violate: an insert those whose every column it fills (a NULL never collides), an
-        update those it sets a column of; an upsert none on its conflict target."""
+        update those it sets a column of, leaving out those it fills with a value the
+        server makes unique (`unclaimed`); an upsert none on its conflict target. A bulk
+        `session.execute(update(User), rows)` sets the keys of the dicts in `rows`."""
         if not call.args or not isinstance(call.args[0], ast.Call):
             return None
         stmt = call.args[0]
@@ -939,14 +1004,77 @@ class _WriteState:
         if found is None:
             return None
         entries = self.unique_of(found.qualname)
-        given = self.values_columns(fn, values) if values else None
+        if values:
+            given = self.values_columns(fn, values)
+        elif len(call.args) > 1:
+            given = self.rows_keys(fn, call.args[1], call)  # executemany
+        else:
+            given = None
         if given is not None:
             entries = self.at_stake(found.qualname, entries, given, insert=kind == "insert")
         for upsert in upserts:
             entries = [e for e in entries if not _conflict_handles(upsert, e, len(entries))]
-        if not entries:
+        kept = self.unclaimed(fn, entries, given or {})
+        if not kept:
             return None  # `update(User).values(last_login=now)`, an upsert
-        return found.qualname, entries
+        return found.qualname, kept
+
+    def rows_keys(
+        self, fn: Function, expr: ast.expr, sink: ast.Call
+    ) -> dict[str, ast.expr | None] | None:
+        """The keys of the parameter rows of an executemany: a list of dicts built in
+        code (a literal, a comprehension, or a local list bound to one and filled with
+        `append()`). A key's value is kept when every row that sets it gives a value the
+        server makes unique (or `None`), else it is unknown."""
+        rows = self._rows(fn, expr, sink)
+        if not rows:
+            return None
+        seen: dict[str, list[ast.expr | None]] = {}
+        for row in rows:
+            keys = self.dict_keys(fn, row, sink)
+            if keys is None:
+                return None
+            for key, value in keys.items():
+                seen.setdefault(key, []).append(value)
+        out: dict[str, ast.expr | None] = {}
+        for key, found in seen.items():
+            if len(found) == 1 or all(
+                v is not None and (_is_none(v) or self.fresh(fn, v) is True) for v in found
+            ):
+                out[key] = found[0]
+            else:
+                out[key] = None
+        return out
+
+    def _rows(self, fn: Function, expr: ast.expr, sink: ast.Call) -> list[ast.expr] | None:
+        if isinstance(expr, (ast.List, ast.Tuple)):
+            if any(isinstance(e, ast.Starred) for e in expr.elts):
+                return None
+            return list(expr.elts)
+        if isinstance(expr, ast.ListComp):
+            return [expr.elt]
+        if not isinstance(expr, ast.Name):
+            return None
+        values = _bindings(fn, expr.id)
+        if values is None or len(values) != 1 or isinstance(values[0], ast.Name):
+            return None
+        rows = self._rows(fn, values[0], sink)
+        if rows is None:
+            return None
+        for node in body_nodes(fn.node):
+            if not isinstance(node, ast.Call) or node is sink:
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and _is_name(func.value, expr.id):
+                if func.attr != "append" or len(node.args) != 1 or node.keywords:
+                    return None
+                rows.append(node.args[0])
+            elif any(
+                _is_name(_unstarred(a), expr.id)
+                for a in [*node.args, *(k.value for k in node.keywords)]
+            ):
+                return None  # handed to other code
+        return rows
 
     # ---------------------------------------------------------- columns a write fills
 
@@ -1040,12 +1168,35 @@ class _WriteState:
                 return None
             if isinstance(func, ast.Attribute) and func.attr in ("model_dump", "dict"):
                 return self._dump_keys(fn, expr, depth + 1)
-            return None
+            return self._returned_keys(fn, expr, sink, depth + 1)
         if isinstance(expr, ast.Name):
             if expr.id in fn.param_names:
                 return self._param_keys(fn, expr.id, depth + 1)
             return self._local_keys(fn, expr.id, sink, depth + 1)
         return None
+
+    def _returned_keys(
+        self, fn: Function, call: ast.Call, sink: ast.Call, depth: int
+    ) -> dict[str, ast.expr | None] | None:
+        """A call of a plain project function whose every `return` gives a mapping
+        built in code (`return {"deleted": False, "last_processed_at": now}`): the keys
+        of all of them."""
+        project = self.model.project
+        callee = project.function(resolve_callee(project, fn.module, call.func, fn))
+        if callee is None or callee is fn or callee.is_async:
+            return None
+        returns = [n for n in body_nodes(callee.node) if isinstance(n, ast.Return)]
+        if not returns or any(
+            isinstance(n, (ast.Yield, ast.YieldFrom)) for n in body_nodes(callee.node)
+        ):
+            return None
+        out: dict[str, ast.expr | None] = {}
+        for ret in returns:
+            found = self.dict_keys(callee, ret.value, sink, depth + 1) if ret.value else None
+            if found is None:
+                return None
+            _merge(out, {key: None for key in found})  # values of another scope
+        return out
 
     def _local_keys(
         self, fn: Function, name: str, sink: ast.Call, depth: int
@@ -1259,15 +1410,16 @@ class _WriteState:
             else:
                 return False
 
-    def own_writes(self, fn: Function) -> dict[str, str]:
-        """Models with a unique constraint that `fn` itself inserts or updates, each with
-        the columns at stake, plus those of the project functions it calls that leave
-        the flush to it."""
+    def own_writes(self, fn: Function) -> list[_Write]:
+        """The writes of models with a unique constraint that `fn` itself makes (an
+        insert or an update, with the constraints at stake), plus those of the project
+        functions it calls that are still pending when they return (no flush of theirs
+        follows them), placed at the call."""
         key = id(fn.node)
         found = self.writes.get(key)
         if found is not None:
             return found
-        out: dict[str, str] = {}
+        out: list[_Write] = []
         self.writes[key] = out
         project = self.model.project
         savepoints = self.guarded_savepoints(fn)
@@ -1275,7 +1427,7 @@ class _WriteState:
             if savepoints and _within(node, savepoints):
                 continue  # flushed when its savepoint ends, inside a `try` that handles it
             written: str | None = None
-            columns: list[str] = []
+            entries: list[_Entry] | None = None
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 attr = node.func.attr
                 if (
@@ -1289,10 +1441,8 @@ class _WriteState:
                     if written is not None:
                         given = self.instance_columns(fn, node.args[0], written)
                         if given is not None:
-                            entries = self.unique_of(written)
-                            columns = self.at_stake(written, entries, given, insert=True)
-                            if not columns:
-                                continue  # a NULL in each unique constraint: no collision
+                            columns = self.at_stake(written, self.unique_of(written), given, True)
+                            entries = self.unclaimed(fn, columns, given)
                 elif attr in _DYNAMIC_UPDATES:
                     written = self.model_of(fn, node.func.value)
                 elif attr == "execute" and session_call(
@@ -1300,7 +1450,7 @@ class _WriteState:
                 ):
                     statement = self.statement_model(fn, node)
                     if statement is not None:
-                        written, columns = statement
+                        written, entries = statement
             elif (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
@@ -1309,8 +1459,12 @@ class _WriteState:
             ):
                 written = self.model_of(fn, node.args[0])
                 name = const_str(node.args[1])
-                if name is not None:
-                    columns = [name]
+                if written is not None and name is not None:
+                    entries = self.unclaimed(
+                        fn,
+                        [e for e in self.unique_of(written) if e == name],
+                        {name: node.args[2]},
+                    )
             elif isinstance(node, (ast.Assign, ast.AugAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
@@ -1318,26 +1472,189 @@ class _WriteState:
                         if target.value.id == "self":
                             continue
                         model = self.model_of(fn, target.value)
-                        if model is not None and target.attr in self.unique_of(model):
-                            out.setdefault(model, target.attr)
+                        if model is None or target.attr not in self.unique_of(model):
+                            continue
+                        value = node.value if isinstance(node, ast.Assign) else None
+                        kept = self.unclaimed(fn, [target.attr], {target.attr: value})
+                        if kept:
+                            out.append(_Write(node, model, tuple(kept)))
             if written is None:
                 continue
-            unique = self.unique_of(written)
-            if columns:
-                unique = [c for c in unique if c in columns]
-            if unique:
-                out.setdefault(written, ", ".join(f"`{c}`" for c in unique))
+            if entries is None:
+                entries = [(e, ()) for e in self.unique_of(written)]
+            if entries:
+                out.append(_Write(node, written, tuple(entries)))
         for site in self.model.callgraph.calls_of(fn):
             callee = project.function(site.target)
+            direct = callee is not None
             if callee is None:
                 cls = project.class_(site.target)
                 callee = project.method(cls.qualname, "__init__") if cls is not None else None
             if callee is None or callee is fn or (savepoints and _within(site.node, savepoints)):
                 continue
-            if not self.flushes_itself(callee) and len(out) < 3:
-                for name, cols in self.own_writes(callee).items():
-                    out.setdefault(name, cols)
+            for write in self.pending_after(callee):
+                kept = self.at_call(fn, callee, site.node, write.entries, direct)
+                if kept:
+                    out.append(_Write(site.node, write.model, tuple(kept)))
         return out
+
+    def pending_after(self, fn: Function) -> list[_Write]:
+        """The writes of `fn` that no flush of its own follows: its caller's flush
+        sends them."""
+        sites = self.write_sites(fn)
+        return [
+            w for w in self.own_writes(fn) if not any(_runs_before(fn, w.anchor, s) for s in sites)
+        ]
+
+    # ------------------------------------------------ values the server makes unique
+
+    def unclaimed(
+        self, fn: Function, entries: list[str], given: dict[str, ast.expr | None]
+    ) -> list[_Entry]:
+        """The unique constraints (of those at stake) that a client could fill with a
+        value already taken: a constraint with a column set to a value the server makes
+        unique (`fresh`) cannot collide. Each comes with the parameters whose fresh value
+        at a call would still rule it out."""
+        out: list[_Entry] = []
+        for entry in entries:
+            conditions: list[_Condition] = []
+            claimed = False
+            for column in entry.split(", "):
+                value = given.get(column)
+                found = self.fresh(fn, value) if value is not None else False
+                if found is True:
+                    claimed = True
+                    break
+                if found:
+                    conditions.append(found)
+            if not claimed:
+                out.append((entry, tuple(conditions)))
+        return out
+
+    def at_call(
+        self,
+        fn: Function,
+        callee: Function,
+        call: ast.Call,
+        entries: tuple[_Entry, ...],
+        direct: bool,
+    ) -> list[_Entry]:
+        """A helper's pending unique constraints as seen at one of its calls in `fn`: a
+        constraint whose column takes a parameter's value (`run_id=run.id`) drops out
+        when this call passes a fresh value (`run` a row built with `id=uuid4()`)."""
+        out: list[_Entry] = []
+        for entry, conditions in entries:
+            kept: list[_Condition] = []
+            claimed = False
+            for param, attrs in conditions if direct else ():
+                arg = argument_for(callee, call, param)
+                if arg is None:
+                    continue
+                expr: ast.expr = arg
+                for attr in attrs:
+                    expr = ast.Attribute(value=expr, attr=attr, ctx=ast.Load())
+                found = self.fresh(fn, expr)
+                if found is True:
+                    claimed = True
+                    break
+                if found:
+                    kept.append(found)
+            if not claimed:
+                out.append((entry, tuple(kept)))
+        return out
+
+    def fresh(self, fn: Function, expr: ast.expr, depth: int = 0) -> bool | _Condition:
+        """Is the value unique by construction, made by the server so no client can
+        repeat it? A random value with at least 64 bits (`uuid.uuid4()`,
+        `secrets.token_hex(8)`, `os.urandom(16)`), also inside a string built around it
+        (`f"_deleted_{ts}_{secrets.token_hex(8)}"`, `str(...)`, `.hex`), a local bound
+        only to such values, or the primary key (or a fresh column) of a row built in the
+        function (`run = Run(id=uuid.uuid4())`, then `run.id`). A parameter (or an
+        attribute of one) gives a condition: `(name, attributes)`, fresh when the caller
+        passes a fresh value."""
+        if depth > _MAX_FRESH_DEPTH:
+            return False
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            callee = resolve_callee(self.model.project, fn.module, func, fn) or ""
+            if callee in _RANDOM_BYTES:
+                size = argument(expr, 0, "nbytes")
+                if size is None:
+                    return callee != "os.urandom"  # `secrets.token_hex()`: 32 bytes
+                return (
+                    isinstance(size, ast.Constant)
+                    and isinstance(size.value, int)
+                    and size.value >= _MIN_RANDOM_BYTES
+                )
+            if callee in _RANDOM_IDS:
+                return True
+            if isinstance(func, ast.Name) and func.id == "str" and len(expr.args) == 1:
+                return self.fresh(fn, expr.args[0], depth + 1) is True
+            if isinstance(func, ast.Attribute) and func.attr in _SAME_VALUE and not expr.args:
+                return self.fresh(fn, func.value, depth + 1) is True
+            return False
+        if isinstance(expr, ast.JoinedStr):
+            return any(
+                isinstance(part, ast.FormattedValue)
+                and part.format_spec is None
+                and self.fresh(fn, part.value, depth + 1) is True
+                for part in expr.values
+            )
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            return (
+                self.fresh(fn, expr.left, depth + 1) is True
+                or self.fresh(fn, expr.right, depth + 1) is True
+            )
+        if isinstance(expr, ast.Name):
+            if expr.id in fn.param_names:
+                return (expr.id, ())
+            values = _bindings(fn, expr.id)
+            if not values:
+                return False
+            return all(self.fresh(fn, v, depth + 1) is True for v in values)
+        if isinstance(expr, ast.Attribute):
+            if expr.attr == "hex":
+                return self.fresh(fn, expr.value, depth + 1) is True  # `uuid4().hex`
+            attrs: list[str] = []
+            root: ast.expr = expr
+            while isinstance(root, ast.Attribute):
+                attrs.append(root.attr)
+                root = root.value
+            if not isinstance(root, ast.Name):
+                return False
+            if root.id in fn.param_names:
+                return (root.id, tuple(reversed(attrs)))
+            values = _bindings(fn, root.id) if len(attrs) == 1 else None
+            if not values:
+                return False
+            return all(
+                self._new_row_key(fn, v, expr.attr, depth) for v in values
+            ) and not _stores_attribute(fn, root.id, expr.attr)
+        return False
+
+    def _new_row_key(self, fn: Function, built: ast.expr, attr: str, depth: int) -> bool:
+        """Is `attr` of the row `built` here (`Run(id=uuid.uuid4(), ...)`) fresh: set to a
+        fresh value, or its primary key left to the database or a default?"""
+        if not isinstance(built, ast.Call):
+            return False
+        project = self.model.project
+        callee = resolve_callee(project, fn.module, built.func, fn)
+        found = self.orm.index.model(project.canonical(callee)) if callee else None
+        if found is None:
+            return False
+        value = keyword(built, attr)
+        if value is not None:
+            return self.fresh(fn, value, depth + 1) is True
+        if any(kw.arg is None for kw in built.keywords) or built.args:
+            return False  # `Run(**data)`: the key may come from the client
+        stmt = _class_attribute(project, found.qualname, attr)
+        if not isinstance(stmt, (ast.AnnAssign, ast.Assign)) or not isinstance(
+            stmt.value, ast.Call
+        ):
+            return False
+        return _truthy(keyword(stmt.value, "primary_key"))
+
+    # ---------------------------------------------------------- flushes and callers
 
     def guarded_savepoints(self, fn: Function) -> list[tuple[int, int]]:
         """The line spans of `with <session>.begin_nested():` (or `begin()`) blocks of
@@ -1445,13 +1762,6 @@ class _WriteState:
         ]
         return sorted(found, key=lambda call: (call.lineno, call.col_offset))
 
-    def flushes_itself(self, fn: Function) -> bool:
-        key = id(fn.node)
-        found = self.flushes.get(key)
-        if found is None:
-            found = self.flushes[key] = bool(self.write_sites(fn))
-        return found
-
     def handled_by_callers(self, fn: Function, depth: int = 0) -> bool:
         """Every caller calls `fn` inside a `try` that catches `IntegrityError` (or is
         itself handled so by its callers)."""
@@ -1498,6 +1808,118 @@ _SAVEPOINTS = frozenset({"begin_nested", "begin"})
 def _within(node: ast.AST, spans: list[tuple[int, int]]) -> bool:
     line = getattr(node, "lineno", 0)
     return any(start <= line <= end for start, end in spans)
+
+
+# A unique constraint at stake (`"project_id, name"`) with the conditions that rule it
+# out: `(parameter, attributes)`, a parameter (`run`, `("id",)`: `run.id`) that, when a
+# caller passes a fresh value for it, fills one of its columns with a fresh value.
+_Condition = tuple[str, tuple[str, ...]]
+_Entry = tuple[str, tuple[_Condition, ...]]
+
+
+@dataclass(frozen=True)
+class _Write:
+    """An insert or update of `model` in a function: `anchor` is where it happens (its
+    own call or statement, or the call of the helper that makes it), `entries` the
+    unique constraints it puts at stake."""
+
+    anchor: ast.AST
+    model: str
+    entries: tuple[_Entry, ...]
+
+
+# Random values with enough entropy that no client can repeat them (the byte functions
+# count when asked for at least `_MIN_RANDOM_BYTES`, 64 bits).
+_RANDOM_IDS = frozenset({"uuid.uuid4", "uuid.uuid7"})
+_RANDOM_BYTES = frozenset(
+    {"secrets.token_hex", "secrets.token_urlsafe", "secrets.token_bytes", "os.urandom"}
+)
+_MIN_RANDOM_BYTES = 8
+# Methods that give the same value in another spelling (`uuid4().hex`, `.lower()`).
+_SAME_VALUE = frozenset({"hex", "lower", "upper", "encode", "decode"})
+_MAX_FRESH_DEPTH = 4
+
+
+def _bindings(fn: Function, name: str) -> list[ast.expr] | None:
+    """The values a local name is bound to in the function (plain `name = value`
+    assignments only); None when it is bound some other way (a loop, unpacking,
+    `with ... as`, `:=`, an augmented assignment) or is a parameter."""
+    if name in fn.param_names:
+        return None
+    out: list[ast.expr] = []
+    for node in body_nodes(fn.node):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if _is_name(target, name):
+                    if node.value is not None:
+                        out.append(node.value)
+                elif not isinstance(target, (ast.Attribute, ast.Subscript)) and any(
+                    _is_name(n, name) for n in ast.walk(target)
+                ):
+                    return None
+        elif isinstance(node, (ast.AugAssign, ast.NamedExpr)) and _is_name(node.target, name):
+            return None
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            if any(_is_name(n, name) for n in ast.walk(node.target)):
+                return None
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None and any(
+                    _is_name(n, name) for n in ast.walk(item.optional_vars)
+                ):
+                    return None
+        elif isinstance(node, ast.ExceptHandler) and node.name == name:
+            return None
+    return out
+
+
+def _stores_attribute(fn: Function, name: str, attr: str) -> bool:
+    """Does the function set `name.attr` (`run.id = payload.id`)?"""
+    for node in body_nodes(fn.node):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        for target in targets:
+            for inner in ast.walk(target):
+                if (
+                    isinstance(inner, ast.Attribute)
+                    and inner.attr == attr
+                    and _is_name(inner.value, name)
+                ):
+                    return True
+    return False
+
+
+def _position(node: ast.AST) -> tuple[int, int]:
+    return getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
+
+
+def _runs_before(fn: Function, write: ast.AST, flush: ast.AST) -> bool:
+    """Can the write still be pending when this flush runs? It comes before the flush
+    in the function, or a loop holds both (the write of one pass reaches the flush of
+    the next)."""
+    if _position(write) < _position(flush):
+        return True
+    line, flush_line = getattr(write, "lineno", 0), getattr(flush, "lineno", 0)
+    return any(
+        start <= min(line, flush_line) and max(line, flush_line) <= end
+        for start, end in _loop_spans(fn)
+    )
+
+
+def _loop_spans(fn: Function) -> list[tuple[int, int]]:
+    """The line spans of the bodies of the function's loops."""
+    found = fn.derived.get(_loop_spans)
+    if found is None:
+        found = fn.derived[_loop_spans] = [
+            (node.body[0].lineno, node.end_lineno or node.lineno)
+            for node in body_nodes(fn.node)
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and node.body
+        ]
+    return cast(list[tuple[int, int]], found)
 
 
 _UPSERTS = frozenset({"on_conflict_do_nothing", "on_conflict_do_update", "on_duplicate_key_update"})
@@ -1675,6 +2097,17 @@ def _distinct_items(project: Project, fn: Function, expr: ast.expr, depth: int =
     )
 
 
+def _describe(writes: list[_Write]) -> dict[str, str]:
+    """Model -> its unique constraints at stake, as shown in the message."""
+    out: dict[str, list[str]] = {}
+    for write in writes:
+        entries = out.setdefault(write.model, [])
+        for entry, _conditions in write.entries:
+            if entry not in entries:
+                entries.append(entry)
+    return {model: ", ".join(f"`{e}`" for e in entries) for model, entries in out.items()}
+
+
 def _global_integrity_handler(model: AppModel) -> bool:
     handlers = _handlers(model)
     if any(last_name(name) in _INTEGRITY_HANDLERS for name in handlers.classes):
@@ -1721,10 +2154,21 @@ def unhandled_db_write_errors(ctx: ProjectContext) -> Iterator[Report]:
     ## Known problems
     Only unique constraints on values a client can repeat are considered: primary
     keys, `id`, columns with a `default=`/`server_default=`, and columns named like
-    server-made values (`token`, `hash`, `digest`, `uuid`, `nonce`...) are left out.
+    server-made values (`token`, `hash`, `digest`, `uuid`, `nonce`...) are left out,
+    and so is a constraint that a write fills with a value the server makes unique: a
+    random value of at least 64 bits (`uuid.uuid4()`, `secrets.token_hex(8)`,
+    `os.urandom(16)`), also inside a string built around it
+    (`f"_deleted_{ts}_{secrets.token_hex(8)}"`; a shorter random part can repeat), or
+    the key of a row built in the same request (`run = Run(id=uuid.uuid4())`, then
+    `RunSync(run_id=run.id)`, also through a helper that gets `run`). A commit or
+    flush only counts for the writes made before it (or earlier in the same loop): a
+    commit that starts a fresh transaction before any write (`if is_db_sqlite(): await
+    session.commit()` before a lock) is not reported, the one after the insert is; a
+    helper's write that no flush of its own follows counts for its caller's commit.
     When the code spells out the columns a write sets (`Model(a=..., b=...)`, a
     `model_dump()` of a Pydantic model built in the function, `.values(**data)` with
-    `data` a dict built with constant keys, here or by every caller), an insert counts
+    `data` a dict built with constant keys, here, by every caller or by a helper that
+    returns it, the dicts of a bulk `session.execute(update(Model), rows)`), an insert counts
     only for the constraints whose every column it fills (a column left out is NULL,
     and NULLs never collide), an update only for those it sets a column of; upserts
     (`on_conflict_do_nothing()`, `on_conflict_do_update(index_elements=...)`,
@@ -1793,7 +2237,12 @@ def unhandled_db_write_errors(ctx: ProjectContext) -> Iterator[Report]:
         for site in sites:
             if _protected(fn, site):
                 continue
-            what = ", ".join(f"`{last_name(m)}` (unique {cols})" for m, cols in writes.items())
+            pending = [w for w in writes if _runs_before(fn, w.anchor, site)]
+            if not pending:
+                continue  # a commit that starts a fresh transaction before any write
+            what = ", ".join(
+                f"`{last_name(m)}` (unique {cols})" for m, cols in _describe(pending).items()
+            )
             func = site.func
             assert isinstance(func, ast.Attribute)
             yield Report(
