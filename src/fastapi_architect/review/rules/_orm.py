@@ -1,7 +1,8 @@
 """Shared ORM knowledge for the database, injection and architecture rules.
 
 - what a database session (or connection) is: SQLAlchemy/SQLModel `Session`,
-  `AsyncSession`, what a `sessionmaker` produces, what a `get_db` dependency yields;
+  `AsyncSession`, what a `sessionmaker` produces, what a `get_db` dependency yields,
+  what `async with request.app.state.db() as session:` opens;
 - which calls on a session run SQL, and which build SQL (`select()`, `text()`);
 - the project-wide index of ORM models (declarative classes, SQLModel `table=True`)
   with their `relationship()` attributes, targets and loading strategy;
@@ -848,6 +849,10 @@ def db_kind(
         kind = _call_kind(st, module, expr, fn, depth)
         if kind is not None:
             return kind
+    if isinstance(expr, ast.Name) and fn is not None:
+        kind = _state_session_kind(st, module, expr, fn)
+        if kind is not None:
+            return kind
     inferred = infer_type(project, module, expr, fn)
     if inferred is not None:
         return type_kind(project, inferred)
@@ -875,6 +880,137 @@ def db_kind(
         if base == "fastapi_sqlalchemy.db" or (base and _is_flask_db(project, base)):
             return "sync"
     return None
+
+
+# Session methods that the other clients a `with` block opens (HTTP clients, Redis
+# pipelines) do not have: calling one marks the opened object as a session.
+_SESSION_ONLY_METHODS = frozenset(
+    {
+        "add",
+        "add_all",
+        "flush",
+        "refresh",
+        "merge",
+        "scalar",
+        "scalars",
+        "get_one",
+        "stream_scalars",
+        "run_sync",
+        "expunge",
+        "bulk_save_objects",
+        "bulk_insert_mappings",
+        "bulk_update_mappings",
+    }
+)
+# Session methods that other clients share (`redis.execute`, `client.get`): a session's
+# when they run a SQL statement (`select(...)`, `text(...)`) or load a mapped class.
+_STATEMENT_METHODS = frozenset({"execute", "exec", "stream", "get"})
+
+
+def _state_session_kind(
+    st: OrmState, module: Module, name: ast.Name, fn: Function
+) -> DbKind | None:
+    """`async with request.app.state.db() as session:` (or `app.state.db.read()`, or a
+    plain `with`): a session factory the app keeps on its state, whose type cannot be
+    inferred. The name is a session when every binding reaching it is such a with-item
+    and it is named like one (`session`, `db`) or the function uses it like one
+    (`conn.scalars(...)`, `conn.add(...)`, `conn.execute(select(...))`)."""
+    scope: Function | None = fn
+    while scope is not None and name.id not in scope.local_values:
+        if any(p.arg == name.id for p, _ in parameters(scope.node)):
+            return None
+        scope = scope.parent
+    if scope is None or not (uses_orm(module) or _project_uses_orm(st)):
+        return None
+    bindings = st.facts_of(scope).reaching(name.id, name)
+    if not bindings:
+        return None
+    kinds: set[DbKind] = set()
+    for node, value in bindings:
+        if not isinstance(node, (ast.With, ast.AsyncWith)) or not _state_factory_call(value):
+            return None
+        kinds.add("async" if isinstance(node, ast.AsyncWith) else "sync")
+    if len(kinds) != 1:
+        return None
+    if name.id in _SESSION_NAMES:
+        return kinds.pop()
+    key = (f"state-session:{name.id}", id(scope.node))
+    used = st.memo.get(key)
+    if used is None:
+        used = st.memo[key] = _used_as_session(st, module, scope, name.id)
+    return kinds.pop() if used else None
+
+
+def _project_uses_orm(st: OrmState) -> bool:
+    """Does a module of the project import an ORM (a route module may only import the
+    project's models and helpers)?"""
+    key = ("project-uses-orm", 0)
+    found = st.memo.get(key)
+    if found is None:
+        found = st.memo[key] = any(uses_orm(m) for m in st.project.module_list)
+    return bool(found)
+
+
+def _state_factory_call(expr: ast.expr | None) -> bool:
+    """`<x>.state.<factory>()` or `<x>.state.<factory>.<method>()`."""
+    if not isinstance(expr, ast.Call) or not isinstance(expr.func, ast.Attribute):
+        return False
+    owner = expr.func.value
+    if isinstance(owner, ast.Attribute) and owner.attr == "state":
+        return True
+    return (
+        isinstance(owner, ast.Attribute)
+        and isinstance(owner.value, ast.Attribute)
+        and owner.value.attr == "state"
+    )
+
+
+def _used_as_session(st: OrmState, module: Module, fn: Function, name: str) -> bool:
+    for node in body_nodes(fn.node):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == name
+        ):
+            continue
+        if node.func.attr in _SESSION_ONLY_METHODS:
+            return True
+        if (
+            node.func.attr in _STATEMENT_METHODS
+            and node.args
+            and _is_statement(st, module, fn, node.args[0])
+        ):
+            return True
+    return False
+
+
+def _is_statement(
+    st: OrmState, module: Module, fn: Function, expr: ast.expr, depth: int = 0
+) -> bool:
+    """A SQL statement (`select(M).where(...)`, `text(...)`, a name bound to one, also
+    step by step: `stmt = stmt.where(...)`) or a mapped class (`session.get(M, id)`)."""
+    while isinstance(expr, ast.Call):
+        callee = st.project.resolve(module, expr.func, fn)
+        if callee in SQL_CONSTRUCTS or callee in TEXT_FUNCTIONS:
+            return True
+        if not isinstance(expr.func, ast.Attribute):
+            return False
+        expr = expr.func.value  # `.where(...)` chained on the statement
+    if isinstance(expr, ast.Name) and depth < _MAX_DEPTH:
+        bound = st.facts_of(fn).reaching(expr.id, expr)
+        return any(
+            value is not None
+            and value is not expr
+            and _is_statement(st, module, fn, value, depth + 1)
+            for _node, value in bound
+        )
+    qualname = st.project.resolve(module, expr, fn)
+    if st.index.model(qualname) is not None:
+        return True
+    # `session.get(models.User, id)` with the models outside the reviewed folder.
+    text = last_name(dotted(expr) or "")
+    return st.project.class_(qualname) is None and text[:1].isupper() and not text.isupper()
 
 
 def _owner_of_param(fn: Function, name: str) -> Function | None:

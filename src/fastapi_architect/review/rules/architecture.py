@@ -93,6 +93,11 @@ def db_access_in_route(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     only there) to a project helper that filters, orders and pages it, then runs what
     the helper returns once (also as what a comprehension iterates over). There is no
     configuration key for this threshold yet.
+    These shapes count the same whether the session is injected or opened in the
+    handler, also from a factory the app keeps on its state (`async with
+    request.app.state.db() as session:`, recognised when the name is a usual session
+    name or the block uses it like one, `conn.scalars(...)`); a create-one handler that
+    opens its own session owns its transaction and is reported.
     A health check that only pings the database (`text("SELECT 1")`, `select(1)`)
     is not reported either, nor are routes in test modules. The official full-stack
     FastAPI template keeps `session.add/commit` in its routes and is reported, by

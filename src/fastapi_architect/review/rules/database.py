@@ -1036,6 +1036,8 @@ def _advisory_lock(call: ast.Call) -> bool:
 # methods that write, and the first word of raw SQL that writes or signals.
 _WRITE_CONSTRUCTORS = frozenset({"insert", "update", "delete", "upsert", "merge"})
 _QUERY_WRITES = frozenset({"delete", "update"})
+# The first word of a statement builder's name that says it writes (`insert_on_conflict`).
+_WRITE_BUILDERS = frozenset({"insert", "update", "delete", "upsert"})
 _SESSION_WRITES = frozenset(
     {
         "add",
@@ -1132,7 +1134,11 @@ def _write_statement(st: OrmState, fn: Function | None, expr: ast.expr, depth: i
         and isinstance(root.func.value, ast.Call)
     ):
         root = root.func.value
-    return isinstance(root, ast.Call) and last_name(ast.unparse(root.func)) in _WRITE_CONSTRUCTORS
+    if not isinstance(root, ast.Call):
+        return False
+    name = last_name(ast.unparse(root.func))
+    # A project's own builder named for the write (`insert_on_conflict(values, table=T)`).
+    return name in _WRITE_CONSTRUCTORS or name.lstrip("_").split("_")[0] in _WRITE_BUILDERS
 
 
 def _statement_of(call: ast.Call) -> ast.expr | None:
@@ -1355,9 +1361,10 @@ def _result(
 
 def _existence_check(st: OrmState, fn: Function, call: ast.Call) -> bool:
     """Is the result of this query only tested: in an `if` (`if await session.scalar(
-    select(...)): return`), or through a local that is only tested and returned as is
-    until it is rebound (`existing = ...; if existing: return existing`, `tag = ...;
-    if tag is None: tag = Tag(name=name)`)? A read whose rows are used is not."""
+    select(...)): return`), or through a local that is only tested, returned as is or
+    changed (an upsert: `existing.value = v`) until it is rebound (`existing = ...; if
+    existing: return existing`, `tag = ...; if tag is None: tag = Tag(name=name)`)? A
+    read whose rows are used is not."""
     tree = _tree(st, fn)
     nodes = tree.parents
     found = _result(call, nodes.get, _TESTED_CHAIN, attributes=False)
@@ -1379,7 +1386,7 @@ def _existence_check(st: OrmState, fn: Function, call: ast.Call) -> bool:
         if not line < node.lineno < end:
             continue
         up: ast.AST | None = nodes.get(id(node))
-        if isinstance(up, ast.Return):
+        if isinstance(up, ast.Return) or _stored_into(node, nodes):
             continue
         child: ast.AST = node
         while isinstance(up, (ast.UnaryOp, ast.Compare, ast.BoolOp)):
@@ -1388,6 +1395,18 @@ def _existence_check(st: OrmState, fn: Function, call: ast.Call) -> bool:
             return False
         tested = True
     return tested
+
+
+def _stored_into(name: ast.Name, parents: dict[int, ast.AST]) -> bool:
+    """`existing.value = v`, `existing.meta["k"] = v`, `existing.count += 1`: a column of
+    the row `name` holds is assigned (the update half of an upsert), not read."""
+    child: ast.AST = name
+    up = parents.get(id(child))
+    while isinstance(up, (ast.Attribute, ast.Subscript)) and up.value is child:
+        if isinstance(up.ctx, ast.Store):
+            return True
+        child, up = up, parents.get(id(up))
+    return False
 
 
 def _writes(st: OrmState, fn: Function, call: ast.Call, query: bool) -> bool:
@@ -1511,21 +1530,25 @@ def _guards_write(st: OrmState, fn: Function, check: ast.Call, after: Iterable[a
     part of a per-item write (FAA409's concern). A read whose values are only returned
     or used elsewhere is not."""
     names = _item_names(st, fn, check)
-    if _existence_check(st, fn, check):
-        fed: set[str] | None = None
-    elif _changes_fetched(st, fn, check, after):
+    after = list(after)
+
+    def same_item_write(fed: set[str] | None) -> bool:
+        return bool(names) and any(
+            isinstance(node, ast.Call)
+            and _writes(
+                st, fn, node, session_call(st, fn.module, node, fn, QUERY_METHODS) is not None
+            )
+            and bool(names & (items := _item_names(st, fn, node)))
+            and (fed is None or (bool(fed & items) and _core_change(st, fn, node)))
+            for node in after
+        )
+
+    if _existence_check(st, fn, check) and same_item_write(None):
         return True
-    else:
-        fed = _fetched(st, fn, check)
-        if not fed:
-            return False
-    return bool(names) and any(
-        isinstance(node, ast.Call)
-        and _writes(st, fn, node, session_call(st, fn.module, node, fn, QUERY_METHODS) is not None)
-        and bool(names & (items := _item_names(st, fn, node)))
-        and (fed is None or (bool(fed & items) and _core_change(st, fn, node)))
-        for node in after
-    )
+    if _changes_fetched(st, fn, check, after):
+        return True
+    fed = _fetched(st, fn, check)
+    return bool(fed) and same_item_write(fed)
 
 
 def _first_read_query(
@@ -1615,6 +1638,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     building filters in a loop is not reported; nor is a loop over batches
     (`for id_batch in id_batches`), where one query per batch is the fix. Only reads
     count: a statement that writes (`insert()`/`update()`/`delete()` chains, upserts,
+    a project builder named for the write such as `insert_on_conflict(values, ...)`,
     raw `INSERT`/`UPDATE`/`DELETE`/`NOTIFY` SQL, `session.query(...).delete()`, also
     when refined under an `if` as `stmt = stmt.where(...)`), in the loop or as a
     helper's only query, is row-by-row writing (FAA409's concern), and
@@ -1622,9 +1646,11 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     the session such as `dag.clear(run_id=run.run_id, session=session)`, then a query
     on the same names) is part of that per-item command, as is an existence check that
     only guards the helper's write of the same item (get-or-create: `existing = ...`,
-    `if existing: return existing`, then an insert), in the helper or written in the
-    loop body (`if read(...) is None: create(...)`), and so is a read of rows that are
-    then changed (`row.title = ...`, `setattr(row, ...)`, `session.delete(row)`) and
+    `if existing: return existing`, then an insert; or an upsert whose found row is
+    only changed, `if existing: existing.value = v`, else an insert of the same key,
+    with or without a flush: the next iteration's query autoflushes the write), in the
+    helper or written in the loop body (`if read(...) is None: create(...)`), and so is
+    a read of rows that are then changed (`row.title = ...`, `setattr(row, ...)`, `session.delete(row)`) and
     sent with `commit()`/`flush()`: an ORM update, in the helper or the loop body, or
     whose values feed a Core `update()`/`delete()` of the same item (a compare-and-swap:
     `update(T).where(T.id == key, T.stamp == row.stamp)`).
@@ -1649,7 +1675,10 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     Test modules are skipped.
     Sessions are recognized by their type (`Session`, `AsyncSession`, a
     `sessionmaker` instance, what a `get_db` dependency yields), so untyped objects
-    are only trusted under the usual names (`db`, `session`). Only SQLAlchemy and
+    are only trusted under the usual names (`db`, `session`), or when a `with` block
+    opens them from a factory the app keeps on its state (`async with
+    request.app.state.db() as conn:`) and uses them like a session (`conn.scalars(...)`,
+    `conn.execute(select(...))`). Only SQLAlchemy and
     SQLModel sessions (and `databases.Database`) are covered, not raw asyncpg or
     DB-API connections.
 

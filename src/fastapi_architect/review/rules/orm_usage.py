@@ -673,8 +673,9 @@ def _entity(
 
 
 def _column_uses(
-    project: Project, index: TableIndex, module: Module, call: ast.Call, fn: Function | None
+    st: OrmState, index: TableIndex, module: Module, call: ast.Call, fn: Function | None
 ) -> Iterator[_ColumnUse]:
+    project = st.project
     func = call.func
     assert isinstance(func, ast.Attribute)
     method = func.attr
@@ -695,6 +696,76 @@ def _column_uses(
         return
     for arg in [*call.args, *(kw.value for kw in call.keywords if kw.arg == "onclause")]:
         yield from _conditions(project, index, module, arg, fn, call, method)
+        if method in _JOIN_METHODS:
+            yield from _relationship_join(st, index, module, arg, fn, call, method)
+
+
+# `Fleet.instances.of_type(Alias)`, `Fleet.instances.and_(cond)`: the relationship's join.
+_RELATIONSHIP_JOIN_METHODS = frozenset({"of_type", "and_"})
+
+
+def _relationship_join(
+    st: OrmState,
+    index: TableIndex,
+    module: Module,
+    expr: ast.expr,
+    fn: Function | None,
+    call: ast.Call,
+    method: str,
+) -> Iterator[_ColumnUse]:
+    """`.join(Fleet.instances)` joins on the relationship's foreign key: the columns
+    `.join(Instance, Instance.fleet_id == Fleet.id)` names, the foreign-key column and
+    the column it references (a `foreign_keys=` argument picks among several)."""
+    while (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in _RELATIONSHIP_JOIN_METHODS
+    ):
+        expr = expr.func.value
+    if not isinstance(expr, ast.Attribute) or expr.attr not in st.index.relationship_names:
+        return
+    owner = st.index.model(st.project.resolve(module, expr.value, fn))
+    rel = owner.relationships.get(expr.attr) if owner is not None else None
+    if owner is None or rel is None or rel.target is None:
+        return
+    source, target = index.tables.get(owner.qualname), index.tables.get(rel.target)
+    if source is None or target is None:
+        return
+    relationship = rel.node.value if isinstance(rel.node, (ast.Assign, ast.AnnAssign)) else rel.node
+    chosen = _foreign_key_names(relationship) if isinstance(relationship, ast.Call) else None
+    seen: set[int] = set()
+    for child, parent in ((target, source), (source, target)):
+        for col in child.columns.values():
+            if col.foreign_key is None or id(col.node) in seen:
+                continue
+            table, _, column = col.foreign_key.rpartition(".")
+            if last_name(table) not in (parent.table, parent.label):
+                continue
+            if chosen is not None and col.attr not in chosen and col.name not in chosen:
+                continue
+            seen.add(id(col.node))
+            yield _ColumnUse(call, method, child, col, expr)
+            referenced = parent.column(column)
+            # A foreign key references a unique column: never one to report.
+            if referenced is not None and parent.leads_index(referenced):
+                yield _ColumnUse(call, method, parent, referenced, expr)
+
+
+def _foreign_key_names(relationship: ast.Call) -> set[str] | None:
+    """The column names a `relationship(foreign_keys=...)` names (`[project_id]`,
+    `[Run.fleet_id]`, `"Run.fleet_id"`), or None without the argument."""
+    value = keyword(relationship, "foreign_keys")
+    if value is None:
+        return None
+    names: set[str] = set()
+    for node in walk(value):
+        if isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names.update(re.findall(r"\w+", node.value))
+    return names
 
 
 def _conditions(
@@ -782,7 +853,7 @@ def _scope_uses(ctx: FileContext, index: TableIndex) -> list[_ColumnUse]:
                 and isinstance(sub.func, ast.Attribute)
                 and sub.func.attr in _QUERY_BUILDERS
             ):
-                uses.extend(_column_uses(ctx.project, index, ctx.module, sub, fn))
+                uses.extend(_column_uses(st, index, ctx.module, sub, fn))
         # Conditions built apart (`filters = [Model.a == x]`, then `where(*filters)`).
         uses.extend(_conditions(ctx.project, index, ctx.module, scope, fn, scope, "where"))
     st.memo[key] = uses
@@ -839,11 +910,15 @@ def filter_column_not_indexed(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     This is advice: a small lookup table does not need the index. To stay quiet where
     the query can already use an index, the rule does not report a column when the
     same function also filters on an indexed column, of this model or of a joined one
-    (`where(Book.owner_id == uid, Book.title == t)`), nor boolean columns, foreign keys (FAA405 covers them),
+    (`where(Book.owner_id == uid, Book.title == t)`; a join through a relationship,
+    `.join(Fleet.instances)`, is a condition on its foreign key and the column it
+    references, like `.join(Instance, Instance.fleet_id == Fleet.id)`), nor boolean
+    columns, foreign keys (FAA405 covers them),
     `!=`, `ilike()`/`contains()` comparisons (a B-tree index does not serve them), the
     conditions of an OR with a branch no index serves (`or_(col != x, col.is_(None))`)
     or `order_by()` without `limit()`. Filters built in a helper function and passed as
-    `where(*conditions)` are not followed. A partial index (`postgresql_where=`)
+    `where(*conditions)` are not followed, nor are the join conditions SQLAlchemy infers
+    for a bare class (`.join(Instance)`) or a `secondary=` relationship. A partial index (`postgresql_where=`)
     counts as an index on its columns whatever its condition. Test modules are skipped.
 
     ## Example
@@ -869,7 +944,7 @@ def filter_column_not_indexed(node: ast.Call, ctx: FileContext) -> Iterator[Repo
         return
     index = tables(ctx.model)
     fn = ctx.function()
-    uses = list(_column_uses(ctx.project, index, ctx.module, node, fn))
+    uses = list(_column_uses(state(ctx.model), index, ctx.module, node, fn))
     if not uses:
         return
     scope: list[_ColumnUse] | None = None
