@@ -19,6 +19,8 @@ from fastapi_architect.model.astutil import (
     walk_nodes,
 )
 from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.constants import class_attribute
+from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee
 from fastapi_architect.review.context import FileContext
@@ -321,6 +323,9 @@ class _LeakState:
     # Module id -> the names a call in it may use for `HTTPException` or a response
     # class (empty: the module cannot build one, the rule skips it).
     callee_names: dict[int, frozenset[str]] = field(default_factory=dict)
+    # (Project exception class, classes caught before it) -> the places the project
+    # builds it from an outside error's text (`_foreign_wraps`).
+    wraps: dict[tuple[str, tuple[str, ...]], list[_Wrap]] = field(default_factory=dict)
 
 
 _LEAK_CLASSES = HTTP_EXCEPTIONS | _RESPONSES
@@ -638,6 +643,10 @@ def status_value(expr: ast.expr | None, ctx: FileContext | None = None) -> int |
                     return None
                 codes.append(code)
             return max(codes)
+    if ctx is not None and isinstance(expr, ast.Attribute):
+        declared = _declared_status(ctx, expr)
+        if declared is not None:
+            return declared
     # `HTTPStatus.INTERNAL_SERVER_ERROR` (and `.value`)
     if isinstance(expr, ast.Attribute) and expr.attr == "value":
         expr = expr.value
@@ -645,6 +654,202 @@ def status_value(expr: ast.expr | None, ctx: FileContext | None = None) -> int |
         member = getattr(HTTPStatus, expr.attr, None)
         if isinstance(member, HTTPStatus):
             return int(member)
+    return None
+
+
+def _declared_status(ctx: FileContext, expr: ast.Attribute) -> int | None:
+    """`exc.status_code` of `except AgentError as exc`, when the project classes it may
+    hold all declare it in their class bodies (`status_code: int = 400`, inherited or
+    overridden by a subclass, never set in `__init__`): the highest of them, so a
+    subclass with a 5xx makes the response a server error."""
+    if not isinstance(expr.value, ast.Name):
+        return None
+    bound = _binding_handler(ctx, expr.value.id)
+    if bound is None:
+        return None
+    project = ctx.project
+    codes: list[int] = []
+    for name in _clause_classes(ctx, bound[1]):
+        caught = project.class_(name)
+        if caught is None:
+            return None
+        family = [caught.qualname]
+        family += [
+            q
+            for q in project.classes
+            if q != caught.qualname and project.is_subclass(q, frozenset({caught.qualname}))
+        ]
+        for member in family:
+            value: ast.expr | None = None
+            for ancestor in project.mro(member):
+                cls = project.class_(ancestor)
+                if cls is None:
+                    if _builtin_class(ancestor.removeprefix("builtins.")) is None:
+                        return None  # an outside base (`HTTPException`) may set it
+                    continue
+                if len(cls.bases) < len(cls.node.bases):
+                    return None  # a base that did not resolve
+                if expr.attr in project.instance_attributes(cls):
+                    return None  # `self.status_code = status_code` in `__init__`
+                if value is None:
+                    value = class_attribute(cls, expr.attr)
+            code = status_code_value(value)
+            if code is None:
+                return None
+            codes.append(code)
+    return max(codes) if codes else None
+
+
+@dataclass(frozen=True)
+class _Wrap:
+    """`raise CompactionError(str(exc))` in an `except Exception as exc` clause."""
+
+    node: ast.Call
+    caller: Function
+    wrapped: str  # the class the wrapped exception was caught as
+
+    def describe(self) -> str:
+        return (
+            f"`{_short(self.node)}` in `{self.caller.name}` wraps the text of "
+            f"`{last_name(self.wrapped)}`"
+        )
+
+
+# Attributes of an error that hold a number or a status line, not its text.
+_STATUS_ATTRS = _RESPONSE_STATUS_LINE | {"code", "errno"}
+
+
+def _mentions_text(expr: ast.expr, name: str) -> bool:
+    """Does `expr` use the exception `name` other than through a status attribute
+    (`exc.response.status_code`, `exc.errno`)?"""
+    status_only: set[int] = set()
+    for node in walk(expr):
+        if isinstance(node, ast.Attribute) and node.attr in _STATUS_ATTRS:
+            root: ast.expr = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            status_only.add(id(root))
+    return any(
+        isinstance(node, ast.Name) and node.id == name and id(node) not in status_only
+        for node in walk(expr)
+    )
+
+
+def _calls_outside(project: Project, fn: Function, body: list[ast.stmt]) -> bool:
+    """Does a `try` body wait on or call code outside the project (a provider, a
+    client library), or touch files, processes or sockets?"""
+    nodes: list[ast.AST] = list(body)
+    if _does_io(project, fn.module, fn, nodes):
+        return True
+    for node in walk_nodes(nodes):
+        if isinstance(node, ast.Await):
+            return True
+        if not isinstance(node, ast.Call):
+            continue
+        callee = resolve_callee(project, fn.module, node.func, fn)
+        if (
+            _plain_call(project, fn, node, callee)
+            or project.function(callee) is not None
+            or project.class_(callee) is not None
+            or (callee is not None and _builtin_class(callee) is not None)
+        ):
+            continue
+        return True
+    return False
+
+
+def _foreign_wraps(
+    state: _LeakState, project: Project, name: str, earlier: tuple[str, ...]
+) -> list[_Wrap]:
+    """The places the project builds the exception class `name` (or a subclass not
+    caught by the `earlier` clauses of the same `try`) from the text of an error it
+    caught from outside code: `except Exception as exc: raise CompactionError(str(exc))
+    from exc` around a provider call. The class's message is then not the project's
+    own there."""
+    key = (name, earlier)
+    found = state.wraps.get(key)
+    if found is not None:
+        return found
+    found = []
+    caught = project.class_(name)
+    root = caught.qualname if caught is not None else name
+    family = [root]
+    family += [
+        q for q in project.classes if q != root and project.is_subclass(q, frozenset({root}))
+    ]
+    callgraph = state.model.callgraph
+    for member in family:
+        if earlier and _surely_catches(project, list(earlier), member):
+            continue  # handled by an earlier clause
+        for caller, site in callgraph.callers(member):
+            fn = project.function(caller)
+            wrap = _wrap_at(state, project, fn, site.node) if fn is not None else None
+            if wrap is not None:
+                found.append(wrap)
+    state.wraps[key] = found
+    return found
+
+
+_REACH_DEPTH = 8
+
+
+def _reached_from_try(ctx: FileContext, name: str) -> tuple[set[str], ast.Try] | None:
+    """The project functions the `try` whose `except ... as name` holds the node may
+    run (its calls, and theirs), with the `try`; None outside a `try` (an exception
+    handler's parameter: anything may have raised it)."""
+    fn = ctx.function()
+    node = _enclosing_try(ctx, name)
+    if fn is None or node is None:
+        return None
+    project = ctx.project
+    callgraph = ctx.model.callgraph
+    inside = {id(n) for n in walk_nodes(list(node.body))}
+    todo: list[Function] = []
+    for site in callgraph.calls_of(fn):
+        if id(site.node) not in inside:
+            continue
+        callee = project.function(site.target)
+        if callee is None:
+            cls = project.class_(site.target)
+            callee = project.method(cls.qualname, "__init__") if cls is not None else None
+        if callee is not None:
+            todo.append(callee)
+    reached: set[str] = set()
+    for _ in range(_REACH_DEPTH):
+        following: list[Function] = []
+        for callee in todo:
+            if callee.qualname not in reached:
+                reached.add(callee.qualname)
+                following += callgraph.callees(project, callee)
+        todo = following
+    return reached, node
+
+
+def _wrap_at(state: _LeakState, project: Project, fn: Function, call: ast.Call) -> _Wrap | None:
+    arguments = [*call.args, *(kw.value for kw in call.keywords)]
+    line = call.lineno
+    for node in body_nodes(fn.node):
+        if type(node) is not ast.Try:
+            continue
+        for handler in node.handlers:
+            end = handler.end_lineno or handler.lineno
+            if not handler.name or not handler.lineno <= line <= end:
+                continue
+            if not any(_mentions_text(a, handler.name) for a in arguments):
+                continue
+            caught = handler.type
+            elements = caught.elts if isinstance(caught, ast.Tuple) else [caught] if caught else []
+            classes = [project.resolve(fn.module, e, fn) for e in elements] or ["BaseException"]
+            for cls in classes:
+                if cls is not None and (
+                    cls in _CLIENT_ERRORS
+                    or cls in _DATA_FORMAT_ERRORS
+                    or project.class_(cls) is not None
+                    or _unseen_project_class(state, project, cls)
+                ):
+                    continue
+                if _calls_outside(project, fn, node.body):
+                    return _Wrap(call, fn, cls or "?")
     return None
 
 
@@ -669,6 +874,74 @@ def _unseen_project_class(state: _LeakState, project: Project, name: str) -> boo
         and name.split(".", 1)[0] in state.project_roots
         and name not in _BUILTIN_EXCEPTIONS
     )
+
+
+def _clause_classes(ctx: FileContext, clause: ast.ExceptHandler) -> list[str | None]:
+    caught = clause.type
+    if caught is None:
+        return []
+    elements = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    return [ctx.resolve(e) for e in elements]
+
+
+def _surely_catches(project: Project, caught: list[str], raised: str) -> bool:
+    """Does `except (caught...)` catch every exception of class `raised` (the class or
+    an ancestor is caught)? Unlike `_catches`, unknown classes do not."""
+    targets = {project.canonical(c) for c in caught}
+    builtin = [b for c in caught if (b := _builtin_class(c.removeprefix("builtins."))) is not None]
+    for ancestor in project.mro(raised):
+        if ancestor in targets or project.canonical(ancestor) in targets:
+            return True
+        base = _builtin_class(ancestor.removeprefix("builtins."))
+        if base is not None and any(issubclass(base, b) for b in builtin):
+            return True
+    return False
+
+
+def _inside(node: ast.AST, body: list[ast.stmt]) -> bool:
+    return any(n is node for n in walk_nodes(list(body)))
+
+
+def _earlier_classes(ctx: FileContext, name: str) -> tuple[str, ...]:
+    """The classes the clauses before `except ... as name` in its `try` catch."""
+    bound = _binding_handler(ctx, name)
+    node = _enclosing_try(ctx, name)
+    if bound is None or node is None:
+        return ()
+    out: list[str] = []
+    for clause in node.handlers:
+        if clause is bound[1]:
+            break
+        out += [c for c in _clause_classes(ctx, clause) if c is not None]
+    return tuple(out)
+
+
+def _unreachable_clause(ctx: FileContext) -> bool:
+    """Is the node in an `except` clause that nothing reaches, because an earlier
+    clause of the same `try` catches each of its classes or a base class of it
+    (`except AgentError` before `except CompactionError(AgentError)`)?"""
+    project = ctx.project
+    for index in range(len(ctx.stack) - 1, 0, -1):
+        clause = ctx.stack[index]
+        if isinstance(clause, _SCOPES):
+            return False
+        parent = ctx.stack[index - 1]
+        # `except*` runs every matching clause: only a plain `try` shadows.
+        if not isinstance(clause, ast.ExceptHandler) or type(parent) is not ast.Try:
+            continue
+        classes = _clause_classes(ctx, clause)
+        earlier: list[str] = []
+        for other in parent.handlers:
+            if other is clause:
+                break
+            earlier += [c for c in _clause_classes(ctx, other) if c is not None]
+        if (
+            earlier
+            and classes
+            and all(c is not None and _surely_catches(project, earlier, c) for c in classes)
+        ):
+            return True
+    return False
 
 
 def _enclosing_try(ctx: FileContext, name: str) -> ast.Try | None:
@@ -768,6 +1041,157 @@ def _try_body_kind(ctx: FileContext, name: str, classes: list[str]) -> str | Non
     if broad and all(_is_model_call(ctx, call) for call in calls):
         return "model"
     return None
+
+
+# Name prefixes of a project function that only parses or checks the value it is given
+# (`SpanQuery.from_dict(data)`, `parse_filter(text)`, `validate_cron(expr)`).
+_PARSE_PREFIXES = ("parse", "from_", "validate", "decode", "deserialize", "loads")
+# Methods that dump a request model back to plain data (`query.model_dump()`).
+_DUMP_METHODS = frozenset({"model_dump", "model_dump_json", "dict"})
+_NOT_PLAIN_EXPRS = (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda)
+_LOCAL_DEPTH = 3
+
+
+def _client_params(ctx: FileContext, fn: Function) -> frozenset[str]:
+    """The parameters of a path operation function that FastAPI fills from the request
+    (path, query, header, cookie and body values): not its dependencies, nor the
+    framework objects (`Request`, `Response`, `BackgroundTasks`)."""
+    if not ctx.model.routes_of(fn):
+        return frozenset()
+    project = ctx.project
+    dependencies = {site.param for site in param_sites(project, fn)}
+    out: set[str] = set()
+    for param, _default in parameters(fn.node):
+        if param.arg in dependencies or param.arg in ("self", "cls"):
+            continue
+        typ = annotation_type(project, fn.module, param.annotation, fn.parent)
+        if typ is not None and typ.split(".", 1)[0] in ("fastapi", "starlette"):
+            continue
+        out.add(param.arg)
+    return frozenset(out)
+
+
+def _parser_call(ctx: FileContext, state: _LeakState, call: ast.Call) -> bool:
+    """A call of a project function named like a parser (`SpanQuery.from_dict(data)`,
+    `parse_filter(text)`): a plain (not async) function of the reviewed code that does
+    no I/O, or a function of the project's own top-level package defined outside the
+    reviewed folder (`phoenix.trace.dsl` when reviewing `phoenix/server`)."""
+    callee = ctx.resolve(call.func)
+    if callee is None or not last_name(callee).startswith(_PARSE_PREFIXES):
+        return False
+    project = ctx.project
+    fn = project.function(callee)
+    if fn is not None:
+        return not fn.is_async and not _does_io(project, fn.module, fn, list(fn.node.body))
+    owner = callee.rpartition(".")[0]
+    if (
+        project.class_(callee) is not None
+        or project.class_(owner) is not None
+        or callee.split(".", 1)[0] not in state.project_roots
+    ):
+        return False
+    # The longest reviewed prefix must be a package whose submodule is not reviewed
+    # (`phoenix` of `phoenix.trace.dsl.SpanQuery.from_dict`), not a reviewed module.
+    module, rest = project.split(callee)
+    head = rest.split(".", 1)[0]
+    return module is None or (
+        module.is_package
+        and not any(
+            head in names
+            for names in (module.functions, module.classes, module.assignments, module.imports)
+        )
+    )
+
+
+def _plain_client_call(ctx: FileContext, fn: Function, call: ast.Call) -> bool:
+    """A call that only reads or reshapes the value it is given (`_plain_call`), or
+    dumps a request model (`query.model_dump()`)."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in _DUMP_METHODS:
+        return ctx.project.function(ctx.resolve(func)) is None
+    return _plain_call(ctx.project, fn, call, ctx.resolve(func))
+
+
+def _client_values(
+    ctx: FileContext,
+    state: _LeakState,
+    fn: Function,
+    expr: ast.expr,
+    client: frozenset[str],
+    depth: int = 0,
+) -> int | None:
+    """How many project parsers (`_parser_call`) `expr` calls, when it is made only of
+    the request's values (`client`), constants and locals bound to such values, through
+    those parsers and plain calls (`_plain_client_call`); None when it is made of
+    anything else."""
+    bound: set[str] = set()
+    skip: set[int] = set()
+    parsers = 0
+    for node in walk(expr):
+        if id(node) in skip:
+            continue
+        if isinstance(node, _NOT_PLAIN_EXPRS):
+            return None
+        if isinstance(node, ast.comprehension):
+            bound |= {n.id for n in walk(node.target) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Call):
+            if _parser_call(ctx, state, node):
+                parsers += 1
+                skip |= {id(n) for n in walk(node.func)}  # the parser, not a value
+            elif not _plain_client_call(ctx, fn, node):
+                return None
+            elif isinstance(node.func, ast.Name):
+                skip.add(id(node.func))
+    for node in walk(expr):
+        if not isinstance(node, ast.Name) or id(node) in skip or node.id in bound:
+            continue
+        if node.id in fn.local_values:
+            value = fn.local_values[node.id]
+            if (
+                value is None
+                or depth >= _LOCAL_DEPTH
+                or _client_values(ctx, state, fn, value, client, depth + 1) is None
+            ):
+                return None
+        elif node.id not in client:
+            return None
+    return parsers
+
+
+def _parses_client_input(ctx: FileContext, state: _LeakState, name: str) -> bool:
+    """Does the `try` whose `except ... as name` holds the node only parse the
+    request's own values with project parsers (`_parser_call`)? Then what it raises
+    describes the client's input: `[SpanQuery.from_dict(q.model_dump()) for q in
+    body.queries]`, with no `await`, no I/O and no other call."""
+    fn = ctx.function()
+    node = _enclosing_try(ctx, name)
+    if fn is None or node is None:
+        return False
+    client = _client_params(ctx, fn)
+    if not client or _does_io(ctx.project, ctx.module, fn, list(node.body)):
+        return False
+    parsers = 0
+    for stmt in node.body:
+        targets: list[ast.expr] = []
+        if isinstance(stmt, ast.Assign):
+            targets = stmt.targets
+        elif isinstance(stmt, ast.AnnAssign):
+            targets = [stmt.target]
+        elif not isinstance(stmt, (ast.Expr, ast.Return)):
+            return False
+        if stmt.value is None:
+            return False
+        found = _client_values(ctx, state, fn, stmt.value, client)
+        if found is None:
+            return False
+        parsers += found
+        for target in targets:
+            for part in walk(target):
+                if isinstance(part, ast.Name):
+                    client |= {part.id}  # bound in the `try` from the request's values
+                elif not isinstance(part, (ast.Tuple, ast.List, ast.Starred)):
+                    return False  # `self.x = ...`, `data[k] = ...`
+    return parsers > 0
 
 
 def _does_io(
@@ -1231,7 +1655,14 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     error whose message the project wrote) or a validation error meant for the client:
     `ValueError`, Pydantic's `ValidationError`, `RequestValidationError`,
     `HTTPException`, JSON decoding and JWT errors, starlette's `MultiPartException`,
-    jinja2's `TemplateSyntaxError` and jsonschema's `ValidationError`. A message is
+    jinja2's `TemplateSyntaxError` and jsonschema's `ValidationError`. A project
+    class is not trusted, at any status, when code the `try` may run (its calls, and
+    theirs, through the call graph) builds it or a subclass from the text of an error
+    caught from outside code: `except Exception as exc: raise CompactionError(str(exc))`
+    around a provider call or other I/O (not a status attribute such as
+    `exc.response.status_code`, nor a client-safe or project error); the message names
+    that construction. A call through a callback (`anyio.to_thread.run_sync(fn)`) is not
+    followed. A message is
     project-written when it is a literal or an f-string template of the project's own
     values (`f"Unknown model {name}"`), not one that interpolates another exception
     (`f"failed: {e}"`, `str(e)`), a traceback, an upstream response or the repr of an
@@ -1255,8 +1686,23 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     only decodes JSON (`response.json()`, `json.loads`) is not reported at any status
     (the message is a parse position), nor are the errors only a parser raises about
     the bytes it was given (`zipfile.BadZipFile`, `tarfile.ReadError`,
-    `binascii.Error`, XML and TOML parse errors). A status bound to a local in the `except` clause
-    (`code = 413 if ... else 400`) counts as its highest branch. The status line of
+    `binascii.Error`, XML and TOML parse errors). Any `except` around a `try` body
+    that only feeds the request's own values (path, query and body parameters, not
+    dependencies, and locals made of them through plain calls such as
+    `query.model_dump()`) to project parsers, functions named `parse*`, `from_*`,
+    `validate*`, `decode*`, `deserialize*` or `loads*` (of the reviewed code, plain
+    functions that do no I/O; or of the project's top-level package defined outside
+    the reviewed folder, `SpanQuery.from_dict` of `phoenix.trace.dsl` when reviewing
+    `phoenix/server`), with no `await`, is taken as an error about the client's
+    input, like a `ValidationError`. A status bound to a local in the `except` clause
+    (`code = 413 if ... else 400`) counts as its highest branch; `exc.status_code` of
+    `except DomainError as exc` counts as the highest `status_code` that the caught
+    project classes, their ancestors and subclasses declare in their class bodies (a
+    subclass with `status_code = 503` makes it a server error); one set in
+    `__init__` or by an outside base stays unknown. An `except` clause that an
+    earlier clause of the same `try` makes unreachable (`except AgentError` before
+    `except CompactionError`, a subclass; `except Exception` before `except
+    ValueError`) is not reported: nothing reaches it. The status line of
     an HTTP status error is not its text: aiohttp's `ClientResponseError.message` (the
     reason phrase, also under `if isinstance(e, ClientResponseError)`), urllib's
     `HTTPError.reason` and `e.response.status_code`/`.reason`/`.reason_phrase` are not
@@ -1321,7 +1767,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
         return
     names = _exception_names(ctx, state)
     leak = _find_leak(ctx, payload, names)
-    if leak is None:
+    if leak is None or _unreachable_clause(ctx):
         return
     server_error = status is not None and status >= 500
     status_text = f" in a {status} response" if status is not None else ""
@@ -1340,11 +1786,32 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     kind = _try_body_kind(ctx, leak.name, classes)
     if kind == "json":
         return
-    # A broad `except` around a model construction catches a `ValidationError`.
-    effective = ["pydantic.ValidationError"] if kind == "model" else classes
+    if kind is None and _parses_client_input(ctx, state, leak.name):
+        kind = "parse"
+    # A broad `except` around a model construction catches a `ValidationError`; around
+    # project parsers of the request's values, errors about the client's input.
+    effective = ["pydantic.ValidationError"] if kind in ("model", "parse") else classes
     client_error = status is not None and 400 <= status < 500
-    if _client_safe(state, ctx.project, effective) or (
-        client_error and _project_raised(ctx, leak.name, classes)
+    project = ctx.project
+    # A project class the project also builds from an outside error's text, in code
+    # the `try` may run.
+    earlier = _earlier_classes(ctx, leak.name)
+    reach = _reached_from_try(ctx, leak.name)
+    wrap = next(
+        (
+            found
+            for c in effective
+            if project.class_(c) is not None or _unseen_project_class(state, project, c)
+            for found in _foreign_wraps(state, project, c, earlier)
+            if reach is None
+            or found.caller.qualname in reach[0]
+            or (found.caller is ctx.function() and _inside(found.node, reach[1].body))
+        ),
+        None,
+    )
+    if wrap is None and (
+        _client_safe(state, project, effective)
+        or (client_error and _project_raised(ctx, leak.name, classes))
     ):
         if not server_error:
             return
@@ -1352,9 +1819,11 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     else:
         severity = "error" if server_error else "warning"
     caught = " | ".join(f"`{last_name(c)}`" for c in classes)
+    wrapped = f": {wrap.describe()}" if wrap is not None else ""
     yield Report(
         leak.node,
-        f"{what} sends the message of {caught} ({leak.describe()}) to the client{status_text}",
+        f"{what} sends the message of {caught} ({leak.describe()}) to the "
+        f"client{status_text}{wrapped}",
         severity=severity,
     )
 

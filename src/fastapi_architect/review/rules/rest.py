@@ -9,8 +9,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
-from fastapi_architect.model.apps import Route
-from fastapi_architect.model.astutil import body_nodes, last_name, walk, walk_nodes
+from fastapi_architect.model.apps import Mount, Route
+from fastapi_architect.model.astutil import (
+    body_nodes,
+    is_true,
+    keyword,
+    last_name,
+    walk,
+    walk_nodes,
+)
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function, Project
 from fastapi_architect.model.types import resolve_callee
@@ -186,6 +193,7 @@ class _Creation:
     reason: str = ""
     sets_status: bool = False
     returns_response: bool = False
+    returns_existing: bool = False
 
 
 _CREATIONS: FunctionCache[_Creation] = FunctionCache()
@@ -322,6 +330,114 @@ def _returns_response(project: Project, fn: Function, expr: ast.expr) -> bool:
     return bool(live) and all(is_response_expr(project, helper, v) for v in live)
 
 
+# Calls that look up an existing row: `crud.get_channel(...)`, `repo.find_by_name(...)`,
+# `query.first()`, `result.scalar_one_or_none()`, `session.get(Model, id)`.
+_LOOKUP_PREFIXES = ("get", "find", "fetch", "lookup", "load")
+_LOOKUP_METHODS = frozenset({"first", "one_or_none", "scalar_one_or_none", "one", "scalar"})
+
+
+def _is_lookup(project: Project, fn: Function, expr: ast.expr | None) -> bool:
+    call = _strip_await(expr)
+    if not isinstance(call, ast.Call):
+        return False
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        if func.attr in _LOOKUP_METHODS:
+            return True
+        if func.attr == "get":  # `session.get(Model, id)`, not `dict.get`
+            return isinstance(func.value, ast.Name) and func.value.id in SESSION_NAMES
+    callee = resolve_callee(project, fn.module, func, fn)
+    name = last_name(callee) if callee else func.attr if isinstance(func, ast.Attribute) else ""
+    words = path_words(name)
+    return len(words) > 1 and words[0] in _LOOKUP_PREFIXES
+
+
+def _found_names(test: ast.expr) -> list[str]:
+    """The names an `if` test requires to be found: `if row:`, `if row is not None:`,
+    `if row and ...:`."""
+    if isinstance(test, ast.Name):
+        return [test.id]
+    if (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.IsNot)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    ):
+        return [test.left.id]
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return [name for value in test.values for name in _found_names(value)]
+    return []
+
+
+def _as_found(project: Project, fn: Function, value: ast.expr, name: str) -> bool:
+    """Is a returned value the found row itself, or a view of it (`row`,
+    `RowOut.model_validate(row)`, `RowOut(**row.model_dump())`, `row.to_dict()`), not
+    something made with it (`create_item(parent)`)?"""
+    value = _strip_await(value) or value
+    if isinstance(value, ast.Name):
+        return value.id == name
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    root: ast.expr = func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if isinstance(root, ast.Name) and root.id == name:
+        return True  # `row.to_dict()`
+    callee = resolve_callee(project, fn.module, func, fn)
+    if callee is None:
+        return False
+    owner, _, method = callee.rpartition(".")
+    if not (
+        (_is_class(project, callee) and project.function(callee) is None)
+        or (method in _VALIDATE_CONSTRUCTORS and owner and _is_class(project, owner))
+    ):
+        return False
+    arguments = [*value.args, *(kw.value for kw in value.keywords)]
+    return any(isinstance(n, ast.Name) and n.id == name for a in arguments for n in walk(a))
+
+
+def _returns_found_row(project: Project, fn: Function) -> bool:
+    """Does `fn` return an existing row it looked up (get-or-create): `existing =
+    crud.get_link(...)` then `if existing: return existing` before making a new one?"""
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.If):
+            continue
+        found = [
+            n for n in _found_names(node.test) if _is_lookup(project, fn, fn.local_values.get(n))
+        ]
+        if not found:
+            continue
+        for inner in walk_nodes(list(node.body)):
+            if (
+                isinstance(inner, ast.Return)
+                and inner.value is not None
+                and any(_as_found(project, fn, inner.value, name) for name in found)
+            ):
+                return True
+    return False
+
+
+def _gets_or_creates(project: Project, fn: Function, values: list[ast.expr]) -> bool:
+    """Get-or-create: the handler, or the project function whose result it returns
+    (`return crud.create_link(...)`, `link = ...; return link`), answers a repeated
+    call with the row that exists (`_returns_found_row`): 201 would mislabel it."""
+    if _returns_found_row(project, fn):
+        return True
+    for value in values:
+        calls = [value, *(fn.local_values.get(n) for n in _returned_names(fn, value))]
+        for call in calls:
+            call = _strip_await(call)
+            if not isinstance(call, ast.Call):
+                continue
+            helper = project.function(resolve_callee(project, fn.module, call.func, fn))
+            if helper is not None and helper is not fn and _returns_found_row(project, helper):
+                return True
+    return False
+
+
 def _creation(model: AppModel, fn: Function) -> _Creation:
     project = model.project
     out = _Creation()
@@ -332,6 +448,7 @@ def _creation(model: AppModel, fn: Function) -> _Creation:
                 out.sets_status = True  # `response.status_code = 201`
     values = returned_values(fn)
     out.returns_response = any(_returns_response(project, fn, v) for v in values)
+    out.returns_existing = _gets_or_creates(project, fn, values)
     if _named_as_creation(fn.name):
         out.reason = "is named like a create endpoint"
         return out
@@ -350,6 +467,50 @@ def _creation(model: AppModel, fn: Function) -> _Creation:
                 out.reason = f"returns the new `{added[name]}` it adds to the session"
                 return out
     return out
+
+
+def _deprecated_mount(mount: Mount) -> bool:
+    """Does FastAPI mark the operations served through this mount deprecated: an
+    `APIRouter(deprecated=True)` or `include_router(..., deprecated=True)` on the way
+    (a mounted sub-application starts afresh)?"""
+    deprecated = False
+    for index, router in enumerate(mount.chain):
+        if index:
+            parent = mount.chain[index - 1]
+            includes = [i for i in parent.includes if i.child is router]
+            if any(i.kind == "mount" for i in includes):
+                deprecated = False
+            elif includes and all(is_true(keyword(i.node, "deprecated")) for i in includes):
+                deprecated = True
+        if is_true(keyword(router.node, "deprecated")):
+            deprecated = True
+    return deprecated
+
+
+def _is_deprecated(route: Route) -> bool:
+    """Is the operation deprecated (`deprecated=True` on the decorator, or on the
+    router or `include_router` it is served through, at every place it is served)?"""
+    if is_true(route.keywords.get("deprecated")):
+        return True
+    mounts = route.mounts or [Mount(None, route.path, [], [], [route.router])]
+    return all(_deprecated_mount(m) for m in mounts)
+
+
+def _candidate(route: Route, ctx: ProjectContext) -> bool:
+    """Is this registration one the rule may report, by its decorator, path and
+    router alone (before the handler's body is read)?"""
+    # `api_route(methods=["GET", "POST"])` shares one status: 201 would change the GET too.
+    if route.kind != "http" or set(route.methods) != {"POST"}:
+        return False
+    if "status_code" in route.keywords or has_keyword_splat(route) or _is_action(route):
+        return False
+    if _is_deprecated(route):
+        return False  # kept for old clients: changing its status only breaks them
+    response_class = route.keywords.get("response_class")
+    # A form post that redirects (303): 201 would not apply.
+    return response_class is None or not last_name(
+        ctx.project.resolve(route.module, response_class)
+    ).endswith("RedirectResponse")
 
 
 @rule(
@@ -408,7 +569,19 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
       (`create_access_token`, `create_checkout_session`, `create_upload_url`), a
       bare `add` handler, and by name alone `add_<x>_to_<y>`, which links existing
       things to an existing parent (`add_user_to_group`; a new object it adds to the
-      session and returns is still reported).
+      session and returns is still reported);
+    - deprecated operations (`deprecated=True` on the decorator, on the `APIRouter` or
+      on the `include_router` that serves them): they are kept for existing clients,
+      and changing their status only breaks those;
+    - get-or-create handlers: the handler, or the project function whose result it
+      returns, answers with a row it looked up (`existing = crud.get_link(...)`, a
+      `.first()` or `.scalar_one_or_none()` query, `session.get(...)`) under `if
+      existing:` before making a new one, so a fixed 201 would mislabel the repeat
+      call (a get-or-create in code outside the reviewed folder is not seen).
+
+    A handler registered more than once (`@router.post` stacked on
+    `@v2_router.post`) is reported once, at its first registration the rule would
+    report; the message counts the others.
 
     Creation detected through the body needs the created object to be returned, so a
     side effect such as an audit-log row does not count, and calls are followed one
@@ -431,24 +604,37 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
     ## Fix safety
     `--unsafe-fixes` adds `status_code=status.HTTP_201_CREATED` to the decorator. It is
     unsafe: clients that compare with 200 exactly must be updated (the contract guard
-    reports the changed status as breaking).
+    reports the changed status as breaking). Only the reported registration is changed:
+    declare the status on the handler's other registrations too.
     """
-    # `api_route(methods=["GET", "POST"])` shares one status: 201 would change the GET too.
-    if route.kind != "http" or set(route.methods) != {"POST"}:
+    if not _candidate(route, ctx):
         return
-    if "status_code" in route.keywords or has_keyword_splat(route) or _is_action(route):
-        return
-    response_class = route.keywords.get("response_class")
-    if response_class is not None and last_name(
-        ctx.project.resolve(route.module, response_class)
-    ).endswith("RedirectResponse"):
-        return  # a form post that redirects (303): 201 would not apply
     handler = route.handler
-    found = _CREATIONS.get(ctx.model, handler, lambda: _creation(ctx.model, handler))
-    if not found.reason or found.sets_status or found.returns_response:
+    # A handler registered more than once (`@router.post` stacked on `@v2_router.post`)
+    # is reported once, at its first registration the rule would report.
+    twins = [r for r in ctx.model.routes_of(handler) if r is route or _candidate(r, ctx)]
+    twins.sort(
+        key=lambda r: (
+            r.module.relpath,
+            getattr(r.node, "lineno", 0),
+            getattr(r.node, "col_offset", 0),
+        )
+    )
+    if twins[0] is not route:
         return
+    found = _CREATIONS.get(ctx.model, handler, lambda: _creation(ctx.model, handler))
+    if not found.reason or found.sets_status or found.returns_response or found.returns_existing:
+        return
+    others = len(twins) - 1
+    also = ""
+    if others:
+        also = (
+            f" (and at its {others} other registrations)"
+            if others > 1
+            else " (and at its other registration)"
+        )
     yield Report(
         route.node,
         f"`{handler.name}` ({route_label(route)}) "
-        f"{found.reason}, but answers `200 OK`: declare `status_code=201`",
+        f"{found.reason}, but answers `200 OK`: declare `status_code=201`{also}",
     )
