@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from fastapi_architect.model.apps import (
+    APP_CLASSES,
     HTTP_METHODS,
     Include,
     Mount,
@@ -30,7 +31,9 @@ from fastapi_architect.model.astutil import (
     keyword,
     last_name,
     parameters,
+    statements,
     walk,
+    walk_nodes,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.constants import DYNAMIC, class_attribute
@@ -157,6 +160,444 @@ def _schema_unpublished(model: AppModel, route: Route) -> bool:
         if app is None or id(app) not in unpublished:
             return False
     return True
+
+
+# ------------------------------------------------------------------ paths a custom document leaves out
+
+# `app.openapi = custom_openapi` (or `app.openapi_schema = build_schema()`): the project
+# builds the published document itself, and may keep only some of the paths in it.
+_OVERRIDES_SCHEMA = re.compile(r"\.openapi(?:_schema)?\s*=[^=]")
+_PATH_CONVERTER = re.compile(r"{(\w+):[^}]*}")
+# Calls that pass the paths through unchanged on the way to a loop or a comprehension.
+_PATH_WRAPPERS = frozenset({"list", "tuple", "sorted"})
+_PATH_VIEWS = frozenset({"items", "keys", "copy"})
+
+
+@dataclass
+class _PathFilter:
+    """One step of a custom `openapi()` that removes paths from the document. A path
+    bound to `var` is removed when `cond` is false (`keep`: the `if` of a comprehension
+    that rebuilds `schema["paths"]`) or when it is true (a loop that deletes the paths
+    it matches); `exact`: paths deleted by their literal (`del schema["paths"]["/x"]`)."""
+
+    fn: Function
+    var: str = ""
+    cond: ast.expr | None = None
+    keep: bool = True
+    exact: frozenset[str] = frozenset()
+
+
+def _is_paths_item(expr: ast.expr | None) -> bool:
+    """`schema["paths"]` or `schema.get("paths", {})`."""
+    if isinstance(expr, ast.Subscript):
+        return const_str(expr.slice) == "paths"
+    return (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "get"
+        and bool(expr.args)
+        and const_str(expr.args[0]) == "paths"
+    )
+
+
+def _paths_dict(fn: Function, expr: ast.expr) -> bool:
+    """The document's paths: `schema["paths"]`, or a local bound to it."""
+    if isinstance(expr, ast.Name):
+        return _is_paths_item(fn.local_values.get(expr.id))
+    return _is_paths_item(expr)
+
+
+def _iterates_paths(fn: Function, expr: ast.expr) -> bool:
+    """`schema["paths"].items()`, `list(schema["paths"])`, `sorted(paths.keys())`..."""
+    for _ in range(4):
+        if not isinstance(expr, ast.Call):
+            break
+        func = expr.func
+        if isinstance(func, ast.Name) and func.id in _PATH_WRAPPERS and len(expr.args) == 1:
+            expr = expr.args[0]
+        elif isinstance(func, ast.Attribute) and func.attr in _PATH_VIEWS and not expr.args:
+            expr = func.value
+        else:
+            break
+    return _paths_dict(fn, expr)
+
+
+def _loop_name(target: ast.expr) -> str:
+    """The name a loop binds the path to: `path` in `for path in ...` or in
+    `for path, ops in ....items()`."""
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Tuple) and target.elts and isinstance(target.elts[0], ast.Name):
+        return target.elts[0].id
+    return ""
+
+
+def _deleted_key(fn: Function, stmt: ast.stmt) -> ast.expr | None:
+    """The key `del paths[key]` or `paths.pop(key, ...)` removes from the document."""
+    if isinstance(stmt, ast.Delete) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+        if isinstance(target, ast.Subscript) and _paths_dict(fn, target.value):
+            return target.slice
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        func = call.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "pop"
+            and call.args
+            and _paths_dict(fn, func.value)
+        ):
+            return call.args[0]
+    return None
+
+
+def _deletes(fn: Function, stmt: ast.stmt, var: str) -> bool:
+    key = _deleted_key(fn, stmt)
+    return isinstance(key, ast.Name) and key.id == var
+
+
+def _jumps(stmt: ast.stmt) -> bool:
+    return any(isinstance(n, (ast.Continue, ast.Break, ast.Return)) for n in walk_nodes([stmt]))
+
+
+def _loop_filter(fn: Function, var: str, body: list[ast.stmt]) -> list[_PathFilter]:
+    """`for path in list(schema["paths"]): if not path.startswith("/v1"): del
+    schema["paths"][path]`, also after `if ...: continue` guards."""
+    skips: list[ast.expr] = []  # the guards of `if cond: continue` seen so far
+    out: list[_PathFilter] = []
+    for stmt in body:
+        if (
+            isinstance(stmt, ast.If)
+            and not stmt.orelse
+            and len(stmt.body) == 1
+            and isinstance(stmt.body[0], ast.Continue)
+        ):
+            skips.append(stmt.test)
+            continue
+        parts: list[ast.expr] = [ast.UnaryOp(op=ast.Not(), operand=s) for s in skips]
+        if _deletes(fn, stmt, var):
+            pass
+        elif (
+            isinstance(stmt, ast.If)
+            and any(_deletes(fn, s, var) for s in stmt.body)
+            and not any(_jumps(s) for s in stmt.body)
+        ):
+            parts.append(stmt.test)
+        elif _jumps(stmt):
+            break  # which paths get past it is not known
+        else:
+            continue
+        cond: ast.expr = (
+            ast.BoolOp(op=ast.And(), values=parts)
+            if len(parts) > 1
+            else parts[0]
+            if parts
+            else ast.Constant(value=True)
+        )
+        out.append(_PathFilter(fn, var, cond, keep=False))
+    return out
+
+
+def _cached_schema(node: ast.Return) -> bool:
+    """`return app.openapi_schema`: the document built on an earlier call."""
+    return isinstance(node.value, ast.Attribute) and node.value.attr == "openapi_schema"
+
+
+def _path_filters(fn: Function) -> list[_PathFilter]:
+    """The steps of a document builder that remove paths, among the statements it always
+    runs (not under an `if`, and before any `return` other than of a cached document)."""
+    out: list[_PathFilter] = []
+    body = list(fn.node.body)
+    while body:
+        stmt = body.pop(0)
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
+            body[:0] = stmt.body
+            continue
+        if any(isinstance(n, ast.Return) and not _cached_schema(n) for n in walk_nodes([stmt])):
+            break  # later steps may not run
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            value = stmt.value
+            if isinstance(value, ast.Name):
+                value = fn.local_values.get(value.id) or value
+            if (
+                _is_paths_item(stmt.targets[0])
+                and isinstance(value, ast.DictComp)
+                and len(value.generators) == 1
+            ):
+                loop = value.generators[0]
+                var = _loop_name(loop.target)
+                if var and loop.ifs and _iterates_paths(fn, loop.iter):
+                    cond = (
+                        loop.ifs[0]
+                        if len(loop.ifs) == 1
+                        else ast.BoolOp(op=ast.And(), values=list(loop.ifs))
+                    )
+                    out.append(_PathFilter(fn, var, cond))
+        elif isinstance(stmt, ast.For) and _iterates_paths(fn, stmt.iter):
+            var = _loop_name(stmt.target)
+            if var:
+                out.extend(_loop_filter(fn, var, stmt.body))
+        else:
+            key = const_str(_deleted_key(fn, stmt))
+            if key is not None:
+                out.append(_PathFilter(fn, exact=frozenset({key})))
+    return out
+
+
+def _assigned(body: list[ast.stmt], name: str) -> list[ast.expr] | None:
+    """Every value a block assigns to `name` (in any branch); None when the name is also
+    bound some other way (unpacked, a loop variable, augmented)."""
+    values: list[ast.expr] = []
+    for stmt in statements(body):
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name) and target.id == name:
+                    values.append(stmt.value)
+                elif _binds(target, name):
+                    return None
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            if stmt.target.id == name and stmt.value is not None:
+                values.append(stmt.value)
+        elif isinstance(stmt, ast.AugAssign):
+            if isinstance(stmt.target, ast.Name) and stmt.target.id == name:
+                return None
+        elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            targets = (
+                [stmt.target]
+                if isinstance(stmt, (ast.For, ast.AsyncFor))
+                else [i.optional_vars for i in stmt.items if i.optional_vars is not None]
+            )
+            if any(_binds(target, name) for target in targets):
+                return None
+    return values
+
+
+def _binds(target: ast.expr, name: str) -> bool:
+    """Does an assignment target bind `name` (`a, name = ...`; not `name.attr = ...`)?"""
+    return any(
+        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+        for n in walk(target)
+    )
+
+
+def _bound_values(
+    project: Project, module: Module, scope: Function | None, name: str
+) -> list[tuple[Module, Function | None, ast.expr]] | None:
+    """Every value `name` may hold where it is read: the assignments of the function or
+    module that binds it."""
+    fn = scope
+    while fn is not None:
+        if name in fn.param_names:
+            return None
+        if name in fn.local_values:
+            found = _assigned(list(fn.node.body), name)
+            return None if found is None else [(module, fn, value) for value in found]
+        fn = fn.parent
+    qualname = project.resolve_name(module, name, None)
+    owner, rest = project.split(project.canonical(qualname)) if qualname else (None, "")
+    if owner is None or not rest or "." in rest or rest not in owner.assignments:
+        return None
+    found = _assigned(list(owner.tree.body), rest)
+    return None if found is None else [(owner, None, value) for value in found]
+
+
+def _prefix_options(
+    project: Project, module: Module, scope: Function | None, expr: ast.expr, depth: int = 0
+) -> list[tuple[str, ...]] | None:
+    """The prefixes a `startswith` argument may hold, one tuple per way it can be
+    built: `"/v1"`, `("/v1", "/agents")`, a name bound to one, or `a if dev else b`
+    (both)."""
+    if depth > _MAX_FOLLOW:
+        return None
+    text = const_str(expr)
+    if text is not None:
+        return [(text,)]
+    if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+        items = [const_str(element) for element in expr.elts]
+        strings = [item for item in items if item is not None]
+        return [tuple(strings)] if len(strings) == len(items) else None
+    if isinstance(expr, ast.IfExp):
+        body = _prefix_options(project, module, scope, expr.body, depth + 1)
+        orelse = _prefix_options(project, module, scope, expr.orelse, depth + 1)
+        return None if body is None or orelse is None else body + orelse
+    if isinstance(expr, ast.Name):
+        values = _bound_values(project, module, scope, expr.id)
+        if not values:
+            return None
+        out: list[tuple[str, ...]] = []
+        for owner, owner_scope, value in values:
+            found = _prefix_options(project, owner, owner_scope, value, depth + 1)
+            if found is None:
+                return None
+            out += found
+        return out
+    return None
+
+
+def _starts_with(path: str, prefixes: tuple[str, ...]) -> bool | None:
+    """`path.startswith(prefixes)`, None when an unknown part of the path decides."""
+    known, dynamic, _rest = path.partition(DYNAMIC)
+    if any(known.startswith(prefix) for prefix in prefixes):
+        return True
+    if dynamic and any(prefix.startswith(known) for prefix in prefixes):
+        return None
+    return False
+
+
+def _path_truth(project: Project, step: _PathFilter, expr: ast.expr, path: str) -> bool | None:
+    """The value of a path filter's condition for `path`: True, False, or None when it
+    cannot be told (`and`/`or`/`not` of `path.startswith(...)`; anything else is unknown).
+    A prefix built two ways (`a if dev else b`) is true or false only when both agree."""
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, bool):
+        return expr.value
+    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
+        inner = _path_truth(project, step, expr.operand, path)
+        return None if inner is None else not inner
+    if isinstance(expr, ast.BoolOp):
+        values = [_path_truth(project, step, value, path) for value in expr.values]
+        decisive = isinstance(expr.op, ast.Or)  # `or`: one True decides, `and`: one False
+        if any(value is decisive for value in values):
+            return decisive
+        return (not decisive) if all(value is not None for value in values) else None
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "startswith"
+        and isinstance(expr.func.value, ast.Name)
+        and expr.func.value.id == step.var
+        and len(expr.args) == 1
+        and not expr.keywords
+    ):
+        options = _prefix_options(project, step.fn.module, step.fn, expr.args[0])
+        if not options:
+            return None
+        answers = {_starts_with(path, prefixes) for prefixes in options}
+        return answers.pop() if len(answers) == 1 else None
+    return None
+
+
+def _drops(project: Project, step: _PathFilter, path: str) -> bool:
+    if path in step.exact:
+        return True
+    if step.cond is None:
+        return False
+    truth = _path_truth(project, step, step.cond, path)
+    return truth is not None and truth is not step.keep
+
+
+def _schema_builder(
+    project: Project, module: Module, scope: Function | None, attr: str, value: ast.expr
+) -> Function | None:
+    """The project function that builds the document: `app.openapi = custom_openapi`,
+    `app.openapi = lambda: custom_openapi(app)`, `app.openapi_schema = build(app)`."""
+    if attr == "openapi" and isinstance(value, ast.Lambda):
+        value = value.body
+        if not isinstance(value, ast.Call):
+            return None
+    if isinstance(value, ast.Call):
+        value = value.func
+    return project.function(project.resolve(module, value, scope))
+
+
+def _missed_app(project: Project, module: Module, scope: Function | None, expr: ast.expr) -> bool:
+    """Is `expr` a name bound to `FastAPI(...)` that the app model does not hold (it is
+    rebound later, `app = add_state(app=app)`)?"""
+    if not isinstance(expr, ast.Name):
+        return False
+    values = _bound_values(project, module, scope, expr.id) or []
+    for owner, owner_scope, value in values:
+        if isinstance(value, ast.Call):
+            name = project.resolve(owner, value.func, owner_scope)
+            if name is not None and project.is_subclass(name, APP_CLASSES):
+                return True
+    return False
+
+
+def _model_app(
+    model: AppModel, module: Module, scope: Function | None, expr: ast.expr
+) -> RouterObj | None:
+    """The app of the model an expression names."""
+    key = model.project.resolve(module, expr, scope)
+    if key is None:
+        return None
+    found = model.routers.get(key) or model.routers.get(model.project.canonical(key))
+    return found if found is not None and found.kind == "app" else None
+
+
+def _schema_overrides(model: AppModel) -> dict[int | None, list[list[_PathFilter]]]:
+    """id(app) -> the path-removing steps of each document builder the project gives the
+    app (an empty list for one the tool cannot read: it may publish every path). When
+    the model holds no app at all, the builder of an app it missed is kept under None:
+    it serves the routers nothing else includes."""
+    project = model.project
+    apps = list({id(r): r for r in model.routers.values() if r.kind == "app"}.values())
+    out: dict[int | None, list[list[_PathFilter]]] = {}
+    for module in project.module_list:
+        if is_test_module(module) or not _OVERRIDES_SCHEMA.search(module.source):
+            continue
+        scopes: list[tuple[Function | None, list[ast.stmt]]] = [(None, module.tree.body)]
+        scopes += [(fn, fn.node.body) for fn in module.functions.values()]
+        for scope, body in scopes:
+            for stmt in statements(body):
+                if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+                    continue
+                target = stmt.targets[0]
+                if not isinstance(target, ast.Attribute) or target.attr not in (
+                    "openapi",
+                    "openapi_schema",
+                ):
+                    continue
+                if target.attr == "openapi_schema" and not isinstance(stmt.value, ast.Call):
+                    continue  # `app.openapi_schema = schema`: caching what is built here
+                app = _model_app(model, module, scope, target.value)
+                if app is None and len(apps) == 1:
+                    app = apps[0]
+                owner: int | None
+                if app is not None:
+                    owner = id(app)
+                elif not apps and _missed_app(project, module, scope, target.value):
+                    owner = None
+                else:
+                    continue
+                builder = _schema_builder(project, module, scope, target.attr, stmt.value)
+                steps = _path_filters(builder) if builder is not None else []
+                out.setdefault(owner, []).append(steps)
+    return out
+
+
+_OVERRIDES: ModelCache[dict[int | None, list[list[_PathFilter]]]] = ModelCache()
+
+
+def _dropped(model: AppModel, route: Route, mount: Mount) -> bool:
+    """Does every document builder the project gives the app serving the route here
+    leave its path out (`schema["paths"] = {p: o for p, o in schema["paths"].items() if
+    p.startswith("/v1")}`)?"""
+    overrides = _OVERRIDES.get(model, lambda: _schema_overrides(model))
+    if not overrides:
+        return False
+    app = next((r for r in reversed(mount.chain) if r.kind == "app"), None)
+    builders = overrides.get(id(app) if app is not None else None)
+    if not builders:
+        return False
+    path = _PATH_CONVERTER.sub(r"{\1}", _path_in_app(route, mount))
+    return all(any(_drops(model.project, step, path) for step in steps) for steps in builders)
+
+
+def _published_mounts(model: AppModel, route: Route) -> list[Mount]:
+    """The places the route is served at that its app's OpenAPI document lists: not
+    hidden with `include_in_schema=False` on the way, nor left out by a custom document.
+    A router that no app includes (a standalone `APIRouter` gathering the others for a
+    script) serves nothing when an app serves the route."""
+    mounts = route.mounts
+    if any(m.app is not None for m in mounts):
+        mounts = [m for m in mounts if m.app is not None]
+    return [m for m in mounts if m.include_in_schema and not _dropped(model, route, m)]
+
+
+def _left_out(model: AppModel, route: Route) -> bool:
+    """Is the route in no OpenAPI document: every place it is served at is hidden or
+    left out by a custom `app.openapi`?"""
+    return bool(route.mounts) and not _published_mounts(model, route)
 
 
 # Code that serves a docs page of its own (self-hosted Swagger UI, ReDoc or Scalar
@@ -567,7 +1008,7 @@ def _undocumented(model: AppModel, route: Route) -> _Undocumented:
     include = route.keywords.get("include_in_schema")
     if isinstance(include, ast.Constant) and include.value is False:
         return out
-    mounts: list[Mount | None] = [m for m in route.mounts if m.include_in_schema]
+    mounts: list[Mount | None] = [*_published_mounts(model, route)]
     if not route.mounts:
         mounts = [None]
     missing: dict[int, str] | None = None
@@ -728,7 +1169,15 @@ def undocumented_error_response(route: Route, ctx: ProjectContext) -> Iterator[R
     everything. `422` is never reported (FastAPI documents it). The `401`/`403` that a
     `fastapi.security` scheme raises by itself (`auto_error=True`) is not counted, as
     its status depends on the FastAPI version. Routes hidden with
-    `include_in_schema=False` are skipped. A status raised only by a dependency that
+    `include_in_schema=False` are skipped, and so are the paths a custom document leaves
+    out: `app.openapi = custom_openapi` (or `app.openapi_schema = build(...)`) with a
+    function that rebuilds `schema["paths"]` keeping only the paths that
+    `startswith(...)` literal prefixes (a string, a tuple, a name bound to one, or `a if
+    dev else b`: a path is published when any branch keeps it), or that deletes paths
+    in a loop over `schema["paths"]` or by their literal, among the statements it
+    always runs. A standalone `APIRouter` that no app includes (one gathering the
+    routers for a script) does not count as a place an app's route is served. A status
+    raised only by a dependency that
     `include_router(..., dependencies=...)` attaches, or that a router or app is built
     with (`APIRouter(dependencies=[Security(require_auth)])`, a project or library
     subclass such as cadwyn's `VersionedAPIRouter`, `FastAPI(dependencies=...)`), is
@@ -814,9 +1263,16 @@ def _route_nodes(model: AppModel) -> frozenset[int]:
 
 
 def _status_constant(code: int) -> str:
+    """The name to suggest for a status, closed by a backtick. For the statuses whose
+    `status` name Starlette 0.48 changed (`HTTP_422_UNPROCESSABLE_ENTITY` became
+    `HTTP_422_UNPROCESSABLE_CONTENT`), neither name works on every supported version
+    without a warning; the standard library's `HTTPStatus` name does."""
     if code in _RENAMED_STATUSES:
         new, old = _RENAMED_STATUSES[code]
-        return f"status.HTTP_{code}_{new}` (`HTTP_{code}_{old}` in older Starlette)"
+        return (
+            f"HTTPStatus.{old}` (`from http import HTTPStatus`: Starlette 0.48 renamed "
+            f"`status.HTTP_{code}_{old}` to `HTTP_{code}_{new}`)"
+        )
     return f"status.HTTP_{code}_{HTTPStatus(code).name}`"
 
 
@@ -886,7 +1342,12 @@ def numeric_status_literal(node: ast.Call, ctx: FileContext) -> Iterator[Report]
     ## Known problems
     Only integer literals that are real HTTP statuses are reported; comparisons in
     tests (`assert response.status_code == 200`) and `httpx`/`requests` responses are
-    not FastAPI's, and are left alone. `HTTPStatus.NOT_FOUND` is accepted as well.
+    not FastAPI's, and are left alone. `HTTPStatus.NOT_FOUND` is accepted as well. For
+    413, 414, 416 and 422, whose `status` names Starlette 0.48 changed
+    (`HTTP_422_UNPROCESSABLE_ENTITY` became `HTTP_422_UNPROCESSABLE_CONTENT`; the old
+    name warns from then on, the new one is missing before), the message suggests the
+    standard library's name, which works with every version
+    (`HTTPStatus.UNPROCESSABLE_ENTITY`).
 
     ## Example
     ```python
@@ -913,7 +1374,8 @@ def numeric_status_literal(node: ast.Call, ctx: FileContext) -> Iterator[Report]
     Safe, applied by `--fix`: the constant has the same value, behaviour and OpenAPI
     document are unchanged; `status` is imported from `fastapi` when missing. The fix
     declines where `status` already names something else, and for 413, 414, 416 and 422,
-    whose constant names changed in Starlette 0.48 (no one name works on every version).
+    whose constant names changed in Starlette 0.48 (no `status` name works on every
+    version).
     """
     found = _status_literal_arg(ctx, node)
     if found is None:
@@ -1504,7 +1966,10 @@ def route_docs_incomplete(route: Route, ctx: ProjectContext) -> Iterator[Report]
 
     ## Known problems
     Routes hidden with `include_in_schema=False` and WebSocket routes (not in the
-    OpenAPI document) are skipped, and so is a decorator with a `**kwargs` splat. A
+    OpenAPI document) are skipped, and so is a decorator with a `**kwargs` splat; so
+    are the paths a custom `app.openapi` leaves out of the document (it keeps only the
+    paths that `startswith(...)` literal prefixes, or deletes some, as FAA704 reads it).
+    A
     `tags=` the tool cannot evaluate (a list of enum members, a settings value) counts
     as tagged. Operational routes that explain themselves are skipped when they take no
     parameter (other than `Request`/`Response`, and dependencies that take nothing from
@@ -1563,6 +2028,8 @@ def _docs_gaps(model: AppModel, route: Route) -> list[str]:
     """What the route's entry in the OpenAPI document lacks."""
     if route.kind != "http" or has_keyword_splat(route) or _hidden(route):
         return []
+    if _left_out(model, route):
+        return []
     if _operational(model.project, route) or _serves_files(model.project, route):
         return []
     if _schema_unpublished(model, route) or _no_docs_ui(model, route):
@@ -1576,7 +2043,7 @@ def _docs_gaps(model: AppModel, route: Route) -> list[str]:
         or ast.get_docstring(route.handler.node)
     ):
         missing.append("no summary, description or docstring")
-    mounts: list[Mount | None] = [m for m in route.mounts if m.include_in_schema] or [None]
+    mounts: list[Mount | None] = [*_published_mounts(model, route)] or [None]
     if not all(_tagged(route, mount) for mount in mounts):
         missing.append("no tags on the route or its routers")
     return missing
@@ -2335,6 +2802,23 @@ def _literal_segments(path: str) -> list[str]:
     return [s for s in path.split("/") if s and "{" not in s and "}" not in s]
 
 
+def _named_segments(path: str) -> list[str]:
+    """The literal segments the project names: not `/.well-known/` and the name
+    registered after it (`openid-configuration`, RFC 8615), which a protocol fixes."""
+    out: list[str] = []
+    after_well_known = False
+    for segment in path.split("/"):
+        if segment == ".well-known":
+            after_well_known = True
+            continue
+        if after_well_known:
+            after_well_known = False
+            continue
+        if segment and "{" not in segment and "}" not in segment:
+            out.append(segment)
+    return out
+
+
 def _case_style(segment: str) -> str:
     """kebab-case, snake_case, camelCase, or "" for a one-word segment."""
     if "-" in segment and "_" not in segment:
@@ -2407,9 +2891,9 @@ def _names_other_resource(segment: str, param: str) -> bool:
     return words[:-1] != path_words(segment)
 
 
-def _in_schema(route: Route) -> bool:
+def _in_schema(model: AppModel, route: Route) -> bool:
     """Whether the route is in the app's OpenAPI schema (its public contract)."""
-    return not _hidden(route) and route.router.include_in_schema
+    return not _hidden(route) and route.router.include_in_schema and not _left_out(model, route)
 
 
 def _majority(counts: dict[str, int], ratio: int = 1) -> str | None:
@@ -2534,8 +3018,11 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     singular segment followed by a parameter naming another resource (`/run/{api_name}`)
     is not a collection name, and neither is a "by id" qualifier (`/groups/id/{id}`).
     Case styles are compared separately for routes kept out of
-    the schema (`include_in_schema=False`, such as a private UI API), which may follow
-    their own convention. An app where more than half of the routes have a part that
+    the schema (`include_in_schema=False`, such as a private UI API, or paths a custom
+    `app.openapi` leaves out of the document, as FAA704 reads it), which may follow
+    their own convention. `/.well-known/` and the name registered after it
+    (`openid-configuration`, RFC 8615) are fixed by a protocol: they neither vote nor
+    are reported. An app where more than half of the routes have a part that
     cannot be known statically in the path the app gives them (a router prefix or a
     path imported from a package outside the reviewed folder; a base path the whole app
     is mounted under does not count) is not held to a case style: the few spelled-out
@@ -2587,10 +3074,10 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     plural_segments: dict[str, set[str]] = {}
     for route in routes:
         for root, path in _served_paths(route):
-            for segment in _literal_segments(path):
+            for segment in _named_segments(path):
                 style = _case_style(segment)
                 if style:
-                    voters = styles.setdefault((root, _in_schema(route)), {})
+                    voters = styles.setdefault((root, _in_schema(ctx.model, route)), {})
                     voters.setdefault(style, set()).add(segment)
             kind = "" if id(route) in twins else _slash_kind(route)
             if kind:
@@ -2615,13 +3102,13 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
                 f"{len(app.actions)} of its {app.routes} routes, an RPC-style API (reported "
                 "once for the app)"
             )
-        in_schema = _in_schema(route)
+        in_schema = _in_schema(ctx.model, route)
         voters = styles.get((root, in_schema), {})
         usual = _majority({k: len(v) for k, v in voters.items()}, _CASE_RATIO)
         if app.hidden(app.unresolved):
             usual = None  # most paths are unknown: the visible few are no vote
         whose = "the app uses" if in_schema else "the app's routes outside the schema use"
-        for segment in _literal_segments(route.path):
+        for segment in _named_segments(route.path):
             style = _case_style(segment)
             if usual and style and style != usual:
                 problems.append(f"`{segment}` is {style} where {whose} {usual}")
