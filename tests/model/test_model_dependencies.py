@@ -227,3 +227,71 @@ def test_a_security_dependency_built_at_run_time_authenticates(tmp_path: Path) -
     assert model.auth_chain(secured, secured.mounts[0]) == ["authorize (Security)"]
     plain = _route(model, "delete_run")
     assert model.auth_chain(plain, plain.mounts[0]) is None
+
+
+def test_dependencies_a_factory_adds_to_its_list_may_apply(tmp_path: Path) -> None:
+    """`deps = [...]`, then `if settings.auth: deps.append(Depends(...))` (phoenix), or
+    `[Depends(auth)] if enabled else []`: the dependency applies when the setting is on,
+    so it is one of the route's dependencies; a list built elsewhere is not touched."""
+    (tmp_path / "main.py").write_text(
+        "from fastapi import APIRouter, Depends, FastAPI\n"
+        "from fastapi.security import APIKeyHeader\n\n"
+        "header = APIKeyHeader(name='X-Key')\n\n\n"
+        "def read_only() -> None: ...\n\n\n"
+        "def make_router(auth: bool) -> APIRouter:\n"
+        "    deps = [Depends(read_only)]\n"
+        "    if auth:\n"
+        "        deps.append(Depends(header))\n"
+        "    router = APIRouter(dependencies=deps)\n\n"
+        '    @router.delete("/items/{item_id}")\n'
+        "    def delete_item(item_id: int) -> None: ...\n\n"
+        "    return router\n\n\n"
+        "def make_other(auth: bool) -> APIRouter:\n"
+        "    other = APIRouter(dependencies=[Depends(header)] if auth else [])\n\n"
+        '    @other.delete("/tags/{tag_id}")\n'
+        "    def delete_tag(tag_id: int) -> None: ...\n\n"
+        "    return other\n\n\n"
+        "def make_plain() -> APIRouter:\n"
+        "    deps = [Depends(read_only)]\n"
+        "    plain = APIRouter(dependencies=deps)\n\n"
+        '    @plain.delete("/notes/{note_id}")\n'
+        "    def delete_note(note_id: int) -> None: ...\n\n"
+        "    return plain\n\n\n"
+        "app = FastAPI()\n"
+        "app.include_router(make_router(True))\n"
+        "app.include_router(make_other(True))\n"
+        "app.include_router(make_plain())\n"
+    )
+    model = load_model([tmp_path], Config())
+    for handler in ("delete_item", "delete_tag"):
+        route = _route(model, handler)
+        assert model.auth_chain(route, route.mounts[0]) == ["header (APIKeyHeader)"], handler
+    plain = _route(model, "delete_note")
+    assert model.auth_chain(plain, plain.mounts[0]) is None
+
+
+def test_an_app_handed_to_a_helper_and_rebound_keeps_its_routes(tmp_path: Path) -> None:
+    """`app = FastAPI()`, routes, then `app = add_extras(app=app)` (phoenix's factory):
+    the name's last binding is the helper's answer, but the routes are the app's."""
+    (tmp_path / "main.py").write_text(
+        "from fastapi import FastAPI\n\n\n"
+        "def add_extras(app: FastAPI) -> FastAPI:\n"
+        "    return app\n\n\n"
+        "def create_app() -> FastAPI:\n"
+        "    app = FastAPI()\n\n"
+        '    @app.get("/health")\n'
+        "    def health() -> dict[str, str]:\n"
+        '        return {"ok": "yes"}\n\n'
+        "    app = add_extras(app=app)\n"
+        "    return app\n\n\n"
+        "api = FastAPI()\n"
+        "api = add_extras(api)\n\n\n"
+        '@api.get("/ping")\n'
+        "def ping() -> str:\n"
+        '    return "pong"\n'
+    )
+    model = load_model([tmp_path], Config())
+    for handler, path in (("health", "/health"), ("ping", "/ping")):
+        route = _route(model, handler)
+        assert route.router.kind == "app", handler
+        assert [m.path for m in route.mounts] == [path]

@@ -17,6 +17,7 @@ from fastapi_architect.model.astutil import (
     keyword,
     last_name,
     parameters,
+    statements,
     walk_nodes,
 )
 from fastapi_architect.model.callgraph import CallGraph
@@ -161,10 +162,12 @@ class AppScanner:
     def collect_router_bindings(self) -> None:
         for module in self.project.module_list:
             for name, value in module.assignments.items():
+                value = _constructed(module.tree.body, name, value)
                 self._maybe_router(f"{module.name}.{name}", module, None, value)
             for fn in module.functions.values():
                 for name, local_value in fn.local_values.items():
                     if local_value is not None:
+                        local_value = _constructed(fn.node.body, name, local_value)
                         self._maybe_router(f"{fn.qualname}.{name}", module, fn, local_value)
 
     def _maybe_router(
@@ -736,3 +739,36 @@ def _child_mount(at: Mount, include: Include) -> Mount:
         chain,
         at.include_in_schema and include.include_in_schema and child.include_in_schema,
     )
+
+
+def _passes_itself(name: str, value: ast.expr) -> bool:
+    """`f(app)`, `f(app=app)`: a call that is handed the object the name holds."""
+    return isinstance(value, ast.Call) and any(
+        isinstance(arg, ast.Name) and arg.id == name
+        for arg in [*value.args, *(kw.value for kw in value.keywords)]
+    )
+
+
+def _constructed(body: list[ast.stmt], name: str, value: ast.expr) -> ast.expr:
+    """What `name` was built by, when its last binding only hands it to a helper that
+    gives it back: `app = FastAPI(...)`, then `app = add_secrets(app=app)`. The helper
+    returns the app it was given (or wraps it, which serves the same routes), so the
+    routes registered on the name are the constructed app's."""
+    if not _passes_itself(name, value):
+        return value
+    found = value
+    for stmt in statements(body):
+        if isinstance(stmt, ast.Assign):
+            targets = stmt.targets
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets = [stmt.target]
+        else:
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            continue
+        assert stmt.value is not None
+        if stmt.value is value:
+            break
+        if not _passes_itself(name, stmt.value):
+            found = stmt.value
+    return found

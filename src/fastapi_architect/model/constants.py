@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 
-from fastapi_architect.model.astutil import const_str, keyword, last_name
+from fastapi_architect.model.astutil import const_str, keyword, last_name, statements
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 
 DYNAMIC = "{?}"
@@ -42,7 +42,8 @@ def sequence_elements(
     project: Project, module: Module, expr: ast.expr | None, scope: Function | None, depth: int = 0
 ) -> list[Bound]:
     """The elements of a list/tuple/set the code spells out, following names
-    (`dependencies=COMMON_DEPS`), `*spread` and `a + b`; empty when unknown."""
+    (`dependencies=COMMON_DEPS`), `*spread`, `a + b`, both branches of `a if c else b`
+    and what a function appends to its local list; empty when unknown."""
     if expr is None or depth > _MAX_DEPTH:
         return []
     if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
@@ -56,11 +57,49 @@ def sequence_elements(
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
         left = sequence_elements(project, module, expr.left, scope, depth + 1)
         return left + sequence_elements(project, module, expr.right, scope, depth + 1)
+    if isinstance(expr, ast.IfExp):  # `[Depends(auth)] if settings.auth else []`: either
+        body = sequence_elements(project, module, expr.body, scope, depth + 1)
+        return body + sequence_elements(project, module, expr.orelse, scope, depth + 1)
     if isinstance(expr, (ast.Name, ast.Attribute)):
         found = binding(project, module, expr, scope)
         if found is not None:
-            return sequence_elements(project, found[0], found[1], found[2], depth + 1)
+            elements = sequence_elements(project, found[0], found[1], found[2], depth + 1)
+            owner = found[2]
+            if owner is not None and isinstance(expr, ast.Name):
+                elements += _grown(project, owner, expr.id, depth)
+            return elements
     return []
+
+
+def _grown(project: Project, fn: Function, name: str, depth: int) -> list[Bound]:
+    """What a function adds to its local list (`deps.append(Depends(auth))`,
+    `deps.extend(more)`, `deps += more`), under a condition or not: each may be in it
+    (`dependencies = [...]`, then `if settings.auth: dependencies.append(...)`)."""
+    out: list[Bound] = []
+    for stmt in statements(fn.node.body):
+        added: list[ast.expr] = []
+        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add):
+            if isinstance(stmt.target, ast.Name) and stmt.target.id == name:
+                out += sequence_elements(project, fn.module, stmt.value, fn, depth + 1)
+            continue
+        if not isinstance(stmt, ast.Expr) or not isinstance(stmt.value, ast.Call):
+            continue
+        call = stmt.value
+        func = call.func
+        if not (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == name
+        ):
+            continue
+        if func.attr == "append" and len(call.args) == 1:
+            added = [call.args[0]]
+        elif func.attr == "insert" and len(call.args) == 2:
+            added = [call.args[1]]
+        elif func.attr == "extend" and len(call.args) == 1:
+            out += sequence_elements(project, fn.module, call.args[0], fn, depth + 1)
+        out += [(fn.module, element, fn) for element in added]
+    return out
 
 
 class ConstEvaluator:

@@ -17,7 +17,14 @@ from fastapi_architect.model.apps import (
     RouterObj,
     status_code_value,
 )
-from fastapi_architect.model.astutil import argument, body_nodes, const_str, keyword, last_name
+from fastapi_architect.model.astutil import (
+    argument,
+    body_nodes,
+    const_str,
+    keyword,
+    last_name,
+    walk,
+)
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, infer_type, resolve_callee
@@ -2363,7 +2370,10 @@ def cors_middleware_order(ctx: ProjectContext) -> Iterator[Report]:
     `HTTPSRedirectMiddleware` and `SessionMiddleware`; outside middleware named like
     sessions, compression, metrics, tracing, request ids or timing; and project
     middleware whose code builds no `Response` and sends no `http.response.start`
-    (a `@app.middleware("http")` that only adds a header). `add_middleware` calls are only
+    (a `@app.middleware("http")` that only adds a header), nor a project CORS middleware
+    of its own (named `*Cors*` and writing `Access-Control-Allow-Origin`: a layer for
+    some anonymous paths, added outside the credentialed one on purpose).
+    `add_middleware` calls are only
     compared within one function or module body, where their order is the source
     order; an app wrapped by hand (`app = CORSMiddleware(app, ...)`) is not reported.
 
@@ -2424,6 +2434,7 @@ def cors_middleware_order(ctx: ProjectContext) -> Iterator[Report]:
                 if layer.name not in _CORS
                 and last_name(layer.name) not in _TRANSPARENT
                 and _answers(model.project, layer.name)
+                and not _sends_cors_headers(model.project, layer.name)
             ]
             if not outer:
                 continue
@@ -2439,11 +2450,9 @@ def cors_middleware_order(ctx: ProjectContext) -> Iterator[Report]:
 _MIDDLEWARE_METHODS = ("dispatch", "__call__")
 
 
-def _answers(project: Project, name: str) -> bool:
-    """May this middleware send a response of its own? Outside code: assume so. A
-    project middleware (a `@app.middleware` function, a `BaseHTTPMiddleware.dispatch`,
-    a pure ASGI `__call__`) does when its code builds a `Response` (directly or through
-    a helper annotated to return one) or sends an `http.response.start` message."""
+def _middleware_code(project: Project, name: str) -> list[Function]:
+    """The project code a middleware runs per request: the function itself, or the
+    `dispatch`/`__call__` methods of the class and its project ancestors."""
     functions: list[Function] = []
     fn = project.function(name)
     if fn is not None:
@@ -2456,6 +2465,30 @@ def _answers(project: Project, name: str) -> bool:
                 functions.extend(
                     owner.methods[m] for m in _MIDDLEWARE_METHODS if m in owner.methods
                 )
+    return functions
+
+
+def _sends_cors_headers(project: Project, name: str) -> bool:
+    """Is this project middleware a CORS middleware of its own: named so, and writing
+    `Access-Control-Allow-Origin` on what it answers (for some paths or origins)? A
+    middleware that adds the header to only some of its answers (a CSRF check) is not."""
+    if "cors" not in last_name(name).lower():
+        return False
+    return any(
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (str, bytes))
+        and node.value.lower() in ("access-control-allow-origin", b"access-control-allow-origin")
+        for function in _middleware_code(project, name)
+        for node in walk(function.node)
+    )
+
+
+def _answers(project: Project, name: str) -> bool:
+    """May this middleware send a response of its own? Outside code: assume so. A
+    project middleware (a `@app.middleware` function, a `BaseHTTPMiddleware.dispatch`,
+    a pure ASGI `__call__`) does when its code builds a `Response` (directly or through
+    a helper annotated to return one) or sends an `http.response.start` message."""
+    functions = _middleware_code(project, name)
     if not functions:
         return not any(word in last_name(name) for word in _TRANSPARENT_WORDS)
     for function in functions:

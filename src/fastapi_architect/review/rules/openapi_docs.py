@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from fastapi_architect.model.apps import (
-    APP_CLASSES,
     HTTP_METHODS,
     Include,
     Mount,
@@ -499,20 +498,6 @@ def _schema_builder(
     return project.function(project.resolve(module, value, scope))
 
 
-def _missed_app(project: Project, module: Module, scope: Function | None, expr: ast.expr) -> bool:
-    """Is `expr` a name bound to `FastAPI(...)` that the app model does not hold (it is
-    rebound later, `app = add_state(app=app)`)?"""
-    if not isinstance(expr, ast.Name):
-        return False
-    values = _bound_values(project, module, scope, expr.id) or []
-    for owner, owner_scope, value in values:
-        if isinstance(value, ast.Call):
-            name = project.resolve(owner, value.func, owner_scope)
-            if name is not None and project.is_subclass(name, APP_CLASSES):
-                return True
-    return False
-
-
 def _model_app(
     model: AppModel, module: Module, scope: Function | None, expr: ast.expr
 ) -> RouterObj | None:
@@ -524,14 +509,12 @@ def _model_app(
     return found if found is not None and found.kind == "app" else None
 
 
-def _schema_overrides(model: AppModel) -> dict[int | None, list[list[_PathFilter]]]:
+def _schema_overrides(model: AppModel) -> dict[int, list[list[_PathFilter]]]:
     """id(app) -> the path-removing steps of each document builder the project gives the
-    app (an empty list for one the tool cannot read: it may publish every path). When
-    the model holds no app at all, the builder of an app it missed is kept under None:
-    it serves the routers nothing else includes."""
+    app (an empty list for one the tool cannot read: it may publish every path)."""
     project = model.project
     apps = list({id(r): r for r in model.routers.values() if r.kind == "app"}.values())
-    out: dict[int | None, list[list[_PathFilter]]] = {}
+    out: dict[int, list[list[_PathFilter]]] = {}
     for module in project.module_list:
         if is_test_module(module) or not _OVERRIDES_SCHEMA.search(module.source):
             continue
@@ -552,20 +535,15 @@ def _schema_overrides(model: AppModel) -> dict[int | None, list[list[_PathFilter
                 app = _model_app(model, module, scope, target.value)
                 if app is None and len(apps) == 1:
                     app = apps[0]
-                owner: int | None
-                if app is not None:
-                    owner = id(app)
-                elif not apps and _missed_app(project, module, scope, target.value):
-                    owner = None
-                else:
+                if app is None:
                     continue
                 builder = _schema_builder(project, module, scope, target.attr, stmt.value)
                 steps = _path_filters(builder) if builder is not None else []
-                out.setdefault(owner, []).append(steps)
+                out.setdefault(id(app), []).append(steps)
     return out
 
 
-_OVERRIDES: ModelCache[dict[int | None, list[list[_PathFilter]]]] = ModelCache()
+_OVERRIDES: ModelCache[dict[int, list[list[_PathFilter]]]] = ModelCache()
 
 
 def _dropped(model: AppModel, route: Route, mount: Mount) -> bool:
@@ -576,7 +554,7 @@ def _dropped(model: AppModel, route: Route, mount: Mount) -> bool:
     if not overrides:
         return False
     app = next((r for r in reversed(mount.chain) if r.kind == "app"), None)
-    builders = overrides.get(id(app) if app is not None else None)
+    builders = overrides.get(id(app)) if app is not None else None
     if not builders:
         return False
     path = _PATH_CONVERTER.sub(r"{\1}", _path_in_app(route, mount))
