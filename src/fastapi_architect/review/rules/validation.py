@@ -746,6 +746,8 @@ class _ReadFacts:
     deliberate: bool = False
     # Form field names or file counts that are not known in advance.
     dynamic_form: bool = False
+    # A Pydantic model parameter that FastAPI reads from the body: any read is a peek.
+    body_model: bool = False
 
 
 _READ_FACTS: FunctionCache[_ReadFacts] = FunctionCache()
@@ -827,6 +829,7 @@ def _read_facts(ctx: FileContext, fn: Function) -> _ReadFacts:
             annotation_type(project, fn.module, param.annotation, fn.parent), _REQUEST_CLASSES
         ):
             facts.request_params.add(param.arg)
+    facts.body_model = _has_body_model(project, fn)
     requests = facts.request_params
     locals_ = [(n, v) for n, v in fn.local_values.items() if v is not None]
     form_vars = {n for n, v in locals_ if _body_read_kind(v, requests) == "form"}
@@ -982,7 +985,19 @@ def manual_request_body_parsing(node: ast.Await, ctx: FileContext) -> Iterator[R
       the form's fields or looks fields up by computed names: field names or file
       counts that are not known in advance cannot be declared as parameters;
     - a route with `openapi_extra={"requestBody": ...}`, which documents its body by
-      hand (the FastAPI docs' pattern for other content types).
+      hand (the FastAPI docs' pattern for other content types);
+    - a function that also takes a Pydantic model parameter read from the body (no
+      marker, `Body()` or `Form()`): FastAPI has validated and documented the body, and
+      the read only peeks at the raw payload (a legacy key the model drops);
+    - a body parsed by a Pydantic model (`Model.model_validate_json(await
+      request.body())`, `Model.model_validate(await request.json())`, `Model(**data)`)
+      in a `try` whose `except ValidationError` (or `ValueError`) returns a value or
+      raises a new, non-5xx error: the input is validated, and the function answers with
+      its protocol's error shape (RFC 7591's `invalid_client_metadata`) instead of
+      FastAPI's 422. Malformed JSON must be answered too: a `request.json()` read, or a
+      model that does not decode JSON itself, must sit in that `try` and the clause must
+      cover `ValueError`/`JSONDecodeError`. A model parse left unhandled or re-raised
+      (a 500) is still reported.
 
     Functions that are neither path operations nor dependencies (middleware, exception
     handlers, helpers) are not checked.
@@ -1039,7 +1054,9 @@ def manual_request_body_parsing(node: ast.Await, ctx: FileContext) -> Iterator[R
         return
     if kind == "body" and not _body_is_parsed(node, ctx, facts):
         return
-    if _decode_error_swallowed(node, ctx):
+    if facts.body_model or _decode_error_swallowed(node, ctx):
+        return
+    if _validated_by_model(node, ctx, fn, facts, kind):
         return
     if _route_checks_signature(ctx, routes) or any(_openapi_documents_body(r) for r in routes):
         return
@@ -1088,6 +1105,146 @@ def _decode_error_swallowed(node: ast.Await, ctx: FileContext) -> bool:
                 ):
                     return True
     return False
+
+
+def _has_body_model(project: Project, fn: Function) -> bool:
+    """Does the function take a Pydantic model parameter that FastAPI reads from the body
+    (no marker, `Body()` or `Form()`)? Then FastAPI has already validated the body, and
+    a read of `request` next to it only peeks at the raw payload (a legacy key)."""
+    scope = fn.parent
+    for index, (param, default) in enumerate(parameters(fn.node)):
+        if index == 0 and fn.class_qualname is not None and param.arg in ("self", "cls"):
+            continue
+        if param.annotation is None:
+            continue
+        _base, metadata, meta_module = unwrap_annotation(
+            project, fn.module, param.annotation, scope
+        )
+        marker = param_marker(project, fn.module, default, scope)
+        meta_scope = scope if meta_module is fn.module else None
+        for meta in metadata:
+            marker = marker or param_marker(project, meta_module, meta, meta_scope)
+        if marker not in (None, "Body", "Form"):
+            continue
+        qualname = annotation_type(project, fn.module, param.annotation, scope)
+        if project.class_(qualname) is not None and project.is_subclass(qualname, _PYDANTIC_BASES):
+            return True
+    return False
+
+
+# Pydantic parsers of a read body: `Model.model_validate_json(raw)`,
+# `Model.model_validate(data)`, `TypeAdapter(Model).validate_json(raw)`. The first group
+# decodes the JSON text itself, so a malformed body is a `ValidationError` too.
+_JSON_MODEL_PARSERS = frozenset({"model_validate_json", "parse_raw", "validate_json"})
+_OBJECT_MODEL_PARSERS = frozenset({"model_validate", "parse_obj", "validate_python"})
+_VALIDATION_ERRORS = frozenset({"ValidationError", "ValueError", "Exception", "BaseException"})
+
+
+def _model_parse_method(project: Project, fn: Function, call: ast.Call) -> str | None:
+    """The Pydantic method of `Model.<method>(...)` / `TypeAdapter(...).<method>(...)`, or
+    `__init__` for `Model(**data)` of a project Pydantic model."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in (
+        _JSON_MODEL_PARSERS | _OBJECT_MODEL_PARSERS
+    ):
+        return func.attr
+    if any(kw.arg is None for kw in call.keywords):
+        qualname = project.resolve(fn.module, func, fn)
+        if project.class_(qualname) is not None and project.is_subclass(qualname, _PYDANTIC_BASES):
+            return "__init__"
+    return None
+
+
+def _answers_client_error(handler: ast.ExceptHandler) -> bool:
+    """Does an `except` clause answer the client: return a value or raise a new error
+    (`HTTPException(400)`, a protocol error), not re-raise and not a 5xx?"""
+    answers = False
+    for node in walk(handler):
+        if isinstance(node, ast.Raise):
+            if node.exc is None:
+                return False  # `raise`: the error goes on, a 500
+            answers = True
+        elif isinstance(node, ast.Return) and node.value is not None:
+            answers = True
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int)
+            and not isinstance(node.value, bool)
+            and 500 <= node.value < 600
+        ):
+            return False
+    return answers
+
+
+def _handled_errors(try_: ast.Try) -> set[str]:
+    """What the `try`'s answering handlers cover: `validation` (a Pydantic
+    `ValidationError`) and `decode` (malformed JSON)."""
+    covered: set[str] = set()
+    for handler in try_.handlers:
+        if not _answers_client_error(handler):
+            continue
+        if _names_decode_error(handler.type):
+            covered.add("decode")
+        items = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        if handler.type is None or any(
+            last_name(dotted(item) or "") in _VALIDATION_ERRORS
+            for item in items
+            if item is not None
+        ):
+            covered.add("validation")
+    return covered
+
+
+def _validated_by_model(
+    node: ast.Await, ctx: FileContext, fn: Function, facts: _ReadFacts, kind: str
+) -> bool:
+    """Is the read body parsed by a Pydantic model whose `ValidationError` the function
+    answers with a 4xx of its own (`try: reg = Reg.model_validate_json(await
+    request.body()) except ValidationError: return _error(400, ...)`): a protocol's error
+    shape instead of FastAPI's 422, but validated input all the same. Malformed JSON must
+    be answered too: a `json()` read (or a model that does not decode JSON itself) must
+    sit in a `try` that also handles `ValueError`/`JSONDecodeError`."""
+    project = ctx.project
+    parses: list[ast.Call] = []
+    for ancestor in reversed(ctx.stack):
+        if isinstance(ancestor, ast.Call) and _model_parse_method(project, fn, ancestor):
+            parses.append(ancestor)
+            break
+        if isinstance(ancestor, ast.stmt):
+            if isinstance(ancestor, (ast.Assign, ast.AnnAssign)) and ancestor.value is node:
+                targets = (
+                    ancestor.targets if isinstance(ancestor, ast.Assign) else [ancestor.target]
+                )
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+                if kind == "body":
+                    names |= facts.raw_vars
+                parses = [
+                    call
+                    for call in body_nodes(fn.node)
+                    if isinstance(call, ast.Call)
+                    and _model_parse_method(project, fn, call)
+                    and any(_names_in(arg) & names for arg in _call_args(call))
+                ]
+            break
+    if not parses:
+        return False
+    for call in parses:
+        method = _model_parse_method(project, fn, call)
+        needs_decode = kind == "json" or (kind == "body" and method not in _JSON_MODEL_PARSERS)
+        guarded = node if needs_decode else call
+        covered = False
+        for try_ in body_nodes(fn.node):
+            if not isinstance(try_, ast.Try) or not any(
+                any(n is guarded for n in walk(stmt)) for stmt in try_.body
+            ):
+                continue
+            handled = _handled_errors(try_)
+            if "validation" in handled and (not needs_decode or "decode" in handled):
+                covered = True
+                break
+        if not covered:
+            return False
+    return True
 
 
 def _body_is_parsed(node: ast.Await, ctx: FileContext, facts: _ReadFacts) -> bool:
