@@ -84,7 +84,12 @@ def db_access_in_route(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     options (`.options(joinedload(...))`). The write-one counterpart is not reported
     either: one `session.execute(update(Model).where(Model.id == id).values(...))` (or
     `delete(Model)`, or `session.query(Model).filter(...).delete()`) with the same key
-    filters, run once (a `rowcount` check answering 404 runs no query). Two more
+    filters, run once (a `rowcount` check answering 404 runs no query), also with
+    `.returning(Model.id)` run through `session.scalar(...)` (a `None` check answering
+    404). A filter condition bound to a local first counts when every binding reaching
+    it is a key equality (`if ...: where_clause = Model.id == int(ident)`,
+    `else: where_clause = Model.name == ident` with `name` unique), for reads and
+    writes alike. Two more
     shapes a repository function would only wrap are left alone: a create-one
     handler whose only database call is one
     `session.add(obj)` on an injected session (its dependency commits), and a list
@@ -226,7 +231,10 @@ _FILTERS = frozenset({"where", "filter", "filter_by"})
 _RUNS = frozenset({"execute", "exec", "scalar", "scalars"})
 # Statements that change rows, and the builder methods they may add to their filters.
 _WRITES = frozenset({"update", "delete"})
-_WRITE_BUILDERS = frozenset({"values", "execution_options"})
+_WRITE_BUILDERS = frozenset({"values", "execution_options", "returning"})
+# A filter's condition bound to a local in branches (`if ...: clause = M.id == x`,
+# `else: clause = M.name == x`) is followed through at most this many combinations.
+_MAX_VARIANTS = 8
 # Builder methods that change how rows are loaded or run, not which rows come back
 # (`.options(joinedload(...))`, `.execution_options(...)`).
 _SAME_ROWS = frozenset({"options", "execution_options"})
@@ -438,7 +446,7 @@ def _select_read_one(
     outer: ast.AST = chain[-1]
     if not (run.args and _is_value_of(st, handler, run.args[0], outer, parents)):
         return False
-    if not _key_lookup(st, entity, filters):
+    if not _keyed(st, handler, entity, filters):
         return False
     assert isinstance(run.func, ast.Attribute)
     return run.func.attr == "scalar" or _one_row(run, parents)
@@ -463,18 +471,52 @@ def _write_one(
     parents: dict[int, ast.AST],
 ) -> bool:
     """`session.execute(update(M).where(M.id == x).values(...))` (or `delete(M)...`, or
-    the statement bound to a name first), run once: the write-one counterpart of the
-    read-one lookup, which a repository function would only wrap. What the handler does
-    with the result (`if result.rowcount == 0: raise HTTPException(404)`) runs no query."""
-    if len(runs) != 1 or _method(runs[0]) not in ("execute", "exec") or not runs[0].args:
+    the statement bound to a name first, or `.returning(M.id)` run through
+    `session.scalar(...)`), run once: the write-one counterpart of the read-one lookup,
+    which a repository function would only wrap. What the handler does with the result
+    (`if result.rowcount == 0: raise HTTPException(404)`, `if deleted_id is None`) runs
+    no query."""
+    if len(runs) != 1 or _method(runs[0]) not in _RUNS or not runs[0].args:
         return False
     chain = _chain_up(stmt, parents)
     filters = [c for c in chain if _method(c) in _FILTERS]
     if not filters or any(_method(c) not in _FILTERS | _WRITE_BUILDERS for c in chain):
         return False
-    return _is_value_of(st, handler, runs[0].args[0], chain[-1], parents) and _key_lookup(
-        st, entity, filters
+    return _is_value_of(st, handler, runs[0].args[0], chain[-1], parents) and _keyed(
+        st, handler, entity, filters
     )
+
+
+def _keyed(
+    st: OrmState, handler: Function, entity: tuple[ast.expr, str | None], filters: list[ast.Call]
+) -> bool:
+    """`_key_lookup`, with a condition passed as a local (`.where(where_clause)`) read
+    through each of its bindings reaching the filter: every branch (`if ...: where_clause
+    = M.id == x`, `else: where_clause = M.name == x`) must be a key lookup."""
+    variants: list[list[ast.Call]] = [[]]
+    for call in filters:
+        options: list[list[ast.expr]] = [[]]
+        for cond in call.args:
+            values: list[ast.expr] = [cond]
+            if isinstance(cond, ast.Name):
+                bindings = st.facts_of(handler).reaching(cond.id, cond)
+                if not bindings or any(
+                    not isinstance(node, (ast.Assign, ast.AnnAssign)) or value is None
+                    for node, value in bindings
+                ):
+                    return False
+                values = [value for _node, value in bindings if value is not None]
+            options = [[*done, value] for done in options for value in values]
+            if len(options) > _MAX_VARIANTS:
+                return False
+        variants = [
+            [*done, ast.Call(func=call.func, args=args, keywords=call.keywords)]
+            for done in variants
+            for args in options
+        ]
+        if len(variants) > _MAX_VARIANTS:
+            return False
+    return all(_key_lookup(st, entity, variant) for variant in variants)
 
 
 def _is_value_of(

@@ -951,7 +951,8 @@ def collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
     collections, also through `typing.cast` and locals bound only to them, and
     module-level constants (`for role in DEFAULT_ROLES`), batches and
     chunks (the query in them is the batch load), and loops whose query filters on the
-    loop variable with `in_()`.
+    loop variable with `in_()` (also in a statement first bound to a local in the loop
+    body: `stmt = stmt.where(pid.in_(ids))`).
     """
     iterable = loop.iter
     if iterable is None:
@@ -987,15 +988,43 @@ def collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
         root = root.value
     if isinstance(root, ast.Name) and _module_level(ctx, root.id, fn):
         return False
-    for node in walk(call):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "in_"
-            and any(isinstance(n, ast.Name) and n.id in targets for a in node.args for n in walk(a))
-        ):
-            return False
+    for expr in _statement_parts(ctx, fn, loop, call):
+        for node in walk(expr):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "in_"
+                and any(
+                    isinstance(n, ast.Name) and n.id in targets for a in node.args for n in walk(a)
+                )
+            ):
+                return False
     return True
+
+
+def _statement_parts(
+    ctx: FileContext, fn: Function | None, loop: _Loop, call: ast.Call
+) -> Iterator[ast.expr]:
+    """The query call, then the values that the locals it reads are bound to inside the
+    loop (`stmt = base.where(pid.in_(ids))`; `stmt = stmt.group_by(pid)`), transitively:
+    the statement built in a local before it is sent."""
+    yield call
+    if fn is None:
+        return
+    inside = {id(n) for n in walk(loop.node)}
+    assigns = state(ctx.model).facts_of(fn).assigns
+    seen: set[str] = set()
+    pending = [n.id for n in walk(call) if isinstance(n, ast.Name)]
+    while pending and len(seen) < _MAX_DEPTH:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for node, value in assigns.get(name, []):
+            if value is None or id(node) not in inside:
+                continue
+            yield value
+            pending.extend(n.id for n in walk(value) if isinstance(n, ast.Name))
 
 
 def _module_level(ctx: FileContext, name: str, fn: Function | None) -> bool:
@@ -1669,7 +1698,10 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     bound only to literals counts, and so does a project helper returning a literal
     grown only by single `add`/`append` calls outside loops, such as the input name
     plus one alternate spelling), loops over batches/chunks/pages, and loops whose
-    query filters with `in_()` on the loop variable. A `text()` statement that only
+    query filters with `in_()` on the loop variable (`for p, ids in per_p.items()`),
+    also when the statement is first built in a local in the loop body
+    (`stmt = base.add_columns(...)`, `stmt = stmt.where(pid.in_(ids))`, then
+    `session.stream(stmt)`): one batched query per group. A `text()` statement that only
     takes a PostgreSQL advisory lock (`SELECT pg_advisory_xact_lock(:key)`) is a lock
     per key by design, not a query, and neither is a helper whose only statement it is.
     Test modules are skipped.
