@@ -28,6 +28,7 @@ from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
+from fastapi_architect.review.rules._parsing import does_io, parser_call
 
 HTTP_EXCEPTIONS = frozenset(
     {
@@ -268,44 +269,6 @@ _MODEL_VALIDATORS = frozenset(
 )
 _ADAPTER_VALIDATORS = frozenset({"validate_python", "validate_json", "validate_strings"})
 _ADAPTERS = frozenset({"pydantic.TypeAdapter", "pydantic.type_adapter.TypeAdapter"})
-# Calls that touch files, processes or sockets: their `OSError`s carry paths and hosts.
-_IO_MODULES = frozenset(
-    {"os", "shutil", "pathlib", "io", "tempfile", "subprocess", "socket", "aiofiles", "anyio"}
-)
-_IO_NAMES = frozenset({"open", "io.open", "os.open", "os.fdopen"})
-_IO_METHODS = frozenset(
-    {
-        "open",
-        "read",
-        "readline",
-        "readlines",
-        "write",
-        "writelines",
-        "read_text",
-        "write_text",
-        "read_bytes",
-        "write_bytes",
-        "mkdir",
-        "makedirs",
-        "unlink",
-        "remove",
-        "rename",
-        "replace",
-        "rmdir",
-        "rmtree",
-        "touch",
-        "stat",
-        "chmod",
-        "iterdir",
-        "exists",
-        "is_file",
-        "is_dir",
-        "glob",
-        "rglob",
-        "connect",
-        "recv",
-    }
-)
 _BUILTIN_EXCEPTIONS = frozenset(
     name
     for name, value in vars(builtins).items()
@@ -739,7 +702,7 @@ def _calls_outside(project: Project, fn: Function, body: list[ast.stmt]) -> bool
     """Does a `try` body wait on or call code outside the project (a provider, a
     client library), or touch files, processes or sockets?"""
     nodes: list[ast.AST] = list(body)
-    if _does_io(project, fn.module, fn, nodes):
+    if does_io(project, fn.module, fn, nodes):
         return True
     for node in walk_nodes(nodes):
         if isinstance(node, ast.Await):
@@ -1043,9 +1006,6 @@ def _try_body_kind(ctx: FileContext, name: str, classes: list[str]) -> str | Non
     return None
 
 
-# Name prefixes of a project function that only parses or checks the value it is given
-# (`SpanQuery.from_dict(data)`, `parse_filter(text)`, `validate_cron(expr)`).
-_PARSE_PREFIXES = ("parse", "from_", "validate", "decode", "deserialize", "loads")
 # Methods that dump a request model back to plain data (`query.model_dump()`).
 _DUMP_METHODS = frozenset({"model_dump", "model_dump_json", "dict"})
 _NOT_PLAIN_EXPRS = (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda)
@@ -1071,38 +1031,6 @@ def _client_params(ctx: FileContext, fn: Function) -> frozenset[str]:
     return frozenset(out)
 
 
-def _parser_call(ctx: FileContext, state: _LeakState, call: ast.Call) -> bool:
-    """A call of a project function named like a parser (`SpanQuery.from_dict(data)`,
-    `parse_filter(text)`): a plain (not async) function of the reviewed code that does
-    no I/O, or a function of the project's own top-level package defined outside the
-    reviewed folder (`phoenix.trace.dsl` when reviewing `phoenix/server`)."""
-    callee = ctx.resolve(call.func)
-    if callee is None or not last_name(callee).startswith(_PARSE_PREFIXES):
-        return False
-    project = ctx.project
-    fn = project.function(callee)
-    if fn is not None:
-        return not fn.is_async and not _does_io(project, fn.module, fn, list(fn.node.body))
-    owner = callee.rpartition(".")[0]
-    if (
-        project.class_(callee) is not None
-        or project.class_(owner) is not None
-        or callee.split(".", 1)[0] not in state.project_roots
-    ):
-        return False
-    # The longest reviewed prefix must be a package whose submodule is not reviewed
-    # (`phoenix` of `phoenix.trace.dsl.SpanQuery.from_dict`), not a reviewed module.
-    module, rest = project.split(callee)
-    head = rest.split(".", 1)[0]
-    return module is None or (
-        module.is_package
-        and not any(
-            head in names
-            for names in (module.functions, module.classes, module.assignments, module.imports)
-        )
-    )
-
-
 def _plain_client_call(ctx: FileContext, fn: Function, call: ast.Call) -> bool:
     """A call that only reads or reshapes the value it is given (`_plain_call`), or
     dumps a request model (`query.model_dump()`)."""
@@ -1120,7 +1048,7 @@ def _client_values(
     client: frozenset[str],
     depth: int = 0,
 ) -> int | None:
-    """How many project parsers (`_parser_call`) `expr` calls, when it is made only of
+    """How many project parsers (`parser_call`) `expr` calls, when it is made only of
     the request's values (`client`), constants and locals bound to such values, through
     those parsers and plain calls (`_plain_client_call`); None when it is made of
     anything else."""
@@ -1135,7 +1063,7 @@ def _client_values(
         if isinstance(node, ast.comprehension):
             bound |= {n.id for n in walk(node.target) if isinstance(n, ast.Name)}
         elif isinstance(node, ast.Call):
-            if _parser_call(ctx, state, node):
+            if parser_call(ctx, node):
                 parsers += 1
                 skip |= {id(n) for n in walk(node.func)}  # the parser, not a value
             elif not _plain_client_call(ctx, fn, node):
@@ -1160,15 +1088,24 @@ def _client_values(
 
 def _parses_client_input(ctx: FileContext, state: _LeakState, name: str) -> bool:
     """Does the `try` whose `except ... as name` holds the node only parse the
-    request's own values with project parsers (`_parser_call`)? Then what it raises
-    describes the client's input: `[SpanQuery.from_dict(q.model_dump()) for q in
-    body.queries]`, with no `await`, no I/O and no other call."""
-    fn = ctx.function()
+    request's own values with project parsers (`parses_client_input`)?"""
     node = _enclosing_try(ctx, name)
-    if fn is None or node is None:
+    return node is not None and parses_client_input(ctx, node, state)
+
+
+def parses_client_input(ctx: FileContext, node: ast.Try, state: _LeakState | None = None) -> bool:
+    """Does this `try` of a path operation only parse the request's own values with
+    project parsers (`parser_call`)? Then what it raises describes the client's input:
+    `[SpanQuery.from_dict(q.model_dump()) for q in body.queries]`, with no `await`, no
+    I/O and no other call. FAA603 asks it too: a catch-all around such a `try` catches
+    only the client's errors."""
+    fn = ctx.function()
+    if fn is None:
         return False
+    if state is None:
+        state = leak_state(ctx.model)
     client = _client_params(ctx, fn)
-    if not client or _does_io(ctx.project, ctx.module, fn, list(node.body)):
+    if not client or does_io(ctx.project, ctx.module, fn, list(node.body)):
         return False
     parsers = 0
     for stmt in node.body:
@@ -1192,20 +1129,6 @@ def _parses_client_input(ctx: FileContext, state: _LeakState, name: str) -> bool
                 elif not isinstance(part, (ast.Tuple, ast.List, ast.Starred)):
                     return False  # `self.x = ...`, `data[k] = ...`
     return parsers > 0
-
-
-def _does_io(
-    project: Project, module: Module, scope: Function | None, nodes: list[ast.AST]
-) -> bool:
-    for node in walk_nodes(nodes):
-        if not isinstance(node, ast.Call):
-            continue
-        if isinstance(node.func, ast.Attribute) and node.func.attr in _IO_METHODS:
-            return True
-        callee = project.resolve(module, node.func, scope)
-        if callee is not None and (callee in _IO_NAMES or callee.split(".", 1)[0] in _IO_MODULES):
-            return True
-    return False
 
 
 def _message_raises(fn: Function, project: Project, name: str) -> bool | None:
@@ -1238,7 +1161,7 @@ def _project_raised(ctx: FileContext, name: str, classes: list[str]) -> bool:
         return False
     project = ctx.project
     body: list[ast.AST] = list(node.body)
-    if _does_io(project, ctx.module, fn, body):
+    if does_io(project, ctx.module, fn, body):
         return False
     sites = {id(site.node): site for site in ctx.model.callgraph.calls_of(fn)}
     callees: list[Function] = []
@@ -1248,7 +1171,7 @@ def _project_raised(ctx: FileContext, name: str, classes: list[str]) -> bool:
         site = sites.get(id(call))
         callee = project.function(site.target if site is not None else ctx.resolve(call.func))
         if callee is not None:
-            if _does_io(project, callee.module, callee, list(callee.node.body)):
+            if does_io(project, callee.module, callee, list(callee.node.body)):
                 return False
             callees.append(callee)
     for cls in classes:
@@ -1694,7 +1617,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     functions that do no I/O; or of the project's top-level package defined outside
     the reviewed folder, `SpanQuery.from_dict` of `phoenix.trace.dsl` when reviewing
     `phoenix/server`), with no `await`, is taken as an error about the client's
-    input, like a `ValidationError`. A status bound to a local in the `except` clause
+    input, like a `ValidationError` (FAA603 shares this check). A status bound to a local in the `except` clause
     (`code = 413 if ... else 400`) counts as its highest branch; `exc.status_code` of
     `except DomainError as exc` counts as the highest `status_code` that the caught
     project classes, their ancestors and subclasses declare in their class bodies (a

@@ -34,10 +34,12 @@ from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules._orm import OrmState, is_test_module, session_call, state
+from fastapi_architect.review.rules._parsing import parser_call, uses_database
 from fastapi_architect.review.rules.errors import (
     HTTP_EXCEPTIONS,
     is_exception_type,
     leak_state,
+    parses_client_input,
     response_kind,
     status_value,
 )
@@ -334,8 +336,9 @@ def _error_status(ctx: FileContext, expr: ast.expr | None) -> tuple[str, int | N
     return "other", None
 
 
-# Name prefixes of calls that only check, read or reformat the value they are given.
-_PARSER_PREFIXES = ("validate", "parse", "format")
+# Name prefixes of calls that only check, read or reformat the value they are given
+# (`normalize_datetime(value, timezone.utc)` too).
+_PARSER_PREFIXES = ("validate", "parse", "format", "normalize")
 # Outside functions and class methods that only decode the value they are given
 # (`GlobalID.from_id(id)`, `Color.from_str(s)`, `codec.decode_header(raw)`).
 _DECODER_PREFIXES = ("decode", "model_validate")
@@ -371,15 +374,123 @@ _PURE_CALLS = frozenset(
         "isalnum",
     }
 )
-_MAX_PARSE_DEPTH = 2
+_MAX_PARSE_DEPTH = 3
+# SQLAlchemy functions that only build a statement or an expression (they send nothing).
+_SQL_BUILDERS = frozenset(
+    {
+        "select",
+        "insert",
+        "update",
+        "delete",
+        "tuple_",
+        "and_",
+        "or_",
+        "not_",
+        "literal",
+        "literal_column",
+        "column",
+        "table",
+        "case",
+        "cast",
+        "text",
+        "desc",
+        "asc",
+        "nulls_first",
+        "nulls_last",
+        "exists",
+        "union",
+        "union_all",
+        "bindparam",
+        "null",
+        "true",
+        "false",
+        "distinct",
+        "between",
+        "extract",
+        "type_coerce",
+        "aliased",
+    }
+)
+# Methods of a statement or a column expression that only build a new one
+# (`query.where(Model.id <= rowid)`, `Model.id.in_(ids)`): no session or connection
+# method, nor a name another library uses for I/O (`update`, `distinct`, `count`).
+_SQL_BUILDER_METHODS = frozenset(
+    {
+        "where",
+        "filter",
+        "filter_by",
+        "order_by",
+        "group_by",
+        "having",
+        "limit",
+        "offset",
+        "select_from",
+        "join_from",
+        "outerjoin",
+        "options",
+        "with_only_columns",
+        "add_columns",
+        "returning",
+        "on_conflict_do_nothing",
+        "on_conflict_do_update",
+        "subquery",
+        "scalar_subquery",
+        "cte",
+        "alias",
+        "correlate",
+        "label",
+        "in_",
+        "not_in",
+        "notin_",
+        "is_",
+        "is_not",
+        "isnot",
+        "like",
+        "ilike",
+        "not_like",
+        "not_ilike",
+        "contains",
+        "between",
+        "desc",
+        "asc",
+        "nulls_first",
+        "nulls_last",
+        "op",
+    }
+)
+_SQL_PACKAGES = ("sqlalchemy", "sqlmodel")
+
+
+def _imports_sql(module: Module) -> bool:
+    return any(target.split(".", 1)[0] in _SQL_PACKAGES for target in module.imports.values())
+
+
+def _builds_sql(ctx: FileContext, call: ast.Call, callee: str | None) -> bool:
+    """Does this call only build a SQLAlchemy statement or expression (`select(M)`,
+    `tuple_(*cols)`, `func.max(M.id)`, `query.where(M.id <= rowid)`), in a module that
+    imports SQLAlchemy? Its receiver and arguments are checked on their own: a chain
+    that starts at `session.query(M)` or `await session.execute(...)` is not a build."""
+    if callee is not None and callee.split(".", 1)[0] in _SQL_PACKAGES:
+        head, _, name = callee.rpartition(".")
+        return name in _SQL_BUILDERS or last_name(head) == "func"  # `func.max(M.id)`
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in _SQL_BUILDER_METHODS
+        and (callee is None or ctx.project.function(callee) is None)
+        and _imports_sql(ctx.module)
+    )
 
 
 def _only_parses(ctx: FileContext, body: list[ast.stmt], depth: int = 0) -> bool:
     """Does the try body only convert, validate or format input (no await, no I/O)? A
     call to a project function counts when that function is itself such a pure parser
-    (followed two steps): a plain function with no `await` that only calls parsers
+    (followed three steps): a plain function with no `await` that only calls parsers
     (`from_global_id_with_expected_type(gid, "Dataset")` checks a type name and does
-    `int()`)."""
+    `int()`), a class method that builds its class (`cls(rowid=int(raw))`), or a parser
+    FAA601 accepts too (`parser_call`: `SpanQuery.from_dict(data)` of the project's own
+    package outside the reviewed folder). Building a SQLAlchemy statement sends nothing
+    (`query = query.where(Model.id <= rowid)`): it counts too."""
     for node in _own_nodes(body):
         if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield, ast.YieldFrom)):
             return False
@@ -388,9 +499,20 @@ def _only_parses(ctx: FileContext, body: list[ast.stmt], depth: int = 0) -> bool
             short = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             if short.lstrip("_").startswith(_PARSER_PREFIXES):
                 # `validate_password(...)` checks the client's input; `black.format_str(
-                # code)` only reformats it: their errors are the client's.
+                # code)` or `normalize_datetime(value)` only reformats it: their errors
+                # are the client's. Not a project one that reads the database.
+                callee = ctx.resolve(func)
+                helper = ctx.project.function(callee) if callee is not None else None
+                if helper is not None and uses_database(ctx.model, helper, list(helper.node.body)):
+                    return False
+                continue
+            if short == "cls" and depth > 0:
+                continue  # `cls(rowid=...)` in a class method decoder builds its class
+            if parser_call(ctx, node):
                 continue
             callee = ctx.resolve(func)
+            if _builds_sql(ctx, node, callee):
+                continue
             helper = ctx.project.function(callee) if callee is not None else None
             if helper is not None:
                 if not _pure_parser(ctx, helper, depth):
@@ -677,12 +799,20 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
     routes (a catch-all around a connection loop is how disconnects are handled); and
     a catch-all around a try body that only parses, validates or formats the client's
     input (`int(...)`, `json.loads`, `model_validate`, `validate_password(...)`,
-    `black.format_str(...)`, an outside method named like a decoder such as
+    `black.format_str(...)`, `normalize_datetime(...)`, an outside method named like a decoder such as
     `GlobalID.from_id(id)`, `from_str`, `decode_*`; no `await`), where a call to a
     project function counts only when that function is itself such a pure parser:
-    synchronous, with a body that only calls parsers (followed two steps; a helper
-    that checks a decoded id's type name and calls `int()` is one, a helper that
-    reads the database is not). A bare `pass` is also left alone when it is a deliberate
+    synchronous, with a body that only calls parsers (followed three steps; a helper
+    that checks a decoded id's type name and calls `int()` is one, and so is a class
+    method that builds its class, `cls(rowid=int(raw))`; a helper that reads the
+    database is not). Building a SQLAlchemy statement from the parsed value in the same
+    body counts as parsing (`query = query.where(Model.id <= rowid)`, `tuple_(...)`,
+    `select(...)`: nothing is sent), running it does not. A try body that FAA601 takes
+    for parsing the request's own values is not reported either: project functions
+    named `parse*`, `from_*`, `validate*`, `decode*`, `deserialize*`, `loads*` that
+    do no I/O, or that belong
+    to the project's own package outside the reviewed folder (`SpanQuery.from_dict(
+    query.model_dump())` of `phoenix.trace.dsl` when reviewing `phoenix/server`). A bare `pass` is also left alone when it is a deliberate
     fallback: the try body returns (the code after the `try` is the fallback answer),
     only binds names to values that replace a plain fallback bound just before the
     `try` (`latest = None; try: latest = await broker.latest_id(key)`, like `except
@@ -779,7 +909,9 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
     if client_error is None:
         return
     try_node = ctx.parent()
-    if isinstance(try_node, ast.Try) and _only_parses(ctx, try_node.body):
+    if isinstance(try_node, ast.Try) and (
+        _only_parses(ctx, try_node.body) or parses_client_input(ctx, try_node)
+    ):
         return
     yield Report(
         node,
