@@ -5,7 +5,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
-from fastapi_architect.model.astutil import body_nodes, child_nodes, statements, walk_nodes
+from fastapi_architect.model.astutil import (
+    assignment_targets,
+    body_nodes,
+    child_nodes,
+    statements,
+    walk_nodes,
+)
 from fastapi_architect.model.project import top_level_statements
 
 SOURCE = """
@@ -76,3 +82,14 @@ def test_child_nodes_match_ast_without_context_markers() -> None:
     for node in ast.walk(tree):
         expected = [n for n in ast.iter_child_nodes(node) if not isinstance(n, ast.expr_context)]
         assert child_nodes(node) == expected
+
+
+def test_assignment_targets() -> None:
+    body = ast.parse("a = b.c = 1\nd: int = 2\ne += 3\nf()\nfor g in h: pass\n").body
+    assert [[ast.unparse(t) for t in assignment_targets(s)] for s in body] == [
+        ["a", "b.c"],
+        ["d"],
+        ["e"],
+        [],
+        [],
+    ]

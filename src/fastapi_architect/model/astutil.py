@@ -163,6 +163,16 @@ def body_nodes(fn: FunctionNode) -> Iterator[ast.AST]:
     return walk_nodes(list(fn.body))
 
 
+def assignment_targets(node: ast.AST) -> list[ast.expr]:
+    """What an assignment statement stores into (`a = b = v`, `a: int = v`, `a += v`);
+    nothing for any other node."""
+    if isinstance(node, ast.Assign):
+        return list(node.targets)
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return [node.target]
+    return []
+
+
 def dotted(expr: ast.AST) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
     parts: list[str] = []

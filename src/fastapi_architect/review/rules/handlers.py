@@ -19,6 +19,7 @@ from fastapi_architect.model.apps import (
 )
 from fastapi_architect.model.astutil import (
     argument,
+    assignment_targets,
     body_nodes,
     const_str,
     keyword,
@@ -2016,12 +2017,7 @@ def _bindings(fn: Function, name: str) -> list[ast.expr] | None:
 def _stores_attribute(fn: Function, name: str, attr: str) -> bool:
     """Does the function set `name.attr` (`run.id = payload.id`)?"""
     for node in body_nodes(fn.node):
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-            targets = [node.target]
-        for target in targets:
+        for target in assignment_targets(node):
             for inner in ast.walk(target):
                 if (
                     isinstance(inner, ast.Attribute)

@@ -23,6 +23,7 @@ from typing import Literal
 
 from fastapi_architect.model.apps import Route
 from fastapi_architect.model.astutil import (
+    assignment_targets,
     body_nodes,
     child_nodes,
     const_str,
@@ -1622,12 +1623,7 @@ def _global_rebinds(fn: Function) -> dict[str, ast.AST]:
     if not declared:
         return out
     for node in body_nodes(fn.node):
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        for target in targets:
+        for target in assignment_targets(node):
             if isinstance(target, ast.Name) and target.id in declared:
                 out.setdefault(target.id, node)
     return out

@@ -24,6 +24,7 @@ from fastapi_architect.model.apps import (
 )
 from fastapi_architect.model.astutil import (
     argument,
+    assignment_targets,
     body_nodes,
     const_str,
     dotted,
@@ -2333,18 +2334,13 @@ def _stores(fn: Function) -> Iterator[tuple[str, ast.expr | None]]:
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             yield "global", None
             continue
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = list(node.targets)
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        elif (
+        if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr in _IN_PLACE_METHODS
         ):
             yield "call", node.func.value
-        for target in targets:
+        for target in assignment_targets(node):
             for part in target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]:
                 yield "store", part
 
