@@ -130,7 +130,8 @@ def _review_files(
     root: Path,
     config: Config,
     progress: Progress | None,
-    release: bool = False,
+    *,
+    release: bool,
 ) -> ReviewResult:
     rules = enabled_rules(config)
     root = root.resolve()
@@ -200,15 +201,14 @@ def run_rules(
 
     modules = model.project.module_list if node_rules else []
     threshold = PARALLEL_MIN_MODULES if parallel_min_modules is None else parallel_min_modules
-    shared: forking.SharedRange | None = None
-    child: forking.ForkedWork[tuple[list[Finding], list[str]]] | None = None
-    if len(modules) >= threshold:
-        # A forked child walks the modules from the front while this process runs the
-        # route and project rules, then walks them from the back until the two meet.
-        shared = forking.SharedRange(len(modules))
-        child = forking.start(
-            partial(_walk_front, shared, modules, model, collector.config, node_rules)
-        )
+    # A forked child walks the modules from the front while this process runs the route
+    # and project rules, then walks them from the back until the two meet.
+    shared = forking.SharedRange(len(modules))
+    child = (
+        forking.start(partial(_walk_front, shared, modules, model, collector.config, node_rules))
+        if len(modules) >= threshold
+        else None
+    )
     if child is None:
         for module in modules:
             _walk_module(module, model, collector, node_rules)
@@ -220,14 +220,12 @@ def run_rules(
     for rule in project_rules:
         _run(collector, rule, None, partial(rule.check, pctx))
 
-    if child is not None and shared is not None:
-        lowest = len(modules)
+    if child is not None:
         for index in shared.take_back():
             _walk_module(modules[index], model, collector, node_rules)
-            lowest = index
         outcome = child.result()
-        if outcome is None:  # the child failed: walk what it had taken here
-            for module in modules[:lowest]:
+        if outcome is None:  # the child failed: walk what it had taken (below the back)
+            for module in modules[: shared.back]:
                 _walk_module(module, model, collector, node_rules)
         else:
             collector.merge(*outcome)
