@@ -1986,32 +1986,46 @@ def _bindings(fn: Function, name: str) -> list[ast.expr] | None:
     `with ... as`, `:=`, an augmented assignment) or is a parameter."""
     if name in fn.param_names:
         return None
-    out: list[ast.expr] = []
+    return _binding_table(fn).get(name, [])
+
+
+def _binding_table(fn: Function) -> dict[str, list[ast.expr] | None]:
+    """`_bindings` of every name the function binds, from one walk of its body (once
+    per function)."""
+    cached = fn.derived.get(_binding_table)
+    if cached is not None:
+        return cast(dict[str, list[ast.expr] | None], cached)
+    values: dict[str, list[ast.expr]] = {}
+    other: set[str] = set()  # bound some other way
+
+    def bound_in(target: ast.AST) -> None:
+        other.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+
     for node in body_nodes(fn.node):
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                if _is_name(target, name):
+                if isinstance(target, ast.Name):
+                    found = values.setdefault(target.id, [])
                     if node.value is not None:
-                        out.append(node.value)
-                elif not isinstance(target, (ast.Attribute, ast.Subscript)) and any(
-                    _is_name(n, name) for n in ast.walk(target)
-                ):
-                    return None
-        elif isinstance(node, (ast.AugAssign, ast.NamedExpr)) and _is_name(node.target, name):
-            return None
+                        found.append(node.value)
+                elif not isinstance(target, (ast.Attribute, ast.Subscript)):
+                    bound_in(target)
+        elif isinstance(node, (ast.AugAssign, ast.NamedExpr)):
+            if isinstance(node.target, ast.Name):
+                other.add(node.target.id)
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-            if any(_is_name(n, name) for n in ast.walk(node.target)):
-                return None
+            bound_in(node.target)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
-                if item.optional_vars is not None and any(
-                    _is_name(n, name) for n in ast.walk(item.optional_vars)
-                ):
-                    return None
-        elif isinstance(node, ast.ExceptHandler) and node.name == name:
-            return None
-    return out
+                if item.optional_vars is not None:
+                    bound_in(item.optional_vars)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            other.add(node.name)
+    table: dict[str, list[ast.expr] | None] = dict(values)
+    table.update(dict.fromkeys(other))
+    fn.derived[_binding_table] = table
+    return table
 
 
 def _stores_attribute(fn: Function, name: str, attr: str) -> bool:
