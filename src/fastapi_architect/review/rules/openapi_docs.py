@@ -52,6 +52,7 @@ from fastapi_architect.review.rules.rest import (
     SESSION_NAMES,
     SESSION_OWNERS,
     path_words,
+    site_order,
 )
 from fastapi_architect.review.rules.validation import (
     PROBE_SEGMENTS,
@@ -625,7 +626,7 @@ def _no_docs_ui(model: AppModel, route: Route) -> bool:
 def _report_order(route: Route) -> tuple[bool, tuple[str, int, int]]:
     """The order in which a handler's registrations claim a finding: a GET before its
     HEAD twin (`@app.head(...)` stacked above `@app.get(...)`), then by position."""
-    return (set(route.methods) == {"HEAD"}, _site_order(route))
+    return (set(route.methods) == {"HEAD"}, site_order(route))
 
 
 def _own_document(model: AppModel) -> bool:
@@ -1485,14 +1486,6 @@ def _where(route: Route) -> str:
     return f"`{route.handler.name}` ({route.module.relpath}:{line})"
 
 
-def _site_order(route: Route) -> tuple[str, int, int]:
-    return (
-        route.module.relpath,
-        getattr(route.node, "lineno", 0),
-        getattr(route.node, "col_offset", 0),
-    )
-
-
 def _keyword_layers(
     route: Route, mount: Mount | None, name: str
 ) -> tuple[ast.expr, Module, Function | None] | None:
@@ -1693,7 +1686,7 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
                 by_id.setdefault((root, op_id), []).append((route, mount))
     reported: set[int] = set()
     for (_root, method, _path), entries in by_route.items():
-        entries.sort(key=lambda entry: _site_order(entry[0]))
+        entries.sort(key=lambda entry: site_order(entry[0]))
         first = entries[0][0]
         for route, path in entries[1:]:
             if id(route) in reported or _is_conditional(route) or _is_conditional(first):
@@ -1724,7 +1717,7 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
             )
     for id_entries in by_id.values():
         routes = list({id(route): route for route, _mount in id_entries}.values())
-        routes.sort(key=_site_order)
+        routes.sort(key=site_order)
         for route in routes[1:]:
             if id(route) in reported or _is_conditional(route) or _is_conditional(routes[0]):
                 continue
@@ -2007,8 +2000,9 @@ def _docs_gaps(model: AppModel, route: Route) -> list[str]:
     """What the route's entry in the OpenAPI document lacks."""
     if route.kind != "http" or has_keyword_splat(route) or _hidden(route):
         return []
-    if _left_out(model, route):
-        return []
+    published = _published_mounts(model, route)
+    if route.mounts and not published:
+        return []  # left out of every document (`_left_out`)
     if _operational(model.project, route) or _serves_files(model.project, route):
         return []
     if _schema_unpublished(model, route) or _no_docs_ui(model, route):
@@ -2022,7 +2016,7 @@ def _docs_gaps(model: AppModel, route: Route) -> list[str]:
         or ast.get_docstring(route.handler.node)
     ):
         missing.append("no summary, description or docstring")
-    mounts: list[Mount | None] = [*_published_mounts(model, route)] or [None]
+    mounts: list[Mount | None] = [*published] or [None]
     if not all(_tagged(route, mount) for mount in mounts):
         missing.append("no tags on the route or its routers")
     return missing
@@ -3046,12 +3040,13 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     styles: dict[tuple[str, bool], dict[str, set[str]]] = {}
     slashes: dict[str, dict[str, int]] = {}
     plural_segments: dict[str, set[str]] = {}
+    in_schema_of = {id(route): _in_schema(ctx.model, route) for route in routes}
     for route in routes:
         for root, path in _served_paths(route):
             for segment in _named_segments(path):
                 style = _case_style(segment)
                 if style:
-                    voters = styles.setdefault((root, _in_schema(ctx.model, route)), {})
+                    voters = styles.setdefault((root, in_schema_of[id(route)]), {})
                     voters.setdefault(style, set()).add(segment)
             kind = "" if id(route) in twins else _slash_kind(route)
             if kind:
@@ -3062,7 +3057,7 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
             )
     reported: dict[int, set[str]] = {}  # handler -> problems already reported
     told_rpc: set[str] = set()  # apps whose RPC-style paths were reported
-    for route in sorted(routes, key=_site_order):
+    for route in sorted(routes, key=site_order):
         problems: list[str] = []
         root = _served_paths(route)[0][0]
         app = apps[root]
@@ -3076,7 +3071,7 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
                 f"{len(app.actions)} of its {app.routes} routes, an RPC-style API (reported "
                 "once for the app)"
             )
-        in_schema = _in_schema(ctx.model, route)
+        in_schema = in_schema_of[id(route)]
         voters = styles.get((root, in_schema), {})
         usual = _majority({k: len(v) for k, v in voters.items()}, _CASE_RATIO)
         if app.hidden(app.unresolved):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import pairwise
 
 from fastapi_architect.model.apps import Mount, Route
@@ -185,18 +184,18 @@ def _named_as_creation(name: str) -> bool:
     return words[0] in _CREATE_VERBS or words[:2] == ["sign", "up"]
 
 
-@dataclass
-class _Creation:
-    """Why a handler looks like it creates a resource (empty when it does not), and
-    whether it sets its status itself."""
-
-    reason: str = ""
-    sets_status: bool = False
-    returns_response: bool = False
-    returns_existing: bool = False
+# Why a handler looks like it creates a resource whose status the decorator decides
+# (empty when it does not).
+_CREATIONS: FunctionCache[str] = FunctionCache()
 
 
-_CREATIONS: FunctionCache[_Creation] = FunctionCache()
+def site_order(route: Route) -> tuple[str, int, int]:
+    """Where a registration stands in the project, for reporting in source order."""
+    return (
+        route.module.relpath,
+        getattr(route.node, "lineno", 0),
+        getattr(route.node, "col_offset", 0),
+    )
 
 
 def _strip_await(expr: ast.expr | None) -> ast.expr | None:
@@ -438,35 +437,50 @@ def _gets_or_creates(project: Project, fn: Function, values: list[ast.expr]) -> 
     return False
 
 
-def _creation(model: AppModel, fn: Function) -> _Creation:
+def _creation_reason(model: AppModel, fn: Function, values: list[ast.expr]) -> str:
+    """Why the handler looks like it creates a resource (empty when it does not)."""
     project = model.project
-    out = _Creation()
-    for node in body_nodes(fn.node):
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Attribute) and t.attr == "status_code" for t in targets):
-                out.sets_status = True  # `response.status_code = 201`
-    values = returned_values(fn)
-    out.returns_response = any(_returns_response(project, fn, v) for v in values)
-    out.returns_existing = _gets_or_creates(project, fn, values)
     if _named_as_creation(fn.name):
-        out.reason = "is named like a create endpoint"
-        return out
+        return "is named like a create endpoint"
     added = _session_adds(model, fn)
     for value in values:
         direct = _create_call(project, fn, value)
         if direct:
-            out.reason = f"returns what `{direct}` creates"
-            return out
+            return f"returns what `{direct}` creates"
         for name in sorted(_returned_names(fn, value)):
             created = _create_call(project, fn, fn.local_values.get(name))
             if created:
-                out.reason = f"returns what `{created}` creates"
-                return out
+                return f"returns what `{created}` creates"
             if name in added:
-                out.reason = f"returns the new `{added[name]}` it adds to the session"
-                return out
-    return out
+                return f"returns the new `{added[name]}` it adds to the session"
+    return ""
+
+
+def _sets_status(fn: Function) -> bool:
+    """`response.status_code = 201` in the handler's body."""
+    for node in body_nodes(fn.node):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Attribute) and t.attr == "status_code" for t in targets):
+                return True
+    return False
+
+
+def _creation(model: AppModel, fn: Function) -> str:
+    """Why the handler looks like it creates a resource, when the decorator's status is
+    the one it answers with: not when it sets the status itself, returns a `Response`
+    object, or answers a repeated call with the row that exists (get-or-create)."""
+    project = model.project
+    values = returned_values(fn)
+    reason = _creation_reason(model, fn, values)
+    if (
+        not reason
+        or _sets_status(fn)
+        or any(_returns_response(project, fn, v) for v in values)
+        or _gets_or_creates(project, fn, values)
+    ):
+        return ""
+    return reason
 
 
 def _deprecated_mount(mount: Mount) -> bool:
@@ -613,17 +627,11 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
     # A handler registered more than once (`@router.post` stacked on `@v2_router.post`)
     # is reported once, at its first registration the rule would report.
     twins = [r for r in ctx.model.routes_of(handler) if r is route or _candidate(r, ctx)]
-    twins.sort(
-        key=lambda r: (
-            r.module.relpath,
-            getattr(r.node, "lineno", 0),
-            getattr(r.node, "col_offset", 0),
-        )
-    )
+    twins.sort(key=site_order)
     if twins[0] is not route:
         return
-    found = _CREATIONS.get(ctx.model, handler, lambda: _creation(ctx.model, handler))
-    if not found.reason or found.sets_status or found.returns_response or found.returns_existing:
+    reason = _CREATIONS.get(ctx.model, handler, lambda: _creation(ctx.model, handler))
+    if not reason:
         return
     others = len(twins) - 1
     also = ""
@@ -636,5 +644,5 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
     yield Report(
         route.node,
         f"`{handler.name}` ({route_label(route)}) "
-        f"{found.reason}, but answers `200 OK`: declare `status_code=201`{also}",
+        f"{reason}, but answers `200 OK`: declare `status_code=201`{also}",
     )
