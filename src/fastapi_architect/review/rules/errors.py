@@ -636,13 +636,7 @@ def _declared_status(ctx: FileContext, expr: ast.Attribute) -> int | None:
         caught = project.class_(name)
         if caught is None:
             return None
-        family = [caught.qualname]
-        family += [
-            q
-            for q in project.classes
-            if q != caught.qualname and project.is_subclass(q, frozenset({caught.qualname}))
-        ]
-        for member in family:
+        for member in _family(project, caught.qualname):
             value: ast.expr | None = None
             for ancestor in project.mro(member):
                 cls = project.class_(ancestor)
@@ -661,6 +655,12 @@ def _declared_status(ctx: FileContext, expr: ast.Attribute) -> int | None:
                 return None
             codes.append(code)
     return max(codes) if codes else None
+
+
+def _family(project: Project, root: str) -> list[str]:
+    """The class `root` and the project classes that derive from it."""
+    below = frozenset({root})
+    return [root, *(q for q in project.classes if q != root and project.is_subclass(q, below))]
 
 
 @dataclass(frozen=True)
@@ -736,12 +736,8 @@ def _foreign_wraps(
     found = []
     caught = project.class_(name)
     root = caught.qualname if caught is not None else name
-    family = [root]
-    family += [
-        q for q in project.classes if q != root and project.is_subclass(q, frozenset({root}))
-    ]
     callgraph = state.model.callgraph
-    for member in family:
+    for member in _family(project, root):
         if earlier and _surely_catches(project, list(earlier), member):
             continue  # handled by an earlier clause
         for caller, site in callgraph.callers(member):
@@ -871,12 +867,17 @@ def _earlier_classes(ctx: FileContext, name: str) -> tuple[str, ...]:
     node = _enclosing_try(ctx, name)
     if bound is None or node is None:
         return ()
+    return tuple(_caught_before(ctx, node, bound[1]))
+
+
+def _caught_before(ctx: FileContext, node: ast.Try, clause: ast.ExceptHandler) -> list[str]:
+    """The classes the clauses of `node` before `clause` catch."""
     out: list[str] = []
-    for clause in node.handlers:
-        if clause is bound[1]:
+    for other in node.handlers:
+        if other is clause:
             break
-        out += [c for c in _clause_classes(ctx, clause) if c is not None]
-    return tuple(out)
+        out += [c for c in _clause_classes(ctx, other) if c is not None]
+    return out
 
 
 def _unreachable_clause(ctx: FileContext) -> bool:
@@ -893,11 +894,7 @@ def _unreachable_clause(ctx: FileContext) -> bool:
         if not isinstance(clause, ast.ExceptHandler) or type(parent) is not ast.Try:
             continue
         classes = _clause_classes(ctx, clause)
-        earlier: list[str] = []
-        for other in parent.handlers:
-            if other is clause:
-                break
-            earlier += [c for c in _clause_classes(ctx, other) if c is not None]
+        earlier = _caught_before(ctx, parent, clause)
         if (
             earlier
             and classes
@@ -1042,7 +1039,6 @@ def _plain_client_call(ctx: FileContext, fn: Function, call: ast.Call) -> bool:
 
 def _client_values(
     ctx: FileContext,
-    state: _LeakState,
     fn: Function,
     expr: ast.expr,
     client: frozenset[str],
@@ -1078,7 +1074,7 @@ def _client_values(
             if (
                 value is None
                 or depth >= _LOCAL_DEPTH
-                or _client_values(ctx, state, fn, value, client, depth + 1) is None
+                or _client_values(ctx, fn, value, client, depth + 1) is None
             ):
                 return None
         elif node.id not in client:
@@ -1086,14 +1082,14 @@ def _client_values(
     return parsers
 
 
-def _parses_client_input(ctx: FileContext, state: _LeakState, name: str) -> bool:
+def _parses_client_input(ctx: FileContext, name: str) -> bool:
     """Does the `try` whose `except ... as name` holds the node only parse the
     request's own values with project parsers (`parses_client_input`)?"""
     node = _enclosing_try(ctx, name)
-    return node is not None and parses_client_input(ctx, node, state)
+    return node is not None and parses_client_input(ctx, node)
 
 
-def parses_client_input(ctx: FileContext, node: ast.Try, state: _LeakState | None = None) -> bool:
+def parses_client_input(ctx: FileContext, node: ast.Try) -> bool:
     """Does this `try` of a path operation only parse the request's own values with
     project parsers (`parser_call`)? Then what it raises describes the client's input:
     `[SpanQuery.from_dict(q.model_dump()) for q in body.queries]`, with no `await`, no
@@ -1102,8 +1098,6 @@ def parses_client_input(ctx: FileContext, node: ast.Try, state: _LeakState | Non
     fn = ctx.function()
     if fn is None:
         return False
-    if state is None:
-        state = leak_state(ctx.model)
     client = _client_params(ctx, fn)
     if not client or does_io(ctx.project, ctx.module, fn, list(node.body)):
         return False
@@ -1118,7 +1112,7 @@ def parses_client_input(ctx: FileContext, node: ast.Try, state: _LeakState | Non
             return False
         if stmt.value is None:
             return False
-        found = _client_values(ctx, state, fn, stmt.value, client)
+        found = _client_values(ctx, fn, stmt.value, client)
         if found is None:
             return False
         parsers += found
@@ -1709,7 +1703,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     kind = _try_body_kind(ctx, leak.name, classes)
     if kind == "json":
         return
-    if kind is None and _parses_client_input(ctx, state, leak.name):
+    if kind is None and _parses_client_input(ctx, leak.name):
         kind = "parse"
     # A broad `except` around a model construction catches a `ValidationError`; around
     # project parsers of the request's values, errors about the client's input.
@@ -1719,13 +1713,18 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     # A project class the project also builds from an outside error's text, in code
     # the `try` may run.
     earlier = _earlier_classes(ctx, leak.name)
-    reach = _reached_from_try(ctx, leak.name)
+    wraps = [
+        found
+        for c in effective
+        if project.class_(c) is not None or _unseen_project_class(state, project, c)
+        for found in _foreign_wraps(state, project, c, earlier)
+    ]
+    # The call graph walk from the `try`, only when there is a wrap to place.
+    reach = _reached_from_try(ctx, leak.name) if wraps else None
     wrap = next(
         (
             found
-            for c in effective
-            if project.class_(c) is not None or _unseen_project_class(state, project, c)
-            for found in _foreign_wraps(state, project, c, earlier)
+            for found in wraps
             if reach is None
             or found.caller.qualname in reach[0]
             or (found.caller is ctx.function() and _inside(found.node, reach[1].body))

@@ -710,7 +710,6 @@ def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
 
 # ------------------------------------------------------------------ FAA102
 
-_REQUEST_CLASSES = REQUEST
 _BODY_READS = frozenset({"json", "body", "form"})
 _JSON_PARSERS = frozenset(
     {
@@ -826,7 +825,7 @@ def _read_facts(ctx: FileContext, fn: Function) -> _ReadFacts:
         if "signature" in param.arg.lower():
             facts.deliberate = True  # `x_signature: str = Header()`
         if project.is_subclass(
-            annotation_type(project, fn.module, param.annotation, fn.parent), _REQUEST_CLASSES
+            annotation_type(project, fn.module, param.annotation, fn.parent), REQUEST
         ):
             facts.request_params.add(param.arg)
     facts.body_model = _has_body_model(project, fn)
@@ -1621,9 +1620,6 @@ def _stores_into(targets: list[ast.expr], name: str) -> bool:
         isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == name
         for t in targets
     )
-
-
-# Run the callable given as first argument in a worker thread and return its result.
 
 
 def _computed_name(fn: Function, expr: ast.expr) -> bool:
