@@ -52,7 +52,6 @@ from fastapi_architect.review.rules.rest import (
     SESSION_NAMES,
     SESSION_OWNERS,
     path_words,
-    site_order,
 )
 from fastapi_architect.review.rules.validation import (
     PROBE_SEGMENTS,
@@ -61,6 +60,7 @@ from fastapi_architect.review.rules.validation import (
     is_response_class,
     param_marker,
     route_label,
+    site_order,
 )
 
 _MAX_FOLLOW = 6

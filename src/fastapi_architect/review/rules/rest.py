@@ -29,6 +29,7 @@ from fastapi_architect.review.rules.validation import (
     is_response_expr,
     returned_values,
     route_label,
+    site_order,
 )
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -187,15 +188,6 @@ def _named_as_creation(name: str) -> bool:
 # Why a handler looks like it creates a resource whose status the decorator decides
 # (empty when it does not).
 _CREATIONS: FunctionCache[str] = FunctionCache()
-
-
-def site_order(route: Route) -> tuple[str, int, int]:
-    """Where a registration stands in the project, for reporting in source order."""
-    return (
-        route.module.relpath,
-        getattr(route.node, "lineno", 0),
-        getattr(route.node, "col_offset", 0),
-    )
 
 
 def _strip_await(expr: ast.expr | None) -> ast.expr | None:

@@ -1859,7 +1859,8 @@ _Contract = tuple[str, Severity | None]
 _CONTRACT_FINDINGS: ModelCache[dict[int, _Contract]] = ModelCache()
 
 
-def _site_order(route: Route) -> tuple[str, int, int]:
+def site_order(route: Route) -> tuple[str, int, int]:
+    """Where a registration stands in the project, for reporting in source order."""
     return (
         route.module.relpath,
         getattr(route.node, "lineno", 0),
@@ -1874,7 +1875,7 @@ def _contract_findings(model: AppModel) -> dict[int, _Contract]:
     out: dict[int, _Contract] = {}
     first: dict[tuple[int, str], Route] = {}
     repeats: dict[int, int] = {}
-    for route in sorted(model.routes, key=_site_order):
+    for route in sorted(model.routes, key=site_order):
         found = _contract_gap(model, route)
         if found is None:
             continue
