@@ -988,9 +988,7 @@ def _no_op(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     `return` of a constant answer (`return {"success": True}`), like gradio's `/reset`
     kept for old clients. `return None` and `return []` are not: they read as a stub
     standing for code left out, as does an empty container."""
-    body = node.body
-    if body and isinstance(body[0], ast.Expr) and const_str(body[0].value) is not None:
-        body = body[1:]
+    body = _docstring_free(node.body)
     if len(body) != 1:
         return False
     stmt = body[0]

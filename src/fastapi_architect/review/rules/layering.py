@@ -39,7 +39,13 @@ from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules._http import BACKGROUND_TASKS, REQUEST, RESPONSE, UPLOAD_FILE
+from fastapi_architect.review.rules._http import (
+    BACKGROUND_TASKS,
+    REQUEST,
+    RESPONSE,
+    UPLOAD_FILE,
+    WEBSOCKET,
+)
 from fastapi_architect.review.rules._orm import function_query, is_test_module, type_kind
 from fastapi_architect.review.rules._orm import state as orm_state
 from fastapi_architect.review.rules.validation import is_response_expr, returned_values
@@ -1015,7 +1021,7 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
         layer = _service_like(model, module)
         if layer is None or not module.imports_anything("fastapi", "starlette"):
             continue
-        local = _local_catches(ctx.project, model, module)
+        local: _LocalCatches | None = None  # built on the first HTTP object found
         seen: set[int] = set()  # one finding per statement
         for node, stack in _walk_with_stack(module.tree):
             if not isinstance(node, (ast.Name, ast.Attribute)) or not isinstance(
@@ -1033,6 +1039,8 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
                 continue
             if label.startswith("status.") and _body_field(node, stack):
                 continue
+            if local is None:
+                local = _local_catches(ctx.project, model, module)
             if id(statement) in local.swallowed or _handler_of(node, stack, local.reached):
                 continue
             seen.add(id(statement))
@@ -1424,11 +1432,6 @@ def _is_socket_call(expr: ast.expr, sockets: frozenset[str], methods: frozenset[
     )
 
 
-_WEBSOCKET_TYPES = frozenset(
-    {"fastapi.WebSocket", "fastapi.websockets.WebSocket", "starlette.websockets.WebSocket"}
-)
-
-
 def _websocket_params(project: Project, route: Route) -> frozenset[str]:
     """The names of a websocket handler's `WebSocket` parameters (FastAPI injects the
     connection by that annotation, also through `Annotated` and aliases)."""
@@ -1438,7 +1441,7 @@ def _websocket_params(project: Project, route: Route) -> frozenset[str]:
     return frozenset(
         arg.arg
         for arg, _ in parameters(fn.node)
-        if annotation_type(project, fn.module, arg.annotation, fn) in _WEBSOCKET_TYPES
+        if annotation_type(project, fn.module, arg.annotation, fn) in WEBSOCKET
     )
 
 
