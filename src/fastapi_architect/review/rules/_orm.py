@@ -21,7 +21,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fastapi_architect.model.astutil import body_nodes, dotted, keyword, last_name, parameters
+from fastapi_architect.model.astutil import (
+    assignment_targets,
+    body_nodes,
+    dotted,
+    keyword,
+    last_name,
+    parameters,
+)
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites, resolve_target
 from fastapi_architect.model.project import Function, Module, Project
@@ -733,10 +740,10 @@ def _changed_by_functions(module: Module) -> frozenset[str]:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 if node.func.attr in _COLLECTION_CHANGES:
                     roots.append(node.func.value)
-            elif isinstance(node, (ast.Assign, ast.Delete)):
+            elif isinstance(node, ast.Delete):
                 roots.extend(node.targets)
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-                roots.append(node.target)
+            else:
+                roots.extend(assignment_targets(node))
             while any(isinstance(r, (ast.Tuple, ast.List)) for r in roots):
                 roots = [
                     e
@@ -796,7 +803,9 @@ def is_test_module(module: Module) -> bool:
 
 
 # Asked for every function of every module: the answer is kept with the module (and
-# freed with it).
+# freed with it). It reads only the module's own path, imports and decorators, never
+# the rest of the run, so it is not part of the project index (`review/index.py`):
+# another review parses other `Module` objects and never sees these answers.
 _TEST_MODULES: weakref.WeakKeyDictionary[Module, bool] = weakref.WeakKeyDictionary()
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from fastapi_architect.model.astutil import (
+    assignment_targets,
     body_nodes,
     dotted,
     keyword,
@@ -1499,20 +1500,18 @@ def _changed_row(target: ast.expr, names: set[str]) -> bool:
     return isinstance(base, ast.Name) and base.id in names
 
 
-def _changes_fetched(st: OrmState, fn: Function, check: ast.Call, after: Iterable[ast.AST]) -> bool:
-    """Does `check` load the rows that are then written, among `after`: changed
-    (`row.title = ...`, `setattr(row, field, value)`) or handed to the session to write
-    (`session.delete(row)`, `session.add(row)`), then sent (`session.commit()`,
-    `flush()`)? The read is the load half of an ORM update of those rows, a per-item
-    write like `update(T)`. A read whose rows are only returned or used is not, nor
-    one whose changes are sent once after the loop (an upsert that `get`s each row)."""
-    names = _fetched(st, fn, check)
-    if not names:
-        return False
+def _changes_fetched(st: OrmState, fn: Function, names: set[str], after: list[ast.AST]) -> bool:
+    """Are the rows a read loads (held in `names`, see `_fetched`) then written, among
+    `after`: changed (`row.title = ...`, `setattr(row, field, value)`) or handed to the
+    session to write (`session.delete(row)`, `session.add(row)`), then sent
+    (`session.commit()`, `flush()`)? The read is the load half of an ORM update of
+    those rows, a per-item write like `update(T)`. A read whose rows are only returned
+    or used is not, nor one whose changes are sent once after the loop (an upsert that
+    `get`s each row)."""
     changed = False
     for node in after:
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        targets = assignment_targets(node)
+        if targets:
             changed = changed or any(_changed_row(t, names) for t in targets)
         elif isinstance(node, ast.Call):
             args = [*node.args, *(kw.value for kw in node.keywords)]
@@ -1548,7 +1547,7 @@ def _core_change(st: OrmState, fn: Function, call: ast.Call) -> bool:
     )
 
 
-def _guards_write(st: OrmState, fn: Function, check: ast.Call, after: Iterable[ast.AST]) -> bool:
+def _guards_write(st: OrmState, fn: Function, check: ast.Call, after: list[ast.AST]) -> bool:
     """Is `check` an existence check (its result only tested, see `_existence_check`)
     followed, among `after` (what runs after it in its function or loop body), by a
     write of the same item: get-or-create, whether `existing = ...; if existing:
@@ -1559,7 +1558,6 @@ def _guards_write(st: OrmState, fn: Function, check: ast.Call, after: Iterable[a
     part of a per-item write (FAA409's concern). A read whose values are only returned
     or used elsewhere is not."""
     names = _item_names(st, fn, check)
-    after = list(after)
 
     def same_item_write(fed: set[str] | None) -> bool:
         return bool(names) and any(
@@ -1574,10 +1572,8 @@ def _guards_write(st: OrmState, fn: Function, check: ast.Call, after: Iterable[a
 
     if _existence_check(st, fn, check) and same_item_write(None):
         return True
-    if _changes_fetched(st, fn, check, after):
-        return True
-    fed = _fetched(st, fn, check)
-    return bool(fed) and same_item_write(fed)
+    fed = _fetched(st, fn, check)  # the locals holding the rows it loads
+    return bool(fed) and (_changes_fetched(st, fn, fed, after) or same_item_write(fed))
 
 
 def _first_read_query(
