@@ -11,6 +11,7 @@ from fastapi_architect.model.astutil import (
     child_nodes,
     statements,
     walk_nodes,
+    without_docstring,
 )
 from fastapi_architect.model.project import top_level_statements
 
@@ -93,3 +94,17 @@ def test_assignment_targets() -> None:
         [],
         [],
     ]
+
+
+def test_without_docstring() -> None:
+    documented, plain, constant = (
+        ast.parse(src).body[0]
+        for src in (
+            'def f():\n    "Doc."\n    return 1\n',
+            "def g():\n    return 2\n",
+            "def h():\n    ...\n",
+        )
+    )
+    assert [ast.unparse(s) for s in without_docstring(documented.body)] == ["return 1"]  # type: ignore[attr-defined]
+    assert [ast.unparse(s) for s in without_docstring(plain.body)] == ["return 2"]  # type: ignore[attr-defined]
+    assert [ast.unparse(s) for s in without_docstring(constant.body)] == ["..."]  # type: ignore[attr-defined]

@@ -163,6 +163,13 @@ def body_nodes(fn: FunctionNode) -> Iterator[ast.AST]:
     return walk_nodes(list(fn.body))
 
 
+def without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    """A block's statements after its docstring, if it has one."""
+    if body and isinstance(body[0], ast.Expr) and const_str(body[0].value) is not None:
+        return body[1:]
+    return body
+
+
 def assignment_targets(node: ast.AST) -> list[ast.expr]:
     """What an assignment statement stores into (`a = b = v`, `a: int = v`, `a += v`);
     nothing for any other node."""

@@ -20,6 +20,7 @@ from fastapi_architect.model.astutil import (
     parameters,
     walk,
     walk_nodes,
+    without_docstring,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import (
@@ -988,7 +989,7 @@ def _no_op(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     `return` of a constant answer (`return {"success": True}`), like gradio's `/reset`
     kept for old clients. `return None` and `return []` are not: they read as a stub
     standing for code left out, as does an empty container."""
-    body = _docstring_free(node.body)
+    body = without_docstring(node.body)
     if len(body) != 1:
         return False
     stmt = body[0]
@@ -1109,12 +1110,6 @@ _PATH_OR_QUERY = frozenset(
         "fastapi.param_functions.Query",
     }
 )
-
-
-def _docstring_free(body: list[ast.stmt]) -> list[ast.stmt]:
-    if body and isinstance(body[0], ast.Expr) and const_str(body[0].value) is not None:
-        return body[1:]
-    return body
 
 
 def _param_types(
@@ -1260,7 +1255,7 @@ class _Pure:
         verdict = all(
             project.resolve(fn.module, _decorator(d), fn.parent) in _PLAIN_DECORATORS
             for d in fn.node.decorator_list
-        ) and _Pure(self.state).block(fn, _docstring_free(fn.node.body), {})
+        ) and _Pure(self.state).block(fn, without_docstring(fn.node.body), {})
         verdicts[key] = verdict
         return verdict
 
@@ -1329,7 +1324,7 @@ def _changes_nothing(state: _AuthState, route: Route) -> bool:
     responses (dstack's RPC-style `POST /api/server/get_info`)."""
     project = state.model.project
     handler = route.handler
-    body = _docstring_free(handler.node.body)
+    body = without_docstring(handler.node.body)
     if not body or not isinstance(body[-1], ast.Return):
         return False
     if handler.node.args.vararg is not None or handler.node.args.kwarg is not None:

@@ -31,6 +31,7 @@ from fastapi_architect.model.astutil import (
     last_name,
     parameters,
     walk_nodes,
+    without_docstring,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
@@ -1449,18 +1450,6 @@ def _is_true_constant(expr: ast.expr) -> bool:
     return isinstance(expr, ast.Constant) and expr.value in (True, 1)
 
 
-def _body_without_docstring(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
-    body = list(fn.body)
-    if (
-        body
-        and isinstance(body[0], ast.Expr)
-        and isinstance(body[0].value, ast.Constant)
-        and isinstance(body[0].value.value, str)
-    ):
-        body = body[1:]
-    return body
-
-
 @rule(
     code="FAA502",
     name="fat-route-handler",
@@ -1534,7 +1523,7 @@ def fat_route_handler(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     st.reported.add(key)
     size = _Size()
     _measure(
-        _body_without_docstring(handler.node), size, sockets=_websocket_params(ctx.project, route)
+        without_docstring(handler.node.body), size, sockets=_websocket_params(ctx.project, route)
     )
     reasons: list[str] = []
     if size.statements > MAX_ROUTE_STATEMENTS:
