@@ -30,6 +30,10 @@ class FileContext:
     stack: list[ast.AST] = field(default_factory=list)
     # The enclosing function by the id of the innermost ancestor (one tree, one answer).
     _functions: dict[int, Function | None] = field(default_factory=dict, repr=False)
+    # What `resolve` answered, by the ids of the expression and the current function.
+    _resolved: dict[tuple[int, int], tuple[ast.AST, str | None]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def project(self) -> Project:
@@ -62,4 +66,14 @@ class FileContext:
         return self.stack[-1] if self.stack else None
 
     def resolve(self, expr: ast.AST) -> str | None:
-        return self.project.resolve(self.module, expr, self.function())
+        """The qualified name `expr` stands for, seen from the current function. Many
+        rules ask it of the same call, so it is kept; the entry holds the node, so its id
+        cannot be reused by another node while the walk runs."""
+        fn = self.function()
+        key = (id(expr), id(fn))
+        found = self._resolved.get(key)
+        if found is not None and found[0] is expr:
+            return found[1]
+        name = self.project.resolve(self.module, expr, fn)
+        self._resolved[key] = (expr, name)
+        return name

@@ -28,6 +28,7 @@ from fastapi_architect.model.astutil import (
     keyword,
     last_name,
     parameters,
+    statements,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites, resolve_target
@@ -929,7 +930,9 @@ def _state_session_kind(
         if any(p.arg == name.id for p, _ in parameters(scope.node)):
             return None
         scope = scope.parent
-    if scope is None or not (uses_orm(module) or _project_uses_orm(st)):
+    if scope is None or name.id not in _state_with_names(st, scope):
+        return None
+    if not (uses_orm(module) or _project_uses_orm(st)):
         return None
     bindings = st.facts_of(scope).reaching(name.id, name)
     if not bindings:
@@ -948,6 +951,23 @@ def _state_session_kind(
     if used is None:
         used = st.memo[key] = _used_as_session(st, module, scope, name.id)
     return kinds.pop() if used else None
+
+
+def _state_with_names(st: OrmState, fn: Function) -> frozenset[str]:
+    """The names `fn` binds in a `with` block from a factory on the app's state: only
+    they can be such sessions, and asking costs a look at the statements, not the
+    function's whole binding facts."""
+    key = ("state-with-names", id(fn.node))
+    found = st.memo.get(key)
+    if not isinstance(found, frozenset):
+        found = st.memo[key] = frozenset(
+            item.optional_vars.id
+            for stmt in statements(fn.node.body)
+            if isinstance(stmt, (ast.With, ast.AsyncWith))
+            for item in stmt.items
+            if isinstance(item.optional_vars, ast.Name) and _state_factory_call(item.context_expr)
+        )
+    return found
 
 
 def _project_uses_orm(st: OrmState) -> bool:

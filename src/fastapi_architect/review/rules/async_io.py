@@ -109,9 +109,14 @@ def _candidate_calls(model: AppModel) -> list[_Candidate]:
     """The calls that may block and the names each is known by, up to the first name
     another rule owns (one call, one rule: HTTP clients and SDKs are FAA201's, the
     standard library's sleeps, subprocesses and sockets FAA208's). Shared by the rules
-    that classify them, so the names are inferred once per run."""
+    that classify them, so the names are inferred once per run. Only the calls of code
+    that serves requests are asked (`_serving_reach`): a sink anywhere else is never
+    reported, nor on any chain from a serving coroutine."""
     out: list[_Candidate] = []
+    reach = _serving_reach(model)
     for scope, module, site in call_sites(model):
+        if scope is None or scope.qualname not in reach:
+            continue
         if site.awaited or non_blocking(site.node):
             continue
         names: list[str] = []
@@ -122,6 +127,25 @@ def _candidate_calls(model: AppModel) -> list[_Candidate]:
         if names:
             out.append((scope, module, site, names))
     return out
+
+
+def _serving_reach(model: AppModel) -> set[str]:
+    """The serving coroutines and the sync project functions they reach through calls:
+    what `_reached` reports at, and every function a chain from them passes through
+    (chains only pass through sync functions, a superset of its `follow` choices)."""
+    project = model.project
+    calls = model.callgraph.calls
+    todo = [fn.qualname for fn in serving_coroutines(model)]
+    seen = set(todo)
+    while todo:
+        for site in calls.get(todo.pop(), ()):
+            if site.target is None:
+                continue
+            for callee in (project.function(site.target), project.functions.get(site.target)):
+                if callee is not None and not callee.is_async and callee.qualname not in seen:
+                    seen.add(callee.qualname)
+                    todo.append(callee.qualname)
+    return seen
 
 
 _STARTUP_DECORATORS = frozenset({"on_event"})

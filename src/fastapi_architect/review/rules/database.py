@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from fastapi_architect.model.astutil import (
     assignment_targets,
     body_nodes,
+    child_nodes,
     dotted,
     keyword,
     last_name,
@@ -829,7 +830,7 @@ def _tree(st: OrmState, fn: Function) -> _Tree:
         parents: dict[int, ast.AST] = {}
         loads: dict[str, list[ast.Name]] = {}
         for node in walk(fn.node):
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 parents[id(child)] = node
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 loads.setdefault(node.id, []).append(node)
@@ -1600,13 +1601,12 @@ def _first_read_query(
     body = [n for n in body_nodes(fn.node) if id(n) not in dead]
     order = {id(n): index for index, n in enumerate(body)}
     nodes = [n for n in body if isinstance(n, ast.Call) and not _advisory_lock(n)]
-    parents = _tree(st, fn).parents
     written: set[str] = set()
     wrote = False
     result: tuple[ast.Call, str] | None = None
     for node in nodes:
         hit = session_call(st, fn.module, node, fn, QUERY_METHODS)
-        if hit is not None and lazy_query(node, parents.get):
+        if hit is not None and lazy_query(node, _tree(st, fn).parents.get):
             continue
         if _writes(st, fn, node, hit is not None):
             wrote = True

@@ -1605,28 +1605,30 @@ def _mutated_target(node: ast.AST) -> ast.expr | None:
     return None
 
 
-def _global_rebinds(fn: Function) -> dict[str, ast.AST]:
-    """Names a function declares `global` and assigns: rebinding module state."""
+def _global_rebinds(body: list[ast.AST]) -> dict[str, ast.AST]:
+    """Names a function (whose body nodes are `body`) declares `global` and assigns:
+    rebinding module state."""
     declared: set[str] = set()
-    for node in body_nodes(fn.node):
+    for node in body:
         if isinstance(node, ast.Global):
             declared.update(node.names)
     out: dict[str, ast.AST] = {}
     if not declared:
         return out
-    for node in body_nodes(fn.node):
+    for node in body:
         for target in assignment_targets(node):
             if isinstance(target, ast.Name) and target.id in declared:
                 out.setdefault(target.id, node)
     return out
 
 
-def _lazy_init_nodes(fn: Function) -> set[int]:
-    """Ids of the nodes inside one-time initialisation blocks: `if not <flag>:` whose
-    body also sets `<flag> = True` (gradio's `if not app.monitoring_enabled: ...;
-    app.monitoring_enabled = True`). They run once per worker, not per request."""
+def _lazy_init_nodes(body: list[ast.AST]) -> set[int]:
+    """Ids of the nodes inside one-time initialisation blocks of a function (whose body
+    nodes are `body`): `if not <flag>:` whose body also sets `<flag> = True` (gradio's
+    `if not app.monitoring_enabled: ...; app.monitoring_enabled = True`). They run once
+    per worker, not per request."""
     out: set[int] = set()
-    for node in body_nodes(fn.node):
+    for node in body:
         if not (
             isinstance(node, ast.If)
             and isinstance(node.test, ast.UnaryOp)
@@ -1719,7 +1721,8 @@ def module_level_mutable_state(route: Route, ctx: ProjectContext) -> Iterator[Re
     module = handler.module
     project = ctx.project
     reported: set[str] = set()
-    globals_ = _global_rebinds(handler)
+    body = list(body_nodes(handler.node))  # read three times below
+    globals_ = _global_rebinds(body)
     for name, node in globals_.items():
         value = project.module_value(f"{module.name}.{name}")
         kind = _container_kind(ctx, value[0], value[1]) if value is not None else None
@@ -1732,8 +1735,8 @@ def module_level_mutable_state(route: Route, ctx: ProjectContext) -> Iterator[Re
             "state is per worker and lost on restart",
             module,
         )
-    once = _lazy_init_nodes(handler)
-    for node in body_nodes(handler.node):
+    once = _lazy_init_nodes(body)
+    for node in body:
         target = _mutated_target(node)
         if target is None or not isinstance(target, (ast.Name, ast.Attribute)):
             continue

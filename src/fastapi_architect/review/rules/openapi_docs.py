@@ -26,6 +26,7 @@ from fastapi_architect.model.astutil import (
     argument,
     assignment_targets,
     body_nodes,
+    child_nodes,
     const_str,
     dotted,
     keyword,
@@ -1390,9 +1391,15 @@ def _conditional_nodes(module: Module) -> frozenset[int]:
     if _CONDITIONAL_NODES and _CONDITIONAL_NODES[0][0] is module.tree:
         return _CONDITIONAL_NODES[0][1]
     ids: set[int] = set()
-    for node in walk(module.tree):
-        if isinstance(node, _CONDITIONAL):
-            ids.update(id(child) for child in walk(node) if child is not node)
+    # One pass: a node is conditional when an ancestor is (nested branches are not
+    # walked again for each branch around them).
+    todo: list[tuple[ast.AST, bool]] = [(module.tree, False)]
+    while todo:
+        node, inside = todo.pop()
+        if inside:
+            ids.add(id(node))
+        below = inside or isinstance(node, _CONDITIONAL)
+        todo.extend((child, below) for child in child_nodes(node))
     found = frozenset(ids)
     _CONDITIONAL_NODES[:] = [(module.tree, found)]
     return found
@@ -1596,11 +1603,8 @@ def _shadowed_duplicates(module: Module) -> Iterator[tuple[ast.Call, str, str, i
     """A handler copied under the same name in one module: the model keeps only the last
     definition of a name, so the first registration is found here, syntactically."""
     seen: dict[tuple[str, str, str], tuple[str, int]] = {}
-    conditional = _conditional_nodes(module)
-    for stmt in module.tree.body:
+    for stmt in module.tree.body:  # top-level: never under a branch
         if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        if id(stmt) in conditional:
             continue
         for owner, method, path, decorator in _decorator_keys(stmt):
             key = (owner, method, path)
