@@ -52,6 +52,9 @@ APPS = (
     App("dstack", "dstack==0.22.5", "dstack/_internal/server"),
     App("zenml", "zenml==0.98.0", "zenml/zen_server"),
     App("phoenix", "arize-phoenix==20.26.1", "phoenix/server"),
+    # The whole package: its app, routers, services and components (the largest trees).
+    App("langflow", "langflow-base==1.13.0", "langflow"),
+    App("skypilot", "skypilot==0.14.1", "sky"),
 )
 
 
