@@ -289,12 +289,13 @@ def _no_rare_calls(model: AppModel) -> dict[int, bool]:
 
 
 # -- load once: `if self._keys is None: self._keys = load()`, `if not app.ready: ...;
-# app.ready = True`, `if self._keys: return` then `self._keys = ...`.
+# app.ready = True`, `if self._keys: return` then `self._keys = ...`, `if not _cache:
+# _load()` where `_load` fills the module-level `_cache` in place.
 
 
 def _state_ref(fn: Function, expr: ast.AST) -> str | None:
-    """`self._keys`, `app.state.ready`, or a name declared `global`: state that outlives
-    the call (a parameter other than `self`, or a local, is fresh per call)."""
+    """`self._keys`, `app.state.ready`, or a module variable (`_module_global`): state
+    that outlives the call (a parameter other than `self`, or a local, is fresh per call)."""
     name = dotted(expr)
     if name is None:
         return None
@@ -302,16 +303,32 @@ def _state_ref(fn: Function, expr: ast.AST) -> str | None:
     if root in _SELF and dot and fn.class_qualname is not None:
         return name
     if not dot:
-        declared = (
-            n
-            for node in body_nodes(fn.node)
-            if isinstance(node, (ast.Global, ast.Nonlocal))
-            for n in node.names
-        )
-        return name if root in declared else None
+        return name if _module_global(fn, root) else None
     if root in fn.param_names or root in fn.local_values:
         return None
     return name
+
+
+def _module_global(fn: Function, name: str) -> bool:
+    """Does `name` in `fn` mean module state: declared `global` (or `nonlocal`), or a
+    module-level variable that neither `fn` nor a function around it binds (a container
+    filled in place, `_translations[code] = ...`, needs no `global`)?"""
+    declared = (
+        n
+        for node in body_nodes(fn.node)
+        if isinstance(node, (ast.Global, ast.Nonlocal))
+        for n in node.names
+    )
+    if name in declared:
+        return True
+    if name not in fn.module.assignments:
+        return False
+    scope: Function | None = fn
+    while scope is not None:
+        if scope.binds(name):
+            return False
+        scope = scope.parent
+    return True
 
 
 def _missing_if(project: Project, fn: Function, test: ast.expr, truth: bool) -> set[str]:
@@ -379,31 +396,69 @@ def _needs_load(project: Project, fn: Function, call: ast.Call) -> set[str]:
     return out or set()
 
 
-def _stored(project: Project, fn: Function, ref: str, region: list[ast.stmt]) -> bool:
-    """Does `region` (or a method of the same class it calls on `self`) set `ref` to a
-    value that is not empty?"""
-    starts: list[ast.AST] = [*region]
-    for node in walk_nodes(starts):
+def _stored(
+    project: Project,
+    fn: Function,
+    ref: str,
+    region: list[ast.stmt],
+    seen: frozenset[int] = frozenset(),
+) -> bool:
+    """Does `region` set `ref` to a value that is not empty, or fill it in place
+    (`ref[key] = v`, `ref.update(...)`)? A method of the same class it calls on `self`
+    counts for `self.X`, a function of the same module it calls by name for a module
+    variable (the loader behind `if not _cache: _load()`)."""
+    seen = seen | {id(fn.node)}
+    for node in walk_nodes([*region]):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(dotted(t) == ref for t in targets) and not _empty(node.value):
                 return True
-        elif (
-            isinstance(node, ast.Call)
-            and ref.startswith("self.")
-            and fn.class_qualname is not None
-            and isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id == "self"
-        ):
-            method = project.method(fn.class_qualname, node.func.attr)
+            if any(isinstance(t, ast.Subscript) and dotted(t.value) == ref for t in targets):
+                return True
+        elif isinstance(node, ast.Call):
+            if _fills(node, ref):
+                return True
+            helper = _same_state_helper(project, fn, ref, node)
             if (
-                method is not None
-                and method.node is not fn.node
-                and _stored(project, method, ref, [*method.node.body])
+                helper is not None
+                and id(helper.node) not in seen
+                and _stored(project, helper, ref, [*helper.node.body], seen)
             ):
                 return True
     return False
+
+
+# Methods that put an item into a dict, list or set: the container is no longer empty.
+_FILLING_METHODS = frozenset({"update", "setdefault", "append", "extend", "add", "insert"})
+
+
+def _fills(call: ast.Call, ref: str) -> bool:
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in _FILLING_METHODS
+        and dotted(func.value) == ref
+        and bool(call.args or call.keywords)
+    )
+
+
+def _same_state_helper(project: Project, fn: Function, ref: str, call: ast.Call) -> Function | None:
+    """The project function `call` runs that sees `ref` as `fn` does: `self.load()` for
+    `self.X`, `_load()` of the same module for a module variable it does not rebind."""
+    func = call.func
+    if (
+        ref.startswith("self.")
+        and fn.class_qualname is not None
+        and isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "self"
+    ):
+        return project.method(fn.class_qualname, func.attr)
+    if "." not in ref and isinstance(func, ast.Name) and not fn.binds(func.id):
+        helper = fn.module.functions.get(func.id)
+        if helper is not None and _module_global(helper, ref):
+            return helper
+    return None
 
 
 def _empty(value: ast.expr) -> bool:
@@ -940,10 +995,12 @@ def blocking_file_io_in_async(ctx: ProjectContext) -> Iterator[Report]:
     file it reads is read once per process, not per request. Hand-written load-once
     code counts the same: a call that runs only while some long-lived state is unset
     (`if self._keys is None:`, `if not app.state.ready:`, a `global`, or an early
-    `return` while it is set), where the same code then sets it. So does a branch no
-    caller takes: `if force_move: shutil.move(...)` when every project call of the
-    function passes `force_move=False` (or leaves a false default). Small reads of a local
-    file are fast and rarely matter; the rule reports them all the same.
+    `return` while it is set), where the same code then sets it, or fills it in place
+    (`if not _cache: _load()` where `_load`, in the same module, does `_cache[key] =
+    json.load(f)`). So does a branch no caller takes: `if force_move: shutil.move(...)`
+    when every project call of the function passes `force_move=False` (or leaves a
+    false default). Small reads of a local file are fast and rarely matter; the rule
+    reports them all the same.
 
     ## Example
     ```python
@@ -1339,6 +1396,18 @@ def _trivial_class(state: _WorkState, qualname: str, depth: int) -> tuple[Verdic
 def _call_verdict(
     state: _WorkState, site: CallSite, fn: Function, depth: int
 ) -> tuple[Verdict, list[str]]:
+    """What one call of `fn` does (`_what_call_does`), except that work behind a
+    load-once guard or in a branch no caller takes (`_runs_rarely`) is not held against
+    `fn`: like a memoized function's, it runs on the first call only, if at all."""
+    verdict = _what_call_does(state, site, fn, depth)
+    if verdict[0] in ("work", "sink") and _runs_rarely(state.model, fn, site.node):
+        return "unknown", []
+    return verdict
+
+
+def _what_call_does(
+    state: _WorkState, site: CallSite, fn: Function, depth: int
+) -> tuple[Verdict, list[str]]:
     """What one call of a sync function does: `trivial` (known to work in memory), `sink`
     (a call another FAA2xx rule reports), `work` (known outside code that is neither),
     or `unknown`; with the chain of names that shows it."""
@@ -1468,9 +1537,11 @@ def async_route_without_await(ctx: ProjectContext) -> Iterator[Report]:
     Calls whose target cannot be inferred, constructors of outside classes and project
     code the model cannot follow count as trivial, so the rule errs toward silence. The
     work of a memoized project function (`@cache`, `@lru_cache`) runs on its first call
-    only, so it is not held against the coroutine. A
-    coroutine that only builds a response from its arguments is not reported: `async
-    def` without `await` is the cheapest choice for it.
+    only, so it is not held against the coroutine; nor is work behind a hand-written
+    load-once guard (`if not _translations: _load_translations()`, where the loader
+    fills the module-level dict) or in a branch no project caller takes, judged as
+    FAA204 judges them. A coroutine that only builds a response from its arguments is
+    not reported: `async def` without `await` is the cheapest choice for it.
 
     ## Example
     ```python

@@ -12,12 +12,14 @@ from itertools import pairwise
 
 from fastapi_architect.model.apps import Mount, Route, RouterObj, status_code_value
 from fastapi_architect.model.astutil import (
+    assignment_targets,
     body_nodes,
     const_str,
     dotted,
     keyword,
     last_name,
     parameters,
+    statements,
     walk,
     walk_nodes,
     without_docstring,
@@ -534,6 +536,196 @@ def _delegates_credential_check(project: Project, handler: Function) -> bool:
     return False
 
 
+# ------------------------------------------------------------------ FAA301 signed deliveries
+
+_HMAC = frozenset({"hmac.new", "hmac.digest", "hmac.HMAC"})
+_HELPER_DEPTH = 2
+
+
+def _reads_any(expr: ast.AST, names: Iterable[str]) -> bool:
+    wanted = set(names)
+    return any(isinstance(n, ast.Name) and n.id in wanted for n in walk(expr))
+
+
+def _call_arguments(call: ast.Call) -> list[ast.expr]:
+    return [*call.args, *(kw.value for kw in call.keywords)]
+
+
+def _derived_locals(fn: Function, sources: frozenset[str]) -> frozenset[str]:
+    """`sources` and the locals of `fn` assigned from values that read them
+    (`body = await request.body()`, `delivery = Delivery(headers=request.headers)`)."""
+    assignments: list[tuple[list[str], ast.expr]] = []
+    for stmt in statements(fn.node.body):
+        value = getattr(stmt, "value", None)
+        targets = assignment_targets(stmt)
+        if value is not None and targets:
+            names = [n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)]
+            assignments.append((names, value))
+    found = set(sources)
+    changed = True
+    while changed:
+        changed = False
+        for names, value in assignments:
+            if not set(names) <= found and _reads_any(value, found):
+                found.update(names)
+                changed = True
+    return frozenset(found)
+
+
+def _callees(project: Project, fn: Function, call: ast.Call) -> list[Function]:
+    """The project functions a call may run: the one it names, or those of a dispatch
+    table it looks up (`verifier = _VERIFIERS.get(provider)` then `verifier(...)`)."""
+    callee = project.function(resolve_callee(project, fn.module, call.func, fn))
+    if callee is not None:
+        return [callee]
+    if not isinstance(call.func, ast.Name):
+        return []
+    lookup = fn.local_values.get(call.func.id)
+    table: ast.expr | None = None
+    if isinstance(lookup, ast.Subscript):
+        table = lookup.value
+    elif (
+        isinstance(lookup, ast.Call)
+        and isinstance(lookup.func, ast.Attribute)
+        and lookup.func.attr == "get"
+    ):
+        table = lookup.func.value
+    found = None if table is None else project.module_value(project.resolve(fn.module, table, fn))
+    if found is None:
+        return []
+    module, entries = found
+    if not isinstance(entries, ast.Dict):
+        return []
+    targets = (project.function(project.resolve(module, v)) for v in entries.values)
+    return [t for t in targets if t is not None]
+
+
+def _request_flow(
+    project: Project, fn: Function, sources: frozenset[str], depth: int, seen: set[int]
+) -> Iterator[tuple[Function, frozenset[str]]]:
+    """`fn` and the project functions the request data reaches, a few calls deep, each
+    with its names that hold request data (parameters given it, locals derived)."""
+    if id(fn.node) in seen or depth > _FLOW_DEPTH:
+        return
+    seen.add(id(fn.node))
+    names = _derived_locals(fn, sources)
+    yield fn, names
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call) or not any(
+            _reads_any(a, names) for a in _call_arguments(node)
+        ):
+            continue
+        for callee in _callees(project, fn, node):
+            params = _receiving_params(callee, node, lambda e: _reads_any(e, names))
+            if params:
+                yield from _request_flow(project, callee, frozenset(params), depth + 1, seen)
+
+
+def _computes_hmac(project: Project, fn: Function) -> bool:
+    """Does `fn`, or a project helper it calls (two calls deep at most), compute an
+    HMAC (`hmac.new`)? Memoized per function."""
+    cached = fn.derived.get(_computes_hmac)
+    if not isinstance(cached, bool):
+        cached = fn.derived[_computes_hmac] = _hmac_within(project, fn, _HELPER_DEPTH, set())
+    return cached
+
+
+def _hmac_within(project: Project, fn: Function, depth: int, seen: set[int]) -> bool:
+    if id(fn.node) in seen:
+        return False
+    seen.add(id(fn.node))
+    helpers: list[Function] = []
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = resolve_callee(project, fn.module, node.func, fn)
+        if callee is not None and project.canonical(callee) in _HMAC:
+            return True
+        helper = project.function(callee)
+        if helper is not None:
+            helpers.append(helper)
+    return depth > 0 and any(_hmac_within(project, h, depth - 1, seen) for h in helpers)
+
+
+def _constant_time_check(project: Project, fn: Function, call: ast.Call) -> bool:
+    """`hmac.compare_digest(...)`, or a project helper that answers one
+    (`return hmac.compare_digest(expected, supplied)`)."""
+    callee = resolve_callee(project, fn.module, call.func, fn)
+    if callee is None:
+        return False
+    if project.canonical(callee) in _CONSTANT_TIME:
+        return True
+    helper = project.function(callee)
+    if helper is None:
+        return False
+    cached = helper.derived.get(_constant_time_check)
+    if not isinstance(cached, bool):
+        cached = any(
+            isinstance(node, ast.Return)
+            and node.value is not None
+            and any(
+                isinstance(inner, ast.Call)
+                and project.canonical(
+                    resolve_callee(project, helper.module, inner.func, helper) or ""
+                )
+                in _CONSTANT_TIME
+                for inner in walk(node.value)
+            )
+            for node in body_nodes(helper.node)
+        )
+        helper.derived[_constant_time_check] = cached
+    return cached
+
+
+def _negated(test: ast.expr, call: ast.Call) -> bool:
+    """Is `call` under a `not` in the condition (`if not hmac.compare_digest(...)`)?"""
+    return any(
+        isinstance(n, ast.UnaryOp)
+        and isinstance(n.op, ast.Not)
+        and any(inner is call for inner in walk(n.operand))
+        for n in walk(test)
+    )
+
+
+def _refuses_mismatch(project: Project, fn: Function, names: frozenset[str]) -> bool:
+    """An `if` that compares request data in constant time and raises or returns on the
+    branch where it does not match."""
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.If):
+            continue
+        for call in walk(node.test):
+            if not (
+                isinstance(call, ast.Call)
+                and any(_reads_any(a, names) for a in _call_arguments(call))
+                and _constant_time_check(project, fn, call)
+            ):
+                continue
+            branch = node.body if _negated(node.test, call) else node.orelse
+            if any(isinstance(s, (ast.Raise, ast.Return)) for s in statements(branch)):
+                return True
+    return False
+
+
+def _verifies_request_signature(project: Project, handler: Function) -> bool:
+    """A signed delivery (a provider webhook): the handler, or project code the request's
+    body or headers are handed to (also wrapped in a dataclass, or through a dispatch
+    table of verifiers), computes an HMAC and compares request data with it in constant
+    time, refusing (any raise or early return) when they differ. The signature
+    authenticates the caller, whatever the rejection answers (some answer 404 on
+    purpose)."""
+    sources = frozenset(
+        param.arg
+        for param, _default, typ in _param_types(project, handler)
+        if typ in REQUEST or typ in HTTP_CONNECTION
+    )
+    if not sources:
+        return False
+    return any(
+        _refuses_mismatch(project, fn, names) and _computes_hmac(project, fn)
+        for fn, names in _request_flow(project, handler, sources, 0, set())
+    )
+
+
 def _auth_instance(project: Project, qualname: str | None) -> bool:
     """A module-level instance of an authenticating class from outside the project:
     `manager = LoginManager(SECRET, "/login")` (fastapi-login), `auth = JWTBearer()`."""
@@ -835,6 +1027,14 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     and so does one that hands a token from the request (`form.challenge_token`, a
     first-login MFA enrollment step) to project code that checks it (a constant-time
     comparison or a signed-token decode) and answers 401/403 when it does not match.
+    So does a signed delivery (a provider webhook under any name): the handler, or
+    project code the request's body or headers are handed to (also wrapped in a
+    dataclass, or through a module-level dispatch table of verifiers, a few calls
+    deep), computes an HMAC (`hmac.new`) and compares request data in constant time
+    (`hmac.compare_digest`, or a helper returning it) in an `if` that raises or
+    returns when they differ, whatever the rejection answers (some answer 404 on
+    purpose). A comparison nobody refuses on, or one of data that is not the
+    request's, does not count.
     Routes included only in a development environment (`if settings.ENVIRONMENT ==
     "local": ...`), websocket routes, routes in test files, and routers not reachable
     from any app found when some `include_router` calls could not be resolved are
@@ -1417,8 +1617,10 @@ def _evaluate(
     ]
     if not unprotected:
         return None, protected
-    if _function_authenticates(state, handler, patterns) or _delegates_credential_check(
-        project, handler
+    if (
+        _function_authenticates(state, handler, patterns)
+        or _delegates_credential_check(project, handler)
+        or _verifies_request_signature(project, handler)
     ):
         return None, route.mounts
     return (tuple(mutating) or route.methods, unprotected), protected

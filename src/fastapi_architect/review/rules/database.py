@@ -30,6 +30,7 @@ from fastapi_architect.review.rules._orm import (
     LOADER_OPTIONS,
     QUERY_METHODS,
     SELECT_FUNCTIONS,
+    FunctionFacts,
     OrmModel,
     OrmState,
     db_kind,
@@ -40,6 +41,7 @@ from fastapi_architect.review.rules._orm import (
     session_call,
     state,
 )
+from fastapi_architect.review.rules.injection import argument_for
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -1005,11 +1007,12 @@ def collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
 
 
 def _statement_parts(
-    ctx: FileContext, fn: Function | None, loop: _Loop, call: ast.Call
+    ctx: FileContext, fn: Function | None, loop: _Loop, call: ast.expr
 ) -> Iterator[ast.expr]:
-    """The query call, then the values that the locals it reads are bound to inside the
-    loop (`stmt = base.where(pid.in_(ids))`; `stmt = stmt.group_by(pid)`), transitively:
-    the statement built in a local before it is sent."""
+    """The query call (or any expression), then the values that the locals it reads are
+    bound to inside the loop (`stmt = base.where(pid.in_(ids))`; `stmt =
+    stmt.group_by(pid)`), transitively: the statement built in a local before it is
+    sent."""
     yield call
     if fn is None:
         return
@@ -1027,6 +1030,88 @@ def _statement_parts(
                 continue
             yield value
             pending.extend(n.id for n in walk(value) if isinstance(n, ast.Name))
+
+
+def _with_bindings(
+    facts: FunctionFacts, roots: list[ast.expr], *, literals: bool = True
+) -> Iterator[ast.expr]:
+    """`roots`, then the values of the locals they read, transitively (a bounded number
+    of names): the statement, or the list, a function builds in locals. Without
+    `literals`, a collection written out item by item is left out, with what it reads."""
+    pending = list(roots)
+    seen: set[str] = set()
+    while pending:
+        expr = pending.pop()
+        if not literals and _fixed_collection(expr):
+            continue
+        yield expr
+        for node in walk(expr):
+            if (
+                isinstance(node, ast.Name)
+                and node.id in facts.assigns
+                and node.id not in seen
+                and len(seen) < _MAX_DEPTH
+            ):
+                seen.add(node.id)
+                pending.extend(v for _n, v in facts.assigns[node.id] if v is not None)
+
+
+def _in_parameters(st: OrmState, fn: Function, query: ast.Call) -> frozenset[str]:
+    """The parameters of `fn` that its `query` filters on with `in_()`
+    (`where(col(T.id).in_(ids))`), also through the locals the statement or the list
+    is built in. Not those only in a list written out item by item
+    (`in_([f"k:{event.id}", f"k:{event.id}:{event.attempt}"])`): a handful of
+    spellings of one item, not a group."""
+    key = ("FAA402-in-params", id(query))
+    if key not in st.memo:
+        facts = st.facts_of(fn)
+        found: set[str] = set()
+        for part in _with_bindings(facts, [query]):
+            for node in walk(part):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "in_"
+                ):
+                    continue
+                for value in _with_bindings(facts, list(node.args), literals=False):
+                    found.update(
+                        n.id
+                        for n in walk(value)
+                        if isinstance(n, ast.Name) and n.id in facts.params
+                    )
+        st.memo[key] = frozenset(found)
+    found_names = st.memo[key]
+    return found_names if isinstance(found_names, frozenset) else frozenset()
+
+
+def _batch_arguments(
+    st: OrmState, callee: Function, query: ast.Call, call: ast.Call
+) -> list[ast.expr]:
+    """What `call` passes for the parameters that the helper's `query` filters on with
+    `in_()`: a collection per call, so one batched query each. A literal list written
+    out item by item (`load(db, [item.id])`) is a batch of one and does not count."""
+    out: list[ast.expr] = []
+    for name in sorted(_in_parameters(st, callee, query)):
+        value = argument_for(callee, call, name)
+        if value is not None and not _fixed_collection(value):
+            out.append(value)
+    return out
+
+
+def _batched_per_item(
+    ctx: FileContext, fn: Function | None, loop: _Loop, batches: list[ast.expr]
+) -> bool:
+    """Is one of `batches` (see `_batch_arguments`) built from the loop variable, also
+    through a local bound in the loop body (`ids = [t.id for t in groups[g]]`)? The
+    helper then runs one `in_()` query per group, the batched form of the fix."""
+    targets = _names(loop.target)
+    return any(
+        isinstance(n, ast.Name) and n.id in targets
+        for batch in batches
+        for part in _statement_parts(ctx, fn, loop, batch)
+        for n in walk(part)
+    )
 
 
 def _module_level(ctx: FileContext, name: str, fn: Function | None) -> bool:
@@ -1174,6 +1259,13 @@ def _write_statement(st: OrmState, fn: Function | None, expr: ast.expr, depth: i
 
 def _statement_of(call: ast.Call) -> ast.expr | None:
     return call.args[0] if call.args else keyword(call, "statement")
+
+
+def sends_write(st: OrmState, fn: Function | None, call: ast.Call) -> bool:
+    """Does this session call send a statement that writes (`_write_statement`):
+    `session.execute(insert(T).values(rows).returning(T.id))`, also through a local?"""
+    statement = _statement_of(call)
+    return statement is not None and _write_statement(st, fn, statement)
 
 
 def _writing_query(
@@ -1450,18 +1542,23 @@ def _writes(st: OrmState, fn: Function, call: ast.Call, query: bool) -> bool:
 
 def _fetched(st: OrmState, fn: Function, check: ast.Call) -> set[str]:
     """The locals that hold the rows `check` loads: the one its result (or a method
-    chain on it) is bound to, `row = (await session.execute(q)).scalars().first()`, and
-    the locals and loop variables taken from those (`row = result.scalars().first()`,
-    `for row in rows`)."""
+    chain on it) is bound to, `row = (await session.execute(q)).scalars().first()`, or
+    the loop variable of a `for` that iterates it directly (`for row in (await
+    session.exec(q)).all()`), and the locals and loop variables taken from those
+    (`row = result.scalars().first()`, `for row in rows`)."""
     found = _result(check, _tree(st, fn).parents.get)
-    parent = found[1] if found is not None else None
-    if not (
-        isinstance(parent, ast.Assign)
-        and len(parent.targets) == 1
-        and isinstance(parent.targets[0], ast.Name)
-    ):
+    if found is None:
         return set()
-    names = {parent.targets[0].id}
+    expr, parent = found
+    if isinstance(parent, ast.Assign) and len(parent.targets) == 1:
+        holder: ast.expr = parent.targets[0]
+    elif isinstance(parent, (ast.For, ast.AsyncFor)) and parent.iter is expr:
+        holder = parent.target
+    else:
+        return set()
+    if not isinstance(holder, ast.Name):
+        return set()
+    names = {holder.id}
     facts = st.facts_of(fn)
     loops = [
         (loop.target.id, loop.iter)
@@ -1676,7 +1773,9 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     with or without a flush: the next iteration's query autoflushes the write), in the
     helper or written in the loop body (`if read(...) is None: create(...)`), and so is
     a read of rows that are then changed (`row.title = ...`, `setattr(row, ...)`, `session.delete(row)`) and
-    sent with `commit()`/`flush()`: an ORM update, in the helper or the loop body, or
+    sent with `commit()`/`flush()`: an ORM update, in the helper or the loop body,
+    whether the rows are first bound to a local or the query is itself the `for`
+    iterable (`for row in (await session.exec(q)).all(): row.state = ...`), or
     whose values feed a Core `update()`/`delete()` of the same item (a compare-and-swap:
     `update(T).where(T.id == key, T.stamp == row.stamp)`).
 
@@ -1697,7 +1796,12 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     query filters with `in_()` on the loop variable (`for p, ids in per_p.items()`),
     also when the statement is first built in a local in the loop body
     (`stmt = base.add_columns(...)`, `stmt = stmt.where(pid.in_(ids))`, then
-    `session.stream(stmt)`): one batched query per group. A `text()` statement that only
+    `session.stream(stmt)`): one batched query per group. The same holds for a helper
+    whose query filters with `in_()` on one of its parameters (`in_(ids)`, also through
+    locals) when the call passes it a collection built from the loop variable
+    (`for g in bad: mark(session, ids=[t.id for t in groups[g]])`); a literal list
+    written out item by item (`load(session, [item.id])`, or `in_([f"k:{e.id}", ...])`
+    in the helper) is one item, not a group, and still counts. A `text()` statement that only
     takes a PostgreSQL advisory lock (`SELECT pg_advisory_xact_lock(:key)`) is a lock
     per key by design, not a query, and neither is a helper whose only statement it is.
     Test modules are skipped.
@@ -1742,6 +1846,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     if hit is not None and _writing_query(st, fn, node, _stack_parent(ctx.stack)):
         return  # one INSERT/UPDATE/DELETE per item: row-by-row writing (FAA409), not a read
     message_head: str
+    batches: list[ast.expr] = []
     if hit is not None:
         message_head = f"`{hit[0]}` runs a query"
     else:
@@ -1753,10 +1858,13 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         inner = _first_read_query(st, callee, node)
         if inner is None:
             return
+        batches = _batch_arguments(st, callee, inner[0], node)
         owner = st.project.enclosing_class(callee)
         label = f"{owner.node.name}.{callee.name}" if owner else callee.display
         message_head = f"`{label}()` runs a query (`{inner[1]}`)"
     for loop in (first, *loops):
+        if batches and _batched_per_item(ctx, fn, loop, batches):
+            continue  # the helper's `in_()` takes a group built from this loop's item
         if collection_loop(loop, ctx, node):
             if fn is not None and _per_item_write_in_loop(st, fn, first, node):
                 return  # part of a per-item write in the loop body (FAA409's concern)

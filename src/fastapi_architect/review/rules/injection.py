@@ -165,7 +165,74 @@ _STR_METHODS = frozenset(
 _SPEC_TYPES = frozenset("bcdeEfFgGnoxX%")
 # Identifiers that come from the code's own schema, not from data.
 _SCHEMA_DUNDERS = frozenset({"__tablename__", "__name__", "__qualname__"})
-_SCHEMA_NAMES = frozenset({"key", "name", "fullname", "schema"})
+# SQLAlchemy schema classes (by last name): the names of their objects are identifiers
+# the code, or the database's own catalog, defines.
+_SCHEMA_CLASSES = frozenset(
+    {
+        "Table",
+        "TableClause",
+        "FromClause",
+        "Column",
+        "ColumnClause",
+        "ColumnElement",
+        "KeyedColumnElement",
+        "NamedColumn",
+        "InstrumentedAttribute",
+        "QueryableAttribute",
+        "MetaData",
+        "Mapper",
+        "SchemaItem",
+        "Constraint",
+        "ColumnCollectionConstraint",
+        "ForeignKeyConstraint",
+        "PrimaryKeyConstraint",
+        "UniqueConstraint",
+        "CheckConstraint",
+        "ForeignKey",
+        "Index",
+        "Sequence",
+        "Identity",
+        "Computed",
+    }
+)
+# Attributes of a schema object that give schema objects, or collections of them:
+# `fk.referred_table`, `table.columns`, `table.primary_key.columns`, `metadata.tables`.
+_SCHEMA_LINKS = frozenset(
+    {
+        "table",
+        "referred_table",
+        "parent",
+        "column",
+        "columns",
+        "c",
+        "primary_key",
+        "foreign_keys",
+        "foreign_key_constraints",
+        "constraints",
+        "indexes",
+        "elements",
+        "tables",
+        "sorted_tables",
+        "metadata",
+    }
+)
+# Annotations of collections whose (last) type argument is the element (or value) type.
+_CONTAINERS = _SAFE_COLLECTIONS | frozenset(
+    {
+        "dict",
+        "typing.Dict",
+        "typing.Mapping",
+        "typing.MutableMapping",
+        "typing.Iterator",
+        "typing.Collection",
+        "collections.abc.Mapping",
+        "collections.abc.MutableMapping",
+        "collections.abc.Iterator",
+        "collections.abc.Collection",
+    }
+)
+# Builtins that give the elements of their one argument, reordered or copied.
+_SAME_ELEMENTS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed"})
 _MAX_DEPTH = 12
 _MAX_KEY_DEPTH = 30
 
@@ -685,6 +752,278 @@ class Analysis:
         self.st.memo[key] = out
         return out
 
+    # ----------------------------------------------------------- allowlist checks
+
+    def _checked(self, name: str, use: ast.AST | None) -> bool:
+        """Is `name` (a value, or a list of values) checked against a fixed collection
+        before `use`, by a statement that raises (or returns) otherwise, in a block that
+        runs on to the use, and not rebound after the check? The statement checks it
+        itself (`if f not in COLUMNS: raise`, a loop doing so for each element, `unknown
+        = [f for f in fields if f not in COLUMNS]` then `if unknown: raise`) or calls a
+        project function that does (`validate_fields(fields)`)."""
+        facts = self.facts
+        line = getattr(use, "lineno", None)
+        if facts is None or line is None or name in facts.loop_targets:
+            return False
+        if name not in facts.params and name not in facts.assigns:
+            return False
+        bound = [int(getattr(node, "lineno", 0)) for node, _value in facts.assigns.get(name, [])]
+        for check in self._checks().get(name, []):
+            place = facts.places.get(id(check))
+            if (
+                place is not None
+                and all(at < check.lineno for at in bound)
+                and any(_spans(later, line) for later in place[0][place[1] + 1 :])
+            ):
+                return True
+        return False
+
+    def _checks(self) -> dict[str, list[ast.stmt]]:
+        """The statements of the function that check a name against a fixed collection,
+        by name (memoized per function)."""
+        fn = self.fn
+        if fn is None:
+            return {}
+        key = ("FAA307-checks", id(fn.node))
+        found = self.st.memo.get(key)
+        if isinstance(found, dict):
+            return found
+        out: dict[str, list[ast.stmt]] = {}
+        self.st.memo[key] = out  # telling a fixed collection may ask about its names
+        for node in body_nodes(fn.node):
+            if isinstance(node, ast.stmt):
+                for name in self._checked_by(node, helper=False):
+                    out.setdefault(name, []).append(node)
+        return out
+
+    def _checked_by(self, stmt: ast.stmt, helper: bool) -> set[str]:
+        """The names `stmt` checks against a fixed collection: it raises unless the
+        value (or every element of the list) is in it. Leaving by `return` counts too,
+        unless the statement is in a `helper` (its caller would run on)."""
+        if isinstance(stmt, ast.If):
+            if _leaves(stmt.body, helper):
+                return self._failing(stmt.test)
+            return set()
+        if isinstance(stmt, (ast.For, ast.AsyncFor)):
+            # `for f in fields: if f not in COLUMNS: raise`, the check first in the loop:
+            # nothing before it skips an element (`continue`) or rebinds it.
+            first = stmt.body[0]
+            if (
+                isinstance(stmt.target, ast.Name)
+                and isinstance(stmt.iter, ast.Name)
+                and isinstance(first, ast.If)
+                and stmt.target.id in self._checked_by(first, helper)
+            ):
+                return {stmt.iter.id}
+            return set()
+        if isinstance(stmt, ast.Expr):
+            call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
+            if isinstance(call, ast.Call):
+                return self._checked_by_helper(call)
+        return set()
+
+    def _failing(self, test: ast.expr) -> set[str]:
+        """The names whose check fails when `test` is true: `x not in ALLOWED`,
+        `not set(xs) <= set(ALLOWED)`, `not all(x in ALLOWED for x in xs)`, `any(x not
+        in ALLOWED for x in xs)`, a list of the unknown elements (`unknown`, `len(unknown)
+        > 0`), either of them joined by `or`."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+            return {name for value in test.values for name in self._failing(value)}
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return self._passing(test.operand)
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            left, op, right = test.left, test.ops[0], test.comparators[0]
+            if (
+                isinstance(op, ast.NotIn)
+                and isinstance(left, ast.Name)
+                and self._fixed(right, left.id)
+            ):
+                return {left.id}
+            if (
+                isinstance(op, (ast.Gt, ast.NotEq))
+                and isinstance(right, ast.Constant)
+                and right.value == 0
+                and isinstance(left, ast.Call)
+                and _is_len(left)
+            ):
+                return self._failing(left.args[0])  # `len(unknown) > 0`
+            return set()
+        if isinstance(test, ast.Call) and _is_len(test):
+            return self._failing(test.args[0])
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "any":
+            return self._each(test, ast.NotIn)
+        unknown = self._unknown_of(test)
+        if unknown is None and isinstance(test, ast.Name) and self.facts is not None:
+            bindings = self.facts.assigns.get(test.id, [])
+            if len(bindings) == 1 and bindings[0][1] is not None:
+                unknown = self._unknown_of(bindings[0][1])
+        return {unknown} if unknown is not None else set()
+
+    def _passing(self, test: ast.expr) -> set[str]:
+        """The names whose check passes when `test` is true: `x in ALLOWED`,
+        `set(xs) <= set(ALLOWED)`, `set(xs).issubset(ALLOWED)`, `all(x in ALLOWED for x
+        in xs)`."""
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            left, op, right = test.left, test.ops[0], test.comparators[0]
+            if (
+                isinstance(op, ast.In)
+                and isinstance(left, ast.Name)
+                and self._fixed(right, left.id)
+            ):
+                return {left.id}
+            if isinstance(op, ast.LtE) and self._fixed(right, None):
+                name = _set_of_name(left)
+                return {name} if name is not None else set()
+            return set()
+        if (
+            isinstance(test, ast.Call)
+            and isinstance(test.func, ast.Attribute)
+            and test.func.attr == "issubset"
+            and len(test.args) == 1
+            and self._fixed(test.args[0], None)
+        ):
+            name = _set_of_name(test.func.value)
+            return {name} if name is not None else set()
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "all":
+            return self._each(test, ast.In)
+        return set()
+
+    def _each(self, call: ast.Call, op: type[ast.cmpop]) -> set[str]:
+        """`all(x in ALLOWED for x in xs)` (`op` In) or `any(x not in ALLOWED for x in
+        xs)` (`op` NotIn): the list `xs`."""
+        if len(call.args) != 1 or not isinstance(call.args[0], ast.GeneratorExp):
+            return set()
+        name = self._each_element(call.args[0], call.args[0].elt, op)
+        return {name} if name is not None else set()
+
+    def _each_element(
+        self,
+        expr: ast.ListComp | ast.SetComp | ast.GeneratorExp,
+        test: ast.expr,
+        op: type[ast.cmpop],
+    ) -> str | None:
+        """The list a one-loop comprehension over a name tests each element of with
+        `element <op> ALLOWED`."""
+        if len(expr.generators) != 1:
+            return None
+        loop = expr.generators[0]
+        if not (
+            isinstance(loop.target, ast.Name)
+            and isinstance(loop.iter, ast.Name)
+            and isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], op)
+            and isinstance(test.left, ast.Name)
+            and test.left.id == loop.target.id
+            and self._fixed(test.comparators[0], loop.target.id)
+        ):
+            return None
+        return loop.iter.id
+
+    def _unknown_of(self, expr: ast.expr) -> str | None:
+        """The list whose elements outside a fixed collection `expr` gives: `[f for f
+        in fields if f not in ALLOWED]`, `set(fields) - set(ALLOWED)`,
+        `set(fields).difference(ALLOWED)`."""
+        if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+            ifs = expr.generators[0].ifs if len(expr.generators) == 1 else []
+            return self._each_element(expr, ifs[0], ast.NotIn) if len(ifs) == 1 else None
+        if (
+            isinstance(expr, ast.BinOp)
+            and isinstance(expr.op, ast.Sub)
+            and self._fixed(expr.right, None)
+        ):
+            return _set_of_name(expr.left)
+        if (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Attribute)
+            and expr.func.attr == "difference"
+            and len(expr.args) == 1
+            and self._fixed(expr.args[0], None)
+        ):
+            return _set_of_name(expr.func.value)
+        return None
+
+    def _fixed(self, expr: ast.expr, element: str | None) -> bool:
+        """Is `expr`, which `element` (a name, or None) is tested against, a fixed
+        collection: a literal of constants (or `set(...)`, `.keys()` of one), a constant
+        (`COLUMNS`, `Model.__table__.c`), or a module-level collection the function's
+        facts already take as fixed for `element` (bound once at import, never
+        changed)?"""
+        if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+            return all(isinstance(e, ast.Constant) for e in expr.elts)
+        if isinstance(expr, ast.Dict):
+            return all(isinstance(k, ast.Constant) for k in expr.keys)
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if (
+                isinstance(func, ast.Name)
+                and func.id in ("set", "frozenset")
+                and len(expr.args) == 1
+            ):
+                return self._fixed(expr.args[0], element)
+            if isinstance(func, ast.Attribute) and func.attr == "keys" and not expr.args:
+                return self._fixed(func.value, element)
+            return False
+        if not isinstance(expr, (ast.Name, ast.Attribute)) or self._local_root(expr):
+            return False
+        root: ast.expr = expr
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and root.id[:1].isupper():
+            return True
+        return element is not None and self.facts is not None and element in self.facts.guarded
+
+    def _checked_by_helper(self, call: ast.Call) -> set[str]:
+        """The names a call of a project function that returns nothing passes for the
+        parameters it checks on every path (`validate_field(field)`)."""
+        fn = self.project.function(resolve_callee(self.project, self.module, call.func, self.fn))
+        if fn is None or fn is self.fn:
+            return set()
+        out: set[str] = set()
+        for param in Analysis(self.st, fn.module, fn).checked_params():
+            arg = argument_for(fn, call, param)
+            if isinstance(arg, ast.Name):
+                out.add(arg.id)
+        return out
+
+    def checked_params(self) -> frozenset[str]:
+        """The parameters this function (returning nothing) checks against a fixed
+        collection in a statement of its body that runs on every call: any `return`
+        before it leaves only when the parameter is empty (`if not fields: return`).
+        Memoized per function."""
+        fn = self.fn
+        facts = self.facts
+        if fn is None or facts is None:
+            return frozenset()
+        key = ("FAA307-checked-params", id(fn.node))
+        found = self.st.memo.get(key)
+        if isinstance(found, frozenset):
+            return found
+        self.st.memo[key] = frozenset()  # a helper that calls itself checks nothing more
+        result = frozenset(self._checked_on_every_call(fn, facts))
+        self.st.memo[key] = result
+        return result
+
+    def _checked_on_every_call(self, fn: Function, facts: FunctionFacts) -> set[str]:
+        out: set[str] = set()
+        if any(
+            isinstance(n, (ast.Yield, ast.YieldFrom))
+            or (isinstance(n, ast.Return) and not _returns_none(n))
+            for n in body_nodes(fn.node)
+        ):
+            return out  # it returns something: its caller may use that, not the raise
+        eligible = {name for name in facts.params if name not in facts.assigns}
+        for stmt in fn.node.body:
+            out |= self._checked_by(stmt, helper=True) & eligible
+            emptied = _returns_if_empty(stmt)
+            if emptied is not None:
+                # `if not fields: return`: the checks after it still run for `fields`
+                # (an empty list has nothing to check), not for the other parameters.
+                eligible &= {emptied}
+            elif any(isinstance(n, ast.Return) for n in ast.walk(stmt)):
+                break  # a path that leaves before the later checks
+        return out
+
     # ----------------------------------------------------------- safe values
 
     def safe_formatted(
@@ -791,8 +1130,10 @@ class Analysis:
             return True  # module level: configuration, not request data
         if name in facts.guarded or name in self._pattern_checked():
             return True
-        if self._narrowed(name, use):
+        if self._narrowed(name, use) or self._checked(name, use):
             return True
+        if self._schema_name(name, use, depth):
+            return True  # a table, a column, a constraint: its name is the code's own
         if name in facts.params:
             param = facts.params[name]
             return self._safe_annotation(fn.module, param.annotation, fn.parent)
@@ -835,6 +1176,121 @@ class Analysis:
                 return False  # a closure over the outer function's data: unknown
             outer = outer.parent
         return True  # a module-level name, an import or a builtin
+
+    # ----------------------------------------------------------- schema objects
+
+    def schema(self, expr: ast.expr, depth: int = 0, seen: frozenset[str] = frozenset()) -> bool:
+        """Is `expr` a SQLAlchemy schema object (a table, a column, a constraint...) or a
+        collection of them, so that its names are identifiers the code defines? A
+        parameter annotated so (`table: sa.Table`, `models: Mapping[str, sa.Table]`),
+        what a project function annotated so returns, the links between schema objects
+        (`fk.referred_table`, `table.columns`, `metadata.sorted_tables`), lookups and
+        `.values()` of their collections, and variables bound only to such values or
+        looping over such collections. An object built from a name (`sa.Table(name,
+        metadata)`) is not: its name is whatever was passed."""
+        if depth > _MAX_DEPTH:
+            return False
+        if isinstance(expr, ast.Name):
+            return self._schema_name(expr.id, expr, depth, seen)
+        if isinstance(expr, ast.Attribute):
+            return expr.attr in _SCHEMA_LINKS and self.schema(expr.value, depth + 1, seen)
+        if isinstance(expr, ast.Subscript):
+            return self.schema(expr.value, depth + 1, seen)
+        if not isinstance(expr, ast.Call):
+            return False
+        func = expr.func
+        if isinstance(func, ast.Attribute) and func.attr in ("values", "get"):
+            # `models.values()`; `models.get(name)` (an element, None or the default).
+            defaults = expr.args[1:] if func.attr == "get" else expr.args
+            return all(
+                isinstance(d, ast.Constant) or self.schema(d, depth + 1, seen) for d in defaults
+            ) and self.schema(func.value, depth + 1, seen)
+        if (
+            isinstance(func, ast.Name)
+            and func.id in _SAME_ELEMENTS
+            and not self._is_local(func.id)
+            and len(expr.args) == 1
+        ):
+            return self.schema(expr.args[0], depth + 1, seen)
+        fn = self.project.function(resolve_callee(self.project, self.module, func, self.fn))
+        return fn is not None and self._schema_annotation(fn.module, fn.node.returns, fn.parent)
+
+    def _schema_name(
+        self, name: str, use: ast.AST | None, depth: int, seen: frozenset[str] = frozenset()
+    ) -> bool:
+        """`schema` for a variable of the function (see there); memoized per use."""
+        fn = self.fn
+        facts = self.facts
+        if fn is None or facts is None or name in seen:
+            return False
+        if name in facts.params:
+            return self._schema_annotation(fn.module, facts.params[name].annotation, fn.parent)
+        if (
+            name not in facts.assigns
+            and name not in facts.loop_targets
+            and name not in self._comprehensions()
+        ):
+            return False
+        key = (f"FAA307-schema {name} {getattr(use, 'lineno', None)}", id(fn.node))
+        found = self.st.memo.get(key)
+        if isinstance(found, bool):
+            return found
+        self.st.memo[key] = False  # a binding that reads the name itself proves nothing
+        result = self._schema_bindings(name, use, depth, seen | {name})
+        self.st.memo[key] = result
+        return result
+
+    def _schema_bindings(
+        self, name: str, use: ast.AST | None, depth: int, seen: frozenset[str]
+    ) -> bool:
+        facts = self.facts
+        assert facts is not None
+        found = False
+        for loop in self._loops_binding(name, use):
+            if not (isinstance(loop.target, ast.Name) and self.schema(loop.iter, depth + 1, seen)):
+                return False
+            found = True
+        if name in facts.assigns:
+            bindings = facts.reaching(name, use) if use is not None else facts.assigns[name]
+            for node, value in bindings:
+                if value is None or isinstance(node, ast.AugAssign):
+                    return False
+                if not self.schema(value, depth + 1, seen):
+                    return False
+                found = True
+        if found:
+            return True
+        generators = self._comprehensions().get(name, [])
+        return bool(generators) and all(
+            isinstance(g.target, ast.Name) and self.schema(g.iter, depth + 1, seen)
+            for g in generators
+        )
+
+    def _schema_annotation(
+        self, module: Module, annotation: ast.expr | None, scope: Function | None, depth: int = 0
+    ) -> bool:
+        """Does the annotation name a SQLAlchemy schema class, or a collection (a
+        mapping) of its objects (`list[sa.Table]`, `Mapping[str, sa.Table]`)?"""
+        if annotation is None or depth > 4:
+            return False
+        base, _, base_module = unwrap_annotation(self.project, module, annotation, scope)
+        if base is None:
+            return False
+        if isinstance(base, ast.Subscript):
+            origin = self.project.resolve(base_module, base.value) or ""
+            elements = base.slice.elts if isinstance(base.slice, ast.Tuple) else [base.slice]
+            elements = [e for e in elements if not (isinstance(e, ast.Constant) and e.value is ...)]
+            return (
+                origin in _CONTAINERS
+                and bool(elements)
+                and self._schema_annotation(base_module, elements[-1], None, depth + 1)
+            )
+        qualname = self.project.resolve(base_module, base, scope if base_module is module else None)
+        return (
+            qualname is not None
+            and qualname.startswith("sqlalchemy.")
+            and last_name(qualname) in _SCHEMA_CLASSES
+        )
 
     def _loops_binding(self, name: str, use: ast.AST | None) -> list[ast.For | ast.AsyncFor]:
         """The `for` loops of the function that bind `name` and can reach `use`: those
@@ -957,7 +1413,8 @@ class Analysis:
         while isinstance(root, ast.Attribute):
             root = root.value
         if not isinstance(root, ast.Name):
-            return self.safe(root, depth + 1, safe_names)
+            # `copy_order(metadata)[0].name`: a name of a schema object a helper returns.
+            return self.safe(root, depth + 1, safe_names) or self.schema(expr.value, depth + 1)
         if root.id in ("self", "cls"):
             return True  # the object's own configuration (table names and the like)
         if self._safe_name(root.id, depth + 1, safe_names, root):
@@ -966,8 +1423,6 @@ class Analysis:
             return True
         if isinstance(expr.value, ast.Name):
             owner = infer_type(self.project, self.module, expr.value, self.fn)
-            if owner is not None and owner.startswith("sqlalchemy.") and expr.attr in _SCHEMA_NAMES:
-                return True  # `column.key`, `table.name` of a SQLAlchemy schema object
             return self._safe_field(owner, expr.attr)
         return False
 
@@ -1362,12 +1817,20 @@ _ARROW_AFTER = re.compile(r"^[\w-]*'")
 # A bind parameter's name: `:{name}`, `:value_{i}` (not a `::` cast), `%({name})s`.
 _BIND_NAME = re.compile(r"(?:(?<![:\w]):[A-Za-z_]\w*|(?<![:\w]):)$")
 _PYFORMAT_NAME = re.compile(r"%\([A-Za-z_]?\w*$")
-# A table or column name: right after the keyword that takes it (or a qualifier `schema.`).
+# A table or column name: right after the keyword that takes it, or in the column list
+# of a `SELECT` (after a qualifier `schema.`, in identifier quotes `"..."`, `` `...` ``,
+# `[...]` or not).
+_QUALIFIED = r"(?:[\"`\[]?\w+[\"`\]]?\.)?(?P<quote>[\"`\[]?)\w*$"
 _IDENTIFIER_BEFORE = re.compile(
-    r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE(?:\s+IF(?:\s+NOT)?\s+EXISTS)?|ORDER\s+BY|GROUP\s+BY)"
-    r"\s+(?:\w+\.)?\w*$",
+    r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE(?:\s+IF(?:\s+NOT)?\s+EXISTS)?|ORDER\s+BY|GROUP\s+BY|"
+    r"(?:ADD|DROP|ALTER|RENAME)\s+COLUMN(?:\s+IF(?:\s+NOT)?\s+EXISTS)?)\s+" + _QUALIFIED,
     re.IGNORECASE,
 )
+_SELECT_LIST_BEFORE = re.compile(
+    r"\bSELECT\s+(?:DISTINCT\s+)?(?:[\w.\"`\[\]*]+\s*,\s*)*" + _QUALIFIED, re.IGNORECASE
+)
+_SELECT_LIST_AFTER = re.compile(r"\s*(?:,|FROM\b)", re.IGNORECASE)
+_CLOSING_QUOTES = {'"': '"', "`": "`", "[": "]"}
 
 
 def _key_position(before: str, after: str) -> str | None:
@@ -1386,7 +1849,19 @@ def _key_position(before: str, after: str) -> str | None:
         return "a bind parameter name"
     if _PYFORMAT_NAME.search(before) and re.match(r"\w*\)s", after):
         return "a bind parameter name"
-    if _IDENTIFIER_BEFORE.search(before) and not re.match(r"\w*\s*\(", after):
+    keyword = _IDENTIFIER_BEFORE.search(before)
+    found = keyword or _SELECT_LIST_BEFORE.search(before)
+    if found is None:
+        return None
+    rest = re.sub(r"^\w*", "", after)
+    quote = found.group("quote")
+    if quote:
+        if not rest.startswith(_CLOSING_QUOTES[quote]):
+            return None
+        rest = rest[1:]
+    if keyword is not None and not re.match(r"\s*\(", rest):
+        return "a table or column name"  # not a function called in `FROM`
+    if keyword is None and _SELECT_LIST_AFTER.match(rest):
         return "a table or column name"
     return None
 
@@ -1395,6 +1870,64 @@ def flatten_add(expr: ast.expr) -> list[ast.expr]:
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
         return [*flatten_add(expr.left), *flatten_add(expr.right)]
     return [expr]
+
+
+def _leaves(body: list[ast.stmt], helper: bool) -> bool:
+    """Does the block end by raising (or, outside a helper, returning)?"""
+    return bool(body) and isinstance(body[-1], ast.Raise if helper else (ast.Raise, ast.Return))
+
+
+def _is_len(expr: ast.expr) -> bool:
+    return (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.func.id == "len"
+        and len(expr.args) == 1
+    )
+
+
+def _set_of_name(expr: ast.expr) -> str | None:
+    """`xs` for `set(xs)` / `frozenset(xs)`."""
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.func.id in ("set", "frozenset")
+        and len(expr.args) == 1
+        and isinstance(expr.args[0], ast.Name)
+    ):
+        return expr.args[0].id
+    return None
+
+
+def _returns_none(node: ast.Return) -> bool:
+    return node.value is None or (isinstance(node.value, ast.Constant) and node.value.value is None)
+
+
+def _returns_if_empty(stmt: ast.stmt) -> str | None:
+    """`x` for `if not x: return` (also `if x is None: return`): leaving when there is
+    nothing to check."""
+    if not (
+        isinstance(stmt, ast.If)
+        and not stmt.orelse
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], ast.Return)
+        and _returns_none(stmt.body[0])
+    ):
+        return None
+    test = stmt.test
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test = test.operand
+    elif (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Is)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    ):
+        test = test.left
+    else:
+        return None
+    return test.id if isinstance(test, ast.Name) else None
 
 
 def _target_names(target: ast.AST) -> set[str]:
@@ -1585,7 +2118,8 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
 
     When the only pasted parts are keys or identifiers, with every value bound: a key
     inside a quoted JSON path (`'$.{key}'`, `->>'{key}'`), a bind parameter's name
-    (`:{name}`) or a table or column name (`FROM {table}`, `ORDER BY {column}`),
+    (`:{name}`) or a table or column name (`FROM {table}`, `FROM "{table}"`, `ORDER BY
+    {column}`, `ADD COLUMN {column}`, the column list of `SELECT {columns} FROM`),
     directly or through a helper that returns the clause, the message says so and
     advises checking the key against an allowlist or an identifier pattern, since a
     database cannot bind keys. Such a finding is a warning unless request data
@@ -1604,29 +2138,39 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     placeholder names `f":id_{i}"` whose values are bound), lookups in a fixed table
     (`SORT_COLUMNS[sort]`), names checked against a fixed collection (`if sort not in
     ALLOWED: raise ...`, also a module-level collection bound once at import that no
-    function changes), narrowed to constants by an `if x == "a": ... elif x == "b":
-    ... else: return` chain, or checked against a pattern of letters, digits, `_` and
-    `.` only (`if not KEY_RE.fullmatch(key): raise ...`), values put inside a `'...'`
-    literal of an f-string or `+` concatenation with every quote doubled
-    (`.replace("'", "''")`, the standard SQL escape, which `NOTIFY channel, '...'`
-    needs as it takes no bind parameters; in `E'...'` strings and in projects that
-    name MySQL/MariaDB, where a backslash escapes a quote, the value must also have
-    its backslashes doubled or be `json.dumps` output), identifiers from the code's own
-    schema (`Model.__tablename__`, `column.key` of a SQLAlchemy column), names quoted
-    by the dialect (`dialect.identifier_preparer.format_table(table)`), and what a
-    project function returns when every `return` is built from such values and from
-    the safe arguments of the call (`where, params = build_where(filters)`). A whole
-    statement wrapped in constant SQL (`f"EXPLAIN {sql}"`, also `EXPLAIN ANALYZE`,
-    `EXPLAIN (FORMAT JSON)`, `EXPLAIN QUERY PLAN`, a derived table `f"SELECT count(*)
-    FROM ({sql}) AS t"`, a trailing `LIMIT 10` or `;`) is judged as that statement run
-    bare: it is reported only when the statement itself is built from unsafe values,
-    so a statement that arrives whole (a parameter, a helper's result) is not. Strings
-    passed to `execute`-like methods must look like SQL; strings given to `text()`
-    need not. Values are followed inside one function (only the assignments that reach
-    the use), one hop to callers and into helpers. Test modules (`tests/`, `test_*.py`,
+    function changes), lists whose every element is checked so before the use, the check
+    raising otherwise (`for f in fields: if f not in COLUMNS: raise`, `unknown = [f for
+    f in fields if f not in COLUMNS]` then `if unknown: raise`, `if set(fields) -
+    set(COLUMNS): raise`, `if not all(f in COLUMNS for f in fields): raise`), values and
+    lists passed first to a project function that returns nothing and runs such a check
+    on every call (`validate_fields(fields)`; only an `if not fields: return` may come
+    before it), narrowed to constants by an `if x == "a": ... elif x == "b": ... else:
+    return` chain, or checked against a pattern of letters, digits, `_` and `.` only
+    (`if not KEY_RE.fullmatch(key): raise ...`), values put inside a `'...'` literal of
+    an f-string or `+` concatenation with every quote doubled (`.replace("'", "''")`,
+    the standard SQL escape, which `NOTIFY channel, '...'` needs as it takes no bind
+    parameters; in `E'...'` strings and in projects that name MySQL/MariaDB, where a
+    backslash escapes a quote, the value must also have its backslashes doubled or be
+    `json.dumps` output), identifiers from the code's own schema (`Model.__tablename__`,
+    the `name`/`key` of SQLAlchemy schema objects: tables, columns, constraints, given
+    as parameters annotated so, or reached from them or from the app's metadata by
+    iteration: `for table in metadata.sorted_tables`, `for table in models.values()`
+    with `models: Mapping[str, sa.Table]`, `table.columns`, `fk.referred_table`; not an
+    ORM row's attributes, nor a `Table` built from a name passed in), names quoted by
+    the dialect (`dialect.identifier_preparer.format_table(table)`), and what a project
+    function returns when every `return` is built from such values and from the safe
+    arguments of the call (`where, params = build_where(filters)`). A whole statement
+    wrapped in constant SQL (`f"EXPLAIN {sql}"`, also `EXPLAIN ANALYZE`, `EXPLAIN
+    (FORMAT JSON)`, `EXPLAIN QUERY PLAN`, a derived table `f"SELECT count(*) FROM
+    ({sql}) AS t"`, a trailing `LIMIT 10` or `;`) is judged as that statement run bare:
+    it is reported only when the statement itself is built from unsafe values, so a
+    statement that arrives whole (a parameter, a helper's result) is not. Strings passed
+    to `execute`-like methods must look like SQL; strings given to `text()` need not.
+    Values are followed inside one function (only the assignments that reach the use),
+    one hop to callers and into helpers. Test modules (`tests/`, `test_*.py`,
     `conftest.py` and any module defining pytest fixtures) are skipped. Request
-    parameters that come from a dependency function (the current user, a session) do
-    not raise the severity.
+    parameters that come from a dependency function (the current user, a session) do not
+    raise the severity.
 
     ## Example
     ```python

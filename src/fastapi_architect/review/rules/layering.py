@@ -23,6 +23,7 @@ from typing import Literal
 
 from fastapi_architect.model.apps import Route
 from fastapi_architect.model.astutil import (
+    argument,
     assignment_targets,
     body_nodes,
     child_nodes,
@@ -1794,6 +1795,49 @@ def _env_read(
     return None
 
 
+# Variables the OS, the container platform or another tool owns: a read of one reports
+# what that tool or the process sees (a diagnostic endpoint echoing `KUBECONFIG`, an
+# "are we in a pod?" check), not a setting of this app that belongs on its `Settings`.
+# Only names whose owner is well known and reads them itself are listed.
+_FOREIGN_ENV_VARIABLES = frozenset(
+    {
+        # POSIX login and shell environment.
+        *("HOME", "PATH", "USER", "LOGNAME", "SHELL", "PWD", "TMPDIR", "HOSTNAME"),
+        # The Python interpreter and virtualenv activation.
+        *("PYTHONPATH", "VIRTUAL_ENV"),
+        # kubectl and the kubernetes client; the kubelet sets the service host and port
+        # in every pod.
+        *("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"),
+        # Cloud SDKs resolve the profile, region and credentials file themselves.
+        *("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION", "GOOGLE_APPLICATION_CREDENTIALS"),
+        # The CUDA runtime (set by the GPU scheduler); prometheus_client's multiprocess
+        # switch, which the app must mirror rather than configure.
+        *("CUDA_VISIBLE_DEVICES", "PROMETHEUS_MULTIPROC_DIR"),
+    }
+)
+
+
+def _env_variable(node: ast.AST) -> str | None:
+    """The literal name an environment read asks for (`os.getenv("HOME")` -> `HOME`)."""
+    if isinstance(node, ast.Call):
+        return const_str(argument(node, 0, "key"))
+    if isinstance(node, ast.Subscript):
+        return const_str(node.slice)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        return const_str(node.left)
+    return None
+
+
+def _module_kind(model: AppModel, module: Module, layer: Layer) -> str:
+    """`router`, `service`...; `app` for a route module that creates a `FastAPI()` app
+    and no `APIRouter()`."""
+    if layer == "route":
+        kinds = {r.kind for r in model.routers.values() if r.module is module}
+        if kinds == {"app"}:
+            return "app"
+    return _LAYER_NAMES[layer]
+
+
 def _defines_settings(ctx: ProjectContext, module: Module) -> bool:
     return any(
         ctx.project.is_subclass(cls.qualname, _SETTINGS_BASES) for cls in module.classes.values()
@@ -1844,7 +1888,11 @@ def scattered_env_config(ctx: ProjectContext) -> Iterator[Report]:
     ## Known problems
     Modules that define a `BaseSettings` subclass, modules outside the recognised
     layers (`core/config.py`, `settings.py`, `db/session.py`...), test modules and
-    `if __name__ == "__main__":` blocks are not reported.
+    `if __name__ == "__main__":` blocks are not reported. Nor are reads of well-known
+    variables the OS, the platform or another tool owns (`HOME`, `PATH`, `KUBECONFIG`,
+    `KUBERNETES_SERVICE_HOST`, `AWS_PROFILE`, `CUDA_VISIBLE_DEVICES`...): they report
+    what that tool or the process sees (a diagnostic endpoint, an "in a pod?" check),
+    not this app's configuration.
 
     ## Example
     ```python
@@ -1895,12 +1943,12 @@ def scattered_env_config(ctx: ProjectContext) -> Iterator[Report]:
             ):
                 continue  # app factories and helpers of a router module: its wiring
             label = _env_read(ctx, module, node, fn)
-            if label is None:
+            if label is None or _env_variable(node) in _FOREIGN_ENV_VARIABLES:
                 continue
             seen.add(line)
             yield Report(
                 node,
-                f"`{label}` in {_LAYER_NAMES[layer]} module `{module.name}`: read "
+                f"`{label}` in {_module_kind(model, module, layer)} module `{module.name}`: read "
                 "configuration once through a `BaseSettings` object and inject it",
                 module,
             )

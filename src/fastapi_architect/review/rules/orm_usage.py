@@ -54,7 +54,9 @@ from fastapi_architect.review.rules.database import (
     collection_loop,
     iteration_loops,
     loop_binding,
+    sends_write,
 )
+from fastapi_architect.review.rules.injection import argument_for
 
 _REFERENCES = (
     "https://docs.sqlalchemy.org/en/20/orm/queryguide/select.html",
@@ -1115,7 +1117,9 @@ def _limit_params(
             continue
         if param.arg in _LIMIT_NAMES:
             bounded = _limit_bounded(project, fn.module, param.annotation, default)
-            bounded = bounded or _clamped(fn, param.arg)
+            bounded = (
+                bounded or _clamped(fn, param.arg) or _clamped_by_callee(project, fn, param.arg)
+            )
             out.append(_Limit(param.arg, param, fn.module, bounded))
             continue
         cls = project.class_(qualname)
@@ -1165,6 +1169,29 @@ def _clamped(fn: Function, name: str) -> bool:
             and node.left.id == name
         ):
             return True
+    return False
+
+
+def _clamped_by_callee(project: Project, fn: Function, name: str) -> bool:
+    """Is `name` passed as is to a project function that clamps the parameter it lands
+    in (`_paged(stmt, limit=limit)` with `min(limit, MAX)` in `_paged`)? One hop."""
+    for node in body_nodes(fn.node):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, (ast.Name, ast.Attribute))
+            and any(
+                isinstance(a, ast.Name) and a.id == name
+                for a in (*node.args, *(kw.value for kw in node.keywords))
+            )
+        ):
+            continue
+        callee = project.function(resolve_callee(project, fn.module, node.func, fn))
+        if callee is None or callee is fn:
+            continue
+        for param, _default in parameters(callee.node):
+            passed = argument_for(callee, node, param.arg)
+            if isinstance(passed, ast.Name) and passed.id == name and _clamped(callee, param.arg):
+                return True
     return False
 
 
@@ -1318,8 +1345,10 @@ def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Re
     `-> list[...]` return annotation). It reports:
     - a `limit`-like parameter (`limit`, `page_size`, `per_page`, `size`, ...) with no
       upper bound: no `le=`/`lt=` in its `Query()`/`Field()`/`conint()`, no `Literal`
-      or enum type and no `min(limit, MAX)` clamp. The parameter is found on the
-      handler, in a Pydantic model or class it takes (`Annotated[BookQuery, Query()]`,
+      or enum type and no `min(limit, MAX)` clamp, neither in the handler nor in the
+      project function the handler passes the parameter to as is (one hop:
+      `_paged(stmt, limit=limit)` with `min(limit, MAX)` in `_paged`). The parameter
+      is found on the handler, in a Pydantic model or class it takes (`Annotated[BookQuery, Query()]`,
       `Depends(Pagination)`), or in a dependency function;
     - a route with no such parameter whose query (in the handler or up to three calls
       deep in services and repositories) reads its rows with `.all()`/`.fetchall()`
@@ -1554,7 +1583,9 @@ _QUERY_LIKE = frozenset({"execute", "scalars", "query", "exec", "stream", "strea
 
 def _query_rows(ctx: FileContext, expr: ast.expr) -> str | None:
     """`db.query(X).all()`, `(await db.scalars(q)).all()`, `result.scalars().all()` (with
-    `result = db.execute(q)`): the display of the session call, else None."""
+    `result = db.execute(q)`): the display of the session call, else None. Also None
+    when the call sends an INSERT/UPDATE/DELETE (`... .returning(T.id)`): its rows are
+    the rows it wrote, which no `SELECT count(*)` can count."""
     if not (
         isinstance(expr, ast.Call)
         and isinstance(expr.func, ast.Attribute)
@@ -1571,7 +1602,7 @@ def _query_rows(ctx: FileContext, expr: ast.expr) -> str | None:
         if isinstance(current, ast.Call):
             hit = session_call(st, ctx.module, current, fn, _QUERY_LIKE)
             if hit is not None:
-                return hit[0]
+                return None if sends_write(st, fn, current) else hit[0]
             current = current.func
         elif isinstance(current, ast.Attribute):
             current = current.value
@@ -1583,7 +1614,7 @@ def _query_rows(ctx: FileContext, expr: ast.expr) -> str | None:
             current = value.value if isinstance(value, ast.Await) else value
             if isinstance(current, ast.Call):
                 hit = session_call(st, ctx.module, current, fn, _QUERY_LIKE)
-                return hit[0] if hit is not None else None
+                return hit[0] if hit is not None and not sends_write(st, fn, current) else None
             return None
         else:
             return None
@@ -1642,8 +1673,11 @@ def row_by_row_orm(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     transaction per item on purpose (one bad item must not undo the others) and is not
     reported, nor is a commit in an `except` handler (error-path cleanup), nor are loops
     over batches or chunks, `while` loops and `range()` loops. `session.add()` or
-    `flush()` in a loop is not reported: the unit of work batches the inserts. Test
-    modules are skipped.
+    `flush()` in a loop is not reported: the unit of work batches the inserts.
+    `len(...all())` over what an INSERT/UPDATE/DELETE `... RETURNING` sends back (also
+    built in a local: `stmt = insert(T).values(rows).on_conflict_do_nothing()
+    .returning(T.id)`) counts the rows written, which `func.count()` cannot, and is not
+    reported; only reads are. Test modules are skipped.
 
     ## Example
     ```python

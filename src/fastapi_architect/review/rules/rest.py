@@ -432,7 +432,7 @@ def _gets_or_creates(project: Project, fn: Function, values: list[ast.expr]) -> 
 def _creation_reason(model: AppModel, fn: Function, values: list[ast.expr]) -> str:
     """Why the handler looks like it creates a resource (empty when it does not)."""
     project = model.project
-    if _named_as_creation(fn.name):
+    if _named_as_creation(fn.name) and _returns_value(fn, values):
         return "is named like a create endpoint"
     added = _session_adds(model, fn)
     for value in values:
@@ -446,6 +446,15 @@ def _creation_reason(model: AppModel, fn: Function, values: list[ast.expr]) -> s
             if name in added:
                 return f"returns the new `{added[name]}` it adds to the session"
     return ""
+
+
+def _returns_value(fn: Function, values: list[ast.expr]) -> bool:
+    """Does the handler answer with a value: a `return <value>` and no `-> None`? One
+    that returns nothing (it hands the work to a scheduler, or only stores) shows no
+    created resource in its response, so its name alone does not make it a create."""
+    returns = fn.node.returns
+    annotated_none = isinstance(returns, ast.Constant) and returns.value is None
+    return bool(values) and not annotated_none
 
 
 def _sets_status(fn: Function) -> bool:
@@ -571,6 +580,10 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
       mimic answers 200);
     - updates, by an update verb standing as a path segment of its own anywhere in
       the path (`POST /channels/{id}/update/members/add`);
+    - by name alone, a handler that returns no value (annotated `-> None`, or no
+      `return <value>` anywhere): one that hands the work to a scheduler or a worker
+      (`schedule(func=core.create_workspace)`) creates nothing in its response, and
+      201 would claim it did (202 fits such work);
     - handlers that hand out a token, a third-party session or a presigned URL
       (`create_access_token`, `create_checkout_session`, `create_upload_url`), a
       bare `add` handler, and by name alone `add_<x>_to_<y>`, which links existing

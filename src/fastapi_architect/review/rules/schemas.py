@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi_architect.model.apps import Route
-from fastapi_architect.model.astutil import const_str, keyword, last_name, parameters, walk
+from fastapi_architect.model.astutil import (
+    body_nodes,
+    const_str,
+    keyword,
+    last_name,
+    parameters,
+    statements,
+    walk,
+)
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites, resolve_target, walk_dependencies
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
@@ -1240,7 +1248,11 @@ class _Source:
 @dataclass
 class _MassState:
     bodies: dict[str, list[Route]]  # model qualname -> routes not limited to admins
+    # (route id, model qualname) -> the handler's parameters of that model
+    params: dict[tuple[int, str], set[str]] = field(default_factory=dict)
     facts: dict[str, _ModelFacts] = field(default_factory=dict)
+    # (route id, model qualname) -> field -> line of the first check that refuses it
+    guards: dict[tuple[int, str], dict[str, int]] = field(default_factory=dict)
 
 
 _MASS: ModelCache[_MassState] = ModelCache()
@@ -1255,7 +1267,7 @@ def _admin_only(model: AppModel, route: Route) -> bool:
 
 def _mass_state(model: AppModel) -> _MassState:
     project = model.project
-    bodies: dict[str, list[Route]] = {}
+    st = _MassState({})
     admin: dict[int, bool] = {}
     for route in model.routes:
         handler = route.handler
@@ -1266,9 +1278,57 @@ def _mass_state(model: AppModel) -> _MassState:
                 key = id(route)
                 if key not in admin:
                     admin[key] = _admin_only(model, route)
-                if not admin[key]:
-                    bodies.setdefault(qualname, []).append(route)
-    return _MassState(bodies)
+                if admin[key]:
+                    continue
+                routes = st.bodies.setdefault(qualname, [])
+                if not routes or routes[-1] is not route:
+                    routes.append(route)
+                st.params.setdefault((key, qualname), set()).add(param.arg)
+    return st
+
+
+def _guards(route: Route, params: set[str]) -> dict[str, int]:
+    """The request-model fields the handler refuses itself: an `if` that tests
+    `<param>.<field>` and raises (`if not user.is_superuser and upd.is_superuser: raise
+    HTTPException(403)`), by field, with the line of the first such check."""
+    out: dict[str, int] = {}
+    for node in body_nodes(route.handler.node):
+        if not isinstance(node, ast.If) or not any(
+            isinstance(s, ast.Raise) for s in statements(node.body)
+        ):
+            continue
+        for sub in walk(node.test):
+            if (
+                isinstance(sub, ast.Attribute)
+                and isinstance(sub.value, ast.Name)
+                and sub.value.id in params
+            ):
+                out[sub.attr] = min(out.get(sub.attr, node.lineno), node.lineno)
+    return out
+
+
+def _unguarded(
+    st: _MassState, model: str, fields: set[str], write: ast.AST, fn: Function | None
+) -> tuple[Route, set[str]] | None:
+    """The first route taking `model` that leaves some of `fields` unchecked, and the
+    fields left unchecked by any route. A check in the handler that itself writes
+    counts only above the write."""
+    first: Route | None = None
+    left: set[str] = set()
+    for route in st.bodies[model]:
+        key = (id(route), model)
+        guards = st.guards.get(key)
+        if guards is None:
+            guards = st.guards[key] = _guards(route, st.params.get(key, set()))
+        same_function = fn is not None and fn.node is route.handler.node
+        before = getattr(write, "lineno", 0)
+        unchecked = {
+            f for f in fields if f not in guards or (same_function and guards[f] >= before)
+        }
+        if unchecked and first is None:
+            first = route
+        left |= unchecked
+    return (first, left) if first is not None else None
 
 
 def _extra_allowed(project: Project, qualname: str) -> bool:
@@ -1405,8 +1465,13 @@ def mass_assignment(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     Not reported: fields left out with a literal `exclude=`/`include=`, keys the call
     sets itself (`Book(**data, owner_id=user.id)`, `update={"owner_id": ...}`), and
     request models only accepted by routes whose dependencies name an administrator
-    (`get_current_active_superuser`, `require_admin`, `check_permissions`...). A
-    request model whose type cannot be inferred is not followed.
+    (`get_current_active_superuser`, `require_admin`, `check_permissions`...). Nor is
+    a privileged field that every route taking the model refuses itself: its handler
+    tests `<param>.<field>` in an `if` whose branch raises (`if not user.is_superuser
+    and upd.is_superuser: raise HTTPException(403)`), above the write when the handler
+    writes itself; the finding names only the fields some route leaves unchecked (a
+    check that logs and goes on does not count). A request model whose type cannot be
+    inferred is not followed.
 
     ## Example
     ```python
@@ -1478,9 +1543,10 @@ def mass_assignment(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
             continue
         exposed = columns if source.fields is None else columns & source.fields
         exposed -= explicit
-        if not exposed:
+        found = _unguarded(st, source.model, exposed, node, fn) if exposed else None
+        if found is None:
             continue
-        route = st.bodies[source.model][0]
+        route, exposed = found
         names = ", ".join(f"`{n}`" for n in sorted(exposed))
         how = "accepts extra fields, so it can set" if source.fields is None else "sets"
         yield Report(

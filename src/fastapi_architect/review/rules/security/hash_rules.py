@@ -26,6 +26,7 @@ from fastapi_architect.review.rules.security._common import (
     in_tests,
     keyword_hits,
     literal_string,
+    local_value,
     module_constant,
     module_imports,
     name_matches,
@@ -352,7 +353,11 @@ def weak_password_hashing(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     (`f"client_id={cid}|password={sha256(pw).hexdigest()}"`), comparisons between two submitted passwords
     (`new_password == current_password`, `password == password_confirm`), comparisons
     with a literal constant (`password == _LEGACY_DEFAULT_PASSWORD`, a denylist check;
-    the literal is FAA304's), and test files.
+    the literal is FAA304's), also wrapped (`SecretStr("...")`), read through a local and
+    `.get_secret_value()`, or an UPPER_CASE constant imported from a package outside the
+    reviewed tree (`from lfx.constants import LEGACY_DEFAULT_PASSWORD`), and test files.
+    A constant read from the environment (`ADMIN_PASSWORD = os.environ[...]`) is a
+    configured password and is still reported.
 
     ## Why is this bad?
     MD5 and SHA-2 run billions of times per second on a GPU; without a per-user salt, a
@@ -366,6 +371,9 @@ def weak_password_hashing(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     assigned to a password-hash name. A mapped column compared with the same field of a
     loaded row of its entity (`update(Auth).where(Auth.password == auth.password)`, a
     compare-and-swap on the stored hash) is not a plaintext check and is not reported.
+    An UPPER_CASE name imported from outside the reviewed tree is taken for a fixed
+    value, since its definition cannot be read; one that holds a configured password is
+    missed.
 
     ## Example
     ```python
@@ -547,12 +555,46 @@ def _plain_password_operand(name: str) -> bool:
     )
 
 
-def _literal_constant(ctx: FileContext, expr: ast.expr) -> bool:
-    """A module-level constant holding a string literal (`_LEGACY_DEFAULT_PASSWORD`):
-    comparing with it rejects a known value, it does not check a stored password (the
-    literal itself is FAA304's)."""
+# Methods that hand back the value they are called on, unwrapped or re-encoded.
+_VALUE_METHODS = frozenset({"get_secret_value", "encode", "decode", "strip"})
+
+
+def _fixed_literal(expr: ast.expr) -> bool:
+    """A string literal, also wrapped in a constructor (`SecretStr("langflow")`)."""
+    if isinstance(expr, ast.Call) and len(expr.args) == 1 and not expr.keywords:
+        expr = expr.args[0]
+    return literal_string(expr) is not None
+
+
+def _outside_import(ctx: FileContext, expr: ast.expr) -> bool:
+    """A name imported from a package outside the reviewed tree
+    (`from lfx.constants import LEGACY_DEFAULT_PASSWORD`): its value is not visible."""
+    if not isinstance(expr, ast.Name) or expr.id not in ctx.module.imports:
+        return False
+    qualname = ctx.resolve(expr)
+    return qualname is not None and ctx.project.split(qualname)[0] is None
+
+
+def _literal_constant(ctx: FileContext, expr: ast.expr, depth: int = 0) -> bool:
+    """A module constant holding a fixed string (`_LEGACY_DEFAULT_PASSWORD = "..."` or
+    `SecretStr("...")`), or an UPPER_CASE name imported from outside the reviewed tree,
+    also read through a local and `.get_secret_value()`: comparing with it rejects a known value,
+    it does not check a stored password (the literal itself is FAA304's). A constant
+    read from the environment is a configured password and stays a plaintext check."""
+    while (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in _VALUE_METHODS
+    ):
+        expr = expr.func.value
+    if isinstance(expr, ast.Name) and depth < 3:
+        bound = local_value(ctx, expr.id)
+        if bound is not None:
+            return _literal_constant(ctx, bound, depth + 1)
     found = module_constant(ctx, expr)
-    return found is not None and literal_string(found[1]) is not None
+    if found is not None:
+        return _fixed_literal(found[1])
+    return isinstance(expr, ast.Name) and expr.id.isupper() and _outside_import(ctx, expr)
 
 
 def _row_of(ctx: FileContext, expr: ast.AST | None, entity: str) -> bool:

@@ -13,7 +13,7 @@ from itertools import pairwise
 from fastapi_architect.model.apps import APP_CLASSES
 from fastapi_architect.model.astutil import argument, const_str, keyword, parameters, walk
 from fastapi_architect.model.build import AppModel
-from fastapi_architect.model.types import resolve_callee
+from fastapi_architect.model.types import ANNOTATED, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
@@ -358,6 +358,95 @@ def _same_field(left: ast.expr, right: ast.expr) -> bool:
     return True
 
 
+# Words that make a parameter the value a credential is checked against.
+_EXPECTED_WORDS = frozenset(
+    {
+        "expected",
+        "stored",
+        "valid",
+        "correct",
+        "known",
+        "configured",
+        "config",
+        "settings",
+        "env",
+        "secret",
+        "saved",
+        "server",
+        "master",
+        "admin",
+        "required",
+        "allowed",
+        "reference",
+        "real",
+        "actual",
+        "db",
+        "computed",
+        "calculated",
+        "generated",
+    }
+)
+# Words that make a parameter the presented credential: the other side is then the expected one.
+_PRESENTED_WORDS = frozenset(
+    {
+        "provided",
+        "given",
+        "supplied",
+        "received",
+        "incoming",
+        "submitted",
+        "candidate",
+        "presented",
+        "claimed",
+        "sent",
+        "input",
+        "header",
+        "request",
+    }
+)
+
+
+def _plain_parameter(ctx: FileContext, expr: ast.expr) -> str | None:
+    """The name of a parameter of the enclosing function that its caller passes as is:
+    no `Header()`/`Depends()` default and no `Annotated` marker (a dependency's result may
+    be the configured secret). A local that copies it (`resolved = token`,
+    `resolved = await token`) is named by the parameter."""
+    fn = ctx.function()
+    base = _strip_string_ops(expr)
+    if fn is None or not isinstance(base, ast.Name):
+        return None
+    for _ in range(2):
+        bound = fn.local_values.get(base.id)
+        if isinstance(bound, ast.Await):
+            bound = bound.value
+        if not isinstance(bound, ast.Name):
+            break
+        base = bound
+    for param, default in parameters(fn.node):
+        if param.arg != base.id:
+            continue
+        if default is not None and not isinstance(default, ast.Constant):
+            return None
+        annotation = param.annotation
+        if isinstance(annotation, ast.Subscript) and ctx.resolve(annotation.value) in ANNOTATED:
+            return None
+        return param.arg
+    return None
+
+
+def _presented_pair(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
+    """`external_token != token` between two plain parameters, neither named as the
+    expected value (`expected_token`, `stored_key`) nor as the presented one (which makes
+    the other expected): two credentials handed in together (a cookie and a bearer token
+    of one request), compared to skip a duplicate. No secret is there to leak."""
+    names = (_plain_parameter(ctx, left), _plain_parameter(ctx, right))
+    return all(
+        name is not None
+        and not any(w in _EXPECTED_WORDS or w in _PRESENTED_WORDS for w in name_words(name))
+        for name in names
+    )
+
+
 def _sql_expression(ctx: FileContext, node: ast.Compare) -> bool:
     """`User.api_key == api_key` builds a SQL clause (a class attribute, or inside
     `.where()`/`.filter()`): the database compares, not Python."""
@@ -408,7 +497,10 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     `max_tokens`, `next_page_token`, `len(token)`), locals computed by another call
     (`signature = inspect.signature(fn)`), tokens that coordinate work rather than
     authenticate (`reservation.token`, `lock_token`, `cached_signature`), the same field
-    of two records (`current_session.token != session.token`), SQLAlchemy clauses
+    of two records (`current_session.token != session.token`), two plain parameters of
+    the function (no `Header()`/`Depends()` marker; or locals that copy them) named only
+    as credentials (`external_token != token`: two credentials of one request, compared
+    to skip a duplicate; neither is the expected secret), SQLAlchemy clauses
     (`select(ApiKey).where(ApiKey.key == api_key)`: the database compares), membership
     tests and test files.
 
@@ -420,6 +512,10 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
 
     ## Known problems
     Secrets are recognized by name. Plaintext password comparisons are left to FAA305.
+    Two plain parameters are reported only when a name says which is the expected
+    secret (`expected_token`, `stored_key`, `secret`) or which is the presented one
+    (`provided_token`); a helper `def check(token, api_key)` that takes both without
+    saying so is missed.
     A hard-coded key is also a leaked key: move it to settings as well.
 
     ## Example
@@ -453,7 +549,9 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     b = _secret_operand(ctx, right)
     if b is None or ast.dump(left) == ast.dump(right):
         return
-    if _same_field(left, right) or _sql_expression(ctx, node) or in_tests(ctx):
+    if _same_field(left, right) or _presented_pair(ctx, left, right):
+        return
+    if _sql_expression(ctx, node) or in_tests(ctx):
         return
     if _weak_name(a) and _weak_name(b) and not (_presented(ctx, left) or _presented(ctx, right)):
         return  # two "signatures" of something else (a function, a cache, a schema)
