@@ -447,6 +447,25 @@ def _presented_pair(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
     )
 
 
+def _normalized_copy(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
+    """`key = secret.strip()`, then `key != secret`: a value compared with a copy of
+    itself made by string methods, to learn whether they changed it (a stray newline in
+    a key file). Both sides are the same secret: no unknown one is being guessed."""
+    fn = ctx.function()
+    if fn is None:
+        return False
+    for copy, original in ((left, right), (right, left)):
+        if not isinstance(copy, ast.Name):
+            continue
+        bound = fn.local_values.get(copy.id)
+        if bound is None:
+            continue
+        base = _strip_string_ops(bound)
+        if base is not bound and ast.dump(base) == ast.dump(original):
+            return True
+    return False
+
+
 def _sql_expression(ctx: FileContext, node: ast.Compare) -> bool:
     """`User.api_key == api_key` builds a SQL clause (a class attribute, or inside
     `.where()`/`.filter()`): the database compares, not Python."""
@@ -500,7 +519,9 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     of two records (`current_session.token != session.token`), two plain parameters of
     the function (no `Header()`/`Depends()` marker; or locals that copy them) named only
     as credentials (`external_token != token`: two credentials of one request, compared
-    to skip a duplicate; neither is the expected secret), SQLAlchemy clauses
+    to skip a duplicate; neither is the expected secret), a value compared with a copy
+    of itself made by string methods (`key = secret.strip()`, then `key != secret`: did
+    the file hold stray whitespace?), SQLAlchemy clauses
     (`select(ApiKey).where(ApiKey.key == api_key)`: the database compares), membership
     tests and test files.
 
@@ -550,6 +571,8 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     if b is None or ast.dump(left) == ast.dump(right):
         return
     if _same_field(left, right) or _presented_pair(ctx, left, right):
+        return
+    if _normalized_copy(ctx, left, right):
         return
     if _sql_expression(ctx, node) or in_tests(ctx):
         return
