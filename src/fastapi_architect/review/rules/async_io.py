@@ -11,6 +11,7 @@ nothing."""
 from __future__ import annotations
 
 import ast
+import builtins
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,13 @@ from fastapi_architect.model.astutil import (
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.project import Function, Module, Project
-from fastapi_architect.model.types import infer_type
+from fastapi_architect.model.types import (
+    ANNOTATED,
+    OPTIONAL,
+    UNION,
+    infer_type,
+    resolve_callee,
+)
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import nodes_of, project_index
 from fastapi_architect.review.registry import Report, rule
@@ -271,14 +278,16 @@ def _conditions(frames: list[_Frame]) -> Iterator[tuple[ast.expr, bool, list[ast
 
 def _runs_rarely(model: AppModel, fn: Function, call: ast.Call) -> bool:
     """Does this call of `fn` not run per request? Either it sits behind a load-once
-    guard (see `_loads_once`), or behind `if <param>:` where every project call of `fn`
-    passes (or leaves at its default) a literal that skips the branch."""
+    guard (see `_loads_once`), or behind `if <param>:` (`if not <param>:`, `if <param>
+    is None:`) where every project call of `fn` passes (or leaves at its default) a
+    value that skips the branch (`_rules_out`). `_dead_for_call` judges the same for
+    one call of `fn`."""
     cache = project_index(model, _no_rare_calls)
     key = id(call)
     if key not in cache:
         cache[key] = any(
             _loads_once(model.project, fn, test, truth, region)
-            or _dead_branch(model, fn, test, truth)
+            or _dead_branch(model, fn, test, truth, region)
             for test, truth, region in _conditions(_frames(fn, call))
         )
     return cache[key]
@@ -478,73 +487,317 @@ def _loads_once(
     return any(_stored(project, fn, ref, region) for ref in _missing_if(project, fn, test, truth))
 
 
-# -- dead branches: `if force_move: shutil.move(...)` where every caller passes False.
+# -- dead branches: `if force_move: shutil.move(...)` where every caller passes False;
+# `if user_hash is None: user_hash = read_hash_file()` where this call passes
+# `owner_id(request)`, a project function annotated `-> str`.
+
+# What a parameter must be for a test to have the truth a branch needs.
+_Need = Literal["truthy", "falsy", "none"]
+# Where a name is bound, and the value when it is a plain `name = value`.
+_Binding = tuple[tuple[int, int], "ast.expr | None"]
+_MAX_VALUE_DEPTH = 4
+# Return annotations that admit None (`Optional` itself is a subscript, `None` a constant).
+_NONE_ABLE = frozenset(
+    {"typing.Any", "typing_extensions.Any", "object", "builtins.object", "types.NoneType"}
+)
+_BUILTIN_NAMES = frozenset(dir(builtins))
+_LITERAL = frozenset({"typing.Literal", "typing_extensions.Literal"})
 
 
-def _dead_branch(model: AppModel, fn: Function, test: ast.expr, truth: bool) -> bool:
+def _dead_branch(
+    model: AppModel, fn: Function, test: ast.expr, truth: bool, region: list[ast.stmt]
+) -> bool:
     return any(
-        _callers_pass(model, fn, param, need) for param, need in _param_tests(fn, test, truth)
+        _callers_pass(model, fn, param, need)
+        for param, need in _param_tests(fn, test, truth, region)
     )
 
 
-def _param_tests(fn: Function, test: ast.expr, truth: bool) -> list[tuple[str, bool]]:
-    """The parameters the test needs truthy (True) or falsy (False) to have this truth."""
+def _param_tests(
+    fn: Function, test: ast.expr, truth: bool, region: list[ast.stmt]
+) -> list[tuple[str, _Need]]:
+    """The parameters the test needs truthy, falsy or None to have this truth
+    (`if force_move:`, `if not prefix:`, `if user_hash is None:`)."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return _param_tests(fn, test.operand, not truth)
+        return _param_tests(fn, test.operand, not truth, region)
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) == truth:
-        return [p for v in test.values for p in _param_tests(fn, v, truth)]
+        return [p for v in test.values for p in _param_tests(fn, v, truth, region)]
+    if isinstance(test, ast.Name) and _holds_argument(fn, test.id, region):
+        return [(test.id, "truthy" if truth else "falsy")]
     if (
-        isinstance(test, ast.Name)
-        and test.id in fn.param_names
-        and test.id not in _SELF
-        and test.id not in fn.local_values  # not reassigned
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.Is, ast.IsNot, ast.Eq, ast.NotEq))
+        and isinstance(test.ops[0], (ast.Is, ast.Eq)) == truth
+        and isinstance(test.left, ast.Name)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+        and _holds_argument(fn, test.left.id, region)
     ):
-        return [(test.id, truth)]
+        return [(test.left.id, "none")]
     return []
 
 
-def _callers_pass(model: AppModel, fn: Function, param: str, need: bool) -> bool:
-    """Every call of `fn` in the project passes `param` a literal (or leaves it at a
-    literal default) whose truth is not `need`, so the branch needing it never runs. `fn` must be known by every reference to
-    its name: a route, a dependency, a decorated function or one passed around as a
-    value may be called with anything."""
-    if model.routes_of(fn) or model.is_dependency(fn):
+def _holds_argument(fn: Function, name: str, region: list[ast.stmt]) -> bool:
+    """Is `name` a parameter of `fn` that still holds what the caller passed when the
+    test runs? It may be rebound only in `region`, the code that runs only when the
+    test has the truth the branch needs (`if user_hash is None: user_hash = ...`): the
+    first evaluation of the test sees the argument, so if the argument rules the
+    branch out, the region never runs and never rebinds it."""
+    if name not in fn.param_names or name in _SELF:
         return False
-    if any(dotted(d) not in ("staticmethod", "classmethod") for d in fn.node.decorator_list):
+    return all(
+        any(_starts_in(stmt, where) for stmt in region)
+        for where, _ in _name_bindings(fn).get(name, ())
+    )
+
+
+def _starts_in(stmt: ast.stmt, where: tuple[int, int]) -> bool:
+    end = (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
+    return (stmt.lineno, stmt.col_offset) <= where <= end
+
+
+def _name_bindings(fn: Function) -> dict[str, list[_Binding]]:
+    """Every place `fn`'s own code binds (or deletes) each name, with the value when it
+    is a plain `name = value` or `name: T = value`. A `global`/`nonlocal` declaration,
+    in `fn` or in a function nested in it, counts as a binding with no value. Computed
+    once per function."""
+    cached = fn.derived.get(_name_bindings)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    out: dict[str, list[_Binding]] = {}
+    values: dict[int, ast.expr] = {}  # id(target) -> value, filled before the targets
+    for node in body_nodes(fn.node):
+        values.update(_plain_targets(node))
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            where = (node.lineno, node.col_offset)
+            out.setdefault(node.id, []).append((where, values.get(id(node))))
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            out.setdefault(node.name, []).append(((node.lineno, node.col_offset), None))
+        elif isinstance(node, ast.stmt):
+            for name in _declared_names(node):
+                out.setdefault(name, []).append(((node.lineno, node.col_offset), None))
+    fn.derived[_name_bindings] = out
+    return out
+
+
+def _plain_targets(node: ast.AST) -> list[tuple[int, ast.expr]]:
+    """(id of the name, value) for each name `node` plainly assigns: `a = b = v`,
+    `a: T = v`, `(a := v)`. The walk meets the statement before its targets."""
+    if isinstance(node, ast.Assign):
+        return [(id(t), node.value) for t in node.targets if isinstance(t, ast.Name)]
+    if isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+        return [(id(node.target), node.value)]
+    return []
+
+
+def _declared_names(stmt: ast.stmt) -> Iterator[str]:
+    """The names a `global`/`nonlocal` statement declares, or one in a function or class
+    defined by `stmt` (a nested `nonlocal x` rebinds the enclosing function's `x`)."""
+    for node in walk(stmt) if isinstance(stmt, _DEFS) else [stmt]:
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            yield from node.names
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _callers_pass(model: AppModel, fn: Function, param: str, need: _Need) -> bool:
+    """Every call of `fn` in the project passes `param` a value (or leaves it at a
+    default) that is never what the branch needs (`_rules_out`), so the branch never
+    runs. `fn` must be known by every reference to its name: a route, a dependency, a
+    decorated function or one passed around as a value may be called with anything."""
+    if model.routes_of(fn) or model.is_dependency(fn) or not _plain_function(fn):
         return False
     callers = model.callgraph.callers(fn.qualname)
     if not callers or project_index(model, _name_references)[fn.name] != len(callers):
         return False
+    project = model.project
+    for caller, site in callers:
+        scope = project.functions.get(caller)
+        module = scope.module if scope is not None else project.modules.get(caller)
+        value = _passed_value(fn, site.node, param)
+        if module is None or value is None or not _rules_out(model, module, scope, value, need):
+            return False
+    return True
+
+
+def _plain_function(fn: Function) -> bool:
+    """Undecorated (bar `@staticmethod`/`@classmethod`): a call passes its arguments
+    to this code, not to a wrapper that may change them."""
+    return all(dotted(d) in ("staticmethod", "classmethod") for d in fn.node.decorator_list)
+
+
+def _passed_value(fn: Function, call: ast.Call, param: str) -> ast.expr | None:
+    """The expression `call` gives `param` of `fn`, or its default when it passes
+    nothing. None when the call's shape hides it (`*args`, `**kwargs`, a call not by
+    `fn`'s name) or the parameter has no default and is not passed."""
     signature = parameters(fn.node)
     positional = [
         arg.arg for arg, _ in signature[: len(fn.node.args.posonlyargs) + len(fn.node.args.args)]
     ]
     defaults = {arg.arg: default for arg, default in signature}
     if param not in defaults:
-        return False
+        return None
     bound = 1 if fn.class_qualname is not None and positional[:1] in (["self"], ["cls"]) else 0
-    for _, site in callers:
-        call = site.node
-        func = call.func
-        if not (
-            (isinstance(func, ast.Name) and func.id == fn.name and not bound)
-            or (isinstance(func, ast.Attribute) and func.attr == fn.name)
-        ):
+    func = call.func
+    if not (
+        (isinstance(func, ast.Name) and func.id == fn.name and not bound)
+        or (isinstance(func, ast.Attribute) and func.attr == fn.name)
+    ):
+        return None
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(
+        k.arg is None for k in call.keywords
+    ):
+        return None
+    value = keyword(call, param)
+    if value is None and param in positional:
+        index = positional.index(param) - bound
+        if 0 <= index < len(call.args):
+            value = call.args[index]
+    return value if value is not None else defaults[param]
+
+
+def _rules_out(
+    model: AppModel, module: Module, scope: Function | None, value: ast.expr, need: _Need
+) -> bool:
+    """Can `value` (evaluated in `scope`) never be what the branch needs? A falsy
+    literal is never truthy; a non-empty literal never falsy (nor None); a value that
+    cannot be None (`_never_none`) is never None."""
+    if need == "truthy":
+        return isinstance(value, ast.Constant) and not value.value
+    if need == "falsy":
+        return _never_falsy(scope, value, 0)
+    return _never_none(model, module, scope, value, 0)
+
+
+def _never_falsy(scope: Function | None, value: ast.expr, depth: int) -> bool:
+    """A truthy literal, an f-string with literal text, or a local bound only to those."""
+    if isinstance(value, ast.Constant):
+        return bool(value.value)
+    if isinstance(value, ast.JoinedStr):
+        return any(isinstance(v, ast.Constant) and v.value for v in value.values)
+    values = _local_values(scope, value, depth)
+    return values is not None and all(_never_falsy(scope, v, depth + 1) for v in values)
+
+
+def _never_none(
+    model: AppModel, module: Module, scope: Function | None, value: ast.expr, depth: int
+) -> bool:
+    """A literal other than None, an f-string, a call of a project class or of a project
+    function whose return annotation excludes None (`-> str`, not `-> Optional[str]`,
+    `-> Any` or `-> T`), or a local bound only to those."""
+    if isinstance(value, ast.Constant):
+        return value.value is not None
+    if isinstance(value, ast.JoinedStr):
+        return True
+    awaited = isinstance(value, ast.Await)
+    call = value.value if isinstance(value, ast.Await) else value
+    if isinstance(call, ast.Call):
+        project = model.project
+        callee = resolve_callee(project, module, call.func, scope)
+        if project.class_(callee) is not None:
+            return not awaited
+        fn = project.function(callee)
+        return (
+            fn is not None
+            and fn.is_async == awaited
+            and _excludes_none(project, fn.module, fn.node.returns, 0)
+        )
+    values = _local_values(scope, value, depth)
+    return values is not None and all(
+        _never_none(model, module, scope, v, depth + 1) for v in values
+    )
+
+
+def _local_values(scope: Function | None, value: ast.expr, depth: int) -> list[ast.expr] | None:
+    """Every value a local variable of `scope` is bound to, when each binding is a plain
+    assignment (not a parameter, a loop variable, an unpacking or a `global`)."""
+    if (
+        scope is None
+        or depth >= _MAX_VALUE_DEPTH
+        or not isinstance(value, ast.Name)
+        or value.id in scope.param_names
+    ):
+        return None
+    bindings = _name_bindings(scope).get(value.id)
+    if not bindings:
+        return None
+    values = [v for _, v in bindings]
+    return None if any(v is None for v in values) else [v for v in values if v is not None]
+
+
+def _excludes_none(
+    project: Project, module: Module, annotation: ast.expr | None, depth: int
+) -> bool:
+    """Does a return annotation rule out None? A class or a generic (`str`, `Path`,
+    `list[str]`), or a union of them; not `Optional[...]`, `X | None`, `Any`, `object`,
+    a type variable (a module's `TypeVar`, or a name the module does not define: a
+    PEP 695 `def first[T](x: T) -> T`), or a missing annotation."""
+    if annotation is None or depth > _MAX_VALUE_DEPTH:
+        return False
+
+    def again(expr: ast.expr) -> bool:
+        return _excludes_none(project, module, expr, depth + 1)
+
+    if isinstance(annotation, ast.Constant):
+        if not isinstance(annotation.value, str):
+            return False  # `None`
+        try:
+            return again(ast.parse(annotation.value, mode="eval").body)
+        except SyntaxError:
             return False
-        if any(isinstance(a, ast.Starred) for a in call.args) or any(
-            k.arg is None for k in call.keywords
-        ):
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        return again(annotation.left) and again(annotation.right)
+    if isinstance(annotation, ast.Subscript):
+        origin = project.resolve(module, annotation.value)
+        elements = (
+            annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+        )
+        if origin in OPTIONAL or project.module_value(origin) is not None:
+            return False  # `Optional[str]`, or a generic alias (`Maybe[str]`) unjudged
+        if origin in UNION:
+            return all(again(e) for e in elements)
+        if origin in ANNOTATED:
+            return again(elements[0])
+        if origin in _LITERAL:
+            return not any(isinstance(e, ast.Constant) and e.value is None for e in elements)
+        return True
+    if isinstance(annotation, (ast.Name, ast.Attribute)):
+        qualname = project.resolve(module, annotation)
+        if qualname is None or qualname in _NONE_ABLE:
             return False
-        value = keyword(call, param)
-        if value is None and param in positional:
-            index = positional.index(param) - bound
-            if 0 <= index < len(call.args):
-                value = call.args[index]
-        if value is None:
-            value = defaults[param]
-        if not isinstance(value, ast.Constant) or bool(value.value) == need:
-            return False
-    return True
+        if "." not in qualname:
+            return qualname in _BUILTIN_NAMES  # `str`, not an unbound type parameter
+        alias = project.module_value(qualname)
+        if alias is not None:
+            # `MaybeStr = Optional[str]`, `T = TypeVar("T")`: judge what it stands for.
+            return _excludes_none(project, alias[0], alias[1], depth + 1)
+        return True
+    return False
+
+
+def _dead_for_call(
+    model: AppModel, caller: Function, into: ast.Call, owner: Function, call: ast.Call
+) -> bool:
+    """Does `call` of `owner` sit in a branch that this one call of `owner` (`into`, in
+    `caller`) rules out by what it passes? `logs_dir(owner_id(request))` never runs
+    `if user_hash is None: user_hash = read_hash_file()` in `logs_dir` when
+    `owner_id` is annotated `-> str`. Computed once per pair of calls."""
+    cache = project_index(model, _no_dead_calls)
+    key = (id(into), id(call))
+    if key not in cache:
+        cache[key] = _plain_function(owner) and any(
+            (value := _passed_value(owner, into, param)) is not None
+            and _rules_out(model, caller.module, caller, value, need)
+            for test, truth, region in _conditions(_frames(owner, call))
+            for param, need in _param_tests(owner, test, truth, region)
+        )
+    return cache[key]
+
+
+def _no_dead_calls(model: AppModel) -> dict[tuple[int, int], bool]:
+    return {}
 
 
 def _name_references(model: AppModel) -> Counter[str]:
@@ -569,6 +822,8 @@ def _reached(
         return
     graph = model.callgraph
     project = ctx.project
+    follow = _inline_unmemoized(project) if memoized_once else sync_project_function
+    search = _ChainSearch(model, key, sinks, follow)
     for fn in serving_coroutines(model):
         # `conn.execute(sql).fetchall()` is one finding, not two.
         lines: set[int] = set()
@@ -585,14 +840,8 @@ def _reached(
                 continue
             if memoized_once and is_memoized(callee, project):
                 continue
-            chain = graph.find_chain(
-                project,
-                callee,
-                lambda s: id(s.node) in sinks,
-                key,
-                _inline_unmemoized(project) if memoized_once else sync_project_function,
-            )
-            if chain is None or _rare_hop(model, fn, site, callee, chain):
+            chain = _live_chain(search, fn, site.node, callee)
+            if chain is None or _runs_rarely(model, fn, site.node):
                 continue
             last = sinks[id(chain[-1][0].node)]
             names = [callee.display, *(name for _, name in chain[:-1]), last[0]]
@@ -600,26 +849,77 @@ def _reached(
             yield Report(site.node, _message(fn, names, *last[1:]), fn.module)
 
 
-def _rare_hop(
-    model: AppModel,
-    fn: Function,
-    site: CallSite,
-    callee: Function,
-    chain: list[tuple[CallSite, str]],
-) -> bool:
-    """Does the call in the coroutine, or one on the way to the sink, run rarely
-    (`_runs_rarely`)? Then the chain does not block requests (the sink itself was
-    checked when it was classified)."""
-    if _runs_rarely(model, fn, site.node):
-        return True
-    owner: Function | None = callee
-    for hop, _ in chain[:-1]:
-        if owner is None:
-            return False
-        if _runs_rarely(model, owner, hop.node):
-            return True
-        owner = model.project.function(hop.target)
-    return False
+@dataclass(frozen=True)
+class _ChainSearch:
+    """What `_reached` looks for: one rule's sinks, and the functions a chain to them
+    may pass through (`follow`, named by `key` in the call graph's cache)."""
+
+    model: AppModel
+    key: str
+    sinks: dict[int, _Sink]
+    follow: Callable[[Function], bool]
+
+    def shortest(self, fn: Function) -> list[tuple[CallSite, str]] | None:
+        sinks = self.sinks
+        return self.model.callgraph.find_chain(
+            self.model.project, fn, lambda s: id(s.node) in sinks, self.key, self.follow
+        )
+
+
+# How many times a chain may turn away from a branch the call rules out.
+_MAX_DETOURS = 3
+
+
+def _live_chain(
+    search: _ChainSearch, caller: Function, into: ast.Call, owner: Function, depth: int = 0
+) -> list[tuple[CallSite, str]] | None:
+    """The chain of calls from `owner` to a sink that can run when `caller` calls it at
+    `into`: the call graph's shortest one, checked hop by hop. A hop that runs rarely
+    (`_runs_rarely`) means the chain does not block requests (None; the sink itself was
+    checked when it was classified). A hop in a branch the call into its function rules
+    out by what it passes (`_dead_for_call`) cannot run from here: another call of that
+    function that still reaches a sink is taken instead (`_detour`)."""
+    chain = search.shortest(owner)
+    if chain is None:
+        return None
+    model = search.model
+    for index, (hop, _) in enumerate(chain):
+        last = index == len(chain) - 1
+        if not last and _runs_rarely(model, owner, hop.node):
+            return None
+        if _dead_for_call(model, caller, into, owner, hop.node):
+            detour = _detour(search, caller, into, owner, depth)
+            return None if detour is None else [*chain[:index], *detour]
+        following = model.project.function(hop.target)
+        if last or following is None:
+            break
+        caller, into, owner = owner, hop.node, following
+    return chain
+
+
+def _detour(
+    search: _ChainSearch, caller: Function, into: ast.Call, owner: Function, depth: int
+) -> list[tuple[CallSite, str]] | None:
+    """A call of `owner` that reaches a sink when `caller` calls `owner` at `into`: a
+    sink itself, or a call of a followed function with a live chain (`_live_chain`)."""
+    if depth >= _MAX_DETOURS:
+        return None
+    model = search.model
+    for site in model.callgraph.calls_of(owner):
+        if _runs_rarely(model, owner, site.node) or _dead_for_call(
+            model, caller, into, owner, site.node
+        ):
+            continue
+        found = search.sinks.get(id(site.node))
+        if found is not None:
+            return [(site, found[0])]
+        callee = model.project.function(site.target)
+        if callee is None or not search.follow(callee):
+            continue
+        rest = _live_chain(search, owner, site.node, callee, depth + 1)
+        if rest is not None:
+            return [(site, callee.display), *rest]
+    return None
 
 
 def _message(fn: Function, names: list[str], what: str, advice: str) -> str:
@@ -999,8 +1299,15 @@ def blocking_file_io_in_async(ctx: ProjectContext) -> Iterator[Report]:
     (`if not _cache: _load()` where `_load`, in the same module, does `_cache[key] =
     json.load(f)`). So does a branch no caller takes: `if force_move: shutil.move(...)`
     when every project call of the function passes `force_move=False` (or leaves a
-    false default). Small reads of a local file are fast and rarely matter; the rule
-    reports them all the same.
+    false default), and a branch the reported call itself rules out by what it passes:
+    `logs_dir(owner_id(request))` never runs `if user_hash is None: user_hash =
+    read_hash_file()` in `logs_dir` when `owner_id` is a project function annotated
+    `-> str` (not `Optional[str]`, `Any`, a type variable or unannotated); a literal
+    other than None, an f-string, or a local bound only to such values counts the same,
+    and `if not prefix:` is ruled out by a non-empty literal only. A call of the same
+    helper that passes nothing or a value that may be None is still reported. Small
+    reads of a local file are fast and rarely matter; the rule reports them all the
+    same.
 
     ## Example
     ```python

@@ -1056,7 +1056,7 @@ def _with_bindings(
                 pending.extend(v for _n, v in facts.assigns[node.id] if v is not None)
 
 
-def _in_parameters(st: OrmState, fn: Function, query: ast.Call) -> frozenset[str]:
+def in_parameters(st: OrmState, fn: Function, query: ast.Call) -> frozenset[str]:
     """The parameters of `fn` that its `query` filters on with `in_()`
     (`where(col(T.id).in_(ids))`), also through the locals the statement or the list
     is built in. Not those only in a list written out item by item
@@ -1092,7 +1092,7 @@ def _batch_arguments(
     `in_()`: a collection per call, so one batched query each. A literal list written
     out item by item (`load(db, [item.id])`) is a batch of one and does not count."""
     out: list[ast.expr] = []
-    for name in sorted(_in_parameters(st, callee, query)):
+    for name in sorted(in_parameters(st, callee, query)):
         value = argument_for(callee, call, name)
         if value is not None and not _fixed_collection(value):
             out.append(value)
@@ -1302,17 +1302,54 @@ def _write_call(st: OrmState, fn: Function, call: ast.Call) -> bool:
     return verb in _COMMAND_VERBS and _session_argument(st, fn, call)
 
 
+def _writing_helper(st: OrmState, fn: Function, call: ast.Call) -> bool:
+    """Is `call` a call to a project function whose own body writes (a session write,
+    a statement that writes, a command handed the session), such as a helper that
+    opens its own session (`set_failed(job_id)` running `session.query(T).filter(...)
+    .update(...)` and `commit()`)? One hop: a write two calls away is not looked for."""
+    key = ("FAA402-writing-call", id(call))
+    if key not in st.memo:
+        callee = (
+            st.project.function(resolve_callee(st.project, fn.module, call.func, fn))
+            if isinstance(call.func, (ast.Name, ast.Attribute))
+            else None
+        )
+        st.memo[key] = callee is not None and callee is not fn and _writes_itself(st, callee)
+    return bool(st.memo[key])
+
+
+def _writes_itself(st: OrmState, fn: Function) -> bool:
+    key = ("FAA402-writes-itself", id(fn.node))
+    if key not in st.memo:
+        parents = _tree(st, fn).parents.get
+        st.memo[key] = any(
+            isinstance(node, ast.Call)
+            and (
+                _writing_query(st, fn, node, parents)
+                if session_call(st, fn.module, node, fn, QUERY_METHODS) is not None
+                else _write_call(st, fn, node)
+            )
+            for node in body_nodes(fn.node)
+        )
+    return bool(st.memo[key])
+
+
 def _item_names(st: OrmState, fn: Function, call: ast.Call) -> set[str]:
     """The parameters and locals (loop variables too) a call works on: in its arguments
     and receiver, and in the values of the locals it is passed (`session.execute(stmt)`),
-    minus the session, `self`/`cls` and namespaces used only to reach a class
-    (`db.BlockDocument`)."""
+    minus the session (also one a `with` block opens, `async with session_scope() as
+    session`, whose type the rule may not know: a resource, not an item) and what it is
+    opened from (`Session(engine)`), `self`/`cls` and namespaces used only to reach a
+    class (`db.BlockDocument`)."""
     facts = st.facts_of(fn)
     todo: list[ast.AST] = [*call.args, *(kw.value for kw in call.keywords)]
     if isinstance(call.func, ast.Attribute):
         todo.append(call.func.value)
-    uses: dict[str, ast.Name] = {}
-    expanded: set[str] = set()
+        if call.func.attr == "query":
+            # A legacy chain names its item in the methods called on the query
+            # (`session.query(T).filter(T.c.id == key).update(fields)`).
+            todo.append(query_chain(call, _tree(st, fn).parents.get)[0])
+    items: dict[str, bool] = {}  # name -> is it an item (not a resource)
     while todo:
         nodes = list(walk(todo.pop()))
         namespaces = {
@@ -1323,19 +1360,26 @@ def _item_names(st: OrmState, fn: Function, call: ast.Call) -> set[str]:
             and n.attr[:1].isupper()
         }
         for node in nodes:
-            if not isinstance(node, ast.Name) or id(node) in namespaces:
+            if not isinstance(node, ast.Name) or id(node) in namespaces or node.id in items:
                 continue
-            uses.setdefault(node.id, node)
-            if node.id not in expanded:
-                expanded.add(node.id)
-                todo.extend(v for _stmt, v in facts.assigns.get(node.id, []) if v is not None)
+            name = node.id
+            items[name] = not (
+                name in ("self", "cls")
+                or _opened_by_with(facts, name)
+                or db_kind(st, fn.module, node, fn) is not None
+            )
+            if items[name]:
+                todo.extend(v for _stmt, v in facts.assigns.get(name, []) if v is not None)
     return {
         name
-        for name, node in uses.items()
-        if name not in ("self", "cls")
-        and (name in facts.assigns or name in facts.params or name in facts.loop_targets)
-        and db_kind(st, fn.module, node, fn) is None
+        for name, item in items.items()
+        if item and (name in facts.assigns or name in facts.params or name in facts.loop_targets)
     }
+
+
+def _opened_by_with(facts: FunctionFacts, name: str) -> bool:
+    bindings = facts.assigns.get(name, [])
+    return bool(bindings) and all(isinstance(b, (ast.With, ast.AsyncWith)) for b, _v in bindings)
 
 
 _MISSING = object()
@@ -1449,10 +1493,11 @@ def dead_statements(block: list[ast.stmt], values: dict[str, object]) -> Iterato
             yield from dead_statements(case.body, values)
 
 
-# Climbed from a call to the expression that holds its result: `await`, and the methods
-# called on it (`(await session.execute(q)).scalars().first()`); a test of the result
-# also climbs `not ...` and `... is None`.
-_RESULT_CHAIN = (ast.Await, ast.Attribute, ast.Call)
+# Climbed from a call to the expression that holds its result: `await`, the methods
+# called on it (`(await session.execute(q)).scalars().first()`) and an index into it
+# (`session.execute(q).fetchone()[0]`); a test of the result also climbs `not ...` and
+# `... is None`.
+_RESULT_CHAIN = (ast.Await, ast.Attribute, ast.Call, ast.Subscript)
 _TESTED_CHAIN = (*_RESULT_CHAIN, ast.UnaryOp, ast.Compare)
 
 
@@ -1465,13 +1510,16 @@ def _result(
 ) -> tuple[ast.AST, ast.AST | None] | None:
     """The outermost expression of `chain` nodes around `call` that still holds its
     result, and that expression's parent. None when the result is handed to another call
-    as an argument or, without `attributes`, when an attribute of it is read rather than
-    called (`session.get(User, uid).email` uses the row)."""
+    as an argument or used as a key, or, without `attributes`, when an attribute of it is
+    read rather than called (`session.get(User, uid).email` uses the row) or it is
+    indexed."""
     expr: ast.AST = call
     parent = parents(id(expr))
     while isinstance(parent, chain):
         if isinstance(parent, ast.Call) and parent.func is not expr:
             return None
+        if isinstance(parent, ast.Subscript) and (parent.value is not expr or not attributes):
+            return None  # the key of a lookup, or a column of the row read
         if (
             not attributes
             and isinstance(parent, ast.Attribute)
@@ -1482,29 +1530,29 @@ def _result(
     return expr, parent
 
 
-def _existence_check(st: OrmState, fn: Function, call: ast.Call) -> bool:
+def _existence_check(st: OrmState, fn: Function, call: ast.Call) -> list[ast.If]:
     """Is the result of this query only tested: in an `if` (`if await session.scalar(
     select(...)): return`), or through a local that is only tested, returned as is or
     changed (an upsert: `existing.value = v`) until it is rebound (`existing = ...; if
-    existing: return existing`, `tag = ...; if tag is None: tag = Tag(name=name)`)? A
-    read whose rows are used is not."""
+    existing: return existing`, `tag = ...; if tag is None: tag = Tag(name=name)`)? The
+    `if`s that test it; none for a read whose rows are used."""
     tree = _tree(st, fn)
     nodes = tree.parents
     found = _result(call, nodes.get, _TESTED_CHAIN, attributes=False)
     if found is None:
-        return False
+        return []
     expr, parent = found
     if isinstance(parent, ast.If):
-        return expr is parent.test
+        return [parent] if expr is parent.test else []
     if not (isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is expr):
-        return False
+        return []
     targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
     if len(targets) != 1 or not isinstance(targets[0], ast.Name):
-        return False
+        return []
     name, line = targets[0].id, parent.end_lineno or parent.lineno
     rebound = [getattr(b, "lineno", 0) for b, _v in st.facts_of(fn).assigns.get(name, [])]
     end = min((n for n in rebound if n > line), default=float("inf"))
-    tested = False
+    tests: list[ast.If] = []
     for node in tree.loads.get(name, []):
         if not line < node.lineno < end:
             continue
@@ -1515,9 +1563,33 @@ def _existence_check(st: OrmState, fn: Function, call: ast.Call) -> bool:
         while isinstance(up, (ast.UnaryOp, ast.Compare, ast.BoolOp)):
             child, up = up, nodes.get(id(up))
         if not (isinstance(up, ast.If) and child is up.test):
-            return False
-        tested = True
-    return tested
+            return []
+        tests.append(up)
+    return tests
+
+
+_JUMPS = (ast.Continue, ast.Break, ast.Return, ast.Raise)
+
+
+def _decided_by(tree: _Tree, tests: list[ast.If], write: ast.AST) -> bool:
+    """Does one of the `tests` decide whether `write` runs: `write` sits in its body or
+    `else`, or comes after an `if` whose body (or `else`) ends by leaving (`continue`,
+    `break`, `return`, `raise`): `if get_state(job_id) == DONE: continue`, then the
+    write of that job."""
+    line = getattr(write, "lineno", 0)
+    for test in tests:
+        branches = (test.body, test.orelse)
+        if line > (test.end_lineno or test.lineno) and any(
+            branch and isinstance(branch[-1], _JUMPS) for branch in branches
+        ):
+            return True
+        child: ast.AST = write
+        up = tree.parents.get(id(write))
+        while up is not None and up is not test:
+            child, up = up, tree.parents.get(id(up))
+        if up is test and child is not test.test:
+            return True
+    return False
 
 
 def _stored_into(name: ast.Name, parents: dict[int, ast.AST]) -> bool:
@@ -1625,7 +1697,13 @@ def _changes_fetched(st: OrmState, fn: Function, names: set[str], after: list[as
 
 def _core_change(st: OrmState, fn: Function, call: ast.Call) -> bool:
     """A session query whose statement is a Core `update(T)`/`delete(T)` chain (also
-    through a local): it changes rows that exist, as opposed to an insert."""
+    through a local), or a legacy `session.query(T).filter(...).update(fields)` (or
+    `.delete()`): it changes rows that exist, as opposed to an insert."""
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "query":
+        return (
+            query_chain(call, _tree(st, fn).parents.get)[1] in _QUERY_WRITES
+            and session_call(st, fn.module, call, fn, QUERY_METHODS) is not None
+        )
     statement = _statement_of(call) if isinstance(call.func, ast.Attribute) else None
     if isinstance(statement, ast.Name):
         bindings = st.facts_of(fn).assigns.get(statement.id, [])
@@ -1645,33 +1723,104 @@ def _core_change(st: OrmState, fn: Function, call: ast.Call) -> bool:
     )
 
 
+def _stored_local(target: ast.expr) -> str | None:
+    """The local an assignment stores into: `x = ...`, `fields[key] = ...`, `obj.a = ...`."""
+    while isinstance(target, (ast.Subscript, ast.Attribute)):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def _fed_by(st: OrmState, fn: Function, fed: set[str]) -> set[str]:
+    """`fed` and the locals that take values from it: assigned, or stored into
+    (`fields[T.c.reason] = reason + existing[0]`), from an expression that reads one of
+    them, or under an `if` that tests one (`if previous == "RECOVERING":
+    fields[T.c.recovered_at] = now`). The statement a read's values feed is then the one
+    that reads those locals."""
+    tree = _tree(st, fn)
+    stores = [
+        (node, target)
+        for node in body_nodes(fn.node)
+        for target in assignment_targets(node)
+        if _stored_local(target) is not None
+    ]
+    out = set(fed)
+    for _round in range(_MAX_DEPTH):
+        grew = False
+        for node, target in stores:
+            name = _stored_local(target)
+            if name is None or name in out:
+                continue
+            value = getattr(node, "value", None)
+            reads = value is not None and any(
+                isinstance(n, ast.Name) and n.id in out for n in walk(value)
+            )
+            if reads or _tested_above(tree, fn, node, out):
+                out.add(name)
+                grew = True
+        if not grew:
+            break
+    return out
+
+
+def _tested_above(tree: _Tree, fn: Function, stmt: ast.AST, names: set[str]) -> bool:
+    """Does an `if` around `stmt` (in `fn`) test one of `names`?"""
+    child: ast.AST = stmt
+    up = tree.parents.get(id(stmt))
+    while up is not None and up is not fn.node:
+        if (
+            isinstance(up, ast.If)
+            and child is not up.test
+            and any(isinstance(n, ast.Name) and n.id in names for n in walk(up.test))
+        ):
+            return True
+        child, up = up, tree.parents.get(id(up))
+    return False
+
+
 def _guards_write(st: OrmState, fn: Function, check: ast.Call, after: list[ast.AST]) -> bool:
     """Is `check` an existence check (its result only tested, see `_existence_check`)
     followed, among `after` (what runs after it in its function or loop body), by a
     write of the same item: get-or-create, whether `existing = ...; if existing:
-    return existing` then an insert, or `if read(...) is None: create(...)`; or does it
+    return existing` then an insert, or `if read(...) is None: create(...)`, or a fresh
+    re-read that decides whether a project helper writing on its own runs
+    (`if get_state(job_id) == DONE: continue`, then `set_failed(job_id)`); or does it
     load the rows that a write among `after` then changes (`_changes_fetched`), or
-    whose values feed a Core `update()`/`delete()` of the same item (a compare-and-swap:
-    `row = ...; update(T).where(T.id == key, T.stamp == row.stamp)`)? Such a read is
-    part of a per-item write (FAA409's concern). A read whose values are only returned
-    or used elsewhere is not."""
+    whose values feed (`_fed_by`) a Core `update()`/`delete()` or a legacy
+    `session.query(T)...update(fields)` of the same item (a compare-and-swap: `row =
+    ...; update(T).where(T.id == key, T.stamp == row.stamp)`, or a read-modify-write)?
+    Such a read is part of a per-item write (FAA409's concern). A read whose values are
+    only returned or used elsewhere is not."""
     names = _item_names(st, fn, check)
+    tests = _existence_check(st, fn, check)
+
+    def writes(node: ast.Call) -> bool:
+        query = session_call(st, fn.module, node, fn, QUERY_METHODS) is not None
+        if _writes(st, fn, node, query):
+            return True
+        # A helper that writes on its own (its own session) counts only behind a test
+        # of the read that decides whether it runs: a fresh re-read that skips the item.
+        return (
+            not query
+            and bool(tests)
+            and _writing_helper(st, fn, node)
+            and _decided_by(_tree(st, fn), tests, node)
+        )
 
     def same_item_write(fed: set[str] | None) -> bool:
         return bool(names) and any(
             isinstance(node, ast.Call)
-            and _writes(
-                st, fn, node, session_call(st, fn.module, node, fn, QUERY_METHODS) is not None
-            )
+            and writes(node)
             and bool(names & (items := _item_names(st, fn, node)))
             and (fed is None or (bool(fed & items) and _core_change(st, fn, node)))
             for node in after
         )
 
-    if _existence_check(st, fn, check) and same_item_write(None):
+    if tests and same_item_write(None):
         return True
     fed = _fetched(st, fn, check)  # the locals holding the rows it loads
-    return bool(fed) and (_changes_fetched(st, fn, fed, after) or same_item_write(fed))
+    return bool(fed) and (
+        _changes_fetched(st, fn, fed, after) or same_item_write(_fed_by(st, fn, fed))
+    )
 
 
 def _first_read_query(
@@ -1776,8 +1925,17 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     sent with `commit()`/`flush()`: an ORM update, in the helper or the loop body,
     whether the rows are first bound to a local or the query is itself the `for`
     iterable (`for row in (await session.exec(q)).all(): row.state = ...`), or
-    whose values feed a Core `update()`/`delete()` of the same item (a compare-and-swap:
-    `update(T).where(T.id == key, T.stamp == row.stamp)`).
+    whose values feed a Core `update()`/`delete()` or a legacy
+    `session.query(T).filter(...).update(fields)`/`.delete()` of the same item (a
+    compare-and-swap, `update(T).where(T.id == key, T.stamp == row.stamp)`, or a
+    read-modify-write, `prev = session.execute(select(T.c.status)...).fetchone()[0]`,
+    `if prev == "RECOVERING": fields[T.c.recovered_at] = now`, then the update of that
+    row with `fields`). A fresh re-read of the loop item whose result only decides
+    whether a project helper that writes on its own (opening its own session) runs
+    for the same key is part of that write too: `if get_state(job_id) == DONE:
+    continue`, then `set_failed(job_id)`, where the re-read closes a race; the test
+    must decide the write (hold it, or leave the iteration before it), and a session
+    the loop opens (`with session_scope() as session`) is not a shared key.
 
     ## Why is this bad?
     Each iteration is a round trip to the database: an order with 50 items becomes 50

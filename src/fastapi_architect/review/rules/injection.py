@@ -273,6 +273,20 @@ class _Keys:
                 self.names.append(name)
 
 
+@dataclass
+class _Stores:
+    """What a function puts into its local containers, by the container's name."""
+
+    values: dict[str, list[ast.expr]] = field(default_factory=dict)  # stored keys and values
+    replaced: set[str] = field(default_factory=set)  # stored other than by `.append()` & co
+    unknown: set[str] = field(default_factory=set)  # stored by unpacking, as a loop target...
+
+    def add(self, name: str, stored: list[ast.expr], replaced: bool) -> None:
+        self.values.setdefault(name, []).extend(stored)
+        if replaced:
+            self.replaced.add(name)
+
+
 class Analysis:
     def __init__(self, st: OrmState, module: Module, fn: Function | None) -> None:
         self.st = st
@@ -410,6 +424,8 @@ class Analysis:
             and iterable.id in self.facts.assigns
             and iterable.id not in seen
         ):
+            if iterable.id in self._stores().replaced:
+                return None, safe_names  # `parts[0] = ...`: `safe` checks the stores
             out: list[ast.expr] = []
             for _node, value in self.facts.assigns[iterable.id]:
                 if value is None:
@@ -507,14 +523,50 @@ class Analysis:
                 continue
             before = "".join(p if isinstance(p, str) else "_" for p in pieces[:index])
             after = "".join(p if isinstance(p, str) else "_" for p in pieces[index + 1 :])
-            kind = _key_position(before, after) if plain else None
+            kind = self._hole_kind(hole, before, after) if plain else None
             if kind is not None:
                 if kind not in keys.kinds:
                     keys.kinds.append(kind)
-                keys.names.append(_short(hole))
+                if _short(hole) not in keys.names:
+                    keys.names.append(_short(hole))
             elif not self.key_only(hole, keys, dropped, depth + 1, seen, safe_names):
                 return False
         return True
+
+    def _hole_kind(self, hole: ast.expr, before: str, after: str) -> str | None:
+        """`_key_position`, and a column on the right of `SET col = ` (`SET {column} =
+        {copy_from}`) when the pasted name says it is one or the function changes the
+        schema: the values of a migration helper are bound, its names cannot be."""
+        kind = _key_position(before, after)
+        if (
+            kind is None
+            and _open_quote(before) is None
+            and _SET_VALUE_BEFORE.search(before)
+            and _SET_VALUE_AFTER.match(after)
+        ):
+            name = hole.id if isinstance(hole, ast.Name) else getattr(hole, "attr", "")
+            if _COLUMN_NAME.search(name) or self._runs_ddl():
+                return "a table or column name"
+        return kind
+
+    def _runs_ddl(self) -> bool:
+        """Does the function hold a DDL statement (`ALTER TABLE ...`): a migration
+        helper? Memoized per function."""
+        fn = self.fn
+        if fn is None:
+            return False
+        key = ("FAA307-ddl", id(fn.node))
+        found = self.st.memo.get(key)
+        if isinstance(found, bool):
+            return found
+        result = any(
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and _DDL.match(node.value) is not None
+            for node in body_nodes(fn.node)
+        )
+        self.st.memo[key] = result
+        return result
 
     def _pieces(
         self, expr: ast.expr, depth: int, safe_names: frozenset[str]
@@ -1062,9 +1114,11 @@ class Analysis:
         if isinstance(expr, ast.Attribute):
             return self._safe_attribute(expr, depth, safe_names)
         if isinstance(expr, ast.Subscript):
-            # `ALLOWED_COLUMNS[sort]`: a lookup in a fixed table gives one of its values.
-            # A local container may have been filled with anything since.
-            if self._local_root(expr.value):
+            # `ALLOWED_COLUMNS[sort]`: a lookup in a fixed table gives one of its values;
+            # so does `selected[key]` of a local dict whose every binding and store is
+            # safe (`safe` of the name checks them). An attribute of a local may have
+            # been filled with anything.
+            if self._local_root(expr.value) and not _local_container(expr.value):
                 return False
             return self.safe(expr.value, depth + 1, safe_names)
         if isinstance(expr, ast.Call):
@@ -1096,11 +1150,15 @@ class Analysis:
             # `[f"id_{i}" for i in range(n)]`: the elements, with the loop variables.
             inner = self._comprehension_names(expr, depth, safe_names)
             return self.safe(expr.elt, depth + 1, inner)
+        if isinstance(expr, ast.DictComp):
+            # `{name: f'"{name}"' for name in names}`: its keys and values.
+            inner = self._comprehension_names(expr, depth, safe_names)
+            return self.safe(expr.key, depth + 1, inner) and self.safe(expr.value, depth + 1, inner)
         return False
 
     def _comprehension_names(
         self,
-        expr: ast.ListComp | ast.SetComp | ast.GeneratorExp,
+        expr: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp,
         depth: int,
         safe_names: frozenset[str],
     ) -> frozenset[str]:
@@ -1155,13 +1213,23 @@ class Analysis:
             for node, value in bindings or []:
                 checked = node.value if isinstance(node, ast.AugAssign) else value
                 if checked is None:
-                    # `method, options = self._config()`: one element of what it returns.
-                    if self._safe_unpacked(node, name, depth):
+                    # `method, options = self._config()`: one element of what it returns;
+                    # `parent_column, key_column = parent`: one of a safe value.
+                    if self._safe_unpacked(node, name, depth) or (
+                        isinstance(node, ast.Assign) and self.safe(node.value, depth + 1, inductive)
+                    ):
                         continue
                     return False
                 if not self.safe(checked, depth + 1, inductive):
                     return False
-            return True
+            # What is put into the container anywhere in the function (`selected[key] =
+            # value`, `names.append(name)`), whatever the order: also its content.
+            stores = self._stores()
+            if name in stores.unknown:
+                return False
+            return all(
+                self.safe(stored, depth + 1, inductive) for stored in stores.values.get(name, [])
+            )
         generators = self._comprehensions().get(name)
         if generators is not None:
             # A comprehension variable: the elements of its iterable, or a counter.
@@ -1328,6 +1396,55 @@ class Analysis:
             if isinstance(node, ast.comprehension):
                 for name in _target_names(node.target):
                     out.setdefault(name, []).append(node)
+        self.st.memo[key] = out
+        return out
+
+    def _stores(self) -> _Stores:
+        """What the function stores into its locals' content: item and attribute
+        assignments (`selected[key] = value`, also `parts["where"][0] = ...`) and the
+        arguments of methods that add (`.append()`, `.update()`, `.setdefault()`...);
+        a store that cannot be told (an unpacking or loop target) marks the name
+        unknown. Memoized per function."""
+        fn = self.fn
+        if fn is None:
+            return _Stores()
+        key = ("FAA307-stores", id(fn.node))
+        found = self.st.memo.get(key)
+        if isinstance(found, _Stores):
+            return found
+        out = _Stores()
+        told: set[int] = set()
+        for node in body_nodes(fn.node):
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    root = _container_root(target)
+                    if root is not None and node.value is not None:
+                        told.add(id(target))
+                        out.add(root, [*_slices(target), node.value], replaced=True)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _ADDING_METHODS
+            ):
+                receiver = node.func.value
+                root = _container_root(receiver) or (
+                    receiver.id if isinstance(receiver, ast.Name) else None
+                )
+                if root is not None:
+                    stored = [*_slices(receiver), *node.args, *(k.value for k in node.keywords)]
+                    # `_elements` follows a plain `name.append(x)` itself (facts.appends).
+                    plain = isinstance(receiver, ast.Name) and node.func.attr in _APPENDS
+                    out.add(root, stored, replaced=not plain)
+        for node in body_nodes(fn.node):
+            if (
+                isinstance(node, (ast.Subscript, ast.Attribute))
+                and isinstance(node.ctx, ast.Store)
+                and id(node) not in told
+            ):
+                root = _container_root(node)
+                if root is not None:
+                    out.unknown.add(root)
         self.st.memo[key] = out
         return out
 
@@ -1521,9 +1638,13 @@ class Analysis:
                 return all(self.safe(e, depth + 1, inner_safe) for e in elements)
             if not self.safe(func.value, depth + 1, safe_names):
                 return False
-            if func.attr == "get" and call.args and not self._local_root(func.value):
-                # `SORT_COLUMNS.get(sort, "title")`: a value of a fixed table, or the
-                # default; the key only selects.
+            if (
+                func.attr == "get"
+                and call.args
+                and (not self._local_root(func.value) or _local_container(func.value))
+            ):
+                # `SORT_COLUMNS.get(sort, "title")`: a value of a fixed table (or of a
+                # safe local dict), or the default; the key only selects.
                 return all(self.safe(a, depth + 1, safe_names) for a in call.args[1:])
         args = [*call.args, *(kw.value for kw in call.keywords)]
         return all(
@@ -1830,6 +1951,40 @@ _SELECT_LIST_BEFORE = re.compile(
     r"\bSELECT\s+(?:DISTINCT\s+)?(?:[\w.\"`\[\]*]+\s*,\s*)*" + _QUALIFIED, re.IGNORECASE
 )
 _SELECT_LIST_AFTER = re.compile(r"\s*(?:,|FROM\b)", re.IGNORECASE)
+# A column name on the left of a comparison or a predicate (`WHERE {col} = :v`, `AND
+# {col} IS NULL`, `OR ({col} IN ...`), or set by an `UPDATE` (`SET {col} = `, `SET a =
+# :a, {col} = `).
+_PREDICATE_BEFORE = re.compile(
+    r"(?:\b(?:WHERE|AND|OR|ON|HAVING|WHEN|NOT)\s+\(*\s*|\bSET\s+(?:[^;]*,\s*)?)" + _QUALIFIED,
+    re.IGNORECASE,
+)
+_PREDICATE_AFTER = re.compile(
+    r"\s*(?:=|<>|!=|<=|>=|<|>|IS\b|IN\b|LIKE\b|ILIKE\b|BETWEEN\b|"
+    r"NOT\s+(?:IN|LIKE|ILIKE|BETWEEN)\b)",
+    re.IGNORECASE,
+)
+# The right of `SET col = ` standing alone (up to `,`, `WHERE`, the end...): a column
+# when the name says so or the function changes the schema (`SET {col} = {copy_from}`).
+_SET_VALUE_BEFORE = re.compile(
+    r"\bSET\s+(?:[^;]*,\s*)?(?:[\"`\[]?\w+[\"`\]]?\.)?[\"`\[]?\w+[\"`\]]?\s*=\s*$",
+    re.IGNORECASE,
+)
+_SET_VALUE_AFTER = re.compile(r"\s*(?:$|[,;)]|(?:WHERE|FROM|RETURNING)\b)", re.IGNORECASE)
+_COLUMN_NAME = re.compile(
+    r"^(?:col|column)s?(?:_\w+)?$|_col(?:umn)?s?(?:_name)?$|^copy_from$", re.IGNORECASE
+)
+# A statement that changes the schema: it takes no bound parameters at all (PostgreSQL
+# and SQLite bind values only in queries and DML), so its names, types and clauses are
+# pasted whatever is done.
+_DDL = re.compile(
+    r"^\s*(?:(?:CREATE|ALTER|DROP)\s+(?:(?:OR\s+REPLACE|UNIQUE|TEMP|TEMPORARY|"
+    r"MATERIALIZED|IF\s+NOT\s+EXISTS)\s+)*(?:TABLE|INDEX|VIEW|SCHEMA|SEQUENCE|TYPE|"
+    r"TRIGGER|COLUMN|EXTENSION|DATABASE)\b|TRUNCATE\b|COMMENT\s+ON\b|RENAME\b)",
+    re.IGNORECASE,
+)
+# Where a DDL statement still takes a value: a default, a comparison in a `CHECK`.
+_DDL_VALUE_BEFORE = re.compile(r"(?:\bDEFAULT|[=<>])\s*$", re.IGNORECASE)
+_DDL_PART = "a part of a DDL statement"
 _CLOSING_QUOTES = {'"': '"', "`": "`", "[": "]"}
 
 
@@ -1849,21 +2004,76 @@ def _key_position(before: str, after: str) -> str | None:
         return "a bind parameter name"
     if _PYFORMAT_NAME.search(before) and re.match(r"\w*\)s", after):
         return "a bind parameter name"
-    keyword = _IDENTIFIER_BEFORE.search(before)
-    found = keyword or _SELECT_LIST_BEFORE.search(before)
-    if found is None:
-        return None
-    rest = re.sub(r"^\w*", "", after)
-    quote = found.group("quote")
-    if quote:
-        if not rest.startswith(_CLOSING_QUOTES[quote]):
-            return None
-        rest = rest[1:]
-    if keyword is not None and not re.match(r"\s*\(", rest):
-        return "a table or column name"  # not a function called in `FROM`
-    if keyword is None and _SELECT_LIST_AFTER.match(rest):
+    if _identifier(before, after):
         return "a table or column name"
+    if _DDL.match(before) and not _DDL_VALUE_BEFORE.search(before):
+        return _DDL_PART
     return None
+
+
+def _identifier(before: str, after: str) -> bool:
+    """Is a value pasted between `before` and `after` (outside quotes) a table or
+    column name: after the keyword that takes one (`FROM {table}`), in the column list
+    of a `SELECT`, or on the left of a comparison or of `=` in `SET`?"""
+    keyword = _IDENTIFIER_BEFORE.search(before)
+    patterns = (
+        (keyword, lambda rest: not re.match(r"\s*\(", rest)),  # not a function in `FROM`
+        (_SELECT_LIST_BEFORE.search(before), _SELECT_LIST_AFTER.match),
+        (_PREDICATE_BEFORE.search(before), _PREDICATE_AFTER.match),
+    )
+    for found, fits in patterns:
+        if found is None:
+            continue
+        rest = re.sub(r"^\w*", "", after)
+        quote = found.group("quote")
+        if quote:
+            if not rest.startswith(_CLOSING_QUOTES[quote]):
+                continue
+            rest = rest[1:]
+        if fits(rest):
+            return True
+    return False
+
+
+# Methods that put their arguments into the container they are called on; the first
+# three are also followed by `FunctionFacts.appends`.
+_APPENDS = frozenset({"append", "extend", "insert"})
+_ADDING_METHODS = _APPENDS | frozenset(
+    {"add", "update", "setdefault", "__setitem__", "appendleft", "extendleft"}
+)
+
+
+def _local_container(expr: ast.expr) -> bool:
+    """A name, or an item of one (`selected`, `parts["where"]`): its content is what
+    the function binds and stores into the name (`Analysis._stores`)."""
+    while isinstance(expr, ast.Subscript):
+        expr = expr.value
+    return isinstance(expr, ast.Name)
+
+
+def _container_root(target: ast.expr) -> str | None:
+    """The name whose content an item or attribute target (`selected[key]`,
+    `parts["where"][0]`, `row.name`) is part of."""
+    if not isinstance(target, (ast.Subscript, ast.Attribute)):
+        return None
+    while isinstance(target, (ast.Subscript, ast.Attribute)):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def _slices(target: ast.expr) -> list[ast.expr]:
+    """The keys and indexes of an item target (`parts["where"][0]`): they become keys
+    of the container too."""
+    out: list[ast.expr] = []
+    while isinstance(target, (ast.Subscript, ast.Attribute)):
+        if isinstance(target, ast.Subscript):
+            key = target.slice
+            if isinstance(key, ast.Slice):
+                out.extend(e for e in (key.lower, key.upper, key.step) if e is not None)
+            else:
+                out.append(key)
+        target = target.value
+    return out
 
 
 def flatten_add(expr: ast.expr) -> list[ast.expr]:
@@ -2119,11 +2329,17 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     When the only pasted parts are keys or identifiers, with every value bound: a key
     inside a quoted JSON path (`'$.{key}'`, `->>'{key}'`), a bind parameter's name
     (`:{name}`) or a table or column name (`FROM {table}`, `FROM "{table}"`, `ORDER BY
-    {column}`, `ADD COLUMN {column}`, the column list of `SELECT {columns} FROM`),
-    directly or through a helper that returns the clause, the message says so and
-    advises checking the key against an allowlist or an identifier pattern, since a
-    database cannot bind keys. Such a finding is a warning unless request data
-    reaches the key.
+    {column}`, `ADD COLUMN {column}`, the column list of `SELECT {columns} FROM`, the
+    left of a comparison or predicate `WHERE {column} IS NULL`, `AND {column} = :v`,
+    `SET {column} = :v`, and the right of `SET {column} = {other}` when the pasted name
+    says it is a column, `copy_from`, `source_column`, or the function also runs DDL),
+    or an unquoted part of a DDL statement (`ALTER TABLE t ADD COLUMN c {type}`; DDL
+    takes no bound parameters, except where it holds a value: after `DEFAULT` or a
+    comparison), directly or through a helper that returns the clause, the message says
+    so and advises checking the key against an allowlist or an identifier pattern,
+    since a database cannot bind keys. Such a finding is a warning unless request data
+    reaches the key. A value in quotes (`'{x}'`), or on the right of a comparison in a
+    `WHERE`, keeps the bound-parameter advice.
 
     ## Why is this bad?
     A value pasted into SQL is parsed as SQL: `q = "x' OR '1'='1"` turns a search
@@ -2156,7 +2372,14 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     as parameters annotated so, or reached from them or from the app's metadata by
     iteration: `for table in metadata.sorted_tables`, `for table in models.values()`
     with `models: Mapping[str, sa.Table]`, `table.columns`, `fk.referred_table`; not an
-    ORM row's attributes, nor a `Table` built from a name passed in), names quoted by
+    ORM row's attributes, nor a `Table` built from a name passed in), local lists and
+    dicts whose every binding and every store anywhere in the function (`selected[key]
+    = value`, keys included, `.append()`, `.add()`, `.update()`, `.setdefault()`) is
+    safe, and their items, `.values()`, `.keys()`, `.get()` and joins (`{name:
+    f'"{name}"' for name in names}` over the names of schema objects; a store that
+    cannot be told, as an unpacking target, makes the content unknown; a call the
+    container is passed to is assumed not to fill it), the elements unpacked from a safe
+    value (`parent_column, key_column = parent`), names quoted by
     the dialect (`dialect.identifier_preparer.format_table(table)`), and what a project
     function returns when every `return` is built from such values and from the safe
     arguments of the call (`where, params = build_where(filters)`). A whole statement
@@ -2287,9 +2510,14 @@ def _key_report(
     pasted = ", ".join(f"`{k}`" for k in keys.names[:3]) + (", ..." if len(keys.names) > 3 else "")
     shown = ", ".join(f"`{v}`" for v in values[:3]) + (", ..." if len(values) > 3 else "")
     source = shown if keys.names == values else f"{shown}, which pastes {pasted}"
+    note = (
+        "a DDL statement takes no bound parameters"
+        if _DDL_PART in keys.kinds
+        else "no value is pasted"
+    )
     text = (
         f"`{sink}` runs SQL built with {how}{where} from {source} only as "
-        f"{' or '.join(keys.kinds)} (no value is pasted)"
+        f"{' or '.join(keys.kinds)} ({note})"
     )
     advice = (
         "keys and identifiers cannot be bound, so check each against an allowlist or an "

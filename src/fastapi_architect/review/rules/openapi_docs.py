@@ -2882,8 +2882,77 @@ def _majority(counts: dict[str, int], ratio: int = 1) -> str | None:
 # style's at least two to one: 11 against 10 is a mixed app, not one with strays.
 _CASE_RATIO = 2
 # An app names actions by design (an RPC-style API, `POST /runs/delete`) when at least
-# half of its routes do, and at least this many: then it is told once, not per route.
+# half of its routes do, or a third when most of its routes have the shape of an RPC call,
+# and at least this many: then it is told once, not per route.
 _RPC_MIN_ROUTES = 5
+# Commands an RPC-style API names in its paths besides CRUD (skypilot's `POST /launch`,
+# `/stop`, `/down`): they vote for the app's convention, never reported themselves.
+_COMMAND_VERBS = frozenset(
+    {
+        "launch",
+        "exec",
+        "execute",
+        "run",
+        "rerun",
+        "start",
+        "restart",
+        "stop",
+        "up",
+        "down",
+        "cancel",
+        "abort",
+        "terminate",
+        "kill",
+        "pause",
+        "resume",
+        "retry",
+        "apply",
+        "validate",
+        "verify",
+        "check",
+        "upload",
+        "download",
+        "import",
+        "export",
+        "rotate",
+        "refresh",
+        "sync",
+        "reset",
+        "revoke",
+        "approve",
+        "reject",
+        "archive",
+        "unarchive",
+        "publish",
+        "unpublish",
+        "deploy",
+        "undeploy",
+        "trigger",
+        "submit",
+        "send",
+        "clear",
+        "clone",
+        "copy",
+        "duplicate",
+        "move",
+        "rename",
+        "merge",
+        "pin",
+        "unpin",
+        "optimize",
+        "wait",
+        "install",
+        "uninstall",
+        "enable",
+        "disable",
+        "activate",
+        "deactivate",
+        "authorize",
+        "schedule",
+        "dump",
+    }
+)
+_ACTION_VERBS = _PATH_VERBS | _COMMAND_VERBS
 
 
 @dataclass
@@ -2895,7 +2964,8 @@ class _AppPaths:
     routes: int = 0
     unresolved: int = 0  # paths with an unknown part under the app (`{?}/current-user`)
     own_unresolved: int = 0  # routes whose own path is unknown (`@router.get(USERS)`)
-    actions: list[Route] = field(default_factory=list)  # own path names an action
+    actions: int = 0  # routes whose path names an action (`/runs/delete`, `/launch`)
+    calls: int = 0  # POSTs to a path without parameters: the arguments are in the body
 
     def hidden(self, count: int) -> bool:
         """Whether most of the app's routes are hidden from a vote: more than half."""
@@ -2903,7 +2973,14 @@ class _AppPaths:
 
     @property
     def rpc(self) -> bool:
-        return len(self.actions) >= _RPC_MIN_ROUTES and 2 * len(self.actions) >= self.routes
+        """Whether the app names actions by design: in half of its routes, or in a third
+        when most of them are POSTs with no path parameter, an RPC API's shape (REST
+        names each resource in the path, and a POST creates in a collection)."""
+        if self.actions < _RPC_MIN_ROUTES:
+            return False
+        return 2 * self.actions >= self.routes or (
+            3 * self.actions >= self.routes and 2 * self.calls > self.routes
+        )
 
 
 def _path_verb(path: str) -> tuple[str, str] | None:
@@ -2931,17 +3008,38 @@ def _path_in_app(route: Route, mount: Mount | None) -> str:
     return "".join(parts) + route.path
 
 
+def _names_command(path: str) -> bool:
+    """Whether the path ends with a segment naming a command (`/launch`, `/pool_apply`,
+    `/runs/delete`) called on a fixed path. After a parameter (`/jobs/{job_id}/start`)
+    it is a custom method of the resource the path names, which is REST's way."""
+    parts = [p for p in path.split("/") if p]
+    if not parts or "{" in parts[-1]:
+        return False
+    if len(parts) > 1 and "{" in parts[-2] and DYNAMIC not in parts[-2]:
+        return False
+    words = [w.lower() for w in _SEGMENT_WORDS.findall(parts[-1])]
+    return bool(words) and (words[0] in _ACTION_VERBS or words[-1] in _ACTION_VERBS)
+
+
+def _has_parameter(path: str) -> bool:
+    """Whether the path has a path parameter (an unknown prefix `{?}` is not one)."""
+    return "{" in path.replace(DYNAMIC, "")
+
+
 def _app_paths(routes: list[Route]) -> dict[str, _AppPaths]:
     out: dict[str, _AppPaths] = {}
     for route in routes:
         mounts: list[Mount | None] = [*route.mounts] or [None]
         for (root, _path), mount in zip(_served_paths(route), mounts, strict=True):
             app = out.setdefault(root, _AppPaths())
+            in_app = _path_in_app(route, mount)
             app.routes += 1
-            app.unresolved += DYNAMIC in _path_in_app(route, mount)
+            app.unresolved += DYNAMIC in in_app
             app.own_unresolved += DYNAMIC in route.path
-            if DYNAMIC not in route.path and _path_verb(route.path):
-                app.actions.append(route)
+            app.actions += DYNAMIC not in route.path and (
+                _path_verb(route.path) is not None or _names_command(in_app)
+            )
+            app.calls += route.methods == ("POST",) and not _has_parameter(in_app)
     return out
 
 
@@ -3003,7 +3101,14 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     reported, since the plural it is compared with is spelled out in the app. An app
     whose routes name an action in at least half of them (and at least five) follows an
     RPC-style convention on purpose (`POST /runs/delete`, `/runs/list`): it is
-    reported once, on its first such route, with the count, instead of on each.
+    reported once, on its first such route, with the count, instead of on each. For
+    this count a route names an action when its path has a CRUD verb, or ends with a
+    command (`/launch`, `/stop`, `/pool_apply`) called on a fixed path; a command after
+    a path parameter (`/jobs/{job_id}/start`) is a custom method of a resource, REST's
+    way, and does not count. A third of the routes is enough when most of them are POSTs
+    with no path parameter (the arguments in the body, as in skypilot's
+    `POST /launch`, `/status`, `/logs`), the shape of an RPC API rather than of a REST
+    one, which names its resources in the path.
     Test modules are skipped.
 
     ## Example
@@ -3072,7 +3177,7 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
             told_rpc.add(root)
             problems.append(
                 f"`{action[0]}` names an action (`{action[1]}`); the app names actions in "
-                f"{len(app.actions)} of its {app.routes} routes, an RPC-style API (reported "
+                f"{app.actions} of its {app.routes} routes, an RPC-style API (reported "
                 "once for the app)"
             )
         in_schema = in_schema_of[id(route)]

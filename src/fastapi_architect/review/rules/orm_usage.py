@@ -19,6 +19,7 @@ from pathlib import Path
 
 from fastapi_architect.model.apps import Route
 from fastapi_architect.model.astutil import (
+    assignment_targets,
     body_nodes,
     child_nodes,
     const_str,
@@ -52,6 +53,7 @@ from fastapi_architect.review.rules.database import (
     Origin,
     Origins,
     collection_loop,
+    in_parameters,
     iteration_loops,
     loop_binding,
     sends_write,
@@ -1232,19 +1234,28 @@ _REDUCED: FunctionCache[bool] = FunctionCache()
 
 def _reduced(st: OrmState, fn: Function) -> bool:
     """Does `fn` fold the rows it reads into distinct values or an aggregate (a set of tag
-    names, a count), its return type or every value it returns saying so? A limit on
-    its query would truncate a vocabulary, not bound a list of rows."""
+    names, a count), or into a lookup map, its return type or every value it returns
+    saying so? A limit on its query would truncate a vocabulary, not bound a list of
+    rows; a map (the latest job per knowledge base) is looked items up in, it is not
+    the response list."""
     return _REDUCED.get(st.model, fn, lambda: _folds_rows(st, fn))
 
 
 def _folds_rows(st: OrmState, fn: Function) -> bool:
+    """See `_reduced`. A map is a `dict[...]`/`Mapping[...]` return type, or a dict
+    built keyed from the rows (`latest = {}` filled with `latest.setdefault(job.asset_id,
+    job)`, a dict comprehension); a dict with literal keys (`{"items": rows, "total":
+    n}`) is a record that may carry the rows, and is not."""
     project = st.project
+    facts = st.facts_of(fn)
     if fn.node.returns is not None:
         base, _, module = unwrap_annotation(project, fn.module, fn.node.returns, fn)
         origin = base.value if isinstance(base, ast.Subscript) else base
         if origin is not None:
-            name = project.resolve(module, origin, fn) or dotted(origin)
-            if last_name(name) in _REDUCED_TYPES:
+            name = last_name(project.resolve(module, origin, fn) or dotted(origin))
+            if name in _REDUCED_TYPES:
+                return True
+            if name in _MAP_TYPES and not _returns_record(fn, facts):
                 return True
     returned: list[ast.expr] = []
     # A name declared with a bare annotation (`tags: set[str]`) may be bound where we do
@@ -1260,10 +1271,80 @@ def _folds_rows(st: OrmState, fn: Function) -> bool:
             and isinstance(node.target, ast.Name)
         ):
             declared.add(node.target.id)
-    if not returned:
+    if not returned or _returns_record(fn, facts):
         return False
-    facts = st.facts_of(fn)
-    return all(_reducing(facts, declared, value) for value in returned)
+    return all(_reducing(facts, declared, value) or _lookup_map(facts, value) for value in returned)
+
+
+# Return types of a function that hands back a lookup map.
+_MAP_TYPES = frozenset(
+    {
+        "dict",
+        "Dict",
+        "Mapping",
+        "MutableMapping",
+        "defaultdict",
+        "DefaultDict",
+        "OrderedDict",
+    }
+)
+_EMPTY_MAPS = frozenset({"dict", "defaultdict", "OrderedDict"})
+
+
+def _lookup_map(facts: FunctionFacts, expr: ast.expr) -> bool:
+    """A dict comprehension (`{j.id: j for j in rows}`), or a local bound only to an
+    empty dict (`latest = {}`, `defaultdict(list)`) and then filled."""
+    if isinstance(expr, ast.DictComp):
+        return True
+    if not isinstance(expr, ast.Name):
+        return False
+    values = [
+        value
+        for node, value in facts.assigns.get(expr.id, [])
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and value is not None
+    ]
+    return bool(values) and all(
+        isinstance(value, ast.DictComp)
+        or (isinstance(value, ast.Dict) and not value.keys)
+        or (
+            isinstance(value, ast.Call)
+            and last_name(dotted(value.func)) in _EMPTY_MAPS
+            and not value.keywords
+        )
+        for value in values
+    )
+
+
+def _returns_record(fn: Function, facts: FunctionFacts) -> bool:
+    """Does `fn` return (directly or through a local) a dict with literal string keys,
+    written out (`{"items": rows, "total": n}`) or filled (`out["items"] = rows`)?"""
+    holders: set[str] = set()
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Return) and node.value is not None:
+            if _literal_keys(node.value):
+                return True
+            if isinstance(node.value, ast.Name):
+                holders.add(node.value.id)
+    for name in holders:
+        for _node, value in facts.assigns.get(name, []):
+            if value is not None and _literal_keys(value):
+                return True
+    return any(
+        isinstance(target, ast.Subscript)
+        and isinstance(target.value, ast.Name)
+        and target.value.id in holders
+        and const_str(target.slice) is not None
+        for node in body_nodes(fn.node)
+        for target in assignment_targets(node)
+    )
+
+
+def _literal_keys(expr: ast.expr) -> bool:
+    return (
+        isinstance(expr, ast.Dict)
+        and bool(expr.keys)
+        and all(key is not None and const_str(key) is not None for key in expr.keys)
+    )
 
 
 def _one_column_selects(st: OrmState, fn: Function) -> bool:
@@ -1322,9 +1403,120 @@ def _unbounded_query(
         if callee is None or is_test_module(callee.module):
             continue
         found = _unbounded_query(st, callee, depth + 1, seen)
-        if found is not None:
+        if found is not None and not _enriches(st, fn, node, callee, found):
             return found
     return None
+
+
+def _enriches(
+    st: OrmState, fn: Function, call: ast.Call, callee: Function, found: tuple[Function, ast.Call]
+) -> bool:
+    """Does `call` (in `fn`) only enrich what `fn` returns: the query it reaches filters
+    with `in_()` on a parameter (`where(Job.asset_id.in_(ids))`), the call passes a
+    collection `fn` already holds (`[info.id for info in infos]`), and its rows do not
+    flow into what `fn` returns? The rows are bounded by the keys and decorate the
+    listed items; the list is the query the keys were taken from."""
+    where, query = found
+    keys = in_parameters(st, where, query)
+    if not keys:
+        return False
+    if where is callee:
+        passed = [argument_for(callee, call, name) for name in sorted(keys)]
+    else:
+        passed = [*call.args, *(kw.value for kw in call.keywords)]
+    facts = st.facts_of(fn)
+    held = any(
+        isinstance(arg, (ast.ListComp, ast.SetComp, ast.GeneratorExp))
+        or (
+            isinstance(arg, ast.Name)
+            and arg.id not in facts.params
+            and (arg.id in facts.assigns or arg.id in facts.appends)
+        )
+        for arg in passed
+        if arg is not None
+    )
+    return held and not _flows_to_return(st, fn, call)
+
+
+_FILLS = frozenset({"append", "extend", "insert", "add", "update", "setdefault", "appendleft"})
+
+
+def _stored_names(target: ast.AST) -> Iterator[str]:
+    """The locals an assignment target stores into: `x`, `a, b`, `out[k]`, `resp.items`."""
+    while isinstance(target, (ast.Subscript, ast.Attribute, ast.Starred)):
+        target = target.value
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _stored_names(element)
+
+
+def _bound_by(stmt: ast.AST) -> list[tuple[list[str], ast.AST]]:
+    """What a statement binds, and from what: assignment targets from the value, loop
+    targets from the iterable, a collection filled by `out.append(x)` from `x`."""
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and stmt.value is not None:
+        names = [n for t in assignment_targets(stmt) for n in _stored_names(t)]
+        return [(names, stmt.value)]
+    if isinstance(stmt, (ast.For, ast.AsyncFor)):
+        return [(list(_stored_names(stmt.target)), stmt.iter)]
+    if isinstance(stmt, (ast.With, ast.AsyncWith)):
+        return [
+            (list(_stored_names(item.optional_vars)), item.context_expr)
+            for item in stmt.items
+            if item.optional_vars is not None
+        ]
+    if (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Attribute)
+        and stmt.value.func.attr in _FILLS
+    ):
+        return [(list(_stored_names(stmt.value.func.value)), stmt.value)]
+    return []
+
+
+_RETURNED: FunctionCache[frozenset[str]] = FunctionCache()
+
+
+def _returned_names(st: OrmState, fn: Function) -> frozenset[str]:
+    """The locals whose values flow into what `fn` returns: those read in a `return`,
+    then, transitively, those read where they are bound, stored into or filled."""
+
+    def compute() -> frozenset[str]:
+        sources: dict[str, list[ast.AST]] = {}
+        pending: list[str] = []
+        for node in body_nodes(fn.node):
+            if isinstance(node, ast.Return) and node.value is not None:
+                pending.extend(n.id for n in walk(node.value) if isinstance(n, ast.Name))
+            for names, value in _bound_by(node):
+                for name in names:
+                    sources.setdefault(name, []).append(value)
+        out: set[str] = set()
+        while pending:
+            name = pending.pop()
+            if name in out:
+                continue
+            out.add(name)
+            for value in sources.get(name, []):
+                pending.extend(n.id for n in walk(value) if isinstance(n, ast.Name))
+        return frozenset(out)
+
+    return _RETURNED.get(st.model, fn, compute)
+
+
+def _flows_to_return(st: OrmState, fn: Function, call: ast.Call) -> bool:
+    """Is the result of `call` returned by `fn`, directly or through the locals it is
+    bound to? Unknown (the call is not in a statement of `fn`'s own body) counts as
+    returned."""
+    parents = _parent_map(fn)
+    stmt: ast.AST | None = call
+    while stmt is not None and not isinstance(stmt, ast.stmt):
+        stmt = parents.get(id(stmt))
+    if stmt is None or isinstance(stmt, ast.Return):
+        return True
+    returned = _returned_names(st, fn)
+    return any(name in returned for names, _value in _bound_by(stmt) for name in names)
 
 
 @rule(
@@ -1369,8 +1561,15 @@ def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Re
     `set[...]`/`Counter`/number return type, a set built up or a set comprehension), or
     that selects the distinct values of one column (`select(M.col).distinct()`): a
     limit would truncate a vocabulary, not bound a list; a set of primary keys is
-    trusted too. A bound enforced somewhere the rule does not look (a middleware, a
-    custom validator) is not seen. Test modules are skipped.
+    trusted too. Only a query whose rows become the returned list is cited, so neither
+    is a helper that returns a lookup map (a `dict[...]`/`Mapping[...]` return type, or
+    a dict it builds keyed from the rows, such as the latest job per knowledge base; a
+    dict written out with literal keys, `{"items": rows, "total": n}`, is a record and
+    still counts), nor a query filtered with `in_()` on a parameter (`where(Job.asset_id
+    .in_(ids))`) that the handler calls with a collection it already holds (`[i.id for
+    i in infos]`) and whose rows do not flow into what the handler returns: they
+    enrich the listed items. A bound enforced somewhere the rule does not look (a
+    middleware, a custom validator) is not seen. Test modules are skipped.
 
     ## Example
     ```python

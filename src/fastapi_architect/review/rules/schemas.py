@@ -284,8 +284,28 @@ _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 # In `sensitive_kind` the *last* word names what a field holds: `password_changed_at` is a time.
 _HASH_WORDS = frozenset({"hash", "hashed", "digest", "salt", "encrypted", "enc"})
 _KEY_QUALIFIERS = frozenset({"api", "apikey", "private", "secret", "signing", "encryption"})
-# Tokens that are not credentials: paging cursors, CSRF tokens meant for the client.
-_HARMLESS_TOKENS = frozenset({"page", "next", "prev", "previous", "cursor", "continuation", "csrf"})
+# Tokens that coordinate writes rather than prove identity, made to be sent to the client
+# and back: optimistic-concurrency versions (`version_token`, an ETag the client returns
+# in `If-Match`), locks, leases, idempotency and sync tokens. Aligned with the words
+# FAA309 (security/web_rules.py) does not take for secrets.
+_COORDINATION_TOKENS = frozenset(
+    {
+        "version",
+        "revision",
+        "etag",
+        "concurrency",
+        "lock",
+        "lease",
+        "fencing",
+        "idempotency",
+        "sync",
+    }
+)
+# Tokens that are not credentials: paging cursors, CSRF tokens meant for the client, and
+# the coordination tokens above.
+_HARMLESS_TOKENS = _COORDINATION_TOKENS | frozenset(
+    {"page", "next", "prev", "previous", "cursor", "continuation", "csrf"}
+)
 # `has_password`, `is_secret`, `requires_token`: flags about a secret, not the secret.
 _FLAG_PREFIXES = frozenset({"has", "is", "needs", "requires", "must", "can", "should", "use"})
 # Values of these types cannot hold a password or a token.
@@ -645,6 +665,11 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
       trusted workers by design: add a `# noqa: FAA106` on the field;
     - names that only mention a secret: `password_changed_at`, `token_type`,
       `max_tokens`, `next_page_token`, `csrf_token`, `api_key_id`, `public_key`;
+    - tokens that coordinate writes and are made to travel to the client and back:
+      optimistic-concurrency tokens (`version_token`, `revision_token`,
+      `concurrency_token`, like `etag` and `row_version`: the client returns them in
+      `If-Match`), `lock_token`, `lease_token`, `fencing_token`, `idempotency_token`
+      and `sync_token`;
     - ORM classes used as the response (FAA105 reports them) and test modules.
 
     ## Example

@@ -31,6 +31,7 @@ from fastapi_architect.review.index import FunctionCache, ModelCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._http import REQUEST, UPLOAD_FILE
 from fastapi_architect.review.rules.concurrency import TO_THREAD
+from fastapi_architect.review.rules.injection import argument_for
 
 # ------------------------------------------------------------------ shared type helpers
 
@@ -545,24 +546,69 @@ def _run_time_model(model: AppModel, fn: Function, func: ast.expr, depth: int = 
     return attr[:1].isupper() and _loaded_at_run_time(model, fn, owner)
 
 
-def _validated_in_handler(model: AppModel, fn: Function, name: str) -> tuple[bool, str | None]:
-    """Does the function validate the body parameter `name` itself? (True, None) when it
-    checks it against a JSON Schema or a model known only at run time (a schema loaded
-    from the database, a plugin's model class); (True, model) when it validates it with
-    a fixed Pydantic model."""
+@dataclass(frozen=True)
+class _BodyValidation:
+    """How a body parameter is validated: with `model` (as written; None when the schema
+    exists only at run time), by the handler itself or by the project function `by` it
+    hands the body to."""
+
+    model: str | None
+    by: Function | None = None
+
+
+def _validated_in_handler(model: AppModel, fn: Function, name: str) -> _BodyValidation | None:
+    """Does the function validate the body parameter `name`, itself or in a project
+    function it passes the body to whole (one call away: `expand(data)` whose first line
+    is `Compact(**data)`)? None when it does not."""
+    found = _validated_in(model, fn, name)
+    if found is not None:
+        return found
+    for helper, param in _helpers_given(model.project, fn, name):
+        found = _validated_in(model, helper, param)
+        if found is not None:
+            return _BodyValidation(found.model, helper)
+    return None
+
+
+def _validated_in(model: AppModel, fn: Function, name: str) -> _BodyValidation | None:
+    """Does the function validate its local `name` itself? With no model when it checks
+    it against a JSON Schema or a model known only at run time (a schema loaded from the
+    database, a plugin's model class); with the model when it is a fixed Pydantic one."""
     project = model.project
     found: str | None = None
     for node in body_nodes(fn.node):
         if not isinstance(node, ast.Call):
             continue
         if _schema_validation(project, fn, node, name):
-            return True, None
+            return _BodyValidation(None)
         if any(
             kw.arg is None and _is_name(kw.value, name) for kw in node.keywords
         ) and _run_time_model(model, fn, node.func):
-            return True, None
+            return _BodyValidation(None)
         found = found or _model_validation(project, fn, node, name)
-    return found is not None, found
+    return _BodyValidation(found) if found is not None else None
+
+
+def _helpers_given(project: Project, fn: Function, name: str) -> Iterator[tuple[Function, str]]:
+    """The project functions `fn` passes its local `name` to as a whole argument
+    (`expand(data, types)`, `importer.load(payload=data)`), each with the parameter that
+    receives it. `expand(data["nodes"])` or `expand({**data})` pass something else."""
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        passed = {
+            id(arg)
+            for arg in (*node.args, *(kw.value for kw in node.keywords if kw.arg is not None))
+            if _is_name(arg, name)
+        }
+        if not passed:
+            continue
+        helper = project.function(resolve_callee(project, fn.module, node.func, fn))
+        if helper is None or helper.node is fn.node:
+            continue
+        for param, _default in parameters(helper.node):
+            if id(argument_for(helper, node, param.arg)) in passed:
+                yield helper, param.arg
 
 
 # Keywords that carry the body of an outgoing HTTP call (httpx, requests, aiohttp).
@@ -604,6 +650,13 @@ def _proxied_only(project: Project, fn: Function, name: str) -> bool:
         for node in ast.walk(stmt)
         if isinstance(node, ast.Name) and node.id == name
     )
+
+
+def _undocumented_route(model: AppModel, handler: Function) -> bool:
+    """Is every registration of the handler left out of the OpenAPI schema
+    (`include_in_schema=False` on it, its router or the `include_router` call)?"""
+    routes = model.routes_of(handler)
+    return bool(routes) and all(_hidden_from_schema(route) for route in routes)
 
 
 @rule(
@@ -649,7 +702,14 @@ def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
     either: no static model can describe it. A body the handler validates with a fixed
     Pydantic model (`Model(**body)`, `Model.model_validate(body)`,
     `TypeAdapter(...).validate_python(body)`) is validated but still undocumented: it is
-    reported at `info` severity, naming the model.
+    reported at `info` severity, naming the model, and not at all when every
+    registration of the path operation is left out of the OpenAPI schema
+    (`include_in_schema=False`), which documents nothing of it. These checks also look
+    one call away: a body the handler passes whole to a project function
+    (`expand(body, types)`, `importer.load(payload=body)`) counts as validated when that
+    function validates its parameter in one of these ways (the handler typically turns
+    the `ValidationError`, a `ValueError`, into a 400). A body passed in pieces
+    (`expand(body["nodes"])`) or to a function that only reads it is reported.
 
     ## Example
     ```python
@@ -685,17 +745,24 @@ def raw_dict_body(ctx: ProjectContext) -> Iterator[Report]:
     for fn, path_params, kind in _body_candidates(ctx.model):
         for param, described in _raw_body_params(project, fn, path_params):
             where = f"`{fn.name}`" if kind == "route" else f"dependency `{function_label(fn)}`"
-            validated, model = _validated_in_handler(ctx.model, fn, param.arg)
-            if validated and model is None:
+            validation = _validated_in_handler(ctx.model, fn, param.arg)
+            if validation is not None and validation.model is None:
                 continue  # its schema exists only at run time: no model can describe it
             if _proxied_only(project, fn, param.arg):
                 continue  # a proxy: the upstream service owns the schema
-            if model is not None:
+            if validation is not None:
+                if kind == "route" and _undocumented_route(ctx.model, fn):
+                    continue  # validated, and OpenAPI documents nothing of the route
+                by = (
+                    "in the handler"
+                    if validation.by is None
+                    else f"by `{function_label(validation.by)}`"
+                )
                 yield Report(
                     param,
-                    f"Body parameter `{param.arg}` of {where} is {described}, validated in the "
-                    f"handler with `{model}`: OpenAPI shows no fields for it; declare "
-                    f"`{model}` as its type",
+                    f"Body parameter `{param.arg}` of {where} is {described}, validated {by} "
+                    f"with `{validation.model}`: OpenAPI shows no fields for it; "
+                    f"declare `{validation.model}` as its type",
                     fn.module,
                     severity="info",
                 )

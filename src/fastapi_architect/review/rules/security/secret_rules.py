@@ -84,12 +84,24 @@ _NOT_SECRET_PREFIXES = NOT_CREDENTIAL_PREFIXES | frozenset(
         "message",
         "grant",
         "on",
+        # What is shown in place of the secret (`_REDACTED_PASSWORD`, `MASKED_TOKEN`).
+        "redacted",
+        "masked",
+        "placeholder",
     }
 )
 _PLACEHOLDER_RE = re.compile(
     r"<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}|\{\{[^}]*\}\}|x{3,}|\*{3,}|\.{3,}|-{3,}|"
     r"(?:change|replace|update|set)[-_ ]?(?:me|this|it)(?:[-_ ].*)?|"
     r"your[-_ ].*|(?:dummy|example|sample|placeholder|todo|fixme|tbd|redacted)(?:[-_ ].*)?",
+    re.IGNORECASE,
+)
+# What a secret is replaced with when it is shown (`<redacted>`, `[REDACTED]`, `***`,
+# `<hidden>`): it stands for a secret and is none.
+_MASK_RE = re.compile(
+    r"[*\u2022\u25cf]{3,}|\**redacted\**|"
+    r"\**[\[<({]\s*(?:redacted|hidden|masked|filtered|omitted|removed|censored|obfuscated"
+    r"|scrubbed)\s*[\]>)}]\**",
     re.IGNORECASE,
 )
 _DSN_RE = re.compile(
@@ -155,6 +167,10 @@ def _placeholder(value: str) -> bool:
     return _PLACEHOLDER_RE.fullmatch(value.strip()) is not None
 
 
+def _mask(value: str) -> bool:
+    return _MASK_RE.fullmatch(value.strip()) is not None
+
+
 def secret_value(name: str, value: str) -> bool:
     """Is this literal a secret (not a label, path, header name or message) for this name?"""
     v = value.strip()
@@ -162,6 +178,8 @@ def secret_value(name: str, value: str) -> bool:
         return False
     if _PEM_MARK in v:
         return True
+    if _mask(v):
+        return False  # `_REDACTED_PASSWORD = "<redacted>"`: shown in place of a secret
     if _placeholder(v):
         # A placeholder ships as the secret when nobody sets the variable; for a key
         # issued by another service it is only a dummy the service rejects.
@@ -304,6 +322,8 @@ def _dsn_password(value: str) -> tuple[str, bool] | None:
     password = match["password"]
     if any(t in password for t in ("$", "{", "}", "%s", "%(", "<", ">")):
         return None  # a template filled in at runtime
+    if _mask(password):
+        return None  # `user:****@host`: a DSN printed with its password masked
     host = match["host"].lower()
     hostname = host if host.startswith("[") else host.split(":")[0]
     # `guest:guest@rabbitmq`, `postgres:postgres@db`: a container's well-known default.
@@ -403,12 +423,17 @@ def hardcoded_secret(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     lowercase labels and dummies (`token="ui-token"`, `api_key="fake-api-key"`,
     `api_key="EMPTY"`, `api_key="-"`), the name of a local model server that ignores the
     key (`api_key="ollama"`, `"vllm"`, `"lm-studio"`) and placeholders
-    (`api_key="<empty>"`) are not reported either.
+    (`api_key="<empty>"`) are not reported either. Masks shown in place of a secret are
+    not secrets: names that say so (`_REDACTED_PASSWORD`, `MASKED_TOKEN`,
+    `PLACEHOLDER_PASSWORD`, `PASSWORD_MASK`), mask values in any slot (`"<redacted>"`,
+    `"[REDACTED]"`, `"REDACTED"`, `"***"`, `"********"`, `"<hidden>"`, `"[FILTERED]"`)
+    and DSNs whose password is one (`postgresql://app:****@db/app`, a DSN printed for
+    people to read).
 
     Severity: a constant nothing overrides is the production secret (`error`); a settings
     default or environment fallback leaks only when the variable is missing (`warning`).
     Obvious placeholders (`"changethis"`, `"change-me"`, `"your-secret-key"`, `"<...>"`,
-    `"xxx"`, `"..."`, `"${...}"`, whole-value matches only) and DSNs pointing at
+    `"xxx"`, `"..."`, `"${...}"`, whole-value matches only, masks aside) and DSNs pointing at
     `localhost` or repeating the user as password (`guest:guest@rabbitmq`) lower the
     severity by one step (`info` for a settings default): they still ship if nobody sets
     the variable.
