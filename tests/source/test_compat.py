@@ -497,7 +497,10 @@ def test_pathologically_deep_input_raises_syntax_error_quickly(source: str) -> N
     started = time.perf_counter()
     with pytest.raises(SyntaxError):
         parse_python(source, "deep.py")
-    assert time.perf_counter() - started < 5
+    # A guard against work that grows without bound (a retry per nesting level), not a
+    # speed measurement: it finishes in about a second, and a busy two-core machine once
+    # took 7 s on Python 3.10, so the bound leaves room for load.
+    assert time.perf_counter() - started < 30
 
 
 def test_null_byte_is_a_syntax_error() -> None:

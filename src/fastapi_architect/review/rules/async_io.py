@@ -437,8 +437,12 @@ def _stored(
     return False
 
 
-# Methods that put an item into a dict, list or set: the container is no longer empty.
-_FILLING_METHODS = frozenset({"update", "setdefault", "append", "extend", "add", "insert"})
+# Methods that put an entry into a dict: the container is no longer empty. A list or
+# set filled when empty is as often a pool drained per call (`_handles.append(open(...))`
+# then `_handles.pop()`) as a cache, so it does not count.
+_FILLING_METHODS = frozenset({"update", "setdefault"})
+# Methods that take entries out of a container, so a filled one may be empty again.
+_DRAINING_METHODS = frozenset({"pop", "popitem", "popleft", "clear", "remove", "discard"})
 
 
 def _fills(call: ast.Call, ref: str) -> bool:
@@ -449,6 +453,25 @@ def _fills(call: ast.Call, ref: str) -> bool:
         and dotted(func.value) == ref
         and bool(call.args or call.keywords)
     )
+
+
+def _takes_from(fn: Function, ref: str) -> bool:
+    """Does `fn` itself take entries out of `ref` (`ref.pop(k)`, `del ref[k]`)? The
+    container it fills is then empty again on the next call."""
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr in _DRAINING_METHODS
+                and dotted(func.value) == ref
+            ):
+                return True
+        elif isinstance(node, ast.Delete) and any(
+            isinstance(t, ast.Subscript) and dotted(t.value) == ref for t in node.targets
+        ):
+            return True
+    return False
 
 
 def _same_state_helper(project: Project, fn: Function, ref: str, call: ast.Call) -> Function | None:
@@ -483,8 +506,12 @@ def _loads_once(
 ) -> bool:
     """The call runs only while some state (`self._keys`, `app.state.ready`, a global)
     is unset, and the code it runs in sets it: hand-written memoization, the same as
-    `@cache` (the work runs on the first call only)."""
-    return any(_stored(project, fn, ref, region) for ref in _missing_if(project, fn, test, truth))
+    `@cache` (the work runs on the first call only), unless `fn` takes the entries out
+    again (`_handles.pop()`): then each call finds it empty."""
+    return any(
+        _stored(project, fn, ref, region) and not _takes_from(fn, ref)
+        for ref in _missing_if(project, fn, test, truth)
+    )
 
 
 # -- dead branches: `if force_move: shutil.move(...)` where every caller passes False;
@@ -500,7 +527,13 @@ _MAX_VALUE_DEPTH = 4
 _NONE_ABLE = frozenset(
     {"typing.Any", "typing_extensions.Any", "object", "builtins.object", "types.NoneType"}
 )
-_BUILTIN_NAMES = frozenset(dir(builtins))
+# The builtin classes (`str`, `int`, `dict`), not functions such as `any` or `callable`,
+# which as an annotation say nothing; `object` admits None.
+_BUILTIN_TYPES = frozenset(
+    name
+    for name, value in vars(builtins).items()
+    if isinstance(value, type) and value is not object
+)
 _LITERAL = frozenset({"typing.Literal", "typing_extensions.Literal"})
 
 
@@ -616,8 +649,10 @@ def _callers_pass(model: AppModel, fn: Function, param: str, need: _Need) -> boo
     for caller, site in callers:
         scope = project.functions.get(caller)
         module = scope.module if scope is not None else project.modules.get(caller)
-        value = _passed_value(fn, site.node, param)
-        if module is None or value is None or not _rules_out(model, module, scope, value, need):
+        if module is None:
+            return False
+        value = _passed_value(project, module, scope, fn, site.node, param)
+        if value is None or not _rules_out(model, module, scope, value, need):
             return False
     return True
 
@@ -628,10 +663,19 @@ def _plain_function(fn: Function) -> bool:
     return all(dotted(d) in ("staticmethod", "classmethod") for d in fn.node.decorator_list)
 
 
-def _passed_value(fn: Function, call: ast.Call, param: str) -> ast.expr | None:
-    """The expression `call` gives `param` of `fn`, or its default when it passes
-    nothing. None when the call's shape hides it (`*args`, `**kwargs`, a call not by
-    `fn`'s name) or the parameter has no default and is not passed."""
+def _passed_value(
+    project: Project,
+    module: Module,
+    scope: Function | None,
+    fn: Function,
+    call: ast.Call,
+    param: str,
+) -> ast.expr | None:
+    """The expression `call` (in `scope` of `module`) gives `param` of `fn`, or its
+    default when it passes nothing. None when the call's shape hides it (`*args`,
+    `**kwargs`, a call not by `fn`'s name) or the parameter has no default and is not
+    passed. A method called on its class (`Store.logs_dir(store, None)`) gets `self`
+    as its first argument."""
     signature = parameters(fn.node)
     positional = [
         arg.arg for arg, _ in signature[: len(fn.node.args.posonlyargs) + len(fn.node.args.args)]
@@ -641,6 +685,12 @@ def _passed_value(fn: Function, call: ast.Call, param: str) -> ast.expr | None:
         return None
     bound = 1 if fn.class_qualname is not None and positional[:1] in (["self"], ["cls"]) else 0
     func = call.func
+    if (
+        bound
+        and isinstance(func, ast.Attribute)
+        and _unbound_call(project, module, scope, fn, func)
+    ):
+        bound = 0
     if not (
         (isinstance(func, ast.Name) and func.id == fn.name and not bound)
         or (isinstance(func, ast.Attribute) and func.attr == fn.name)
@@ -656,6 +706,16 @@ def _passed_value(fn: Function, call: ast.Call, param: str) -> ast.expr | None:
         if 0 <= index < len(call.args):
             value = call.args[index]
     return value if value is not None else defaults[param]
+
+
+def _unbound_call(
+    project: Project, module: Module, scope: Function | None, fn: Function, func: ast.Attribute
+) -> bool:
+    """Is `func` an instance method looked up on its class (`Store.logs_dir`), so the
+    call passes `self` itself? A classmethod gets its class either way."""
+    if any(dotted(d) == "classmethod" for d in fn.node.decorator_list):
+        return False
+    return project.class_(project.resolve(module, func.value, scope)) is not None
 
 
 def _rules_out(
@@ -686,7 +746,8 @@ def _never_none(
 ) -> bool:
     """A literal other than None, an f-string, a call of a project class or of a project
     function whose return annotation excludes None (`-> str`, not `-> Optional[str]`,
-    `-> Any` or `-> T`), or a local bound only to those."""
+    `-> Any` or `-> T`) and that no decorator wraps (bar `@cache`/`@lru_cache`), or a
+    local bound only to those."""
     if isinstance(value, ast.Constant):
         return value.value is not None
     if isinstance(value, ast.JoinedStr):
@@ -702,12 +763,29 @@ def _never_none(
         return (
             fn is not None
             and fn.is_async == awaited
+            and _returns_own_value(project, fn)
             and _excludes_none(project, fn.module, fn.node.returns, 0)
         )
     values = _local_values(scope, value, depth)
     return values is not None and all(
         _never_none(model, module, scope, v, depth + 1) for v in values
     )
+
+
+# Decorators that hand back what the function returns: its annotation still holds.
+_RETURN_KEEPING = frozenset(
+    {"staticmethod", "classmethod", "functools.cache", "functools.lru_cache"}
+)
+
+
+def _returns_own_value(project: Project, fn: Function) -> bool:
+    """Does a call of `fn` return what its body returns? Any other decorator may wrap
+    it in code that returns something else (None on an error), whatever the annotation."""
+    for decorator in fn.node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if project.resolve(fn.module, target, fn.parent) not in _RETURN_KEEPING:
+            return False
+    return True
 
 
 def _local_values(scope: Function | None, value: ast.expr, depth: int) -> list[ast.expr] | None:
@@ -768,7 +846,7 @@ def _excludes_none(
         if qualname is None or qualname in _NONE_ABLE:
             return False
         if "." not in qualname:
-            return qualname in _BUILTIN_NAMES  # `str`, not an unbound type parameter
+            return qualname in _BUILTIN_TYPES  # `str`, not an unbound type parameter
         alias = project.module_value(qualname)
         if alias is not None:
             # `MaybeStr = Optional[str]`, `T = TypeVar("T")`: judge what it stands for.
@@ -788,7 +866,8 @@ def _dead_for_call(
     key = (id(into), id(call))
     if key not in cache:
         cache[key] = _plain_function(owner) and any(
-            (value := _passed_value(owner, into, param)) is not None
+            (value := _passed_value(model.project, caller.module, caller, owner, into, param))
+            is not None
             and _rules_out(model, caller.module, caller, value, need)
             for test, truth, region in _conditions(_frames(owner, call))
             for param, need in _param_tests(owner, test, truth, region)
@@ -1297,15 +1376,22 @@ def blocking_file_io_in_async(ctx: ProjectContext) -> Iterator[Report]:
     (`if self._keys is None:`, `if not app.state.ready:`, a `global`, or an early
     `return` while it is set), where the same code then sets it, or fills it in place
     (`if not _cache: _load()` where `_load`, in the same module, does `_cache[key] =
-    json.load(f)`). So does a branch no caller takes: `if force_move: shutil.move(...)`
-    when every project call of the function passes `force_move=False` (or leaves a
-    false default), and a branch the reported call itself rules out by what it passes:
-    `logs_dir(owner_id(request))` never runs `if user_hash is None: user_hash =
-    read_hash_file()` in `logs_dir` when `owner_id` is a project function annotated
-    `-> str` (not `Optional[str]`, `Any`, a type variable or unannotated); a literal
-    other than None, an f-string, or a local bound only to such values counts the same,
-    and `if not prefix:` is ruled out by a non-empty literal only. A call of the same
-    helper that passes nothing or a value that may be None is still reported. Small
+    json.load(f)` or `_cache.update(...)`). A list or set filled when empty
+    (`_handles.append(open(...))`), or a container the guarded function takes entries
+    out of again (`.pop()`, `.clear()`, `del _cache[key]`), is a pool emptied per call
+    and is still reported. So does a branch no caller takes: `if force_move:
+    shutil.move(...)` when every project call of the function passes
+    `force_move=False` (or leaves a false default), and a branch the reported call
+    itself rules out by what it passes: `logs_dir(owner_id(request))` never runs `if
+    user_hash is None: user_hash = read_hash_file()` in `logs_dir` when `owner_id` is a
+    project function annotated `-> str` (a builtin or project class, not
+    `Optional[str]`, `Any`, `object`, a builtin function such as `any`, a type variable
+    or unannotated) that no decorator other than `@cache`/`@lru_cache` wraps (a wrapper
+    may return None on an error); `Store.logs_dir(store, None)` passes None, `store`
+    being `self`. A literal other than None, an f-string, or a local bound only to such
+    values counts the same, and `if not prefix:` is ruled out by a non-empty literal
+    only. A call of the same helper that passes nothing or a value that may be None is
+    still reported. Small
     reads of a local file are fast and rarely matter; the rule reports them all the
     same.
 

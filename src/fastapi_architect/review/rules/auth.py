@@ -12,6 +12,7 @@ from itertools import pairwise
 
 from fastapi_architect.model.apps import Mount, Route, RouterObj, status_code_value
 from fastapi_architect.model.astutil import (
+    argument,
     assignment_targets,
     body_nodes,
     const_str,
@@ -551,6 +552,17 @@ def _call_arguments(call: ast.Call) -> list[ast.expr]:
     return [*call.args, *(kw.value for kw in call.keywords)]
 
 
+def _stored_names(targets: list[ast.expr]) -> list[str]:
+    """The names an assignment binds (`a`, `a, b`), not those it only reads
+    (`ITEMS[item_id] = body` binds nothing)."""
+    return [
+        n.id
+        for t in targets
+        for n in walk(t)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    ]
+
+
 def _derived_locals(fn: Function, sources: frozenset[str]) -> frozenset[str]:
     """`sources` and the locals of `fn` assigned from values that read them
     (`body = await request.body()`, `delivery = Delivery(headers=request.headers)`)."""
@@ -559,8 +571,7 @@ def _derived_locals(fn: Function, sources: frozenset[str]) -> frozenset[str]:
         value = getattr(stmt, "value", None)
         targets = assignment_targets(stmt)
         if value is not None and targets:
-            names = [n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)]
-            assignments.append((names, value))
+            assignments.append((_stored_names(targets), value))
     found = set(sources)
     changed = True
     while changed:
@@ -600,81 +611,220 @@ def _callees(project: Project, fn: Function, call: ast.Call) -> list[Function]:
     return [t for t in targets if t is not None]
 
 
-def _request_flow(
-    project: Project, fn: Function, sources: frozenset[str], depth: int, seen: set[int]
-) -> Iterator[tuple[Function, frozenset[str]]]:
-    """`fn` and the project functions the request data reaches, a few calls deep, each
-    with its names that hold request data (parameters given it, locals derived)."""
-    if id(fn.node) in seen or depth > _FLOW_DEPTH:
-        return
-    seen.add(id(fn.node))
-    names = _derived_locals(fn, sources)
-    yield fn, names
+@dataclass(frozen=True)
+class _RequestData:
+    """The names of a function that hold request data: any (`request`, a header read
+    from it, a dataclass wrapping it), the body or a value made from it, and an HMAC of
+    the body (`expected = hmac.new(key, body, sha256).hexdigest()`)."""
+
+    any: frozenset[str]
+    body: frozenset[str]
+    signed: frozenset[str]
+
+
+# Reads of the request's body (`await request.body()`, `request.stream()`).
+_BODY_READS = frozenset({"body", "stream", "json"})
+
+
+def _body_read(node: ast.AST, request: frozenset[str]) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _BODY_READS
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in request
+    )
+
+
+def _returns_body(helper: Function, request: frozenset[str]) -> bool:
+    """A helper given the request that reads its body and answers something (a reader
+    that caps the body's size): what it answers is taken for the body."""
+    return any(_body_read(n, request) for n in body_nodes(helper.node)) and any(
+        isinstance(n, ast.Return) and n.value is not None for n in body_nodes(helper.node)
+    )
+
+
+def _holds_body(
+    project: Project, fn: Function, expr: ast.expr, request: frozenset[str], body: frozenset[str]
+) -> bool:
+    """Does `expr` hold the request's body: a name derived from it, a read of it, or
+    the answer of a project helper that reads it?"""
+    if _reads_any(expr, body):
+        return True
+    for node in walk(expr):
+        if _body_read(node, request):
+            return True
+        if isinstance(node, ast.Call) and any(
+            _returns_body(helper, params)
+            for helper in _callees(project, fn, node)
+            if (params := _receiving(helper, node, request))
+        ):
+            return True
+    return False
+
+
+def _receiving(callee: Function, call: ast.Call, names: frozenset[str]) -> frozenset[str]:
+    """The parameters of `callee` given a value of `call` that reads `names`."""
+    if not names:
+        return frozenset()
+    return frozenset(_receiving_params(callee, call, lambda e: _reads_any(e, names)))
+
+
+def _data_in(callee: Function, call: ast.Call, data: _RequestData) -> _RequestData:
+    """What the parameters of `callee` hold of the request when `call` runs it."""
+    return _RequestData(
+        _receiving(callee, call, data.any),
+        _receiving(callee, call, data.body),
+        _receiving(callee, call, data.signed),
+    )
+
+
+def _locals_of(fn: Function, seeds: Callable[[ast.expr], bool]) -> set[str]:
+    """The locals of `fn` assigned a value for which `seeds` holds."""
+    found: set[str] = set()
+    for stmt in statements(fn.node.body):
+        value = getattr(stmt, "value", None)
+        targets = assignment_targets(stmt)
+        if isinstance(value, ast.expr) and targets and seeds(value):
+            found.update(_stored_names(targets))
+    return found
+
+
+def _data_of(project: Project, fn: Function, given: _RequestData, depth: int) -> _RequestData:
+    """`given` (what the parameters of `fn` hold) extended to the locals of `fn`."""
+    request = _derived_locals(fn, given.any)
+    body = _derived_locals(
+        fn,
+        given.body | _locals_of(fn, lambda e: _holds_body(project, fn, e, request, frozenset())),
+    )
+    partial = _RequestData(request, body, given.signed)
+    signed = set(given.signed)
+    signed |= _locals_of(fn, lambda e: _signs_body(project, fn, e, partial, depth))
+    signed |= _fed_macs(project, fn, request, body)
+    return _RequestData(request, body, _derived_locals(fn, frozenset(signed)))
+
+
+def _hmac_call(project: Project, fn: Function, node: ast.AST) -> ast.Call | None:
+    if not isinstance(node, ast.Call):
+        return None
+    callee = resolve_callee(project, fn.module, node.func, fn)
+    return node if callee is not None and project.canonical(callee) in _HMAC else None
+
+
+def _fed_macs(
+    project: Project, fn: Function, request: frozenset[str], body: frozenset[str]
+) -> set[str]:
+    """The HMAC objects of `fn` fed the body afterwards (`mac = hmac.new(key,
+    digestmod=sha256)`, then `mac.update(body)`)."""
+    fed: set[str] = set()
     for node in body_nodes(fn.node):
-        if not isinstance(node, ast.Call) or not any(
-            _reads_any(a, names) for a in _call_arguments(node)
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "update"
+            and isinstance(node.func.value, ast.Name)
+            and node.args
         ):
             continue
-        for callee in _callees(project, fn, node):
-            params = _receiving_params(callee, node, lambda e: _reads_any(e, names))
-            if params:
-                yield from _request_flow(project, callee, frozenset(params), depth + 1, seen)
+        name = node.func.value.id
+        made = fn.local_values.get(name)
+        if (
+            made is not None
+            and _hmac_call(project, fn, made) is not None
+            and _holds_body(project, fn, node.args[0], request, body)
+        ):
+            fed.add(name)
+    return fed
 
 
-def _computes_hmac(project: Project, fn: Function) -> bool:
-    """Does `fn`, or a project helper it calls (two calls deep at most), compute an
-    HMAC (`hmac.new`)? Memoized per function."""
-    cached = fn.derived.get(_computes_hmac)
-    if not isinstance(cached, bool):
-        cached = fn.derived[_computes_hmac] = _hmac_within(project, fn, _HELPER_DEPTH, set())
-    return cached
-
-
-def _hmac_within(project: Project, fn: Function, depth: int, seen: set[int]) -> bool:
-    if id(fn.node) in seen:
-        return False
-    seen.add(id(fn.node))
-    helpers: list[Function] = []
-    for node in body_nodes(fn.node):
-        if not isinstance(node, ast.Call):
+def _signs_body(
+    project: Project, fn: Function, expr: ast.expr, data: _RequestData, depth: int
+) -> bool:
+    """Does `expr` compute an HMAC whose message is the request's body (also with a
+    timestamp prepended), itself or through a project helper that answers one of what
+    it is given (`_hmac_hex(secret, body)`)?"""
+    for node in walk(expr):
+        made = _hmac_call(project, fn, node)
+        if made is not None:
+            message = argument(made, 1, "msg")
+            if message is not None and _holds_body(project, fn, message, data.any, data.body):
+                return True
             continue
-        callee = resolve_callee(project, fn.module, node.func, fn)
-        if callee is not None and project.canonical(callee) in _HMAC:
-            return True
-        helper = project.function(callee)
-        if helper is not None:
-            helpers.append(helper)
-    return depth > 0 and any(_hmac_within(project, h, depth - 1, seen) for h in helpers)
+        if depth <= 0 or not isinstance(node, ast.Call):
+            continue
+        for helper in _callees(project, fn, node):
+            given = _data_in(helper, node, data)
+            if not (given.body or given.any):
+                continue
+            inner = _data_of(project, helper, given, depth - 1)
+            if any(
+                isinstance(n, ast.Return)
+                and n.value is not None
+                and _signature(project, helper, n.value, inner, depth - 1)
+                for n in body_nodes(helper.node)
+            ):
+                return True
+    return False
 
 
-def _constant_time_check(project: Project, fn: Function, call: ast.Call) -> bool:
-    """`hmac.compare_digest(...)`, or a project helper that answers one
-    (`return hmac.compare_digest(expected, supplied)`)."""
+def _signature(
+    project: Project, fn: Function, expr: ast.expr, data: _RequestData, depth: int
+) -> bool:
+    """Does `expr` hold an HMAC of the request's body?"""
+    return _reads_any(expr, data.signed) or _signs_body(project, fn, expr, data, depth)
+
+
+def _compares_signature(
+    project: Project, fn: Function, call: ast.Call, data: _RequestData, depth: int
+) -> bool:
+    """Is `call` a constant-time comparison (`hmac.compare_digest`, or a project helper
+    that answers one) of an HMAC of the body with other request data (the signature
+    header)? A comparison of anything else (a CSRF token, an If-Match ETag) does not
+    prove who sent the request."""
     callee = resolve_callee(project, fn.module, call.func, fn)
     if callee is None:
         return False
+    operands = _call_arguments(call)
     if project.canonical(callee) in _CONSTANT_TIME:
-        return True
-    helper = project.function(callee)
-    if helper is None:
-        return False
-    cached = helper.derived.get(_constant_time_check)
-    if not isinstance(cached, bool):
-        cached = any(
-            isinstance(node, ast.Return)
-            and node.value is not None
-            and any(
-                isinstance(inner, ast.Call)
-                and project.canonical(
-                    resolve_callee(project, helper.module, inner.func, helper) or ""
-                )
-                in _CONSTANT_TIME
-                for inner in walk(node.value)
-            )
-            for node in body_nodes(helper.node)
+        return any(
+            _signature(project, fn, signed, data, depth)
+            and any(_reads_any(other, data.any) for other in operands if other is not signed)
+            for signed in operands
         )
-        helper.derived[_constant_time_check] = cached
-    return cached
+    helper = project.function(callee)
+    if helper is None or depth <= 0:
+        return False
+    inner = _data_of(project, helper, _data_in(helper, call, data), depth - 1)
+    return any(
+        isinstance(n, ast.Return)
+        and n.value is not None
+        and any(
+            isinstance(c, ast.Call) and _compares_signature(project, helper, c, inner, depth - 1)
+            for c in walk(n.value)
+        )
+        for n in body_nodes(helper.node)
+    )
+
+
+def _request_flow(
+    project: Project, fn: Function, given: _RequestData, depth: int, seen: set[int]
+) -> Iterator[tuple[Function, _RequestData]]:
+    """`fn` and the project functions the request data reaches, a few calls deep, each
+    with what its names hold of the request (parameters given it, locals derived)."""
+    if id(fn.node) in seen or depth > _FLOW_DEPTH:
+        return
+    seen.add(id(fn.node))
+    data = _data_of(project, fn, given, _HELPER_DEPTH)
+    yield fn, data
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call) or not any(
+            _reads_any(a, data.any) for a in _call_arguments(node)
+        ):
+            continue
+        for callee in _callees(project, fn, node):
+            passed = _data_in(callee, node, data)
+            if passed.any:
+                yield from _request_flow(project, callee, passed, depth + 1, seen)
 
 
 def _negated(test: ast.expr, call: ast.Call) -> bool:
@@ -687,17 +837,16 @@ def _negated(test: ast.expr, call: ast.Call) -> bool:
     )
 
 
-def _refuses_mismatch(project: Project, fn: Function, names: frozenset[str]) -> bool:
-    """An `if` that compares request data in constant time and raises or returns on the
-    branch where it does not match."""
+def _refuses_mismatch(project: Project, fn: Function, data: _RequestData) -> bool:
+    """An `if` that compares an HMAC of the body with the request's signature in
+    constant time and raises or returns on the branch where they do not match."""
     for node in body_nodes(fn.node):
         if not isinstance(node, ast.If):
             continue
         for call in walk(node.test):
             if not (
                 isinstance(call, ast.Call)
-                and any(_reads_any(a, names) for a in _call_arguments(call))
-                and _constant_time_check(project, fn, call)
+                and _compares_signature(project, fn, call, data, _HELPER_DEPTH)
             ):
                 continue
             branch = node.body if _negated(node.test, call) else node.orelse
@@ -709,10 +858,11 @@ def _refuses_mismatch(project: Project, fn: Function, names: frozenset[str]) -> 
 def _verifies_request_signature(project: Project, handler: Function) -> bool:
     """A signed delivery (a provider webhook): the handler, or project code the request's
     body or headers are handed to (also wrapped in a dataclass, or through a dispatch
-    table of verifiers), computes an HMAC and compares request data with it in constant
-    time, refusing (any raise or early return) when they differ. The signature
-    authenticates the caller, whatever the rejection answers (some answer 404 on
-    purpose)."""
+    table of verifiers), computes an HMAC of the body and compares it with request data
+    (the signature header) in constant time, refusing (any raise or early return) when
+    they differ. The signature authenticates the caller, whatever the rejection answers
+    (some answer 404 on purpose). An HMAC of something else (a CSRF token made from the
+    session cookie, an If-Match ETag) proves nothing about who sent the request."""
     sources = frozenset(
         param.arg
         for param, _default, typ in _param_types(project, handler)
@@ -720,9 +870,10 @@ def _verifies_request_signature(project: Project, handler: Function) -> bool:
     )
     if not sources:
         return False
+    given = _RequestData(sources, frozenset(), frozenset())
     return any(
-        _refuses_mismatch(project, fn, names) and _computes_hmac(project, fn)
-        for fn, names in _request_flow(project, handler, sources, 0, set())
+        _refuses_mismatch(project, fn, data)
+        for fn, data in _request_flow(project, handler, given, 0, set())
     )
 
 
@@ -1030,11 +1181,15 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     So does a signed delivery (a provider webhook under any name): the handler, or
     project code the request's body or headers are handed to (also wrapped in a
     dataclass, or through a module-level dispatch table of verifiers, a few calls
-    deep), computes an HMAC (`hmac.new`) and compares request data in constant time
-    (`hmac.compare_digest`, or a helper returning it) in an `if` that raises or
-    returns when they differ, whatever the rejection answers (some answer 404 on
-    purpose). A comparison nobody refuses on, or one of data that is not the
-    request's, does not count.
+    deep), computes an HMAC of the request body (`hmac.new(key, body, sha256)`, also
+    with a timestamp prepended, through a helper, of a body read by a size-capping
+    helper, or fed with `mac.update(body)`) and compares that HMAC with other request
+    data (the signature header) in constant time (`hmac.compare_digest`, or a helper
+    returning it) in an `if` that raises or returns when they differ, whatever the
+    rejection answers (some answer 404 on purpose). A comparison nobody refuses on,
+    one of data that is not the request's, or one of an HMAC of anything but the
+    body (a CSRF token signed from the session cookie, an ETag checked against
+    `If-Match`) does not count.
     Routes included only in a development environment (`if settings.ENVIRONMENT ==
     "local": ...`), websocket routes, routes in test files, and routers not reachable
     from any app found when some `include_router` calls could not be resolved are

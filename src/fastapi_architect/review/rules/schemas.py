@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi_architect.model.apps import Route
+from fastapi_architect.model.apps import Route, status_code_value
 from fastapi_architect.model.astutil import (
     body_nodes,
     const_str,
@@ -37,6 +37,7 @@ from fastapi_architect.review.index import ModelCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules import _orm
 from fastapi_architect.review.rules._orm import is_test_module
+from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS
 
 _MAX_DEPTH = 8
 
@@ -1278,6 +1279,8 @@ class _MassState:
     facts: dict[str, _ModelFacts] = field(default_factory=dict)
     # (route id, model qualname) -> field -> line of the first check that refuses it
     guards: dict[tuple[int, str], dict[str, int]] = field(default_factory=dict)
+    # ids of the nodes of every route handler, admin-only ones included
+    handlers: set[int] = field(default_factory=set)
 
 
 _MASS: ModelCache[_MassState] = ModelCache()
@@ -1296,6 +1299,7 @@ def _mass_state(model: AppModel) -> _MassState:
     admin: dict[int, bool] = {}
     for route in model.routes:
         handler = route.handler
+        st.handlers.add(id(handler.node))
         for param, _ in parameters(handler.node):
             for qualname in named_types(project, handler.module, param.annotation, handler.parent):
                 if not _is_v2_model(project, qualname) and not is_pydantic_model(project, qualname):
@@ -1312,14 +1316,55 @@ def _mass_state(model: AppModel) -> _MassState:
     return st
 
 
-def _guards(route: Route, params: set[str]) -> dict[str, int]:
+def _reads_caller(handler: Function, test: ast.expr, caller: set[str]) -> bool:
+    """Does `test` read one of the `caller` parameters, directly (`user.is_superuser`,
+    `await is_administrator(user)`) or through a local bound to such a value
+    (`is_admin = await is_administrator(user)`)?"""
+    for sub in walk(test):
+        if not isinstance(sub, ast.Name):
+            continue
+        if sub.id in caller:
+            return True
+        value = handler.local_values.get(sub.id)
+        if value is not None and any(
+            isinstance(n, ast.Name) and n.id in caller for n in walk(value)
+        ):
+            return True
+    return False
+
+
+def _refuses_access(project: Project, handler: Function, raises: list[ast.Raise]) -> bool:
+    """Does one of the `raise`s answer 401/403 (`HTTPException(status.HTTP_403_FORBIDDEN)`)?"""
+    for node in raises:
+        exc = node.exc
+        if not isinstance(exc, ast.Call):
+            continue
+        if project.resolve(handler.module, exc.func, handler) not in HTTP_EXCEPTIONS:
+            continue
+        status = keyword(exc, "status_code")
+        if status is None and exc.args:
+            status = exc.args[0]
+        if status_code_value(status) in (401, 403):
+            return True
+    return False
+
+
+def _guards(project: Project, route: Route, params: set[str]) -> dict[str, int]:
     """The request-model fields the handler refuses itself: an `if` that tests
     `<param>.<field>` and raises (`if not user.is_superuser and upd.is_superuser: raise
-    HTTPException(403)`), by field, with the line of the first such check."""
+    HTTPException(403)`), by field, with the line of the first such check. A check of
+    the value alone (`if upd.role not in ROLES: raise HTTPException(422)`) lets anyone
+    through with `"admin"`: the test must also read another handler parameter (the
+    caller), or the branch must answer 401/403."""
+    handler = route.handler
+    caller = {param.arg for param, _ in parameters(handler.node)} - params
     out: dict[str, int] = {}
-    for node in body_nodes(route.handler.node):
-        if not isinstance(node, ast.If) or not any(
-            isinstance(s, ast.Raise) for s in statements(node.body)
+    for node in body_nodes(handler.node):
+        if not isinstance(node, ast.If):
+            continue
+        raises = [s for s in statements(node.body) if isinstance(s, ast.Raise)]
+        if not raises or not (
+            _reads_caller(handler, node.test, caller) or _refuses_access(project, handler, raises)
         ):
             continue
         for sub in walk(node.test):
@@ -1333,18 +1378,27 @@ def _guards(route: Route, params: set[str]) -> dict[str, int]:
 
 
 def _unguarded(
-    st: _MassState, model: str, fields: set[str], write: ast.AST, fn: Function | None
+    project: Project,
+    st: _MassState,
+    model: str,
+    fields: set[str],
+    write: ast.AST,
+    fn: Function | None,
 ) -> tuple[Route, set[str]] | None:
     """The first route taking `model` that leaves some of `fields` unchecked, and the
-    fields left unchecked by any route. A check in the handler that itself writes
-    counts only above the write."""
+    fields left unchecked by any route. A write inside a route handler is reached only
+    through that handler's routes, so only they count; a check there counts only above
+    the write."""
+    routes = st.bodies[model]
+    if fn is not None and id(fn.node) in st.handlers:
+        routes = [route for route in routes if route.handler.node is fn.node]
     first: Route | None = None
     left: set[str] = set()
-    for route in st.bodies[model]:
+    for route in routes:
         key = (id(route), model)
         guards = st.guards.get(key)
         if guards is None:
-            guards = st.guards[key] = _guards(route, st.params.get(key, set()))
+            guards = st.guards[key] = _guards(project, route, st.params.get(key, set()))
         same_function = fn is not None and fn.node is route.handler.node
         before = getattr(write, "lineno", 0)
         unchecked = {
@@ -1495,8 +1549,13 @@ def mass_assignment(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     tests `<param>.<field>` in an `if` whose branch raises (`if not user.is_superuser
     and upd.is_superuser: raise HTTPException(403)`), above the write when the handler
     writes itself; the finding names only the fields some route leaves unchecked (a
-    check that logs and goes on does not count). A request model whose type cannot be
-    inferred is not followed.
+    check that logs and goes on does not count). The check must be about the caller:
+    its test also reads another handler parameter (`user.is_superuser`, `await
+    is_administrator(user)`, or a local bound to one), or its branch answers 401/403;
+    a check of the value alone (`if upd.role not in ROLES: raise HTTPException(422)`)
+    does not count. A write inside a route handler is judged by that handler's routes
+    only; one in a helper (`crud.update_user`) by every route taking the model. A
+    request model whose type cannot be inferred is not followed.
 
     ## Example
     ```python
@@ -1568,7 +1627,7 @@ def mass_assignment(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
             continue
         exposed = columns if source.fields is None else columns & source.fields
         exposed -= explicit
-        found = _unguarded(st, source.model, exposed, node, fn) if exposed else None
+        found = _unguarded(project, st, source.model, exposed, node, fn) if exposed else None
         if found is None:
             continue
         route, exposed = found

@@ -15,12 +15,13 @@ from fastapi_architect.model.astutil import (
     parameters,
     walk,
 )
-from fastapi_architect.model.project import Function
+from fastapi_architect.model.project import Function, Module
 from fastapi_architect.model.types import infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules import _orm
 from fastapi_architect.review.rules.security._common import (
+    SECRET_TYPES,
     call_name,
     evaluate,
     in_tests,
@@ -353,11 +354,12 @@ def weak_password_hashing(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     (`f"client_id={cid}|password={sha256(pw).hexdigest()}"`), comparisons between two submitted passwords
     (`new_password == current_password`, `password == password_confirm`), comparisons
     with a literal constant (`password == _LEGACY_DEFAULT_PASSWORD`, a denylist check;
-    the literal is FAA304's), also wrapped (`SecretStr("...")`), read through a local and
-    `.get_secret_value()`, or an UPPER_CASE constant imported from a package outside the
+    the literal is FAA304's), also wrapped in pydantic's `SecretStr("...")`/`SecretBytes`,
+    read through a local and `.get_secret_value()`, or an UPPER_CASE constant imported from a package outside the
     reviewed tree (`from lfx.constants import LEGACY_DEFAULT_PASSWORD`), and test files.
-    A constant read from the environment (`ADMIN_PASSWORD = os.environ[...]`) is a
-    configured password and is still reported.
+    A constant read from the environment (`ADMIN_PASSWORD = os.environ[...]` or
+    `os.getenv(...)`), or computed by any other call, is a configured password and is
+    still reported.
 
     ## Why is this bad?
     MD5 and SHA-2 run billions of times per second on a GPU; without a per-user salt, a
@@ -559,9 +561,15 @@ def _plain_password_operand(name: str) -> bool:
 _VALUE_METHODS = frozenset({"get_secret_value", "encode", "decode", "strip"})
 
 
-def _fixed_literal(expr: ast.expr) -> bool:
-    """A string literal, also wrapped in a constructor (`SecretStr("langflow")`)."""
-    if isinstance(expr, ast.Call) and len(expr.args) == 1 and not expr.keywords:
+def _fixed_literal(ctx: FileContext, module: Module, expr: ast.expr) -> bool:
+    """A string literal of `module`, also wrapped in pydantic's `SecretStr("langflow")`.
+    Any other call computes its value (`os.getenv("ADMIN_PASSWORD")`)."""
+    if (
+        isinstance(expr, ast.Call)
+        and len(expr.args) == 1
+        and not expr.keywords
+        and ctx.project.resolve(module, expr.func) in SECRET_TYPES
+    ):
         expr = expr.args[0]
     return literal_string(expr) is not None
 
@@ -593,7 +601,7 @@ def _literal_constant(ctx: FileContext, expr: ast.expr, depth: int = 0) -> bool:
             return _literal_constant(ctx, bound, depth + 1)
     found = module_constant(ctx, expr)
     if found is not None:
-        return _fixed_literal(found[1])
+        return _fixed_literal(ctx, *found)
     return isinstance(expr, ast.Name) and expr.id.isupper() and _outside_import(ctx, expr)
 
 

@@ -13,10 +13,12 @@ from itertools import pairwise
 from fastapi_architect.model.apps import APP_CLASSES
 from fastapi_architect.model.astutil import argument, const_str, keyword, parameters, walk
 from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.project import Function
 from fastapi_architect.model.types import ANNOTATED, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules import _orm
 from fastapi_architect.review.rules.auth import (
     MIDDLEWARE,
     constant_value,
@@ -406,45 +408,73 @@ _PRESENTED_WORDS = frozenset(
 )
 
 
-def _plain_parameter(ctx: FileContext, expr: ast.expr) -> str | None:
-    """The name of a parameter of the enclosing function that its caller passes as is:
-    no `Header()`/`Depends()` default and no `Annotated` marker (a dependency's result may
-    be the configured secret). A local that copies it (`resolved = token`,
-    `resolved = await token`) is named by the parameter."""
+def _copied_name(ctx: FileContext, fn: Function, name: str) -> str | None:
+    """The one name a local copies (`resolved = token`, `resolved = await token`,
+    `resolved = token.strip()`), when every assignment to it is that copy or `None`;
+    else None. A local copied in one branch and set otherwise in another
+    (`expected = API_TOKEN`, then `if token: expected = token`) may hold the configured
+    secret."""
+    facts = _orm.state(ctx.model).facts_of(fn)
+    bindings = facts.assigns.get(name)
+    if not bindings or name in facts.loop_targets:
+        return None
+    sources: set[str] = set()
+    for _stmt, value in bindings:
+        if isinstance(value, ast.Await):
+            value = value.value
+        if isinstance(value, ast.Constant) and value.value is None:
+            continue
+        value = _strip_string_ops(value) if value is not None else None
+        if not isinstance(value, ast.Name):
+            return None
+        sources.add(value.id)
+    return sources.pop() if len(sources) == 1 else None
+
+
+def _plain_parameter(ctx: FileContext, expr: ast.expr) -> list[str] | None:
+    """The names of a parameter of the enclosing function that its caller passes as is
+    (no `Header()`/`Depends()` default and no `Annotated` marker: a dependency's result
+    may be the configured secret), and of the locals that copy it on the way
+    (`resolved = token`): their names say which side is expected, too."""
     fn = ctx.function()
     base = _strip_string_ops(expr)
     if fn is None or not isinstance(base, ast.Name):
         return None
+    names = [base.id]
     for _ in range(2):
-        bound = fn.local_values.get(base.id)
-        if isinstance(bound, ast.Await):
-            bound = bound.value
-        if not isinstance(bound, ast.Name):
+        if names[-1] not in fn.local_values:
             break
-        base = bound
+        source = _copied_name(ctx, fn, names[-1])
+        if source is None:
+            return None
+        names.append(source)
     for param, default in parameters(fn.node):
-        if param.arg != base.id:
+        if param.arg != names[-1]:
             continue
         if default is not None and not isinstance(default, ast.Constant):
             return None
         annotation = param.annotation
         if isinstance(annotation, ast.Subscript) and ctx.resolve(annotation.value) in ANNOTATED:
             return None
-        return param.arg
+        return names
     return None
 
 
 def _presented_pair(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
-    """`external_token != token` between two plain parameters, neither named as the
-    expected value (`expected_token`, `stored_key`) nor as the presented one (which makes
-    the other expected): two credentials handed in together (a cookie and a bearer token
-    of one request), compared to skip a duplicate. No secret is there to leak."""
-    names = (_plain_parameter(ctx, left), _plain_parameter(ctx, right))
-    return all(
-        name is not None
-        and not any(w in _EXPECTED_WORDS or w in _PRESENTED_WORDS for w in name_words(name))
-        for name in names
-    )
+    """`external_token != token` between two plain parameters (or locals that only
+    copy them), none named as the expected value (`expected_token`, `stored_key`) nor as
+    the presented one (which makes the other expected): two credentials handed in
+    together (a cookie and a bearer token of one request), compared to skip a
+    duplicate. No secret is there to leak."""
+    for side in (left, right):
+        names = _plain_parameter(ctx, side)
+        if names is None or any(
+            w in _EXPECTED_WORDS or w in _PRESENTED_WORDS
+            for name in names
+            for w in name_words(name)
+        ):
+            return False
+    return True
 
 
 def _normalized_copy(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
@@ -517,9 +547,10 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     (`signature = inspect.signature(fn)`), tokens that coordinate work rather than
     authenticate (`reservation.token`, `lock_token`, `cached_signature`), the same field
     of two records (`current_session.token != session.token`), two plain parameters of
-    the function (no `Header()`/`Depends()` marker; or locals that copy them) named only
-    as credentials (`external_token != token`: two credentials of one request, compared
-    to skip a duplicate; neither is the expected secret), a value compared with a copy
+    the function (no `Header()`/`Depends()` marker; or locals whose every assignment
+    copies one of them or sets `None`) named only as credentials, the locals included
+    (`external_token != token`: two credentials of one request, compared to skip a
+    duplicate; neither is the expected secret), a value compared with a copy
     of itself made by string methods (`key = secret.strip()`, then `key != secret`: did
     the file hold stray whitespace?), SQLAlchemy clauses
     (`select(ApiKey).where(ApiKey.key == api_key)`: the database compares), membership
