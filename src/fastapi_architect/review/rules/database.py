@@ -879,13 +879,15 @@ def _param_names(fn: Function) -> set[str]:
 _SINGLE_ADDS = frozenset({"add", "append", "appendleft", "insert"})
 
 
-def _grown_by_hand(st: OrmState, fn: Function, name: str) -> bool:
+def _grown_by_hand(st: OrmState, fn: Function, name: str, passed: ast.AST | None = None) -> bool:
     """Is the local `name` only returned, compared, and grown one item at a time outside
-    any loop (`names.add(alias)` under an `if`)? Passed anywhere else, it could grow
-    without bound."""
+    any loop (`names.add(alias)` under an `if`)? Passed anywhere else (but as `passed`,
+    the use in question), it could grow without bound."""
     tree = _tree(st, fn)
     parents = tree.parents
     for node in tree.loads.get(name, []):
+        if node is passed:
+            continue
         parent = parents.get(id(node))
         if isinstance(parent, (ast.Return, ast.Compare)):
             continue
@@ -1032,18 +1034,13 @@ def _statement_parts(
             pending.extend(n.id for n in walk(value) if isinstance(n, ast.Name))
 
 
-def _with_bindings(
-    facts: FunctionFacts, roots: list[ast.expr], *, literals: bool = True
-) -> Iterator[ast.expr]:
+def _with_bindings(facts: FunctionFacts, roots: list[ast.expr]) -> Iterator[ast.expr]:
     """`roots`, then the values of the locals they read, transitively (a bounded number
-    of names): the statement, or the list, a function builds in locals. Without
-    `literals`, a collection written out item by item is left out, with what it reads."""
+    of names): the statement, or the list, a function builds in locals."""
     pending = list(roots)
     seen: set[str] = set()
     while pending:
         expr = pending.pop()
-        if not literals and _fixed_collection(expr):
-            continue
         yield expr
         for node in walk(expr):
             if (
@@ -1056,45 +1053,107 @@ def _with_bindings(
                 pending.extend(v for _n, v in facts.assigns[node.id] if v is not None)
 
 
+_CONVERSIONS = frozenset({"list", "tuple", "set", "frozenset", "sorted"})
+_VIEWS = frozenset({"keys", "values"})
+
+
+def _in_sources(facts: FunctionFacts, expr: ast.expr, seen: set[str]) -> Iterator[str]:
+    """The parameters that are the collection `expr` itself: named, read through
+    locals, attributes (`filters.ids`), slices, comprehensions' iterables, `*` items,
+    plain conversions (`sorted(ids)`) and `.keys()`/`.values()`. Not a parameter used
+    inside another call (a subquery's `WHERE`) or as one item of a literal list."""
+    if isinstance(expr, (ast.Await, ast.Starred)):
+        yield from _in_sources(facts, expr.value, seen)
+    elif isinstance(expr, ast.Name):
+        if expr.id in facts.params:
+            yield expr.id
+        elif expr.id in facts.assigns and expr.id not in seen and len(seen) < _MAX_DEPTH:
+            seen.add(expr.id)
+            for _node, value in facts.assigns[expr.id]:
+                if value is not None:
+                    yield from _in_sources(facts, value, seen)
+    elif isinstance(expr, ast.Attribute) or (
+        isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Slice)
+    ):
+        yield from _in_sources(facts, expr.value, seen)
+    elif isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+        for generator in expr.generators:
+            yield from _in_sources(facts, generator.iter, seen)
+    elif isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+        for element in expr.elts:
+            if isinstance(element, ast.Starred):
+                yield from _in_sources(facts, element.value, seen)
+    elif isinstance(expr, (ast.BoolOp, ast.IfExp)):
+        parts = expr.values if isinstance(expr, ast.BoolOp) else [expr.body, expr.orelse]
+        for part in parts:
+            yield from _in_sources(facts, part, seen)
+    elif isinstance(expr, ast.Call) and len(expr.args) == 1 and not expr.keywords:
+        if isinstance(expr.func, ast.Name) and expr.func.id in _CONVERSIONS:
+            yield from _in_sources(facts, expr.args[0], seen)
+    elif (
+        isinstance(expr, ast.Call)
+        and not expr.args
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in _VIEWS
+    ):
+        yield from _in_sources(facts, expr.func.value, seen)
+
+
 def in_parameters(st: OrmState, fn: Function, query: ast.Call) -> frozenset[str]:
     """The parameters of `fn` that its `query` filters on with `in_()`
     (`where(col(T.id).in_(ids))`), also through the locals the statement or the list
-    is built in. Not those only in a list written out item by item
+    is built in (`_in_sources`). Not those only in a list written out item by item
     (`in_([f"k:{event.id}", f"k:{event.id}:{event.attempt}"])`): a handful of
-    spellings of one item, not a group."""
+    spellings of one item, not a group; nor one inside a subquery (`in_(select(O.id)
+    .where(O.id == owner_id))`), one item that selects a group."""
     key = ("FAA402-in-params", id(query))
     if key not in st.memo:
         facts = st.facts_of(fn)
         found: set[str] = set()
         for part in _with_bindings(facts, [query]):
             for node in walk(part):
-                if not (
+                if (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Attribute)
                     and node.func.attr == "in_"
                 ):
-                    continue
-                for value in _with_bindings(facts, list(node.args), literals=False):
-                    found.update(
-                        n.id
-                        for n in walk(value)
-                        if isinstance(n, ast.Name) and n.id in facts.params
-                    )
+                    for arg in node.args:
+                        found.update(_in_sources(facts, arg, set()))
         st.memo[key] = frozenset(found)
     found_names = st.memo[key]
     return found_names if isinstance(found_names, frozenset) else frozenset()
 
 
+def _fixed_argument(st: OrmState, caller: Function | None, value: ast.expr) -> bool:
+    """A literal collection written out item by item, in the call (`load(db,
+    [item.id])`) or in a local bound only to such literals and grown, if at all, by
+    single adds outside loops (`ids = [item.id]`, then `load(db, ids)`)."""
+    if _fixed_collection(value):
+        return True
+    if caller is None or not isinstance(value, ast.Name):
+        return False
+    facts = st.facts_of(caller)
+    if value.id in facts.params or value.id in facts.loop_targets:
+        return False
+    bindings = facts.assigns.get(value.id, [])
+    return (
+        bool(bindings)
+        and all(v is not None and _fixed_collection(v) for _n, v in bindings)
+        and _grown_by_hand(st, caller, value.id, passed=value)
+    )
+
+
 def _batch_arguments(
-    st: OrmState, callee: Function, query: ast.Call, call: ast.Call
+    st: OrmState, caller: Function | None, callee: Function, query: ast.Call, call: ast.Call
 ) -> list[ast.expr]:
-    """What `call` passes for the parameters that the helper's `query` filters on with
-    `in_()`: a collection per call, so one batched query each. A literal list written
-    out item by item (`load(db, [item.id])`) is a batch of one and does not count."""
+    """What `call` (in `caller`) passes for the parameters that the helper's `query`
+    filters on with `in_()`: a collection per call, so one batched query each. A
+    literal list written out item by item (`load(db, [item.id])`, also through a local:
+    `_fixed_argument`) is a batch of one and does not count."""
     out: list[ast.expr] = []
     for name in sorted(in_parameters(st, callee, query)):
         value = argument_for(callee, call, name)
-        if value is not None and not _fixed_collection(value):
+        if value is not None and not _fixed_argument(st, caller, value):
             out.append(value)
     return out
 
@@ -1318,6 +1377,109 @@ def _writing_helper(st: OrmState, fn: Function, call: ast.Call) -> bool:
     return bool(st.memo[key])
 
 
+@dataclass(frozen=True)
+class _Schema:
+    objects: frozenset[str]  # the models and module-level tables named
+    keys: frozenset[str]  # the columns compared (`T.c.job_id == key`), but a bare `id`
+
+
+_EMPTY_SCHEMA = _Schema(frozenset(), frozenset())
+
+
+def _schema_of(st: OrmState, fn: Function, roots: list[ast.expr]) -> _Schema:
+    """The ORM models and module-level tables that `roots` (and the locals they read)
+    name, and the columns they compare."""
+    objects: set[str] = set()
+    keys: set[str] = set()
+    for part in _with_bindings(st.facts_of(fn), roots):
+        for node in walk(part):
+            if isinstance(node, ast.Name):
+                qualname = st.project.resolve(fn.module, node, fn)
+                if qualname is not None and _schema_object(st, qualname):
+                    objects.add(qualname)
+            elif isinstance(node, ast.Compare):
+                keys.update(
+                    side.attr
+                    for side in (node.left, *node.comparators)
+                    if isinstance(side, ast.Attribute) and side.attr not in ("id", "pk")
+                )
+    return _Schema(frozenset(objects), frozenset(keys))
+
+
+def _schema_object(st: OrmState, qualname: str) -> bool:
+    """An ORM model class, or a module-level Core table (`jobs = Table("jobs", ...)`)."""
+    if st.index.model(qualname) is not None:
+        return True
+    module_name, _dot, name = qualname.rpartition(".")
+    module = st.project.modules.get(module_name)
+    value = module.assignments.get(name) if module is not None else None
+    return isinstance(value, ast.Call) and last_name(ast.unparse(value.func)) == "Table"
+
+
+def _call_roots(st: OrmState, fn: Function, call: ast.Call) -> list[ast.expr]:
+    """What a session call works on: its arguments, and for a legacy `session.query(T)`
+    the chain of methods called on it (`.filter(...)`); not the session."""
+    roots: list[ast.expr] = [*call.args, *(kw.value for kw in call.keywords)]
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "query":
+        chain = query_chain(call, _tree(st, fn).parents.get)[0]
+        if isinstance(chain, ast.expr) and chain is not call:
+            roots.extend(a for c in walk(chain) if isinstance(c, ast.Call) for a in c.args)
+    return roots
+
+
+def _read_schema(st: OrmState, fn: Function, check: ast.Call) -> _Schema:
+    """What a read selects: the session query `check` itself, or the first query of the
+    project helper it calls (`get_state(job_id)`)."""
+    if session_call(st, fn.module, check, fn, QUERY_METHODS) is not None:
+        return _schema_of(st, fn, _call_roots(st, fn, check))
+    if not isinstance(check.func, (ast.Name, ast.Attribute)):
+        return _EMPTY_SCHEMA
+    callee = st.project.function(resolve_callee(st.project, fn.module, check.func, fn))
+    query = function_query(st, callee) if callee is not None else None
+    if callee is None or query is None:
+        return _EMPTY_SCHEMA
+    return _schema_of(st, callee, _call_roots(st, callee, query[0]))
+
+
+def _written_schema(st: OrmState, fn: Function) -> _Schema:
+    """What the writes in the body of `fn` name (see `_writes_itself`)."""
+    key = ("FAA402-written-schema", id(fn.node))
+    found = st.memo.get(key)
+    if isinstance(found, _Schema):
+        return found
+    parents = _tree(st, fn).parents.get
+    roots = [
+        root
+        for node in body_nodes(fn.node)
+        if isinstance(node, ast.Call)
+        and (
+            _writing_query(st, fn, node, parents)
+            if session_call(st, fn.module, node, fn, QUERY_METHODS) is not None
+            else _write_call(st, fn, node)
+        )
+        for root in _call_roots(st, fn, node)
+    ]
+    schema = _schema_of(st, fn, roots)
+    st.memo[key] = schema
+    return schema
+
+
+def _writes_what_is_read(st: OrmState, fn: Function, check: ast.Call, call: ast.Call) -> bool:
+    """Does the project helper `call` writes on its own write what the read `check`
+    selects: the same model or table, or one keyed by the same column (`job_info.c.
+    spot_job_id` read, `spot.c.spot_job_id` updated)? A re-read of one table does not
+    close a race on the write of another (a profile looked up, then an audit row added)."""
+    callee = (
+        st.project.function(resolve_callee(st.project, fn.module, call.func, fn))
+        if isinstance(call.func, (ast.Name, ast.Attribute))
+        else None
+    )
+    if callee is None:
+        return False
+    read, written = _read_schema(st, fn, check), _written_schema(st, callee)
+    return not read.objects.isdisjoint(written.objects) or not read.keys.isdisjoint(written.keys)
+
+
 def _writes_itself(st: OrmState, fn: Function) -> bool:
     key = ("FAA402-writes-itself", id(fn.node))
     if key not in st.memo:
@@ -1334,7 +1496,17 @@ def _writes_itself(st: OrmState, fn: Function) -> bool:
     return bool(st.memo[key])
 
 
-def _item_names(st: OrmState, fn: Function, call: ast.Call) -> set[str]:
+def _item_names(st: OrmState, fn: Function, call: ast.Call) -> frozenset[str]:
+    """See `_call_items`; memoized per call: each read of a function is matched
+    against every call after it."""
+    key = ("FAA402-item-names", id(call))
+    found = st.memo.get(key)
+    if not isinstance(found, frozenset):
+        found = st.memo[key] = frozenset(_call_items(st, fn, call))
+    return found
+
+
+def _call_items(st: OrmState, fn: Function, call: ast.Call) -> set[str]:
     """The parameters and locals (loop variables too) a call works on: in its arguments
     and receiver, and in the values of the locals it is passed (`session.execute(stmt)`),
     minus the session (also one a `with` block opens, `async with session_scope() as
@@ -1607,9 +1779,14 @@ def _stored_into(name: ast.Name, parents: dict[int, ast.AST]) -> bool:
 def _writes(st: OrmState, fn: Function, call: ast.Call, query: bool) -> bool:
     """A session write or a command handed the session (`_write_call`), or, when `call`
     is a session query (`query`), one whose statement writes (`_writing_query`)."""
-    if not query:
-        return _write_call(st, fn, call)
-    return _writing_query(st, fn, call, _tree(st, fn).parents.get)
+    key = ("FAA402-writes", id(call))
+    if key not in st.memo:
+        st.memo[key] = (
+            _writing_query(st, fn, call, _tree(st, fn).parents.get)
+            if query
+            else _write_call(st, fn, call)
+        )
+    return bool(st.memo[key])
 
 
 def _fetched(st: OrmState, fn: Function, check: ast.Call) -> set[str]:
@@ -1730,51 +1907,69 @@ def _stored_local(target: ast.expr) -> str | None:
     return target.id if isinstance(target, ast.Name) else None
 
 
+@dataclass(frozen=True)
+class _Store:
+    name: str  # the local stored into
+    reads: frozenset[str]  # the names the stored value reads
+    tested: frozenset[str]  # the names the `if`s around the store test
+
+
+def _stores(st: OrmState, fn: Function) -> list[_Store]:
+    """Every store into a local in `fn`, with what it reads and what the `if`s around it
+    test: built once per function, `_fed_by` runs for each read of it."""
+    key = ("FAA402-stores", id(fn.node))
+    found = st.memo.get(key)
+    if isinstance(found, list):
+        return found
+    tree = _tree(st, fn)
+    stores: list[_Store] = []
+    for node in body_nodes(fn.node):
+        for target in assignment_targets(node):
+            name = _stored_local(target)
+            if name is None:
+                continue
+            value = getattr(node, "value", None)
+            reads = (
+                frozenset(n.id for n in walk(value) if isinstance(n, ast.Name))
+                if isinstance(value, ast.AST)
+                else frozenset()
+            )
+            stores.append(_Store(name, reads, _tested_names(tree, fn, node)))
+    st.memo[key] = stores
+    return stores
+
+
 def _fed_by(st: OrmState, fn: Function, fed: set[str]) -> set[str]:
     """`fed` and the locals that take values from it: assigned, or stored into
     (`fields[T.c.reason] = reason + existing[0]`), from an expression that reads one of
     them, or under an `if` that tests one (`if previous == "RECOVERING":
     fields[T.c.recovered_at] = now`). The statement a read's values feed is then the one
     that reads those locals."""
-    tree = _tree(st, fn)
-    stores = [
-        (node, target)
-        for node in body_nodes(fn.node)
-        for target in assignment_targets(node)
-        if _stored_local(target) is not None
-    ]
+    stores = _stores(st, fn)
     out = set(fed)
     for _round in range(_MAX_DEPTH):
         grew = False
-        for node, target in stores:
-            name = _stored_local(target)
-            if name is None or name in out:
-                continue
-            value = getattr(node, "value", None)
-            reads = value is not None and any(
-                isinstance(n, ast.Name) and n.id in out for n in walk(value)
-            )
-            if reads or _tested_above(tree, fn, node, out):
-                out.add(name)
+        for store in stores:
+            if store.name not in out and (
+                not out.isdisjoint(store.reads) or not out.isdisjoint(store.tested)
+            ):
+                out.add(store.name)
                 grew = True
         if not grew:
             break
     return out
 
 
-def _tested_above(tree: _Tree, fn: Function, stmt: ast.AST, names: set[str]) -> bool:
-    """Does an `if` around `stmt` (in `fn`) test one of `names`?"""
+def _tested_names(tree: _Tree, fn: Function, stmt: ast.AST) -> frozenset[str]:
+    """The names the `if`s around `stmt` (in `fn`) test."""
+    names: set[str] = set()
     child: ast.AST = stmt
     up = tree.parents.get(id(stmt))
     while up is not None and up is not fn.node:
-        if (
-            isinstance(up, ast.If)
-            and child is not up.test
-            and any(isinstance(n, ast.Name) and n.id in names for n in walk(up.test))
-        ):
-            return True
+        if isinstance(up, ast.If) and child is not up.test:
+            names.update(n.id for n in walk(up.test) if isinstance(n, ast.Name))
         child, up = up, tree.parents.get(id(up))
-    return False
+    return frozenset(names)
 
 
 def _guards_write(st: OrmState, fn: Function, check: ast.Call, after: list[ast.AST]) -> bool:
@@ -1804,6 +1999,7 @@ def _guards_write(st: OrmState, fn: Function, check: ast.Call, after: list[ast.A
             and bool(tests)
             and _writing_helper(st, fn, node)
             and _decided_by(_tree(st, fn), tests, node)
+            and _writes_what_is_read(st, fn, check, node)
         )
 
     def same_item_write(fed: set[str] | None) -> bool:
@@ -1934,8 +2130,11 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     whether a project helper that writes on its own (opening its own session) runs
     for the same key is part of that write too: `if get_state(job_id) == DONE:
     continue`, then `set_failed(job_id)`, where the re-read closes a race; the test
-    must decide the write (hold it, or leave the iteration before it), and a session
-    the loop opens (`with session_scope() as session`) is not a shared key.
+    must decide the write (hold it, or leave the iteration before it), the helper must
+    write the model or table the read selects (or one keyed by the same column, such
+    as `job_id`; a plain `id` does not count), so a profile looked up before an audit
+    row is added still counts, and a session the loop opens (`with session_scope() as
+    session`) is not a shared key.
 
     ## Why is this bad?
     Each iteration is a round trip to the database: an order with 50 items becomes 50
@@ -1956,10 +2155,13 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     (`stmt = base.add_columns(...)`, `stmt = stmt.where(pid.in_(ids))`, then
     `session.stream(stmt)`): one batched query per group. The same holds for a helper
     whose query filters with `in_()` on one of its parameters (`in_(ids)`, also through
-    locals) when the call passes it a collection built from the loop variable
-    (`for g in bad: mark(session, ids=[t.id for t in groups[g]])`); a literal list
-    written out item by item (`load(session, [item.id])`, or `in_([f"k:{e.id}", ...])`
-    in the helper) is one item, not a group, and still counts. A `text()` statement that only
+    locals, comprehensions and conversions such as `sorted(ids)`) when the call passes
+    it a collection built from the loop variable (`for g in bad: mark(session,
+    ids=[t.id for t in groups[g]])`); a parameter inside a subquery of the `in_()`
+    (`in_(select(O.id).where(O.id == owner_id))`) is one item, not a group, and a
+    literal list written out item by item (`load(session, [item.id])`, also bound to
+    a local first, `ids = [item.id]`, or `in_([f"k:{e.id}", ...])` in the helper) is
+    one item too: both still count. A `text()` statement that only
     takes a PostgreSQL advisory lock (`SELECT pg_advisory_xact_lock(:key)`) is a lock
     per key by design, not a query, and neither is a helper whose only statement it is.
     Test modules are skipped.
@@ -2016,7 +2218,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         inner = _first_read_query(st, callee, node)
         if inner is None:
             return
-        batches = _batch_arguments(st, callee, inner[0], node)
+        batches = _batch_arguments(st, fn, callee, inner[0], node)
         owner = st.project.enclosing_class(callee)
         label = f"{owner.node.name}.{callee.name}" if owner else callee.display
         message_head = f"`{label}()` runs a query (`{inner[1]}`)"

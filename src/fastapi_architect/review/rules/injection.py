@@ -216,6 +216,8 @@ _SCHEMA_LINKS = frozenset(
         "metadata",
     }
 )
+# Attributes of a schema object that give one of its names.
+_SCHEMA_NAMES = frozenset({"name", "key", "fullname", "schema"})
 # Annotations of collections whose (last) type argument is the element (or value) type.
 _CONTAINERS = _SAFE_COLLECTIONS | frozenset(
     {
@@ -280,11 +282,18 @@ class _Stores:
     values: dict[str, list[ast.expr]] = field(default_factory=dict)  # stored keys and values
     replaced: set[str] = field(default_factory=set)  # stored other than by `.append()` & co
     unknown: set[str] = field(default_factory=set)  # stored by unpacking, as a loop target...
+    lines: dict[str, list[int]] = field(default_factory=dict)  # where each store is
 
-    def add(self, name: str, stored: list[ast.expr], replaced: bool) -> None:
+    def add(self, name: str, stored: list[ast.expr], replaced: bool, line: int) -> None:
         self.values.setdefault(name, []).extend(stored)
+        self.lines.setdefault(name, []).append(line)
         if replaced:
             self.replaced.add(name)
+
+    def forget(self, name: str, line: int) -> None:
+        """A store into `name` that cannot be told."""
+        self.unknown.add(name)
+        self.lines.setdefault(name, []).append(line)
 
 
 class Analysis:
@@ -812,23 +821,40 @@ class Analysis:
         runs on to the use, and not rebound after the check? The statement checks it
         itself (`if f not in COLUMNS: raise`, a loop doing so for each element, `unknown
         = [f for f in fields if f not in COLUMNS]` then `if unknown: raise`) or calls a
-        project function that does (`validate_fields(fields)`)."""
+        project function that does (`validate_fields(fields)`). Nothing may be stored
+        into it after the check either (`fields.append(q)`), nor may it be rebound after
+        the list of unknown elements a check tests is computed."""
         facts = self.facts
         line = getattr(use, "lineno", None)
         if facts is None or line is None or name in facts.loop_targets:
             return False
         if name not in facts.params and name not in facts.assigns:
             return False
-        bound = [int(getattr(node, "lineno", 0)) for node, _value in facts.assigns.get(name, [])]
+        changed = [int(getattr(node, "lineno", 0)) for node, _value in facts.assigns.get(name, [])]
+        changed += self._stores().lines.get(name, [])
         for check in self._checks().get(name, []):
             place = facts.places.get(id(check))
+            start = self._check_start(check, name)
             if (
                 place is not None
-                and all(at < check.lineno for at in bound)
+                and all(at < start for at in changed)
                 and any(_spans(later, line) for later in place[0][place[1] + 1 :])
             ):
                 return True
         return False
+
+    def _check_start(self, check: ast.stmt, name: str) -> int:
+        """The line from which `check` holds for `name`: where the locals its test reads
+        (`unknown = [f for f in fields if ...]` for `if unknown: raise`) are bound."""
+        facts = self.facts
+        start = check.lineno
+        if facts is None or not isinstance(check, ast.If):
+            return start
+        for node in ast.walk(check.test):
+            if isinstance(node, ast.Name) and node.id != name:
+                for binding, _value in facts.assigns.get(node.id, []):
+                    start = min(start, int(getattr(binding, "lineno", start)))
+        return start
 
     def _checks(self) -> dict[str, list[ast.stmt]]:
         """The statements of the function that check a name against a fixed collection,
@@ -859,19 +885,23 @@ class Analysis:
         if isinstance(stmt, (ast.For, ast.AsyncFor)):
             # `for f in fields: if f not in COLUMNS: raise`, the check first in the loop:
             # nothing before it skips an element (`continue`) or rebinds it.
+            # A `break` stops checking the rest of the list.
             first = stmt.body[0]
             if (
                 isinstance(stmt.target, ast.Name)
                 and isinstance(stmt.iter, ast.Name)
                 and isinstance(first, ast.If)
+                and not stmt.orelse
+                and not _breaks(stmt.body)
                 and stmt.target.id in self._checked_by(first, helper)
             ):
                 return {stmt.iter.id}
             return set()
         if isinstance(stmt, ast.Expr):
+            awaited = isinstance(stmt.value, ast.Await)
             call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
             if isinstance(call, ast.Call):
-                return self._checked_by_helper(call)
+                return self._checked_by_helper(call, awaited)
         return set()
 
     def _failing(self, test: ast.expr) -> set[str]:
@@ -1025,11 +1055,14 @@ class Analysis:
             return True
         return element is not None and self.facts is not None and element in self.facts.guarded
 
-    def _checked_by_helper(self, call: ast.Call) -> set[str]:
+    def _checked_by_helper(self, call: ast.Call, awaited: bool) -> set[str]:
         """The names a call of a project function that returns nothing passes for the
-        parameters it checks on every path (`validate_field(field)`)."""
+        parameters it checks on every path (`validate_field(field)`; an `async def` one
+        only runs its check when awaited)."""
         fn = self.project.function(resolve_callee(self.project, self.module, call.func, self.fn))
         if fn is None or fn is self.fn:
+            return set()
+        if isinstance(fn.node, ast.AsyncFunctionDef) and not awaited:
             return set()
         out: set[str] = set()
         for param in Analysis(self.st, fn.module, fn).checked_params():
@@ -1247,7 +1280,13 @@ class Analysis:
 
     # ----------------------------------------------------------- schema objects
 
-    def schema(self, expr: ast.expr, depth: int = 0, seen: frozenset[str] = frozenset()) -> bool:
+    def schema(
+        self,
+        expr: ast.expr,
+        depth: int = 0,
+        seen: frozenset[str] = frozenset(),
+        keyed: bool = False,
+    ) -> bool:
         """Is `expr` a SQLAlchemy schema object (a table, a column, a constraint...) or a
         collection of them, so that its names are identifiers the code defines? A
         parameter annotated so (`table: sa.Table`, `models: Mapping[str, sa.Table]`),
@@ -1255,15 +1294,19 @@ class Analysis:
         (`fk.referred_table`, `table.columns`, `metadata.sorted_tables`), lookups and
         `.values()` of their collections, and variables bound only to such values or
         looping over such collections. An object built from a name (`sa.Table(name,
-        metadata)`) is not: its name is whatever was passed."""
+        metadata)`) is not: its name is whatever was passed. A mapping annotated so
+        (`Mapping[str, sa.Table]`) counts only when `keyed`, where its values are taken
+        (`models[k]`, `.values()`, `.get()`): iterating it gives its keys, any strings."""
         if depth > _MAX_DEPTH:
             return False
         if isinstance(expr, ast.Name):
-            return self._schema_name(expr.id, expr, depth, seen)
+            return self._schema_name(expr.id, expr, depth, seen, keyed)
         if isinstance(expr, ast.Attribute):
+            if isinstance(expr.value, ast.Attribute) and expr.value.attr in ("c", "columns"):
+                return self.schema(expr.value, depth + 1, seen)  # `table.c.id`
             return expr.attr in _SCHEMA_LINKS and self.schema(expr.value, depth + 1, seen)
         if isinstance(expr, ast.Subscript):
-            return self.schema(expr.value, depth + 1, seen)
+            return self.schema(expr.value, depth + 1, seen, keyed=True)
         if not isinstance(expr, ast.Call):
             return False
         func = expr.func
@@ -1272,7 +1315,7 @@ class Analysis:
             defaults = expr.args[1:] if func.attr == "get" else expr.args
             return all(
                 isinstance(d, ast.Constant) or self.schema(d, depth + 1, seen) for d in defaults
-            ) and self.schema(func.value, depth + 1, seen)
+            ) and self.schema(func.value, depth + 1, seen, keyed=True)
         if (
             isinstance(func, ast.Name)
             and func.id in _SAME_ELEMENTS
@@ -1281,10 +1324,17 @@ class Analysis:
         ):
             return self.schema(expr.args[0], depth + 1, seen)
         fn = self.project.function(resolve_callee(self.project, self.module, func, self.fn))
-        return fn is not None and self._schema_annotation(fn.module, fn.node.returns, fn.parent)
+        return fn is not None and self._schema_annotation(
+            fn.module, fn.node.returns, fn.parent, keyed=keyed
+        )
 
     def _schema_name(
-        self, name: str, use: ast.AST | None, depth: int, seen: frozenset[str] = frozenset()
+        self,
+        name: str,
+        use: ast.AST | None,
+        depth: int,
+        seen: frozenset[str] = frozenset(),
+        keyed: bool = False,
     ) -> bool:
         """`schema` for a variable of the function (see there); memoized per use."""
         fn = self.fn
@@ -1292,24 +1342,28 @@ class Analysis:
         if fn is None or facts is None or name in seen:
             return False
         if name in facts.params:
-            return self._schema_annotation(fn.module, facts.params[name].annotation, fn.parent)
+            if name in facts.assigns or name in facts.loop_targets:
+                return False  # `table = raw`: no longer what the annotation says
+            return self._schema_annotation(
+                fn.module, facts.params[name].annotation, fn.parent, keyed=keyed
+            )
         if (
             name not in facts.assigns
             and name not in facts.loop_targets
             and name not in self._comprehensions()
         ):
             return False
-        key = (f"FAA307-schema {name} {getattr(use, 'lineno', None)}", id(fn.node))
+        key = (f"FAA307-schema {name} {getattr(use, 'lineno', None)} {keyed}", id(fn.node))
         found = self.st.memo.get(key)
         if isinstance(found, bool):
             return found
         self.st.memo[key] = False  # a binding that reads the name itself proves nothing
-        result = self._schema_bindings(name, use, depth, seen | {name})
+        result = self._schema_bindings(name, use, depth, seen | {name}, keyed)
         self.st.memo[key] = result
         return result
 
     def _schema_bindings(
-        self, name: str, use: ast.AST | None, depth: int, seen: frozenset[str]
+        self, name: str, use: ast.AST | None, depth: int, seen: frozenset[str], keyed: bool
     ) -> bool:
         facts = self.facts
         assert facts is not None
@@ -1323,9 +1377,16 @@ class Analysis:
             for node, value in bindings:
                 if value is None or isinstance(node, ast.AugAssign):
                     return False
-                if not self.schema(value, depth + 1, seen):
+                if not self.schema(value, depth + 1, seen, keyed):
                     return False
                 found = True
+            # `tables.append(extra)`: what is stored into it must be schema objects too.
+            stores = self._stores()
+            if name in stores.unknown or not all(
+                isinstance(v, ast.Constant) or self.schema(v, depth + 1, seen)
+                for v in stores.values.get(name, [])
+            ):
+                return False
         if found:
             return True
         generators = self._comprehensions().get(name, [])
@@ -1335,10 +1396,16 @@ class Analysis:
         )
 
     def _schema_annotation(
-        self, module: Module, annotation: ast.expr | None, scope: Function | None, depth: int = 0
+        self,
+        module: Module,
+        annotation: ast.expr | None,
+        scope: Function | None,
+        depth: int = 0,
+        keyed: bool = False,
     ) -> bool:
-        """Does the annotation name a SQLAlchemy schema class, or a collection (a
-        mapping) of its objects (`list[sa.Table]`, `Mapping[str, sa.Table]`)?"""
+        """Does the annotation name a SQLAlchemy schema class, or a collection of its
+        objects (`list[sa.Table]`; a mapping, `Mapping[str, sa.Table]`, only when
+        `keyed`: its values are taken, not its keys)?"""
         if annotation is None or depth > 4:
             return False
         base, _, base_module = unwrap_annotation(self.project, module, annotation, scope)
@@ -1348,6 +1415,8 @@ class Analysis:
             origin = self.project.resolve(base_module, base.value) or ""
             elements = base.slice.elts if isinstance(base.slice, ast.Tuple) else [base.slice]
             elements = [e for e in elements if not (isinstance(e, ast.Constant) and e.value is ...)]
+            if origin not in _SAFE_COLLECTIONS and not keyed:
+                return False  # iterating a mapping gives its keys
             return (
                 origin in _CONTAINERS
                 and bool(elements)
@@ -1421,21 +1490,20 @@ class Analysis:
                     root = _container_root(target)
                     if root is not None and node.value is not None:
                         told.add(id(target))
-                        out.add(root, [*_slices(target), node.value], replaced=True)
+                        out.add(root, [*_slices(target), node.value], True, node.lineno)
             elif (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
                 and node.func.attr in _ADDING_METHODS
             ):
                 receiver = node.func.value
-                root = _container_root(receiver) or (
-                    receiver.id if isinstance(receiver, ast.Name) else None
-                )
+                # `parts.setdefault("where", []).append(x)` fills `parts` too.
+                root = _store_root(receiver)
                 if root is not None:
                     stored = [*_slices(receiver), *node.args, *(k.value for k in node.keywords)]
                     # `_elements` follows a plain `name.append(x)` itself (facts.appends).
                     plain = isinstance(receiver, ast.Name) and node.func.attr in _APPENDS
-                    out.add(root, stored, replaced=not plain)
+                    out.add(root, stored, not plain, node.lineno)
         for node in body_nodes(fn.node):
             if (
                 isinstance(node, (ast.Subscript, ast.Attribute))
@@ -1444,9 +1512,34 @@ class Analysis:
             ):
                 root = _container_root(node)
                 if root is not None:
-                    out.unknown.add(root)
+                    out.forget(root, node.lineno)
+        self._aliases_filled(out)
         self.st.memo[key] = out
         return out
+
+    def _aliases_filled(self, stores: _Stores) -> None:
+        """A local bound to another local's container, or to an item of it (`alias =
+        clauses`, `where = parts["where"]`), shares its content: a store into the alias
+        fills the other one in a way `_stores` cannot follow, so its content is unknown."""
+        facts = self.facts
+        if facts is None:
+            return
+        for _ in range(3):  # an alias of an alias
+            changed = False
+            for alias, bindings in facts.assigns.items():
+                filled = stores.lines.get(alias) or facts.appends.get(alias)
+                if not filled:
+                    continue
+                for node, value in bindings:
+                    root = _store_root(value) if value is not None else None
+                    if root is None or root == alias or not self._is_local(root):
+                        continue
+                    if root not in stores.unknown:
+                        changed = True
+                    for line in stores.lines.get(alias) or [getattr(node, "lineno", 0)]:
+                        stores.forget(root, line)
+            if not changed:
+                return
 
     def _pattern_checked(self) -> frozenset[str]:
         """Names the function checks against a strict pattern of identifier characters
@@ -1527,11 +1620,25 @@ class Analysis:
         if expr.attr in _SCHEMA_DUNDERS:
             return True  # `column.class_.__tablename__`: a name the code defines
         root: ast.expr = expr
+        while isinstance(root, (ast.Attribute, ast.Subscript)):
+            root = root.value
+        if (
+            isinstance(root, ast.Name)
+            and root.id not in safe_names
+            and self._is_local(root.id)
+            and self._schema_name(root.id, root, depth + 1, keyed=True)
+        ):
+            # Of a schema object only its names are the code's own: not `expr.value` of
+            # a column element, nor a column's `comment`.
+            return expr.attr in _SCHEMA_NAMES and self.schema(expr.value, depth + 1)
+        root = expr
         while isinstance(root, ast.Attribute):
             root = root.value
         if not isinstance(root, ast.Name):
             # `copy_order(metadata)[0].name`: a name of a schema object a helper returns.
-            return self.safe(root, depth + 1, safe_names) or self.schema(expr.value, depth + 1)
+            return self.safe(root, depth + 1, safe_names) or (
+                expr.attr in _SCHEMA_NAMES and self.schema(expr.value, depth + 1)
+            )
         if root.id in ("self", "cls"):
             return True  # the object's own configuration (table names and the like)
         if self._safe_name(root.id, depth + 1, safe_names, root):
@@ -2043,6 +2150,10 @@ _ADDING_METHODS = _APPENDS | frozenset(
 )
 
 
+# Methods that give a container's own element (not a copy): filling it fills the container.
+_ALIASING_METHODS = frozenset({"setdefault", "get", "pop", "__getitem__"})
+
+
 def _local_container(expr: ast.expr) -> bool:
     """A name, or an item of one (`selected`, `parts["where"]`): its content is what
     the function binds and stores into the name (`Analysis._stores`)."""
@@ -2059,6 +2170,23 @@ def _container_root(target: ast.expr) -> str | None:
     while isinstance(target, (ast.Subscript, ast.Attribute)):
         target = target.value
     return target.id if isinstance(target, ast.Name) else None
+
+
+def _store_root(expr: ast.expr) -> str | None:
+    """The name whose content `expr` (a receiver of `.append()`, a value an alias is
+    bound to) is: itself, an item or attribute of it, or what a method of it gives
+    (`parts.setdefault("where", [])`, `parts.get("where")`)."""
+    while True:
+        if isinstance(expr, (ast.Subscript, ast.Attribute)):
+            expr = expr.value
+        elif (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Attribute)
+            and expr.func.attr in _ALIASING_METHODS
+        ):
+            expr = expr.func.value
+        else:
+            return expr.id if isinstance(expr, ast.Name) else None
 
 
 def _slices(target: ast.expr) -> list[ast.expr]:
@@ -2085,6 +2213,22 @@ def flatten_add(expr: ast.expr) -> list[ast.expr]:
 def _leaves(body: list[ast.stmt], helper: bool) -> bool:
     """Does the block end by raising (or, outside a helper, returning)?"""
     return bool(body) and isinstance(body[-1], ast.Raise if helper else (ast.Raise, ast.Return))
+
+
+def _breaks(body: list[ast.stmt]) -> bool:
+    """Does a `break` of this loop body (not of a loop inside it) occur?"""
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Break):
+            return True
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            todo.extend(node.orelse)  # a `break` in the inner loop's `else:` is ours
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _is_len(expr: ast.expr) -> bool:
@@ -2360,7 +2504,10 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     set(COLUMNS): raise`, `if not all(f in COLUMNS for f in fields): raise`), values and
     lists passed first to a project function that returns nothing and runs such a check
     on every call (`validate_fields(fields)`; only an `if not fields: return` may come
-    before it), narrowed to constants by an `if x == "a": ... elif x == "b": ... else:
+    before it; an `async def` one only when awaited), a check holding only while nothing
+    is stored into the list after it (`fields.append(q)`) and the list is not rebound
+    after its unknown elements are computed, and a checking loop with no `break` or
+    `else:`, narrowed to constants by an `if x == "a": ... elif x == "b": ... else:
     return` chain, or checked against a pattern of letters, digits, `_` and `.` only
     (`if not KEY_RE.fullmatch(key): raise ...`), values put inside a `'...'` literal of
     an f-string or `+` concatenation with every quote doubled (`.replace("'", "''")`,
@@ -2368,17 +2515,23 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     parameters; in `E'...'` strings and in projects that name MySQL/MariaDB, where a
     backslash escapes a quote, the value must also have its backslashes doubled or be
     `json.dumps` output), identifiers from the code's own schema (`Model.__tablename__`,
-    the `name`/`key` of SQLAlchemy schema objects: tables, columns, constraints, given
-    as parameters annotated so, or reached from them or from the app's metadata by
-    iteration: `for table in metadata.sorted_tables`, `for table in models.values()`
-    with `models: Mapping[str, sa.Table]`, `table.columns`, `fk.referred_table`; not an
-    ORM row's attributes, nor a `Table` built from a name passed in), local lists and
+    the `name`/`key`/`fullname`/`schema` of SQLAlchemy schema objects: tables, columns,
+    constraints, given as parameters annotated so and not rebound, or reached from them
+    or from the app's metadata by iteration: `for table in metadata.sorted_tables`, `for
+    table in models.values()` or `models[key]` with `models: Mapping[str, sa.Table]`,
+    `table.columns`, `fk.referred_table`; not the keys of such a mapping (`for name in
+    models`, `sorted(models)`), nor other attributes (`col.comment`), nor an ORM row's
+    attributes, nor a `Table` built from a name passed in, nor a local list of them
+    something else is stored into), local lists and
     dicts whose every binding and every store anywhere in the function (`selected[key]
     = value`, keys included, `.append()`, `.add()`, `.update()`, `.setdefault()`) is
     safe, and their items, `.values()`, `.keys()`, `.get()` and joins (`{name:
     f'"{name}"' for name in names}` over the names of schema objects; a store that
     cannot be told, as an unpacking target, makes the content unknown; a call the
-    container is passed to is assumed not to fill it), the elements unpacked from a safe
+    container is passed to is assumed not to fill it; `parts.setdefault(k, []).append(x)`
+    stores into `parts`, and a store through another local bound to the container or
+    one of its items, `alias = clauses` or `where = parts["where"]`, makes the content
+    unknown), the elements unpacked from a safe
     value (`parent_column, key_column = parent`), names quoted by
     the dialect (`dialect.identifier_preparer.format_table(table)`), and what a project
     function returns when every `return` is built from such values and from the safe

@@ -1192,8 +1192,57 @@ def _clamped_by_callee(project: Project, fn: Function, name: str) -> bool:
             continue
         for param, _default in parameters(callee.node):
             passed = argument_for(callee, node, param.arg)
-            if isinstance(passed, ast.Name) and passed.id == name and _clamped(callee, param.arg):
+            if (
+                isinstance(passed, ast.Name)
+                and passed.id == name
+                and _clamped_strictly(callee, param.arg)
+            ):
                 return True
+    return False
+
+
+def _clamped_strictly(fn: Function, name: str) -> bool:
+    """`min(limit, MAX)`, or an `if limit > MAX:` whose branch raises or lowers the limit.
+    A helper applying the limit (`if limit > 0: stmt = stmt.limit(limit)`) is the
+    common case, unlike a handler's own comparisons, and is no clamp."""
+    for node in body_nodes(fn.node):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "min"
+            and any(isinstance(a, ast.Name) and a.id == name for a in node.args)
+        ):
+            return True
+        if isinstance(node, ast.If) and _over_bound(node.test, name) and _caps(node.body, name):
+            return True
+    return False
+
+
+def _over_bound(test: ast.expr, name: str) -> bool:
+    """`name > bound` / `name >= bound` with a bound that is not a positivity test."""
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == name
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.Gt, ast.GtE))
+        and not (
+            isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value in (None, 0, 1)
+        )
+    )
+
+
+def _caps(body: list[ast.stmt], name: str) -> bool:
+    """Does the branch raise, or rebind `name` (to the bound)?"""
+    for stmt in body:
+        if isinstance(stmt, ast.Raise):
+            return True
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and any(
+            isinstance(target, ast.Name) and target.id == name
+            for target in assignment_targets(stmt)
+        ):
+            return True
     return False
 
 
@@ -1242,10 +1291,11 @@ def _reduced(st: OrmState, fn: Function) -> bool:
 
 
 def _folds_rows(st: OrmState, fn: Function) -> bool:
-    """See `_reduced`. A map is a `dict[...]`/`Mapping[...]` return type, or a dict
-    built keyed from the rows (`latest = {}` filled with `latest.setdefault(job.asset_id,
-    job)`, a dict comprehension); a dict with literal keys (`{"items": rows, "total":
-    n}`) is a record that may carry the rows, and is not."""
+    """See `_reduced`. A map is a dict built keyed from the rows (`latest = {}` filled
+    with `latest.setdefault(job.asset_id, job)`, a dict comprehension, `dict(pairs)`),
+    whatever the return type says: a `dict[str, Any]` may be a record. A dict with
+    literal keys (`{"items": rows, "total": n}`, `dict(items=rows)`, `{**extra, "items":
+    rows}`, `out.update(items=rows)`) is a record that may carry the rows, and is not."""
     project = st.project
     facts = st.facts_of(fn)
     if fn.node.returns is not None:
@@ -1255,15 +1305,14 @@ def _folds_rows(st: OrmState, fn: Function) -> bool:
             name = last_name(project.resolve(module, origin, fn) or dotted(origin))
             if name in _REDUCED_TYPES:
                 return True
-            if name in _MAP_TYPES and not _returns_record(fn, facts):
-                return True
     returned: list[ast.expr] = []
     # A name declared with a bare annotation (`tags: set[str]`) may be bound where we do
     # not look: it is never taken for a folded value.
     declared: set[str] = set()
     for node in body_nodes(fn.node):
         if isinstance(node, ast.Return):
-            if node.value is not None and not isinstance(node.value, ast.Constant):
+            # An early `return {}` carries no rows either way.
+            if node.value is not None and not _empty_literal(node.value):
                 returned.append(node.value)
         elif (
             isinstance(node, ast.AnnAssign)
@@ -1276,25 +1325,27 @@ def _folds_rows(st: OrmState, fn: Function) -> bool:
     return all(_reducing(facts, declared, value) or _lookup_map(facts, value) for value in returned)
 
 
-# Return types of a function that hands back a lookup map.
-_MAP_TYPES = frozenset(
-    {
-        "dict",
-        "Dict",
-        "Mapping",
-        "MutableMapping",
-        "defaultdict",
-        "DefaultDict",
-        "OrderedDict",
-    }
-)
+def _empty_literal(expr: ast.expr) -> bool:
+    return isinstance(expr, ast.Constant) or (isinstance(expr, ast.Dict) and not expr.keys)
+
+
 _EMPTY_MAPS = frozenset({"dict", "defaultdict", "OrderedDict"})
 
 
 def _lookup_map(facts: FunctionFacts, expr: ast.expr) -> bool:
-    """A dict comprehension (`{j.id: j for j in rows}`), or a local bound only to an
-    empty dict (`latest = {}`, `defaultdict(list)`) and then filled."""
+    """A dict comprehension (`{j.id: j for j in rows}`), a dict of computed pairs
+    (`dict(zip(ids, rows))`), or a local bound only to an empty dict (`latest = {}`,
+    `defaultdict(list)`) and then filled."""
     if isinstance(expr, ast.DictComp):
+        return True
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.func.id == "dict"
+        and len(expr.args) == 1
+        and not expr.keywords
+        and isinstance(expr.args[0], (ast.Call, ast.GeneratorExp, ast.ListComp))
+    ):
         return True
     if not isinstance(expr, ast.Name):
         return False
@@ -1317,7 +1368,8 @@ def _lookup_map(facts: FunctionFacts, expr: ast.expr) -> bool:
 
 def _returns_record(fn: Function, facts: FunctionFacts) -> bool:
     """Does `fn` return (directly or through a local) a dict with literal string keys,
-    written out (`{"items": rows, "total": n}`) or filled (`out["items"] = rows`)?"""
+    written out (`{"items": rows, "total": n}`, `dict(items=rows)`) or filled
+    (`out["items"] = rows`, `out.update(items=rows)`)?"""
     holders: set[str] = set()
     for node in body_nodes(fn.node):
         if isinstance(node, ast.Return) and node.value is not None:
@@ -1329,21 +1381,42 @@ def _returns_record(fn: Function, facts: FunctionFacts) -> bool:
         for _node, value in facts.assigns.get(name, []):
             if value is not None and _literal_keys(value):
                 return True
-    return any(
-        isinstance(target, ast.Subscript)
-        and isinstance(target.value, ast.Name)
-        and target.value.id in holders
-        and const_str(target.slice) is not None
-        for node in body_nodes(fn.node)
-        for target in assignment_targets(node)
-    )
+    for node in body_nodes(fn.node):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "update"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in holders
+            and (
+                any(kw.arg is not None for kw in node.keywords)
+                or any(_literal_keys(arg) for arg in node.args)
+            )
+        ):
+            return True
+        if any(
+            isinstance(target, ast.Subscript)
+            and isinstance(target.value, ast.Name)
+            and target.value.id in holders
+            and const_str(target.slice) is not None
+            for target in assignment_targets(node)
+        ):
+            return True
+    return False
 
 
 def _literal_keys(expr: ast.expr) -> bool:
+    """`{"items": rows}`, `{**extra, "items": rows}` or `dict(items=rows)`: a record."""
+    if isinstance(expr, ast.Call):
+        return (
+            isinstance(expr.func, ast.Name)
+            and expr.func.id == "dict"
+            and any(kw.arg is not None for kw in expr.keywords)
+        )
     return (
         isinstance(expr, ast.Dict)
-        and bool(expr.keys)
-        and all(key is not None and const_str(key) is not None for key in expr.keys)
+        and any(key is not None for key in expr.keys)
+        and all(key is None or const_str(key) is not None for key in expr.keys)
     )
 
 
@@ -1539,7 +1612,9 @@ def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Re
       upper bound: no `le=`/`lt=` in its `Query()`/`Field()`/`conint()`, no `Literal`
       or enum type and no `min(limit, MAX)` clamp, neither in the handler nor in the
       project function the handler passes the parameter to as is (one hop:
-      `_paged(stmt, limit=limit)` with `min(limit, MAX)` in `_paged`). The parameter
+      `_paged(stmt, limit=limit)` with `min(limit, MAX)` in `_paged`, or an `if limit >
+      MAX:` there that raises or lowers the limit; a helper that only applies a
+      positive limit, `if limit > 0: stmt = stmt.limit(limit)`, is no clamp). The parameter
       is found on the handler, in a Pydantic model or class it takes (`Annotated[BookQuery, Query()]`,
       `Depends(Pagination)`), or in a dependency function;
     - a route with no such parameter whose query (in the handler or up to three calls
@@ -1562,10 +1637,11 @@ def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Re
     that selects the distinct values of one column (`select(M.col).distinct()`): a
     limit would truncate a vocabulary, not bound a list; a set of primary keys is
     trusted too. Only a query whose rows become the returned list is cited, so neither
-    is a helper that returns a lookup map (a `dict[...]`/`Mapping[...]` return type, or
-    a dict it builds keyed from the rows, such as the latest job per knowledge base; a
-    dict written out with literal keys, `{"items": rows, "total": n}`, is a record and
-    still counts), nor a query filtered with `in_()` on a parameter (`where(Job.asset_id
+    is a helper that returns a lookup map (a dict it builds keyed from the rows, such
+    as the latest job per knowledge base, whatever its return type says; a dict with
+    literal keys, `{"items": rows, "total": n}`, `dict(items=rows)`, `{**extra,
+    "items": rows}` or one filled with `out.update(items=rows)`, is a record and still
+    counts), nor a query filtered with `in_()` on a parameter (`where(Job.asset_id
     .in_(ids))`) that the handler calls with a collection it already holds (`[i.id for
     i in infos]`) and whose rows do not flow into what the handler returns: they
     enrich the listed items. A bound enforced somewhere the rule does not look (a
