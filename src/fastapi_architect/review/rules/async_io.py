@@ -102,14 +102,15 @@ def _sinks(model: AppModel, key: str, classify: Classifier) -> dict[int, _Sink]:
             if what is not None:
                 # A sink that does not run per request (a load-once guard, a branch no
                 # caller takes) is not one.
-                if scope is None or not _runs_rarely(model, scope, site.node):
+                if not _runs_rarely(model, scope, site.node):
                     out[id(site.node)] = (name, *what)
                 break
     cache[key] = out
     return out
 
 
-_Candidate = tuple[Function | None, Module, CallSite, list[str]]
+# Only calls inside functions are candidates (module-level code serves no request).
+_Candidate = tuple[Function, Module, CallSite, list[str]]
 
 
 def _candidate_calls(model: AppModel) -> list[_Candidate]:
