@@ -44,3 +44,16 @@ def test_a_request_parameter_as_the_key_is_an_error() -> None:
     assert "only as a quoted JSON key" in message
     assert "request parameter `field`" in message
     assert "SQL injection through the key" in message
+
+
+def test_identifiers_in_ddl_and_predicates_get_allowlist_advice() -> None:
+    # The fixture marks every line `expect:`, so only the message tells identifier
+    # positions (SET col =, a column before a comparison, DDL parts) from values.
+    found = _findings(FIXTURE / "ddl_identifiers.py")
+    assert sorted(found) == [25, 31, 35, 44, 49, 56, 60, 64, 68]
+    for line in (25, 31, 35, 44, 49):
+        assert "only as a table or column name" in found[line][1]
+        assert "use bound parameters" not in found[line][1]
+    assert "a DDL statement takes no bound parameters" in found[25][1]
+    for line in (56, 60, 64, 68):  # values pasted where values go
+        assert found[line][1].endswith("use bound parameters")
