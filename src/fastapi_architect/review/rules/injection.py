@@ -12,6 +12,7 @@ from fastapi_architect.model.dependencies import param_sites, resolve_target
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import infer_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext
+from fastapi_architect.review.index import FunctionCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules._orm import (
@@ -294,6 +295,11 @@ class _Stores:
         """A store into `name` that cannot be told."""
         self.unknown.add(name)
         self.lines.setdefault(name, []).append(line)
+
+
+# Per-function tables of the analysis, kept with the run's model (`review/index.py`).
+_COMPREHENSIONS: FunctionCache[dict[str, list[ast.comprehension]]] = FunctionCache()
+_PATTERN_CHECKED: FunctionCache[frozenset[str]] = FunctionCache()
 
 
 class Analysis:
@@ -1456,17 +1462,16 @@ class Analysis:
         fn = self.fn
         if fn is None:
             return {}
-        key = ("FAA307-comprehensions", id(fn.node))
-        found = self.st.memo.get(key)
-        if isinstance(found, dict):
-            return found
-        out: dict[str, list[ast.comprehension]] = {}
-        for node in body_nodes(fn.node):
-            if isinstance(node, ast.comprehension):
-                for name in _target_names(node.target):
-                    out.setdefault(name, []).append(node)
-        self.st.memo[key] = out
-        return out
+
+        def build() -> dict[str, list[ast.comprehension]]:
+            out: dict[str, list[ast.comprehension]] = {}
+            for node in body_nodes(fn.node):
+                if isinstance(node, ast.comprehension):
+                    for name in _target_names(node.target):
+                        out.setdefault(name, []).append(node)
+            return out
+
+        return _COMPREHENSIONS.get(self.st.model, fn, build)
 
     def _stores(self) -> _Stores:
         """What the function stores into its locals' content: item and attribute
@@ -1547,21 +1552,19 @@ class Analysis:
         fn = self.fn
         if fn is None:
             return frozenset()
-        key = ("FAA307-pattern-checked", id(fn.node))
-        found = self.st.memo.get(key)
-        if isinstance(found, frozenset):
-            return found
-        names: set[str] = set()
-        for node in body_nodes(fn.node):
-            if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
-                for inner in ast.walk(node.test):
-                    if isinstance(inner, ast.Call):
-                        checked = self._strict_match(inner)
-                        if checked is not None:
-                            names.add(checked)
-        out = frozenset(names)
-        self.st.memo[key] = out
-        return out
+
+        def build() -> frozenset[str]:
+            names: set[str] = set()
+            for node in body_nodes(fn.node):
+                if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+                    for inner in ast.walk(node.test):
+                        if isinstance(inner, ast.Call):
+                            checked = self._strict_match(inner)
+                            if checked is not None:
+                                names.add(checked)
+            return frozenset(names)
+
+        return _PATTERN_CHECKED.get(self.st.model, fn, build)
 
     def _strict_match(self, call: ast.Call) -> str | None:
         """The name `PATTERN.fullmatch(name)` / `re.fullmatch(r"...", name)` (or an
