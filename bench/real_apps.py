@@ -55,6 +55,9 @@ APPS = (
     # The whole package: its app, routers, services and components (the largest trees).
     App("langflow", "langflow-base==1.13.0", "langflow"),
     App("skypilot", "skypilot==0.14.1", "sky"),
+    App("argilla", "argilla-server==2.8.0", "argilla_server"),
+    App("lnbits", "lnbits==1.6.2", "lnbits"),
+    App("khoj", "khoj==1.42.10", "khoj"),
 )
 
 

@@ -27,6 +27,7 @@ from fastapi_architect.model.astutil import (
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
+from fastapi_architect.model.calls import receiver_count
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import (
     ANNOTATED,
@@ -684,14 +685,14 @@ def _passed_value(
     defaults = {arg.arg: default for arg, default in signature}
     if param not in defaults:
         return None
-    bound = 1 if fn.class_qualname is not None and positional[:1] in (["self"], ["cls"]) else 0
     func = call.func
-    if (
-        bound
-        and isinstance(func, ast.Attribute)
-        and _unbound_call(project, module, scope, fn, func)
-    ):
-        bound = 0
+    bound = 0
+    if fn.class_qualname is not None and positional[:1] in (["self"], ["cls"]):
+        bound = (
+            receiver_count(fn, call, _unbound_call(project, module, scope, fn, func))
+            if isinstance(func, ast.Attribute)
+            else 1
+        )
     if not (
         (isinstance(func, ast.Name) and func.id == fn.name and not bound)
         or (isinstance(func, ast.Attribute) and func.attr == fn.name)

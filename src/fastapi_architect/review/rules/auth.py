@@ -26,6 +26,7 @@ from fastapi_architect.model.astutil import (
     without_docstring,
 )
 from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.calls import passed_arguments
 from fastapi_architect.model.dependencies import (
     DepSite,
     list_sites,
@@ -456,22 +457,8 @@ def _receiving_params(
     callee: Function, call: ast.Call, passes: Callable[[ast.expr], bool]
 ) -> list[str]:
     """The parameters of `callee` that receive an argument of `call` for which `passes`
-    holds (the bound `self`/`cls` of a method skipped)."""
-    args = callee.node.args
-    names = [a.arg for a in [*args.posonlyargs, *args.args]]
-    static = any(
-        isinstance(d, ast.Name) and d.id == "staticmethod" for d in callee.node.decorator_list
-    )
-    if callee.class_qualname is not None and not static and names:
-        names = names[1:]
-    out: list[str] = []
-    for index, arg in enumerate(call.args):
-        if isinstance(arg, ast.Starred):
-            break
-        if index < len(names) and passes(arg):
-            out.append(names[index])
-    out.extend(kw.arg for kw in call.keywords if kw.arg is not None and passes(kw.value))
-    return out
+    holds."""
+    return [name for name, arg in passed_arguments(callee, call).items() if passes(arg)]
 
 
 def _credential_flow(

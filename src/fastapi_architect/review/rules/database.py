@@ -19,6 +19,7 @@ from fastapi_architect.model.astutil import (
     walk,
     walk_nodes,
 )
+from fastapi_architect.model.calls import receiver_count
 from fastapi_architect.model.project import Function, Module
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext
@@ -1574,18 +1575,7 @@ def literal_arguments(callee: Function, call: ast.Call) -> dict[str, object]:
         arg.arg for arg, _ in signature[: len(node.args.posonlyargs) + len(node.args.args)]
     ]
     decorators = {dotted(d) for d in node.decorator_list}
-    bound = 0
-    if (
-        callee.class_qualname is not None
-        and isinstance(call.func, ast.Attribute)
-        and "staticmethod" not in decorators
-        and (
-            "classmethod" in decorators
-            # `obj.method(...)`, not `Class.method(obj, ...)`
-            or last_name(dotted(call.func.value)) != last_name(callee.class_qualname)
-        )
-    ):
-        bound = 1
+    bound = receiver_count(callee, call)
     matched = decorators <= {"staticmethod", "classmethod"} or not call.args
     out: dict[str, object] = {}
     for arg, default in signature:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi_architect.model.astutil import argument, body_nodes, last_name, parameters
+from fastapi_architect.model.calls import passed_arguments, spreads
 from fastapi_architect.model.dependencies import param_sites, resolve_target
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import infer_type, resolve_callee, unwrap_annotation
@@ -1944,25 +1945,11 @@ def _callers(st: OrmState) -> dict[int, list[tuple[Function | None, Module, ast.
 def argument_for(fn: Function, call: ast.Call, name: str) -> ast.expr | None:
     """The expression a call passes for parameter `name` (its default when omitted),
     or None when it cannot be told (`*args`, `**kwargs`, no default)."""
-    args = fn.node.args
-    positional = [*args.posonlyargs, *args.args]
-    if (
-        fn.class_qualname
-        and positional
-        and positional[0].arg in ("self", "cls")
-        and isinstance(call.func, ast.Attribute)
-    ):
-        positional = positional[1:]
-    for kw in call.keywords:
-        if kw.arg is None:
-            return None
-        if kw.arg == name:
-            return kw.value
-    for index, arg in enumerate(call.args):
-        if isinstance(arg, ast.Starred):
-            return None
-        if index < len(positional) and positional[index].arg == name:
-            return arg
+    passed = passed_arguments(fn, call).get(name)
+    if passed is not None:
+        return passed
+    if spreads(call):
+        return None
     for param, default in parameters(fn.node):
         if param.arg == name:
             return default

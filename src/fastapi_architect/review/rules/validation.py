@@ -22,6 +22,7 @@ from fastapi_architect.model.astutil import (
     walk_scope,
 )
 from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.calls import passed_arguments
 from fastapi_architect.model.dependencies import resolve_target, walk_dependencies
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
@@ -1507,21 +1508,7 @@ def _binding_table(fn: Function) -> dict[str, list[ast.expr | None]]:
 def _call_arguments(
     caller: Function, args: _Arguments, callee: Function, call: ast.Call
 ) -> _Arguments:
-    names = [a.arg for a in [*callee.node.args.posonlyargs, *callee.node.args.args]]
-    static = any(
-        isinstance(d, ast.Name) and d.id == "staticmethod" for d in callee.node.decorator_list
-    )
-    if callee.class_qualname is not None and not static and names:
-        names = names[1:]
-    out: _Arguments = {}
-    for index, arg in enumerate(call.args):
-        if isinstance(arg, ast.Starred) or index >= len(names):
-            break
-        out[names[index]] = (caller, args, arg)
-    for kw in call.keywords:
-        if kw.arg is not None:
-            out[kw.arg] = (caller, args, kw.value)
-    return out
+    return {name: (caller, args, arg) for name, arg in passed_arguments(callee, call).items()}
 
 
 def _name_values(
