@@ -64,3 +64,19 @@ def test_sensitive_kind(name: str, kind: str | None) -> None:
 )
 def test_pydantic_major_from_pins(files: dict[str, str], major: int | None) -> None:
     assert _major_from_pins(files) == major
+
+
+def test_class_config_advice_names_the_settings_config_dict() -> None:
+    # A settings class needs `SettingsConfigDict` (`env_prefix` is not a `ConfigDict` key).
+    from pathlib import Path
+
+    from fastapi_architect.config import Config
+    from fastapi_architect.review.engine import review_paths
+
+    root = Path(__file__).resolve().parent.parent / "fixtures" / "rules" / "FAA108" / "v2_pinned"
+    result = review_paths([root], Config().with_cli(select=("FAA108",)), root=root)
+    messages = {f.file: f.message for f in result.findings if "class Config" in f.message}
+    assert "`model_config = SettingsConfigDict(...)` (from `pydantic_settings`)" in (
+        messages["app/env_settings.py"]
+    )
+    assert "`model_config = ConfigDict(...)`" in messages["app/schemas.py"]

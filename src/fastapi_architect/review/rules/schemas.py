@@ -952,6 +952,12 @@ def _is_v2(ctx: FileContext) -> bool:
     return _MAJOR.get(ctx.model, lambda: [pydantic_major(ctx.project)])[0] == 2
 
 
+def _is_settings(project: Project, qualname: str | None) -> bool:
+    return qualname is not None and any(
+        name.startswith("pydantic_settings.") for name in project.mro(project.canonical(qualname))
+    )
+
+
 def _is_v2_model(project: Project, qualname: str | None) -> bool:
     return (
         qualname is not None
@@ -1188,10 +1194,18 @@ def _v1_class(node: ast.ClassDef, ctx: FileContext) -> Iterator[Report]:
             detail = f" ({', '.join(renamed)})" if renamed else ""
             if "json_encoders" in keys:
                 detail += " and `json_encoders` is deprecated: use `@field_serializer`"
+            # Settings classes take `SettingsConfigDict`: `ConfigDict` lacks `env_prefix`,
+            # `env_file` and the other settings keys.
+            settings = _is_settings(project, info.qualname if info else None)
+            config_dict = (
+                "SettingsConfigDict(...)` (from `pydantic_settings`)"
+                if settings
+                else "ConfigDict(...)`"
+            )
             yield Report(
                 config,
                 f"`class Config` in `{node.name}` is Pydantic 1 API: use "
-                f"`model_config = ConfigDict(...)`{detail}",
+                f"`model_config = {config_dict}{detail}",
             )
     for encoder in encoders:
         yield Report(
