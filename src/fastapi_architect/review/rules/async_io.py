@@ -15,10 +15,14 @@ import builtins
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 from fastapi_architect.model.astutil import (
+    argument,
     body_nodes,
+    const_int,
+    const_str,
     dotted,
     keyword,
     parameters,
@@ -27,7 +31,7 @@ from fastapi_architect.model.astutil import (
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
-from fastapi_architect.model.calls import receiver_count
+from fastapi_architect.model.calls import passed_arguments, receiver_count
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import (
     ANNOTATED,
@@ -1254,7 +1258,16 @@ _UPLOAD_TYPES = UPLOAD_FILE
 _UPLOAD_FILE_IO = frozenset({"read", "readline", "readlines", "write", "writelines"})
 
 
-# Calls that run the function they are given in a worker thread.
+# Calls that run the function they are given in a worker thread: `TO_THREAD` by name,
+# `TO_THREAD_METHODS` as methods, and the wrappers that return a function doing so when
+# called (`sync_to_async(fn)(handle)` runs `fn(handle)` in a thread, as
+# `asyncio.to_thread(fn, handle)` does): Django's `asgiref.sync.sync_to_async`, asyncer's
+# `asyncify`.
+_THREAD_WRAPPERS = frozenset({"asgiref.sync.sync_to_async", "asyncer.asyncify"})
+_TO_THREAD = TO_THREAD | _THREAD_WRAPPERS
+# How many project `async def`s a file handle is followed through.
+_MAX_HANDLE_DEPTH = 2
+_PARTIAL = "functools.partial"
 
 
 def _imported_name(module: Module, expr: ast.expr) -> str | None:
@@ -1267,46 +1280,154 @@ def _imported_name(module: Module, expr: ast.expr) -> str | None:
     return f"{full}{dot}{rest}" if full else name
 
 
-def _offloaded_handle(module: Module, scope: Function, call: ast.Call) -> bool:
-    """`with open(path, "rb") as f: data = await asyncio.to_thread(f.read, n)`: the
-    file is opened in the coroutine, but every use of the handle is an argument of a
-    call that runs it in a worker thread (`asyncio.to_thread`, `loop.run_in_executor`,
-    `anyio.to_thread.run_sync`, `run_in_threadpool`). Only the `open()` syscall (and
-    the `close()` on exit) stay on the loop: the reading and writing, which is what
-    takes time, do not."""
+def _runs_in_thread(module: Module, call: ast.Call) -> bool:
+    """`asyncio.to_thread(fn, x)`, `loop.run_in_executor(None, fn, x)`,
+    `sync_to_async(fn)(x)`: a call that runs what its arguments give in a worker thread."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in TO_THREAD_METHODS:
+        return True
+    if _imported_name(module, func) in _TO_THREAD:
+        return True
+    return isinstance(func, ast.Call) and _imported_name(module, func.func) in _THREAD_WRAPPERS
+
+
+def _thread_nodes(module: Module, arg: ast.expr) -> set[int]:
+    """The nodes of an argument of a `_runs_in_thread` call whose work the thread does:
+    the argument itself (`to_thread(upload, f)`), an attribute taken but not called
+    (`to_thread(f.read)`), the body of a lambda (`lambda: f.read()`) and the arguments
+    of `functools.partial(...)` (`partial(f.read, n)`), through tuple, list, set, dict
+    and starred displays. Any other call or comprehension around a node runs on the loop
+    while the arguments are built (`to_thread(len, f.read())`, `json.load(f)`,
+    `list(f)`, `[line for line in f]`)."""
+    found: set[int] = set()
+
+    def visit(node: ast.expr) -> None:
+        found.add(id(node))
+        if isinstance(node, ast.Lambda):
+            found.update(id(n) for n in walk(node.body))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found.add(id(node.value))
+        elif isinstance(node, ast.Starred):
+            visit(node.value)
+        elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            for element in node.elts:
+                visit(element)
+        elif isinstance(node, ast.Dict):
+            for item in [*node.keys, *node.values]:
+                if item is not None:
+                    visit(item)
+        elif isinstance(node, ast.Call) and _imported_name(module, node.func) == _PARTIAL:
+            for item in [*node.args, *(kw.value for kw in node.keywords)]:
+                visit(item)
+
+    visit(arg)
+    return found
+
+
+def _closes(call: ast.Call, handle: str) -> bool:
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "close"
+        and isinstance(func.value, ast.Name)
+        and func.value.id == handle
+        and not call.args
+        and not call.keywords
+    )
+
+
+def _only_in_threads(
+    project: Project,
+    scope: Function,
+    handle: str,
+    body: list[ast.stmt],
+    binding: ast.expr | None,
+    depth: int,
+) -> bool:
+    """Is every use of the name `handle` in `body` (of `scope`; `binding`, the name
+    bound, aside) a read handed to a worker thread: part of an argument of a
+    `_runs_in_thread` call (`_thread_nodes`), or passed for a parameter of a project
+    `async def` that itself only hands it to one (`_passed_to_coroutine`)? The
+    `handle.close()` syscall may run on the loop; at least one use must be in a thread."""
+    module = scope.module
+    offloaded: set[int] = set()
+    closed: set[int] = set()
+    uses: list[ast.Name] = []
+    for node in (n for stmt in body for n in walk(stmt)):
+        if isinstance(node, ast.Name):
+            if node.id == handle and node is not binding:
+                uses.append(node)
+        elif not isinstance(node, ast.Call):
+            continue
+        elif _runs_in_thread(module, node):
+            for arg in [*node.args, *(kw.value for kw in node.keywords)]:
+                offloaded.update(_thread_nodes(module, arg))
+        elif isinstance(node.func, ast.Attribute) and _closes(node, handle):
+            closed.add(id(node.func.value))
+        elif depth < _MAX_HANDLE_DEPTH:
+            offloaded.update(_passed_to_coroutine(project, scope, node, handle, depth))
+    return any(id(u) in offloaded for u in uses) and all(
+        isinstance(u.ctx, ast.Load) and (id(u) in offloaded or id(u) in closed) for u in uses
+    )
+
+
+def _passed_to_coroutine(
+    project: Project, scope: Function, call: ast.Call, handle: str, depth: int
+) -> Iterator[int]:
+    """`await transcribe_audio(fh, model)`: the ids of the arguments `fh` that `call`
+    passes for a parameter of a project `async def` that never rebinds it and only hands
+    it to a worker thread (`_only_in_threads`)."""
+    callee = project.function(resolve_callee(project, scope.module, call.func, scope))
+    if callee is None or not callee.is_async:
+        return
+    for param, arg in passed_arguments(callee, call).items():
+        if (
+            isinstance(arg, ast.Name)
+            and arg.id == handle
+            and param not in _name_bindings(callee)
+            and _only_in_threads(project, callee, param, callee.node.body, None, depth + 1)
+        ):
+            yield id(arg)
+
+
+def _offloaded_handle(project: Project, scope: Function, call: ast.Call) -> bool:
+    """`with open(path, "rb") as f: data = await asyncio.to_thread(f.read, n)`, or
+    `f = open(path, "rb")` then `try: await asyncio.to_thread(upload, f) finally:
+    f.close()`: the file is opened in the coroutine, but every use of the handle is
+    handed to a worker thread (`_only_in_threads`: `asyncio.to_thread`,
+    `loop.run_in_executor`, `anyio.to_thread.run_sync`, `run_in_threadpool`,
+    `sync_to_async(fn)(f)`, or a project `async def` that does so with it). Only the
+    `open()` and `close()` syscalls stay on the loop: the reading and writing, which is
+    what takes time, do not. An assigned handle must be bound nowhere else in `scope`."""
     for node in body_nodes(scope.node):
-        if not isinstance(node, ast.With):
-            continue
-        item = next((i for i in node.items if i.context_expr is call), None)
-        if item is None:
-            continue
-        if not isinstance(item.optional_vars, ast.Name):
-            return False
-        handle = item.optional_vars.id
-        offloaded: set[int] = set()
-        uses: list[ast.Name] = []
-        for inner in (n for stmt in node.body for n in walk(stmt)):
-            if isinstance(inner, ast.Name) and inner.id == handle:
-                uses.append(inner)
-            elif isinstance(inner, ast.Call) and (
-                (isinstance(inner.func, ast.Attribute) and inner.func.attr in TO_THREAD_METHODS)
-                or _imported_name(module, inner.func) in TO_THREAD
-            ):
-                for arg in [*inner.args, *(kw.value for kw in inner.keywords)]:
-                    offloaded.update(id(n) for n in walk(arg))
-        return bool(uses) and all(isinstance(u.ctx, ast.Load) and id(u) in offloaded for u in uses)
+        if isinstance(node, ast.With):
+            item = next((i for i in node.items if i.context_expr is call), None)
+            if item is None:
+                continue
+            if not isinstance(item.optional_vars, ast.Name):
+                return False
+            handle = item.optional_vars.id
+            return _only_in_threads(project, scope, handle, node.body, None, 0)
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is call:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            target = targets[0]
+            if len(targets) != 1 or not isinstance(target, ast.Name):
+                return False
+            if len(_name_bindings(scope).get(target.id, ())) != 1:
+                return False
+            return _only_in_threads(project, scope, target.id, scope.node.body, target, 0)
     return False
 
 
 def _classify_file(
-    site: CallSite, module: Module, scope: Function | None, name: str
+    project: Project, site: CallSite, module: Module, scope: Function | None, name: str
 ) -> tuple[str, str] | None:
     if name in _FILE_FUNCTIONS:
         if (
             name.endswith("open")
             and scope is not None
             and scope.is_async
-            and _offloaded_handle(module, scope, site.node)
+            and _offloaded_handle(project, scope, site.node)
         ):
             return None
         uploads = [u for u in map(_upload_name, site.node.args) if u is not None]
@@ -1366,36 +1487,40 @@ def blocking_file_io_in_async(ctx: ProjectContext) -> Iterator[Report]:
     ## Known problems
     Lifespans and startup/shutdown handlers (reading settings or a model file at
     startup) are left out: no request is waiting yet. Work handed to
-    `run_in_threadpool`, `asyncio.to_thread` or `anyio.to_thread.run_sync` is not
-    reported, and neither is the `open()` of a `with open(...) as f` block whose handle
-    is only used in such calls (`await asyncio.to_thread(f.read, n)`): the `open` and
-    `close` syscalls left on the loop are cheap next to the reading and writing, which
-    run in the thread. Files whose type cannot be inferred (a path built with `/`, a
-    file object passed in untyped) are not followed. A chain stops at a memoized
-    function (`@cache`, `@lru_cache`, `@cached_property`, cachetools' `@cached`): a key
-    file it reads is read once per process, not per request. Hand-written load-once
-    code counts the same: a call that runs only while some long-lived state is unset
-    (`if self._keys is None:`, `if not app.state.ready:`, a `global`, or an early
-    `return` while it is set), where the same code then sets it, or fills it in place
-    (`if not _cache: _load()` where `_load`, in the same module, does `_cache[key] =
-    json.load(f)` or `_cache.update(...)`). A list or set filled when empty
+    `run_in_threadpool`, `asyncio.to_thread`, `anyio.to_thread.run_sync` or a wrapper
+    called on the spot (`sync_to_async(fn)(f)`, asyncer's `asyncify(fn)(f)`) is not
+    reported, and neither is the `open()` of a `with open(...) as f` block, or of an `f
+    = open(...)` the function binds `f` nowhere else, whose handle is only used in such
+    calls (`await asyncio.to_thread(f.read, n)`), in `f.close()`, or passed to a project
+    `async def` that only uses it so: the `open` and `close` syscalls left on the loop
+    are cheap next to the reading and writing, which run in the thread. Only the handle
+    itself, `f.read` uncalled, a lambda body or `functools.partial`'s arguments are the
+    thread's work: a call or comprehension around the handle in the arguments
+    (`to_thread(parse, f.read())`, `to_thread(process, json.load(f))`, `list(f)`,
+    `[line for line in f]`) reads it on the loop and is reported. Files whose type cannot be inferred (a path built with `/`, a file
+    object passed in untyped) are not followed. A chain stops at a memoized function
+    (`@cache`, `@lru_cache`, `@cached_property`, cachetools' `@cached`): a key file it
+    reads is read once per process, not per request. Hand-written load-once code counts
+    the same: a call that runs only while some long-lived state is unset (`if self._keys
+    is None:`, `if not app.state.ready:`, a `global`, or an early `return` while it is
+    set), where the same code then sets it, or fills it in place (`if not _cache:
+    _load()` where `_load`, in the same module, does `_cache[key] = json.load(f)` or
+    `_cache.update(...)`). A list or set filled when empty
     (`_handles.append(open(...))`), or a container the guarded function takes entries
     out of again (`.pop()`, `.clear()`, `del _cache[key]`), is a pool emptied per call
     and is still reported. So does a branch no caller takes: `if force_move:
-    shutil.move(...)` when every project call of the function passes
-    `force_move=False` (or leaves a false default), and a branch the reported call
-    itself rules out by what it passes: `logs_dir(owner_id(request))` never runs `if
-    user_hash is None: user_hash = read_hash_file()` in `logs_dir` when `owner_id` is a
-    project function annotated `-> str` (a builtin or project class, not
-    `Optional[str]`, `Any`, `object`, a builtin function such as `any`, a type variable
-    or unannotated) that no decorator other than `@cache`/`@lru_cache` wraps (a wrapper
-    may return None on an error); `Store.logs_dir(store, None)` passes None, `store`
-    being `self`. A literal other than None, an f-string, or a local bound only to such
-    values counts the same, and `if not prefix:` is ruled out by a non-empty literal
-    only. A call of the same helper that passes nothing or a value that may be None is
-    still reported. Small
-    reads of a local file are fast and rarely matter; the rule reports them all the
-    same.
+    shutil.move(...)` when every project call of the function passes `force_move=False`
+    (or leaves a false default), and a branch the reported call itself rules out by what
+    it passes: `logs_dir(owner_id(request))` never runs `if user_hash is None: user_hash
+    = read_hash_file()` in `logs_dir` when `owner_id` is a project function annotated
+    `-> str` (a builtin or project class, not `Optional[str]`, `Any`, `object`, a
+    builtin function such as `any`, a type variable or unannotated) that no decorator
+    other than `@cache`/`@lru_cache` wraps (a wrapper may return None on an error);
+    `Store.logs_dir(store, None)` passes None, `store` being `self`. A literal other
+    than None, an f-string, or a local bound only to such values counts the same, and
+    `if not prefix:` is ruled out by a non-empty literal only. A call of the same helper
+    that passes nothing or a value that may be None is still reported. Small reads of a
+    local file are fast and rarely matter; the rule reports them all the same.
 
     ## Example
     ```python
@@ -1420,7 +1545,7 @@ def blocking_file_io_in_async(ctx: ProjectContext) -> Iterator[Report]:
     ## Fix safety
     There is no automatic fix.
     """
-    return _reached(ctx, "FAA204", _classify_file)
+    return _reached(ctx, "FAA204", partial(_classify_file, ctx.project))
 
 
 # ------------------------------------------------------------------ FAA205
@@ -1458,10 +1583,52 @@ _HASHER_METHODS = frozenset(
 )
 
 
+# PBKDF2 with fewer iterations than this derives a key in a few milliseconds: key
+# derivation (a deterministic test key, a token), not a slow password hash. OWASP asks
+# for 600,000 (SHA-256) for passwords.
+_SLOW_PBKDF2_ITERATIONS = 10_000
+
+
+# The digest size of the hashes `pbkdf2_hmac` names: each `digest_size` bytes of the
+# derived key (`dklen`) cost a full run of the iterations.
+_DIGEST_SIZES = {"md5": 16, "sha1": 20, "sha224": 28, "sha256": 32, "sha384": 48, "sha512": 64}
+
+
+def _pbkdf2_blocks(call: ast.Call) -> int | None:
+    """How many times `pbkdf2_hmac` runs its iterations: `ceil(dklen / digest_size)`;
+    1 when `dklen` is left out or None, None when it or the hash name is not a literal."""
+    if any(kw.arg is None for kw in call.keywords) or any(
+        isinstance(a, ast.Starred) for a in call.args
+    ):
+        return None
+    dklen = argument(call, 4, "dklen")
+    if dklen is None or (isinstance(dklen, ast.Constant) and dklen.value is None):
+        return 1
+    length = const_int(dklen)
+    hash_name = const_str(argument(call, 0, "hash_name"))
+    size = _DIGEST_SIZES.get(hash_name.lower()) if hash_name is not None else None
+    if length is None or size is None:
+        return None
+    return max(1, -(-length // size))
+
+
+def _fast_key_derivation(call: ast.Call, name: str) -> bool:
+    """`pbkdf2_hmac("sha256", secret, salt, 2048)`: a literal iteration count (the
+    fourth argument, or `iterations=`), times the blocks a literal `dklen` asks for
+    (`_pbkdf2_blocks`), below `_SLOW_PBKDF2_ITERATIONS`."""
+    if name != "hashlib.pbkdf2_hmac":
+        return False
+    count = const_int(argument(call, 3, "iterations"))
+    blocks = _pbkdf2_blocks(call)
+    return count is not None and blocks is not None and count * blocks < _SLOW_PBKDF2_ITERATIONS
+
+
 def _classify_hash(
     site: CallSite, module: Module, scope: Function | None, name: str
 ) -> tuple[str, str] | None:
     if name in _HASH_FUNCTIONS:
+        if _fast_key_derivation(site.node, name):
+            return None
         return "Password hashing", "; run it with `await run_in_threadpool(...)`"
     owner, _, method = name.rpartition(".")
     if method in _HASHER_METHODS and (owner + ".").startswith(_HASHER_PREFIXES):
@@ -1501,6 +1668,13 @@ def cpu_bound_hashing_in_async(ctx: ProjectContext) -> Iterator[Report]:
 
     ## Known problems
     Lifespans and startup handlers (seeding an admin account) are left out.
+    `hashlib.pbkdf2_hmac` with a literal iteration count below 10,000 (`pbkdf2_hmac(
+    "sha256", secret, salt, 2048)`, a millisecond or so) derives a key rather than
+    hashing a password, and is not reported; a larger or computed count is. A literal
+    `dklen` longer than the digest of a literal hash name multiplies the count (each
+    digest-sized block runs every iteration: `pbkdf2_hmac("sha256", pw, salt, 9999,
+    1024)` is 32 blocks, about 130 ms, and is reported), and a computed `dklen` or an
+    unknown hash name with one makes the count unknown.
     Hashers whose type cannot be inferred (passed around untyped) are not followed, and
     a chain stops at a memoized function (`@cache`, `@lru_cache`): it hashes once.
     FastAPI's own OAuth2 tutorial calls `verify_password` from an `async def` login

@@ -19,7 +19,7 @@ from fastapi_architect.model.astutil import (
     walk,
     walk_nodes,
 )
-from fastapi_architect.model.calls import receiver_count
+from fastapi_architect.model.calls import passed_arguments, receiver_count
 from fastapi_architect.model.project import Function, Module
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext
@@ -2009,8 +2009,248 @@ def _guards_write(st: OrmState, fn: Function, check: ast.Call, after: list[ast.A
     )
 
 
+_ENTITY_METHODS = frozenset({"get", "get_one", "query"})
+
+
+def _selected(st: OrmState, fn: Function, check: ast.Call) -> frozenset[str]:
+    """What the read `check` selects rows of: the ORM models and tables it names
+    (`_read_schema`), and the classes handed to `select()` (also through locals) or to
+    `session.get()`/`session.query()` as they resolve, even when a star re-export
+    (`from .database import *`) hides the model's definition."""
+    out = set(_read_schema(st, fn, check).objects)
+    roots = _call_roots(st, fn, check)
+    calls = [
+        node
+        for part in _with_bindings(st.facts_of(fn), roots)
+        for node in walk(part)
+        if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute))
+    ]
+    for call in [check, *calls]:
+        if call is check:
+            picks = isinstance(call.func, ast.Attribute) and call.func.attr in _ENTITY_METHODS
+        else:
+            picks = st.project.resolve(fn.module, call.func, fn) in SELECT_FUNCTIONS
+        entity = call.args[0] if picks and call.args else None
+        if isinstance(entity, (ast.Name, ast.Attribute)):
+            qualname = st.project.resolve(fn.module, entity, fn)
+            if qualname is not None:
+                out.add(qualname)
+    return frozenset(out)
+
+
+def _new_row(st: OrmState, fn: Function, expr: ast.expr | None, models: frozenset[str]) -> bool:
+    """`Workspace(name=name)`: a new instance of one of the `models` (`_selected`)."""
+    if not (isinstance(expr, ast.Call) and isinstance(expr.func, (ast.Name, ast.Attribute))):
+        return False
+    return st.project.resolve(fn.module, expr.func, fn) in models
+
+
+def _none_test(test: ast.expr, name: str) -> bool:
+    """`name is None`, `not name`."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return isinstance(test.operand, ast.Name) and test.operand.id == name
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == name
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.Is, ast.Eq))
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    )
+
+
+def _found_or_new(st: OrmState, fn: Function, check: ast.Call) -> bool:
+    """Does `fn` return, at every `return`, the row `check` finds or else a new, unsaved
+    instance of the model it selects: `return workspace or Workspace(name=name)` (also
+    on the query itself), or `if workspace is None: workspace = Workspace(name=name)`
+    then `return workspace`? The read half of a get-or-create whose insert is the
+    caller's (argilla's `get_or_new_workspace`)."""
+    models = _selected(st, fn, check)
+    found = _result(check, _tree(st, fn).parents.get)
+    if not models or found is None:
+        return False
+    read = found[0]
+    held = _fetched(st, fn, check)
+    body = list(body_nodes(fn.node))
+
+    def replaced(name: str) -> bool:
+        return any(
+            isinstance(node, ast.If)
+            and _none_test(node.test, name)
+            and any(
+                isinstance(stmt, ast.Assign)
+                and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+                and stmt.targets[0].id == name
+                and _new_row(st, fn, stmt.value, models)
+                for stmt in node.body
+            )
+            for node in body
+        )
+
+    def found_or_new(value: ast.expr | None) -> bool:
+        if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+            first, *rest = value.values
+            return (
+                (first is read or (isinstance(first, ast.Name) and first.id in held))
+                and len(rest) == 1
+                and _new_row(st, fn, rest[0], models)
+            )
+        return isinstance(value, ast.Name) and value.id in held and replaced(value.id)
+
+    returns = [node.value for node in body if isinstance(node, ast.Return)]
+    return bool(returns) and all(found_or_new(value) for value in returns)
+
+
+_HANDED_ON = (ast.Await, ast.keyword, ast.List, ast.Tuple, ast.Set, ast.Starred)
+
+
+def _handed_to_write(st: OrmState, fn: Function, expr: ast.AST) -> bool:
+    """Is the value of `expr` handed to a write: an argument of a session write or of a
+    command handed the session (`_write_call`), as is or inside lists, comprehensions
+    and new ORM model instances (`session.add(User(workspaces=[await
+    get_or_new_workspace(session, w.name) for w in names]))`)?"""
+    parents = _tree(st, fn).parents
+    child, up = expr, parents.get(id(expr))
+    while up is not None and not isinstance(up, ast.stmt):
+        if isinstance(up, _COMPREHENSIONS):
+            if child is not getattr(up, "elt", None):
+                return False
+        elif isinstance(up, ast.Call):
+            if child is up.func:
+                return False
+            if _write_call(st, fn, up):
+                return True
+            qualname = (
+                st.project.resolve(fn.module, up.func, fn)
+                if isinstance(up.func, (ast.Name, ast.Attribute))
+                else None
+            )
+            if qualname is None or st.index.model(qualname) is None:
+                return False
+        elif not isinstance(up, _HANDED_ON):
+            return False
+        child, up = up, parents.get(id(up))
+    return False
+
+
+def _result_written(st: OrmState, fn: Function, call: ast.Call) -> bool:
+    """Is what `call` returns handed to a write (`_handed_to_write`), directly or
+    through the local it is bound to (`workspace = await get_or_new_workspace(...)`,
+    then `session.add(workspace)`)? Only the loads this binding reaches count: those
+    after it, in the body of the loop it runs in (a write after the loop gets the last
+    row only), and before the next binding of the name (`workspace =
+    Workspace(name="default")`, then `session.add(workspace)`)."""
+    if _handed_to_write(st, fn, call):
+        return True
+    tree = _tree(st, fn)
+    expr: ast.AST = call
+    up = tree.parents.get(id(call))
+    if isinstance(up, ast.Await):
+        expr, up = up, tree.parents.get(id(up))
+    if not (
+        isinstance(up, ast.Assign)
+        and up.value is expr
+        and len(up.targets) == 1
+        and isinstance(up.targets[0], ast.Name)
+    ):
+        return False
+    name = up.targets[0].id
+    end = up.end_lineno or up.lineno
+    scope: list[ast.AST] = [up]
+    child: ast.AST = up
+    parent = tree.parents.get(id(up))
+    while parent is not None and parent is not fn.node:
+        if isinstance(parent, (ast.For, ast.AsyncFor, ast.While)) and any(
+            stmt is child for stmt in parent.body
+        ):
+            scope = list(parent.body)
+            break
+        child, parent = parent, tree.parents.get(id(parent))
+    else:
+        scope = list(fn.node.body)
+    nodes = [n for n in walk_nodes(scope) if isinstance(n, ast.Name) and n.id == name]
+    stop = min(
+        (n.lineno for n in nodes if isinstance(n.ctx, ast.Store) and n.lineno > end),
+        default=None,
+    )
+    return any(
+        isinstance(node.ctx, ast.Load)
+        and node.lineno > end
+        and (stop is None or node.lineno <= stop)
+        and _handed_to_write(st, fn, node)
+        for node in nodes
+    )
+
+
+def _sql_parameters(
+    st: OrmState, caller: Function | None, fn: Function, call: ast.Call
+) -> frozenset[str]:
+    """The parameters of the wrapper `fn` that `call` (in `caller`) passes SQL that
+    writes (`_write_statement`): `db.execute("UPDATE wallets SET ...", values)` against
+    `def execute(self, query, values=None)` gives `{"query"}`. None under a decorator
+    that may reorder arguments."""
+    decorators = {dotted(d) for d in fn.node.decorator_list}
+    if caller is None or not decorators <= {"staticmethod", "classmethod"}:
+        return frozenset()
+    return frozenset(
+        name
+        for name, value in passed_arguments(fn, call).items()
+        if _write_statement(st, caller, value)
+    )
+
+
+def _rewrites(st: OrmState, fn: Function, call: ast.Call, name: str) -> bool:
+    """Is `call` (in `fn`) a project function handed only the local `name`, that returns
+    the parameter it lands in, changed at most by methods called on it (`query =
+    query.replace("?", "%s")`, `return query`): a rewrite of the same SQL?"""
+    if not (
+        len(call.args) == 1
+        and not call.keywords
+        and isinstance(call.args[0], ast.Name)
+        and call.args[0].id == name
+        and isinstance(call.func, (ast.Name, ast.Attribute))
+    ):
+        return False
+    callee = st.project.function(resolve_callee(st.project, fn.module, call.func, fn))
+    if callee is None or callee is fn:
+        return False
+    param = next(
+        (p for p, value in passed_arguments(callee, call).items() if value is call.args[0]), None
+    )
+    if param is None:
+        return False
+    returns = [n.value for n in body_nodes(callee.node) if isinstance(n, ast.Return)]
+    bindings = st.facts_of(callee).assigns.get(param, [])
+    return (
+        bool(returns)
+        and all(isinstance(v, ast.Name) and v.id == param for v in returns)
+        and all(_chained_on(v, param) for _node, v in bindings)
+    )
+
+
+def _passes_sql(st: OrmState, fn: Function, call: ast.Call, names: frozenset[str]) -> bool:
+    """Does the session call `call` in the wrapper `fn` send the SQL one of the
+    parameters `names` holds, as is or through `text()` and a rewrite (`_rewrites`):
+    `self.conn.execute(text(self.rewrite_query(query)), params)`?"""
+    statement = _statement_of(call) if names else None
+    if isinstance(statement, ast.Call) and last_name(ast.unparse(statement.func)) == "text":
+        statement = statement.args[0] if len(statement.args) == 1 else None
+    if isinstance(statement, ast.Name):
+        return statement.id in names
+    return isinstance(statement, ast.Call) and any(
+        _rewrites(st, fn, statement, name) for name in names
+    )
+
+
 def _first_read_query(
-    st: OrmState, fn: Function, call: ast.Call | None = None
+    st: OrmState,
+    fn: Function,
+    call: ast.Call | None = None,
+    caller: Function | None = None,
+    *,
+    written: bool = False,
 ) -> tuple[ast.Call, str] | None:
     """The first query of a helper's body that reads: not a statement that writes
     (a per-item write is row-by-row writing, FAA409's concern), not an advisory lock,
@@ -2023,36 +2263,47 @@ def _first_read_query(
     then an insert), the load of rows that are then changed and sent (`row.title = ...`,
     `session.commit()`), or a read whose values feed a Core `update()`/`delete()` (a
     compare-and-swap). Code that cannot run for this `call` is skipped: `if
-    version_id:` when the call leaves `version_id` at `None`."""
+    version_id:` when the call leaves `version_id` at `None`. Neither is a query that
+    sends the SQL the call passes a wrapper, when that SQL writes
+    (`db.execute("UPDATE ...", values)` with `self.conn.execute(text(query), values)`
+    in `execute`: `_passes_sql`), nor, when the caller hands what the helper returns
+    to a write (`written`), a read whose row or a new instance of its model is
+    returned (get-or-new, `_found_or_new`): the caller's insert completes it."""
     values = literal_arguments(fn, call) if call is not None else {}
     dead = {id(n) for n in walk_nodes(list(dead_statements(fn.node.body, values)))}
-    key = ("FAA402-read", id(fn.node))
-    if not dead and key in st.memo:
+    sql = _sql_parameters(st, caller, fn, call) if call is not None else frozenset()
+    key = ("FAA402-read-written" if written else "FAA402-read", id(fn.node))
+    cached = not dead and not sql
+    if cached and key in st.memo:
         found = st.memo[key]
         return found if isinstance(found, tuple) else None
     body = [n for n in body_nodes(fn.node) if id(n) not in dead]
     order = {id(n): index for index, n in enumerate(body)}
     nodes = [n for n in body if isinstance(n, ast.Call) and not _advisory_lock(n)]
-    written: set[str] = set()
+    items: set[str] = set()  # what the helper has written
     wrote = False
     result: tuple[ast.Call, str] | None = None
     for node in nodes:
         hit = session_call(st, fn.module, node, fn, QUERY_METHODS)
         if hit is not None and lazy_query(node, _tree(st, fn).parents.get):
             continue
-        if _writes(st, fn, node, hit is not None):
+        if _writes(st, fn, node, hit is not None) or (
+            hit is not None and _passes_sql(st, fn, node, sql)
+        ):
             wrote = True
-            written |= _item_names(st, fn, node)
+            items |= _item_names(st, fn, node)
             continue
         if hit is None:
             continue
-        if wrote and written & _item_names(st, fn, node):
+        if wrote and items & _item_names(st, fn, node):
             continue  # reloads what was just written
         if _guards_write(st, fn, node, body[order[id(node)] + 1 :]):
             continue
+        if written and _found_or_new(st, fn, node):
+            continue
         result = (node, hit[0])
         break
-    if not dead:
+    if cached:
         st.memo[key] = result
     return result
 
@@ -2098,7 +2349,11 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     a project builder named for the write such as `insert_on_conflict(values, ...)`,
     raw `INSERT`/`UPDATE`/`DELETE`/`NOTIFY` SQL, `session.query(...).delete()`, also
     when refined under an `if` as `stmt = stmt.where(...)`), in the loop or as a
-    helper's only query, is row-by-row writing (FAA409's concern), and
+    helper's only query, is row-by-row writing (FAA409's concern), also when the
+    loop hands the SQL to a project wrapper that passes it on to the session as is or
+    through `text()` and a rewrite that returns it (`db.execute("UPDATE ...", values)`
+    with `self.conn.execute(text(self.rewrite_query(query)), values)` in `execute`;
+    a `SELECT` through it still counts), and
     a helper's re-read of the item it has just written (a write, or a command handed
     the session such as `dag.clear(run_id=run.run_id, session=session)`, then a query
     on the same names) is part of that per-item command, as is an existence check that
@@ -2106,7 +2361,13 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     `if existing: return existing`, then an insert; or an upsert whose found row is
     only changed, `if existing: existing.value = v`, else an insert of the same key,
     with or without a flush: the next iteration's query autoflushes the write), in the
-    helper or written in the loop body (`if read(...) is None: create(...)`), and so is
+    helper or written in the loop body (`if read(...) is None: create(...)`), or a
+    helper that returns the row it finds or else a new instance of the model it
+    selects (`return workspace or Workspace(name=name)`, or `if workspace is None:
+    workspace = Workspace(name=name)`) when the loop hands what it returns to a write
+    (`session.add(User(workspaces=[await get_or_new_workspace(session, n) for n in
+    names]))`, or a command handed the session; through a local, only in the loop body
+    and before the name is bound again), and so is
     a read of rows that are then changed (`row.title = ...`, `setattr(row, ...)`, `session.delete(row)`) and
     sent with `commit()`/`flush()`: an ORM update, in the helper or the loop body,
     whether the rows are first bound to a local or the query is itself the `for`
@@ -2205,7 +2466,8 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         callee = st.project.function(resolve_callee(st.project, ctx.module, node.func, fn))
         if callee is None or callee is fn or is_memoized(callee, ctx.project):
             return
-        inner = _first_read_query(st, callee, node)
+        written = fn is not None and _result_written(st, fn, node)
+        inner = _first_read_query(st, callee, node, fn, written=written)
         if inner is None:
             return
         batches = _batch_arguments(st, fn, callee, inner[0], node)

@@ -341,8 +341,10 @@ def _error_status(ctx: FileContext, expr: ast.expr | None) -> tuple[str, int | N
 # (`normalize_datetime(value, timezone.utc)` too).
 _PARSER_PREFIXES = ("validate", "parse", "format", "normalize")
 # Outside functions and class methods that only decode the value they are given
-# (`GlobalID.from_id(id)`, `Color.from_str(s)`, `codec.decode_header(raw)`).
+# (`GlobalID.from_id(id)`, `Color.from_str(s)`, `codec.decode_header(raw)`,
+# `lnurl.url_decode(s)`).
 _DECODER_PREFIXES = ("decode", "model_validate")
+_DECODER_SUFFIX = "_decode"
 _DECODERS = frozenset(
     {"from_id", "from_str", "from_string", "from_base64", "from_json", "from_hex", "fromhex"}
 )
@@ -375,6 +377,7 @@ _PURE_CALLS = frozenset(
         "isalnum",
     }
 )
+_PARSE_NAMES = _PARSERS | _PURE_CALLS
 _MAX_PARSE_DEPTH = 3
 # SQLAlchemy functions that only build a statement or an expression (they send nothing).
 _SQL_BUILDERS = frozenset(
@@ -519,11 +522,20 @@ def _only_parses(ctx: FileContext, body: list[ast.stmt], depth: int = 0) -> bool
                 if not _pure_parser(ctx, helper, depth):
                     return False
                 continue
-            if short.startswith(_DECODER_PREFIXES) or short in _DECODERS:
+            # The name as written and the canonical one when it resolves: `from lnurl
+            # import url_decode as to_url` is `url_decode`, `from base64 import
+            # urlsafe_b64decode as decode_b64` is a decoder by either name.
+            names = {short, last_name(callee)} if callee is not None else {short}
+            if any(_decoder(name) for name in names):
                 continue  # `GlobalID.from_id(id)`: base64 of the client's id
-            if short not in _PARSERS and short not in _PURE_CALLS and not short[:1].isupper():
+            if not names & _PARSE_NAMES and not short[:1].isupper():
                 return False
     return True
+
+
+def _decoder(name: str) -> bool:
+    """Is an outside call named like a decoder (`decode*`, `*_decode`, `from_id`...)?"""
+    return name.startswith(_DECODER_PREFIXES) or name.endswith(_DECODER_SUFFIX) or name in _DECODERS
 
 
 def _pure_parser(ctx: FileContext, fn: Function, depth: int) -> bool:
@@ -801,7 +813,8 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
     a catch-all around a try body that only parses, validates or formats the client's
     input (`int(...)`, `json.loads`, `model_validate`, `validate_password(...)`,
     `black.format_str(...)`, `normalize_datetime(...)`, an outside method named like a decoder such as
-    `GlobalID.from_id(id)`, `from_str`, `decode_*`; no `await`), where a call to a
+    `GlobalID.from_id(id)`, `from_str`, `decode_*`, `*_decode` such as
+    `lnurl.url_decode`, by the name as written or its canonical name; no `await`), where a call to a
     project function counts only when that function is itself such a pure parser:
     synchronous, with a body that only calls parsers (followed three steps; a helper
     that checks a decoded id's type name and calls `int()` is one, and so is a class

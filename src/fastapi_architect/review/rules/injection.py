@@ -1651,7 +1651,9 @@ class Analysis:
             return True
         if isinstance(expr.value, ast.Name):
             owner = infer_type(self.project, self.module, expr.value, self.fn)
-            return self._safe_field(owner, expr.attr)
+            return self._safe_field(owner, expr.attr) or _literal_property(
+                self.project, owner, expr.attr
+            )
         return False
 
     def _local_root(self, expr: ast.expr) -> bool:
@@ -1940,6 +1942,63 @@ def _callers(st: OrmState) -> dict[int, list[tuple[Function | None, Module, ast.
             out.setdefault(id(callee.node), []).append((caller, module, site.node))
     st.memo[key] = out
     return out
+
+
+_PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
+_MAX_PROPERTY_DEPTH = 3
+
+
+def _literal_property(project: Project, owner: str | None, attr: str, depth: int = 0) -> bool:
+    """Is `attr` of an instance of the project class `owner` a property (of the first
+    class of its MRO that defines the name) whose every `return` gives a string literal
+    or another such property of `self` (lnbits' dialect switch `db.timestamp_now`:
+    `return "now()"` or `return "(strftime('%s', 'now'))"`)? Read as an attribute it is
+    constant SQL. A property returning a field (`self.name`) or anything else is not."""
+    if owner is None or depth > _MAX_PROPERTY_DEPTH or project.class_(owner) is None:
+        return False
+    for cls_name in project.mro(owner):
+        cls = project.class_(cls_name)
+        if cls is None:
+            continue
+        fn = cls.methods.get(attr)
+        if fn is None:
+            if any(attr in _assignment_names(stmt) for stmt in cls.node.body):
+                return False  # a class attribute or field of that name
+            continue
+        node = fn.node
+        if fn.is_async or not any(
+            last_name(ast.unparse(d)) in _PROPERTY_DECORATORS for d in node.decorator_list
+        ):
+            return False
+        params = [*node.args.posonlyargs, *node.args.args]
+        own = params[0].arg if params else None
+        returns = [n for n in body_nodes(node) if isinstance(n, ast.Return)]
+        if not returns or any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in body_nodes(node)):
+            return False
+        for ret in returns:
+            value = ret.value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                continue
+            if (
+                isinstance(value, ast.Attribute)
+                and isinstance(value.value, ast.Name)
+                and value.value.id == own
+                and value.attr != attr
+                and _literal_property(project, owner, value.attr, depth + 1)
+            ):
+                continue  # `return self.timestamp_now`
+            return False
+        return True
+    return False
+
+
+def _assignment_names(stmt: ast.stmt) -> set[str]:
+    """The plain names a class-body statement binds (`name: str`, `name = "x"`)."""
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        return {stmt.target.id}
+    if isinstance(stmt, ast.Assign):
+        return {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+    return set()
 
 
 def argument_for(fn: Function, call: ast.Call, name: str) -> ast.expr | None:
@@ -2525,7 +2584,10 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     value (`parent_column, key_column = parent`), names quoted by
     the dialect (`dialect.identifier_preparer.format_table(table)`), and what a project
     function returns when every `return` is built from such values and from the safe
-    arguments of the call (`where, params = build_where(filters)`). A whole statement
+    arguments of the call (`where, params = build_where(filters)`), and a `@property`
+    of a project class read on an instance of it whose every `return` is a string
+    literal or another such property of `self` (a dialect switch, `db.timestamp_now`
+    giving `now()` or `strftime(...)`; not one returning a field). A whole statement
     wrapped in constant SQL (`f"EXPLAIN {sql}"`, also `EXPLAIN ANALYZE`, `EXPLAIN
     (FORMAT JSON)`, `EXPLAIN QUERY PLAN`, a derived table `f"SELECT count(*) FROM
     ({sql}) AS t"`, a trailing `LIMIT 10` or `;`) is judged as that statement run bare:

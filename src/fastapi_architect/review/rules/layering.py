@@ -228,6 +228,37 @@ def _utility_namesake(model: AppModel, module: Module) -> bool:
     )
 
 
+_PYDANTIC_ROOTS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel"})
+
+
+def _only_schema_extensions(model: AppModel, module: Module) -> bool:
+    """A `models` module that holds schemas by content: it maps no ORM class, defines
+    no top-level function, and every class it defines is a Pydantic model that directly
+    extends a class of the schema layer (argilla's `models/suggestions.py`: `class
+    SuggestionCreateWithRecordId(SuggestionCreate)` adds the field the service fills in
+    to a request schema). Its imports of schema modules are schema-to-schema imports.
+    A Pydantic class of its own (`class MongoModel(BaseModel)`, the base of Motor
+    documents) makes it a model module."""
+    if module.is_package or not module.classes:
+        return False
+    if any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) for s in module.tree.body):
+        return False
+    project = model.project
+    orm_models = orm_state(model).index.models
+
+    def schema_class(qualname: str) -> bool:
+        base = project.class_(qualname)
+        return base is not None and layer_of(model, base.module) == "schema"
+
+    return all(
+        cls.qualname not in orm_models
+        and any(n in _PYDANTIC_ROOTS for n in project.mro(cls.qualname))
+        and any(schema_class(b) for b in cls.bases)
+        for local, cls in module.classes.items()
+        if "." not in local  # a nested `class Config:` belongs to its model
+    )
+
+
 def _is_migration(module: Module) -> bool:
     """An Alembic revision (module-level `revision` and `down_revision`), whatever its
     file is called (`..._automations_models.py` is not a model module)."""
@@ -843,7 +874,11 @@ def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
     (`State.model_validate(self)`, where `State` has the row's typed column
     `state_details: StateDetails` from its own module: the domain object the row
     persists); one that otherwise uses a Pydantic schema class is (a `to_response()`
-    building a response model that lives elsewhere). A module
+    building a response model that lives elsewhere). A `models` module that maps no
+    ORM class, has no top-level function and defines only Pydantic classes that each
+    directly extend a schema-layer class (a request schema extended with a field the
+    service fills in) holds schemas: its schema
+    imports are not reported. A module
     directly in a helper package (`utils/`, `core/`, `helpers/`...) whose file name sounds
     like a layer (`utils/models.py`) but that declares no ORM or Pydantic class has no
     layer. Imports of `fastapi` itself in services are reported by FAA504 and FAA505
@@ -884,8 +919,9 @@ def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
                 imported = layer_of(model, target)
                 if imported is None or not _violation(importer, imported):
                     continue
-                if imported == "schema" and _imports_only_vocabulary(
-                    ctx.project, module, node, target
+                if imported == "schema" and (
+                    _imports_only_vocabulary(ctx.project, module, node, target)
+                    or (importer == "model" and _only_schema_extensions(model, module))
                 ):
                     continue
                 yield Report(

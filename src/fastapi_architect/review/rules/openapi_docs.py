@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import cast
 
 from fastapi_architect.model.apps import (
     HTTP_METHODS,
@@ -42,7 +43,7 @@ from fastapi_architect.model.dependencies import DepSite, param_sites, walk_depe
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
-from fastapi_architect.review.index import FunctionCache, ModelCache
+from fastapi_architect.review.index import FunctionCache, ModelCache, nodes_of, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import is_test_module
 from fastapi_architect.review.rules._worker_apps import internal_only, serving_apps
@@ -60,6 +61,7 @@ from fastapi_architect.review.rules.validation import (
     has_keyword_splat,
     is_response_class,
     param_marker,
+    returned_values,
     route_label,
     site_order,
 )
@@ -2329,18 +2331,24 @@ def _stores(fn: Function) -> Iterator[tuple[str, ast.expr | None]]:
     declaration, `("call", receiver)` for an in-place method call (`items.append(x)`)
     and `("store", target)` for each assignment target (a tuple's elements one by one)."""
     for node in body_nodes(fn.node):
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            yield "global", None
-            continue
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _IN_PLACE_METHODS
-        ):
-            yield "call", node.func.value
-        for target in assignment_targets(node):
-            for part in target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]:
-                yield "store", part
+        yield from _node_stores(node)
+
+
+def _node_stores(node: ast.AST) -> Iterator[tuple[str, ast.expr | None]]:
+    """What one node writes to, as `_stores` tells it (`del items[key]` stores too)."""
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        yield "global", None
+        return
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _IN_PLACE_METHODS
+    ):
+        yield "call", node.func.value
+    targets = node.targets if isinstance(node, ast.Delete) else assignment_targets(node)
+    for target in targets:
+        for part in target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]:
+            yield "store", part
 
 
 def _outside_writes(fn: Function) -> bool:
@@ -2561,6 +2569,325 @@ def _temp_only(model: AppModel, fn: Function, depth: int) -> bool:
     return True
 
 
+# Outside calls that only compute a value from their arguments (builtins, URL and text
+# builders, the clock): a helper that makes no other call changes nothing.
+_PURE_CALLS = frozenset(
+    {
+        "str",
+        "int",
+        "float",
+        "bool",
+        "len",
+        "round",
+        "abs",
+        "min",
+        "max",
+        "sorted",
+        "list",
+        "tuple",
+        "dict",
+        "repr",
+        "format",
+        "hasattr",
+        "isinstance",
+        "urllib.parse.urlencode",
+        "urllib.parse.quote",
+        "urllib.parse.quote_plus",
+        "urllib.parse.unquote",
+        "urllib.parse.unquote_plus",
+        "urllib.parse.urljoin",
+        "urllib.parse.urlparse",
+        "urllib.parse.urlunparse",
+        "urllib.parse.urlsplit",
+        "urllib.parse.urlunsplit",
+        "textwrap.dedent",
+        "textwrap.indent",
+        "html.escape",
+        "json.dumps",
+        "time.time",
+        "time.monotonic",
+        "datetime.datetime.now",
+        "datetime.datetime.utcnow",
+    }
+)
+# Values a local may be bound to that belong to the function alone: a literal string,
+# container or comprehension it builds itself.
+_LITERAL_VALUES = (
+    ast.Dict,
+    ast.List,
+    ast.Set,
+    ast.ListComp,
+    ast.DictComp,
+    ast.SetComp,
+    ast.JoinedStr,
+)
+
+
+def _pure_call(project: Project, target: str | None) -> bool:
+    name = project.canonical(target) if target else ""
+    return name in _PURE_CALLS or name.startswith("str.")
+
+
+def _all_bindings(fn: Function) -> dict[str, list[ast.expr | None]]:
+    """Every value each local of `fn` is bound to (None for one bound some other way: a
+    loop variable, an unpacking, a `with ... as`); `local_values` keeps only the last."""
+    out: dict[str, list[ast.expr | None]] = {}
+    direct: set[int] = set()
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    out.setdefault(target.id, []).append(node.value)
+                    direct.add(id(target))
+        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name):
+            if node.value is not None:
+                out.setdefault(node.target.id, []).append(node.value)
+            direct.add(id(node.target))
+        elif isinstance(node, ast.AugAssign):
+            direct.add(id(node.target))  # `text += "..."`: the same local, grown
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            if id(node) not in direct:
+                out.setdefault(node.id, []).append(None)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            out.setdefault(node.name, []).append(None)
+    return out
+
+
+def _own_literal(fn: Function, name: str) -> bool:
+    """Is `name` a local that `fn` only ever binds to a literal of its own (a string, a
+    container or a comprehension it builds), never to a parameter or a global?"""
+    if name in fn.param_names:
+        return False
+    table = fn.derived.get(_all_bindings)
+    if table is None:
+        table = fn.derived[_all_bindings] = _all_bindings(fn)
+    values = cast(dict[str, list[ast.expr | None]], table).get(name)
+    return bool(values) and all(
+        isinstance(value, _LITERAL_VALUES)
+        or (isinstance(value, ast.Constant) and isinstance(value.value, str))
+        for value in values or []
+    )
+
+
+def _on_local_literal(fn: Function, call: ast.Call) -> bool:
+    """`params.update(extra)`, `parts.append(x)`, `text.strip()`: a method of a local
+    that `fn` binds only to literals of its own (not a parameter, not a global)."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+        return False
+    return _own_literal(fn, func.value.id)
+
+
+def _own_store(fn: Function, kind: str, expr: ast.expr | None) -> bool:
+    """Is a store of `_stores` one into `fn`'s own literals: a local name rebound, or an
+    item, attribute or in-place method of a local bound only to literals
+    (`params["k"] = v`, `del parts[0]`, `parts.append(x)`; not `links[0].append(x)`)?"""
+    if expr is None:
+        return False
+    if isinstance(expr, ast.Name):
+        return kind == "store" or _own_literal(fn, expr.id)
+    return (
+        kind == "store"
+        and isinstance(expr, (ast.Attribute, ast.Subscript))
+        and isinstance(expr.value, ast.Name)
+        and _own_literal(fn, expr.value.id)
+    )
+
+
+def _writes_only_own_literals(fn: Function) -> bool:
+    return all(_own_store(fn, kind, expr) for kind, expr in _stores(fn))
+
+
+def _text_value(fn: Function, expr: ast.expr, depth: int = 0) -> bool:
+    """A string the function builds: an f-string, a literal, a concatenation or `%`
+    format, a call (judged with the other calls), or a local bound to one."""
+    if isinstance(expr, (ast.JoinedStr, ast.Call)):
+        return True
+    if isinstance(expr, ast.Constant):
+        return isinstance(expr.value, str)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Mod)):
+        return _text_value(fn, expr.left, depth + 1)
+    if isinstance(expr, ast.Name) and depth < _MAX_FOLLOW and expr.id not in fn.param_names:
+        bound = fn.local_values.get(expr.id)
+        return bound is not None and _text_value(fn, bound, depth + 1)
+    return False
+
+
+_TEXT_BUILDERS: FunctionCache[bool] = FunctionCache()
+
+
+def _builds_text(model: AppModel, target: str | None, depth: int = 0) -> bool:
+    """`create_image_link(user_name, ...)`: a project function named like a write that
+    only builds a string from its arguments (a CDN URL with `urlencode`, an HTML page):
+    it returns text, stores only into its own locals, and calls nothing but pure
+    builders (`_PURE_CALLS`, methods of its own literals, other such functions)."""
+    callee = model.project.function(target)
+    if callee is None or depth > 2:
+        return False
+    if depth:  # a helper's helper: not cached, so a cycle cannot recurse for ever
+        return _text_only(model, callee, depth)
+    return _TEXT_BUILDERS.get(model, callee, lambda: _text_only(model, callee, depth))
+
+
+def _text_only(model: AppModel, fn: Function, depth: int) -> bool:
+    values = returned_values(fn)
+    if not values or not all(_text_value(fn, v) for v in values):
+        return False
+    if not _writes_only_own_literals(fn):
+        return False
+    return all(
+        _pure_call(model.project, site.target)
+        or _on_local_literal(fn, site.node)
+        or _builds_text(model, site.target, depth + 1)
+        for site in model.callgraph.calls_of(fn)
+    )
+
+
+def _pure_helper(model: AppModel, fn: Function, depth: int) -> bool:
+    """A project function that stores only into its own literals and calls only pure
+    builders, methods of its own literals and other such functions (followed two steps):
+    `log_telemetry(api, properties)` building a dict to record."""
+    if depth > 2 or not _writes_only_own_literals(fn):
+        return False
+    for site in model.callgraph.calls_of(fn):
+        if _pure_call(model.project, site.target) or _on_local_literal(fn, site.node):
+            continue
+        callee = model.project.function(site.target)
+        if callee is None or not _pure_helper(model, callee, depth + 1):
+            return False
+    return True
+
+
+# In-memory usage records: a helper whose only effect is adding to a module-level list
+# named for them (`telemetry`, `metrics`, `analytics`) records how the API is used,
+# which a safe method may do; the API serves nothing from it.
+_TELEMETRY_WORDS = frozenset({"telemetry", "metrics", "analytics"})
+_LIST_GROWERS = frozenset({"append", "extend", "appendleft", "insert"})
+_LIST_MAKERS = frozenset({"list", "collections.deque"})
+
+
+def _telemetry_list(model: AppModel, fn: Function, expr: ast.expr) -> bool:
+    """Is `expr` a module-level list (or deque) of the project named for telemetry:
+    `telemetry` assigned `[]` in this module, `state.telemetry` in another, that the API
+    does not serve (`_served_telemetry`)?"""
+    project = model.project
+    qualname = project.resolve(fn.module, expr, fn)
+    found = project.module_value(qualname)
+    if qualname is None or found is None:
+        return False
+    if not set(path_words(last_name(qualname))) & _TELEMETRY_WORDS:
+        return False
+    if qualname in project_index(model, _served_telemetry):
+        return False  # `GET /metrics` answers with it: the records are the API's data
+    module, value = found
+    if isinstance(value, ast.List):
+        return True
+    if not isinstance(value, ast.Call):
+        return False
+    maker = project.resolve(module, value.func, None)
+    return maker is not None and project.canonical(maker) in _LIST_MAKERS
+
+
+def _growth_receiver(node: ast.AST) -> ast.expr | None:
+    """The list that `x.append(record)` or `x += [record]` grows."""
+    if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
+        return node.target
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _LIST_GROWERS
+    ):
+        return node.func.value
+    return None
+
+
+def _telemetry_growth(model: AppModel, fn: Function, node: ast.AST) -> bool:
+    """`telemetry.append(record)`, `state.telemetry += [record]`."""
+    receiver = _growth_receiver(node)
+    return receiver is not None and _telemetry_list(model, fn, receiver)
+
+
+def _served_telemetry(model: AppModel) -> set[str]:
+    """Module-level objects named for telemetry that the API may serve: one a function
+    returns or yields (`return metrics`, `return {"items": metrics[-10:]}`), a lambda
+    gives, or a route handler reads other than by growing it. A job that uploads the
+    records elsewhere (`for log in state.telemetry`) serves nothing."""
+    project = model.project
+    served: set[str] = set()
+
+    def mentions(
+        module: Module, scope: Function | None, exprs: list[ast.AST], skip: set[int]
+    ) -> None:
+        for expr in exprs:
+            for node in walk(expr):
+                if id(node) in skip or not isinstance(node, (ast.Name, ast.Attribute)):
+                    continue
+                word = node.id if isinstance(node, ast.Name) else node.attr
+                if set(path_words(word)) & _TELEMETRY_WORDS:
+                    qualname = project.resolve(module, node, scope)
+                    if qualname is not None:
+                        served.add(qualname)
+
+    for module in project.module_list:
+        values: list[ast.AST] = [node.body for node in nodes_of(model, module, ast.Lambda)]
+        values += [n.value for n in nodes_of(model, module, ast.Return) if n.value is not None]
+        values += [n.value for n in nodes_of(model, module, ast.Yield) if n.value is not None]
+        values += [n.value for n in nodes_of(model, module, ast.YieldFrom)]
+        mentions(module, None, values, set())
+    for route in model.routes:
+        handler = route.handler
+        grown = {id(r) for n in body_nodes(handler.node) if (r := _growth_receiver(n)) is not None}
+        mentions(handler.module, handler, list(handler.node.body), grown)
+    return served
+
+
+_TELEMETRY_RECORDERS: FunctionCache[bool] = FunctionCache()
+
+
+def _records_telemetry(model: AppModel, target: str | None, depth: int = 0) -> bool:
+    """`update_telemetry_state(request, api=...)`: a project function named like a
+    write whose only effect is adding records to an in-memory telemetry list."""
+    callee = model.project.function(target)
+    if callee is None or depth > 2:
+        return False
+    if depth:  # a helper's helper: not cached, so a cycle cannot recurse for ever
+        return _telemetry_only(model, callee, depth)
+    return _TELEMETRY_RECORDERS.get(model, callee, lambda: _telemetry_only(model, callee, 0))
+
+
+def _telemetry_only(model: AppModel, fn: Function, depth: int) -> bool:
+    """Every write of `fn` grows a telemetry list or goes into its own literals, and
+    every call is a pure builder, a method of its own literal, or a project function
+    that is itself a pure helper (`_pure_helper`), a text builder or a telemetry-only
+    helper (followed two steps)."""
+    project = model.project
+    recorded = False
+    for node in body_nodes(fn.node):
+        if _telemetry_growth(model, fn, node):
+            recorded = True
+            continue
+        if not all(_own_store(fn, kind, expr) for kind, expr in _node_stores(node)):
+            return False
+    if not recorded:
+        return False
+    for site in model.callgraph.calls_of(fn):
+        if _telemetry_growth(model, fn, site.node):
+            continue
+        if _pure_call(project, site.target) or _on_local_literal(fn, site.node):
+            continue
+        callee = project.function(site.target)
+        if callee is None:
+            return False  # outside code: a session, a file, a client, a cache
+        if not (
+            _pure_helper(model, callee, depth + 1)
+            or _builds_text(model, site.target, depth + 1)
+            or _records_telemetry(model, site.target, depth + 1)
+        ):
+            return False  # `_flush(db)`: a helper that commits, whatever its name
+    return True
+
+
 @rule(
     code="FAA710",
     name="get-route-mutates-state",
@@ -2606,6 +2933,29 @@ def get_route_mutates_state(route: Route, ctx: ProjectContext) -> Iterator[Repor
     temporary path (or paths built from it), and calls no session write, no
     create/update/delete helper of its own that does more, and no outside
     `delete_*`/`create_*` method.
+    Nor is a create/update/delete function that only builds text from its arguments
+    (`create_image_link(user_name)` returning a CDN URL made with `urlencode`, an HTML
+    page made with `textwrap.dedent`): every `return` is a string (an f-string, a
+    literal, a concatenation, a call, or a local bound to one), it stores (assigns,
+    `del`s, calls `append`/`update`...) only into locals that every one of its
+    bindings makes a literal of its own (`links = SHARED if shared else []` is not
+    one), and it calls nothing but builtins, `urllib.parse`/`textwrap`/`html`/
+    `json.dumps` builders, methods of such literals and other such functions. Nor is
+    one whose only effect is recording usage in memory
+    (`update_telemetry_state(request, api=...)`): it adds to a module-level list or
+    deque named `telemetry`, `metrics` or `analytics` (`append`, `extend`, `+=`) that
+    the API does not serve (no function returns or yields it, no lambda gives it, no
+    route handler reads it other than by growing it; a job that uploads it elsewhere
+    is fine), stores nothing else but such literals of its own, and calls only pure
+    builders and project functions that are themselves pure (followed two steps:
+    `log_telemetry(...)` building a dict), text builders or such recorders (an outside
+    call, such as a session, a file or an HTTP client, or a project helper that
+    commits, whatever its name, makes it a write); a list with another name may be one
+    the API serves (`ITEMS.append(item)`), and stays a write. A recorder whose record
+    builder reads the platform, the package version or a server id kept in a file it
+    may create (khoj's `log_telemetry` via `get_server_id()`) is not seen as pure and
+    stays reported; a helper that copies the list into another container a route then
+    returns is not seen as serving it.
 
     ## Example
     ```python
@@ -2643,6 +2993,8 @@ def get_route_mutates_state(route: Route, ctx: ProjectContext) -> Iterator[Repor
             what
             and not _rebinds_local_copy(ctx.model, fn, site.node, site.target)
             and not _builds_temp_file(ctx.model, site.target)
+            and not _builds_text(ctx.model, site.target)
+            and not _records_telemetry(ctx.model, site.target)
         ):
             yield Report(
                 route.node,

@@ -1085,10 +1085,15 @@ class _Limit:
 
 
 def _limit_params(
-    project: Project, fn: Function, depth: int = 0, seen: set[int] | None = None
+    project: Project,
+    fn: Function,
+    depth: int = 0,
+    seen: set[int] | None = None,
+    consumer: tuple[Function, str] | None = None,
 ) -> list[_Limit]:
     """The limit-like parameters of a handler: its own, the fields of a Pydantic
-    model or class it takes as parameters, and those of its dependencies."""
+    model or class it takes as parameters, and those of its dependencies. For a
+    dependency, `consumer` is the function and parameter its result lands in."""
     seen = set() if seen is None else seen
     if id(fn.node) in seen or depth > 2:
         return []
@@ -1109,7 +1114,7 @@ def _limit_params(
             for site in mine:
                 target = resolve_target(project, site)
                 found = (
-                    _limit_params(project, target.function, depth + 1, seen)
+                    _limit_params(project, target.function, depth + 1, seen, (fn, param.arg))
                     if target is not None and target.function is not None
                     else []
                 )
@@ -1120,7 +1125,10 @@ def _limit_params(
         if param.arg in _LIMIT_NAMES:
             bounded = _limit_bounded(project, fn.module, param.annotation, default)
             bounded = (
-                bounded or _clamped(fn, param.arg) or _clamped_by_callee(project, fn, param.arg)
+                bounded
+                or _clamped(fn, param.arg)
+                or _clamped_by_callee(project, fn, param.arg)
+                or _clamped_by_model(project, fn, param.arg, consumer)
             )
             out.append(_Limit(param.arg, param, fn.module, bounded))
             continue
@@ -1155,7 +1163,10 @@ def _class_limits(project: Project, qualname: str) -> list[_Limit]:
 
 
 def _clamped(fn: Function, name: str) -> bool:
-    """`min(limit, MAX_LIMIT)` or an `if limit > MAX: raise/limit = ...` guard in the body."""
+    """`min(limit, MAX_LIMIT)`, `MAX if limit > MAX else limit`, or an `if limit > MAX:`
+    (also `if limit < 1 or limit > MAX:`) whose branch raises, returns or rebinds the
+    limit, in the body; not a positivity test (`if limit > 0:`, `if limit > -1:`), which
+    bounds it from below only, nor a branch that only logs."""
     for node in body_nodes(fn.node):
         if (
             isinstance(node, ast.Call)
@@ -1164,13 +1175,16 @@ def _clamped(fn: Function, name: str) -> bool:
             and any(isinstance(a, ast.Name) and a.id == name for a in node.args)
         ):
             return True
-        if (
-            isinstance(node, ast.Compare)
-            and any(isinstance(op, (ast.Gt, ast.GtE)) for op in node.ops)
-            and isinstance(node.left, ast.Name)
-            and node.left.id == name
-        ):
+        if isinstance(node, ast.IfExp) and _over_bound(node.test, name):
             return True
+        if isinstance(node, ast.If) and _caps(node.body, name, returns=True):
+            tests = (
+                node.test.values
+                if isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.Or)
+                else [node.test]
+            )
+            if any(_over_bound(test, name) for test in tests):
+                return True
     return False
 
 
@@ -1201,6 +1215,73 @@ def _clamped_by_callee(project: Project, fn: Function, name: str) -> bool:
     return False
 
 
+def _clamped_by_model(
+    project: Project, fn: Function, name: str, consumer: tuple[Function, str] | None
+) -> bool:
+    """Does the dependency `fn` return a project model built with `name` as is by
+    keyword (`return Filters(limit=limit, ...)`) whose methods clamp the field it lands
+    in (`_clamps_field`), and does the function its result lands in (`consumer`) never
+    touch that field itself (`filters.limit`), only the model's methods? Not for a
+    handler's own parameters, whose model may be built only to be logged."""
+    if consumer is None:
+        return False
+    owner, param = consumer
+    for node in body_nodes(fn.node):
+        call = node.value if isinstance(node, ast.Return) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, (ast.Name, ast.Attribute))):
+            continue
+        cls = project.class_(resolve_callee(project, fn.module, call.func, fn))
+        if cls is None:
+            continue
+        for kw in call.keywords:
+            if not (isinstance(kw.value, ast.Name) and kw.value.id == name and kw.arg):
+                continue
+            field = kw.arg
+            raw = any(
+                isinstance(n, ast.Attribute)
+                and n.attr == field
+                and isinstance(n.value, ast.Name)
+                and n.value.id == param
+                for n in body_nodes(owner.node)
+            )
+            if not raw and _clamps_field(project, cls.qualname, field):
+                return True
+    return False
+
+
+def _clamps_field(project: Project, qualname: str, field: str) -> bool:
+    """Does a method of the class (or of a project base) clamp its field `field` with
+    `min()` (`f"LIMIT {min(1000, self.limit or 10)}"`, lnbits' `Filters.pagination`)?
+    The model a dependency builds from the limit then renders it bounded."""
+    for name in project.mro(qualname):
+        cls = project.class_(name)
+        if cls is None:
+            continue
+        for method in cls.methods.values():
+            for node in body_nodes(method.node):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "min"
+                    and len(node.args) >= 2
+                    and any(_self_field(a, field) for a in node.args)
+                ):
+                    return True
+    return False
+
+
+def _self_field(expr: ast.expr, field: str) -> bool:
+    """`self.limit`, or `self.limit or 10`."""
+    if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):
+        expr = expr.values[0]
+    return (
+        isinstance(expr, ast.Attribute)
+        and expr.attr == field
+        and isinstance(expr.value, ast.Name)
+        and expr.value.id == "self"
+    )
+
+
 def _clamped_strictly(fn: Function, name: str) -> bool:
     """`min(limit, MAX)`, or an `if limit > MAX:` whose branch raises or lowers the limit.
     A helper applying the limit (`if limit > 0: stmt = stmt.limit(limit)`) is the
@@ -1219,24 +1300,31 @@ def _clamped_strictly(fn: Function, name: str) -> bool:
 
 
 def _over_bound(test: ast.expr, name: str) -> bool:
-    """`name > bound` / `name >= bound` with a bound that is not a positivity test."""
-    return (
+    """`name > bound` / `name >= bound` with a bound that is not a positivity test
+    (`None`, `0`, `1`, or a negative constant: `if limit > -1:`, "-1 means all")."""
+    if not (
         isinstance(test, ast.Compare)
         and isinstance(test.left, ast.Name)
         and test.left.id == name
         and len(test.ops) == 1
         and isinstance(test.ops[0], (ast.Gt, ast.GtE))
-        and not (
-            isinstance(test.comparators[0], ast.Constant)
-            and test.comparators[0].value in (None, 0, 1)
-        )
-    )
+    ):
+        return False
+    bound = test.comparators[0]
+    if (
+        isinstance(bound, ast.UnaryOp)
+        and isinstance(bound.op, ast.USub)
+        and isinstance(bound.operand, ast.Constant)
+    ):
+        return False  # a negative constant
+    return not (isinstance(bound, ast.Constant) and bound.value in (None, 0, 1))
 
 
-def _caps(body: list[ast.stmt], name: str) -> bool:
-    """Does the branch raise, or rebind `name` (to the bound)?"""
+def _caps(body: list[ast.stmt], name: str, *, returns: bool = False) -> bool:
+    """Does the branch raise, or rebind `name` (to the bound), or, with `returns`,
+    return?"""
     for stmt in body:
-        if isinstance(stmt, ast.Raise):
+        if isinstance(stmt, ast.Raise) or (returns and isinstance(stmt, ast.Return)):
             return True
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and any(
             isinstance(target, ast.Name) and target.id == name
@@ -1614,7 +1702,14 @@ def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Re
       project function the handler passes the parameter to as is (one hop:
       `_paged(stmt, limit=limit)` with `min(limit, MAX)` in `_paged`, or an `if limit >
       MAX:` there that raises or lowers the limit; a helper that only applies a
-      positive limit, `if limit > 0: stmt = stmt.limit(limit)`, is no clamp). The parameter
+      positive limit, `if limit > 0: stmt = stmt.limit(limit)`, is no clamp, nor is
+      such a test in the handler, `if limit > -1:` or an `if limit > MAX:` there that
+      only logs), or, for a dependency's parameter, in the model the dependency returns
+      built with the parameter as is by keyword, one of whose methods clamps that
+      field with `min()` when it renders it (`return Filters(limit=limit)`, then
+      `f"LIMIT {min(1000, self.limit or 10)}"` in `Filters.pagination`), when the
+      function that takes the model never reads the field itself (`filters.limit`).
+      The parameter
       is found on the handler, in a Pydantic model or class it takes (`Annotated[BookQuery, Query()]`,
       `Depends(Pagination)`), or in a dependency function;
     - a route with no such parameter whose query (in the handler or up to three calls
@@ -1645,7 +1740,10 @@ def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Re
     .in_(ids))`) that the handler calls with a collection it already holds (`[i.id for
     i in infos]`) and whose rows do not flow into what the handler returns: they
     enrich the listed items. A bound enforced somewhere the rule does not look (a
-    middleware, a custom validator) is not seen. Test modules are skipped.
+    middleware, a custom validator) is not seen. A model that clamps its limit when it
+    renders it is trusted once the route hands it on: a service the route passes it to
+    that reads the raw field (`.limit(filters.limit)`) is not seen. Test modules are
+    skipped.
 
     ## Example
     ```python

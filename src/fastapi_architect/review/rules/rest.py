@@ -18,13 +18,14 @@ from fastapi_architect.model.astutil import (
     walk_nodes,
 )
 from fastapi_architect.model.build import AppModel
-from fastapi_architect.model.project import Function, Project
-from fastapi_architect.model.types import resolve_callee
+from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import FunctionCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules.database import dead_statements, literal_arguments
 from fastapi_architect.review.rules.validation import (
+    SEQUENCE_TYPES,
     has_keyword_splat,
     is_response_expr,
     returned_values,
@@ -511,6 +512,112 @@ def _is_deprecated(route: Route) -> bool:
     return all(_deprecated_mount(m) for m in mounts)
 
 
+# A bulk or batch endpoint (`POST /me/responses/bulk`, `create_records_batch`) whose
+# answer carries an outcome per item (`{item, error}`): a request may create some items,
+# update others and fail the rest, so one `201 Created` would misstate it.
+_BULK_WORDS = frozenset({"bulk", "batch"})
+_OUTCOME_FIELDS = frozenset({"error", "errors"})
+
+
+# Path segments that name no collection (`/api/batch`, `/v2/bulk`).
+_GENERIC_SEGMENT = re.compile(r"api|v\d+|\d+")
+
+
+def _is_bulk(route: Route) -> bool:
+    """Does the handler name end with a collection then `bulk`/`batch`
+    (`create_records_batch`, not `create_batch`), or the path with a literal segment
+    before a last `bulk`/`batch` one (`/responses/bulk`, `/responses-bulk`; not `/batch`
+    alone, which may name a batch resource)?"""
+    name = path_words(route.handler.name)
+    if len(name) > 1 and name[-1] in _BULK_WORDS and set(name[:-1]) - _CREATE_VERBS:
+        return True
+    for path in (route.path, *route.full_paths):
+        literals = [s for s in path.split("/") if s and not s.startswith("{")]
+        segment = path_words(literals[-1]) if literals else []
+        if not segment or segment[-1] not in _BULK_WORDS:
+            continue
+        before = segment[:-1] or path_words(literals[-2] if len(literals) > 1 else "")
+        if before and not _GENERIC_SEGMENT.fullmatch("".join(before)):
+            return True
+    return False
+
+
+def _class_fields(project: Project, qualname: str) -> dict[str, tuple[ast.expr, Module]]:
+    """The annotated fields of a project class and its project bases: name ->
+    (annotation, the module it is written in)."""
+    fields: dict[str, tuple[ast.expr, Module]] = {}
+    for name in reversed(project.mro(qualname)):
+        cls = project.class_(name)
+        if cls is None:
+            continue
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                fields[stmt.target.id] = (stmt.annotation, cls.module)
+    return fields
+
+
+def _outcome_list(
+    project: Project, module: Module, annotation: ast.expr, scope: Function | None
+) -> bool:
+    """`list[ResponseBulk]` where the item model has an `error`/`errors` field."""
+    base, _meta, base_module = unwrap_annotation(project, module, annotation, scope)
+    if not isinstance(base, ast.Subscript):
+        return False
+    base_scope = scope if base_module is module else None
+    origin = project.resolve(base_module, base.value, base_scope)
+    if origin is None or project.canonical(origin) not in SEQUENCE_TYPES:
+        return False
+    elements = base.slice.elts if isinstance(base.slice, ast.Tuple) else [base.slice]
+    if not elements:
+        return False  # `list[()]`
+    item = annotation_type(project, base_module, elements[0], base_scope)
+    if item is None or project.class_(item) is None:
+        return False
+    return bool(set(_class_fields(project, item)) & _OUTCOME_FIELDS)
+
+
+def _sequence_field(
+    project: Project, module: Module, annotation: ast.expr, scope: Function | None
+) -> bool:
+    """Is the annotation a list, tuple or other sequence type?"""
+    base, _meta, base_module = unwrap_annotation(project, module, annotation, scope)
+    if isinstance(base, ast.Subscript):
+        base = base.value
+    if base is None:
+        return False
+    origin = project.resolve(base_module, base, scope if base_module is module else None)
+    return origin is not None and project.canonical(origin) in SEQUENCE_TYPES
+
+
+def _per_item_outcomes(route: Route, ctx: ProjectContext) -> bool:
+    """Is the response model (`response_model=`, else the return annotation) a list of
+    per-item outcomes, or a model with a field that is one (`ResponsesBulk.items`)?"""
+    project = ctx.project
+    handler = route.handler
+    declared = route.keywords.get("response_model")
+    module, scope = route.module, handler.parent if handler.module is route.module else None
+    if declared is None:
+        declared, module, scope = handler.node.returns, handler.module, handler.parent
+    if declared is None:
+        return False
+    if _outcome_list(project, module, declared, scope):
+        return True
+    envelope = annotation_type(project, module, declared, scope)
+    if envelope is None or project.class_(envelope) is None:
+        return False
+    # An envelope whose content is the outcome list: no `id` of its own (a `Batch`
+    # resource with `id`, `status` and `results` is one new resource) and no other list.
+    fields = _class_fields(project, envelope)
+    if "id" in fields:
+        return False
+    lists = [
+        (annotation, field_module)
+        for annotation, field_module in fields.values()
+        if _sequence_field(project, field_module, annotation, None)
+    ]
+    return len(lists) == 1 and _outcome_list(project, lists[0][1], lists[0][0], None)
+
+
 def _candidate(route: Route, ctx: ProjectContext) -> bool:
     """Is this registration one the rule may report, by its decorator, path and
     router alone (before the handler's body is read)?"""
@@ -521,6 +628,8 @@ def _candidate(route: Route, ctx: ProjectContext) -> bool:
         return False
     if _is_deprecated(route):
         return False  # kept for old clients: changing its status only breaks them
+    if _is_bulk(route) and _per_item_outcomes(route, ctx):
+        return False  # per-item outcomes: not one creation
     response_class = route.keywords.get("response_class")
     # A form post that redirects (303): 201 would not apply.
     return response_class is None or not last_name(
@@ -592,6 +701,14 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
     - deprecated operations (`deprecated=True` on the decorator, on the `APIRouter` or
       on the `include_router` that serves them): they are kept for existing clients,
       and changing their status only breaks those;
+    - bulk and batch endpoints (the handler name ends with a collection then `bulk` or
+      `batch`, as `create_records_batch`, or the path with a literal segment before a
+      last `bulk`/`batch` one, as `/responses/bulk`; `create_batch` at `POST /batch` may
+      make one batch resource) whose response model is a list of per-item outcomes, or
+      a model without an `id` whose only list field is one, the item model having an
+      `error`/`errors` field (`POST /me/responses/bulk` answering
+      `{items: [{item, error}]}`): one request may create some items, update others and
+      fail the rest, so one `201` misstates it;
     - get-or-create handlers: the handler, or the project function whose result it
       returns, answers with a row it looked up (`existing = crud.get_link(...)`, a
       `.first()` or `.scalar_one_or_none()` query, `session.get(...)`) under `if

@@ -20,6 +20,7 @@ from fastapi_architect.model.astutil import (
     parameters,
     walk,
     walk_scope,
+    without_docstring,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.calls import passed_arguments
@@ -52,7 +53,7 @@ _MAPPING_TYPES = frozenset(
         "typing.DefaultDict",
     }
 )
-_SEQUENCE_TYPES = frozenset(
+SEQUENCE_TYPES = frozenset(
     {
         "list",
         "set",
@@ -99,7 +100,7 @@ def is_raw_type(
             return len(elements) < 2 or is_raw_type(
                 project, base_module, elements[-1], base_scope, any_is_raw=True, depth=depth + 1
             )
-        if origin in _SEQUENCE_TYPES:
+        if origin in SEQUENCE_TYPES:
             return is_raw_type(
                 project, base_module, elements[0], base_scope, any_is_raw=True, depth=depth + 1
             )
@@ -107,7 +108,7 @@ def is_raw_type(
     if not isinstance(base, (ast.Name, ast.Attribute)):
         return False
     qualname = project.resolve(base_module, base, base_scope)
-    if qualname in _MAPPING_TYPES or qualname in _SEQUENCE_TYPES:
+    if qualname in _MAPPING_TYPES or qualname in SEQUENCE_TYPES:
         return True
     if qualname in _ANY_TYPES:
         return any_is_raw
@@ -1850,8 +1851,14 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
     - a return annotation naming a `Response` class, handlers whose every `return`
       builds a `Response` (directly, through a helper annotated `-> Response`, or
       through an unannotated project helper whose every `return` builds one), and
-      handlers that return nothing. A method of outside code named like a redirect
-      builder (authlib's `client.authorize_redirect(...)`, fastapi-sso's
+      handlers that return nothing, also by returning what a project function that
+      returns nothing gives (`return await delete_row(user, token)`, one hop: no
+      `return <value>`, no `yield`, no annotation but `-> None`, not a stub whose body
+      is `...`; an async one must be awaited; no decorator but `@staticmethod`,
+      `@classmethod`, its own route registration or a project decorator whose wrapper
+      returns `[await] func(*args, **kwargs)`: another may return anything; not a
+      method a project subclass overrides). A method of outside code named like a
+      redirect builder (authlib's `client.authorize_redirect(...)`, fastapi-sso's
       `get_login_redirect()`) counts as building a `RedirectResponse`;
     - `response_model=None`, FastAPI's documented opt-out: the author decided, and a
       decorator with a `**kwargs` splat, which may hold the response model;
@@ -1872,7 +1879,10 @@ def missing_response_model(route: Route, ctx: ProjectContext) -> Iterator[Report
 
     Reported at `info` severity, as a documentation gap only:
     - a handler whose every body is a constant dict (`{"ok": True}`,
-      `{"message": "Variable set"}`): there is nothing to validate, filter or leak;
+      `{"message": "Variable set"}`), also through a project function whose result it
+      returns and whose every body is one (`return await api_update_settings(...)`,
+      one hop, the same helpers as above; one that returns nothing answers `null`, as a
+      bare `return` does): there is nothing to validate, filter or leak;
     - a handler without a contract whose every `return` is a validated Pydantic model
       (`Model(...)`, `Model.model_validate(obj)`, or a project function annotated
       `-> Model`): FastAPI serializes the model as is, but OpenAPI shows no schema.
@@ -1981,7 +1991,7 @@ def _contract_gap(model: AppModel, route: Route) -> _Contract | None:
         if _serves_foreign_document(project, handler):
             return None
         contract = f"declares `response_model={ast.unparse(declared)}`"
-        return _constant_gap(project, route, contract) or (
+        return _constant_gap(model, route, contract) or (
             f"{contract}: the response is neither filtered nor documented",
             None,
         )
@@ -1989,12 +1999,15 @@ def _contract_gap(model: AppModel, route: Route) -> _Contract | None:
     returns = handler.node.returns
     if returns is None:
         values = returned_values(handler)
-        if not values or all(is_response_expr(project, handler, v) for v in values):
+        if all(
+            is_response_expr(project, handler, v) or _returns_nothing(model, handler, v)
+            for v in values
+        ):
             return None
         if _serves_foreign_document(project, handler):
             return None
         contract = "has no `response_model=` and no return annotation"
-        found = _constant_gap(project, route, contract)
+        found = _constant_gap(model, route, contract)
         if found is not None:
             return found
         models = _returned_models(model, handler)
@@ -2017,7 +2030,7 @@ def _contract_gap(model: AppModel, route: Route) -> _Contract | None:
     if _serves_foreign_document(project, handler):
         return None
     contract = f"returns `{ast.unparse(returns)}`"
-    return _constant_gap(project, route, contract) or (
+    return _constant_gap(model, route, contract) or (
         f"{contract}, which has no schema: the response is neither filtered nor documented",
         None,
     )
@@ -2037,21 +2050,154 @@ def _constant_body(expr: ast.expr) -> bool:
     return True
 
 
-def _constant_gap(project: Project, route: Route, contract: str) -> _Contract | None:
+# Decorators that leave what a method returns as its body says.
+_PLAIN_METHOD_DECORATORS = frozenset({"staticmethod", "classmethod"})
+
+
+def _passes_through(project: Project, helper: Function, decorator: ast.expr) -> bool:
+    """`@arequire_valid_user` (khoj): a project decorator `deco(func)` that returns a
+    wrapper defined in it whose every `return` is `[await] func(*args, **kwargs)`: a
+    call of the decorated function answers what its body returns."""
+    deco = project.function(project.resolve(helper.module, decorator, helper.parent))
+    if deco is None or len(deco.node.args.args) != 1:
+        return False
+    wrapped = deco.node.args.args[0].arg
+    outer = [n for n in body_nodes(deco.node) if isinstance(n, ast.Return)]
+    if len(outer) != 1 or not isinstance(outer[0].value, ast.Name):
+        return False
+    name = outer[0].value.id
+    wrappers = [
+        n
+        for n in deco.node.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
+    ]
+    if len(wrappers) != 1:
+        return False
+    returns = [n for n in body_nodes(wrappers[0]) if isinstance(n, ast.Return)]
+    for node in returns:
+        value = node.value.value if isinstance(node.value, ast.Await) else node.value
+        if not (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id == wrapped
+        ):
+            return False
+    return bool(returns)
+
+
+def _decided_by_body(model: AppModel, helper: Function) -> bool:
+    """Does `helper`'s own body say what a call of it returns? Not when a decorator
+    wraps it (`@audit` may return anything), other than `@staticmethod`,
+    `@classmethod`, a route registration of `helper` (FastAPI's `@router.put(...)`
+    hands the function back) or a project decorator whose wrapper returns what the
+    function does (`_passes_through`); nor for a method a project subclass overrides
+    (the call may reach the override)."""
+    project = model.project
+    registrations = {id(r.node) for r in model.routes_of(helper)}
+    for decorator in helper.node.decorator_list:
+        if not (
+            id(decorator) in registrations
+            or dotted(decorator) in _PLAIN_METHOD_DECORATORS
+            or _passes_through(project, helper, decorator)
+        ):
+            return False
+    owner = helper.class_qualname
+    if owner is None:
+        return True
+    return not any(
+        cls.qualname != owner and helper.name in cls.methods and owner in project.mro(cls.qualname)
+        for cls in project.classes.values()
+    )
+
+
+def _delegate(model: AppModel, fn: Function, expr: ast.expr) -> Function | None:
+    """The project function whose result a returned value is (`return await
+    helper(...)` for an async one, `return helper(...)` for a plain one), one hop, when
+    its own body decides what it returns (`_decided_by_body`)."""
+    project = model.project
+    awaited = isinstance(expr, ast.Await)
+    call = expr.value if isinstance(expr, ast.Await) else expr
+    if not isinstance(call, ast.Call):
+        return None
+    helper = project.function(resolve_callee(project, fn.module, call.func, fn))
+    if helper is None or helper is fn or helper.is_async != awaited:
+        return None  # an async helper not awaited answers with a coroutine
+    return helper if _decided_by_body(model, helper) else None
+
+
+def _is_stub(fn: Function) -> bool:
+    """A body that says nothing of what the function returns: `...`, `pass` or only
+    `raise` (an abstract method, a protocol)."""
+    body = without_docstring(fn.node.body)
+    return all(
+        isinstance(s, (ast.Pass, ast.Raise))
+        or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+        for s in body
+    )
+
+
+def _nothing_returned(helper: Function) -> bool:
+    """No `return <value>`, no `yield`, no annotation but `-> None`, not a stub."""
+    if returned_values(helper) or _is_stub(helper):
+        return False
+    returns = helper.node.returns
+    if returns is not None and not (isinstance(returns, ast.Constant) and returns.value is None):
+        return False
+    return not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in body_nodes(helper.node))
+
+
+def _returns_nothing(model: AppModel, fn: Function, expr: ast.expr) -> bool:
+    """`return await delete_row(user, token)` where the project function called
+    returns nothing (`_nothing_returned`): the handler answers `null`, as one that
+    returns nothing itself does."""
+    helper = _delegate(model, fn, expr)
+    return helper is not None and _nothing_returned(helper)
+
+
+def _constant_gap(model: AppModel, route: Route, contract: str) -> _Contract | None:
     """A handler whose every body is a constant acknowledgement (`return {"ok": True}`;
-    `Response`s aside): nothing to validate, filter or leak, only the OpenAPI schema is
-    missing. Reported at info severity."""
+    `Response`s and `null` aside), also through a project function whose result it
+    returns (`return await api_update_settings(...)`, one hop; one that returns nothing
+    answers `null`): nothing to validate, filter or leak, only the OpenAPI schema is
+    missing. Reported at info severity. The message names the function a constant shown
+    comes from when the handler does not return it itself."""
+    project = model.project
     handler = route.handler
-    values = [v for v in returned_values(handler) if not is_response_expr(project, handler, v)]
-    if not values or not all(_constant_body(v) for v in values):
+    values: list[ast.expr] = []
+    origins: dict[str, set[str]] = {}  # constant text -> helper names, "" for the handler
+    for value in returned_values(handler):
+        if is_response_expr(project, handler, value):
+            continue
+        if _constant_body(value):
+            values.append(value)
+            origins.setdefault(ast.unparse(value), set()).add("")
+            continue
+        helper = _delegate(model, handler, value)
+        if helper is None:
+            return None
+        if _nothing_returned(helper):
+            continue  # answers `null`, as a bare `return` does
+        inner = [v for v in returned_values(helper) if not is_response_expr(project, helper, v)]
+        if not inner or not all(_constant_body(v) for v in inner):
+            return None
+        values.extend(inner)
+        for v in inner:
+            origins.setdefault(ast.unparse(v), set()).add(helper.name)
+    if not values:
         return None
     texts = list(dict.fromkeys(ast.unparse(v) for v in values))
+    named = texts[:1]
     if len(texts[0]) > 60:
         shown = "constant dicts" if len(texts) > 1 else "a constant dict"
+        named = texts
     elif len(texts) > 1:
         shown = f"a constant such as `{texts[0]}`"
     else:
         shown = f"the constant `{texts[0]}`"
+    sources = [origins[t] for t in named]
+    if all("" not in source for source in sources):
+        helpers = sorted(set().union(*sources))
+        shown += f" (what {', '.join(f'`{h}`' for h in helpers)} returns)"
     no_body = ", or answer 204 with no body" if set(route.methods) & _WRITE_METHODS else ""
     return (
         f"{contract}, and its only body is {shown}: nothing to validate or filter, but "

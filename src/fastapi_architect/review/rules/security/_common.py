@@ -15,6 +15,7 @@ from fastapi_architect.model.types import infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.rules._orm import is_test_module
+from fastapi_architect.review.rules.async_io import serving_coroutines
 
 
 @dataclass
@@ -403,3 +404,133 @@ SECRET_TYPES = frozenset(
         "pydantic.v1.SecretBytes",
     }
 )
+
+
+def _serving_functions(model: AppModel) -> set[int]:
+    """The functions that run while a request is served: route handlers, dependencies,
+    the coroutines on the server's loop (middleware, exception handlers), and every
+    project function they call, at any depth. Lifespans, startup code, `launch()`-style
+    entry points and command-line functions are not among them. Computed once per run."""
+    return project_index(model, _find_serving_functions)
+
+
+def _find_serving_functions(model: AppModel) -> set[int]:
+    project = model.project
+    todo: list[Function] = [route.handler for route in model.routes]
+    todo += [fn for fn in project.functions.values() if model.is_dependency(fn)]
+    todo += serving_coroutines(model)
+    seen: set[int] = set()
+    while todo:
+        fn = todo.pop()
+        if id(fn.node) in seen:
+            continue
+        seen.add(id(fn.node))
+        for site in model.callgraph.calls_of(fn):
+            callee = project.function(site.target)
+            if callee is not None and id(callee.node) not in seen:
+                todo.append(callee)
+    return seen
+
+
+def outside_requests(ctx: FileContext) -> bool:
+    """Is the current code outside request handling (startup, a `launch()` function,
+    module level)? Functions defined inside a serving function count as serving."""
+    serving = _serving_functions(ctx.model)
+    fn: Function | None = ctx.function()
+    while fn is not None:
+        if id(fn.node) in serving:
+            return False
+        fn = fn.parent
+    return True
+
+
+_STARTUP_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
+
+
+def _startup_functions(model: AppModel) -> set[int]:
+    """The functions that only run at startup or shutdown: lifespans and the handlers of
+    `on_startup=`/`on_shutdown=`, `@app.on_event(...)` and `add_event_handler(...)`, and
+    the project functions they call whose every known caller is one of these (or
+    module-level code); none of them serves a request. Computed once per run."""
+    return project_index(model, _find_startup_functions)
+
+
+def _find_startup_functions(model: AppModel) -> set[int]:
+    project = model.project
+    roots: dict[str, Function] = {}
+
+    def add(module: Module, scope: Function | None, expr: ast.expr) -> None:
+        if isinstance(expr, (ast.Name, ast.Attribute)):
+            fn = project.function(project.resolve(module, expr, scope))
+            if fn is not None:
+                roots.setdefault(fn.qualname, fn)
+
+    for fn in project.functions.values():
+        for decorator in fn.node.decorator_list:
+            func = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if isinstance(func, ast.Attribute) and func.attr == "on_event":
+                roots.setdefault(fn.qualname, fn)
+    callers: dict[str, set[str]] = {}
+    for owner, sites in model.callgraph.calls.items():
+        scope = project.functions.get(owner)
+        module = scope.module if scope is not None else project.modules.get(owner)
+        for site in sites:
+            callee = project.function(site.target)
+            if callee is not None:
+                callers.setdefault(callee.qualname, set()).add(owner)
+            if module is None:
+                continue
+            call = site.node
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "add_event_handler":
+                if len(call.args) >= 2:
+                    add(module, scope, call.args[1])
+                continue
+            for kw in call.keywords:
+                if kw.arg in _STARTUP_KEYWORDS:
+                    values = (
+                        kw.value.elts if isinstance(kw.value, (ast.List, ast.Tuple)) else [kw.value]
+                    )
+                    for value in values:
+                        add(module, scope, value)
+    serving = _serving_functions(model)
+    reach: dict[str, Function] = {}
+    todo = list(roots.values())
+    while todo:
+        fn = todo.pop()
+        if fn.qualname in reach or id(fn.node) in serving:
+            continue
+        reach[fn.qualname] = fn
+        for site in model.callgraph.calls_of(fn):
+            callee = project.function(site.target)
+            if callee is not None and callee.qualname not in reach:
+                todo.append(callee)
+    # Drop what some other function calls too (a route, a Starlette endpoint, a backend),
+    # until only functions called from startup code are left.
+    changed = True
+    while changed:
+        changed = False
+        for name in list(reach):
+            if name in roots:
+                continue
+            if any(c in project.functions and c not in reach for c in callers.get(name, ())):
+                del reach[name]
+                changed = True
+    return {id(fn.node) for fn in reach.values()}
+
+
+def at_startup(ctx: FileContext) -> bool:
+    """Does the current code run only at startup (module level, a lifespan, a startup or
+    shutdown handler, or a function only they call, or one defined inside those)? Known
+    request handling (routes, dependencies, middleware and what they call) never does."""
+    fn: Function | None = ctx.function()
+    if fn is None:
+        return True
+    serving = _serving_functions(ctx.model)
+    startup = _startup_functions(ctx.model)
+    while fn is not None:
+        if id(fn.node) in serving:
+            return False
+        if id(fn.node) in startup:
+            return True
+        fn = fn.parent
+    return False

@@ -162,6 +162,12 @@ class _Flow:
             return self._taint_call(expr, depth, seen)
         if isinstance(expr, (ast.Lambda, ast.ListComp, ast.DictComp, ast.SetComp)):
             return []
+        if isinstance(expr, ast.IfExp):
+            # `".vue" if resource == "template" else ".js"`: the test only chooses a
+            # branch, the value is one of the branches.
+            return dedupe(
+                self.taint(expr.body, depth + 1, seen) + self.taint(expr.orelse, depth + 1, seen)
+            )
         out: list[str] = []
         for child in ast.iter_child_nodes(expr):
             if isinstance(child, ast.expr):

@@ -8,14 +8,11 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from fastapi_architect.model.astutil import const_str, dotted, keyword, last_name
-from fastapi_architect.model.build import AppModel
-from fastapi_architect.model.project import ClassInfo, Function, Project
+from fastapi_architect.model.project import ClassInfo, Project
 from fastapi_architect.model.types import annotation_type, infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
-from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._http import HTTP_CONNECTION, REQUEST, WEBSOCKET
-from fastapi_architect.review.rules.async_io import serving_coroutines
 from fastapi_architect.review.rules.security._common import (
     NOT_CREDENTIAL_PREFIXES,
     SECRET_TYPES,
@@ -25,6 +22,7 @@ from fastapi_architect.review.rules.security._common import (
     module_constant,
     name_matches,
     name_words,
+    outside_requests,
     security_state,
     show_code,
 )
@@ -176,44 +174,6 @@ def _is_script(ctx: FileContext) -> bool:
         )
         state.scripts[id(ctx.module)] = found
     return found
-
-
-def _serving_functions(model: AppModel) -> set[int]:
-    """The functions that run while a request is served: route handlers, dependencies,
-    the coroutines on the server's loop (middleware, exception handlers), and every
-    project function they call, at any depth. Lifespans, startup code, `launch()`-style
-    entry points and command-line functions are not among them. Computed once per run."""
-    return project_index(model, _find_serving_functions)
-
-
-def _find_serving_functions(model: AppModel) -> set[int]:
-    project = model.project
-    todo: list[Function] = [route.handler for route in model.routes]
-    todo += [fn for fn in project.functions.values() if model.is_dependency(fn)]
-    todo += serving_coroutines(model)
-    seen: set[int] = set()
-    while todo:
-        fn = todo.pop()
-        if id(fn.node) in seen:
-            continue
-        seen.add(id(fn.node))
-        for site in model.callgraph.calls_of(fn):
-            callee = project.function(site.target)
-            if callee is not None and id(callee.node) not in seen:
-                todo.append(callee)
-    return seen
-
-
-def _outside_requests(ctx: FileContext) -> bool:
-    """Is the current code outside request handling (startup, a `launch()` function,
-    module level)? Functions defined inside a serving function count as serving."""
-    serving = _serving_functions(ctx.model)
-    fn: Function | None = ctx.function()
-    while fn is not None:
-        if id(fn.node) in serving:
-            return False
-        fn = fn.parent
-    return True
 
 
 def _is_request(ctx: FileContext, expr: ast.AST) -> bool:
@@ -590,7 +550,7 @@ def sensitive_data_logged(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
                 break
     if not found:
         return
-    if shown == "print" and _outside_requests(ctx):
+    if shown == "print" and outside_requests(ctx):
         # Output for the operator (gradio's `launch()` prints the private write link),
         # yet stdout still ends up in the container's logs: advice, not a warning.
         yield Report(

@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from fastapi_architect.model.astutil import argument, const_str, keyword
-from fastapi_architect.model.project import ClassInfo
+from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.project import ClassInfo, Module
 from fastapi_architect.model.types import infer_type
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.finding import Severity
+from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._orm import is_test_module
 from fastapi_architect.review.rules.security._common import (
     FIELD_FUNCS,
     NOT_CREDENTIAL_PREFIXES,
@@ -171,8 +174,9 @@ def _mask(value: str) -> bool:
     return _MASK_RE.fullmatch(value.strip()) is not None
 
 
-def secret_value(name: str, value: str) -> bool:
-    """Is this literal a secret (not a label, path, header name or message) for this name?"""
+def secret_value(name: str, value: str, *, stand_ins: bool = False) -> bool:
+    """Is this literal a secret (not a label, path, header name or message) for this name?
+    With `stand_ins`, a stand-in (`_DUMMY_SECRET = "dummy_secret"`) counts as one too."""
     v = value.strip()
     if not v:
         return False
@@ -180,6 +184,10 @@ def secret_value(name: str, value: str) -> bool:
         return True
     if _mask(v):
         return False  # `_REDACTED_PASSWORD = "<redacted>"`: shown in place of a secret
+    if not stand_ins and _stand_in(name, v):
+        # `_DUMMY_SECRET = "dummy_secret"`: hashed to equalize login timing, or a test
+        # double's password; both the name and the value say it is no credential.
+        return False
     if _placeholder(v):
         # A placeholder ships as the secret when nobody sets the variable; for a key
         # issued by another service it is only a dummy the service rejects.
@@ -198,10 +206,15 @@ def secret_value(name: str, value: str) -> bool:
         # An attribute key or URN (`"gen_ai.usage.input_tokens"`,
         # `"urn:ietf:params:oauth:token-type:access_token"`), or a `__sentinel__`.
         return False
-    if _spells_name(name, v):
-        return False  # `CSRF_TOKEN_KEY = "csrftoken"`: the name of the field
     if _issued_credential(name) and _plain_label(name, v):
         return False  # `token="ui-token"`, `api_key="fake-api-key"`: not a provider key
+    if _EXCLAIMED_RE.fullmatch(v):
+        # The secret word with an exclamation mark (`"!secret"`, `"secret!"`): a chosen
+        # secret, not the name of a field. Template, query and field syntax around the
+        # word (`"{api_key}"`, `"?access_token"`, `"password[]"`) still makes a label.
+        return True
+    if _spells_name(name, v):
+        return False  # `CSRF_TOKEN_KEY = "csrftoken"`: the name of the field
     # A label: the value repeats the secret word of the name (`ACCESS_TOKEN =
     # "access_token"`, `fb_api_key = "api_key"`, `"password"` as an OAuth2 grant type).
     # `POSTGRES_PASSWORD = "postgres"` repeats a word too, but not the secret one.
@@ -216,6 +229,10 @@ def secret_value(name: str, value: str) -> bool:
 _KEY_PATH_RE = re.compile(r"[a-z][a-z0-9_\-]*(?:[.:][a-z][a-z0-9_\-]*)+")
 _SENTINEL_RE = re.compile(r"__\w+__")
 _LABEL_RE = re.compile(r"[a-z]+(?:[-_ ][a-z]+)*")
+# A word led or followed by exclamation marks (khoj's `"!secret"`): no label has them.
+_EXCLAIMED_RE = re.compile(r"!+\w+|\w+!+")
+# Words that make a name and a value a stand-in (`_DUMMY_SECRET = "dummy_secret"`).
+_STAND_IN_WORDS = frozenset({"dummy", "fake"})
 # Credentials a service issues (API keys, tokens) are random strings; the ones people
 # choose (passwords, signing secrets) may be plain words, and then they are the bug.
 _ISSUED_KEYWORDS: tuple[tuple[str, ...], ...] = (("token",), ("api", "key"), ("apikey",))
@@ -279,6 +296,89 @@ def _issued_credential(name: str) -> bool:
     return name_matches(
         name, _ISSUED_KEYWORDS, _SECRET_TAILS, _NOT_SECRET_PREFIXES
     ) and not name_matches(name, _CHOSEN_KEYWORDS, _SECRET_TAILS, _NOT_SECRET_PREFIXES)
+
+
+def _stand_in(name: str, value: str) -> bool:
+    """Both the name and the value say dummy or fake (`_DUMMY_SECRET = "dummy_secret"`);
+    the value is lowercase words, without the digits or capitals a real secret holds."""
+    return (
+        not _STAND_IN_WORDS.isdisjoint(name_words(name))
+        and _LABEL_RE.fullmatch(value) is not None
+        and not _STAND_IN_WORDS.isdisjoint(re.split(r"[-_ ]", value))
+    )
+
+
+def _used_as_secret(ctx: FileContext, name: str) -> bool:
+    """Does code outside the tests use the module constant `name` of this module as a
+    secret: as the value or fallback of a setting named like a secret (`SECRET_KEY =
+    os.getenv("SECRET_KEY", _DUMMY_SECRET)`, `... or _DUMMY_SECRET`, a field default),
+    as the default of an environment read of such a variable, passed as a keyword named
+    like one (`secret_key=_DUMMY_SECRET`) or as the key of `jwt.encode`/`jwt.decode`?"""
+    qualname = f"{ctx.module.name}.{name}"
+    project = ctx.project
+    return any(
+        project.resolve(module, expr) == qualname
+        for module, expr in project_index(ctx.model, _secret_slots).get(name, ())
+    )
+
+
+def _secret_slots(model: AppModel) -> dict[str, list[tuple[Module, ast.expr]]]:
+    """The names and attributes found in secret slots (see `_used_as_secret`) outside the
+    tests, by their last name."""
+    found: dict[str, list[tuple[Module, ast.expr]]] = {}
+    for module in model.project.modules.values():
+        if is_test_module(module):
+            continue
+        for node in ast.walk(module.tree):
+            for expr in _slot_values(module, node):
+                if isinstance(expr, (ast.Name, ast.Attribute)):
+                    key = expr.id if isinstance(expr, ast.Name) else expr.attr
+                    found.setdefault(key, []).append((module, expr))
+    return found
+
+
+def _slot_values(module: Module, node: ast.AST) -> Iterator[ast.expr]:
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if any(
+            _secret_name(t.id if isinstance(t, ast.Name) else t.attr)
+            for t in targets
+            if isinstance(t, (ast.Name, ast.Attribute))
+        ):
+            yield from _stored_values(node.value)
+    elif isinstance(node, ast.Call):
+        for kw in node.keywords:
+            if kw.arg is not None and kw.arg not in _DOC_KEYWORDS and _secret_name(kw.arg):
+                yield from _stored_values(kw.value)
+        env_name = const_str(node.args[0]) if node.args else None
+        if env_name and _secret_name(env_name):
+            yield from _stored_values(node)
+        if call_name(node) in ("encode", "decode") and module.imports_anything("jwt", "jose"):
+            key = argument(node, 1, "key")
+            if key is not None:
+                yield key
+
+
+def _stored_values(value: ast.expr) -> Iterator[ast.expr]:
+    """What a value stores, seen through `... or fallback`, `Field(default=...)` and the
+    default of an environment read (`os.getenv("X", default)`, `config("X", default=...)`)."""
+    yield value
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+        yield from _stored_values(value.values[-1])
+    elif isinstance(value, ast.Call):
+        name = call_name(value)
+        if (
+            name == "Field"
+            or name in ("getenv", "get", "setdefault")
+            or (name or "").lower().endswith("config")
+        ):
+            default = keyword(value, "default")
+            if default is None and name != "Field" and len(value.args) > 1:
+                default = value.args[1]
+            elif default is None and name == "Field" and value.args:
+                default = value.args[0]
+            if default is not None:
+                yield default
 
 
 def _plain_label(name: str, value: str) -> bool:
@@ -414,9 +514,16 @@ def hardcoded_secret(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     template's default), empty strings, names that are not secrets (`token_url`,
     `TOKEN_TYPE`, `password_min_length`, `SECRET_KEY_NAME = "X-API-Key"`), values that
     are paths, header names, environment variable names, messages or labels
-    (`ACCESS_TOKEN = "access_token"`, `CSRF_TOKEN_KEY = "csrftoken"`, Enum members),
+    (`ACCESS_TOKEN = "access_token"`, `CSRF_TOKEN_KEY = "csrftoken"`, Enum members; a
+    value that adds exclamation marks to the word is no label: `"!secret"` is reported,
+    `"{api_key}"`, `"?access_token"` and `"password[]"` are labels),
     attribute keys and URNs (`INPUT_TOKEN_KEY = "gen_ai.usage.input_tokens"`),
-    `__sentinel__` values, DSNs whose password is a template
+    `__sentinel__` values, stand-ins whose name and value both say so
+    (`_DUMMY_SECRET = "dummy_secret"`, hashed to make a failed login take as long as a
+    wrong password; `DUMMY_PASSWORD = "hunter2"` and `SECRET_KEY = "dummy-key"` are
+    still reported, and so is a stand-in constant that the code uses as a secret: the
+    fallback of `SECRET_KEY = os.getenv("SECRET_KEY", _DUMMY_SECRET)`, a secret field's
+    default, `secret_key=_DUMMY_SECRET`, the key of `jwt.encode`), DSNs whose password is a template
     (`postgresql://user:${PASSWORD}@...`) or absent, and files under `tests/`,
     `testing/`, `test_*.py`, `conftest.py` and modules that define pytest fixtures. API keys and tokens are issued by a
     service as random strings, so in those slots (not in passwords or signing secrets)
@@ -510,7 +617,15 @@ def _secret_assigned(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     if where == "function":
         return
     for name in names:
-        if not _secret_name(name) or not secret_value(name, literal):
+        if not _secret_name(name):
+            continue
+        if not secret_value(name, literal) and not (
+            # `_DUMMY_SECRET = "dummy-secret"` is a stand-in until it becomes the fallback
+            # of a secret: `SECRET_KEY = os.getenv("SECRET_KEY", _DUMMY_SECRET)`.
+            where == "module"
+            and secret_value(name, literal, stand_ins=True)
+            and _used_as_secret(ctx, name)
+        ):
             continue
         if source == "fallback":
             message = f"`{name}` falls back to a hard-coded secret"

@@ -27,11 +27,14 @@ from fastapi_architect.review.rules.auth import (
 )
 from fastapi_architect.review.rules.security._common import (
     NOT_CREDENTIAL_PREFIXES,
+    at_startup,
     call_name,
     evaluate,
     in_tests,
     keyword_hits,
+    literal_string,
     local_value,
+    module_constant,
     name_words,
     show_code,
 )
@@ -69,12 +72,49 @@ def _branches(ctx: FileContext, node: ast.AST) -> Iterator[tuple[ast.expr, bool]
 
 def _dev_only(ctx: FileContext, node: ast.AST) -> bool:
     """Runs only in development: in the body of `if settings.DEBUG:` /
-    `if settings.ENVIRONMENT == "local":`, or in the `else` of `if settings.is_production:`."""
+    `if settings.ENVIRONMENT == "local":` / `if in_debug_mode():`, or in the `else` of
+    `if settings.is_production:`."""
+
+    def dev(test: ast.expr) -> bool:
+        return dev_only_test(test) or _dev_predicate(ctx, test)
+
     return any(
-        (dev_only_test(test) or _negated(test, _prod_only_test))
+        (dev(test) or _negated(test, _prod_only_test))
         if in_body
-        else (_prod_only_test(test) or _negated(test, dev_only_test))
+        else (_prod_only_test(test) or _negated(test, dev))
         for test, in_body in _branches(ctx, node)
+    )
+
+
+_DEV_MODE_WORDS = frozenset({"debug", "dev", "develop", "development"})
+_ENV_READS = frozenset({"os.getenv", "os.environ"})
+
+
+def _dev_predicate(ctx: FileContext, test: ast.expr) -> bool:
+    """`in_debug_mode()`, `is_dev()`: a call of a project function named for debug or
+    development mode that reads the environment (`os.getenv`, `os.environ`), itself or
+    through a project function it calls (khoj's `is_env_var_true("KHOJ_DEBUG")`)."""
+    if not isinstance(test, ast.Call):
+        return False
+    project = ctx.project
+    fn = project.function(resolve_callee(project, ctx.module, test.func, ctx.function()))
+    if fn is None or _DEV_MODE_WORDS.isdisjoint(name_words(fn.name)):
+        return False
+    if _reads_environment(ctx, fn):
+        return True
+    for sub in walk(fn.node):
+        if isinstance(sub, ast.Call):
+            callee = project.function(resolve_callee(project, fn.module, sub.func, fn))
+            if callee is not None and callee is not fn and _reads_environment(ctx, callee):
+                return True
+    return False
+
+
+def _reads_environment(ctx: FileContext, fn: Function) -> bool:
+    return any(
+        isinstance(sub, (ast.Name, ast.Attribute))
+        and ctx.project.resolve(fn.module, sub, fn) in _ENV_READS
+        for sub in walk(fn.node)
     )
 
 
@@ -496,6 +536,27 @@ def _normalized_copy(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
     return False
 
 
+def _literal_constant(ctx: FileContext, expr: ast.expr) -> bool:
+    """A module-level constant bound to a string literal (`DEFAULT_API_KEY =
+    "argilla.apikey"`, in this module or imported): it counts like the literal."""
+    found = module_constant(ctx, expr)
+    return found is not None and literal_string(found[1]) is not None
+
+
+def _stored_against_constant(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
+    """`user.api_key == DEFAULT_API_KEY` in startup code (argilla warns that the default
+    user kept the default key): a hard-coded constant compared with a value that does
+    not come with the request (not a parameter, not `request.headers`), in code that
+    runs only at startup (module level, a lifespan, a startup handler, a function only
+    they call). Nobody can time a guess, as with a literal (`settings.API_KEY ==
+    "changeme"`); compared with a presented key, or anywhere else (an authentication
+    backend, a Starlette endpoint), it is reported."""
+    for constant, other in ((left, right), (right, left)):
+        if _literal_constant(ctx, constant) and not _presented(ctx, other):
+            return at_startup(ctx)
+    return False
+
+
 def _sql_expression(ctx: FileContext, node: ast.Compare) -> bool:
     """`User.api_key == api_key` builds a SQL clause (a class attribute, or inside
     `.where()`/`.filter()`): the database compares, not Python."""
@@ -546,7 +607,10 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     `max_tokens`, `next_page_token`, `len(token)`), locals computed by another call
     (`signature = inspect.signature(fn)`), tokens that coordinate work rather than
     authenticate (`reservation.token`, `lock_token`, `cached_signature`), the same field
-    of two records (`current_session.token != session.token`), two plain parameters of
+    of two records (`current_session.token != session.token`), a module constant bound
+    to a literal compared with a value the request does not present in code that runs
+    only at startup (`user.api_key == DEFAULT_API_KEY` in a check the lifespan or a
+    startup handler calls, and that nothing else calls), two plain parameters of
     the function (no `Header()`/`Depends()` marker; or locals whose every assignment
     copies one of them or sets `None`) named only as credentials, the locals included
     (`external_token != token`: two credentials of one request, compared to skip a
@@ -603,7 +667,7 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
         return
     if _same_field(left, right) or _presented_pair(ctx, left, right):
         return
-    if _normalized_copy(ctx, left, right):
+    if _normalized_copy(ctx, left, right) or _stored_against_constant(ctx, left, right):
         return
     if _sql_expression(ctx, node) or in_tests(ctx):
         return
@@ -805,7 +869,9 @@ def debug_or_reload_enabled(node: ast.Call, ctx: FileContext) -> Iterator[Report
 
     Not reported: values read from settings (`debug=settings.DEBUG`,
     `reload=settings.RELOAD`), calls in a development branch (`if settings.DEBUG:`,
-    `if settings.ENVIRONMENT == "local":`), `uvicorn.run` in a development script
+    `if settings.ENVIRONMENT == "local":`, `if in_debug_mode():` when that project
+    function is named for debug or development mode and reads `os.getenv`/`os.environ`,
+    itself or through a project function it calls), `uvicorn.run` in a development script
     (`run.py`/`dev.py`/`scripts/` beside the package, under `if __name__ ==
     "__main__":`, or a function named `dev`/`run_dev`/`debug_server`), and test files.
     `host="0.0.0.0"` alone is not reported either: a server in a container must bind
