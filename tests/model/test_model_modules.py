@@ -216,3 +216,30 @@ def test_a_namespace_module_does_not_shadow_an_outside_module(
         "requests.get",
         "app.services.requests.build_request",
     ]
+
+
+def test_a_package_shadows_the_module_file_beside_it(tmp_path: Path) -> None:
+    # `pkg/utils.py` next to `pkg/utils/`: Python imports the package, never the file
+    # (argilla-server ships both). The package must get the name, or calls resolve into
+    # dead code (discovery lists a folder's packages before its files).
+    from fastapi_architect.config import Config
+    from fastapi_architect.review.engine import load_model
+
+    pkg = tmp_path / "pkg"
+    (pkg / "utils").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "utils.py").write_text("def parse(x):\n    return int(x)\n")
+    (pkg / "utils" / "__init__.py").write_text("from .params import parse\n")
+    (pkg / "utils" / "params.py").write_text("def parse(x):\n    return int(x)\n")
+    (pkg / "main.py").write_text(
+        "from pkg.utils import parse\n\ndef handler(v):\n    return parse(v)\n"
+    )
+    model = load_model([tmp_path], Config())
+    assert model.project.modules["pkg.utils"].relpath == "pkg/utils/__init__.py"
+    handler = model.project.function("pkg.main.handler")
+    assert handler is not None
+    targets = [site.target for site in model.callgraph.calls_of(handler)]
+    assert targets == ["pkg.utils.params.parse"]
+    # The shadowed file is still reviewed, under a name of its own.
+    shadowed = [m for m in model.project.module_list if m.relpath == "pkg/utils.py"]
+    assert len(shadowed) == 1
