@@ -1435,6 +1435,12 @@ def _classify_file(
             return "Blocking file I/O", (
                 f"; read with `await {uploads[0]}.read(size)` (and write with `aiofiles`)"
             )
+        if name.startswith("shutil."):
+            # No async library removes, copies or moves a whole tree: run it in a thread.
+            return "Blocking file I/O", (
+                f"; run it in a worker thread (`await anyio.to_thread.run_sync({name}, ...)`"
+                " or `await run_in_threadpool(...)`)"
+            )
         return "Blocking file I/O", "; use `aiofiles`, `anyio.open_file` or `anyio.Path`"
     owner, _, method = name.rpartition(".")
     if owner in _PATH_TYPES and method in _PATH_IO:
