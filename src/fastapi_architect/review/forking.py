@@ -88,9 +88,11 @@ class SharedRange:
 
     Each side publishes an index before working on it, and only the child writes the
     front and only the parent the back, so no lock is needed. A side that reads a stale
-    counter of the other can take the index where they meet a second time (the work is
-    then done twice, and its results are the same), but no index is ever left out.
-    Create it before the fork: the counters live in shared memory.
+    counter of the other can take an index where they meet a second time (the work is
+    then done twice, its results are the same and the caller merges them): in sequential
+    order only the meeting index, but Python has no memory fence, and x86 may let each
+    side's read pass its own earlier write, so under load a few more. No index is ever
+    left out. Create it before the fork: the counters live in shared memory.
     """
 
     def __init__(self, size: int) -> None:
