@@ -1235,6 +1235,8 @@ _SENDS = frozenset({"commit", "flush"})
 _WRITE_SQL = re.compile(
     r"^\s*(insert|update|delete|merge|replace|upsert|notify|truncate)\b", re.IGNORECASE
 )
+# Schema statements (DDL): no rows are read, one per item is a migration step.
+_SCHEMA_SQL = re.compile(r"^\s*(create|alter|drop)\b", re.IGNORECASE)
 # The first word of a project call that hands the session to a command.
 _COMMAND_VERBS = frozenset(
     {
@@ -1281,16 +1283,24 @@ def _chained_on(expr: ast.expr | None, name: str) -> bool:
     return isinstance(root, ast.Name) and root.id == name
 
 
-def _write_statement(st: OrmState, fn: Function | None, expr: ast.expr, depth: int = 0) -> bool:
+def _write_statement(
+    st: OrmState, fn: Function | None, expr: ast.expr, depth: int = 0, *, schema: bool = False
+) -> bool:
     """Is `expr` an INSERT/UPDATE/DELETE (or upsert) statement: a chain built on a write
     constructor (`insert(T).values(...).on_conflict_do_update(...)`), raw SQL that
-    writes (`text("DELETE FROM ...")`, `NOTIFY`), or a local bound only to those and to
+    writes (`text("DELETE FROM ...")`, `NOTIFY`) or changes the schema (`CREATE`,
+    `ALTER`, `DROP`: no rows are read), or a local bound only to those and to
     chains on itself (`if override: stmt = stmt.on_conflict_do_update(...)`: refining a
-    write statement keeps it a write)?"""
+    write statement keeps it a write), or what a project helper returns on every path
+    (`_operation_sql(db, op)` returning `f"CREATE TABLE ..."` or `f"ALTER TABLE ..."`,
+    also through further such helpers)? A parameter of `fn` is none of these, whatever
+    `fn` binds it to on some path (`if sql is None: sql = text("UPDATE ...")`): the
+    caller may pass a `SELECT`. Schema statements count only with `schema`: for the
+    statement a loop sends itself, not as a write that a read guards or precedes."""
     if isinstance(expr, ast.Await):
         expr = expr.value
     if isinstance(expr, ast.Name):
-        if fn is None or depth > 2:
+        if fn is None or depth > 2 or any(p.arg == expr.id for p, _ in parameters(fn.node)):
             return False
         bindings = [
             value
@@ -1298,11 +1308,12 @@ def _write_statement(st: OrmState, fn: Function | None, expr: ast.expr, depth: i
             if not _chained_on(value, expr.id)
         ]
         return bool(bindings) and all(
-            value is not None and _write_statement(st, fn, value, depth + 1) for value in bindings
+            value is not None and _write_statement(st, fn, value, depth + 1, schema=schema)
+            for value in bindings
         )
     sql = _sql_text(expr)
     if sql is not None:
-        return _WRITE_SQL.match(sql) is not None
+        return _WRITE_SQL.match(sql) is not None or (schema and _SCHEMA_SQL.match(sql) is not None)
     root: ast.expr = expr
     while (
         isinstance(root, ast.Call)
@@ -1314,7 +1325,30 @@ def _write_statement(st: OrmState, fn: Function | None, expr: ast.expr, depth: i
         return False
     name = last_name(ast.unparse(root.func))
     # A project's own builder named for the write (`insert_on_conflict(values, table=T)`).
-    return name in _WRITE_CONSTRUCTORS or name.lstrip("_").split("_")[0] in _WRITE_BUILDERS
+    if name in _WRITE_CONSTRUCTORS or name.lstrip("_").split("_")[0] in _WRITE_BUILDERS:
+        return True
+    return root is expr and _returns_write(st, fn, expr, depth, schema)
+
+
+def _returns_write(
+    st: OrmState, fn: Function | None, call: ast.Call, depth: int, schema: bool
+) -> bool:
+    """Is `call` a call to a project function every `return` of which gives a statement
+    that writes or changes the schema (`_write_statement`)? A helper returning a
+    `SELECT` on any path is a read."""
+    if fn is None or depth > 3 or not isinstance(call.func, (ast.Name, ast.Attribute)):
+        return False
+    callee = st.project.function(resolve_callee(st.project, fn.module, call.func, fn))
+    if callee is None or callee is fn:
+        return False
+    key = (f"FAA402-returns-write-{depth}-{schema}", id(callee.node))
+    if key not in st.memo:
+        returns = [n.value for n in body_nodes(callee.node) if isinstance(n, ast.Return)]
+        st.memo[key] = bool(returns) and all(
+            value is not None and _write_statement(st, callee, value, depth + 1, schema=schema)
+            for value in returns
+        )
+    return bool(st.memo[key])
 
 
 def _statement_of(call: ast.Call) -> ast.expr | None:
@@ -1333,14 +1367,17 @@ def _writing_query(
     fn: Function | None,
     call: ast.Call,
     parent_of: Callable[[int], ast.AST | None],
+    *,
+    schema: bool = False,
 ) -> bool:
     """A session "query" call that writes: `session.execute(insert(T)...)` (also
     through a local), `session.scalar(update(T)...returning(...))`, raw SQL that
-    writes, or a legacy `session.query(T).filter(...).delete()`/`.update({...})`."""
+    writes, or a legacy `session.query(T).filter(...).delete()`/`.update({...})`; with
+    `schema`, also one that changes the schema (`_write_statement`)."""
     if isinstance(call.func, ast.Attribute) and call.func.attr == "query":
         return query_chain(call, parent_of)[1] in _QUERY_WRITES
     statement = _statement_of(call)
-    return statement is not None and _write_statement(st, fn, statement)
+    return statement is not None and _write_statement(st, fn, statement, schema=schema)
 
 
 def _session_argument(st: OrmState, fn: Function, call: ast.Call) -> bool:
@@ -2185,7 +2222,7 @@ def _result_written(st: OrmState, fn: Function, call: ast.Call) -> bool:
 
 
 def _sql_parameters(
-    st: OrmState, caller: Function | None, fn: Function, call: ast.Call
+    st: OrmState, caller: Function | None, fn: Function, call: ast.Call, *, schema: bool = False
 ) -> frozenset[str]:
     """The parameters of the wrapper `fn` that `call` (in `caller`) passes SQL that
     writes (`_write_statement`): `db.execute("UPDATE wallets SET ...", values)` against
@@ -2197,7 +2234,7 @@ def _sql_parameters(
     return frozenset(
         name
         for name, value in passed_arguments(fn, call).items()
-        if _write_statement(st, caller, value)
+        if _write_statement(st, caller, value, schema=schema)
     )
 
 
@@ -2272,8 +2309,13 @@ def _first_read_query(
     values = literal_arguments(fn, call) if call is not None else {}
     dead = {id(n) for n in walk_nodes(list(dead_statements(fn.node.body, values)))}
     sql = _sql_parameters(st, caller, fn, call) if call is not None else frozenset()
+    ddl = (
+        _sql_parameters(st, caller, fn, call, schema=True) - sql
+        if call is not None
+        else frozenset()
+    )
     key = ("FAA402-read-written" if written else "FAA402-read", id(fn.node))
-    cached = not dead and not sql
+    cached = not dead and not sql and not ddl
     if cached and key in st.memo:
         found = st.memo[key]
         return found if isinstance(found, tuple) else None
@@ -2295,6 +2337,10 @@ def _first_read_query(
             continue
         if hit is None:
             continue
+        if _passes_sql(st, fn, node, ddl) or _writing_query(
+            st, fn, node, _tree(st, fn).parents.get, schema=True
+        ):
+            continue  # changes the schema: reads no rows, and is no write a read is part of
         if wrote and items & _item_names(st, fn, node):
             continue  # reloads what was just written
         if _guards_write(st, fn, node, body[order[id(node)] + 1 :]):
@@ -2348,8 +2394,12 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     count: a statement that writes (`insert()`/`update()`/`delete()` chains, upserts,
     a project builder named for the write such as `insert_on_conflict(values, ...)`,
     raw `INSERT`/`UPDATE`/`DELETE`/`NOTIFY` SQL, `session.query(...).delete()`, also
-    when refined under an `if` as `stmt = stmt.where(...)`), in the loop or as a
-    helper's only query, is row-by-row writing (FAA409's concern), also when the
+    when refined under an `if` as `stmt = stmt.where(...)`, or SQL returned by a project
+    helper whose every `return` is such a statement), in the loop or as a helper's only
+    query, is row-by-row writing (FAA409's concern), and schema statements (raw
+    `CREATE`/`ALTER`/`DROP` SQL, one migration step per item) are not reads either,
+    though no write that makes a read before or after them part of it; also
+    when the
     loop hands the SQL to a project wrapper that passes it on to the session as is or
     through `text()` and a rewrite that returns it (`db.execute("UPDATE ...", values)`
     with `self.conn.execute(text(self.rewrite_query(query)), values)` in `execute`;
@@ -2454,7 +2504,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         return  # builds a subquery for one statement after the loop
     if hit is not None and _advisory_lock(node):
         return  # `pg_advisory_xact_lock(:key)`: one lock per key is the point
-    if hit is not None and _writing_query(st, fn, node, _stack_parent(ctx.stack)):
+    if hit is not None and _writing_query(st, fn, node, _stack_parent(ctx.stack), schema=True):
         return  # one INSERT/UPDATE/DELETE per item: row-by-row writing (FAA409), not a read
     message_head: str
     batches: list[ast.expr] = []

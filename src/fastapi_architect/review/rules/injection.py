@@ -1244,8 +1244,18 @@ class Analysis:
             for loop in self._loops_binding(name, use):
                 if name in _int_targets(loop.target, loop.iter):
                     continue  # `for i, row in enumerate(rows)`: `i` is a number
-                # `for column in COLUMNS`: elements of a fixed collection.
-                if self._local_root(loop.iter) or not self.safe(loop.iter, depth + 1, safe_names):
+                # `for column in COLUMNS`: elements of a fixed collection; so are those of
+                # a local list (not a parameter) whose every binding and store is safe
+                # (`indexes = ["id", "user"]`, then `for index in indexes`), which `safe`
+                # of the name checks. Other local roots (`row.items`) may hold anything.
+                own_list = (
+                    isinstance(loop.iter, ast.Name)
+                    and loop.iter.id not in facts.params
+                    and not self._shared_list(loop.iter.id)
+                )
+                if (self._local_root(loop.iter) and not own_list) or not self.safe(
+                    loop.iter, depth + 1, safe_names
+                ):
                     return False
             # A rebinding that reads the name itself (`template = f"NOT {template}"`) is
             # safe when every binding is, assuming the name is.
@@ -1435,6 +1445,38 @@ class Analysis:
             and qualname.startswith("sqlalchemy.")
             and last_name(qualname) in _SCHEMA_CLASSES
         )
+
+    def _shared_list(self, name: str) -> bool:
+        """Can the local list `name` be filled other than by the function's own
+        statements, which `safe` of the name checks? It can unless every read of it is
+        a loop over it, a test (`if cols`, `"c" in cols`), an item (`cols[0]`), a method
+        call other than a dunder (`cols.append(x)`, a store `_stores` follows) or an
+        argument of a read-only builtin (`len(cols)`, `", ".join(cols)`): passed to a
+        helper (`add_extra(cols, extra)`), kept in a container (`{"c": cols}`), bound
+        to another name (`add = cols.append`) or used by a nested function, it may be
+        filled there (memoized per function)."""
+        fn = self.fn
+        if fn is None:
+            return True
+        key = (f"FAA307-shared-{name}", id(fn.node))
+        found = self.st.memo.get(key)
+        if isinstance(found, bool):
+            return found
+        shared = False
+        todo: list[tuple[ast.AST, ast.AST | None, bool]] = [(s, None, False) for s in fn.node.body]
+        while todo and not shared:
+            node, up, nested = todo.pop()
+            for child in ast.iter_child_nodes(node):
+                if (
+                    isinstance(child, ast.Name)
+                    and child.id == name
+                    and (nested or not _read_only_use(node, child, up))
+                ):
+                    shared = True
+                    break
+                todo.append((child, node, nested or isinstance(child, _SCOPE_NODES)))
+        self.st.memo[key] = shared
+        return shared
 
     def _loops_binding(self, name: str, use: ast.AST | None) -> list[ast.For | ast.AsyncFor]:
         """The `for` loops of the function that bind `name` and can reach `use`: those
@@ -2194,6 +2236,66 @@ def _identifier(before: str, after: str) -> bool:
 # Methods that put their arguments into the container they are called on; the first
 # three are also followed by `FunctionFacts.appends`.
 _APPENDS = frozenset({"append", "extend", "insert"})
+
+_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+# Builtins that read a list without keeping or changing it (`len(cols)`, `sorted(cols)`).
+_READ_ONLY_BUILTINS = frozenset(
+    {
+        "all",
+        "any",
+        "enumerate",
+        "frozenset",
+        "len",
+        "list",
+        "max",
+        "min",
+        "print",
+        "reversed",
+        "set",
+        "sorted",
+        "str",
+        "tuple",
+        "zip",
+    }
+)
+
+
+def _read_only_use(parent: ast.AST, name: ast.Name, grandparent: ast.AST | None) -> bool:
+    """Is this use of a local list one that cannot fill it from elsewhere (see
+    `Analysis._shared_list`)? A store or deletion of the name itself is a binding,
+    which `safe` checks."""
+    if not isinstance(name.ctx, ast.Load):
+        return True
+    if isinstance(parent, (ast.For, ast.AsyncFor, ast.comprehension)):
+        return name is parent.iter
+    if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+        return name is parent.test
+    if isinstance(parent, (ast.Compare, ast.BoolOp, ast.UnaryOp)):
+        return True  # `"c" in cols`, `not cols`
+    if isinstance(parent, ast.Subscript):
+        return name is parent.value  # `cols[0]`: an element, not the list
+    if isinstance(parent, ast.Attribute):
+        # `cols.append(x)` (followed by `_stores`), `cols.copy()`; not `cols.__iadd__(x)`
+        # nor a bound method kept for later (`add = cols.append`).
+        return (
+            not parent.attr.startswith("__")
+            and isinstance(grandparent, ast.Call)
+            and grandparent.func is parent
+        )
+    if isinstance(parent, ast.Call) and any(name is a for a in parent.args):
+        func = parent.func
+        if isinstance(func, ast.Name):
+            return func.id in _READ_ONLY_BUILTINS
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr == "join"
+            and isinstance(func.value, ast.Constant)
+            and isinstance(func.value.value, str)
+        )
+    return False
+
+
 _ADDING_METHODS = _APPENDS | frozenset(
     {"add", "update", "setdefault", "__setitem__", "appendleft", "extendleft"}
 )

@@ -17,6 +17,7 @@ dependencies wherever they are.
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -2057,6 +2058,171 @@ def _optional_call(ctx: ProjectContext, fn: Function, stack: list[ast.AST]) -> b
     return False
 
 
+def _request_names(ctx: ProjectContext, fn: Function) -> frozenset[str]:
+    """The names of `fn` that hold request data: its parameters not declared with
+    `Depends()`/`Security()` (the body, the query, `request`), and the locals assigned
+    from an expression that reads one (`body = await request.json()`, `auth =
+    route["auth"]`), to a fixed point. A dependency's value (settings, a session) is not
+    request data, nor is the application's configuration reached from the request
+    (`request.app.state.settings`, see `_reads`), nor what a dependency called
+    directly returns (`user = await require_user(request, token)`)."""
+    injected = {site.param for site in param_sites(ctx.project, fn)}
+    args = fn.node.args
+    names = {
+        a.arg
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
+        if a is not None and a.arg not in injected
+    }
+    bindings: list[tuple[ast.AST, ast.AST]] = []
+    todo: list[ast.AST] = [s for s in fn.node.body if not isinstance(s, _SCOPES)]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Assign):
+            bindings.extend((t, node.value) for t in node.targets)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+            if node.value is not None:
+                bindings.append((node.target, node.value))
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            bindings.append((node.target, node.iter))
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            bindings.append((node.optional_vars, node.context_expr))
+        todo.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, _SCOPES))
+    bindings = [(t, v) for t, v in bindings if not _calls_dependency(ctx, fn, v)]
+    changed = True
+    while changed:
+        changed = False
+        for target, value in bindings:
+            if not _reads(value, names):
+                continue
+            for n in ast.walk(target):
+                if isinstance(n, ast.Name) and n.id not in names:
+                    names.add(n.id)
+                    changed = True
+    return frozenset(names)
+
+
+def _calls_dependency(ctx: ProjectContext, fn: Function, expr: ast.AST) -> bool:
+    """Does the expression call a dependency (`await require_user(request, token)`)?"""
+    project = ctx.project
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+            callee = project.function(project.resolve(fn.module, node.func, fn))
+            if callee is not None and ctx.model.is_dependency(callee):
+                return True
+    return False
+
+
+def _reads(expr: ast.AST, names: set[str] | frozenset[str]) -> bool:
+    """Does the expression read one of `names`, other than to reach the application's
+    configuration (`request.app`, `request.state`, `request.scope["app"]`)?"""
+    todo = [expr]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name) and node.id in names:
+            return True
+        if _app_config(node, names):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _app_config(node: ast.AST, names: set[str] | frozenset[str]) -> bool:
+    """`request.app`, `request.state`, `request.scope["app"]` of a request name."""
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.slice, ast.Constant)
+        and node.slice.value == "app"
+    ):
+        node = node.value
+        attrs: tuple[str, ...] = ("scope",)
+    else:
+        attrs = ("app", "state")
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr in attrs
+        and isinstance(node.value, ast.Name)
+        and node.value.id in names
+    )
+
+
+def _conditional(stack: list[ast.AST]) -> bool:
+    """Is the last node of `stack` in a branch of an `if` (or conditional expression)
+    rather than outside any, or in its test?"""
+    for node, child in itertools.pairwise(stack):
+        if isinstance(node, ast.If) and any(child is b for b in (*node.body, *node.orelse)):
+            return True
+        if isinstance(node, ast.IfExp) and (child is node.body or child is node.orelse):
+            return True
+    return False
+
+
+def _calls_of(ctx: ProjectContext, fn: Function, nodes: list[ast.AST], callee: Function) -> bool:
+    project = ctx.project
+    for top in nodes:
+        for node in ast.walk(top):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, (ast.Name, ast.Attribute))
+                and project.function(project.resolve(fn.module, node.func, fn)) is callee
+            ):
+                return True
+    return False
+
+
+def _per_request_call(
+    ctx: ProjectContext,
+    fn: Function,
+    callee: Function,
+    stack: list[ast.AST],
+    memo: dict[int, frozenset[str]],
+) -> bool:
+    """Does the call run only in one branch of its innermost `if` (or conditional
+    expression), whose test reads request data (`if body.get("auth") == "user": await
+    require_user(...)`)? The dependency is needed only for some requests, which a
+    `Depends()` parameter cannot express: it would run on every request. Only the
+    innermost condition decides: a call in the test of an `if` nested in such a branch
+    (`if user: ... if get_settings().flag:`) is still reported. A test on configuration
+    (`if settings.AUTH_ENABLED:`) does not count: a dependency can read the setting
+    itself. Nor does a branch whose other one calls the same dependency too, or only
+    returns or raises (`if request.method == "OPTIONS": return {} else: ...`, like an
+    early `return`), nor a call of a dependency the function also calls outside any
+    branch."""
+    for i in range(len(stack) - 2, -1, -1):
+        node, child = stack[i], stack[i + 1]
+        other: list[ast.AST]
+        if isinstance(node, ast.If):
+            if any(child is b for b in node.body):
+                other = list(node.orelse)
+            elif any(child is b for b in node.orelse):
+                other = list(node.body)
+            else:
+                return False  # the call is (in) the test itself
+            if other and isinstance(other[-1], (ast.Return, ast.Raise)):
+                return False  # the other requests leave early
+        elif isinstance(node, ast.IfExp):
+            if child is node.body:
+                other = [node.orelse]
+            elif child is node.orelse:
+                other = [node.body]
+            else:
+                return False
+        else:
+            continue
+        names = memo.get(id(fn.node))
+        if names is None:
+            names = memo[id(fn.node)] = _request_names(ctx, fn)
+        if not _reads(node.test, names) or _calls_of(ctx, fn, other, callee):
+            return False
+        project = ctx.project
+        return not any(
+            not _conditional([*outer, call])
+            and isinstance(call.func, (ast.Name, ast.Attribute))
+            and project.function(project.resolve(fn.module, call.func, fn)) is callee
+            for call, outer in _calls_with_stack(fn)
+        )
+    return False
+
+
 @rule(
     code="FAA508",
     name="non-injectable-dependency",
@@ -2090,8 +2256,25 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
     classes used as dependencies are not checked; calls inside `Depends(...)` (a
     dependency factory) are not reported, and neither is a dependency that calls
     another inside `try`/`except HTTPException` without re-raising (an optional-auth
-    wrapper such as `get_optional_user`, which a `Depends()` parameter cannot build). Clients built at import time and used in
-    routes are not checked yet.
+    wrapper such as `get_optional_user`, which a `Depends()` parameter cannot build).
+    Nor is a call made only in one branch of its innermost `if` (or conditional
+    expression) whose test reads request data, that is a parameter not declared with
+    `Depends()` or a local assigned from one (`if body.get("auth") == "user": user = await
+    require_user(request, token)`): the dependency is needed only for some requests,
+    and a `Depends()` parameter would run on every one. A branch on configuration (`if
+    settings.AUTH_ENABLED:`, also a value from a `Depends(get_settings)` parameter) is
+    still reported, since a dependency can read the setting itself, and so is one on
+    the application's configuration reached from the request (`request.app.state.settings`,
+    `request.state`, `request.scope["app"]`) or on what a dependency called directly
+    returned (`user = await require_user(...)`, then `if user:`); so is a call in the
+    test itself, or under an inner `if` on something else, or after an early `return`
+    for the other requests (also an `else:` after a branch that only returns or
+    raises), or when the other branch calls the same dependency too, or the function
+    also calls it outside any branch. Clients built at import time and used in routes
+    are not checked yet. Values that middleware stores on `request.state` per request are taken as
+    configuration, so a branch on them is reported. Only the innermost `if` is
+    compared with its sibling branch: in `if a: dep() elif b: dep()` the second call
+    is not reported.
 
     ## Example
     ```python
@@ -2114,6 +2297,7 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
     model = ctx.model
     project = ctx.project
     st = _state(model)
+    request_names: dict[int, frozenset[str]] = {}
     for fn in list(project.functions.values()):
         if is_test_module(fn.module):
             continue
@@ -2135,6 +2319,8 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
             role = "route handler" if id(fn.node) in st.handlers else "dependency"
             if role == "dependency" and _optional_call(ctx, fn, [*stack, call]):
                 continue  # an optional-auth wrapper: `except HTTPException: return None`
+            if _per_request_call(ctx, fn, callee, [*stack, call], request_names):
+                continue  # needed only for some requests: `Depends()` cannot be conditional
             yield Report(
                 call,
                 f"dependency `{callee.name}()` is called directly in {role} `{fn.name}`: "

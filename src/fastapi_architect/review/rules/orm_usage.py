@@ -31,6 +31,7 @@ from fastapi_architect.model.astutil import (
     walk,
 )
 from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.calls import passed_arguments
 from fastapi_architect.model.dependencies import param_sites, resolve_target, walk_dependencies
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
@@ -1188,9 +1189,27 @@ def _clamped(fn: Function, name: str) -> bool:
     return False
 
 
-def _clamped_by_callee(project: Project, fn: Function, name: str) -> bool:
+def _clamped_by_callee(
+    project: Project, fn: Function, name: str, depth: int = 0, seen: set[int] | None = None
+) -> bool:
     """Is `name` passed as is to a project function that clamps the parameter it lands
-    in (`_paged(stmt, limit=limit)` with `min(limit, MAX)` in `_paged`)? One hop."""
+    in (`_paged(stmt, limit=limit)` with `min(limit, MAX)` in `_paged`)? Also through up
+    to two project functions that only hand the parameter on as is (`_passes_clamped`):
+    a handler calling a service that calls the CRUD function that clamps it. A clamp
+    (`limit = min(limit, MAX)`) bounds only the callee's copy: it counts when `fn` uses
+    the parameter nowhere but in the calls that hand it on (`check_limit(limit)`, then
+    `.limit(limit)` in `fn`, is unbounded), or when `fn` takes the callee's result back
+    (`limit = check_limit(limit)`); a callee that raises over the bound (`if limit >
+    MAX: raise ...`) validates `fn`'s value too."""
+    seen = set() if seen is None else seen
+    seen.add(id(fn.node))
+    handed: set[int] = set()
+    taken_back = {
+        id(node.value.value if isinstance(node.value, ast.Await) else node.value)
+        for node in body_nodes(fn.node)
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        and [ast.unparse(t) for t in assignment_targets(node)] == [name]
+    }
     for node in body_nodes(fn.node):
         if not (
             isinstance(node, ast.Call)
@@ -1202,17 +1221,77 @@ def _clamped_by_callee(project: Project, fn: Function, name: str) -> bool:
         ):
             continue
         callee = project.function(resolve_callee(project, fn.module, node.func, fn))
-        if callee is None or callee is fn:
+        if callee is None or callee is fn or id(callee.node) in seen:
             continue
         for param, _default in parameters(callee.node):
             passed = argument_for(callee, node, param.arg)
-            if (
-                isinstance(passed, ast.Name)
-                and passed.id == name
-                and _clamped_strictly(callee, param.arg)
+            if not (isinstance(passed, ast.Name) and passed.id == name):
+                continue
+            if _raises_over_bound(callee, param.arg) or (
+                id(node) in taken_back and _clamped_strictly(callee, param.arg)
             ):
                 return True
-    return False
+            if _clamped_strictly(callee, param.arg) or (
+                depth < 2 and _passes_clamped(project, callee, param.arg, depth + 1, seen)
+            ):
+                handed.add(id(passed))
+    loads = [n for n in body_nodes(fn.node) if isinstance(n, ast.Name) and n.id == name]
+    return bool(handed) and all(id(n) in handed for n in loads)
+
+
+def _raises_over_bound(fn: Function, name: str) -> bool:
+    """`if limit > MAX: raise ...` in `fn`, before any rebinding of `name`: whoever
+    called `fn` with the value has it checked."""
+    if any(
+        isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+        for n in body_nodes(fn.node)
+    ):
+        return False
+    return any(
+        isinstance(node, ast.If)
+        and _over_bound(node.test, name)
+        and any(isinstance(stmt, ast.Raise) for stmt in node.body)
+        for node in body_nodes(fn.node)
+    )
+
+
+def _passes_clamped(project: Project, fn: Function, name: str, depth: int, seen: set[int]) -> bool:
+    """Does `fn` only hand its parameter `name` on, as is (by keyword or position), to
+    project functions that clamp it (`_clamped_strictly`, or again through such a
+    pass-through, `depth` counting the hops): `return await crud_list(limit=limit)`?
+    Not when it uses the limit itself (`stmt.limit(limit)`, `limit * 2`), rebinds it,
+    or hands it to a function that does not clamp it."""
+    seen = seen | {id(fn.node)}
+    if any(
+        isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+        for n in body_nodes(fn.node)
+    ):
+        return False  # rebound
+    handed: set[int] = set()
+    for node in body_nodes(fn.node):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute))):
+            continue
+        arguments = [
+            a
+            for a in (*node.args, *(kw.value for kw in node.keywords))
+            if isinstance(a, ast.Name) and a.id == name
+        ]
+        if not arguments:
+            continue
+        callee = project.function(resolve_callee(project, fn.module, node.func, fn))
+        if callee is None or id(callee.node) in seen:
+            return False
+        ids = {id(a) for a in arguments}
+        targets = [p for p, value in passed_arguments(callee, node).items() if id(value) in ids]
+        if len(targets) != len(arguments) or not all(
+            _clamped_strictly(callee, target)
+            or (depth < 2 and _passes_clamped(project, callee, target, depth + 1, seen))
+            for target in targets
+        ):
+            return False
+        handed.update(id(a) for a in arguments)
+    loads = [n for n in body_nodes(fn.node) if isinstance(n, ast.Name) and n.id == name]
+    return bool(loads) and all(id(n) in handed for n in loads)
 
 
 def _clamped_by_model(
@@ -1699,8 +1778,10 @@ def unbounded_collection_query(route: Route, ctx: ProjectContext) -> Iterator[Re
     - a `limit`-like parameter (`limit`, `page_size`, `per_page`, `size`, ...) with no
       upper bound: no `le=`/`lt=` in its `Query()`/`Field()`/`conint()`, no `Literal`
       or enum type and no `min(limit, MAX)` clamp, neither in the handler nor in the
-      project function the handler passes the parameter to as is (one hop:
-      `_paged(stmt, limit=limit)` with `min(limit, MAX)` in `_paged`, or an `if limit >
+      project function the handler passes the parameter to as is (`_paged(stmt,
+      limit=limit)` with `min(limit, MAX)` in `_paged`, also through up to two
+      functions that only hand it on unchanged, handler → service → repository; or an
+      `if limit >
       MAX:` there that raises or lowers the limit; a helper that only applies a
       positive limit, `if limit > 0: stmt = stmt.limit(limit)`, is no clamp, nor is
       such a test in the handler, `if limit > -1:` or an `if limit > MAX:` there that
