@@ -24,14 +24,13 @@ from fastapi_architect.model.astutil import (
     const_int,
     const_str,
     dotted,
-    keyword,
     parameters,
     walk,
     walk_nodes,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
-from fastapi_architect.model.calls import passed_arguments, receiver_count
+from fastapi_architect.model.calls import passed_arguments, receiver_count, spreads
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import (
     ANNOTATED,
@@ -173,21 +172,28 @@ def serving_coroutines(model: AppModel) -> list[Function]:
     return project_index(model, _find_serving_coroutines)
 
 
-def _find_serving_coroutines(model: AppModel) -> list[Function]:
+def startup_handlers(model: AppModel) -> list[Function]:
+    """The lifespans and startup/shutdown handlers, sync or async: the functions given as
+    `lifespan=`, `on_startup=` or `on_shutdown=`, decorated `@app.on_event(...)` or
+    registered with `add_event_handler(...)`. Computed once per run."""
+    return project_index(model, _find_startup_handlers)
+
+
+def _find_startup_handlers(model: AppModel) -> list[Function]:
     project = model.project
-    startup: dict[int, Function] = {}
+    found: dict[int, Function] = {}
 
     def add(module: Module, scope: Function | None, expr: ast.expr) -> None:
         if isinstance(expr, (ast.Name, ast.Attribute)):
             fn = project.function(project.resolve(module, expr, scope))
-            if fn is not None and fn.is_async:
-                startup.setdefault(id(fn.node), fn)
+            if fn is not None:
+                found.setdefault(id(fn.node), fn)
 
     for fn in project.functions.values():
         for decorator in fn.node.decorator_list:
             func = decorator.func if isinstance(decorator, ast.Call) else decorator
-            if fn.is_async and isinstance(func, ast.Attribute) and func.attr in _STARTUP_DECORATORS:
-                startup.setdefault(id(fn.node), fn)
+            if isinstance(func, ast.Attribute) and func.attr in _STARTUP_DECORATORS:
+                found.setdefault(id(fn.node), fn)
     for scope, module, site in call_sites(model):
         call = site.node
         if isinstance(call.func, ast.Attribute) and call.func.attr in _STARTUP_REGISTRARS:
@@ -201,10 +207,15 @@ def _find_serving_coroutines(model: AppModel) -> list[Function]:
                 )
                 for value in values:
                     add(module, scope, value)
+    return list(found.values())
+
+
+def _find_serving_coroutines(model: AppModel) -> list[Function]:
+    startup = [fn for fn in startup_handlers(model) if fn.is_async]
     coroutines = request_coroutines(model)
     if startup:
-        only_startup = {id(fn.node) for fn in startup.values()}
-        only_startup.update(id(fn.node) for fn in awaited_helpers_of(model, list(startup.values())))
+        only_startup = {id(fn.node) for fn in startup}
+        only_startup.update(id(fn.node) for fn in awaited_helpers_of(model, startup))
         kept = [fn for fn in coroutines if id(fn.node) not in only_startup]
         seen = {id(fn.node) for fn in kept}
         coroutines = kept + [
@@ -691,36 +702,30 @@ def _passed_value(
         return None
     func = call.func
     bound = 0
+    unbound: bool | None = None
     if fn.class_qualname is not None and positional[:1] in (["self"], ["cls"]):
-        bound = (
-            receiver_count(fn, call, _unbound_call(project, module, scope, fn, func))
-            if isinstance(func, ast.Attribute)
-            else 1
-        )
+        if isinstance(func, ast.Attribute):
+            unbound = _unbound_call(project, module, scope, func)
+            bound = receiver_count(fn, call, unbound)
+        else:
+            bound = 1
     if not (
         (isinstance(func, ast.Name) and func.id == fn.name and not bound)
         or (isinstance(func, ast.Attribute) and func.attr == fn.name)
     ):
         return None
-    if any(isinstance(a, ast.Starred) for a in call.args) or any(
-        k.arg is None for k in call.keywords
-    ):
+    if spreads(call):
         return None
-    value = keyword(call, param)
-    if value is None and param in positional:
-        index = positional.index(param) - bound
-        if 0 <= index < len(call.args):
-            value = call.args[index]
+    value = passed_arguments(fn, call, unbound).get(param)
     return value if value is not None else defaults[param]
 
 
 def _unbound_call(
-    project: Project, module: Module, scope: Function | None, fn: Function, func: ast.Attribute
+    project: Project, module: Module, scope: Function | None, func: ast.Attribute
 ) -> bool:
-    """Is `func` an instance method looked up on its class (`Store.logs_dir`), so the
-    call passes `self` itself? A classmethod gets its class either way."""
-    if any(dotted(d) == "classmethod" for d in fn.node.decorator_list):
-        return False
+    """Is `func` looked up on a project class (`Store.logs_dir`), so that a call of an
+    instance method passes `self` itself? (`receiver_count` gives a classmethod its
+    class either way.)"""
     return project.class_(project.resolve(module, func.value, scope)) is not None
 
 
@@ -1603,9 +1608,7 @@ _DIGEST_SIZES = {"md5": 16, "sha1": 20, "sha224": 28, "sha256": 32, "sha384": 48
 def _pbkdf2_blocks(call: ast.Call) -> int | None:
     """How many times `pbkdf2_hmac` runs its iterations: `ceil(dklen / digest_size)`;
     1 when `dklen` is left out or None, None when it or the hash name is not a literal."""
-    if any(kw.arg is None for kw in call.keywords) or any(
-        isinstance(a, ast.Starred) for a in call.args
-    ):
+    if spreads(call):
         return None
     dklen = argument(call, 4, "dklen")
     if dklen is None or (isinstance(dklen, ast.Constant) and dklen.value is None):

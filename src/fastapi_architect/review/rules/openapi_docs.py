@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import cast
@@ -2329,7 +2329,8 @@ def _root_name(expr: ast.expr) -> ast.Name | None:
 def _stores(fn: Function) -> Iterator[tuple[str, ast.expr | None]]:
     """What `fn`'s body writes to: `("global", None)` for a `global`/`nonlocal`
     declaration, `("call", receiver)` for an in-place method call (`items.append(x)`)
-    and `("store", target)` for each assignment target (a tuple's elements one by one)."""
+    and `("store", target)` for each assignment target (a tuple's elements one by one)
+    and each `del` target (`del LINKS[key]` changes `LINKS`)."""
     for node in body_nodes(fn.node):
         yield from _node_stores(node)
 
@@ -2532,6 +2533,23 @@ def _writes_only_locals(fn: Function) -> bool:
     return True
 
 
+def _helper_check(
+    cache: FunctionCache[bool],
+    check: Callable[[AppModel, Function, int], bool],
+    model: AppModel,
+    target: str | None,
+    depth: int,
+) -> bool:
+    """`check` of the project function `target`, at most two helpers deep; cached for the
+    function a route calls, not for a helper's helper, so a cycle cannot recurse for ever."""
+    callee = model.project.function(target)
+    if callee is None or depth > 2:
+        return False
+    if depth:
+        return check(model, callee, depth)
+    return cache.get(model, callee, lambda: check(model, callee, 0))
+
+
 _TEMP_BUILDERS: FunctionCache[bool] = FunctionCache()
 
 
@@ -2539,12 +2557,7 @@ def _builds_temp_file(model: AppModel, target: str | None, depth: int = 0) -> bo
     """`create_artifact_archive(artifact)`: a project function named like a write whose
     only writes go to a temporary file or directory it makes (a tar written into a
     `NamedTemporaryFile` for a `FileResponse`): it changes nothing the app keeps."""
-    callee = model.project.function(target)
-    if callee is None or depth > 2:
-        return False
-    if depth:  # a helper's helper: not cached, so a cycle cannot recurse for ever
-        return _temp_only(model, callee, depth)
-    return _TEMP_BUILDERS.get(model, callee, lambda: _temp_only(model, callee, depth))
+    return _helper_check(_TEMP_BUILDERS, _temp_only, model, target, depth)
 
 
 def _temp_only(model: AppModel, fn: Function, depth: int) -> bool:
@@ -2722,12 +2735,7 @@ def _builds_text(model: AppModel, target: str | None, depth: int = 0) -> bool:
     only builds a string from its arguments (a CDN URL with `urlencode`, an HTML page):
     it returns text, stores only into its own locals, and calls nothing but pure
     builders (`_PURE_CALLS`, methods of its own literals, other such functions)."""
-    callee = model.project.function(target)
-    if callee is None or depth > 2:
-        return False
-    if depth:  # a helper's helper: not cached, so a cycle cannot recurse for ever
-        return _text_only(model, callee, depth)
-    return _TEXT_BUILDERS.get(model, callee, lambda: _text_only(model, callee, depth))
+    return _helper_check(_TEXT_BUILDERS, _text_only, model, target, depth)
 
 
 def _text_only(model: AppModel, fn: Function, depth: int) -> bool:
@@ -2848,12 +2856,7 @@ _TELEMETRY_RECORDERS: FunctionCache[bool] = FunctionCache()
 def _records_telemetry(model: AppModel, target: str | None, depth: int = 0) -> bool:
     """`update_telemetry_state(request, api=...)`: a project function named like a
     write whose only effect is adding records to an in-memory telemetry list."""
-    callee = model.project.function(target)
-    if callee is None or depth > 2:
-        return False
-    if depth:  # a helper's helper: not cached, so a cycle cannot recurse for ever
-        return _telemetry_only(model, callee, depth)
-    return _TELEMETRY_RECORDERS.get(model, callee, lambda: _telemetry_only(model, callee, 0))
+    return _helper_check(_TELEMETRY_RECORDERS, _telemetry_only, model, target, depth)
 
 
 def _telemetry_only(model: AppModel, fn: Function, depth: int) -> bool:

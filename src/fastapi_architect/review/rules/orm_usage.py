@@ -1189,9 +1189,7 @@ def _clamped(fn: Function, name: str) -> bool:
     return False
 
 
-def _clamped_by_callee(
-    project: Project, fn: Function, name: str, depth: int = 0, seen: set[int] | None = None
-) -> bool:
+def _clamped_by_callee(project: Project, fn: Function, name: str) -> bool:
     """Is `name` passed as is to a project function that clamps the parameter it lands
     in (`_paged(stmt, limit=limit)` with `min(limit, MAX)` in `_paged`)? Also through up
     to two project functions that only hand the parameter on as is (`_passes_clamped`):
@@ -1201,14 +1199,13 @@ def _clamped_by_callee(
     `.limit(limit)` in `fn`, is unbounded), or when `fn` takes the callee's result back
     (`limit = check_limit(limit)`); a callee that raises over the bound (`if limit >
     MAX: raise ...`) validates `fn`'s value too."""
-    seen = set() if seen is None else seen
-    seen.add(id(fn.node))
+    seen = {id(fn.node)}
     handed: set[int] = set()
     taken_back = {
         id(node.value.value if isinstance(node.value, ast.Await) else node.value)
         for node in body_nodes(fn.node)
         if isinstance(node, (ast.Assign, ast.AnnAssign))
-        and [ast.unparse(t) for t in assignment_targets(node)] == [name]
+        and _binds_only(assignment_targets(node), name)
     }
     for node in body_nodes(fn.node):
         if not (
@@ -1223,20 +1220,23 @@ def _clamped_by_callee(
         callee = project.function(resolve_callee(project, fn.module, node.func, fn))
         if callee is None or callee is fn or id(callee.node) in seen:
             continue
-        for param, _default in parameters(callee.node):
-            passed = argument_for(callee, node, param.arg)
-            if not (isinstance(passed, ast.Name) and passed.id == name):
+        for param, passed in passed_arguments(callee, node).items():
+            if not (
+                isinstance(passed, ast.Name) and passed.id == name and param in callee.param_names
+            ):
                 continue
-            if _raises_over_bound(callee, param.arg) or (
-                id(node) in taken_back and _clamped_strictly(callee, param.arg)
+            if _raises_over_bound(callee, param) or (
+                id(node) in taken_back and _clamped_strictly(callee, param)
             ):
                 return True
-            if _clamped_strictly(callee, param.arg) or (
-                depth < 2 and _passes_clamped(project, callee, param.arg, depth + 1, seen)
-            ):
+            if _clamped_strictly(callee, param) or _passes_clamped(project, callee, param, 1, seen):
                 handed.add(id(passed))
     loads = [n for n in body_nodes(fn.node) if isinstance(n, ast.Name) and n.id == name]
     return bool(handed) and all(id(n) in handed for n in loads)
+
+
+def _binds_only(targets: list[ast.expr], name: str) -> bool:
+    return len(targets) == 1 and isinstance(targets[0], ast.Name) and targets[0].id == name
 
 
 def _raises_over_bound(fn: Function, name: str) -> bool:

@@ -29,7 +29,7 @@ from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Severity
-from fastapi_architect.review.index import FunctionCache, ModelCache
+from fastapi_architect.review.index import FunctionCache, ModelCache, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._http import REQUEST, UPLOAD_FILE
 from fastapi_architect.review.rules.concurrency import TO_THREAD
@@ -2102,11 +2102,18 @@ def _decided_by_body(model: AppModel, helper: Function) -> bool:
         ):
             return False
     owner = helper.class_qualname
-    if owner is None:
-        return True
-    return not any(
-        cls.qualname != owner and helper.name in cls.methods and owner in project.mro(cls.qualname)
+    return owner is None or (owner, helper.name) not in project_index(model, _overridden)
+
+
+def _overridden(model: AppModel) -> frozenset[tuple[str, str]]:
+    """`(class, method)` for every method a project subclass defines again."""
+    project = model.project
+    return frozenset(
+        (base, name)
         for cls in project.classes.values()
+        for base in project.mro(cls.qualname)
+        if base != cls.qualname
+        for name in cls.methods
     )
 
 

@@ -14,8 +14,9 @@ from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.types import infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import project_index
+from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules._orm import is_test_module
-from fastapi_architect.review.rules.async_io import serving_coroutines
+from fastapi_architect.review.rules.async_io import serving_coroutines, startup_handlers
 
 
 @dataclass
@@ -444,9 +445,6 @@ def outside_requests(ctx: FileContext) -> bool:
     return True
 
 
-_STARTUP_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
-
-
 def _startup_functions(model: AppModel) -> set[int]:
     """The functions that only run at startup or shutdown: lifespans and the handlers of
     `on_startup=`/`on_shutdown=`, `@app.on_event(...)` and `add_event_handler(...)`, and
@@ -457,41 +455,12 @@ def _startup_functions(model: AppModel) -> set[int]:
 
 def _find_startup_functions(model: AppModel) -> set[int]:
     project = model.project
-    roots: dict[str, Function] = {}
-
-    def add(module: Module, scope: Function | None, expr: ast.expr) -> None:
-        if isinstance(expr, (ast.Name, ast.Attribute)):
-            fn = project.function(project.resolve(module, expr, scope))
-            if fn is not None:
-                roots.setdefault(fn.qualname, fn)
-
-    for fn in project.functions.values():
-        for decorator in fn.node.decorator_list:
-            func = decorator.func if isinstance(decorator, ast.Call) else decorator
-            if isinstance(func, ast.Attribute) and func.attr == "on_event":
-                roots.setdefault(fn.qualname, fn)
+    roots = {fn.qualname: fn for fn in reversed(startup_handlers(model))}
     callers: dict[str, set[str]] = {}
-    for owner, sites in model.callgraph.calls.items():
-        scope = project.functions.get(owner)
-        module = scope.module if scope is not None else project.modules.get(owner)
-        for site in sites:
-            callee = project.function(site.target)
-            if callee is not None:
-                callers.setdefault(callee.qualname, set()).add(owner)
-            if module is None:
-                continue
-            call = site.node
-            if isinstance(call.func, ast.Attribute) and call.func.attr == "add_event_handler":
-                if len(call.args) >= 2:
-                    add(module, scope, call.args[1])
-                continue
-            for kw in call.keywords:
-                if kw.arg in _STARTUP_KEYWORDS:
-                    values = (
-                        kw.value.elts if isinstance(kw.value, (ast.List, ast.Tuple)) else [kw.value]
-                    )
-                    for value in values:
-                        add(module, scope, value)
+    for scope, _module, site in call_sites(model):
+        callee = project.function(site.target)
+        if callee is not None and scope is not None:
+            callers.setdefault(callee.qualname, set()).add(scope.qualname)
     serving = _serving_functions(model)
     reach: dict[str, Function] = {}
     todo = list(roots.values())
@@ -512,7 +481,7 @@ def _find_startup_functions(model: AppModel) -> set[int]:
         for name in list(reach):
             if name in roots:
                 continue
-            if any(c in project.functions and c not in reach for c in callers.get(name, ())):
+            if any(c not in reach for c in callers.get(name, ())):
                 del reach[name]
                 changed = True
     return {id(fn.node) for fn in reach.values()}
