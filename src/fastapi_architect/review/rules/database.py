@@ -19,7 +19,7 @@ from fastapi_architect.model.astutil import (
     walk,
     walk_nodes,
 )
-from fastapi_architect.model.calls import passed_arguments, receiver_count
+from fastapi_architect.model.calls import passed_arguments, spreads
 from fastapi_architect.model.project import Function, Module
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext
@@ -1602,30 +1602,26 @@ def literal_arguments(callee: Function, call: ast.Call) -> dict[str, object]:
     `*args`/`**kwargs`; parameters the callee reassigns are left out. Under a decorator
     that may inject or reorder arguments (`@db_injector`), positional arguments cannot
     be matched to parameters, so only keywords and keyword-only defaults count."""
-    if any(isinstance(a, ast.Starred) for a in call.args) or any(
-        k.arg is None for k in call.keywords
-    ):
+    if spreads(call):
         return {}
     node = callee.node
     signature = parameters(node)
-    positional = [
-        arg.arg for arg, _ in signature[: len(node.args.posonlyargs) + len(node.args.args)]
-    ]
+    positional = {arg.arg for arg in [*node.args.posonlyargs, *node.args.args]}
     decorators = {dotted(d) for d in node.decorator_list}
-    bound = receiver_count(callee, call)
     matched = decorators <= {"staticmethod", "classmethod"} or not call.args
+    passed = (
+        passed_arguments(callee, call)
+        if matched
+        else {kw.arg: kw.value for kw in call.keywords if kw.arg is not None}
+    )
     out: dict[str, object] = {}
     for arg, default in signature:
         name = arg.arg
         if name in callee.local_values:
             continue
-        value = keyword(call, name)
-        if value is None and name in positional:
-            if not matched:
-                continue
-            index = positional.index(name) - bound
-            if 0 <= index < len(call.args):
-                value = call.args[index]
+        value = passed.get(name)
+        if value is None and name in positional and not matched:
+            continue
         if value is None:
             value = default
         if isinstance(value, ast.Constant):

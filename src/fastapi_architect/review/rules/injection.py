@@ -301,6 +301,7 @@ class _Stores:
 # Per-function tables of the analysis, kept with the run's model (`review/index.py`).
 _COMPREHENSIONS: FunctionCache[dict[str, list[ast.comprehension]]] = FunctionCache()
 _PATTERN_CHECKED: FunctionCache[frozenset[str]] = FunctionCache()
+_SHARED_NAMES: FunctionCache[frozenset[str]] = FunctionCache()
 
 
 class Analysis:
@@ -1458,25 +1459,7 @@ class Analysis:
         fn = self.fn
         if fn is None:
             return True
-        key = (f"FAA307-shared-{name}", id(fn.node))
-        found = self.st.memo.get(key)
-        if isinstance(found, bool):
-            return found
-        shared = False
-        todo: list[tuple[ast.AST, ast.AST | None, bool]] = [(s, None, False) for s in fn.node.body]
-        while todo and not shared:
-            node, up, nested = todo.pop()
-            for child in ast.iter_child_nodes(node):
-                if (
-                    isinstance(child, ast.Name)
-                    and child.id == name
-                    and (nested or not _read_only_use(node, child, up))
-                ):
-                    shared = True
-                    break
-                todo.append((child, node, nested or isinstance(child, _SCOPE_NODES)))
-        self.st.memo[key] = shared
-        return shared
+        return name in _SHARED_NAMES.get(self.st.model, fn, lambda: _shared_names(fn))
 
     def _loops_binding(self, name: str, use: ast.AST | None) -> list[ast.For | ast.AsyncFor]:
         """The `for` loops of the function that bind `name` and can reach `use`: those
@@ -2259,6 +2242,20 @@ _READ_ONLY_BUILTINS = frozenset(
         "zip",
     }
 )
+
+
+def _shared_names(fn: Function) -> frozenset[str]:
+    """The names `Analysis._shared_list` calls shared: read in `fn` other than by a
+    `_read_only_use`, or at all inside a nested function, lambda or class."""
+    shared: set[str] = set()
+    todo: list[tuple[ast.AST, ast.AST | None, bool]] = [(s, None, False) for s in fn.node.body]
+    while todo:
+        node, up, nested = todo.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Name) and (nested or not _read_only_use(node, child, up)):
+                shared.add(child.id)
+            todo.append((child, node, nested or isinstance(child, _SCOPE_NODES)))
+    return frozenset(shared)
 
 
 def _read_only_use(parent: ast.AST, name: ast.Name, grandparent: ast.AST | None) -> bool:
