@@ -8,11 +8,17 @@ from pathlib import Path
 from fastapi_architect.config import Config
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.review.engine import load_model, review_paths
-from fastapi_architect.review.index import FunctionCache, ModelCache, nodes_of, project_index
+from fastapi_architect.review.index import (
+    FunctionCache,
+    ModelCache,
+    may_resolve_to,
+    nodes_of,
+    project_index,
+)
 from fastapi_architect.review.rules._orm import state
 from fastapi_architect.review.rules.orm_usage import tables
 
-MODELS = '''
+MODELS = """
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -32,7 +38,7 @@ class Book(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"))
     author: Mapped[Author] = relationship(back_populates="books")
-'''
+"""
 
 
 def _model(root: Path, source: str = MODELS) -> AppModel:
@@ -135,3 +141,89 @@ def test_closure_and_per_function_caches_live_on_the_model(tmp_path: Path) -> No
     # Another run keeps its own facts, even for a function of the same node.
     assert per_function.get(_model(tmp_path / "fns2", source), a, lambda: "new run") == "new run"
     assert per_function.get(run, a, lambda: "again") == "A"
+
+
+ALIASES = {
+    "app/__init__.py": "",
+    "app/errors.py": "from fastapi import HTTPException as Http\nfrom fastapi import exceptions\n",
+    "app/reexport.py": "from app.errors import Http as Problem\n",
+    "app/main.py": (
+        "import fastapi\n"
+        "import fastapi as fa\n"
+        "from app import errors\n"
+        "from app.reexport import Problem\n"
+        "from app.star import *\n"
+        "def handler():\n"
+        "    from fastapi import HTTPException as Lazy\n"
+        "    Local = Problem\n"
+        "    fastapi.HTTPException(404)\n"
+        "    fa.HTTPException(404)\n"
+        "    errors.Http(404)\n"
+        "    errors.exceptions.HTTPException(404)\n"
+        "    Problem(404)\n"
+        "    Lazy(404)\n"
+        "    Starred(404)\n"
+        "    Local(404)\n"
+        "    print(404)\n"
+        "    errors.Other(404)\n"
+    ),
+    "app/star.py": "from fastapi import HTTPException as Starred\n",
+}
+TARGETS = frozenset({"fastapi.HTTPException", "fastapi.exceptions.HTTPException"})
+
+
+def test_may_resolve_to_never_rules_out_a_name_that_resolves_to_a_target(tmp_path: Path) -> None:
+    for relpath, text in ALIASES.items():
+        (tmp_path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relpath).write_text(text)
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    module = model.project.modules["app.main"]
+    scope = model.project.functions["app.main.handler"]
+    verdicts: dict[str, tuple[bool, bool]] = {}
+    for node in ast.walk(scope.node):
+        if isinstance(node, ast.Call):
+            resolved = model.project.resolve(module, node.func, scope) in TARGETS
+            verdicts[ast.unparse(node.func)] = (
+                may_resolve_to(model, node.func, TARGETS),
+                resolved,
+            )
+    # Sound: every call that resolves to a target passes the filter (an alias made in
+    # another module, a lazy import, a chain of re-exports).
+    for text in (
+        "fastapi.HTTPException",
+        "fa.HTTPException",
+        "errors.Http",
+        "errors.exceptions.HTTPException",
+        "Problem",
+        "Lazy",
+    ):
+        assert verdicts[text] == (True, True), text
+    # Useful: names no alias leads to are ruled out without resolving them.
+    assert verdicts["print"] == (False, False)
+    assert verdicts["errors.Other"] == (False, False)
+    # An alias brought in by a star import passes (the model does not follow it there).
+    assert verdicts["Starred"][0] is True
+    # A local bound to an alias is the local, for `resolve` too.
+    assert verdicts["Local"] == (False, False)
+
+
+def test_may_resolve_to_gives_up_when_the_project_shadows_the_targets_package(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "fastapi").mkdir()
+    (tmp_path / "fastapi" / "__init__.py").write_text(
+        "from app_errors import Boom as HTTPException\n"
+    )
+    (tmp_path / "main.py").write_text("import fastapi\nfastapi.Anything()\n")
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    call = next(n for n in ast.walk(model.project.modules["main"].tree) if isinstance(n, ast.Call))
+    assert may_resolve_to(model, call.func, TARGETS) is True
+
+
+def test_registration_scan_covers_every_consumer() -> None:
+    from fastapi_architect.review.rules import _callsites, async_io, concurrency
+
+    assert async_io._STARTUP_REGISTRARS <= _callsites.REGISTRAR_METHODS
+    assert async_io._STARTUP_KEYWORDS <= _callsites.REGISTRAR_KEYWORDS
+    assert concurrency._HANDLER_REGISTRARS <= _callsites.REGISTRAR_METHODS
+    assert concurrency._HANDLER_KEYWORDS <= _callsites.REGISTRAR_KEYWORDS

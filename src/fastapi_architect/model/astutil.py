@@ -76,7 +76,7 @@ def child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
     """The fields of a node type that can hold child nodes (cached)."""
     fields = CHILD_FIELDS.get(kind)
     if fields is None:
-        if kind in _CHILDLESS:
+        if kind in CHILDLESS:
             fields = ()
         else:
             fields = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
@@ -85,7 +85,7 @@ def child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
 
 
 # Node types whose fields never hold nodes (names, literals, markers).
-_CHILDLESS = frozenset(
+CHILDLESS = frozenset(
     {ast.Name, ast.Constant, ast.alias, ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal}
 )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi_architect.model.apps import AppScanner, Mount, Route, RouterObj
-from fastapi_architect.model.astutil import CHILD_FIELDS, child_fields, outer_nodes
+from fastapi_architect.model.astutil import CHILD_FIELDS, CHILDLESS, child_fields, outer_nodes
 from fastapi_architect.model.callgraph import CallGraph, CallSite
 from fastapi_architect.model.dependencies import (
     AuthResolver,
@@ -343,8 +343,12 @@ def _scan_scope(
         for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
-                children.extend(item for item in value if isinstance(item, node_type))
-            elif isinstance(value, node_type):
+                for item in value:
+                    # Names and literals (about half of all nodes) are not pushed: they
+                    # hold nothing and are neither calls nor awaits.
+                    if isinstance(item, node_type) and type(item) not in CHILDLESS:
+                        children.append(item)
+            elif isinstance(value, node_type) and type(value) not in CHILDLESS:
                 children.append(value)
         extend(reversed(children))
     if key is None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from fastapi_architect.model.astutil import body_nodes, keyword, last_name, parameters
 from fastapi_architect.model.constants import class_attribute, sequence_elements
@@ -122,7 +124,17 @@ def list_sites(
 
 def param_sites(project: Project, fn: Function, level: str = "parameter") -> list[DepSite]:
     """Dependencies declared in a function's parameters (defaults, also a module-level
-    name bound to `Depends(...)`, and `Annotated`)."""
+    name bound to `Depends(...)`, and `Annotated`). Worked out once per function and
+    level (a dozen rules ask, for every route and every dependency); the caller gets its
+    own list."""
+    key = (param_sites, level)
+    found = fn.derived.get(key)
+    if found is None:
+        found = fn.derived[key] = tuple(_param_sites(project, fn, level))
+    return list(cast(tuple[DepSite, ...], found))
+
+
+def _param_sites(project: Project, fn: Function, level: str) -> list[DepSite]:
     out: list[DepSite] = []
     scope = fn.parent
     for param, default in parameters(fn.node):
@@ -190,12 +202,27 @@ class DepTarget:
 
 
 def resolve_target(project: Project, site: DepSite) -> DepTarget | None:
+    """What a declared dependency resolves to. Kept with the site: the routes of an app
+    walk the same few dependency chains (`get_current_user` -> `oauth2_scheme`) over and
+    over, and the sites of a function's parameters are made once (`param_sites`)."""
+    if site in _TARGETS:
+        return _TARGETS[site]
     expr = site.target
     if expr is None:
-        if site.annotation is None:
-            return None
-        expr = site.annotation
-    return _target_of(project, site.module, expr, site.scope, 0, site.owner)
+        found = (
+            None
+            if site.annotation is None
+            else _target_of(project, site.module, site.annotation, site.scope, 0, site.owner)
+        )
+    else:
+        found = _target_of(project, site.module, expr, site.scope, 0, site.owner)
+    _TARGETS[site] = found
+    return found
+
+
+# A site's target depends only on the site and its (finished) project; the entry goes
+# with the site, so another review, with other sites, never sees it.
+_TARGETS: weakref.WeakKeyDictionary[DepSite, DepTarget | None] = weakref.WeakKeyDictionary()
 
 
 def _target_of(

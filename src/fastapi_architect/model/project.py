@@ -107,6 +107,8 @@ class Project:
         # (scope or module id, callee text) -> resolved callee; filled by `types.resolve_callee`.
         self.callee_cache: dict[tuple[int, str], str | None] = {}
         self._instance_attributes: dict[int, dict[str, tuple[Function, ast.expr, bool]]] = {}
+        # class node id -> its class-level annotations; filled by `types._attribute_type`.
+        self.class_annotations: dict[int, dict[str, ast.expr]] = {}
         # Filled once the project is complete (`finish`): before that a name may still
         # gain a module or a base.
         self._split_cache: dict[str, tuple[Module | None, str]] | None = None
@@ -433,6 +435,8 @@ def _import_base(module: Module, node: ast.ImportFrom) -> str | None:
 def top_level_statements(body: list[ast.stmt]) -> list[ast.stmt]:
     """Module-level statements, looking into `if`/`try`/`with` blocks (TYPE_CHECKING,
     fallbacks), in source order."""
+    if not any(type(stmt) in _BLOCK_TYPES for stmt in body):
+        return list(body)  # most function bodies: nothing to look into
     out: list[ast.stmt] = []
     stack = list(reversed(body))
     while stack:
@@ -445,6 +449,10 @@ def top_level_statements(body: list[ast.stmt]) -> list[ast.stmt]:
 _TRY_TYPES: tuple[type[ast.stmt], ...] = (
     (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
 )
+
+
+# The statements `_block_statements` looks into.
+_BLOCK_TYPES: frozenset[type[ast.stmt]] = frozenset({ast.If, ast.With, *_TRY_TYPES})
 
 
 def _block_statements(stmt: ast.stmt) -> list[ast.stmt]:

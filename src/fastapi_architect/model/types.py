@@ -138,9 +138,10 @@ def _name_type(
     while fn is not None:
         if name in ("self", "cls") and fn.class_qualname and _is_first_param(fn, name):
             return fn.class_qualname
-        for param, _default in parameters(fn.node):
-            if param.arg == name:
-                return annotation_type(project, fn.module, param.annotation, fn.parent)
+        if name in fn.param_names:
+            for param, _default in parameters(fn.node):
+                if param.arg == name:
+                    return annotation_type(project, fn.module, param.annotation, fn.parent)
         if name in fn.local_values:
             value = fn.local_values[name]
             if value is None:
@@ -170,7 +171,7 @@ def _attribute_type(project: Project, class_qualname: str, attr: str, depth: int
         cls = project.class_(cls_name)
         if cls is None:
             continue
-        annotation = _class_annotation(cls.node, attr)
+        annotation = _class_annotations(project, cls.node).get(attr)
         if annotation is not None:
             return annotation_type(project, cls.module, annotation, None)
         assigned = project.instance_attributes(cls).get(attr)
@@ -183,15 +184,17 @@ def _attribute_type(project: Project, class_qualname: str, attr: str, depth: int
     return None
 
 
-def _class_annotation(node: ast.ClassDef, attr: str) -> ast.expr | None:
-    for stmt in node.body:
-        if (
-            isinstance(stmt, ast.AnnAssign)
-            and isinstance(stmt.target, ast.Name)
-            and stmt.target.id == attr
-        ):
-            return stmt.annotation
-    return None
+def _class_annotations(project: Project, node: ast.ClassDef) -> dict[str, ast.expr]:
+    """`name: T` in a class body, the first one of each name: read once per class, not
+    once per attribute looked up (every `self.x.y()` call asks)."""
+    found = project.class_annotations.get(id(node))
+    if found is None:
+        found = {}
+        for stmt in node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                found.setdefault(stmt.target.id, stmt.annotation)
+        project.class_annotations[id(node)] = found
+    return found
 
 
 def resolve_callee(

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from fastapi_architect.config import Config
-from fastapi_architect.model.astutil import CHILD_FIELDS, child_fields
+from fastapi_architect.model.astutil import CHILD_FIELDS, CHILDLESS, child_fields
 from fastapi_architect.model.build import AppModel, build_model
 from fastapi_architect.model.project import Module
 from fastapi_architect.review import cache, forking
@@ -307,6 +307,9 @@ def _walk_module(
     handlers_for = dispatch.get
     fields_for = CHILD_FIELDS.get
     node_type = ast.AST
+    # Names and literals (about half of all nodes) that no rule asks for are never
+    # pushed: they have no children and would only be popped again.
+    skip = CHILDLESS - dispatch.keys()
     while todo:
         node, depth = pop()
         kind = type(node)
@@ -323,8 +326,10 @@ def _walk_module(
         for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
-                children.extend(item for item in value if isinstance(item, node_type))
-            elif isinstance(value, node_type):
+                for item in value:
+                    if isinstance(item, node_type) and type(item) not in skip:
+                        children.append(item)
+            elif isinstance(value, node_type) and type(value) not in skip:
                 children.append(value)
         if children:
             del stack[depth:]

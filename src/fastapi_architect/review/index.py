@@ -81,3 +81,56 @@ def nodes_of(model: AppModel, module: Module, kind: type[N]) -> list[N]:
 
 def _node_tables(model: AppModel) -> dict[int, dict[type[ast.AST], list[ast.AST]]]:
     return {}
+
+
+# Per run: the targets asked about -> the last names that can reach them (None: any).
+_REACHING: ModelCache[dict[frozenset[str], frozenset[str] | None]] = ModelCache()
+
+
+def _names_reaching(model: AppModel, targets: frozenset[str]) -> frozenset[str] | None:
+    """The last names (`Name.id`, `Attribute.attr`) an expression can end with and still
+    resolve to one of `targets` (qualified names outside the project), or None when the
+    project has modules in the targets' packages and any name might.
+
+    `Project.resolve` keeps an expression's last name through every step (locals,
+    module definitions, star imports, re-exports through `canonical`), except when that
+    name is an import alias (`from starlette.middleware import Middleware as M`, also
+    re-exported through project modules: followed here, to a fixed point) or when it
+    lands on a project module's own name (the None case)."""
+    table = _REACHING.get(model, dict)
+    if targets in table:
+        return table[targets]
+    project = model.project
+    packages = {t.split(".")[0] for t in targets}
+    found: frozenset[str] | None = None
+    if not any(name.split(".")[0] in packages for name in project.modules):
+        names = {t.rpartition(".")[2] for t in targets}
+        aliases = [
+            (alias, target.rpartition(".")[2])
+            for module in project.module_list
+            for alias, target in module.imports.items()
+        ]
+        grown = True
+        while grown:
+            grown = False
+            for alias, last in aliases:
+                if last in names and alias not in names:
+                    names.add(alias)
+                    grown = True
+        found = frozenset(names)
+    table[targets] = found
+    return found
+
+
+def may_resolve_to(model: AppModel, expr: ast.AST, targets: frozenset[str]) -> bool:
+    """False when resolving `expr` (`Project.resolve`, `FileContext.resolve`) cannot give
+    one of `targets`: a syntactic check that spares the resolution of the many calls a
+    node rule is handed (see `_names_reaching`). True means only "maybe": resolve to know."""
+    if isinstance(expr, ast.Attribute):
+        last = expr.attr
+    elif isinstance(expr, ast.Name):
+        last = expr.id
+    else:
+        return False  # `resolve` answers None for any other expression
+    names = _names_reaching(model, targets)
+    return names is None or last in names

@@ -3,11 +3,13 @@ registrations (`app.add_exception_handler(...)`) or callers without walking the 
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.project import Function, Module
+from fastapi_architect.review.index import project_index
 
 
 def call_sites(model: AppModel) -> Iterator[tuple[Function | None, Module, CallSite]]:
@@ -21,3 +23,28 @@ def call_sites(model: AppModel) -> Iterator[tuple[Function | None, Module, CallS
             continue
         for site in sites:
             yield scope, module, site
+
+
+# What registers a handler: the method names and keywords the registration scans look
+# for (`async_io.startup_handlers`, `concurrency.request_coroutines`).
+REGISTRAR_METHODS = frozenset({"add_event_handler", "add_exception_handler"})
+REGISTRAR_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown", "exception_handlers"})
+
+
+def registration_calls(model: AppModel) -> list[tuple[Function | None, Module, CallSite]]:
+    """The call sites, in `call_sites` order, that call a method named in
+    `REGISTRAR_METHODS` or pass a keyword named in `REGISTRAR_KEYWORDS`: the few calls
+    the registration scans act on, found in one pass over the project's calls."""
+    return project_index(model, _find_registration_calls)
+
+
+def _find_registration_calls(model: AppModel) -> list[tuple[Function | None, Module, CallSite]]:
+    out: list[tuple[Function | None, Module, CallSite]] = []
+    for entry in call_sites(model):
+        call = entry[2].node
+        func = call.func
+        if (type(func) is ast.Attribute and func.attr in REGISTRAR_METHODS) or any(
+            kw.arg in REGISTRAR_KEYWORDS for kw in call.keywords
+        ):
+            out.append(entry)
+    return out

@@ -704,6 +704,11 @@ def _new_state(model: AppModel) -> OrmState:
 def state(model: AppModel) -> OrmState:
     """The ORM models, relationships and per-function query facts of the run reviewing
     `model` (the project index's ORM part)."""
+    # Asked at nearly every attribute and call of an ORM module: once built, the part is
+    # read straight from where `project_index` keeps it (`model.derived`, by builder).
+    found = model.derived.get(_new_state)
+    if isinstance(found, OrmState):
+        return found
     return project_index(model, _new_state)
 
 

@@ -42,7 +42,7 @@ from fastapi_architect.model.types import (
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import nodes_of, project_index
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules._callsites import call_sites
+from fastapi_architect.review.rules._callsites import call_sites, registration_calls
 from fastapi_architect.review.rules._http import UPLOAD_FILE
 from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules.concurrency import (
@@ -194,7 +194,7 @@ def _find_startup_handlers(model: AppModel) -> list[Function]:
             func = decorator.func if isinstance(decorator, ast.Call) else decorator
             if isinstance(func, ast.Attribute) and func.attr in _STARTUP_DECORATORS:
                 found.setdefault(id(fn.node), fn)
-    for scope, module, site in call_sites(model):
+    for scope, module, site in registration_calls(model):
         call = site.node
         if isinstance(call.func, ast.Attribute) and call.func.attr in _STARTUP_REGISTRARS:
             if len(call.args) >= 2:

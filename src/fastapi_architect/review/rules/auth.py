@@ -1901,7 +1901,9 @@ def cors_wildcard_with_credentials(node: ast.Call, ctx: FileContext) -> Iterator
     There is no automatic fix: the allowed origins are the project's to list.
     """
     # Cheap syntactic guard first: only a CORS configuration names these keywords.
-    if not any(kw.arg in ("allow_origins", "allow_origin_regex") for kw in node.keywords):
+    if not node.keywords or not any(
+        kw.arg in ("allow_origins", "allow_origin_regex") for kw in node.keywords
+    ):
         return
     func = node.func
     wraps = isinstance(func, ast.Attribute) and func.attr == "add_middleware"

@@ -17,7 +17,7 @@ from fastapi_architect.model.types import annotation_type, resolve_callee, unwra
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules._callsites import call_sites
+from fastapi_architect.review.rules._callsites import registration_calls
 from fastapi_architect.review.rules._memo import is_memoized
 
 _HTTP_VERBS = frozenset(
@@ -201,7 +201,7 @@ def _find_request_coroutines(model: AppModel) -> list[Function]:
                 add(fn)
     # `app.add_exception_handler(Exc, handler)`, `FastAPI(lifespan=...)`,
     # `exception_handlers={...}`: from the call sites the model already collected.
-    for scope, module, site in call_sites(model):
+    for scope, module, site in registration_calls(model):
         call = site.node
         if isinstance(call.func, ast.Attribute) and call.func.attr in _HANDLER_REGISTRARS:
             if len(call.args) >= 2:

@@ -89,6 +89,23 @@ def iteration_loops(stack: list[ast.AST], node: ast.AST) -> Iterator[_Loop]:
             yield _Loop(ancestor, first.iter, first.target)
 
 
+_LOOP_TYPES = frozenset({ast.For, ast.AsyncFor, ast.While, *_COMPREHENSIONS})
+_SCOPE_TYPES = frozenset(_SCOPES)
+
+
+def _inside_loop(stack: list[ast.AST]) -> bool:
+    """Is there a loop (or comprehension) among the ancestors of the current function,
+    the ones `iteration_loops` looks at? A cheap test for every call of the project
+    (parsed trees hold the `ast` classes themselves, never subclasses)."""
+    for ancestor in reversed(stack):
+        kind = type(ancestor)
+        if kind in _LOOP_TYPES:
+            return True
+        if kind in _SCOPE_TYPES:
+            return False
+    return False
+
+
 def _names(target: ast.AST | None) -> set[str]:
     if isinstance(target, ast.Name):
         return {target.id}
@@ -716,10 +733,8 @@ def orm_lazy_load_in_loop(node: ast.Attribute, ctx: FileContext) -> Iterator[Rep
     """
     if not isinstance(node.ctx, ast.Load) or not isinstance(node.value, ast.Name):
         return
-    if is_test_module(ctx.module):
-        return
     st = state(ctx.model)
-    if node.attr not in st.index.relationship_names:
+    if node.attr not in st.index.relationship_names or is_test_module(ctx.module):
         return
     name = node.value.id
     binding = loop_binding(ctx.stack, node, name)
@@ -2489,6 +2504,8 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     ## Fix safety
     There is no automatic fix.
     """
+    if not _inside_loop(ctx.stack):
+        return  # most calls: `iteration_loops` would find nothing
     loops = iteration_loops(ctx.stack, node)
     first = next(loops, None)
     if first is None or is_test_module(ctx.module):

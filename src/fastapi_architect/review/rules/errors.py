@@ -25,9 +25,8 @@ from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.finding import Severity
-from fastapi_architect.review.index import project_index
+from fastapi_architect.review.index import may_resolve_to, project_index
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules._parsing import does_io, parser_call
 
 HTTP_EXCEPTIONS = frozenset(
@@ -81,7 +80,11 @@ def http_exception_returned(node: ast.Return, ctx: FileContext) -> Iterator[Repo
     makes it take effect.
     """
     value = node.value
-    if not (isinstance(value, ast.Call) and ctx.resolve(value.func) in HTTP_EXCEPTIONS):
+    if not (
+        isinstance(value, ast.Call)
+        and may_resolve_to(ctx.model, value.func, HTTP_EXCEPTIONS)
+        and ctx.resolve(value.func) in HTTP_EXCEPTIONS
+    ):
         return
     fn = ctx.function()
     if fn is not None and _exception_factory(ctx.model, fn):
@@ -283,9 +286,6 @@ class _LeakState:
     # Exception handler function node id -> the exception classes it handles.
     handlers: dict[int, list[str]]
     project_roots: frozenset[str]
-    # Module id -> the names a call in it may use for `HTTPException` or a response
-    # class (empty: the module cannot build one, the rule skips it).
-    callee_names: dict[int, frozenset[str]] = field(default_factory=dict)
     # (Project exception class, classes caught before it) -> the places the project
     # builds it from an outside error's text (`_foreign_wraps`).
     wraps: dict[tuple[str, tuple[str, ...]], list[_Wrap]] = field(default_factory=dict)
@@ -295,11 +295,19 @@ _LEAK_CLASSES = HTTP_EXCEPTIONS | _RESPONSES
 _SHORT_NAMES = frozenset(last_name(name) for name in _LEAK_CLASSES)
 
 
-def _callee_names(state: _LeakState, module: Module) -> frozenset[str]:
-    found = state.callee_names.get(id(module))
+def _no_callee_names(model: AppModel) -> dict[int, frozenset[str]]:
+    return {}
+
+
+def _callee_names(model: AppModel, module: Module) -> frozenset[str]:
+    """The names a call in `module` may use for `HTTPException` or a response class
+    (empty: the module cannot build one, the rule skips it). Asked for every call and
+    `return` of the project: one table lookup once the module is known."""
+    table = project_index(model, _no_callee_names)
+    found = table.get(id(module))
     if found is not None:
         return found
-    project = state.model.project
+    project = model.project
     names: set[str] = set()
     framework = any(s.split(".", 1)[0] in ("fastapi", "starlette") for s in module.star_imports)
     for alias, target in module.imports.items():
@@ -316,7 +324,7 @@ def _callee_names(state: _LeakState, module: Module) -> frozenset[str]:
     if framework:
         names |= _SHORT_NAMES
     found = frozenset(names)
-    state.callee_names[id(module)] = found
+    table[id(module)] = found
     return found
 
 
@@ -335,7 +343,22 @@ def _new_leak_state(model: AppModel) -> _LeakState:
         if fn is not None and name is not None:
             handlers.setdefault(id(fn.node), []).append(project.canonical(name))
 
+    # Every registration names `exception_handler` in the code (`@app.exception_handler`,
+    # `add_exception_handler`, `exception_handlers=`): only the functions and calls of
+    # modules whose text holds it are looked at (none, in most projects). A module that
+    # is not plain ASCII always is: an identifier may be spelled in other characters
+    # that normalize to it.
+    candidates = {
+        id(m)
+        for m in project.module_list
+        if "exception_handler" in m.source or not m.source.isascii()
+    }
+    roots = frozenset(m.name.split(".", 1)[0] for m in project.module_list)
+    if not candidates:
+        return _LeakState(model, handlers, roots)
     for fn in project.functions.values():
+        if not fn.node.decorator_list or id(fn.module) not in candidates:
+            continue
         for decorator in fn.node.decorator_list:
             if (
                 isinstance(decorator, ast.Call)
@@ -348,18 +371,30 @@ def _new_leak_state(model: AppModel) -> _LeakState:
                     handlers.setdefault(id(fn.node), []).append(project.canonical(name))
     # `app.add_exception_handler(Exc, handler)` and `FastAPI(exception_handlers={...})`,
     # from the call sites the model already collected (no second walk of the files).
-    for scope, module, site in call_sites(model):
-        call = site.node
-        if isinstance(call.func, ast.Attribute) and call.func.attr == "add_exception_handler":
-            if len(call.args) >= 2:
-                register(module, scope, call.args[0], call.args[1])
+    for owner, sites in model.callgraph.calls.items():
+        scope = project.functions.get(owner)
+        module = scope.module if scope is not None else project.modules.get(owner)
+        if module is None or id(module) not in candidates:
             continue
-        table = keyword(call, "exception_handlers")
-        if isinstance(table, ast.Dict):
-            for key, value in zip(table.keys, table.values, strict=True):
+        for site in sites:
+            call = site.node
+            func = call.func
+            if isinstance(func, ast.Attribute) and func.attr == "add_exception_handler":
+                if len(call.args) < 2:
+                    continue
+                registration: list[tuple[ast.expr | None, ast.expr]] = [
+                    (call.args[0], call.args[1])
+                ]
+            elif call.keywords:
+                table = keyword(call, "exception_handlers")
+                if not isinstance(table, ast.Dict):
+                    continue
+                registration = list(zip(table.keys, table.values, strict=True))
+            else:
+                continue
+            for key, value in registration:
                 if key is not None:
                     register(module, scope, key, value)
-    roots = frozenset(m.name.split(".", 1)[0] for m in project.module_list)
     return _LeakState(model, handlers, roots)
 
 
@@ -636,7 +671,7 @@ def _declared_status(ctx: FileContext, expr: ast.Attribute) -> int | None:
         caught = project.class_(name)
         if caught is None:
             return None
-        for member in _family(project, caught.qualname):
+        for member in _family(ctx.model, caught.qualname):
             value: ast.expr | None = None
             for ancestor in project.mro(member):
                 cls = project.class_(ancestor)
@@ -657,10 +692,22 @@ def _declared_status(ctx: FileContext, expr: ast.Attribute) -> int | None:
     return max(codes) if codes else None
 
 
-def _family(project: Project, root: str) -> list[str]:
+def _derived_classes(model: AppModel) -> dict[str, list[str]]:
+    """Class name -> the project classes with it in their MRO (itself included, for a
+    project class), in the project's class order: what `project.is_subclass(q, {name})`
+    answers for every `q`, computed once instead of over all classes for each name."""
+    project = model.project
+    out: dict[str, list[str]] = {}
+    for qualname in project.classes:
+        for ancestor in project.mro(qualname):
+            out.setdefault(ancestor, []).append(qualname)
+    return out
+
+
+def _family(model: AppModel, root: str) -> list[str]:
     """The class `root` and the project classes that derive from it."""
-    below = frozenset({root})
-    return [root, *(q for q in project.classes if q != root and project.is_subclass(q, below))]
+    below = project_index(model, _derived_classes).get(root, [])
+    return [root, *(q for q in below if q != root)]
 
 
 @dataclass(frozen=True)
@@ -737,7 +784,7 @@ def _foreign_wraps(
     caught = project.class_(name)
     root = caught.qualname if caught is not None else name
     callgraph = state.model.callgraph
-    for member in _family(project, root):
+    for member in _family(state.model, root):
         if earlier and _surely_catches(project, list(earlier), member):
             continue  # handled by an earlier clause
         for caller, site in callgraph.callers(member):
@@ -1512,9 +1559,7 @@ def _templated_class(ctx: FileContext, state: _LeakState, classes: list[str]) ->
         if project.class_(name) is None and not unseen:
             return False
         family = [name] if unseen else []
-        family += [
-            q for q in project.classes if q == name or project.is_subclass(q, frozenset({name}))
-        ]
+        family += project_index(ctx.model, _derived_classes).get(name, [])
         built = unseen
         for qualname in family:
             for ancestor in project.mro(qualname):
@@ -1645,15 +1690,20 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     ## Fix safety
     There is no automatic fix: the right client message depends on the error.
     """
-    state = leak_state(ctx.model)
-    callee_names = _callee_names(state, ctx.module)
-    if not callee_names:
-        return
+    # Called for every call and `return` of the project: the checks that settle almost
+    # all of them come first, the node's own syntax before any lookup.
     payload: ast.expr | None
     status: int | None
     if isinstance(node, ast.Return):
         value = node.value
-        if value is None or not any(isinstance(n, ast.ExceptHandler) for n in ctx.stack):
+        if value is None:
+            return
+        for ancestor in ctx.stack:
+            if isinstance(ancestor, ast.ExceptHandler):
+                break
+        else:
+            return
+        if not _callee_names(ctx.model, ctx.module):
             return
         if isinstance(value, ast.Call) and response_kind(ctx, value) is not None:
             return
@@ -1665,7 +1715,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     else:
         func = node.func
         short = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-        if short not in callee_names:
+        if short is None or short not in _callee_names(ctx.model, ctx.module):
             return
         kind = response_kind(ctx, node)
         if kind is None:
@@ -1682,6 +1732,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
             what = "The response content"
     if payload is None:
         return
+    state = leak_state(ctx.model)
     names = _exception_names(ctx, state)
     leak = _find_leak(ctx, payload, names)
     if leak is None or _unreachable_clause(ctx):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
@@ -21,19 +22,21 @@ from fastapi_architect.model.astutil import (
     argument,
     assignment_targets,
     body_nodes,
+    child_nodes,
     const_str,
     keyword,
     last_name,
+    statements,
     walk,
 )
 from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules._orm import OrmState, is_test_module, session_call, state
 from fastapi_architect.review.rules._parsing import parser_call, uses_database
 from fastapi_architect.review.rules.errors import (
@@ -78,6 +81,18 @@ def _router_kind(ctx: FileContext, expr: ast.expr) -> tuple[str, RouterObj | Non
 
 # ------------------------------------------------------------------ FAA606
 
+# The names FAA606 looks for: an attribute (`on_event`, `add_event_handler`) or a
+# keyword (`on_startup=`, `on_shutdown=`).
+_EVENT_WORDS = ("on_event", "add_event_handler", "on_startup", "on_shutdown")
+
+
+def _mentions_events(module: Module) -> bool:
+    """FAA606's module guard: the rule only reports a call spelling one of `_EVENT_WORDS`,
+    and in ASCII source an identifier appears as written (a non-ASCII one may be the
+    NFKC spelling of an ASCII name, so such modules are always walked)."""
+    source = module.source
+    return not source.isascii() or any(word in source for word in _EVENT_WORDS)
+
 
 @rule(
     code="FAA606",
@@ -85,6 +100,7 @@ def _router_kind(ctx: FileContext, expr: ast.expr) -> tuple[str, RouterObj | Non
     summary="Startup or shutdown code is registered with the deprecated `on_event`",
     severity="warning",
     nodes=(ast.Call,),
+    applies=_mentions_events,
     fix_title="Move the startup and shutdown code into a `lifespan` context manager",
     references=(
         "https://fastapi.tiangolo.com/advanced/events/",
@@ -278,17 +294,30 @@ _CLEANUP_WORDS = frozenset(
 )
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_NESTED_TYPES = frozenset(_NESTED)  # for the exact-type test of `_own_nodes`
 
 
 def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """The nodes of these statements, not entering nested functions or classes."""
+    """The nodes of these statements, not entering nested functions or classes, in
+    pre-order; like `astutil.child_nodes`, without the `ctx` markers (`Load()`,
+    `Store()`), which no caller looks for."""
     todo: list[ast.AST] = list(reversed(body))
+    pop, extend = todo.pop, todo.extend
+    nested = _NESTED_TYPES
     while todo:
-        node = todo.pop()
+        node = pop()
         yield node
-        if isinstance(node, _NESTED):
-            continue
-        todo.extend(reversed(list(ast.iter_child_nodes(node))))
+        if type(node) not in nested:
+            extend(reversed(child_nodes(node)))
+
+
+def _body_list(fn: Function) -> list[ast.AST]:
+    """`list(body_nodes(fn.node))`, made once per function: FAA604 reads the nodes of
+    the functions it follows several times."""
+    cached = fn.derived.get(_body_list)
+    if cached is None:
+        cached = fn.derived[_body_list] = list(body_nodes(fn.node))
+    return cast(list[ast.AST], cached)
 
 
 def _is_broad(ctx: FileContext, caught: ast.expr | None) -> str:
@@ -977,12 +1006,22 @@ def _catches_integrity(handler: ast.ExceptHandler) -> bool:
 def _protected(fn: Function, target: ast.AST) -> bool:
     """Is `target` inside the body of a `try` of `fn` that catches `IntegrityError`?"""
     line = getattr(target, "lineno", 0)
-    for node in _own_nodes(list(fn.node.body)):
+    return any(start <= line <= end for start, end in _integrity_tries(fn))
+
+
+def _integrity_tries(fn: Function) -> list[tuple[int, int]]:
+    """The line spans of the bodies of `fn`'s own `try` statements that catch
+    `IntegrityError` (once per function: `_protected` asks for every write and caller).
+    Only statements are read: `try` is one, and none sits inside an expression."""
+    cached = fn.derived.get(_integrity_tries)
+    if cached is not None:
+        return cast(list[tuple[int, int]], cached)
+    spans: list[tuple[int, int]] = []
+    for node in statements(fn.node.body):
         if isinstance(node, ast.Try) and node.body and any(map(_catches_integrity, node.handlers)):
-            end = node.body[-1].end_lineno or node.body[-1].lineno
-            if node.body[0].lineno <= line <= end:
-                return True
-    return False
+            spans.append((node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno))
+    fn.derived[_integrity_tries] = spans
+    return spans
 
 
 def unique_columns(project: Project, qualname: str) -> list[str]:
@@ -992,56 +1031,68 @@ def unique_columns(project: Project, qualname: str) -> list[str]:
     out: list[str] = []
     for ancestor in project.mro(qualname):
         cls = project.class_(ancestor)
-        if cls is None:
+        if cls is not None:
+            out.extend(_own_unique_columns(cls.node))
+    return out
+
+
+def _own_unique_columns(cls_node: ast.ClassDef) -> list[str]:
+    """What one class of the MRO adds to `unique_columns`: its own body only."""
+    out: list[str] = []
+    for stmt in cls_node.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            name, value = stmt.target.id, stmt.value
+        elif (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            name, value = stmt.targets[0].id, stmt.value
+        else:
             continue
-        for stmt in cls.node.body:
-            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                name, value = stmt.target.id, stmt.value
+        if value is None:
+            continue
+        if name == "__table_args__":
+            for node in walk(value):
+                if not isinstance(node, ast.Call):
+                    continue
+                kind = last_name(ast.unparse(node.func))
+                if kind == "UniqueConstraint" or (
+                    kind == "Index" and _truthy(keyword(node, "unique"))
+                ):
+                    columns = _constraint_columns(node, kind)
+                    if not columns or not all(map(_server_generated, columns)):
+                        out.append(", ".join(columns) or name)
+            continue
+        if name == "id" or _server_generated(name):
+            continue  # the server makes the value: clients cannot collide on it
+        # One walk for both questions (in any order: only whether a node exists counts):
+        # is there a default or a primary key anywhere in the value (then the server
+        # makes it), and a `unique=True` / `{"unique": True}`?
+        unique = False
+        todo: list[ast.AST] = [value]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.Call):
+                if any(kw.arg in _DEFAULTS_SET for kw in node.keywords) or _truthy(
+                    keyword(node, "primary_key")
+                ):
+                    break  # the server makes the value: clients cannot collide on it
+                if not unique and _truthy(keyword(node, "unique")):
+                    unique = True
             elif (
-                isinstance(stmt, ast.Assign)
-                and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], ast.Name)
-            ):
-                name, value = stmt.targets[0].id, stmt.value
-            else:
-                continue
-            if value is None:
-                continue
-            if name == "__table_args__":
-                for node in ast.walk(value):
-                    if not isinstance(node, ast.Call):
-                        continue
-                    kind = last_name(ast.unparse(node.func))
-                    if kind == "UniqueConstraint" or (
-                        kind == "Index" and _truthy(keyword(node, "unique"))
-                    ):
-                        columns = _constraint_columns(node, kind)
-                        if not columns or not all(map(_server_generated, columns)):
-                            out.append(", ".join(columns) or name)
-                continue
-            if (
-                name == "id"
-                or _server_generated(name)
-                or any(
-                    isinstance(node, ast.Call)
-                    and (
-                        any(keyword(node, k) is not None for k in _DEFAULTS)
-                        or _truthy(keyword(node, "primary_key"))
-                    )
-                    for node in ast.walk(value)
-                )
-            ):
-                continue  # the server makes the value: clients cannot collide on it
-            for node in ast.walk(value):
-                if isinstance(node, ast.Call) and _truthy(keyword(node, "unique")):
-                    out.append(name)
-                    break
-                if isinstance(node, ast.Dict) and any(
+                not unique
+                and isinstance(node, ast.Dict)
+                and any(
                     const_str(k) == "unique" and _truthy(v)
                     for k, v in zip(node.keys, node.values, strict=True)
-                ):
-                    out.append(name)
-                    break
+                )
+            ):
+                unique = True
+            todo.extend(child_nodes(node))
+        else:
+            if unique:
+                out.append(name)
     return out
 
 
@@ -1051,6 +1102,7 @@ _GENERATED_WORDS = frozenset(
     {"token", "hash", "digest", "uuid", "guid", "jti", "nonce", "salt", "secret", "signature"}
 )
 _DEFAULTS = ("default", "default_factory", "server_default", "insert_default")
+_DEFAULTS_SET = frozenset(_DEFAULTS)
 
 
 def _server_generated(column: str) -> bool:
@@ -1078,6 +1130,9 @@ class _WriteState:
         self.model = model
         self.orm: OrmState = state(model)
         self.unique: dict[str, list[str]] = {}
+        # Per class node, its own part of `unique_columns` (bases and mixins are shared
+        # by many models: each class body is read once).
+        self.own_unique: dict[int, list[str]] = {}
         self.writes: dict[int, list[_Write]] = {}
         self.handled: dict[int, bool] = {}
         self.reachable: dict[int, bool] = {}
@@ -1085,7 +1140,18 @@ class _WriteState:
     def unique_of(self, qualname: str) -> list[str]:
         found = self.unique.get(qualname)
         if found is None:
-            found = self.unique[qualname] = unique_columns(self.model.project, qualname)
+            # `unique_columns`, with each class's part memoized.
+            project = self.model.project
+            found = []
+            for ancestor in project.mro(qualname):
+                cls = project.class_(ancestor)
+                if cls is None:
+                    continue
+                own = self.own_unique.get(id(cls.node))
+                if own is None:
+                    own = self.own_unique[id(cls.node)] = _own_unique_columns(cls.node)
+                found.extend(own)
+            self.unique[qualname] = found
         return found
 
     def model_of(self, fn: Function, expr: ast.expr | None, depth: int = 0) -> str | None:
@@ -1575,8 +1641,9 @@ class _WriteState:
         out: list[_Write] = []
         self.writes[key] = out
         project = self.model.project
-        savepoints = self.guarded_savepoints(fn)
-        for node in body_nodes(fn.node):
+        nodes = _body_list(fn)
+        savepoints = self.guarded_savepoints(fn, nodes)
+        for node in nodes:
             if savepoints and _within(node, savepoints):
                 continue  # flushed when its savepoint ends, inside a `try` that handles it
             written: str | None = None
@@ -1809,13 +1876,14 @@ class _WriteState:
 
     # ---------------------------------------------------------- flushes and callers
 
-    def guarded_savepoints(self, fn: Function) -> list[tuple[int, int]]:
+    def guarded_savepoints(self, fn: Function, nodes: list[ast.AST]) -> list[tuple[int, int]]:
         """The line spans of `with <session>.begin_nested():` (or `begin()`) blocks of
         `fn` that sit in a `try` catching `IntegrityError`. Leaving the block flushes
         what it added (and releases the savepoint, or commits), so a duplicate is raised
-        there, inside the `try`, and a later `commit()` cannot raise it again."""
+        there, inside the `try`, and a later `commit()` cannot raise it again.
+        (`nodes`: those of `body_nodes(fn.node)`.)"""
         spans: list[tuple[int, int]] = []
-        for node in body_nodes(fn.node):
+        for node in nodes:
             if not isinstance(node, (ast.With, ast.AsyncWith)) or not node.body:
                 continue
             if any(
@@ -1888,7 +1956,7 @@ class _WriteState:
         constraints = [set(entry.split(", ")) for entry in self.unique_of(written)]
         loops = [
             node
-            for node in body_nodes(fn.node)
+            for node in _body_list(fn)
             if isinstance(node, (ast.For, ast.AsyncFor))
             and node.body
             and node.body[0].lineno <= add.lineno <= (node.end_lineno or node.lineno)
@@ -1906,12 +1974,13 @@ class _WriteState:
     def write_sites(self, fn: Function) -> list[ast.Call]:
         """`<session>.commit()` / `.flush()` calls of `fn`, in source order (from the
         call sites the call graph collected: no walk of the body)."""
+        candidates = _call_facts(self.model).flushes.get(fn.qualname)
+        if not candidates:
+            return []
         found = [
             site.node
-            for site in self.model.callgraph.calls_of(fn)
-            if isinstance(site.node.func, ast.Attribute)
-            and site.node.func.attr in _WRITE_OPS
-            and session_call(self.orm, fn.module, site.node, fn, _WRITE_OPS) is not None
+            for site in candidates
+            if session_call(self.orm, fn.module, site.node, fn, _WRITE_OPS) is not None
         ]
         return sorted(found, key=lambda call: (call.lineno, call.col_offset))
 
@@ -2014,7 +2083,7 @@ def _binding_table(fn: Function) -> dict[str, list[ast.expr] | None]:
     def bound_in(target: ast.AST) -> None:
         other.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
 
-    for node in body_nodes(fn.node):
+    for node in _body_list(fn):
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
@@ -2043,7 +2112,7 @@ def _binding_table(fn: Function) -> dict[str, list[ast.expr] | None]:
 
 def _stores_attribute(fn: Function, name: str, attr: str) -> bool:
     """Does the function set `name.attr` (`run.id = payload.id`)?"""
-    for node in body_nodes(fn.node):
+    for node in _body_list(fn):
         for target in assignment_targets(node):
             for inner in ast.walk(target):
                 if (
@@ -2078,7 +2147,7 @@ def _loop_spans(fn: Function) -> list[tuple[int, int]]:
     if found is None:
         found = fn.derived[_loop_spans] = [
             (node.body[0].lineno, node.end_lineno or node.lineno)
-            for node in body_nodes(fn.node)
+            for node in _body_list(fn)
             if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and node.body
         ]
     return cast(list[tuple[int, int]], found)
@@ -2380,12 +2449,15 @@ def unhandled_db_write_errors(ctx: ProjectContext) -> Iterator[Report]:
     There is no automatic fix: the conflict message and status depend on the resource.
     """
     model = ctx.model
-    if _global_integrity_handler(model):
-        return
     st = _WriteState(model)
     if not st.orm.index.models:
+        return  # (asked first: cheaper than the exception handlers, which need a scan)
+    if _global_integrity_handler(model):
         return
+    flushing = _call_facts(model).flushes
     for fn in list(model.project.functions.values()):
+        if fn.qualname not in flushing:
+            continue  # no `.commit()` / `.flush()` call at all: `write_sites` is empty
         if is_test_module(fn.module):
             continue
         sites = st.write_sites(fn)
@@ -2551,19 +2623,23 @@ def cors_middleware_order(ctx: ProjectContext) -> Iterator[Report]:
     automatically.
     """
     model = ctx.model
+    apps = [r for r in model.routers.values() if r.kind == "app" and r.middleware]
+    if not apps:
+        return  # no middleware anywhere: nothing to report (no need to scan the calls)
+    # Where each `add_middleware` call is (only read for those calls: skipped without any).
     sites: dict[int, tuple[Module, int]] = {}
-    wrapped = False
-    for scope, module, site in call_sites(model):
-        func = site.node.func
-        if isinstance(func, ast.Attribute) and func.attr == "add_middleware":
-            sites[id(site.node)] = (module, id(scope.node) if scope is not None else 0)
-        elif site.target is not None and ctx.project.canonical(site.target) in _CORS:
-            wrapped = wrapped or bool(site.node.args or site.node.keywords)  # `CORSMiddleware(app)`
-    if wrapped:
-        return
-    for router in model.routers.values():
-        if router.kind != "app" or not router.middleware:
-            continue
+    if any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "add_middleware"
+        for router in apps
+        for _name, node in router.middleware
+    ):
+        sites = _call_facts(model).add_middleware
+    # An app wrapped by hand reports nothing: asked (one scan of every call) only once
+    # there is something to report.
+    wrapped: bool | None = None
+    for router in apps:
         layers = _layers(model, router, sites)
         for cors in layers:
             if cors.name not in _CORS:
@@ -2593,6 +2669,10 @@ def cors_middleware_order(ctx: ProjectContext) -> Iterator[Report]:
             ]
             if not outer:
                 continue
+            if wrapped is None:
+                wrapped = _wrapped_by_hand(model)
+            if wrapped:
+                return
             names = ", ".join(sorted({layer.label for layer in outer}))
             yield Report(
                 cors.node,
@@ -2600,6 +2680,32 @@ def cors_middleware_order(ctx: ProjectContext) -> Iterator[Report]:
                 "answers without CORS headers",
                 module=cors.place[0],
             )
+
+
+def _wrapped_by_hand(model: AppModel) -> bool:
+    """Is `CORSMiddleware` called with arguments somewhere (`app = CORSMiddleware(app,
+    ...)`), other than through `add_middleware`?"""
+    project = model.project
+    canonical = project.canonical
+    cors_targets: dict[str, bool] = {}  # callee -> is CORSMiddleware (asked once per name)
+    functions, modules = project.functions, project.modules
+    for owner, calls in model.callgraph.calls.items():
+        scope = functions.get(owner)
+        if scope is None and owner not in modules:
+            continue  # (as `call_sites` skips it)
+        for site in calls:
+            target = site.target
+            if target is None:
+                continue
+            func = site.node.func
+            if isinstance(func, ast.Attribute) and func.attr == "add_middleware":
+                continue
+            is_cors = cors_targets.get(target)
+            if is_cors is None:
+                is_cors = cors_targets[target] = canonical(target) in _CORS
+            if is_cors and (site.node.args or site.node.keywords):
+                return True
+    return False
 
 
 _MIDDLEWARE_METHODS = ("dispatch", "__call__")
@@ -2685,6 +2791,32 @@ class _Escapes:
     def __init__(self, model: AppModel) -> None:
         self.model = model
         self.memo: dict[tuple[int, str], Function | None] = {}
+        self.own: dict[int, tuple[list[ast.Raise], list[tuple[int, int, ast.Try]]]] = {}
+
+    def own_nodes(self, fn: Function) -> tuple[list[ast.Raise], list[tuple[int, int, ast.Try]]]:
+        """The `raise <exc>` statements of `fn` and its `try` statements (with the line
+        span of their body), in `_own_nodes` order: one look at the body per function,
+        however many raises ask whether they are caught in it. Only statements are read
+        (`statements` yields them in the order `_own_nodes` does, and no statement sits
+        inside an expression)."""
+        key = id(fn.node)
+        found = self.own.get(key)
+        if found is None:
+            raises: list[ast.Raise] = []
+            tries: list[tuple[int, int, ast.Try]] = []
+            for node in statements(fn.node.body):
+                kind = type(node)
+                if kind is ast.Raise:
+                    assert isinstance(node, ast.Raise)
+                    if node.exc is not None:
+                        raises.append(node)
+                elif kind is ast.Try:
+                    assert isinstance(node, ast.Try)
+                    if node.body:
+                        last = node.body[-1]
+                        tries.append((node.body[0].lineno, last.end_lineno or last.lineno, node))
+            found = self.own[key] = (raises, tries)
+        return found
 
     def _catches(self, fn: Function, handler: ast.ExceptHandler, mro: list[str]) -> bool:
         caught = handler.type
@@ -2708,13 +2840,9 @@ class _Escapes:
     def caught(self, fn: Function, target: ast.AST, mro: list[str]) -> bool:
         """Is `target` in the body of a `try` of `fn` with a clause catching the class?"""
         line = getattr(target, "lineno", 0)
-        for node in _own_nodes(list(fn.node.body)):
-            if isinstance(node, ast.Try) and node.body:
-                end = node.body[-1].end_lineno or node.body[-1].lineno
-                if node.body[0].lineno <= line <= end and any(
-                    self._catches(fn, h, mro) for h in node.handlers
-                ):
-                    return True
+        for start, end, node in self.own_nodes(fn)[1]:
+            if start <= line <= end and any(self._catches(fn, h, mro) for h in node.handlers):
+                return True
         return False
 
     def _route_class_catches(self, route: Route, mro: list[str]) -> bool:
@@ -2873,32 +3001,110 @@ def _find_handlers(model: AppModel) -> _Handlers:
         else:
             classes.add(project.canonical(name))
 
-    for scope, module, site in call_sites(model):
+    def look_into(module: Module, scope: Function | None, arg: ast.Dict) -> None:
+        # `create_app(app_kwargs={"exception_handlers": {...}})`
+        for key, value in zip(arg.keys, arg.values, strict=True):
+            if const_str(key) != "exception_handlers":
+                continue
+            if isinstance(value, ast.Dict):
+                for inner in value.keys:
+                    register(module, scope, inner)
+            else:
+                dynamic.append(module)
+
+    # The call sites that may register a handler, in `call_sites` order (the others
+    # pass no dict, no `exception_handlers=` and are no `add_exception_handler`).
+    for scope, module, site in _call_facts(model).handler_sites:
         call = site.node
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr == "add_exception_handler":
             if call.args:
                 register(module, scope, call.args[0])
             continue
-        table = keyword(call, "exception_handlers")
-        if table is not None and not isinstance(table, (ast.Dict, ast.Constant)):
-            dynamic.append(module)  # `FastAPI(exception_handlers=HANDLERS)`
-        # `create_app(app_kwargs={"exception_handlers": {...}})`
-        for arg in [*call.args, *(kw.value for kw in call.keywords)]:
-            if not isinstance(arg, ast.Dict):
-                continue
-            for key, value in zip(arg.keys, arg.values, strict=True):
-                if const_str(key) != "exception_handlers":
-                    continue
-                if isinstance(value, ast.Dict):
-                    for inner in value.keys:
-                        register(module, scope, inner)
-                else:
-                    dynamic.append(module)
+        keywords = call.keywords
+        if keywords:
+            table = keyword(call, "exception_handlers")
+            if table is not None and not isinstance(table, (ast.Dict, ast.Constant)):
+                dynamic.append(module)  # `FastAPI(exception_handlers=HANDLERS)`
+        for arg in call.args:
+            if isinstance(arg, ast.Dict):
+                look_into(module, scope, arg)
+        for kw in keywords:
+            value = kw.value
+            if isinstance(value, ast.Dict):
+                look_into(module, scope, value)
     return _Handlers(classes, dynamic)
 
 
-_RAISE = re.compile(r"^[ \t]*raise[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)
+@dataclass
+class _CallFacts:
+    """What FAA604, FAA605 and FAA607 need from the project's call sites, from one pass
+    over all of them (each used to make its own)."""
+
+    # Owner (as in `callgraph.calls`) -> its `<x>.commit()` / `<x>.flush()` call sites,
+    # in order (whatever `x` is: `write_sites` checks for a session).
+    flushes: dict[str, list[CallSite]]
+    # `id(call)` -> (module, id of the scope's node or 0 for module code) of every
+    # `<x>.add_middleware(...)` call.
+    add_middleware: dict[int, tuple[Module, int]]
+    # The call sites `_find_handlers` looks into, as `call_sites` gives them: an
+    # `add_exception_handler` call, or one with an `exception_handlers=` keyword or a
+    # dict argument.
+    handler_sites: list[tuple[Function | None, Module, CallSite]]
+
+
+def _call_facts(model: AppModel) -> _CallFacts:
+    return project_index(model, _scan_calls)
+
+
+def _scan_calls(model: AppModel) -> _CallFacts:
+    project = model.project
+    functions, modules = project.functions, project.modules
+    flushes: dict[str, list[CallSite]] = {}
+    add_middleware: dict[int, tuple[Module, int]] = {}
+    handler_sites: list[tuple[Function | None, Module, CallSite]] = []
+    attribute_type, dict_type = ast.Attribute, ast.Dict
+    write_ops = _WRITE_OPS
+    for owner, sites in model.callgraph.calls.items():
+        scope = functions.get(owner)
+        # `call_sites` leaves out an owner of no known module (`calls_of` does not).
+        module = scope.module if scope is not None else modules.get(owner)
+        for site in sites:
+            call = site.node
+            func = call.func
+            if isinstance(func, attribute_type):
+                attr = func.attr
+                if attr in write_ops:
+                    flushes.setdefault(owner, []).append(site)
+                elif module is None:
+                    continue
+                elif attr == "add_middleware":
+                    add_middleware[id(call)] = (module, id(scope.node) if scope is not None else 0)
+                elif attr == "add_exception_handler":
+                    handler_sites.append((scope, module, site))
+                    continue
+            if module is None:
+                continue
+            # (Plain loops: this runs for every call of the project.)
+            for arg in call.args:
+                if isinstance(arg, dict_type):
+                    handler_sites.append((scope, module, site))
+                    break
+            else:
+                for kw in call.keywords:
+                    if kw.arg == "exception_handlers" or isinstance(kw.value, dict_type):
+                        handler_sites.append((scope, module, site))
+                        break
+    return _CallFacts(flushes, add_middleware, handler_sites)
+
+
+_RAISE = re.compile(r"raise[ \t]+([A-Za-z_][\w.]*)")
+
+
+def _at_line_start(source: str, offset: int) -> bool:
+    """Is there only blanks (spaces, tabs) between the line's start and `offset`?"""
+    start = source.rfind("\n", 0, offset) + 1
+    return not source[start:offset].strip(" \t")
 
 
 def _raising_lines(project: Project) -> dict[int, list[int]]:
@@ -2914,9 +3120,12 @@ def _raising_lines(project: Project) -> dict[int, list[int]]:
         return out
     for module in project.module_list:
         source = module.source
+        line, counted = 1, 0  # the line number at offset `counted` (matches go forward)
         for match in _RAISE.finditer(source):
-            if match.group(1).rpartition(".")[2] in names:
-                line = source.count("\n", 0, match.start()) + 1
+            if match.group(1).rpartition(".")[2] in names and _at_line_start(source, match.start()):
+                start = match.start()
+                line += source.count("\n", counted, start)
+                counted = start
                 out.setdefault(id(module), []).append(line)
     return out
 
@@ -3014,12 +3223,12 @@ def missing_exception_handlers(ctx: ProjectContext) -> Iterator[Report]:
         lines = raising.get(id(fn.module))
         if not lines or is_test_module(fn.module):
             continue
-        end = fn.node.end_lineno or fn.node.lineno
-        if not any(fn.node.lineno <= line <= end for line in lines):
+        # `lines` is sorted: is the first one at or after the function's start in it?
+        at = bisect_left(lines, fn.node.lineno)
+        if at == len(lines) or lines[at] > (fn.node.end_lineno or fn.node.lineno):
             continue
-        for node in _own_nodes(list(fn.node.body)):
-            if not isinstance(node, ast.Raise) or node.exc is None:
-                continue
+        for node in escapes.own_nodes(fn)[0]:
+            assert node.exc is not None
             exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
             name = project.resolve(fn.module, exc, fn)
             cls = project.class_(name)

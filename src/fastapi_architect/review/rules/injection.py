@@ -2721,8 +2721,6 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     """
     func = node.func
     raw_only = False
-    if is_test_module(ctx.module):
-        return
     if isinstance(func, ast.Attribute) and func.attr in _METHOD_SINKS:
         sink = f"{_short(func.value)}.{func.attr}"
         raw_only = func.attr in _RAW_SQL_METHODS
@@ -2739,6 +2737,8 @@ def sql_string_formatting(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         else:
             return
     else:
+        return
+    if is_test_module(ctx.module):
         return
     sql = argument(node, 0, "sql")
     if sql is None:

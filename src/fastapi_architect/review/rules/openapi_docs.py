@@ -39,7 +39,13 @@ from fastapi_architect.model.astutil import (
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.constants import DYNAMIC, class_attribute
-from fastapi_architect.model.dependencies import DepSite, param_sites, walk_dependencies
+from fastapi_architect.model.dependencies import (
+    DepSite,
+    param_sites,
+    resolve_target,
+    target_key,
+    walk_dependencies,
+)
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
@@ -88,6 +94,24 @@ def _status(expr: ast.expr | None) -> int | None:
 # Code that builds or replaces the OpenAPI document itself (`get_openapi(...)`,
 # `app.openapi()`, `app.openapi = custom_openapi`): it may serve it on a route of its own.
 _BUILDS_SCHEMA = re.compile(r"\bget_openapi\b|\.openapi\s*(?:\(|=[^=])")
+
+
+def _builds_schema(source: str) -> bool:
+    # The plain substring tests are what every match of the pattern contains: they
+    # settle almost every file at a fraction of the regex's cost (it has no literal
+    # prefix to scan for).
+    return ("get_openapi" in source or ".openapi" in source) and bool(_BUILDS_SCHEMA.search(source))
+
+
+def _project_builds_schema(model: AppModel) -> bool:
+    return any(_builds_schema(m.source) for m in model.project.module_list if not is_test_module(m))
+
+
+def _schema_built(model: AppModel) -> bool:
+    """Does code of the project (not its tests) build or replace the OpenAPI document?
+    Read once per run (FAA704 and FAA705 both ask)."""
+    built: bool = project_index(model, _project_builds_schema)
+    return built
 
 
 def _init_default(project: Project, app: RouterObj, kwarg: str) -> ast.expr | None:
@@ -141,13 +165,15 @@ def _unpublished_apps(model: AppModel) -> frozenset[int]:
     """Ids of the apps that publish no OpenAPI document: created with
     `openapi_url=None`, in a project whose code never builds the document itself."""
     project = model.project
-    if any(_BUILDS_SCHEMA.search(m.source) for m in project.module_list if not is_test_module(m)):
-        return frozenset()
-    return frozenset(
+    # The apps first: most projects have none to check the sources for.
+    apps = frozenset(
         id(app)
         for app in model.routers.values()
         if app.kind == "app" and _disables_schema(project, app)
     )
+    if apps and _schema_built(model):
+        return frozenset()
+    return apps
 
 
 _UNPUBLISHED: ModelCache[frozenset[int]] = ModelCache()
@@ -588,18 +614,20 @@ def _left_out(model: AppModel, route: Route) -> bool:
 _RENDERS_DOCS = re.compile(r"\bget_swagger_ui_html\b|\bget_redoc_html\b|\bscalar_fastapi\b")
 
 
+def _renders_docs(source: str) -> bool:
+    # Substring tests first, as in `_builds_schema`.
+    return (
+        "get_swagger_ui_html" in source or "get_redoc_html" in source or "scalar_fastapi" in source
+    ) and bool(_RENDERS_DOCS.search(source))
+
+
 def _docs_ui_apps(model: AppModel) -> frozenset[int]:
     """Ids of the apps with both docs UIs (`docs_url`, `redoc_url`) turned off; none
     when the project renders a docs page itself, or builds the document itself (to
     serve it elsewhere, where its readers see the summaries and tags)."""
     project = model.project
-    if any(
-        _RENDERS_DOCS.search(m.source) or _BUILDS_SCHEMA.search(m.source)
-        for m in project.module_list
-        if not is_test_module(m)
-    ):
-        return frozenset()
-    return frozenset(
+    # The apps first: most projects have none to check the sources for.
+    apps = frozenset(
         id(app)
         for app in model.routers.values()
         if app.kind == "app"
@@ -611,6 +639,12 @@ def _docs_ui_apps(model: AppModel) -> frozenset[int]:
             )
         )
     )
+    if apps and (
+        _schema_built(model)
+        or any(_renders_docs(m.source) for m in project.module_list if not is_test_module(m))
+    ):
+        return frozenset()
+    return apps
 
 
 _NO_DOCS_UI: ModelCache[frozenset[int]] = ModelCache()
@@ -745,7 +779,9 @@ _RAISES: FunctionCache[dict[int, str]] = FunctionCache()
 
 def _raised(model: AppModel, fn: Function) -> dict[int, str]:
     out: dict[int, str] = {}
-    for node in body_nodes(fn.node):
+    # A `raise` is a statement: the statements of the body (in the order a walk of its
+    # nodes meets them, nested functions and classes not entered) hold all of them.
+    for node in statements(fn.node.body):
         if isinstance(node, ast.Raise) and node.exc is not None:
             code = _exception_status(model, fn, node.exc)
             if code is not None and code >= 400:
@@ -904,11 +940,71 @@ def _covers(documented: Documented, code: int) -> bool:
     return code in documented or f"{code // 100}XX" in documented
 
 
+_HANDLER_SITES: FunctionCache[list[DepSite]] = FunctionCache()
+
+
+def _handler_sites(model: AppModel, fn: Function) -> list[DepSite]:
+    """The dependencies a handler declares in its parameters (FAA704 and FAA705 both
+    ask, for every route). Shared: not to be changed."""
+    return _HANDLER_SITES.get(model, fn, lambda: param_sites(model.project, fn))
+
+
+def _unique_functions(model: AppModel) -> bool:
+    """Does each function qualname stand for one function of the project (as the key of
+    a dependency, `target_key`, then stands for one dependency tree)? Dependencies are
+    the functions of the modules and the methods of their classes."""
+    seen: dict[str, Function] = {}
+    for module in model.project.module_list:
+        functions = [*module.functions.values()]
+        for cls in module.classes.values():
+            functions += cls.methods.values()
+        for fn in functions:
+            if seen.setdefault(fn.qualname, fn) is not fn:
+                return False
+    return True
+
+
+# Dependency key -> what the dependency tree under it raises (status -> where, first
+# one in the walk), from `walk_dependencies` of a single site resolving to it.
+_TREE_RAISES: ModelCache[dict[str, dict[int, str]]] = ModelCache()
+
+
 def _sites_raise(model: AppModel, sites: list[DepSite], out: dict[int, str]) -> None:
-    for _site, target in walk_dependencies(model.project, sites):
-        if target.function is not None:
-            for code, where in _raised_with_helpers(model, target.function).items():
-                out.setdefault(code, where)
+    """What the dependency trees of `sites` raise, added to `out` (first one wins, in
+    `walk_dependencies(sites)` order).
+
+    The walk of several sites meets each dependency once, depth first: what it meets is
+    what the walks of the sites one by one meet, in the same order, once the dependencies
+    an earlier site's walk already met (and everything below them, met then too) are left
+    out. Those repeat only statuses already taken. So each site's tree is walked alone,
+    once per run for the dependency it resolves to (its walk depends on nothing else),
+    and the sites are merged in order; routes share most of their dependencies. This
+    needs a dependency's key to name one tree: with two functions of one qualname, the
+    sites are walked together, every time."""
+    project = model.project
+    if not project_index(model, _unique_functions):
+        for _site, met in walk_dependencies(project, sites):
+            if met.function is not None:
+                for code, where in _raised_with_helpers(model, met.function).items():
+                    out.setdefault(code, where)
+        return
+    trees = _TREE_RAISES.get(model, dict)
+    for site in sites:
+        target = resolve_target(project, site)
+        if target is None:
+            continue
+        key = target_key(target) if target.qualname else None
+        raised = trees.get(key) if key is not None else None
+        if raised is None:
+            raised = {}
+            for _site, found in walk_dependencies(project, [site]):
+                if found.function is not None:
+                    for code, where in _raised_with_helpers(model, found.function).items():
+                        raised.setdefault(code, where)
+            if key is not None:
+                trees[key] = raised
+        for code, where in raised.items():
+            out.setdefault(code, where)
 
 
 # Who attaches a dependency to a whole group of routes: an `include_router(...,
@@ -948,14 +1044,13 @@ def _route_raises(
     what only a dependency shared by a whole router raises, one that an `include_router(
     dependencies=...)` call or a router or app built with `dependencies=` attaches (status
     -> the call or router, the raising function)."""
-    project = model.project
     own: dict[int, str] = dict(_raised_with_helpers(model, route.handler))
     mount_deps = mount.dependencies if mount is not None else list(route.router.dependencies)
     shared = _shared_sites(route, mount)
     sites = [
         *(site for site in mount_deps if id(site) not in shared),
         *route.dependencies,
-        *param_sites(project, route.handler),
+        *_handler_sites(model, route.handler),
     ]
     _sites_raise(model, sites, own)
     by_owner: dict[int, tuple[_Owner, str]] = {}
@@ -1272,10 +1367,22 @@ def _literal_status(expr: ast.expr | None) -> int | None:
 def _status_literal_arg(ctx: FileContext, call: ast.Call) -> tuple[ast.expr, str] | None:
     """The literal status a call passes, and what the call is, when it is a route
     registration, an `HTTPException` or a FastAPI/Starlette response."""
-    by_keyword = keyword(call, "status_code")
-    candidates = [by_keyword] if by_keyword is not None else list(call.args[:2])
-    if not any(_literal_status(c) is not None for c in candidates):
-        return None
+    # Runs on every call of the project: the literal is looked for inline first (it
+    # settles almost every call), before anything is resolved.
+    by_keyword: ast.expr | None = None
+    for kw in call.keywords:
+        if kw.arg == "status_code":
+            by_keyword = kw.value
+            break
+    if by_keyword is not None:
+        if _literal_status(by_keyword) is None:
+            return None
+    else:
+        args = call.args
+        if not args or (
+            _literal_status(args[0]) is None and (len(args) < 2 or _literal_status(args[1]) is None)
+        ):
+            return None
     if isinstance(call.func, ast.Attribute) and id(call) in _ROUTE_NODES.get(
         ctx.model, lambda: _route_nodes(ctx.model)
     ):
@@ -1377,9 +1484,8 @@ def numeric_status_literal(node: ast.Call, ctx: FileContext) -> Iterator[Report]
 
 _PATH_PARAM = re.compile(r"{\s*\w+\s*(:[^}]*)?}")
 _CONDITIONAL = (ast.If, ast.Try, ast.Match, ast.IfExp)
-# The last module asked about, and its conditional node ids (the tree is held so that
-# its node ids stay valid).
-_CONDITIONAL_NODES: list[tuple[ast.Module, frozenset[int]]] = []
+# Module id -> the ids of its conditional nodes, for the run.
+_CONDITIONAL_NODES: ModelCache[dict[int, frozenset[int]]] = ModelCache()
 
 
 def _normalized_path(path: str) -> str:
@@ -1387,11 +1493,12 @@ def _normalized_path(path: str) -> str:
     return _PATH_PARAM.sub(lambda m: "{" + (m.group(1) or "").strip() + "}", path)
 
 
-def _conditional_nodes(module: Module) -> frozenset[int]:
+def _conditional_nodes(model: AppModel, module: Module) -> frozenset[int]:
     """Ids of the nodes under an `if`/`try`/`match` branch anywhere in the module: two
     registrations of one path in different branches are alternatives, not duplicates."""
-    if _CONDITIONAL_NODES and _CONDITIONAL_NODES[0][0] is module.tree:
-        return _CONDITIONAL_NODES[0][1]
+    known = _CONDITIONAL_NODES.get(model, dict)
+    if id(module) in known:
+        return known[id(module)]
     ids: set[int] = set()
     # One pass: a node is conditional when an ancestor is (nested branches are not
     # walked again for each branch around them).
@@ -1402,13 +1509,12 @@ def _conditional_nodes(module: Module) -> frozenset[int]:
             ids.add(id(node))
         below = inside or isinstance(node, _CONDITIONAL)
         todo.extend((child, below) for child in child_nodes(node))
-    found = frozenset(ids)
-    _CONDITIONAL_NODES[:] = [(module.tree, found)]
+    found = known[id(module)] = frozenset(ids)
     return found
 
 
-def _is_conditional(route: Route) -> bool:
-    nodes = _conditional_nodes(route.module)
+def _is_conditional(model: AppModel, route: Route) -> bool:
+    nodes = _conditional_nodes(model, route.module)
     if id(route.node) in nodes:
         return True
     handler = route.handler
@@ -1695,7 +1801,11 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
         entries.sort(key=lambda entry: site_order(entry[0]))
         first = entries[0][0]
         for route, path in entries[1:]:
-            if id(route) in reported or _is_conditional(route) or _is_conditional(first):
+            if (
+                id(route) in reported
+                or _is_conditional(ctx.model, route)
+                or _is_conditional(ctx.model, first)
+            ):
                 continue
             if _alternative_registrars(ctx.model, first, route):
                 continue
@@ -1725,7 +1835,11 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
         routes = list({id(route): route for route, _mount in id_entries}.values())
         routes.sort(key=site_order)
         for route in routes[1:]:
-            if id(route) in reported or _is_conditional(route) or _is_conditional(routes[0]):
+            if (
+                id(route) in reported
+                or _is_conditional(ctx.model, route)
+                or _is_conditional(ctx.model, routes[0])
+            ):
                 continue
             if _alternative_registrars(ctx.model, routes[0], route):
                 continue
@@ -1819,13 +1933,33 @@ def _request_param(project: Project, fn: Function, param: ast.arg) -> bool:
     return last_name(name) in _REQUEST_TYPES and name.startswith(("fastapi.", "starlette."))
 
 
-def _silent_dependency(project: Project, param: ast.arg, sites: list[DepSite]) -> bool:
+# (Dependency key, id of its function's node) -> `_silent_tree` of a site resolving to it.
+_SILENT: ModelCache[dict[tuple[str, int | None], bool]] = ModelCache()
+
+
+def _silent_dependency(model: AppModel, param: ast.arg, sites: list[DepSite]) -> bool:
     """A dependency parameter whose whole dependency tree takes nothing from the request
     but the connection itself (`db = Depends(provide_database)`): it adds no parameter
     to the operation. A security scheme or a callable the review cannot read may."""
     site = next((s for s in sites if s.param == param.arg), None)
     if site is None:
         return False
+    project = model.project
+    target = resolve_target(project, site)
+    if target is None or not target.qualname:
+        return _silent_tree(project, site)
+    # The walk from a site is decided by what it resolves to: the dependency's key and
+    # its function (whose parameters are the next sites). Handlers share dependencies.
+    key = (target_key(target), id(target.function.node) if target.function else None)
+    trees = _SILENT.get(model, dict)
+    found = trees.get(key)
+    if found is None:
+        found = _silent_tree(project, site)
+        trees[key] = found
+    return found
+
+
+def _silent_tree(project: Project, site: DepSite) -> bool:
     for _site, target in walk_dependencies(project, [site]):
         dep = target.function
         if dep is None or dep.node.args.vararg or dep.node.args.kwarg:
@@ -1840,7 +1974,7 @@ def _silent_dependency(project: Project, param: ast.arg, sites: list[DepSite]) -
     return True
 
 
-def _operational(project: Project, route: Route) -> bool:
+def _operational(model: AppModel, route: Route) -> bool:
     """`GET /health`, `/readyz`, `/version`, `/metrics`, `/manifest.json`,
     `/robots.txt` taking no parameter: the path explains itself. When the path is a
     variable (`@app.get(health_check_path)`), the handler's name is read instead
@@ -1848,9 +1982,10 @@ def _operational(project: Project, route: Route) -> bool:
     fn = route.handler
     if fn.node.args.vararg or fn.node.args.kwarg:
         return False
-    sites = param_sites(project, fn)
+    project = model.project
+    sites = _handler_sites(model, fn)
     for param, _default in parameters(fn.node):
-        if not _request_param(project, fn, param) and not _silent_dependency(project, param, sites):
+        if not _request_param(project, fn, param) and not _silent_dependency(model, param, sites):
             return False
     for path in (route.path, *route.full_paths):
         if "{" in path.replace("{?}", ""):
@@ -2009,7 +2144,7 @@ def _docs_gaps(model: AppModel, route: Route) -> list[str]:
     published = _published_mounts(model, route)
     if route.mounts and not published:
         return []  # left out of every document (`_left_out`)
-    if _operational(model.project, route) or _serves_files(model.project, route):
+    if _operational(model, route) or _serves_files(model.project, route):
         return []
     if _schema_unpublished(model, route) or _no_docs_ui(model, route):
         return []

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from fastapi_architect.model.apps import Route
 from fastapi_architect.model.astutil import (
+    CHILD_FIELDS,
     assignment_targets,
     body_nodes,
-    child_nodes,
+    child_fields,
     const_str,
     dotted,
     is_false,
@@ -36,7 +37,7 @@ from fastapi_architect.model.dependencies import param_sites, resolve_target, wa
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
-from fastapi_architect.review.index import FunctionCache, nodes_of, project_index
+from fastapi_architect.review.index import FunctionCache, ModelCache, nodes_of, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules._orm import (
@@ -177,8 +178,9 @@ def _build_tables(model: AppModel) -> TableIndex:
         for word in ("postgres", "asyncpg", "psycopg", "mysql", "sqlite", "mariadb"):
             if word in lowered:
                 out.dialects.add(word)
-        for call in nodes_of(model, module, ast.Call):
-            _read_call(project, module, call, out)
+        if _may_declare_tables(module.source):
+            for call in nodes_of(model, module, ast.Call):
+                _read_call(project, module, call, out)
         _read_sql_indexes(module.source, out)
     for tree, source in _migrations(project.root):
         for node in walk(tree):
@@ -188,6 +190,17 @@ def _build_tables(model: AppModel) -> TableIndex:
         _read_batches(tree, out)
     out.column_attrs = frozenset(attr for info in out.tables.values() for attr in info.columns)
     return out
+
+
+# `_read_call` reads calls spelled with one of these names, nothing else.
+_TABLE_CALLS = ("create_index", "create_table", "Table", "Index")
+
+
+def _may_declare_tables(source: str) -> bool:
+    """Can a call of the module be one `_read_call` reads? An ASCII source spells every
+    name as written (a non-ASCII one may hold an identifier NFKC-normalized to one):
+    without the names, the walk of its calls is skipped."""
+    return not source.isascii() or any(name in source for name in _TABLE_CALLS)
 
 
 _CREATE_INDEX = re.compile(
@@ -781,88 +794,169 @@ def _conditions(
     fn: Function | None,
     call: ast.AST,
     method: str,
-) -> Iterator[_ColumnUse]:
+    builders: list[ast.Call] | None = None,
+) -> list[_ColumnUse]:
     """Index-friendly conditions on model columns below `root`: `Model.col == x`,
     `Model.col < x`, `Model.col.in_(...)`, `Model.col.like("a%")`, ...
 
     An OR (`or_(a, b)`, `a | b`, `a or b`) can use indexes only when each branch can:
     one branch no index serves (`col != x`) makes the database read the whole table,
-    so its conditions count only when every branch has an index-friendly one."""
+    so its conditions count only when every branch has an index-friendly one.
+
+    With `builders`, also collects the query-builder calls (`where`, `join`, ...) of
+    every node below `root`, so that a function's scope needs one walk, not two.
+
+    Run on every node of every function that filters on a column without an index:
+    the breadth-first walk is inlined (`astutil.child_nodes`) and a node is tested only
+    as far as its type needs."""
+    out: list[_ColumnUse] = []
+    column_attrs = index.column_attrs
     todo: deque[ast.AST] = deque([root])
+    pop, push = todo.popleft, todo.append
+    fields_for = CHILD_FIELDS.get
+    node_type = ast.AST
     while todo:
-        node = todo.popleft()
-        branches = _or_branches(project, module, node, fn)
+        node = pop()
+        kind = type(node)
+        branches: list[ast.expr] | None = None
+        operands: tuple[ast.expr, ...] = ()
+        if type(node) is ast.Call:
+            func = node.func
+            if type(func) is ast.Attribute:
+                if builders is not None and func.attr in _QUERY_BUILDERS:
+                    builders.append(node)
+                if func.attr in _INDEXABLE_METHODS:
+                    operands = (func.value,)
+            if node.args:
+                branches = _or_call_branches(project, module, node, fn)
+        elif type(node) is ast.Compare:
+            if len(node.ops) == 1 and isinstance(node.ops[0], _INDEXABLE_OPS):
+                operands = (node.left, node.comparators[0])
+        elif type(node) is ast.BoolOp:
+            if isinstance(node.op, ast.Or):
+                branches = list(node.values)
+        elif type(node) is ast.BinOp and isinstance(node.op, ast.BitOr):
+            branches = [node.left, node.right]
         if branches is not None:
             found = [
-                list(_conditions(project, index, module, b, fn, call, method)) for b in branches
+                _conditions(project, index, module, b, fn, call, method, builders) for b in branches
             ]
+            if builders is not None and isinstance(node, ast.Call):
+                # The parts of `or_(...)` that are no branch: its callee and keywords.
+                for part in (node.func, *node.keywords):
+                    builders.extend(_builder_calls(part))
             if all(found):
                 for uses in found:
-                    yield from uses
+                    out.extend(uses)
             continue
-        todo.extend(child_nodes(node))
-        operands: list[ast.expr] = []
-        if isinstance(node, ast.Compare) and len(node.ops) == 1:
-            if isinstance(node.ops[0], _INDEXABLE_OPS):
-                operands = [node.left, node.comparators[0]]
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _INDEXABLE_METHODS
-        ):
-            operands = [node.func.value]
+        fields = fields_for(kind)
+        if fields is None:
+            fields = child_fields(kind)
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, node_type):
+                        push(item)
+            elif isinstance(value, node_type):
+                push(value)
         for operand in operands:
+            # `_model_column` answers None for anything but a column attribute.
+            if type(operand) is not ast.Attribute or operand.attr not in column_attrs:
+                continue
             hit = _model_column(project, index, module, operand, fn)
             if hit is not None:
-                yield _ColumnUse(call, method, hit[0], hit[1], operand)
+                out.append(_ColumnUse(call, method, hit[0], hit[1], operand))
+    return out
 
 
-def _or_branches(
-    project: Project, module: Module, node: ast.AST, fn: Function | None
+def _builder_calls(root: ast.AST) -> Iterator[ast.Call]:
+    for sub in walk(root):
+        if (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Attribute)
+            and sub.func.attr in _QUERY_BUILDERS
+        ):
+            yield sub
+
+
+def _or_call_branches(
+    project: Project, module: Module, node: ast.Call, fn: Function | None
 ) -> list[ast.expr] | None:
-    """The branches of an OR condition (`or_(a, b)`, `a | b`, `a or b`), else None."""
-    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
-        return list(node.values)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return [node.left, node.right]
-    if isinstance(node, ast.Call) and node.args:
-        func = node.func
-        if isinstance(func, ast.Attribute):
-            spelled = func.attr
-        elif isinstance(func, ast.Name):
-            spelled = func.id
-            if spelled in module.imports:  # `from sqlalchemy import or_ as any_of`
-                spelled = last_name(project.resolve(module, func, fn))
-        else:
-            return None
-        if spelled == "or_":
-            return list(node.args)
+    """The branches of an `or_(a, b)` condition (a call with arguments), else None; `a | b`
+    and `a or b` are told by their node type (`_conditions`)."""
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        spelled = func.attr
+    elif isinstance(func, ast.Name):
+        spelled = func.id
+        if spelled in module.imports:  # `from sqlalchemy import or_ as any_of`
+            spelled = last_name(project.resolve(module, func, fn))
+    else:
+        return None
+    if spelled == "or_":
+        return list(node.args)
     return None
 
 
-def _scope_uses(ctx: FileContext, index: TableIndex) -> list[_ColumnUse]:
+# The column uses of one query-builder call, by (call, function) node ids: the rule
+# asks for them at the call and again for its function's scope.
+_CALL_USES: ModelCache[dict[tuple[int, int], list[_ColumnUse]]] = ModelCache()
+
+
+def _call_uses(
+    st: OrmState, index: TableIndex, module: Module, call: ast.Call, fn: Function | None
+) -> list[_ColumnUse]:
+    found = _CALL_USES.get(st.model, dict)
+    key = (id(call), id(fn.node) if fn is not None else 0)
+    uses = found.get(key)
+    if uses is None:
+        uses = found[key] = list(_column_uses(st, index, module, call, fn))
+    return uses
+
+
+@dataclass
+class _Scope:
+    """Every column the enclosing function constrains (`_scope_uses`), and whether
+    the function's queries can start from an index (asked at each of its queries)."""
+
+    uses: list[_ColumnUse]
+    indexed: bool | None = None
+
+
+_SCOPES: FunctionCache[_Scope] = FunctionCache()
+
+
+def _scope_uses(ctx: FileContext, index: TableIndex) -> _Scope:
     """Every column the enclosing function constrains: in a query builder, or in a
     condition built apart from it."""
     fn = ctx.function()
-    scope: ast.AST = fn.node if fn is not None else ctx.module.tree
+    if fn is None:
+        return _Scope([])
+    return _SCOPES.get(ctx.model, fn, lambda: _scope_of(ctx, index, fn))
+
+
+def _scope_of(ctx: FileContext, index: TableIndex, fn: Function) -> _Scope:
     st = state(ctx.model)
-    key = ("FAA404-scope", id(scope))
-    cached = st.memo.get(key)
-    if isinstance(cached, list):
-        return cached
+    builders: list[ast.Call] = []
+    # Conditions built apart (`filters = [Model.a == x]`, then `where(*filters)`); the
+    # same walk finds the query builders. Only the set of uses matters, not its order.
+    conditions = _conditions(
+        ctx.project, index, ctx.module, fn.node, fn, fn.node, "where", builders
+    )
     uses: list[_ColumnUse] = []
-    if fn is not None:
-        for sub in walk(scope):
-            if (
-                isinstance(sub, ast.Call)
-                and isinstance(sub.func, ast.Attribute)
-                and sub.func.attr in _QUERY_BUILDERS
-            ):
-                uses.extend(_column_uses(st, index, ctx.module, sub, fn))
-        # Conditions built apart (`filters = [Model.a == x]`, then `where(*filters)`).
-        uses.extend(_conditions(ctx.project, index, ctx.module, scope, fn, scope, "where"))
-    st.memo[key] = uses
-    return uses
+    for sub in builders:
+        uses.extend(_call_uses(st, index, ctx.module, sub, fn))
+    uses.extend(conditions)
+    return _Scope(uses)
+
+
+def _starts_indexed(uses: list[_ColumnUse]) -> bool:
+    """Can the query start from another index (this table or a joined one)?"""
+    return any(
+        u.method not in _SORT_METHODS and u.table.covered(u.column, _names_of(uses, u.table))
+        for u in uses
+    )
 
 
 def _names_of(uses: list[_ColumnUse], table: TableInfo) -> set[str]:
@@ -949,10 +1043,16 @@ def filter_column_not_indexed(node: ast.Call, ctx: FileContext) -> Iterator[Repo
         return
     index = tables(ctx.model)
     fn = ctx.function()
-    uses = list(_column_uses(state(ctx.model), index, ctx.module, node, fn))
-    if not uses:
+    uses = _call_uses(state(ctx.model), index, ctx.module, node, fn)
+    if not uses or any(
+        u.method not in _SORT_METHODS and u.table.leads_index(u.column) for u in uses
+    ):
+        # The query can start from that index: each use would be skipped below, as
+        # indexed or by `starts_indexed` (the function's scope holds this call's uses),
+        # so the scope is not worth a walk.
         return
     scope: list[_ColumnUse] | None = None
+    starts_indexed: bool | None = None
     for use in uses:
         table, col = use.table, use.column
         if table.unknown or col.boolean or col.foreign_key is not None:
@@ -963,14 +1063,19 @@ def filter_column_not_indexed(node: ast.Call, ctx: FileContext) -> Iterator[Repo
         if any(ix and ix[0] in (col.name, col.attr) for ix in extra):
             continue
         if scope is None:  # what the whole function constrains: only asked when needed
-            scope = _scope_uses(ctx, index) or uses
+            found = _scope_uses(ctx, index)
+            if found.uses:
+                scope = found.uses
+                if found.indexed is None:
+                    found.indexed = _starts_indexed(scope)
+                starts_indexed = found.indexed
+            else:
+                scope = uses
+                starts_indexed = _starts_indexed(scope)
         others = _names_of(scope, table)
         if table.covered(col, others):
             continue
-        if any(
-            u.method not in _SORT_METHODS and u.table.covered(u.column, _names_of(scope, u.table))
-            for u in scope
-        ):
+        if starts_indexed:
             continue  # the query can start from another index (this table or a joined one)
         if use.method in _SORT_METHODS and not _has_limit(node, ctx.stack):
             continue
@@ -2259,11 +2364,11 @@ def lazy_relationship_with_async_session(node: ast.Attribute, ctx: FileContext) 
     """
     if not isinstance(node.ctx, ast.Load) or not isinstance(node.value, ast.Name):
         return
-    fn = ctx.function()
-    if fn is None:
-        return
     st = state(ctx.model)
     if node.attr not in st.index.relationship_names:
+        return
+    fn = ctx.function()
+    if fn is None:
         return
     name = node.value.id
     if loop_binding(ctx.stack, node, name) is not None:
@@ -2313,6 +2418,9 @@ class _Factories:
 
 
 def _async_factories(model: AppModel) -> _Factories:
+    """The project's async session factories that expire on commit, and how many keep
+    their objects. FAA407 is silent once one keeps them, so the search stops at the
+    first such factory: `expiring` is then incomplete, and never read."""
     st = state(model)
     key = ("FAA407-factories", 0)
     cached = st.memo.get(key)
@@ -2338,6 +2446,9 @@ def _async_factories(model: AppModel) -> _Factories:
                 out.keeping += 1  # `**options`: unknown
             elif not (callee.endswith("AsyncSession") and not node.args and not node.keywords):
                 out.expiring.append((module, node))
+            if out.keeping:
+                st.memo[key] = out
+                return out
     st.memo[key] = out
     return out
 

@@ -33,7 +33,7 @@ from fastapi_architect.model.dependencies import param_sites, resolve_target, wa
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.types import ANNOTATED, infer_type, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
-from fastapi_architect.review.index import ModelCache
+from fastapi_architect.review.index import ModelCache, may_resolve_to
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules import _orm
 from fastapi_architect.review.rules._orm import is_test_module
@@ -817,6 +817,8 @@ _V1_DECORATORS: dict[str, str] = {
         for m in ("", ".class_validators")
     },
 }
+_V1_METHODS = frozenset(_INSTANCE_METHODS) | frozenset(_CLASS_METHODS)
+_V1_DECORATOR_NAMES = frozenset(_V1_DECORATORS)
 _CONFIG_RENAMES = {
     "orm_mode": "from_attributes",
     "allow_population_by_field_name": "populate_by_name",
@@ -1061,6 +1063,9 @@ def pydantic_v1_api(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     if isinstance(node, ast.ImportFrom):
         found = list(_v1_import(node, ctx))
     elif isinstance(node, ast.Call):
+        func = node.func
+        if not isinstance(func, ast.Attribute) or func.attr not in _V1_METHODS:
+            return  # most calls: not a Pydantic 1 method name
         found = list(_v1_call(node, ctx))
     elif isinstance(node, ast.ClassDef):
         found = list(_v1_class(node, ctx))
@@ -1154,28 +1159,29 @@ def _is_class_ref(
 
 def _v1_class(node: ast.ClassDef, ctx: FileContext) -> Iterator[Report]:
     project = ctx.project
-    decorated = [
-        (stmt, decorator)
-        for stmt in node.body
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
-        for decorator in stmt.decorator_list
-    ]
-    candidates = [
-        (
-            decorator,
-            project.resolve(
-                ctx.module, decorator.func if isinstance(decorator, ast.Call) else decorator
-            ),
-        )
-        for _, decorator in decorated
-    ]
-    v1_decorators = [(d, q) for d, q in candidates if q in _V1_DECORATORS]
+    # What the body holds decides first: the class and its bases are only looked up for
+    # the few classes with a candidate (a method decorator, `class Config`, encoders).
+    decorators: list[ast.expr] = []
+    configs: list[ast.ClassDef] = []
+    for stmt in node.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            decorators.extend(stmt.decorator_list)
+        elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
+            configs.append(stmt)
+    v1_decorators: list[tuple[ast.expr, str | None]] = []
+    for decorator in decorators:
+        expr = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if may_resolve_to(ctx.model, expr, _V1_DECORATOR_NAMES):
+            qualname = project.resolve(ctx.module, expr)
+            if qualname in _V1_DECORATORS:
+                v1_decorators.append((decorator, qualname))
+    encoders = _model_config_encoders(node)
+    if not v1_decorators and not configs and not encoders:
+        return
     info = _class_info(ctx, node)
     is_model = info is not None and _is_v2_model(project, info.qualname)
-    configs = [
-        stmt for stmt in node.body if isinstance(stmt, ast.ClassDef) and stmt.name == "Config"
-    ]
-    encoders = _model_config_encoders(node) if is_model else []
+    if not is_model:
+        encoders = []
     if not v1_decorators and not (is_model and configs) and not encoders:
         return
     if not _is_v2(ctx):
@@ -1519,6 +1525,9 @@ def _explicit_keys(call: ast.Call) -> set[str]:
     return keys
 
 
+_MASS_METHODS = frozenset({"model_validate", "sqlmodel_update"})
+
+
 @rule(
     code="FAA107",
     name="mass-assignment",
@@ -1599,14 +1608,14 @@ def mass_assignment(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     """
     assert isinstance(node, ast.Call)
     func = node.func
-    starred = [kw.value for kw in node.keywords if kw.arg is None]
     is_setattr = isinstance(func, ast.Name) and func.id == "setattr"
-    is_method = isinstance(func, ast.Attribute) and func.attr in (
-        "model_validate",
-        "sqlmodel_update",
-    )
-    if not (starred or is_setattr or is_method):
+    is_method = isinstance(func, ast.Attribute) and func.attr in _MASS_METHODS
+    # Asked of every call: leave at once when none of the three shapes can match (most
+    # calls have no keywords, so no generator is made for them).
+    keywords = node.keywords
+    if not (is_setattr or is_method or (keywords and any(kw.arg is None for kw in keywords))):
         return
+    starred = [kw.value for kw in node.keywords if kw.arg is None]
     project = ctx.project
     orm = _orm.state(ctx.model).index
     if not orm.models:

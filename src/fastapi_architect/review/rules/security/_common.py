@@ -331,10 +331,15 @@ def _classify_jwt(name: str) -> JwtCall | None:
 
 
 def jwt_call(ctx: FileContext, call: ast.Call) -> JwtCall | None:
-    short = call_name(call)
-    if isinstance(call.func, ast.Name) and short is not None:
+    # Asked of every call by several rules: `call_name` inlined.
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        short = func.attr
+    elif isinstance(func, ast.Name):
         # `from jose.jwt import decode as jose_decode`
-        short = last_name(ctx.module.imports.get(short, short))
+        short = last_name(ctx.module.imports.get(func.id, func.id))
+    else:
+        return None
     if short not in _JWT_OPS or not module_imports(ctx, "jwt"):
         return None
     return jwt_of(ctx.project, ctx.module, call, ctx.function())

@@ -9,6 +9,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fastapi_architect.model.apps import Route, status_code_value
 from fastapi_architect.model.astutil import (
@@ -406,6 +407,21 @@ _PATH_METHODS = frozenset(
         "iterdir",
     }
 )
+# The last names of `_FILE_FUNCTIONS` and the `Path` methods: what a sink is called.
+_SINK_NAMES = _PATH_METHODS | {
+    "FileResponse",
+    "open",
+    "remove",
+    "unlink",
+    "rmdir",
+    "listdir",
+    "scandir",
+    "rmtree",
+    "copy",
+    "copyfile",
+    "copy2",
+    "move",
+}
 _PATH_CLASSES = frozenset(
     {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "anyio.Path", "aiopath.AsyncPath"}
 )
@@ -581,16 +597,7 @@ def path_traversal_file_response(node: ast.Call, ctx: FileContext) -> Iterator[R
         return
     if isinstance(func, ast.Name) and func.id in ctx.module.imports:
         short = ctx.module.imports[func.id].rsplit(".", 1)[-1]  # `FileResponse as FR`
-    known = short in (
-        "FileResponse",
-        "open",
-        "remove",
-        "unlink",
-        "rmdir",
-        "listdir",
-        "scandir",
-    ) or short in ("rmtree", "copy", "copyfile", "copy2", "move")
-    if not known and short not in _PATH_METHODS:
+    if short not in _SINK_NAMES:
         return
     flow = _flow(ctx)
     if flow is None or not flow.sources:
@@ -896,6 +903,7 @@ _STR_TYPES = frozenset(
 )
 
 
+@lru_cache(maxsize=4096)
 def _credential_name(name: str) -> bool:
     return name_matches(name, _CREDENTIAL_KEYWORDS, frozenset(), _LINK_PREFIXES)
 
@@ -1063,14 +1071,17 @@ def credentials_in_query_string(route: Route, ctx: ProjectContext) -> Iterator[R
                     "keep it; use `APIKeyHeader`",
                     where[0],
                 )
-    if _link_route(route):
-        return
+    link: bool | None = None  # a link route reports no parameter: asked at the first one
     for fn in functions:
         for index, (param, default) in enumerate(parameters(fn.node)):
             if index == 0 and param.arg in ("self", "cls"):
                 continue
             if not _credential_name(param.arg):
                 continue
+            if link is None:
+                link = _link_route(route)
+            if link:
+                return
             if not _query_param(ctx, fn, param, default, path):
                 continue
             if _signed_cursor(ctx, fn, param.arg):

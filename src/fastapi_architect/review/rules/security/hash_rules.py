@@ -316,6 +316,19 @@ def _fast_hash_name(callee: str) -> str | None:
     return None
 
 
+# The call names `_weak_hash_call` looks at.
+_HASH_CALL_NAMES = _FAST_HASHES | {
+    "new",
+    "update",
+    "CryptContext",
+    "gensalt",
+    "hash",
+    "encrypt",
+    "using",
+    "genhash",
+}
+
+
 @rule(
     code="FAA305",
     name="weak-password-hashing",
@@ -397,11 +410,12 @@ def weak_password_hashing(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     No automatic fix: existing hashes need a migration (verify with the old scheme at
     login, re-hash with the new one).
     """
-    found = list(
-        _plaintext_compare(node, ctx)
-        if isinstance(node, ast.Compare)
-        else _weak_hash_call(node, ctx)
-    )
+    if isinstance(node, ast.Compare):
+        found = list(_plaintext_compare(node, ctx))
+    elif isinstance(node, ast.Call) and call_name(node) in _HASH_CALL_NAMES:
+        found = list(_weak_hash_call(node, ctx))
+    else:
+        return  # most calls: no hashing function's name
     if found and not in_tests(ctx):
         yield from found
 

@@ -572,8 +572,10 @@ def hardcoded_secret(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     ## Fix safety
     No automatic fix. Rotate the secret: it is already public.
     """
-    found = list(
-        _secret_in_call(node, ctx) if isinstance(node, ast.Call) else _secret_assigned(node, ctx)
+    found = (
+        _secret_in_call(node, ctx)
+        if isinstance(node, ast.Call)
+        else list(_secret_assigned(node, ctx))
     )
     if found and not in_tests(ctx):
         yield from found
@@ -664,29 +666,46 @@ def _assigned_literal(ctx: FileContext, value: ast.expr) -> tuple[str, str] | No
     return (literal, source) if literal is not None else None
 
 
-def _secret_in_call(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+def _secret_in_call(node: ast.Call, ctx: FileContext) -> list[Report]:
+    # A list, not a generator: this runs for every call of the project.
     # 1. The key of `jwt.encode(payload, "literal")` / `jwt.decode(token, "literal")`.
     jc = jwt_call(ctx, node)
     if jc is not None and jc.op in ("encode", "decode"):
         found = _literal_jwt_key(ctx, argument(node, 1, "key"))
         if found is not None:
             what = f"the hard-coded key {found[0]}" if found[0] else "a hard-coded key"
-            yield Report(
-                node,
-                f"`{display(node)}` {'signs' if jc.op == 'encode' else 'verifies'} with {what}",
-                severity=_severity(False, _placeholder(found[1])),
-            )
-            return
+            return [
+                Report(
+                    node,
+                    f"`{display(node)}` {'signs' if jc.op == 'encode' else 'verifies'} with {what}",
+                    severity=_severity(False, _placeholder(found[1])),
+                )
+            ]
+    # The other checks look for a string literal among the arguments: most calls have none.
+    if not _string_argument(node):
+        return []
     # 2. Literal fallbacks of environment reads.
     env = _env_fallback(ctx, node)
     if env is not None:
-        yield from env
-        return
+        return env
     # 3. Keyword arguments named like secrets, and DSN literals in any argument.
     candidates = list(_literal_arguments(node))
     # A field default is judged with the field's name, at the assignment.
     if candidates and ctx.resolve(node.func) not in FIELD_FUNCS:
-        yield from candidates[:1]
+        return candidates[:1]
+    return []
+
+
+def _string_argument(node: ast.Call) -> bool:
+    """Is an argument a `str` or `bytes` literal (what `literal_string` reads)?"""
+    for arg in node.args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, (str, bytes)):
+            return True
+    for kw in node.keywords:
+        value = kw.value
+        if isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)):
+            return True
+    return False
 
 
 def _literal_arguments(node: ast.Call) -> Iterator[Report]:

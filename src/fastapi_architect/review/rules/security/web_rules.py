@@ -16,7 +16,7 @@ from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function
 from fastapi_architect.model.types import ANNOTATED, resolve_callee
 from fastapi_architect.review.context import FileContext
-from fastapi_architect.review.index import project_index
+from fastapi_architect.review.index import may_resolve_to, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules import _orm
 from fastapi_architect.review.rules.auth import (
@@ -725,6 +725,7 @@ _TRUSTED_HOST = frozenset(
         "starlette.middleware.trustedhost.TrustedHostMiddleware",
     }
 )
+_MIDDLEWARE_OR_TRUSTED_HOST = MIDDLEWARE | _TRUSTED_HOST
 
 
 @rule(
@@ -776,6 +777,8 @@ def trusted_host_wildcard(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     """
     func = node.func
     wraps = isinstance(func, ast.Attribute) and func.attr == "add_middleware"
+    if not wraps and not may_resolve_to(ctx.model, func, _MIDDLEWARE_OR_TRUSTED_HOST):
+        return  # neither `Middleware(...)` nor `TrustedHostMiddleware(...)`
     if wraps or ctx.resolve(func) in MIDDLEWARE:
         if not node.args or ctx.resolve(node.args[0]) not in _TRUSTED_HOST:
             return
@@ -808,6 +811,7 @@ def trusted_host_wildcard(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
 # ------------------------------------------------------------------ FAA311
 
 _UVICORN_RUN = frozenset({"uvicorn.run", "uvicorn.main.run"})
+_APPS_OR_UVICORN_RUN = _APPS | _UVICORN_RUN
 _DEV_SCRIPT_DIRS = frozenset({"scripts", "script", "tools", "dev", "bin", "examples"})
 _DEV_SCRIPT_NAMES = frozenset(
     {
@@ -908,7 +912,7 @@ def debug_or_reload_enabled(node: ast.Call, ctx: FileContext) -> Iterator[Report
     ## Fix safety
     No automatic fix: where the setting comes from is the project's choice.
     """
-    if not node.keywords:
+    if not node.keywords or not may_resolve_to(ctx.model, node.func, _APPS_OR_UVICORN_RUN):
         return
     name = ctx.resolve(node.func)
     if name in _APPS:
@@ -1238,7 +1242,8 @@ def insecure_cookie(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     No automatic fix: `secure=True` cookies are not sent over plain-HTTP local
     development, so the project may want to read it from settings.
     """
-    if call_name(node) != "set_cookie" or not isinstance(node.func, ast.Attribute):
+    func = node.func
+    if not isinstance(func, ast.Attribute) or func.attr != "set_cookie":
         return
     if not ctx.module.imports_anything("fastapi", "starlette"):
         return
