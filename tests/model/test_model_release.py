@@ -8,6 +8,7 @@ import weakref
 from pathlib import Path
 
 from fastapi_architect.config import Config
+from fastapi_architect.model.dependencies import walk_dependencies
 from fastapi_architect.review.engine import load_model
 
 APP = """
@@ -41,6 +42,10 @@ def _model_refs(tmp_path: Path, release: bool) -> list[weakref.ref[object]]:
     (tmp_path / "main.py").write_text(APP)
     model = load_model([tmp_path], Config(), root=tmp_path)
     assert model.routes and model.routers
+    # Resolving dependencies fills per-run caches: they must go with the model.
+    resolved = list(walk_dependencies(model.project, model.route_sites(model.routes[0])))
+    assert [target.name for _site, target in resolved] == ["service"]
+    del resolved
     module = model.project.module_list[0]
     refs: list[weakref.ref[object]] = [
         weakref.ref(module),

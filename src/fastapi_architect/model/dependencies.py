@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
@@ -202,11 +201,13 @@ class DepTarget:
 
 
 def resolve_target(project: Project, site: DepSite) -> DepTarget | None:
-    """What a declared dependency resolves to. Kept with the site: the routes of an app
-    walk the same few dependency chains (`get_current_user` -> `oauth2_scheme`) over and
-    over, and the sites of a function's parameters are made once (`param_sites`)."""
-    if site in _TARGETS:
-        return _TARGETS[site]
+    """What a declared dependency resolves to. Kept for the run (on the project): the
+    routes of an app walk the same few dependency chains (`get_current_user` ->
+    `oauth2_scheme`) over and over, and the sites of a function's parameters are made
+    once (`param_sites`)."""
+    known = project.dependency_targets.get(id(site))
+    if known is not None and known[0] is site:
+        return cast(DepTarget | None, known[1])
     expr = site.target
     if expr is None:
         found = (
@@ -216,13 +217,8 @@ def resolve_target(project: Project, site: DepSite) -> DepTarget | None:
         )
     else:
         found = _target_of(project, site.module, expr, site.scope, 0, site.owner)
-    _TARGETS[site] = found
+    project.dependency_targets[id(site)] = (site, found)
     return found
-
-
-# A site's target depends only on the site and its (finished) project; the entry goes
-# with the site, so another review, with other sites, never sees it.
-_TARGETS: weakref.WeakKeyDictionary[DepSite, DepTarget | None] = weakref.WeakKeyDictionary()
 
 
 def _target_of(

@@ -107,6 +107,9 @@ class Project:
         # (scope or module id, callee text) -> resolved callee; filled by `types.resolve_callee`.
         self.callee_cache: dict[tuple[int, str], str | None] = {}
         self._instance_attributes: dict[int, dict[str, tuple[Function, ast.expr, bool]]] = {}
+        # id of a dependency site -> (the site, what it resolves to); filled by
+        # `dependencies.resolve_target`. Holding the site keeps its id its own.
+        self.dependency_targets: dict[int, tuple[object, object]] = {}
         # class node id -> its class-level annotations; filled by `types._attribute_type`.
         self.class_annotations: dict[int, dict[str, ast.expr]] = {}
         # Filled once the project is complete (`finish`): before that a name may still
