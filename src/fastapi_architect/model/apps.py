@@ -45,6 +45,18 @@ INCLUDE_ALL_METHODS = frozenset({"generate_and_include_versioned_routers"})
 _NOT_API_ROUTER_PACKAGES = frozenset({"starlette"})
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head", "trace")
 ROUTE_DECORATORS = frozenset({*HTTP_METHODS, "api_route", "route", "websocket", "websocket_route"})
+# The methods whose calls `AppScanner.visit_call` records (besides a decorator applied by
+# hand, `router.get("/x")(handler)`).
+REGISTRATION_METHODS = frozenset(
+    {
+        "include_router",
+        "add_api_route",
+        "add_api_websocket_route",
+        "add_middleware",
+        "mount",
+        *INCLUDE_ALL_METHODS,
+    }
+)
 _STATUS_RE = re.compile(r"^HTTP_(\d{3})(?:_|$)")
 
 
@@ -263,14 +275,7 @@ class AppScanner:
 
     def visit_call(self, module: Module, scope: Function | None, call: ast.Call) -> None:
         func = call.func
-        if isinstance(func, ast.Attribute) and func.attr in (
-            "include_router",
-            "add_api_route",
-            "add_api_websocket_route",
-            "add_middleware",
-            "mount",
-            *INCLUDE_ALL_METHODS,
-        ):
+        if isinstance(func, ast.Attribute) and func.attr in REGISTRATION_METHODS:
             self._pending.append((func.attr, module, scope, call))
         elif (
             isinstance(func, ast.Call)

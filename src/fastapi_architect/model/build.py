@@ -8,9 +8,16 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from fastapi_architect.model.apps import AppScanner, Mount, Route, RouterObj
-from fastapi_architect.model.astutil import CHILD_FIELDS, CHILDLESS, child_fields, outer_nodes
+from fastapi_architect.model.apps import (
+    REGISTRATION_METHODS,
+    AppScanner,
+    Mount,
+    Route,
+    RouterObj,
+)
+from fastapi_architect.model.astutil import CHILDLESS, child_fields, outer_nodes
 from fastapi_architect.model.callgraph import CallGraph, CallSite
 from fastapi_architect.model.dependencies import (
     AuthResolver,
@@ -310,53 +317,107 @@ def _scan_scope(
     key: str | None = None,
 ) -> None:
     """One walk over the code that runs in `scope` (see `astutil.walk_nodes` for what
-    belongs to a scope), collecting call sites and registrations. Inlined for speed
-    (the child collection is `astutil.child_nodes`): together with the rule walk, this
-    loop visits every node of the project."""
+    belongs to a scope), collecting call sites and registrations in source order
+    (depth-first, children in field order). Inlined for speed: together with the rule
+    walk, this loop visits every node of the project. Nodes that can hold no call, await
+    or definition (names, literals, operators, imports) are never pushed."""
     calls: list[CallSite] = []
     awaited: set[int] = set()
-    stack: list[ast.AST] = list(reversed(body))
-    pop, extend = stack.pop, stack.extend
-    fields_for = CHILD_FIELDS.get
-    node_type = ast.AST
+    scan_types = _SCAN_TYPES
+    scan_fields = _SCAN_FIELDS
+    registration = REGISTRATION_METHODS
+    visit_call = scanner.visit_call
+    attribute, call, await_ = ast.Attribute, ast.Call, ast.Await
+    stack: list[ast.AST] = [node for node in reversed(body) if type(node) in scan_types]
+    pop, push = stack.pop, stack.append
+    value: Any
     while stack:
-        node = pop()
+        node: Any = pop()  # typed by the `kind` tests, which mypy does not follow
         kind = type(node)
-        if kind is ast.Call:
-            assert isinstance(node, ast.Call)
-            scanner.visit_call(module, scope, node)
-            target = resolve_callee(project, module, node.func, scope)
+        if kind is attribute:
+            # `a.b.c`: only the innermost value can hold anything (usually a name).
+            value = node.value
+            while type(value) is attribute:
+                value = value.value
+            if type(value) in scan_types:
+                push(value)
+            continue
+        if kind is call:
+            func = node.func
+            func_kind = type(func)
+            # `AppScanner.visit_call` only records these two shapes: skip the method call
+            # for the others (nearly all calls).
+            if func_kind is call or (func_kind is attribute and func.attr in registration):
+                visit_call(module, scope, node)
+            target = resolve_callee(project, module, func, scope)
             calls.append(CallSite(node, target, id(node) in awaited))
-        elif kind is ast.Await:
-            assert isinstance(node, ast.Await)
-            if type(node.value) is ast.Call:
-                awaited.add(id(node.value))
+            # The children by hand (a third of all nodes visited are a call's): keyword
+            # values, arguments, then the callee, where only the innermost value of an
+            # `a.b.c` can hold anything.
+            for kw in reversed(node.keywords):
+                value = kw.value
+                if type(value) in scan_types:
+                    push(value)
+            for value in reversed(node.args):
+                if type(value) in scan_types:
+                    push(value)
+            while func_kind is attribute:
+                func = func.value
+                func_kind = type(func)
+            if func_kind in scan_types:
+                push(func)
+            continue
+        if kind is await_:
+            value = node.value
+            if type(value) is call:
+                awaited.add(id(value))
         elif kind in _SCOPE_TYPES:
             if kind is not ast.Lambda and kind is not ast.ClassDef:
                 scanner.visit_function(module, scope, node)
-            extend(reversed(outer_nodes(node)))
+            for value in reversed(outer_nodes(node)):
+                if type(value) in scan_types:
+                    push(value)
             continue
-        fields = fields_for(kind)
-        if fields is None:
-            fields = child_fields(kind)
-        children: list[ast.AST] = []
-        for name in fields:
+        # Pushed last field first, last item first: popped in source order.
+        for name in scan_fields[kind]:
             value = getattr(node, name, None)
             if type(value) is list:
-                for item in value:
-                    # Names and literals (about half of all nodes) are not pushed: they
-                    # hold nothing and are neither calls nor awaits.
-                    if isinstance(item, node_type) and type(item) not in CHILDLESS:
-                        children.append(item)
-            elif isinstance(value, node_type) and type(value) not in CHILDLESS:
-                children.append(value)
-        extend(reversed(children))
+                for item in reversed(value):
+                    if type(item) in scan_types:
+                        push(item)
+            elif type(value) in scan_types:
+                push(value)
     if key is None:
         key = scope.qualname if scope is not None else module.name
     graph.calls[key] = calls
 
 
 _SCOPE_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
+
+
+def _node_types(base: type[ast.AST]) -> set[type[ast.AST]]:
+    found: set[type[ast.AST]] = set()
+    for sub in base.__subclasses__():
+        found.add(sub)
+        found |= _node_types(sub)
+    return found
+
+
+# What `_scan_scope` descends into: every node type that can hold a call, an await or a
+# definition. Not names and literals (`CHILDLESS`), operators and expression contexts
+# (no fields), imports (only aliases).
+_SCAN_TYPES: frozenset[type[ast.AST]] = frozenset(
+    t
+    for t in _node_types(ast.AST)
+    if t not in CHILDLESS
+    and t not in (ast.Import, ast.ImportFrom)
+    and not issubclass(t, (ast.operator, ast.cmpop, ast.boolop, ast.unaryop, ast.expr_context))
+)
+# The fields of each of them that can hold such nodes, last first (`op`/`ops` only ever
+# hold operators).
+_SCAN_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {
+    t: tuple(reversed([f for f in child_fields(t) if f not in ("op", "ops")])) for t in _SCAN_TYPES
+}
 
 
 # Words in a middleware class or function name that say it authenticates requests.

@@ -9,7 +9,6 @@ re-exports, so that rules can ask "is this `fastapi.Depends`?" whatever the impo
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,9 @@ class Function:
     parent: Function | None = None
     # Simple local bindings: name -> last assigned value (None for non-assignment bindings).
     local_values: dict[str, ast.expr | None] = field(default_factory=dict)
+    # The names of its parameters (`*args` and `**kwargs` included). Set when the function
+    # is indexed: name resolution asks for nearly every function's.
+    param_names: frozenset[str] = frozenset()
     # What the review derives from this function's own code, computed once per run and
     # kept with it (keyed by the function that derives it).
     derived: dict[object, object] = field(default_factory=dict, repr=False)
@@ -36,10 +38,6 @@ class Function:
     @property
     def name(self) -> str:
         return self.node.name
-
-    @functools.cached_property
-    def param_names(self) -> frozenset[str]:
-        return frozenset(_param_names(self.node))
 
     def binds(self, name: str) -> bool:
         """Is `name` a parameter or local of this function (not of an enclosing one)?"""
@@ -81,6 +79,9 @@ class Module:
     annotations: dict[str, ast.expr] = field(
         default_factory=dict
     )  # module-level name -> annotation
+    # What the review derives from this module's own code, computed once per run and
+    # kept with it (keyed by the function that derives it), like `Function.derived`.
+    derived: dict[object, object] = field(default_factory=dict, repr=False)
 
     @property
     def package(self) -> str:
@@ -112,6 +113,9 @@ class Project:
         self.dependency_targets: dict[int, tuple[object, object]] = {}
         # class node id -> its class-level annotations; filled by `types._attribute_type`.
         self.class_annotations: dict[int, dict[str, ast.expr]] = {}
+        # (class qualname, attribute, inference depth) -> the attribute's type; filled by
+        # `types._attribute_type`.
+        self.attribute_types: dict[tuple[str, str, int], str | None] = {}
         # Filled once the project is complete (`finish`): before that a name may still
         # gain a module or a base.
         self._split_cache: dict[str, tuple[Module | None, str]] | None = None
@@ -401,7 +405,7 @@ def _import_nodes(tree: ast.Module, source: str) -> list[tuple[ast.Import | ast.
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             out.append((stmt, True))
             top_ids.add(id(stmt))
-    if not _NESTED_IMPORT.search(source):
+    if not (_NESTED_IMPORT.search(source) or _INDENTED_IMPORT.match(source)):
         return out  # no indented import statement: nothing more to look for
     for node in _all_statements(tree.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top_ids:
@@ -418,7 +422,11 @@ def _all_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _all_statements(stmt.body)
 
 
-_NESTED_IMPORT = re.compile(r"^[ \t]+(?:import|from)\s", re.MULTILINE)
+# An indented import statement: blanks at the start of a line, then the keyword. Searched
+# from a line break (which the regex engine finds much faster than trying a multiline `^`
+# at every position), and matched at the start of the file.
+_NESTED_IMPORT = re.compile(r"\n[ \t]+(?:import|from)\s")
+_INDENTED_IMPORT = re.compile(r"[ \t]+(?:import|from)\s")
 
 
 def _import_base(module: Module, node: ast.ImportFrom) -> str | None:
@@ -494,6 +502,7 @@ def _collect_definitions(
                 parent=parent,
             )
             fn.local_values = _local_bindings(stmt, walrus)
+            fn.param_names = frozenset(_param_names(stmt))
             module.functions[local] = fn
             if cls is not None:
                 cls.methods[stmt.name] = fn
@@ -530,12 +539,20 @@ def _local_bindings(fn: FunctionNode, walrus: bool = True) -> dict[str, ast.expr
     are visited, and expressions only when the module has a `:=` (`walrus`)."""
     out: dict[str, ast.expr | None] = {}
     for stmt in statements(fn.body):
-        _bind_statement(stmt, out)
+        if type(stmt) in _BINDING_STATEMENTS:
+            _bind_statement(stmt, out)
     if walrus:
         for node in body_nodes(fn):
             if isinstance(node, ast.NamedExpr):
                 out[node.target.id] = node.value
     return out
+
+
+# The statements `_bind_statement` binds names of (a cheap test before its chain of
+# `isinstance`: most statements bind nothing).
+_BINDING_STATEMENTS: frozenset[type[ast.stmt]] = frozenset(
+    {ast.Assign, ast.AnnAssign, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.Try}
+)
 
 
 def _bind_statement(stmt: ast.stmt, out: dict[str, ast.expr | None]) -> None:

@@ -166,7 +166,19 @@ def _is_first_param(fn: Function, name: str) -> bool:
 
 def _attribute_type(project: Project, class_qualname: str, attr: str, depth: int) -> str | None:
     """The type of `obj.attr` for an instance of the class: a class-level annotation, or
-    what `__init__` assigns to `self.attr`."""
+    what `__init__` assigns to `self.attr`. Every method's `self.repo.get()` asks the
+    same: cached per project (with the depth, which can cut the inference short)."""
+    key = (class_qualname, attr, depth)
+    cache = project.attribute_types
+    if key in cache:
+        return cache[key]
+    found = cache[key] = _find_attribute_type(project, class_qualname, attr, depth)
+    return found
+
+
+def _find_attribute_type(
+    project: Project, class_qualname: str, attr: str, depth: int
+) -> str | None:
     for cls_name in project.mro(class_qualname):
         cls = project.class_(cls_name)
         if cls is None:
@@ -205,10 +217,19 @@ def resolve_callee(
     if depth == 0:
         # The same callee text in the same scope always resolves the same way, and
         # real code repeats it a lot (`db.execute`, `logger.info`): cache it.
-        text = dotted(func)
-        if text is None:
-            return _resolve_callee(project, module, func, scope, depth)
-        key = (_binding_scope(module, scope, text.partition(".")[0]), text)
+        # `dotted(func)` and its first name, spelled out for the usual `f` and `obj.f`.
+        if isinstance(func, ast.Name):
+            head = text = func.id
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            head = func.value.id
+            text = f"{head}.{func.attr}"
+        else:
+            dotted_text = dotted(func)
+            if dotted_text is None:
+                return _resolve_callee(project, module, func, scope, depth)
+            text = dotted_text
+            head = text.partition(".")[0]
+        key = (_binding_scope(module, scope, head), text)
         cache = project.callee_cache
         if key in cache:
             return cache[key]
@@ -223,8 +244,12 @@ def _binding_scope(module: Module, scope: Function | None, head: str) -> int:
     fn = scope
     while fn is not None:
         # A nested `def` binds its name too: two handlers that each define their own
-        # `sse_stream` must not share one resolution.
-        if fn.binds(head) or f"{fn.qualname[len(module.name) + 1 :]}.{head}" in module.functions:
+        # `sse_stream` must not share one resolution. (`fn.binds`, inlined.)
+        if (
+            head in fn.local_values
+            or head in fn.param_names
+            or f"{fn.qualname[len(module.name) + 1 :]}.{head}" in module.functions
+        ):
             return id(fn)
         fn = fn.parent
     return id(module)

@@ -87,7 +87,7 @@ def _node_tables(model: AppModel) -> dict[int, dict[type[ast.AST], list[ast.AST]
 _REACHING: ModelCache[dict[frozenset[str], frozenset[str] | None]] = ModelCache()
 
 
-def _names_reaching(model: AppModel, targets: frozenset[str]) -> frozenset[str] | None:
+def names_reaching(model: AppModel, targets: frozenset[str]) -> frozenset[str] | None:
     """The last names (`Name.id`, `Attribute.attr`) an expression can end with and still
     resolve to one of `targets` (qualified names outside the project), or None when the
     project has modules in the targets' packages and any name might.
@@ -125,12 +125,12 @@ def _names_reaching(model: AppModel, targets: frozenset[str]) -> frozenset[str] 
 def may_resolve_to(model: AppModel, expr: ast.AST, targets: frozenset[str]) -> bool:
     """False when resolving `expr` (`Project.resolve`, `FileContext.resolve`) cannot give
     one of `targets`: a syntactic check that spares the resolution of the many calls a
-    node rule is handed (see `_names_reaching`). True means only "maybe": resolve to know."""
+    node rule is handed (see `names_reaching`). True means only "maybe": resolve to know."""
     if isinstance(expr, ast.Attribute):
         last = expr.attr
     elif isinstance(expr, ast.Name):
         last = expr.id
     else:
         return False  # `resolve` answers None for any other expression
-    names = _names_reaching(model, targets)
+    names = names_reaching(model, targets)
     return names is None or last in names

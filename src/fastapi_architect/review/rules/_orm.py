@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -594,12 +593,34 @@ def _index_blocks(block: list[ast.stmt], facts: FunctionFacts) -> None:
             _index_blocks(body, facts)
 
 
-def _compute_facts(fn: Function) -> FunctionFacts:
+# The node types `_compute_facts` reads (parsed trees hold these classes, never
+# subclasses of them).
+_FACT_NODES = frozenset(
+    {
+        ast.Assign,
+        ast.AnnAssign,
+        ast.AugAssign,
+        ast.NamedExpr,
+        ast.With,
+        ast.AsyncWith,
+        ast.For,
+        ast.AsyncFor,
+        ast.Call,
+        ast.Compare,
+    }
+)
+
+
+def _compute_facts(fn: Function, memberships: list[ast.Compare]) -> FunctionFacts:
+    """The facts of `fn`, in one walk of its body; `memberships` gets the tests of a
+    name against another (`x in NAMES`) for `_import_time_guards`."""
     facts = FunctionFacts()
     _index_blocks(fn.node.body, facts)
     for param, _default in parameters(fn.node):
         facts.params[param.arg] = param
     for node in body_nodes(fn.node):
+        if type(node) not in _FACT_NODES:
+            continue  # most nodes (names, attributes, constants): one set lookup
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 for name in _target_names(target):
@@ -630,6 +651,13 @@ def _compute_facts(fn: Function) -> FunctionFacts:
                 facts.appends.setdefault(owner.id, []).extend(args)
         elif isinstance(node, ast.Compare):
             _collect_guard(node, facts)
+            if (
+                len(node.ops) == 1
+                and isinstance(node.ops[0], (ast.In, ast.NotIn))
+                and isinstance(node.left, ast.Name)
+                and isinstance(node.comparators[0], ast.Name)
+            ):
+                memberships.append(node)
     return facts
 
 
@@ -692,8 +720,9 @@ class OrmState:
     def facts_of(self, fn: Function) -> FunctionFacts:
         found = self.facts.get(id(fn.node))
         if found is None:
-            found = self.facts[id(fn.node)] = _compute_facts(fn)
-            found.guarded |= _import_time_guards(self.project, fn, self.changed_names)
+            memberships: list[ast.Compare] = []
+            found = self.facts[id(fn.node)] = _compute_facts(fn, memberships)
+            found.guarded |= _import_time_guards(self.project, fn, memberships, self.changed_names)
         return found
 
 
@@ -765,22 +794,19 @@ def _changed_by_functions(module: Module) -> frozenset[str]:
 
 
 def _import_time_guards(
-    project: Project, fn: Function, changed: dict[int, frozenset[str]]
+    project: Project,
+    fn: Function,
+    memberships: list[ast.Compare],
+    changed: dict[int, frozenset[str]],
 ) -> set[str]:
     """Names `fn` tests against a module-level collection bound once at import and never
     changed by a function (`root_static_files = get_root_static_files()`, then
     `if file_path in root_static_files:`): a value found in it is one of the entries
-    the app fixed at start-up, not a path the client chose."""
+    the app fixed at start-up, not a path the client chose. `memberships`: the tests
+    `x in NAME` of `fn`'s body (`_compute_facts` finds them)."""
     out: set[str] = set()
-    for node in body_nodes(fn.node):
-        if not (
-            isinstance(node, ast.Compare)
-            and len(node.ops) == 1
-            and isinstance(node.ops[0], (ast.In, ast.NotIn))
-            and isinstance(node.left, ast.Name)
-            and isinstance(node.comparators[0], ast.Name)
-        ):
-            continue
+    for node in memberships:
+        assert isinstance(node.left, ast.Name) and isinstance(node.comparators[0], ast.Name)
         qualname = project.resolve(fn.module, node.comparators[0], fn)
         found = project.module_value(qualname)
         if qualname is None or found is None:
@@ -801,18 +827,13 @@ def is_test_module(module: Module) -> bool:
     """Test suites: their queries and throwaway routes never serve production traffic.
     A module is one by its path (`tests/`, `test_*.py`, `conftest.py`) or when it defines
     pytest fixtures (a fixture plugin such as `testing/conf.py`)."""
-    found = _TEST_MODULES.get(module)
+    # Asked about 160,000 times a run: kept with the module (it reads only the module's
+    # own path, imports and decorators).
+    found = module.derived.get(is_test_module)
     if found is None:
         found = _is_test_path(module.relpath) or _defines_fixtures(module)
-        _TEST_MODULES[module] = found
-    return found
-
-
-# Asked for every function of every module: the answer is kept with the module (and
-# freed with it). It reads only the module's own path, imports and decorators, never
-# the rest of the run, so it is not part of the project index (`review/index.py`):
-# another review parses other `Module` objects and never sees these answers.
-_TEST_MODULES: weakref.WeakKeyDictionary[Module, bool] = weakref.WeakKeyDictionary()
+        module.derived[is_test_module] = found
+    return bool(found)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -1179,6 +1200,18 @@ def session_call(
     if kind is None:
         return None
     return f"{_short(func.value)}.{func.attr}", kind
+
+
+def is_session_call(
+    st: OrmState, module: Module, call: ast.Call, fn: Function | None, methods: frozenset[str]
+) -> bool:
+    """`session_call(...) is not None`, without the display text (an `ast.unparse`)."""
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in methods
+        and db_kind(st, module, func.value, fn) is not None
+    )
 
 
 def _short(expr: ast.expr) -> str:

@@ -98,7 +98,17 @@ _BLOCKING_STDLIB = frozenset(
 _BLOCKING_STDLIB_TYPES = ("smtplib.SMTP", "smtplib.SMTP_SSL")
 
 
+# The first dotted part of every name `is_blocking_http` accepts (the sets above, boto3,
+# stripe): it is asked of every call target of the project, and most are not these.
+_HTTP_ROOTS = frozenset(
+    name.partition(".")[0]
+    for name in (*_HTTP_FUNCTIONS, *_HTTP_CLIENT_TYPES, *_HTTP_CONNECTION_TYPES, *_SDK_CLIENT_TYPES)
+) | {"stripe"}
+
+
 def is_blocking_http(name: str) -> bool:
+    if name.partition(".")[0] not in _HTTP_ROOTS:
+        return False
     if name in _HTTP_FUNCTIONS:
         return True
     owner, _, method = name.rpartition(".")

@@ -2154,13 +2154,19 @@ def _found_or_new(st: OrmState, fn: Function, check: ast.Call) -> bool:
 _HANDED_ON = (ast.Await, ast.keyword, ast.List, ast.Tuple, ast.Set, ast.Starred)
 
 
-def _handed_to_write(st: OrmState, fn: Function, expr: ast.AST) -> bool:
+def _handed_to_write(
+    st: OrmState,
+    fn: Function,
+    expr: ast.AST,
+    parent_of: Callable[[int], ast.AST | None] | None = None,
+) -> bool:
     """Is the value of `expr` handed to a write: an argument of a session write or of a
     command handed the session (`_write_call`), as is or inside lists, comprehensions
     and new ORM model instances (`session.add(User(workspaces=[await
-    get_or_new_workspace(session, w.name) for w in names]))`)?"""
-    parents = _tree(st, fn).parents
-    child, up = expr, parents.get(id(expr))
+    get_or_new_workspace(session, w.name) for w in names]))`)? `parent_of` finds the
+    parents of `expr` (by default the function's tree)."""
+    parents = parent_of if parent_of is not None else _tree(st, fn).parents.get
+    child, up = expr, parents(id(expr))
     while up is not None and not isinstance(up, ast.stmt):
         if isinstance(up, _COMPREHENSIONS):
             if child is not getattr(up, "elt", None):
@@ -2179,24 +2185,27 @@ def _handed_to_write(st: OrmState, fn: Function, expr: ast.AST) -> bool:
                 return False
         elif not isinstance(up, _HANDED_ON):
             return False
-        child, up = up, parents.get(id(up))
+        child, up = up, parents(id(up))
     return False
 
 
-def _result_written(st: OrmState, fn: Function, call: ast.Call) -> bool:
+def _result_written(
+    st: OrmState, fn: Function, call: ast.Call, parent_of: Callable[[int], ast.AST | None]
+) -> bool:
     """Is what `call` returns handed to a write (`_handed_to_write`), directly or
     through the local it is bound to (`workspace = await get_or_new_workspace(...)`,
     then `session.add(workspace)`)? Only the loads this binding reaches count: those
     after it, in the body of the loop it runs in (a write after the loop gets the last
     row only), and before the next binding of the name (`workspace =
-    Workspace(name="default")`, then `session.add(workspace)`)."""
-    if _handed_to_write(st, fn, call):
+    Workspace(name="default")`, then `session.add(workspace)`). `parent_of` finds the
+    ancestors of `call` (the engine's stack: the function's whole tree is only built
+    when the result is bound to a local, for the loads of that local)."""
+    if _handed_to_write(st, fn, call, parent_of):
         return True
-    tree = _tree(st, fn)
     expr: ast.AST = call
-    up = tree.parents.get(id(call))
+    up = parent_of(id(call))
     if isinstance(up, ast.Await):
-        expr, up = up, tree.parents.get(id(up))
+        expr, up = up, parent_of(id(up))
     if not (
         isinstance(up, ast.Assign)
         and up.value is expr
@@ -2208,14 +2217,14 @@ def _result_written(st: OrmState, fn: Function, call: ast.Call) -> bool:
     end = up.end_lineno or up.lineno
     scope: list[ast.AST] = [up]
     child: ast.AST = up
-    parent = tree.parents.get(id(up))
+    parent = parent_of(id(up))
     while parent is not None and parent is not fn.node:
         if isinstance(parent, (ast.For, ast.AsyncFor, ast.While)) and any(
             stmt is child for stmt in parent.body
         ):
             scope = list(parent.body)
             break
-        child, parent = parent, tree.parents.get(id(parent))
+        child, parent = parent, parent_of(id(parent))
     else:
         scope = list(fn.node.body)
     nodes = [n for n in walk_nodes(scope) if isinstance(n, ast.Name) and n.id == name]
@@ -2319,12 +2328,13 @@ def _first_read_query(
     returned (get-or-new, `_found_or_new`): the caller's insert completes it."""
     values = literal_arguments(fn, call) if call is not None else {}
     dead = {id(n) for n in walk_nodes(list(dead_statements(fn.node.body, values)))}
-    sql = _sql_parameters(st, caller, fn, call) if call is not None else frozenset()
-    ddl = (
-        _sql_parameters(st, caller, fn, call, schema=True) - sql
-        if call is not None
-        else frozenset()
+    # A statement that writes is one for `schema` too (`_write_statement` only adds the
+    # schema statements then): without any of those, there is none that writes.
+    statements = (
+        _sql_parameters(st, caller, fn, call, schema=True) if call is not None else frozenset()
     )
+    sql = _sql_parameters(st, caller, fn, call) if call is not None and statements else frozenset()
+    ddl = statements - sql
     key = ("FAA402-read-written" if written else "FAA402-read", id(fn.node))
     cached = not dead and not sql and not ddl
     if cached and key in st.memo:
@@ -2529,7 +2539,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         callee = st.project.function(resolve_callee(st.project, ctx.module, node.func, fn))
         if callee is None or callee is fn or is_memoized(callee, ctx.project):
             return
-        written = fn is not None and _result_written(st, fn, node)
+        written = fn is not None and _result_written(st, fn, node, _stack_parent(ctx.stack))
         inner = _first_read_query(st, callee, node, fn, written=written)
         if inner is None:
             return

@@ -37,7 +37,12 @@ from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules._orm import OrmState, is_test_module, session_call, state
+from fastapi_architect.review.rules._orm import (
+    OrmState,
+    is_session_call,
+    is_test_module,
+    state,
+)
 from fastapi_architect.review.rules._parsing import parser_call, uses_database
 from fastapi_architect.review.rules.errors import (
     HTTP_EXCEPTIONS,
@@ -967,6 +972,12 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
 
 _WRITE_OPS = frozenset({"commit", "flush"})
 _ADDS = frozenset({"add", "add_all", "merge"})
+_EXECUTE = frozenset({"execute"})
+# The nodes `own_writes` looks at: calls (`add()`, `execute()`, `setattr()`...) and
+# assignments to an instance's attribute.
+_WRITE_NODES = (ast.Call, ast.Assign, ast.AugAssign)
+
+
 # What an `except` may catch and still catch an `IntegrityError` (its bases, the
 # drivers' unique-violation errors, and catch-alls).
 _INTEGRITY_CATCHERS = frozenset(
@@ -1070,9 +1081,7 @@ def _own_unique_columns(cls_node: ast.ClassDef) -> list[str]:
         # is there a default or a primary key anywhere in the value (then the server
         # makes it), and a `unique=True` / `{"unique": True}`?
         unique = False
-        todo: list[ast.AST] = [value]
-        while todo:
-            node = todo.pop()
+        for node in walk(value):
             if isinstance(node, ast.Call):
                 if any(kw.arg in _DEFAULTS_SET for kw in node.keywords) or _truthy(
                     keyword(node, "primary_key")
@@ -1089,7 +1098,6 @@ def _own_unique_columns(cls_node: ast.ClassDef) -> list[str]:
                 )
             ):
                 unique = True
-            todo.extend(child_nodes(node))
         else:
             if unique:
                 out.append(name)
@@ -1134,8 +1142,15 @@ class _WriteState:
         # by many models: each class body is read once).
         self.own_unique: dict[int, list[str]] = {}
         self.writes: dict[int, list[_Write]] = {}
+        self.sites: dict[int, list[ast.Call]] = {}
         self.handled: dict[int, bool] = {}
         self.reachable: dict[int, bool] = {}
+
+    def any_unique(self) -> bool:
+        """Does some ORM model have a unique constraint at all? Every write's
+        constraints are some of `unique_of` its model (an index model), so without one
+        no write is at stake anywhere."""
+        return any(self.unique_of(qualname) for qualname in self.orm.index.models)
 
     def unique_of(self, qualname: str) -> list[str]:
         found = self.unique.get(qualname)
@@ -1623,7 +1638,7 @@ class _WriteState:
             if isinstance(node, ast.Await):
                 node = node.value
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if session_call(self.orm, fn.module, node, fn, _LOADS) is not None:
+                if is_session_call(self.orm, fn.module, node, fn, _LOADS):
                     return True
                 node = node.func.value
             else:
@@ -1644,6 +1659,8 @@ class _WriteState:
         nodes = _body_list(fn)
         savepoints = self.guarded_savepoints(fn, nodes)
         for node in nodes:
+            if not isinstance(node, _WRITE_NODES):
+                continue  # (most nodes: the checks below only look at these)
             if savepoints and _within(node, savepoints):
                 continue  # flushed when its savepoint ends, inside a `try` that handles it
             written: str | None = None
@@ -1653,7 +1670,7 @@ class _WriteState:
                 if (
                     attr in _ADDS
                     and node.args
-                    and session_call(self.orm, fn.module, node, fn, _ADDS)
+                    and is_session_call(self.orm, fn.module, node, fn, _ADDS)
                 ):
                     written = self.model_of(fn, node.args[0])
                     if written is not None and self._replaces(fn, node, written):
@@ -1665,9 +1682,7 @@ class _WriteState:
                             entries = self.unclaimed(fn, columns, given)
                 elif attr in _DYNAMIC_UPDATES:
                     written = self.model_of(fn, node.func.value)
-                elif attr == "execute" and session_call(
-                    self.orm, fn.module, node, fn, frozenset({"execute"})
-                ):
+                elif attr == "execute" and is_session_call(self.orm, fn.module, node, fn, _EXECUTE):
                     statement = self.statement_model(fn, node)
                     if statement is not None:
                         written, entries = statement
@@ -1888,7 +1903,7 @@ class _WriteState:
                 continue
             if any(
                 isinstance(item.context_expr, ast.Call)
-                and session_call(self.orm, fn.module, item.context_expr, fn, _SAVEPOINTS)
+                and is_session_call(self.orm, fn.module, item.context_expr, fn, _SAVEPOINTS)
                 for item in node.items
             ) and _protected(fn, node):
                 spans.append((node.body[0].lineno, node.end_lineno or node.lineno))
@@ -1906,7 +1921,7 @@ class _WriteState:
                 and call.func.attr == "execute"
                 and call.args
                 and isinstance(call.args[0], ast.Call)
-                and session_call(self.orm, fn.module, call, fn, frozenset({"execute"}))
+                and is_session_call(self.orm, fn.module, call, fn, _EXECUTE)
             ):
                 continue
             stmt = call.args[0]
@@ -1973,16 +1988,23 @@ class _WriteState:
 
     def write_sites(self, fn: Function) -> list[ast.Call]:
         """`<session>.commit()` / `.flush()` calls of `fn`, in source order (from the
-        call sites the call graph collected: no walk of the body)."""
+        call sites the call graph collected: no walk of the body). Made once per
+        function: the rule asks again for each function whose writes are pending."""
+        key = id(fn.node)
+        found = self.sites.get(key)
+        if found is not None:
+            return found
         candidates = _call_facts(self.model).flushes.get(fn.qualname)
-        if not candidates:
-            return []
-        found = [
-            site.node
-            for site in candidates
-            if session_call(self.orm, fn.module, site.node, fn, _WRITE_OPS) is not None
-        ]
-        return sorted(found, key=lambda call: (call.lineno, call.col_offset))
+        found = sorted(
+            (
+                site.node
+                for site in candidates or ()
+                if is_session_call(self.orm, fn.module, site.node, fn, _WRITE_OPS)
+            ),
+            key=lambda call: (call.lineno, call.col_offset),
+        )
+        self.sites[key] = found
+        return found
 
     def handled_by_callers(self, fn: Function, depth: int = 0) -> bool:
         """Every caller calls `fn` inside a `try` that catches `IntegrityError` (or is
@@ -2450,8 +2472,10 @@ def unhandled_db_write_errors(ctx: ProjectContext) -> Iterator[Report]:
     """
     model = ctx.model
     st = _WriteState(model)
-    if not st.orm.index.models:
-        return  # (asked first: cheaper than the exception handlers, which need a scan)
+    if not st.any_unique():
+        # No ORM model, or none with a unique constraint: no write can be at stake.
+        # (Asked first: cheaper than the exception handlers, which need a scan.)
+        return
     if _global_integrity_handler(model):
         return
     flushing = _call_facts(model).flushes

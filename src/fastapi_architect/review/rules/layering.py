@@ -32,6 +32,7 @@ from fastapi_architect.model.astutil import (
     dotted,
     last_name,
     parameters,
+    walk,
     walk_nodes,
     without_docstring,
 )
@@ -40,7 +41,7 @@ from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import ProjectContext
-from fastapi_architect.review.index import project_index
+from fastapi_architect.review.index import may_resolve_to, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._http import (
     BACKGROUND_TASKS,
@@ -398,6 +399,19 @@ def _walk_with_stack(node: ast.AST) -> Iterator[tuple[ast.AST, list[ast.AST]]]:
 
 
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+# What `_import_statements` keeps of a block: the imports, and the nodes that have a
+# block of their own (the only ones an import can be found in). Simple statements (most
+# of them) have neither, and are not even pushed.
+_IMPORT_HOLDERS = frozenset(
+    {ast.Import, ast.ImportFrom}
+    | {
+        kind
+        for kind in vars(ast).values()
+        if isinstance(kind, type)
+        and issubclass(kind, ast.AST)
+        and any(name in kind._fields for name in _BLOCK_FIELDS)
+    }
+)
 
 
 def _import_statements(
@@ -406,7 +420,10 @@ def _import_statements(
     """Every import with the statements around it, outermost first. Imports are
     statements, so only statement blocks are entered (never an expression), which makes
     this a small fraction of a whole-tree walk."""
-    todo: list[tuple[ast.AST, tuple[ast.AST, ...]]] = [(s, ()) for s in reversed(tree.body)]
+    holders = _IMPORT_HOLDERS
+    todo: list[tuple[ast.AST, tuple[ast.AST, ...]]] = [
+        (s, ()) for s in reversed(tree.body) if type(s) in holders
+    ]
     while todo:
         node, outer = todo.pop()
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -416,7 +433,7 @@ def _import_statements(
         for name in _BLOCK_FIELDS:
             block = getattr(node, name, None)
             if type(block) is list:
-                todo.extend((child, inner) for child in reversed(block))
+                todo.extend((child, inner) for child in reversed(block) if type(child) in holders)
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -553,16 +570,16 @@ def _uses_through(module: Module, prefix: str) -> list[tuple[ast.AST, str]] | No
     """Every use of an imported module bound to `prefix` (`schemas`, or `app.schemas`
     for `import app.schemas`): the longest `prefix.a.b` chain and its `.a.b` part. None
     when the module object itself is used (passed on, assigned, re-exported)."""
-    parents: dict[int, ast.AST] = {}
-    for node in ast.walk(module.tree):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
+    # The values of attributes (`a` and `a.b` in `a.b.c`), as the walk meets them: it is
+    # breadth-first, so an attribute comes before its value.
+    inner: set[int] = set()
     out: list[tuple[ast.AST, str]] = []
-    for node in ast.walk(module.tree):
-        if not isinstance(node, (ast.Name, ast.Attribute)):
+    for node in walk(module.tree):
+        if isinstance(node, ast.Attribute):
+            inner.add(id(node.value))
+        elif not isinstance(node, ast.Name):
             continue
-        parent = parents.get(id(node))
-        if isinstance(parent, ast.Attribute) and parent.value is node:
+        if id(node) in inner:
             continue  # not the longest chain
         chain = dotted(node)
         if chain is None or not (chain == prefix or chain.startswith(prefix + ".")):
@@ -594,7 +611,7 @@ def _is_column_call(project: Project, module: Module, expr: ast.AST) -> bool:
 
 
 def _names_in(expr: ast.AST) -> Iterator[ast.AST]:
-    return (n for n in ast.walk(expr) if isinstance(n, (ast.Name, ast.Attribute)))
+    return (n for n in walk(expr) if isinstance(n, (ast.Name, ast.Attribute)))
 
 
 def _stored_type_names(project: Project, module: Module) -> set[int]:
@@ -605,9 +622,9 @@ def _stored_type_names(project: Project, module: Module) -> set[int]:
     (`last_event: Mapped[Event | None] = ...`). A schema class named only there is the
     stored document's type: the model stores it, it does not depend on the HTTP layer."""
     out: set[int] = set()
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if isinstance(node, ast.AnnAssign) and node.value is not None:
-            if any(_is_column_call(project, module, n) for n in ast.walk(node.value)):
+            if any(_is_column_call(project, module, n) for n in walk(node.value)):
                 out.update(id(n) for n in _names_in(node.annotation))
             continue
         if not (isinstance(node, ast.Call) and _is_column_call(project, module, node)):
@@ -634,7 +651,7 @@ def _follow_type_aliases(module: Module, stored: set[int]) -> None:
     `mapped_column(PydanticJSON(_Inputs))` and `Mapped[_Inputs]`), through aliases of
     aliases. An alias also used any other way (`TypeAdapter(_Inputs)`) is not followed."""
     uses: dict[str, list[ast.Name]] = {}
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             value = module.assignments.get(node.id)
             if isinstance(value, (ast.Name, ast.Attribute, ast.Subscript, ast.BinOp)):
@@ -728,7 +745,7 @@ def _row_mapping_names(project: Project, module: Module, stored: set[int]) -> se
             params = [*fn.node.args.posonlyargs, *fn.node.args.args]
             if not params:
                 continue
-            for call in ast.walk(fn.node):
+            for call in walk(fn.node):
                 if not (
                     isinstance(call, ast.Call)
                     and isinstance(call.func, ast.Attribute)
@@ -753,12 +770,14 @@ def _row_mapping_names(project: Project, module: Module, stored: set[int]) -> se
 
 class _Uses:
     """How an importing module uses what it imports from a schema module; the stored
-    column types are computed on first need."""
+    column types and the names the module reads are computed on first need, once for
+    all its imports."""
 
     def __init__(self, project: Project, module: Module) -> None:
         self.project = project
         self.module = module
         self._stored: set[int] | None = None
+        self._loads: dict[str, list[ast.Name]] | None = None
 
     def stored(self, node: ast.AST) -> bool:
         """A stored column type, or the row's own schema class in a method that maps the
@@ -770,11 +789,12 @@ class _Uses:
 
     def name_only_stored(self, name: str) -> bool:
         """Every use of the imported name `name` spells a stored column type."""
-        uses = [
-            n
-            for n in ast.walk(self.module.tree)
-            if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-        ]
+        if self._loads is None:
+            self._loads = {}
+            for n in walk(self.module.tree):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                    self._loads.setdefault(n.id, []).append(n)
+        uses = self._loads.get(name, [])
         return bool(uses) and all(self.stored(n) for n in uses)
 
     def module_for_vocabulary(self, prefix: str, target: Module) -> bool:
@@ -788,15 +808,19 @@ class _Uses:
 
 
 def _imports_only_vocabulary(
-    project: Project, module: Module, node: ast.Import | ast.ImportFrom, target: Module
+    project: Project,
+    module: Module,
+    node: ast.Import | ast.ImportFrom,
+    target: Module,
+    uses: _Uses,
 ) -> bool:
     """Does the import take nothing but shared vocabulary from `target`? Enums and
     constants (`from app.schemas import OrderStatus`, or `import app.schemas as
     schemas` used only as `sa.Enum(schemas.OrderStatus)`: an ORM model storing the enum
     its API exposes), and classes named only as the value type of a typed column
     (`mapped_column(PydanticJSON(Event))`: the document the column stores). Any other
-    use of a Pydantic class, a function or an unresolved name makes it a schema import."""
-    uses = _Uses(project, module)
+    use of a Pydantic class, a function or an unresolved name makes it a schema import.
+    (`uses`: the importing module's, shared by its imports.)"""
     if isinstance(node, ast.Import):
         for alias in node.names:
             if project.modules.get(alias.name) is target and not uses.module_for_vocabulary(
@@ -911,6 +935,7 @@ def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
         importer = layer_of(model, module)
         if importer is None:
             continue
+        uses = _Uses(ctx.project, module)
         for node, stack in _import_statements(module.tree):
             if _in_type_checking(stack):
                 continue
@@ -921,7 +946,7 @@ def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
                 if imported is None or not _violation(importer, imported):
                     continue
                 if imported == "schema" and (
-                    _imports_only_vocabulary(ctx.project, module, node, target)
+                    _imports_only_vocabulary(ctx.project, module, node, target, uses)
                     or (importer == "model" and _only_schema_extensions(model, module))
                 ):
                     continue
@@ -1811,6 +1836,20 @@ _SETTINGS_BASES = frozenset(
 )
 
 
+def _may_read_env(model: AppModel, node: ast.AST) -> bool:
+    """False when `_env_read` cannot find a read in `node`, whatever the scope: the names
+    it would resolve cannot reach the environment (`may_resolve_to`)."""
+    if isinstance(node, ast.Call):
+        return may_resolve_to(model, node.func, _ENV_GETTERS)
+    if isinstance(node, ast.Subscript):
+        return isinstance(node.ctx, ast.Load) and may_resolve_to(model, node.value, _ENV_MAPPINGS)
+    return (
+        isinstance(node, ast.Compare)
+        and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops)
+        and any(may_resolve_to(model, c, _ENV_MAPPINGS) for c in node.comparators)
+    )
+
+
 def _env_read(
     ctx: ProjectContext, module: Module, node: ast.AST, fn: Function | None
 ) -> str | None:
@@ -1971,6 +2010,8 @@ def scattered_env_config(ctx: ProjectContext) -> Iterator[Report]:
         for node, stack in _walk_with_stack(module.tree):
             if not isinstance(node, (ast.Call, ast.Subscript, ast.Compare)):
                 continue
+            if not _may_read_env(model, node):
+                continue  # (syntax only: spares most nodes the checks of their ancestors)
             line = getattr(node, "lineno", 0)
             if line in seen or any(_is_main_guard(n) for n in stack):
                 continue
@@ -2015,8 +2056,10 @@ def _inside_depends(ctx: ProjectContext, fn: Function, stack: list[ast.AST]) -> 
 
 
 def _calls_with_stack(fn: Function) -> Iterator[tuple[ast.Call, list[ast.AST]]]:
+    # (`child_nodes` rather than `ast.iter_child_nodes`: the same children but the
+    # `ctx` markers, which hold no call, at a fraction of the cost.)
     def walk(node: ast.AST, stack: list[ast.AST]) -> Iterator[tuple[ast.Call, list[ast.AST]]]:
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             if isinstance(child, _SCOPES):
                 continue
             if isinstance(child, ast.Call):
@@ -2053,7 +2096,7 @@ def _optional_call(ctx: ProjectContext, fn: Function, stack: list[ast.AST]) -> b
                 ctx.project.resolve(fn.module, e, fn) in _CATCH_HTTP for e in elements
             ):
                 continue
-            if not any(isinstance(n, ast.Raise) for st in handler.body for n in ast.walk(st)):
+            if not any(isinstance(n, ast.Raise) for st in handler.body for n in walk(st)):
                 return True
     return False
 
@@ -2086,7 +2129,7 @@ def _request_names(ctx: ProjectContext, fn: Function) -> frozenset[str]:
             bindings.append((node.target, node.iter))
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             bindings.append((node.optional_vars, node.context_expr))
-        todo.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, _SCOPES))
+        todo.extend(c for c in child_nodes(node) if not isinstance(c, _SCOPES))
     bindings = [(t, v) for t, v in bindings if not _calls_dependency(ctx, fn, v)]
     changed = True
     while changed:
@@ -2094,7 +2137,7 @@ def _request_names(ctx: ProjectContext, fn: Function) -> frozenset[str]:
         for target, value in bindings:
             if not _reads(value, names):
                 continue
-            for n in ast.walk(target):
+            for n in walk(target):
                 if isinstance(n, ast.Name) and n.id not in names:
                     names.add(n.id)
                     changed = True
@@ -2104,7 +2147,7 @@ def _request_names(ctx: ProjectContext, fn: Function) -> frozenset[str]:
 def _calls_dependency(ctx: ProjectContext, fn: Function, expr: ast.AST) -> bool:
     """Does the expression call a dependency (`await require_user(request, token)`)?"""
     project = ctx.project
-    for node in ast.walk(expr):
+    for node in walk(expr):
         if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
             callee = project.function(project.resolve(fn.module, node.func, fn))
             if callee is not None and ctx.model.is_dependency(callee):
@@ -2122,7 +2165,7 @@ def _reads(expr: ast.AST, names: set[str] | frozenset[str]) -> bool:
             return True
         if _app_config(node, names):
             continue
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     return False
 
 
@@ -2159,7 +2202,7 @@ def _conditional(stack: list[ast.AST]) -> bool:
 def _calls_of(ctx: ProjectContext, fn: Function, nodes: list[ast.AST], callee: Function) -> bool:
     project = ctx.project
     for top in nodes:
-        for node in ast.walk(top):
+        for node in walk(top):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, (ast.Name, ast.Attribute))

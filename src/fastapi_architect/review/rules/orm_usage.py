@@ -37,7 +37,14 @@ from fastapi_architect.model.dependencies import param_sites, resolve_target, wa
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
-from fastapi_architect.review.index import FunctionCache, ModelCache, nodes_of, project_index
+from fastapi_architect.review.index import (
+    FunctionCache,
+    ModelCache,
+    may_resolve_to,
+    names_reaching,
+    nodes_of,
+    project_index,
+)
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules._orm import (
@@ -2428,10 +2435,24 @@ def _async_factories(model: AppModel) -> _Factories:
         return cached
     out = _Factories()
     project = model.project
+    targets = _SYNC_MAKERS | _ASYNC_FACTORIES
+    names = names_reaching(model, targets)
+    # A call that may resolve to a factory ends its callee with one of `names`, then
+    # `(` (past blanks, comments, closing parentheses): modules whose text has no such
+    # spelling are not walked (a non-ASCII text may spell a name NFKC folds into one).
+    spelled: re.Pattern[str] | None = None
+    if names is not None:
+        alternatives = "|".join(re.escape(name) for name in sorted(names))
+        spelled = re.compile(rf"\b(?:{alternatives})(?:\s|\\|\)|#[^\n]*\n)*\(")
     for module in project.module_list:
         if is_test_module(module) or not module.imports_anything("sqlalchemy", "sqlmodel"):
             continue
+        source = module.source
+        if spelled is not None and source.isascii() and spelled.search(source) is None:
+            continue
         for node in nodes_of(model, module, ast.Call):
+            if not may_resolve_to(model, node.func, targets):
+                continue
             callee = project.resolve(module, node.func) or ""
             if callee in _SYNC_MAKERS:
                 cls = keyword(node, "class_")

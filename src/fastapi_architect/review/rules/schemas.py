@@ -471,24 +471,37 @@ def _model_facts(project: Project, qualname: str, cache: dict[str, _ModelFacts])
     return facts
 
 
-def _field_facts(project: Project, cls: ClassInfo, stmt: ast.AnnAssign) -> _FieldFacts | None:
+def _is_field(project: Project, cls: ClassInfo, stmt: ast.AnnAssign) -> bool:
+    """Does this annotated name of a model's body declare a field (not a private or
+    `ClassVar` attribute, `model_config`, a `PrivateAttr()`)?"""
     assert isinstance(stmt.target, ast.Name)
     name = stmt.target.id
     if name.startswith("_") or name == "model_config":
-        return None
+        return False
     module = cls.module
     annotation = stmt.annotation
     head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
     if project.resolve(module, head) in _CLASSVAR:
+        return False
+    return not (
+        isinstance(stmt.value, ast.Call) and project.resolve(module, stmt.value.func) in _NOT_FIELDS
+    )
+
+
+def _field_facts(project: Project, cls: ClassInfo, stmt: ast.AnnAssign) -> _FieldFacts | None:
+    assert isinstance(stmt.target, ast.Name)
+    if not _is_field(project, cls, stmt):
         return None
+    name = stmt.target.id
+    module = cls.module
+    annotation = stmt.annotation
     base, metadata, meta_module = unwrap_annotation(project, module, annotation)
     calls: list[tuple[Module, ast.Call]] = []
-    if isinstance(stmt.value, ast.Call):
-        callee = project.resolve(module, stmt.value.func)
-        if callee in _NOT_FIELDS:
-            return None
-        if callee in _FIELD_FUNCTIONS:
-            calls.append((module, stmt.value))
+    if (
+        isinstance(stmt.value, ast.Call)
+        and project.resolve(module, stmt.value.func) in _FIELD_FUNCTIONS
+    ):
+        calls.append((module, stmt.value))
     for meta in metadata:
         if isinstance(meta, ast.Call) and project.resolve(meta_module, meta.func) in (
             _FIELD_FUNCTIONS
@@ -1060,13 +1073,13 @@ def pydantic_v1_api(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     review took for a model might not be one. `@root_validator`, `class Config`,
     `json_encoders` and the `BaseSettings` import are left to you.
     """
-    if isinstance(node, ast.ImportFrom):
-        found = list(_v1_import(node, ctx))
-    elif isinstance(node, ast.Call):
+    if isinstance(node, ast.Call):  # (asked first: nearly every node is a call)
         func = node.func
         if not isinstance(func, ast.Attribute) or func.attr not in _V1_METHODS:
             return  # most calls: not a Pydantic 1 method name
         found = list(_v1_call(node, ctx))
+    elif isinstance(node, ast.ImportFrom):
+        found = list(_v1_import(node, ctx))
     elif isinstance(node, ast.ClassDef):
         found = list(_v1_class(node, ctx))
     else:
@@ -1161,13 +1174,23 @@ def _v1_class(node: ast.ClassDef, ctx: FileContext) -> Iterator[Report]:
     project = ctx.project
     # What the body holds decides first: the class and its bases are only looked up for
     # the few classes with a candidate (a method decorator, `class Config`, encoders).
+    # (One pass over the body for the three: this runs for every class of the project.)
     decorators: list[ast.expr] = []
     configs: list[ast.ClassDef] = []
+    encoders: list[ast.AST] = []  # `json_encoders` in `model_config`
     for stmt in node.body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if isinstance(stmt, ast.AnnAssign):
+            target = stmt.target
+            if isinstance(target, ast.Name) and target.id == "model_config":
+                encoders.extend(_json_encoders(stmt.value))
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             decorators.extend(stmt.decorator_list)
         elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
             configs.append(stmt)
+        elif isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "model_config" for t in stmt.targets
+        ):
+            encoders.extend(_json_encoders(stmt.value))
     v1_decorators: list[tuple[ast.expr, str | None]] = []
     for decorator in decorators:
         expr = decorator.func if isinstance(decorator, ast.Call) else decorator
@@ -1175,7 +1198,6 @@ def _v1_class(node: ast.ClassDef, ctx: FileContext) -> Iterator[Report]:
             qualname = project.resolve(ctx.module, expr)
             if qualname in _V1_DECORATORS:
                 v1_decorators.append((decorator, qualname))
-    encoders = _model_config_encoders(node)
     if not v1_decorators and not configs and not encoders:
         return
     info = _class_info(ctx, node)
@@ -1235,20 +1257,13 @@ def _config_keys(config: ast.ClassDef) -> list[str]:
     return keys
 
 
-def _model_config_encoders(node: ast.ClassDef) -> list[ast.AST]:
-    out: list[ast.AST] = []
-    for stmt in node.body:
-        if not isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-            continue
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        if not any(isinstance(t, ast.Name) and t.id == "model_config" for t in targets):
-            continue
-        value = stmt.value
-        if isinstance(value, ast.Call):
-            out.extend(kw for kw in value.keywords if kw.arg == "json_encoders")
-        elif isinstance(value, ast.Dict):
-            out.extend(k for k in value.keys if k is not None and const_str(k) == "json_encoders")
-    return out
+def _json_encoders(value: ast.expr | None) -> list[ast.AST]:
+    """The `json_encoders` entries of a `model_config = ConfigDict(...)` (or a dict)."""
+    if isinstance(value, ast.Call):
+        return [kw for kw in value.keywords if kw.arg == "json_encoders"]
+    if isinstance(value, ast.Dict):
+        return [k for k in value.keys if k is not None and const_str(k) == "json_encoders"]
+    return []
 
 
 # ------------------------------------------------------------------ FAA107
@@ -1296,7 +1311,9 @@ class _MassState:
     bodies: dict[str, list[Route]]  # model qualname -> routes not limited to admins
     # (route id, model qualname) -> the handler's parameters of that model
     params: dict[tuple[int, str], set[str]] = field(default_factory=dict)
-    facts: dict[str, _ModelFacts] = field(default_factory=dict)
+    fields: dict[str, frozenset[str]] = field(default_factory=dict)  # `_known_fields`
+    # model qualname -> its column names (`_orm_columns`)
+    columns: dict[str, set[str]] = field(default_factory=dict)
     # (route id, model qualname) -> field -> line of the first check that refuses it
     guards: dict[tuple[int, str], dict[str, int]] = field(default_factory=dict)
     # ids of the nodes of every route handler, admin-only ones included
@@ -1455,7 +1472,20 @@ def _known_fields(project: Project, qualname: str, st: _MassState) -> frozenset[
     for name in project.mro(qualname):
         if project.class_(name) is None and name not in _V2_ROOTS and name != "typing.Generic":
             return None
-    return frozenset(f.name for f in _model_facts(project, qualname, st.facts).fields)
+    found = st.fields.get(qualname)
+    if found is None:
+        # Only the names: what `_model_facts` says of each field (aliases, secret
+        # types...) is not needed here.
+        found = st.fields[qualname] = frozenset(
+            stmt.target.id
+            for name in project.mro(qualname)
+            if (cls := project.class_(name)) is not None
+            for stmt in cls.node.body
+            if isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and _is_field(project, cls, stmt)
+        )
+    return found
 
 
 def _source(
@@ -1640,7 +1670,10 @@ def mass_assignment(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     model = orm.models.get(project.canonical(target)) if target else None
     if model is None or not sources:
         return
-    columns = _orm_columns(project, model.qualname) & _PRIVILEGED
+    columns = st.columns.get(model.qualname)
+    if columns is None:
+        columns = st.columns[model.qualname] = _orm_columns(project, model.qualname)
+    columns = columns & _PRIVILEGED
     if not columns:
         return
     explicit = _explicit_keys(node) if not is_setattr else set()

@@ -336,8 +336,11 @@ def jwt_call(ctx: FileContext, call: ast.Call) -> JwtCall | None:
     if isinstance(func, ast.Attribute):
         short = func.attr
     elif isinstance(func, ast.Name):
-        # `from jose.jwt import decode as jose_decode`
-        short = last_name(ctx.module.imports.get(func.id, func.id))
+        short = func.id
+        imported = ctx.module.imports.get(short)
+        if imported is not None:
+            # `from jose.jwt import decode as jose_decode`
+            short = last_name(imported)
     else:
         return None
     if short not in _JWT_OPS or not module_imports(ctx, "jwt"):

@@ -344,7 +344,7 @@ _HASH_CALL_NAMES = _FAST_HASHES | {
         "https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html",
     ),
 )
-def weak_password_hashing(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
+def weak_password_hashing(node: ast.AST, ctx: FileContext) -> list[Report]:
     """## What it does
     Finds passwords stored or checked in a way that does not resist cracking:
     - `hashlib.md5/sha1/sha256/sha512/...(...)` (also `hashlib.new(...)` and `.update()`
@@ -415,9 +415,10 @@ def weak_password_hashing(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     elif isinstance(node, ast.Call) and call_name(node) in _HASH_CALL_NAMES:
         found = list(_weak_hash_call(node, ctx))
     else:
-        return  # most calls: no hashing function's name
-    if found and not in_tests(ctx):
-        yield from found
+        # Most calls: no hashing function's name. A list, not a generator: this runs for
+        # every call and comparison of the project.
+        return []
+    return found if found and not in_tests(ctx) else []
 
 
 def _weak_hash_call(node: ast.AST, ctx: FileContext) -> Iterator[Report]:

@@ -494,7 +494,7 @@ def _scope_of_statement(ctx: FileContext) -> tuple[str, ClassInfo | None]:
         "https://docs.pydantic.dev/latest/concepts/pydantic_settings/",
     ),
 )
-def hardcoded_secret(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
+def hardcoded_secret(node: ast.AST, ctx: FileContext) -> list[Report]:
     """## What it does
     Finds secrets written as literals:
     - module- and class-level constants named like a secret (`SECRET_KEY`, `JWT_SECRET`,
@@ -572,13 +572,14 @@ def hardcoded_secret(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
     ## Fix safety
     No automatic fix. Rotate the secret: it is already public.
     """
+    # A list, not a generator: this runs for every call and assignment of the project,
+    # and almost all of them find nothing.
     found = (
         _secret_in_call(node, ctx)
         if isinstance(node, ast.Call)
         else list(_secret_assigned(node, ctx))
     )
-    if found and not in_tests(ctx):
-        yield from found
+    return found if found and not in_tests(ctx) else []
 
 
 def _secret_assigned(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
