@@ -2443,7 +2443,7 @@ def _async_factories(model: AppModel) -> _Factories:
     spelled: re.Pattern[str] | None = None
     if names is not None:
         alternatives = "|".join(re.escape(name) for name in sorted(names))
-        spelled = re.compile(rf"\b(?:{alternatives})(?:\s|\\|\)|#[^\n]*\n)*\(")
+        spelled = re.compile(rf"\b(?:{alternatives})(?:\s|\\|\)|#[^\r\n]*)*\(")
     for module in project.module_list:
         if is_test_module(module) or not module.imports_anything("sqlalchemy", "sqlmodel"):
             continue
@@ -2626,7 +2626,7 @@ def _reads_after_commit(
             done.add(name)
             yield Report(
                 node,
-                f"{message} after `{session}.commit()`, which expired it (the session "
+                f"{message} after `{session}()`, which expired it (the session "
                 f"factory at {where} keeps `expire_on_commit=True`): `MissingGreenlet`",
                 module=fn.module,
             )
