@@ -227,3 +227,6 @@ def test_registration_scan_covers_every_consumer() -> None:
     assert async_io._STARTUP_KEYWORDS <= _callsites.REGISTRAR_KEYWORDS
     assert concurrency._HANDLER_REGISTRARS <= _callsites.REGISTRAR_METHODS
     assert concurrency._HANDLER_KEYWORDS <= _callsites.REGISTRAR_KEYWORDS
+    # errors.leak_state: `add_exception_handler(...)`, `exception_handlers={...}`
+    assert "add_exception_handler" in _callsites.REGISTRAR_METHODS
+    assert "exception_handlers" in _callsites.REGISTRAR_KEYWORDS

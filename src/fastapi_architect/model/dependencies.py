@@ -206,17 +206,12 @@ def resolve_target(project: Project, site: DepSite) -> DepTarget | None:
     `oauth2_scheme`) over and over, and the sites of a function's parameters are made
     once (`param_sites`)."""
     known = project.dependency_targets.get(id(site))
-    if known is not None and known[0] is site:
+    if known is not None:  # the entry holds its site: no other site can have its id
         return cast(DepTarget | None, known[1])
-    expr = site.target
-    if expr is None:
-        found = (
-            None
-            if site.annotation is None
-            else _target_of(project, site.module, site.annotation, site.scope, 0, site.owner)
-        )
-    else:
-        found = _target_of(project, site.module, expr, site.scope, 0, site.owner)
+    expr = site.target if site.target is not None else site.annotation
+    found = (
+        None if expr is None else _target_of(project, site.module, expr, site.scope, 0, site.owner)
+    )
     project.dependency_targets[id(site)] = (site, found)
     return found
 

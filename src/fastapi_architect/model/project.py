@@ -87,6 +87,13 @@ class Module:
     def package(self) -> str:
         return self.name if self.is_package else self.name.rpartition(".")[0]
 
+    def may_spell(self, *words: str) -> bool:
+        """Can this module's code name one of `words` (a cheap guard before a walk)? False
+        only when its text holds none of them and is plain ASCII: a non-ASCII identifier
+        may be another spelling (NFKC) of one of the words."""
+        source = self.source
+        return not source.isascii() or any(word in source for word in words)
+
     def imports_anything(self, *prefixes: str) -> bool:
         """Cheap guard for rules: does this module import any of these top-level packages?"""
         for target in self.imports.values():

@@ -26,7 +26,7 @@ def call_sites(model: AppModel) -> Iterator[tuple[Function | None, Module, CallS
 
 
 # What registers a handler: the method names and keywords the registration scans look
-# for (`async_io.startup_handlers`, `concurrency.request_coroutines`).
+# for (`async_io.startup_handlers`, `concurrency.request_coroutines`, `errors.leak_state`).
 REGISTRAR_METHODS = frozenset({"add_event_handler", "add_exception_handler"})
 REGISTRAR_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown", "exception_handlers"})
 

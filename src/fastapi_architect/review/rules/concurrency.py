@@ -17,7 +17,11 @@ from fastapi_architect.model.types import annotation_type, resolve_callee, unwra
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules._callsites import registration_calls
+from fastapi_architect.review.rules._callsites import (
+    REGISTRAR_KEYWORDS,
+    REGISTRAR_METHODS,
+    registration_calls,
+)
 from fastapi_architect.review.rules._memo import is_memoized
 
 _HTTP_VERBS = frozenset(
@@ -158,8 +162,8 @@ _MIDDLEWARE_METHODS = ("dispatch", "__call__")
 # Registrations whose function runs on the server's event loop: exception handlers,
 # startup/shutdown handlers and lifespans.
 _HANDLER_DECORATORS = frozenset({"exception_handler", "on_event"})
-_HANDLER_REGISTRARS = frozenset({"add_exception_handler", "add_event_handler"})
-_HANDLER_KEYWORDS = frozenset({"lifespan", "exception_handlers", "on_startup", "on_shutdown"})
+_HANDLER_REGISTRARS = REGISTRAR_METHODS  # `add_exception_handler`, `add_event_handler`
+_HANDLER_KEYWORDS = REGISTRAR_KEYWORDS  # lifespan=, exception_handlers=, on_startup=, ...
 
 
 def request_coroutines(model: AppModel) -> list[Function]:

@@ -27,6 +27,7 @@ from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.index import may_resolve_to, project_index
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._callsites import registration_calls
 from fastapi_architect.review.rules._parsing import does_io, parser_call
 
 HTTP_EXCEPTIONS = frozenset(
@@ -345,14 +346,8 @@ def _new_leak_state(model: AppModel) -> _LeakState:
 
     # Every registration names `exception_handler` in the code (`@app.exception_handler`,
     # `add_exception_handler`, `exception_handlers=`): only the functions and calls of
-    # modules whose text holds it are looked at (none, in most projects). A module that
-    # is not plain ASCII always is: an identifier may be spelled in other characters
-    # that normalize to it.
-    candidates = {
-        id(m)
-        for m in project.module_list
-        if "exception_handler" in m.source or not m.source.isascii()
-    }
+    # modules that can spell it are looked at (none, in most projects).
+    candidates = {id(m) for m in project.module_list if m.may_spell("exception_handler")}
     roots = frozenset(m.name.split(".", 1)[0] for m in project.module_list)
     if not candidates:
         return _LeakState(model, handlers, roots)
@@ -371,30 +366,25 @@ def _new_leak_state(model: AppModel) -> _LeakState:
                     handlers.setdefault(id(fn.node), []).append(project.canonical(name))
     # `app.add_exception_handler(Exc, handler)` and `FastAPI(exception_handlers={...})`,
     # from the call sites the model already collected (no second walk of the files).
-    for owner, sites in model.callgraph.calls.items():
-        scope = project.functions.get(owner)
-        module = scope.module if scope is not None else project.modules.get(owner)
-        if module is None or id(module) not in candidates:
+    for scope, module, site in registration_calls(model):
+        if id(module) not in candidates:
             continue
-        for site in sites:
-            call = site.node
-            func = call.func
-            if isinstance(func, ast.Attribute) and func.attr == "add_exception_handler":
-                if len(call.args) < 2:
-                    continue
-                registration: list[tuple[ast.expr | None, ast.expr]] = [
-                    (call.args[0], call.args[1])
-                ]
-            elif call.keywords:
-                table = keyword(call, "exception_handlers")
-                if not isinstance(table, ast.Dict):
-                    continue
-                registration = list(zip(table.keys, table.values, strict=True))
-            else:
+        call = site.node
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr == "add_exception_handler":
+            if len(call.args) < 2:
                 continue
-            for key, value in registration:
-                if key is not None:
-                    register(module, scope, key, value)
+            registration: list[tuple[ast.expr | None, ast.expr]] = [(call.args[0], call.args[1])]
+        elif call.keywords:
+            table = keyword(call, "exception_handlers")
+            if not isinstance(table, ast.Dict):
+                continue
+            registration = list(zip(table.keys, table.values, strict=True))
+        else:
+            continue
+        for key, value in registration:
+            if key is not None:
+                register(module, scope, key, value)
     return _LeakState(model, handlers, roots)
 
 

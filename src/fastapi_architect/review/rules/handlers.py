@@ -92,11 +92,8 @@ _EVENT_WORDS = ("on_event", "add_event_handler", "on_startup", "on_shutdown")
 
 
 def _mentions_events(module: Module) -> bool:
-    """FAA606's module guard: the rule only reports a call spelling one of `_EVENT_WORDS`,
-    and in ASCII source an identifier appears as written (a non-ASCII one may be the
-    NFKC spelling of an ASCII name, so such modules are always walked)."""
-    source = module.source
-    return not source.isascii() or any(word in source for word in _EVENT_WORDS)
+    """FAA606's module guard: the rule only reports a call spelling one of `_EVENT_WORDS`."""
+    return module.may_spell(*_EVENT_WORDS)
 
 
 @rule(

@@ -940,15 +940,6 @@ def _covers(documented: Documented, code: int) -> bool:
     return code in documented or f"{code // 100}XX" in documented
 
 
-_HANDLER_SITES: FunctionCache[list[DepSite]] = FunctionCache()
-
-
-def _handler_sites(model: AppModel, fn: Function) -> list[DepSite]:
-    """The dependencies a handler declares in its parameters (FAA704 and FAA705 both
-    ask, for every route). Shared: not to be changed."""
-    return _HANDLER_SITES.get(model, fn, lambda: param_sites(model.project, fn))
-
-
 def _unique_functions(model: AppModel) -> bool:
     """Does each function qualname stand for one function of the project (as the key of
     a dependency, `target_key`, then stands for one dependency tree)? Dependencies are
@@ -1050,7 +1041,7 @@ def _route_raises(
     sites = [
         *(site for site in mount_deps if id(site) not in shared),
         *route.dependencies,
-        *_handler_sites(model, route.handler),
+        *param_sites(model.project, route.handler),
     ]
     _sites_raise(model, sites, own)
     by_owner: dict[int, tuple[_Owner, str]] = {}
@@ -1983,7 +1974,7 @@ def _operational(model: AppModel, route: Route) -> bool:
     if fn.node.args.vararg or fn.node.args.kwarg:
         return False
     project = model.project
-    sites = _handler_sites(model, fn)
+    sites = param_sites(model.project, fn)
     for param, _default in parameters(fn.node):
         if not _request_param(project, fn, param) and not _silent_dependency(model, param, sites):
             return False

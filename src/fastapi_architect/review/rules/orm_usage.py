@@ -19,10 +19,9 @@ from pathlib import Path
 
 from fastapi_architect.model.apps import Route
 from fastapi_architect.model.astutil import (
-    CHILD_FIELDS,
     assignment_targets,
     body_nodes,
-    child_fields,
+    child_nodes,
     const_str,
     dotted,
     is_false,
@@ -185,7 +184,7 @@ def _build_tables(model: AppModel) -> TableIndex:
         for word in ("postgres", "asyncpg", "psycopg", "mysql", "sqlite", "mariadb"):
             if word in lowered:
                 out.dialects.add(word)
-        if _may_declare_tables(module.source):
+        if module.may_spell(*_TABLE_CALLS):
             for call in nodes_of(model, module, ast.Call):
                 _read_call(project, module, call, out)
         _read_sql_indexes(module.source, out)
@@ -201,13 +200,6 @@ def _build_tables(model: AppModel) -> TableIndex:
 
 # `_read_call` reads calls spelled with one of these names, nothing else.
 _TABLE_CALLS = ("create_index", "create_table", "Table", "Index")
-
-
-def _may_declare_tables(source: str) -> bool:
-    """Can a call of the module be one `_read_call` reads? An ASCII source spells every
-    name as written (a non-ASCII one may hold an identifier NFKC-normalized to one):
-    without the names, the walk of its calls is skipped."""
-    return not source.isascii() or any(name in source for name in _TABLE_CALLS)
 
 
 _CREATE_INDEX = re.compile(
@@ -813,18 +805,14 @@ def _conditions(
     With `builders`, also collects the query-builder calls (`where`, `join`, ...) of
     every node below `root`, so that a function's scope needs one walk, not two.
 
-    Run on every node of every function that filters on a column without an index:
-    the breadth-first walk is inlined (`astutil.child_nodes`) and a node is tested only
-    as far as its type needs."""
+    Run on every node of every function that filters on a column without an index: a
+    node is tested only as far as its type needs."""
     out: list[_ColumnUse] = []
     column_attrs = index.column_attrs
     todo: deque[ast.AST] = deque([root])
-    pop, push = todo.popleft, todo.append
-    fields_for = CHILD_FIELDS.get
-    node_type = ast.AST
+    pop, extend = todo.popleft, todo.extend
     while todo:
         node = pop()
-        kind = type(node)
         branches: list[ast.expr] | None = None
         operands: tuple[ast.expr, ...] = ()
         if type(node) is ast.Call:
@@ -856,17 +844,7 @@ def _conditions(
                 for uses in found:
                     out.extend(uses)
             continue
-        fields = fields_for(kind)
-        if fields is None:
-            fields = child_fields(kind)
-        for name in fields:
-            value = getattr(node, name, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, node_type):
-                        push(item)
-            elif isinstance(value, node_type):
-                push(value)
+        extend(child_nodes(node))
         for operand in operands:
             # `_model_column` answers None for anything but a column attribute.
             if type(operand) is not ast.Attribute or operand.attr not in column_attrs:
@@ -928,10 +906,10 @@ class _Scope:
     the function's queries can start from an index (asked at each of its queries)."""
 
     uses: list[_ColumnUse]
-    indexed: bool | None = None
+    indexed: bool
 
 
-_SCOPES: FunctionCache[_Scope] = FunctionCache()
+_SCOPE_USES: FunctionCache[_Scope] = FunctionCache()
 
 
 def _scope_uses(ctx: FileContext, index: TableIndex) -> _Scope:
@@ -939,8 +917,8 @@ def _scope_uses(ctx: FileContext, index: TableIndex) -> _Scope:
     condition built apart from it."""
     fn = ctx.function()
     if fn is None:
-        return _Scope([])
-    return _SCOPES.get(ctx.model, fn, lambda: _scope_of(ctx, index, fn))
+        return _Scope([], False)
+    return _SCOPE_USES.get(ctx.model, fn, lambda: _scope_of(ctx, index, fn))
 
 
 def _scope_of(ctx: FileContext, index: TableIndex, fn: Function) -> _Scope:
@@ -955,7 +933,7 @@ def _scope_of(ctx: FileContext, index: TableIndex, fn: Function) -> _Scope:
     for sub in builders:
         uses.extend(_call_uses(st, index, ctx.module, sub, fn))
     uses.extend(conditions)
-    return _Scope(uses)
+    return _Scope(uses, bool(uses) and _starts_indexed(uses))
 
 
 def _starts_indexed(uses: list[_ColumnUse]) -> bool:
@@ -1072,10 +1050,7 @@ def filter_column_not_indexed(node: ast.Call, ctx: FileContext) -> Iterator[Repo
         if scope is None:  # what the whole function constrains: only asked when needed
             found = _scope_uses(ctx, index)
             if found.uses:
-                scope = found.uses
-                if found.indexed is None:
-                    found.indexed = _starts_indexed(scope)
-                starts_indexed = found.indexed
+                scope, starts_indexed = found.uses, found.indexed
             else:
                 scope = uses
                 starts_indexed = _starts_indexed(scope)
@@ -2436,19 +2411,13 @@ def _async_factories(model: AppModel) -> _Factories:
     out = _Factories()
     project = model.project
     targets = _SYNC_MAKERS | _ASYNC_FACTORIES
+    # A call that may resolve to a factory ends its callee with one of `names`: modules
+    # that cannot spell one are not walked.
     names = names_reaching(model, targets)
-    # A call that may resolve to a factory ends its callee with one of `names`, then
-    # `(` (past blanks, comments, closing parentheses): modules whose text has no such
-    # spelling are not walked (a non-ASCII text may spell a name NFKC folds into one).
-    spelled: re.Pattern[str] | None = None
-    if names is not None:
-        alternatives = "|".join(re.escape(name) for name in sorted(names))
-        spelled = re.compile(rf"\b(?:{alternatives})(?:\s|\\|\)|#[^\r\n]*)*\(")
     for module in project.module_list:
         if is_test_module(module) or not module.imports_anything("sqlalchemy", "sqlmodel"):
             continue
-        source = module.source
-        if spelled is not None and source.isascii() and spelled.search(source) is None:
+        if names is not None and not module.may_spell(*names):
             continue
         for node in nodes_of(model, module, ast.Call):
             if not may_resolve_to(model, node.func, targets):

@@ -408,20 +408,7 @@ _PATH_METHODS = frozenset(
     }
 )
 # The last names of `_FILE_FUNCTIONS` and the `Path` methods: what a sink is called.
-_SINK_NAMES = _PATH_METHODS | {
-    "FileResponse",
-    "open",
-    "remove",
-    "unlink",
-    "rmdir",
-    "listdir",
-    "scandir",
-    "rmtree",
-    "copy",
-    "copyfile",
-    "copy2",
-    "move",
-}
+_SINK_NAMES = _PATH_METHODS | frozenset(name.rpartition(".")[2] for name in _FILE_FUNCTIONS)
 _PATH_CLASSES = frozenset(
     {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "anyio.Path", "aiopath.AsyncPath"}
 )
