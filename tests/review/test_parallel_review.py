@@ -139,11 +139,12 @@ def test_shared_range_across_a_fork() -> None:
         parent = list(shared.take_back())
         child = work.result()
         assert set(child) | set(parent) == set(range(20_000))
-        # Each side sees the other's progress: only indices near where they met are
-        # done twice. (Without a memory fence the store-then-load of both sides can
-        # be reordered on x86, so "at most one" is not guaranteed: CI saw two, under
-        # load. Were the counters not shared, the child would redo all 20,000.)
-        assert len(set(child) & set(parent)) <= 100
+        # Each side sees the other's progress, so few indices are done twice. How few
+        # is not guaranteed (no memory fence; CI saw 2, and once more than 100, under
+        # load), and the findings of a module walked twice are merged once; were the
+        # counters not shared, though, both sides would take all 20,000.
+        twice = len(set(child) & set(parent))
+        assert twice <= 2_000, twice
         print(len(child), len(parent))
         """
     )

@@ -91,8 +91,9 @@ class SharedRange:
     counter of the other can take an index where they meet a second time (the work is
     then done twice, its results are the same and the caller merges them): in sequential
     order only the meeting index, but Python has no memory fence, and x86 may let each
-    side's read pass its own earlier write, so under load a few more. No index is ever
-    left out. Create it before the fork: the counters live in shared memory.
+    side's read pass its own earlier write, so under load more (a test of 20,000 empty
+    items once saw over 100). No index is ever left out. Create it before the fork: the
+    counters live in shared memory.
     """
 
     def __init__(self, size: int) -> None:
