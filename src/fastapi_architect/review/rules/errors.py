@@ -25,7 +25,12 @@ from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.finding import Severity
-from fastapi_architect.review.index import may_resolve_to, project_index
+from fastapi_architect.review.index import (
+    FunctionCache,
+    ModelCache,
+    may_resolve_to,
+    project_index,
+)
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import registration_calls
 from fastapi_architect.review.rules._parsing import does_io, parser_call
@@ -93,21 +98,14 @@ def http_exception_returned(node: ast.Return, ctx: FileContext) -> Iterator[Repo
     yield Report(node, "`HTTPException` is returned, not raised: the client gets a success status")
 
 
-def _no_factories(model: AppModel) -> dict[int, bool]:
-    return {}
+_FACTORIES: FunctionCache[bool] = FunctionCache()
 
 
 def _exception_factory(model: AppModel, fn: Function) -> bool:
     """A helper that builds the exception for its callers to raise (`raise
     not_found(item_id)`): not a route or a dependency, and either annotated to return an
     exception or returning nothing but exceptions. Returning one is its job."""
-    factories = project_index(model, _no_factories)
-    key = id(fn.node)
-    found = factories.get(key)
-    if found is None:
-        found = _is_factory(model, fn)
-        factories[key] = found
-    return found
+    return _FACTORIES.get(model, fn, lambda: _is_factory(model, fn))
 
 
 def _is_factory(model: AppModel, fn: Function) -> bool:
@@ -296,15 +294,15 @@ _LEAK_CLASSES = HTTP_EXCEPTIONS | _RESPONSES
 _SHORT_NAMES = frozenset(last_name(name) for name in _LEAK_CLASSES)
 
 
-def _no_callee_names(model: AppModel) -> dict[int, frozenset[str]]:
-    return {}
+# Module id -> `_callee_names` of the module, for the run.
+_CALLEE_NAMES: ModelCache[dict[int, frozenset[str]]] = ModelCache()
 
 
 def _callee_names(model: AppModel, module: Module) -> frozenset[str]:
     """The names a call in `module` may use for `HTTPException` or a response class
     (empty: the module cannot build one, the rule skips it). Asked for every call and
     `return` of the project: one table lookup once the module is known."""
-    table = project_index(model, _no_callee_names)
+    table = _CALLEE_NAMES.get(model, dict)
     found = table.get(id(module))
     if found is not None:
         return found

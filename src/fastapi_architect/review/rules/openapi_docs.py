@@ -1475,8 +1475,6 @@ def numeric_status_literal(node: ast.Call, ctx: FileContext) -> Iterator[Report]
 
 _PATH_PARAM = re.compile(r"{\s*\w+\s*(:[^}]*)?}")
 _CONDITIONAL = (ast.If, ast.Try, ast.Match, ast.IfExp)
-# Module id -> the ids of its conditional nodes, for the run.
-_CONDITIONAL_NODES: ModelCache[dict[int, frozenset[int]]] = ModelCache()
 
 
 def _normalized_path(path: str) -> str:
@@ -1484,12 +1482,13 @@ def _normalized_path(path: str) -> str:
     return _PATH_PARAM.sub(lambda m: "{" + (m.group(1) or "").strip() + "}", path)
 
 
-def _conditional_nodes(model: AppModel, module: Module) -> frozenset[int]:
+def _conditional_nodes(module: Module) -> frozenset[int]:
     """Ids of the nodes under an `if`/`try`/`match` branch anywhere in the module: two
-    registrations of one path in different branches are alternatives, not duplicates."""
-    known = _CONDITIONAL_NODES.get(model, dict)
-    if id(module) in known:
-        return known[id(module)]
+    registrations of one path in different branches are alternatives, not duplicates.
+    Kept with the module (it reads only the module's own tree)."""
+    known = module.derived.get(_conditional_nodes)
+    if known is not None:
+        return cast(frozenset[int], known)
     ids: set[int] = set()
     # One pass: a node is conditional when an ancestor is (nested branches are not
     # walked again for each branch around them).
@@ -1500,12 +1499,12 @@ def _conditional_nodes(model: AppModel, module: Module) -> frozenset[int]:
             ids.add(id(node))
         below = inside or isinstance(node, _CONDITIONAL)
         todo.extend((child, below) for child in child_nodes(node))
-    found = known[id(module)] = frozenset(ids)
+    found = module.derived[_conditional_nodes] = frozenset(ids)
     return found
 
 
-def _is_conditional(model: AppModel, route: Route) -> bool:
-    nodes = _conditional_nodes(model, route.module)
+def _is_conditional(route: Route) -> bool:
+    nodes = _conditional_nodes(route.module)
     if id(route.node) in nodes:
         return True
     handler = route.handler
@@ -1792,11 +1791,7 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
         entries.sort(key=lambda entry: site_order(entry[0]))
         first = entries[0][0]
         for route, path in entries[1:]:
-            if (
-                id(route) in reported
-                or _is_conditional(ctx.model, route)
-                or _is_conditional(ctx.model, first)
-            ):
+            if id(route) in reported or _is_conditional(route) or _is_conditional(first):
                 continue
             if _alternative_registrars(ctx.model, first, route):
                 continue
@@ -1826,11 +1821,7 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
         routes = list({id(route): route for route, _mount in id_entries}.values())
         routes.sort(key=site_order)
         for route in routes[1:]:
-            if (
-                id(route) in reported
-                or _is_conditional(ctx.model, route)
-                or _is_conditional(ctx.model, routes[0])
-            ):
+            if id(route) in reported or _is_conditional(route) or _is_conditional(routes[0]):
                 continue
             if _alternative_registrars(ctx.model, routes[0], route):
                 continue
