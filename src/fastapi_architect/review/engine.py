@@ -203,12 +203,13 @@ def run_rules(
     threshold = PARALLEL_MIN_MODULES if parallel_min_modules is None else parallel_min_modules
     # A forked child walks the modules from the front while this process runs the route
     # and project rules, then walks them from the back until the two meet.
-    shared = forking.SharedRange(len(modules))
-    child = (
-        forking.start(partial(_walk_front, shared, modules, model, collector.config, node_rules))
-        if len(modules) >= threshold
-        else None
-    )
+    shared: forking.SharedRange | None = None
+    child = None
+    if len(modules) >= threshold and forking.can_fork():
+        shared = forking.SharedRange(len(modules))
+        child = forking.start(
+            partial(_walk_front, shared, modules, model, collector.config, node_rules)
+        )
     if child is None:
         for module in modules:
             _walk_module(module, model, collector, node_rules)
@@ -220,7 +221,7 @@ def run_rules(
     for rule in project_rules:
         _run(collector, rule, None, partial(rule.check, pctx))
 
-    if child is not None:
+    if child is not None and shared is not None:
         for index in shared.take_back():
             _walk_module(modules[index], model, collector, node_rules)
         outcome = child.result()
