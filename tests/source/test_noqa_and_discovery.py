@@ -6,7 +6,7 @@ import pytest
 
 from fastapi_architect.config import DEFAULT_EXCLUDES
 from fastapi_architect.source.discovery import InputError, discover, is_excluded
-from fastapi_architect.source.noqa import ALL, is_suppressed, noqa_lines
+from fastapi_architect.source.noqa import ALL, FileNoqa, is_suppressed, mentioned_lines, noqa_lines
 
 
 def test_noqa_forms() -> None:
@@ -34,6 +34,43 @@ def test_noqa_on_untokenizable_source_falls_back_to_text() -> None:
     assert lines[1] == frozenset({"FAA101"})
 
 
+def test_mentioned_lines_number_lines_as_the_parser_does() -> None:
+    assert mentioned_lines("a = 1\r\nb = 2  # NoQA\r\nc = 'noqa'\n") == {2, 3}
+    assert mentioned_lines("x = 1\n") == frozenset()
+    # A lone \r or a form feed: the tokenizer and splitlines may disagree on numbers.
+    assert mentioned_lines("a = 1\rb = 2  # noqa\n") is None
+    assert mentioned_lines("a = 1\n\x0c\nb = 2  # noqa\n") is None
+    assert mentioned_lines("a = 1\r\x0c\n") == frozenset()  # no mention: nothing to number
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "a = 1  # noqa\nb = '# noqa: FAA101'\nc = 3  # noqa: FAA101, FAA102\nd = 4\n",
+        'a = """\n# noqa\n"""  # noqa: FAA201\nb = 2\r\n',
+        "a = 1\rb = 2  # noqa: FAA101\r\x0cc = 3  # NOQA\n",
+        "x = (  # noqa: FAA101\n",
+        "plain = 1\n",
+    ],
+)
+def test_file_noqa_answers_as_noqa_lines(source: str) -> None:
+    every = noqa_lines(source)
+    lines = range(1, source.count("\n") + source.count("\r") + 3)
+    for code in ("FAA101", "FAA102", "FAA201"):
+        noqa = FileNoqa(source)
+        for line in lines:
+            assert noqa.suppresses(line, code) == is_suppressed(every, line, code), (line, code)
+
+
+def test_file_noqa_tokenizes_only_for_lines_that_mention_noqa() -> None:
+    noqa = FileNoqa("a = 1\nb = '# noqa'\nc = 3  # noqa\n")
+    assert not noqa.suppresses(1, "FAA101")
+    assert noqa._lines is None
+    assert not noqa.suppresses(2, "FAA101")  # the text says noqa, in a string
+    assert noqa._lines == {3: ALL}
+    assert noqa.suppresses(3, "FAA101")
+
+
 def test_discover_missing_path() -> None:
     with pytest.raises(InputError, match="path does not exist"):
         discover([Path("/definitely/not/here")], ())
@@ -43,7 +80,9 @@ def test_discover_excludes_and_sorting(tmp_path: Path) -> None:
     for rel in ("b.py", "a.py", "pkg/c.py", ".venv/x.py", "pkg/__pycache__/c.py", "notes.txt"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x = 1\n")
-    found = [p.relative_to(tmp_path.resolve()).as_posix() for p in discover([tmp_path], DEFAULT_EXCLUDES)]
+    found = [
+        p.relative_to(tmp_path.resolve()).as_posix() for p in discover([tmp_path], DEFAULT_EXCLUDES)
+    ]
     assert found == ["a.py", "b.py", "pkg/c.py"]
 
 

@@ -11,7 +11,7 @@ from fastapi_architect.config import Config
 from fastapi_architect.model.project import Module
 from fastapi_architect.review.finding import Finding
 from fastapi_architect.review.registry import Report, Rule
-from fastapi_architect.source.noqa import is_suppressed, noqa_lines
+from fastapi_architect.source.noqa import FileNoqa
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Collector:
     config: Config
     findings: list[Finding] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
-    _noqa: dict[str, dict[int, frozenset[str]]] = field(default_factory=dict)
+    _noqa: dict[str, FileNoqa] = field(default_factory=dict)
     _seen: set[tuple[str, int, int, str, str]] = field(default_factory=set)
     _lines: dict[str, list[str]] = field(default_factory=dict)
 
@@ -84,9 +84,10 @@ class Collector:
         self._seen.add(key)
         if _ignored_for_file(self.config, relpath, rule.code):
             return
-        if relpath not in self._noqa:
-            self._noqa[relpath] = noqa_lines(source)
-        if is_suppressed(self._noqa[relpath], line, rule.code):
+        noqa = self._noqa.get(relpath)
+        if noqa is None:
+            noqa = self._noqa[relpath] = FileNoqa(source)
+        if noqa.suppresses(line, rule.code):
             return
         self.findings.append(
             Finding(

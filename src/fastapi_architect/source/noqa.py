@@ -5,8 +5,14 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from dataclasses import dataclass, field
 
 ALL = frozenset({"*"})
+
+_MENTION = re.compile("noqa", re.IGNORECASE)
+# Line breaks after which `str.splitlines` (the fallback below), the tokenizer and the
+# parser may number lines differently: \r alone, and the separators only splitlines knows.
+_UNUSUAL_BREAK = re.compile("\r(?!\n)|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 _NOQA_RE = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
@@ -57,3 +63,37 @@ def _parse(comment: str) -> frozenset[str] | None:
 def is_suppressed(noqa: dict[int, frozenset[str]], line: int, code: str) -> bool:
     codes = noqa.get(line)
     return codes is not None and (codes is ALL or code in codes)
+
+
+def mentioned_lines(source: str) -> frozenset[int] | None:
+    """The lines whose text says `noqa` in any case: `noqa_lines` finds comments on no
+    other line. None where lines are not plainly numbered (unusual line breaks)."""
+    lines: set[int] = set()
+    line, counted = 1, 0
+    for match in _MENTION.finditer(source):
+        line += source.count("\n", counted, match.start())
+        counted = match.start()
+        lines.add(line)
+    if lines and _UNUSUAL_BREAK.search(source):
+        return None
+    return frozenset(lines)
+
+
+@dataclass
+class FileNoqa:
+    """One file's `noqa` comments, tokenized only when a finding falls on a line that
+    mentions `noqa` (most findings do not, and tokenizing costs about as much as parsing)."""
+
+    source: str
+    _mentioned: frozenset[int] | None = field(init=False)
+    _lines: dict[int, frozenset[str]] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self._mentioned = mentioned_lines(self.source)
+
+    def suppresses(self, line: int, code: str) -> bool:
+        if self._mentioned is not None and line not in self._mentioned:
+            return False
+        if self._lines is None:
+            self._lines = noqa_lines(self.source)
+        return is_suppressed(self._lines, line, code)
