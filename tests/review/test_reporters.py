@@ -622,3 +622,38 @@ def test_every_format_renders_an_empty_result(
         assert out.startswith("<!DOCTYPE html>") and 'id="no-findings"' in out
     else:
         assert out == ""
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_text_is_what_the_console_prints(result: ReviewResult, color: bool) -> None:
+    # The reporter writes each finding's text itself, not through rich's console: the
+    # bytes must be the console's, colours, wide characters, control codes and tabs too.
+    from rich.text import Text
+
+    from fastapi_architect.review.reporters import text as text_module
+
+    odd = [
+        finding("FAA201", "app/main.py", 4, 1, 5, "wide 漢字 and a bell \x07 here"),
+        finding("FAA301", "app/main.py", 10, 1, 4, "a tab\there", end_line=11),
+        finding("FAA701", "app/api/users.py", 3, 1, 2, "ends in spaces   "),
+    ]
+    busy = ReviewResult(
+        root=result.root,
+        findings=[*result.findings, *odd],
+        files_checked=result.files_checked,
+        sources=result.sources,
+    )
+    buffer = text_module.io.StringIO()
+    console = text_module._console(buffer, color=color)
+    for item in sorted(busy.findings):
+        out = Text()
+        text_module._render_finding(out, item, busy.sources.get(item.file), True, RULES)
+        out.append("\n")
+        console.print(out, end="")
+    summary = Text(text_module._summary(sorted(busy.findings), busy.files_checked), style="bold")
+    summary.append("\n")
+    console.print(summary, end="")
+    rendered = render_text(busy, color=color, rules=RULES)
+    assert rendered == buffer.getvalue()
+    assert ("\x1b[" in rendered) is color
+    assert "漢字" in rendered

@@ -22,6 +22,7 @@ import io
 from collections.abc import Mapping
 
 from rich.cells import cell_len
+from rich.color import ColorSystem
 from rich.console import Console
 from rich.text import Text
 
@@ -43,6 +44,7 @@ SEVERITY_STYLES: dict[Severity, str] = {
 _GUTTER = "bold blue"
 _PATH = "bold"
 _DIM = "dim"
+_COLORS = ColorSystem.STANDARD
 
 
 def render_text(
@@ -62,11 +64,30 @@ def render_text(
         out = Text()
         _render_finding(out, finding, result.sources.get(finding.file), show_source, rules)
         out.append("\n")
-        console.print(out, end="")
+        _write(buffer, console, out, color=color)
     summary = Text(_summary(findings, result.files_checked), style="bold")
     summary.append("\n")
     console.print(summary, end="")
     return buffer.getvalue()
+
+
+def _write(buffer: io.StringIO, console: Console, out: Text, *, color: bool) -> None:
+    """Write one finding's text as `console.print(out, end="")` would. The console first
+    wraps and measures the text, which changes nothing here (soft wrap, no cropping) and
+    took 1.5 s of the 1.8 s it spent on a report of 10,000 findings; so the text is
+    written directly, plain or styled segment by segment. Tabs the console expands: a
+    text that holds one goes through it. (Styled spans never end in a line break, where
+    the console's line splitting would move the style's reset.)"""
+    if "\t" in out.plain:
+        console.print(out, end="")
+    elif color:
+        for segment in out.render(console):
+            style = segment.style
+            buffer.write(
+                style.render(segment.text, color_system=_COLORS) if style else segment.text
+            )
+    else:
+        buffer.write(out.plain)
 
 
 def _console(buffer: io.StringIO, *, color: bool) -> Console:
@@ -140,7 +161,8 @@ def _render_frame(out: Text, finding: Finding, lines: list[str], style: str) -> 
 
     width = len(str(last))
     blank = " " * width
-    out.append(f"{blank} |\n", style=_GUTTER)
+    out.append(f"{blank} |", style=_GUTTER)
+    out.append("\n")
     for number in range(first, last + 1):
         raw = lines[number - 1].rstrip("\r\n")
         shown = raw.expandtabs(TAB_SIZE).rstrip()
@@ -164,7 +186,8 @@ def _render_frame(out: Text, finding: Finding, lines: list[str], style: str) -> 
         if number == end:
             out.append(f" {finding.code}", style=style)
         out.append("\n")
-    out.append(f"{blank} |\n", style=_GUTTER)
+    out.append(f"{blank} |", style=_GUTTER)
+    out.append("\n")
     return width
 
 
