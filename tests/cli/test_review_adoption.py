@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fastapi_architect.cli import app
+from fastapi_architect.review import fix_catalog
 from fastapi_architect.review.finding import Finding
 from fastapi_architect.review.result import ReviewResult
 
@@ -375,6 +376,8 @@ def fake_fixes(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeFixes]:
     module.apply_fixes = fake.apply_fixes  # type: ignore[attr-defined]
     module.fixable = fake.fixable  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fastapi_architect.review.fixes", module)
+    # The hints read the catalog, not the fixers.
+    monkeypatch.setattr(fix_catalog, "FIXES", {"FAA208": "safe", "FAA104": "unsafe"})
     yield fake
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from http import HTTPStatus
 from pathlib import Path
@@ -21,6 +23,7 @@ from starlette import status as starlette_status
 
 from fastapi_architect.config import Config
 from fastapi_architect.review.engine import review_paths
+from fastapi_architect.review.fix_catalog import FIXES
 from fastapi_architect.review.fixes import FixOutcome, _base, apply_fixes, fixable
 from fastapi_architect.review.fixes._edit import status_constant
 from fastapi_architect.review.result import ReviewResult
@@ -115,8 +118,12 @@ def test_safe_fixes_apply_without_unsafe(tmp_path: Path) -> None:
     target = _copy(case, tmp_path)
     outcome = apply_fixes(_review(tmp_path, _codes(case)), unsafe=False, write=True)
     # FAA701's fix (201 instead of 200) is unsafe: the decorator stays as it was
-    safe_only = (case / "expected.py").read_text().replace(
-        '@router.post("/users", status_code=status.HTTP_201_CREATED)', '@router.post("/users")'
+    safe_only = (
+        (case / "expected.py")
+        .read_text()
+        .replace(
+            '@router.post("/users", status_code=status.HTTP_201_CREATED)', '@router.post("/users")'
+        )
     )
     assert target.read_text() == safe_only
     assert len(outcome.fixed) == 3
@@ -133,6 +140,38 @@ def test_fixable() -> None:
     assert fixable("FAA108") == "unsafe"
     assert fixable("FAA101") is None
     assert fixable("nonsense") is None
+
+
+def test_every_rule_in_the_fix_catalog_has_its_fixer() -> None:
+    assert {f.code: f.safety for f in _base.all_fixers()} == dict(FIXES)
+    with pytest.raises(ValueError, match="no entry in fix_catalog"):
+        _base.fixer("FAA101", "A fix the catalog does not list")
+
+
+def test_a_review_with_hints_does_not_load_the_fixers(tmp_path: Path) -> None:
+    # libcst costs a quarter of a second to import: only --fix and --diff need it.
+    (tmp_path / "api.py").write_text(
+        "from fastapi import APIRouter, HTTPException\n\nrouter = APIRouter()\n\n\n"
+        '@router.get("/items/{item_id}")\n'
+        "def get_item(item_id: int) -> dict[str, int]:\n"
+        "    if item_id < 0:\n"
+        '        return HTTPException(404, "not found")\n'
+        '    return {"id": item_id}\n',
+        encoding="utf-8",
+    )
+    script = (
+        "import sys\n"
+        "from fastapi_architect.cli import main\n"
+        "sys.argv = ['fastapi-architect', 'review', sys.argv[1], '--no-cache', '--no-color']\n"
+        "try:\n    main()\n"
+        "except SystemExit:\n    pass\n"
+        "print('libcst loaded' if 'libcst' in sys.modules else 'libcst not loaded')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert "fixable with" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.stdout.rstrip().endswith("libcst not loaded"), proc.stdout
 
 
 def test_a_fix_that_would_not_parse_is_skipped(

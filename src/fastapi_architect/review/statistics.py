@@ -1,21 +1,20 @@
 """`review --statistics` (counts per rule, like ruff's) and the "fixable with --fix" hints.
 
-Which rules have an automatic fix is asked of `review.fixes.fixable(code)` when the fixes
-package provides it; without it, no fixability is shown.
+Which rules have an automatic fix is read from `review.fix_catalog`, without loading the
+fixers.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
 
+from fastapi_architect.review import fix_catalog
 from fastapi_architect.review.finding import Finding
 
-FixKind = Literal["safe", "unsafe"]
+FixKind = fix_catalog.Safety
 FixLookup = Callable[[str], "FixKind | None"]
 
 
@@ -27,24 +26,9 @@ class RuleCount:
     fix: FixKind | None
 
 
-def fix_lookup() -> FixLookup | None:
-    """`code -> "safe" | "unsafe" | None` from `review.fixes.fixable`, or None when the
-    fixes package is not there."""
-    try:
-        fixes = importlib.import_module("fastapi_architect.review.fixes")
-    except ImportError:
-        return None
-    fixable = getattr(fixes, "fixable", None)
-    if not callable(fixable):
-        return None
-
-    def lookup(code: str) -> FixKind | None:
-        value = fixable(code)
-        if value == "safe" or value is True:
-            return "safe"
-        return "unsafe" if value == "unsafe" else None
-
-    return lookup
+def fix_lookup() -> FixLookup:
+    """`code -> "safe" | "unsafe" | None`, from the fix catalog (the fixers stay unloaded)."""
+    return fix_catalog.fixable
 
 
 def rule_counts(findings: Iterable[Finding], lookup: FixLookup | None) -> list[RuleCount]:

@@ -13,16 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fastapi_architect.review.finding import Finding
+from fastapi_architect.review.fix_catalog import Safety, fixable
 from fastapi_architect.review.fixes._apply import FixOutcome, apply_fixes
-from fastapi_architect.review.fixes._base import Fixer, Safety, all_fixers, get_fixer
-
-
-def fixable(code: str) -> Safety | None:
-    """Whether findings of the rule `code` have an automatic fix: "safe" (`--fix`),
-    "unsafe" (`--unsafe-fixes`), or None. A fixer may still decline a particular finding
-    whose code it cannot rewrite safely (it is then reported in `FixOutcome.failed`)."""
-    found = get_fixer(code)
-    return found.safety if found else None
+from fastapi_architect.review.fixes._base import Fixer, all_fixers, get_fixer
 
 
 def count_fixable(findings: Iterable[Finding]) -> dict[Safety, int]:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from fastapi_architect.review.finding import Finding
-
-Safety = Literal["safe", "unsafe"]
+from fastapi_architect.review.fix_catalog import FIXES, Safety
 
 Replace = Callable[[cst.CSTNode], "cst.CSTNode | cst.FlattenSentinel[cst.CSTNode]"]
 """Turns the (already updated) node into its replacement; statements may become several."""
@@ -122,17 +121,18 @@ class Fixer:
 _FIXERS: dict[str, Fixer] = {}
 
 
-def fixer(
-    code: str, safety: Safety, title: str, precheck: Precheck | None = None
-) -> Callable[[Planner], Planner]:
+def fixer(code: str, title: str, precheck: Precheck | None = None) -> Callable[[Planner], Planner]:
     """Register the planner of the fix for `code`: it receives the file's findings of that
     rule and returns one plan per finding or per group of findings fixed together.
-    `precheck` sees the rule's findings in every file first, and may veto them all."""
+    `precheck` sees the rule's findings in every file first, and may veto them all. How
+    safe the fix is, `fix_catalog.FIXES` says (read without loading the fixers)."""
+    if code not in FIXES:
+        raise ValueError(f"{code} has a fixer but no entry in fix_catalog.FIXES")
 
     def register(plan: Planner) -> Planner:
         if code in _FIXERS:
             raise ValueError(f"duplicate fixer for {code}")
-        _FIXERS[code] = Fixer(code, safety, title, plan, precheck)
+        _FIXERS[code] = Fixer(code, FIXES[code], title, plan, precheck)
         return plan
 
     return register

@@ -20,7 +20,7 @@ def _raise(old: cst.CSTNode) -> cst.CSTNode:
     )
 
 
-@fixer("FAA602", "safe", "Replace `return` with `raise`")
+@fixer("FAA602", "Replace `return` with `raise`")
 def raise_http_exception(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
     plans: list[Plan] = []
     for finding in findings:

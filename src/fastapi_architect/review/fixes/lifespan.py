@@ -217,7 +217,6 @@ def _one_file(findings: Sequence[Finding]) -> str | None:
 
 @fixer(
     "FAA606",
-    "unsafe",
     "Move the startup and shutdown code into a `lifespan`",
     precheck=_one_file,
 )

@@ -183,7 +183,7 @@ def _by_hand(ctx: FixContext, finding: Finding) -> str:
     return "no automatic fix for this Pydantic 1 idiom"
 
 
-@fixer("FAA108", "unsafe", "Use the Pydantic 2 name")
+@fixer("FAA108", "Use the Pydantic 2 name")
 def pydantic_v2_names(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
     plans: list[Plan] = []
     for finding in findings:

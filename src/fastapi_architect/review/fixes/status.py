@@ -17,7 +17,7 @@ from fastapi_architect.review.fixes._edit import (
 )
 
 
-@fixer("FAA706", "safe", "Use the named `fastapi.status` constant")
+@fixer("FAA706", "Use the named `fastapi.status` constant")
 def numeric_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
     bound = status_module_name(ctx)
     plans: list[Plan] = []
@@ -55,7 +55,7 @@ def numeric_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
     return plans
 
 
-@fixer("FAA701", "unsafe", "Declare `status_code=status.HTTP_201_CREATED`")
+@fixer("FAA701", "Declare `status_code=status.HTTP_201_CREATED`")
 def created_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
     bound = status_module_name(ctx)
     plans: list[Plan] = []
