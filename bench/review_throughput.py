@@ -7,6 +7,8 @@ about 1,000 modules, laid out like a real layered codebase — then measures, in
 1. the parse floor: read and `ast.parse` every `.py` file on one core (best of N),
 2. a full review with every default rule through the public API (best of N),
 3. the peak memory of one review, in a separate process so the parse pass does not count,
+4. the command line as a user runs it (`fastapi-architect review ROOT --no-cache`, with its
+   imports and the text report), its time and peak memory,
 
 and prints both times and their ratio. It never asserts: the figures are for reading.
 
@@ -1924,6 +1926,38 @@ def measure_memory(root: Path) -> dict[str, Any] | None:
     return data
 
 
+def measure_cli(root: Path, repeat: int) -> dict[str, Any] | None:
+    """What a user waits for: `fastapi-architect review ROOT --no-cache` in a new process,
+    with its imports and the text report (written to a file), best of `repeat`; and the
+    command's peak memory (its own, or its forked child's if larger)."""
+    if sys.platform == "win32":
+        return None
+    import tempfile
+
+    seconds: list[float] = []
+    peak_mb = 0.0
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report.txt"
+        cmd = [sys.executable, "-m", "fastapi_architect", "review", str(root), "--no-cache",
+               "--no-color", "--output-file", str(report)]
+        for _ in range(repeat):
+            start = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds.append(time.perf_counter() - start)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            stderr = proc.stderr.read().decode() if proc.stderr else ""
+            if proc.stderr:
+                proc.stderr.close()
+            if proc.returncode not in (0, 1):
+                print(f"command line run failed ({proc.returncode}):\n{stderr[-2000:]}",
+                      file=sys.stderr)
+                return None
+            peak_mb = max(peak_mb, usage.ru_maxrss / 1024)  # KiB on Linux
+    return {"seconds": min(seconds), "runs": [round(t, 4) for t in seconds],
+            "peak_mb": round(peak_mb, 1)}
+
+
 def profile_review(root: Path, top: int = 30) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -1950,6 +1984,9 @@ def print_table(figures: dict[str, Any]) -> None:
         ("ratio warm/parse", _fmt(figures["warm_ratio"], ".3f", "x")),
         ("review lines/s", _fmt(figures["review_lines_per_second"], ",.0f")),
         ("peak MB (review process)", _fmt(figures["peak_mb"], ".1f")),
+        (f"command line s (best of {n})", _fmt(figures["cli_seconds"], ".3f")),
+        ("ratio command line/parse", _fmt(figures["cli_ratio"], ".2f", "x")),
+        ("peak MB (command line)", _fmt(figures["cli_peak_mb"], ".1f")),
         (f"parse CPU s (best of {n})", _fmt(figures["parse_cpu_seconds"], ".3f")),
         (f"review CPU s (best of {n})", _fmt(figures["review_cpu_seconds"], ".3f")),
         ("ratio by CPU time", _fmt(figures["cpu_ratio"], ".2f", "x")),
@@ -1980,6 +2017,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true",
                    help="run one review under cProfile and print the top 30 cumulative entries")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess")
+    p.add_argument("--no-cli", action="store_true",
+                   help="skip the runs of the command line (imports and the text report)")
     p.add_argument("--child-review", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.repeat < 1:
@@ -2034,6 +2073,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in result.internal_errors[:5]:
             print(f"  {line}", file=sys.stderr)
     warm_s = measure_warm(root, args.repeat, result.findings).best
+    cli = None if args.no_cli else measure_cli(root, args.repeat)
     if args.path is None:
         from fastapi_architect.config import Config
         from fastapi_architect.review.engine import load_model
@@ -2057,6 +2097,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpu_ratio": round(review_t.best_cpu / parse_t.best_cpu, 3) if parse_t.best_cpu else None,
         "peak_mb": memory["peak_mb"] if memory else None,
         "before_review_mb": memory["before_review_mb"] if memory else None,
+        "cli_seconds": round(cli["seconds"], 4) if cli else None,
+        "cli_ratio": round(cli["seconds"] / parse_s, 3) if cli and parse_s else None,
+        "cli_peak_mb": cli["peak_mb"] if cli else None,
+        "cli_runs": cli["runs"] if cli else None,
         "findings": len(result.findings),
         "internal_errors": len(result.internal_errors),
         "routes": routes,

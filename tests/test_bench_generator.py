@@ -82,3 +82,15 @@ def test_review_of_the_small_tree(generated: Path) -> None:
     assert result.files_checked == len(_tree(generated))
     model = load_model([generated], Config(), root=generated)
     assert len(model.routes) > 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="os.wait4 is POSIX")
+def test_command_line_measurement_runs_the_real_command(bench: ModuleType) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "bookshop"
+    figures = bench.measure_cli(example, 2)
+    assert figures is not None
+    assert len(figures["runs"]) == 2
+    assert round(figures["seconds"], 4) == min(figures["runs"]) > 0
+    # A Python process that imported the tool: tens of MB, not the parent's figure.
+    assert 20 < figures["peak_mb"] < 500
+    assert bench.measure_cli(example / "no-such-folder", 1) is None  # exit 2: reported
