@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import atexit
 import gc
+import itertools
 import json
 import sys
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -260,24 +262,24 @@ def review(
         text = render_statistics(result.findings, lookup, as_json=as_json, unsafe=unsafe_fixes)
         if not as_json:
             text += "".join(notes)
+        _write(text, output_file)
+    elif output_format is ReviewFormat.text:
+        # Written finding by finding: a report of thousands is never held whole.
+        from fastapi_architect.review.reporters.text import text_chunks
+
+        use_color = color if color is not None else (output_file is None and sys.stdout.isatty())
+        chunks = text_chunks(result, color=use_color, show_source=show_source)
+        _write_chunks(itertools.chain(chunks, notes), output_file)
     else:
-        text = _render_review(result, output_format, output_file, color, show_source)
-        if output_format is ReviewFormat.text:
-            text += "".join(notes)
-    _write(text, output_file)
+        _write(_render_review(result, output_format, show_source), output_file)
     if result.internal_errors:
         # A check crashed: the report may be incomplete, which is not a clean result.
         raise typer.Exit(2)
     raise typer.Exit(0 if exit_zero or not result.findings else 1)
 
 
-def _render_review(
-    result: ReviewResult,
-    output_format: ReviewFormat,
-    output_file: Path | None,
-    color: bool | None,
-    show_source: bool,
-) -> str:
+def _render_review(result: ReviewResult, output_format: ReviewFormat, show_source: bool) -> str:
+    """The machine formats (the text report is written as it is made)."""
     from fastapi_architect.review.reporters import render
 
     if output_format is ReviewFormat.html:
@@ -286,13 +288,8 @@ def _render_review(
         except ImportError as exc:
             _fail(f"--format html is not available in this installation ({exc})")
         return render_html(result, tool_version=__version__)
-    use_color = color if color is not None else (output_file is None and sys.stdout.isatty())
     return render(
-        result,
-        output_format.value,
-        color=use_color and output_format is ReviewFormat.text,
-        show_source=show_source,
-        tool_version=__version__,
+        result, output_format.value, color=False, show_source=show_source, tool_version=__version__
     )
 
 
@@ -452,13 +449,23 @@ app.command("profile", context_settings=PROFILE_CONTEXT)(profile)
 
 
 def _write(text: str, output_file: Path | None) -> None:
+    _write_chunks([text], output_file)
+
+
+def _write_chunks(chunks: Iterable[str], output_file: Path | None) -> None:
+    """Write the report piece by piece to stdout (ending the last line), or to `output_file`."""
     if output_file is None:
-        sys.stdout.write(text)
-        if text and not text.endswith("\n"):
+        last = ""
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+            last = chunk or last
+        if last and not last.endswith("\n"):
             sys.stdout.write("\n")
         return
     try:
-        output_file.write_text(text, encoding="utf-8")
+        with output_file.open("w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
     except OSError as exc:
         _fail(f"cannot write {output_file}: {exc.strerror or exc}")
 

@@ -105,6 +105,23 @@ def test_json_format_and_output_file(tmp_path: Path) -> None:
     assert "time.sleep" in data[0]["message"]
 
 
+def test_text_report_to_a_file_is_the_one_printed(tmp_path: Path) -> None:
+    # The text report is written finding by finding; to a file or stdout, the same text,
+    # with the summary and the fix hint after the findings.
+    write(tmp_path, {"pkg/api.py": BLOCKING, "pkg/other.py": BLOCKING})
+    out_file = tmp_path / "report.txt"
+    code, printed, _ = review(str(tmp_path / "pkg"), "--no-color")
+    assert code == 1
+    code, out, _ = review(str(tmp_path / "pkg"), "--no-color", "--output-file", str(out_file))
+    assert (code, out) == (1, "")
+    written = out_file.read_text(encoding="utf-8")
+    assert written == printed
+    assert written.index("api.py:9:5:") < written.index("other.py:9:5:") < written.index("Found")
+    code, _, err = review(str(tmp_path / "pkg"), "--output-file", str(tmp_path / "no" / "x.txt"))
+    assert code == 2
+    assert "cannot write" in err
+
+
 def test_github_format(tmp_path: Path) -> None:
     write(tmp_path, {"api.py": BLOCKING})
     code, out, _ = review(str(tmp_path), "--select", "FAA208", "--format", "github")
