@@ -1926,34 +1926,42 @@ def measure_memory(root: Path) -> dict[str, Any] | None:
     return data
 
 
+# Runs the command as `python -m fastapi_architect ...` would, and at its very end (the
+# first handler registered runs last) prints the process's peak memory: measured inside,
+# because a child's `ru_maxrss` starts from its parent's peak (see peak_rss_mb).
+_CLI_WRAPPER = """
+import atexit, runpy, sys
+sys.path.insert(0, sys.argv.pop(1))
+from review_throughput import peak_rss_mb
+atexit.register(lambda: print(f"peak_mb={peak_rss_mb():.1f}", file=sys.stderr))
+sys.argv[0] = "fastapi-architect"
+runpy.run_module("fastapi_architect", run_name="__main__", alter_sys=True)
+"""
+
+
 def measure_cli(root: Path, repeat: int) -> dict[str, Any] | None:
     """What a user waits for: `fastapi-architect review ROOT --no-cache` in a new process,
     with its imports and the text report (written to a file), best of `repeat`; and the
-    command's peak memory (its own, or its forked child's if larger)."""
-    if sys.platform == "win32":
-        return None
+    command's peak memory (its own process: the forked child shares its pages)."""
     import tempfile
 
     seconds: list[float] = []
     peak_mb = 0.0
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.txt"
-        cmd = [sys.executable, "-m", "fastapi_architect", "review", str(root), "--no-cache",
-               "--no-color", "--output-file", str(report)]
+        cmd = [sys.executable, "-c", _CLI_WRAPPER, str(Path(__file__).resolve().parent),
+               "review", str(root), "--no-cache", "--no-color", "--output-file", str(report)]
         for _ in range(repeat):
             start = time.perf_counter()
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, check=False)
             seconds.append(time.perf_counter() - start)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            stderr = proc.stderr.read().decode() if proc.stderr else ""
-            if proc.stderr:
-                proc.stderr.close()
             if proc.returncode not in (0, 1):
-                print(f"command line run failed ({proc.returncode}):\n{stderr[-2000:]}",
+                print(f"command line run failed ({proc.returncode}):\n{proc.stderr[-2000:]}",
                       file=sys.stderr)
                 return None
-            peak_mb = max(peak_mb, usage.ru_maxrss / 1024)  # KiB on Linux
+            last = proc.stderr.strip().splitlines()[-1]
+            peak_mb = max(peak_mb, float(last.removeprefix("peak_mb=")))
     return {"seconds": min(seconds), "runs": [round(t, 4) for t in seconds],
             "peak_mb": round(peak_mb, 1)}
 

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
@@ -432,6 +431,8 @@ def show_rule(code: Annotated[str, typer.Argument(help="A rule code, e.g. FAA201
     )
     body = header + found.docs
     if sys.stdout.isatty():
+        from rich.markdown import Markdown  # markdown-it: only this command needs it
+
         Console().print(Markdown(body))
     else:
         typer.echo(body)

@@ -9,8 +9,6 @@ from typing import Annotated, NoReturn
 import typer
 
 from fastapi_architect.generator.errors import GeneratorError
-from fastapi_architect.generator.project import DEFAULT_DESCRIPTION, create_project, plan_project
-from fastapi_architect.generator.resource import add_resource
 
 add_app = typer.Typer(
     name="add",
@@ -42,6 +40,13 @@ def new(
     ] = False,
 ) -> None:
     """Generate a production-grade FastAPI service into PATH/NAME."""
+    # Imported here: every other command of the tool would load the templates (jinja2).
+    from fastapi_architect.generator.project import (
+        DEFAULT_DESCRIPTION,
+        create_project,
+        plan_project,
+    )
+
     if description is None:
         description = DEFAULT_DESCRIPTION
         if not no_input and sys.stdin.isatty():
@@ -83,6 +88,8 @@ def resource(
     ] = False,
 ) -> None:
     """Add a resource: model, schemas, repository, service, router, migration and tests."""
+    from fastapi_architect.generator.resource import add_resource
+
     if not path.is_dir():
         _fail(f"not a folder: {path}")
     try:
