@@ -1897,17 +1897,59 @@ def peak_rss_mb() -> float:
     return value / (1024 * 1024) if sys.platform == "darwin" else value / 1024
 
 
+def own_memory_mb() -> float:
+    """The memory this process holds alone (`Private_Clean` + `Private_Dirty` of
+    /proc/self/smaps_rollup, in MB): for a forked child, the pages it has copied from
+    its parent by writing to them (CPython writes an object's reference count each time
+    it reads the object). 0 where /proc is not there."""
+    try:
+        text = Path("/proc/self/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    kib = sum(int(line.split()[1]) for line in text.splitlines()
+              if line.startswith(("Private_Clean:", "Private_Dirty:")))
+    return kib / 1024
+
+
+def watch_forked_child() -> Callable[[], float]:
+    """Make the review's forked child report its own memory as it finishes; returns what
+    tells, after the review, how much that was (0 if no child ran)."""
+    from fastapi_architect.review import engine
+
+    read_fd, write_fd = os.pipe()
+    walk_front = engine._walk_front
+
+    def walk_and_report(*args: Any) -> Any:
+        outcome = walk_front(*args)
+        os.write(write_fd, f"{own_memory_mb():.1f}\n".encode())
+        return outcome
+
+    engine._walk_front = walk_and_report  # type: ignore[assignment]
+
+    def child_mb() -> float:
+        os.close(write_fd)
+        with os.fdopen(read_fd) as pipe:
+            lines = pipe.read().split()
+        return float(lines[-1]) if lines else 0.0
+
+    return child_mb
+
+
 def child_review(root: Path) -> None:
     """Run one review in this (fresh) process and print its memory figures as JSON."""
     import fastapi_architect.review.engine  # noqa: F401  (import cost is not the review's)
 
+    child_mb = watch_forked_child()
     before = peak_rss_mb()
     start = time.perf_counter()
     result = run_review(root)
     elapsed = time.perf_counter() - start
     after = peak_rss_mb()
+    child = child_mb()
     print(json.dumps({
         "peak_mb": round(after, 1),
+        "child_own_mb": round(child, 1),
+        "both_mb": round(after + child, 1),
         "before_review_mb": round(before, 1),
         "seconds": round(elapsed, 3),
         "findings": len(result.findings),
@@ -1932,8 +1974,9 @@ def measure_memory(root: Path) -> dict[str, Any] | None:
 _CLI_WRAPPER = """
 import atexit, runpy, sys
 sys.path.insert(0, sys.argv.pop(1))
-from review_throughput import peak_rss_mb
-atexit.register(lambda: print(f"peak_mb={peak_rss_mb():.1f}", file=sys.stderr))
+from review_throughput import peak_rss_mb, watch_forked_child
+child_mb = watch_forked_child()
+atexit.register(lambda: print(f"{peak_rss_mb():.1f} {child_mb():.1f}", file=sys.stderr))
 sys.argv[0] = "fastapi-architect"
 runpy.run_module("fastapi_architect", run_name="__main__", alter_sys=True)
 """
@@ -1942,11 +1985,11 @@ runpy.run_module("fastapi_architect", run_name="__main__", alter_sys=True)
 def measure_cli(root: Path, repeat: int) -> dict[str, Any] | None:
     """What a user waits for: `fastapi-architect review ROOT --no-cache` in a new process,
     with its imports and the text report (written to a file), best of `repeat`; and the
-    command's peak memory (its own process: the forked child shares its pages)."""
+    command's peak memory, of its own process and with its forked child's own pages."""
     import tempfile
 
     seconds: list[float] = []
-    peak_mb = 0.0
+    peak_mb = both_mb = 0.0
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.txt"
         cmd = [sys.executable, "-c", _CLI_WRAPPER, str(Path(__file__).resolve().parent),
@@ -1960,10 +2003,11 @@ def measure_cli(root: Path, repeat: int) -> dict[str, Any] | None:
                 print(f"command line run failed ({proc.returncode}):\n{proc.stderr[-2000:]}",
                       file=sys.stderr)
                 return None
-            last = proc.stderr.strip().splitlines()[-1]
-            peak_mb = max(peak_mb, float(last.removeprefix("peak_mb=")))
+            own, child = map(float, proc.stderr.strip().splitlines()[-1].split())
+            peak_mb = max(peak_mb, own)
+            both_mb = max(both_mb, own + child)
     return {"seconds": min(seconds), "runs": [round(t, 4) for t in seconds],
-            "peak_mb": round(peak_mb, 1)}
+            "peak_mb": round(peak_mb, 1), "both_mb": round(both_mb, 1)}
 
 
 def profile_review(root: Path, top: int = 30) -> None:
@@ -1992,9 +2036,12 @@ def print_table(figures: dict[str, Any]) -> None:
         ("ratio warm/parse", _fmt(figures["warm_ratio"], ".3f", "x")),
         ("review lines/s", _fmt(figures["review_lines_per_second"], ",.0f")),
         ("peak MB (review process)", _fmt(figures["peak_mb"], ".1f")),
+        ("  + its forked child's own MB", _fmt(figures["child_own_mb"], ".1f")),
+        ("  = both processes MB", _fmt(figures["both_mb"], ".1f")),
         (f"command line s (best of {n})", _fmt(figures["cli_seconds"], ".3f")),
         ("ratio command line/parse", _fmt(figures["cli_ratio"], ".2f", "x")),
         ("peak MB (command line)", _fmt(figures["cli_peak_mb"], ".1f")),
+        ("  with its forked child MB", _fmt(figures["cli_both_mb"], ".1f")),
         (f"parse CPU s (best of {n})", _fmt(figures["parse_cpu_seconds"], ".3f")),
         (f"review CPU s (best of {n})", _fmt(figures["review_cpu_seconds"], ".3f")),
         ("ratio by CPU time", _fmt(figures["cpu_ratio"], ".2f", "x")),
@@ -2104,10 +2151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "review_cpu_seconds": round(review_t.best_cpu, 4),
         "cpu_ratio": round(review_t.best_cpu / parse_t.best_cpu, 3) if parse_t.best_cpu else None,
         "peak_mb": memory["peak_mb"] if memory else None,
+        "child_own_mb": memory["child_own_mb"] if memory else None,
+        "both_mb": memory["both_mb"] if memory else None,
         "before_review_mb": memory["before_review_mb"] if memory else None,
         "cli_seconds": round(cli["seconds"], 4) if cli else None,
         "cli_ratio": round(cli["seconds"] / parse_s, 3) if cli and parse_s else None,
         "cli_peak_mb": cli["peak_mb"] if cli else None,
+        "cli_both_mb": cli["both_mb"] if cli else None,
         "cli_runs": cli["runs"] if cli else None,
         "findings": len(result.findings),
         "internal_errors": len(result.internal_errors),

@@ -91,6 +91,21 @@ def test_command_line_measurement_runs_the_real_command(bench: ModuleType) -> No
     assert figures is not None
     assert len(figures["runs"]) == 2
     assert round(figures["seconds"], 4) == min(figures["runs"]) > 0
-    # A Python process that imported the tool: tens of MB, not the parent's figure.
+    # A Python process that imported the tool: tens of MB, not the parent's figure; too
+    # small a project to fork a child, so both processes are this one.
     assert 20 < figures["peak_mb"] < 500
+    assert figures["both_mb"] == figures["peak_mb"]
     assert bench.measure_cli(example / "no-such-folder", 1) is None  # exit 2: reported
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="Linux /proc only")
+def test_memory_measurement_counts_the_forked_childs_own_pages(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    # A project big enough to fork: the child copies the pages it touches, and the
+    # figure for both processes says so.
+    bench.generate(tmp_path / "synthetic", 40_000)
+    figures = bench.measure_memory(tmp_path / "synthetic")
+    assert figures is not None
+    assert figures["child_own_mb"] > 5
+    assert figures["both_mb"] == round(figures["peak_mb"] + figures["child_own_mb"], 1)
