@@ -46,6 +46,7 @@ from fastapi_architect.review.rules._callsites import call_sites, registration_c
 from fastapi_architect.review.rules._http import UPLOAD_FILE
 from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules.concurrency import (
+    THREAD_WRAPPERS,
     TO_THREAD,
     TO_THREAD_METHODS,
     awaited_helpers_of,
@@ -1264,12 +1265,9 @@ _UPLOAD_FILE_IO = frozenset({"read", "readline", "readlines", "write", "writelin
 
 
 # Calls that run the function they are given in a worker thread: `TO_THREAD` by name,
-# `TO_THREAD_METHODS` as methods, and the wrappers that return a function doing so when
-# called (`sync_to_async(fn)(handle)` runs `fn(handle)` in a thread, as
-# `asyncio.to_thread(fn, handle)` does): Django's `asgiref.sync.sync_to_async`, asyncer's
-# `asyncify`.
-_THREAD_WRAPPERS = frozenset({"asgiref.sync.sync_to_async", "asyncer.asyncify"})
-_TO_THREAD = TO_THREAD | _THREAD_WRAPPERS
+# `TO_THREAD_METHODS` as methods, and the `THREAD_WRAPPERS` that return a function doing
+# so when called (`sync_to_async(fn)(handle)`).
+_TO_THREAD = TO_THREAD | THREAD_WRAPPERS
 # How many project `async def`s a file handle is followed through.
 _MAX_HANDLE_DEPTH = 2
 _PARTIAL = "functools.partial"
@@ -1293,7 +1291,7 @@ def _runs_in_thread(module: Module, call: ast.Call) -> bool:
         return True
     if _imported_name(module, func) in _TO_THREAD:
         return True
-    return isinstance(func, ast.Call) and _imported_name(module, func.func) in _THREAD_WRAPPERS
+    return isinstance(func, ast.Call) and _imported_name(module, func.func) in THREAD_WRAPPERS
 
 
 def _thread_nodes(module: Module, arg: ast.expr) -> set[int]:

@@ -482,6 +482,9 @@ TO_THREAD = frozenset(
     }
 )
 TO_THREAD_METHODS = frozenset({"run_in_executor", "run_sync"})
+# Wrappers that return a function running the one they are given in a worker thread:
+# `sync_to_async(fn)(db)` runs `fn(db)` there, as `asyncio.to_thread(fn, db)` does.
+THREAD_WRAPPERS = frozenset({"asgiref.sync.sync_to_async", "asyncer.asyncify"})
 _OFFLOAD_METHODS = TO_THREAD_METHODS | {"add_task"}
 # Session methods that work in memory only (no SQL is sent).
 _IN_MEMORY = frozenset(
@@ -627,10 +630,14 @@ def _param_kind(
 
 
 def _offloaded(project: Project, fn: Function, call: ast.Call) -> bool:
-    name = resolve_callee(project, fn.module, call.func, fn)
-    if name in TO_THREAD:
+    """Does `call` run what its arguments give in a worker thread (or later, as a
+    background task): `run_in_threadpool(load, db)`, `sync_to_async(load)(db)`?"""
+    func = call.func
+    if isinstance(func, ast.Call):
+        return resolve_callee(project, fn.module, func.func, fn) in THREAD_WRAPPERS
+    if resolve_callee(project, fn.module, func, fn) in TO_THREAD:
         return True
-    return isinstance(call.func, ast.Attribute) and call.func.attr in _OFFLOAD_METHODS
+    return isinstance(func, ast.Attribute) and func.attr in _OFFLOAD_METHODS
 
 
 def _blocking_use(project: Project, fn: Function, name: str) -> ast.Call | None:
@@ -738,8 +745,10 @@ def sync_orm_session_in_async(ctx: ProjectContext) -> Iterator[Report]:
 
     ## Known problems
     Work passed to `run_in_threadpool`, `asyncio.to_thread`, `anyio.to_thread.run_sync`,
-    `loop.run_in_executor` or `BackgroundTasks.add_task` is not reported. A session
-    reached through a service object (`service.db`) is not followed.
+    `loop.run_in_executor` or `BackgroundTasks.add_task`, or to a function wrapped by
+    `asgiref`'s `sync_to_async` or asyncer's `asyncify` (`await
+    sync_to_async(list_users)(db)`), is not reported. A session reached through a service
+    object (`service.db`) is not followed.
 
     ## Example
     ```python
