@@ -48,6 +48,12 @@ from fastapi_architect.model.dependencies import (
     site_from_call,
 )
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
+from fastapi_architect.model.pydantic_names import (
+    CLASSVAR,
+    FIELD_FUNCTIONS,
+    MODEL_BASES,
+    NOT_FIELDS,
+)
 from fastapi_architect.model.types import unwrap_annotation
 
 Mode = Literal["validation", "serialization"]  # request bodies / responses (Pydantic's modes)
@@ -141,21 +147,6 @@ _ARRAYS = frozenset(
         "collections.abc.Sequence",
     }
 )
-_MODEL_ROOTS = frozenset(
-    {"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
-)
-_FIELD_FUNCTIONS = frozenset(
-    {"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field"}
-)
-_NOT_FIELDS = frozenset(
-    {
-        "pydantic.PrivateAttr",
-        "pydantic.fields.PrivateAttr",
-        "sqlmodel.Relationship",
-        "sqlmodel.main.Relationship",
-    }
-)
-_CLASSVAR = frozenset({"typing.ClassVar", "typing_extensions.ClassVar"})
 _COMPUTED = frozenset({"pydantic.computed_field", "pydantic.fields.computed_field"})
 _MODEL_SERIALIZER = frozenset(
     {"pydantic.model_serializer", "pydantic.functional_serializers.model_serializer"}
@@ -1057,7 +1048,7 @@ class _Shapes:
         for name in self.project.mro(qualname):
             cls = self.project.class_(name)
             if cls is None:
-                if name in _MODEL_ROOTS:
+                if name in MODEL_BASES:
                     is_model = True
                     continue
                 out = None
@@ -1124,20 +1115,20 @@ class _Shapes:
         module = cls.module
         annotation = stmt.annotation
         head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
-        if project.resolve(module, head) in _CLASSVAR:
+        if project.resolve(module, head) in CLASSVAR:
             return None
         _base, metadata, meta_module = unwrap_annotation(project, module, annotation)
         field_calls: list[ast.Call] = []
         value = stmt.value
         if isinstance(value, ast.Call):
             callee = project.resolve(module, value.func)
-            if callee in _NOT_FIELDS:
+            if callee in NOT_FIELDS:
                 return None
-            if callee in _FIELD_FUNCTIONS:
+            if callee in FIELD_FUNCTIONS:
                 field_calls.append(value)
         for meta in metadata:
             if isinstance(meta, ast.Call) and project.resolve(meta_module, meta.func) in (
-                _FIELD_FUNCTIONS
+                FIELD_FUNCTIONS
             ):
                 field_calls.append(meta)
         name = stmt.target.id if isinstance(stmt.target, ast.Name) else ""

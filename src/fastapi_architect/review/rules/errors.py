@@ -22,6 +22,7 @@ from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.constants import class_attribute
 from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.pydantic_names import BASE_MODEL
 from fastapi_architect.model.types import annotation_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.finding import Severity
@@ -265,7 +266,6 @@ _DATA_FORMAT_ERRORS = frozenset(
         "xml.parsers.expat.ExpatError",
     }
 )
-_PYDANTIC_MODELS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel"})
 _MODEL_VALIDATORS = frozenset(
     {"model_validate", "model_validate_json", "model_validate_strings", "parse_obj", "parse_raw"}
 )
@@ -1001,7 +1001,7 @@ def _is_model_call(ctx: FileContext, call: ast.Call) -> bool:
     if isinstance(func, ast.Attribute) and func.attr in _MODEL_VALIDATORS:
         target = func.value
     name = ctx.resolve(target)
-    return project.class_(name) is not None and project.is_subclass(name, _PYDANTIC_MODELS)
+    return project.class_(name) is not None and project.is_subclass(name, BASE_MODEL)
 
 
 def _is_json_call(ctx: FileContext, call: ast.Call) -> bool:
@@ -1467,7 +1467,7 @@ def _raises_only_literals(
             target = project.function(callee)
             cls = project.class_(callee)
             if target is None and cls is not None:
-                if project.is_subclass(cls.qualname, _PYDANTIC_MODELS):
+                if project.is_subclass(cls.qualname, BASE_MODEL):
                     if _catches(project, caught, "ValueError"):
                         return False  # a `ValidationError`, about the input
                     continue

@@ -39,6 +39,7 @@ from fastapi_architect.model.astutil import (
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
+from fastapi_architect.model.pydantic_names import BASE_MODEL, MODEL_BASES
 from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import may_resolve_to, project_index
@@ -200,9 +201,6 @@ def layer_of(model: AppModel, module: Module) -> Layer | None:
 _UTILITY_PACKAGES = frozenset(
     {"utils", "util", "utilities", "helpers", "helper", "common", "core", "lib", "shared", "misc"}
 )
-_DATA_CLASS_ROOTS = frozenset(
-    {"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
-)
 
 
 def _file_layer(name: str) -> Layer | None:
@@ -225,12 +223,9 @@ def _utility_namesake(model: AppModel, module: Module) -> bool:
     project = model.project
     orm_models = orm_state(model).index.models
     return not any(
-        cls.qualname in orm_models or any(n in _DATA_CLASS_ROOTS for n in project.mro(cls.qualname))
+        cls.qualname in orm_models or any(n in MODEL_BASES for n in project.mro(cls.qualname))
         for cls in module.classes.values()
     )
-
-
-_PYDANTIC_ROOTS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel"})
 
 
 def _only_schema_extensions(model: AppModel, module: Module) -> bool:
@@ -254,7 +249,7 @@ def _only_schema_extensions(model: AppModel, module: Module) -> bool:
 
     return all(
         cls.qualname not in orm_models
-        and any(n in _PYDANTIC_ROOTS for n in project.mro(cls.qualname))
+        and any(n in BASE_MODEL for n in project.mro(cls.qualname))
         and any(schema_class(b) for b in cls.bases)
         for local, cls in module.classes.items()
         if "." not in local  # a nested `class Config:` belongs to its model

@@ -47,6 +47,7 @@ from fastapi_architect.model.dependencies import (
     walk_dependencies,
 )
 from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.pydantic_names import MODEL_BASES
 from fastapi_architect.model.types import unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.index import FunctionCache, ModelCache, nodes_of, project_index
@@ -2173,9 +2174,6 @@ _DOCS_GAPS: ModelCache[dict[int, tuple[list[str], int]]] = ModelCache()
 
 # ------------------------------------------------------------------ FAA709
 
-_MODEL_ROOTS = frozenset(
-    {"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
-)
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE"})
 
 
@@ -2184,11 +2182,7 @@ def _model_in(project: Project, module: Module, scope: Function | None, expr: as
     for node in walk(expr):
         if isinstance(node, (ast.Name, ast.Attribute)):
             name = project.resolve(module, node, scope)
-            if (
-                name
-                and project.class_(name) is not None
-                and project.is_subclass(name, _MODEL_ROOTS)
-            ):
+            if name and project.class_(name) is not None and project.is_subclass(name, MODEL_BASES):
                 return last_name(name)
     return ""
 

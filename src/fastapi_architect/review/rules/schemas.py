@@ -31,6 +31,12 @@ from fastapi_architect.model.astutil import (
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites, resolve_target, walk_dependencies
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
+from fastapi_architect.model.pydantic_names import (
+    CLASSVAR,
+    FIELD_FUNCTIONS,
+    MODEL_BASES,
+    NOT_FIELDS,
+)
 from fastapi_architect.model.types import ANNOTATED, infer_type, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.index import ModelCache, may_resolve_to
@@ -41,22 +47,7 @@ from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS
 
 _MAX_DEPTH = 8
 
-_PYDANTIC_ROOTS = frozenset(
-    {"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
-)
 _LITERAL = frozenset({"typing.Literal", "typing_extensions.Literal"})
-_CLASSVAR = frozenset({"typing.ClassVar", "typing_extensions.ClassVar"})
-_FIELD_FUNCTIONS = frozenset(
-    {"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field"}
-)
-_NOT_FIELDS = frozenset(
-    {
-        "pydantic.PrivateAttr",
-        "pydantic.fields.PrivateAttr",
-        "sqlmodel.Relationship",
-        "sqlmodel.main.Relationship",
-    }
-)
 _SECRET_TYPES = frozenset(
     f"pydantic.{module}{name}"
     for module in ("", "types.")
@@ -174,7 +165,7 @@ def named_types(
 
 def is_pydantic_model(project: Project, qualname: str) -> bool:
     return project.class_(qualname) is not None and any(
-        name in _PYDANTIC_ROOTS for name in project.mro(qualname)
+        name in MODEL_BASES for name in project.mro(qualname)
     )
 
 
@@ -268,7 +259,7 @@ def orm_model_as_response(ctx: ProjectContext) -> Iterator[Report]:
             where = "`response_model=`" if contract.declared else "the return annotation"
             kind = (
                 "a SQLModel table"
-                if any(n in _PYDANTIC_ROOTS for n in project.mro(qualname))
+                if any(n in MODEL_BASES for n in project.mro(qualname))
                 else "an ORM model"
             )
             yield Report(
@@ -481,10 +472,10 @@ def _is_field(project: Project, cls: ClassInfo, stmt: ast.AnnAssign) -> bool:
     module = cls.module
     annotation = stmt.annotation
     head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
-    if project.resolve(module, head) in _CLASSVAR:
+    if project.resolve(module, head) in CLASSVAR:
         return False
     return not (
-        isinstance(stmt.value, ast.Call) and project.resolve(module, stmt.value.func) in _NOT_FIELDS
+        isinstance(stmt.value, ast.Call) and project.resolve(module, stmt.value.func) in NOT_FIELDS
     )
 
 
@@ -499,12 +490,12 @@ def _field_facts(project: Project, cls: ClassInfo, stmt: ast.AnnAssign) -> _Fiel
     calls: list[tuple[Module, ast.Call]] = []
     if (
         isinstance(stmt.value, ast.Call)
-        and project.resolve(module, stmt.value.func) in _FIELD_FUNCTIONS
+        and project.resolve(module, stmt.value.func) in FIELD_FUNCTIONS
     ):
         calls.append((module, stmt.value))
     for meta in metadata:
         if isinstance(meta, ast.Call) and project.resolve(meta_module, meta.func) in (
-            _FIELD_FUNCTIONS
+            FIELD_FUNCTIONS
         ):
             calls.append((meta_module, meta))
     aliases: list[str] = []
@@ -798,7 +789,7 @@ def _route_label(route: Route) -> str:
 
 # ------------------------------------------------------------------ FAA108
 
-_V2_ROOTS = _PYDANTIC_ROOTS | frozenset(
+_V2_ROOTS = MODEL_BASES | frozenset(
     {
         "pydantic_settings.BaseSettings",
         "pydantic_settings.main.BaseSettings",

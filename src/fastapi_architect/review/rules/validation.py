@@ -26,6 +26,7 @@ from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.calls import passed_arguments
 from fastapi_architect.model.dependencies import resolve_target, walk_dependencies
 from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.pydantic_names import MODEL_BASES
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Severity
@@ -400,9 +401,6 @@ def _raw_body_params(
             yield param, f"`{ast.unparse(param.annotation)}`"
 
 
-_PYDANTIC_BASES = frozenset(
-    {"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
-)
 _MODEL_PARSERS = frozenset({"model_validate", "parse_obj"})
 _SCHEMA_CHECKS = frozenset({"validate", "is_valid", "iter_errors"})
 _SCHEMA_LIBRARIES = ("jsonschema.", "fastjsonschema.", "jsonschema_rs.")
@@ -417,7 +415,7 @@ def _pydantic_class(project: Project, fn: Function, expr: ast.expr) -> str | Non
     qualname = project.resolve(fn.module, expr, fn)
     if project.class_(qualname) is None or qualname is None:
         return None
-    if not any(base in _PYDANTIC_BASES for base in project.mro(qualname)):
+    if not any(base in MODEL_BASES for base in project.mro(qualname)):
         return None
     return ast.unparse(expr)
 
@@ -1195,7 +1193,7 @@ def _has_body_model(project: Project, fn: Function) -> bool:
         if marker not in (None, "Body", "Form"):
             continue
         qualname = annotation_type(project, fn.module, param.annotation, scope)
-        if project.class_(qualname) is not None and project.is_subclass(qualname, _PYDANTIC_BASES):
+        if project.class_(qualname) is not None and project.is_subclass(qualname, MODEL_BASES):
             return True
     return False
 
@@ -1218,7 +1216,7 @@ def _model_parse_method(project: Project, fn: Function, call: ast.Call) -> str |
         return func.attr
     if any(kw.arg is None for kw in call.keywords):
         qualname = project.resolve(fn.module, func, fn)
-        if project.class_(qualname) is not None and project.is_subclass(qualname, _PYDANTIC_BASES):
+        if project.class_(qualname) is not None and project.is_subclass(qualname, MODEL_BASES):
             return "__init__"
     return None
 
@@ -2225,7 +2223,7 @@ def _validating_model(project: Project, qualname: str | None) -> bool:
     if qualname is None or project.class_(qualname) is None:
         return False
     mro = project.mro(qualname)
-    if not any(base in _PYDANTIC_BASES for base in mro):
+    if not any(base in MODEL_BASES for base in mro):
         return False
     for name in mro:
         cls = project.class_(name)
