@@ -25,6 +25,22 @@ def call_sites(model: AppModel) -> Iterator[tuple[Function | None, Module, CallS
             yield scope, module, site
 
 
+def callers_of(model: AppModel) -> dict[int, list[tuple[Function | None, Module, CallSite]]]:
+    """Every call site of a project function, by the callee's node id, in `call_sites`
+    order (the function each call is in, None in module-level code)."""
+    return project_index(model, _find_callers)
+
+
+def _find_callers(model: AppModel) -> dict[int, list[tuple[Function | None, Module, CallSite]]]:
+    project = model.project
+    out: dict[int, list[tuple[Function | None, Module, CallSite]]] = {}
+    for entry in call_sites(model):
+        callee = project.function(entry[2].target)
+        if callee is not None:
+            out.setdefault(id(callee.node), []).append(entry)
+    return out
+
+
 # What registers a handler: the method names and keywords the registration scans look
 # for (`async_io.startup_handlers`, `concurrency.request_coroutines`, `errors.leak_state`).
 REGISTRAR_METHODS = frozenset({"add_event_handler", "add_exception_handler"})

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi_architect.model.astutil import argument, body_nodes, last_name, parameters
+from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.calls import passed_arguments, spreads
 from fastapi_architect.model.dependencies import param_sites, resolve_target
 from fastapi_architect.model.project import Function, Module, Project
@@ -15,7 +16,7 @@ from fastapi_architect.model.types import infer_type, resolve_callee, unwrap_ann
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import FunctionCache
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules._callsites import call_sites
+from fastapi_architect.review.rules._callsites import callers_of
 from fastapi_architect.review.rules._orm import (
     TEXT_FUNCTIONS,
     FunctionFacts,
@@ -1910,7 +1911,7 @@ class Analysis:
         fn = self.fn
         if fn is None or self.st.model.routes_of(fn) or self.st.model.is_dependency(fn):
             return values, []
-        sites = _callers(self.st).get(id(fn.node), [])
+        sites = callers_of(self.st.model).get(id(fn.node), [])
         if not sites:
             return values, []
         kept: list[ast.expr] = []
@@ -1934,12 +1935,12 @@ class Analysis:
         self,
         fn: Function,
         name: str,
-        sites: list[tuple[Function | None, Module, ast.Call]],
+        sites: list[tuple[Function | None, Module, CallSite]],
         tainted: list[str],
     ) -> bool:
         safe = True
-        for caller, module, call in sites:
-            arg = argument_for(fn, call, name)
+        for caller, module, site in sites:
+            arg = argument_for(fn, site.node, name)
             if arg is None:
                 safe = False
                 continue
@@ -1951,22 +1952,6 @@ class Analysis:
                 for param in caller_analysis.route_params([arg]):
                     tainted.append(f"`{param}` of `{caller.name}`")
         return safe
-
-
-def _callers(st: OrmState) -> dict[int, list[tuple[Function | None, Module, ast.Call]]]:
-    """Every call site of every project function, by the callee's node id (built once)."""
-    key = ("FAA307-callers", 0)
-    found = st.memo.get(key)
-    if isinstance(found, dict):
-        return found
-    project = st.project
-    out: dict[int, list[tuple[Function | None, Module, ast.Call]]] = {}
-    for caller, module, site in call_sites(st.model):
-        callee = project.function(site.target)
-        if callee is not None:
-            out.setdefault(id(callee.node), []).append((caller, module, site.node))
-    st.memo[key] = out
-    return out
 
 
 _PROPERTY_DECORATORS = frozenset({"property", "cached_property"})

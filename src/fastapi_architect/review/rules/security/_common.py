@@ -14,7 +14,7 @@ from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.types import infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import project_index
-from fastapi_architect.review.rules._callsites import call_sites
+from fastapi_architect.review.rules._callsites import callers_of
 from fastapi_architect.review.rules._orm import is_test_module
 from fastapi_architect.review.rules.async_io import serving_coroutines, startup_handlers
 
@@ -464,11 +464,7 @@ def _startup_functions(model: AppModel) -> set[int]:
 def _find_startup_functions(model: AppModel) -> set[int]:
     project = model.project
     roots = {fn.qualname: fn for fn in reversed(startup_handlers(model))}
-    callers: dict[str, set[str]] = {}
-    for scope, _module, site in call_sites(model):
-        callee = project.function(site.target)
-        if callee is not None and scope is not None:
-            callers.setdefault(callee.qualname, set()).add(scope.qualname)
+    callers = callers_of(model)
     serving = _serving_functions(model)
     reach: dict[str, Function] = {}
     todo = list(roots.values())
@@ -489,7 +485,9 @@ def _find_startup_functions(model: AppModel) -> set[int]:
         for name in list(reach):
             if name in roots:
                 continue
-            if any(c not in reach for c in callers.get(name, ())):
+            callee = project.function(name)
+            sites = callers.get(id(callee.node), ()) if callee is not None else ()
+            if any(scope is not None and scope.qualname not in reach for scope, _, _ in sites):
                 del reach[name]
                 changed = True
     return {id(fn.node) for fn in reach.values()}
