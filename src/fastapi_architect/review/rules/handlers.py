@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import cast
 
@@ -1032,15 +1032,22 @@ def _integrity_tries(fn: Function) -> list[tuple[int, int]]:
     return spans
 
 
-def unique_columns(project: Project, qualname: str) -> list[str]:
+def unique_columns(
+    project: Project,
+    qualname: str,
+    own_columns: Callable[[ast.ClassDef], list[str]] | None = None,
+) -> list[str]:
     """The columns of an ORM model with a unique constraint: `unique=True` on a column
     (SQLAlchemy, SQLModel `Field`, `sa_column=`, `sa_column_kwargs=`),
-    `UniqueConstraint(...)` and `Index(..., unique=True)` in `__table_args__`."""
+    `UniqueConstraint(...)` and `Index(..., unique=True)` in `__table_args__`.
+    `own_columns` gives what one class adds (default `_own_unique_columns`; a caller
+    may pass a memoized one)."""
+    own = own_columns or _own_unique_columns
     out: list[str] = []
     for ancestor in project.mro(qualname):
         cls = project.class_(ancestor)
         if cls is not None:
-            out.extend(_own_unique_columns(cls.node))
+            out.extend(own(cls.node))
     return out
 
 
@@ -1152,19 +1159,16 @@ class _WriteState:
     def unique_of(self, qualname: str) -> list[str]:
         found = self.unique.get(qualname)
         if found is None:
-            # `unique_columns`, with each class's part memoized.
-            project = self.model.project
-            found = []
-            for ancestor in project.mro(qualname):
-                cls = project.class_(ancestor)
-                if cls is None:
-                    continue
-                own = self.own_unique.get(id(cls.node))
-                if own is None:
-                    own = self.own_unique[id(cls.node)] = _own_unique_columns(cls.node)
-                found.extend(own)
+            found = unique_columns(self.model.project, qualname, self._own_unique)
             self.unique[qualname] = found
         return found
+
+    def _own_unique(self, cls_node: ast.ClassDef) -> list[str]:
+        """`_own_unique_columns`, once per class: models share their bases."""
+        own = self.own_unique.get(id(cls_node))
+        if own is None:
+            own = self.own_unique[id(cls_node)] = _own_unique_columns(cls_node)
+        return own
 
     def model_of(self, fn: Function, expr: ast.expr | None, depth: int = 0) -> str | None:
         """The ORM model an expression is an instance of (or a list of)."""
