@@ -108,6 +108,8 @@ class Collector:
 def _ignored_for_file(config: Config, relpath: str, code: str) -> bool:
     """`per-file-ignores`: a pattern matches the relative path, a folder above it, or
     (as in ruff) the file name alone (`"__init__.py" = ["FAA101"]`)."""
+    if not config.per_file_ignores:
+        return False
     name = PurePosixPath(relpath).name
     for pattern, codes in config.per_file_ignores.items():
         matches = (
