@@ -210,7 +210,12 @@ def review(
     def run() -> tuple[ReviewResult, int]:
         """Review the targets; the findings the baseline accepts are left out and counted."""
         try:
-            outcome = review_paths(targets, config, use_cache=not no_cache)
+            outcome = review_paths(
+                targets,
+                config,
+                use_cache=not no_cache,
+                routes=output_format is ReviewFormat.html and not statistics,
+            )
         except (InputError, ConfigError) as exc:
             _fail(str(exc))
         for error in outcome.internal_errors:
@@ -270,15 +275,21 @@ def review(
         chunks = text_chunks(result, color=use_color, show_source=show_source)
         _write_chunks(itertools.chain(chunks, notes), output_file)
     else:
-        _write(_render_review(result, output_format, show_source), output_file)
+        _write(_render_review(result, output_format, show_source, targets, config), output_file)
     if result.internal_errors:
         # A check crashed: the report may be incomplete, which is not a clean result.
         raise typer.Exit(2)
     raise typer.Exit(0 if exit_zero or not result.findings else 1)
 
 
-def _render_review(result: ReviewResult, output_format: ReviewFormat, show_source: bool) -> str:
-    """The machine formats (the text report is written as it is made)."""
+def _render_review(
+    result: ReviewResult,
+    output_format: ReviewFormat,
+    show_source: bool,
+    targets: list[Path],
+    config: Config,
+) -> str:
+    """The machine formats and HTML (the text report is written as it is made)."""
     from fastapi_architect.review.reporters import render
 
     if output_format is ReviewFormat.html:
@@ -286,7 +297,13 @@ def _render_review(result: ReviewResult, output_format: ReviewFormat, show_sourc
             from fastapi_architect.review.reporters.html import render_html
         except ImportError as exc:
             _fail(f"--format html is not available in this installation ({exc})")
-        return render_html(result, tool_version=__version__)
+        routes = result.routes
+        if routes is None:  # answered from the cache, which keeps findings only
+            from fastapi_architect.model.inventory import inventory
+            from fastapi_architect.review.engine import load_model
+
+            routes = inventory(load_model(targets, config))
+        return render_html(result, tool_version=__version__, routes=routes)
     return render(
         result, output_format.value, color=False, show_source=show_source, tool_version=__version__
     )

@@ -470,10 +470,12 @@ def test_fix_and_write_baseline_do_not_combine(project: Path, fake_fixes: FakeFi
 
 
 def test_html_format_calls_render_html(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[tuple[list[str], str]] = []
+    seen: list[tuple[list[str], str, bool]] = []
 
-    def render_html(result: ReviewResult, *, tool_version: str) -> str:
-        seen.append(([f.code for f in result.findings], tool_version))
+    def render_html(result: ReviewResult, *, tool_version: str, routes: object) -> str:
+        # The route table comes from the review's own model, not from a second parse.
+        kept = routes is result.routes and isinstance(routes, list)
+        seen.append(([f.code for f in result.findings], tool_version, kept))
         return "<!doctype html><title>report</title>\n"
 
     module = types.ModuleType("fastapi_architect.review.reporters.html")
@@ -486,7 +488,7 @@ def test_html_format_calls_render_html(project: Path, monkeypatch: pytest.Monkey
     assert out_file.read_text() == "<!doctype html><title>report</title>\n"
     from fastapi_architect import __version__
 
-    assert seen == [(["FAA208"], __version__)]
+    assert seen == [(["FAA208"], __version__, True)]
 
 
 def test_html_format_end_to_end(project: Path) -> None:
@@ -497,6 +499,37 @@ def test_html_format_end_to_end(project: Path) -> None:
     assert page.lstrip().lower().startswith("<!doctype html>")
     assert "FAA208" in page
     assert "blocking-call-in-async-path" in page
+
+
+def test_html_report_parses_each_file_once(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The route table is the review's own model's inventory: no second parse of the tree.
+    # From the cache (findings only) the routes are read from the tree, once.
+    from fastapi_architect.review import engine
+
+    parsed: list[Path] = []
+    real_load = engine.load
+
+    def counting_load(path: Path) -> object:
+        parsed.append(path)
+        return real_load(path)
+
+    monkeypatch.setattr(engine, "load", counting_load)
+    (project / "app" / "more.py").write_text(SLOW.replace("slow", "slower"), encoding="utf-8")
+    listed = json.loads(review(str(project / "app"), "--format", "json")[1])
+    routes = json.loads(
+        runner.invoke(app, ["routes", str(project / "app"), "--format", "json"]).stdout
+    )
+    assert len(routes) == 2
+    for cached in (False, True):  # the json run above filled the cache
+        parsed.clear()
+        out_file = project / f"report-{cached}.html"
+        args = ["--format", "html", "-o", str(out_file)]
+        code, _, err = review(str(project / "app"), *args, *([] if cached else ["--no-cache"]))
+        assert code == 1, err
+        assert sorted(p.name for p in parsed) == ["api.py", "more.py"]
+        page = out_file.read_text(encoding="utf-8")
+        assert page.count('<tr class="route"') == len(routes)
+        assert all(finding["code"] in page for finding in listed)
 
 
 # --- fixes, for real (review.fixes: FAA602 `return HTTPException` -> `raise`) ------------

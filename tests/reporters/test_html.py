@@ -327,3 +327,16 @@ def test_cli_writes_the_report(tmp_path: Path) -> None:
     doc = parse(out.read_text(encoding="utf-8"))
     res = review_paths([BOOKSHOP], Config())
     assert len(doc.find_all("article", cls="finding")) == len(res.findings)
+
+
+def test_a_review_keeps_its_routes_only_when_asked() -> None:
+    from fastapi_architect.model.inventory import inventory
+    from fastapi_architect.review.engine import load_model
+
+    assert review_paths([BOOKSHOP], Config()).routes is None
+    kept = review_paths([BOOKSHOP], Config(), routes=True)
+    assert kept.routes is not None and len(kept.routes) > 10
+    assert kept.routes == inventory(load_model([BOOKSHOP], Config()))
+    # The report shows those rows, and reads nothing again for them.
+    doc = parse(render_html(kept, tool_version="1"))
+    assert len(doc.by_id("route-table").find_all("tr", cls="route")) == len(kept.routes)

@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi_architect.config import Config
 from fastapi_architect.model.astutil import CHILD_FIELDS, CHILDLESS, child_fields
 from fastapi_architect.model.build import AppModel, build_model
+from fastapi_architect.model.inventory import inventory
 from fastapi_architect.model.project import Module
 from fastapi_architect.review import cache, forking
 from fastapi_architect.review.collector import Collector
@@ -37,14 +38,17 @@ def review_paths(
     root: Path | None = None,
     progress: Progress | None = None,
     use_cache: bool = False,
+    routes: bool = False,
 ) -> ReviewResult:
     """Review every Python file under `paths`. `root` (default: the first path, or its
     folder for a file) is where module names and reported file paths start. With
-    `use_cache`, an unchanged tree is answered from the review cache (`review.cache`)."""
+    `use_cache`, an unchanged tree is answered from the review cache (`review.cache`),
+    which keeps no routes. With `routes`, a review that runs keeps the route inventory of
+    its model in `ReviewResult.routes`."""
     files = discover(paths, config.excludes)
     base = root or _default_root(paths)
     if not use_cache:
-        return review_files(files, base, config, progress)
+        return review_files(files, base, config, progress, routes=routes)
     base = base.resolve()
     codes = [rule.code for rule in enabled_rules(config)]
     stamps = cache.file_stamps(base, files, config)
@@ -52,7 +56,7 @@ def review_paths(
     found = cache.load(base, key)
     if found is not None:
         return found
-    result = review_files(files, base, config, progress)
+    result = review_files(files, base, config, progress, routes=routes)
     # A file edited while the key was read or the review ran: the result matches neither
     # version, keep none. (Stamps, not a second read and hash of every file.)
     if cache.file_stamps(base, files, config) == stamps:
@@ -116,13 +120,18 @@ def _few_collections() -> Iterator[bool]:
 
 
 def review_files(
-    files: Iterable[Path], root: Path, config: Config, progress: Progress | None = None
+    files: Iterable[Path],
+    root: Path,
+    config: Config,
+    progress: Progress | None = None,
+    *,
+    routes: bool = False,
 ) -> ReviewResult:
     with _few_collections() as collector_on:
         # Where the collector runs (a library caller, the MCP server), the model's cycles
         # are broken at the end so that it is freed at once, not in one long collection.
         # The command line keeps the collector off and exits after the report: it skips that.
-        return _review_files(files, root, config, progress, release=collector_on)
+        return _review_files(files, root, config, progress, release=collector_on, routes=routes)
 
 
 def _review_files(
@@ -132,6 +141,7 @@ def _review_files(
     progress: Progress | None,
     *,
     release: bool,
+    routes: bool = False,
 ) -> ReviewResult:
     rules = enabled_rules(config)
     root = root.resolve()
@@ -153,6 +163,7 @@ def _review_files(
         files_checked=len(files),
         sources=_sources(model, collector),
         internal_errors=collector.internal_errors,
+        routes=inventory(model) if routes else None,
     )
     if release:
         model.release()

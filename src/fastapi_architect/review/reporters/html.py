@@ -152,10 +152,13 @@ def render_html(
     routes: Sequence[RouteRow] | None = None,
     title: str = "fastapi-architect review",
 ) -> str:
-    """The report as one HTML document. `rules` defaults to the registry; `routes` to the
-    inventory of `result.root` (as `fastapi-architect routes ROOT` lists it)."""
+    """The report as one HTML document. `rules` defaults to the registry; `routes` to
+    the inventory the review kept (`result.routes`), else that of `result.root` (as
+    `fastapi-architect routes ROOT` lists it), which parses the tree again."""
     findings = sorted(result.findings)
     routes_error: str | None = None
+    if routes is None:
+        routes = result.routes
     if routes is None:
         routes, routes_error = route_inventory(result.root)
     docs = _RuleDocs(rules)
