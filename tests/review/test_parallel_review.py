@@ -63,6 +63,18 @@ SCRIPT = textwrap.dedent(
     assert marker.exists(), "the child took modules, then died"
     assert rescued.findings == serial.findings
     assert rescued.internal_errors == []
+    # No writable temporary folder for the shared counters (a read-only container): the
+    # review walks every module itself instead of failing.
+    import tempfile
+    real_mkstemp = tempfile.mkstemp
+    def no_temp(*args, **kwargs):
+        raise FileNotFoundError("No usable temporary directory found")
+    tempfile.mkstemp = no_temp
+    forks = len(calls)
+    alone = engine.review_paths([root], config, root=root)
+    tempfile.mkstemp = real_mkstemp
+    assert len(calls) == forks, "no child without the counters"
+    assert alone.findings == serial.findings and alone.internal_errors == []
     # Cold and warm through the review cache: the same findings and code frames again.
     cold = engine.review_paths([root], config, root=root, use_cache=True)
     forking.start = real_start

@@ -217,10 +217,14 @@ def run_rules(
     shared: forking.SharedRange | None = None
     child = None
     if len(modules) >= threshold and forking.can_fork():
-        shared = forking.SharedRange(len(modules))
-        child = forking.start(
-            partial(_walk_front, shared, modules, model, collector.config, node_rules)
-        )
+        try:
+            shared = forking.SharedRange(len(modules))
+        except OSError:  # no writable temporary folder for its counters: walk them all here
+            shared = None
+        else:
+            child = forking.start(
+                partial(_walk_front, shared, modules, model, collector.config, node_rules)
+            )
     if child is None:
         for module in modules:
             _walk_module(module, model, collector, node_rules)
