@@ -636,6 +636,7 @@ def test_text_is_what_the_console_prints(result: ReviewResult, color: bool) -> N
         finding("FAA201", "app/main.py", 4, 1, 5, "wide 漢字 and a bell \x07 here"),
         finding("FAA301", "app/main.py", 10, 1, 4, "a tab\there", end_line=11),
         finding("FAA701", "app/api/users.py", 3, 1, 2, "ends in spaces   "),
+        finding("FAA701", "odd\nname.py", 1, 1, 2, "a file name with a line break"),
     ]
     busy = ReviewResult(
         root=result.root,
