@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -37,10 +38,20 @@ def test_noqa_on_untokenizable_source_falls_back_to_text() -> None:
 def test_mentioned_lines_number_lines_as_the_parser_does() -> None:
     assert mentioned_lines("a = 1\r\nb = 2  # NoQA\r\nc = 'noqa'\n") == {2, 3}
     assert mentioned_lines("x = 1\n") == frozenset()
-    # A lone \r or a form feed: the tokenizer and splitlines may disagree on numbers.
-    assert mentioned_lines("a = 1\rb = 2  # noqa\n") is None
-    assert mentioned_lines("a = 1\n\x0c\nb = 2  # noqa\n") is None
-    assert mentioned_lines("a = 1\r\x0c\n") == frozenset()  # no mention: nothing to number
+    # A lone \r ends a line for the parser; a form feed does not.
+    assert mentioned_lines("a = 1\rb = 2  # noqa\n") == {2}
+    assert mentioned_lines("a = 1\n\x0c\nb = 2  # noqa\n") == {3}
+    assert mentioned_lines("a = 1\x0cb = 2  # noqa\n") == {1}
+
+
+def test_noqa_in_a_file_with_carriage_return_line_ends() -> None:
+    # The parser numbers lines at a lone \r too, so the comment is on line 2 (the
+    # tokenizer alone put it on line 1, and on Python 3.12+ failed on the non-ASCII name).
+    source = "x = 1\r\u00e9t\u00e9 = 2  # noqa: FAA101\ry = 3\r"
+    assert [node.lineno for node in ast.parse(source).body] == [1, 2, 3]
+    assert noqa_lines(source) == {2: frozenset({"FAA101"})}
+    assert FileNoqa(source).suppresses(2, "FAA101")
+    assert not FileNoqa(source).suppresses(1, "FAA101")
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,6 @@ from dataclasses import dataclass, field
 ALL = frozenset({"*"})
 
 _MENTION = re.compile("noqa", re.IGNORECASE)
-# Line breaks after which `str.splitlines` (the fallback below), the tokenizer and the
-# parser may number lines differently: \r alone, and the separators only splitlines knows.
-_UNUSUAL_BREAK = re.compile("\r(?!\n)|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 _NOQA_RE = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
@@ -23,11 +20,13 @@ def noqa_lines(source: str) -> dict[int, frozenset[str]]:
     """Line number -> suppressed codes (`ALL` for a bare noqa). Only real comments count."""
     if "noqa" not in source.lower():
         return {}
+    text = _parser_lines(source)
     out: dict[int, frozenset[str]] = {}
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        return _noqa_by_text(source)
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        # ValueError: the C tokenizer of 3.12+ fails on some text (a UnicodeDecodeError).
+        return _noqa_by_text(text)
     for tok in tokens:
         if tok.type == tokenize.COMMENT:
             parsed = _parse(tok.string)
@@ -36,10 +35,16 @@ def noqa_lines(source: str) -> dict[int, frozenset[str]]:
     return out
 
 
-def _noqa_by_text(source: str) -> dict[int, frozenset[str]]:
+def _parser_lines(source: str) -> str:
+    r"""`source` with every line break the parser knows (`\r\n`, `\r`, `\n`) as `\n`: the
+    tokenizer reads lines at `\n` only, and findings carry the parser's line numbers."""
+    return source.replace("\r\n", "\n").replace("\r", "\n") if "\r" in source else source
+
+
+def _noqa_by_text(text: str) -> dict[int, frozenset[str]]:
     # Fallback for files the tokenizer rejects (newer syntax): scan comment-looking text.
     out: dict[int, frozenset[str]] = {}
-    for number, line in enumerate(source.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         idx = line.find("#")
         if idx >= 0:
             parsed = _parse(line[idx:])
@@ -65,17 +70,16 @@ def is_suppressed(noqa: dict[int, frozenset[str]], line: int, code: str) -> bool
     return codes is not None and (codes is ALL or code in codes)
 
 
-def mentioned_lines(source: str) -> frozenset[int] | None:
+def mentioned_lines(source: str) -> frozenset[int]:
     """The lines whose text says `noqa` in any case: `noqa_lines` finds comments on no
-    other line. None where lines are not plainly numbered (unusual line breaks)."""
+    other line."""
+    text = _parser_lines(source)
     lines: set[int] = set()
     line, counted = 1, 0
-    for match in _MENTION.finditer(source):
-        line += source.count("\n", counted, match.start())
+    for match in _MENTION.finditer(text):
+        line += text.count("\n", counted, match.start())
         counted = match.start()
         lines.add(line)
-    if lines and _UNUSUAL_BREAK.search(source):
-        return None
     return frozenset(lines)
 
 
@@ -85,14 +89,14 @@ class FileNoqa:
     mentions `noqa` (most findings do not, and tokenizing costs about as much as parsing)."""
 
     source: str
-    _mentioned: frozenset[int] | None = field(init=False)
+    _mentioned: frozenset[int] = field(init=False)
     _lines: dict[int, frozenset[str]] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self._mentioned = mentioned_lines(self.source)
 
     def suppresses(self, line: int, code: str) -> bool:
-        if self._mentioned is not None and line not in self._mentioned:
+        if line not in self._mentioned:
             return False
         if self._lines is None:
             self._lines = noqa_lines(self.source)
