@@ -6,9 +6,11 @@ Exit codes: 0 no findings, 1 findings, 2 usage or input error.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
 import itertools
 import json
+import os
 import sys
 from collections.abc import Iterable
 from enum import Enum
@@ -473,12 +475,20 @@ def _write(text: str, output_file: Path | None) -> None:
 def _write_chunks(chunks: Iterable[str], output_file: Path | None) -> None:
     """Write the report piece by piece to stdout (ending the last line), or to `output_file`."""
     if output_file is None:
-        last = ""
-        for chunk in chunks:
-            sys.stdout.write(chunk)
-            last = chunk or last
-        if last and not last.endswith("\n"):
-            sys.stdout.write("\n")
+        try:
+            last = ""
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+                last = chunk or last
+            if last and not last.endswith("\n"):
+                sys.stdout.write("\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): click ends quietly
+        except OSError as exc:  # a full disk behind a redirection
+            with contextlib.suppress(OSError):  # what is left unwritten stays so at exit
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            _fail(f"cannot write the report: {exc.strerror or exc}")
         return
     try:
         with output_file.open("w", encoding="utf-8") as handle:

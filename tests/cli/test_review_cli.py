@@ -122,6 +122,34 @@ def test_text_report_to_a_file_is_the_one_printed(tmp_path: Path) -> None:
     assert "cannot write" in err
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_report_stdout_cannot_take_is_a_clear_error(tmp_path: Path) -> None:
+    # A redirection to a full disk: one line on stderr and exit 2, never a traceback.
+    write(tmp_path, {"pkg/api.py": BLOCKING})
+    for fmt in ("text", "json"):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "fastapi_architect",
+                    "review",
+                    str(tmp_path),
+                    "--format",
+                    fmt,
+                ],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                check=False,
+            )
+        assert proc.returncode == 2, proc.stderr
+        assert (
+            proc.stderr
+            == "fastapi-architect: error: cannot write the report: No space left on device\n"
+        )
+
+
 def test_github_format(tmp_path: Path) -> None:
     write(tmp_path, {"api.py": BLOCKING})
     code, out, _ = review(str(tmp_path), "--select", "FAA208", "--format", "github")
