@@ -187,7 +187,7 @@ def review(
         atexit.register(gc.freeze)
     from fastapi_architect.review.baseline import BaselineError, filter_new, load_baseline
     from fastapi_architect.review.engine import review_paths
-    from fastapi_architect.review.statistics import fix_hint, fix_lookup
+    from fastapi_architect.review.statistics import fix_hint
 
     if write_baseline is not None:
         clashes = [
@@ -252,8 +252,7 @@ def review(
             result, hidden = run()
         notes.append(f"{len(applied.fixed)} fixed, {len(result.findings)} remaining.\n")
 
-    lookup = fix_lookup()
-    hint = fix_hint(result.findings, lookup, unsafe=unsafe_fixes)
+    hint = fix_hint(result.findings, unsafe=unsafe_fixes)
     if hint:
         notes.append(hint)
     if hidden:
@@ -265,7 +264,7 @@ def review(
         from fastapi_architect.review.statistics import render_statistics
 
         as_json = output_format is ReviewFormat.json
-        text = render_statistics(result.findings, lookup, as_json=as_json, unsafe=unsafe_fixes)
+        text = render_statistics(result.findings, as_json=as_json, unsafe=unsafe_fixes)
         if not as_json:
             text += "".join(notes)
         _write(text, output_file)

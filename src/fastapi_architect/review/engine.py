@@ -217,11 +217,10 @@ def run_rules(
     shared: forking.SharedRange | None = None
     child = None
     if len(modules) >= threshold and forking.can_fork():
-        try:
+        # Without a writable temporary folder for its counters, every module is walked here.
+        with contextlib.suppress(OSError):
             shared = forking.SharedRange(len(modules))
-        except OSError:  # no writable temporary folder for its counters: walk them all here
-            shared = None
-        else:
+        if shared is not None:
             child = forking.start(
                 partial(_walk_front, shared, modules, model, collector.config, node_rules)
             )

@@ -9,8 +9,11 @@ listed has a fixer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from fastapi_architect.review.finding import Finding
 
 Safety = Literal["safe", "unsafe"]
 
@@ -28,3 +31,14 @@ def fixable(code: str) -> Safety | None:
     "unsafe" (`--unsafe-fixes`), or None. A fixer may still decline a particular finding
     whose code it cannot rewrite safely (it is then reported in `FixOutcome.failed`)."""
     return FIXES.get(code.upper())
+
+
+def count_fixable(findings: Iterable[Finding]) -> dict[Safety, int]:
+    """How many of `findings` have a safe and an unsafe fix, for "N fixable with `--fix`"
+    (an upper bound: a fixer may decline a finding it cannot rewrite safely)."""
+    counts: dict[Safety, int] = {"safe": 0, "unsafe": 0}
+    for finding in findings:
+        safety = fixable(finding.code)
+        if safety is not None:
+            counts[safety] += 1
+    return counts

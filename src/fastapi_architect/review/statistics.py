@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from fastapi_architect.review import fix_catalog
 from fastapi_architect.review.finding import Finding
-
-FixKind = fix_catalog.Safety
-FixLookup = Callable[[str], "FixKind | None"]
+from fastapi_architect.review.fix_catalog import Safety, count_fixable, fixable
 
 
 @dataclass(frozen=True)
@@ -23,15 +20,10 @@ class RuleCount:
     code: str
     name: str
     count: int
-    fix: FixKind | None
+    fix: Safety | None
 
 
-def fix_lookup() -> FixLookup:
-    """`code -> "safe" | "unsafe" | None`, from the fix catalog (the fixers stay unloaded)."""
-    return fix_catalog.fixable
-
-
-def rule_counts(findings: Iterable[Finding], lookup: FixLookup | None) -> list[RuleCount]:
+def rule_counts(findings: Iterable[Finding]) -> list[RuleCount]:
     """Findings per rule, most frequent first (then by code)."""
     counts: Counter[str] = Counter()
     names: dict[str, str] = {}
@@ -39,17 +31,15 @@ def rule_counts(findings: Iterable[Finding], lookup: FixLookup | None) -> list[R
         counts[f.code] += 1
         names.setdefault(f.code, f.name)
     return [
-        RuleCount(code, names.get(code, ""), count, lookup(code) if lookup else None)
+        RuleCount(code, names.get(code, ""), count, fixable(code))
         for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     ]
 
 
-def render_statistics(
-    findings: list[Finding], lookup: FixLookup | None, *, as_json: bool, unsafe: bool
-) -> str:
+def render_statistics(findings: list[Finding], *, as_json: bool, unsafe: bool) -> str:
     """ruff's layout: `count<TAB>code<TAB>[*] name`; `[*]` fixable with `--fix`,
     `[-]` fixable only with `--unsafe-fixes`, `[ ]` no automatic fix. JSON: a list."""
-    rows = rule_counts(findings, lookup)
+    rows = rule_counts(findings)
     if as_json:
         data = [
             {"code": r.code, "name": r.name, "count": r.count, "fixable": r.fix is not None}
@@ -62,23 +52,19 @@ def render_statistics(
     code_width = max(len(r.code) for r in rows)
     lines = []
     for r in rows:
-        marker = ""
-        if lookup is not None:
-            if r.fix == "safe" or (r.fix == "unsafe" and unsafe):
-                marker = "[*] "
-            elif r.fix == "unsafe":
-                marker = "[-] "
-            else:
-                marker = "[ ] "
+        if r.fix == "safe" or (r.fix == "unsafe" and unsafe):
+            marker = "[*] "
+        elif r.fix == "unsafe":
+            marker = "[-] "
+        else:
+            marker = "[ ] "
         lines.append(f"{r.count:>{count_width}}\t{r.code:<{code_width}}\t{marker}{r.name}")
     return "\n".join(lines) + "\n"
 
 
-def fix_hint(findings: list[Finding], lookup: FixLookup | None, *, unsafe: bool) -> str:
+def fix_hint(findings: list[Finding], *, unsafe: bool) -> str:
     """ "[*] 3 fixable with `--fix` (1 more with `--unsafe-fixes`)." or "" (nothing fixable)."""
-    if lookup is None:
-        return ""
-    kinds = Counter(lookup(f.code) for f in findings)
+    kinds = count_fixable(findings)
     safe, unsafe_count = kinds["safe"], kinds["unsafe"]
     if unsafe:
         total = safe + unsafe_count
