@@ -90,7 +90,7 @@ def test_command_line_measurement_runs_the_real_command(bench: ModuleType) -> No
     figures = bench.measure_cli(example, 2)
     assert figures is not None
     assert len(figures["runs"]) == 2
-    assert round(figures["seconds"], 4) == min(figures["runs"]) > 0
+    assert 0 < figures["seconds"] <= max(figures["runs"])
     # A Python process that imported the tool: tens of MB, not the parent's figure; too
     # small a project to fork a child, so both processes are this one.
     assert 20 < figures["peak_mb"] < 500
@@ -108,4 +108,6 @@ def test_memory_measurement_counts_the_forked_childs_own_pages(
     figures = bench.measure_memory(tmp_path / "synthetic")
     assert figures is not None
     assert figures["child_own_mb"] > 5
-    assert figures["both_mb"] == round(figures["peak_mb"] + figures["child_own_mb"], 1)
+    # Both processes: the review process and more (the figures are rounded apart).
+    assert abs(figures["both_mb"] - figures["peak_mb"] - figures["child_own_mb"]) <= 0.1
+    assert figures["both_mb"] > figures["peak_mb"] + 5

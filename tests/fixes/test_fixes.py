@@ -143,7 +143,8 @@ def test_fixable() -> None:
 
 
 def test_every_rule_in_the_fix_catalog_has_its_fixer() -> None:
-    assert {f.code: f.safety for f in _base.all_fixers()} == dict(FIXES)
+    # Safeties come from the catalog (test_fixable pins them); every entry has a fixer.
+    assert {f.code for f in _base.all_fixers()} == set(FIXES)
     with pytest.raises(ValueError, match="no entry in fix_catalog"):
         _base.fixer("FAA101", "A fix the catalog does not list")
 

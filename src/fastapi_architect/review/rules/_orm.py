@@ -32,6 +32,7 @@ from fastapi_architect.model.astutil import (
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites, resolve_target
 from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.pydantic_names import BASE_MODEL, MODEL_BASES
 from fastapi_architect.model.types import (
     annotation_type,
     infer_type,
@@ -239,7 +240,7 @@ _DECLARATIVE_FACTORIES = frozenset(
         "sqlalchemy.orm.registry.generate_base",
     }
 )
-_SQLMODEL = frozenset({"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
+_SQLMODEL = MODEL_BASES - BASE_MODEL  # SQLModel's roots
 _RELATIONSHIP_FUNCTIONS = frozenset(
     {
         "sqlalchemy.orm.relationship",

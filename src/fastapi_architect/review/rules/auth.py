@@ -34,6 +34,7 @@ from fastapi_architect.model.dependencies import (
     walk_dependencies,
 )
 from fastapi_architect.model.project import Function, Module, Project
+from fastapi_architect.model.pydantic_names import MODEL_BASES
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.index import project_index
@@ -1373,10 +1374,7 @@ _REDIRECTS = frozenset(
 _URLS = frozenset({"fastapi.datastructures.URL", "starlette.datastructures.URL"})
 _DATA_MODELS = frozenset(
     {
-        "pydantic.BaseModel",
-        "pydantic.main.BaseModel",
-        "sqlmodel.SQLModel",
-        "sqlmodel.main.SQLModel",
+        *MODEL_BASES,
         "pydantic_settings.BaseSettings",
         "pydantic.BaseSettings",
         "typing.NamedTuple",

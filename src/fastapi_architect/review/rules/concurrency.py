@@ -162,8 +162,6 @@ _MIDDLEWARE_METHODS = ("dispatch", "__call__")
 # Registrations whose function runs on the server's event loop: exception handlers,
 # startup/shutdown handlers and lifespans.
 _HANDLER_DECORATORS = frozenset({"exception_handler", "on_event"})
-_HANDLER_REGISTRARS = REGISTRAR_METHODS  # `add_exception_handler`, `add_event_handler`
-_HANDLER_KEYWORDS = REGISTRAR_KEYWORDS  # lifespan=, exception_handlers=, on_startup=, ...
 
 
 def request_coroutines(model: AppModel) -> list[Function]:
@@ -217,12 +215,12 @@ def _find_request_coroutines(model: AppModel) -> list[Function]:
     # `exception_handlers={...}`: from the call sites the model already collected.
     for scope, module, site in registration_calls(model):
         call = site.node
-        if isinstance(call.func, ast.Attribute) and call.func.attr in _HANDLER_REGISTRARS:
+        if isinstance(call.func, ast.Attribute) and call.func.attr in REGISTRAR_METHODS:
             if len(call.args) >= 2:
                 add_callable(module, scope, call.args[1])
             continue
         for kw in call.keywords:
-            if kw.arg not in _HANDLER_KEYWORDS:
+            if kw.arg not in REGISTRAR_KEYWORDS:
                 continue
             value = kw.value
             values = (

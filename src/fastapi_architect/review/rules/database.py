@@ -885,13 +885,6 @@ def _uncast(ctx: FileContext, expr: ast.expr) -> ast.expr:
     return expr
 
 
-def _param_names(fn: Function) -> set[str]:
-    args = fn.node.args
-    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
-    names.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
-    return names
-
-
 _SINGLE_ADDS = frozenset({"add", "append", "appendleft", "insert"})
 
 
@@ -1192,7 +1185,7 @@ def _batched_per_item(
 def _module_level(ctx: FileContext, name: str, fn: Function | None) -> bool:
     scope = fn
     while scope is not None:
-        if name in scope.local_values or name in _param_names(scope):
+        if scope.binds(name):
             return False
         scope = scope.parent
     module = ctx.module

@@ -37,6 +37,7 @@ from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules._orm import (
     OrmState,
     is_session_call,
@@ -2713,23 +2714,18 @@ def _wrapped_by_hand(model: AppModel) -> bool:
     project = model.project
     canonical = project.canonical
     cors_targets: dict[str, bool] = {}  # callee -> is CORSMiddleware (asked once per name)
-    functions, modules = project.functions, project.modules
-    for owner, calls in model.callgraph.calls.items():
-        scope = functions.get(owner)
-        if scope is None and owner not in modules:
-            continue  # (as `call_sites` skips it)
-        for site in calls:
-            target = site.target
-            if target is None:
-                continue
-            func = site.node.func
-            if isinstance(func, ast.Attribute) and func.attr == "add_middleware":
-                continue
-            is_cors = cors_targets.get(target)
-            if is_cors is None:
-                is_cors = cors_targets[target] = canonical(target) in _CORS
-            if is_cors and (site.node.args or site.node.keywords):
-                return True
+    for _scope, _module, site in call_sites(model):
+        target = site.target
+        if target is None:
+            continue
+        func = site.node.func
+        if isinstance(func, ast.Attribute) and func.attr == "add_middleware":
+            continue
+        is_cors = cors_targets.get(target)
+        if is_cors is None:
+            is_cors = cors_targets[target] = canonical(target) in _CORS
+        if is_cors and (site.node.args or site.node.keywords):
+            return True
     return False
 
 

@@ -975,10 +975,7 @@ def _sites_raise(model: AppModel, sites: list[DepSite], out: dict[int, str]) -> 
     sites are walked together, every time."""
     project = model.project
     if not project_index(model, _unique_functions):
-        for _site, met in walk_dependencies(project, sites):
-            if met.function is not None:
-                for code, where in _raised_with_helpers(model, met.function).items():
-                    out.setdefault(code, where)
+        _walk_raises(model, sites, out)
         return
     trees = _TREE_RAISES.get(model, dict)
     for site in sites:
@@ -989,14 +986,19 @@ def _sites_raise(model: AppModel, sites: list[DepSite], out: dict[int, str]) -> 
         raised = trees.get(key) if key is not None else None
         if raised is None:
             raised = {}
-            for _site, found in walk_dependencies(project, [site]):
-                if found.function is not None:
-                    for code, where in _raised_with_helpers(model, found.function).items():
-                        raised.setdefault(code, where)
+            _walk_raises(model, [site], raised)
             if key is not None:
                 trees[key] = raised
         for code, where in raised.items():
             out.setdefault(code, where)
+
+
+def _walk_raises(model: AppModel, sites: list[DepSite], out: dict[int, str]) -> None:
+    """Add to `out` the statuses the dependency trees of `sites` raise, first met first."""
+    for _site, met in walk_dependencies(model.project, sites):
+        if met.function is not None:
+            for code, where in _raised_with_helpers(model, met.function).items():
+                out.setdefault(code, where)
 
 
 # Who attaches a dependency to a whole group of routes: an `include_router(...,

@@ -933,7 +933,7 @@ def _scope_of(ctx: FileContext, index: TableIndex, fn: Function) -> _Scope:
     for sub in builders:
         uses.extend(_call_uses(st, index, ctx.module, sub, fn))
     uses.extend(conditions)
-    return _Scope(uses, bool(uses) and _starts_indexed(uses))
+    return _Scope(uses, _starts_indexed(uses))
 
 
 def _starts_indexed(uses: list[_ColumnUse]) -> bool:

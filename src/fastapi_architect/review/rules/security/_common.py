@@ -479,15 +479,19 @@ def _find_startup_functions(model: AppModel) -> set[int]:
                 todo.append(callee)
     # Drop what some other function calls too (a route, a Starlette endpoint, a backend),
     # until only functions called from startup code are left.
+    sites_of = {
+        name: callers.get(id(callee.node), ()) if (callee := project.function(name)) else ()
+        for name in reach
+    }
     changed = True
     while changed:
         changed = False
         for name in list(reach):
             if name in roots:
                 continue
-            callee = project.function(name)
-            sites = callers.get(id(callee.node), ()) if callee is not None else ()
-            if any(scope is not None and scope.qualname not in reach for scope, _, _ in sites):
+            if any(
+                scope is not None and scope.qualname not in reach for scope, _, _ in sites_of[name]
+            ):
                 del reach[name]
                 changed = True
     return {id(fn.node) for fn in reach.values()}
