@@ -9,16 +9,15 @@ from http import HTTPStatus
 import libcst as cst
 
 from fastapi_architect.review.fixes._base import FixContext, Import
+from fastapi_architect.review.status_names import RENAMED_STATUSES
 
-# `fastapi.status` names that changed with RFC 9110 (Starlette 0.48): neither name works
-# on every Starlette version, so a literal with one of these statuses is left alone.
-RENAMED_STATUSES = frozenset({413, 414, 416, 422})
 STATUS_MODULES = ("fastapi", "starlette")
 
 
 def status_constant(code: int) -> str | None:
     """`HTTP_404_NOT_FOUND` for 404; None for numbers that are no HTTP status or whose
-    name depends on the Starlette version."""
+    name depends on the Starlette version (RFC 9110's renames in Starlette 0.48: neither
+    name works on every version, so a literal with one of these statuses is left alone)."""
     if code in RENAMED_STATUSES or code not in HTTPStatus._value2member_map_:
         return None
     return f"HTTP_{code}_{HTTPStatus(code).name}"
@@ -56,6 +55,21 @@ class Names(cst.CSTVisitor):
 def status_module_name(ctx: FixContext) -> tuple[str, Import | None] | str:
     """The name `fastapi.status` is bound to in the module, and the import to add when it
     is not imported yet; or why it cannot be used (`status` already means something else)."""
+    return imported_name(ctx, STATUS_MODULES, "status", "fastapi")
+
+
+def httpstatus_class_name(ctx: FixContext) -> tuple[str, Import | None] | str:
+    """The name `http.HTTPStatus` is bound to in the module, and the import to add when
+    it is not imported yet; or why it cannot be used."""
+    return imported_name(ctx, ("http",), "HTTPStatus", "http")
+
+
+def imported_name(
+    ctx: FixContext, modules: tuple[str, ...], name: str, default_module: str
+) -> tuple[str, Import | None] | str:
+    """The name a module-level `from <one of modules> import <name>` binds, and None; or
+    `name` with the import to add from `default_module` when nothing imports it; or why
+    it cannot be used (`name` already means something else in the module)."""
     for statement in ctx.module.body:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
@@ -64,18 +78,18 @@ def status_module_name(ctx: FixContext) -> tuple[str, Import | None] | str:
                 continue
             if small.relative or small.module is None:
                 continue
-            if ctx.module.code_for_node(small.module) not in STATUS_MODULES:
+            if ctx.module.code_for_node(small.module) not in modules:
                 continue
             for alias in small.names:
-                if isinstance(alias.name, cst.Name) and alias.name.value == "status":
+                if isinstance(alias.name, cst.Name) and alias.name.value == name:
                     bound = alias.asname.name if alias.asname else alias.name
                     if isinstance(bound, cst.Name):
                         return bound.value, None
     names = Names()
     ctx.module.visit(names)
-    if "status" in names.names:
-        return "the name `status` already means something else in this module"
-    return "status", Import("fastapi", "status")
+    if name in names.names:
+        return f"the name `{name}` already means something else in this module"
+    return name, Import(default_module, name)
 
 
 def status_attribute(module_name: str, constant: str) -> cst.Attribute:

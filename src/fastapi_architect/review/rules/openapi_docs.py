@@ -53,6 +53,7 @@ from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.index import FunctionCache, ModelCache, nodes_of, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import is_test_module
+from fastapi_architect.review.rules._status_style import status_style
 from fastapi_architect.review.rules._worker_apps import internal_only, serving_apps
 from fastapi_architect.review.rules.async_io import FILE_OPEN_CALLS
 from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS, leak_state
@@ -72,6 +73,7 @@ from fastapi_architect.review.rules.validation import (
     route_label,
     site_order,
 )
+from fastapi_architect.review.status_names import suggested_name
 
 _MAX_FOLLOW = 6
 
@@ -1320,32 +1322,11 @@ def undocumented_error_response(route: Route, ctx: ProjectContext) -> Iterator[R
 
 # ------------------------------------------------------------------ FAA706
 
-# Statuses whose `fastapi.status` name changed to the RFC 9110 one: (new, older).
-_RENAMED_STATUSES = {
-    413: ("CONTENT_TOO_LARGE", "REQUEST_ENTITY_TOO_LARGE"),
-    414: ("URI_TOO_LONG", "REQUEST_URI_TOO_LONG"),
-    416: ("RANGE_NOT_SATISFIABLE", "REQUESTED_RANGE_NOT_SATISFIABLE"),
-    422: ("UNPROCESSABLE_CONTENT", "UNPROCESSABLE_ENTITY"),
-}
 _ROUTE_NODES: ModelCache[frozenset[int]] = ModelCache()
 
 
 def _route_nodes(model: AppModel) -> frozenset[int]:
     return frozenset(id(route.node) for route in model.routes)
-
-
-def _status_constant(code: int) -> str:
-    """The name to suggest for a status, closed by a backtick. For the statuses whose
-    `status` name Starlette 0.48 changed (`HTTP_422_UNPROCESSABLE_ENTITY` became
-    `HTTP_422_UNPROCESSABLE_CONTENT`), neither name works on every supported version
-    without a warning; the standard library's `HTTPStatus` name does."""
-    if code in _RENAMED_STATUSES:
-        new, old = _RENAMED_STATUSES[code]
-        return (
-            f"HTTPStatus.{old}` (`from http import HTTPStatus`: Starlette 0.48 renamed "
-            f"`status.HTTP_{code}_{old}` to `HTTP_{code}_{new}`)"
-        )
-    return f"status.HTTP_{code}_{HTTPStatus(code).name}`"
 
 
 def _literal_status(expr: ast.expr | None) -> int | None:
@@ -1426,12 +1407,15 @@ def numeric_status_literal(node: ast.Call, ctx: FileContext) -> Iterator[Report]
     ## Known problems
     Only integer literals that are real HTTP statuses are reported; comparisons in
     tests (`assert response.status_code == 200`) and `httpx`/`requests` responses are
-    not FastAPI's, and are left alone. `HTTPStatus.NOT_FOUND` is accepted as well. For
-    413, 414, 416 and 422, whose `status` names Starlette 0.48 changed
-    (`HTTP_422_UNPROCESSABLE_ENTITY` became `HTTP_422_UNPROCESSABLE_CONTENT`; the old
-    name warns from then on, the new one is missing before), the message suggests the
-    standard library's name, which works with every version
-    (`HTTPStatus.UNPROCESSABLE_ENTITY`).
+    not FastAPI's, and are left alone. `HTTPStatus.NOT_FOUND` is accepted as well, and
+    is the name suggested in a module that imports `http.HTTPStatus` and not `status`,
+    or, in a module that imports neither, when more modules of the project import
+    `HTTPStatus` alone than import `status`. For 413, 414, 416 and 422, whose `status`
+    names Starlette 0.48 changed (`HTTP_422_UNPROCESSABLE_ENTITY` became
+    `HTTP_422_UNPROCESSABLE_CONTENT`; the old name warns from then on, the new one is
+    missing before), the message suggests the standard library's name, which works
+    with every version (`HTTPStatus.UNPROCESSABLE_ENTITY`, also a name in Python 3.13,
+    which added `UNPROCESSABLE_CONTENT`).
 
     ## Example
     ```python
@@ -1456,10 +1440,11 @@ def numeric_status_literal(node: ast.Call, ctx: FileContext) -> Iterator[Report]
 
     ## Fix safety
     Safe, applied by `--fix`: the constant has the same value, behaviour and OpenAPI
-    document are unchanged; `status` is imported from `fastapi` when missing. The fix
-    declines where `status` already names something else, and for 413, 414, 416 and 422,
-    whose constant names changed in Starlette 0.48 (no `status` name works on every
-    version).
+    document are unchanged. It writes the name the message suggests: `status.HTTP_*`,
+    importing `status` from `fastapi` when missing, or `HTTPStatus.*`, importing it from
+    `http` when missing. It declines where that name already means something else, and,
+    when it would write `status`, for 413, 414, 416 and 422, whose constant names changed
+    in Starlette 0.48 (no `status` name works on every version).
     """
     found = _status_literal_arg(ctx, node)
     if found is None:
@@ -1470,7 +1455,8 @@ def numeric_status_literal(node: ast.Call, ctx: FileContext) -> Iterator[Report]
         return
     yield Report(
         expr,
-        f"{label} takes the bare status `{code}`: use `{_status_constant(code)}",
+        f"{label} takes the bare status `{code}`: use "
+        f"`{suggested_name(status_style(ctx.model, ctx.module), code)}",
     )
 
 

@@ -23,6 +23,7 @@ from fastapi_architect.model.types import annotation_type, resolve_callee, unwra
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import FunctionCache
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._status_style import status_style
 from fastapi_architect.review.rules.database import dead_statements, literal_arguments
 from fastapi_architect.review.rules.validation import (
     SEQUENCE_TYPES,
@@ -32,6 +33,7 @@ from fastapi_architect.review.rules.validation import (
     route_label,
     site_order,
 )
+from fastapi_architect.review.status_names import suggested_name
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Handler names that say "this makes a new resource".
@@ -738,7 +740,9 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
     ```
 
     ## Fix safety
-    `--unsafe-fixes` adds `status_code=status.HTTP_201_CREATED` to the decorator. It is
+    `--unsafe-fixes` adds `status_code=status.HTTP_201_CREATED` to the decorator
+    (`HTTPStatus.CREATED` where the message suggests it: a module that imports
+    `http.HTTPStatus` and not `status`, or a project where most modules do). It is
     unsafe: clients that compare with 200 exactly must be updated (the contract guard
     reports the changed status as breaking). Only the reported registration is changed:
     declare the status on the handler's other registrations too.
@@ -766,5 +770,6 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
     yield Report(
         route.node,
         f"`{handler.name}` ({route_label(route)}) "
-        f"{reason}, but answers `200 OK`: declare `status_code=201`{also}",
+        f"{reason}, but answers `200 OK`: declare "
+        f"`status_code={suggested_name(status_style(ctx.model, route.module), 201)}{also}",
     )
