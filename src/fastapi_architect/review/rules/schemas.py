@@ -636,7 +636,10 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
     generic models included, and reports each field whose name says it holds a
     credential or comparable data: `password`, `hashed_password`, `password_hash`,
     `client_secret`, `api_key`, `private_key`, `reset_token`, `ssn`, `card_number`...
-    The field is reported where the model declares it, naming a route that sends it.
+    The field is reported once, where the model declares it, naming the route that
+    exposes it most (first a route that some mount leaves without authentication, then
+    one that is not the caller's own data, `GET /users/{id}` before `GET /users/me`)
+    and counting the other routes that send it.
 
     ## Why is this bad?
     Whatever the response model declares is serialized into every response: a password
@@ -704,7 +707,8 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
     project = ctx.project
     orm = _orm.state(ctx.model).index.models
     cache: dict[str, _ModelFacts] = {}
-    reported: set[int] = set()
+    # field node id -> the field, and each route that sends it with how it reaches it
+    sent: dict[int, tuple[_FieldFacts, list[tuple[Route, str]]]] = {}
     contracts = [
         (
             contract,
@@ -743,7 +747,10 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
                 ):
                     continue
                 kinds = [k for k in (sensitive_kind(n) for n in (info.name, *info.aliases)) if k]
-                if kinds and id(info.node) not in reported and not _object_type(project, info):
+                exposure = sent.get(id(info.node))
+                if exposure is not None and any(r is route for r, _ in exposure[1]):
+                    pass  # the route reaches it twice (`list[User] | User`)
+                elif kinds and not _object_type(project, info):
                     kind = kinds[0]
                     allowed = False
                     if has_access_token and info.name in _OAUTH2_FIELDS:
@@ -765,14 +772,11 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
                             kind == "token" and _hands_back_token(project, route, info)
                         )
                     if not allowed:
-                        reported.add(id(info.node))
-                        yield Report(
-                            info.node,
-                            f"`{path}.{info.name}` is sent in the response of "
-                            f"`{route.handler.name}` ({_route_label(route)}): remove it "
-                            "from the response schema",
-                            module=info.cls.module,
-                        )
+                        reached = (route, f"{path}.{info.name}")
+                        if exposure is None:
+                            sent[id(info.node)] = (info, [reached])
+                        else:
+                            exposure[1].append(reached)
                 for nested in named_types(project, info.cls.module, info.annotation, None):
                     if (
                         nested not in visited
@@ -780,6 +784,27 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
                         and is_pydantic_model(project, nested)
                     ):
                         todo.append((nested, f"{path}.{info.name}", False))
+    for info, routes in sent.values():
+        route, shown = min(routes, key=lambda pair: _exposure_rank(ctx.model, pair[0]))
+        others = len({id(r.handler.node) for r, _ in routes} - {id(route.handler.node)})
+        also = f" and {others} other route{'s' if others > 1 else ''}" if others else ""
+        yield Report(
+            info.node,
+            f"`{shown}` is sent in the response of `{route.handler.name}` "
+            f"({_route_label(route)}){also}: remove it from the response schema",
+            module=info.cls.module,
+        )
+
+
+def _exposure_rank(model: AppModel, route: Route) -> tuple[bool, bool]:
+    """Which route to name for a field many routes send: first one that some mount
+    leaves without authentication, then one that is not the caller's own data
+    (`GET /users` before `GET /users/me`); in route order otherwise (`min` keeps it)."""
+    open_mount = any(model.auth_chain(route, mount) is None for mount in route.mounts)
+    own = any(
+        "me" in (segment for segment in path.split("/") if segment) for path in route.full_paths
+    )
+    return not open_mount, own
 
 
 def _route_label(route: Route) -> str:
