@@ -203,16 +203,17 @@ class DepTarget:
 def resolve_target(project: Project, site: DepSite) -> DepTarget | None:
     """What a declared dependency resolves to. Kept for the run (on the project): the
     routes of an app walk the same few dependency chains (`get_current_user` ->
-    `oauth2_scheme`) over and over, and the sites of a function's parameters are made
-    once (`param_sites`)."""
-    known = project.dependency_targets.get(id(site))
-    if known is not None:  # the entry holds its site: no other site can have its id
-        return cast(DepTarget | None, known[1])
+    `oauth2_scheme`) over and over, and every site made for one declaration (its
+    parameter's, its route's) resolves the same expression in the same scope."""
     expr = site.target if site.target is not None else site.annotation
-    found = (
-        None if expr is None else _target_of(project, site.module, expr, site.scope, 0, site.owner)
-    )
-    project.dependency_targets[id(site)] = (site, found)
+    if expr is None:
+        return None
+    key = (id(expr), id(site.module), id(site.scope), id(site.owner))
+    known = project.dependency_targets.get(key)
+    if known is not None:  # the entry holds its expression: no other can have its id
+        return cast(DepTarget | None, known[1])
+    found = _target_of(project, site.module, expr, site.scope, 0, site.owner)
+    project.dependency_targets[key] = (expr, found)
     return found
 
 

@@ -42,7 +42,6 @@ from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.constants import DYNAMIC, sequence_elements
 from fastapi_architect.model.dependencies import (
     DepSite,
-    DepTarget,
     depends_call,
     resolve_target,
     site_from_call,
@@ -721,7 +720,7 @@ class _Params:
         return Body("json", required, ObjectShape("body", properties, True))
 
     def dependency(self, site: DepSite, depth: int = 0) -> None:
-        target = self.shapes.target(site)
+        target = resolve_target(self.project, site)
         if target is None:
             self.complete = False
             return
@@ -982,20 +981,12 @@ def _any_required(values: list[bool | None]) -> bool | None:
 
 
 class _Shapes:
-    """JSON shapes of Pydantic models, per mode, cached (and what dependencies resolve
-    to: the same `Depends` is met by every route that uses it)."""
+    """JSON shapes of Pydantic models, per mode, cached."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
         self._cache: dict[tuple[str, str], ObjectShape | None] = {}
         self._classes: dict[str, list[ClassInfo] | None] = {}
-        self._targets: dict[tuple[int, int, int, int], DepTarget | None] = {}
-
-    def target(self, site: DepSite) -> DepTarget | None:
-        key = (id(site.node), id(site.annotation), id(site.scope), id(site.owner))
-        if key not in self._targets:
-            self._targets[key] = resolve_target(self.project, site)
-        return self._targets[key]
 
     def is_model(self, qualname: str | None) -> bool:
         return qualname is not None and self._model_classes(qualname) is not None

@@ -28,8 +28,8 @@ class Function:
     parent: Function | None = None
     # Simple local bindings: name -> last assigned value (None for non-assignment bindings).
     local_values: dict[str, ast.expr | None] = field(default_factory=dict)
-    # The names of its parameters (`*args` and `**kwargs` included). Set when the function
-    # is indexed: name resolution asks for nearly every function's.
+    # The names of its parameters (`*args` and `**kwargs` included): name resolution asks
+    # for nearly every function's.
     param_names: frozenset[str] = frozenset()
     # What the review derives from this function's own code, computed once per run and
     # kept with it (keyed by the function that derives it).
@@ -115,9 +115,10 @@ class Project:
         # (scope or module id, callee text) -> resolved callee; filled by `types.resolve_callee`.
         self.callee_cache: dict[tuple[int, str], str | None] = {}
         self._instance_attributes: dict[int, dict[str, tuple[Function, ast.expr, bool]]] = {}
-        # id of a dependency site -> (the site, what it resolves to); filled by
-        # `dependencies.resolve_target`. Holding the site keeps its id its own.
-        self.dependency_targets: dict[int, tuple[object, object]] = {}
+        # ids of (a dependency's expression, its module, scope, owner) -> (the expression,
+        # what it resolves to); filled by `dependencies.resolve_target`. Holding the
+        # expression keeps its id its own; modules and functions live as long as this.
+        self.dependency_targets: dict[tuple[int, int, int, int], tuple[object, object]] = {}
         # class node id -> its class-level annotations; filled by `types._attribute_type`.
         self.class_annotations: dict[int, dict[str, ast.expr]] = {}
         # (class qualname, attribute, inference depth) -> the attribute's type; filled by
@@ -507,9 +508,9 @@ def _collect_definitions(
                 node=stmt,
                 class_qualname=cls.qualname if cls else None,
                 parent=parent,
+                local_values=_local_bindings(stmt, walrus),
+                param_names=frozenset(_param_names(stmt)),
             )
-            fn.local_values = _local_bindings(stmt, walrus)
-            fn.param_names = frozenset(_param_names(stmt))
             module.functions[local] = fn
             if cls is not None:
                 cls.methods[stmt.name] = fn

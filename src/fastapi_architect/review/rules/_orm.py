@@ -612,10 +612,11 @@ _FACT_NODES = frozenset(
 )
 
 
-def _compute_facts(fn: Function, memberships: list[ast.Compare]) -> FunctionFacts:
-    """The facts of `fn`, in one walk of its body; `memberships` gets the tests of a
-    name against another (`x in NAMES`) for `_import_time_guards`."""
+def _compute_facts(fn: Function) -> tuple[FunctionFacts, list[ast.Compare]]:
+    """The facts of `fn`, in one walk of its body, and its tests of a name against
+    another (`x in NAMES`), for `_import_time_guards`."""
     facts = FunctionFacts()
+    memberships: list[ast.Compare] = []
     _index_blocks(fn.node.body, facts)
     for param, _default in parameters(fn.node):
         facts.params[param.arg] = param
@@ -659,7 +660,7 @@ def _compute_facts(fn: Function, memberships: list[ast.Compare]) -> FunctionFact
                 and isinstance(node.comparators[0], ast.Name)
             ):
                 memberships.append(node)
-    return facts
+    return facts, memberships
 
 
 def _target_names(target: ast.AST) -> Iterator[str]:
@@ -721,8 +722,8 @@ class OrmState:
     def facts_of(self, fn: Function) -> FunctionFacts:
         found = self.facts.get(id(fn.node))
         if found is None:
-            memberships: list[ast.Compare] = []
-            found = self.facts[id(fn.node)] = _compute_facts(fn, memberships)
+            found, memberships = _compute_facts(fn)
+            self.facts[id(fn.node)] = found
             found.guarded |= _import_time_guards(self.project, fn, memberships, self.changed_names)
         return found
 
@@ -734,11 +735,6 @@ def _new_state(model: AppModel) -> OrmState:
 def state(model: AppModel) -> OrmState:
     """The ORM models, relationships and per-function query facts of the run reviewing
     `model` (the project index's ORM part)."""
-    # Asked at nearly every attribute and call of an ORM module: once built, the part is
-    # read straight from where `project_index` keeps it (`model.derived`, by builder).
-    found = model.derived.get(_new_state)
-    if isinstance(found, OrmState):
-        return found
     return project_index(model, _new_state)
 
 

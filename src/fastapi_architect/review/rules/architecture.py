@@ -375,7 +375,7 @@ def _key_lookup(st: OrmState, entity: tuple[ast.expr, str | None], filters: list
         return True  # a model from outside the project: its keys are unknown
     # `UniqueConstraint("dag_id", "run_id")` (or `Index(..., unique=True)`) in
     # `__table_args__`: a key when all its columns are compared, not a part of them.
-    if any(set(entry.split(", ")) <= columns for entry in unique_columns(st.project, entity[1])):
+    if any(set(entry.split(", ")) <= columns for entry in unique_columns(st.model, entity[1])):
         return True
     primary, unique = _keys(st, entity[1])
     if not primary and not unique:

@@ -2516,11 +2516,12 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
     st = state(ctx.model)
     fn = ctx.function()
     hit = session_call(st, ctx.module, node, fn, QUERY_METHODS)
-    if hit is not None and _lazy(st, fn, node, _stack_parent(ctx.stack)):
+    parent_of = _stack_parent(ctx.stack)
+    if hit is not None and _lazy(st, fn, node, parent_of):
         return  # builds a subquery for one statement after the loop
     if hit is not None and _advisory_lock(node):
         return  # `pg_advisory_xact_lock(:key)`: one lock per key is the point
-    if hit is not None and _writing_query(st, fn, node, _stack_parent(ctx.stack), schema=True):
+    if hit is not None and _writing_query(st, fn, node, parent_of, schema=True):
         return  # one INSERT/UPDATE/DELETE per item: row-by-row writing (FAA409), not a read
     message_head: str
     batches: list[ast.expr] = []
@@ -2532,7 +2533,7 @@ def query_in_loop(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
         callee = st.project.function(resolve_callee(st.project, ctx.module, node.func, fn))
         if callee is None or callee is fn or is_memoized(callee, ctx.project):
             return
-        written = fn is not None and _result_written(st, fn, node, _stack_parent(ctx.stack))
+        written = fn is not None and _result_written(st, fn, node, parent_of)
         inner = _first_read_query(st, callee, node, fn, written=written)
         if inner is None:
             return

@@ -7,8 +7,8 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import cast
 
 from fastapi_architect.model.apps import (
@@ -1033,23 +1033,35 @@ def _integrity_tries(fn: Function) -> list[tuple[int, int]]:
     return spans
 
 
-def unique_columns(
-    project: Project,
-    qualname: str,
-    own_columns: Callable[[ast.ClassDef], list[str]] | None = None,
-) -> list[str]:
+def unique_columns(model: AppModel, qualname: str) -> list[str]:
     """The columns of an ORM model with a unique constraint: `unique=True` on a column
     (SQLAlchemy, SQLModel `Field`, `sa_column=`, `sa_column_kwargs=`),
-    `UniqueConstraint(...)` and `Index(..., unique=True)` in `__table_args__`.
-    `own_columns` gives what one class adds (default `_own_unique_columns`; a caller
-    may pass a memoized one)."""
-    own = own_columns or _own_unique_columns
-    out: list[str] = []
-    for ancestor in project.mro(qualname):
-        cls = project.class_(ancestor)
-        if cls is not None:
-            out.extend(own(cls.node))
-    return out
+    `UniqueConstraint(...)` and `Index(..., unique=True)` in `__table_args__`. Kept for
+    the run, with what each class adds (models share their bases and mixins)."""
+    table = project_index(model, _unique_tables)
+    found = table.models.get(qualname)
+    if found is None:
+        found = []
+        for ancestor in model.project.mro(qualname):
+            cls = model.project.class_(ancestor)
+            if cls is None:
+                continue
+            own = table.classes.get(id(cls.node))
+            if own is None:
+                own = table.classes[id(cls.node)] = _own_unique_columns(cls.node)
+            found.extend(own)
+        table.models[qualname] = found
+    return found
+
+
+@dataclass
+class _UniqueTables:
+    models: dict[str, list[str]] = field(default_factory=dict)  # by qualname
+    classes: dict[int, list[str]] = field(default_factory=dict)  # one class's own, by node
+
+
+def _unique_tables(model: AppModel) -> _UniqueTables:
+    return _UniqueTables()
 
 
 def _own_unique_columns(cls_node: ast.ClassDef) -> list[str]:
@@ -1142,10 +1154,6 @@ class _WriteState:
     def __init__(self, model: AppModel) -> None:
         self.model = model
         self.orm: OrmState = state(model)
-        self.unique: dict[str, list[str]] = {}
-        # Per class node, its own part of `unique_columns` (bases and mixins are shared
-        # by many models: each class body is read once).
-        self.own_unique: dict[int, list[str]] = {}
         self.writes: dict[int, list[_Write]] = {}
         self.sites: dict[int, list[ast.Call]] = {}
         self.handled: dict[int, bool] = {}
@@ -1158,18 +1166,7 @@ class _WriteState:
         return any(self.unique_of(qualname) for qualname in self.orm.index.models)
 
     def unique_of(self, qualname: str) -> list[str]:
-        found = self.unique.get(qualname)
-        if found is None:
-            found = unique_columns(self.model.project, qualname, self._own_unique)
-            self.unique[qualname] = found
-        return found
-
-    def _own_unique(self, cls_node: ast.ClassDef) -> list[str]:
-        """`_own_unique_columns`, once per class: models share their bases."""
-        own = self.own_unique.get(id(cls_node))
-        if own is None:
-            own = self.own_unique[id(cls_node)] = _own_unique_columns(cls_node)
-        return own
+        return unique_columns(self.model, qualname)
 
     def model_of(self, fn: Function, expr: ast.expr | None, depth: int = 0) -> str | None:
         """The ORM model an expression is an instance of (or a list of)."""

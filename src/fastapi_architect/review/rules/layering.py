@@ -39,7 +39,7 @@ from fastapi_architect.model.astutil import (
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
-from fastapi_architect.model.pydantic_names import BASE_MODEL, MODEL_BASES
+from fastapi_architect.model.pydantic_names import BASE_MODEL, is_pydantic_model
 from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import may_resolve_to, project_index
@@ -223,7 +223,7 @@ def _utility_namesake(model: AppModel, module: Module) -> bool:
     project = model.project
     orm_models = orm_state(model).index.models
     return not any(
-        cls.qualname in orm_models or any(n in MODEL_BASES for n in project.mro(cls.qualname))
+        cls.qualname in orm_models or is_pydantic_model(project, cls.qualname)
         for cls in module.classes.values()
     )
 

@@ -47,7 +47,7 @@ from fastapi_architect.model.dependencies import (
     walk_dependencies,
 )
 from fastapi_architect.model.project import Function, Module, Project
-from fastapi_architect.model.pydantic_names import MODEL_BASES
+from fastapi_architect.model.pydantic_names import is_pydantic_model
 from fastapi_architect.model.types import unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.index import FunctionCache, ModelCache, nodes_of, project_index
@@ -2170,7 +2170,7 @@ def _model_in(project: Project, module: Module, scope: Function | None, expr: as
     for node in walk(expr):
         if isinstance(node, (ast.Name, ast.Attribute)):
             name = project.resolve(module, node, scope)
-            if name and project.class_(name) is not None and project.is_subclass(name, MODEL_BASES):
+            if name and is_pydantic_model(project, name):
                 return last_name(name)
     return ""
 

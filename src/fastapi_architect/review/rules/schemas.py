@@ -36,6 +36,7 @@ from fastapi_architect.model.pydantic_names import (
     FIELD_FUNCTIONS,
     MODEL_BASES,
     NOT_FIELDS,
+    is_pydantic_model,
 )
 from fastapi_architect.model.types import ANNOTATED, infer_type, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
@@ -161,12 +162,6 @@ def named_types(
             yield from named_types(project, alias[0], alias[1], None, depth + 1)
             return
         yield project.canonical(qualname)
-
-
-def is_pydantic_model(project: Project, qualname: str) -> bool:
-    return project.class_(qualname) is not None and any(
-        name in MODEL_BASES for name in project.mro(qualname)
-    )
 
 
 def _production_contracts(model: AppModel) -> Iterator[Contract]:

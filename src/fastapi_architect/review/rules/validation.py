@@ -26,7 +26,7 @@ from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.calls import passed_arguments
 from fastapi_architect.model.dependencies import resolve_target, walk_dependencies
 from fastapi_architect.model.project import Function, Module, Project
-from fastapi_architect.model.pydantic_names import MODEL_BASES
+from fastapi_architect.model.pydantic_names import MODEL_BASES, is_pydantic_model
 from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
 from fastapi_architect.review.context import FileContext, ProjectContext
 from fastapi_architect.review.finding import Severity
@@ -413,9 +413,7 @@ def _is_name(expr: ast.expr | None, name: str) -> bool:
 def _pydantic_class(project: Project, fn: Function, expr: ast.expr) -> str | None:
     """The project Pydantic model an expression names, as written."""
     qualname = project.resolve(fn.module, expr, fn)
-    if project.class_(qualname) is None or qualname is None:
-        return None
-    if not any(base in MODEL_BASES for base in project.mro(qualname)):
+    if not is_pydantic_model(project, qualname):
         return None
     return ast.unparse(expr)
 
@@ -1193,7 +1191,7 @@ def _has_body_model(project: Project, fn: Function) -> bool:
         if marker not in (None, "Body", "Form"):
             continue
         qualname = annotation_type(project, fn.module, param.annotation, scope)
-        if project.class_(qualname) is not None and project.is_subclass(qualname, MODEL_BASES):
+        if is_pydantic_model(project, qualname):
             return True
     return False
 
@@ -1216,7 +1214,7 @@ def _model_parse_method(project: Project, fn: Function, call: ast.Call) -> str |
         return func.attr
     if any(kw.arg is None for kw in call.keywords):
         qualname = project.resolve(fn.module, func, fn)
-        if project.class_(qualname) is not None and project.is_subclass(qualname, MODEL_BASES):
+        if is_pydantic_model(project, qualname):
             return "__init__"
     return None
 

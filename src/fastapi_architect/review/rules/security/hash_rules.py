@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 from fastapi_architect.model.astutil import (
@@ -316,19 +316,6 @@ def _fast_hash_name(callee: str) -> str | None:
     return None
 
 
-# The call names `_weak_hash_call` looks at.
-_HASH_CALL_NAMES = _FAST_HASHES | {
-    "new",
-    "update",
-    "CryptContext",
-    "gensalt",
-    "hash",
-    "encrypt",
-    "using",
-    "genhash",
-}
-
-
 @rule(
     code="FAA305",
     name="weak-password-hashing",
@@ -412,41 +399,38 @@ def weak_password_hashing(node: ast.AST, ctx: FileContext) -> list[Report]:
     """
     if isinstance(node, ast.Compare):
         found = list(_plaintext_compare(node, ctx))
-    elif isinstance(node, ast.Call) and call_name(node) in _HASH_CALL_NAMES:
-        found = list(_weak_hash_call(node, ctx))
+    elif isinstance(node, ast.Call):
+        # Most calls have no hashing function's name. A list, not a generator: this runs
+        # for every call and comparison of the project.
+        name = call_name(node)
+        check = _HASH_CALLS.get(name) if name is not None else None
+        if check is None or not module_imports(ctx, "hash"):
+            return []
+        found = list(check(node, ctx))
     else:
-        # Most calls: no hashing function's name. A list, not a generator: this runs for
-        # every call and comparison of the project.
         return []
     return found if found and not in_tests(ctx) else []
 
 
-def _weak_hash_call(node: ast.AST, ctx: FileContext) -> Iterator[Report]:
-    if not isinstance(node, ast.Call):
+def _bcrypt_gensalt(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+    if ctx.resolve(node.func) == "bcrypt.gensalt":
+        yield from _low_rounds(node, ctx, argument(node, 0, "rounds"), "`bcrypt.gensalt`")
+
+
+def _passlib_scheme(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
+    """`passlib.hash.md5_crypt.hash(...)`, `bcrypt.using(rounds=...)`."""
+    name = ctx.resolve(node.func)
+    if name is None or not name.startswith("passlib.hash."):
         return
-    callee_short = call_name(node)
-    if callee_short is None or not module_imports(ctx, "hash"):
-        return
-    if callee_short in _FAST_HASHES or callee_short in ("new", "update"):
-        yield from _fast_password_hash(node, ctx)
-    elif callee_short == "CryptContext":
-        yield from _weak_crypt_context(node, ctx)
-    elif callee_short == "gensalt":
-        if ctx.resolve(node.func) == "bcrypt.gensalt":
-            yield from _low_rounds(node, ctx, argument(node, 0, "rounds"), "`bcrypt.gensalt`")
-    elif callee_short in ("hash", "encrypt", "using", "genhash"):
-        name = ctx.resolve(node.func)
-        if name is None or not name.startswith("passlib.hash."):
-            return
-        scheme = name.split(".")[2] if name.count(".") >= 3 else ""
-        if scheme in _WEAK_SCHEMES or scheme in _SLOW_SHA_SCHEMES:
-            yield Report(
-                node,
-                f"passwords are hashed with passlib's `{scheme}`",
-                severity="error" if scheme in _WEAK_SCHEMES else "warning",
-            )
-        elif scheme == "bcrypt" and callee_short == "using":
-            yield from _low_rounds(node, ctx, keyword(node, "rounds"), "`bcrypt.using`")
+    scheme = name.split(".")[2] if name.count(".") >= 3 else ""
+    if scheme in _WEAK_SCHEMES or scheme in _SLOW_SHA_SCHEMES:
+        yield Report(
+            node,
+            f"passwords are hashed with passlib's `{scheme}`",
+            severity="error" if scheme in _WEAK_SCHEMES else "warning",
+        )
+    elif scheme == "bcrypt" and call_name(node) == "using":
+        yield from _low_rounds(node, ctx, keyword(node, "rounds"), "`bcrypt.using`")
 
 
 def _fast_password_hash(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
@@ -709,3 +693,12 @@ def _plaintext_compare(node: ast.Compare, ctx: FileContext) -> Iterator[Report]:
         f"`{show_code(left)}` is compared in plaintext with `{show_code(right)}`: the password is "
         "stored unhashed",
     )
+
+
+# What a call is checked for, by the callee's last name (`hashlib.sha256` -> sha256).
+_HASH_CALLS: dict[str, Callable[[ast.Call, FileContext], Iterator[Report]]] = {
+    **dict.fromkeys((*_FAST_HASHES, "new", "update"), _fast_password_hash),
+    "CryptContext": _weak_crypt_context,
+    "gensalt": _bcrypt_gensalt,
+    **dict.fromkeys(("hash", "encrypt", "using", "genhash"), _passlib_scheme),
+}
