@@ -2020,6 +2020,76 @@ def profile_review(root: Path, top: int = 30) -> None:
     stats.strip_dirs().sort_stats("cumulative").print_stats(top)
 
 
+PHASES = ("parse", "load", "model", "project rules", "route rules", "node rules")
+
+
+def measure_phases(root: Path, repeat: int) -> dict[str, float]:
+    """CPU seconds of each phase of a review run serially in this process, best of
+    `repeat`: the parse floor; then, collector off as in a review, read, decode and parse
+    (`load`); the model build;
+    the project, route and node rules in turn (the project rules first, so the project
+    indexes the others share are counted there). Their sum, halved, is what any split of
+    this work over two cores could at best reach (`print_phases`)."""
+    from fastapi_architect.config import Config
+    from fastapi_architect.model.build import build_model
+    from fastapi_architect.review import engine
+    from fastapi_architect.review.collector import Collector
+    from fastapi_architect.review.selection import enabled_rules
+    from fastapi_architect.source.discovery import discover
+    from fastapi_architect.source.loader import SourceFile, load
+
+    config = Config()
+    paths = discover([root], config.excludes)
+    rules = enabled_rules(config)
+    scoped = {scope: [r for r in rules if r.scope == scope] for scope in ("project", "route", "node")}
+    best: dict[str, float] = {}
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            seconds: dict[str, float] = {}
+            # The floor as `parse_all` times it: the collector on, as in any plain loop
+            # (the review turns it off; its phases below run without it).
+            gc.enable()
+            start = time.process_time()
+            for path in paths:
+                ast.parse(path.read_bytes())
+            seconds["parse"] = time.process_time() - start
+            gc.disable()
+            start = time.process_time()
+            loaded = [f for f in map(load, paths) if isinstance(f, SourceFile)]
+            seconds["load"] = time.process_time() - start
+            start = time.process_time()
+            model = build_model(((f.path, f.text, f.tree) for f in loaded), root, config.auth_dependencies)
+            seconds["model"] = time.process_time() - start
+            for scope, chosen in scoped.items():
+                start = time.process_time()
+                engine.run_rules(model, chosen, Collector(config), parallel_min_modules=1 << 30)
+                seconds[f"{scope} rules"] = time.process_time() - start
+            for phase, value in seconds.items():
+                best[phase] = min(best.get(phase, value), value)
+            model.release()
+            del model, loaded
+            gc.collect()
+    finally:
+        if was_enabled:
+            gc.enable()
+    return best
+
+
+def print_phases(phases: dict[str, float]) -> None:
+    floor = phases["parse"]
+    serial = sum(phases[p] for p in PHASES[1:])
+    print("\nCPU by phase, serial (best of the runs):")
+    for phase in PHASES:
+        print(f"  {phase:<16}{phases[phase]:>8.2f} s {phases[phase] / floor:>7.2f}x parse")
+    print(f"  {'review, serial':<16}{serial:>8.2f} s {serial / floor:>7.2f}x parse")
+    print(
+        f"  {'two-core bound':<16}{serial / 2:>8.2f} s {serial / 2 / floor:>7.2f}x parse"
+        "  (the serial work split evenly over two cores, at no cost)"
+    )
+
+
 def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
     return "n/a" if value is None else f"{value:{spec}}{suffix}"
 
@@ -2071,6 +2141,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, default=None, help="also write the figures to FILE")
     p.add_argument("--profile", action="store_true",
                    help="run one review under cProfile and print the top 30 cumulative entries")
+    p.add_argument("--phases", action="store_true",
+                   help="also time each phase serially, and the best two cores could do")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess")
     p.add_argument("--no-cli", action="store_true",
                    help="skip the runs of the command line (imports and the text report)")
@@ -2169,7 +2241,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
     }
+    if args.phases:
+        phases = measure_phases(root, args.repeat)
+        figures["phases_cpu_seconds"] = {k: round(v, 4) for k, v in phases.items()}
     print_table(figures)
+    if args.phases:
+        print_phases(phases)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

@@ -111,3 +111,17 @@ def test_memory_measurement_counts_the_forked_childs_own_pages(
     # Both processes: the review process and more (the figures are rounded apart).
     assert abs(figures["both_mb"] - figures["peak_mb"] - figures["child_own_mb"]) <= 0.1
     assert figures["both_mb"] > figures["peak_mb"] + 5
+
+
+def test_phases_time_every_part_of_a_review(
+    bench: ModuleType, generated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    phases = bench.measure_phases(generated, 1)
+    assert list(phases) == list(bench.PHASES)
+    # Every phase did work; the rules took longer than the parse floor on this tree.
+    assert all(seconds > 0 for seconds in phases.values())
+    assert phases["node rules"] > phases["parse"]
+    bench.print_phases(phases)
+    printed = capsys.readouterr().out
+    assert all(f"  {phase} " in printed for phase in bench.PHASES)
+    assert "two-core bound" in printed
