@@ -118,9 +118,8 @@ def test_phases_time_every_part_of_a_review(
 ) -> None:
     phases = bench.measure_phases(generated, 1)
     assert list(phases) == list(bench.PHASES)
-    # Every phase did work; the rules took longer than the parse floor on this tree.
+    # Every phase ran (no figure compares with another: timings are the bench's to read).
     assert all(seconds > 0 for seconds in phases.values())
-    assert phases["node rules"] > phases["parse"]
     bench.print_phases(phases)
     printed = capsys.readouterr().out
     assert all(f"  {phase} " in printed for phase in bench.PHASES)

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi_architect.config import Config
 from fastapi_architect.review.engine import review_paths
 
-HEADER = '''
+HEADER = """
 from fastapi import Depends, FastAPI
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
@@ -26,27 +26,27 @@ class UserOut(BaseModel):
 def current_user(token: str = Depends(oauth2)) -> UserOut:
     return UserOut(id=1, api_key=token)
 
-'''
+"""
 
-ME = '''
+ME = """
 @app.get("/me", response_model=UserOut)
 def read_me(user: UserOut = Depends(current_user)) -> UserOut:
     return user
 
-'''
+"""
 
-OTHER = '''
+OTHER = """
 @app.get("/users/{user_id}", response_model=UserOut)
 def read_user(user_id: int, user: UserOut = Depends(current_user)) -> UserOut:
     return user
 
-'''
+"""
 
-PUBLIC = '''
+PUBLIC = """
 @app.get("/public/{user_id}", response_model=UserOut)
 def read_public(user_id: int) -> UserOut:
     return UserOut(id=user_id, api_key="k")
-'''
+"""
 
 
 def _message(tmp_path: Path, source: str) -> str:
@@ -70,3 +70,45 @@ def test_an_unauthenticated_route_is_named_first(tmp_path: Path) -> None:
 def test_a_single_route_is_named_alone(tmp_path: Path) -> None:
     message = _message(tmp_path, HEADER + ME)
     assert "`read_me` (GET /me): remove it" in message
+
+
+TWICE = """
+from fastapi import APIRouter
+
+v1 = APIRouter()
+
+
+@v1.get("/users/{user_id}", response_model=UserOut)
+def read_user(user_id: int, user: UserOut = Depends(current_user)) -> UserOut:
+    return user
+
+
+app.include_router(v1, prefix="/v1")
+app.include_router(v1, prefix="/v2")
+"""
+
+
+def test_each_path_a_route_is_served_at_counts(tmp_path: Path) -> None:
+    message = _message(tmp_path, HEADER + ME + TWICE)
+    assert "`read_user` (GET /v1/users/{user_id}) and 2 other routes:" in message
+
+
+def test_an_app_in_the_tests_does_not_make_a_route_unauthenticated(tmp_path: Path) -> None:
+    # `/me` is served by the app behind `current_user`, and by a test app without it.
+    routed = (
+        '@router.get("/me", response_model=UserOut)\n'
+        "def read_me() -> UserOut:\n"
+        '    return UserOut(id=1, api_key="k")\n\n'
+    )
+    include = "router = APIRouter()\n" + routed + OTHER
+    include += "app.include_router(router, dependencies=[Depends(current_user)])\n"
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_me.py").write_text(
+        "from fastapi import FastAPI\nfrom main import router\n"
+        "test_app = FastAPI()\ntest_app.include_router(router)\n",
+        encoding="utf-8",
+    )
+    message = _message(
+        tmp_path, HEADER.replace("Depends, FastAPI", "APIRouter, Depends, FastAPI") + include
+    )
+    assert "`read_user` (GET /users/{user_id}) and 1 other route:" in message

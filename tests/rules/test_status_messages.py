@@ -90,3 +90,15 @@ def test_faa701_asks_for_the_named_201_in_the_code_s_style(tmp_path: Path) -> No
     (tmp_path / "main.py").unlink()
     styled = _messages(tmp_path, {"api.py": "from http import HTTPStatus\n" + CREATE}, "FAA701")
     assert "declare `status_code=HTTPStatus.CREATED`" in styled[("api.py", 4)]
+
+
+def test_a_module_whose_httpstatus_means_something_else_is_told_status(tmp_path: Path) -> None:
+    nested = SOURCE.replace(
+        "def read(item_id: int) -> dict[str, int]:\n",
+        "def read(item_id: int) -> dict[str, int]:\n    from http import HTTPStatus\n",
+    )
+    files = {"a.py": HTTPSTATUS_MODULE, "b.py": HTTPSTATUS_MODULE, "main.py": nested}
+    messages = _messages(tmp_path, files)
+    # Only top-level imports set the style, and the fix cannot add the import there.
+    assert messages[("main.py", 9)].endswith("use `status.HTTP_404_NOT_FOUND`")
+    assert messages[("a.py", 9)].endswith("use `HTTPStatus.NOT_FOUND`")

@@ -3,6 +3,7 @@ library's `HTTPStatus.NOT_FOUND`, as a message suggests them and a fixer writes 
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Literal
 
@@ -47,8 +48,19 @@ def suggested_name(style: Style, code: int) -> str:
     return f"status.HTTP_{code}_{HTTPStatus(code).name}`"
 
 
+# The suggestion as FAA706 (`use `...``) and FAA701 (`declare `status_code=...``) write it;
+# an `HTTPStatus` name followed by the import to add is the one offered in the `status`
+# style for a renamed status.
+_SUGGESTION = re.compile(
+    r"(?:use|declare) `(?:status_code=)?(HTTPStatus\.)?\w+[\w.]*`( \(`from http)?"
+)
+
+
 def suggests_httpstatus(message: str) -> bool:
     """Does a FAA701/FAA706 message ask for an `HTTPStatus` name in the `HTTPStatus`
     style? (Its fixer writes what the message suggests; a renamed status in the `status`
-    style is declined, not rewritten.)"""
-    return "HTTPStatus." in message and "Starlette 0.48" not in message
+    style is declined, not rewritten.) Only the suggestion is read, not the route's
+    path or the handler's name around it."""
+    # The last one: the suggestion ends the message (or precedes its count).
+    found = list(_SUGGESTION.finditer(message))
+    return bool(found) and found[-1].group(1) is not None and found[-1].group(2) is None

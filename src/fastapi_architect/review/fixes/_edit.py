@@ -237,27 +237,31 @@ def find_from_import(module: cst.Module, name: str) -> cst.ImportFrom | None:
     return None
 
 
-def _section(module_name: str) -> tuple[int, str]:
+def _section(module_name: str) -> int:
     """Where isort/ruff put an import: `__future__`, the standard library, the others,
-    relative imports."""
-    root = module_name.split(".")[0]
+    relative imports (`~`)."""
     if module_name == "~":
-        return 3, module_name  # relative imports: the project's own, last
+        return 3
+    root = module_name.split(".")[0]
     if root == "__future__":
-        return 0, module_name.lower()
-    return (1 if root in sys.stdlib_module_names else 2), module_name.lower()
+        return 0
+    return 1 if root in sys.stdlib_module_names else 2
 
 
-def _imported_module(statement: cst.CSTNode, module: cst.Module) -> str | None:
+def _import_key(statement: cst.CSTNode, module: cst.Module) -> tuple[int, bool, str] | None:
+    """The place isort's (and ruff's) default order gives an import statement: its
+    section, then plain `import x` before `from x import y`, then the module name."""
     if not isinstance(statement, cst.SimpleStatementLine) or not statement.body:
         return None
     first = statement.body[0]
-    if isinstance(first, cst.ImportFrom) and first.module is not None and not first.relative:
-        return module.code_for_node(first.module)
     if isinstance(first, cst.ImportFrom):
-        return "~"  # relative imports come last
+        if first.relative or first.module is None:
+            return 3, True, "~"  # relative imports come last
+        name = module.code_for_node(first.module)
+        return _section(name), True, name.lower()
     if isinstance(first, cst.Import):
-        return module.code_for_node(first.names[0].name)
+        name = module.code_for_node(first.names[0].name)
+        return _section(name), False, name.lower()
     return None
 
 
@@ -272,37 +276,38 @@ def add_import_statement(module: cst.Module, item: Import) -> cst.Module | None:
         and isinstance(body[0].body[0], cst.Expr)
     ):
         start = 1  # the docstring
-    end = start
-    while end < len(body) and _imported_module(body[end], module) is not None:
-        end += 1
-    if end == start:
-        return None
-    key = _section(item.module)
-    at = end
-    for index in range(start, end):
-        name = _imported_module(body[index], module) or ""
-        if _section(name) > key:
-            at = index
+    keys: list[tuple[int, bool, str]] = []
+    for statement in body[start:]:
+        found = _import_key(statement, module)
+        if found is None:
             break
+        keys.append(found)
+    if not keys:
+        return None
+    end = start + len(keys)
+    key = (_section(item.module), True, item.module.lower())
+    at = next((start + i for i, other in enumerate(keys) if other > key), end)
     statement = cst.parse_statement(
         f"from {item.module} import {item.name}{module.default_newline}",
         config=module.config_for_parsing,
     )
     assert isinstance(statement, cst.SimpleStatementLine)
+    # One blank line between sections, none within one; a first import keeps the lines
+    # that stood before the old first (after the docstring).
+    after_other_section = at > start and keys[at - start - 1][0] != key[0]
+    lead: list[cst.EmptyLine] = [cst.EmptyLine()] if after_other_section else []
     if at < end:
         following = body[at]
         assert isinstance(following, cst.SimpleStatementLine)
         blank = [line for line in following.leading_lines if line.comment is None]
         comments = [line for line in following.leading_lines if line.comment is not None]
-        other = _section(_imported_module(following, module) or "")[0] != key[0]
-        statement = statement.with_changes(leading_lines=blank)
+        if at == start:
+            lead = blank
+        before_other_section = keys[at - start][0] != key[0]
         body[at] = following.with_changes(
-            leading_lines=[*([cst.EmptyLine()] if other else []), *comments]
+            leading_lines=[*([cst.EmptyLine()] if before_other_section else []), *comments]
         )
-    else:
-        previous = _imported_module(body[at - 1], module) or ""
-        if _section(previous)[0] != key[0]:
-            statement = statement.with_changes(leading_lines=[cst.EmptyLine()])
+    statement = statement.with_changes(leading_lines=lead)
     body.insert(at, statement)
     return module.with_changes(body=body)
 

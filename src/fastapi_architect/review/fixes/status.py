@@ -41,7 +41,7 @@ def _named_status(
     return bound[0], constant, bound[1]
 
 
-@fixer("FAA706", "Use the named `fastapi.status` constant")
+@fixer("FAA706", "Use the named status constant")
 def numeric_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
     plans: list[Plan] = []
     for finding in findings:
@@ -71,7 +71,7 @@ def numeric_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
     return plans
 
 
-@fixer("FAA701", "Declare `status_code=status.HTTP_201_CREATED`")
+@fixer("FAA701", "Declare `status_code=201` by its name")
 def created_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
     plans: list[Plan] = []
     for finding in findings:

@@ -1,8 +1,11 @@
 """Which status names the code already writes: `status.HTTP_404_NOT_FOUND` (FastAPI's
 documentation) or the standard library's `HTTPStatus.NOT_FOUND`, per module, with the
-project's majority for a module that imports neither."""
+project's majority for a module that imports neither. Only the module's own top-level
+imports count: they are what the fixes reuse (`fixes/_edit.imported_name`)."""
 
 from __future__ import annotations
+
+import ast
 
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Module
@@ -13,14 +16,36 @@ STATUS_MODULES = frozenset({"fastapi.status", "starlette.status"})
 HTTP_STATUS = "http.HTTPStatus"
 
 
+def _top_level_imports(module: Module) -> list[str]:
+    """What the module's top-level import statements import (`fastapi.status`,
+    `http.HTTPStatus`, `starlette.status.HTTP_404_NOT_FOUND`)."""
+    found: list[str] = []
+    for stmt in module.tree.body:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level:
+            found.extend(f"{stmt.module}.{alias.name}" for alias in stmt.names)
+        elif isinstance(stmt, ast.Import):
+            found.extend(alias.name for alias in stmt.names)
+    return found
+
+
 def _module_style(module: Module) -> Style | None:
     """What the module imports to name statuses: `status` wins when it imports both."""
-    imported = set(module.imports.values())
-    if imported & STATUS_MODULES:
+    imported = _top_level_imports(module)
+    if any(
+        name in STATUS_MODULES or name.rpartition(".")[0] in STATUS_MODULES for name in imported
+    ):
         return "status"
     if HTTP_STATUS in imported:
         return "HTTPStatus"
     return None
+
+
+def _httpstatus_free(module: Module) -> bool:
+    """Could `from http import HTTPStatus` be added to the module: nothing in it binds
+    the name `HTTPStatus` (an import of it inside a function, a class of that name)?"""
+    if "HTTPStatus" in module.imports or "HTTPStatus" in module.classes:
+        return False
+    return "HTTPStatus" not in module.functions and "HTTPStatus" not in module.assignments
 
 
 def _project_style(model: AppModel) -> Style:
@@ -30,6 +55,10 @@ def _project_style(model: AppModel) -> Style:
 
 
 def status_style(model: AppModel, module: Module) -> Style:
-    """The module's own style, or the project's for a module that imports neither."""
+    """The module's own style, or the project's for a module that imports neither (the
+    `status` names where the module already gives `HTTPStatus` another meaning)."""
     own = _module_style(module)
-    return own if own is not None else project_index(model, _project_style)
+    if own is not None:
+        return own
+    project = project_index(model, _project_style)
+    return project if project == "status" or _httpstatus_free(module) else "status"

@@ -1386,7 +1386,7 @@ def _status_literal_arg(ctx: FileContext, call: ast.Call) -> tuple[ast.expr, str
     summary="An HTTP status is written as a bare number instead of a `status.HTTP_*` constant",
     severity="info",
     nodes=(ast.Call,),
-    fix_title="Use the named `fastapi.status` constant instead of the number",
+    fix_title="Use the named constant (`status.HTTP_*`, or `HTTPStatus.*` where the code uses it)",
     references=(
         "https://fastapi.tiangolo.com/tutorial/response-status-code/#shortcut-to-remember-the-names",
     ),

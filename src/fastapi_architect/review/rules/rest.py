@@ -647,7 +647,7 @@ def _candidate(route: Route, ctx: ProjectContext) -> bool:
     ),
     severity="info",
     scope="route",
-    fix_title="Declare `status_code=status.HTTP_201_CREATED`",
+    fix_title="Declare `status_code=status.HTTP_201_CREATED` (`HTTPStatus.CREATED` where the code uses it)",
     references=(
         "https://fastapi.tiangolo.com/tutorial/response-status-code/",
         "https://www.rfc-editor.org/rfc/rfc9110#name-201-created",

@@ -632,9 +632,10 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
     credential or comparable data: `password`, `hashed_password`, `password_hash`,
     `client_secret`, `api_key`, `private_key`, `reset_token`, `ssn`, `card_number`...
     The field is reported once, where the model declares it, naming the route that
-    exposes it most (first a route that some mount leaves without authentication, then
-    one that is not the caller's own data, `GET /users/{id}` before `GET /users/me`)
-    and counting the other routes that send it.
+    exposes it most (first one an app outside the tests serves without authentication,
+    as far as the dependencies and auth middleware on the way show, then one that is not
+    the caller's own data, `GET /users/{id}` before `GET /users/me`) and counting the
+    other routes that send it (each path a route is served at counts).
 
     ## Why is this bad?
     Whatever the response model declares is serialized into every response: a password
@@ -781,7 +782,7 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
                         todo.append((nested, f"{path}.{info.name}", False))
     for info, routes in sent.values():
         route, shown = min(routes, key=lambda pair: _exposure_rank(ctx.model, pair[0]))
-        others = len({id(r.handler.node) for r, _ in routes} - {id(route.handler.node)})
+        others = sum(len(_served_paths(r)) for r, _ in routes) - 1
         also = f" and {others} other route{'s' if others > 1 else ''}" if others else ""
         yield Report(
             info.node,
@@ -792,19 +793,31 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
 
 
 def _exposure_rank(model: AppModel, route: Route) -> tuple[bool, bool]:
-    """Which route to name for a field many routes send: first one that some mount
-    leaves without authentication, then one that is not the caller's own data
-    (`GET /users` before `GET /users/me`); in route order otherwise (`min` keeps it)."""
-    open_mount = any(model.auth_chain(route, mount) is None for mount in route.mounts)
+    """Which route to name for a field many routes send: first one that an app outside
+    the tests serves without authentication (as far as the model sees: a dependency on
+    the way, an auth middleware), then one that is not the caller's own data
+    (`GET /users/{id}` before `GET /users/me`); in route order otherwise (`min` keeps it)."""
+    open_mount = any(
+        model.auth_chain(route, mount) is None
+        for mount in route.mounts
+        if mount.app is None or not is_test_module(mount.app.module)
+    )
     own = any(
-        "me" in (segment for segment in path.split("/") if segment) for path in route.full_paths
+        "me" in (segment for segment in path.split("/") if segment) for path in _served_paths(route)
     )
     return not open_mount, own
 
 
+def _served_paths(route: Route) -> list[str]:
+    """Where an app outside the tests serves the route (all its paths when only tests
+    mount it)."""
+    paths = [m.path for m in route.mounts if m.app is None or not is_test_module(m.app.module)]
+    return paths or route.full_paths
+
+
 def _route_label(route: Route) -> str:
     methods = ",".join(m for m in route.methods if m not in ("HEAD", "OPTIONS")) or "ANY"
-    return f"{methods} {route.full_paths[0]}"
+    return f"{methods} {_served_paths(route)[0]}"
 
 
 # ------------------------------------------------------------------ FAA108
