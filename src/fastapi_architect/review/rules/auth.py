@@ -1837,6 +1837,35 @@ def _in_dev_branch(ctx: FileContext) -> bool:
     return False
 
 
+def _in_configured_wildcard_branch(ctx: FileContext) -> bool:
+    """Inside the body of `if "*" in allowed_origins:` / `if settings.CORS == "*":`: the
+    wildcard written there is the one the deployment configured."""
+    for parent, child in pairwise(ctx.stack):
+        if (
+            isinstance(parent, ast.If)
+            and any(s is child for s in parent.body)
+            and any(_wildcard_test(n) for n in walk(parent.test) if isinstance(n, ast.Compare))
+        ):
+            return True
+    return False
+
+
+def _wildcard_test(node: ast.Compare) -> bool:
+    """`"*" in origins`, `origins == ["*"]`: a configured value compared with `"*"`."""
+    if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.In, ast.Eq)):
+        return False
+    sides = [node.left, node.comparators[0]]
+    star = [side for side in sides if _is_star(side)]
+    configured = [side for side in sides if isinstance(side, (ast.Name, ast.Attribute, ast.Call))]
+    return len(star) == 1 and len(configured) == 1
+
+
+def _is_star(expr: ast.expr) -> bool:
+    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)) and len(expr.elts) == 1:
+        expr = expr.elts[0]
+    return isinstance(expr, ast.Constant) and expr.value == "*"
+
+
 @rule(
     code="FAA306",
     name="cors-wildcard-with-credentials",
@@ -1871,7 +1900,10 @@ def cors_wildcard_with_credentials(node: ast.Call, ctx: FileContext) -> Iterator
     ## Known problems
     Origins read from settings (`settings.BACKEND_CORS_ORIGINS`) are not checked: their
     value depends on the deployment. Neither is a wildcard configured only in a
-    development branch (`if settings.ENVIRONMENT == "local":`, `if settings.DEBUG:`).
+    development branch (`if settings.ENVIRONMENT == "local":`, `if settings.DEBUG:`),
+    nor one written in the branch of a test for a configured wildcard
+    (`if "*" in allowed_origins:`, `if settings.CORS_ORIGINS == ["*"]:`): the deployment
+    chose it there.
 
     ## Example
     ```python
@@ -1912,7 +1944,7 @@ def cors_wildcard_with_credentials(node: ast.Call, ctx: FileContext) -> Iterator
     elif ctx.resolve(func) not in _CORS:  # `app = CORSMiddleware(app, ...)`
         return
     wildcard = _wildcard_origins(ctx, node)
-    if wildcard is None or _in_dev_branch(ctx):
+    if wildcard is None or _in_dev_branch(ctx) or _in_configured_wildcard_branch(ctx):
         return
     credentials = constant_value(ctx, keyword(node, "allow_credentials"))
     if isinstance(credentials, ast.Constant) and credentials.value is True:

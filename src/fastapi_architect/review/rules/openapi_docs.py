@@ -1730,8 +1730,10 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
     generated clients, whose method names come from it (one method overwrites the other).
 
     ## Known problems
-    Registrations in different branches of an `if`/`try` are alternatives and are not
-    compared, and so are registrations written in two functions that take the app or
+    A handler registered twice at one path by two decorators is reported as redundant,
+    not when one of them is hidden from the schema (`include_in_schema=False`: an old
+    alias whose path came out the same). Registrations in different branches of an
+    `if`/`try` are alternatives and are not compared, and so are registrations written in two functions that take the app or
     router as a parameter and are called from different branches of one `if`/`try`
     (`if on_space: _add_routes(app) else: _add_mocked_routes(app)`; the call sites are
     followed one level up). Paths with a part the tool cannot evaluate are skipped. FastAPI's default
@@ -1784,11 +1786,19 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
                 continue
             if _alternative_registrars(ctx.model, first, route):
                 continue
+            same_handler = route is not first and route.handler is first.handler
+            if same_handler and (_hidden(route) or _hidden(first)):
+                continue  # an alias that came out equal: one answer, one operation
             reported.add(id(route))
             if route is first:
                 message = (
                     f"`{route.handler.name}` ({method} `{path}`) is registered twice: "
                     "its router is included twice under the same prefix"
+                )
+            elif same_handler:
+                message = (
+                    f"`{route.handler.name}` is registered twice for {method} `{path}`: "
+                    "the second registration is never used; remove it"
                 )
             else:
                 message = (

@@ -461,23 +461,42 @@ def _confines_paths(fn: Function) -> bool:
                 text = const_str(part)
                 if text is not None and (".." in text or text in ("/", "\\")):
                     return True
+            if _parents_test(node):
+                return True
     return normalizes and startswith
+
+
+def _parents_test(node: ast.Compare) -> bool:
+    """`base.resolve() in path.resolve().parents`: pathlib's containment test."""
+    return any(
+        isinstance(op, (ast.In, ast.NotIn))
+        and isinstance(right, ast.Attribute)
+        and right.attr == "parents"
+        for op, right in zip(node.ops, node.comparators, strict=True)
+    )
 
 
 _CHECKER_WORDS = ("valid", "safe", "saniti", "check", "secure", "allowed", "ensure")
 
 
 def _checked_by_helper(flow: _Flow, labels: list[str]) -> bool:
-    """`validate_filename(name)`, `if not is_safe_path(path): ...`: a helper whose name
-    says it checks the value is given it."""
+    """`validate_filename(name)`, `if not is_safe_path(path): ...`: the value is given to
+    a helper whose name says it checks it, or to a project function that confines paths
+    itself (`is_path_inside(path, base)` testing `base in path.parents`)."""
     for node in body_nodes(flow.fn.node):
         if not isinstance(node, ast.Call):
             continue
-        func = node.func
-        short = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if any(w in short.lower() for w in _CHECKER_WORDS) and any(
+        if not any(
             flow.mentions(arg, labels) for arg in [*node.args, *(k.value for k in node.keywords)]
         ):
+            continue
+        func = node.func
+        short = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if any(w in short.lower() for w in _CHECKER_WORDS):
+            return True
+        project = flow.ctx.project
+        helper = project.function(resolve_callee(project, flow.fn.module, func, flow.fn))
+        if helper is not None and helper is not flow.fn and _confines_paths(helper):
             return True
     return False
 
@@ -547,8 +566,10 @@ def path_traversal_file_response(node: ast.Call, ctx: FileContext) -> Iterator[R
     The function is not reported when it confines paths itself: `resolve()` followed
     by `is_relative_to()`/`relative_to()`, `os.path.commonpath`, `realpath(...)` with
     `startswith(...)`, `safe_join`/`secure_filename`, a `".." in name` test, a
-    regular-expression match, `str.isidentifier()`/`isalnum()`, or a helper whose name
-    says it checks the value (`validate_filename(name)`). Values that cannot hold a path are not followed: numbers,
+    regular-expression match, `str.isidentifier()`/`isalnum()`, a
+    `base in path.resolve().parents` test, or when the value is given to a helper whose
+    name says it checks it (`validate_filename(name)`) or to a project function that
+    confines paths in one of these ways (`is_path_inside(path, base)`). Values that cannot hold a path are not followed: numbers,
     UUIDs, enums, `Literal`, parameters declared with `pattern=`, values checked
     against a fixed collection (a literal one, an UPPER_CASE constant, or a module-level
     name bound at import that no function of its module rebinds or changes in place,

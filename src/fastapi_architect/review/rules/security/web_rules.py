@@ -14,7 +14,7 @@ from fastapi_architect.model.apps import APP_CLASSES
 from fastapi_architect.model.astutil import argument, const_str, keyword, parameters, walk
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function
-from fastapi_architect.model.types import ANNOTATED, resolve_callee
+from fastapi_architect.model.types import ANNOTATED, infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import may_resolve_to, project_index
 from fastapi_architect.review.registry import Report, rule
@@ -536,6 +536,20 @@ def _normalized_copy(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
     return False
 
 
+def _project_object(ctx: FileContext, expr: ast.expr) -> bool:
+    """A value the project types as one of its classes that is not a string
+    (`signature: ModelSignature`): compared as an object, not as secret text."""
+    typ = infer_type(ctx.project, ctx.module, expr, ctx.function())
+    return (
+        typ is not None
+        and ctx.project.class_(typ) is not None
+        and not any(b in _TEXT_TYPES for b in ctx.project.mro(typ))
+    )
+
+
+_TEXT_TYPES = frozenset({"str", "bytes", "builtins.str", "builtins.bytes"})
+
+
 def _literal_constant(ctx: FileContext, expr: ast.expr) -> bool:
     """A module-level constant bound to a string literal (`DEFAULT_API_KEY =
     "argilla.apikey"`, in this module or imported): it counts like the literal."""
@@ -631,7 +645,9 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     Two plain parameters are reported only when a name says which is the expected
     secret (`expected_token`, `stored_key`, `secret`) or which is the presented one
     (`provided_token`); a helper `def check(token, api_key)` that takes both without
-    saying so is missed.
+    saying so is missed. Values the project types as one of its own classes that is not
+    a `str`/`bytes` subclass (`signature: ModelSignature`) are objects compared as such,
+    not secret text, and are not reported.
     A hard-coded key is also a leaked key: move it to settings as well.
 
     ## Example
@@ -667,6 +683,8 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
         return
     if _same_field(left, right) or _presented_pair(ctx, left, right):
         return
+    if _project_object(ctx, left) or _project_object(ctx, right):
+        return  # `signature != inferred_signature` between two `ModelSignature`s
     if _normalized_copy(ctx, left, right) or _stored_against_constant(ctx, left, right):
         return
     if _sql_expression(ctx, node) or in_tests(ctx):
