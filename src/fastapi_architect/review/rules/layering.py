@@ -39,7 +39,11 @@ from fastapi_architect.model.astutil import (
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
-from fastapi_architect.model.pydantic_names import BASE_MODEL, is_pydantic_model
+from fastapi_architect.model.pydantic_names import (
+    BASE_MODEL,
+    DATACLASS_DECORATORS,
+    is_pydantic_model,
+)
 from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import may_resolve_to, project_index
@@ -222,27 +226,19 @@ def _utility_namesake(model: AppModel, module: Module) -> bool:
         return False
     if _file_layer(parts[-1]) is None:
         return False
+    return not _maps_tables_or_models(model, module)
+
+
+def _maps_tables_or_models(model: AppModel, module: Module) -> bool:
+    """Does the module declare an ORM class or a Pydantic (or SQLModel) model?"""
     project = model.project
     orm_models = orm_state(model).index.models
-    return not any(
+    return any(
         cls.qualname in orm_models or is_pydantic_model(project, cls.qualname)
         for cls in module.classes.values()
     )
 
 
-_DATACLASS_DECORATORS = frozenset(
-    {
-        "dataclasses.dataclass",
-        "pydantic.dataclasses.dataclass",
-        "attr.s",
-        "attr.attrs",
-        "attr.define",
-        "attr.frozen",
-        "attrs.define",
-        "attrs.frozen",
-        "attrs.mutable",
-    }
-)
 _RECORD_BASES = frozenset({"typing.TypedDict", "typing_extensions.TypedDict"})
 
 
@@ -266,14 +262,9 @@ def _in_data_model_package(model: AppModel, module: Module) -> bool:
 def _data_model_packages(model: AppModel) -> frozenset[str]:
     """Every package prefix (`app.models`, `app.models.auth`) of a module that maps an
     ORM class or declares a Pydantic model."""
-    project = model.project
-    orm_models = orm_state(model).index.models
     found: set[str] = set()
-    for module in project.module_list:
-        if any(
-            cls.qualname in orm_models or is_pydantic_model(project, cls.qualname)
-            for cls in module.classes.values()
-        ):
+    for module in model.project.module_list:
+        if _maps_tables_or_models(model, module):
             parts = module.name.split(".")
             found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
     return frozenset(found)
@@ -285,11 +276,10 @@ def _declares_data_models(model: AppModel, module: Module) -> bool:
     a plain class that declares typed fields (`status: ItemStatus`)? mlflow's
     `mlflow/models/` package is about machine-learning models (`class Model`,
     `ModelSignature`, a `NamedTuple` of file names): none is a record of the app's data."""
+    if _maps_tables_or_models(model, module):
+        return True
     project = model.project
-    orm_models = orm_state(model).index.models
     for cls in module.classes.values():
-        if cls.qualname in orm_models or is_pydantic_model(project, cls.qualname):
-            return True
         if project.is_subclass(cls.qualname, _RECORD_BASES):
             return True
         if not cls.node.bases and any(isinstance(s, ast.AnnAssign) for s in cls.node.body):
@@ -297,7 +287,7 @@ def _declares_data_models(model: AppModel, module: Module) -> bool:
         for decorator in cls.node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             name = project.resolve(module, target, None)
-            if name is not None and project.canonical(name) in _DATACLASS_DECORATORS:
+            if name is not None and project.canonical(name) in DATACLASS_DECORATORS:
                 return True
     return False
 
