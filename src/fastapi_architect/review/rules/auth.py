@@ -1838,26 +1838,42 @@ def _in_dev_branch(ctx: FileContext) -> bool:
 
 
 def _in_configured_wildcard_branch(ctx: FileContext) -> bool:
-    """Inside the body of `if "*" in allowed_origins:` / `if settings.CORS == "*":`: the
-    wildcard written there is the one the deployment configured."""
+    """Inside the body of `if "*" in allowed_origins:` / `if settings.CORS_ORIGINS ==
+    ["*"]:` (the test, or one of the conditions it joins with `and`; no `not`, no `or`):
+    the wildcard written there is the one the deployment configured for the origins."""
     for parent, child in pairwise(ctx.stack):
         if (
             isinstance(parent, ast.If)
             and any(s is child for s in parent.body)
-            and any(_wildcard_test(n) for n in walk(parent.test) if isinstance(n, ast.Compare))
+            and any(
+                isinstance(part, ast.Compare) and _origins_wildcard_test(part)
+                for part in _conjuncts(parent.test)
+            )
         ):
             return True
     return False
 
 
-def _wildcard_test(node: ast.Compare) -> bool:
-    """`"*" in origins`, `origins == ["*"]`: a configured value compared with `"*"`."""
+def _conjuncts(test: ast.expr) -> list[ast.expr]:
+    """What must all hold for the body to run: `a and b` gives both, anything else itself."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return [part for value in test.values for part in _conjuncts(value)]
+    return [test]
+
+
+def _origins_wildcard_test(node: ast.Compare) -> bool:
+    """`"*" in origins`, `settings.CORS_ORIGINS == ["*"]`: a configured value named for
+    the origins compared with `"*"`."""
     if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.In, ast.Eq)):
         return False
     sides = [node.left, node.comparators[0]]
     star = [side for side in sides if _is_star(side)]
-    configured = [side for side in sides if isinstance(side, (ast.Name, ast.Attribute, ast.Call))]
-    return len(star) == 1 and len(configured) == 1
+    configured = [side for side in sides if isinstance(side, (ast.Name, ast.Attribute))]
+    if len(star) != 1 or len(configured) != 1:
+        return False
+    target = configured[0]
+    name = target.id if isinstance(target, ast.Name) else target.attr
+    return "origin" in name.lower()
 
 
 def _is_star(expr: ast.expr) -> bool:
@@ -1901,9 +1917,10 @@ def cors_wildcard_with_credentials(node: ast.Call, ctx: FileContext) -> Iterator
     Origins read from settings (`settings.BACKEND_CORS_ORIGINS`) are not checked: their
     value depends on the deployment. Neither is a wildcard configured only in a
     development branch (`if settings.ENVIRONMENT == "local":`, `if settings.DEBUG:`),
-    nor one written in the branch of a test for a configured wildcard
-    (`if "*" in allowed_origins:`, `if settings.CORS_ORIGINS == ["*"]:`): the deployment
-    chose it there.
+    nor, without credentials, one written in the branch of a test for a configured
+    wildcard (the test or a condition it joins with `and`, on a value named for the
+    origins: `if allowed_origins and "*" in allowed_origins:`, `if settings.CORS_ORIGINS
+    == ["*"]:`): the deployment chose it there. With `allow_credentials=True` it is reported all the same.
 
     ## Example
     ```python
@@ -1944,10 +1961,13 @@ def cors_wildcard_with_credentials(node: ast.Call, ctx: FileContext) -> Iterator
     elif ctx.resolve(func) not in _CORS:  # `app = CORSMiddleware(app, ...)`
         return
     wildcard = _wildcard_origins(ctx, node)
-    if wildcard is None or _in_dev_branch(ctx) or _in_configured_wildcard_branch(ctx):
+    if wildcard is None or _in_dev_branch(ctx):
         return
     credentials = constant_value(ctx, keyword(node, "allow_credentials"))
-    if isinstance(credentials, ast.Constant) and credentials.value is True:
+    with_credentials = isinstance(credentials, ast.Constant) and credentials.value is True
+    if not with_credentials and _in_configured_wildcard_branch(ctx):
+        return  # the deployment asked for every origin, without credentials
+    if with_credentials:
         yield Report(
             node,
             f"`CORSMiddleware` has `{wildcard}` with `allow_credentials=True`: Starlette "

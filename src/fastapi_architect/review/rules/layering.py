@@ -41,7 +41,6 @@ from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.pydantic_names import (
     BASE_MODEL,
-    DATACLASS_DECORATORS,
     is_pydantic_model,
 )
 from fastapi_architect.model.types import annotation_type
@@ -195,9 +194,7 @@ def layer_of(model: AppModel, module: Module) -> Layer | None:
         layer = path_layer(module)
         if layer == "model" and _data_access_module(model, module):
             layer = "repository"
-        elif (layer in ("model", "schema") and _utility_namesake(model, module)) or (
-            layer == "model" and not _in_data_model_package(model, module)
-        ):
+        elif layer in ("model", "schema") and _utility_namesake(model, module):
             layer = None
     st.by_module[key] = layer
     return layer
@@ -237,59 +234,6 @@ def _maps_tables_or_models(model: AppModel, module: Module) -> bool:
         cls.qualname in orm_models or is_pydantic_model(project, cls.qualname)
         for cls in module.classes.values()
     )
-
-
-_RECORD_BASES = frozenset({"typing.TypedDict", "typing_extensions.TypedDict"})
-
-
-def _in_data_model_package(model: AppModel, module: Module) -> bool:
-    """Is a module that its path puts in the model layer part of the app's data models:
-    it declares one itself (`_declares_data_models`), or the package that named its
-    layer (the innermost `models/`, or the `models.py` file) maps ORM classes or
-    Pydantic models somewhere (langflow's `database/models/auth/sso_secret.py`, a
-    helper among the tables)? mlflow's `mlflow/models/` is about machine-learning
-    models: no module of it maps a table or declares a Pydantic model."""
-    if _declares_data_models(model, module):
-        return True
-    parts = module.name.split(".")
-    named = [i for i, part in enumerate(parts) if _DIR_LAYERS.get(part) == "model"]
-    if not named:
-        return False
-    prefix = ".".join(parts[: named[-1] + 1])
-    return prefix in project_index(model, _data_model_packages)
-
-
-def _data_model_packages(model: AppModel) -> frozenset[str]:
-    """Every package prefix (`app.models`, `app.models.auth`) of a module that maps an
-    ORM class or declares a Pydantic model."""
-    found: set[str] = set()
-    for module in model.project.module_list:
-        if _maps_tables_or_models(model, module):
-            parts = module.name.split(".")
-            found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
-    return frozenset(found)
-
-
-def _declares_data_models(model: AppModel, module: Module) -> bool:
-    """Does a module that its path puts in the model layer declare a data model: an ORM
-    class, a Pydantic (or SQLModel) model, a dataclass or attrs class, a `TypedDict`, or
-    a plain class that declares typed fields (`status: ItemStatus`)? mlflow's
-    `mlflow/models/` package is about machine-learning models (`class Model`,
-    `ModelSignature`, a `NamedTuple` of file names): none is a record of the app's data."""
-    if _maps_tables_or_models(model, module):
-        return True
-    project = model.project
-    for cls in module.classes.values():
-        if project.is_subclass(cls.qualname, _RECORD_BASES):
-            return True
-        if not cls.node.bases and any(isinstance(s, ast.AnnAssign) for s in cls.node.body):
-            return True
-        for decorator in cls.node.decorator_list:
-            target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            name = project.resolve(module, target, None)
-            if name is not None and project.canonical(name) in DATACLASS_DECORATORS:
-                return True
-    return False
 
 
 def _only_schema_extensions(model: AppModel, module: Module) -> bool:
@@ -965,11 +909,7 @@ def layer_dependency_violation(ctx: ProjectContext) -> Iterator[Report]:
     imports are not reported. A module
     directly in a helper package (`utils/`, `core/`, `helpers/`...) whose file name sounds
     like a layer (`utils/models.py`) but that declares no ORM or Pydantic class has no
-    layer, and neither has a `models` module that declares no data model (no ORM class,
-    Pydantic model, dataclass, attrs class, `TypedDict` or plain class with typed
-    fields) in a `models` package that maps no table and declares no Pydantic model
-    (mlflow's `mlflow/models/`, about machine-learning models; a helper among the
-    tables of a `models` package keeps the layer). Imports of `fastapi` itself in services are reported by FAA504 and FAA505
+    layer. Imports of `fastapi` itself in services are reported by FAA504 and FAA505
     where they matter, not here. Imports between sibling domains through deep paths are
     not checked yet, and the layer names cannot be configured yet.
 

@@ -1730,9 +1730,11 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
     generated clients, whose method names come from it (one method overwrites the other).
 
     ## Known problems
-    A handler registered twice at one path by two decorators is reported as redundant,
-    not when one of them is hidden from the schema (`include_in_schema=False`: an old
-    alias whose path came out the same). Registrations in different branches of an
+    A handler registered twice at one path is reported as redundant, on the registration
+    that never answers (of stacked decorators, the upper one: they register bottom-up),
+    not when the two differ only in that one is hidden from the schema
+    (`include_in_schema=False`: an old alias whose path came out the same; a difference
+    in `dependencies=` or anything else is reported). Registrations in different branches of an
     `if`/`try` are alternatives and are not compared, and so are registrations written in two functions that take the app or
     router as a parameter and are called from different branches of one `if`/`try`
     (`if on_space: _add_routes(app) else: _add_mocked_routes(app)`; the call sites are
@@ -1787,25 +1789,29 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
             if _alternative_registrars(ctx.model, first, route):
                 continue
             same_handler = route is not first and route.handler is first.handler
-            if same_handler and (_hidden(route) or _hidden(first)):
+            if same_handler and _alias_registration(route, first):
                 continue  # an alias that came out equal: one answer, one operation
             reported.add(id(route))
+            where = route
             if route is first:
                 message = (
                     f"`{route.handler.name}` ({method} `{path}`) is registered twice: "
                     "its router is included twice under the same prefix"
                 )
             elif same_handler:
+                # Stacked decorators register bottom-up: the upper one is never used.
+                unused = first if _stacked(first, route) else route
+                where = unused
                 message = (
                     f"`{route.handler.name}` is registered twice for {method} `{path}`: "
-                    "the second registration is never used; remove it"
+                    "this registration is never used (the other one answers); remove it"
                 )
             else:
                 message = (
                     f"{method} `{path}` is already registered by {_where(first)}: "
                     f"`{route.handler.name}` is never reached"
                 )
-            yield Report(route.node, message, module=route.module)
+            yield Report(where.node, message, module=where.module)
     for module in ctx.project.module_list:
         if is_test_module(module) or not module.imports_anything("fastapi"):
             continue
@@ -1838,6 +1844,34 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
                     "the route name"
                 )
             yield Report(route.node, message, module=route.module)
+
+
+def _alias_registration(one: Route, other: Route) -> bool:
+    """Two registrations of one handler that differ only in that one is hidden from the
+    schema (`@app.get(OLD_PATH, include_in_schema=False)` over the same path): the same
+    answer, one operation in the document."""
+    first, second = one.node, other.node
+    if not (_hidden(one) or _hidden(other)) or one.methods != other.methods:
+        return False
+    if not isinstance(first, ast.Call) or not isinstance(second, ast.Call):
+        return False
+    if len(first.args) != len(second.args):
+        return False
+
+    def keywords(call: ast.Call) -> dict[str | None, str]:
+        return {kw.arg: ast.dump(kw.value) for kw in call.keywords if kw.arg != "include_in_schema"}
+
+    return keywords(first) == keywords(second)
+
+
+def _stacked(upper: Route, lower: Route) -> bool:
+    """Are both registrations decorators of the handler, `upper` above `lower`?"""
+    decorators = [id(d) for d in upper.handler.node.decorator_list]
+    return (
+        id(upper.node) in decorators
+        and id(lower.node) in decorators
+        and decorators.index(id(upper.node)) < decorators.index(id(lower.node))
+    )
 
 
 # ------------------------------------------------------------------ FAA705

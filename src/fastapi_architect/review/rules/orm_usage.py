@@ -15,7 +15,6 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 from fastapi_architect.model.apps import Route
@@ -934,113 +933,7 @@ def _scope_of(ctx: FileContext, index: TableIndex, fn: Function) -> _Scope:
     for sub in builders:
         uses.extend(_call_uses(st, index, ctx.module, sub, fn))
     uses.extend(conditions)
-    uses.extend(_helper_uses(ctx, index, fn))
     return _Scope(uses, _starts_indexed(uses))
-
-
-def _helper_uses(ctx: FileContext, index: TableIndex, fn: Function) -> list[_ColumnUse]:
-    """Columns constrained by a project helper that builds the query this function goes
-    on filtering (its result is the receiver of a `filter()`/`where()`/... here, directly
-    or through a local): `self._get_query(session, SqlRegisteredModel).filter(...)`, where
-    `_get_query(self, session, model)` filters `model.workspace == ...` on the class it
-    is handed (the leading column of a multi-tenant key), or a helper that filters a
-    model of its own (`_versions_query(session)`)."""
-    receivers = _query_receivers(fn)
-    if not receivers:
-        return []
-    out: list[_ColumnUse] = []
-    project = ctx.project
-    st = state(ctx.model)
-    for site in ctx.model.callgraph.calls_of(fn):
-        if id(site.node) not in receivers:
-            continue
-        callee = project.function(site.target)
-        if callee is None or callee is fn:
-            continue
-        passed = passed_arguments(callee, site.node)
-        for param, attr in _PARAM_FILTERS.get(ctx.model, callee, partial(_param_filters, callee)):
-            arg = passed.get(param)
-            owner = project.resolve(fn.module, arg, fn) if arg is not None else None
-            table = index.tables.get(owner or "")
-            col = table.columns.get(attr) if table is not None else None
-            if table is not None and col is not None:
-                out.append(_ColumnUse(site.node, "filter", table, col, site.node))
-        for use in _own_filter_uses(st, index, callee):
-            out.append(_ColumnUse(site.node, "filter", use.table, use.column, site.node))
-    return out
-
-
-def _query_receivers(fn: Function) -> set[int]:
-    """Ids of the calls whose result the function filters, joins or sorts: the value of
-    `<call>.filter(...)`, or of a local bound to the call and then filtered
-    (`query = helper(...)`, `query.filter(...)`)."""
-    found: set[int] = set()
-    filtered_names: set[str] = set()
-    bound: dict[str, list[ast.Call]] = {}
-    for node in body_nodes(fn.node):
-        if isinstance(node, ast.Attribute) and node.attr in _QUERY_BUILDERS:
-            if isinstance(node.value, ast.Call):
-                found.add(id(node.value))
-            elif isinstance(node.value, ast.Name):
-                filtered_names.add(node.value.id)
-        elif (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-            and isinstance(node.value, ast.Call)
-        ):
-            bound.setdefault(node.targets[0].id, []).append(node.value)
-    for name in filtered_names:
-        found.update(id(call) for call in bound.get(name, []))
-    return found
-
-
-_PARAM_FILTERS: FunctionCache[list[tuple[str, str]]] = FunctionCache()
-_CONDITION_METHODS = frozenset({"filter", "where"})
-
-
-def _param_filters(fn: Function) -> list[tuple[str, str]]:
-    """`(parameter, attribute)` for each `param.attr == value` condition the function
-    passes to `filter()`/`where()` (`model.workspace == workspace`)."""
-    out: list[tuple[str, str]] = []
-    params = fn.param_names
-    for node in body_nodes(fn.node):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _CONDITION_METHODS
-        ):
-            continue
-        for arg in node.args:
-            for sub in walk(arg):
-                if not isinstance(sub, ast.Compare):
-                    continue
-                for side in (sub.left, *sub.comparators):
-                    if (
-                        isinstance(side, ast.Attribute)
-                        and isinstance(side.value, ast.Name)
-                        and side.value.id in params
-                    ):
-                        out.append((side.value.id, side.attr))
-    return out
-
-
-def _own_filter_uses(st: OrmState, index: TableIndex, fn: Function) -> list[_ColumnUse]:
-    """The index-friendly conditions a helper's own `filter()`/`where()` calls put on
-    model columns (sorts and joins aside)."""
-    uses: list[_ColumnUse] = []
-    for node in body_nodes(fn.node):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _CONDITION_METHODS
-        ):
-            uses.extend(
-                u
-                for u in _call_uses(st, index, fn.module, node, fn)
-                if u.method not in _SORT_METHODS and u.method not in _JOIN_METHODS
-            )
-    return uses
 
 
 def _starts_indexed(uses: list[_ColumnUse]) -> bool:
@@ -1107,12 +1000,8 @@ def filter_column_not_indexed(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     columns, foreign keys (FAA405 covers them),
     `!=`, `ilike()`/`contains()` comparisons (a B-tree index does not serve them), the
     conditions of an OR with a branch no index serves (`or_(col != x, col.is_(None))`)
-    or `order_by()` without `limit()`. A query started by a project helper counts the
-    conditions the helper's own `filter()`/`where()` put on it, also on the model class
-    the helper is handed (`self._get_query(session, Model).filter(Model.name == n)`, where
-    `_get_query` filters `model.workspace == ...`: the leading column of a multi-tenant
-    key), one call deep; a helper reached through a mixin's `self` is not resolved.
-    Filters built in a helper function and passed as `where(*conditions)` are not followed, nor are the join conditions SQLAlchemy infers
+    or `order_by()` without `limit()`. Filters built in a helper function and passed as
+    `where(*conditions)` are not followed, nor are the join conditions SQLAlchemy infers
     for a bare class (`.join(Instance)`) or a `secondary=` relationship. A partial index (`postgresql_where=`)
     counts as an index on its columns whatever its condition. Test modules are skipped.
 

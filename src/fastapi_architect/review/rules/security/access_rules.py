@@ -461,28 +461,70 @@ def _confines_paths(fn: Function) -> bool:
                 text = const_str(part)
                 if text is not None and (".." in text or text in ("/", "\\")):
                     return True
-            if _parents_test(node):
+            if _parents_test(fn, node):
                 return True
     return normalizes and startswith
 
 
-def _parents_test(node: ast.Compare) -> bool:
-    """`base.resolve() in path.resolve().parents`: pathlib's containment test."""
+def _parents_test(fn: Function, node: ast.Compare) -> bool:
+    """`base.resolve() in path.resolve().parents`: pathlib's containment test, on a
+    resolved path (`path.parents` of an unresolved `ROOT / name` still holds `ROOT`
+    for `name = "../../etc/passwd"`)."""
     return any(
         isinstance(op, (ast.In, ast.NotIn))
         and isinstance(right, ast.Attribute)
         and right.attr == "parents"
+        and _resolved(fn, right.value)
         for op, right in zip(node.ops, node.comparators, strict=True)
     )
+
+
+def _resolved(fn: Function, expr: ast.expr) -> bool:
+    """`p.resolve()`, `Path(os.path.realpath(p))`, or a local bound only to one."""
+    if isinstance(expr, ast.Name) and expr.id not in fn.param_names:
+        bound = fn.local_values.get(expr.id)
+        return bound is not None and _resolved(fn, bound)
+    return any(
+        isinstance(sub, ast.Call)
+        and (sub.func.attr if isinstance(sub.func, ast.Attribute) else getattr(sub.func, "id", ""))
+        in _NORMALIZING
+        for sub in walk(expr)
+    )
+
+
+def _confines_strongly(fn: Function) -> bool:
+    """A checker the caller can rely on: it returns a value and tests containment with
+    `is_relative_to()`, `os.path.commonpath` or a resolved `.parents` membership."""
+    returns = any(isinstance(n, ast.Return) and n.value is not None for n in body_nodes(fn.node))
+    if not returns:
+        return False
+    for node in body_nodes(fn.node):
+        if isinstance(node, ast.Call):
+            func = node.func
+            short = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if short in ("is_relative_to", "commonpath"):
+                return True
+        elif isinstance(node, ast.Compare) and _parents_test(fn, node):
+            return True
+    return False
 
 
 _CHECKER_WORDS = ("valid", "safe", "saniti", "check", "secure", "allowed", "ensure")
 
 
-def _checked_by_helper(flow: _Flow, labels: list[str]) -> bool:
+def _checked_by_helper(flow: _Flow, labels: list[str], sink: ast.AST) -> bool:
     """`validate_filename(name)`, `if not is_safe_path(path): ...`: the value is given to
-    a helper whose name says it checks it, or to a project function that confines paths
-    itself (`is_path_inside(path, base)` testing `base in path.parents`)."""
+    a helper whose name says it checks it, or, in the test of an `if`/`assert` before
+    the sink, to a project function that checks containment itself
+    (`if not is_path_inside(path, base): raise ...`, the helper testing
+    `base.resolve() in path.resolve().parents`)."""
+    tested = {
+        id(sub)
+        for node in body_nodes(flow.fn.node)
+        if isinstance(node, (ast.If, ast.Assert))
+        and getattr(node, "lineno", 0) < getattr(sink, "lineno", 0)
+        for sub in walk(node.test)
+    }
     for node in body_nodes(flow.fn.node):
         if not isinstance(node, ast.Call):
             continue
@@ -494,9 +536,11 @@ def _checked_by_helper(flow: _Flow, labels: list[str]) -> bool:
         short = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
         if any(w in short.lower() for w in _CHECKER_WORDS):
             return True
+        if id(node) not in tested:
+            continue
         project = flow.ctx.project
         helper = project.function(resolve_callee(project, flow.fn.module, func, flow.fn))
-        if helper is not None and helper is not flow.fn and _confines_paths(helper):
+        if helper is not None and helper is not flow.fn and _confines_strongly(helper):
             return True
     return False
 
@@ -567,9 +611,11 @@ def path_traversal_file_response(node: ast.Call, ctx: FileContext) -> Iterator[R
     by `is_relative_to()`/`relative_to()`, `os.path.commonpath`, `realpath(...)` with
     `startswith(...)`, `safe_join`/`secure_filename`, a `".." in name` test, a
     regular-expression match, `str.isidentifier()`/`isalnum()`, a
-    `base in path.resolve().parents` test, or when the value is given to a helper whose
-    name says it checks it (`validate_filename(name)`) or to a project function that
-    confines paths in one of these ways (`is_path_inside(path, base)`). Values that cannot hold a path are not followed: numbers,
+    `base in path.resolve().parents` test (on a resolved path), or when the value is
+    given to a helper whose name says it checks it (`validate_filename(name)`) or, in an
+    `if`/`assert` test before the sink, to a project function that returns the answer of
+    `is_relative_to()`, `commonpath` or such a `.parents` test
+    (`if not is_path_inside(path, base): raise ...`). Values that cannot hold a path are not followed: numbers,
     UUIDs, enums, `Literal`, parameters declared with `pattern=`, values checked
     against a fixed collection (a literal one, an UPPER_CASE constant, or a module-level
     name bound at import that no function of its module rebinds or changes in place,
@@ -630,7 +676,7 @@ def path_traversal_file_response(node: ast.Call, ctx: FileContext) -> Iterator[R
     for value in values:
         labels.extend(flow.taint(value))
     labels = dedupe(labels)
-    if not labels or _confines_paths(flow.fn) or _checked_by_helper(flow, labels):
+    if not labels or _confines_paths(flow.fn) or _checked_by_helper(flow, labels, node):
         return
     yield Report(
         node,

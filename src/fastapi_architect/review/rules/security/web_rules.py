@@ -537,17 +537,20 @@ def _normalized_copy(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
 
 
 def _project_object(ctx: FileContext, expr: ast.expr) -> bool:
-    """A value the project types as one of its classes that is not a string
-    (`signature: ModelSignature`): compared as an object, not as secret text."""
+    """A value the project types as one of its own plain classes (`signature:
+    ModelSignature`): every ancestor is a project class, none defines `__eq__` or is a
+    record class (dataclass, attrs, Pydantic, which compare their fields): `==` compares
+    identities, not secret text."""
     typ = infer_type(ctx.project, ctx.module, expr, ctx.function())
-    return (
-        typ is not None
-        and ctx.project.class_(typ) is not None
-        and not any(b in _TEXT_TYPES for b in ctx.project.mro(typ))
-    )
-
-
-_TEXT_TYPES = frozenset({"str", "bytes", "builtins.str", "builtins.bytes"})
+    if typ is None:
+        return False
+    for ancestor in ctx.project.mro(typ):
+        if ancestor in ("object", "builtins.object"):
+            continue
+        cls = ctx.project.class_(ancestor)
+        if cls is None or "__eq__" in cls.methods or cls.node.decorator_list:
+            return False
+    return True
 
 
 def _literal_constant(ctx: FileContext, expr: ast.expr) -> bool:
@@ -645,9 +648,10 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     Two plain parameters are reported only when a name says which is the expected
     secret (`expected_token`, `stored_key`, `secret`) or which is the presented one
     (`provided_token`); a helper `def check(token, api_key)` that takes both without
-    saying so is missed. Values the project types as one of its own classes that is not
-    a `str`/`bytes` subclass (`signature: ModelSignature`) are objects compared as such,
-    not secret text, and are not reported.
+    saying so is missed. Values the project types as one of its own plain classes
+    (`signature: ModelSignature`: every ancestor a project class, none with an `__eq__`
+    or a class decorator) are compared by identity, not as secret text, and are not
+    reported.
     A hard-coded key is also a leaked key: move it to settings as well.
 
     ## Example
