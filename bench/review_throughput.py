@@ -2035,11 +2035,10 @@ def measure_phases(root: Path, repeat: int) -> dict[str, float]:
     from fastapi_architect.review import engine
     from fastapi_architect.review.collector import Collector
     from fastapi_architect.review.selection import enabled_rules
-    from fastapi_architect.source.discovery import discover
     from fastapi_architect.source.loader import SourceFile, load
 
     config = Config()
-    paths = discover([root], config.excludes)
+    paths = python_files(root)
     rules = enabled_rules(config)
     scoped = {scope: [r for r in rules if r.scope == scope] for scope in ("project", "route", "node")}
     best: dict[str, float] = {}
@@ -2052,8 +2051,7 @@ def measure_phases(root: Path, repeat: int) -> dict[str, float]:
             # (the review turns it off; its phases below run without it).
             gc.enable()
             start = time.process_time()
-            for path in paths:
-                ast.parse(path.read_bytes())
+            parse_all(paths)
             seconds["parse"] = time.process_time() - start
             gc.disable()
             start = time.process_time()

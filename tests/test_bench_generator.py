@@ -84,13 +84,13 @@ def test_review_of_the_small_tree(generated: Path) -> None:
     assert len(model.routes) > 0
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="os.wait4 is POSIX")
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc: Linux only")
 def test_command_line_measurement_runs_the_real_command(bench: ModuleType) -> None:
     example = Path(__file__).resolve().parent.parent / "examples" / "bookshop"
     figures = bench.measure_cli(example, 2)
     assert figures is not None
     assert len(figures["runs"]) == 2
-    assert 0 < figures["seconds"] <= max(figures["runs"])
+    assert figures["seconds"] > 0 and all(run > 0 for run in figures["runs"])
     # A Python process that imported the tool: tens of MB, not the parent's figure; too
     # small a project to fork a child, so both processes are this one.
     assert 20 < figures["peak_mb"] < 500

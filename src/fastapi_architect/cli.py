@@ -300,10 +300,9 @@ def _render_review(
             _fail(f"--format html is not available in this installation ({exc})")
         routes = result.routes
         if routes is None:  # answered from the cache, which keeps findings only
-            from fastapi_architect.model.inventory import inventory
-            from fastapi_architect.review.engine import load_model
+            from fastapi_architect.review.reporters.html import route_inventory
 
-            routes = inventory(load_model(targets, config))
+            routes = route_inventory(targets, config)[0]
         return render_html(result, tool_version=__version__, routes=routes)
     return render(
         result, output_format.value, color=False, show_source=show_source, tool_version=__version__

@@ -25,8 +25,8 @@ from fastapi_architect.config import Config
 from fastapi_architect.review.engine import review_paths
 from fastapi_architect.review.fix_catalog import FIXES
 from fastapi_architect.review.fixes import FixOutcome, _base, apply_fixes, fixable
-from fastapi_architect.review.fixes._edit import status_constant
 from fastapi_architect.review.result import ReviewResult
+from fastapi_architect.review.status_names import status_constant
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "fixes"
 CASES = sorted(p for p in FIXTURES.glob("*/*") if (p / "input.py").is_file())

@@ -24,20 +24,6 @@ NOT_FIELDS = frozenset(
     }
 )
 CLASSVAR = frozenset({"typing.ClassVar", "typing_extensions.ClassVar"})
-# Decorators that make a class a record of fields, like a Pydantic model.
-DATACLASS_DECORATORS = frozenset(
-    {
-        "dataclasses.dataclass",
-        "pydantic.dataclasses.dataclass",
-        "attr.s",
-        "attr.attrs",
-        "attr.define",
-        "attr.frozen",
-        "attrs.define",
-        "attrs.frozen",
-        "attrs.mutable",
-    }
-)
 
 
 def is_pydantic_model(project: Project, qualname: str | None) -> bool:

@@ -141,7 +141,7 @@ def _review_files(
     progress: Progress | None,
     *,
     release: bool,
-    routes: bool = False,
+    routes: bool,
 ) -> ReviewResult:
     rules = enabled_rules(config)
     root = root.resolve()

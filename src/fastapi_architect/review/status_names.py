@@ -27,6 +27,15 @@ def httpstatus_member(code: int) -> str:
     return HTTPStatus(code).name
 
 
+def status_constant(code: int) -> str | None:
+    """`HTTP_404_NOT_FOUND` for 404; None for numbers that are no HTTP status or whose
+    `fastapi.status` name depends on the Starlette version (RFC 9110's renames in
+    Starlette 0.48: neither name works on every version)."""
+    if code in RENAMED_STATUSES or code not in HTTPStatus._value2member_map_:
+        return None
+    return f"HTTP_{code}_{HTTPStatus(code).name}"
+
+
 def httpstatus_name(code: int) -> str:
     return f"HTTPStatus.{httpstatus_member(code)}"
 
@@ -45,7 +54,7 @@ def suggested_name(style: Style, code: int) -> str:
             f"{httpstatus_name(code)}` (`from http import HTTPStatus`: Starlette 0.48 renamed "
             f"`status.HTTP_{code}_{old}` to `HTTP_{code}_{new}`)"
         )
-    return f"status.HTTP_{code}_{HTTPStatus(code).name}`"
+    return f"status.{status_constant(code)}`"
 
 
 # The suggestion as FAA706 (`use `...``) and FAA701 (`declare `status_code=...``) write it;

@@ -93,6 +93,8 @@ class FileNoqa:
     _lines: dict[int, frozenset[str]] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        # Line breaks converted once, for both the scan and the tokenizer.
+        self.source = _parser_lines(self.source)
         self._mentioned = mentioned_lines(self.source)
 
     def suppresses(self, line: int, code: str) -> bool:

@@ -4,23 +4,13 @@ module, and appending a keyword argument to a call in the call's own layout."""
 from __future__ import annotations
 
 import sys
-from http import HTTPStatus
 
 import libcst as cst
 
 from fastapi_architect.review.fixes._base import FixContext, Import
-from fastapi_architect.review.status_names import RENAMED_STATUSES
 
-STATUS_MODULES = ("fastapi", "starlette")
-
-
-def status_constant(code: int) -> str | None:
-    """`HTTP_404_NOT_FOUND` for 404; None for numbers that are no HTTP status or whose
-    name depends on the Starlette version (RFC 9110's renames in Starlette 0.48: neither
-    name works on every version, so a literal with one of these statuses is left alone)."""
-    if code in RENAMED_STATUSES or code not in HTTPStatus._value2member_map_:
-        return None
-    return f"HTTP_{code}_{HTTPStatus(code).name}"
+# The packages `status` is imported from (`from fastapi import status`).
+STATUS_PACKAGES = ("fastapi", "starlette")
 
 
 class Names(cst.CSTVisitor):
@@ -55,7 +45,7 @@ class Names(cst.CSTVisitor):
 def status_module_name(ctx: FixContext) -> tuple[str, Import | None] | str:
     """The name `fastapi.status` is bound to in the module, and the import to add when it
     is not imported yet; or why it cannot be used (`status` already means something else)."""
-    return imported_name(ctx, STATUS_MODULES, "status", "fastapi")
+    return imported_name(ctx, STATUS_PACKAGES, "status", "fastapi")
 
 
 def httpstatus_class_name(ctx: FixContext) -> tuple[str, Import | None] | str:

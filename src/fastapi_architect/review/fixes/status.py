@@ -16,33 +16,47 @@ from fastapi_architect.review.fixes._edit import (
     append_keyword,
     httpstatus_class_name,
     status_attribute,
-    status_constant,
     status_module_name,
 )
-from fastapi_architect.review.status_names import httpstatus_member, suggests_httpstatus
+from fastapi_architect.review.status_names import (
+    httpstatus_member,
+    status_constant,
+    suggests_httpstatus,
+)
 
 
-def _named_status(
-    finding: Finding, code: int, ctx: FixContext
-) -> tuple[str, str, Import | None] | str:
-    """The name to write for `code` (the bound module or class name and the constant) and
-    the import to add, as the finding's message suggests; or why the fixer declines."""
-    if suggests_httpstatus(finding.message):
-        bound = httpstatus_class_name(ctx)
-        if isinstance(bound, str):
-            return bound
-        return bound[0], httpstatus_member(code), bound[1]
-    bound = status_module_name(ctx)
-    if isinstance(bound, str):
-        return bound
-    constant = status_constant(code)
-    if constant is None:
-        return f"`{code}` has a different `status` name in older and newer Starlette"
-    return bound[0], constant, bound[1]
+class _Names:
+    """The names statuses can be written with in one file, looked up once each (a lookup
+    may read the whole module)."""
+
+    def __init__(self, ctx: FixContext) -> None:
+        self.ctx = ctx
+        self._status: tuple[str, Import | None] | str | None = None
+        self._httpstatus: tuple[str, Import | None] | str | None = None
+
+    def for_finding(self, finding: Finding, code: int) -> tuple[str, str, Import | None] | str:
+        """The name to write for `code` (the bound module or class name and the constant)
+        and the import to add, as the finding's message suggests; or why the fixer
+        declines."""
+        if suggests_httpstatus(finding.message):
+            if self._httpstatus is None:
+                self._httpstatus = httpstatus_class_name(self.ctx)
+            if isinstance(self._httpstatus, str):
+                return self._httpstatus
+            return self._httpstatus[0], httpstatus_member(code), self._httpstatus[1]
+        if self._status is None:
+            self._status = status_module_name(self.ctx)
+        if isinstance(self._status, str):
+            return self._status
+        constant = status_constant(code)
+        if constant is None:
+            return f"`{code}` has a different `status` name in older and newer Starlette"
+        return self._status[0], constant, self._status[1]
 
 
 @fixer("FAA706", "Use the named status constant")
 def numeric_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
+    names = _Names(ctx)
     plans: list[Plan] = []
     for finding in findings:
         node = ctx.node_at(finding, cst.Integer)
@@ -53,7 +67,7 @@ def numeric_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
         if value not in HTTPStatus._value2member_map_:
             plans.append(Skip((finding,), f"`{value}` is not an HTTP status"))
             continue
-        named = _named_status(finding, value, ctx)
+        named = names.for_finding(finding, value)
         if isinstance(named, str):
             plans.append(Skip((finding,), named))
             continue
@@ -73,13 +87,14 @@ def numeric_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
 
 @fixer("FAA701", "Declare `status_code=201` by its name")
 def created_status(findings: Sequence[Finding], ctx: FixContext) -> list[Plan]:
+    names = _Names(ctx)
     plans: list[Plan] = []
     for finding in findings:
         node = ctx.node_at(finding, cst.Call)
         if node is None:
             plans.append(Skip((finding,), "no route registration call at the reported place"))
             continue
-        named = _named_status(finding, 201, ctx)
+        named = names.for_finding(finding, 201)
         if isinstance(named, str):
             plans.append(Skip((finding,), named))
             continue

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
 
@@ -31,6 +32,9 @@ from fastapi_architect.review.finding import Finding, Severity
 from fastapi_architect.review.registry import CATEGORIES, Rule, get_rule
 from fastapi_architect.review.reporters.text import CONTEXT_LINES, MAX_SPAN_LINES
 from fastapi_architect.review.result import ReviewResult
+
+if TYPE_CHECKING:
+    from fastapi_architect.config import Config
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 #: The rule-doc sections shown with every finding (the full docs are in the Rules part).
@@ -160,7 +164,7 @@ def render_html(
     if routes is None:
         routes = result.routes
     if routes is None:
-        routes, routes_error = route_inventory(result.root)
+        routes, routes_error = route_inventory([result.root])
     docs = _RuleDocs(rules)
     categories = {f.code: docs.category(f.code) for f in findings}
 
@@ -200,16 +204,20 @@ def render_html(
     return _SURROGATE.sub("\ufffd", text)
 
 
-def route_inventory(root: Path) -> tuple[list[RouteRow], str | None]:
-    """The routes under `root` with the settings of its `pyproject.toml`, or why there are none."""
+def route_inventory(
+    paths: Sequence[Path], config: Config | None = None
+) -> tuple[list[RouteRow], str | None]:
+    """The routes under `paths` with `config` (default: the settings of the first path's
+    `pyproject.toml`), or why there are none. Parses the tree again."""
     from fastapi_architect.config import ConfigError, find_config_file, load_config
     from fastapi_architect.model.inventory import inventory
     from fastapi_architect.review.engine import load_model
     from fastapi_architect.source.discovery import InputError
 
     try:
-        config = load_config(find_config_file(root.resolve()))
-        return inventory(load_model([root], config, root=root)), None
+        if config is None:
+            config = load_config(find_config_file(paths[0].resolve()))
+        return inventory(load_model(paths, config)), None
     except (ConfigError, InputError, OSError) as exc:
         return [], str(exc)
 

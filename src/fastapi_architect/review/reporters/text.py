@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Mapping
+from typing import Final
 
 from rich.cells import cell_len
 from rich.color import ColorSystem
@@ -44,7 +45,9 @@ SEVERITY_STYLES: dict[Severity, str] = {
 _GUTTER = "bold blue"
 _PATH = "bold"
 _DIM = "dim"
-_COLORS = ColorSystem.STANDARD
+# The console's colour system, and the same for segments rendered without it.
+_COLOR_SYSTEM: Final = "standard"
+_COLORS = ColorSystem[_COLOR_SYSTEM.upper()]
 
 
 def render_text(
@@ -118,7 +121,7 @@ def _console(buffer: io.StringIO, *, color: bool) -> Console:
         file=buffer,
         force_terminal=color,
         force_jupyter=False,
-        color_system="standard" if color else None,
+        color_system=_COLOR_SYSTEM if color else None,
         no_color=not color,
         width=100_000,
         soft_wrap=True,

@@ -12,6 +12,7 @@ from fastapi_architect.model.project import Module
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.status_names import Style
 
+# The modules `status` is (`fastapi.status`), whose constants may be imported by name.
 STATUS_MODULES = frozenset({"fastapi.status", "starlette.status"})
 HTTP_STATUS = "http.HTTPStatus"
 
@@ -48,17 +49,22 @@ def _httpstatus_free(module: Module) -> bool:
     return "HTTPStatus" not in module.functions and "HTTPStatus" not in module.assignments
 
 
-def _project_style(model: AppModel) -> Style:
-    """`HTTPStatus` when more modules import it (and not `status`) than import `status`."""
-    styles = [_module_style(module) for module in model.project.module_list]
-    return "HTTPStatus" if styles.count("HTTPStatus") > styles.count("status") else "status"
+class _Styles:
+    """Every module's own style (by module id), and the project's majority."""
+
+    def __init__(self, model: AppModel) -> None:
+        self.own = {id(m): _module_style(m) for m in model.project.module_list}
+        styles = list(self.own.values())
+        self.project: Style = (
+            "HTTPStatus" if styles.count("HTTPStatus") > styles.count("status") else "status"
+        )
 
 
 def status_style(model: AppModel, module: Module) -> Style:
     """The module's own style, or the project's for a module that imports neither (the
     `status` names where the module already gives `HTTPStatus` another meaning)."""
-    own = _module_style(module)
+    styles = project_index(model, _Styles)
+    own = styles.own.get(id(module))
     if own is not None:
         return own
-    project = project_index(model, _project_style)
-    return project if project == "status" or _httpstatus_free(module) else "status"
+    return styles.project if styles.project == "status" or _httpstatus_free(module) else "status"

@@ -1827,28 +1827,29 @@ def _wildcard_origins(ctx: FileContext, call: ast.Call) -> str | None:
 
 def _in_dev_branch(ctx: FileContext) -> bool:
     """Inside the body of `if settings.ENVIRONMENT == "local":` / `if settings.DEBUG:`."""
-    for parent, child in pairwise(ctx.stack):
-        if (
-            isinstance(parent, ast.If)
-            and any(s is child for s in parent.body)
-            and dev_only_test(parent.test)
-        ):
-            return True
-    return False
+    return _in_if_body(ctx, dev_only_test)
 
 
 def _in_configured_wildcard_branch(ctx: FileContext) -> bool:
     """Inside the body of `if "*" in allowed_origins:` / `if settings.CORS_ORIGINS ==
     ["*"]:` (the test, or one of the conditions it joins with `and`; no `not`, no `or`):
     the wildcard written there is the one the deployment configured for the origins."""
+    return _in_if_body(
+        ctx,
+        lambda test: any(
+            isinstance(part, ast.Compare) and _origins_wildcard_test(part)
+            for part in _conjuncts(test)
+        ),
+    )
+
+
+def _in_if_body(ctx: FileContext, holds: Callable[[ast.expr], bool]) -> bool:
+    """Is the checked node in the body (not the `else`) of an `if` whose test `holds`?"""
     for parent, child in pairwise(ctx.stack):
         if (
             isinstance(parent, ast.If)
             and any(s is child for s in parent.body)
-            and any(
-                isinstance(part, ast.Compare) and _origins_wildcard_test(part)
-                for part in _conjuncts(parent.test)
-            )
+            and holds(parent.test)
         ):
             return True
     return False
@@ -1964,16 +1965,13 @@ def cors_wildcard_with_credentials(node: ast.Call, ctx: FileContext) -> Iterator
     if wildcard is None or _in_dev_branch(ctx):
         return
     credentials = constant_value(ctx, keyword(node, "allow_credentials"))
-    with_credentials = isinstance(credentials, ast.Constant) and credentials.value is True
-    if not with_credentials and _in_configured_wildcard_branch(ctx):
-        return  # the deployment asked for every origin, without credentials
-    if with_credentials:
+    if isinstance(credentials, ast.Constant) and credentials.value is True:
         yield Report(
             node,
             f"`CORSMiddleware` has `{wildcard}` with `allow_credentials=True`: Starlette "
             "reflects any `Origin`, so every site can make credentialed requests",
         )
-    else:
+    elif not _in_configured_wildcard_branch(ctx):  # the deployment asked for every origin
         yield Report(
             node,
             f"`CORSMiddleware` has `{wildcard}`: every site may call this API from a browser",

@@ -815,12 +815,15 @@ def _lazy(
 
 
 def _stack_parent(stack: list[ast.AST]) -> Callable[[int], ast.AST | None]:
-    """Parent lookup (by node id) over the engine's ancestor stack (outermost first)."""
-    position = {id(node): i for i, node in enumerate(stack)}
+    """Parent lookup (by node id) over the engine's ancestor stack (outermost first).
+    Its table is built at the first lookup: most calls in a loop never ask."""
+    position: dict[int, int] = {}
 
     def parent_of(node_id: int) -> ast.AST | None:
         if not stack:
             return None
+        if not position:
+            position.update((id(node), i) for i, node in enumerate(stack))
         i = position.get(node_id)
         if i is None:
             return stack[-1]  # the node being checked: its parent is the innermost ancestor

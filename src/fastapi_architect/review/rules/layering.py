@@ -39,10 +39,7 @@ from fastapi_architect.model.astutil import (
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
-from fastapi_architect.model.pydantic_names import (
-    BASE_MODEL,
-    is_pydantic_model,
-)
+from fastapi_architect.model.pydantic_names import BASE_MODEL, is_pydantic_model
 from fastapi_architect.model.types import annotation_type
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import may_resolve_to, project_index
@@ -223,14 +220,9 @@ def _utility_namesake(model: AppModel, module: Module) -> bool:
         return False
     if _file_layer(parts[-1]) is None:
         return False
-    return not _maps_tables_or_models(model, module)
-
-
-def _maps_tables_or_models(model: AppModel, module: Module) -> bool:
-    """Does the module declare an ORM class or a Pydantic (or SQLModel) model?"""
     project = model.project
     orm_models = orm_state(model).index.models
-    return any(
+    return not any(
         cls.qualname in orm_models or is_pydantic_model(project, cls.qualname)
         for cls in module.classes.values()
     )

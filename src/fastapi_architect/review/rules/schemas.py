@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi_architect.model.apps import Route, status_code_value
+from fastapi_architect.model.apps import Mount, Route, status_code_value
 from fastapi_architect.model.astutil import (
     body_nodes,
     const_str,
@@ -722,6 +722,7 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
         excluded = _literal_names(route.keywords.get("response_model_exclude")) or set()
         included = _literal_names(route.keywords.get("response_model_include"))
         issuing: bool | None = None
+        reached_here: set[int] = set()  # fields this route sends (`list[User] | User`: once)
         todo: list[tuple[str, str, bool]] = [(q, last_name(q), True) for q in roots]
         visited: set[str] = set()
         while todo:
@@ -743,10 +744,7 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
                 ):
                     continue
                 kinds = [k for k in (sensitive_kind(n) for n in (info.name, *info.aliases)) if k]
-                exposure = sent.get(id(info.node))
-                if exposure is not None and any(r is route for r, _ in exposure[1]):
-                    pass  # the route reaches it twice (`list[User] | User`)
-                elif kinds and not _object_type(project, info):
+                if kinds and id(info.node) not in reached_here and not _object_type(project, info):
                     kind = kinds[0]
                     allowed = False
                     if has_access_token and info.name in _OAUTH2_FIELDS:
@@ -768,11 +766,10 @@ def sensitive_field_in_response_schema(ctx: ProjectContext) -> Iterator[Report]:
                             kind == "token" and _hands_back_token(project, route, info)
                         )
                     if not allowed:
-                        reached = (route, f"{path}.{info.name}")
-                        if exposure is None:
-                            sent[id(info.node)] = (info, [reached])
-                        else:
-                            exposure[1].append(reached)
+                        reached_here.add(id(info.node))
+                        sent.setdefault(id(info.node), (info, []))[1].append(
+                            (route, f"{path}.{info.name}")
+                        )
                 for nested in named_types(project, info.cls.module, info.annotation, None):
                     if (
                         nested not in visited
@@ -797,22 +794,22 @@ def _exposure_rank(model: AppModel, route: Route) -> tuple[bool, bool]:
     the tests serves without authentication (as far as the model sees: a dependency on
     the way, an auth middleware), then one that is not the caller's own data
     (`GET /users/{id}` before `GET /users/me`); in route order otherwise (`min` keeps it)."""
-    open_mount = any(
-        model.auth_chain(route, mount) is None
-        for mount in route.mounts
-        if mount.app is None or not is_test_module(mount.app.module)
-    )
+    open_mount = any(model.auth_chain(route, mount) is None for mount in _served_mounts(route))
     own = any(
         "me" in (segment for segment in path.split("/") if segment) for path in _served_paths(route)
     )
     return not open_mount, own
 
 
+def _served_mounts(route: Route) -> list[Mount]:
+    """The route's mounts on apps outside the tests."""
+    return [m for m in route.mounts if m.app is None or not is_test_module(m.app.module)]
+
+
 def _served_paths(route: Route) -> list[str]:
     """Where an app outside the tests serves the route (all its paths when only tests
     mount it)."""
-    paths = [m.path for m in route.mounts if m.app is None or not is_test_module(m.app.module)]
-    return paths or route.full_paths
+    return [m.path for m in _served_mounts(route)] or route.full_paths
 
 
 def _route_label(route: Route) -> str:

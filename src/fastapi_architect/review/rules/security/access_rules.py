@@ -41,6 +41,7 @@ from fastapi_architect.review.rules.injection import (
 )
 from fastapi_architect.review.rules.security._common import (
     NOT_CREDENTIAL_PREFIXES,
+    call_name,
     in_tests,
     jwt_of,
     name_matches,
@@ -484,29 +485,25 @@ def _resolved(fn: Function, expr: ast.expr) -> bool:
     if isinstance(expr, ast.Name) and expr.id not in fn.param_names:
         bound = fn.local_values.get(expr.id)
         return bound is not None and _resolved(fn, bound)
-    return any(
-        isinstance(sub, ast.Call)
-        and (sub.func.attr if isinstance(sub.func, ast.Attribute) else getattr(sub.func, "id", ""))
-        in _NORMALIZING
-        for sub in walk(expr)
-    )
+    return any(isinstance(sub, ast.Call) and call_name(sub) in _NORMALIZING for sub in walk(expr))
 
 
 def _confines_strongly(fn: Function) -> bool:
     """A checker the caller can rely on: it returns a value and tests containment with
-    `is_relative_to()`, `os.path.commonpath` or a resolved `.parents` membership."""
-    returns = any(isinstance(n, ast.Return) and n.value is not None for n in body_nodes(fn.node))
-    if not returns:
-        return False
-    for node in body_nodes(fn.node):
-        if isinstance(node, ast.Call):
-            func = node.func
-            short = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if short in ("is_relative_to", "commonpath"):
-                return True
-        elif isinstance(node, ast.Compare) and _parents_test(fn, node):
-            return True
-    return False
+    `is_relative_to()`, `os.path.commonpath` or a resolved `.parents` membership.
+    Kept with the function (a helper is asked at every sink that reaches it)."""
+    found = fn.derived.get(_confines_strongly)
+    if found is None:
+        returns = confines = False
+        for node in body_nodes(fn.node):
+            if isinstance(node, ast.Return):
+                returns = returns or node.value is not None
+            elif isinstance(node, ast.Call):
+                confines = confines or call_name(node) in ("is_relative_to", "commonpath")
+            elif isinstance(node, ast.Compare):
+                confines = confines or _parents_test(fn, node)
+        found = fn.derived[_confines_strongly] = returns and confines
+    return bool(found)
 
 
 _CHECKER_WORDS = ("valid", "safe", "saniti", "check", "secure", "allowed", "ensure")
@@ -518,13 +515,7 @@ def _checked_by_helper(flow: _Flow, labels: list[str], sink: ast.AST) -> bool:
     the sink, to a project function that checks containment itself
     (`if not is_path_inside(path, base): raise ...`, the helper testing
     `base.resolve() in path.resolve().parents`)."""
-    tested = {
-        id(sub)
-        for node in body_nodes(flow.fn.node)
-        if isinstance(node, (ast.If, ast.Assert))
-        and getattr(node, "lineno", 0) < getattr(sink, "lineno", 0)
-        for sub in walk(node.test)
-    }
+    tested: set[int] | None = None  # the nodes of the tests before the sink, when asked
     for node in body_nodes(flow.fn.node):
         if not isinstance(node, ast.Call):
             continue
@@ -532,14 +523,20 @@ def _checked_by_helper(flow: _Flow, labels: list[str], sink: ast.AST) -> bool:
             flow.mentions(arg, labels) for arg in [*node.args, *(k.value for k in node.keywords)]
         ):
             continue
-        func = node.func
-        short = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if any(w in short.lower() for w in _CHECKER_WORDS):
+        if any(w in (call_name(node) or "").lower() for w in _CHECKER_WORDS):
             return True
+        if tested is None:
+            tested = {
+                id(sub)
+                for test in body_nodes(flow.fn.node)
+                if isinstance(test, (ast.If, ast.Assert))
+                and test.lineno < getattr(sink, "lineno", 0)
+                for sub in walk(test.test)
+            }
         if id(node) not in tested:
             continue
         project = flow.ctx.project
-        helper = project.function(resolve_callee(project, flow.fn.module, func, flow.fn))
+        helper = project.function(resolve_callee(project, flow.fn.module, node.func, flow.fn))
         if helper is not None and helper is not flow.fn and _confines_strongly(helper):
             return True
     return False

@@ -10,7 +10,6 @@ from functools import lru_cache
 from fastapi_architect.model.astutil import argument, const_str, keyword
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import ClassInfo, Module
-from fastapi_architect.model.pydantic_names import DATACLASS_DECORATORS
 from fastapi_architect.model.types import infer_type
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.finding import Severity
@@ -140,6 +139,18 @@ _MODEL_BASES = frozenset(
     }
 )
 _ENUM_BASES = frozenset({"enum.Enum", "enum.StrEnum", "enum.IntEnum", "enum.Flag", "enum.IntFlag"})
+_DATACLASS_DECORATORS = frozenset(
+    {
+        "dataclasses.dataclass",
+        "pydantic.dataclasses.dataclass",
+        "attr.s",
+        "attr.attrs",
+        "attr.define",
+        "attrs.define",
+        "attrs.frozen",
+        "attr.frozen",
+    }
+)
 _ENV_GETTERS = frozenset(
     {"os.getenv", "os.environ.get", "os.environ.setdefault", "decouple.config"}
 )
@@ -448,7 +459,7 @@ def _class_kind(ctx: FileContext, info: ClassInfo) -> str:
             kind = "settings"
         elif mro & _MODEL_BASES or any(
             ctx.project.resolve(info.module, d.func if isinstance(d, ast.Call) else d)
-            in DATACLASS_DECORATORS
+            in _DATACLASS_DECORATORS
             for d in info.node.decorator_list
         ):
             kind = "model"
