@@ -11,7 +11,7 @@ from fastapi_architect.config import Config
 from fastapi_architect.model.project import Module
 from fastapi_architect.review.finding import Finding
 from fastapi_architect.review.registry import Report, Rule
-from fastapi_architect.source.noqa import FileNoqa
+from fastapi_architect.source.noqa import FileNoqa, source_lines
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Collector:
         """The module's source lines, split once (for columns here, code frames later)."""
         lines = self._lines.get(module.relpath)
         if lines is None:
-            lines = self._lines[module.relpath] = module.source.splitlines()
+            lines = self._lines[module.relpath] = source_lines(module.source)
         return lines
 
     def _char_column(self, module: Module, line: int, offset: int) -> int:

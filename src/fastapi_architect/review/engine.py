@@ -24,6 +24,7 @@ from fastapi_architect.review.result import ReviewResult
 from fastapi_architect.review.selection import enabled_rules
 from fastapi_architect.source.discovery import discover
 from fastapi_architect.source.loader import ParseFailure, SourceFile, load
+from fastapi_architect.source.noqa import source_lines
 
 PARSE_ERROR = "FAA000"
 
@@ -379,5 +380,5 @@ def _sources(model: AppModel, collector: Collector) -> dict[str, list[str]]:
     for relpath in wanted - out.keys():
         path = model.project.root / relpath
         with contextlib.suppress(OSError):
-            out[relpath] = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            out[relpath] = source_lines(path.read_text(encoding="utf-8", errors="replace"))
     return out

@@ -35,6 +35,16 @@ def noqa_lines(source: str) -> dict[int, frozenset[str]]:
     return out
 
 
+def source_lines(source: str) -> list[str]:
+    r"""The lines as the parser numbers them: broken at `\r\n`, `\r` and `\n` only
+    (`str.splitlines` also breaks at form feeds and other separators, which would shift
+    every later line number)."""
+    lines = _parser_lines(source).split("\n")
+    if lines and not lines[-1]:
+        lines.pop()  # the text after the last line break
+    return lines
+
+
 def _parser_lines(source: str) -> str:
     r"""`source` with every line break the parser knows (`\r\n`, `\r`, `\n`) as `\n`: the
     tokenizer reads lines at `\n` only, and findings carry the parser's line numbers."""
