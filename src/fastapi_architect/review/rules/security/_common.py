@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from fastapi_architect.model.astutil import argument, const_str, dotted, last_name, parameters
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
+from fastapi_architect.model.pydantic_names import FIELD_FUNCTIONS
 from fastapi_architect.model.types import infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import project_index
@@ -157,7 +158,6 @@ class _Unknown:
 
 
 _UNKNOWN = _Unknown()
-FIELD_FUNCS = frozenset({"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field"})
 
 
 def evaluate(
@@ -240,7 +240,7 @@ def _class_default(
                 continue
             if (
                 isinstance(value, ast.Call)
-                and project.resolve(info.module, value.func) in FIELD_FUNCS
+                and project.resolve(info.module, value.func) in FIELD_FUNCTIONS
             ):
                 inner = argument(value, 0, "default")
                 return (info.module, inner) if inner is not None else None

@@ -10,6 +10,7 @@ from functools import lru_cache
 from fastapi_architect.model.astutil import argument, const_str, keyword
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import ClassInfo, Module
+from fastapi_architect.model.pydantic_names import FIELD_FUNCTIONS, MODEL_BASES
 from fastapi_architect.model.types import infer_type
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.finding import Severity
@@ -17,7 +18,6 @@ from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._orm import is_test_module
 from fastapi_architect.review.rules.security._common import (
-    FIELD_FUNCS,
     NOT_CREDENTIAL_PREFIXES,
     SECRET_TYPES,
     assigned_name,
@@ -127,17 +127,13 @@ _SETTINGS_BASES = frozenset(
         "pydantic.v1.env_settings.BaseSettings",
     }
 )
-_MODEL_BASES = frozenset(
-    {
-        "pydantic.BaseModel",
-        "pydantic.main.BaseModel",
-        "pydantic.v1.BaseModel",
-        "sqlmodel.SQLModel",
-        "typing.NamedTuple",
-        "typing.TypedDict",
-        "typing_extensions.TypedDict",
-    }
-)
+# Classes that hold data: a schema (Pydantic's and SQLModel's roots) or a typed record.
+_MODEL_BASES = MODEL_BASES | {
+    "pydantic.v1.BaseModel",
+    "typing.NamedTuple",
+    "typing.TypedDict",
+    "typing_extensions.TypedDict",
+}
 _ENUM_BASES = frozenset({"enum.Enum", "enum.StrEnum", "enum.IntEnum", "enum.Flag", "enum.IntFlag"})
 _DATACLASS_DECORATORS = frozenset(
     {
@@ -651,7 +647,7 @@ def _assigned_literal(ctx: FileContext, value: ast.expr) -> tuple[str, str] | No
         value = value.values[-1]
         source = "fallback"
     if isinstance(value, ast.Call) and call_name(value) == "Field":
-        if ctx.resolve(value.func) not in FIELD_FUNCS:
+        if ctx.resolve(value.func) not in FIELD_FUNCTIONS:
             return None
         default = argument(value, 0, "default")
         if default is None:
@@ -692,7 +688,7 @@ def _secret_in_call(node: ast.Call, ctx: FileContext) -> list[Report]:
     # 3. Keyword arguments named like secrets, and DSN literals in any argument.
     candidates = list(_literal_arguments(node))
     # A field default is judged with the field's name, at the assignment.
-    if candidates and ctx.resolve(node.func) not in FIELD_FUNCS:
+    if candidates and ctx.resolve(node.func) not in FIELD_FUNCTIONS:
         return candidates[:1]
     return []
 
