@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fastapi_architect.review.result import ReviewResult
+from fastapi_architect.source.noqa import source_lines
 
 FORMAT_NAME = "fastapi-architect-baseline"
 FORMAT_VERSION = 1
@@ -114,7 +115,7 @@ def fingerprints(result: ReviewResult, base: Path) -> list[Fingerprint]:
 
 def _read(path: Path) -> list[str]:
     try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return source_lines(path.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return []
 

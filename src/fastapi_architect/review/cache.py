@@ -34,6 +34,7 @@ from fastapi_architect.config import Config
 from fastapi_architect.review.finding import Finding
 from fastapi_architect.review.result import ReviewResult
 from fastapi_architect.source.loader import decode
+from fastapi_architect.source.noqa import source_lines
 
 CACHE_DIR_NAME = ".fastapi-architect-cache"
 CACHE_DIR_ENV = "FASTAPI_ARCHITECT_CACHE_DIR"
@@ -215,7 +216,7 @@ def _sources(root: Path, files: set[str]) -> dict[str, list[str]]:
         text = decode(raw)
         if not isinstance(text, str):
             text = raw.decode("utf-8", errors="replace")
-        out[relpath] = text.splitlines()
+        out[relpath] = source_lines(text)
     return out
 
 

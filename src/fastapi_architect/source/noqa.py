@@ -35,14 +35,19 @@ def noqa_lines(source: str) -> dict[int, frozenset[str]]:
     return out
 
 
-def source_lines(source: str) -> list[str]:
+def source_lines(source: str, keepends: bool = False) -> list[str]:
     r"""The lines as the parser numbers them: broken at `\r\n`, `\r` and `\n` only
     (`str.splitlines` also breaks at form feeds and other separators, which would shift
-    every later line number)."""
+    every later line number). With `keepends`, each line keeps its own line break."""
+    if keepends:
+        return _LINE_WITH_END.findall(source)
     lines = _parser_lines(source).split("\n")
     if lines and not lines[-1]:
         lines.pop()  # the text after the last line break
     return lines
+
+
+_LINE_WITH_END = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def _parser_lines(source: str) -> str:

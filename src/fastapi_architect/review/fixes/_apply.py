@@ -34,6 +34,7 @@ from fastapi_architect.review.fixes._edit import (
 from fastapi_architect.review.result import ReviewResult
 from fastapi_architect.source.compat import parse_python
 from fastapi_architect.source.loader import ParseFailure, decode
+from fastapi_architect.source.noqa import source_lines
 
 
 @dataclass
@@ -114,7 +115,7 @@ def _fix_file(
     if isinstance(text, ParseFailure):
         return fail(text.message)
     original = _Original(text, _encoding(raw))
-    if relpath in sources and sources[relpath] != text.splitlines():
+    if relpath in sources and sources[relpath] != source_lines(text):
         return fail("the file changed since it was reviewed")
     try:
         ctx = FixContext(cst.parse_module(text), text)
@@ -303,8 +304,8 @@ def _encoding(raw: bytes) -> str:
 
 
 def _diff(relpath: str, before: str, after: str) -> str:
-    old = before.splitlines(keepends=True)
-    new = after.splitlines(keepends=True)
+    old = source_lines(before, keepends=True)
+    new = source_lines(after, keepends=True)
     for lines in (old, new):
         if lines and not lines[-1].endswith(("\n", "\r")):
             lines[-1] += "\n\\ No newline at end of file\n"
