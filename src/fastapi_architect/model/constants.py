@@ -43,7 +43,8 @@ def sequence_elements(
 ) -> list[Bound]:
     """The elements of a list/tuple/set the code spells out, following names
     (`dependencies=COMMON_DEPS`), `*spread`, `a + b`, both branches of `a if c else b`
-    and what a function appends to its local list; empty when unknown."""
+    what a function appends to its local list and what a project function returns
+    (`dependencies=get_dependencies()`); empty when unknown."""
     if expr is None or depth > _MAX_DEPTH:
         return []
     if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
@@ -60,6 +61,15 @@ def sequence_elements(
     if isinstance(expr, ast.IfExp):  # `[Depends(auth)] if settings.auth else []`: either
         body = sequence_elements(project, module, expr.body, scope, depth + 1)
         return body + sequence_elements(project, module, expr.orelse, scope, depth + 1)
+    if isinstance(expr, ast.Call):
+        callee = project.function(project.resolve(module, expr.func, scope))
+        if callee is None:
+            return []
+        returned: list[Bound] = []
+        for stmt in statements(callee.node.body):
+            if isinstance(stmt, ast.Return) and stmt.value is not None:
+                returned += sequence_elements(project, callee.module, stmt.value, callee, depth + 1)
+        return returned
     if isinstance(expr, (ast.Name, ast.Attribute)):
         found = binding(project, module, expr, scope)
         if found is not None:

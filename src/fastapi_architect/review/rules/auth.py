@@ -1141,7 +1141,9 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     mounted: parameter `Depends()`/`Security()` (also through `Annotated` aliases such
     as `CurrentUser`), the decorator's `dependencies=`, `APIRouter(dependencies=)`,
     `include_router(..., dependencies=)`, `FastAPI(dependencies=)` and app-wide
-    authentication middleware. A dependency authenticates when it is a
+    authentication middleware. A `dependencies=` list is read where the code spells it
+    out: a list, a name bound to one, what a function appends to it, or what a project
+    function returns (`dependencies=get_dependencies()`). A dependency authenticates when it is a
     `fastapi.security` scheme, depends on one (at any depth, class-based dependencies
     included), matches a configured auth-dependency name, is declared with `Security()`,
     or checks credentials itself (reads the `Authorization` or an API-key header,

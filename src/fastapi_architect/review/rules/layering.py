@@ -1946,7 +1946,8 @@ def scattered_env_config(ctx: ProjectContext) -> Iterator[Report]:
     too; functions of a router module that are neither handlers nor dependencies (an app
     factory, a `mount_app()` helper) are wiring and are not reported, nor is the module
     level of a module that is a router only because it registers routes (a single
-    `main.py`: the composition root).
+    `main.py`: the composition root), nor that of a module in a router folder that
+    builds the `FastAPI()` app and no `APIRouter()` (`api/server.py`).
 
     ## Why is this bad?
     Configuration read wherever it is needed has no single list of the variables the
@@ -1997,7 +1998,11 @@ def scattered_env_config(ctx: ProjectContext) -> Iterator[Report]:
         layer = layer_of(model, module)
         if layer not in ("route", "service", "repository") or not module.imports_anything("os"):
             continue
-        by_path = path_layer(module) in ("route", "service", "repository")
+        # The module level of a router module named so is reported, but not that of the
+        # composition root: a module that only builds the app (`api/server.py`) is wiring.
+        wiring_level = path_layer(module) not in ("route", "service", "repository") or (
+            _module_kind(model, module, layer) == "app" if layer is not None else False
+        )
         if _defines_settings(ctx, module):
             continue
         assert layer is not None
@@ -2012,7 +2017,7 @@ def scattered_env_config(ctx: ProjectContext) -> Iterator[Report]:
                 continue
             fn = _enclosing(model, module, stack)
             if layer == "route" and (
-                (fn is None and not by_path) or (fn is not None and not _in_transport(model, fn))
+                (fn is None and wiring_level) or (fn is not None and not _in_transport(model, fn))
             ):
                 continue  # app factories and helpers of a router module: its wiring
             label = _env_read(ctx, module, node, fn)
