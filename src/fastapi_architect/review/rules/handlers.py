@@ -26,6 +26,7 @@ from fastapi_architect.model.astutil import (
     const_str,
     keyword,
     last_name,
+    parameters,
     statements,
     walk,
 )
@@ -38,6 +39,7 @@ from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import call_sites
+from fastapi_architect.review.rules._http import REQUEST
 from fastapi_architect.review.rules._orm import (
     OrmState,
     is_session_call,
@@ -527,10 +529,14 @@ def _only_parses(ctx: FileContext, body: list[ast.stmt], depth: int = 0) -> bool
     FAA601 accepts too (`parser_call`: `SpanQuery.from_dict(data)` of the project's own
     package outside the reviewed folder). Building a SQLAlchemy statement sends nothing
     (`query = query.where(Model.id <= rowid)`): it counts too."""
+    body_reads: set[int] = set()
     for node in _own_nodes(body):
+        if isinstance(node, ast.Await) and depth == 0 and _reads_request_body(ctx, node.value):
+            body_reads.add(id(node.value))
+            continue
         if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield, ast.YieldFrom)):
             return False
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Call) and id(node) not in body_reads:
             func = node.func
             short = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             if short.lstrip("_").startswith(_PARSER_PREFIXES):
@@ -563,6 +569,32 @@ def _only_parses(ctx: FileContext, body: list[ast.stmt], depth: int = 0) -> bool
             if not names & _PARSE_NAMES and not short[:1].isupper():
                 return False
     return True
+
+
+# What reading the request's body raises is about the body the client sent: not JSON,
+# or the client disconnected. Not `form()`: a multipart upload is spooled to disk.
+_BODY_READS = frozenset({"json", "body"})
+
+
+def _reads_request_body(ctx: FileContext, value: ast.expr) -> bool:
+    """`request.json()` or `request.body()` of the route's `Request` parameter."""
+    if not (isinstance(value, ast.Call) and not value.args and not value.keywords):
+        return False
+    func = value.func
+    if not (
+        isinstance(func, ast.Attribute)
+        and func.attr in _BODY_READS
+        and isinstance(func.value, ast.Name)
+    ):
+        return False
+    fn = ctx.function()
+    if fn is None or func.value.id not in fn.param_names:
+        return False
+    return any(
+        param.arg == func.value.id
+        and annotation_type(ctx.project, fn.module, param.annotation, fn.parent) in REQUEST
+        for param, _default in parameters(fn.node)
+    )
 
 
 def _decoder(name: str) -> bool:
@@ -846,7 +878,9 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
     input (`int(...)`, `json.loads`, `model_validate`, `validate_password(...)`,
     `black.format_str(...)`, `normalize_datetime(...)`, an outside method named like a decoder such as
     `GlobalID.from_id(id)`, `from_str`, `decode_*`, `*_decode` such as
-    `lnurl.url_decode`, by the name as written or its canonical name; no `await`), where a call to a
+    `lnurl.url_decode`, by the name as written or its canonical name; no `await` but
+    that reading the route's own request body, `await request.json()` or `.body()`:
+    not JSON, or cut off, is the client's doing), where a call to a
     project function counts only when that function is itself such a pure parser:
     synchronous, with a body that only calls parsers (followed three steps; a helper
     that checks a decoded id's type name and calls `int()` is one, and so is a class
