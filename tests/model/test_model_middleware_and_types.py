@@ -97,3 +97,23 @@ def test_unions_are_only_unwrapped_around_none(tmp_path: Path, annotation: str, 
     module = fn.module
     found, _, _ = unwrap_annotation(model.project, module, fn.node.args.args[0].annotation)
     assert found is not None and ast.unparse(found) == base
+
+
+def test_a_generic_base_is_its_class(tmp_path: Path) -> None:
+    (tmp_path / "repos.py").write_text(
+        "from typing import Generic, TypeVar\n"
+        "T = TypeVar('T')\n"
+        "class Repository(Generic[T]):\n"
+        "    def get(self, key: int) -> T: ...\n"
+        "class UserRepository(Repository['User']):\n"
+        "    pass\n",
+        encoding="utf-8",
+    )
+    project = load_model([tmp_path], Config(), root=tmp_path).project
+    assert project.mro("repos.UserRepository") == [
+        "repos.UserRepository",
+        "repos.Repository",
+        "typing.Generic",
+    ]
+    method = project.method("repos.UserRepository", "get")
+    assert method is not None and method.qualname == "repos.Repository.get"

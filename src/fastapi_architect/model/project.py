@@ -152,10 +152,16 @@ class Project:
         return current is not None and current.name == name
 
     def finish(self) -> None:
-        """Resolve class bases once every module is known."""
+        """Resolve class bases once every module is known. A generic base is its class
+        (`Injector[Service]` is `Injector`)."""
         for cls in self.classes.values():
             cls.bases = [
-                b for b in (self.resolve(cls.module, e) for e in cls.node.bases) if b is not None
+                b
+                for b in (
+                    self.resolve(cls.module, e.value if isinstance(e, ast.Subscript) else e)
+                    for e in cls.node.bases
+                )
+                if b is not None
             ]
         self._split_cache = {}
         self._mro_cache = {}

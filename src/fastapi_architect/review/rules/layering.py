@@ -1227,6 +1227,29 @@ def _in_transport(model: AppModel, fn: Function) -> bool:
     return False
 
 
+def _declared_by(model: AppModel, fn: Function) -> dict[str, list[str]] | None:
+    """The HTTP objects the base declaration of a method takes, by parameter name, when
+    that declaration is reported itself or is HTTP code: an override takes the request
+    because its base does (a dependency-injection base's `inject(self, request)`), and
+    the signature is fixed there, once. None for a function that overrides nothing so
+    declared."""
+    if fn.class_qualname is None or fn.parent is not None:
+        return None
+    project = model.project
+    for ancestor in project.mro(fn.class_qualname)[1:]:
+        cls = project.class_(ancestor)
+        base = cls.methods.get(fn.name) if cls is not None else None
+        if base is None:
+            continue
+        if _service_like(model, base.module) is None and not _in_http_code(model, base):
+            return None
+        return {
+            param.arg: _annotation_objects(project, base.module, base, param.annotation)
+            for param, _default in parameters(base.node)
+        }
+    return None
+
+
 def _in_http_code(model: AppModel, fn: Function) -> bool:
     """In transport code (FAA504 and FAA505): a route handler, dependency or hook, or an
     HTTP adapter or a piece of one, or a function nested in one of those."""
@@ -1354,7 +1377,11 @@ def http_objects_in_service(ctx: ProjectContext) -> Iterator[Report]:
     `return` gives a `Response` it builds (a reverse proxy forwarding the request and
     streaming the answer back), with a helper in its module that it hands the request to
     and that nothing else calls. A helper taking a `Response` only to set a cookie on it
-    builds no response and is reported. Unannotated parameters are not reported.
+    builds no response and is reported. Unannotated parameters are not reported, nor
+    is the parameter of a method override that its project base declaration takes too
+    (a dependency-injection base's `inject(self, request)`, overridden by each service's
+    injector): it is reported once, at the base, when the base is in a service or
+    repository module (and not at all when the base is HTTP code).
     `WebSocket` is not reported: a connection manager (FastAPI's documented
     `ConnectionManager`) is transport code by nature, wherever it is kept.
 
@@ -1386,9 +1413,10 @@ def http_objects_in_service(ctx: ProjectContext) -> Iterator[Report]:
         for fn in module.functions.values():
             if _in_http_code(model, fn):
                 continue
+            base = _declared_by(model, fn)
             for param, _default in parameters(fn.node):
                 labels = _annotation_objects(ctx.project, module, fn, param.annotation)
-                if not labels:
+                if not labels or (base is not None and labels[0] in base.get(param.arg, ())):
                     continue
                 yield Report(
                     param,
