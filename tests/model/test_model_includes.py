@@ -4,11 +4,15 @@ schema visibility added up along every way a route is reached."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from fastapi_architect.config import Config
 from fastapi_architect.model.apps import Route
 from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.inventory import inventory
+from fastapi_architect.review.engine import load_model
 
 Rows = Callable[[str], list[dict[str, object]]]
 Row = Callable[[str, str, str], dict[str, object]]
@@ -220,3 +224,42 @@ def test_names_bound_to_each_other_do_not_resolve(model_of: Models) -> None:
     model = model_of("cycles")
     # `first = second; second = first`, and an include of a re-export cycle
     assert model.unresolved_includes == 2
+
+
+def test_loop_elements_are_read_where_they_are_written(tmp_path: Path) -> None:
+    """`for r in all_routers()` (or an imported `ROUTERS`): each element names a router
+    in the module that lists it, not in the module with the loop (whose own
+    `users_router` is another router)."""
+    package = tmp_path / "app"
+    (package / "routers").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "routers" / "__init__.py").write_text(
+        "from app.routers.users import users_router\n"
+        "def all_routers():\n"
+        "    return [users_router]\n"
+        "ROUTERS = [(users_router, '/v2')]\n"
+    )
+    (package / "routers" / "users.py").write_text(
+        "from fastapi import APIRouter\n"
+        "users_router = APIRouter(prefix='/users')\n"
+        "@users_router.post('/')\n"
+        "def create_user() -> None: ...\n"
+    )
+    (package / "main.py").write_text(
+        "from fastapi import APIRouter, FastAPI\n"
+        "from app.routers import ROUTERS, all_routers\n"
+        "app = FastAPI()\n"
+        "users_router = APIRouter(prefix='/internal')\n"
+        "@users_router.post('/x')\n"
+        "def internal() -> None: ...\n"
+        "for r in all_routers():\n"
+        "    app.include_router(r, prefix='/api')\n"
+        "for router, version in ROUTERS:\n"
+        "    app.include_router(router, prefix=version)\n"
+    )
+    rows = inventory(load_model([tmp_path], Config(), root=tmp_path))
+    assert sorted((r.method, r.path) for r in rows) == [
+        ("POST", "/api/users/"),
+        ("POST", "/internal/x"),
+        ("POST", "/v2/users/"),
+    ]

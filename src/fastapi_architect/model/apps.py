@@ -346,13 +346,13 @@ class AppScanner:
 
     def _included_routers(
         self, module: Module, scope: Function | None, call: ast.Call
-    ) -> list[tuple[RouterObj, dict[str, ast.expr]]]:
+    ) -> list[tuple[RouterObj, Substitution]]:
         """The routers an include call adds, each with the loop substitution it was found
         under (`for r, p in ROUTERS: app.include_router(r, prefix=p)`)."""
-        out: list[tuple[RouterObj, dict[str, ast.expr]]] = []
+        out: list[tuple[RouterObj, Substitution]] = []
         for child_expr in _included_exprs(call):
             for subst in self._iterations(module, scope, child_expr):
-                child = self.router_of(module, _substitute(child_expr, subst), scope)
+                child = self.router_of(*_substitute(child_expr, subst, module, scope))
                 if child is not None:
                     out.append((child, subst))
         return out
@@ -548,7 +548,7 @@ class AppScanner:
             include = Include(
                 parent,
                 child,
-                self.eval_str(module, _substitute(prefix_expr, subst), scope)
+                self.eval_str(*_substitute(prefix_expr, subst, module, scope))
                 if prefix_expr is not None
                 else "",
                 list_sites(self.project, module, keyword(call, "dependencies"), scope, "include"),
@@ -580,19 +580,20 @@ class AppScanner:
 
     def _iterations(
         self, module: Module, scope: Function | None, expr: ast.expr
-    ) -> list[dict[str, ast.expr]]:
+    ) -> list[Substitution]:
         """One name -> value map per iteration when `expr` is the variable of a `for` loop
         over a list the code spells out (`for r in (a.router, b.router)`, `for r, p in
-        ROUTERS`); `[{}]` (no substitution) otherwise."""
+        ROUTERS`); `[{}]` (no substitution) otherwise. Each value keeps the module and
+        scope it is written in (`ROUTERS` of another module names its routers there)."""
         if not isinstance(expr, ast.Name) or self.router_of(module, expr, scope) is not None:
             return [{}]
         for loop in self._loops_of(module, scope).get(expr.id, []):
-            out: list[dict[str, ast.expr]] = []
+            out: list[Substitution] = []
             elements = sequence_elements(self.project, module, loop.iter, scope)
-            for _el_module, element, _el_scope in elements:
-                subst = _unpack(loop.target, element)
-                if subst:
-                    out.append(subst)
+            for el_module, element, el_scope in elements:
+                names = _unpack(loop.target, element)
+                if names:
+                    out.append({n: (v, el_module, el_scope) for n, v in names.items()})
             if out:
                 return out
         return [{}]
@@ -636,6 +637,10 @@ def _included_exprs(call: ast.Call) -> list[ast.expr]:
     return [] if child is None else [child]
 
 
+# A loop variable's name -> the element it stands for, with its module and scope.
+Substitution = dict[str, tuple[ast.expr, Module, Function | None]]
+
+
 def _unpack(target: ast.expr, value: ast.expr) -> dict[str, ast.expr]:
     """`r` <- `a.router`; `(r, p)` <- `(a.router, "/a")`: what each loop name stands for."""
     if isinstance(target, ast.Name):
@@ -650,10 +655,15 @@ def _unpack(target: ast.expr, value: ast.expr) -> dict[str, ast.expr]:
     return {}
 
 
-def _substitute(expr: ast.expr, subst: dict[str, ast.expr]) -> ast.expr:
+def _substitute(
+    expr: ast.expr, subst: Substitution, module: Module, scope: Function | None
+) -> tuple[Module, ast.expr, Function | None]:
+    """What to evaluate for `expr` (written in `module` and `scope`) under a loop's
+    substitution, and where: a loop variable stands for an element where it is written."""
     if isinstance(expr, ast.Name) and expr.id in subst:
-        return subst[expr.id]
-    return expr
+        value, value_module, value_scope = subst[expr.id]
+        return value_module, value, value_scope
+    return module, expr, scope
 
 
 # ------------------------------------------------------------------- full paths

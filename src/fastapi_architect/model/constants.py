@@ -39,49 +39,67 @@ def binding(
 
 
 def sequence_elements(
-    project: Project, module: Module, expr: ast.expr | None, scope: Function | None, depth: int = 0
+    project: Project,
+    module: Module,
+    expr: ast.expr | None,
+    scope: Function | None,
+    depth: int = 0,
+    following: frozenset[int] = frozenset(),
 ) -> list[Bound]:
     """The elements of a list/tuple/set the code spells out, following names
-    (`dependencies=COMMON_DEPS`), `*spread`, `a + b`, both branches of `a if c else b`
-    what a function appends to its local list and what a project function returns
-    (`dependencies=get_dependencies()`); empty when unknown."""
+    (`dependencies=COMMON_DEPS`), `*spread`, `a + b`, both branches of `a if c else b`,
+    what a function appends to its local list, and every list a project function called
+    without arguments returns (`dependencies=get_dependencies()`; with arguments, which
+    `return` answers depends on them); empty when unknown. `following`: the functions
+    whose returns are being read (a function returning its own call adds nothing)."""
     if expr is None or depth > _MAX_DEPTH:
         return []
+
+    def elements(
+        in_module: Module, value: ast.expr | None, in_scope: Function | None
+    ) -> list[Bound]:
+        return sequence_elements(project, in_module, value, in_scope, depth + 1, following)
+
     if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
         out: list[Bound] = []
         for element in expr.elts:
             if isinstance(element, ast.Starred):
-                out.extend(sequence_elements(project, module, element.value, scope, depth + 1))
+                out.extend(elements(module, element.value, scope))
             else:
                 out.append((module, element, scope))
         return out
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
-        left = sequence_elements(project, module, expr.left, scope, depth + 1)
-        return left + sequence_elements(project, module, expr.right, scope, depth + 1)
+        return elements(module, expr.left, scope) + elements(module, expr.right, scope)
     if isinstance(expr, ast.IfExp):  # `[Depends(auth)] if settings.auth else []`: either
-        body = sequence_elements(project, module, expr.body, scope, depth + 1)
-        return body + sequence_elements(project, module, expr.orelse, scope, depth + 1)
+        return elements(module, expr.body, scope) + elements(module, expr.orelse, scope)
     if isinstance(expr, ast.Call):
-        callee = project.function(project.resolve(module, expr.func, scope))
-        if callee is None:
+        if expr.args or expr.keywords:
             return []
+        callee = project.function(project.resolve(module, expr.func, scope))
+        if callee is None or id(callee.node) in following:
+            return []
+        inner = following | {id(callee.node)}
         returned: list[Bound] = []
         for stmt in statements(callee.node.body):
             if isinstance(stmt, ast.Return) and stmt.value is not None:
-                returned += sequence_elements(project, callee.module, stmt.value, callee, depth + 1)
+                returned += sequence_elements(
+                    project, callee.module, stmt.value, callee, depth + 1, inner
+                )
         return returned
     if isinstance(expr, (ast.Name, ast.Attribute)):
         found = binding(project, module, expr, scope)
         if found is not None:
-            elements = sequence_elements(project, found[0], found[1], found[2], depth + 1)
+            bound = elements(found[0], found[1], found[2])
             owner = found[2]
             if owner is not None and isinstance(expr, ast.Name):
-                elements += _grown(project, owner, expr.id, depth)
-            return elements
+                bound += _grown(project, owner, expr.id, depth, following)
+            return bound
     return []
 
 
-def _grown(project: Project, fn: Function, name: str, depth: int) -> list[Bound]:
+def _grown(
+    project: Project, fn: Function, name: str, depth: int, following: frozenset[int]
+) -> list[Bound]:
     """What a function adds to its local list (`deps.append(Depends(auth))`,
     `deps.extend(more)`, `deps += more`), under a condition or not: each may be in it
     (`dependencies = [...]`, then `if settings.auth: dependencies.append(...)`)."""
@@ -90,7 +108,7 @@ def _grown(project: Project, fn: Function, name: str, depth: int) -> list[Bound]
         added: list[ast.expr] = []
         if isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add):
             if isinstance(stmt.target, ast.Name) and stmt.target.id == name:
-                out += sequence_elements(project, fn.module, stmt.value, fn, depth + 1)
+                out += sequence_elements(project, fn.module, stmt.value, fn, depth + 1, following)
             continue
         if not isinstance(stmt, ast.Expr) or not isinstance(stmt.value, ast.Call):
             continue
@@ -107,7 +125,7 @@ def _grown(project: Project, fn: Function, name: str, depth: int) -> list[Bound]
         elif func.attr == "insert" and len(call.args) == 2:
             added = [call.args[1]]
         elif func.attr == "extend" and len(call.args) == 1:
-            out += sequence_elements(project, fn.module, call.args[0], fn, depth + 1)
+            out += sequence_elements(project, fn.module, call.args[0], fn, depth + 1, following)
         out += [(fn.module, element, fn) for element in added]
     return out
 

@@ -1143,7 +1143,8 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     `include_router(..., dependencies=)`, `FastAPI(dependencies=)` and app-wide
     authentication middleware. A `dependencies=` list is read where the code spells it
     out: a list, a name bound to one, what a function appends to it, or what a project
-    function returns (`dependencies=get_dependencies()`). A dependency authenticates when it is a
+    function called without arguments returns (`dependencies=get_dependencies()`; with
+    arguments, which list it returns depends on them, and none is read). A dependency authenticates when it is a
     `fastapi.security` scheme, depends on one (at any depth, class-based dependencies
     included), matches a configured auth-dependency name, is declared with `Security()`,
     or checks credentials itself (reads the `Authorization` or an API-key header,

@@ -1937,6 +1937,13 @@ def _module_kind(model: AppModel, module: Module, layer: Layer) -> str:
     return _LAYER_NAMES[layer]
 
 
+def _builds_root_app(model: AppModel, module: Module) -> bool:
+    """Does the module build `FastAPI()` apps, no `APIRouter()`, and none that another
+    app mounts or includes (a sub-app is served by the composition root, not one)?"""
+    built = [r for r in model.routers.values() if r.module is module]
+    return bool(built) and all(r.kind == "app" and not r.included_by for r in built)
+
+
 def _defines_settings(ctx: ProjectContext, module: Module) -> bool:
     return any(
         ctx.project.is_subclass(cls.qualname, _SETTINGS_BASES) for cls in module.classes.values()
@@ -1975,7 +1982,8 @@ def scattered_env_config(ctx: ProjectContext) -> Iterator[Report]:
     factory, a `mount_app()` helper) are wiring and are not reported, nor is the module
     level of a module that is a router only because it registers routes (a single
     `main.py`: the composition root), nor that of a module in a router folder that
-    builds the `FastAPI()` app and no `APIRouter()` (`api/server.py`).
+    builds the `FastAPI()` app, no `APIRouter()` and no app that another mounts
+    (`api/server.py`).
 
     ## Why is this bad?
     Configuration read wherever it is needed has no single list of the variables the
@@ -2027,9 +2035,11 @@ def scattered_env_config(ctx: ProjectContext) -> Iterator[Report]:
         if layer not in ("route", "service", "repository") or not module.imports_anything("os"):
             continue
         # The module level of a router module named so is reported, but not that of the
-        # composition root: a module that only builds the app (`api/server.py`) is wiring.
-        wiring_level = path_layer(module) not in ("route", "service", "repository") or (
-            _module_kind(model, module, layer) == "app" if layer is not None else False
+        # composition root: a module in a router folder that only builds the application
+        # (`api/server.py`), mounted nowhere, is wiring.
+        by_path = path_layer(module)
+        wiring_level = by_path not in ("route", "service", "repository") or (
+            by_path == "route" and _builds_root_app(model, module)
         )
         if _defines_settings(ctx, module):
             continue
