@@ -1,5 +1,6 @@
-"""Severities the fixtures cannot show: FAA606, FAA603 and FAA703 raise a finding to an
-error when the code is not only dated or sloppy but broken."""
+"""Severities and messages the fixtures cannot show: FAA606, FAA603 and FAA703 raise a
+finding to an error when the code is not only dated or sloppy but broken; FAA601 names
+the status of the response it reads."""
 
 from __future__ import annotations
 
@@ -93,3 +94,37 @@ def test_delete_convention_is_reported_once_per_app(tmp_path: Path) -> None:
     four = routes.split("@app.delete('/e/")[0]
     found = _review(tmp_path, "FAA702", "from fastapi import FastAPI\napp = FastAPI()\n" + four)
     assert len(found) == 4
+
+
+def test_a_response_a_helper_builds_has_no_status_of_the_route(tmp_path: Path) -> None:
+    """FAA601: `return await form.error_response(f"... {e!r}")` answers with the status the
+    helper gives its response (fief's form pages answer 400), not the route's 200; a
+    returned dict is the route's body, with the route's status."""
+    found = _review(
+        tmp_path,
+        "FAA601",
+        "import jinja2\n"
+        "from fastapi import FastAPI, Response\n"
+        "app = FastAPI()\n"
+        "class FormHelper:\n"
+        "    async def error_response(self, error: str) -> Response:\n"
+        "        return Response(error, status_code=400)\n"
+        "def render(text: str) -> str:\n"
+        "    return jinja2.Template(text).render()\n"
+        "@app.post('/preview')\n"
+        "async def preview(text: str) -> Response:\n"
+        "    form = FormHelper()\n"
+        "    try:\n"
+        "        return Response(render(text))\n"
+        "    except jinja2.TemplateError as e:\n"
+        "        return await form.error_response(f'The template is invalid: {e!r}')\n"
+        "@app.post('/check')\n"
+        "async def check(text: str) -> dict[str, str]:\n"
+        "    try:\n"
+        "        return {'out': render(text)}\n"
+        "    except jinja2.TemplateError as e:\n"
+        "        return {'error': f'The template is invalid: {e!r}'}\n",
+    )
+    assert [(line, severity) for line, severity, _ in found] == [(15, "warning"), (21, "warning")]
+    assert found[0][2].endswith("to the client")
+    assert found[1][2].endswith("to the client in a 200 response")

@@ -35,6 +35,7 @@ from fastapi_architect.review.index import (
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import registration_calls
 from fastapi_architect.review.rules._parsing import does_io, parser_call
+from fastapi_architect.review.rules.validation import is_response_expr
 
 HTTP_EXCEPTIONS = frozenset(
     {
@@ -1656,7 +1657,9 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     an HTTP status error is not its text: aiohttp's `ClientResponseError.message` (the
     reason phrase, also under `if isinstance(e, ClientResponseError)`), urllib's
     `HTTPError.reason` and `e.response.status_code`/`.reason`/`.reason_phrase` are not
-    reported; `str(e)` of the same error (with the URL) is.
+    reported; `str(e)` of the same error (with the URL) is. A response a project
+    helper builds and the route returns (`return await form.error_response(f"...{e!r}")`)
+    has the helper's status, which the message does not guess (not the route's 200).
 
     ## Example
     ```python
@@ -1699,6 +1702,11 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
         if not routes:
             return
         payload, status = value, routes[0].status_code or 200
+        fn = ctx.function()
+        if fn is not None and is_response_expr(ctx.project, fn, value):
+            # `return await form.error_response(f"... {e!r}")`: a response a project helper
+            # builds, with a status of its own (a form page's error answers 400).
+            status = None
         what = "The response body"
     else:
         func = node.func

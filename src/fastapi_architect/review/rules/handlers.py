@@ -520,7 +520,9 @@ def _builds_sql(ctx: FileContext, call: ast.Call, callee: str | None) -> bool:
     )
 
 
-def _only_parses(ctx: FileContext, body: list[ast.stmt], depth: int = 0) -> bool:
+def _only_parses(
+    ctx: FileContext, body: list[ast.stmt], depth: int = 0, body_reads: bool = False
+) -> bool:
     """Does the try body only convert, validate or format input (no await, no I/O)? A
     call to a project function counts when that function is itself such a pure parser
     (followed three steps): a plain function with no `await` that only calls parsers
@@ -529,14 +531,19 @@ def _only_parses(ctx: FileContext, body: list[ast.stmt], depth: int = 0) -> bool
     FAA601 accepts too (`parser_call`: `SpanQuery.from_dict(data)` of the project's own
     package outside the reviewed folder). Building a SQLAlchemy statement sends nothing
     (`query = query.where(Model.id <= rowid)`): it counts too."""
-    body_reads: set[int] = set()
+    reads: set[int] = set()
     for node in _own_nodes(body):
-        if isinstance(node, ast.Await) and depth == 0 and _reads_request_body(ctx, node.value):
-            body_reads.add(id(node.value))
+        if (
+            body_reads
+            and depth == 0
+            and isinstance(node, ast.Await)
+            and _reads_request_body(ctx, node.value)
+        ):
+            reads.add(id(node.value))
             continue
         if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield, ast.YieldFrom)):
             return False
-        if isinstance(node, ast.Call) and id(node) not in body_reads:
+        if isinstance(node, ast.Call) and id(node) not in reads:
             func = node.func
             short = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             if short.lstrip("_").startswith(_PARSER_PREFIXES):
@@ -577,7 +584,8 @@ _BODY_READS = frozenset({"json", "body"})
 
 
 def _reads_request_body(ctx: FileContext, value: ast.expr) -> bool:
-    """`request.json()` or `request.body()` of the route's `Request` parameter."""
+    """`request.json()` or `request.body()` of the route's `Request` parameter, a name
+    the function never binds to anything else (`for request in pending:`)."""
     if not (isinstance(value, ast.Call) and not value.args and not value.keywords):
         return False
     func = value.func
@@ -588,13 +596,36 @@ def _reads_request_body(ctx: FileContext, value: ast.expr) -> bool:
     ):
         return False
     fn = ctx.function()
-    if fn is None or func.value.id not in fn.param_names:
+    name = func.value.id
+    if fn is None or name not in fn.param_names or name in _rebound_names(fn):
         return False
     return any(
         param.arg == func.value.id
         and annotation_type(ctx.project, fn.module, param.annotation, fn.parent) in REQUEST
         for param, _default in parameters(fn.node)
     )
+
+
+def _rebound_names(fn: Function) -> frozenset[str]:
+    """The names the function (its comprehensions and nested code included) binds."""
+    found = fn.derived.get(_rebound_names)
+    if found is None:
+        found = fn.derived[_rebound_names] = frozenset(
+            node.id
+            for node in walk(fn.node)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+        )
+    return cast(frozenset[str], found)
+
+
+def _spares_cancellation(ctx: FileContext, caught: ast.expr | None) -> bool:
+    """Does the clause leave `BaseException`s alone (`except Exception`, not a bare
+    `except:` or `except BaseException`)? Around an `await`, a catch-all of those also
+    takes the request's cancellation (the client went away) for a bad body."""
+    if caught is None:
+        return False
+    elements = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    return all(last_name(ctx.resolve(e)) != "BaseException" for e in elements)
 
 
 def _decoder(name: str) -> bool:
@@ -705,7 +736,7 @@ def _preset_fallback(ctx: FileContext, try_node: ast.Try) -> bool:
     )
 
 
-def _fallback(ctx: FileContext, try_node: ast.AST) -> bool:
+def _fallback(ctx: FileContext, try_node: ast.AST, body_reads: bool = False) -> bool:
     """A `try: ...; return X / except: pass` whose failure path falls through to other
     code that answers (a fallback), keeps a fallback value bound before the `try`,
     only cleans up or parses, or is followed by a `raise` (the route fails anyway, the
@@ -714,7 +745,7 @@ def _fallback(ctx: FileContext, try_node: ast.AST) -> bool:
         return False
     if any(isinstance(n, ast.Return) for n in _own_nodes(try_node.body)):
         return True
-    if _only_cleanup(try_node.body) or _only_parses(ctx, try_node.body):
+    if _only_cleanup(try_node.body) or _only_parses(ctx, try_node.body, body_reads=body_reads):
         return True
     if _preset_fallback(ctx, try_node):
         return True
@@ -972,7 +1003,7 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
             or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
             for s in node.body
         )
-        and not _fallback(ctx, ctx.parent() or node)
+        and not _fallback(ctx, ctx.parent() or node, _spares_cancellation(ctx, node.type))
     ):
         swallowed = True
     handler = routes[0].handler.name
@@ -990,7 +1021,8 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
         return
     try_node = ctx.parent()
     if isinstance(try_node, ast.Try) and (
-        _only_parses(ctx, try_node.body) or parses_client_input(ctx, try_node)
+        _only_parses(ctx, try_node.body, body_reads=_spares_cancellation(ctx, node.type))
+        or parses_client_input(ctx, try_node)
     ):
         return
     yield Report(

@@ -1241,7 +1241,12 @@ def _declared_by(model: AppModel, fn: Function) -> dict[str, list[str]] | None:
         base = cls.methods.get(fn.name) if cls is not None else None
         if base is None:
             continue
-        if _service_like(model, base.module) is None and not _in_http_code(model, base):
+        # Reported at the base: a service or repository module this rule reads (one that
+        # imports FastAPI or Starlette), unless the base is HTTP code.
+        reported = _service_like(model, base.module) is not None and (
+            base.module.imports_anything("fastapi", "starlette")
+        )
+        if not reported and not _in_http_code(model, base):
             return None
         return {
             param.arg: _annotation_objects(project, base.module, base, param.annotation)
@@ -1381,7 +1386,9 @@ def http_objects_in_service(ctx: ProjectContext) -> Iterator[Report]:
     is the parameter of a method override that its project base declaration takes too
     (a dependency-injection base's `inject(self, request)`, overridden by each service's
     injector): it is reported once, at the base, when the base is in a service or
-    repository module (and not at all when the base is HTTP code).
+    repository module that imports FastAPI or Starlette (and not at all when the base is
+    HTTP code). The first base found is that of a breadth-first walk of the ancestors,
+    not Python's method order: in a diamond it may be another class's.
     `WebSocket` is not reported: a connection manager (FastAPI's documented
     `ConnectionManager`) is transport code by nature, wherever it is kept.
 
@@ -1708,6 +1715,27 @@ def _global_rebinds(body: list[ast.AST]) -> dict[str, ast.AST]:
     return out
 
 
+def _task_sets(ctx: ProjectContext, handler: Function, body: list[ast.AST]) -> set[str]:
+    """The containers a handler empties as its tasks finish: `task.add_done_callback(
+    TASKS.discard)` (asyncio's documented way to keep a reference to a running task, so
+    that it is not collected mid-run). They hold running work, not data."""
+    out: set[str] = set()
+    for node in body:
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_done_callback"
+            and len(node.args) == 1
+        ):
+            continue
+        callback = node.args[0]
+        if isinstance(callback, ast.Attribute) and callback.attr in ("discard", "remove"):
+            name = ctx.project.resolve(handler.module, callback.value, handler)
+            if name is not None:
+                out.add(name)
+    return out
+
+
 def _lazy_init_nodes(body: list[ast.AST]) -> set[int]:
     """Ids of the nodes inside one-time initialisation blocks of a function (whose body
     nodes are `body`): `if not <flag>:` whose body also sets `<flag> = True` (gradio's
@@ -1771,7 +1799,9 @@ def module_level_mutable_state(route: Route, ctx: ProjectContext) -> Iterator[Re
     container filled at startup (in the lifespan) and only read by handlers is fine and
     is not reported, nor is a store made once, under a guard flag (`if not
     app.state.ready: CACHE["x"] = ...; app.state.ready = True`), nor are websocket
-    routes keeping their open connections, nor test modules. FastAPI's tutorials use
+    routes keeping their open connections, nor a set of running tasks the handler empties
+    as they finish (`TASKS.add(task)` with `task.add_done_callback(TASKS.discard)`,
+    asyncio's documented way to keep a task alive), nor test modules. FastAPI's tutorials use
     module-level dictionaries as a fake database: they are reported when a handler
     writes to them, by design.
 
@@ -1822,6 +1852,7 @@ def module_level_mutable_state(route: Route, ctx: ProjectContext) -> Iterator[Re
             module,
         )
     once = _lazy_init_nodes(body)
+    released = _task_sets(ctx, handler, body)
     for node in body:
         target = _mutated_target(node)
         if target is None or not isinstance(target, (ast.Name, ast.Attribute)):
@@ -1832,7 +1863,7 @@ def module_level_mutable_state(route: Route, ctx: ProjectContext) -> Iterator[Re
             qualname: str | None = f"{module.name}.{target.id}"
         else:
             qualname = project.resolve(module, target, handler)
-        if qualname is None or qualname in reported:
+        if qualname is None or qualname in reported or qualname in released:
             continue
         value = project.module_value(qualname)
         if value is None:
@@ -2332,7 +2363,11 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
     real database or the real token check for this endpoint.
 
     ## Known problems
-    Dependencies cached with `functools.lru_cache`/`functools.cache` (the documented
+    Websocket handlers are not reported: they often authenticate after accepting the
+    connection (credentials come in the query string, which browsers can set), so that
+    they can send the client the reason before closing, which a dependency failing
+    before the handshake cannot. Dependencies cached with
+    `functools.lru_cache`/`functools.cache` (the documented
     `get_settings()` pattern) are meant to be called and are not reported; methods and
     classes used as dependencies are not checked; calls inside `Depends(...)` (a
     dependency factory) are not reported, and neither is a dependency that calls
@@ -2384,6 +2419,9 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
             continue
         if id(fn.node) not in st.handlers and not model.is_dependency(fn):
             continue
+        routes = model.routes_of(fn)
+        if routes and all(route.kind == "websocket" for route in routes):
+            continue  # it authenticates after `accept()`, to tell the client why it closes
         for call, stack in _calls_with_stack(fn):
             if not isinstance(call.func, (ast.Name, ast.Attribute)):
                 continue

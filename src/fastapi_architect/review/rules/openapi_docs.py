@@ -30,6 +30,7 @@ from fastapi_architect.model.astutil import (
     child_nodes,
     const_str,
     dotted,
+    is_false,
     keyword,
     last_name,
     parameters,
@@ -1688,17 +1689,20 @@ def _decorator_keys(
 
 def _shadowed_duplicates(module: Module) -> Iterator[tuple[ast.Call, str, str, int]]:
     """A handler copied under the same name in one module: the model keeps only the last
-    definition of a name, so the first registration is found here, syntactically."""
-    seen: dict[tuple[str, str, str], tuple[str, int]] = {}
+    definition of a name, so the first registration is found here, syntactically. Two
+    decorators of one definition are one handler registered twice (reported with the
+    model's routes), not two definitions."""
+    seen: dict[tuple[str, str, str], tuple[str, int, ast.AST]] = {}
     for stmt in module.tree.body:  # top-level: never under a branch
         if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for owner, method, path, decorator in _decorator_keys(stmt):
             key = (owner, method, path)
-            if key in seen and seen[key][0] == stmt.name:
-                yield decorator, method, stmt.name, seen[key][1]
-            else:
-                seen.setdefault(key, (stmt.name, decorator.lineno))
+            earlier = seen.get(key)
+            if earlier is not None and earlier[0] == stmt.name and earlier[2] is not stmt:
+                yield decorator, method, stmt.name, earlier[1]
+            elif earlier is None:
+                seen[key] = (stmt.name, decorator.lineno, stmt)
 
 
 @rule(
@@ -1801,11 +1805,22 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
             elif same_handler:
                 # Stacked decorators register bottom-up: the upper one is never used.
                 unused = first if _stacked(first, route) else route
+                answers = route if unused is first else first
                 where = unused
-                message = (
-                    f"`{route.handler.name}` is registered twice for {method} `{path}`: "
-                    "this registration is never used (the other one answers); remove it"
-                )
+                if is_false(answers.keywords.get("include_in_schema")) and not is_false(
+                    unused.keywords.get("include_in_schema")
+                ):
+                    # Removing the unused one would drop the operation from the schema.
+                    message = (
+                        f"`{route.handler.name}` is registered twice for {method} `{path}`: "
+                        "this registration, the one in the OpenAPI schema, is never used "
+                        "(the hidden one answers); remove the hidden one"
+                    )
+                else:
+                    message = (
+                        f"`{route.handler.name}` is registered twice for {method} `{path}`: "
+                        "this registration is never used (the other one answers); remove it"
+                    )
             else:
                 message = (
                     f"{method} `{path}` is already registered by {_where(first)}: "

@@ -162,6 +162,11 @@ def _secret_name(name: str) -> bool:
     return name_matches(name, _SECRET_KEYWORDS, _SECRET_TAILS, _NOT_SECRET_PREFIXES)
 
 
+# Keys a service hands to client-side code, public by design: PostHog's project key,
+# Stripe's publishable keys (their secret kinds, `phx_` and `sk_`, are secrets).
+_PUBLIC_KEY_RE = re.compile(r"(?:phc|pk_live|pk_test)_[A-Za-z0-9]{16,}")
+
+
 def _placeholder(value: str) -> bool:
     return _PLACEHOLDER_RE.fullmatch(value.strip()) is not None
 
@@ -176,6 +181,8 @@ def secret_value(name: str, value: str, *, stand_ins: bool = False) -> bool:
     v = value.strip()
     if not v:
         return False
+    if _PUBLIC_KEY_RE.fullmatch(v):
+        return False  # a key the service publishes for browsers and apps
     if _PEM_MARK in v:
         return True
     if _mask(v):
@@ -531,7 +538,8 @@ def hardcoded_secret(node: ast.AST, ctx: FileContext) -> list[Report]:
     `PLACEHOLDER_PASSWORD`, `PASSWORD_MASK`), mask values in any slot (`"<redacted>"`,
     `"[REDACTED]"`, `"REDACTED"`, `"***"`, `"********"`, `"<hidden>"`, `"[FILTERED]"`)
     and DSNs whose password is one (`postgresql://app:****@db/app`, a DSN printed for
-    people to read).
+    people to read). Nor are keys a service publishes for client-side code: PostHog
+    project keys (`phc_...`) and Stripe publishable keys (`pk_live_...`, `pk_test_...`).
 
     Severity: a constant nothing overrides is the production secret (`error`); a settings
     default or environment fallback leaks only when the variable is missing (`warning`).

@@ -1,0 +1,42 @@
+"""FAA708's advice for one handler under two decorators of one route: stacked
+decorators register bottom-up, so the upper one never answers; when the one that answers
+is hidden from the schema, removing the upper one would drop the operation from it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from fastapi_architect.config import Config
+from fastapi_architect.review.engine import review_paths
+
+SOURCE = """from fastapi import FastAPI
+app = FastAPI()
+@app.post("/runs/{run_id}/cancel/", tags=["agent"])
+@app.post("/runs/{run_id}/cancel/", include_in_schema=False)
+def cancel_run(run_id: str) -> None:
+    return None
+@app.post("/runs/{run_id}/retry/")
+@app.post("/runs/{run_id}/retry/")
+def retry_run(run_id: str) -> None:
+    return None
+"""
+
+
+def test_stacked_registrations_name_the_one_to_remove(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(SOURCE, encoding="utf-8")
+    config = replace(Config(), select=("FAA708",), extend_select=(), ignore=())
+    result = review_paths([tmp_path], config, root=tmp_path)
+    assert [(f.line, f.message) for f in result.findings] == [
+        (
+            3,
+            "`cancel_run` is registered twice for POST `/runs/{run_id}/cancel/`: this "
+            "registration, the one in the OpenAPI schema, is never used (the hidden one "
+            "answers); remove the hidden one",
+        ),
+        (
+            7,
+            "`retry_run` is registered twice for POST `/runs/{run_id}/retry/`: this "
+            "registration is never used (the other one answers); remove it",
+        ),
+    ]
