@@ -81,3 +81,61 @@ def test_helper_with_star_args_is_not_guessed(tmp_path: Path) -> None:
         },
     )
     assert rows == [("GET", "/x", None)]
+
+
+def test_a_helper_configures_each_router_it_is_given(tmp_path: Path) -> None:
+    """fief's `include_routers(router)`: called for two routers built in the call, it
+    includes the same routers into each (hidden from the schema or not, as it says)."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "routers.py").write_text(
+        "from fastapi import APIRouter\n"
+        "auth_router = APIRouter()\n"
+        "@auth_router.post('/login')\n"
+        "def login() -> None: ...\n"
+        "token_router = APIRouter()\n"
+        "@token_router.post('/token')\n"
+        "def token() -> None: ...\n"
+    )
+    (tmp_path / "app" / "main.py").write_text(
+        "from fastapi import APIRouter, FastAPI\n"
+        "from app.routers import auth_router, token_router\n"
+        "def include_routers(router: APIRouter) -> APIRouter:\n"
+        "    router.include_router(auth_router, include_in_schema=False)\n"
+        "    router.include_router(token_router, prefix='/api')\n"
+        "    return router\n"
+        "default_router = include_routers(APIRouter())\n"
+        "tenant_router = include_routers(APIRouter(prefix='/{tenant_slug}'))\n"
+        "app = FastAPI()\n"
+        "app.include_router(default_router)\n"
+        "app.include_router(tenant_router)\n"
+    )
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    rows = sorted((r.method, r.path, r.include_in_schema) for r in inventory(model))
+    assert rows == [
+        ("POST", "/api/token", True),
+        ("POST", "/login", False),
+        ("POST", "/{tenant_slug}/api/token", True),
+        ("POST", "/{tenant_slug}/login", False),
+    ]
+    assert model.unresolved_includes == 0
+
+
+def test_an_app_mounted_at_the_root_adds_no_slash(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(
+        "from fastapi import FastAPI\n"
+        "auth_app = FastAPI()\n"
+        "@auth_app.post('/token')\n"
+        "def token() -> None: ...\n"
+        "admin_app = FastAPI()\n"
+        "@admin_app.get('/users')\n"
+        "def users() -> None: ...\n"
+        "app = FastAPI()\n"
+        "app.mount('/admin/', admin_app)\n"
+        "app.mount('/', auth_app)\n"
+    )
+    rows = inventory(load_model([tmp_path], Config(), root=tmp_path))
+    assert sorted((r.method, r.path) for r in rows) == [
+        ("GET", "/admin/users"),
+        ("POST", "/token"),
+    ]

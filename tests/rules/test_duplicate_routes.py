@@ -10,8 +10,9 @@ from pathlib import Path
 from fastapi_architect.config import Config
 from fastapi_architect.review.engine import review_paths
 
-SOURCE = """from fastapi import FastAPI
+SOURCE = """from fastapi import Depends, FastAPI
 app = FastAPI()
+def auth() -> None: ...
 @app.post("/runs/{run_id}/cancel/", tags=["agent"])
 @app.post("/runs/{run_id}/cancel/", include_in_schema=False)
 def cancel_run(run_id: str) -> None:
@@ -19,6 +20,15 @@ def cancel_run(run_id: str) -> None:
 @app.post("/runs/{run_id}/retry/")
 @app.post("/runs/{run_id}/retry/")
 def retry_run(run_id: str) -> None:
+    return None
+@app.get("/runs")
+@app.get("/runs", tags=["runs"])
+@app.get("/runs", include_in_schema=False)
+def list_runs() -> None:
+    return None
+@app.delete("/runs/{run_id}")
+@app.delete("/runs/{run_id}", include_in_schema=False, dependencies=[Depends(auth)])
+def delete_run(run_id: str) -> None:
     return None
 """
 
@@ -29,14 +39,30 @@ def test_stacked_registrations_name_the_one_to_remove(tmp_path: Path) -> None:
     result = review_paths([tmp_path], config, root=tmp_path)
     assert [(f.line, f.message) for f in result.findings] == [
         (
-            3,
+            4,
             "`cancel_run` is registered twice for POST `/runs/{run_id}/cancel/`: this "
             "registration, the one in the OpenAPI schema, is never used (the hidden one "
             "answers); remove the hidden one",
         ),
         (
-            7,
+            8,
             "`retry_run` is registered twice for POST `/runs/{run_id}/retry/`: this "
             "registration is never used (the other one answers); remove it",
         ),
+        # Three stacked: the lowest answers, each of the two above is reported once.
+        (12, hidden_message("list_runs", "GET", "/runs")),
+        (13, hidden_message("list_runs", "GET", "/runs")),
+        # The hidden one that answers also checks auth: removing it would drop the check.
+        (
+            17,
+            "`delete_run` is registered twice for DELETE `/runs/{run_id}`: this "
+            "registration is never used (the other one answers); remove it",
+        ),
     ]
+
+
+def hidden_message(handler: str, method: str, path: str) -> str:
+    return (
+        f"`{handler}` is registered twice for {method} `{path}`: this registration, the one "
+        "in the OpenAPI schema, is never used (the hidden one answers); remove the hidden one"
+    )

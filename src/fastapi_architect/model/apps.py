@@ -21,6 +21,7 @@ from fastapi_architect.model.astutil import (
     walk_nodes,
 )
 from fastapi_architect.model.callgraph import CallGraph
+from fastapi_architect.model.calls import passed_arguments
 from fastapi_architect.model.constants import DYNAMIC as DYNAMIC
 from fastapi_architect.model.constants import ConstEvaluator, sequence_elements
 from fastapi_architect.model.dependencies import DepSite, list_sites
@@ -164,6 +165,9 @@ class AppScanner:
         self.constants = ConstEvaluator(project)
         self.graph: CallGraph | None = None
         self._pending: list[tuple[str, Module, Function | None, ast.AST]] = []
+        # Routers built in the argument of a helper that gives them back (`tenant_router =
+        # include_routers(APIRouter(prefix=...))`), by the id of the constructor call.
+        self._by_call: dict[int, RouterObj] = {}
         self._loops: dict[int, dict[str, list[ast.For]]] = {}
         # Routers of an outside `*Router` class, kept only once an `include_router` ties
         # them to a FastAPI app or router (see `_confirm_outside_routers`).
@@ -189,6 +193,14 @@ class AppScanner:
             return
         cls_name = self.project.resolve(module, value.func, scope)
         if cls_name is None:
+            return
+        helper = self.project.function(cls_name)
+        if helper is not None:
+            built = _given_back(helper, value)
+            if isinstance(built, ast.Call):
+                self._maybe_router(key, module, scope, built)
+                if key in self.routers:
+                    self._by_call[id(built)] = self.routers[key]
             return
         if self.project.is_subclass(cls_name, APP_CLASSES):
             kind: Literal["app", "router"] = "app"
@@ -367,6 +379,9 @@ class AppScanner:
         if depth > 6:
             return None
         if isinstance(expr, ast.Call):
+            built = self._by_call.get(id(expr))
+            if built is not None:
+                return built
             return self._returned_router(module, expr, scope, depth)
         if isinstance(expr, ast.Attribute) and expr.attr == "router":
             # `app.router.add_api_route(...)`: an app's own router is the app.
@@ -397,15 +412,24 @@ class AppScanner:
         return None
 
     def _passed_router(self, qualname: str, depth: int) -> RouterObj | None:
-        """The router passed as argument `name` of a plain function, by its callers."""
+        """The router passed as argument `name` of a plain function, by its first caller."""
+        found = self._passed_routers(qualname, depth, first_only=True)
+        return found[0] if found else None
+
+    def _passed_routers(
+        self, qualname: str, depth: int, first_only: bool = False
+    ) -> list[RouterObj]:
+        """The routers passed as argument `name` of a plain function, by its callers, each
+        once (`include_routers(APIRouter())` and `include_routers(APIRouter(prefix=...))`)."""
         owner, _, name = qualname.rpartition(".")
         fn = self.project.functions.get(owner)
         if self.graph is None or fn is None or fn.class_qualname or name not in fn.param_names:
-            return None
+            return []
         positions = [param.arg for param, _ in parameters(fn.node)]
         if name not in positions:
-            return None  # `*args` / `**kwargs`
+            return []  # `*args` / `**kwargs`
         index = positions.index(name)
+        out: list[RouterObj] = []
         for caller, site in self.graph.callers(fn.qualname):
             call = site.node
             arg = keyword(call, name)
@@ -420,9 +444,21 @@ class AppScanner:
             if module is None:
                 continue
             found = self.router_of(module, arg, scope, depth + 1)
-            if found is not None:
-                return found
-        return None
+            if found is not None and found not in out:
+                out.append(found)
+                if first_only:
+                    break
+        return out
+
+    def _owners(self, module: Module, expr: ast.expr, scope: Function | None) -> list[RouterObj]:
+        """The routers a registration's receiver stands for: the one it names, or, for a
+        parameter of a plain function, every router its callers pass."""
+        if isinstance(expr, ast.Name) and scope is not None and expr.id in scope.param_names:
+            passed = self._passed_routers(f"{scope.qualname}.{expr.id}", 0)
+            if passed:
+                return passed
+        found = self.router_of(module, expr, scope)
+        return [found] if found is not None else []
 
     def _returned_router(
         self, module: Module, call: ast.Call, scope: Function | None, depth: int
@@ -514,11 +550,15 @@ class AppScanner:
         self, kind: str, module: Module, scope: Function | None, call: ast.Call
     ) -> None:
         assert isinstance(call.func, ast.Attribute)
-        owner = self.router_of(module, call.func.value, scope)
-        if owner is None:
-            if kind == "include_router":
-                self.unresolved_includes += 1
-            return
+        owners = self._owners(module, call.func.value, scope)
+        if not owners and kind == "include_router":
+            self.unresolved_includes += 1
+        for owner in owners:
+            self._registration(kind, owner, module, scope, call)
+
+    def _registration(
+        self, kind: str, owner: RouterObj, module: Module, scope: Function | None, call: ast.Call
+    ) -> None:
         if kind in ("add_api_route", "add_api_websocket_route"):
             endpoint = call.args[1] if len(call.args) > 1 else keyword(call, "endpoint")
             handler = self.project.function(
@@ -572,9 +612,10 @@ class AppScanner:
         if child is None:
             return  # StaticFiles, a WSGI app, ...: no routes of ours
         path_expr = call.args[0] if call.args else keyword(call, "path")
-        include = Include(
-            parent, child, self.eval_str(module, path_expr, scope), [], [], call, module, "mount"
-        )
+        # Starlette's `Mount` drops a trailing slash: `app.mount("/", auth_app)` serves
+        # `/token`, not `//token`.
+        path = self.eval_str(module, path_expr, scope).rstrip("/")
+        include = Include(parent, child, path, [], [], call, module, "mount")
         parent.includes.append(include)
         child.included_by.append(include)
 
@@ -762,6 +803,22 @@ def _passes_itself(name: str, value: ast.expr) -> bool:
         isinstance(arg, ast.Name) and arg.id == name
         for arg in [*value.args, *(kw.value for kw in value.keywords)]
     )
+
+
+def _given_back(helper: Function, call: ast.Call) -> ast.expr | None:
+    """What a call passes for the parameter a helper always returns (`def
+    include_routers(router): ...; return router`), or None."""
+    names = {
+        node.value.id if isinstance(node.value, ast.Name) else None
+        for node in body_nodes(helper.node)
+        if isinstance(node, ast.Return)
+    }
+    if len(names) != 1:
+        return None
+    name = names.pop()
+    if name is None or name not in helper.param_names:
+        return None
+    return passed_arguments(helper, call).get(name)
 
 
 def _constructed(body: list[ast.stmt], name: str, value: ast.expr) -> ast.expr:

@@ -304,7 +304,7 @@ def _refuses_access(project: Project, fn: Function, node: ast.Raise) -> bool:
     ) or ("not", "authenticated") in pairwise(words)
 
 
-def _credential_param(project: Project, fn: Function) -> bool:
+def credential_param(project: Project, fn: Function) -> bool:
     """A `Header()`/`Cookie()` parameter that carries a credential (`authorization`,
     `x_api_key`, `session_token`), or a parameter typed as security credentials."""
     for param, default in parameters(fn.node):
@@ -412,7 +412,7 @@ def _function_authenticates(state: _AuthState, fn: Function, patterns: tuple[str
     cached = state.function_verdicts.get(key)
     if cached is None:
         project = state.model.project
-        cached = _credential_param(project, fn) or _body_authenticates(project, fn, patterns)
+        cached = credential_param(project, fn) or _body_authenticates(project, fn, patterns)
         state.function_verdicts[key] = cached
     return cached
 

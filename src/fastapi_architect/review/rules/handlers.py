@@ -29,6 +29,7 @@ from fastapi_architect.model.astutil import (
     parameters,
     statements,
     walk,
+    walk_nodes,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
@@ -607,14 +608,22 @@ def _reads_request_body(ctx: FileContext, value: ast.expr) -> bool:
 
 
 def _rebound_names(fn: Function) -> frozenset[str]:
-    """The names the function (its comprehensions and nested code included) binds."""
+    """The names the function binds in its own scope (a comprehension's variables and
+    nested functions' names are their own)."""
     found = fn.derived.get(_rebound_names)
     if found is None:
-        found = fn.derived[_rebound_names] = frozenset(
-            node.id
-            for node in walk(fn.node)
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
-        )
+        own: set[str] = set()
+        comprehension_targets: set[int] = set()
+        for node in walk_nodes(list(fn.node.body)):
+            if isinstance(node, ast.comprehension):
+                comprehension_targets.update(id(n) for n in walk(node.target))
+            elif (
+                isinstance(node, ast.Name)
+                and isinstance(node.ctx, ast.Store)
+                and id(node) not in comprehension_targets
+            ):
+                own.add(node.id)
+        found = fn.derived[_rebound_names] = frozenset(own)
     return cast(frozenset[str], found)
 
 

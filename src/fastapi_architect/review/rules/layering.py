@@ -53,6 +53,7 @@ from fastapi_architect.review.rules._http import (
 )
 from fastapi_architect.review.rules._orm import function_query, is_test_module, type_kind
 from fastapi_architect.review.rules._orm import state as orm_state
+from fastapi_architect.review.rules.auth import credential_param
 from fastapi_architect.review.rules.validation import is_response_expr, returned_values
 
 Layer = Literal["route", "service", "repository", "model", "schema"]
@@ -1242,16 +1243,16 @@ def _declared_by(model: AppModel, fn: Function) -> dict[str, list[str]] | None:
         if base is None:
             continue
         # Reported at the base: a service or repository module this rule reads (one that
-        # imports FastAPI or Starlette), unless the base is HTTP code.
+        # imports FastAPI or Starlette), unless the base is HTTP code. A base that is
+        # neither passes the question up its own ancestors.
         reported = _service_like(model, base.module) is not None and (
             base.module.imports_anything("fastapi", "starlette")
         )
-        if not reported and not _in_http_code(model, base):
-            return None
-        return {
-            param.arg: _annotation_objects(project, base.module, base, param.annotation)
-            for param, _default in parameters(base.node)
-        }
+        if reported or _in_http_code(model, base):
+            return {
+                param.arg: _annotation_objects(project, base.module, base, param.annotation)
+                for param, _default in parameters(base.node)
+            }
     return None
 
 
@@ -1715,16 +1716,18 @@ def _global_rebinds(body: list[ast.AST]) -> dict[str, ast.AST]:
     return out
 
 
-def _task_sets(ctx: ProjectContext, handler: Function, body: list[ast.AST]) -> set[str]:
-    """The containers a handler empties as its tasks finish: `task.add_done_callback(
-    TASKS.discard)` (asyncio's documented way to keep a reference to a running task, so
-    that it is not collected mid-run). They hold running work, not data."""
-    out: set[str] = set()
+def _task_sets(ctx: ProjectContext, handler: Function, body: list[ast.AST]) -> dict[str, set[str]]:
+    """The containers a handler empties as its tasks finish, with the names of those
+    tasks: `task.add_done_callback(TASKS.discard)` (asyncio's documented way to keep a
+    reference to a running task, so that it is not collected mid-run). Adding such a
+    task holds running work, not data; adding anything else is still a store."""
+    out: dict[str, set[str]] = {}
     for node in body:
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "add_done_callback"
+            and isinstance(node.func.value, ast.Name)
             and len(node.args) == 1
         ):
             continue
@@ -1732,8 +1735,20 @@ def _task_sets(ctx: ProjectContext, handler: Function, body: list[ast.AST]) -> s
         if isinstance(callback, ast.Attribute) and callback.attr in ("discard", "remove"):
             name = ctx.project.resolve(handler.module, callback.value, handler)
             if name is not None:
-                out.add(name)
+                out.setdefault(name, set()).add(node.func.value.id)
     return out
+
+
+def _adds_task(node: ast.AST, tasks: set[str]) -> bool:
+    """`TASKS.add(task)` of one of these tasks."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "add"
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id in tasks
+    )
 
 
 def _lazy_init_nodes(body: list[ast.AST]) -> set[int]:
@@ -1863,7 +1878,9 @@ def module_level_mutable_state(route: Route, ctx: ProjectContext) -> Iterator[Re
             qualname: str | None = f"{module.name}.{target.id}"
         else:
             qualname = project.resolve(module, target, handler)
-        if qualname is None or qualname in reported or qualname in released:
+        if qualname is None or qualname in reported:
+            continue
+        if qualname in released and _adds_task(node, released[qualname]):
             continue
         value = project.module_value(qualname)
         if value is None:
@@ -2363,10 +2380,11 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
     real database or the real token check for this endpoint.
 
     ## Known problems
-    Websocket handlers are not reported: they often authenticate after accepting the
-    connection (credentials come in the query string, which browsers can set), so that
-    they can send the client the reason before closing, which a dependency failing
-    before the handshake cannot. Dependencies cached with
+    A websocket handler calling an authentication dependency (one taking a credential
+    header) is not reported: it often authenticates after accepting the connection, with
+    credentials from the query string (browsers cannot set headers on a websocket), so
+    that it can tell the client why it closes, which a dependency failing before the
+    handshake cannot; its other dependencies are. Dependencies cached with
     `functools.lru_cache`/`functools.cache` (the documented
     `get_settings()` pattern) are meant to be called and are not reported; methods and
     classes used as dependencies are not checked; calls inside `Depends(...)` (a
@@ -2420,8 +2438,7 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
         if id(fn.node) not in st.handlers and not model.is_dependency(fn):
             continue
         routes = model.routes_of(fn)
-        if routes and all(route.kind == "websocket" for route in routes):
-            continue  # it authenticates after `accept()`, to tell the client why it closes
+        websocket = bool(routes) and all(route.kind == "websocket" for route in routes)
         for call, stack in _calls_with_stack(fn):
             if not isinstance(call.func, (ast.Name, ast.Attribute)):
                 continue
@@ -2435,6 +2452,8 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
                 or _inside_depends(ctx, fn, stack)
             ):
                 continue
+            if websocket and credential_param(project, callee):
+                continue  # authenticates after `accept()`, to tell the client why it closes
             role = "route handler" if id(fn.node) in st.handlers else "dependency"
             if role == "dependency" and _optional_call(ctx, fn, [*stack, call]):
                 continue  # an optional-auth wrapper: `except HTTPException: return None`

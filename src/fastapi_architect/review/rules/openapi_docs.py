@@ -1784,6 +1784,7 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
             if op_id:
                 by_id.setdefault((root, op_id), []).append((route, mount))
     reported: set[int] = set()
+    unused_reported: set[int] = set()
     for (_root, method, _path), entries in by_route.items():
         entries.sort(key=lambda entry: site_order(entry[0]))
         first = entries[0][0]
@@ -1796,37 +1797,32 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
             if same_handler and _alias_registration(route, first):
                 continue  # an alias that came out equal: one answer, one operation
             reported.add(id(route))
-            where = route
             if route is first:
                 message = (
                     f"`{route.handler.name}` ({method} `{path}`) is registered twice: "
                     "its router is included twice under the same prefix"
                 )
             elif same_handler:
-                # Stacked decorators register bottom-up: the upper one is never used.
-                unused = first if _stacked(first, route) else route
-                answers = route if unused is first else first
-                where = unused
-                if is_false(answers.keywords.get("include_in_schema")) and not is_false(
-                    unused.keywords.get("include_in_schema")
-                ):
-                    # Removing the unused one would drop the operation from the schema.
-                    message = (
-                        f"`{route.handler.name}` is registered twice for {method} `{path}`: "
-                        "this registration, the one in the OpenAPI schema, is never used "
-                        "(the hidden one answers); remove the hidden one"
+                # Starlette serves the registration made first (stacked decorators
+                # register bottom-up); every other one of the handler is never used.
+                group = [r for r, _ in entries if r.handler is route.handler]
+                answers = min(group, key=_registration_order)
+                for unused in (first, route):
+                    if unused is answers or id(unused.node) in unused_reported:
+                        continue
+                    unused_reported.add(id(unused.node))
+                    yield Report(
+                        unused.node,
+                        _unused_message(unused, answers, method, path),
+                        module=unused.module,
                     )
-                else:
-                    message = (
-                        f"`{route.handler.name}` is registered twice for {method} `{path}`: "
-                        "this registration is never used (the other one answers); remove it"
-                    )
+                continue
             else:
                 message = (
                     f"{method} `{path}` is already registered by {_where(first)}: "
                     f"`{route.handler.name}` is never reached"
                 )
-            yield Report(where.node, message, module=where.module)
+            yield Report(route.node, message, module=route.module)
     for module in ctx.project.module_list:
         if is_test_module(module) or not module.imports_anything("fastapi"):
             continue
@@ -1879,14 +1875,52 @@ def _alias_registration(one: Route, other: Route) -> bool:
     return keywords(first) == keywords(second)
 
 
-def _stacked(upper: Route, lower: Route) -> bool:
-    """Are both registrations decorators of the handler, `upper` above `lower`?"""
-    decorators = [id(d) for d in upper.handler.node.decorator_list]
-    return (
-        id(upper.node) in decorators
-        and id(lower.node) in decorators
-        and decorators.index(id(upper.node)) < decorators.index(id(lower.node))
-    )
+def _registration_order(route: Route) -> tuple[str, int, int]:
+    """When a registration runs: a decorator when its function is defined, the lowest
+    first; a call (`add_api_route`) where it stands."""
+    decorators = [id(d) for d in route.handler.node.decorator_list]
+    if id(route.node) in decorators:
+        line = route.handler.node.lineno
+        return (route.module.relpath, line, -decorators.index(id(route.node)))
+    return (route.module.relpath, getattr(route.node, "lineno", 0), 0)
+
+
+# Keywords that change only the OpenAPI document, not what the registration answers.
+_DOC_KEYWORDS = frozenset(
+    {
+        "include_in_schema",
+        "tags",
+        "summary",
+        "description",
+        "response_description",
+        "operation_id",
+        "openapi_extra",
+        "deprecated",
+        "name",
+    }
+)
+
+
+def _unused_message(unused: Route, answers: Route, method: str, path: str) -> str:
+    """The advice for a registration of a handler that another registration shadows. When
+    the one that answers is hidden from the schema and differs from the shadowed one in
+    nothing else, removing the shadowed one would drop the operation from the schema:
+    the hidden one is the one to remove."""
+    head = f"`{unused.handler.name}` is registered twice for {method} `{path}`: "
+
+    def behaviour(route: Route) -> dict[str, str]:
+        return {k: ast.dump(v) for k, v in route.keywords.items() if k not in _DOC_KEYWORDS}
+
+    if (
+        is_false(answers.keywords.get("include_in_schema"))
+        and not is_false(unused.keywords.get("include_in_schema"))
+        and behaviour(answers) == behaviour(unused)
+    ):
+        return (
+            head + "this registration, the one in the OpenAPI schema, is never used "
+            "(the hidden one answers); remove the hidden one"
+        )
+    return head + "this registration is never used (the other one answers); remove it"
 
 
 # ------------------------------------------------------------------ FAA705
