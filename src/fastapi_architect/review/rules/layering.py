@@ -40,7 +40,7 @@ from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.pydantic_names import BASE_MODEL, is_pydantic_model
-from fastapi_architect.model.types import annotation_type
+from fastapi_architect.model.types import annotation_type, unwrap_annotation
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import may_resolve_to, project_index
 from fastapi_architect.review.registry import Report, rule
@@ -54,7 +54,11 @@ from fastapi_architect.review.rules._http import (
 from fastapi_architect.review.rules._orm import function_query, is_test_module, type_kind
 from fastapi_architect.review.rules._orm import state as orm_state
 from fastapi_architect.review.rules.auth import credential_param
-from fastapi_architect.review.rules.validation import is_response_expr, returned_values
+from fastapi_architect.review.rules.validation import (
+    is_response_expr,
+    param_marker,
+    returned_values,
+)
 
 Layer = Literal["route", "service", "repository", "model", "schema"]
 
@@ -310,7 +314,8 @@ def _takes_session(model: AppModel, fn: Function) -> bool:
 
 
 def is_transport_function(model: AppModel, fn: Function) -> bool:
-    """A route handler, a FastAPI dependency (by use, or by its `Depends()` parameters),
+    """A route handler, a FastAPI dependency (by use, or by its `Depends()` or request
+    parameters),
     an exception handler or an HTTP middleware: HTTP-facing code, wherever it lives."""
     st = _state(model)
     if id(fn.node) in st.handlers or model.is_dependency(fn):
@@ -321,10 +326,28 @@ def is_transport_function(model: AppModel, fn: Function) -> bool:
         st.hooks = _registered_hooks(model)
     if id(fn.node) in st.hooks:
         return True
-    # `Depends()` parameters make a function a dependency only if project code does not
-    # call it by hand: a service helper taking `session: SessionDep` that the routes call
+    # `Depends()` parameters, or parameters FastAPI reads from the request (`Header()`,
+    # `Query()`...), make a function a dependency only if project code does not call it
+    # by hand: a service helper taking `session: SessionDep` that the routes call
     # directly is service code (FastAPI resolves nothing for it).
-    return bool(param_sites(model.project, fn)) and not _called_directly(model, fn)
+    project = model.project
+    return (
+        bool(param_sites(project, fn)) or _request_parameters(project, fn)
+    ) and not _called_directly(model, fn)
+
+
+def _request_parameters(project: Project, fn: Function) -> bool:
+    """Does the function declare a parameter FastAPI fills from the request
+    (`x_api_key: Annotated[str | None, Header()] = None`, `page: int = Query(1)`)?"""
+    for param, default in parameters(fn.node):
+        if param_marker(project, fn.module, default, fn.parent) is not None:
+            return True
+        _base, metadata, meta_module = unwrap_annotation(
+            project, fn.module, param.annotation, fn.parent
+        )
+        if any(param_marker(project, meta_module, m, None) is not None for m in metadata):
+            return True
+    return False
 
 
 def _called_directly(model: AppModel, fn: Function) -> bool:
@@ -1021,9 +1044,10 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
     ## Known problems
     Functions in those modules that are themselves FastAPI dependencies, route
     handlers, exception handlers or HTTP middleware (a `get_current_user` with
-    `Depends()` parameters kept in `services/auth.py`) are transport code and are not
-    reported; a function with `Depends()` parameters that project code calls directly
-    (a helper taking `session: SessionDep`) is not a dependency and is reported. A
+    `Depends()` parameters kept in `services/auth.py`, or one whose parameters FastAPI
+    reads from the request, `x_api_key: Annotated[str | None, Header()]`) are transport
+    code and are not reported; such a function that project code calls directly (a
+    helper taking `session: SessionDep`) is not a dependency and is reported. A
     `status.HTTP_*` constant that is a value of a dict literal
     (`{"error": ..., "status_code": status.HTTP_400_BAD_REQUEST}`, a per-item result of
     a bulk endpoint) is data of the response body and is not reported either, nor is an
@@ -1377,7 +1401,8 @@ def http_objects_in_service(ctx: ProjectContext) -> Iterator[Report]:
 
     ## Known problems
     Functions in those modules that are FastAPI dependencies (used in `Depends()`, or
-    with `Depends()` parameters and never called directly), route handlers, exception
+    with `Depends()` parameters or parameters FastAPI reads from the request, such as
+    `Header()`, and never called directly), route handlers, exception
     handlers or HTTP middleware are transport code and are not reported, and so is a
     request-to-response adapter: a function that takes the `Request` and whose every
     `return` gives a `Response` it builds (a reverse proxy forwarding the request and

@@ -18,6 +18,7 @@ from fastapi_architect.model.astutil import (
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
+from fastapi_architect.review.rules._callsites import callers_of
 from fastapi_architect.review.rules.security._common import (
     JwtCall,
     assigned_name,
@@ -65,6 +66,73 @@ def _options(
         # (against an injected clock, with its own skew), it does not skip it.
         disabled.remove("verify_exp")
     return disabled, expr
+
+
+# Words of a name for a token's expiry, and for the current time.
+_EXPIRY_WORDS = frozenset({"exp", "expires", "expiry", "expiration", "expired"})
+_CLOCK_CALLS = frozenset(
+    {
+        "time.time",
+        "time.monotonic",
+        "datetime.datetime.now",
+        "datetime.datetime.utcnow",
+        "datetime.datetime.timestamp",
+    }
+)
+
+
+def _checks_expiry_by_hand(ctx: FileContext) -> bool:
+    """Does the code around the decode compare an expiry (`payload.exp`, `claims["exp"]`,
+    `expires_at`) with the clock (`time.time()`, `datetime.now(...)`, a name for now)?
+    Around it: the decoding function, the functions that call it, and the project
+    functions those call (skyvern decodes in one helper and checks `payload.exp <
+    time.time()` in its caller, or in a validator the caller runs). Then `verify_exp` is
+    off because the expiry is checked by hand."""
+    fn = ctx.function()
+    if fn is None:
+        return False
+    model, project = ctx.model, ctx.project
+    around = [fn, *(caller for caller, _, _ in callers_of(model).get(id(fn.node), ()) if caller)]
+    for scope in list(around):
+        around.extend(
+            callee
+            for site in model.callgraph.calls_of(scope)
+            if (callee := project.function(site.target)) is not None
+        )
+    for scope in around:
+        for node in body_nodes(scope.node):
+            if not isinstance(node, ast.Compare):
+                continue
+            operands = [node.left, *node.comparators]
+            if any(_names_expiry(o) for o in operands) and any(
+                _names_now(project, scope.module, o) for o in operands
+            ):
+                return True
+    return False
+
+
+def _words_of(name: str) -> set[str]:
+    return set(name.lower().split("_"))
+
+
+def _names_expiry(expr: ast.expr) -> bool:
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Attribute) and _words_of(node.attr) & _EXPIRY_WORDS:
+            return True
+        if isinstance(node, ast.Name) and _words_of(node.id) & _EXPIRY_WORDS:
+            return True
+        if isinstance(node, ast.Constant) and node.value in ("exp", "expires_at"):
+            return True
+    return False
+
+
+def _names_now(project: Project, module: Module, expr: ast.expr) -> bool:
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call) and project.resolve(module, node.func) in _CLOCK_CALLS:
+            return True
+        if isinstance(node, ast.Name) and "now" in _words_of(node.id):
+            return True
+    return False
 
 
 def _signature_off(
@@ -573,7 +641,11 @@ def jwt_verification_disabled(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     that always runs before the decode and whose failure raises or returns. Options
     built up key by key (`opts["verify_exp"] = False`) are not followed. `verify_exp`
     switched off while `"require"` lists `"exp"` is not reported: the expiry is checked
-    by hand (an injected clock, a custom skew).
+    by hand (an injected clock, a custom skew). Nor is it when the decoding function,
+    a function calling it, or a project function one of those calls compares an expiry
+    (`payload.exp`, `claims["exp"]`, a name such as `expires_at`) with the clock
+    (`time.time()`, `datetime.now()`, a name such as `now`): the expiry is checked by
+    hand there.
 
     ## Example
     ```python
@@ -638,6 +710,8 @@ def jwt_verification_disabled(node: ast.Call, ctx: FileContext) -> Iterator[Repo
             )
         return
     weaker = [k for k in disabled if k != "verify_signature"]
+    if "verify_exp" in weaker and _checks_expiry_by_hand(ctx):
+        weaker.remove("verify_exp")
     if weaker:
         checks = ", ".join(f"`{k}`" for k in weaker)
         effects = [_WEAKER_EFFECT[k] for k in weaker]
