@@ -139,3 +139,86 @@ def test_an_app_mounted_at_the_root_adds_no_slash(tmp_path: Path) -> None:
         ("GET", "/admin/users"),
         ("POST", "/token"),
     ]
+
+
+def _inventory(tmp_path: Path, main: str) -> list[tuple[str, str]]:
+    (tmp_path / "main.py").write_text(main)
+    rows = inventory(load_model([tmp_path], Config(), root=tmp_path))
+    return sorted((r.method, r.path) for r in rows)
+
+
+HELPER = (
+    "from fastapi import APIRouter, Depends, FastAPI\n"
+    "sub = APIRouter()\n"
+    "@sub.get('/inc')\n"
+    "def inc() -> None: ...\n"
+    "def include_routers(router: APIRouter) -> APIRouter:\n"
+    "    router.include_router(sub)\n"
+    "    return router\n"
+    "app = FastAPI()\n"
+)
+
+
+def test_a_give_back_helper_called_with_named_routers(tmp_path: Path) -> None:
+    assert _inventory(
+        tmp_path,
+        HELPER + "r1 = APIRouter(prefix='/one')\n"
+        "r2 = APIRouter(prefix='/two')\n"
+        "a = include_routers(r1)\n"
+        "b = include_routers(r2)\n"
+        "app.include_router(a)\n"
+        "app.include_router(b)\n",
+    ) == [("GET", "/one/inc"), ("GET", "/two/inc")]
+
+
+def test_a_router_built_in_an_unbound_call_is_not_another_callers(tmp_path: Path) -> None:
+    # `include_routers(APIRouter(prefix=...))` bound to no name: left unresolved, not
+    # taken for the first caller's router (which would list `/inc` twice).
+    (tmp_path / "main.py").write_text(
+        HELPER + "default_router = include_routers(APIRouter())\n"
+        "app.include_router(default_router)\n"
+        "app.include_router(include_routers(APIRouter(prefix='/{tenant}')))\n"
+    )
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    assert [r.full_paths for r in model.routes] == [["/inc"]]
+    assert model.unresolved_includes == 1
+
+
+def test_a_helper_that_rebinds_its_parameter_gives_back_its_own_router(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(
+        "from fastapi import APIRouter, Depends, FastAPI\n"
+        "def auth() -> None: ...\n"
+        "def versioned(router: APIRouter) -> APIRouter:\n"
+        "    router = APIRouter(prefix='/v2', dependencies=[Depends(auth)])\n"
+        "    return router\n"
+        "r = versioned(APIRouter(prefix='/v1'))\n"
+        "@r.get('/x')\n"
+        "def x() -> None: ...\n"
+        "app = FastAPI()\n"
+        "app.include_router(r)\n"
+    )
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    assert [(r.full_paths, len(r.mounts[0].dependencies)) for r in model.routes] == [
+        (["/v2/x"], 1)
+    ]
+
+
+def test_a_helper_with_other_arguments_is_read_for_its_first_caller(tmp_path: Path) -> None:
+    # `setup(app, router)` includes a different router for each caller: applying every
+    # caller's app to the first caller's router would invent `/api/one` under app2.
+    (tmp_path / "main.py").write_text(
+        "from fastapi import APIRouter, FastAPI\n"
+        "r1 = APIRouter()\n"
+        "@r1.get('/one')\n"
+        "def one() -> None: ...\n"
+        "def setup(app: FastAPI, router: APIRouter) -> None:\n"
+        "    app.include_router(router, prefix='/api')\n"
+        "app1 = FastAPI()\n"
+        "app2 = FastAPI()\n"
+        "setup(app1, r1)\n"
+        "setup(app2, APIRouter())\n"
+    )
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    assert [(m.app.key if m.app else None, m.path) for m in model.routes[0].mounts] == [
+        ("main.app1", "/api/one")
+    ]

@@ -66,3 +66,31 @@ def hidden_message(handler: str, method: str, path: str) -> str:
         f"`{handler}` is registered twice for {method} `{path}`: this registration, the one "
         "in the OpenAPI schema, is never used (the hidden one answers); remove the hidden one"
     )
+
+
+def test_across_routers_the_advice_names_no_winner(tmp_path: Path) -> None:
+    """Across routers the order of `add_api_route`/`include_router` calls decides which
+    registration answers (here the authenticated one, added before the router is
+    included): the advice does not guess, it tells to keep the one with the dependencies."""
+    (tmp_path / "main.py").write_text(
+        "from fastapi import APIRouter, Depends, FastAPI\n"
+        "from fastapi.security import HTTPBearer\n"
+        "bearer = HTTPBearer()\n"
+        "app = FastAPI()\n"
+        "router = APIRouter()\n"
+        "@router.get('/items')\n"
+        "def items() -> list[str]:\n"
+        "    return []\n"
+        "app.add_api_route('/items', items, dependencies=[Depends(bearer)])\n"
+        "app.include_router(router)\n",
+        encoding="utf-8",
+    )
+    config = replace(Config(), select=("FAA708",), extend_select=(), ignore=())
+    result = review_paths([tmp_path], config, root=tmp_path)
+    assert [(f.line, f.message) for f in result.findings] == [
+        (
+            9,
+            "`items` is registered twice for GET `/items` (also at main.py:6): only one of "
+            "the two answers; keep the one with the dependencies the route needs",
+        )
+    ]

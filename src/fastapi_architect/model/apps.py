@@ -382,6 +382,13 @@ class AppScanner:
             built = self._by_call.get(id(expr))
             if built is not None:
                 return built
+            helper = self.project.function(self.project.resolve(module, expr.func, scope))
+            if helper is not None and _gives_back(helper) is not None:
+                # `include_routers(r2)`: the router this call passes, not the first caller's.
+                given = _given_back(helper, expr)
+                if given is None or isinstance(given, ast.Call):
+                    return None  # a router built in the call and bound to no name
+                return self.router_of(module, given, scope, depth + 1)
             return self._returned_router(module, expr, scope, depth)
         if isinstance(expr, ast.Attribute) and expr.attr == "router":
             # `app.router.add_api_route(...)`: an app's own router is the app.
@@ -451,9 +458,12 @@ class AppScanner:
         return out
 
     def _owners(self, module: Module, expr: ast.expr, scope: Function | None) -> list[RouterObj]:
-        """The routers a registration's receiver stands for: the one it names, or, for a
-        parameter of a plain function, every router its callers pass."""
-        if isinstance(expr, ast.Name) and scope is not None and expr.id in scope.param_names:
+        """The routers a registration's receiver stands for: the one it names, or, for the
+        parameter a helper configures and gives back (`def include_routers(router): ...;
+        return router`), every router its callers pass. Other helpers are read for their
+        first caller: what they register may depend on their other arguments, or on which
+        branch calls them."""
+        if isinstance(expr, ast.Name) and scope is not None and _gives_back(scope) == expr.id:
             passed = self._passed_routers(f"{scope.qualname}.{expr.id}", 0)
             if passed:
                 return passed
@@ -490,23 +500,21 @@ class AppScanner:
                 continue
             if method not in ROUTE_DECORATORS:
                 continue
-            router = self.router_of(module, decorator.func.value, scope)
-            if router is None:
-                continue
-            self._add_route(router, module, scope, handler, method, decorator, decorator.args)
+            for router in self._owners(module, decorator.func.value, scope):
+                self._add_route(router, module, scope, handler, method, decorator, decorator.args)
 
     def _decorator_call(self, module: Module, scope: Function | None, call: ast.Call) -> None:
         decorator = call.func
         assert isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-        router = self.router_of(module, decorator.func.value, scope)
-        if router is None or not call.args:
+        if not call.args:
             return
         handler = self.project.function(self.project.resolve(module, call.args[0], scope))
         if handler is None:
             return
-        self._add_route(
-            router, module, scope, handler, decorator.func.attr, decorator, decorator.args
-        )
+        for router in self._owners(module, decorator.func.value, scope):
+            self._add_route(
+                router, module, scope, handler, decorator.func.attr, decorator, decorator.args
+            )
 
     def _add_route(
         self,
@@ -805,20 +813,27 @@ def _passes_itself(name: str, value: ast.expr) -> bool:
     )
 
 
-def _given_back(helper: Function, call: ast.Call) -> ast.expr | None:
-    """What a call passes for the parameter a helper always returns (`def
+def _gives_back(helper: Function) -> str | None:
+    """The parameter a helper always returns, never rebinding it (`def
     include_routers(router): ...; return router`), or None."""
-    names = {
-        node.value.id if isinstance(node.value, ast.Name) else None
-        for node in body_nodes(helper.node)
-        if isinstance(node, ast.Return)
-    }
-    if len(names) != 1:
-        return None
-    name = names.pop()
-    if name is None or name not in helper.param_names:
-        return None
-    return passed_arguments(helper, call).get(name)
+    found = helper.derived.get(_gives_back, False)
+    if found is False:
+        names = {
+            node.value.id if isinstance(node.value, ast.Name) else None
+            for node in body_nodes(helper.node)
+            if isinstance(node, ast.Return)
+        }
+        name = names.pop() if len(names) == 1 else None
+        if name is not None and (name not in helper.param_names or name in helper.local_values):
+            name = None
+        found = helper.derived[_gives_back] = name
+    return found if isinstance(found, str) else None
+
+
+def _given_back(helper: Function, call: ast.Call) -> ast.expr | None:
+    """What a call passes for the parameter the helper gives back, or None."""
+    name = _gives_back(helper)
+    return passed_arguments(helper, call).get(name) if name is not None else None
 
 
 def _constructed(body: list[ast.stmt], name: str, value: ast.expr) -> ast.expr:

@@ -2151,6 +2151,14 @@ _DEPENDS = frozenset(
 )
 
 
+def _authenticates(model: AppModel, fn: Function) -> bool:
+    """Does the dependency check credentials: a credential header parameter, or a
+    dependency of its own that authenticates (`Depends(oauth2_scheme)`)?"""
+    if credential_param(model.project, fn):
+        return True
+    return model.auth.first_chain(param_sites(model.project, fn)) is not None
+
+
 def _is_cached(ctx: ProjectContext, fn: Function) -> bool:
     for decorator in fn.node.decorator_list:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
@@ -2406,7 +2414,7 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
 
     ## Known problems
     A websocket handler calling an authentication dependency (one taking a credential
-    header) is not reported: it often authenticates after accepting the connection, with
+    header, or depending on a security scheme) is not reported: it often authenticates after accepting the connection, with
     credentials from the query string (browsers cannot set headers on a websocket), so
     that it can tell the client why it closes, which a dependency failing before the
     handshake cannot; its other dependencies are. Dependencies cached with
@@ -2477,7 +2485,7 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
                 or _inside_depends(ctx, fn, stack)
             ):
                 continue
-            if websocket and credential_param(project, callee):
+            if websocket and _authenticates(model, callee):
                 continue  # authenticates after `accept()`, to tell the client why it closes
             role = "route handler" if id(fn.node) in st.handlers else "dependency"
             if role == "dependency" and _optional_call(ctx, fn, [*stack, call]):

@@ -1738,7 +1738,10 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
     that never answers (of stacked decorators, the upper one: they register bottom-up),
     not when the two differ only in that one is hidden from the schema
     (`include_in_schema=False`: an old alias whose path came out the same; a difference
-    in `dependencies=` or anything else is reported). Registrations in different branches of an
+    in `dependencies=` or anything else is reported). When the one that answers is hidden
+    and the other differs in documentation alone, the advice is to remove the hidden one.
+    Registrations on two routers are reported without naming the one that answers (the
+    order of the `include_router`/`add_api_route` calls decides it). Registrations in different branches of an
     `if`/`try` are alternatives and are not compared, and so are registrations written in two functions that take the app or
     router as a parameter and are called from different branches of one `if`/`try`
     (`if on_space: _add_routes(app) else: _add_mocked_routes(app)`; the call sites are
@@ -1806,6 +1809,32 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
                 # Starlette serves the registration made first (stacked decorators
                 # register bottom-up); every other one of the handler is never used.
                 group = [r for r, _ in entries if r.handler is route.handler]
+                if route.node is first.node:
+                    # One registration that runs for two routers serving the same path.
+                    if id(route.node) not in unused_reported:
+                        unused_reported.add(id(route.node))
+                        yield Report(
+                            route.node,
+                            f"`{route.handler.name}` is registered for {method} `{path}` "
+                            "on two routers that serve the same path: only one of them "
+                            "answers",
+                            module=route.module,
+                        )
+                    continue
+                if any(r.router is not first.router for r in group):
+                    # Across routers, the order of `include_router` calls decides which
+                    # one answers: not told here.
+                    if id(route.node) not in unused_reported:
+                        unused_reported.add(id(route.node))
+                        yield Report(
+                            route.node,
+                            f"`{route.handler.name}` is registered twice for {method} "
+                            f"`{path}` (also at {first.module.relpath}:"
+                            f"{getattr(first.node, 'lineno', 0)}): only one of the two answers; "
+                            "keep the one with the dependencies the route needs",
+                            module=route.module,
+                        )
+                    continue
                 answers = min(group, key=_registration_order)
                 for unused in (first, route):
                     if unused is answers or id(unused.node) in unused_reported:
