@@ -222,3 +222,26 @@ def test_a_helper_with_other_arguments_is_read_for_its_first_caller(tmp_path: Pa
     assert [(m.app.key if m.app else None, m.path) for m in model.routes[0].mounts] == [
         ("main.app1", "/api/one")
     ]
+
+
+def test_a_helper_with_a_second_parameter_is_not_applied_to_every_router(tmp_path: Path) -> None:
+    # `configure(router, admin=False)` includes the admin router only when asked: giving
+    # every caller's router its registrations would invent `/public/secret`.
+    (tmp_path / "main.py").write_text(
+        "from fastapi import APIRouter, FastAPI\n"
+        "admin_only = APIRouter()\n"
+        "@admin_only.get('/secret')\n"
+        "def secret() -> None: ...\n"
+        "def configure(router: APIRouter, admin: bool = False) -> APIRouter:\n"
+        "    if admin:\n"
+        "        router.include_router(admin_only)\n"
+        "    return router\n"
+        "public = configure(APIRouter(prefix='/public'))\n"
+        "private = configure(APIRouter(prefix='/admin'), admin=True)\n"
+        "app = FastAPI()\n"
+        "app.include_router(public)\n"
+        "app.include_router(private)\n"
+    )
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    paths = [path for route in model.routes for path in route.full_paths]
+    assert "/public/secret" not in paths

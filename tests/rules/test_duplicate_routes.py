@@ -94,3 +94,25 @@ def test_across_routers_the_advice_names_no_winner(tmp_path: Path) -> None:
             "the two answers; keep the one with the dependencies the route needs",
         )
     ]
+
+
+def test_a_helper_run_for_alternative_routers_is_no_duplicate(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(
+        "import os\n"
+        "from fastapi import APIRouter, FastAPI\n"
+        "def add_items(router: APIRouter) -> APIRouter:\n"
+        "    @router.get('/items')\n"
+        "    def items() -> list[str]:\n"
+        "        return []\n"
+        "    return router\n"
+        "app = FastAPI()\n"
+        "r1 = APIRouter()\n"
+        "r2 = APIRouter()\n"
+        "if os.environ.get('V2'):\n"
+        "    app.include_router(add_items(r1))\n"
+        "else:\n"
+        "    app.include_router(add_items(r2))\n",
+        encoding="utf-8",
+    )
+    config = replace(Config(), select=("FAA708",), extend_select=(), ignore=())
+    assert review_paths([tmp_path], config, root=tmp_path).findings == []

@@ -814,7 +814,7 @@ def _passes_itself(name: str, value: ast.expr) -> bool:
 
 
 def _gives_back(helper: Function) -> str | None:
-    """The parameter a helper always returns, never rebinding it (`def
+    """The one parameter of a helper that it always returns, never rebinding it (`def
     include_routers(router): ...; return router`), or None."""
     found = helper.derived.get(_gives_back, False)
     if found is False:
@@ -824,7 +824,9 @@ def _gives_back(helper: Function) -> str | None:
             if isinstance(node, ast.Return)
         }
         name = names.pop() if len(names) == 1 else None
-        if name is not None and (name not in helper.param_names or name in helper.local_values):
+        if name is not None and (helper.param_names != {name} or name in helper.local_values):
+            # Another parameter may decide what is registered (`configure(router,
+            # admin=False)`); a rebound one is another router.
             name = None
         found = helper.derived[_gives_back] = name
     return found if isinstance(found, str) else None

@@ -336,7 +336,7 @@ def credential_param(project: Project, fn: Function) -> bool:
     return False
 
 
-def _body_authenticates(project: Project, fn: Function, patterns: tuple[str, ...]) -> bool:
+def body_authenticates(project: Project, fn: Function, patterns: tuple[str, ...]) -> bool:
     """Does the function check credentials itself: refuse with 401/403, read the
     `Authorization` header, read `request.user`/`request.state.user` set by an auth
     middleware, or call an authentication function?"""
@@ -412,7 +412,7 @@ def _function_authenticates(state: _AuthState, fn: Function, patterns: tuple[str
     cached = state.function_verdicts.get(key)
     if cached is None:
         project = state.model.project
-        cached = credential_param(project, fn) or _body_authenticates(project, fn, patterns)
+        cached = credential_param(project, fn) or body_authenticates(project, fn, patterns)
         state.function_verdicts[key] = cached
     return cached
 
@@ -938,7 +938,7 @@ def _middleware_authenticates(state: _AuthState, app: RouterObj) -> bool:
                 found = project.method(name, method)
                 if found is not None:
                     functions.append(found)
-        if any(_body_authenticates(project, f, ()) for f in functions):
+        if any(body_authenticates(project, f, ()) for f in functions):
             verdict = True
             break
     state.middleware_verdicts[app.key] = verdict

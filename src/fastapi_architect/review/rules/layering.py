@@ -37,7 +37,7 @@ from fastapi_architect.model.astutil import (
     without_docstring,
 )
 from fastapi_architect.model.build import AppModel
-from fastapi_architect.model.dependencies import param_sites
+from fastapi_architect.model.dependencies import param_sites, resolve_target
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.pydantic_names import BASE_MODEL, is_pydantic_model
 from fastapi_architect.model.types import annotation_type, unwrap_annotation
@@ -53,12 +53,8 @@ from fastapi_architect.review.rules._http import (
 )
 from fastapi_architect.review.rules._orm import function_query, is_test_module, type_kind
 from fastapi_architect.review.rules._orm import state as orm_state
-from fastapi_architect.review.rules.auth import credential_param
-from fastapi_architect.review.rules.validation import (
-    is_response_expr,
-    param_marker,
-    returned_values,
-)
+from fastapi_architect.review.rules.auth import body_authenticates, credential_param
+from fastapi_architect.review.rules.validation import is_response_expr, returned_values
 
 Layer = Literal["route", "service", "repository", "model", "schema"]
 
@@ -336,16 +332,28 @@ def is_transport_function(model: AppModel, fn: Function) -> bool:
     ) and not _called_directly(model, fn)
 
 
+# FastAPI's own request parameter functions (`Depends()` is `param_sites`' part).
+_REQUEST_MARKERS = frozenset({"Body", "Query", "Path", "Header", "Cookie", "Form", "File"})
+_FASTAPI_PARAM_MODULES = frozenset({"fastapi", "fastapi.params", "fastapi.param_functions"})
+
+
 def _request_parameters(project: Project, fn: Function) -> bool:
     """Does the function declare a parameter FastAPI fills from the request
     (`x_api_key: Annotated[str | None, Header()] = None`, `page: int = Query(1)`)?"""
+
+    def marker(module: Module, expr: ast.expr | None, scope: Function | None) -> bool:
+        if not isinstance(expr, ast.Call):
+            return False
+        owner, _, last = (project.resolve(module, expr.func, scope) or "").rpartition(".")
+        return owner in _FASTAPI_PARAM_MODULES and last in _REQUEST_MARKERS
+
     for param, default in parameters(fn.node):
-        if param_marker(project, fn.module, default, fn.parent) is not None:
+        if marker(fn.module, default, fn.parent):
             return True
         _base, metadata, meta_module = unwrap_annotation(
             project, fn.module, param.annotation, fn.parent
         )
-        if any(param_marker(project, meta_module, m, None) is not None for m in metadata):
+        if any(marker(meta_module, m, None) for m in metadata):
             return True
     return False
 
@@ -2152,11 +2160,18 @@ _DEPENDS = frozenset(
 
 
 def _authenticates(model: AppModel, fn: Function) -> bool:
-    """Does the dependency check credentials: a credential header parameter, or a
-    dependency of its own that authenticates (`Depends(oauth2_scheme)`)?"""
-    if credential_param(model.project, fn):
+    """Does the dependency check credentials: a credential header parameter, a security
+    scheme among its own dependencies (`Depends(oauth2_scheme)`), or a body that refuses
+    with 401/403 or reads the `Authorization` header? (Not a name pattern alone: a
+    `require_feature` flag is no authentication.)"""
+    project = model.project
+    if credential_param(project, fn):
         return True
-    return model.auth.first_chain(param_sites(model.project, fn)) is not None
+    for site in param_sites(project, fn):
+        target = resolve_target(project, site)
+        if target is not None and target.scheme is not None:
+            return True
+    return body_authenticates(project, fn, ())
 
 
 def _is_cached(ctx: ProjectContext, fn: Function) -> bool:
@@ -2414,7 +2429,8 @@ def non_injectable_dependency(ctx: ProjectContext) -> Iterator[Report]:
 
     ## Known problems
     A websocket handler calling an authentication dependency (one taking a credential
-    header, or depending on a security scheme) is not reported: it often authenticates after accepting the connection, with
+    header, depending on a security scheme, or refusing with 401/403; not a name
+    pattern alone) is not reported: it often authenticates after accepting the connection, with
     credentials from the query string (browsers cannot set headers on a websocket), so
     that it can tell the client why it closes, which a dependency failing before the
     handshake cannot; its other dependencies are. Dependencies cached with

@@ -1810,16 +1810,9 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
                 # register bottom-up); every other one of the handler is never used.
                 group = [r for r, _ in entries if r.handler is route.handler]
                 if route.node is first.node:
-                    # One registration that runs for two routers serving the same path.
-                    if id(route.node) not in unused_reported:
-                        unused_reported.add(id(route.node))
-                        yield Report(
-                            route.node,
-                            f"`{route.handler.name}` is registered for {method} `{path}` "
-                            "on two routers that serve the same path: only one of them "
-                            "answers",
-                            module=route.module,
-                        )
+                    # One registration of a helper run for two routers that end up at
+                    # the same path: usually alternatives (`if ...: add(r1) else:
+                    # add(r2)`), which the call sites would have to tell.
                     continue
                 if any(r.router is not first.router for r in group):
                     # Across routers, the order of `include_router` calls decides which

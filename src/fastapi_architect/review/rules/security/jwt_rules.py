@@ -15,10 +15,12 @@ from fastapi_architect.model.astutil import (
     last_name,
     walk_nodes,
 )
+from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._callsites import callers_of
+from fastapi_architect.review.rules._orm import is_test_module
 from fastapi_architect.review.rules.security._common import (
     JwtCall,
     assigned_name,
@@ -73,7 +75,7 @@ _EXPIRY_WORDS = frozenset({"exp", "expires", "expiry", "expiration", "expired"})
 _CLOCK_CALLS = frozenset(
     {
         "time.time",
-        "time.monotonic",
+        "time.time_ns",
         "datetime.datetime.now",
         "datetime.datetime.utcnow",
         "datetime.datetime.timestamp",
@@ -82,32 +84,51 @@ _CLOCK_CALLS = frozenset(
 
 
 def _checks_expiry_by_hand(ctx: FileContext) -> bool:
-    """Does the code around the decode compare an expiry (`payload.exp`, `claims["exp"]`,
-    `expires_at`) with the clock (`time.time()`, `datetime.now(...)`, a name for now)?
-    Around it: the decoding function, the functions that call it, and the project
-    functions those call (skyvern decodes in one helper and checks `payload.exp <
-    time.time()` in its caller, or in a validator the caller runs). Then `verify_exp` is
-    off because the expiry is checked by hand."""
+    """Is the expiry of what this function decodes checked by hand: an `if`, `while` or
+    `assert` test comparing a claim (`payload.exp`, `claims["exp"]`, `claims.get("exp")`)
+    or a name for the expiry (`expires_at`) with the clock (`time.time()`,
+    `datetime.now(...)`, a name for now), in the decoding function or a project function
+    it calls, or else in every caller outside the tests (or a project function that
+    caller calls)? Skyvern decodes in one helper and checks `payload.exp < time.time()` in
+    its caller, or in a validator the caller runs."""
     fn = ctx.function()
     if fn is None:
         return False
-    model, project = ctx.model, ctx.project
-    around = [fn, *(caller for caller, _, _ in callers_of(model).get(id(fn.node), ()) if caller)]
-    for scope in list(around):
-        around.extend(
-            callee
-            for site in model.callgraph.calls_of(scope)
-            if (callee := project.function(site.target)) is not None
-        )
-    for scope in around:
+    model = ctx.model
+    if _checks_expiry(model, fn):
+        return True
+    callers = [
+        (caller, module)
+        for caller, module, _ in callers_of(model).get(id(fn.node), ())
+        if not is_test_module(module)
+    ]
+    return bool(callers) and all(
+        caller is not None and _checks_expiry(model, caller) for caller, _module in callers
+    )
+
+
+def _checks_expiry(model: AppModel, fn: Function) -> bool:
+    """Does the function, or a project function it calls, test an expiry against the
+    clock?"""
+    project = model.project
+    scopes = [fn]
+    scopes.extend(
+        callee
+        for site in model.callgraph.calls_of(fn)
+        if (callee := project.function(site.target)) is not None
+    )
+    for scope in scopes:
         for node in body_nodes(scope.node):
-            if not isinstance(node, ast.Compare):
+            if not isinstance(node, (ast.If, ast.While, ast.Assert, ast.IfExp)):
                 continue
-            operands = [node.left, *node.comparators]
-            if any(_names_expiry(o) for o in operands) and any(
-                _names_now(project, scope.module, o) for o in operands
-            ):
-                return True
+            for compare in ast.walk(node.test):
+                if not isinstance(compare, ast.Compare):
+                    continue
+                operands = [compare.left, *compare.comparators]
+                if any(_names_expiry(o) for o in operands) and any(
+                    _names_now(project, scope.module, o) for o in operands
+                ):
+                    return True
     return False
 
 
@@ -116,12 +137,23 @@ def _words_of(name: str) -> set[str]:
 
 
 def _names_expiry(expr: ast.expr) -> bool:
+    """A claim read (`payload.exp`, `claims["exp"]`, `claims.get("exp")`) or a local
+    named for the expiry (`expires_at`, `existing_expiration`): not another object's
+    attribute such as `user.password_expires_at`."""
     for node in ast.walk(expr):
-        if isinstance(node, ast.Attribute) and _words_of(node.attr) & _EXPIRY_WORDS:
+        if isinstance(node, ast.Attribute) and node.attr == "exp":
             return True
         if isinstance(node, ast.Name) and _words_of(node.id) & _EXPIRY_WORDS:
             return True
-        if isinstance(node, ast.Constant) and node.value in ("exp", "expires_at"):
+        if isinstance(node, ast.Subscript) and const_str(node.slice) == "exp":
+            return True
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+            and const_str(node.args[0]) == "exp"
+        ):
             return True
     return False
 
@@ -641,11 +673,13 @@ def jwt_verification_disabled(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     that always runs before the decode and whose failure raises or returns. Options
     built up key by key (`opts["verify_exp"] = False`) are not followed. `verify_exp`
     switched off while `"require"` lists `"exp"` is not reported: the expiry is checked
-    by hand (an injected clock, a custom skew). Nor is it when the decoding function,
-    a function calling it, or a project function one of those calls compares an expiry
-    (`payload.exp`, `claims["exp"]`, a name such as `expires_at`) with the clock
-    (`time.time()`, `datetime.now()`, a name such as `now`): the expiry is checked by
-    hand there.
+    by hand (an injected clock, a custom skew). Nor is it when an `if`, `while` or
+    `assert` test compares a claim (`payload.exp`, `claims["exp"]`, `claims.get("exp")`)
+    or a name for the expiry (`expires_at`) with the clock (`time.time()`,
+    `datetime.now()`, a name such as `now`) in the decoding function or a project
+    function it calls, or else in every caller outside the tests (or a project function
+    that caller calls): the expiry is checked by hand there. Whether that test guards the
+    token's use is not checked.
 
     ## Example
     ```python
