@@ -245,3 +245,29 @@ def test_a_helper_with_a_second_parameter_is_not_applied_to_every_router(tmp_pat
     model = load_model([tmp_path], Config(), root=tmp_path)
     paths = [path for route in model.routes for path in route.full_paths]
     assert "/public/secret" not in paths
+    assert model.unresolved_includes == 1
+
+
+def test_routers_a_multi_parameter_helper_gives_back(tmp_path: Path) -> None:
+    # `with_handlers(FastAPI(), debug=True)`: the names are the routers built in the calls,
+    # and what the helper registers unconditionally reaches every one of them.
+    assert _inventory(
+        tmp_path,
+        "from fastapi import APIRouter, FastAPI\n"
+        "def with_handlers(app: FastAPI, debug: bool = False) -> FastAPI:\n"
+        "    app.debug = debug\n"
+        "    return app\n"
+        "def with_ping(router: APIRouter, tag: str) -> APIRouter:\n"
+        "    @router.get('/ping')\n"
+        "    def ping() -> str:\n"
+        "        return tag\n"
+        "    return router\n"
+        "app = with_handlers(FastAPI(title='x'), debug=True)\n"
+        "items = with_ping(APIRouter(prefix='/items'), 'items')\n"
+        "users = with_ping(APIRouter(prefix='/users'), 'users')\n"
+        "@app.get('/health')\n"
+        "def health() -> str:\n"
+        "    return 'ok'\n"
+        "app.include_router(items)\n"
+        "app.include_router(users)\n",
+    ) == [("GET", "/health"), ("GET", "/items/ping"), ("GET", "/users/ping")]

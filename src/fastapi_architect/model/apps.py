@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Literal
+from typing import Literal, cast
 
 from fastapi_architect.model.astutil import (
     body_nodes,
@@ -457,13 +457,19 @@ class AppScanner:
                     break
         return out
 
-    def _owners(self, module: Module, expr: ast.expr, scope: Function | None) -> list[RouterObj]:
-        """The routers a registration's receiver stands for: the one it names, or, for the
-        parameter a helper configures and gives back (`def include_routers(router): ...;
-        return router`), every router its callers pass. Other helpers are read for their
-        first caller: what they register may depend on their other arguments, or on which
-        branch calls them."""
+    def _owners(
+        self, module: Module, expr: ast.expr, scope: Function | None, node: ast.AST
+    ) -> list[RouterObj]:
+        """The routers a registration (`node`) on `expr` stands for: the one it names, or,
+        for the parameter a helper configures and gives back (`def include_routers(router):
+        ...; return router`), every router its callers pass. Other helpers are read for
+        their first caller. A give-back helper with other parameters spreads only what it
+        registers unconditionally: `if admin: router.include_router(...)` in
+        `configure(router, admin=False)` depends on each caller's arguments, and is left
+        unresolved."""
         if isinstance(expr, ast.Name) and scope is not None and _gives_back(scope) == expr.id:
+            if scope.param_names != {expr.id} and id(node) not in _unconditional_nodes(scope):
+                return []
             passed = self._passed_routers(f"{scope.qualname}.{expr.id}", 0)
             if passed:
                 return passed
@@ -500,7 +506,7 @@ class AppScanner:
                 continue
             if method not in ROUTE_DECORATORS:
                 continue
-            for router in self._owners(module, decorator.func.value, scope):
+            for router in self._owners(module, decorator.func.value, scope, decorator):
                 self._add_route(router, module, scope, handler, method, decorator, decorator.args)
 
     def _decorator_call(self, module: Module, scope: Function | None, call: ast.Call) -> None:
@@ -511,7 +517,7 @@ class AppScanner:
         handler = self.project.function(self.project.resolve(module, call.args[0], scope))
         if handler is None:
             return
-        for router in self._owners(module, decorator.func.value, scope):
+        for router in self._owners(module, decorator.func.value, scope, call):
             self._add_route(
                 router, module, scope, handler, decorator.func.attr, decorator, decorator.args
             )
@@ -558,7 +564,7 @@ class AppScanner:
         self, kind: str, module: Module, scope: Function | None, call: ast.Call
     ) -> None:
         assert isinstance(call.func, ast.Attribute)
-        owners = self._owners(module, call.func.value, scope)
+        owners = self._owners(module, call.func.value, scope, call)
         if not owners and kind == "include_router":
             self.unresolved_includes += 1
         for owner in owners:
@@ -814,7 +820,7 @@ def _passes_itself(name: str, value: ast.expr) -> bool:
 
 
 def _gives_back(helper: Function) -> str | None:
-    """The one parameter of a helper that it always returns, never rebinding it (`def
+    """The parameter a helper always returns, never rebinding it (`def
     include_routers(router): ...; return router`), or None."""
     found = helper.derived.get(_gives_back, False)
     if found is False:
@@ -824,12 +830,30 @@ def _gives_back(helper: Function) -> str | None:
             if isinstance(node, ast.Return)
         }
         name = names.pop() if len(names) == 1 else None
-        if name is not None and (helper.param_names != {name} or name in helper.local_values):
-            # Another parameter may decide what is registered (`configure(router,
-            # admin=False)`); a rebound one is another router.
-            name = None
+        if name is not None and (name not in helper.param_names or name in helper.local_values):
+            name = None  # a rebound parameter is another router
         found = helper.derived[_gives_back] = name
     return found if isinstance(found, str) else None
+
+
+def _unconditional_nodes(fn: Function) -> frozenset[int]:
+    """The ids of the nodes of the statements a function always runs: its top-level
+    statements (and `with` blocks), not what an `if`, a loop or a `try` holds."""
+    found = fn.derived.get(_unconditional_nodes)
+    if found is None:
+        ids: set[int] = set()
+        todo = list(fn.node.body)
+        while todo:
+            stmt = todo.pop()
+            if isinstance(stmt, (ast.With, ast.AsyncWith)):
+                todo.extend(stmt.body)
+                ids.update(id(n) for item in stmt.items for n in ast.walk(item))
+            elif not isinstance(
+                stmt, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.Match)
+            ):
+                ids.update(id(n) for n in ast.walk(stmt))
+        found = fn.derived[_unconditional_nodes] = frozenset(ids)
+    return cast(frozenset[int], found)
 
 
 def _given_back(helper: Function, call: ast.Call) -> ast.expr | None:

@@ -2160,18 +2160,30 @@ _DEPENDS = frozenset(
 
 
 def _authenticates(model: AppModel, fn: Function) -> bool:
-    """Does the dependency check credentials: a credential header parameter, a security
-    scheme among its own dependencies (`Depends(oauth2_scheme)`), or a body that refuses
-    with 401/403 or reads the `Authorization` header? (Not a name pattern alone: a
-    `require_feature` flag is no authentication.)"""
+    """Does the dependency check credentials, itself or through its own dependencies (the
+    tutorial's `get_active_user` → `get_current_user` → `oauth2_scheme`): a credential
+    header parameter, a security scheme, or a body that refuses with 401/403 or reads the
+    `Authorization` header? (Not a name pattern alone: a `require_feature` flag is no
+    authentication.)"""
     project = model.project
-    if credential_param(project, fn):
-        return True
-    for site in param_sites(project, fn):
-        target = resolve_target(project, site)
-        if target is not None and target.scheme is not None:
+    seen: set[int] = set()
+    todo = [fn]
+    while todo and len(seen) < 32:
+        current = todo.pop()
+        if id(current.node) in seen:
+            continue
+        seen.add(id(current.node))
+        if credential_param(project, current) or body_authenticates(project, current, ()):
             return True
-    return body_authenticates(project, fn, ())
+        for site in param_sites(project, current):
+            target = resolve_target(project, site)
+            if target is None:
+                continue
+            if target.scheme is not None:
+                return True
+            if target.function is not None:
+                todo.append(target.function)  # `get_active_user` → `get_current_user`
+    return False
 
 
 def _is_cached(ctx: ProjectContext, fn: Function) -> bool:

@@ -1741,7 +1741,9 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
     in `dependencies=` or anything else is reported). When the one that answers is hidden
     and the other differs in documentation alone, the advice is to remove the hidden one.
     Registrations on two routers are reported without naming the one that answers (the
-    order of the `include_router`/`add_api_route` calls decides it). Registrations in different branches of an
+    order of the `include_router`/`add_api_route` calls decides it). One registration of
+    a helper that runs for two routers serving the same path is not reported (usually
+    alternatives: `if v2: add_items(r2) else: add_items(r1)`). Registrations in different branches of an
     `if`/`try` are alternatives and are not compared, and so are registrations written in two functions that take the app or
     router as a parameter and are called from different branches of one `if`/`try`
     (`if on_space: _add_routes(app) else: _add_mocked_routes(app)`; the call sites are

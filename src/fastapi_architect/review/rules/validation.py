@@ -102,7 +102,8 @@ def is_raw_type(
                 project, base_module, elements[-1], base_scope, any_is_raw=True, depth=depth + 1
             )
         if origin in SEQUENCE_TYPES:
-            return is_raw_type(
+            # `list[()]` names no element type: a list of anything.
+            return not elements or is_raw_type(
                 project, base_module, elements[0], base_scope, any_is_raw=True, depth=depth + 1
             )
         return False

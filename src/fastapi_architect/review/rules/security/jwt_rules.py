@@ -13,6 +13,7 @@ from fastapi_architect.model.astutil import (
     dotted,
     keyword,
     last_name,
+    statements,
     walk_nodes,
 )
 from fastapi_architect.model.build import AppModel
@@ -85,7 +86,7 @@ _CLOCK_CALLS = frozenset(
 
 def _checks_expiry_by_hand(ctx: FileContext) -> bool:
     """Is the expiry of what this function decodes checked by hand: an `if`, `while` or
-    `assert` test comparing a claim (`payload.exp`, `claims["exp"]`, `claims.get("exp")`)
+    `assert` test, or a value assigned or returned, comparing a claim (`payload.exp`, `claims["exp"]`, `claims.get("exp")`)
     or a name for the expiry (`expires_at`) with the clock (`time.time()`,
     `datetime.now(...)`, a name for now), in the decoding function or a project function
     it calls, or else in every caller outside the tests (or a project function that
@@ -118,10 +119,18 @@ def _checks_expiry(model: AppModel, fn: Function) -> bool:
         if (callee := project.function(site.target)) is not None
     )
     for scope in scopes:
-        for node in body_nodes(scope.node):
-            if not isinstance(node, (ast.If, ast.While, ast.Assert, ast.IfExp)):
+        for stmt in statements(scope.node.body):
+            # A test (`if`, `while`, `assert`), or a value kept or returned (`expired =
+            # ...`, `return payload["exp"] < time.time()`): not one only printed.
+            if isinstance(stmt, (ast.If, ast.While, ast.Assert)):
+                tested: ast.expr | None = stmt.test
+            elif isinstance(stmt, (ast.Return, ast.Assign, ast.AnnAssign)):
+                tested = stmt.value
+            else:
                 continue
-            for compare in ast.walk(node.test):
+            if tested is None:
+                continue
+            for compare in ast.walk(tested):
                 if not isinstance(compare, ast.Compare):
                     continue
                 operands = [compare.left, *compare.comparators]
@@ -674,7 +683,8 @@ def jwt_verification_disabled(node: ast.Call, ctx: FileContext) -> Iterator[Repo
     built up key by key (`opts["verify_exp"] = False`) are not followed. `verify_exp`
     switched off while `"require"` lists `"exp"` is not reported: the expiry is checked
     by hand (an injected clock, a custom skew). Nor is it when an `if`, `while` or
-    `assert` test compares a claim (`payload.exp`, `claims["exp"]`, `claims.get("exp")`)
+    `assert` test, or a value assigned or returned (`return payload["exp"] <
+    time.time()` in an `is_expired` helper), compares a claim (`payload.exp`, `claims["exp"]`, `claims.get("exp")`)
     or a name for the expiry (`expires_at`) with the clock (`time.time()`,
     `datetime.now()`, a name such as `now`) in the decoding function or a project
     function it calls, or else in every caller outside the tests (or a project function
