@@ -224,50 +224,54 @@ def test_a_helper_with_other_arguments_is_read_for_its_first_caller(tmp_path: Pa
     ]
 
 
-def test_a_helper_with_a_second_parameter_is_not_applied_to_every_router(tmp_path: Path) -> None:
-    # `configure(router, admin=False)` includes the admin router only when asked: giving
-    # every caller's router its registrations would invent `/public/secret`.
+def test_a_helper_with_other_parameters_is_read_for_its_first_caller(tmp_path: Path) -> None:
+    # `attach(parent, child)` includes a different child for each caller: spreading the
+    # first caller's child to every parent would invent `/admin/users`.
     (tmp_path / "main.py").write_text(
         "from fastapi import APIRouter, FastAPI\n"
-        "admin_only = APIRouter()\n"
-        "@admin_only.get('/secret')\n"
-        "def secret() -> None: ...\n"
-        "def configure(router: APIRouter, admin: bool = False) -> APIRouter:\n"
-        "    if admin:\n"
-        "        router.include_router(admin_only)\n"
-        "    return router\n"
-        "public = configure(APIRouter(prefix='/public'))\n"
-        "private = configure(APIRouter(prefix='/admin'), admin=True)\n"
+        "users = APIRouter(prefix='/users')\n"
+        "@users.post('')\n"
+        "def create_user() -> None: ...\n"
+        "audit = APIRouter(prefix='/audit')\n"
+        "@audit.get('')\n"
+        "def read_audit() -> None: ...\n"
+        "def attach(parent: APIRouter, child: APIRouter) -> APIRouter:\n"
+        "    parent.include_router(child)\n"
+        "    return parent\n"
+        "api = APIRouter(prefix='/api')\n"
+        "admin_api = APIRouter(prefix='/admin')\n"
+        "attach(api, users)\n"
+        "attach(admin_api, audit)\n"
         "app = FastAPI()\n"
-        "app.include_router(public)\n"
-        "app.include_router(private)\n"
+        "app.include_router(api)\n"
+        "app.include_router(admin_api)\n"
     )
     model = load_model([tmp_path], Config(), root=tmp_path)
     paths = [path for route in model.routes for path in route.full_paths]
-    assert "/public/secret" not in paths
-    assert model.unresolved_includes == 1
+    assert "/api/users" in paths
+    assert "/admin/users" not in paths
 
 
-def test_routers_a_multi_parameter_helper_gives_back(tmp_path: Path) -> None:
-    # `with_handlers(FastAPI(), debug=True)`: the names are the routers built in the calls,
-    # and what the helper registers unconditionally reaches every one of them.
+def test_the_router_a_helper_is_given_back_from_a_factory(tmp_path: Path) -> None:
+    # `app = setup_cors(get_application())`: the app the factory builds, with its routes
+    # (and a router built in a helper's call with other arguments is still its name's).
     assert _inventory(
         tmp_path,
         "from fastapi import APIRouter, FastAPI\n"
-        "def with_handlers(app: FastAPI, debug: bool = False) -> FastAPI:\n"
-        "    app.debug = debug\n"
+        "def get_application() -> FastAPI:\n"
+        "    application = FastAPI()\n"
+        "    return application\n"
+        "def setup_cors(app: FastAPI, origins: list[str] | None = None) -> FastAPI:\n"
         "    return app\n"
-        "def with_ping(router: APIRouter, tag: str) -> APIRouter:\n"
-        "    @router.get('/ping')\n"
-        "    def ping() -> str:\n"
-        "        return tag\n"
+        "def tagged(router: APIRouter, tag: str = 'x') -> APIRouter:\n"
         "    return router\n"
-        "app = with_handlers(FastAPI(title='x'), debug=True)\n"
-        "items = with_ping(APIRouter(prefix='/items'), 'items')\n"
-        "users = with_ping(APIRouter(prefix='/users'), 'users')\n"
+        "app = setup_cors(get_application())\n"
+        "items = tagged(APIRouter(prefix='/items'), 'items')\n"
         "@app.get('/health')\n"
         "def health() -> str:\n"
         "    return 'ok'\n"
-        "app.include_router(items)\n"
-        "app.include_router(users)\n",
-    ) == [("GET", "/health"), ("GET", "/items/ping"), ("GET", "/users/ping")]
+        "@items.get('/')\n"
+        "def list_items() -> list[str]:\n"
+        "    return []\n"
+        "app.include_router(items)\n",
+    ) == [("GET", "/health"), ("GET", "/items/")]

@@ -263,3 +263,30 @@ def test_loop_elements_are_read_where_they_are_written(tmp_path: Path) -> None:
         ("POST", "/internal/x"),
         ("POST", "/v2/users/"),
     ]
+
+
+def test_a_router_in_two_returns_of_a_router_list_is_included_once(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(
+        "import os\n"
+        "from fastapi import APIRouter, FastAPI\n"
+        "users = APIRouter(prefix='/users')\n"
+        "@users.post('/')\n"
+        "def create_user() -> None: ...\n"
+        "admin = APIRouter(prefix='/admin')\n"
+        "@admin.delete('/cache')\n"
+        "def clear_cache() -> None: ...\n"
+        "def get_routers() -> list[APIRouter]:\n"
+        "    if os.environ.get('ADMIN'):\n"
+        "        return [users, admin]\n"
+        "    return [users]\n"
+        "app = FastAPI()\n"
+        "for router in get_routers():\n"
+        "    app.include_router(router, prefix='/api')\n"
+        "for r, version in [(users, '/v1'), (users, '/v2')]:\n"
+        "    app.include_router(r, prefix=version)\n"
+    )
+    model = load_model([tmp_path], Config(), root=tmp_path)
+    assert {r.handler.name: sorted(r.full_paths) for r in model.routes} == {
+        "create_user": ["/api/users/", "/v1/users/", "/v2/users/"],
+        "clear_cache": ["/api/admin/cache"],
+    }

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Literal, cast
+from typing import Literal
 
 from fastapi_architect.model.astutil import (
     body_nodes,
@@ -362,11 +362,26 @@ class AppScanner:
         """The routers an include call adds, each with the loop substitution it was found
         under (`for r, p in ROUTERS: app.include_router(r, prefix=p)`)."""
         out: list[tuple[RouterObj, Substitution]] = []
+        seen: set[tuple[str, str]] = set()
         for child_expr in _included_exprs(call):
             for subst in self._iterations(module, scope, child_expr):
                 child = self.router_of(*_substitute(child_expr, subst, module, scope))
-                if child is not None:
-                    out.append((child, subst))
+                if child is None:
+                    continue
+                # The same router in two `return`s of `get_routers()` (one per branch) is
+                # one include; the same router with two prefixes (`(r, "/v1"), (r,
+                # "/v2")`) is two.
+                others = repr(
+                    sorted(
+                        (name, ast.dump(value))
+                        for name, (value, _m, _s) in subst.items()
+                        if not (isinstance(child_expr, ast.Name) and name == child_expr.id)
+                    )
+                )
+                if (child.key, others) in seen:
+                    continue
+                seen.add((child.key, others))
+                out.append((child, subst))
         return out
 
     # ---------------------------------------------------------------- registrations
@@ -384,11 +399,12 @@ class AppScanner:
                 return built
             helper = self.project.function(self.project.resolve(module, expr.func, scope))
             if helper is not None and _gives_back(helper) is not None:
-                # `include_routers(r2)`: the router this call passes, not the first caller's.
+                # `include_routers(r2)`, `setup_cors(get_application())`: the router this
+                # call passes, not the first caller's. (A router built in the call and
+                # bound to no name is no router of ours: left unresolved.)
                 given = _given_back(helper, expr)
-                if given is None or isinstance(given, ast.Call):
-                    return None  # a router built in the call and bound to no name
-                return self.router_of(module, given, scope, depth + 1)
+                if given is not None:
+                    return self.router_of(module, given, scope, depth + 1)
             return self._returned_router(module, expr, scope, depth)
         if isinstance(expr, ast.Attribute) and expr.attr == "router":
             # `app.router.add_api_route(...)`: an app's own router is the app.
@@ -460,16 +476,18 @@ class AppScanner:
     def _owners(
         self, module: Module, expr: ast.expr, scope: Function | None, node: ast.AST
     ) -> list[RouterObj]:
-        """The routers a registration (`node`) on `expr` stands for: the one it names, or,
-        for the parameter a helper configures and gives back (`def include_routers(router):
-        ...; return router`), every router its callers pass. Other helpers are read for
-        their first caller. A give-back helper with other parameters spreads only what it
-        registers unconditionally: `if admin: router.include_router(...)` in
-        `configure(router, admin=False)` depends on each caller's arguments, and is left
-        unresolved."""
-        if isinstance(expr, ast.Name) and scope is not None and _gives_back(scope) == expr.id:
-            if scope.param_names != {expr.id} and id(node) not in _unconditional_nodes(scope):
-                return []
+        """The routers a registration on `expr` stands for: the one it names, or, for the
+        one parameter of a helper that configures the router it is given and gives it back
+        (`def include_routers(router): ...; return router`), every router its callers
+        pass. A helper with other parameters is read for its first caller, as any other:
+        what it registers may depend on them (`configure(router, admin=False)`,
+        `attach(parent, child, prefix)`). `node` is the registration."""
+        if (
+            isinstance(expr, ast.Name)
+            and scope is not None
+            and scope.param_names == {expr.id}
+            and _gives_back(scope) == expr.id
+        ):
             passed = self._passed_routers(f"{scope.qualname}.{expr.id}", 0)
             if passed:
                 return passed
@@ -834,26 +852,6 @@ def _gives_back(helper: Function) -> str | None:
             name = None  # a rebound parameter is another router
         found = helper.derived[_gives_back] = name
     return found if isinstance(found, str) else None
-
-
-def _unconditional_nodes(fn: Function) -> frozenset[int]:
-    """The ids of the nodes of the statements a function always runs: its top-level
-    statements (and `with` blocks), not what an `if`, a loop or a `try` holds."""
-    found = fn.derived.get(_unconditional_nodes)
-    if found is None:
-        ids: set[int] = set()
-        todo = list(fn.node.body)
-        while todo:
-            stmt = todo.pop()
-            if isinstance(stmt, (ast.With, ast.AsyncWith)):
-                todo.extend(stmt.body)
-                ids.update(id(n) for item in stmt.items for n in ast.walk(item))
-            elif not isinstance(
-                stmt, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.Match)
-            ):
-                ids.update(id(n) for n in ast.walk(stmt))
-        found = fn.derived[_unconditional_nodes] = frozenset(ids)
-    return cast(frozenset[int], found)
 
 
 def _given_back(helper: Function, call: ast.Call) -> ast.expr | None:
