@@ -2042,9 +2042,7 @@ def measure_phases(root: Path, repeat: int) -> dict[str, float]:
     rules = enabled_rules(config)
     scoped = {scope: [r for r in rules if r.scope == scope] for scope in ("project", "route", "node")}
     best: dict[str, float] = {}
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with engine._few_collections():
         for _ in range(repeat):
             seconds: dict[str, float] = {}
             # The floor as `parse_all` times it: the collector on, as in any plain loop
@@ -2069,9 +2067,6 @@ def measure_phases(root: Path, repeat: int) -> dict[str, float]:
             model.release()
             del model, loaded
             gc.collect()
-    finally:
-        if was_enabled:
-            gc.enable()
     return best
 
 

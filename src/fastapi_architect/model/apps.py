@@ -10,6 +10,7 @@ from http import HTTPStatus
 from typing import Literal
 
 from fastapi_architect.model.astutil import (
+    argument,
     body_nodes,
     const_int,
     dotted,
@@ -362,8 +363,9 @@ class AppScanner:
         """The routers an include call adds, each with the loop substitution it was found
         under (`for r, p in ROUTERS: app.include_router(r, prefix=p)`)."""
         out: list[tuple[RouterObj, Substitution]] = []
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         for child_expr in _included_exprs(call):
+            loop_name = child_expr.id if isinstance(child_expr, ast.Name) else None
             for subst in self._iterations(module, scope, child_expr):
                 child = self.router_of(*_substitute(child_expr, subst, module, scope))
                 if child is None:
@@ -371,11 +373,11 @@ class AppScanner:
                 # The same router in two `return`s of `get_routers()` (one per branch) is
                 # one include; the same router with two prefixes (`(r, "/v1"), (r,
                 # "/v2")`) is two.
-                others = repr(
+                others = tuple(
                     sorted(
                         (name, ast.dump(value))
                         for name, (value, _m, _s) in subst.items()
-                        if not (isinstance(child_expr, ast.Name) and name == child_expr.id)
+                        if name != loop_name
                     )
                 )
                 if (child.key, others) in seen:
@@ -398,14 +400,15 @@ class AppScanner:
             if built is not None:
                 return built
             helper = self.project.function(self.project.resolve(module, expr.func, scope))
-            if helper is not None and _gives_back(helper) is not None:
-                # `include_routers(r2)`, `setup_cors(get_application())`: the router this
-                # call passes, not the first caller's. (A router built in the call and
-                # bound to no name is no router of ours: left unresolved.)
-                given = _given_back(helper, expr)
-                if given is not None:
-                    return self.router_of(module, given, scope, depth + 1)
-            return self._returned_router(module, expr, scope, depth)
+            if helper is None:
+                return None
+            # `include_routers(r2)`, `setup_cors(get_application())`: the router this call
+            # passes, not the first caller's. (A router built in the call and bound to no
+            # name is no router of ours: left unresolved.)
+            given = _given_back(helper, expr)
+            if given is not None:
+                return self.router_of(module, given, scope, depth + 1)
+            return self._returned_router(helper, depth)
         if isinstance(expr, ast.Attribute) and expr.attr == "router":
             # `app.router.add_api_route(...)`: an app's own router is the app.
             owner = self.router_of(module, expr.value, scope, depth + 1)
@@ -436,17 +439,19 @@ class AppScanner:
 
     def _passed_router(self, qualname: str, depth: int) -> RouterObj | None:
         """The router passed as argument `name` of a plain function, by its first caller."""
-        found = self._passed_routers(qualname, depth, first_only=True)
+        owner, _, name = qualname.rpartition(".")
+        fn = self.project.functions.get(owner)
+        if fn is None:
+            return None
+        found = self._passed_routers(fn, name, depth, first_only=True)
         return found[0] if found else None
 
     def _passed_routers(
-        self, qualname: str, depth: int, first_only: bool = False
+        self, fn: Function, name: str, depth: int, first_only: bool = False
     ) -> list[RouterObj]:
         """The routers passed as argument `name` of a plain function, by its callers, each
         once (`include_routers(APIRouter())` and `include_routers(APIRouter(prefix=...))`)."""
-        owner, _, name = qualname.rpartition(".")
-        fn = self.project.functions.get(owner)
-        if self.graph is None or fn is None or fn.class_qualname or name not in fn.param_names:
+        if self.graph is None or fn.class_qualname or name not in fn.param_names:
             return []
         positions = [param.arg for param, _ in parameters(fn.node)]
         if name not in positions:
@@ -454,12 +459,7 @@ class AppScanner:
         index = positions.index(name)
         out: list[RouterObj] = []
         for caller, site in self.graph.callers(fn.qualname):
-            call = site.node
-            arg = keyword(call, name)
-            if arg is None and index < len(call.args):
-                if any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
-                    continue
-                arg = call.args[index]
+            arg = argument(site.node, index, name)
             if arg is None:
                 continue
             scope = self.project.functions.get(caller)
@@ -473,33 +473,25 @@ class AppScanner:
                     break
         return out
 
-    def _owners(
-        self, module: Module, expr: ast.expr, scope: Function | None, node: ast.AST
-    ) -> list[RouterObj]:
+    def _owners(self, module: Module, expr: ast.expr, scope: Function | None) -> list[RouterObj]:
         """The routers a registration on `expr` stands for: the one it names, or, for the
         one parameter of a helper that configures the router it is given and gives it back
         (`def include_routers(router): ...; return router`), every router its callers
         pass. A helper with other parameters is read for its first caller, as any other:
         what it registers may depend on them (`configure(router, admin=False)`,
-        `attach(parent, child, prefix)`). `node` is the registration."""
+        `attach(parent, child, prefix)`)."""
         if (
             isinstance(expr, ast.Name)
             and scope is not None
             and scope.param_names == {expr.id}
             and _gives_back(scope) == expr.id
         ):
-            passed = self._passed_routers(f"{scope.qualname}.{expr.id}", 0)
-            if passed:
-                return passed
+            # (None passed: nothing else names the parameter, which is never rebound.)
+            return self._passed_routers(scope, expr.id, 0)
         found = self.router_of(module, expr, scope)
         return [found] if found is not None else []
 
-    def _returned_router(
-        self, module: Module, call: ast.Call, scope: Function | None, depth: int
-    ) -> RouterObj | None:
-        factory = self.project.function(self.project.resolve(module, call.func, scope))
-        if factory is None:
-            return None
+    def _returned_router(self, factory: Function, depth: int) -> RouterObj | None:
         for node in body_nodes(factory.node):
             if isinstance(node, ast.Return) and node.value is not None:
                 found = self.router_of(factory.module, node.value, factory, depth + 1)
@@ -524,7 +516,7 @@ class AppScanner:
                 continue
             if method not in ROUTE_DECORATORS:
                 continue
-            for router in self._owners(module, decorator.func.value, scope, decorator):
+            for router in self._owners(module, decorator.func.value, scope):
                 self._add_route(router, module, scope, handler, method, decorator, decorator.args)
 
     def _decorator_call(self, module: Module, scope: Function | None, call: ast.Call) -> None:
@@ -535,7 +527,7 @@ class AppScanner:
         handler = self.project.function(self.project.resolve(module, call.args[0], scope))
         if handler is None:
             return
-        for router in self._owners(module, decorator.func.value, scope, call):
+        for router in self._owners(module, decorator.func.value, scope):
             self._add_route(
                 router, module, scope, handler, decorator.func.attr, decorator, decorator.args
             )
@@ -582,7 +574,7 @@ class AppScanner:
         self, kind: str, module: Module, scope: Function | None, call: ast.Call
     ) -> None:
         assert isinstance(call.func, ast.Attribute)
-        owners = self._owners(module, call.func.value, scope, call)
+        owners = self._owners(module, call.func.value, scope)
         if not owners and kind == "include_router":
             self.unresolved_includes += 1
         for owner in owners:
@@ -843,9 +835,9 @@ def _gives_back(helper: Function) -> str | None:
     found = helper.derived.get(_gives_back, False)
     if found is False:
         names = {
-            node.value.id if isinstance(node.value, ast.Name) else None
-            for node in body_nodes(helper.node)
-            if isinstance(node, ast.Return)
+            stmt.value.id if isinstance(stmt.value, ast.Name) else None
+            for stmt in statements(helper.node.body)
+            if isinstance(stmt, ast.Return)
         }
         name = names.pop() if len(names) == 1 else None
         if name is not None and (name not in helper.param_names or name in helper.local_values):

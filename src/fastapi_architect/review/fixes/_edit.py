@@ -228,10 +228,8 @@ def find_from_import(module: cst.Module, name: str) -> cst.ImportFrom | None:
 
 
 def _section(module_name: str) -> int:
-    """Where isort/ruff put an import: `__future__`, the standard library, the others,
-    relative imports (`~`)."""
-    if module_name == "~":
-        return 3
+    """Where isort/ruff put an absolute import: `__future__`, the standard library, the
+    others (relative imports, section 3, are told apart by `_import_key`)."""
     root = module_name.split(".")[0]
     if root == "__future__":
         return 0

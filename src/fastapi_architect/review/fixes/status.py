@@ -6,6 +6,7 @@ that names statuses that way."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from http import HTTPStatus
 
 import libcst as cst
@@ -31,27 +32,29 @@ class _Names:
 
     def __init__(self, ctx: FixContext) -> None:
         self.ctx = ctx
-        self._status: tuple[str, Import | None] | str | None = None
-        self._httpstatus: tuple[str, Import | None] | str | None = None
+
+    @cached_property
+    def status(self) -> tuple[str, Import | None] | str:
+        return status_module_name(self.ctx)
+
+    @cached_property
+    def httpstatus(self) -> tuple[str, Import | None] | str:
+        return httpstatus_class_name(self.ctx)
 
     def for_finding(self, finding: Finding, code: int) -> tuple[str, str, Import | None] | str:
         """The name to write for `code` (the bound module or class name and the constant)
         and the import to add, as the finding's message suggests; or why the fixer
         declines."""
         if suggests_httpstatus(finding.message):
-            if self._httpstatus is None:
-                self._httpstatus = httpstatus_class_name(self.ctx)
-            if isinstance(self._httpstatus, str):
-                return self._httpstatus
-            return self._httpstatus[0], httpstatus_member(code), self._httpstatus[1]
-        if self._status is None:
-            self._status = status_module_name(self.ctx)
-        if isinstance(self._status, str):
-            return self._status
+            if isinstance(self.httpstatus, str):
+                return self.httpstatus
+            return self.httpstatus[0], httpstatus_member(code), self.httpstatus[1]
+        if isinstance(self.status, str):
+            return self.status
         constant = status_constant(code)
         if constant is None:
             return f"`{code}` has a different `status` name in older and newer Starlette"
-        return self._status[0], constant, self._status[1]
+        return self.status[0], constant, self.status[1]
 
 
 @fixer("FAA706", "Use the named status constant")

@@ -1881,9 +1881,10 @@ def _origins_wildcard_test(node: ast.Compare) -> bool:
 
 
 def _is_star(expr: ast.expr) -> bool:
+    """`"*"` or `["*"]`."""
     if isinstance(expr, (ast.List, ast.Tuple, ast.Set)) and len(expr.elts) == 1:
         expr = expr.elts[0]
-    return isinstance(expr, ast.Constant) and expr.value == "*"
+    return const_str(expr) == "*"
 
 
 @rule(

@@ -1702,11 +1702,6 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
         if not routes:
             return
         payload, status = value, routes[0].status_code or 200
-        fn = ctx.function()
-        if fn is not None and is_response_expr(ctx.project, fn, value):
-            # `return await form.error_response(f"... {e!r}")`: a response a project helper
-            # builds, with a status of its own (a form page's error answers 400).
-            status = None
         what = "The response body"
     else:
         func = node.func
@@ -1733,6 +1728,16 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     leak = _find_leak(ctx, payload, names)
     if leak is None or _unreachable_clause(ctx):
         return
+    fn = ctx.function()
+    if (
+        isinstance(node, ast.Return)
+        and fn is not None
+        and is_response_expr(ctx.project, fn, payload)
+    ):
+        # `return await form.error_response(f"... {e!r}")`: a response a project helper
+        # builds, with a status of its own (a form page's error answers 400). Asked only
+        # of a leak: this rule sees every `return` of the project.
+        status = None
     server_error = status is not None and status >= 500
     status_text = f" in a {status} response" if status is not None else ""
     if leak.name is None:

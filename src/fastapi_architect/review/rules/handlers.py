@@ -29,7 +29,6 @@ from fastapi_architect.model.astutil import (
     parameters,
     statements,
     walk,
-    walk_nodes,
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
@@ -534,12 +533,8 @@ def _only_parses(
     (`query = query.where(Model.id <= rowid)`): it counts too."""
     reads: set[int] = set()
     for node in _own_nodes(body):
-        if (
-            body_reads
-            and depth == 0
-            and isinstance(node, ast.Await)
-            and _reads_request_body(ctx, node.value)
-        ):
+        # (`body_reads` is only given at the top: the helpers followed are synchronous.)
+        if body_reads and isinstance(node, ast.Await) and _reads_request_body(ctx, node.value):
             reads.add(id(node.value))
             continue
         if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield, ast.YieldFrom)):
@@ -598,33 +593,13 @@ def _reads_request_body(ctx: FileContext, value: ast.expr) -> bool:
         return False
     fn = ctx.function()
     name = func.value.id
-    if fn is None or name not in fn.param_names or name in _rebound_names(fn):
+    if fn is None or name not in fn.param_names or name in fn.local_values:
         return False
     return any(
         param.arg == func.value.id
         and annotation_type(ctx.project, fn.module, param.annotation, fn.parent) in REQUEST
         for param, _default in parameters(fn.node)
     )
-
-
-def _rebound_names(fn: Function) -> frozenset[str]:
-    """The names the function binds in its own scope (a comprehension's variables and
-    nested functions' names are their own)."""
-    found = fn.derived.get(_rebound_names)
-    if found is None:
-        own: set[str] = set()
-        comprehension_targets: set[int] = set()
-        for node in walk_nodes(list(fn.node.body)):
-            if isinstance(node, ast.comprehension):
-                comprehension_targets.update(id(n) for n in walk(node.target))
-            elif (
-                isinstance(node, ast.Name)
-                and isinstance(node.ctx, ast.Store)
-                and id(node) not in comprehension_targets
-            ):
-                own.add(node.id)
-        found = fn.derived[_rebound_names] = frozenset(own)
-    return cast(frozenset[str], found)
 
 
 def _spares_cancellation(ctx: FileContext, caught: ast.expr | None) -> bool:
@@ -1004,6 +979,7 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
                     client_error = code
                     continue
             swallowed = True
+    spares_cancellation = _spares_cancellation(ctx, node.type)
     last = node.body[-1]
     if (
         not isinstance(last, (ast.Return, ast.Raise))
@@ -1012,7 +988,7 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
             or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
             for s in node.body
         )
-        and not _fallback(ctx, ctx.parent() or node, _spares_cancellation(ctx, node.type))
+        and not _fallback(ctx, ctx.parent() or node, spares_cancellation)
     ):
         swallowed = True
     handler = routes[0].handler.name
@@ -1030,7 +1006,7 @@ def broad_except_in_route(node: ast.ExceptHandler, ctx: FileContext) -> Iterator
         return
     try_node = ctx.parent()
     if isinstance(try_node, ast.Try) and (
-        _only_parses(ctx, try_node.body, body_reads=_spares_cancellation(ctx, node.type))
+        _only_parses(ctx, try_node.body, body_reads=spares_cancellation)
         or parses_client_input(ctx, try_node)
     ):
         return

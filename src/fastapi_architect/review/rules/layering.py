@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fastapi_architect.model.apps import Route
+from fastapi_architect.model.apps import Route, RouterObj
 from fastapi_architect.model.astutil import (
     argument,
     assignment_targets,
@@ -37,7 +37,7 @@ from fastapi_architect.model.astutil import (
     without_docstring,
 )
 from fastapi_architect.model.build import AppModel
-from fastapi_architect.model.dependencies import param_sites, resolve_target
+from fastapi_architect.model.dependencies import param_sites, walk_dependencies
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.pydantic_names import BASE_MODEL, is_pydantic_model
 from fastapi_architect.model.types import annotation_type, unwrap_annotation
@@ -54,7 +54,11 @@ from fastapi_architect.review.rules._http import (
 from fastapi_architect.review.rules._orm import function_query, is_test_module, type_kind
 from fastapi_architect.review.rules._orm import state as orm_state
 from fastapi_architect.review.rules.auth import body_authenticates, credential_param
-from fastapi_architect.review.rules.validation import is_response_expr, returned_values
+from fastapi_architect.review.rules.validation import (
+    is_response_expr,
+    param_marker,
+    returned_values,
+)
 
 Layer = Literal["route", "service", "repository", "model", "schema"]
 
@@ -332,28 +336,20 @@ def is_transport_function(model: AppModel, fn: Function) -> bool:
     ) and not _called_directly(model, fn)
 
 
-# FastAPI's own request parameter functions (`Depends()` is `param_sites`' part).
+# FastAPI's request parameter functions (`Depends()` is `param_sites`' part).
 _REQUEST_MARKERS = frozenset({"Body", "Query", "Path", "Header", "Cookie", "Form", "File"})
-_FASTAPI_PARAM_MODULES = frozenset({"fastapi", "fastapi.params", "fastapi.param_functions"})
 
 
 def _request_parameters(project: Project, fn: Function) -> bool:
     """Does the function declare a parameter FastAPI fills from the request
     (`x_api_key: Annotated[str | None, Header()] = None`, `page: int = Query(1)`)?"""
-
-    def marker(module: Module, expr: ast.expr | None, scope: Function | None) -> bool:
-        if not isinstance(expr, ast.Call):
-            return False
-        owner, _, last = (project.resolve(module, expr.func, scope) or "").rpartition(".")
-        return owner in _FASTAPI_PARAM_MODULES and last in _REQUEST_MARKERS
-
     for param, default in parameters(fn.node):
-        if marker(fn.module, default, fn.parent):
+        if param_marker(project, fn.module, default, fn.parent) in _REQUEST_MARKERS:
             return True
         _base, metadata, meta_module = unwrap_annotation(
             project, fn.module, param.annotation, fn.parent
         )
-        if any(marker(meta_module, m, None) for m in metadata):
+        if any(param_marker(project, meta_module, m, None) in _REQUEST_MARKERS for m in metadata):
             return True
     return False
 
@@ -476,6 +472,15 @@ def _in_type_checking(stack: list[ast.AST]) -> bool:
 def _service_like(model: AppModel, module: Module) -> Layer | None:
     layer = layer_of(model, module)
     return layer if layer in ("service", "repository") else None
+
+
+def _checked_module(model: AppModel, module: Module) -> Layer | None:
+    """The layer of a service or repository module that FAA504/FAA505 read: one that
+    imports FastAPI or Starlette (no HTTP object can come from elsewhere)."""
+    layer = _service_like(model, module)
+    if layer is None or not module.imports_anything("fastapi", "starlette"):
+        return None
+    return layer
 
 
 # ===================================================================== FAA503
@@ -1110,8 +1115,8 @@ def http_exception_in_service_layer(ctx: ProjectContext) -> Iterator[Report]:
     """
     model = ctx.model
     for module in ctx.project.module_list:
-        layer = _service_like(model, module)
-        if layer is None or not module.imports_anything("fastapi", "starlette"):
+        layer = _checked_module(model, module)
+        if layer is None:
             continue
         local: _LocalCatches | None = None  # built on the first HTTP object found
         seen: set[int] = set()  # one finding per statement
@@ -1274,13 +1279,9 @@ def _declared_by(model: AppModel, fn: Function) -> dict[str, list[str]] | None:
         base = cls.methods.get(fn.name) if cls is not None else None
         if base is None:
             continue
-        # Reported at the base: a service or repository module this rule reads (one that
-        # imports FastAPI or Starlette), unless the base is HTTP code. A base that is
-        # neither passes the question up its own ancestors.
-        reported = _service_like(model, base.module) is not None and (
-            base.module.imports_anything("fastapi", "starlette")
-        )
-        if reported or _in_http_code(model, base):
+        # Reported at the base: a module this rule reads, unless the base is HTTP code.
+        # A base that is neither passes the question up its own ancestors.
+        if _checked_module(model, base.module) is not None or _in_http_code(model, base):
             return {
                 param.arg: _annotation_objects(project, base.module, base, param.annotation)
                 for param, _default in parameters(base.node)
@@ -1448,16 +1449,21 @@ def http_objects_in_service(ctx: ProjectContext) -> Iterator[Report]:
     """
     model = ctx.model
     for module in ctx.project.module_list:
-        layer = _service_like(model, module)
-        if layer is None or not module.imports_anything("fastapi", "starlette"):
+        layer = _checked_module(model, module)
+        if layer is None:
             continue
         for fn in module.functions.values():
             if _in_http_code(model, fn):
                 continue
-            base = _declared_by(model, fn)
+            base: dict[str, list[str]] | None = None
+            looked_up = False  # the base declaration, looked up at the first HTTP object
             for param, _default in parameters(fn.node):
                 labels = _annotation_objects(ctx.project, module, fn, param.annotation)
-                if not labels or (base is not None and labels[0] in base.get(param.arg, ())):
+                if not labels:
+                    continue
+                if not looked_up:
+                    base, looked_up = _declared_by(model, fn), True
+                if base is not None and labels[0] in base.get(param.arg, ()):
                     continue
                 yield Report(
                     param,
@@ -2011,18 +2017,21 @@ def _env_variable(node: ast.AST) -> str | None:
 def _module_kind(model: AppModel, module: Module, layer: Layer) -> str:
     """`router`, `service`...; `app` for a route module that creates a `FastAPI()` app
     and no `APIRouter()`."""
-    if layer == "route":
-        kinds = {r.kind for r in model.routers.values() if r.module is module}
-        if kinds == {"app"}:
-            return "app"
+    if layer == "route" and {r.kind for r in _built_in(model, module)} == {"app"}:
+        return "app"
     return _LAYER_NAMES[layer]
 
 
 def _builds_root_app(model: AppModel, module: Module) -> bool:
     """Does the module build `FastAPI()` apps, no `APIRouter()`, and none that another
     app mounts or includes (a sub-app is served by the composition root, not one)?"""
-    built = [r for r in model.routers.values() if r.module is module]
+    built = _built_in(model, module)
     return bool(built) and all(r.kind == "app" and not r.included_by for r in built)
+
+
+def _built_in(model: AppModel, module: Module) -> list[RouterObj]:
+    """The apps and routers the module builds."""
+    return [r for r in model.routers.values() if r.module is module]
 
 
 def _defines_settings(ctx: ProjectContext, module: Module) -> bool:
@@ -2115,6 +2124,8 @@ def scattered_env_config(ctx: ProjectContext) -> Iterator[Report]:
         layer = layer_of(model, module)
         if layer not in ("route", "service", "repository") or not module.imports_anything("os"):
             continue
+        if _defines_settings(ctx, module):
+            continue
         # The module level of a router module named so is reported, but not that of the
         # composition root: a module in a router folder that only builds the application
         # (`api/server.py`), mounted nowhere, is wiring.
@@ -2122,8 +2133,6 @@ def scattered_env_config(ctx: ProjectContext) -> Iterator[Report]:
         wiring_level = by_path not in ("route", "service", "repository") or (
             by_path == "route" and _builds_root_app(model, module)
         )
-        if _defines_settings(ctx, module):
-            continue
         assert layer is not None
         seen: set[int] = set()
         for node, stack in _walk_with_stack(module.tree):
@@ -2165,25 +2174,20 @@ def _authenticates(model: AppModel, fn: Function) -> bool:
     header parameter, a security scheme, or a body that refuses with 401/403 or reads the
     `Authorization` header? (Not a name pattern alone: a `require_feature` flag is no
     authentication.)"""
-    project = model.project
-    seen: set[int] = set()
-    todo = [fn]
-    while todo and len(seen) < 32:
-        current = todo.pop()
-        if id(current.node) in seen:
-            continue
-        seen.add(id(current.node))
-        if credential_param(project, current) or body_authenticates(project, current, ()):
-            return True
-        for site in param_sites(project, current):
-            target = resolve_target(project, site)
-            if target is None:
-                continue
-            if target.scheme is not None:
-                return True
-            if target.function is not None:
-                todo.append(target.function)  # `get_active_user` → `get_current_user`
-    return False
+    found = fn.derived.get(_authenticates)
+    if found is None:
+        project = model.project
+
+        def checks(dependency: Function) -> bool:
+            return credential_param(project, dependency) or body_authenticates(
+                project, dependency, ()
+            )
+
+        found = fn.derived[_authenticates] = checks(fn) or any(
+            target.scheme is not None or (target.function is not None and checks(target.function))
+            for _site, target in walk_dependencies(project, param_sites(project, fn))
+        )
+    return bool(found)
 
 
 def _is_cached(ctx: ProjectContext, fn: Function) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import cast
@@ -1577,8 +1577,11 @@ def _alternative_registrars(model: AppModel, first: Route, second: Route) -> boo
 
 
 def _where(route: Route) -> str:
-    line = getattr(route.node, "lineno", 0)
-    return f"`{route.handler.name}` ({route.module.relpath}:{line})"
+    return f"`{route.handler.name}` ({_site(route)})"
+
+
+def _site(route: Route) -> str:
+    return f"{route.module.relpath}:{getattr(route.node, 'lineno', 0)}"
 
 
 def _keyword_layers(
@@ -1692,17 +1695,17 @@ def _shadowed_duplicates(module: Module) -> Iterator[tuple[ast.Call, str, str, i
     definition of a name, so the first registration is found here, syntactically. Two
     decorators of one definition are one handler registered twice (reported with the
     model's routes), not two definitions."""
-    seen: dict[tuple[str, str, str], tuple[str, int, ast.AST]] = {}
+    seen: dict[tuple[str, str, str], tuple[int, ast.FunctionDef | ast.AsyncFunctionDef]] = {}
     for stmt in module.tree.body:  # top-level: never under a branch
         if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for owner, method, path, decorator in _decorator_keys(stmt):
             key = (owner, method, path)
             earlier = seen.get(key)
-            if earlier is not None and earlier[0] == stmt.name and earlier[2] is not stmt:
-                yield decorator, method, stmt.name, earlier[1]
-            elif earlier is None:
-                seen[key] = (stmt.name, decorator.lineno, stmt)
+            if earlier is None:
+                seen[key] = (decorator.lineno, stmt)
+            elif earlier[1].name == stmt.name and earlier[1] is not stmt:
+                yield decorator, method, stmt.name, earlier[0]
 
 
 @rule(
@@ -1789,7 +1792,7 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
             if op_id:
                 by_id.setdefault((root, op_id), []).append((route, mount))
     reported: set[int] = set()
-    unused_reported: set[int] = set()
+    unused: set[int] = set()  # the registrations already reported as never used
     for (_root, method, _path), entries in by_route.items():
         entries.sort(key=lambda entry: site_order(entry[0]))
         first = entries[0][0]
@@ -1808,38 +1811,7 @@ def duplicate_route_or_operation_id(ctx: ProjectContext) -> Iterator[Report]:
                     "its router is included twice under the same prefix"
                 )
             elif same_handler:
-                # Starlette serves the registration made first (stacked decorators
-                # register bottom-up); every other one of the handler is never used.
-                group = [r for r, _ in entries if r.handler is route.handler]
-                if route.node is first.node:
-                    # One registration of a helper run for two routers that end up at
-                    # the same path: usually alternatives (`if ...: add(r1) else:
-                    # add(r2)`), which the call sites would have to tell.
-                    continue
-                if any(r.router is not first.router for r in group):
-                    # Across routers, the order of `include_router` calls decides which
-                    # one answers: not told here.
-                    if id(route.node) not in unused_reported:
-                        unused_reported.add(id(route.node))
-                        yield Report(
-                            route.node,
-                            f"`{route.handler.name}` is registered twice for {method} "
-                            f"`{path}` (also at {first.module.relpath}:"
-                            f"{getattr(first.node, 'lineno', 0)}): only one of the two answers; "
-                            "keep the one with the dependencies the route needs",
-                            module=route.module,
-                        )
-                    continue
-                answers = min(group, key=_registration_order)
-                for unused in (first, route):
-                    if unused is answers or id(unused.node) in unused_reported:
-                        continue
-                    unused_reported.add(id(unused.node))
-                    yield Report(
-                        unused.node,
-                        _unused_message(unused, answers, method, path),
-                        module=unused.module,
-                    )
+                yield from _same_handler_reports(first, route, entries, method, path, unused)
                 continue
             else:
                 message = (
@@ -1892,11 +1864,56 @@ def _alias_registration(one: Route, other: Route) -> bool:
         return False
     if len(first.args) != len(second.args):
         return False
+    skip = frozenset({"include_in_schema"})
+    return _keyword_dumps(((k.arg, k.value) for k in first.keywords), skip) == _keyword_dumps(
+        ((k.arg, k.value) for k in second.keywords), skip
+    )
 
-    def keywords(call: ast.Call) -> dict[str | None, str]:
-        return {kw.arg: ast.dump(kw.value) for kw in call.keywords if kw.arg != "include_in_schema"}
 
-    return keywords(first) == keywords(second)
+def _same_handler_reports(
+    first: Route,
+    route: Route,
+    entries: list[tuple[Route, str]],
+    method: str,
+    path: str,
+    reported: set[int],
+) -> Iterator[Report]:
+    """One handler registered twice at one route: Starlette serves the registration made
+    first (stacked decorators register bottom-up); every other one is never used. Each
+    registration is reported once (`reported`: their node ids)."""
+    if route.node is first.node:
+        # One registration of a helper run for two routers that end up at the same path:
+        # usually alternatives (`if ...: add(r1) else: add(r2)`), which the call sites
+        # would have to tell.
+        return
+    group = [r for r, _ in entries if r.handler is route.handler]
+    if any(r.router is not first.router for r in group):
+        # Across routers, the order of the `include_router` calls decides which one
+        # answers: not told here.
+        if id(route.node) not in reported:
+            reported.add(id(route.node))
+            yield Report(
+                route.node,
+                f"`{route.handler.name}` is registered twice for {method} `{path}` (also at "
+                f"{_site(first)}): only one of the two answers; keep the one with the "
+                "dependencies the route needs",
+                module=route.module,
+            )
+        return
+    answers = min(group, key=_registration_order)
+    for unused in (first, route):
+        if unused is not answers and id(unused.node) not in reported:
+            reported.add(id(unused.node))
+            yield Report(
+                unused.node, _unused_message(unused, answers, method, path), module=unused.module
+            )
+
+
+def _keyword_dumps(
+    keywords: Iterable[tuple[str | None, ast.expr]], skip: frozenset[str]
+) -> dict[str | None, str]:
+    """A registration's keywords but `skip`, comparable across registrations."""
+    return {name: ast.dump(value) for name, value in keywords if name not in skip}
 
 
 def _registration_order(route: Route) -> tuple[str, int, int]:
@@ -1931,14 +1948,11 @@ def _unused_message(unused: Route, answers: Route, method: str, path: str) -> st
     nothing else, removing the shadowed one would drop the operation from the schema:
     the hidden one is the one to remove."""
     head = f"`{unused.handler.name}` is registered twice for {method} `{path}`: "
-
-    def behaviour(route: Route) -> dict[str, str]:
-        return {k: ast.dump(v) for k, v in route.keywords.items() if k not in _DOC_KEYWORDS}
-
     if (
         is_false(answers.keywords.get("include_in_schema"))
         and not is_false(unused.keywords.get("include_in_schema"))
-        and behaviour(answers) == behaviour(unused)
+        and _keyword_dumps(answers.keywords.items(), _DOC_KEYWORDS)
+        == _keyword_dumps(unused.keywords.items(), _DOC_KEYWORDS)
     ):
         return (
             head + "this registration, the one in the OpenAPI schema, is never used "

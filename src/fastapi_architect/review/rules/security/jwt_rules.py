@@ -14,6 +14,7 @@ from fastapi_architect.model.astutil import (
     keyword,
     last_name,
     statements,
+    walk,
     walk_nodes,
 )
 from fastapi_architect.model.build import AppModel
@@ -79,7 +80,6 @@ _CLOCK_CALLS = frozenset(
         "time.time_ns",
         "datetime.datetime.now",
         "datetime.datetime.utcnow",
-        "datetime.datetime.timestamp",
     }
 )
 
@@ -130,7 +130,7 @@ def _checks_expiry(model: AppModel, fn: Function) -> bool:
                 continue
             if tested is None:
                 continue
-            for compare in ast.walk(tested):
+            for compare in walk(tested):
                 if not isinstance(compare, ast.Compare):
                     continue
                 operands = [compare.left, *compare.comparators]
@@ -149,7 +149,7 @@ def _names_expiry(expr: ast.expr) -> bool:
     """A claim read (`payload.exp`, `claims["exp"]`, `claims.get("exp")`) or a local
     named for the expiry (`expires_at`, `existing_expiration`): not another object's
     attribute such as `user.password_expires_at`."""
-    for node in ast.walk(expr):
+    for node in walk(expr):
         if isinstance(node, ast.Attribute) and node.attr == "exp":
             return True
         if isinstance(node, ast.Name) and _words_of(node.id) & _EXPIRY_WORDS:
@@ -168,7 +168,7 @@ def _names_expiry(expr: ast.expr) -> bool:
 
 
 def _names_now(project: Project, module: Module, expr: ast.expr) -> bool:
-    for node in ast.walk(expr):
+    for node in walk(expr):
         if isinstance(node, ast.Call) and project.resolve(module, node.func) in _CLOCK_CALLS:
             return True
         if isinstance(node, ast.Name) and "now" in _words_of(node.id):

@@ -687,11 +687,13 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
         return
     if _same_field(left, right) or _presented_pair(ctx, left, right):
         return
+    if in_tests(ctx):
+        return
     if _project_object(ctx, left) or _project_object(ctx, right):
         return  # `signature != inferred_signature` between two `ModelSignature`s
     if _normalized_copy(ctx, left, right) or _stored_against_constant(ctx, left, right):
         return
-    if _sql_expression(ctx, node) or in_tests(ctx):
+    if _sql_expression(ctx, node):
         return
     if _weak_name(a) and _weak_name(b) and not (_presented(ctx, left) or _presented(ctx, right)):
         return  # two "signatures" of something else (a function, a cache, a schema)
