@@ -80,3 +80,13 @@ def test_source_lines_keep_their_ends() -> None:
     assert source_lines("a\x0cb\r\nc\rd\n", keepends=True) == ["a\x0cb\r\n", "c\r", "d\n"]
     assert source_lines("a\nb", keepends=True) == ["a\n", "b"]
     assert source_lines("", keepends=True) == []
+
+
+def test_frames_of_a_file_that_does_not_parse(tmp_path: Path) -> None:
+    # FAA000's file is read again for its frame (its text was never kept): split the
+    # parser's way too, or the frame shows the line before the syntax error.
+    (tmp_path / "broken.py").write_text("x = 1\n# part one\x0c part two\ndef f(:\n", "utf-8")
+    config = replace(Config(), select=("FAA000",), extend_select=(), ignore=())
+    result = review_paths([tmp_path], config, root=tmp_path)
+    assert [(f.code, f.line) for f in result.findings] == [("FAA000", 3)]
+    assert result.sources["broken.py"][2] == "def f(:"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 
+from fastapi_architect.model.astutil import walk
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import Module
 from fastapi_architect.review.index import project_index
@@ -42,11 +43,26 @@ def _module_style(module: Module) -> Style | None:
 
 
 def _httpstatus_free(module: Module) -> bool:
-    """Could `from http import HTTPStatus` be added to the module: nothing in it binds
-    the name `HTTPStatus` (an import of it inside a function, a class of that name)?"""
-    if "HTTPStatus" in module.imports or "HTTPStatus" in module.classes:
-        return False
-    return "HTTPStatus" not in module.functions and "HTTPStatus" not in module.assignments
+    """Could `from http import HTTPStatus` be added to the module: nothing in it reads or
+    binds the name `HTTPStatus` (an import of it inside a function, a class of that name,
+    a parameter)? The same test as the fixer's (`fixes._edit.imported_name`), so that the
+    advice is what the fix writes."""
+    if "HTTPStatus" not in module.source:
+        return True
+    for node in walk(module.tree):
+        if isinstance(node, ast.Name):
+            name = node.id
+        elif isinstance(node, ast.arg):
+            name = node.arg
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            name = node.name
+        elif isinstance(node, ast.alias):
+            name = node.asname or node.name.partition(".")[0]
+        else:
+            continue
+        if name == "HTTPStatus":
+            return False
+    return True
 
 
 class _Styles:

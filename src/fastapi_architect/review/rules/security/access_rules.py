@@ -480,11 +480,12 @@ def _parents_test(fn: Function, node: ast.Compare) -> bool:
     )
 
 
-def _resolved(fn: Function, expr: ast.expr) -> bool:
-    """`p.resolve()`, `Path(os.path.realpath(p))`, or a local bound only to one."""
+def _resolved(fn: Function, expr: ast.expr, depth: int = 0) -> bool:
+    """`p.resolve()`, `Path(os.path.realpath(p))`, or a local bound only to one (followed
+    three steps: `a = tmp; tmp = a` binds two locals to each other)."""
     if isinstance(expr, ast.Name) and expr.id not in fn.param_names:
         bound = fn.local_values.get(expr.id)
-        return bound is not None and _resolved(fn, bound)
+        return bound is not None and depth < 3 and _resolved(fn, bound, depth + 1)
     return any(isinstance(sub, ast.Call) and call_name(sub) in _NORMALIZING for sub in walk(expr))
 
 
