@@ -30,6 +30,7 @@ an empty recorder.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import os
 import sys
@@ -388,11 +389,20 @@ def repo(project: Project) -> Repo:
 
 @pytest.fixture(autouse=True)
 def _runtime_isolation() -> Iterator[None]:
-    """Default settings, no hooks and an empty recorder before and after each test."""
+    """Default settings, no hooks and an empty recorder before and after each test.
+
+    What earlier tests of the session left alive is frozen out of the cyclic collector:
+    in a worker that has run hundreds of tests, a full collection takes 200-300 ms, and
+    one that starts in the watchdog's thread while a request blocks the loop (the GIL
+    held all along) can last past the end of the step, so the watchdog never takes its
+    second sample. The tests measure the profiler, not the collector of a big heap.
+    """
     saved = get_settings()
     sqlalchemy_hooks.uninstall()
     recorder.reset()
+    gc.freeze()
     yield
+    gc.unfreeze()
     sqlalchemy_hooks.uninstall()
     recorder.reset()
     use_settings(saved)
