@@ -220,6 +220,8 @@ _NOT_SECRET_PREFIXES = NOT_CREDENTIAL_PREFIXES | {
     "correlation",
     "cache",
     "cached",
+    "dispatch",
+    "turn",
 }
 _WEAK_KEYWORDS: tuple[tuple[str, ...], ...] = (("signature",), ("sig",))
 _STRING_METHODS = frozenset(
@@ -574,6 +576,66 @@ def _stored_against_constant(ctx: FileContext, left: ast.expr, right: ast.expr) 
     return False
 
 
+# Words that make the name of a value a version of another one: the new value of a field
+# compared with its old value.
+_CHANGE_WORDS = frozenset(
+    {"new", "old", "previous", "prev", "current", "latest", "updated", "rotated", "refreshed"}
+)
+
+
+def _changed_value(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
+    """`new_refresh_token != credentials.refresh_token`: the value a provider just
+    returned compared with the stored one of the same field, to learn whether it was
+    rotated. Both are the server's own values (neither is a parameter or read from the
+    request): nobody presents a guess."""
+    words: list[list[str]] = []
+    changed = False
+    for side in (left, right):
+        if isinstance(side, ast.Name):
+            name = side.id
+        elif isinstance(side, ast.Attribute):
+            name = side.attr
+        else:
+            return False
+        side_words = name_words(name)
+        if side_words and side_words[0] in _CHANGE_WORDS:
+            side_words = side_words[1:]
+            changed = True
+        words.append(side_words)
+    return (
+        changed
+        and bool(words[0])
+        and words[0] == words[1]
+        and not (_presented(ctx, left) or _presented(ctx, right))
+    )
+
+
+# Words that name a constant as the stand-in shipped before a real value is configured.
+_PLACEHOLDER_WORDS = frozenset(
+    {"default", "placeholder", "example", "sample", "dummy", "fake", "insecure", "unset"}
+)
+# Words that name a value as the server's own configured secret.
+_CONFIGURED_WORDS = frozenset({"secret", "settings", "config", "configured", "env"})
+
+
+def _still_placeholder(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
+    """`secret_key == PLACEHOLDER_SECRET_KEY`, `token_secret == DEFAULT_TOKEN_SECRET`:
+    the server's configured secret (named so, and not a parameter the request fills)
+    checked against the placeholder it ships with, to refuse to start on it. Neither
+    side is a guess anyone can time."""
+    for constant, other in ((left, right), (right, left)):
+        if not (
+            isinstance(constant, (ast.Name, ast.Attribute))
+            and _PLACEHOLDER_WORDS.intersection(name_words(show_code(constant)))
+            and _literal_constant(ctx, constant)
+        ):
+            continue
+        if not _CONFIGURED_WORDS.intersection(name_words(show_code(_strip_string_ops(other)))):
+            continue
+        return not _presented(ctx, other) or _plain_parameter(ctx, other) is not None
+    return False
+
+
 def _sql_expression(ctx: FileContext, node: ast.Compare) -> bool:
     """`User.api_key == api_key` builds a SQL clause (a class attribute, or inside
     `.where()`/`.filter()`): the database compares, not Python."""
@@ -623,11 +685,18 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     `token == "undefined"`, `settings.API_KEY == "changeme"`), values that only mention a secret (`token_type`, `token_hash`,
     `max_tokens`, `next_page_token`, `len(token)`), locals computed by another call
     (`signature = inspect.signature(fn)`), tokens that coordinate work rather than
-    authenticate (`reservation.token`, `lock_token`, `cached_signature`), the same field
+    authenticate (`reservation.token`, `lock_token`, `cached_signature`,
+    `item.dispatch_token`, `turn_token`), the same field
     of two records (`current_session.token != session.token`), a module constant bound
     to a literal compared with a value the request does not present in code that runs
     only at startup (`user.api_key == DEFAULT_API_KEY` in a check the lifespan or a
-    startup handler calls, and that nothing else calls), two plain parameters of
+    startup handler calls, and that nothing else calls), the server's configured secret
+    checked against the placeholder constant it ships with, anywhere
+    (`secret_key == PLACEHOLDER_SECRET_KEY`, `settings.api_key == DEFAULT_API_KEY`; the
+    constant named as a default, placeholder or example, the value named as a secret or
+    setting and not a parameter the request fills), a value compared with the new
+    version of itself (`new_refresh_token != secrets.refresh_token`: was it rotated?),
+    two plain parameters of
     the function (no `Header()`/`Depends()` marker; or locals whose every assignment
     copies one of them or sets `None`) named only as credentials, the locals included
     (`external_token != token`: two credentials of one request, compared to skip a
@@ -692,6 +761,8 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     if _project_object(ctx, left) or _project_object(ctx, right):
         return  # `signature != inferred_signature` between two `ModelSignature`s
     if _normalized_copy(ctx, left, right) or _stored_against_constant(ctx, left, right):
+        return
+    if _changed_value(ctx, left, right) or _still_placeholder(ctx, left, right):
         return
     if _sql_expression(ctx, node):
         return
