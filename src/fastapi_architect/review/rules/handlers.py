@@ -3347,13 +3347,16 @@ def _sets_status(fn: Function) -> bool:
 
 
 def _returns_none_call(project: Project, fn: Function, value: ast.expr) -> bool:
-    """`return await service.delete(item_id)` where the callee is annotated `-> None`."""
+    """`return await service.delete(item_id)` where the callee is annotated `-> None`,
+    or, in a handler itself annotated `-> None`, a callee the project does not define
+    (`return await db.delete_memory(...)` on a client of another package): the handler's
+    annotation, which a type checker holds the call to, says what it gives back."""
     if isinstance(value, ast.Await):
         value = value.value
     if not isinstance(value, ast.Call):
         return False
     callee = project.function(resolve_callee(project, fn.module, value.func, fn))
-    returns = callee.node.returns if callee is not None else None
+    returns = callee.node.returns if callee is not None else fn.node.returns
     return isinstance(returns, ast.Constant) and returns.value is None
 
 
@@ -3557,7 +3560,9 @@ def no_content_with_body(route: Route, ctx: ProjectContext) -> Iterator[Report]:
 
     ## Known problems
     A returned `Response` object, or the result of a call annotated `-> None`, is not a
-    body. `response_model=None` is fine.
+    body; nor, in a handler annotated `-> None`, the result of a call the project does
+    not define (a client from another package): the annotation says it is `None`.
+    `response_model=None` is fine.
 
     ## Example
     ```python
