@@ -414,10 +414,27 @@ def _returns_found_row(project: Project, fn: Function) -> bool:
     return False
 
 
+# `store.aupsert(...)`, `crud.get_or_create(...)`, `repo.create_or_update(...)`: the
+# name says a repeated call finds or replaces the row instead of making another.
+_FIND_OR_MAKE = re.compile(
+    r"upsert|(?:get|find|fetch|load|update)_?or_?(?:create|insert|add)"
+    r"|(?:create|insert|add)_?or_?(?:get|update|replace)"
+)
+
+
+def _callee_name(call: ast.Call) -> str:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
 def _gets_or_creates(project: Project, fn: Function, values: list[ast.expr]) -> bool:
     """Get-or-create: the handler, or the project function whose result it returns
     (`return crud.create_link(...)`, `link = ...; return link`), answers a repeated
-    call with the row that exists (`_returns_found_row`): 201 would mislabel it."""
+    call with the row that exists (`_returns_found_row`), or what it returns comes from
+    a call named as an upsert (`return await to_schema(await store.aupsert(...))`,
+    also outside the project): 201 would mislabel it."""
     if _returns_found_row(project, fn):
         return True
     for value in values:
@@ -426,6 +443,11 @@ def _gets_or_creates(project: Project, fn: Function, values: list[ast.expr]) -> 
             call = _strip_await(call)
             if not isinstance(call, ast.Call):
                 continue
+            if any(
+                isinstance(inner, ast.Call) and _FIND_OR_MAKE.search(_callee_name(inner).lower())
+                for inner in walk(call)
+            ):
+                return True
             helper = project.function(resolve_callee(project, fn.module, call.func, fn))
             if helper is not None and helper is not fn and _returns_found_row(project, helper):
                 return True
@@ -715,7 +737,10 @@ def create_route_status_code(route: Route, ctx: ProjectContext) -> Iterator[Repo
       returns, answers with a row it looked up (`existing = crud.get_link(...)`, a
       `.first()` or `.scalar_one_or_none()` query, `session.get(...)`) under `if
       existing:` before making a new one, so a fixed 201 would mislabel the repeat
-      call (a get-or-create in code outside the reviewed folder is not seen).
+      call (a get-or-create in code outside the reviewed folder is not seen), and
+      handlers that return what a call named as an upsert or a get-or-create gives
+      (`store.aupsert(...)`, `get_or_create_tag(...)`, `create_or_update(...)`), also
+      wrapped in a conversion (`return to_schema(await store.aupsert(...))`).
 
     A handler registered more than once (`@router.post` stacked on
     `@v2_router.post`) is reported once, at its first registration the rule would
