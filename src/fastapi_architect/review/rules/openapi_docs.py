@@ -3396,14 +3396,21 @@ def _segment_verb(segment: str) -> str:
     return "" if words[1] in _NOUN_TAILS else words[0]
 
 
+# The key under which routers that no known app serves vote together (agno builds each
+# router in a factory and includes them in a loop the model does not follow): they are
+# one app's parts, and a router alone is no sample of its conventions.
+_UNMOUNTED = "<routers of no known app>"
+
+
 def _served_paths(route: Route) -> list[tuple[str, str]]:
-    """(app or router key, full path) for each place the route is served. The key is the
+    """(app key, full path) for each place the route is served. The key is the
     innermost app on the way: a sub-application mounted under another (airflow's
     kebab-case execution API in its camelCase core API) keeps its own conventions."""
     if not route.mounts:
-        return [(route.router.key, route.router.prefix + route.path)]
+        key = route.router.key if route.router.kind == "app" else _UNMOUNTED
+        return [(key, route.router.prefix + route.path)]
     return [
-        (next((r.key for r in reversed(m.chain) if r.kind == "app"), m.chain[0].key), m.path)
+        (next((r.key for r in reversed(m.chain) if r.kind == "app"), _UNMOUNTED), m.path)
         for m in route.mounts
     ]
 
@@ -3443,9 +3450,17 @@ def _names_other_resource(segment: str, param: str) -> bool:
     """`/run/{api_name}`: the parameter after the segment identifies another resource
     (`api`), so the segment is a verb or a namespace, not a singular collection name."""
     words = path_words(param.strip("{}").split(":", 1)[0])
+    if len(words) == 1:  # `{username}`, `{userid}`: one word, the key's name at its end
+        words = next(
+            ([words[0][: -len(w)], w] for w in _ID_WORDS if _compound_key(words[0], w)), words
+        )
     if len(words) < 2 or words[-1] not in _ID_WORDS:
         return False
     return words[:-1] != path_words(segment)
+
+
+def _compound_key(word: str, key: str) -> bool:
+    return word.endswith(key) and len(word) - len(key) >= 3
 
 
 def _in_schema(model: AppModel, route: Route) -> bool:
@@ -3670,7 +3685,8 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     registered at both `/x` and `/x/` (to answer both without a redirect) is not reported
     for its trailing slash, and such twins do not vote for the app's slash style; a
     problem repeated on several registrations of one handler is reported once. A
-    singular segment followed by a parameter naming another resource (`/run/{api_name}`)
+    singular segment followed by a parameter naming another resource (`/run/{api_name}`,
+    `/wallet/{username}`)
     is not a collection name, and neither is a "by id" qualifier (`/groups/id/{id}`).
     Case styles are compared separately for routes kept out of
     the schema (`include_in_schema=False`, such as a private UI API, or paths a custom
