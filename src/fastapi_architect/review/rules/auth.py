@@ -860,9 +860,49 @@ def _verifies_request_signature(project: Project, handler: Function) -> bool:
         return False
     given = _RequestData(sources, frozenset(), frozenset())
     return any(
-        _refuses_mismatch(project, fn, data)
+        _refuses_mismatch(project, fn, data) or _hands_to_verifier(project, fn, data)
         for fn, data in _request_flow(project, handler, given, 0, set())
     )
+
+
+# Webhook SDKs that check a delivery's signature themselves and refuse (raise, or answer
+# 401/403) when it does not match: the request handed to them is authenticated.
+_SIGNATURE_VERIFIERS = frozenset(
+    {
+        "slack_bolt.adapter.fastapi.SlackRequestHandler.handle",
+        "slack_bolt.adapter.fastapi.async_handler.AsyncSlackRequestHandler.handle",
+        "slack_bolt.adapter.fastapi.handler.SlackRequestHandler.handle",
+        "slack_bolt.adapter.starlette.SlackRequestHandler.handle",
+        "slack_bolt.adapter.starlette.async_handler.AsyncSlackRequestHandler.handle",
+        "slack_bolt.adapter.starlette.handler.SlackRequestHandler.handle",
+        "slack_sdk.signature.SignatureVerifier.is_valid_request",
+        "slack_sdk.signature.SignatureVerifier.is_valid",
+        "stripe.Webhook.construct_event",
+        "stripe.webhook.Webhook.construct_event",
+        "stripe.WebhookSignature.verify_header",
+        "stripe.webhook.WebhookSignature.verify_header",
+        "svix.Webhook.verify",
+        "svix.webhooks.Webhook.verify",
+        "standardwebhooks.Webhook.verify",
+        "standardwebhooks.webhooks.Webhook.verify",
+        "twilio.request_validator.RequestValidator.validate",
+        "github_webhook.Webhook.verify_signature",
+    }
+)
+
+
+def _hands_to_verifier(project: Project, fn: Function, data: _RequestData) -> bool:
+    """The request (its body or headers) is handed to a webhook SDK that verifies the
+    signature itself: `await slack_handler.handle(request)` (Slack Bolt),
+    `stripe.Webhook.construct_event(payload, sig_header, secret)`."""
+    for node in body_nodes(fn.node):
+        if (
+            isinstance(node, ast.Call)
+            and any(_reads_any(a, data.any) for a in _call_arguments(node))
+            and resolve_callee(project, fn.module, node.func, fn) in _SIGNATURE_VERIFIERS
+        ):
+            return True
+    return False
 
 
 def _auth_instance(project: Project, qualname: str | None) -> bool:
@@ -1180,7 +1220,10 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     rejection answers (some answer 404 on purpose). A comparison nobody refuses on,
     one of data that is not the request's, or one of an HMAC of anything but the
     body (a CSRF token signed from the session cookie, an ETag checked against
-    `If-Match`) does not count.
+    `If-Match`) does not count. A request handed to a webhook SDK that checks the
+    signature itself counts too (`await slack_handler.handle(request)` of Slack Bolt,
+    `stripe.Webhook.construct_event(body, signature, secret)`, Svix, Standard
+    Webhooks, Twilio's `RequestValidator`).
     Routes included only in a development environment (`if settings.ENVIRONMENT ==
     "local": ...`), websocket routes, routes in test files, and routers not reachable
     from any app found when some `include_router` calls could not be resolved are
