@@ -1100,8 +1100,8 @@ def _client_values(
                 skip |= {id(n) for n in walk(node.func)}  # the parser, not a value
             elif not _plain_client_call(ctx, fn, node):
                 return None
-            elif isinstance(node.func, ast.Name):
-                skip.add(id(node.func))
+            elif isinstance(node.func, ast.Name) or ctx.resolve(node.func) in _JSON_LOADS:
+                skip |= {id(n) for n in walk(node.func)}  # `json.loads`: a function, no value
     for node in walk(expr):
         if not isinstance(node, ast.Name) or id(node) in skip or node.id in bound:
             continue
@@ -1640,7 +1640,7 @@ def exception_detail_leak(node: ast.Call | ast.Return, ctx: FileContext) -> Iter
     `binascii.Error`, XML and TOML parse errors). Any `except` around a `try` body
     that only feeds the request's own values (path, query and body parameters, not
     dependencies, and locals made of them through plain calls such as
-    `query.model_dump()`) to project parsers, functions named `parse*`, `from_*`,
+    `query.model_dump()` or `json.loads(form_field)`) to project parsers, functions named `parse*`, `from_*`,
     `validate*`, `decode*`, `deserialize*` or `loads*` (of the reviewed code, plain
     functions that do no I/O; or of the project's top-level package defined outside
     the reviewed folder, `SpanQuery.from_dict` of `phoenix.trace.dsl` when reviewing
