@@ -339,10 +339,19 @@ def credential_param(project: Project, fn: Function) -> bool:
 def body_authenticates(project: Project, fn: Function, patterns: tuple[str, ...]) -> bool:
     """Does the function check credentials itself: refuse with 401/403, read the
     `Authorization` header, read `request.user`/`request.state.user` set by an auth
-    middleware, or call an authentication function?"""
+    middleware, or call an authentication function? A 403 that keeps a path inside its
+    base folder (`if not full.is_relative_to(base): raise HTTPException(403)`) refuses
+    a file, not a caller."""
+    confinements = {
+        id(stmt)
+        for node in body_nodes(fn.node)
+        if isinstance(node, ast.If) and _confines_path(node.test)
+        for stmt in node.body
+        if isinstance(stmt, ast.Raise)
+    }
     for node in body_nodes(fn.node):
         if isinstance(node, ast.Raise):
-            if _refuses_access(project, fn, node):
+            if id(node) not in confinements and _refuses_access(project, fn, node):
                 return True
         elif isinstance(node, (ast.Subscript, ast.Compare)) and reads_credential(node):
             return True
@@ -368,6 +377,24 @@ def body_authenticates(project: Project, fn: Function, patterns: tuple[str, ...]
             ):
                 return True
     return False
+
+
+# Calls that make a path absolute and canonical, before it is compared with a base.
+_PATH_NORMALIZERS = frozenset({"resolve", "realpath", "abspath", "normpath", "absolute"})
+
+
+def _confines_path(test: ast.expr) -> bool:
+    """`not full.is_relative_to(base)`, `os.path.commonpath([...]) != base`, or
+    `not str(full).startswith(str(base.resolve()))` (a prefix test of normalized paths,
+    not `token.startswith("Bearer ")`)."""
+    names = {
+        node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        for node in walk(test)
+        if isinstance(node, ast.Call)
+    }
+    if names & {"is_relative_to", "commonpath"}:
+        return True
+    return "startswith" in names and bool(names & _PATH_NORMALIZERS)
 
 
 def _headers_or_cookies(expr: ast.expr) -> bool:
@@ -1084,6 +1111,50 @@ def _unseen_auth_alias(project: Project, fn: Function) -> bool:
     return False
 
 
+# Packages whose calls issue or check the app's own credentials.
+_CREDENTIAL_LIBRARIES = _TOKEN_LIBRARIES | frozenset(
+    {"passlib", "bcrypt", "argon2", "pwdlib", "fastapi_users", "fastapi_login"}
+)
+# Words in a called function's name that say it deals with credentials.
+_CREDENTIAL_CALL_WORDS = frozenset(
+    {"password", "passwd", "token", "jwt", "login", "authenticate", "credentials", "session"}
+)
+
+
+def _handles_credentials(
+    state: _AuthState, fn: Function, patterns: tuple[str, ...], depth: int
+) -> bool:
+    """Does a public handler (or a project function it calls, two calls deep) issue or
+    check credentials: take a login form, check them itself, call a token or password
+    library or a function named for it (`create_access_token`, `verify_password`), or
+    set a cookie? pyspur's `store_token`, which writes a Google token to a file, does
+    none of it: its name alone does not show that the app authenticates."""
+    project = state.model.project
+    if _login_form(project, fn) or _function_authenticates(state, fn, patterns):
+        return True
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "set_cookie":
+            return True
+        callee = resolve_callee(project, fn.module, node.func, fn)
+        if callee is None:
+            continue
+        if callee.split(".", 1)[0] in _CREDENTIAL_LIBRARIES:
+            return True
+        if _CREDENTIAL_CALL_WORDS.intersection(_words(last_name(callee))):
+            return True
+        helper = project.function(callee)
+        if (
+            helper is not None
+            and depth < 2
+            and helper is not fn
+            and _handles_credentials(state, helper, patterns, depth + 1)
+        ):
+            return True
+    return False
+
+
 def _login_form(project: Project, fn: Function) -> bool:
     for param, _default in parameters(fn.node):
         typ = annotation_type(project, fn.module, param.annotation, fn.parent)
@@ -1205,8 +1276,10 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     (`verify_mfa`, `*mfa_challenge`, `verify_otp`...), `*webhook*`, `*callback`; a handler
     taking `OAuth2PasswordRequestForm` is a login endpoint. A handler that checks
     credentials itself (answers 401/403, reads the `Authorization` header or
-    `request.user`, carries `@requires(...)`/`@login_required`) counts as protected,
-    and so does one that hands a token from the request (`form.challenge_token`, a
+    `request.user`, carries `@requires(...)`/`@login_required`) counts as protected
+    (not for a 403 that keeps a requested path inside its base folder, `if not
+    full.is_relative_to(base)`: it refuses a file, not a caller), and so does one that
+    hands a token from the request (`form.challenge_token`, a
     first-login MFA enrollment step) to project code that checks it (a constant-time
     comparison or a signed-token decode) and answers 401/403 when it does not match.
     So does a signed delivery (a provider webhook under any name): the handler, or
@@ -1242,7 +1315,10 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     parameter keeps it reported. When
     no route of the project authenticates at all (an internal service behind a
     gateway, or an app that has no authentication yet), only the first unprotected
-    route is reported; so is it for each app none of whose routes authenticates in a
+    route is reported (a handler public by its name shows that the app authenticates
+    only when it handles credentials: a login form, a token or password library, a
+    function named for them, a cookie it sets; pyspur's `store_token`, which keeps a
+    Google token in a file, does not); so is it for each app none of whose routes authenticates in a
     project whose other apps do (a separate worker or internal app, created with its
     own `FastAPI()`; a sub-app mounted in an app that authenticates is not separate).
     A handler registered at several paths is reported once, on its first registration.
@@ -1778,9 +1854,12 @@ def _evaluate(
     project = ctx.project
     model = ctx.model
     handler = route.handler
-    if _public_handler(handler.name) or _login_form(project, handler):
-        return None, route.mounts
     patterns = ctx.config.auth_dependencies
+    if _public_handler(handler.name) or _login_form(project, handler):
+        # Public by design; it shows that the app authenticates only when it handles
+        # credentials (a login, a token endpoint), not a provider's token it stores.
+        shown = route.mounts if _handles_credentials(state, handler, patterns, 0) else []
+        return None, shown
     if _decorated_auth(project, handler) or _unseen_auth_alias(project, handler):
         return None, route.mounts
     params = param_sites(project, handler)
