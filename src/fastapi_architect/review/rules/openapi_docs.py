@@ -3415,12 +3415,23 @@ def _served_paths(route: Route) -> list[tuple[str, str]]:
     ]
 
 
+# Paths an outside protocol fixes, which clients call as they are: the OpenAI-compatible
+# API (`POST /v1/chat/completions`), whatever slash style the rest of the app has.
+_PROTOCOL_PATH = re.compile(
+    r"/v1/(?:chat/completions|completions|embeddings|models|responses|moderations"
+    r"|images/generations|audio/(?:speech|transcriptions|translations))/?$"
+)
+
+
 def _slash_kind(route: Route) -> str:
     """Whether the route's own path ends with `/` ("with"/"without"), for paths that end
     with a literal segment. `@router.get("/")` (the router's root, `/items/` once
-    prefixed, FastAPI's documented idiom) and `/items/{item_id}` are not counted."""
+    prefixed, FastAPI's documented idiom), `/items/{item_id}` and the paths of the
+    OpenAI-compatible API are not counted."""
     path = route.path
     if not path.strip("/") or path.rstrip("/").endswith("}"):
+        return ""
+    if any(_PROTOCOL_PATH.search(p) for p in (path, *route.full_paths)):
         return ""
     return "with" if path.endswith("/") else "without"
 
@@ -3691,7 +3702,10 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     Case styles are compared separately for routes kept out of
     the schema (`include_in_schema=False`, such as a private UI API, or paths a custom
     `app.openapi` leaves out of the document, as FAA704 reads it), which may follow
-    their own convention. `/.well-known/` and the name registered after it
+    their own convention. The paths of the OpenAI-compatible API (`/v1/chat/completions`,
+    `/v1/embeddings`, `/v1/models`...) are called as that API spells them: they do not
+    vote for the app's slash style and are not reported for it. `/.well-known/` and the
+    name registered after it
     (`openid-configuration`, RFC 8615) are fixed by a protocol: they neither vote nor
     are reported. An app where more than half of the routes have a part that
     cannot be known statically in the path the app gives them (a router prefix or a
