@@ -81,7 +81,8 @@ def db_access_in_route(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     equalities on the model's primary key (or a unique column, or all columns of a
     `UniqueConstraint` in `__table_args__`), with no joins, and one row is taken; the
     query may select columns of the model (`select(Model.state)`) and add loader
-    options (`.options(joinedload(...))`). The write-one counterpart is not reported
+    options (`.options(joinedload(...))`, `.execution_options(...)`, also on a
+    `session.query(M)` chain). The write-one counterpart is not reported
     either: one `session.execute(update(Model).where(Model.id == id).values(...))` (or
     `delete(Model)`, or `session.query(Model).filter(...).delete()`) with the same key
     filters, run once (a `rowcount` check answering 404 runs no query), also with
@@ -548,6 +549,8 @@ def _query_read_one(st: OrmState, module: Module, handler: Function, call: ast.C
     if not chain:
         return False
     *filters, last = chain
+    # `.options(joinedload(...))`, `.execution_options(...)` on the way: same rows.
+    filters = [c for c in filters if _method(c) not in _SAME_ROWS]
     if any(_method(c) not in _FILTERS for c in filters):
         return False
     if _method(last) == "get":
