@@ -41,6 +41,7 @@ from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._http import HTTP_CONNECTION, REQUEST, RESPONSE
 from fastapi_architect.review.rules._orm import is_test_module
+from fastapi_architect.review.rules._webhooks import SDK_DELIVERY_CHECKS
 from fastapi_architect.review.rules._worker_apps import internal_only
 from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS
 
@@ -892,32 +893,6 @@ def _verifies_request_signature(project: Project, handler: Function) -> bool:
     )
 
 
-# Webhook SDKs that check a delivery's signature themselves and refuse (raise, or answer
-# 401/403) when it does not match: the request handed to them is authenticated.
-_SIGNATURE_VERIFIERS = frozenset(
-    {
-        "slack_bolt.adapter.fastapi.SlackRequestHandler.handle",
-        "slack_bolt.adapter.fastapi.async_handler.AsyncSlackRequestHandler.handle",
-        "slack_bolt.adapter.fastapi.handler.SlackRequestHandler.handle",
-        "slack_bolt.adapter.starlette.SlackRequestHandler.handle",
-        "slack_bolt.adapter.starlette.async_handler.AsyncSlackRequestHandler.handle",
-        "slack_bolt.adapter.starlette.handler.SlackRequestHandler.handle",
-        "slack_sdk.signature.SignatureVerifier.is_valid_request",
-        "slack_sdk.signature.SignatureVerifier.is_valid",
-        "stripe.Webhook.construct_event",
-        "stripe.webhook.Webhook.construct_event",
-        "stripe.WebhookSignature.verify_header",
-        "stripe.webhook.WebhookSignature.verify_header",
-        "svix.Webhook.verify",
-        "svix.webhooks.Webhook.verify",
-        "standardwebhooks.Webhook.verify",
-        "standardwebhooks.webhooks.Webhook.verify",
-        "twilio.request_validator.RequestValidator.validate",
-        "github_webhook.Webhook.verify_signature",
-    }
-)
-
-
 def _hands_to_verifier(project: Project, fn: Function, data: _RequestData) -> bool:
     """The request (its body or headers) is handed to a webhook SDK that verifies the
     signature itself: `await slack_handler.handle(request)` (Slack Bolt),
@@ -926,7 +901,7 @@ def _hands_to_verifier(project: Project, fn: Function, data: _RequestData) -> bo
         if (
             isinstance(node, ast.Call)
             and any(_reads_any(a, data.any) for a in _call_arguments(node))
-            and resolve_callee(project, fn.module, node.func, fn) in _SIGNATURE_VERIFIERS
+            and resolve_callee(project, fn.module, node.func, fn) in SDK_DELIVERY_CHECKS
         ):
             return True
     return False

@@ -33,6 +33,7 @@ from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.index import FunctionCache, ModelCache, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._http import REQUEST, UPLOAD_FILE
+from fastapi_architect.review.rules._webhooks import SDK_DELIVERY_CHECKS
 from fastapi_architect.review.rules.concurrency import TO_THREAD
 from fastapi_architect.review.rules.injection import argument_for
 
@@ -931,7 +932,14 @@ def _read_facts(ctx: FileContext, fn: Function) -> _ReadFacts:
             if name.startswith("hmac."):
                 uses_hmac = True
                 checks.append((node, facts.carriers, _BODY_READS))
-            elif "signature" in short or "webhook" in short or short == "construct_event":
+            elif (
+                "signature" in short
+                or "webhook" in short
+                or short == "construct_event"
+                or resolve_callee(project, fn.module, node.func, fn) in SDK_DELIVERY_CHECKS
+            ):
+                # The Bot Framework's `adapter.process_activity(activity, auth_header, ...)`
+                # checks the caller and takes the provider's payload as it comes.
                 checks.append((node, facts.carriers | requests, _BODY_READS))
             elif "verify" in short:
                 # `verify_password(form["password"], ...)` is a login: raw bytes only.
@@ -1032,8 +1040,10 @@ def manual_request_body_parsing(node: ast.Await, ctx: FileContext) -> Iterator[R
     Reading the body by hand is legitimate in a few cases, which are not flagged:
     - a signature or token check: the raw bytes (or anything read from the body, or the
       request itself for functions named like `check_signature`) reach `hmac`,
-      `stripe.Webhook.construct_event` or a function whose name contains `signature`,
-      `webhook` or (raw bytes only) `verify`; the function reads a signature header or
+      `stripe.Webhook.construct_event`, a provider SDK that checks the delivery and
+      parses its payload (Slack Bolt, Svix, the Bot Framework's
+      `adapter.process_activity(activity, auth_header, ...)`), or a function whose name
+      contains `signature`, `webhook` or (raw bytes only) `verify`; the function reads a signature header or
       mentions a signature at all (`X-Hub-Signature-256`, `"Invalid signature"`, an
       `x_signature` parameter); or the route has a dependency named like
       `verify_signature`;
