@@ -779,6 +779,9 @@ def _call_status(
 
 # status -> the function that raises it (first one)
 _RAISES: FunctionCache[dict[int, str]] = FunctionCache()
+# Statuses no route has to list: FastAPI documents 422 itself, and any route can answer
+# 500 (an unhandled exception does), which gives a client nothing to act on.
+_IMPLIED_STATUSES = (HTTPStatus.UNPROCESSABLE_ENTITY, HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
 def _raised(model: AppModel, fn: Function) -> dict[int, str]:
@@ -1090,8 +1093,9 @@ def _undocumented(model: AppModel, route: Route) -> _Undocumented:
     from_shared: list[tuple[_Owner, int, str]] = []
     for mount in mounts:
         raised, by_owner = _route_raises(model, route, mount)
-        raised.pop(HTTPStatus.UNPROCESSABLE_ENTITY, None)
-        by_owner.pop(HTTPStatus.UNPROCESSABLE_ENTITY, None)
+        for implied in _IMPLIED_STATUSES:
+            raised.pop(implied, None)
+            by_owner.pop(implied, None)
         if not raised and not by_owner:
             return out
         documented = _mount_documented(model.project, route, mount)
@@ -1241,7 +1245,10 @@ def undocumented_error_response(route: Route, ctx: ProjectContext) -> Iterator[R
     not seen. A status that is not a
     constant (`HTTPException(status_code=code)`) is skipped, and a `responses=` the tool
     cannot evaluate (a `"default"` entry, a dynamic helper) counts as documenting
-    everything. `422` is never reported (FastAPI documents it). The `401`/`403` that a
+    everything. `422` is never reported (FastAPI documents it), nor is `500`: any route
+    can answer it (an unhandled exception does), and it gives a client nothing to act
+    on, so `raise HTTPException(500, ...)` in a handler or a dependency's "not
+    initialized" guard is left out (`503` and the other 5xx are reported). The `401`/`403` that a
     `fastapi.security` scheme raises by itself (`auto_error=True`) is not counted, as
     its status depends on the FastAPI version. Routes hidden with
     `include_in_schema=False` are skipped, and so are the paths a custom document leaves
