@@ -84,7 +84,13 @@ def annotation_type(
     base, _, base_module = unwrap_annotation(project, module, annotation, scope)
     if base is None:
         return None
-    return project.resolve(base_module, base, scope if base_module is module else None)
+    base_scope = scope if base_module is module else None
+    if isinstance(base, ast.Subscript):
+        # `AuthenticationBackend[models.UP, models.ID]`: an instance of the project's
+        # generic class (not `list[...]` or another outside container).
+        cls = project.class_(project.resolve(base_module, base.value, base_scope))
+        return cls.qualname if cls is not None else None
+    return project.resolve(base_module, base, base_scope)
 
 
 def infer_type(

@@ -32,6 +32,7 @@ from fastapi_architect.model.astutil import (
 )
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
+from fastapi_architect.model.calls import passed_arguments
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import annotation_type, infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext, ProjectContext
@@ -3017,9 +3018,21 @@ class _Escapes:
                 return True
         return False
 
-    def reaches(self, fn: Function, cls: str, mro: list[str], depth: int = 0) -> Function | None:
+    def reaches(
+        self,
+        fn: Function,
+        cls: str,
+        mro: list[str],
+        depth: int = 0,
+        raised: ast.Raise | None = None,
+    ) -> Function | None:
         """The route handler or dependency the exception escapes from, if any, when it
-        leaves `fn` (already known not to be caught inside it)."""
+        leaves `fn` (already known not to be caught inside it). With the `raise` itself
+        (from the function that raises), a caller whose arguments keep it from running
+        is skipped (`_unmet_key_guard`)."""
+        guards = _key_guards(fn, raised) if raised is not None else []
+        if guards:
+            return self._reaches_past(fn, cls, mro, guards)
         key = (id(fn.node), cls)
         if key in self.memo:
             return self.memo[key]
@@ -3044,6 +3057,112 @@ class _Escapes:
                     break
         self.memo[key] = found
         return found
+
+    def _reaches_past(
+        self, fn: Function, cls: str, mro: list[str], guards: list[tuple[str, str]]
+    ) -> Function | None:
+        """`reaches` for a `raise` under key guards: each caller's call is checked."""
+        model = self.model
+        if model.is_dependency(fn) or model.routes_of(fn) or fn.node.decorator_list:
+            return self.reaches(fn, cls, mro)
+        project = model.project
+        for caller_name, site in model.callgraph.callers(fn.qualname):
+            caller = project.function(caller_name)
+            if caller is None or self.caught(caller, site.node, mro):
+                continue
+            if _unmet_key_guard(fn, site.node, guards):
+                continue
+            found = self.reaches(caller, cls, mro, 1)
+            if found is not None:
+                return found
+        return None
+
+
+def _key_guards(fn: Function, raised: ast.Raise) -> list[tuple[str, str]]:
+    """The `(parameter, key)` pairs that must match for `raised` to run: it sits under
+    `if field == "email"` in a loop `for field, value in <parameter>.items()` (or over
+    the parameter or its `.keys()`), as in fastapi-users' `_update(user, update_dict)`."""
+    out: list[tuple[str, str]] = []
+    params = fn.param_names
+
+    def visit(body: list[ast.stmt], loops: dict[str, str]) -> bool:
+        for stmt in body:
+            if stmt is raised:
+                return True
+            if isinstance(stmt, (ast.For, ast.AsyncFor)):
+                inner = dict(loops)
+                source = stmt.iter
+                if (
+                    isinstance(source, ast.Call)
+                    and isinstance(source.func, ast.Attribute)
+                    and source.func.attr in ("items", "keys")
+                    and not source.args
+                ):
+                    source = source.func.value
+                target = stmt.target
+                if isinstance(target, ast.Tuple) and target.elts:
+                    target = target.elts[0]
+                if (
+                    isinstance(source, ast.Name)
+                    and source.id in params
+                    and isinstance(target, ast.Name)
+                ):
+                    inner[target.id] = source.id
+                if visit(stmt.body, inner) or visit(stmt.orelse, loops):
+                    return True
+            elif isinstance(stmt, ast.If):
+                found = _compared_key(stmt.test, loops)
+                if visit(stmt.body, loops):
+                    if found is not None:
+                        out.append(found)
+                    return True
+                if visit(stmt.orelse, loops):
+                    return True
+            else:
+                for field_name in ("body", "orelse", "finalbody", "handlers"):
+                    block = getattr(stmt, field_name, None)
+                    if isinstance(block, list):
+                        nested = [b for b in block if isinstance(b, ast.stmt)]
+                        for handler in block:
+                            if isinstance(handler, ast.ExceptHandler):
+                                nested.extend(handler.body)
+                        if visit(nested, loops):
+                            return True
+        return False
+
+    visit(fn.node.body, {})
+    return out
+
+
+def _compared_key(test: ast.expr, loops: dict[str, str]) -> tuple[str, str] | None:
+    """`field == "email"` (also the first operand of an `and`) for a loop variable."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        test = test.values[0]
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and isinstance(test.left, ast.Name)
+        and test.left.id in loops
+    ):
+        key = const_str(test.comparators[0])
+        if key is not None:
+            return loops[test.left.id], key
+    return None
+
+
+def _unmet_key_guard(fn: Function, call: ast.Call, guards: list[tuple[str, str]]) -> bool:
+    """Does the call pass, for a guarded parameter, a dict literal of constant keys that
+    lacks the key (`self._update(user, {"is_verified": True})`)?"""
+    passed = passed_arguments(fn, call)
+    for param, key in guards:
+        value = passed.get(param)
+        if not isinstance(value, ast.Dict) or any(k is None for k in value.keys):
+            continue
+        keys = {const_str(k) for k in value.keys if k is not None}
+        if None not in keys and key not in keys:
+            return True
+    return False
 
 
 @dataclass
@@ -3238,7 +3357,11 @@ def missing_exception_handlers(ctx: ProjectContext) -> Iterator[Report]:
     crash, and the status the OpenAPI schema documents is never sent.
 
     ## Known problems
-    Calls are followed up to four callers up from the `raise`. A `try` that catches the
+    Calls are followed up to four callers up from the `raise`. A `raise` that runs only
+    for one key of a dict parameter (`for field, value in update_dict.items(): if field
+    == "email": ...`, fastapi-users' `_update`) does not escape through a caller that
+    passes a dict literal without that key (`self._update(user, {"is_verified":
+    True})`). A `try` that catches the
     exception (or a base class, or `Exception`) on the way counts as handling it, and so
     does a handler for `Exception`. Subclasses of `HTTPException` and validation errors
     are left to FastAPI. When handlers are registered for classes the rule cannot name
@@ -3311,7 +3434,7 @@ def missing_exception_handlers(ctx: ProjectContext) -> Iterator[Report]:
                 continue
             if escapes.caught(fn, node, mro):
                 continue
-            endpoint = escapes.reaches(fn, qualname, mro)
+            endpoint = escapes.reaches(fn, qualname, mro, raised=node)
             if endpoint is None:
                 continue
             root = _exception_root(project, qualname)
