@@ -6,6 +6,7 @@ provider's documented payload, parsed by the SDK."""
 
 from __future__ import annotations
 
+# Calls that refuse a bad delivery themselves (they raise, or answer 401/403).
 SDK_DELIVERY_CHECKS = frozenset(
     {
         "slack_bolt.adapter.fastapi.SlackRequestHandler.handle",
@@ -14,8 +15,6 @@ SDK_DELIVERY_CHECKS = frozenset(
         "slack_bolt.adapter.starlette.SlackRequestHandler.handle",
         "slack_bolt.adapter.starlette.async_handler.AsyncSlackRequestHandler.handle",
         "slack_bolt.adapter.starlette.handler.SlackRequestHandler.handle",
-        "slack_sdk.signature.SignatureVerifier.is_valid_request",
-        "slack_sdk.signature.SignatureVerifier.is_valid",
         "stripe.Webhook.construct_event",
         "stripe.webhook.Webhook.construct_event",
         "stripe.WebhookSignature.verify_header",
@@ -24,7 +23,6 @@ SDK_DELIVERY_CHECKS = frozenset(
         "svix.webhooks.Webhook.verify",
         "standardwebhooks.Webhook.verify",
         "standardwebhooks.webhooks.Webhook.verify",
-        "twilio.request_validator.RequestValidator.validate",
         "github_webhook.Webhook.verify_signature",
         "botbuilder.core.BotFrameworkAdapter.process_activity",
         "botbuilder.core.bot_framework_adapter.BotFrameworkAdapter.process_activity",
@@ -32,3 +30,14 @@ SDK_DELIVERY_CHECKS = frozenset(
         "botbuilder.integration.aiohttp.CloudAdapter.process",
     }
 )
+# Calls that only answer whether the signature matches: they authenticate the request
+# when their answer decides (`if not validator.validate(...): raise ...`).
+SDK_SIGNATURE_PREDICATES = frozenset(
+    {
+        "slack_sdk.signature.SignatureVerifier.is_valid_request",
+        "slack_sdk.signature.SignatureVerifier.is_valid",
+        "twilio.request_validator.RequestValidator.validate",
+    }
+)
+# Either kind: the body handed to them is the provider's payload, read on purpose.
+SDK_DELIVERY_CALLS = SDK_DELIVERY_CHECKS | SDK_SIGNATURE_PREDICATES

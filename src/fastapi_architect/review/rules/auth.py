@@ -41,7 +41,10 @@ from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._http import HTTP_CONNECTION, REQUEST, RESPONSE
 from fastapi_architect.review.rules._orm import is_test_module
-from fastapi_architect.review.rules._webhooks import SDK_DELIVERY_CHECKS
+from fastapi_architect.review.rules._webhooks import (
+    SDK_DELIVERY_CHECKS,
+    SDK_SIGNATURE_PREDICATES,
+)
 from fastapi_architect.review.rules._worker_apps import internal_only
 from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS
 
@@ -261,6 +264,20 @@ def _public_handler(name: str) -> bool:
     return any(fnmatch.fnmatchcase(lowered, p) for p in _PUBLIC_HANDLERS)
 
 
+# Public handler names that say nothing of the app's own accounts: a token kept for a
+# provider, a delivery, an OAuth callback, a generic `verify`/`confirm`.
+_WEAK_PUBLIC_HANDLERS = frozenset({"*token*", "*webhook*", "*callback", "verify", "confirm"})
+
+
+def _account_flow(name: str) -> bool:
+    """A public handler named for the app's own accounts (`login`, `signup`, `logout`,
+    `reset_password`...): the app has accounts to authenticate."""
+    lowered = name.lower()
+    return any(
+        fnmatch.fnmatchcase(lowered, p) for p in _PUBLIC_HANDLERS if p not in _WEAK_PUBLIC_HANDLERS
+    )
+
+
 def _path_matches(path: str, patterns: Iterable[str]) -> bool:
     candidates = {path, path.rstrip("/") or "/"}
     return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)
@@ -387,7 +404,12 @@ _PATH_NORMALIZERS = frozenset({"resolve", "realpath", "abspath", "normpath", "ab
 def _confines_path(test: ast.expr) -> bool:
     """`not full.is_relative_to(base)`, `os.path.commonpath([...]) != base`, or
     `not str(full).startswith(str(base.resolve()))` (a prefix test of normalized paths,
-    not `token.startswith("Bearer ")`)."""
+    not `token.startswith("Bearer ")`); with `and`/`or`, every operand must be one
+    (`owner is None or not full.is_relative_to(...)` also refuses a missing user)."""
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test = test.operand
+    if isinstance(test, ast.BoolOp):
+        return all(_confines_path(value) for value in test.values)
     names = {
         node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         for node in walk(test)
@@ -897,11 +919,22 @@ def _hands_to_verifier(project: Project, fn: Function, data: _RequestData) -> bo
     """The request (its body or headers) is handed to a webhook SDK that verifies the
     signature itself: `await slack_handler.handle(request)` (Slack Bolt),
     `stripe.Webhook.construct_event(payload, sig_header, secret)`."""
+    gating = {
+        id(call)
+        for node in body_nodes(fn.node)
+        if isinstance(node, ast.If)
+        and any(isinstance(s, (ast.Raise, ast.Return)) for s in statements(node.body))
+        for call in walk(node.test)
+        if isinstance(call, ast.Call)
+    }
     for node in body_nodes(fn.node):
-        if (
-            isinstance(node, ast.Call)
-            and any(_reads_any(a, data.any) for a in _call_arguments(node))
-            and resolve_callee(project, fn.module, node.func, fn) in SDK_DELIVERY_CHECKS
+        if not isinstance(node, ast.Call) or not any(
+            _reads_any(a, data.any) for a in _call_arguments(node)
+        ):
+            continue
+        callee = resolve_callee(project, fn.module, node.func, fn)
+        if callee in SDK_DELIVERY_CHECKS or (
+            callee in SDK_SIGNATURE_PREDICATES and id(node) in gating
         ):
             return True
     return False
@@ -1092,7 +1125,7 @@ _CREDENTIAL_LIBRARIES = _TOKEN_LIBRARIES | frozenset(
 )
 # Words in a called function's name that say it deals with credentials.
 _CREDENTIAL_CALL_WORDS = frozenset(
-    {"password", "passwd", "token", "jwt", "login", "authenticate", "credentials", "session"}
+    {"password", "passwd", "token", "jwt", "login", "authenticate", "credentials"}
 )
 
 
@@ -1271,7 +1304,8 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     `If-Match`) does not count. A request handed to a webhook SDK that checks the
     signature itself counts too (`await slack_handler.handle(request)` of Slack Bolt,
     `stripe.Webhook.construct_event(body, signature, secret)`, Svix, Standard
-    Webhooks, Twilio's `RequestValidator`).
+    Webhooks; Twilio's `RequestValidator.validate` and Slack's `SignatureVerifier`,
+    which only answer, when an `if` on their answer raises or returns).
     Routes included only in a development environment (`if settings.ENVIRONMENT ==
     "local": ...`), websocket routes, routes in test files, and routers not reachable
     from any app found when some `include_router` calls could not be resolved are
@@ -1290,10 +1324,11 @@ def route_without_auth(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     parameter keeps it reported. When
     no route of the project authenticates at all (an internal service behind a
     gateway, or an app that has no authentication yet), only the first unprotected
-    route is reported (a handler public by its name shows that the app authenticates
-    only when it handles credentials: a login form, a token or password library, a
-    function named for them, a cookie it sets; pyspur's `store_token`, which keeps a
-    Google token in a file, does not); so is it for each app none of whose routes authenticates in a
+    route is reported (a public handler shows that the app authenticates: a login,
+    sign-up, logout or password reset by its name; one named only for a token, a
+    webhook or a callback when it handles credentials, a login form, a token or
+    password library, a function named for them, a cookie it sets; pyspur's
+    `store_token`, which keeps a Google token in a file, does not); so is it for each app none of whose routes authenticates in a
     project whose other apps do (a separate worker or internal app, created with its
     own `FastAPI()`; a sub-app mounted in an app that authenticates is not separate).
     A handler registered at several paths is reported once, on its first registration.
@@ -1831,10 +1866,11 @@ def _evaluate(
     handler = route.handler
     patterns = ctx.config.auth_dependencies
     if _public_handler(handler.name) or _login_form(project, handler):
-        # Public by design; it shows that the app authenticates only when it handles
-        # credentials (a login, a token endpoint), not a provider's token it stores.
-        shown = route.mounts if _handles_credentials(state, handler, patterns, 0) else []
-        return None, shown
+        # Public by design, and a sign that the app authenticates: a login, sign-up or
+        # logout by its name; a handler named only for a token, a webhook or a callback
+        # when it handles credentials (not pyspur's `store_token` of a Google token).
+        shows = _account_flow(handler.name) or _handles_credentials(state, handler, patterns, 0)
+        return None, route.mounts if shows else []
     if _decorated_auth(project, handler) or _unseen_auth_alias(project, handler):
         return None, route.mounts
     params = param_sites(project, handler)

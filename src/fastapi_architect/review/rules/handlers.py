@@ -3131,7 +3131,36 @@ def _key_guards(fn: Function, raised: ast.Raise) -> list[tuple[str, str]]:
         return False
 
     visit(fn.node.body, {})
-    return out
+    return [(param, key) for param, key in out if not _changes_dict(fn, param)]
+
+
+_DICT_CHANGES = frozenset({"update", "setdefault", "pop", "popitem", "clear", "__setitem__"})
+
+
+def _changes_dict(fn: Function, name: str) -> bool:
+    """Does the function rebind `name` or change the dict it holds (`d["email"] = ...`,
+    `d.update(...)`, `del d[k]`)? Then the keys its caller passed are not the keys read."""
+    for node in body_nodes(fn.node):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = node.targets
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _DICT_CHANGES
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == name
+        ):
+            return True
+        for target in targets:
+            base = target.value if isinstance(target, ast.Subscript) else target
+            if isinstance(base, ast.Name) and base.id == name:
+                return True
+    return False
 
 
 def _compared_key(test: ast.expr, loops: dict[str, str]) -> tuple[str, str] | None:
@@ -3361,7 +3390,7 @@ def missing_exception_handlers(ctx: ProjectContext) -> Iterator[Report]:
     for one key of a dict parameter (`for field, value in update_dict.items(): if field
     == "email": ...`, fastapi-users' `_update`) does not escape through a caller that
     passes a dict literal without that key (`self._update(user, {"is_verified":
-    True})`). A `try` that catches the
+    True})`), unless the function rebinds or changes that dict. A `try` that catches the
     exception (or a base class, or `Exception`) on the way counts as handling it, and so
     does a handler for `Exception`. Subclasses of `HTTPException` and validation errors
     are left to FastAPI. When handlers are registered for classes the rule cannot name
@@ -3479,7 +3508,14 @@ def _returns_none_call(project: Project, fn: Function, value: ast.expr) -> bool:
     if not isinstance(value, ast.Call):
         return False
     callee = project.function(resolve_callee(project, fn.module, value.func, fn))
-    returns = callee.node.returns if callee is not None else fn.node.returns
+    if callee is not None:
+        returns = callee.node.returns
+    elif isinstance(value.func, ast.Attribute) and any(
+        value.func.attr in cls.methods for cls in project.classes.values()
+    ):
+        return False  # perhaps a project method on an object whose type is unknown
+    else:
+        returns = fn.node.returns
     return isinstance(returns, ast.Constant) and returns.value is None
 
 
@@ -3684,7 +3720,8 @@ def no_content_with_body(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     ## Known problems
     A returned `Response` object, or the result of a call annotated `-> None`, is not a
     body; nor, in a handler annotated `-> None`, the result of a call the project does
-    not define (a client from another package): the annotation says it is `None`.
+    not define (a client from another package, whose method no project class has): the
+    annotation says it is `None`.
     `response_model=None` is fine.
 
     ## Example

@@ -3403,10 +3403,14 @@ def _segment_verb(segment: str) -> str:
     return "" if words[1] in _NOUN_TAILS else words[0]
 
 
-# The key under which routers that no known app serves vote together (agno builds each
-# router in a factory and includes them in a loop the model does not follow): they are
-# one app's parts, and a router alone is no sample of its conventions.
-_UNMOUNTED = "<routers of no known app>"
+# The key under which the routers of one package that no known app serves vote together
+# (agno builds each router in a factory and includes them in a loop the model does not
+# follow): they are one app's parts, and a router alone is no sample of its conventions.
+_UNMOUNTED = "<routers of no known app in {}>"
+
+
+def _unmounted(route: Route) -> str:
+    return _UNMOUNTED.format(route.module.name.split(".", 1)[0])
 
 
 def _served_paths(route: Route) -> list[tuple[str, str]]:
@@ -3414,10 +3418,10 @@ def _served_paths(route: Route) -> list[tuple[str, str]]:
     innermost app on the way: a sub-application mounted under another (airflow's
     kebab-case execution API in its camelCase core API) keeps its own conventions."""
     if not route.mounts:
-        key = route.router.key if route.router.kind == "app" else _UNMOUNTED
+        key = route.router.key if route.router.kind == "app" else _unmounted(route)
         return [(key, route.router.prefix + route.path)]
     return [
-        (next((r.key for r in reversed(m.chain) if r.kind == "app"), _UNMOUNTED), m.path)
+        (next((r.key for r in reversed(m.chain) if r.kind == "app"), _unmounted(route)), m.path)
         for m in route.mounts
     ]
 
@@ -3425,7 +3429,7 @@ def _served_paths(route: Route) -> list[tuple[str, str]]:
 # Paths an outside protocol fixes, which clients call as they are: the OpenAI-compatible
 # API (`POST /v1/chat/completions`), whatever slash style the rest of the app has.
 _PROTOCOL_PATH = re.compile(
-    r"/v1/(?:chat/completions|completions|embeddings|models|responses|moderations"
+    r"/v1/(?:chat/completions|completions|embeddings|responses|moderations"
     r"|images/generations|audio/(?:speech|transcriptions|translations))/?$"
 )
 
@@ -3464,21 +3468,28 @@ _ID_WORDS = frozenset({"id", "ids", "name", "key", "slug", "uuid", "pk"})
 _LOOKUP_QUALIFIERS = frozenset({"id", "uuid", "pk"})
 
 
-def _names_other_resource(segment: str, param: str) -> bool:
+def _names_other_resource(segment: str, param: str, resources: set[str]) -> bool:
     """`/run/{api_name}`: the parameter after the segment identifies another resource
-    (`api`), so the segment is a verb or a namespace, not a singular collection name."""
+    (`api`), so the segment is a verb or a namespace, not a singular collection name.
+    A one-word key (`{username}`) counts when the word before the key's name is a
+    resource the app names in its paths (`user`, `users`; not `host` of `{hostname}`)."""
     words = path_words(param.strip("{}").split(":", 1)[0])
-    if len(words) == 1:  # `{username}`, `{userid}`: one word, the key's name at its end
+    if len(words) == 1:
         words = next(
-            ([words[0][: -len(w)], w] for w in _ID_WORDS if _compound_key(words[0], w)), words
+            (
+                [words[0][: -len(key)], key]
+                for key in _ID_WORDS_LONGEST_FIRST
+                if words[0].endswith(key) and words[0][: -len(key)] in resources
+            ),
+            words,
         )
     if len(words) < 2 or words[-1] not in _ID_WORDS:
         return False
     return words[:-1] != path_words(segment)
 
 
-def _compound_key(word: str, key: str) -> bool:
-    return word.endswith(key) and len(word) - len(key) >= 3
+# `{useruuid}` ends with `id` too: the longer key name is the one meant.
+_ID_WORDS_LONGEST_FIRST = sorted(_ID_WORDS, key=lambda word: (-len(word), word))
 
 
 def _in_schema(model: AppModel, route: Route) -> bool:
@@ -3710,7 +3721,7 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     the schema (`include_in_schema=False`, such as a private UI API, or paths a custom
     `app.openapi` leaves out of the document, as FAA704 reads it), which may follow
     their own convention. The paths of the OpenAI-compatible API (`/v1/chat/completions`,
-    `/v1/embeddings`, `/v1/models`...) are called as that API spells them: they do not
+    `/v1/embeddings`, `/v1/completions`...) are called as that API spells them: they do not
     vote for the app's slash style and are not reported for it. `/.well-known/` and the
     name registered after it
     (`openid-configuration`, RFC 8615) are fixed by a protocol: they neither vote nor
@@ -3771,6 +3782,8 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     styles: dict[tuple[str, bool], dict[str, set[str]]] = {}
     slashes: dict[str, dict[str, int]] = {}
     plural_segments: dict[str, set[str]] = {}
+    # The resources each app names in its paths, singular and plural (`users` → `user`).
+    resources: dict[str, set[str]] = {}
     in_schema_of = {id(route): _in_schema(ctx.model, route) for route in routes}
     for route in routes:
         for root, path in _served_paths(route):
@@ -3786,6 +3799,9 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
             plural_segments.setdefault(root, set()).update(
                 s.lower() for s in _literal_segments(path) if s.lower().endswith("s")
             )
+            for segment in _literal_segments(path):
+                lower = segment.lower()
+                resources.setdefault(root, set()).update((lower, lower.removesuffix("s")))
     reported: dict[int, set[str]] = {}  # handler -> problems already reported
     told_rpc: set[str] = set()  # apps whose RPC-style paths were reported
     for route in sorted(routes, key=site_order):
@@ -3831,7 +3847,7 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
                 and lower not in _LOOKUP_QUALIFIERS
                 and not lower.endswith("s")
                 and f"{lower}s" in plural_segments.get(root, set())
-                and not _names_other_resource(segment, parts[index + 1])
+                and not _names_other_resource(segment, parts[index + 1], resources.get(root, set()))
             ):
                 problems.append(f"`{segment}` is singular where the app uses `{segment}s`")
                 break

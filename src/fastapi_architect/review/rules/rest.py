@@ -429,6 +429,27 @@ def _callee_name(call: ast.Call) -> str:
     return func.id if isinstance(func, ast.Name) else ""
 
 
+def _upsert_result(project: Project, fn: Function, value: ast.expr | None, depth: int = 0) -> bool:
+    """Is the value what an upsert gives: the call itself, the first argument of a
+    conversion around it (`to_schema(await store.aupsert(...))`), any field of a model
+    built from it (`ResponsesBulk(items=upsert(body))`), also through a local bound to
+    it (`tag = await get_or_create_tag(...)`, `return to_schema(tag)`)? An upsert whose
+    result only feeds another call (`create_post(body, tags=get_or_create_tags(...))`)
+    does not make the returned value one."""
+    value = _strip_await(value)
+    if isinstance(value, ast.Name):
+        value = _strip_await(fn.local_values.get(value.id))
+    if not isinstance(value, ast.Call) or depth > 4:
+        return False
+    if _FIND_OR_MAKE.search(_callee_name(value).lower()):
+        return True
+    if _is_class(project, resolve_callee(project, fn.module, value.func, fn) or ""):
+        parts = [*value.args, *(kw.value for kw in value.keywords)]
+    else:
+        parts = value.args[:1]
+    return any(_upsert_result(project, fn, part, depth + 1) for part in parts)
+
+
 def _gets_or_creates(project: Project, fn: Function, values: list[ast.expr]) -> bool:
     """Get-or-create: the handler, or the project function whose result it returns
     (`return crud.create_link(...)`, `link = ...; return link`), answers a repeated
@@ -438,16 +459,13 @@ def _gets_or_creates(project: Project, fn: Function, values: list[ast.expr]) -> 
     if _returns_found_row(project, fn):
         return True
     for value in values:
+        if _upsert_result(project, fn, value):
+            return True
         calls = [value, *(fn.local_values.get(n) for n in _returned_names(fn, value))]
         for call in calls:
             call = _strip_await(call)
             if not isinstance(call, ast.Call):
                 continue
-            if any(
-                isinstance(inner, ast.Call) and _FIND_OR_MAKE.search(_callee_name(inner).lower())
-                for inner in walk(call)
-            ):
-                return True
             helper = project.function(resolve_callee(project, fn.module, call.func, fn))
             if helper is not None and helper is not fn and _returns_found_row(project, helper):
                 return True

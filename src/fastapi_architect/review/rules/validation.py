@@ -33,7 +33,7 @@ from fastapi_architect.review.finding import Severity
 from fastapi_architect.review.index import FunctionCache, ModelCache, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._http import REQUEST, UPLOAD_FILE
-from fastapi_architect.review.rules._webhooks import SDK_DELIVERY_CHECKS
+from fastapi_architect.review.rules._webhooks import SDK_DELIVERY_CALLS
 from fastapi_architect.review.rules.concurrency import TO_THREAD
 from fastapi_architect.review.rules.injection import argument_for
 
@@ -936,7 +936,7 @@ def _read_facts(ctx: FileContext, fn: Function) -> _ReadFacts:
                 "signature" in short
                 or "webhook" in short
                 or short == "construct_event"
-                or resolve_callee(project, fn.module, node.func, fn) in SDK_DELIVERY_CHECKS
+                or resolve_callee(project, fn.module, node.func, fn) in SDK_DELIVERY_CALLS
             ):
                 # The Bot Framework's `adapter.process_activity(activity, auth_header, ...)`
                 # checks the caller and takes the provider's payload as it comes.

@@ -585,20 +585,29 @@ _CHANGE_WORDS = frozenset(
 
 def _changed_value(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
     """`new_refresh_token != credentials.refresh_token`: the value a provider just
-    returned compared with the stored one of the same field, to learn whether it was
-    rotated. Both are the server's own values (neither is a parameter or read from the
-    request): nobody presents a guess."""
+    returned, a local named as a version of the field, compared with the stored one of
+    the same field, to learn whether it was rotated. Both are the server's own values:
+    neither is a parameter or read from the request, nor, in a route or a dependency,
+    a field of a parameter (`body.old_api_key` is what the client sends)."""
     words: list[list[str]] = []
     changed = False
+    fn = ctx.function()
+    if fn is None:
+        return False
+    facing = _request_facing(ctx, fn)
     for side in (left, right):
         if isinstance(side, ast.Name):
             name = side.id
         elif isinstance(side, ast.Attribute):
             name = side.attr
+            if facing and isinstance(side.value, ast.Name) and side.value.id in fn.param_names:
+                return False
         else:
             return False
         side_words = name_words(name)
         if side_words and side_words[0] in _CHANGE_WORDS:
+            if not (isinstance(side, ast.Name) and side.id in fn.local_values):
+                return False  # a version must be a local the code computed
             side_words = side_words[1:]
             changed = True
         words.append(side_words)
@@ -608,6 +617,12 @@ def _changed_value(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
         and words[0] == words[1]
         and not (_presented(ctx, left) or _presented(ctx, right))
     )
+
+
+def _request_facing(ctx: FileContext, fn: Function) -> bool:
+    """Does FastAPI call the function with the request's values: a route handler or a
+    dependency?"""
+    return bool(ctx.routes()) or ctx.model.is_dependency(fn)
 
 
 # Words that name a constant as the stand-in shipped before a real value is configured.
@@ -632,7 +647,14 @@ def _still_placeholder(ctx: FileContext, left: ast.expr, right: ast.expr) -> boo
             continue
         if not _CONFIGURED_WORDS.intersection(name_words(show_code(_strip_string_ops(other)))):
             continue
-        return not _presented(ctx, other) or _plain_parameter(ctx, other) is not None
+        if not _presented(ctx, other):
+            return True
+        fn = ctx.function()
+        return (
+            fn is not None
+            and not _request_facing(ctx, fn)
+            and _plain_parameter(ctx, other) is not None
+        )
     return False
 
 
