@@ -52,20 +52,19 @@ from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS
 
 _MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 
-# Handlers that are public by design, whatever their path: the OAuth2 token endpoint,
-# login/logout, sign-up, password recovery, e-mail confirmation, and inbound webhooks or
-# provider callbacks (those authenticate the *caller* by a signature, not by a user
-# dependency). fnmatch patterns on the lower-cased function name.
-_PUBLIC_HANDLERS = (
+# Public handlers named for the app's own accounts: login/logout, sign-up, password
+# recovery, e-mail and account confirmation. Their existence says the app has accounts to
+# authenticate. fnmatch patterns on the lower-cased function name.
+_ACCOUNT_FLOWS = (
     "login*",
     "*_login",
     "signin*",
     "sign_in*",
-    "*token*",
     "signup*",
     "sign_up*",
-    "register*",
-    "refresh*",
+    "register",
+    "register_user*",
+    "register_account*",
     "logout*",
     "log_out*",
     "signout*",
@@ -77,13 +76,22 @@ _PUBLIC_HANDLERS = (
     "password_recovery*",
     "verify_email*",
     "confirm_email*",
+    "verify_account*",
+    "confirm_account*",
+    "activate_account*",
+)
+# Handlers that are public by design, whatever their path: the account flows, the OAuth2
+# token endpoint, and inbound webhooks or provider callbacks (those authenticate the
+# *caller* by a signature, not by a user dependency).
+_PUBLIC_HANDLERS = (
+    *_ACCOUNT_FLOWS,
+    "*token*",
+    "register*",
+    "refresh*",
     # `POST /verify` with the e-mail token in the body (fastapi-users): the token is
     # the credential.
     "verify",
     "confirm",
-    "verify_account*",
-    "confirm_account*",
-    "activate_account*",
     # The second login step (`POST /auths/mfa/verify`): the challenge token issued by
     # the password step is the credential, checked with the code in the body.
     "verify_mfa",
@@ -264,17 +272,17 @@ def _public_handler(name: str) -> bool:
     return any(fnmatch.fnmatchcase(lowered, p) for p in _PUBLIC_HANDLERS)
 
 
-# Public handler names that say nothing of the app's own accounts: a token kept for a
-# provider, a delivery, an OAuth callback, a generic `verify`/`confirm`.
-_WEAK_PUBLIC_HANDLERS = frozenset({"*token*", "*webhook*", "*callback", "verify", "confirm"})
+# Public handler names that say nothing of them: a token kept for a provider, a
+# delivery, an OAuth callback (`register_webhook` is one, whatever else it matches).
+_WEAK_PUBLIC_HANDLERS = ("*token*", "*webhook*", "*callback")
 
 
 def _account_flow(name: str) -> bool:
     """A public handler named for the app's own accounts (`login`, `signup`, `logout`,
-    `reset_password`...): the app has accounts to authenticate."""
+    `reset_password`...), and not also for a token, a webhook or a callback."""
     lowered = name.lower()
-    return any(
-        fnmatch.fnmatchcase(lowered, p) for p in _PUBLIC_HANDLERS if p not in _WEAK_PUBLIC_HANDLERS
+    return any(fnmatch.fnmatchcase(lowered, p) for p in _ACCOUNT_FLOWS) and not any(
+        fnmatch.fnmatchcase(lowered, p) for p in _WEAK_PUBLIC_HANDLERS
     )
 
 
@@ -409,7 +417,11 @@ def _confines_path(test: ast.expr) -> bool:
     while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         test = test.operand
     if isinstance(test, ast.BoolOp):
-        return all(_confines_path(value) for value in test.values)
+        # `".." in name or not full.is_relative_to(base)`: still a path check; with
+        # `owner is None or ...` it also refuses a caller.
+        return any(_confines_path(value) for value in test.values) and not any(
+            _reads_identity(value) for value in test.values
+        )
     names = {
         node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         for node in walk(test)
@@ -418,6 +430,22 @@ def _confines_path(test: ast.expr) -> bool:
     if names & {"is_relative_to", "commonpath"}:
         return True
     return "startswith" in names and bool(names & _PATH_NORMALIZERS)
+
+
+# Words of a name that hold who the caller is.
+_IDENTITY_WORDS = frozenset(
+    {"user", "owner", "token", "role", "roles", "session", "principal", "account", "auth"}
+    | {"permission", "permissions", "credentials", "current", "admin", "scopes", "claims"}
+)
+
+
+def _reads_identity(test: ast.expr) -> bool:
+    """Does the test read who the caller is (`owner is None`, `user.is_admin`)?"""
+    for node in walk(test):
+        name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+        if isinstance(name, str) and _IDENTITY_WORDS.intersection(_words(name)):
+            return True
+    return False
 
 
 def _headers_or_cookies(expr: ast.expr) -> bool:
@@ -919,14 +947,22 @@ def _hands_to_verifier(project: Project, fn: Function, data: _RequestData) -> bo
     """The request (its body or headers) is handed to a webhook SDK that verifies the
     signature itself: `await slack_handler.handle(request)` (Slack Bolt),
     `stripe.Webhook.construct_event(payload, sig_header, secret)`."""
-    gating = {
-        id(call)
-        for node in body_nodes(fn.node)
-        if isinstance(node, ast.If)
-        and any(isinstance(s, (ast.Raise, ast.Return)) for s in statements(node.body))
-        for call in walk(node.test)
-        if isinstance(call, ast.Call)
-    }
+    gating: set[int] = set()  # the calls (or locals bound to them) an `if` refuses on
+    for node in body_nodes(fn.node):
+        if not isinstance(node, ast.If) or not any(
+            isinstance(s, (ast.Raise, ast.Return))
+            for s in (*statements(node.body), *statements(node.orelse))
+        ):
+            continue
+        for part in walk(node.test):
+            if isinstance(part, ast.Call):
+                gating.add(id(part))
+            elif isinstance(part, ast.Name):
+                bound = fn.local_values.get(part.id)
+                if isinstance(bound, ast.Await):
+                    bound = bound.value
+                if isinstance(bound, ast.Call):
+                    gating.add(id(bound))
     for node in body_nodes(fn.node):
         if not isinstance(node, ast.Call) or not any(
             _reads_any(a, data.any) for a in _call_arguments(node)

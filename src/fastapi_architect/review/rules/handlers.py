@@ -3131,35 +3131,47 @@ def _key_guards(fn: Function, raised: ast.Raise) -> list[tuple[str, str]]:
         return False
 
     visit(fn.node.body, {})
-    return [(param, key) for param, key in out if not _changes_dict(fn, param)]
+    return [(param, key) for param, key in out if not _changes_dict(fn, param, key)]
 
 
-_DICT_CHANGES = frozenset({"update", "setdefault", "pop", "popitem", "clear", "__setitem__"})
+# Calls that may add a key to a dict (`pop`, `clear` only take keys away).
+_DICT_ADDS = frozenset({"update", "setdefault", "__setitem__", "__ior__"})
 
 
-def _changes_dict(fn: Function, name: str) -> bool:
-    """Does the function rebind `name` or change the dict it holds (`d["email"] = ...`,
-    `d.update(...)`, `del d[k]`)? Then the keys its caller passed are not the keys read."""
+def _changes_dict(fn: Function, name: str, key: str) -> bool:
+    """Can the function give `name` the key `key` its caller did not pass: rebind it
+    (also in a tuple, a loop or a walrus), `d.update(...)`, `d.setdefault(...)`,
+    `d |= ...`, or `d[k] = ...` with `k` that key or not a constant?"""
     for node in body_nodes(fn.node):
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = node.targets
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        elif isinstance(
+            node,
+            (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.comprehension, ast.NamedExpr),
+        ):
             targets = [node.target]
-        elif isinstance(node, ast.Delete):
-            targets = node.targets
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            targets = [item.optional_vars for item in node.items if item.optional_vars]
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _DICT_CHANGES
+            and node.func.attr in _DICT_ADDS
             and isinstance(node.func.value, ast.Name)
             and node.func.value.id == name
         ):
             return True
         for target in targets:
-            base = target.value if isinstance(target, ast.Subscript) else target
-            if isinstance(base, ast.Name) and base.id == name:
-                return True
+            for part in walk(target):
+                if isinstance(part, ast.Name) and part.id == name:
+                    return True  # rebound
+                if (
+                    isinstance(part, ast.Subscript)
+                    and isinstance(part.value, ast.Name)
+                    and part.value.id == name
+                    and const_str(part.slice) in (None, key)
+                ):
+                    return True
     return False
 
 
@@ -3507,11 +3519,20 @@ def _returns_none_call(project: Project, fn: Function, value: ast.expr) -> bool:
         value = value.value
     if not isinstance(value, ast.Call):
         return False
-    callee = project.function(resolve_callee(project, fn.module, value.func, fn))
+    target = resolve_callee(project, fn.module, value.func, fn)
+    callee = project.function(target)
     if callee is not None:
         returns = callee.node.returns
-    elif isinstance(value.func, ast.Attribute) and any(
-        value.func.attr in cls.methods for cls in project.classes.values()
+    elif (
+        (
+            target is None
+            or (
+                project.split(target)[0] is not None
+                and project.class_(target.rpartition(".")[0]) is None
+            )
+        )
+        and isinstance(value.func, ast.Attribute)
+        and any(value.func.attr in cls.methods for cls in project.classes.values())
     ):
         return False  # perhaps a project method on an object whose type is unknown
     else:
@@ -3720,8 +3741,9 @@ def no_content_with_body(route: Route, ctx: ProjectContext) -> Iterator[Report]:
     ## Known problems
     A returned `Response` object, or the result of a call annotated `-> None`, is not a
     body; nor, in a handler annotated `-> None`, the result of a call the project does
-    not define (a client from another package, whose method no project class has): the
-    annotation says it is `None`.
+    not define (a method of an outside class, also inherited by a project class; or,
+    on an object of unknown type, a method no project class has): the annotation says
+    it is `None`.
     `response_model=None` is fine.
 
     ## Example

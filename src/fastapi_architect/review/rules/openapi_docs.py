@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import cast
 
 from fastapi_architect.model.apps import (
+    APP_CLASSES,
     HTTP_METHODS,
     Include,
     Mount,
@@ -3403,25 +3404,50 @@ def _segment_verb(segment: str) -> str:
     return "" if words[1] in _NOUN_TAILS else words[0]
 
 
-# The key under which the routers of one package that no known app serves vote together
-# (agno builds each router in a factory and includes them in a loop the model does not
-# follow): they are one app's parts, and a router alone is no sample of its conventions.
+# The key under which routers that no known app serves vote together (agno builds each
+# router in a factory and includes them in a loop the model does not follow): they are
+# the parts of the app built nearest to them, and a router alone is no sample of its
+# conventions.
 _UNMOUNTED = "<routers of no known app in {}>"
 
 
-def _unmounted(route: Route) -> str:
-    return _UNMOUNTED.format(route.module.name.split(".", 1)[0])
+def _app_packages(model: AppModel) -> tuple[str, ...]:
+    """The packages of the modules that build an app, deepest first: a bound app, or a
+    `FastAPI(...)` call anywhere (`self.app = FastAPI()` in a server class)."""
+    modules = {r.module.name for r in model.routers.values() if r.kind == "app"}
+    project = model.project
+    for key, sites in model.callgraph.calls.items():
+        if any(site.target in APP_CLASSES for site in sites):
+            owner = project.functions.get(key) or project.class_(key)
+            modules.add(owner.module.name if owner is not None else key)  # else a module
+    packages = {name.rpartition(".")[0] for name in modules}
+    return tuple(sorted(packages, key=lambda p: (-p.count("."), -len(p), p)))
 
 
-def _served_paths(route: Route) -> list[tuple[str, str]]:
+def _unmounted(route: Route, app_packages: tuple[str, ...]) -> str:
+    """The pool of a router no known app serves: the deepest package around it that
+    builds an app (two services of one repository keep apart), else the whole project."""
+    name = route.module.name
+    package = next((p for p in app_packages if not p or name == p or name.startswith(p + ".")), "")
+    return _UNMOUNTED.format(package)
+
+
+def _served_paths(route: Route, app_packages: tuple[str, ...]) -> list[tuple[str, str]]:
     """(app key, full path) for each place the route is served. The key is the
     innermost app on the way: a sub-application mounted under another (airflow's
     kebab-case execution API in its camelCase core API) keeps its own conventions."""
     if not route.mounts:
-        key = route.router.key if route.router.kind == "app" else _unmounted(route)
-        return [(key, route.router.prefix + route.path)]
+        if route.router.kind == "app":
+            return [(route.router.key, route.router.prefix + route.path)]
+        return [(_unmounted(route, app_packages), route.router.prefix + route.path)]
     return [
-        (next((r.key for r in reversed(m.chain) if r.kind == "app"), _unmounted(route)), m.path)
+        (
+            next(
+                (r.key for r in reversed(m.chain) if r.kind == "app"),
+                _unmounted(route, app_packages),
+            ),
+            m.path,
+        )
         for m in route.mounts
     ]
 
@@ -3434,15 +3460,20 @@ _PROTOCOL_PATH = re.compile(
 )
 
 
-def _slash_kind(route: Route) -> str:
+# ... and its model list, when the app serves that API (else `/models` is its own).
+_MODELS_PATH = re.compile(r"/v1/models/?$")
+
+
+def _slash_kind(route: Route, openai_app: bool = False) -> str:
     """Whether the route's own path ends with `/` ("with"/"without"), for paths that end
     with a literal segment. `@router.get("/")` (the router's root, `/items/` once
     prefixed, FastAPI's documented idiom), `/items/{item_id}` and the paths of the
-    OpenAI-compatible API are not counted."""
+    OpenAI-compatible API (`/v1/models` in an app that serves it) are not counted."""
     path = route.path
     if not path.strip("/") or path.rstrip("/").endswith("}"):
         return ""
-    if any(_PROTOCOL_PATH.search(p) for p in (path, *route.full_paths)):
+    paths = (path, *route.full_paths)
+    if any(_PROTOCOL_PATH.search(p) or (openai_app and _MODELS_PATH.search(p)) for p in paths):
         return ""
     return "with" if path.endswith("/") else "without"
 
@@ -3479,7 +3510,9 @@ def _names_other_resource(segment: str, param: str, resources: set[str]) -> bool
             (
                 [words[0][: -len(key)], key]
                 for key in _ID_WORDS_LONGEST_FIRST
-                if words[0].endswith(key) and words[0][: -len(key)] in resources
+                if words[0].endswith(key)
+                and len(words[0]) > len(key)
+                and words[0][: -len(key)] in resources
             ),
             words,
         )
@@ -3655,11 +3688,11 @@ def _has_parameter(path: str) -> bool:
     return "{" in path.replace(DYNAMIC, "")
 
 
-def _app_paths(routes: list[Route]) -> dict[str, _AppPaths]:
+def _app_paths(routes: list[Route], app_packages: tuple[str, ...]) -> dict[str, _AppPaths]:
     out: dict[str, _AppPaths] = {}
     for route in routes:
         mounts: list[Mount | None] = [*route.mounts] or [None]
-        for (root, _path), mount in zip(_served_paths(route), mounts, strict=True):
+        for (root, _path), mount in zip(_served_paths(route, app_packages), mounts, strict=True):
             app = out.setdefault(root, _AppPaths())
             in_app = _path_in_app(route, mount)
             app.routes += 1
@@ -3707,7 +3740,9 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     not reported. A singleton resource next to a collection (`/user` for the current
     user, `/users/{username}` for others, as in GitHub's API) is not reported: a
     singular counts only when a path parameter follows it. Conventions are counted per
-    app, and only a clear majority is enforced: for case styles, each distinct segment
+    app (routers no known app serves, such as factory-built routers included in a loop,
+    count with the others of the package that builds an app), and only a clear majority
+    is enforced: for case styles, each distinct segment
     votes once (a name repeated on many routes is one vote, router and app prefixes
     vote too) and a style must have at least twice the distinct segments of the next
     one; for trailing slashes, routes vote and a tie reports nothing. A handler
@@ -3772,9 +3807,15 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     No automatic fix: a path is part of the API contract.
     """
     served = [r for r in ctx.model.routes if r.kind == "http" and not is_test_module(r.module)]
-    apps = _app_paths(served)
+    packages = _app_packages(ctx.model)
+    apps = _app_paths(served, packages)
     routes = [r for r in served if DYNAMIC not in r.path]
     twins = _slash_twins(routes)
+    served_at = {id(route): _served_paths(route, packages) for route in routes}
+    # Apps that serve the OpenAI-compatible API: their `/v1/models` is that API's too.
+    openai_apps = {
+        root for paths in served_at.values() for root, path in paths if _PROTOCOL_PATH.search(path)
+    }
     # Case styles vote per app and per audience: a private API kept out of the schema
     # (`APIRouter(prefix="/ui", include_in_schema=False)`) may follow its own convention.
     # Each distinct segment votes once, prefixes included: `run-history` on four routes
@@ -3786,13 +3827,13 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     resources: dict[str, set[str]] = {}
     in_schema_of = {id(route): _in_schema(ctx.model, route) for route in routes}
     for route in routes:
-        for root, path in _served_paths(route):
+        for root, path in served_at[id(route)]:
             for segment in _named_segments(path):
                 style = _case_style(segment)
                 if style:
                     voters = styles.setdefault((root, in_schema_of[id(route)]), {})
                     voters.setdefault(style, set()).add(segment)
-            kind = "" if id(route) in twins else _slash_kind(route)
+            kind = "" if id(route) in twins else _slash_kind(route, root in openai_apps)
             if kind:
                 counts = slashes.setdefault(root, {})
                 counts[kind] = counts.get(kind, 0) + 1
@@ -3806,7 +3847,7 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
     told_rpc: set[str] = set()  # apps whose RPC-style paths were reported
     for route in sorted(routes, key=site_order):
         problems: list[str] = []
-        root = _served_paths(route)[0][0]
+        root = served_at[id(route)][0][0]
         app = apps[root]
         action = _path_verb(route.path)
         if action and not app.rpc:
@@ -3830,7 +3871,7 @@ def non_restful_path(ctx: ProjectContext) -> Iterator[Report]:
                 problems.append(f"`{segment}` is {style} where {whose} {usual}")
                 break
         usual_slash = None if app.hidden(app.own_unresolved) else _majority(slashes.get(root, {}))
-        kind = "" if id(route) in twins else _slash_kind(route)
+        kind = "" if id(route) in twins else _slash_kind(route, root in openai_apps)
         if usual_slash and kind and kind != usual_slash:
             problems.append(
                 "it ends with `/` where the app's paths do not"

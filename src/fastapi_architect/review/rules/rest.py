@@ -436,6 +436,8 @@ def _upsert_result(project: Project, fn: Function, value: ast.expr | None, depth
     it (`tag = await get_or_create_tag(...)`, `return to_schema(tag)`)? An upsert whose
     result only feeds another call (`create_post(body, tags=get_or_create_tags(...))`)
     does not make the returned value one."""
+    if isinstance(value, ast.Starred):
+        value = value.value
     value = _strip_await(value)
     if isinstance(value, ast.Name):
         value = _strip_await(fn.local_values.get(value.id))
@@ -443,8 +445,11 @@ def _upsert_result(project: Project, fn: Function, value: ast.expr | None, depth
         return False
     if _FIND_OR_MAKE.search(_callee_name(value).lower()):
         return True
-    if _is_class(project, resolve_callee(project, fn.module, value.func, fn) or ""):
+    func = value.func
+    if _is_class(project, resolve_callee(project, fn.module, func, fn) or ""):
         parts = [*value.args, *(kw.value for kw in value.keywords)]
+    elif not value.args and isinstance(func, ast.Attribute):
+        parts = [func.value]  # `tag.model_dump()`, `(await upsert(...)).to_dict()`
     else:
         parts = value.args[:1]
     return any(_upsert_result(project, fn, part, depth + 1) for part in parts)

@@ -13,6 +13,7 @@ from itertools import pairwise
 from fastapi_architect.model.apps import APP_CLASSES
 from fastapi_architect.model.astutil import argument, const_str, keyword, parameters, walk
 from fastapi_architect.model.build import AppModel
+from fastapi_architect.model.dependencies import param_sites
 from fastapi_architect.model.project import Function
 from fastapi_architect.model.types import ANNOTATED, infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
@@ -588,19 +589,26 @@ def _changed_value(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
     returned, a local named as a version of the field, compared with the stored one of
     the same field, to learn whether it was rotated. Both are the server's own values:
     neither is a parameter or read from the request, nor, in a route or a dependency,
-    a field of a parameter (`body.old_api_key` is what the client sends)."""
+    a field of a parameter FastAPI fills from the request (`body.old_api_key` is what
+    the client sends; `user.refresh_token` of a `Depends(get_current_user)` is not)."""
     words: list[list[str]] = []
     changed = False
     fn = ctx.function()
     if fn is None:
         return False
-    facing = _request_facing(ctx, fn)
+    # In a route or a dependency, the parameters FastAPI fills from the request (not
+    # the `Depends()` ones: the current user's row is the server's).
+    client = (
+        fn.param_names - {site.param for site in param_sites(ctx.project, fn)}
+        if _request_facing(ctx, fn)
+        else frozenset()
+    )
     for side in (left, right):
         if isinstance(side, ast.Name):
             name = side.id
         elif isinstance(side, ast.Attribute):
             name = side.attr
-            if facing and isinstance(side.value, ast.Name) and side.value.id in fn.param_names:
+            if isinstance(side.value, ast.Name) and side.value.id in client:
                 return False
         else:
             return False
