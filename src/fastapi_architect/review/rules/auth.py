@@ -52,19 +52,18 @@ from fastapi_architect.review.rules.errors import HTTP_EXCEPTIONS
 
 _MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 
-# Public handlers named for the app's own accounts: login/logout, sign-up, password
-# recovery, e-mail and account confirmation. Their existence says the app has accounts to
-# authenticate. fnmatch patterns on the lower-cased function name.
-_ACCOUNT_FLOWS = (
+# Handlers that are public by design, whatever their path: login/logout, sign-up,
+# password recovery, e-mail and account confirmation, the OAuth2 token endpoint, and
+# inbound webhooks or provider callbacks (those authenticate the *caller* by a
+# signature, not by a user dependency). fnmatch patterns on the lower-cased name.
+_PUBLIC_HANDLERS = (
     "login*",
     "*_login",
     "signin*",
     "sign_in*",
     "signup*",
     "sign_up*",
-    "register",
-    "register_user*",
-    "register_account*",
+    "register*",
     "logout*",
     "log_out*",
     "signout*",
@@ -79,14 +78,7 @@ _ACCOUNT_FLOWS = (
     "verify_account*",
     "confirm_account*",
     "activate_account*",
-)
-# Handlers that are public by design, whatever their path: the account flows, the OAuth2
-# token endpoint, and inbound webhooks or provider callbacks (those authenticate the
-# *caller* by a signature, not by a user dependency).
-_PUBLIC_HANDLERS = (
-    *_ACCOUNT_FLOWS,
     "*token*",
-    "register*",
     "refresh*",
     # `POST /verify` with the e-mail token in the body (fastapi-users): the token is
     # the credential.
@@ -272,17 +264,25 @@ def _public_handler(name: str) -> bool:
     return any(fnmatch.fnmatchcase(lowered, p) for p in _PUBLIC_HANDLERS)
 
 
-# Public handler names that say nothing of them: a token kept for a provider, a
-# delivery, an OAuth callback (`register_webhook` is one, whatever else it matches).
-_WEAK_PUBLIC_HANDLERS = ("*token*", "*webhook*", "*callback")
+# Words of a handler name that say it serves the app's own accounts.
+_ACCOUNT_WORDS = frozenset(
+    {"login", "logon", "signin", "signup", "logout", "signout", "password", "passwd"}
+    | {"email", "account", "registration", "register"}
+)
+_ACCOUNT_PAIRS = frozenset({("sign", "in"), ("sign", "up"), ("log", "in"), ("log", "out")})
 
 
 def _account_flow(name: str) -> bool:
-    """A public handler named for the app's own accounts (`login`, `signup`, `logout`,
-    `reset_password`...), and not also for a token, a webhook or a callback."""
-    lowered = name.lower()
-    return any(fnmatch.fnmatchcase(lowered, p) for p in _ACCOUNT_FLOWS) and not any(
-        fnmatch.fnmatchcase(lowered, p) for p in _WEAK_PUBLIC_HANDLERS
+    """A public handler named for the app's own accounts (`login`,
+    `login_for_access_token`, `signup`, `reset_password`, `verify_email_token`...), not
+    for a webhook or a callback (`register_webhook`): the app has accounts to
+    authenticate. A name that only mentions a token (pyspur's `store_token`) or a
+    refresh (`refresh_cache`) says nothing of them."""
+    words = _words(name)
+    if {"webhook", "webhooks", "callback"} & set(words):
+        return False
+    return bool(_ACCOUNT_WORDS & set(words)) or any(
+        pair in _ACCOUNT_PAIRS for pair in pairwise(words)
     )
 
 
@@ -412,15 +412,15 @@ _PATH_NORMALIZERS = frozenset({"resolve", "realpath", "abspath", "normpath", "ab
 def _confines_path(test: ast.expr) -> bool:
     """`not full.is_relative_to(base)`, `os.path.commonpath([...]) != base`, or
     `not str(full).startswith(str(base.resolve()))` (a prefix test of normalized paths,
-    not `token.startswith("Bearer ")`); with `and`/`or`, every operand must be one
-    (`owner is None or not full.is_relative_to(...)` also refuses a missing user)."""
+    not `token.startswith("Bearer ")`); joined by `and`/`or`, with other tests of the
+    path only (`".." in name or not full.is_relative_to(base)`). A test that also
+    reads anything else (`owner is None or ...`, `not valid_link(name, sig) or ...`,
+    `doc.tenant_id != tenant_id or ...`) may refuse a caller."""
     while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         test = test.operand
     if isinstance(test, ast.BoolOp):
-        # `".." in name or not full.is_relative_to(base)`: still a path check; with
-        # `owner is None or ...` it also refuses a caller.
-        return any(_confines_path(value) for value in test.values) and not any(
-            _reads_identity(value) for value in test.values
+        return all(_path_test(value) for value in test.values) and any(
+            _confines_path(value) for value in test.values
         )
     names = {
         node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
@@ -432,20 +432,31 @@ def _confines_path(test: ast.expr) -> bool:
     return "startswith" in names and bool(names & _PATH_NORMALIZERS)
 
 
-# Words of a name that hold who the caller is.
-_IDENTITY_WORDS = frozenset(
-    {"user", "owner", "token", "role", "roles", "session", "principal", "account", "auth"}
-    | {"permission", "permissions", "credentials", "current", "admin", "scopes", "claims"}
+# Predicates of a path or a file name that say nothing of the caller.
+_PATH_PREDICATES = frozenset(
+    {"startswith", "endswith", "is_symlink", "is_file", "is_dir", "exists", "is_absolute"}
+    | {"isabs", "islink", "isfile", "isdir", "match", "is_reserved"}
 )
 
 
-def _reads_identity(test: ast.expr) -> bool:
-    """Does the test read who the caller is (`owner is None`, `user.is_admin`)?"""
-    for node in walk(test):
-        name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
-        if isinstance(name, str) and _IDENTITY_WORDS.intersection(_words(name)):
-            return True
-    return False
+def _path_test(test: ast.expr) -> bool:
+    """A test of a path alone: a confinement, `".." in name`, `name.startswith("/")`,
+    `target.is_symlink()`."""
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test = test.operand
+    if _confines_path(test):
+        return True
+    if isinstance(test, ast.Compare):
+        return all(isinstance(op, (ast.In, ast.NotIn)) for op in test.ops) and all(
+            isinstance(part, (ast.Constant, ast.Name, ast.Attribute))
+            for part in (test.left, *test.comparators)
+        )
+    return (
+        isinstance(test, ast.Call)
+        and isinstance(test.func, ast.Attribute)
+        and test.func.attr in _PATH_PREDICATES
+        and all(isinstance(arg, ast.Constant) for arg in test.args)
+    )
 
 
 def _headers_or_cookies(expr: ast.expr) -> bool:

@@ -3162,16 +3162,26 @@ def _changes_dict(fn: Function, name: str, key: str) -> bool:
         ):
             return True
         for target in targets:
-            for part in walk(target):
-                if isinstance(part, ast.Name) and part.id == name:
-                    return True  # rebound
-                if (
-                    isinstance(part, ast.Subscript)
-                    and isinstance(part.value, ast.Name)
-                    and part.value.id == name
-                    and const_str(part.slice) in (None, key)
-                ):
-                    return True
+            if _writes_key(target, name, key):
+                return True
+    return False
+
+
+def _writes_key(target: ast.expr, name: str, key: str) -> bool:
+    """Does an assignment to `target` rebind `name` (also inside a tuple or a star), or
+    set its `key` (or a key that is not a constant)?"""
+    if isinstance(target, ast.Name):
+        return target.id == name
+    if isinstance(target, ast.Starred):
+        return _writes_key(target.value, name, key)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return any(_writes_key(element, name, key) for element in target.elts)
+    if isinstance(target, ast.Subscript):
+        return (
+            isinstance(target.value, ast.Name)
+            and target.value.id == name
+            and const_str(target.slice) in (None, key)
+        )
     return False
 
 

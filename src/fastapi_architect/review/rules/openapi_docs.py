@@ -3414,21 +3414,28 @@ _UNMOUNTED = "<routers of no known app in {}>"
 def _app_packages(model: AppModel) -> tuple[str, ...]:
     """The packages of the modules that build an app, deepest first: a bound app, or a
     `FastAPI(...)` call anywhere (`self.app = FastAPI()` in a server class)."""
-    modules = {r.module.name for r in model.routers.values() if r.kind == "app"}
     project = model.project
+    found = [r.module for r in model.routers.values() if r.kind == "app"]
     for key, sites in model.callgraph.calls.items():
         if any(site.target in APP_CLASSES for site in sites):
             owner = project.functions.get(key) or project.class_(key)
-            modules.add(owner.module.name if owner is not None else key)  # else a module
-    packages = {name.rpartition(".")[0] for name in modules}
+            module = owner.module if owner is not None else project.modules.get(key)
+            if module is not None:
+                found.append(module)
+    # Not an app a test or a conftest builds for itself.
+    packages = {m.name.rpartition(".")[0] for m in found if not is_test_module(m)}
     return tuple(sorted(packages, key=lambda p: (-p.count("."), -len(p), p)))
 
 
 def _unmounted(route: Route, app_packages: tuple[str, ...]) -> str:
     """The pool of a router no known app serves: the deepest package around it that
-    builds an app (two services of one repository keep apart), else the whole project."""
+    builds an app (two services of one repository keep apart), else its top-level
+    package (services built by a shared factory), else the whole project."""
     name = route.module.name
-    package = next((p for p in app_packages if not p or name == p or name.startswith(p + ".")), "")
+    package = next(
+        (p for p in app_packages if p and (name == p or name.startswith(p + "."))),
+        name.split(".", 1)[0] if "." in name else "",
+    )
     return _UNMOUNTED.format(package)
 
 

@@ -429,6 +429,13 @@ def _callee_name(call: ast.Call) -> str:
     return func.id if isinstance(func, ast.Name) else ""
 
 
+# Methods that turn an object into its answer, not into another object.
+_CONVERSIONS = frozenset(
+    {"model_dump", "model_dump_json", "dict", "json", "to_dict", "as_dict", "to_json"}
+    | {"to_schema", "serialize", "to_response"}
+)
+
+
 def _upsert_result(project: Project, fn: Function, value: ast.expr | None, depth: int = 0) -> bool:
     """Is the value what an upsert gives: the call itself, the first argument of a
     conversion around it (`to_schema(await store.aupsert(...))`), any field of a model
@@ -448,7 +455,7 @@ def _upsert_result(project: Project, fn: Function, value: ast.expr | None, depth
     func = value.func
     if _is_class(project, resolve_callee(project, fn.module, func, fn) or ""):
         parts = [*value.args, *(kw.value for kw in value.keywords)]
-    elif not value.args and isinstance(func, ast.Attribute):
+    elif not value.args and isinstance(func, ast.Attribute) and func.attr in _CONVERSIONS:
         parts = [func.value]  # `tag.model_dump()`, `(await upsert(...)).to_dict()`
     else:
         parts = value.args[:1]

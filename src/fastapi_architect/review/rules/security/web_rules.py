@@ -13,7 +13,7 @@ from itertools import pairwise
 from fastapi_architect.model.apps import APP_CLASSES
 from fastapi_architect.model.astutil import argument, const_str, keyword, parameters, walk
 from fastapi_architect.model.build import AppModel
-from fastapi_architect.model.dependencies import param_sites
+from fastapi_architect.model.dependencies import param_sites, resolve_target
 from fastapi_architect.model.project import Function
 from fastapi_architect.model.types import ANNOTATED, infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
@@ -599,7 +599,7 @@ def _changed_value(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
     # In a route or a dependency, the parameters FastAPI fills from the request (not
     # the `Depends()` ones: the current user's row is the server's).
     client = (
-        fn.param_names - {site.param for site in param_sites(ctx.project, fn)}
+        fn.param_names - _function_dependencies(ctx, fn)
         if _request_facing(ctx, fn)
         else frozenset()
     )
@@ -625,6 +625,19 @@ def _changed_value(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
         and words[0] == words[1]
         and not (_presented(ctx, left) or _presented(ctx, right))
     )
+
+
+def _function_dependencies(ctx: FileContext, fn: Function) -> set[str | None]:
+    """The parameters a project function fills (`Depends(get_current_user)`), not a
+    class FastAPI builds from the request (`form: OAuth2PasswordRequestForm =
+    Depends()`)."""
+    out: set[str | None] = set()
+    for site in param_sites(ctx.project, fn):
+        target = resolve_target(ctx.project, site)
+        function = target.function if target is not None else None
+        if function is not None and function.name != "__init__":
+            out.add(site.param)
+    return out
 
 
 def _request_facing(ctx: FileContext, fn: Function) -> bool:
