@@ -267,8 +267,11 @@ def _public_handler(name: str) -> bool:
 # Words of a handler name that say it serves the app's own accounts.
 _ACCOUNT_WORDS = frozenset(
     {"login", "logon", "signin", "signup", "logout", "signout", "password", "passwd"}
-    | {"email", "account", "registration", "register"}
+    | {"email", "account", "registration"}
 )
+# `register` alone, or with a word that says whose account (`register_user`, not
+# `register_worker` of an internal service).
+_REGISTERED = frozenset({"user", "users", "account", "me", "new"})
 _ACCOUNT_PAIRS = frozenset({("sign", "in"), ("sign", "up"), ("log", "in"), ("log", "out")})
 
 
@@ -281,6 +284,8 @@ def _account_flow(name: str) -> bool:
     words = _words(name)
     if {"webhook", "webhooks", "callback"} & set(words):
         return False
+    if "register" in words and (words == ["register"] or _REGISTERED & set(words)):
+        return True
     return bool(_ACCOUNT_WORDS & set(words)) or any(
         pair in _ACCOUNT_PAIRS for pair in pairwise(words)
     )
@@ -446,6 +451,8 @@ def _path_test(test: ast.expr) -> bool:
         test = test.operand
     if _confines_path(test):
         return True
+    if _reads_identity(test):
+        return False  # `user_id not in ALLOWED_IDS`, `"admin" not in role`
     if isinstance(test, ast.Compare):
         return all(isinstance(op, (ast.In, ast.NotIn)) for op in test.ops) and all(
             isinstance(part, (ast.Constant, ast.Name, ast.Attribute))
@@ -457,6 +464,28 @@ def _path_test(test: ast.expr) -> bool:
         and test.func.attr in _PATH_PREDICATES
         and all(isinstance(arg, ast.Constant) for arg in test.args)
     )
+
+
+# Words of a name that hold who the caller is (a name ending in `dir`, `path`... is a
+# path: `user_dir`, `session_dir`).
+_IDENTITY_WORDS = frozenset(
+    {"user", "users", "owner", "role", "roles", "admin", "token", "session", "principal"}
+    | {"account", "permission", "permissions", "credentials", "claims", "scopes", "tenant"}
+    | {"email", "group", "groups", "client", "ip", "uid"}
+)
+_PATH_NAME_TAILS = frozenset({"dir", "path", "root", "folder", "file", "name", "filename"})
+
+
+def _reads_identity(test: ast.expr) -> bool:
+    """Does the test read who the caller is (`user_id`, `role`, `user.email`)?"""
+    for node in walk(test):
+        name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+        if not isinstance(name, str):
+            continue
+        words = _words(name)
+        if words and words[-1] not in _PATH_NAME_TAILS and _IDENTITY_WORDS.intersection(words):
+            return True
+    return False
 
 
 def _headers_or_cookies(expr: ast.expr) -> bool:

@@ -3433,7 +3433,7 @@ def _unmounted(route: Route, app_packages: tuple[str, ...]) -> str:
     package (services built by a shared factory), else the whole project."""
     name = route.module.name
     package = next(
-        (p for p in app_packages if p and (name == p or name.startswith(p + "."))),
+        (p for p in app_packages if not p or name == p or name.startswith(p + ".")),
         name.split(".", 1)[0] if "." in name else "",
     )
     return _UNMOUNTED.format(package)

@@ -430,10 +430,12 @@ def _callee_name(call: ast.Call) -> str:
 
 
 # Methods that turn an object into its answer, not into another object.
-_CONVERSIONS = frozenset(
-    {"model_dump", "model_dump_json", "dict", "json", "to_dict", "as_dict", "to_json"}
-    | {"to_schema", "serialize", "to_response"}
-)
+_CONVERSIONS = frozenset({"dict", "json", "dump", "serialize"})
+
+
+def _conversion(method: str) -> bool:
+    """`model_dump()`, `to_dict()`, `to_pydantic()`, `as_schema()`, `dump()`."""
+    return method in _CONVERSIONS or method.startswith(("to_", "as_", "model_dump"))
 
 
 def _upsert_result(project: Project, fn: Function, value: ast.expr | None, depth: int = 0) -> bool:
@@ -455,7 +457,7 @@ def _upsert_result(project: Project, fn: Function, value: ast.expr | None, depth
     func = value.func
     if _is_class(project, resolve_callee(project, fn.module, func, fn) or ""):
         parts = [*value.args, *(kw.value for kw in value.keywords)]
-    elif not value.args and isinstance(func, ast.Attribute) and func.attr in _CONVERSIONS:
+    elif not value.args and isinstance(func, ast.Attribute) and _conversion(func.attr):
         parts = [func.value]  # `tag.model_dump()`, `(await upsert(...)).to_dict()`
     else:
         parts = value.args[:1]

@@ -14,7 +14,8 @@ from fastapi_architect.model.apps import APP_CLASSES
 from fastapi_architect.model.astutil import argument, const_str, keyword, parameters, walk
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites, resolve_target
-from fastapi_architect.model.project import Function
+from fastapi_architect.model.project import Function, Project
+from fastapi_architect.model.pydantic_names import is_pydantic_model
 from fastapi_architect.model.types import ANNOTATED, infer_type, resolve_callee
 from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import may_resolve_to, project_index
@@ -628,16 +629,42 @@ def _changed_value(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
 
 
 def _function_dependencies(ctx: FileContext, fn: Function) -> set[str | None]:
-    """The parameters a project function fills (`Depends(get_current_user)`), not a
-    class FastAPI builds from the request (`form: OAuth2PasswordRequestForm =
-    Depends()`)."""
+    """The parameters dependencies fill with the server's values (`Depends(get_current_user)`,
+    also an outside `current_user(active=True)`), not a class FastAPI builds from the
+    request (`form: OAuth2PasswordRequestForm = Depends()`, a Pydantic model, a project
+    class whose `__init__` takes request values)."""
+    project = ctx.project
     out: set[str | None] = set()
-    for site in param_sites(ctx.project, fn):
-        target = resolve_target(ctx.project, site)
+    for site in param_sites(project, fn):
+        target = resolve_target(project, site)
         function = target.function if target is not None else None
-        if function is not None and function.name != "__init__":
-            out.add(site.param)
+        if function is not None and function.name == "__init__":
+            if _takes_request_values(project, function):
+                continue
+        elif target is not None and function is None and target.qualname is not None:
+            qualname = project.canonical(target.qualname)
+            if qualname in _REQUEST_FORMS or is_pydantic_model(project, qualname):
+                continue
+        out.add(site.param)
     return out
+
+
+# Classes FastAPI builds from the request's form.
+_REQUEST_FORMS = frozenset(
+    {
+        "fastapi.security.OAuth2PasswordRequestForm",
+        "fastapi.security.OAuth2PasswordRequestFormStrict",
+        "fastapi.security.oauth2.OAuth2PasswordRequestForm",
+        "fastapi.security.oauth2.OAuth2PasswordRequestFormStrict",
+    }
+)
+
+
+def _takes_request_values(project: Project, init: Function) -> bool:
+    """Does a class dependency's `__init__` take a parameter FastAPI fills from the
+    request (one with no `Depends()`)?"""
+    declared = {site.param for site in param_sites(project, init)}
+    return any(name not in declared for name in init.param_names if name != "self")
 
 
 def _request_facing(ctx: FileContext, fn: Function) -> bool:
