@@ -475,7 +475,9 @@ def test_streaming_and_background_tasks_on_a_real_server() -> None:
             assert next(lines) == "second"
             last_chunk = time.perf_counter() - started
         assert first_chunk < 0.3 <= 0.4 <= last_chunk  # streamed, not buffered
-        assert finished.get(timeout=5).duration_ms >= 400
+        # the body's 400 ms sleep, less the early wake-up asyncio allows a timer (its
+        # clock resolution: 399.98 ms was measured on 3.13), as the other tests allow
+        assert finished.get(timeout=5).duration_ms >= 390
 
         started = time.perf_counter()
         response = client.get("/background")

@@ -451,6 +451,13 @@ def _path_test(test: ast.expr) -> bool:
         test = test.operand
     if _confines_path(test):
         return True
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.In, ast.NotIn))
+        and const_str(test.left) in _PATH_FRAGMENTS
+    ):
+        return True  # `".." in name`, `"/" in group`: a path's characters
     if _reads_identity(test):
         return False  # `user_id not in ALLOWED_IDS`, `"admin" not in role`
     if isinstance(test, ast.Compare):
@@ -473,7 +480,9 @@ _IDENTITY_WORDS = frozenset(
     | {"account", "permission", "permissions", "credentials", "claims", "scopes", "tenant"}
     | {"email", "group", "groups", "client", "ip", "uid"}
 )
-_PATH_NAME_TAILS = frozenset({"dir", "path", "root", "folder", "file", "name", "filename"})
+_PATH_NAME_TAILS = frozenset({"dir", "path", "root", "folder", "file", "filename", "dirname"})
+# What a traversal check looks for in a path.
+_PATH_FRAGMENTS = frozenset({"..", "/", "\\", "\x00", "~"})
 
 
 def _reads_identity(test: ast.expr) -> bool:
@@ -483,7 +492,11 @@ def _reads_identity(test: ast.expr) -> bool:
         if not isinstance(name, str):
             continue
         words = _words(name)
-        if words and words[-1] not in _PATH_NAME_TAILS and _IDENTITY_WORDS.intersection(words):
+        if not words or words[-1] in _PATH_NAME_TAILS:
+            continue
+        if words[-1] == "name" and len(words) > 1 and words[-2] in ("file", "dir", "folder"):
+            continue  # `file_name`
+        if _IDENTITY_WORDS.intersection(words):
             return True
     return False
 

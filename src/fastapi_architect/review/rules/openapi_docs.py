@@ -3429,11 +3429,16 @@ def _app_packages(model: AppModel) -> tuple[str, ...]:
 
 def _unmounted(route: Route, app_packages: tuple[str, ...]) -> str:
     """The pool of a router no known app serves: the deepest package around it that
-    builds an app (two services of one repository keep apart), else its top-level
-    package (services built by a shared factory), else the whole project."""
+    builds an app (two services of one repository keep apart), the whole project when
+    only its root builds one, else its top-level package (services built by a shared
+    factory), else the whole project."""
     name = route.module.name
     package = next(
-        (p for p in app_packages if not p or name == p or name.startswith(p + ".")),
+        (
+            p
+            for p in app_packages
+            if (not p and app_packages == ("",)) or (p and (name == p or name.startswith(p + ".")))
+        ),
         name.split(".", 1)[0] if "." in name else "",
     )
     return _UNMOUNTED.format(package)

@@ -433,9 +433,19 @@ def _callee_name(call: ast.Call) -> str:
 _CONVERSIONS = frozenset({"dict", "json", "dump", "serialize"})
 
 
+# What a `to_*`/`as_*` method turns an object into when it only serializes it.
+_SERIAL_FORMS = frozenset(
+    {"dict", "json", "schema", "response", "pydantic", "model", "dto", "out", "api", "dump"}
+)
+
+
 def _conversion(method: str) -> bool:
-    """`model_dump()`, `to_dict()`, `to_pydantic()`, `as_schema()`, `dump()`."""
-    return method in _CONVERSIONS or method.startswith(("to_", "as_", "model_dump"))
+    """`model_dump()`, `to_dict()`, `to_pydantic()`, `as_schema()`, `dump()`; not
+    `to_order()`, which makes another object."""
+    if method in _CONVERSIONS or method.startswith("model_dump"):
+        return True
+    prefix, _, form = method.partition("_")
+    return prefix in ("to", "as") and form in _SERIAL_FORMS
 
 
 def _upsert_result(project: Project, fn: Function, value: ast.expr | None, depth: int = 0) -> bool:

@@ -11,7 +11,14 @@ from functools import lru_cache
 from itertools import pairwise
 
 from fastapi_architect.model.apps import APP_CLASSES
-from fastapi_architect.model.astutil import argument, const_str, keyword, parameters, walk
+from fastapi_architect.model.astutil import (
+    argument,
+    const_str,
+    keyword,
+    last_name,
+    parameters,
+    walk,
+)
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.dependencies import param_sites, resolve_target
 from fastapi_architect.model.project import Function, Project
@@ -643,7 +650,13 @@ def _function_dependencies(ctx: FileContext, fn: Function) -> set[str | None]:
                 continue
         elif target is not None and function is None and target.qualname is not None:
             qualname = project.canonical(target.qualname)
-            if qualname in _REQUEST_FORMS or is_pydantic_model(project, qualname):
+            named = site.target is None or isinstance(site.target, (ast.Name, ast.Attribute))
+            if (
+                qualname in _REQUEST_FORMS
+                or is_pydantic_model(project, qualname)
+                or project.class_(qualname) is not None  # a dataclass FastAPI fills
+                or (named and last_name(qualname)[:1].isupper())  # `Depends(Params)`
+            ):
                 continue
         out.add(site.param)
     return out
