@@ -654,8 +654,12 @@ def _function_dependencies(ctx: FileContext, fn: Function) -> set[str | None]:
             if (
                 qualname in _REQUEST_FORMS
                 or is_pydantic_model(project, qualname)
-                or project.class_(qualname) is not None  # a dataclass FastAPI fills
-                or (named and last_name(qualname)[:1].isupper())  # `Depends(Params)`
+                or _fields_from_request(project, qualname)  # a dataclass FastAPI fills
+                or (
+                    named  # an outside class: `Depends(Params)`
+                    and project.class_(qualname) is None
+                    and last_name(qualname)[:1].isupper()
+                )
             ):
                 continue
         out.add(site.param)
@@ -671,6 +675,25 @@ _REQUEST_FORMS = frozenset(
         "fastapi.security.oauth2.OAuth2PasswordRequestFormStrict",
     }
 )
+
+
+def _fields_from_request(project: Project, qualname: str) -> bool:
+    """A project dataclass whose generated `__init__` takes a field FastAPI fills from
+    the request (`api_key: str = Form()`, or no default); not one whose fields are all
+    dependencies, nor a plain class FastAPI calls with no arguments."""
+    cls = project.class_(qualname)
+    if cls is None or not cls.node.decorator_list:
+        return False
+    for stmt in cls.node.body:
+        if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name):
+            continue
+        value = stmt.value
+        if not (
+            isinstance(value, ast.Call)
+            and last_name(project.resolve(cls.module, value.func, None)) in ("Depends", "Security")
+        ):
+            return True
+    return False
 
 
 def _takes_request_values(project: Project, init: Function) -> bool:
