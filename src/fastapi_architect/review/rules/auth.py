@@ -96,7 +96,7 @@ _PUBLIC_HANDLERS = (
     "*webhook*",
     "*callback",
 )
-_LOGIN_FORMS = frozenset(
+LOGIN_FORMS = frozenset(
     {
         "fastapi.security.OAuth2PasswordRequestForm",
         "fastapi.security.OAuth2PasswordRequestFormStrict",
@@ -1255,7 +1255,7 @@ def _handles_credentials(
 def _login_form(project: Project, fn: Function) -> bool:
     for param, _default in parameters(fn.node):
         typ = annotation_type(project, fn.module, param.annotation, fn.parent)
-        if typ is not None and project.canonical(typ) in _LOGIN_FORMS:
+        if typ is not None and project.canonical(typ) in LOGIN_FORMS:
             return True
     return False
 

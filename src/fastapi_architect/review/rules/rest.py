@@ -25,6 +25,7 @@ from fastapi_architect.review.index import FunctionCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._status_style import status_style
 from fastapi_architect.review.rules.database import dead_statements, literal_arguments
+from fastapi_architect.review.rules.security._common import call_name
 from fastapi_architect.review.rules.validation import (
     SEQUENCE_TYPES,
     has_keyword_splat,
@@ -422,13 +423,6 @@ _FIND_OR_MAKE = re.compile(
 )
 
 
-def _callee_name(call: ast.Call) -> str:
-    func = call.func
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return func.id if isinstance(func, ast.Name) else ""
-
-
 # Methods that turn an object into its answer, not into another object.
 _CONVERSIONS = frozenset({"dict", "json", "dump", "serialize"})
 
@@ -462,7 +456,7 @@ def _upsert_result(project: Project, fn: Function, value: ast.expr | None, depth
         value = _strip_await(fn.local_values.get(value.id))
     if not isinstance(value, ast.Call) or depth > 4:
         return False
-    if _FIND_OR_MAKE.search(_callee_name(value).lower()):
+    if _FIND_OR_MAKE.search((call_name(value) or "").lower()):
         return True
     func = value.func
     if _is_class(project, resolve_callee(project, fn.module, func, fn) or ""):

@@ -29,6 +29,7 @@ from fastapi_architect.review.index import may_resolve_to, project_index
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules import _orm
 from fastapi_architect.review.rules.auth import (
+    LOGIN_FORMS,
     MIDDLEWARE,
     constant_value,
     dev_only_test,
@@ -652,7 +653,7 @@ def _function_dependencies(ctx: FileContext, fn: Function) -> set[str | None]:
             qualname = project.canonical(target.qualname)
             named = site.target is None or isinstance(site.target, (ast.Name, ast.Attribute))
             if (
-                qualname in _REQUEST_FORMS
+                qualname in LOGIN_FORMS
                 or is_pydantic_model(project, qualname)
                 or _fields_from_request(project, qualname)  # a dataclass FastAPI fills
                 or (
@@ -664,17 +665,6 @@ def _function_dependencies(ctx: FileContext, fn: Function) -> set[str | None]:
                 continue
         out.add(site.param)
     return out
-
-
-# Classes FastAPI builds from the request's form.
-_REQUEST_FORMS = frozenset(
-    {
-        "fastapi.security.OAuth2PasswordRequestForm",
-        "fastapi.security.OAuth2PasswordRequestFormStrict",
-        "fastapi.security.oauth2.OAuth2PasswordRequestForm",
-        "fastapi.security.oauth2.OAuth2PasswordRequestFormStrict",
-    }
-)
 
 
 def _fields_from_request(project: Project, qualname: str) -> bool:
