@@ -7,8 +7,10 @@ response models agree, except that the inventory lists each tag once.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 
+from fastapi_architect.model.apps import status_code_value
 from fastapi_architect.model.build import AppModel
 
 Rows = Callable[[str], list[dict[str, object]]]
@@ -99,3 +101,40 @@ def test_route_objects(model_of: Callable[[str], AppModel]) -> None:
         ("GET",),
     ]
     assert model.routes_of(by_name["op_get"].handler) == [by_name["op_get"]]
+
+
+def test_bound_method_endpoints_and_constructor_routes(rows_of: Rows) -> None:
+    """Endpoints that are methods of an instance (`add_api_route("/", self.plane.live)`,
+    `endpoints.infer` with `endpoints = Endpoints(plane)`), and `APIRoute` objects given
+    to `FastAPI(routes=...)`/`APIRouter(routes=...)`, also a project subclass of
+    `APIRoute` and a list grown with `+=`. Checked against FastAPI 0.165 (the app
+    imported and requested with its TestClient): a listed route gets neither its
+    router's prefix nor its dependencies."""
+    e = "app.endpoints."
+    rows = {(r["method"], r["path"]): (r["handler"], r["auth"]) for r in rows_of("bound_endpoints")}
+    assert rows == {
+        ("GET", "/"): (e + "DataPlane.live", None),
+        ("GET", "/metrics"): ("app.main.metrics", None),
+        ("GET", "/v1/models"): (e + "V1Endpoints.models", None),
+        ("POST", "/v2/models/{name}/infer"): (e + "Endpoints.infer", None),
+        ("GET", "/v2/health/live"): (e + "Endpoints.live", None),
+        ("WEBSOCKET", "/v2/stream"): (e + "Endpoints.stream", None),
+        ("HEAD", "/ping"): (e + "Endpoints.live", None),
+        ("GET", "/open"): (e + "Endpoints.live", None),
+        ("GET", "/secure/closed"): (e + "Endpoints.live", ["require_token"]),
+        # `EXTRA_PREFIX = f"/{EXTRA_PREFIX}"` under an `if`: unknown, not read in a loop
+        ("GET", "{?}/echo"): (e + "Endpoints.live", None),
+    }
+
+
+def test_status_codes_in_every_spelling() -> None:
+    def value(text: str) -> int | None:
+        return status_code_value(ast.parse(text, mode="eval").body)
+
+    assert value("201") == 201
+    assert value("status.HTTP_201_CREATED") == 201
+    assert value("HTTPStatus.CREATED") == 201
+    # `from starlette.status import HTTP_500_INTERNAL_SERVER_ERROR`
+    assert value("HTTP_500_INTERNAL_SERVER_ERROR") == 500
+    assert value("HTTP_STATUS") is None
+    assert value("code") is None

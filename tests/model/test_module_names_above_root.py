@@ -247,3 +247,35 @@ def test_folders_that_are_not_identifiers_end_the_name_above_the_root(tmp_path: 
     )
     root = base / "not-a-name/pkg"
     assert module_names(root / "x.py", root, {"pkg"}) == ("pkg.x", ["x"], False)
+
+
+def test_a_reviewed_package_named_api_is_not_the_router_layer(tmp_path: Path) -> None:
+    """Reviewing `fides/api` (the package `fides.api`, which imports itself by that name):
+    its shared exception module is not a router module because of the package's name, so a
+    service importing it is no layering break; its own `api/` package of routers is one."""
+    root = (
+        _tree(
+            tmp_path,
+            {
+                "fides/__init__.py": "",
+                "fides/api/__init__.py": "",
+                "fides/api/common_exceptions.py": (
+                    "from fastapi import HTTPException\n\n\n"
+                    "class ConnectionException(Exception):\n    pass\n\n\n"
+                    "class NotFound(HTTPException):\n    pass\n"
+                ),
+                "fides/api/api/__init__.py": "",
+                "fides/api/api/deps.py": (
+                    "from fastapi import Depends\n\n\ndef get_db() -> None:\n    return None\n"
+                ),
+                "fides/api/service/__init__.py": "",
+                "fides/api/service/s3.py": (
+                    "from fides.api.common_exceptions import ConnectionException\n"
+                    "from fides.api.api.deps import get_db\n\n\n"
+                    "def upload() -> None:\n    get_db()\n    raise ConnectionException()\n"
+                ),
+            },
+        )
+        / "fides/api"
+    )
+    assert _codes(root, "FAA503") == [("service/s3.py", 2)]

@@ -27,6 +27,7 @@ from fastapi_architect.model.constants import DYNAMIC as DYNAMIC
 from fastapi_architect.model.constants import ConstEvaluator, sequence_elements
 from fastapi_architect.model.dependencies import DepSite, list_sites
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
+from fastapi_architect.model.types import infer_type
 
 # Third-party subclasses of `FastAPI` we know by name (their source is not in the project):
 # cadwyn's versioned application.
@@ -39,6 +40,10 @@ APP_CLASSES = frozenset(
     }
 )
 ROUTER_CLASSES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
+# Route objects listed in `FastAPI(routes=[...])` or `APIRouter(routes=[...])` (also of a
+# project subclass: mlserver's `APIRoute` with its own request class).
+ROUTE_CLASSES = frozenset({"fastapi.routing.APIRoute", "fastapi.APIRoute"})
+WEBSOCKET_ROUTE_CLASSES = frozenset({"fastapi.routing.APIWebSocketRoute"})
 # Methods of an app or router that include every router passed positionally, like
 # `include_router` without a prefix (`Cadwyn.generate_and_include_versioned_routers(*routers)`).
 INCLUDE_ALL_METHODS = frozenset({"generate_and_include_versioned_routers"})
@@ -123,10 +128,14 @@ class Route:
     kind: Literal["http", "websocket"] = "http"
     mounts: list[Mount] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)  # the decorator's own `tags=`
+    # Given to the router's constructor (`APIRouter(routes=[APIRoute(...)])`): FastAPI
+    # applies the router's own prefix, dependencies and tags only in `add_api_route`.
+    listed: bool = False
 
     @property
     def full_paths(self) -> list[str]:
-        return [m.path for m in self.mounts] or [self.router.prefix + self.path]
+        own = "" if self.listed else self.router.prefix
+        return [m.path for m in self.mounts] or [own + self.path]
 
     @property
     def status_code(self) -> int | None:
@@ -142,6 +151,11 @@ def status_code_value(expr: ast.expr | None) -> int | None:
     value = const_int(expr)
     if value is not None:
         return value
+    if isinstance(expr, ast.Name):
+        # `from starlette.status import HTTP_500_INTERNAL_SERVER_ERROR`
+        match = _STATUS_RE.match(expr.id)
+        if match:
+            return int(match.group(1))
     if isinstance(expr, ast.Attribute):
         match = _STATUS_RE.match(expr.attr)
         if match:
@@ -319,9 +333,47 @@ class AppScanner:
             else:
                 assert isinstance(node, ast.Call)
                 self._method_call(kind, module, scope, node)
+        for router in list(self.routers.values()):
+            self._listed_routes(router)
         self._pending.clear()
         self._loops.clear()
         compute_mounts(self.routers.values())
+
+    def _listed_routes(self, router: RouterObj) -> None:
+        """`FastAPI(routes=[APIRoute("/live", endpoints.live), ...])`: route objects given
+        to the constructor, the list spelled out or built in a local (`routes += [...]`)."""
+        if not isinstance(router.node, ast.Call):
+            return
+        listed = keyword(router.node, "routes")
+        if listed is None:
+            return
+        for module, element, scope in sequence_elements(
+            self.project, router.module, listed, router.scope
+        ):
+            if not isinstance(element, ast.Call):
+                continue
+            cls_name = self.project.resolve(module, element.func, scope)
+            if cls_name is None:
+                continue
+            if self.project.is_subclass(cls_name, ROUTE_CLASSES):
+                kind = "add_api_route"
+            elif self.project.is_subclass(cls_name, WEBSOCKET_ROUTE_CLASSES):
+                kind = "add_api_websocket_route"
+            else:
+                continue  # a Starlette `Route`: no validation, no OpenAPI entry
+            endpoint = element.args[1] if len(element.args) > 1 else keyword(element, "endpoint")
+            handler = self._endpoint(module, endpoint, scope)
+            if handler is not None:
+                self._add_route(
+                    router,
+                    module,
+                    scope,
+                    handler,
+                    kind,
+                    element,
+                    element.args[:1],
+                    constructed=True,
+                )
 
     def _confirm_outside_routers(self) -> None:
         """Keep an outside `*Router` only when an `include_router` joins it to a FastAPI
@@ -524,13 +576,27 @@ class AppScanner:
         assert isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
         if not call.args:
             return
-        handler = self.project.function(self.project.resolve(module, call.args[0], scope))
+        handler = self._endpoint(module, call.args[0], scope)
         if handler is None:
             return
         for router in self._owners(module, decorator.func.value, scope):
             self._add_route(
                 router, module, scope, handler, decorator.func.attr, decorator, decorator.args
             )
+
+    def _endpoint(
+        self, module: Module, expr: ast.expr | None, scope: Function | None
+    ) -> Function | None:
+        """The project function an endpoint expression names: a function, or a method of
+        an instance (`add_api_route("/live", endpoints.live)` with `endpoints =
+        Endpoints(plane)`, or `self.dataplane.live`), which FastAPI calls bound."""
+        if expr is None:
+            return None
+        found = self.project.function(self.project.resolve(module, expr, scope))
+        if found is None and isinstance(expr, ast.Attribute):
+            cls = self.project.class_(infer_type(self.project, module, expr.value, scope))
+            found = self.project.method(cls.qualname, expr.attr) if cls is not None else None
+        return found
 
     def _add_route(
         self,
@@ -541,6 +607,8 @@ class AppScanner:
         method: str,
         call: ast.Call,
         args: list[ast.expr],
+        *,
+        constructed: bool = False,
     ) -> None:
         path_expr = args[0] if args else keyword(call, "path")
         path = self.eval_str(module, path_expr, scope)
@@ -566,6 +634,7 @@ class AppScanner:
             ),
             kind=kinds,
             tags=self.str_list(module, keywords.get("tags"), scope),
+            listed=constructed,
         )
         router.routes.append(route)
         self.routes.append(route)
@@ -585,9 +654,7 @@ class AppScanner:
     ) -> None:
         if kind in ("add_api_route", "add_api_websocket_route"):
             endpoint = call.args[1] if len(call.args) > 1 else keyword(call, "endpoint")
-            handler = self.project.function(
-                self.project.resolve(module, endpoint, scope) if endpoint is not None else None
-            )
+            handler = self._endpoint(module, endpoint, scope)
             if handler is not None:
                 self._add_route(owner, module, scope, handler, kind, call, call.args[:1])
         elif kind == "include_router" or kind in INCLUDE_ALL_METHODS:
@@ -765,17 +832,16 @@ def compute_mounts(routers: Iterable[RouterObj]) -> None:
     for router in all_routers:
         if router.key in walk.reached:
             continue
+        own = Mount(
+            None,
+            router.prefix,
+            list(router.dependencies),
+            list(router.tags),
+            [router],
+            router.include_in_schema,
+        )
         for route in router.routes:
-            route.mounts.append(
-                Mount(
-                    None,
-                    router.prefix + route.path,
-                    list(router.dependencies),
-                    list(router.tags),
-                    [router],
-                    router.include_in_schema,
-                )
-            )
+            route.mounts.append(_route_mount(own, router, route))
 
 
 def _descend(router: RouterObj, at: Mount, walk: _Walk) -> None:
@@ -784,21 +850,27 @@ def _descend(router: RouterObj, at: Mount, walk: _Walk) -> None:
     walk.budget -= 1
     for route in router.routes:
         if len(route.mounts) < _MAX_MOUNTS:
-            route.mounts.append(
-                Mount(
-                    at.app,
-                    at.path + route.path,
-                    at.dependencies,
-                    at.tags,
-                    at.chain,
-                    at.include_in_schema,
-                )
-            )
+            route.mounts.append(_route_mount(at, router, route))
     for include in router.includes:
         child = include.child
         if child in at.chain or walk.budget <= 0:
             continue
         _descend(child, _child_mount(at, include), walk)
+
+
+def _route_mount(at: Mount, router: RouterObj, route: Route) -> Mount:
+    """Where a route of `router` is served when the router is served at `at`, which ends
+    with the router's own prefix, dependencies and tags (a listed route has none of them)."""
+    if not route.listed:
+        return Mount(
+            at.app, at.path + route.path, at.dependencies, at.tags, at.chain, at.include_in_schema
+        )
+    path = at.path
+    if router.prefix and path.endswith(router.prefix):
+        path = path[: len(path) - len(router.prefix)]
+    dependencies = at.dependencies[: len(at.dependencies) - len(router.dependencies)]
+    tags = at.tags[: len(at.tags) - len(router.tags)]
+    return Mount(at.app, path + route.path, dependencies, tags, at.chain, at.include_in_schema)
 
 
 def _child_mount(at: Mount, include: Include) -> Mount:

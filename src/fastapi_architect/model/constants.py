@@ -169,6 +169,10 @@ class ConstEvaluator:
         if isinstance(expr, (ast.Name, ast.Attribute)):
             found = binding(self.project, module, expr, scope)
             if found is not None:
+                if isinstance(expr, ast.Name) and _mentions(found[1], expr.id):
+                    # `PREFIX = f"/{PREFIX}"` (a normalization under an `if`): the value
+                    # it started from is another binding; do not read this one in a loop.
+                    return None
                 return self.value(found[0], found[1], found[2], depth + 1)
             if isinstance(expr, ast.Attribute):
                 return self._attribute(module, expr, scope, depth)
@@ -227,6 +231,10 @@ class ConstEvaluator:
         if found is None:
             return None
         return self.class_of(found[0], found[1], found[2], depth + 1)
+
+
+def _mentions(expr: ast.expr, name: str) -> bool:
+    return any(isinstance(node, ast.Name) and node.id == name for node in ast.walk(expr))
 
 
 def class_attribute(cls: ClassInfo, attr: str) -> ast.expr | None:

@@ -1388,7 +1388,29 @@ def _templated_part(
         )
     if isinstance(expr, (ast.JoinedStr, ast.Name, ast.Attribute)):
         return not _internal_text(project, fn, expr, exceptions)
-    return False
+    # `"unexpected shape [{}], expected [{}]".format(got, want)`, `"no model %s" % name`
+    fields: list[ast.expr] = []
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "format"
+        and isinstance(expr.func.value, ast.Constant)
+        and isinstance(expr.func.value.value, str)
+    ):
+        fields = [*expr.args, *(kw.value for kw in expr.keywords)]
+    elif (
+        isinstance(expr, ast.BinOp)
+        and isinstance(expr.op, ast.Mod)
+        and isinstance(expr.left, ast.Constant)
+        and isinstance(expr.left.value, str)
+    ):
+        fields = list(expr.right.elts) if isinstance(expr.right, ast.Tuple) else [expr.right]
+    else:
+        return False
+    return all(
+        not isinstance(field, ast.Starred) and _templated_part(project, fn, field, exceptions)
+        for field in fields
+    )
 
 
 def _literal_message(project: Project, fn: Function | None, call: ast.Call) -> bool:

@@ -20,6 +20,7 @@ import ast
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Literal
 
 from fastapi_architect.model.apps import Route, RouterObj
@@ -158,10 +159,14 @@ def path_layer(module: Module) -> Layer | None:
     """The layer a module's dotted name puts it in (the deepest recognised part wins)."""
     parts = module.name.split(".")
     packages = parts if module.is_package else parts[:-1]
+    # The packages that hold the whole reviewed folder (`fides.api` when `fides/api` is
+    # reviewed) name the project, not a layer: an `api` there is not its router package.
+    below = len(PurePosixPath(module.relpath).parts) - (1 if module.is_package else 0)
+    above = max(len(parts) - below, 1)
     found: Layer | None = None
     for index, part in enumerate(packages):
         layer = _DIR_LAYERS.get(part)
-        if layer is not None and (index > 0 or layer != "route" or part != "api"):
+        if layer is not None and (index >= above or layer != "route" or part != "api"):
             found = layer
     if not module.is_package:
         last = parts[-1]

@@ -2610,11 +2610,18 @@ def _outside_writes(fn: Function) -> bool:
 
 def _rebinds_local_copy(model: AppModel, fn: Function, call: ast.Call, target: str | None) -> bool:
     """`config = update_root(config, root)`: the handler's own local (not a parameter or
-    a global) goes through a plain project function that only rewrites and returns it."""
+    a global) goes through a plain project function that only rewrites and returns it
+    (also passed by keyword, awaited, or given back with more: `data, fid = await
+    rewrite(data=data)`)."""
     callee = model.project.function(target)
-    if callee is None or callee.class_qualname is not None or not call.args:
+    if callee is None or callee.class_qualname is not None:
         return False
-    first = call.args[0]
+    if call.args:
+        first: ast.expr | None = call.args[0]
+    else:
+        params = parameters(callee.node)
+        name = params[0][0].arg if params else None
+        first = next((kw.value for kw in call.keywords if name and kw.arg == name), None)
     if not isinstance(first, ast.Name) or first.id in fn.param_names:
         return False
     rebound = False
@@ -2623,10 +2630,12 @@ def _rebinds_local_copy(model: AppModel, fn: Function, call: ast.Call, target: s
             return False
         if (
             isinstance(node, ast.Assign)
-            and node.value is call
+            and (
+                node.value is call
+                or (isinstance(node.value, ast.Await) and node.value.value is call)
+            )
             and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-            and node.targets[0].id == first.id
+            and _binds_name(node.targets[0], first.id)
         ):
             rebound = True
     if not rebound or _outside_writes(callee):
@@ -2635,6 +2644,15 @@ def _rebinds_local_copy(model: AppModel, fn: Function, call: ast.Call, target: s
         _mutation(model.project, callee, site.node, site.target)
         for site in model.callgraph.calls_of(callee)
     )
+
+
+def _binds_name(target: ast.expr, name: str) -> bool:
+    """`name = ...` or `name, other = ...`."""
+    if isinstance(target, ast.Name):
+        return target.id == name
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return any(isinstance(el, ast.Name) and el.id == name for el in target.elts)
+    return False
 
 
 # Temporary files: a helper that writes only into one it makes (a tar of an artifact

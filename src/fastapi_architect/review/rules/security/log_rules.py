@@ -401,6 +401,20 @@ def _made_safe(expr: ast.expr) -> bool:
     return False
 
 
+def _safe_value(ctx: FileContext, expr: ast.expr) -> bool:
+    """A value passed under a sensitive keyword (`token=short_token`) that is a constant,
+    or masked or hashed before: here, or in the local it is read from."""
+    if _made_safe(expr):
+        return True
+    if isinstance(expr, ast.Name):
+        if set(name_words(expr.id)) & _SAFE_NAME_WORDS:
+            return True
+        fn = ctx.function()
+        value = fn.local_values.get(expr.id) if fn is not None else None
+        return value is not None and _made_safe(value)
+    return False
+
+
 def _sensitive_dict(ctx: FileContext, expr: ast.Dict, depth: int) -> str | None:
     for k, v in zip(expr.keys, expr.values, strict=False):
         key = const_str(k)
@@ -548,7 +562,7 @@ def sensitive_data_logged(node: ast.Call, ctx: FileContext) -> Iterator[Report]:
                 kw.arg is not None
                 and kw.arg != "extra"
                 and _sensitive_name(kw.arg)
-                and not isinstance(kw.value, ast.Constant)
+                and not _safe_value(ctx, kw.value)
             ):
                 found = f"`{show_code(kw.value)}` (as `{kw.arg}`)"
                 break
