@@ -222,10 +222,10 @@ def test_may_resolve_to_gives_up_when_the_project_shadows_the_targets_package(
 
 
 def test_registration_scan_covers_every_consumer() -> None:
-    from fastapi_architect.review.rules import _callsites, async_io
+    from fastapi_architect.review.rules import _callsites, concurrency
 
-    assert async_io._STARTUP_REGISTRARS <= _callsites.REGISTRAR_METHODS
-    assert async_io._STARTUP_KEYWORDS <= _callsites.REGISTRAR_KEYWORDS
+    assert concurrency._STARTUP_REGISTRARS <= _callsites.REGISTRAR_METHODS
+    assert concurrency._STARTUP_KEYWORDS <= _callsites.REGISTRAR_KEYWORDS
     # concurrency and errors.leak_state read the shared sets themselves; what the scan
     # finds is what they act on: handlers added by method and passed by keyword.
     tmp = Path(tempfile.mkdtemp())

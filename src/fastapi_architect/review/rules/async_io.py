@@ -42,18 +42,17 @@ from fastapi_architect.model.types import (
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import nodes_of, project_index
 from fastapi_architect.review.registry import Report, rule
-from fastapi_architect.review.rules._callsites import call_sites, registration_calls
+from fastapi_architect.review.rules._callsites import call_sites
 from fastapi_architect.review.rules._http import UPLOAD_FILE
 from fastapi_architect.review.rules._memo import is_memoized
 from fastapi_architect.review.rules.concurrency import (
     THREAD_WRAPPERS,
     TO_THREAD,
     TO_THREAD_METHODS,
-    awaited_helpers_of,
     is_blocking_http,
     is_blocking_stdlib,
     non_blocking,
-    request_coroutines,
+    serving_coroutines,
     sync_project_function,
 )
 
@@ -159,70 +158,6 @@ def _serving_reach(model: AppModel) -> set[str]:
                     seen.add(callee.qualname)
                     todo.append(callee.qualname)
     return seen
-
-
-_STARTUP_DECORATORS = frozenset({"on_event"})
-_STARTUP_REGISTRARS = frozenset({"add_event_handler"})
-_STARTUP_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
-
-
-def serving_coroutines(model: AppModel) -> list[Function]:
-    """`request_coroutines` without the lifespans and startup/shutdown handlers (and the
-    coroutines only they await): they run before the server accepts a request or after
-    it stopped, so blocking there stalls nobody. Computed once per run."""
-    return project_index(model, _find_serving_coroutines)
-
-
-def startup_handlers(model: AppModel) -> list[Function]:
-    """The lifespans and startup/shutdown handlers, sync or async: the functions given as
-    `lifespan=`, `on_startup=` or `on_shutdown=`, decorated `@app.on_event(...)` or
-    registered with `add_event_handler(...)`. Computed once per run."""
-    return project_index(model, _find_startup_handlers)
-
-
-def _find_startup_handlers(model: AppModel) -> list[Function]:
-    project = model.project
-    found: dict[int, Function] = {}
-
-    def add(module: Module, scope: Function | None, expr: ast.expr) -> None:
-        if isinstance(expr, (ast.Name, ast.Attribute)):
-            fn = project.function(project.resolve(module, expr, scope))
-            if fn is not None:
-                found.setdefault(id(fn.node), fn)
-
-    for fn in project.functions.values():
-        for decorator in fn.node.decorator_list:
-            func = decorator.func if isinstance(decorator, ast.Call) else decorator
-            if isinstance(func, ast.Attribute) and func.attr in _STARTUP_DECORATORS:
-                found.setdefault(id(fn.node), fn)
-    for scope, module, site in registration_calls(model):
-        call = site.node
-        if isinstance(call.func, ast.Attribute) and call.func.attr in _STARTUP_REGISTRARS:
-            if len(call.args) >= 2:
-                add(module, scope, call.args[1])
-            continue
-        for kw in call.keywords:
-            if kw.arg in _STARTUP_KEYWORDS:
-                values = (
-                    kw.value.elts if isinstance(kw.value, (ast.List, ast.Tuple)) else [kw.value]
-                )
-                for value in values:
-                    add(module, scope, value)
-    return list(found.values())
-
-
-def _find_serving_coroutines(model: AppModel) -> list[Function]:
-    startup = [fn for fn in startup_handlers(model) if fn.is_async]
-    coroutines = request_coroutines(model)
-    if startup:
-        only_startup = {id(fn.node) for fn in startup}
-        only_startup.update(id(fn.node) for fn in awaited_helpers_of(model, startup))
-        kept = [fn for fn in coroutines if id(fn.node) not in only_startup]
-        seen = {id(fn.node) for fn in kept}
-        coroutines = kept + [
-            fn for fn in awaited_helpers_of(model, kept) if id(fn.node) not in seen
-        ]
-    return coroutines
 
 
 # Decorators that memoize a function: after the first call (per arguments), a call is a

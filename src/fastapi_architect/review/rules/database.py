@@ -1002,8 +1002,19 @@ def collection_loop(loop: _Loop, ctx: FileContext, call: ast.Call) -> bool:
         if _BATCH_CALL.search(last_name(callee)):
             return False
     root: ast.expr = iterable
-    while isinstance(root, (ast.Attribute, ast.Subscript)):
-        root = root.value
+    while True:
+        if isinstance(root, (ast.Attribute, ast.Subscript)):
+            root = root.value
+        elif (
+            # `DEFAULTS.items()`: the entries of a module-level constant
+            isinstance(root, ast.Call)
+            and isinstance(root.func, ast.Attribute)
+            and root.func.attr in ("items", "keys", "values")
+            and not root.args
+        ):
+            root = root.func.value
+        else:
+            break
     if isinstance(root, ast.Name) and _module_level(ctx, root.id, fn):
         return False
     for expr in _statement_parts(ctx, fn, loop, call):

@@ -535,7 +535,11 @@ def _only_parses(
     reads: set[int] = set()
     for node in _own_nodes(body):
         # (`body_reads` is only given at the top: the helpers followed are synchronous.)
-        if body_reads and isinstance(node, ast.Await) and _reads_request_body(ctx, node.value):
+        if (
+            body_reads
+            and isinstance(node, ast.Await)
+            and (_reads_request_body(ctx, node.value) or _body_reading_helper(ctx, node.value))
+        ):
             reads.add(id(node.value))
             continue
         if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield, ast.YieldFrom)):
@@ -578,6 +582,44 @@ def _only_parses(
 # What reading the request's body raises is about the body the client sent: not JSON,
 # or the client disconnected. Not `form()`: a multipart upload is spooled to disk.
 _BODY_READS = frozenset({"json", "body"})
+
+
+def _body_reading_helper(ctx: FileContext, value: ast.expr) -> bool:
+    """`await _json_body(request)`, a project coroutine whose whole body is `return await
+    request.json()` (or `.body()`) of the parameter the route's `Request` is passed to."""
+    if not (isinstance(value, ast.Call) and len(value.args) == 1 and not value.keywords):
+        return False
+    helper = ctx.project.function(ctx.resolve(value.func))
+    if helper is None or not helper.is_async or helper.class_qualname is not None:
+        return False
+    body = [
+        stmt
+        for stmt in helper.node.body
+        if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))
+    ]
+    if not (
+        len(body) == 1 and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Await)
+    ):
+        return False
+    read = body[0].value.value
+    params = [param.arg for param, _default in parameters(helper.node)]
+    if not (
+        isinstance(read, ast.Call)
+        and not read.args
+        and not read.keywords
+        and isinstance(read.func, ast.Attribute)
+        and read.func.attr in _BODY_READS
+        and isinstance(read.func.value, ast.Name)
+        and params[:1] == [read.func.value.id]
+    ):
+        return False
+    # The route's own `Request` goes in: the same check as a read written in the route.
+    passed = ast.Call(
+        func=ast.Attribute(value=value.args[0], attr=read.func.attr, ctx=ast.Load()),
+        args=[],
+        keywords=[],
+    )
+    return _reads_request_body(ctx, passed)
 
 
 def _reads_request_body(ctx: FileContext, value: ast.expr) -> bool:

@@ -1100,13 +1100,18 @@ class Analysis:
 
     def _checked_on_every_call(self, fn: Function, facts: FunctionFacts) -> set[str]:
         out: set[str] = set()
+        eligible = {name for name in facts.params if name not in facts.assigns}
         if any(
             isinstance(n, (ast.Yield, ast.YieldFrom))
-            or (isinstance(n, ast.Return) and not _returns_none(n))
+            or (
+                isinstance(n, ast.Return)
+                and not _returns_none(n)
+                # `return name` after the check: the checked value itself comes back
+                and not (isinstance(n.value, ast.Name) and n.value.id in eligible)
+            )
             for n in body_nodes(fn.node)
         ):
             return out  # it returns something: its caller may use that, not the raise
-        eligible = {name for name in facts.params if name not in facts.assigns}
         for stmt in fn.node.body:
             out |= self._checked_by(stmt, helper=True) & eligible
             emptied = _returns_if_empty(stmt)

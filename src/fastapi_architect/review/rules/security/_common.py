@@ -17,7 +17,7 @@ from fastapi_architect.review.context import FileContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.rules._callsites import callers_of
 from fastapi_architect.review.rules._orm import is_test_module
-from fastapi_architect.review.rules.async_io import serving_coroutines, startup_handlers
+from fastapi_architect.review.rules.concurrency import serving_coroutines, startup_handlers
 
 
 @dataclass

@@ -397,19 +397,40 @@ _CONFIG_WORDS = frozenset(
 
 
 def _same_field(left: ast.expr, right: ast.expr) -> bool:
-    """`current_session.token != session.token`: the same field of two stored records
-    (a change check), not a presented credential against the expected secret."""
-    if not (
-        isinstance(left, ast.Attribute)
-        and isinstance(right, ast.Attribute)
-        and left.attr == right.attr
-    ):
+    """`current_session.token != session.token`, `record.get("refresh_token") ==
+    saved.get("refresh_token")`: the same field of two stored records (a change check),
+    not a presented credential against the expected secret. A field read from the
+    request (`request.headers.get("token")`) is presented, whatever the other side."""
+    one, other = _field_of(left), _field_of(right)
+    if one is None or other is None or one[1] != other[1]:
         return False
-    for base in (left.value, right.value):
-        name = show_code(base)
-        if any(w in _CONFIG_WORDS for w in name_words(name)):
+    attributes = isinstance(left, ast.Attribute) and isinstance(right, ast.Attribute)
+    for base, _field in (one, other):
+        words = name_words(show_code(base))
+        if any(w in _CONFIG_WORDS or (not attributes and w in _REQUEST_PARTS) for w in words):
             return False
     return True
+
+
+_REQUEST_PARTS = frozenset({"request", "headers", "cookies", "query", "params", "form"})
+
+
+def _field_of(expr: ast.expr) -> tuple[ast.expr, str] | None:
+    """`record.token`, `record["token"]` or `record.get("token")`: the record and the field."""
+    if isinstance(expr, ast.Attribute):
+        return expr.value, expr.attr
+    if isinstance(expr, ast.Subscript):
+        key = const_str(expr.slice)
+        return (expr.value, key) if key is not None else None
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "get"
+        and expr.args
+    ):
+        key = const_str(expr.args[0])
+        return (expr.func.value, key) if key is not None else None
+    return None
 
 
 # Words that make a parameter the value a credential is checked against.
