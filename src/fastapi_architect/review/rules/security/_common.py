@@ -513,3 +513,19 @@ def at_startup(ctx: FileContext) -> bool:
             return True
         fn = fn.parent
     return False
+
+
+def keyed_read(expr: ast.AST) -> tuple[str, ast.expr] | None:
+    """`x["kid"]` / `x.get("kid")` → ("kid", x)."""
+    if isinstance(expr, ast.Subscript):
+        key = const_str(expr.slice)
+        return (key, expr.value) if key is not None else None
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "get"
+        and expr.args
+    ):
+        key = const_str(expr.args[0])
+        return (key, expr.func.value) if key is not None else None
+    return None

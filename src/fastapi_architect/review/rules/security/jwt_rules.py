@@ -33,6 +33,7 @@ from fastapi_architect.review.rules.security._common import (
     in_tests,
     jwt_call,
     jwt_of,
+    keyed_read,
     local_value,
     module_constant,
     security_state,
@@ -475,22 +476,6 @@ def _has_verified_decode(ctx: FileContext, fn: Function) -> bool:
     return found
 
 
-def _keyed(expr: ast.AST) -> tuple[str, ast.expr] | None:
-    """`x["kid"]` / `x.get("kid")` → ("kid", x)."""
-    if isinstance(expr, ast.Subscript):
-        key = const_str(expr.slice)
-        return (key, expr.value) if key is not None else None
-    if (
-        isinstance(expr, ast.Call)
-        and isinstance(expr.func, ast.Attribute)
-        and expr.func.attr == "get"
-        and expr.args
-    ):
-        key = const_str(expr.args[0])
-        return (key, expr.func.value) if key is not None else None
-    return None
-
-
 def _uses(ctx: FileContext, fn: Function, name: str) -> tuple[frozenset[str], bool]:
     """How a local is read in a function: the literal keys it is indexed with, and whether
     it is used any other way (returned, passed on, iterated...)."""
@@ -503,7 +488,7 @@ def _uses(ctx: FileContext, fn: Function, name: str) -> tuple[frozenset[str], bo
     keyed: set[int] = set()
     loads: list[ast.Name] = []
     for sub in body_nodes(fn.node):
-        found = _keyed(sub)
+        found = keyed_read(sub)
         if found is not None and isinstance(found[1], ast.Name) and found[1].id == name:
             keys.add(found[0])
             keyed.add(id(found[1]))
@@ -522,7 +507,7 @@ def _direct_key(ctx: FileContext, node: ast.Call) -> tuple[bool, str | None]:
         return True, const_str(parent.slice)
     if isinstance(parent, ast.Attribute) and parent.value is node and parent.attr == "get":
         grand = ctx.stack[-2] if len(ctx.stack) > 1 else None
-        found = _keyed(grand) if grand is not None else None
+        found = keyed_read(grand) if grand is not None else None
         return True, found[0] if found is not None else None
     return False, None
 

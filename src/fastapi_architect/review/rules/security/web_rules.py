@@ -41,6 +41,7 @@ from fastapi_architect.review.rules.security._common import (
     call_name,
     evaluate,
     in_tests,
+    keyed_read,
     keyword_hits,
     literal_string,
     local_value,
@@ -419,18 +420,8 @@ def _field_of(expr: ast.expr) -> tuple[ast.expr, str] | None:
     """`record.token`, `record["token"]` or `record.get("token")`: the record and the field."""
     if isinstance(expr, ast.Attribute):
         return expr.value, expr.attr
-    if isinstance(expr, ast.Subscript):
-        key = const_str(expr.slice)
-        return (expr.value, key) if key is not None else None
-    if (
-        isinstance(expr, ast.Call)
-        and isinstance(expr.func, ast.Attribute)
-        and expr.func.attr == "get"
-        and expr.args
-    ):
-        key = const_str(expr.args[0])
-        return (expr.func.value, key) if key is not None else None
-    return None
+    found = keyed_read(expr)
+    return (found[1], found[0]) if found is not None else None
 
 
 # Words that make a parameter the value a credential is checked against.
