@@ -123,7 +123,11 @@ def test_bound_method_endpoints_and_constructor_routes(rows_of: Rows) -> None:
         ("GET", "/open"): (e + "Endpoints.live", None),
         ("GET", "/secure/closed"): (e + "Endpoints.live", ["require_token"]),
         # `EXTRA_PREFIX = f"/{EXTRA_PREFIX}"` under an `if`: unknown, not read in a loop
-        ("GET", "{?}/echo"): (e + "Endpoints.live", None),
+        ("GET", "/{?}/echo"): (e + "Endpoints.live", None),
+        # `from app.paths import USERS as PREFIX`, `USERS = f"{PREFIX}/users"` there: the
+        # other module's PREFIX, not a self-reference; `UserViews.user = Depends(...)`
+        # is no dependency of a plain class's bound method (only `@cbv` classes)
+        ("GET", "/api/users/{user_id}"): ("app.users.UserViews.read_user", None),
     }
 
 

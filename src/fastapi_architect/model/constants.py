@@ -169,7 +169,12 @@ class ConstEvaluator:
         if isinstance(expr, (ast.Name, ast.Attribute)):
             found = binding(self.project, module, expr, scope)
             if found is not None:
-                if isinstance(expr, ast.Name) and _mentions(found[1], expr.id):
+                if (
+                    isinstance(expr, ast.Name)
+                    and found[0] is module
+                    and found[2] is scope
+                    and _mentions(found[1], expr.id)
+                ):
                     # `PREFIX = f"/{PREFIX}"` (a normalization under an `if`): the value
                     # it started from is another binding; do not read this one in a loop.
                     return None

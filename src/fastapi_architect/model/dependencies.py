@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
 
-from fastapi_architect.model.astutil import body_nodes, keyword, last_name, parameters
+from fastapi_architect.model.astutil import body_nodes, dotted, keyword, last_name, parameters
 from fastapi_architect.model.constants import class_attribute, sequence_elements
 from fastapi_architect.model.project import Function, Module, Project
 from fastapi_architect.model.types import infer_type, unwrap_annotation
@@ -169,8 +169,11 @@ def _class_attribute_sites(project: Project, fn: Function, level: str) -> list[D
     as class attributes (`user: User = Depends(get_current_user)`); every route method
     of the class gets them."""
     cls = project.class_(fn.class_qualname)
-    if cls is None:
-        return []
+    if cls is None or not any(
+        last_name(dotted(d.func if isinstance(d, ast.Call) else d)) == "cbv"
+        for d in cls.node.decorator_list
+    ):
+        return []  # FastAPI reads no class attribute of a plain class's bound method
     out: list[DepSite] = []
     for stmt in cls.node.body:
         if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):

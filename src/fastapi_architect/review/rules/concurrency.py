@@ -322,49 +322,14 @@ def _find_serving_coroutines(model: AppModel) -> list[Function]:
     startup = [fn for fn in startup_handlers(model) if fn.is_async]
     coroutines = request_coroutines(model)
     if startup:
-        startup_side = startup + awaited_helpers_of(model, startup)
-        # A task the startup code spawns (`asyncio.create_task(poll_forever())`) runs
-        # while the server serves: it and what it awaits stay.
-        spawned = _spawned_coroutines(model, startup_side)
-        running = {id(fn.node) for fn in spawned + awaited_helpers_of(model, spawned)}
-        only_startup = {id(fn.node) for fn in startup_side} - running
+        only_startup = {id(fn.node) for fn in startup}
+        only_startup.update(id(fn.node) for fn in awaited_helpers_of(model, startup))
         kept = [fn for fn in coroutines if id(fn.node) not in only_startup]
         seen = {id(fn.node) for fn in kept}
-        kept += [fn for fn in spawned if id(fn.node) not in seen]  # `start_soon(fn)`
-        seen.update(id(fn.node) for fn in spawned)
         coroutines = kept + [
             fn for fn in awaited_helpers_of(model, kept) if id(fn.node) not in seen
         ]
     return coroutines
-
-
-# Calls that start a coroutine as a task and return without waiting for it: given the
-# coroutine (`create_task(coro())`) or, for anyio, the function (`start_soon(fn)`).
-_SPAWN_CALLS = frozenset({"create_task", "ensure_future", "run_coroutine_threadsafe"})
-_SPAWN_FUNCTION_CALLS = frozenset({"start_soon"})
-
-
-def _spawned_coroutines(model: AppModel, functions: list[Function]) -> list[Function]:
-    """The project coroutines these functions start as tasks."""
-    project = model.project
-    out: dict[int, Function] = {}
-    for fn in functions:
-        for node in body_nodes(fn.node):
-            if not (isinstance(node, ast.Call) and node.args):
-                continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            first = node.args[0]
-            if name in _SPAWN_CALLS and isinstance(first, ast.Call):
-                target = first.func
-            elif name in _SPAWN_FUNCTION_CALLS:
-                target = first
-            else:
-                continue
-            found = project.function(resolve_callee(project, fn.module, target, fn))
-            if found is not None and found.is_async:
-                out.setdefault(id(found.node), found)
-    return list(out.values())
 
 
 def blocking_calls(
@@ -380,9 +345,7 @@ def blocking_calls(
     def inline(fn: Function) -> bool:
         return sync_project_function(fn) and not is_memoized(fn, project)
 
-    # Lifespans and startup handlers run before the server takes a request: they stall
-    # nobody (FAA204's reasoning too).
-    for fn in serving_coroutines(ctx.model):
+    for fn in request_coroutines(ctx.model):
         for site in graph.calls_of(fn):
             target = site.target
             if target is None:
@@ -426,13 +389,11 @@ def blocking_http_call_in_async(ctx: ProjectContext) -> Iterator[Report]:
     Finds synchronous HTTP calls (`requests`, `requests.Session`, `httpx.Client`,
     `urllib.request.urlopen`, `urllib3` pools, `http.client`, and synchronous SDKs such
     as `boto3` clients and `stripe`) that run inside an `async def` route, dependency,
-    middleware or exception handler, or a coroutine they await, directly or through
-    sync project functions in any module. The finding is placed at the call in the
-    `async def` and names the whole chain (`create_order` → `pricing.get_rate` →
-    `requests.get`). Coroutines no request reaches (a CLI command run with
-    `asyncio.run`, an SDK method) block no other request and are not reported; nor are
-    lifespans and startup/shutdown handlers (and what only they await): they run before
-    the server takes a request or after it stopped serving.
+    middleware, exception handler, lifespan or startup handler, or a coroutine they
+    await, directly or through sync project functions in any module. The finding is
+    placed at the call in the `async def` and names the whole chain (`create_order` →
+    `pricing.get_rate` → `requests.get`). Coroutines no request reaches (a CLI command
+    run with `asyncio.run`, an SDK method) block no other request and are not reported.
 
     ## Why is this bad?
     FastAPI runs `async def` path operations on the event loop. A synchronous network
@@ -486,12 +447,10 @@ def blocking_call_in_async_path(ctx: ProjectContext) -> Iterator[Report]:
     """## What it does
     Finds blocking standard-library calls (`time.sleep`, `subprocess.run` and friends,
     `os.system`, `input`, blocking `socket` operations, `smtplib`) reached from an
-    `async def` route, dependency, middleware or exception handler (or a coroutine they
-    await), directly or through sync project functions in any module. Coroutines no
-    request reaches (CLI commands, SDK methods) are left out, and so are lifespans and
-    startup/shutdown handlers (no request is waiting yet). The finding is placed at the
-    call in the `async def` and names the chain (`signup` → `notifications.send_welcome`
-    → `time.sleep`).
+    `async def` route, dependency, middleware, exception handler, lifespan or startup
+    handler (or a coroutine they await), directly or through sync project functions in
+    any module. Coroutines no request reaches (CLI commands, SDK methods) are left out. The finding is placed at the call in the `async def` and
+    names the chain (`signup` → `notifications.send_welcome` → `time.sleep`).
 
     ## Why is this bad?
     The event loop runs one thing at a time. While `time.sleep(1)` or a subprocess runs

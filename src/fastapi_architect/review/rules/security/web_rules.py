@@ -41,7 +41,6 @@ from fastapi_architect.review.rules.security._common import (
     call_name,
     evaluate,
     in_tests,
-    keyed_read,
     keyword_hits,
     literal_string,
     local_value,
@@ -398,30 +397,19 @@ _CONFIG_WORDS = frozenset(
 
 
 def _same_field(left: ast.expr, right: ast.expr) -> bool:
-    """`current_session.token != session.token`, `record.get("refresh_token") ==
-    saved.get("refresh_token")`: the same field of two stored records (a change check),
-    not a presented credential against the expected secret. A field read from the
-    request (`request.headers.get("token")`) is presented, whatever the other side."""
-    one, other = _field_of(left), _field_of(right)
-    if one is None or other is None or one[1] != other[1]:
+    """`current_session.token != session.token`: the same field of two stored records
+    (a change check), not a presented credential against the expected secret."""
+    if not (
+        isinstance(left, ast.Attribute)
+        and isinstance(right, ast.Attribute)
+        and left.attr == right.attr
+    ):
         return False
-    attributes = isinstance(left, ast.Attribute) and isinstance(right, ast.Attribute)
-    for base, _field in (one, other):
-        words = name_words(show_code(base))
-        if any(w in _CONFIG_WORDS or (not attributes and w in _REQUEST_PARTS) for w in words):
+    for base in (left.value, right.value):
+        name = show_code(base)
+        if any(w in _CONFIG_WORDS for w in name_words(name)):
             return False
     return True
-
-
-_REQUEST_PARTS = frozenset({"request", "headers", "cookies", "query", "params", "form"})
-
-
-def _field_of(expr: ast.expr) -> tuple[ast.expr, str] | None:
-    """`record.token`, `record["token"]` or `record.get("token")`: the record and the field."""
-    if isinstance(expr, ast.Attribute):
-        return expr.value, expr.attr
-    found = keyed_read(expr)
-    return (found[1], found[0]) if found is not None else None
 
 
 # Words that make a parameter the value a credential is checked against.
