@@ -113,6 +113,9 @@ class Mount:
     tags: list[str]
     chain: list[RouterObj]
     include_in_schema: bool = True  # False when a router or include on the way hides it
+    # The same, without the last router's own `include_in_schema=False`, which FastAPI
+    # does not apply to the routes given to that router's constructor.
+    outer_in_schema: bool = True
 
 
 @dataclass(eq=False)
@@ -870,7 +873,7 @@ def _route_mount(at: Mount, router: RouterObj, route: Route) -> Mount:
         path = path[: len(path) - len(router.prefix)]
     dependencies = at.dependencies[: len(at.dependencies) - len(router.dependencies)]
     tags = at.tags[: len(at.tags) - len(router.tags)]
-    return Mount(at.app, path + route.path, dependencies, tags, at.chain, at.include_in_schema)
+    return Mount(at.app, path + route.path, dependencies, tags, at.chain, at.outer_in_schema)
 
 
 def _child_mount(at: Mount, include: Include) -> Mount:
@@ -881,15 +884,23 @@ def _child_mount(at: Mount, include: Include) -> Mount:
         # A mounted application is its own app: the parent's dependencies and tags do not
         # reach it (its middleware does, through the chain).
         return Mount(
-            at.app, path, list(child.dependencies), list(child.tags), chain, at.include_in_schema
+            at.app,
+            path,
+            list(child.dependencies),
+            list(child.tags),
+            chain,
+            at.include_in_schema,
+            at.include_in_schema,
         )
+    outer = at.include_in_schema and include.include_in_schema
     return Mount(
         at.app,
         path,
         [*at.dependencies, *include.dependencies, *child.dependencies],
         [*at.tags, *include.tags, *child.tags],
         chain,
-        at.include_in_schema and include.include_in_schema and child.include_in_schema,
+        outer and child.include_in_schema,
+        outer,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from fastapi_architect.model.astutil import body_nodes, keyword, parameters, walk
 from fastapi_architect.model.build import AppModel
@@ -173,7 +173,13 @@ def request_coroutines(model: AppModel) -> list[Function]:
     return project_index(model, _find_request_coroutines)
 
 
-def _find_request_coroutines(model: AppModel) -> list[Function]:
+def request_roots(model: AppModel) -> list[Function]:
+    """The coroutines the server calls itself: async routes, dependencies, middleware,
+    exception handlers, lifespans and startup/shutdown handlers. Computed once per run."""
+    return project_index(model, _find_request_roots)
+
+
+def _find_request_roots(model: AppModel) -> list[Function]:
     project = model.project
     roots: dict[int, Function] = {}
 
@@ -233,7 +239,11 @@ def _find_request_coroutines(model: AppModel) -> list[Function]:
             for element in values:
                 if isinstance(element, (ast.Name, ast.Attribute)):
                     add_callable(module, scope, element)
-    found = list(roots.values())
+    return list(roots.values())
+
+
+def _find_request_coroutines(model: AppModel) -> list[Function]:
+    found = request_roots(model)
     return [*found, *awaited_helpers_of(model, found)]
 
 
@@ -274,9 +284,11 @@ _STARTUP_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
 
 
 def serving_coroutines(model: AppModel) -> list[Function]:
-    """`request_coroutines` without the lifespans and startup/shutdown handlers (and the
-    coroutines only they await): they run before the server accepts a request or after
-    it stopped, so blocking there stalls nobody. Computed once per run."""
+    """The coroutines that run while the server serves: `request_coroutines` without the
+    lifespans and startup/shutdown handlers and what only they await (they run before
+    the server accepts a request or after it stopped, so blocking there stalls nobody),
+    with the tasks started while serving or left running by the startup code. Computed
+    once per run."""
     return project_index(model, _find_serving_coroutines)
 
 
@@ -319,17 +331,145 @@ def _find_startup_handlers(model: AppModel) -> list[Function]:
 
 
 def _find_serving_coroutines(model: AppModel) -> list[Function]:
-    startup = [fn for fn in startup_handlers(model) if fn.is_async]
-    coroutines = request_coroutines(model)
-    if startup:
-        only_startup = {id(fn.node) for fn in startup}
-        only_startup.update(id(fn.node) for fn in awaited_helpers_of(model, startup))
-        kept = [fn for fn in coroutines if id(fn.node) not in only_startup]
-        seen = {id(fn.node) for fn in kept}
-        coroutines = kept + [
-            fn for fn in awaited_helpers_of(model, kept) if id(fn.node) not in seen
-        ]
-    return coroutines
+    """From what the server calls while it serves (every root but the lifespans and
+    startup/shutdown handlers, and loops `repeat_every` schedules), plus the tasks the
+    startup code leaves running (`asyncio.create_task(poll())` not awaited before the
+    lifespan's `yield`): those coroutines, what they await and the tasks they start."""
+    startup = startup_handlers(model)
+    startup_ids = {id(fn.node) for fn in startup}
+    serving = [fn for fn in request_roots(model) if id(fn.node) not in startup_ids]
+    serving += [
+        fn
+        for fn in model.project.functions.values()
+        if fn.is_async and any(_decorator_name(d) == "repeat_every" for d in fn.node.decorator_list)
+    ]
+    starting = [fn for fn in startup if fn.is_async]
+    for fn in [*starting, *awaited_helpers_of(model, starting)]:
+        serving += [task for task, joined in _started_tasks(model, fn) if not joined]
+    seen: set[int] = set()
+    out: list[Function] = []
+    todo = list(serving)
+    while todo:
+        fn = todo.pop()
+        if id(fn.node) in seen:
+            continue
+        seen.add(id(fn.node))
+        out.append(fn)
+        for site in model.callgraph.calls_of(fn):
+            callee = model.project.function(site.target)
+            if callee is not None and callee.is_async and id(callee.node) not in seen:
+                todo.append(callee)
+        todo += [task for task, _joined in _started_tasks(model, fn) if id(task.node) not in seen]
+    return out
+
+
+def _decorator_name(decorator: ast.expr) -> str:
+    """The last name a decorator or callee is spelled with (`repeat_every`, `create_task`
+    of `asyncio.get_running_loop().create_task`)."""
+    func = decorator.func if isinstance(decorator, ast.Call) else decorator
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+# Calls that start a coroutine as a task and return without waiting for it, given the
+# coroutine (`create_task(poll())`) or the function (`start_soon(poll)`, a
+# `BackgroundTasks.add_task(send)` run on the loop after the response, an APScheduler job).
+_TASK_OF_COROUTINE = frozenset({"create_task", "ensure_future", "run_coroutine_threadsafe"})
+_TASK_OF_FUNCTION = frozenset({"start_soon", "add_task", "add_job"})
+# Wrappers that still run the coroutine they are given (`create_task(shield(poll()))`).
+_COROUTINE_WRAPPERS = frozenset({"shield", "wait_for"})
+# Awaited calls that wait for the tasks in their arguments (`await gather(*tasks)`).
+_TASK_JOINS = frozenset({"gather", "wait", "wait_for", "shield", "as_completed"})
+
+
+def _started_tasks(model: AppModel, fn: Function) -> list[tuple[Function, bool]]:
+    """The project coroutines `fn` starts as tasks, each with whether `fn` waits for it
+    before going on: awaited (directly or through `gather`/`wait`), awaited later by the
+    name it is kept in, or started in an `async with` task group closed before the
+    function yields (a lifespan's `yield` leaves the tasks of a group around it running)."""
+    key = ("started-tasks", id(fn.node))
+    found = fn.derived.get(key)
+    if found is None:
+        found = fn.derived[key] = tuple(_find_started_tasks(model, fn))
+    return list(cast(tuple[tuple[Function, bool], ...], found))
+
+
+def _find_started_tasks(model: AppModel, fn: Function) -> Iterator[tuple[Function, bool]]:
+    project = model.project
+    parents: dict[int, ast.AST] = {}
+    for node in body_nodes(fn.node):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    awaited_names = {
+        sub.id
+        for node in body_nodes(fn.node)
+        if isinstance(node, ast.Await)
+        for sub in walk(node.value)
+        if isinstance(sub, ast.Name)
+    }
+    for node in body_nodes(fn.node):
+        if not (isinstance(node, ast.Call) and node.args):
+            continue
+        name = _decorator_name(node.func)
+        first = node.args[0]
+        if name in _TASK_OF_COROUTINE:
+            coroutine = _unwrapped_coroutine(fn, first)
+            target = coroutine.func if isinstance(coroutine, ast.Call) else None
+        elif name in _TASK_OF_FUNCTION:
+            target = first
+        else:
+            continue
+        task = project.function(resolve_callee(project, fn.module, target, fn)) if target else None
+        if task is None or not task.is_async:
+            continue
+        yield task, _joined(node, parents, awaited_names)
+
+
+def _unwrapped_coroutine(fn: Function, expr: ast.expr) -> ast.expr:
+    """The coroutine call a task is started from: through `shield(...)`/`wait_for(...)`
+    and a local it was kept in (`poller = poll(); create_task(poller)`)."""
+    for _ in range(4):
+        if isinstance(expr, ast.Call) and _decorator_name(expr.func) in _COROUTINE_WRAPPERS:
+            if not expr.args:
+                break
+            expr = expr.args[0]
+        elif isinstance(expr, ast.Name) and isinstance(fn.local_values.get(expr.id), ast.Call):
+            value = fn.local_values[expr.id]
+            assert value is not None
+            expr = value
+        else:
+            break
+    return expr
+
+
+def _joined(call: ast.Call, parents: dict[int, ast.AST], awaited_names: set[str]) -> bool:
+    node: ast.AST = call
+    while True:
+        parent = parents.get(id(node))
+        if parent is None:
+            return False
+        if isinstance(parent, ast.Await):
+            return True
+        if (
+            isinstance(parent, ast.Call)
+            and _decorator_name(parent.func) in _TASK_JOINS
+            and isinstance(parents.get(id(parent)), ast.Await)
+        ):
+            return True
+        if isinstance(parent, ast.Assign) and parent.value is node:
+            names = [t.id for t in parent.targets if isinstance(t, ast.Name)]
+            if any(name in awaited_names for name in names):
+                return True  # `task = create_task(warm())`, later `await task`
+        if isinstance(parent, ast.AsyncWith) and node in parent.body:
+            # The group waits for its tasks at the end of the block, unless the
+            # function yields inside it (a lifespan serving while the group runs).
+            return not any(
+                isinstance(n, (ast.Yield, ast.YieldFrom)) for s in parent.body for n in ast.walk(s)
+            )
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return False
+        node = parent
 
 
 def blocking_calls(
@@ -345,7 +485,9 @@ def blocking_calls(
     def inline(fn: Function) -> bool:
         return sync_project_function(fn) and not is_memoized(fn, project)
 
-    for fn in request_coroutines(ctx.model):
+    # Lifespans and startup handlers run before the server takes a request (FAA204's
+    # reasoning): what they await is left out, the tasks they leave running are not.
+    for fn in serving_coroutines(ctx.model):
         for site in graph.calls_of(fn):
             target = site.target
             if target is None:
@@ -389,11 +531,15 @@ def blocking_http_call_in_async(ctx: ProjectContext) -> Iterator[Report]:
     Finds synchronous HTTP calls (`requests`, `requests.Session`, `httpx.Client`,
     `urllib.request.urlopen`, `urllib3` pools, `http.client`, and synchronous SDKs such
     as `boto3` clients and `stripe`) that run inside an `async def` route, dependency,
-    middleware, exception handler, lifespan or startup handler, or a coroutine they
-    await, directly or through sync project functions in any module. The finding is
-    placed at the call in the `async def` and names the whole chain (`create_order` →
-    `pricing.get_rate` → `requests.get`). Coroutines no request reaches (a CLI command
-    run with `asyncio.run`, an SDK method) block no other request and are not reported.
+    middleware or exception handler, a task running while the server serves (started
+    with `create_task`, `start_soon`, `BackgroundTasks.add_task`, or a `repeat_every`
+    loop), or a coroutine they await, directly or through sync project functions in any
+    module. The finding is placed at the call in the `async def` and names the whole
+    chain (`create_order` → `pricing.get_rate` → `requests.get`). Lifespans and
+    startup/shutdown handlers, and what only they await, run before the server takes a
+    request or after it stopped: they are not reported, but the tasks they leave running
+    are. Coroutines no request reaches (a CLI command run with `asyncio.run`, an SDK
+    method) block no other request and are not reported either.
 
     ## Why is this bad?
     FastAPI runs `async def` path operations on the event loop. A synchronous network
@@ -447,10 +593,13 @@ def blocking_call_in_async_path(ctx: ProjectContext) -> Iterator[Report]:
     """## What it does
     Finds blocking standard-library calls (`time.sleep`, `subprocess.run` and friends,
     `os.system`, `input`, blocking `socket` operations, `smtplib`) reached from an
-    `async def` route, dependency, middleware, exception handler, lifespan or startup
-    handler (or a coroutine they await), directly or through sync project functions in
-    any module. Coroutines no request reaches (CLI commands, SDK methods) are left out. The finding is placed at the call in the `async def` and
-    names the chain (`signup` → `notifications.send_welcome` → `time.sleep`).
+    `async def` route, dependency, middleware, exception handler or task running while
+    the server serves (or a coroutine they await), directly or through sync project
+    functions in any module. Lifespans and startup handlers, and what only they await,
+    are left out (no request is waiting yet; the tasks they leave running are not), and
+    so are coroutines no request reaches (CLI commands, SDK methods). The finding is
+    placed at the call in the `async def` and names the chain (`signup` →
+    `notifications.send_welcome` → `time.sleep`).
 
     ## Why is this bad?
     The event loop runs one thing at a time. While `time.sleep(1)` or a subprocess runs

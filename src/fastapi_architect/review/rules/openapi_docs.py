@@ -1997,11 +1997,15 @@ def _tagged(route: Route, mount: Mount | None) -> bool:
     if route.tags or "tags" in route.keywords:
         return True
     if mount is None:
+        if route.listed:
+            return False
         return bool(route.router.tags) or keyword(route.router.node, "tags") is not None
     if mount.tags:
         return True
     for index, router in enumerate(mount.chain):
-        if keyword(router.node, "tags") is not None:
+        # A route given to its router's constructor gets no tags from that router.
+        own = route.listed and index == len(mount.chain) - 1
+        if not own and keyword(router.node, "tags") is not None:
             return True
         if index:
             for include in router.included_by:
@@ -3689,7 +3693,7 @@ def _path_in_app(route: Route, mount: Mount | None) -> str:
     routers and includes under that app, and the route's own path. A prefix the app is
     mounted under (prefect's API base path from the settings) names no resource."""
     if mount is None:
-        return route.router.prefix + route.path
+        return ("" if route.listed else route.router.prefix) + route.path
     chain = mount.chain
     start = max((i for i, r in enumerate(chain) if r.kind == "app"), default=0)
     parts = [chain[start].prefix]
@@ -3697,6 +3701,8 @@ def _path_in_app(route: Route, mount: Mount | None) -> str:
         prefixes = [i.prefix for i in parent.includes if i.child is child]
         parts.append(next((p for p in prefixes if DYNAMIC in p), prefixes[0] if prefixes else ""))
         parts.append(child.prefix)
+    if route.listed and chain[-1].prefix:
+        parts.pop()  # a route given to its router's constructor gets no prefix from it
     return "".join(parts) + route.path
 
 
