@@ -41,6 +41,7 @@ from fastapi_architect.review.rules.security._common import (
     call_name,
     evaluate,
     in_tests,
+    keyed_read,
     keyword_hits,
     literal_string,
     local_value,
@@ -410,6 +411,57 @@ def _same_field(left: ast.expr, right: ast.expr) -> bool:
         if any(w in _CONFIG_WORDS for w in name_words(name)):
             return False
     return True
+
+
+def _sentinel(expr: ast.expr) -> bool:
+    """`PTU_SENTINEL_API_KEY`: a constant named as a marker value (a row that stands for
+    something else), which no secret is compared with."""
+    return (
+        isinstance(expr, (ast.Name, ast.Attribute))
+        and (expr.id if isinstance(expr, ast.Name) else expr.attr).isupper()
+        and "sentinel" in name_words(show_code(expr))
+    )
+
+
+def _same_stored_key(ctx: FileContext, left: ast.expr, right: ast.expr) -> bool:
+    """`record.get("refresh_token") == saved.get("refresh_token")`: the same key of two
+    records the server holds (was it rotated by another process?). Not when a side may
+    come with the request: a parameter of a route or dependency FastAPI fills, a local
+    read from an awaited call (`payload = await request.json()`, `await
+    websocket.receive_json()`), or the request itself."""
+    one, other = keyed_read(left), keyed_read(right)
+    if one is None or other is None or one[0] != other[0]:
+        return False
+    fn = ctx.function()
+    if fn is None:
+        return False
+    client = (
+        fn.param_names - _function_dependencies(ctx, fn)
+        if _request_facing(ctx, fn)
+        else frozenset()
+    )
+    for _key, base in (one, other):
+        root = base
+        while isinstance(root, (ast.Attribute, ast.Subscript)):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id in client:
+            return False
+        if any(w in _CONFIG_WORDS or w in _REQUEST_PARTS for w in name_words(root.id)):
+            return False
+        if root.id in fn.param_names or root.id in ("self", "cls"):
+            continue
+        value = fn.local_values.get(root.id)
+        if value is None or any(
+            isinstance(node, ast.Await)
+            or (isinstance(node, ast.Name) and node.id in client)
+            or (isinstance(node, ast.Name) and set(name_words(node.id)) & _REQUEST_PARTS)
+            for node in ast.walk(value)
+        ):
+            return False
+    return True
+
+
+_REQUEST_PARTS = frozenset({"request", "websocket", "headers", "cookies", "query", "form", "body"})
 
 
 # Words that make a parameter the value a credential is checked against.
@@ -783,7 +835,10 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     (`signature = inspect.signature(fn)`), tokens that coordinate work rather than
     authenticate (`reservation.token`, `lock_token`, `cached_signature`,
     `item.dispatch_token`, `turn_token`), the same field
-    of two records (`current_session.token != session.token`), a module constant bound
+    of two records (`current_session.token != session.token`; also the same key,
+    `record.get("refresh_token") == saved.get("refresh_token")`, when neither record
+    comes with the request), a constant named as a sentinel (`row.api_key !=
+    PTU_SENTINEL_API_KEY`), a module constant bound
     to a literal compared with a value the request does not present in code that runs
     only at startup (`user.api_key == DEFAULT_API_KEY` in a check the lifespan or a
     startup handler calls, and that nothing else calls), the server's configured secret
@@ -850,7 +905,13 @@ def timing_unsafe_secret_compare(node: ast.Compare, ctx: FileContext) -> Iterato
     b = _secret_operand(ctx, right)
     if b is None or ast.dump(left) == ast.dump(right):
         return
-    if _same_field(left, right) or _presented_pair(ctx, left, right):
+    if (
+        _same_field(left, right)
+        or _same_stored_key(ctx, left, right)
+        or _presented_pair(ctx, left, right)
+        or _sentinel(left)
+        or _sentinel(right)
+    ):
         return
     if in_tests(ctx):
         return
