@@ -71,3 +71,65 @@ def test_class_body_calls_do_not_replace_module_calls(tmp_path: Path) -> None:
     class_calls = {site.target for site in model.callgraph.calls["views.NoteViews"]}
     assert "fastapi.APIRouter" in module_calls
     assert "fastapi.Depends" in class_calls
+
+
+ALIASED = """
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.security import OAuth2PasswordBearer
+from fastapi_utils.cbv import cbv as class_based_view
+import fastapi_restful.cbv as views
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token")
+a = APIRouter(prefix="/a")
+b = APIRouter(prefix="/b")
+
+
+def get_current_user(token: str = Depends(oauth2_scheme)) -> str:
+    return token
+
+
+@class_based_view(a)
+class A:
+    user: str = Depends(get_current_user)
+
+    @a.delete("/{item_id}", status_code=204)
+    def delete_a(self, item_id: int) -> None:
+        return None
+
+
+@views.cbv(b)
+class B:
+    user: str = Depends(get_current_user)
+
+    @b.delete("/{item_id}", status_code=204)
+    def delete_b(self, item_id: int) -> None:
+        return None
+
+
+class Plain:
+    user: str = Depends(get_current_user)
+
+    async def read(self) -> list[str]:
+        return []
+
+
+plain = Plain()
+app = FastAPI()
+app.include_router(a)
+app.include_router(b)
+app.add_api_route("/plain", plain.read)
+"""
+
+
+def test_cbv_under_another_name_and_a_plain_class(tmp_path: Path) -> None:
+    """`cbv` imported under another name is the same decorator; a plain class's
+    `Depends()` attributes are nothing to FastAPI when its bound method is an endpoint."""
+    (tmp_path / "views.py").write_text(ALIASED, encoding="utf-8")
+    rows = inventory(load_model([tmp_path], Config(), root=tmp_path))
+    found = {(r.method, r.path): r.auth for r in rows}
+    auth = ["get_current_user", "oauth2_scheme (OAuth2PasswordBearer)"]
+    assert found == {
+        ("DELETE", "/a/{item_id}"): auth,
+        ("DELETE", "/b/{item_id}"): auth,
+        ("GET", "/plain"): None,
+    }

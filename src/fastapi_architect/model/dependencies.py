@@ -170,7 +170,11 @@ def _class_attribute_sites(project: Project, fn: Function, level: str) -> list[D
     of the class gets them."""
     cls = project.class_(fn.class_qualname)
     if cls is None or not any(
-        last_name(dotted(d.func if isinstance(d, ast.Call) else d)) == "cbv"
+        last_name(
+            project.resolve(cls.module, d.func if isinstance(d, ast.Call) else d)
+            or dotted(d.func if isinstance(d, ast.Call) else d)
+        )
+        == "cbv"
         for d in cls.node.decorator_list
     ):
         return []  # FastAPI reads no class attribute of a plain class's bound method

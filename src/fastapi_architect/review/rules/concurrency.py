@@ -8,12 +8,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-from fastapi_architect.model.astutil import body_nodes, keyword, parameters, walk
+from fastapi_architect.model.astutil import body_nodes, dotted, keyword, last_name, parameters, walk
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.dependencies import DepSite, param_sites, resolve_target
 from fastapi_architect.model.project import Function, Module, Project
-from fastapi_architect.model.types import annotation_type, resolve_callee, unwrap_annotation
+from fastapi_architect.model.types import (
+    annotation_type,
+    infer_type,
+    resolve_callee,
+    unwrap_annotation,
+)
 from fastapi_architect.review.context import ProjectContext
 from fastapi_architect.review.index import project_index
 from fastapi_architect.review.registry import Report, rule
@@ -23,6 +28,7 @@ from fastapi_architect.review.rules._callsites import (
     registration_calls,
 )
 from fastapi_architect.review.rules._memo import is_memoized
+from fastapi_architect.review.rules._orm import is_test_module
 
 _HTTP_VERBS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream"}
@@ -332,16 +338,25 @@ def _find_startup_handlers(model: AppModel) -> list[Function]:
 
 def _find_serving_coroutines(model: AppModel) -> list[Function]:
     """From what the server calls while it serves (every root but the lifespans and
-    startup/shutdown handlers, and loops `repeat_every` schedules), plus the tasks the
-    startup code leaves running (`asyncio.create_task(poll())` not awaited before the
-    lifespan's `yield`): those coroutines, what they await and the tasks they start."""
+    startup/shutdown handlers, unless also a route or a dependency; the loops
+    `repeat_every`/`repeat_at` schedule), plus the tasks the startup code leaves running
+    (`asyncio.create_task(poll())` not waited for before the lifespan's `yield`): those
+    coroutines, what they await and the tasks they start."""
+    project = model.project
     startup = startup_handlers(model)
     startup_ids = {id(fn.node) for fn in startup}
-    serving = [fn for fn in request_roots(model) if id(fn.node) not in startup_ids]
+    handlers = {id(route.handler.node) for route in model.routes}
+    serving = [
+        fn
+        for fn in request_roots(model)
+        if id(fn.node) not in startup_ids or id(fn.node) in handlers or model.is_dependency(fn)
+    ]
     serving += [
         fn
-        for fn in model.project.functions.values()
-        if fn.is_async and any(_decorator_name(d) == "repeat_every" for d in fn.node.decorator_list)
+        for fn in project.functions.values()
+        if fn.is_async
+        and not is_test_module(fn.module)
+        and any(_scheduled_loop(project, fn, d) for d in fn.node.decorator_list)
     ]
     starting = [fn for fn in startup if fn.is_async]
     for fn in [*starting, *awaited_helpers_of(model, starting)]:
@@ -356,38 +371,53 @@ def _find_serving_coroutines(model: AppModel) -> list[Function]:
         seen.add(id(fn.node))
         out.append(fn)
         for site in model.callgraph.calls_of(fn):
-            callee = model.project.function(site.target)
+            callee = project.function(site.target)
             if callee is not None and callee.is_async and id(callee.node) not in seen:
                 todo.append(callee)
         todo += [task for task, _joined in _started_tasks(model, fn) if id(task.node) not in seen]
     return out
 
 
-def _decorator_name(decorator: ast.expr) -> str:
-    """The last name a decorator or callee is spelled with (`repeat_every`, `create_task`
-    of `asyncio.get_running_loop().create_task`)."""
+# Decorators that turn a coroutine into a loop started in the background
+# (fastapi-utils / fastapi-restful `repeat_every`, fastapi-utilities `repeat_at`).
+_SCHEDULED_LOOPS = frozenset({"repeat_every", "repeat_at"})
+
+
+def _scheduled_loop(project: Project, fn: Function, decorator: ast.expr) -> bool:
     func = decorator.func if isinstance(decorator, ast.Call) else decorator
+    name = project.resolve(fn.module, func, fn.parent) or dotted(func)
+    return last_name(name) in _SCHEDULED_LOOPS
+
+
+def _callee_name(func: ast.expr) -> str:
+    """The last name a callee is spelled with (`create_task` of
+    `asyncio.get_running_loop().create_task`)."""
     if isinstance(func, ast.Attribute):
         return func.attr
     return func.id if isinstance(func, ast.Name) else ""
 
 
-# Calls that start a coroutine as a task and return without waiting for it, given the
-# coroutine (`create_task(poll())`) or the function (`start_soon(poll)`, a
-# `BackgroundTasks.add_task(send)` run on the loop after the response, an APScheduler job).
-_TASK_OF_COROUTINE = frozenset({"create_task", "ensure_future", "run_coroutine_threadsafe"})
-_TASK_OF_FUNCTION = frozenset({"start_soon", "add_task", "add_job"})
+# Calls that start a coroutine as a task on the running loop and return without waiting
+# for it, given the coroutine (`create_task(poll())`) or the function (`start_soon(poll)`
+# of a task group; `add_task(send)` of FastAPI's `BackgroundTasks`, run on the loop after
+# the response).
+_TASK_OF_COROUTINE = frozenset({"create_task", "ensure_future"})
+_TASK_OF_FUNCTION = frozenset({"start_soon", "add_task"})
+_BACKGROUND_TASKS = frozenset({"BackgroundTasks"})
 # Wrappers that still run the coroutine they are given (`create_task(shield(poll()))`).
 _COROUTINE_WRAPPERS = frozenset({"shield", "wait_for"})
-# Awaited calls that wait for the tasks in their arguments (`await gather(*tasks)`).
-_TASK_JOINS = frozenset({"gather", "wait", "wait_for", "shield", "as_completed"})
+# Context managers that wait for the tasks started in their block.
+_TASK_GROUPS = frozenset({"TaskGroup", "create_task_group", "open_nursery"})
+# Methods that keep a task in a collection (`tasks.append(create_task(...))`).
+_KEEPERS = frozenset({"append", "add", "extend", "insert"})
 
 
 def _started_tasks(model: AppModel, fn: Function) -> list[tuple[Function, bool]]:
     """The project coroutines `fn` starts as tasks, each with whether `fn` waits for it
-    before going on: awaited (directly or through `gather`/`wait`), awaited later by the
-    name it is kept in, or started in an `async with` task group closed before the
-    function yields (a lifespan's `yield` leaves the tasks of a group around it running)."""
+    before it yields or returns: awaited (directly, or through `gather`/`wait`/a loop,
+    also by the name or the collection it is kept in), or started in a task group
+    closed before the function yields (a lifespan's `yield` inside the group leaves its
+    tasks running while the server serves)."""
     key = ("started-tasks", id(fn.node))
     found = fn.derived.get(key)
     if found is None:
@@ -397,40 +427,75 @@ def _started_tasks(model: AppModel, fn: Function) -> list[tuple[Function, bool]]
 
 def _find_started_tasks(model: AppModel, fn: Function) -> Iterator[tuple[Function, bool]]:
     project = model.project
+    nodes = list(body_nodes(fn.node))
     parents: dict[int, ast.AST] = {}
-    for node in body_nodes(fn.node):
+    for node in nodes:
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
-    awaited_names = {
-        sub.id
-        for node in body_nodes(fn.node)
-        if isinstance(node, ast.Await)
-        for sub in walk(node.value)
-        if isinstance(sub, ast.Name)
-    }
-    for node in body_nodes(fn.node):
+    # Only what is waited for before the lifespan's `yield` runs before serving.
+    yields = [n.lineno for n in nodes if isinstance(n, (ast.Yield, ast.YieldFrom))]
+    cutoff = min(yields) if yields else None
+    awaited = _awaited_names(nodes, cutoff)
+    for node in nodes:
         if not (isinstance(node, ast.Call) and node.args):
             continue
-        name = _decorator_name(node.func)
+        name = _callee_name(node.func)
         first = node.args[0]
         if name in _TASK_OF_COROUTINE:
             coroutine = _unwrapped_coroutine(fn, first)
             target = coroutine.func if isinstance(coroutine, ast.Call) else None
         elif name in _TASK_OF_FUNCTION:
+            if name == "add_task" and not _background_tasks(model, fn, node):
+                continue
             target = first
         else:
             continue
         task = project.function(resolve_callee(project, fn.module, target, fn)) if target else None
         if task is None or not task.is_async:
             continue
-        yield task, _joined(node, parents, awaited_names)
+        yield task, _joined(node, parents, awaited, cutoff)
+
+
+def _background_tasks(model: AppModel, fn: Function, call: ast.Call) -> bool:
+    """`tasks.add_task(send)` on FastAPI's `BackgroundTasks` (another class's `add_task`
+    may run the job anywhere: a worker process, a queue)."""
+    if not isinstance(call.func, ast.Attribute):
+        return False
+    kind = infer_type(model.project, fn.module, call.func.value, fn)
+    return last_name(kind) in _BACKGROUND_TASKS
+
+
+def _awaited_names(nodes: list[ast.AST], cutoff: int | None) -> set[str]:
+    """Names the function waits on before `cutoff` (its first `yield`): read inside an
+    awaited expression (`await task`, `await gather(*tasks)`), or iterated by a loop
+    that awaits its variable (`for f in futures: await f`)."""
+    out: set[str] = set()
+    for node in nodes:
+        if cutoff is not None and getattr(node, "lineno", 0) >= cutoff:
+            continue
+        if isinstance(node, ast.Await):
+            out.update(sub.id for sub in walk(node.value) if isinstance(sub, ast.Name))
+        elif (
+            isinstance(node, (ast.For, ast.AsyncFor))
+            and isinstance(node.target, ast.Name)
+            and isinstance(node.iter, ast.Name)
+        ):
+            variable = node.target.id
+            if any(
+                isinstance(n, ast.Await)
+                and any(isinstance(s, ast.Name) and s.id == variable for s in walk(n.value))
+                for stmt in node.body
+                for n in walk(stmt)
+            ):
+                out.add(node.iter.id)
+    return out
 
 
 def _unwrapped_coroutine(fn: Function, expr: ast.expr) -> ast.expr:
     """The coroutine call a task is started from: through `shield(...)`/`wait_for(...)`
     and a local it was kept in (`poller = poll(); create_task(poller)`)."""
     for _ in range(4):
-        if isinstance(expr, ast.Call) and _decorator_name(expr.func) in _COROUTINE_WRAPPERS:
+        if isinstance(expr, ast.Call) and _callee_name(expr.func) in _COROUTINE_WRAPPERS:
             if not expr.args:
                 break
             expr = expr.args[0]
@@ -443,33 +508,57 @@ def _unwrapped_coroutine(fn: Function, expr: ast.expr) -> ast.expr:
     return expr
 
 
-def _joined(call: ast.Call, parents: dict[int, ast.AST], awaited_names: set[str]) -> bool:
+def _joined(
+    call: ast.Call, parents: dict[int, ast.AST], awaited: set[str], cutoff: int | None
+) -> bool:
     node: ast.AST = call
     while True:
         parent = parents.get(id(node))
         if parent is None:
             return False
         if isinstance(parent, ast.Await):
-            return True
-        if (
-            isinstance(parent, ast.Call)
-            and _decorator_name(parent.func) in _TASK_JOINS
-            and isinstance(parents.get(id(parent)), ast.Await)
-        ):
-            return True
-        if isinstance(parent, ast.Assign) and parent.value is node:
-            names = [t.id for t in parent.targets if isinstance(t, ast.Name)]
-            if any(name in awaited_names for name in names):
-                return True  # `task = create_task(warm())`, later `await task`
-        if isinstance(parent, ast.AsyncWith) and node in parent.body:
+            return cutoff is None or parent.lineno < cutoff
+        kept = _kept_in(parent, node)
+        if kept is not None:
+            return kept in awaited
+        if isinstance(parent, ast.AsyncWith) and node in parent.body and _task_group(parent):
             # The group waits for its tasks at the end of the block, unless the
             # function yields inside it (a lifespan serving while the group runs).
             return not any(
-                isinstance(n, (ast.Yield, ast.YieldFrom)) for s in parent.body for n in ast.walk(s)
+                isinstance(n, (ast.Yield, ast.YieldFrom))
+                for stmt in parent.body
+                for n in ast.walk(stmt)
             )
         if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             return False
         node = parent
+
+
+def _task_group(block: ast.AsyncWith) -> bool:
+    """`async with asyncio.TaskGroup() as tg`, `anyio.create_task_group()`, a nursery."""
+    return any(
+        isinstance(item.context_expr, ast.Call)
+        and _callee_name(item.context_expr.func) in _TASK_GROUPS
+        for item in block.items
+    )
+
+
+def _kept_in(parent: ast.AST, node: ast.AST) -> str | None:
+    """The name a task (or the comprehension making it) is stored in: `task = ...`,
+    `task: Task = ...`, `tasks.append(...)`, `tasks += [...]`."""
+    if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and parent.value is node:
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        return names[0] if names else None
+    if (
+        isinstance(parent, ast.Call)
+        and isinstance(parent.func, ast.Attribute)
+        and parent.func.attr in _KEEPERS
+        and isinstance(parent.func.value, ast.Name)
+        and node in parent.args
+    ):
+        return parent.func.value.id
+    return None
 
 
 def blocking_calls(
@@ -533,9 +622,10 @@ def blocking_http_call_in_async(ctx: ProjectContext) -> Iterator[Report]:
     as `boto3` clients and `stripe`) that run inside an `async def` route, dependency,
     middleware or exception handler, a task running while the server serves (started
     with `create_task`, `start_soon`, `BackgroundTasks.add_task`, or a `repeat_every`
-    loop), or a coroutine they await, directly or through sync project functions in any
-    module. The finding is placed at the call in the `async def` and names the whole
-    chain (`create_order` → `pricing.get_rate` → `requests.get`). Lifespans and
+    or `repeat_at` loop), or a coroutine they await, directly or through sync project
+    functions in any module. The finding is placed at the call in the `async def` and
+    names the whole chain (`create_order` → `pricing.get_rate` → `requests.get`).
+    Lifespans and
     startup/shutdown handlers, and what only they await, run before the server takes a
     request or after it stopped: they are not reported, but the tasks they leave running
     are. Coroutines no request reaches (a CLI command run with `asyncio.run`, an SDK
