@@ -361,6 +361,11 @@ def _find_serving_coroutines(model: AppModel) -> list[Function]:
     starting = [fn for fn in startup if fn.is_async]
     for fn in [*starting, *awaited_helpers_of(model, starting)]:
         serving += [task for task, joined in _started_tasks(model, fn) if not joined]
+    # A sync route or dependency runs in the threadpool, but the coroutine it hands to
+    # `BackgroundTasks` runs on the loop after the response.
+    for fn in project.functions.values():
+        if not fn.is_async and (id(fn.node) in handlers or model.is_dependency(fn)):
+            serving += [task for task, _joined in _started_tasks(model, fn)]
     seen: set[int] = set()
     out: list[Function] = []
     todo = list(serving)
@@ -400,10 +405,16 @@ def _callee_name(func: ast.expr) -> str:
 # Calls that start a coroutine as a task on the running loop and return without waiting
 # for it, given the coroutine (`create_task(poll())`) or the function (`start_soon(poll)`
 # of a task group; `add_task(send)` of FastAPI's `BackgroundTasks`, run on the loop after
-# the response).
+# the response; `add_job(poll, ...)` of APScheduler's `AsyncIOScheduler`).
 _TASK_OF_COROUTINE = frozenset({"create_task", "ensure_future"})
-_TASK_OF_FUNCTION = frozenset({"start_soon", "add_task"})
-_BACKGROUND_TASKS = frozenset({"BackgroundTasks"})
+_TASK_OF_FUNCTION = frozenset({"start_soon", "add_task", "add_job"})
+# The receivers of `add_task`/`add_job` that run the job on the server's loop: any other
+# known class may run it anywhere (a job queue's worker process, a thread's scheduler).
+_LOOP_RUNNERS = {"add_task": "BackgroundTasks", "add_job": "AsyncIOScheduler"}
+# `run_coroutine_threadsafe(coro, loop)` runs on the loop it is given: the server's own
+# when that is the running loop.
+_THREADSAFE = "run_coroutine_threadsafe"
+_RUNNING_LOOP = frozenset({"get_running_loop", "get_event_loop"})
 # Wrappers that still run the coroutine they are given (`create_task(shield(poll()))`).
 _COROUTINE_WRAPPERS = frozenset({"shield", "wait_for"})
 # Context managers that wait for the tasks started in their block.
@@ -413,11 +424,11 @@ _KEEPERS = frozenset({"append", "add", "extend", "insert"})
 
 
 def _started_tasks(model: AppModel, fn: Function) -> list[tuple[Function, bool]]:
-    """The project coroutines `fn` starts as tasks, each with whether `fn` waits for it
-    before it yields or returns: awaited (directly, or through `gather`/`wait`/a loop,
-    also by the name or the collection it is kept in), or started in a task group
-    closed before the function yields (a lifespan's `yield` inside the group leaves its
-    tasks running while the server serves)."""
+    """The project coroutines `fn` starts as tasks, each with whether it runs only while
+    `fn` does: waited for before the function's next `yield` (awaited, directly or
+    through `gather`/`wait`/a loop, also by the name, attribute or collection it is kept
+    in; or started in a task group closed before that `yield`), or started after the
+    last `yield` (a lifespan's shutdown, when nothing is served)."""
     key = ("started-tasks", id(fn.node))
     found = fn.derived.get(key)
     if found is None:
@@ -432,20 +443,17 @@ def _find_started_tasks(model: AppModel, fn: Function) -> Iterator[tuple[Functio
     for node in nodes:
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
-    # Only what is waited for before the lifespan's `yield` runs before serving.
-    yields = [n.lineno for n in nodes if isinstance(n, (ast.Yield, ast.YieldFrom))]
-    cutoff = min(yields) if yields else None
-    awaited = _awaited_names(nodes, cutoff)
+    yields = sorted(n.lineno for n in nodes if isinstance(n, (ast.Yield, ast.YieldFrom)))
     for node in nodes:
         if not (isinstance(node, ast.Call) and node.args):
             continue
         name = _callee_name(node.func)
         first = node.args[0]
-        if name in _TASK_OF_COROUTINE:
+        if name in _TASK_OF_COROUTINE or (name == _THREADSAFE and _on_running_loop(fn, node)):
             coroutine = _unwrapped_coroutine(fn, first)
             target = coroutine.func if isinstance(coroutine, ast.Call) else None
         elif name in _TASK_OF_FUNCTION:
-            if name == "add_task" and not _background_tasks(model, fn, node):
+            if name in _LOOP_RUNNERS and not _runs_on_loop(model, fn, node, name):
                 continue
             target = first
         else:
@@ -453,28 +461,57 @@ def _find_started_tasks(model: AppModel, fn: Function) -> Iterator[tuple[Functio
         task = project.function(resolve_callee(project, fn.module, target, fn)) if target else None
         if task is None or not task.is_async:
             continue
-        yield task, _joined(node, parents, awaited, cutoff)
+        # Only what is waited for before the next `yield` runs before serving; a task
+        # started after the last one runs at shutdown.
+        following = [line for line in yields if line > node.lineno]
+        if yields and not following:
+            yield task, True
+            continue
+        cutoff = following[0] if following else None
+        awaited = _awaited_names(nodes, cutoff)
+        yield task, _joined(fn, node, parents, awaited, cutoff)
 
 
-def _background_tasks(model: AppModel, fn: Function, call: ast.Call) -> bool:
-    """`tasks.add_task(send)` on FastAPI's `BackgroundTasks` (another class's `add_task`
-    may run the job anywhere: a worker process, a queue)."""
+def _runs_on_loop(model: AppModel, fn: Function, call: ast.Call, name: str) -> bool:
+    """`tasks.add_task(send)` on FastAPI's `BackgroundTasks` (or a receiver of unknown
+    type, like a `Depends()` parameter without annotation), `scheduler.add_job(...)` on
+    an `AsyncIOScheduler`: not on another class known to run jobs elsewhere."""
     if not isinstance(call.func, ast.Attribute):
         return False
     kind = infer_type(model.project, fn.module, call.func.value, fn)
-    return last_name(kind) in _BACKGROUND_TASKS
+    return kind is None or last_name(kind) == _LOOP_RUNNERS[name]
+
+
+def _on_running_loop(fn: Function, call: ast.Call) -> bool:
+    """`run_coroutine_threadsafe(coro, asyncio.get_running_loop())`, or a local bound
+    to it: the server's own loop, not another thread's."""
+    loop = call.args[1] if len(call.args) > 1 else keyword(call, "loop")
+    if isinstance(loop, ast.Name):
+        loop = fn.local_values.get(loop.id)
+    return isinstance(loop, ast.Call) and _callee_name(loop.func) in _RUNNING_LOOP
+
+
+def _holder(expr: ast.expr) -> str | None:
+    """The name or dotted attribute a task is kept in (`task`, `app.state.loader`)."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    return dotted(expr) if isinstance(expr, ast.Attribute) else None
 
 
 def _awaited_names(nodes: list[ast.AST], cutoff: int | None) -> set[str]:
-    """Names the function waits on before `cutoff` (its first `yield`): read inside an
-    awaited expression (`await task`, `await gather(*tasks)`), or iterated by a loop
-    that awaits its variable (`for f in futures: await f`)."""
+    """Names and attributes the function waits on before `cutoff` (the `yield` that
+    follows): read inside an awaited expression (`await task`, `await gather(*tasks)`,
+    `await wait_for(app.state.loader, 30)`), or iterated by a loop that awaits its
+    variable (`for f in futures: await f`)."""
     out: set[str] = set()
     for node in nodes:
         if cutoff is not None and getattr(node, "lineno", 0) >= cutoff:
             continue
         if isinstance(node, ast.Await):
-            out.update(sub.id for sub in walk(node.value) if isinstance(sub, ast.Name))
+            for sub in walk(node.value):
+                held = _holder(sub) if isinstance(sub, (ast.Name, ast.Attribute)) else None
+                if held is not None:
+                    out.add(held)
         elif (
             isinstance(node, (ast.For, ast.AsyncFor))
             and isinstance(node.target, ast.Name)
@@ -509,7 +546,11 @@ def _unwrapped_coroutine(fn: Function, expr: ast.expr) -> ast.expr:
 
 
 def _joined(
-    call: ast.Call, parents: dict[int, ast.AST], awaited: set[str], cutoff: int | None
+    fn: Function,
+    call: ast.Call,
+    parents: dict[int, ast.AST],
+    awaited: set[str],
+    cutoff: int | None,
 ) -> bool:
     node: ast.AST = call
     while True:
@@ -519,9 +560,9 @@ def _joined(
         if isinstance(parent, ast.Await):
             return cutoff is None or parent.lineno < cutoff
         kept = _kept_in(parent, node)
-        if kept is not None:
-            return kept in awaited
-        if isinstance(parent, ast.AsyncWith) and node in parent.body and _task_group(parent):
+        if kept is not None and kept in awaited:
+            return True
+        if isinstance(parent, ast.AsyncWith) and node in parent.body and _task_group(fn, parent):
             # The group waits for its tasks at the end of the block, unless the
             # function yields inside it (a lifespan serving while the group runs).
             return not any(
@@ -534,30 +575,33 @@ def _joined(
         node = parent
 
 
-def _task_group(block: ast.AsyncWith) -> bool:
-    """`async with asyncio.TaskGroup() as tg`, `anyio.create_task_group()`, a nursery."""
-    return any(
-        isinstance(item.context_expr, ast.Call)
-        and _callee_name(item.context_expr.func) in _TASK_GROUPS
-        for item in block.items
-    )
+def _task_group(fn: Function, block: ast.AsyncWith) -> bool:
+    """`async with asyncio.TaskGroup() as tg`, `anyio.create_task_group()`, a nursery,
+    also made first and bound to a name (`tg = TaskGroup()`, then `async with tg`)."""
+    for item in block.items:
+        made: ast.expr | None = item.context_expr
+        if isinstance(made, ast.Name):
+            made = fn.local_values.get(made.id)
+        if isinstance(made, ast.Call) and _callee_name(made.func) in _TASK_GROUPS:
+            return True
+    return False
 
 
 def _kept_in(parent: ast.AST, node: ast.AST) -> str | None:
-    """The name a task (or the comprehension making it) is stored in: `task = ...`,
-    `task: Task = ...`, `tasks.append(...)`, `tasks += [...]`."""
+    """The name or attribute a task (or the comprehension making it) is stored in:
+    `task = ...`, `task: Task = ...`, `app.state.loader = ...`, `tasks.append(...)`,
+    `tasks += [...]`."""
     if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and parent.value is node:
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
-        names = [t.id for t in targets if isinstance(t, ast.Name)]
-        return names[0] if names else None
+        held = [_holder(t) for t in targets]
+        return next((h for h in held if h is not None), None)
     if (
         isinstance(parent, ast.Call)
         and isinstance(parent.func, ast.Attribute)
         and parent.func.attr in _KEEPERS
-        and isinstance(parent.func.value, ast.Name)
         and node in parent.args
     ):
-        return parent.func.value.id
+        return _holder(parent.func.value)
     return None
 
 
