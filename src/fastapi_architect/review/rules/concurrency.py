@@ -365,7 +365,7 @@ def _find_serving_coroutines(model: AppModel) -> list[Function]:
     # `BackgroundTasks` runs on the loop after the response.
     for fn in project.functions.values():
         if not fn.is_async and (id(fn.node) in handlers or model.is_dependency(fn)):
-            serving += [task for task, _joined in _started_tasks(model, fn)]
+            serving += [task for task, _joined in _started_tasks(model, fn, background_only=True)]
     seen: set[int] = set()
     out: list[Function] = []
     todo = list(serving)
@@ -423,20 +423,27 @@ _TASK_GROUPS = frozenset({"TaskGroup", "create_task_group", "open_nursery"})
 _KEEPERS = frozenset({"append", "add", "extend", "insert"})
 
 
-def _started_tasks(model: AppModel, fn: Function) -> list[tuple[Function, bool]]:
+def _started_tasks(
+    model: AppModel, fn: Function, background_only: bool = False
+) -> list[tuple[Function, bool]]:
     """The project coroutines `fn` starts as tasks, each with whether it runs only while
     `fn` does: waited for before the function's next `yield` (awaited, directly or
     through `gather`/`wait`/a loop, also by the name, attribute or collection it is kept
     in; or started in a task group closed before that `yield`), or started after the
     last `yield` (a lifespan's shutdown, when nothing is served)."""
-    key = ("started-tasks", id(fn.node))
+    key = ("started-tasks", id(fn.node), background_only)
     found = fn.derived.get(key)
     if found is None:
-        found = fn.derived[key] = tuple(_find_started_tasks(model, fn))
+        found = fn.derived[key] = tuple(_find_started_tasks(model, fn, background_only))
     return list(cast(tuple[tuple[Function, bool], ...], found))
 
 
-def _find_started_tasks(model: AppModel, fn: Function) -> Iterator[tuple[Function, bool]]:
+def _find_started_tasks(
+    model: AppModel, fn: Function, background_only: bool
+) -> Iterator[tuple[Function, bool]]:
+    """(`background_only`: a sync route or dependency, run in the threadpool, where only
+    `BackgroundTasks` hands a coroutine to the server's loop; a task it starts on a loop
+    of its own runs in its thread.)"""
     project = model.project
     nodes = list(body_nodes(fn.node))
     parents: dict[int, ast.AST] = {}
@@ -444,10 +451,22 @@ def _find_started_tasks(model: AppModel, fn: Function) -> Iterator[tuple[Functio
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
     yields = sorted(n.lineno for n in nodes if isinstance(n, (ast.Yield, ast.YieldFrom)))
+    # After the last `yield` of a lifespan is shutdown, when nothing is served (not in a
+    # generator that yields in a loop, whose code after `yield` runs again and again).
+    shutdown_after = (
+        yields[-1]
+        if yields
+        and any(id(fn.node) == id(handler.node) for handler in startup_handlers(model))
+        and not _yields_in_loop(fn)
+        else None
+    )
+    waits = _waits(nodes)
     for node in nodes:
         if not (isinstance(node, ast.Call) and node.args):
             continue
         name = _callee_name(node.func)
+        if background_only and name != "add_task":
+            continue
         first = node.args[0]
         if name in _TASK_OF_COROUTINE or (name == _THREADSAFE and _on_running_loop(fn, node)):
             coroutine = _unwrapped_coroutine(fn, first)
@@ -461,15 +480,26 @@ def _find_started_tasks(model: AppModel, fn: Function) -> Iterator[tuple[Functio
         task = project.function(resolve_callee(project, fn.module, target, fn)) if target else None
         if task is None or not task.is_async:
             continue
-        # Only what is waited for before the next `yield` runs before serving; a task
-        # started after the last one runs at shutdown.
-        following = [line for line in yields if line > node.lineno]
-        if yields and not following:
+        if shutdown_after is not None and node.lineno > shutdown_after:
             yield task, True
             continue
-        cutoff = following[0] if following else None
-        awaited = _awaited_names(nodes, cutoff)
+        # Only what is waited for between the start and the next `yield` runs before
+        # serving.
+        cutoff = next((line for line in yields if line > node.lineno), None)
+        awaited = {
+            held
+            for line, held in waits
+            if line >= node.lineno and (cutoff is None or line < cutoff)
+        }
         yield task, _joined(fn, node, parents, awaited, cutoff)
+
+
+def _yields_in_loop(fn: Function) -> bool:
+    return any(
+        isinstance(node, (ast.For, ast.AsyncFor, ast.While))
+        and any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk(node))
+        for node in body_nodes(fn.node)
+    )
 
 
 def _runs_on_loop(model: AppModel, fn: Function, call: ast.Call, name: str) -> bool:
@@ -479,7 +509,11 @@ def _runs_on_loop(model: AppModel, fn: Function, call: ast.Call, name: str) -> b
     if not isinstance(call.func, ast.Attribute):
         return False
     kind = infer_type(model.project, fn.module, call.func.value, fn)
-    return kind is None or last_name(kind) == _LOOP_RUNNERS[name]
+    if kind is None:
+        # Unknown: FastAPI's or APScheduler's, unless the project has a class of its own
+        # with that method (a job queue handing jobs to a worker process).
+        return not any(name in cls.methods for cls in model.project.classes.values())
+    return last_name(kind) == _LOOP_RUNNERS[name]
 
 
 def _on_running_loop(fn: Function, call: ast.Call) -> bool:
@@ -498,20 +532,20 @@ def _holder(expr: ast.expr) -> str | None:
     return dotted(expr) if isinstance(expr, ast.Attribute) else None
 
 
-def _awaited_names(nodes: list[ast.AST], cutoff: int | None) -> set[str]:
-    """Names and attributes the function waits on before `cutoff` (the `yield` that
-    follows): read inside an awaited expression (`await task`, `await gather(*tasks)`,
-    `await wait_for(app.state.loader, 30)`), or iterated by a loop that awaits its
-    variable (`for f in futures: await f`)."""
-    out: set[str] = set()
+# Awaited calls that wait until the tasks in their arguments are done (`wait` only
+# without a `timeout`, after which it returns with tasks still running).
+_WAITS_FOR_ALL = frozenset({"gather", "wait_for", "shield"})
+
+
+def _waits(nodes: list[ast.AST]) -> list[tuple[int, str]]:
+    """Where the function waits until a task kept in a name or attribute is done, and
+    that holder: `await task`, `await gather(*tasks)`, `await wait_for(app.state.loader,
+    30)`, `await wait(pending)` (no timeout), `for f in futures: await f`."""
+    out: list[tuple[int, str]] = []
     for node in nodes:
-        if cutoff is not None and getattr(node, "lineno", 0) >= cutoff:
-            continue
         if isinstance(node, ast.Await):
-            for sub in walk(node.value):
-                held = _holder(sub) if isinstance(sub, (ast.Name, ast.Attribute)) else None
-                if held is not None:
-                    out.add(held)
+            for held in _waited_holders(node.value):
+                out.append((node.lineno, held))
         elif (
             isinstance(node, (ast.For, ast.AsyncFor))
             and isinstance(node.target, ast.Name)
@@ -520,11 +554,35 @@ def _awaited_names(nodes: list[ast.AST], cutoff: int | None) -> set[str]:
             variable = node.target.id
             if any(
                 isinstance(n, ast.Await)
-                and any(isinstance(s, ast.Name) and s.id == variable for s in walk(n.value))
+                and isinstance(n.value, ast.Name)
+                and n.value.id == variable
                 for stmt in node.body
                 for n in walk(stmt)
             ):
-                out.add(node.iter.id)
+                out.append((node.lineno, node.iter.id))
+    return out
+
+
+def _waited_holders(expr: ast.expr) -> list[str]:
+    held = _holder(expr) if isinstance(expr, (ast.Name, ast.Attribute)) else None
+    if held is not None:
+        return [held]
+    if not isinstance(expr, ast.Call):
+        return []
+    name = _callee_name(expr.func)
+    if name not in _WAITS_FOR_ALL and not (name == "wait" and keyword(expr, "timeout") is None):
+        return []
+    args = expr.args[:1] if name in ("wait_for", "shield", "wait") else expr.args
+    out: list[str] = []
+    for arg in args:
+        inner = arg.value if isinstance(arg, ast.Starred) else arg
+        if isinstance(inner, ast.Call) and _callee_name(inner.func) == "values":
+            inner = inner.func.value if isinstance(inner.func, ast.Attribute) else inner
+        elements = inner.elts if isinstance(inner, (ast.List, ast.Tuple, ast.Set)) else [inner]
+        for element in elements:
+            found = _holder(element) if isinstance(element, (ast.Name, ast.Attribute)) else None
+            if found is not None:
+                out.append(found)
     return out
 
 
@@ -562,7 +620,11 @@ def _joined(
         kept = _kept_in(parent, node)
         if kept is not None and kept in awaited:
             return True
-        if isinstance(parent, ast.AsyncWith) and node in parent.body and _task_group(fn, parent):
+        if (
+            isinstance(parent, ast.AsyncWith)
+            and node in parent.body
+            and _task_group(fn, parent, call)
+        ):
             # The group waits for its tasks at the end of the block, unless the
             # function yields inside it (a lifespan serving while the group runs).
             return not any(
@@ -575,14 +637,26 @@ def _joined(
         node = parent
 
 
-def _task_group(fn: Function, block: ast.AsyncWith) -> bool:
-    """`async with asyncio.TaskGroup() as tg`, `anyio.create_task_group()`, a nursery,
-    also made first and bound to a name (`tg = TaskGroup()`, then `async with tg`)."""
+def _task_group(fn: Function, block: ast.AsyncWith, call: ast.Call) -> bool:
+    """Is `call` a task started on the group this block opens (`tg.create_task(...)` in
+    `async with asyncio.TaskGroup() as tg`, anyio's `create_task_group()`, a nursery,
+    also made first and bound to a name: `tg = TaskGroup()`, then `async with tg`)? The
+    group waits for its own tasks only, not for `asyncio.create_task(...)` in its block."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+        return False
+    receiver = func.value.id
     for item in block.items:
         made: ast.expr | None = item.context_expr
+        names = {item.optional_vars.id} if isinstance(item.optional_vars, ast.Name) else set()
         if isinstance(made, ast.Name):
+            names.add(made.id)
             made = fn.local_values.get(made.id)
-        if isinstance(made, ast.Call) and _callee_name(made.func) in _TASK_GROUPS:
+        if (
+            receiver in names
+            and isinstance(made, ast.Call)
+            and _callee_name(made.func) in _TASK_GROUPS
+        ):
             return True
     return False
 
