@@ -4,11 +4,20 @@ event loop and stalls every other request the worker serves."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-from fastapi_architect.model.astutil import body_nodes, dotted, keyword, last_name, parameters, walk
+from fastapi_architect.model.astutil import (
+    body_nodes,
+    dotted,
+    keyword,
+    last_name,
+    parameters,
+    walk,
+    walk_nodes,
+)
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.callgraph import CallSite
 from fastapi_architect.model.dependencies import DepSite, param_sites, resolve_target
@@ -451,12 +460,16 @@ def _find_started_tasks(
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
     yields = sorted(n.lineno for n in nodes if isinstance(n, (ast.Yield, ast.YieldFrom)))
-    # After the last `yield` of a lifespan is shutdown, when nothing is served (not in a
-    # generator that yields in a loop, whose code after `yield` runs again and again).
+    # After the last `yield` of a lifespan, or of a context manager the startup code
+    # enters around its own, is shutdown, when nothing is served (not in a generator that
+    # yields in a loop, whose code after `yield` runs again and again).
     shutdown_after = (
         yields[-1]
         if yields
-        and any(id(fn.node) == id(handler.node) for handler in startup_handlers(model))
+        and (
+            any(id(fn.node) == id(handler.node) for handler in startup_handlers(model))
+            or _context_manager(project, fn)
+        )
         and not _yields_in_loop(fn)
         else None
     )
@@ -465,7 +478,7 @@ def _find_started_tasks(
         if not (isinstance(node, ast.Call) and node.args):
             continue
         name = _callee_name(node.func)
-        if background_only and name != "add_task":
+        if background_only and name not in _LOOP_RUNNERS:
             continue
         first = node.args[0]
         if name in _TASK_OF_COROUTINE or (name == _THREADSAFE and _on_running_loop(fn, node)):
@@ -497,8 +510,21 @@ def _find_started_tasks(
 def _yields_in_loop(fn: Function) -> bool:
     return any(
         isinstance(node, (ast.For, ast.AsyncFor, ast.While))
-        and any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk(node))
+        and any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_nodes([node]))
         for node in body_nodes(fn.node)
+    )
+
+
+def _context_manager(project: Project, fn: Function) -> bool:
+    """`@asynccontextmanager` (or `@contextmanager`): the code after its `yield` is its
+    exit."""
+    return any(
+        last_name(
+            project.resolve(fn.module, d.func if isinstance(d, ast.Call) else d, fn.parent)
+            or dotted(d.func if isinstance(d, ast.Call) else d)
+        )
+        in ("asynccontextmanager", "contextmanager")
+        for d in fn.node.decorator_list
     )
 
 
@@ -508,10 +534,15 @@ def _runs_on_loop(model: AppModel, fn: Function, call: ast.Call, name: str) -> b
     an `AsyncIOScheduler`: not on another class known to run jobs elsewhere."""
     if not isinstance(call.func, ast.Attribute):
         return False
-    kind = infer_type(model.project, fn.module, call.func.value, fn)
+    receiver = call.func.value
+    kind = infer_type(model.project, fn.module, receiver, fn)
     if kind is None:
-        # Unknown: FastAPI's or APScheduler's, unless the project has a class of its own
-        # with that method (a job queue handing jobs to a worker process).
+        # Unknown: FastAPI's or APScheduler's when named so (`background_tasks`, `bg`,
+        # `tasks`), or when the project has no class of its own with that method (a job
+        # queue handing jobs to a worker process).
+        words = [w for w in re.split(r"[^a-z0-9]+", (_holder(receiver) or "").lower()) if w]
+        if words and (words[-1] in ("bg", "tasks") or "background" in words):
+            return True
         return not any(name in cls.methods for cls in model.project.classes.values())
     return last_name(kind) == _LOOP_RUNNERS[name]
 
@@ -539,51 +570,92 @@ _WAITS_FOR_ALL = frozenset({"gather", "wait_for", "shield"})
 
 def _waits(nodes: list[ast.AST]) -> list[tuple[int, str]]:
     """Where the function waits until a task kept in a name or attribute is done, and
-    that holder: `await task`, `await gather(*tasks)`, `await wait_for(app.state.loader,
-    30)`, `await wait(pending)` (no timeout), `for f in futures: await f`."""
+    that holder: `await task`, `await gather(*tasks)`, `await wait_for(gather(*feeds),
+    30)`, `await wait(pending)` (no timeout), a loop awaiting each (`for t in tasks:
+    await wait_for(t, 10)`), and `done, pending = await wait(tasks, timeout=5)` followed
+    by a wait for `pending` (the stragglers cancelled and reaped)."""
     out: list[tuple[int, str]] = []
+    partial: dict[str, list[str]] = {}  # `pending` -> the tasks `wait(..., timeout)` got
     for node in nodes:
         if isinstance(node, ast.Await):
             for held in _waited_holders(node.value):
                 out.append((node.lineno, held))
+                out.extend((node.lineno, more) for more in partial.get(held, []))
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Await)
+            and isinstance(node.value.value, ast.Call)
+            and _callee_name(node.value.value.func) == "wait"
+            and node.value.value.args
+            and isinstance(node.targets[0], ast.Tuple)
+            and len(node.targets[0].elts) == 2
+            and isinstance(node.targets[0].elts[1], ast.Name)
+        ):
+            partial[node.targets[0].elts[1].id] = _holders_in(node.value.value.args[0])
         elif (
             isinstance(node, (ast.For, ast.AsyncFor))
             and isinstance(node.target, ast.Name)
-            and isinstance(node.iter, ast.Name)
+            and isinstance(node.iter, (ast.Name, ast.Attribute))
         ):
             variable = node.target.id
             if any(
-                isinstance(n, ast.Await)
-                and isinstance(n.value, ast.Name)
-                and n.value.id == variable
+                isinstance(n, ast.Await) and variable in _waited_holders(n.value)
                 for stmt in node.body
                 for n in walk(stmt)
             ):
-                out.append((node.lineno, node.iter.id))
+                iterated = _holder(node.iter)
+                if iterated is not None:
+                    out.append((node.lineno, iterated))
     return out
 
 
-def _waited_holders(expr: ast.expr) -> list[str]:
+def _waited_holders(expr: ast.expr, depth: int = 0) -> list[str]:
+    """The tasks an awaited expression waits for until they are done."""
     held = _holder(expr) if isinstance(expr, (ast.Name, ast.Attribute)) else None
     if held is not None:
         return [held]
-    if not isinstance(expr, ast.Call):
+    if not isinstance(expr, ast.Call) or depth > 3:
         return []
     name = _callee_name(expr.func)
-    if name not in _WAITS_FOR_ALL and not (name == "wait" and keyword(expr, "timeout") is None):
+    timeout = keyword(expr, "timeout")
+    bounded = timeout is not None and not (
+        isinstance(timeout, ast.Constant) and timeout.value is None
+    )
+    if name not in _WAITS_FOR_ALL and not (name == "wait" and not bounded):
         return []
     args = expr.args[:1] if name in ("wait_for", "shield", "wait") else expr.args
     out: list[str] = []
     for arg in args:
         inner = arg.value if isinstance(arg, ast.Starred) else arg
-        if isinstance(inner, ast.Call) and _callee_name(inner.func) == "values":
-            inner = inner.func.value if isinstance(inner.func, ast.Attribute) else inner
-        elements = inner.elts if isinstance(inner, (ast.List, ast.Tuple, ast.Set)) else [inner]
-        for element in elements:
-            found = _holder(element) if isinstance(element, (ast.Name, ast.Attribute)) else None
-            if found is not None:
-                out.append(found)
+        if isinstance(inner, ast.Call) and _callee_name(inner.func) in _WAITS_FOR_ALL | {"wait"}:
+            out += _waited_holders(inner, depth + 1)  # `wait_for(gather(*feeds), 30)`
+        else:
+            out += _holders_in(inner)
     return out
+
+
+def _holders_in(expr: ast.expr) -> list[str]:
+    """The names or attributes a collection of tasks is read from: `tasks`,
+    `[a, b]`, `list(tasks)`, `geo.values()`, `list(geo.values())`."""
+    for _ in range(3):
+        if isinstance(expr, ast.Call) and _callee_name(expr.func) in ("list", "tuple", "set"):
+            if not expr.args:
+                return []
+            expr = expr.args[0]
+        elif (
+            isinstance(expr, ast.Call)
+            and _callee_name(expr.func) == "values"
+            and isinstance(expr.func, ast.Attribute)
+        ):
+            expr = expr.func.value
+        else:
+            break
+    elements = expr.elts if isinstance(expr, (ast.List, ast.Tuple, ast.Set)) else [expr]
+    return [
+        held
+        for element in elements
+        if isinstance(element, (ast.Name, ast.Attribute)) and (held := _holder(element)) is not None
+    ]
 
 
 def _unwrapped_coroutine(fn: Function, expr: ast.expr) -> ast.expr:
@@ -643,12 +715,13 @@ def _task_group(fn: Function, block: ast.AsyncWith, call: ast.Call) -> bool:
     also made first and bound to a name: `tg = TaskGroup()`, then `async with tg`)? The
     group waits for its own tasks only, not for `asyncio.create_task(...)` in its block."""
     func = call.func
-    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+    receiver = _holder(func.value) if isinstance(func, ast.Attribute) else None
+    if receiver is None:
         return False
-    receiver = func.value.id
     for item in block.items:
         made: ast.expr | None = item.context_expr
-        names = {item.optional_vars.id} if isinstance(item.optional_vars, ast.Name) else set()
+        bound = item.optional_vars
+        names = {_holder(bound)} if isinstance(bound, (ast.Name, ast.Attribute)) else set()
         if isinstance(made, ast.Name):
             names.add(made.id)
             made = fn.local_values.get(made.id)
