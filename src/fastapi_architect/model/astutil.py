@@ -242,5 +242,16 @@ def parameters(fn: FunctionNode) -> list[tuple[ast.arg, ast.expr | None]]:
     return out
 
 
+def call_name(call: ast.Call) -> str | None:
+    """The last name a call is spelled with: `create_task` of
+    `asyncio.get_running_loop().create_task(...)`, `open` of `open(...)`."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return None
+
+
 def last_name(qualname: str | None) -> str:
     return qualname.rsplit(".", 1)[-1] if qualname else ""

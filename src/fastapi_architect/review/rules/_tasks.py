@@ -12,6 +12,7 @@ from typing import cast
 
 from fastapi_architect.model.astutil import (
     body_nodes,
+    call_name,
     dotted,
     keyword,
     last_name,
@@ -35,14 +36,6 @@ def scheduled_loop(project: Project, fn: Function) -> bool:
         if last_name(name) in _SCHEDULED_LOOPS:
             return True
     return False
-
-
-def _callee_name(func: ast.expr) -> str:
-    """The last name a callee is spelled with (`create_task` of
-    `asyncio.get_running_loop().create_task`)."""
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return func.id if isinstance(func, ast.Name) else ""
 
 
 # Calls that start a coroutine as a task on the running loop and return without waiting
@@ -107,7 +100,7 @@ def _find_started_tasks(
     for node in nodes:
         if not (isinstance(node, ast.Call) and node.args):
             continue
-        name = _callee_name(node.func)
+        name = call_name(node) or ""
         if background_only and name not in _LOOP_RUNNERS:
             continue
         first = node.args[0]
@@ -183,7 +176,7 @@ def _on_running_loop(fn: Function, call: ast.Call) -> bool:
     loop = call.args[1] if len(call.args) > 1 else keyword(call, "loop")
     if isinstance(loop, ast.Name):
         loop = fn.local_values.get(loop.id)
-    return isinstance(loop, ast.Call) and _callee_name(loop.func) in _RUNNING_LOOP
+    return isinstance(loop, ast.Call) and call_name(loop) in _RUNNING_LOOP
 
 
 def _holder(expr: ast.expr) -> str | None:
@@ -215,7 +208,7 @@ def _waits(nodes: list[ast.AST]) -> list[tuple[int, str]]:
             isinstance(node, ast.Assign)
             and isinstance(node.value, ast.Await)
             and isinstance(node.value.value, ast.Call)
-            and _callee_name(node.value.value.func) == "wait"
+            and call_name(node.value.value) == "wait"
             and node.value.value.args
             and isinstance(node.targets[0], ast.Tuple)
             and len(node.targets[0].elts) == 2
@@ -246,7 +239,7 @@ def _waited_holders(expr: ast.expr, depth: int = 0) -> list[str]:
         return [held]
     if not isinstance(expr, ast.Call) or depth > 3:
         return []
-    name = _callee_name(expr.func)
+    name = call_name(expr) or ""
     timeout = keyword(expr, "timeout")
     bounded = timeout is not None and not (
         isinstance(timeout, ast.Constant) and timeout.value is None
@@ -257,7 +250,7 @@ def _waited_holders(expr: ast.expr, depth: int = 0) -> list[str]:
     out: list[str] = []
     for arg in args:
         inner = arg.value if isinstance(arg, ast.Starred) else arg
-        if isinstance(inner, ast.Call) and _callee_name(inner.func) in _WAITS_FOR_ALL | {"wait"}:
+        if isinstance(inner, ast.Call) and call_name(inner) in _WAITS_FOR_ALL | {"wait"}:
             out += _waited_holders(inner, depth + 1)  # `wait_for(gather(*feeds), 30)`
         else:
             out += _holders_in(inner)
@@ -268,13 +261,13 @@ def _holders_in(expr: ast.expr) -> list[str]:
     """The names or attributes a collection of tasks is read from: `tasks`,
     `[a, b]`, `list(tasks)`, `geo.values()`, `list(geo.values())`."""
     for _ in range(3):
-        if isinstance(expr, ast.Call) and _callee_name(expr.func) in ("list", "tuple", "set"):
+        if isinstance(expr, ast.Call) and call_name(expr) in ("list", "tuple", "set"):
             if not expr.args:
                 return []
             expr = expr.args[0]
         elif (
             isinstance(expr, ast.Call)
-            and _callee_name(expr.func) == "values"
+            and call_name(expr) == "values"
             and isinstance(expr.func, ast.Attribute)
         ):
             expr = expr.func.value
@@ -292,7 +285,7 @@ def _unwrapped_coroutine(fn: Function, expr: ast.expr) -> ast.expr:
     """The coroutine call a task is started from: through `shield(...)`/`wait_for(...)`
     and a local it was kept in (`poller = poll(); create_task(poller)`)."""
     for _ in range(4):
-        if isinstance(expr, ast.Call) and _callee_name(expr.func) in _COROUTINE_WRAPPERS:
+        if isinstance(expr, ast.Call) and call_name(expr) in _COROUTINE_WRAPPERS:
             if not expr.args:
                 break
             expr = expr.args[0]
@@ -355,11 +348,7 @@ def _task_group(fn: Function, block: ast.AsyncWith, call: ast.Call) -> bool:
         if isinstance(made, ast.Name):
             names.add(made.id)
             made = fn.local_values.get(made.id)
-        if (
-            receiver in names
-            and isinstance(made, ast.Call)
-            and _callee_name(made.func) in _TASK_GROUPS
-        ):
+        if receiver in names and isinstance(made, ast.Call) and call_name(made) in _TASK_GROUPS:
             return True
     return False
 

@@ -11,6 +11,7 @@ from itertools import pairwise
 from fastapi_architect.model.apps import Mount, Route
 from fastapi_architect.model.astutil import (
     body_nodes,
+    call_name,
     is_true,
     keyword,
     last_name,
@@ -25,7 +26,6 @@ from fastapi_architect.review.index import FunctionCache
 from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules._status_style import status_style
 from fastapi_architect.review.rules.database import dead_statements, literal_arguments
-from fastapi_architect.review.rules.security._common import call_name
 from fastapi_architect.review.rules.validation import (
     SEQUENCE_TYPES,
     has_keyword_splat,

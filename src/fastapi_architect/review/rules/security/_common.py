@@ -8,7 +8,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from fastapi_architect.model.astutil import argument, const_str, dotted, last_name, parameters
+from fastapi_architect.model.astutil import (
+    argument,
+    const_str,
+    dotted,
+    last_name,
+    parameters,
+)
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import ClassInfo, Function, Module, Project
 from fastapi_architect.model.pydantic_names import FIELD_FUNCTIONS
@@ -254,15 +260,6 @@ def strings_of(value: object) -> list[str]:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, str)]
     return []
-
-
-def call_name(call: ast.Call) -> str | None:
-    func = call.func
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    if isinstance(func, ast.Name):
-        return func.id
-    return None
 
 
 def show_code(expr: ast.AST) -> str:

@@ -15,6 +15,7 @@ from fastapi_architect.model.apps import Route, status_code_value
 from fastapi_architect.model.astutil import (
     argument,
     body_nodes,
+    call_name,
     const_str,
     keyword,
     parameters,
@@ -41,7 +42,6 @@ from fastapi_architect.review.rules.injection import (
 )
 from fastapi_architect.review.rules.security._common import (
     NOT_CREDENTIAL_PREFIXES,
-    call_name,
     in_tests,
     jwt_of,
     name_matches,

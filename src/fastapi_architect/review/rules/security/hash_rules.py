@@ -9,6 +9,7 @@ from functools import lru_cache
 from fastapi_architect.model.astutil import (
     argument,
     body_nodes,
+    call_name,
     const_str,
     keyword,
     last_name,
@@ -22,7 +23,6 @@ from fastapi_architect.review.registry import Report, rule
 from fastapi_architect.review.rules import _orm
 from fastapi_architect.review.rules.security._common import (
     SECRET_TYPES,
-    call_name,
     evaluate,
     in_tests,
     keyword_hits,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from fastapi_architect.model.astutil import (
     argument,
     body_nodes,
+    call_name,
     const_str,
     dotted,
     keyword,
@@ -26,7 +27,6 @@ from fastapi_architect.review.rules._orm import is_test_module
 from fastapi_architect.review.rules.security._common import (
     JwtCall,
     assigned_name,
-    call_name,
     display,
     evaluate,
     imports_jwt,

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from fastapi_architect.model.astutil import argument, const_str, keyword
+from fastapi_architect.model.astutil import argument, call_name, const_str, keyword
 from fastapi_architect.model.build import AppModel
 from fastapi_architect.model.project import ClassInfo, Module
 from fastapi_architect.model.pydantic_names import FIELD_FUNCTIONS, MODEL_BASES
@@ -21,7 +21,6 @@ from fastapi_architect.review.rules.security._common import (
     NOT_CREDENTIAL_PREFIXES,
     SECRET_TYPES,
     assigned_name,
-    call_name,
     display,
     in_tests,
     jwt_call,

@@ -13,6 +13,7 @@ from itertools import pairwise
 from fastapi_architect.model.apps import APP_CLASSES
 from fastapi_architect.model.astutil import (
     argument,
+    call_name,
     const_str,
     keyword,
     last_name,
@@ -38,7 +39,6 @@ from fastapi_architect.review.rules.auth import (
 from fastapi_architect.review.rules.security._common import (
     NOT_CREDENTIAL_PREFIXES,
     at_startup,
-    call_name,
     evaluate,
     in_tests,
     keyed_read,
